@@ -1,0 +1,80 @@
+// Package allocator decides which framework is offered which agent's
+// resources. It is pure: events in, offers out through a callback; it
+// knows nothing of raft, HTTP or the state machine, and its clock is
+// injected so tests control time.
+package allocator
+
+import (
+	"time"
+
+	"mesh/mesos"
+)
+
+// Allocation is one offer's worth of resources: one framework, one role,
+// one agent.
+type Allocation struct {
+	FrameworkID string
+	Role        string
+	AgentID     string
+	Resources   mesos.Resources // each resource carries allocation_info.role = Role
+}
+
+// OfferCallback receives every allocation of one round at once, so the
+// caller can commit them as one batch.
+type OfferCallback func(round []Allocation)
+
+// Clock is the time source; tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+// Config configures an allocator.
+type Config struct {
+	// Interval is the period of the background allocation pass (default 1s).
+	Interval time.Duration
+	// Clock defaults to the wall clock.
+	Clock Clock
+	// Offer receives the allocations of each round. Required.
+	Offer OfferCallback
+	// MinCPUs and MinMem (MB) are the least an offer must contain of one of
+	// them to be made (Mesos: 0.01 cpus or 32 MB).
+	MinCPUs float64
+	MinMem  float64
+}
+
+// Allocator is the interface every allocation policy implements. All
+// methods are safe for concurrent use.
+type Allocator interface {
+	// AddFramework registers an active framework subscribed to roles.
+	AddFramework(frameworkID string, roles []string, suppressedRoles []string)
+	// RemoveFramework forgets a framework and its filters.
+	RemoveFramework(frameworkID string)
+	// ActivateFramework / DeactivateFramework start and stop offers to a
+	// framework that stays registered (its stream dropped).
+	ActivateFramework(frameworkID string)
+	DeactivateFramework(frameworkID string)
+	// AddAgent registers an agent's total resources and what is already in
+	// use on it, per framework (tasks running there).
+	AddAgent(agentID string, total mesos.Resources, used map[string]mesos.Resources)
+	// RemoveAgent forgets an agent.
+	RemoveAgent(agentID string)
+	// Allocated records resources given to a framework outside an offer
+	// round (e.g. recovered tasks).
+	Allocated(frameworkID, agentID string, res mesos.Resources)
+	// Recover returns resources (declined, unused, or freed by a finished
+	// task) to the pool. refuse > 0 installs a decline filter: the same
+	// framework is not offered those resources on that agent again for that
+	// long.
+	Recover(frameworkID, agentID string, res mesos.Resources, refuse time.Duration)
+	// Suppress stops offers to a framework for roles (none = every role).
+	Suppress(frameworkID string, roles []string)
+	// Revive resumes offers for roles (none = every role) and clears the
+	// framework's decline filters.
+	Revive(frameworkID string, roles []string)
+	// Trigger asks for an allocation pass soon (coalesced).
+	Trigger()
+	// AllocateNow runs one allocation pass synchronously.
+	AllocateNow()
+	// Run drives the periodic and triggered passes until ctx is done.
+	Run(stop <-chan struct{})
+}

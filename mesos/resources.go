@@ -1,0 +1,504 @@
+package mesos
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Resources is a list of resources with Mesos' arithmetic: entries of the
+// same name, type, reservation and allocation merge; scalars are fixed point
+// with three decimals.
+type Resources []Resource
+
+// roundScalar keeps scalars in three-decimal fixed point, as Mesos does, so
+// that repeated arithmetic never drifts.
+func roundScalar(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// ReservationRole returns the role a resource is reserved for, "*" when it
+// is unreserved.
+func (r *Resource) ReservationRole() string {
+	if n := len(r.Reservations); n > 0 {
+		return r.Reservations[n-1].Role
+	}
+	if r.Role != "" {
+		return r.Role
+	}
+	return "*"
+}
+
+// IsReserved reports whether the resource carries a reservation.
+func (r *Resource) IsReserved() bool { return r.ReservationRole() != "*" }
+
+// AllocationRole returns the role the resource is allocated to, or "".
+func (r *Resource) AllocationRole() string {
+	if r.AllocationInfo == nil {
+		return ""
+	}
+	return r.AllocationInfo.Role
+}
+
+// key identifies which resources can be merged by Add.
+func (r *Resource) key() string {
+	var b strings.Builder
+	b.WriteString(r.Name)
+	b.WriteByte('|')
+	b.WriteString(r.Type)
+	b.WriteByte('|')
+	b.WriteString(r.ReservationRole())
+	b.WriteByte('|')
+	b.WriteString(r.AllocationRole())
+	if r.Revocable != nil {
+		b.WriteString("|rev")
+	}
+	if r.Disk != nil && r.Disk.Persistence != nil {
+		b.WriteString("|vol:" + r.Disk.Persistence.ID)
+	}
+	return b.String()
+}
+
+// isEmpty reports whether the resource holds nothing.
+func (r *Resource) isEmpty() bool {
+	switch r.Type {
+	case ValueScalar:
+		return r.Scalar == nil || r.Scalar.Value <= 0
+	case ValueRanges:
+		return r.Ranges == nil || len(r.Ranges.Range) == 0
+	case ValueSet:
+		return r.Set == nil || len(r.Set.Item) == 0
+	}
+	return true
+}
+
+// Clone returns a deep copy of r.
+func (r Resource) Clone() Resource {
+	c := r
+	if r.Scalar != nil {
+		s := *r.Scalar
+		c.Scalar = &s
+	}
+	if r.Ranges != nil {
+		c.Ranges = &Ranges{Range: append([]Range(nil), r.Ranges.Range...)}
+	}
+	if r.Set != nil {
+		c.Set = &Set{Item: append([]string(nil), r.Set.Item...)}
+	}
+	if r.AllocationInfo != nil {
+		a := *r.AllocationInfo
+		c.AllocationInfo = &a
+	}
+	if r.Reservation != nil {
+		x := *r.Reservation
+		c.Reservation = &x
+	}
+	if r.Reservations != nil {
+		c.Reservations = append([]ReservationInfo(nil), r.Reservations...)
+	}
+	return c
+}
+
+// Clone returns a deep copy of rs.
+func (rs Resources) Clone() Resources {
+	if rs == nil {
+		return nil
+	}
+	out := make(Resources, len(rs))
+	for i := range rs {
+		out[i] = rs[i].Clone()
+	}
+	return out
+}
+
+// Validate checks each resource: a name, a value that matches the type,
+// finite non-negative scalars, ordered disjoint ranges, unique set items.
+func (rs Resources) Validate() error {
+	for i := range rs {
+		if err := rs[i].Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks one resource.
+func (r *Resource) Validate() error {
+	if r.Name == "" {
+		return fmt.Errorf("resource has no name")
+	}
+	switch r.Type {
+	case ValueScalar:
+		if r.Scalar == nil || r.Ranges != nil || r.Set != nil {
+			return fmt.Errorf("resource %q of type SCALAR needs exactly a scalar value", r.Name)
+		}
+		if math.IsNaN(r.Scalar.Value) || math.IsInf(r.Scalar.Value, 0) || r.Scalar.Value < 0 {
+			return fmt.Errorf("resource %q has an invalid scalar value %v", r.Name, r.Scalar.Value)
+		}
+	case ValueRanges:
+		if r.Ranges == nil || r.Scalar != nil || r.Set != nil {
+			return fmt.Errorf("resource %q of type RANGES needs exactly a ranges value", r.Name)
+		}
+		rg := append([]Range(nil), r.Ranges.Range...)
+		sort.Slice(rg, func(i, j int) bool { return rg[i].Begin < rg[j].Begin })
+		for i, x := range rg {
+			if x.Begin > x.End {
+				return fmt.Errorf("resource %q has range [%d-%d] whose begin is after its end", r.Name, x.Begin, x.End)
+			}
+			if i > 0 && x.Begin <= rg[i-1].End {
+				return fmt.Errorf("resource %q has overlapping ranges", r.Name)
+			}
+		}
+	case ValueSet:
+		if r.Set == nil || r.Scalar != nil || r.Ranges != nil {
+			return fmt.Errorf("resource %q of type SET needs exactly a set value", r.Name)
+		}
+		seen := map[string]bool{}
+		for _, it := range r.Set.Item {
+			if seen[it] {
+				return fmt.Errorf("resource %q has duplicate set item %q", r.Name, it)
+			}
+			seen[it] = true
+		}
+	default:
+		return fmt.Errorf("resource %q has unsupported type %q", r.Name, r.Type)
+	}
+	if len(r.Reservations) > 0 {
+		for _, rv := range r.Reservations {
+			if rv.Role == "*" || rv.Role == "" {
+				return fmt.Errorf("resource %q cannot be reserved for role %q", r.Name, rv.Role)
+			}
+		}
+	}
+	if r.Reservation != nil && (r.Role == "" || r.Role == "*") {
+		return fmt.Errorf("resource %q has a reservation but no role", r.Name)
+	}
+	return nil
+}
+
+// normalizeRanges sorts and merges overlapping or adjacent ranges.
+func normalizeRanges(in []Range) []Range {
+	if len(in) == 0 {
+		return nil
+	}
+	rg := append([]Range(nil), in...)
+	sort.Slice(rg, func(i, j int) bool { return rg[i].Begin < rg[j].Begin })
+	out := []Range{rg[0]}
+	for _, x := range rg[1:] {
+		last := &out[len(out)-1]
+		if last.End == math.MaxUint64 || x.Begin <= last.End+1 {
+			if x.End > last.End {
+				last.End = x.End
+			}
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// subtractRanges removes b from a; both normalized.
+func subtractRanges(a, b []Range) []Range {
+	out := append([]Range(nil), a...)
+	for _, s := range b {
+		var next []Range
+		for _, x := range out {
+			if s.End < x.Begin || s.Begin > x.End {
+				next = append(next, x)
+				continue
+			}
+			if s.Begin > x.Begin {
+				next = append(next, Range{x.Begin, s.Begin - 1})
+			}
+			if s.End < x.End {
+				next = append(next, Range{s.End + 1, x.End})
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// containsRanges reports whether a covers every value of b.
+func containsRanges(a, b []Range) bool {
+	return len(subtractRanges(normalizeRanges(b), normalizeRanges(a))) == 0
+}
+
+// addTo merges r into acc in place (acc has the same key).
+func addTo(acc *Resource, r *Resource) {
+	switch acc.Type {
+	case ValueScalar:
+		acc.Scalar.Value = roundScalar(acc.Scalar.Value + r.Scalar.Value)
+	case ValueRanges:
+		acc.Ranges.Range = normalizeRanges(append(acc.Ranges.Range, r.Ranges.Range...))
+	case ValueSet:
+		have := map[string]bool{}
+		for _, it := range acc.Set.Item {
+			have[it] = true
+		}
+		for _, it := range r.Set.Item {
+			if !have[it] {
+				acc.Set.Item = append(acc.Set.Item, it)
+				have[it] = true
+			}
+		}
+	}
+}
+
+// Add returns rs plus other; rs is not modified.
+func (rs Resources) Add(other ...Resource) Resources {
+	out := rs.Clone()
+	for i := range other {
+		out = out.addOne(&other[i])
+	}
+	return out
+}
+
+func (rs Resources) addOne(r *Resource) Resources {
+	if r.Validate() != nil || r.isEmpty() {
+		return rs
+	}
+	k := r.key()
+	for i := range rs {
+		if rs[i].key() == k {
+			addTo(&rs[i], r)
+			return rs
+		}
+	}
+	c := r.Clone()
+	if c.Type == ValueScalar {
+		c.Scalar.Value = roundScalar(c.Scalar.Value)
+	}
+	if c.Type == ValueRanges {
+		c.Ranges.Range = normalizeRanges(c.Ranges.Range)
+	}
+	return append(rs, c)
+}
+
+// Subtract returns rs minus other, dropping what becomes empty; rs is not
+// modified. Subtracting more than is there leaves nothing, never less.
+func (rs Resources) Subtract(other ...Resource) Resources {
+	out := rs.Clone()
+	for i := range other {
+		r := &other[i]
+		k := r.key()
+		for j := range out {
+			if out[j].key() != k {
+				continue
+			}
+			switch r.Type {
+			case ValueScalar:
+				if r.Scalar != nil {
+					out[j].Scalar.Value = math.Max(0, roundScalar(out[j].Scalar.Value-r.Scalar.Value))
+				}
+			case ValueRanges:
+				if r.Ranges != nil {
+					out[j].Ranges.Range = subtractRanges(out[j].Ranges.Range, normalizeRanges(r.Ranges.Range))
+				}
+			case ValueSet:
+				if r.Set != nil {
+					drop := map[string]bool{}
+					for _, it := range r.Set.Item {
+						drop[it] = true
+					}
+					var keep []string
+					for _, it := range out[j].Set.Item {
+						if !drop[it] {
+							keep = append(keep, it)
+						}
+					}
+					out[j].Set.Item = keep
+				}
+			}
+			break
+		}
+	}
+	kept := out[:0]
+	for _, r := range out {
+		if !r.isEmpty() {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
+// Contains reports whether rs holds at least every resource in other,
+// matched by name, type, reservation and allocation.
+func (rs Resources) Contains(other Resources) bool {
+	need := Resources(nil).Add(other...)
+	for i := range need {
+		n := &need[i]
+		k := n.key()
+		found := false
+		for j := range rs {
+			h := &rs[j]
+			if h.key() != k {
+				continue
+			}
+			found = true
+			switch n.Type {
+			case ValueScalar:
+				if roundScalar(h.Scalar.Value-n.Scalar.Value) < 0 {
+					return false
+				}
+			case ValueRanges:
+				if !containsRanges(h.Ranges.Range, n.Ranges.Range) {
+					return false
+				}
+			case ValueSet:
+				have := map[string]bool{}
+				for _, it := range h.Set.Item {
+					have[it] = true
+				}
+				for _, it := range n.Set.Item {
+					if !have[it] {
+						return false
+					}
+				}
+			}
+			break
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Scalar returns the sum of the named scalar across every role.
+func (rs Resources) Scalar(name string) float64 {
+	var v float64
+	for i := range rs {
+		if rs[i].Name == name && rs[i].Type == ValueScalar && rs[i].Scalar != nil {
+			v += rs[i].Scalar.Value
+		}
+	}
+	return roundScalar(v)
+}
+
+// Ranges returns the named ranges across every role, merged.
+func (rs Resources) Ranges(name string) []Range {
+	var out []Range
+	for i := range rs {
+		if rs[i].Name == name && rs[i].Type == ValueRanges && rs[i].Ranges != nil {
+			out = append(out, rs[i].Ranges.Range...)
+		}
+	}
+	return normalizeRanges(out)
+}
+
+// Names returns the distinct resource names, sorted.
+func (rs Resources) Names() []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := range rs {
+		if !seen[rs[i].Name] {
+			seen[rs[i].Name] = true
+			out = append(out, rs[i].Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Allocate returns a copy of rs with every resource's allocation_info set
+// to role.
+func (rs Resources) Allocate(role string) Resources {
+	out := rs.Clone()
+	for i := range out {
+		out[i].AllocationInfo = &AllocationInfo{Role: role}
+	}
+	return out
+}
+
+// Unallocate returns a copy of rs with allocation_info removed.
+func (rs Resources) Unallocate() Resources {
+	out := Resources(nil)
+	for i := range rs {
+		c := rs[i].Clone()
+		c.AllocationInfo = nil
+		out = out.addOne(&c)
+	}
+	return out
+}
+
+// AllocatableTo returns the resources a framework in role may be offered:
+// unreserved ones and those reserved for role.
+func (rs Resources) AllocatableTo(role string) Resources {
+	var out Resources
+	for i := range rs {
+		rr := rs[i].ReservationRole()
+		if rr == "*" || rr == role {
+			out = append(out, rs[i].Clone())
+		}
+	}
+	return out
+}
+
+// WithDefaultAllocation returns a copy where resources lacking
+// allocation_info take role (Mesos: task resources inherit the offer's).
+func (rs Resources) WithDefaultAllocation(role string) Resources {
+	out := rs.Clone()
+	for i := range out {
+		if out[i].AllocationInfo == nil {
+			out[i].AllocationInfo = &AllocationInfo{Role: role}
+		}
+	}
+	return out
+}
+
+// ForWire renders resources in the pre-RESERVATION_REFINEMENT format that
+// frameworks expect: unreserved resources carry "role":"*".
+func (rs Resources) ForWire() Resources {
+	out := rs.Clone()
+	for i := range out {
+		if out[i].Role == "" && len(out[i].Reservations) == 0 {
+			out[i].Role = "*"
+		}
+	}
+	return out
+}
+
+// IsEmpty reports whether rs holds nothing.
+func (rs Resources) IsEmpty() bool {
+	for i := range rs {
+		if !rs[i].isEmpty() {
+			return false
+		}
+	}
+	return true
+}
+
+// String renders rs in the --resources grammar, e.g. "cpus:2;mem:1024".
+func (rs Resources) String() string {
+	var parts []string
+	for i := range rs {
+		r := &rs[i]
+		name := r.Name
+		if role := r.ReservationRole(); role != "*" {
+			name += "(" + role + ")"
+		}
+		switch r.Type {
+		case ValueScalar:
+			parts = append(parts, fmt.Sprintf("%s:%g", name, r.Scalar.Value))
+		case ValueRanges:
+			var rg []string
+			for _, x := range r.Ranges.Range {
+				rg = append(rg, fmt.Sprintf("%d-%d", x.Begin, x.End))
+			}
+			parts = append(parts, fmt.Sprintf("%s:[%s]", name, strings.Join(rg, ",")))
+		case ValueSet:
+			parts = append(parts, fmt.Sprintf("%s:{%s}", name, strings.Join(r.Set.Item, ",")))
+		}
+	}
+	return strings.Join(parts, ";")
+}
+
+// ScalarResource builds an unreserved scalar resource.
+func ScalarResource(name string, v float64) Resource {
+	return Resource{Name: name, Type: ValueScalar, Scalar: &Scalar{Value: v}}
+}
+
+// RangesResource builds an unreserved ranges resource.
+func RangesResource(name string, rg ...Range) Resource {
+	return Resource{Name: name, Type: ValueRanges, Ranges: &Ranges{Range: rg}}
+}
