@@ -40,6 +40,10 @@ type Config struct {
 	// them to be made (Mesos: 0.01 cpus or 32 MB).
 	MinCPUs float64
 	MinMem  float64
+	// Ticker starts the clock of Run's periodic pass and returns its
+	// channel and a stop function. Nil uses time.NewTicker; tests inject a
+	// channel they feed by hand so no test waits on the wall clock.
+	Ticker func(d time.Duration) (tick <-chan time.Time, stop func())
 }
 
 // Allocator is the interface every allocation policy implements. All
@@ -75,6 +79,6 @@ type Allocator interface {
 	Trigger()
 	// AllocateNow runs one allocation pass synchronously.
 	AllocateNow()
-	// Run drives the periodic and triggered passes until ctx is done.
+	// Run drives the periodic and triggered passes until stop is closed.
 	Run(stop <-chan struct{})
 }

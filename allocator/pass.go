@@ -1,0 +1,178 @@
+package allocator
+
+import (
+	"slices"
+	"time"
+
+	"mesh/mesos"
+)
+
+// AllocateNow runs one pass synchronously: it computes the round under the
+// lock, then hands every allocation of the round to Config.Offer in one
+// call, outside the lock. An empty round makes no call.
+//
+// By the time the callback runs, other events may have moved the state on
+// (an agent removed, say); the allocations are already booked as held, and
+// whatever the server cannot use it gives back with Recover.
+func (d *DRF) AllocateNow() {
+	// passMu, not mu, spans the callback: it keeps rounds ordered while
+	// leaving every other method free to run, including from the callback.
+	d.passMu.Lock()
+	defer d.passMu.Unlock()
+	if round := d.allocate(); len(round) > 0 {
+		d.cfg.Offer(round)
+	}
+}
+
+// allocate computes one pass and books its allocations.
+//
+// Agents are visited in ID order (deterministic; no shuffle). For each
+// agent, roles are visited least weighted dominant share first; each role
+// is offered everything on the agent allocatable to it (unreserved plus
+// reserved for it), provided that meets the minimum, and the whole of it
+// goes to the first framework of the role, least dominant share first,
+// that is active, subscribed, not suppressing the role and not filtering
+// exactly that offer. Nothing allocatable to that role is then left on the
+// agent, so the next role only finds what the first did not want or could
+// not have (its own reservations, what a filter kept back).
+//
+// Sorting happens once per agent; since one role's frameworks get at most
+// one allocation per agent and the other roles' relative order does not
+// change, that equals re-sorting after every allocation.
+func (d *DRF) allocate() []Allocation {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	now := d.cfg.Clock.Now()
+	roles, fws := d.sorters()
+	if roles.len() == 0 {
+		return nil
+	}
+	var round []Allocation
+	for _, id := range d.sortedAgents() {
+		a := d.agents[id]
+		if !d.offerable(a.free) {
+			continue
+		}
+		// Ranging over roles.sorted() while roles.allocated marks it stale
+		// is safe: the re-sort happens at the next agent's sorted call.
+		for _, rc := range roles.sorted() {
+			offer := a.free.AllocatableTo(rc.name)
+			if !d.offerable(offer) {
+				continue
+			}
+			fs := fws[rc.name]
+			for _, fc := range fs.sorted() {
+				if d.frameworks[fc.name].filtered(a.id, rc.name, offer, now) {
+					continue
+				}
+				granted := offer.Allocate(rc.name)
+				a.free = a.free.Subtract(offer...)
+				d.track(fc.name, a, granted)
+				v := scalarsOf(offer)
+				roles.allocated(rc.name, v)
+				fs.allocated(fc.name, v)
+				round = append(round, Allocation{
+					FrameworkID: fc.name,
+					Role:        rc.name,
+					AgentID:     a.id,
+					Resources:   granted,
+				})
+				break
+			}
+			if !d.offerable(a.free) {
+				break
+			}
+		}
+	}
+	return round
+}
+
+// sorters builds the pass's role sorter and one framework sorter per role,
+// from the usage booked so far. Only roles with at least one framework
+// that may receive offers take part; a role's share still counts what
+// every framework (active or not) holds in it.
+func (d *DRF) sorters() (*sorter, map[string]*sorter) {
+	roles := newSorter(d.total)
+	fws := map[string]*sorter{}
+	for _, f := range d.frameworks {
+		if !f.active {
+			continue
+		}
+		for _, r := range f.roles {
+			if f.suppressed[r] {
+				continue
+			}
+			fs := fws[r]
+			if fs == nil {
+				fs = newSorter(d.total)
+				fws[r] = fs
+				var ru usage
+				if u := d.roleUse[r]; u != nil {
+					ru = *u
+				}
+				roles.add(r, ru.alloc, d.weight(r), ru.count)
+			}
+			var fu usage
+			if u := d.fwUse[f.id][r]; u != nil {
+				fu = *u
+			}
+			fs.add(f.id, fu.alloc, 1, fu.count)
+		}
+	}
+	return roles, fws
+}
+
+// sortedAgents returns the agent IDs in order, cached until agents change.
+func (d *DRF) sortedAgents() []string {
+	if d.agentOrder == nil {
+		d.agentOrder = sortedKeys(d.agents)
+	}
+	return d.agentOrder
+}
+
+// offerable reports whether rs holds enough for an offer: at least MinCPUs
+// cpus or MinMem mem (and some of it).
+func (d *DRF) offerable(rs mesos.Resources) bool {
+	cpus, mem := rs.Scalar("cpus"), rs.Scalar("mem")
+	return (cpus > 0 && cpus >= d.cfg.MinCPUs) || (mem > 0 && mem >= d.cfg.MinMem)
+}
+
+// filtered reports whether an unexpired decline filter of f on the agent
+// for role contains offer (Mesos semantics: a filter applies only while
+// the offer would be a subset of what was declined; once more is free, the
+// framework sees the larger offer). Expired filters are dropped on the way.
+func (f *framework) filtered(agentID, role string, offer mesos.Resources, now time.Time) bool {
+	fs := f.filters[agentID]
+	if len(fs) == 0 {
+		return false
+	}
+	fs = slices.DeleteFunc(fs, func(x filter) bool { return !now.Before(x.expiry) })
+	f.setFilters(agentID, fs)
+	for _, x := range fs {
+		if x.role == role && x.res.Contains(offer) {
+			return true
+		}
+	}
+	return false
+}
+
+// addFilter installs x for the agent, dropping the agent's expired filters
+// so that repeated declines of an agent that is never offered again (and
+// so never checked) cannot pile up.
+func (f *framework) addFilter(agentID string, x filter, now time.Time) {
+	fs := slices.DeleteFunc(f.filters[agentID], func(y filter) bool { return !now.Before(y.expiry) })
+	if !x.res.IsEmpty() {
+		fs = append(fs, x)
+	}
+	f.setFilters(agentID, fs)
+}
+
+// setFilters stores fs for the agent, forgetting the agent when empty.
+func (f *framework) setFilters(agentID string, fs []filter) {
+	if len(fs) == 0 {
+		delete(f.filters, agentID)
+		return
+	}
+	f.filters[agentID] = fs
+}

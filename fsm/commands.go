@@ -1,0 +1,329 @@
+package fsm
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+
+	"mesh/mesos"
+)
+
+// maxStatusHistory bounds the status history kept per task.
+const maxStatusHistory = 32
+
+func mustInsert(txn *memdb.Txn, table string, obj any) {
+	if err := txn.Insert(table, obj); err != nil {
+		panic(fmt.Sprintf("fsm: insert into %s: %v", table, err))
+	}
+}
+
+func mustDelete(txn *memdb.Txn, table string, obj any) {
+	if err := txn.Delete(table, obj); err != nil && err != memdb.ErrNotFound {
+		panic(fmt.Sprintf("fsm: delete from %s: %v", table, err))
+	}
+}
+
+func getMeta(txn *memdb.Txn) Meta {
+	return (&State{txn: txn}).Meta()
+}
+
+func putMeta(txn *memdb.Txn, m Meta) {
+	mustInsert(txn, tableMeta, &metaRow{Key: "meta", Meta: m})
+}
+
+func applyClusterInit(txn *memdb.Txn, req *ClusterInitRequest) any {
+	m := getMeta(txn)
+	if m.ClusterID != "" {
+		return nil // bootstrap happens once; a repeat is a no-op
+	}
+	m.ClusterID = req.ClusterID
+	putMeta(txn, m)
+	return nil
+}
+
+func applyServerAnnounce(txn *memdb.Txn, req *ServerAnnounceRequest) any {
+	s := req.Server
+	mustInsert(txn, tableServers, &s)
+	return nil
+}
+
+func applyFrameworkRegister(txn *memdb.Txn, req *FrameworkRegisterRequest) any {
+	st := &State{txn: txn}
+	if old := st.Framework(req.Framework.ID); old != nil && old.Removed {
+		return ErrFrameworkRemoved
+	}
+	fw := req.Framework
+	mustInsert(txn, tableFrameworks, &fw)
+	if req.NewSeq > 0 {
+		m := getMeta(txn)
+		if req.NewSeq >= m.NextFramework {
+			m.NextFramework = req.NewSeq + 1
+			putMeta(txn, m)
+		}
+	}
+	return nil
+}
+
+func applyFrameworkDisconnect(txn *memdb.Txn, req *FrameworkDisconnectRequest) any {
+	old := (&State{txn: txn}).Framework(req.FrameworkID)
+	if old == nil || old.Removed {
+		return ErrUnknownFramework
+	}
+	fw := *old
+	fw.Connected = false
+	fw.DisconnectedAt = req.At
+	fw.FailoverDeadline = req.Deadline
+	mustInsert(txn, tableFrameworks, &fw)
+	return nil
+}
+
+func applyFrameworkRemove(txn *memdb.Txn, req *FrameworkRemoveRequest) any {
+	st := &State{txn: txn}
+	old := st.Framework(req.FrameworkID)
+	if old == nil {
+		return ErrUnknownFramework
+	}
+	res := &FrameworkRemoveResult{}
+	if old.Removed {
+		return res
+	}
+	fw := *old
+	fw.Removed = true
+	fw.Connected = false
+	fw.RemovedAt = req.At
+	fw.FailoverDeadline = 0
+	mustInsert(txn, tableFrameworks, &fw)
+	for _, o := range st.OffersByFramework(req.FrameworkID) {
+		res.Offers = append(res.Offers, *o)
+		mustDelete(txn, tableOffers, o)
+	}
+	for _, t := range st.TasksByFramework(req.FrameworkID) {
+		if t.Completed {
+			continue
+		}
+		live := !t.State.IsTerminal()
+		nt := t.Copy()
+		if live {
+			s := mesos.TaskStatus{
+				TaskID: t.Info.TaskID, State: mesos.TaskKilled, Source: mesos.SourceMaster,
+				Reason: mesos.ReasonFrameworkRemoved, Message: req.Message,
+				AgentID: &mesos.AgentID{Value: t.AgentID}, Timestamp: float64(req.At) / 1e9,
+			}
+			recordStatus(nt, s)
+			res.Tasks = append(res.Tasks, *t)
+		}
+		nt.Completed = true
+		nt.PendingAck = nil
+		mustInsert(txn, tableTasks, nt)
+	}
+	return res
+}
+
+func applyAgentRegister(txn *memdb.Txn, req *AgentRegisterRequest) any {
+	a := req.Agent
+	mustInsert(txn, tableAgents, &a)
+	if req.NewSeq > 0 {
+		m := getMeta(txn)
+		if req.NewSeq >= m.NextAgent {
+			m.NextAgent = req.NewSeq + 1
+			putMeta(txn, m)
+		}
+	}
+	return nil
+}
+
+func applyAgentState(txn *memdb.Txn, req *AgentStateRequest) any {
+	st := &State{txn: txn}
+	old := st.Agent(req.AgentID)
+	if old == nil {
+		return ErrUnknownAgent
+	}
+	a := *old
+	a.State = req.State
+	if req.State == AgentUnreachable {
+		a.UnreachableAt = req.At
+	}
+	mustInsert(txn, tableAgents, &a)
+	res := &AgentStateResult{}
+	if req.State == AgentActive || req.TaskState == "" {
+		return res
+	}
+	for _, o := range st.OffersByAgent(req.AgentID) {
+		mustDelete(txn, tableOffers, o)
+	}
+	for _, t := range st.TasksByAgent(req.AgentID) {
+		if t.Completed || t.State.IsTerminal() {
+			continue
+		}
+		nt := t.Copy()
+		s := mesos.TaskStatus{
+			TaskID: t.Info.TaskID, State: req.TaskState, Source: mesos.SourceMaster,
+			Reason: req.Reason, Message: req.Message,
+			AgentID: &mesos.AgentID{Value: t.AgentID}, Timestamp: float64(req.At) / 1e9,
+		}
+		if req.TaskState == mesos.TaskUnreachable {
+			s.UnreachableTime = &mesos.TimeInfo{Nanoseconds: req.At}
+		}
+		recordStatus(nt, s)
+		nt.PendingAck = nil
+		if req.TaskState.IsTerminal() {
+			nt.Completed = true
+		}
+		mustInsert(txn, tableTasks, nt)
+		res.Tasks = append(res.Tasks, *t)
+	}
+	return res
+}
+
+func applyOffersCreate(txn *memdb.Txn, req *OffersCreateRequest) any {
+	for i := range req.Offers {
+		o := req.Offers[i]
+		mustInsert(txn, tableOffers, &o)
+	}
+	return nil
+}
+
+func applyOffersRemove(txn *memdb.Txn, req *OffersRemoveRequest) any {
+	st := &State{txn: txn}
+	var removed []Offer
+	for _, id := range req.OfferIDs {
+		if o := st.Offer(id); o != nil {
+			removed = append(removed, *o)
+			mustDelete(txn, tableOffers, o)
+		}
+	}
+	return removed
+}
+
+// LaunchResult is what a successful TaskLaunch consumed.
+type LaunchResult struct {
+	Offers []Offer
+}
+
+func applyTaskLaunch(txn *memdb.Txn, req *TaskLaunchRequest) any {
+	st := &State{txn: txn}
+	fw := st.Framework(req.FrameworkID)
+	if fw == nil {
+		return ErrUnknownFramework
+	}
+	if fw.Removed {
+		return ErrFrameworkRemoved
+	}
+	var offered mesos.Resources
+	res := &LaunchResult{}
+	for _, id := range req.OfferIDs {
+		o := st.Offer(id)
+		if o == nil {
+			return fmt.Errorf("%w: %s", ErrUnknownOffer, id)
+		}
+		if o.FrameworkID != req.FrameworkID {
+			return fmt.Errorf("%w: %s", ErrOfferNotOwned, id)
+		}
+		if o.AgentID != req.AgentID {
+			return fmt.Errorf("%w: %s", ErrOfferAgent, id)
+		}
+		offered = offered.Add(o.Resources...)
+		res.Offers = append(res.Offers, *o)
+	}
+	var need mesos.Resources
+	for i := range req.Tasks {
+		t := &req.Tasks[i]
+		if old := st.Task(t.FrameworkID, t.TaskID); old != nil && !old.Completed {
+			return fmt.Errorf("%w: %s", ErrDuplicateTask, t.TaskID)
+		}
+		need = need.Add(t.Info.Resources...)
+	}
+	if len(req.OfferIDs) > 0 && !offered.Contains(need) {
+		return ErrInsufficient
+	}
+	for _, o := range res.Offers {
+		mustDelete(txn, tableOffers, st.Offer(o.ID))
+	}
+	for i := range req.Tasks {
+		t := req.Tasks[i]
+		t.LaunchedAt = req.At
+		mustInsert(txn, tableTasks, &t)
+	}
+	return res
+}
+
+// recordStatus makes s the task's latest status and appends it to the
+// bounded history.
+func recordStatus(t *Task, s mesos.TaskStatus) {
+	t.State = s.State
+	st := s
+	t.Status = &st
+	h := s
+	h.Data = nil
+	t.Statuses = append(t.Statuses, h)
+	if n := len(t.Statuses); n > maxStatusHistory {
+		t.Statuses = append([]mesos.TaskStatus(nil), t.Statuses[n-maxStatusHistory:]...)
+	}
+}
+
+func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
+	st := &State{txn: txn}
+	out := make([]StatusUpdateResult, len(req.Updates))
+	for i, u := range req.Updates {
+		t := st.Task(u.FrameworkID, u.Status.TaskID.Value)
+		if t == nil {
+			continue
+		}
+		r := &out[i]
+		r.Known = true
+		r.AgentID = t.AgentID
+		r.Role = t.Role
+		if len(u.Status.UUID) > 0 {
+			for _, h := range t.Statuses {
+				if bytes.Equal(h.UUID, u.Status.UUID) {
+					r.Duplicate = true
+					break
+				}
+			}
+		}
+		if r.Duplicate || t.Completed {
+			r.Duplicate = true
+			continue
+		}
+		nt := t.Copy()
+		wasTerminal := t.State.IsTerminal()
+		recordStatus(nt, u.Status)
+		if len(u.Status.UUID) > 0 {
+			nt.PendingAck = append(mesos.Bytes(nil), u.Status.UUID...)
+		} else if u.Status.State.IsTerminal() {
+			nt.Completed = true
+		}
+		if !wasTerminal && u.Status.State.IsTerminal() {
+			r.BecameTerminal = true
+			r.Resources = t.Info.Resources
+		}
+		mustInsert(txn, tableTasks, nt)
+	}
+	return out
+}
+
+func applyStatusAck(txn *memdb.Txn, req *StatusAckRequest) any {
+	st := &State{txn: txn}
+	out := make([]AckResult, len(req.Acks))
+	for i, a := range req.Acks {
+		t := st.Task(a.FrameworkID, a.TaskID)
+		if t == nil {
+			continue
+		}
+		out[i].AgentID = t.AgentID
+		if !bytes.Equal(t.PendingAck, a.UUID) {
+			// An ack of an older update still goes to the agent: the agent
+			// matches it against its own stream.
+			continue
+		}
+		out[i].Matched = true
+		nt := t.Copy()
+		nt.PendingAck = nil
+		if nt.State.IsTerminal() {
+			nt.Completed = true
+		}
+		mustInsert(txn, tableTasks, nt)
+	}
+	return out
+}

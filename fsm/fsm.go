@@ -1,0 +1,212 @@
+// Package fsm is mesh's replicated state machine: a typed, append-only
+// command log applied deterministically to an in-memory state store
+// (frameworks, agents, offers, tasks), with cheap snapshots and atomic
+// restores. The leader picks every id, timestamp and random choice and
+// puts it in the command; Apply never reads the clock.
+package fsm
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-memdb"
+	"github.com/hashicorp/raft"
+)
+
+// FSM implements raft.FSM over a go-memdb state store.
+type FSM struct {
+	db     atomic.Pointer[memdb.MemDB]
+	logger hclog.Logger
+	// index is the last applied raft index, for consistency checks.
+	index atomic.Uint64
+}
+
+var _ raft.FSM = (*FSM)(nil)
+
+// applyFunc applies one decoded command inside a write transaction and
+// returns the Apply result (a value or an error).
+type applyFunc func(f *FSM, txn *memdb.Txn, buf []byte) any
+
+// applyTable registers one small apply function per command type.
+var applyTable = map[MessageType]applyFunc{
+	ClusterInitRequestType:         decodeApply(applyClusterInit),
+	ServerAnnounceRequestType:      decodeApply(applyServerAnnounce),
+	FrameworkRegisterRequestType:   decodeApply(applyFrameworkRegister),
+	FrameworkDisconnectRequestType: decodeApply(applyFrameworkDisconnect),
+	FrameworkRemoveRequestType:     decodeApply(applyFrameworkRemove),
+	AgentRegisterRequestType:       decodeApply(applyAgentRegister),
+	AgentStateRequestType:          decodeApply(applyAgentState),
+	OffersCreateRequestType:        decodeApply(applyOffersCreate),
+	OffersRemoveRequestType:        decodeApply(applyOffersRemove),
+	TaskLaunchRequestType:          decodeApply(applyTaskLaunch),
+	StatusUpdateRequestType:        decodeApply(applyStatusUpdate),
+	StatusAckRequestType:           decodeApply(applyStatusAck),
+}
+
+// decodeApply adapts a typed apply function: a body that does not decode
+// is a corrupt log and panics, as a state machine must not diverge.
+func decodeApply[T any](fn func(txn *memdb.Txn, req *T) any) applyFunc {
+	return func(f *FSM, txn *memdb.Txn, buf []byte) any {
+		var req T
+		if err := json.Unmarshal(buf, &req); err != nil {
+			panic(fmt.Sprintf("fsm: failed to decode %T: %v", req, err))
+		}
+		return fn(txn, &req)
+	}
+}
+
+// New returns an empty FSM.
+func New(logger hclog.Logger) *FSM {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	f := &FSM{logger: logger.Named("fsm")}
+	f.db.Store(newDB())
+	return f
+}
+
+// Encode builds a log entry: the type byte then the JSON body.
+func Encode(t MessageType, msg any) ([]byte, error) {
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("encode %d: %w", t, err)
+	}
+	return append([]byte{byte(t)}, body...), nil
+}
+
+// State returns a consistent read-only view of the current state.
+func (f *FSM) State() *State {
+	return &State{txn: f.db.Load().Txn(false)}
+}
+
+// LastIndex returns the raft index of the last applied entry.
+func (f *FSM) LastIndex() uint64 { return f.index.Load() }
+
+// Apply applies one log entry.
+func (f *FSM) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand || len(l.Data) == 0 {
+		return nil
+	}
+	defer f.index.Store(l.Index)
+	t := MessageType(l.Data[0])
+	ignoreUnknown := t&IgnoreUnknownTypeFlag != 0
+	t &^= IgnoreUnknownTypeFlag
+	fn, ok := applyTable[t]
+	if !ok {
+		if ignoreUnknown {
+			f.logger.Warn("ignoring unknown log entry type", "type", t, "index", l.Index)
+			return nil
+		}
+		panic(fmt.Sprintf("fsm: unknown log entry type %d at index %d", t, l.Index))
+	}
+	txn := f.db.Load().Txn(true)
+	defer txn.Abort()
+	res := fn(f, txn, l.Data[1:])
+	if _, isErr := res.(error); isErr {
+		// A rejected command changes nothing.
+		return res
+	}
+	txn.Commit()
+	return res
+}
+
+// Snapshot returns a point-in-time snapshot; memdb makes it O(1).
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	return &snapshot{db: f.db.Load().Snapshot()}, nil
+}
+
+// snapshotRecord is one line of a snapshot: a table name and a row.
+type snapshotRecord struct {
+	T string          `json:"t"`
+	V json.RawMessage `json:"v"`
+}
+
+// snapshotTables lists every table with a constructor for its row type.
+var snapshotTables = []struct {
+	name string
+	row  func() any
+}{
+	{tableMeta, func() any { return &metaRow{} }},
+	{tableServers, func() any { return &Server{} }},
+	{tableFrameworks, func() any { return &Framework{} }},
+	{tableAgents, func() any { return &Agent{} }},
+	{tableOffers, func() any { return &Offer{} }},
+	{tableTasks, func() any { return &Task{} }},
+}
+
+type snapshot struct {
+	db *memdb.MemDB
+}
+
+// Persist writes every row as a JSON line.
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	w := bufio.NewWriterSize(sink, 1<<20)
+	enc := json.NewEncoder(w)
+	txn := s.db.Txn(false)
+	for _, t := range snapshotTables {
+		it, err := txn.Get(t.name, "id")
+		if err != nil {
+			sink.Cancel()
+			return fmt.Errorf("snapshot %s: %w", t.name, err)
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			v, err := json.Marshal(raw)
+			if err != nil {
+				sink.Cancel()
+				return fmt.Errorf("snapshot %s: %w", t.name, err)
+			}
+			if err := enc.Encode(snapshotRecord{T: t.name, V: v}); err != nil {
+				sink.Cancel()
+				return err
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+// Release is a no-op: the memdb snapshot is garbage collected.
+func (s *snapshot) Release() {}
+
+// Restore replaces the whole state with a snapshot's, atomically: readers
+// see either the old state or the new one.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	db := newDB()
+	txn := db.Txn(true)
+	defer txn.Abort()
+	rows := map[string]func() any{}
+	for _, t := range snapshotTables {
+		rows[t.name] = t.row
+	}
+	dec := json.NewDecoder(bufio.NewReaderSize(rc, 1<<20))
+	for {
+		var rec snapshotRecord
+		if err := dec.Decode(&rec); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		mk, ok := rows[rec.T]
+		if !ok {
+			return fmt.Errorf("restore: unknown table %q", rec.T)
+		}
+		row := mk()
+		if err := json.Unmarshal(rec.V, row); err != nil {
+			return fmt.Errorf("restore %s: %w", rec.T, err)
+		}
+		if err := txn.Insert(rec.T, row); err != nil {
+			return fmt.Errorf("restore %s: %w", rec.T, err)
+		}
+	}
+	txn.Commit()
+	f.db.Store(db)
+	return nil
+}

@@ -1,0 +1,161 @@
+package fsm
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// Table names.
+const (
+	tableMeta       = "meta"
+	tableServers    = "servers"
+	tableFrameworks = "frameworks"
+	tableAgents     = "agents"
+	tableOffers     = "offers"
+	tableTasks      = "tasks"
+)
+
+// metaKey is the single row of the meta table.
+type metaRow struct {
+	Key  string
+	Meta Meta
+}
+
+func schema() *memdb.DBSchema {
+	id := func(field string) *memdb.IndexSchema {
+		return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: field}}
+	}
+	by := func(name, field string) *memdb.IndexSchema {
+		return &memdb.IndexSchema{Name: name, Indexer: &memdb.StringFieldIndex{Field: field}}
+	}
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableMeta:       {Name: tableMeta, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
+		tableServers:    {Name: tableServers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableFrameworks: {Name: tableFrameworks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableAgents:     {Name: tableAgents, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableOffers: {Name: tableOffers, Indexes: map[string]*memdb.IndexSchema{
+			"id": id("ID"), "framework": by("framework", "FrameworkID"), "agent": by("agent", "AgentID"),
+		}},
+		tableTasks: {Name: tableTasks, Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "FrameworkID"}, &memdb.StringFieldIndex{Field: "TaskID"},
+			}}},
+			"framework": by("framework", "FrameworkID"),
+			"agent":     by("agent", "AgentID"),
+		}},
+	}}
+}
+
+func newDB() *memdb.MemDB {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		panic(fmt.Sprintf("fsm: bad schema: %v", err))
+	}
+	return db
+}
+
+// State is a read-only, consistent view of the replicated state. Objects it
+// returns are shared with the store: never mutate them; Copy first.
+type State struct {
+	txn *memdb.Txn
+}
+
+// Meta returns cluster bookkeeping.
+func (s *State) Meta() Meta {
+	raw, err := s.txn.First(tableMeta, "id", "meta")
+	if err != nil || raw == nil {
+		return Meta{}
+	}
+	return raw.(*metaRow).Meta
+}
+
+// Servers returns every announced server.
+func (s *State) Servers() []*Server {
+	return listAll[*Server](s.txn, tableServers, "id")
+}
+
+// Framework returns a framework by id, nil if unknown.
+func (s *State) Framework(id string) *Framework {
+	return first[*Framework](s.txn, tableFrameworks, "id", id)
+}
+
+// Frameworks returns every framework, removed ones included, by id.
+func (s *State) Frameworks() []*Framework {
+	return listAll[*Framework](s.txn, tableFrameworks, "id")
+}
+
+// Agent returns an agent by id, nil if unknown.
+func (s *State) Agent(id string) *Agent {
+	return first[*Agent](s.txn, tableAgents, "id", id)
+}
+
+// Agents returns every agent by id.
+func (s *State) Agents() []*Agent {
+	return listAll[*Agent](s.txn, tableAgents, "id")
+}
+
+// Offer returns an offer by id, nil if unknown.
+func (s *State) Offer(id string) *Offer {
+	return first[*Offer](s.txn, tableOffers, "id", id)
+}
+
+// Offers returns every outstanding offer.
+func (s *State) Offers() []*Offer {
+	return listAll[*Offer](s.txn, tableOffers, "id")
+}
+
+// OffersByFramework returns a framework's outstanding offers.
+func (s *State) OffersByFramework(fid string) []*Offer {
+	return list[*Offer](s.txn, tableOffers, "framework", fid)
+}
+
+// OffersByAgent returns the outstanding offers of an agent.
+func (s *State) OffersByAgent(aid string) []*Offer {
+	return list[*Offer](s.txn, tableOffers, "agent", aid)
+}
+
+// Task returns a task by framework and task id, nil if unknown.
+func (s *State) Task(fid, tid string) *Task {
+	return first[*Task](s.txn, tableTasks, "id", fid, tid)
+}
+
+// Tasks returns every task, completed ones included.
+func (s *State) Tasks() []*Task {
+	return listAll[*Task](s.txn, tableTasks, "id")
+}
+
+// TasksByFramework returns a framework's tasks.
+func (s *State) TasksByFramework(fid string) []*Task {
+	return list[*Task](s.txn, tableTasks, "framework", fid)
+}
+
+// TasksByAgent returns the tasks placed on an agent.
+func (s *State) TasksByAgent(aid string) []*Task {
+	return list[*Task](s.txn, tableTasks, "agent", aid)
+}
+
+func first[T any](txn *memdb.Txn, table, index string, args ...any) T {
+	var zero T
+	raw, err := txn.First(table, index, args...)
+	if err != nil || raw == nil {
+		return zero
+	}
+	return raw.(T)
+}
+
+func list[T any](txn *memdb.Txn, table, index string, args ...any) []T {
+	it, err := txn.Get(table, index, args...)
+	if err != nil {
+		return nil
+	}
+	var out []T
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(T))
+	}
+	return out
+}
+
+func listAll[T any](txn *memdb.Txn, table, index string) []T {
+	return list[T](txn, table, index)
+}

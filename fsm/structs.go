@@ -1,0 +1,255 @@
+package fsm
+
+import "mesh/mesos"
+
+// MessageType is the first byte of every log entry. Types are appended at
+// the end and never renumbered: an old log must replay on a new binary.
+type MessageType uint8
+
+// Log entry types.
+const (
+	ClusterInitRequestType         MessageType = 0
+	ServerAnnounceRequestType      MessageType = 1
+	FrameworkRegisterRequestType   MessageType = 2
+	FrameworkDisconnectRequestType MessageType = 3
+	FrameworkRemoveRequestType     MessageType = 4
+	AgentRegisterRequestType       MessageType = 5
+	AgentStateRequestType          MessageType = 6
+	OffersCreateRequestType        MessageType = 7
+	OffersRemoveRequestType        MessageType = 8
+	TaskLaunchRequestType          MessageType = 9
+	StatusUpdateRequestType        MessageType = 10
+	StatusAckRequestType           MessageType = 11
+)
+
+// IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
+// refusing to apply it.
+const IgnoreUnknownTypeFlag MessageType = 128
+
+// Agent states.
+const (
+	AgentActive      = "active"
+	AgentUnreachable = "unreachable"
+	AgentGone        = "gone"
+)
+
+// Meta is cluster-wide bookkeeping.
+type Meta struct {
+	ClusterID string
+	// NextFramework and NextAgent are the sequence numbers the next
+	// framework and agent ids use; the leader reads them and the Apply of
+	// the registering command advances them.
+	NextFramework uint64
+	NextAgent     uint64
+}
+
+// Server is a member of the quorum as it announced itself.
+type Server struct {
+	ID       string // raft server id
+	RaftAddr string
+	HTTPAddr string
+}
+
+// Framework is a registered framework.
+type Framework struct {
+	ID             string
+	Info           mesos.FrameworkInfo
+	RegisteredAt   int64 // unix nanoseconds
+	ReregisteredAt int64
+	// Connected is true while the framework has a subscription stream to
+	// the leader. A new leader treats every framework as disconnected until
+	// it resubscribes.
+	Connected bool
+	// FailoverDeadline is when a disconnected framework is removed (unix
+	// nanoseconds; 0 while connected). It is replicated so a new leader
+	// re-arms the same timer.
+	FailoverDeadline int64
+	DisconnectedAt   int64
+	Removed          bool
+	RemovedAt        int64
+	SuppressedRoles  []string
+}
+
+// Agent is a registered agent.
+type Agent struct {
+	ID             string
+	Info           mesos.AgentInfo
+	Address        string // host:port of the agent's HTTP API
+	Version        string
+	State          string
+	RegisteredAt   int64
+	ReregisteredAt int64
+	UnreachableAt  int64
+}
+
+// Offer is an outstanding offer.
+type Offer struct {
+	ID          string
+	FrameworkID string
+	AgentID     string
+	Role        string
+	Term        uint64
+	Resources   mesos.Resources
+	CreatedAt   int64
+}
+
+// Task is a launched task and what is known of it.
+type Task struct {
+	FrameworkID string
+	TaskID      string
+	AgentID     string
+	Info        mesos.TaskInfo
+	Role        string
+	State       mesos.TaskState
+	// Status is the latest status update received.
+	Status *mesos.TaskStatus
+	// Statuses is the history of states (without data), oldest first.
+	Statuses []mesos.TaskStatus
+	// PendingAck is the uuid of the latest reliable update not yet
+	// acknowledged by the framework.
+	PendingAck mesos.Bytes
+	// Completed is set once the task is terminal and its terminal update
+	// acknowledged (or its framework removed): its resources are free and
+	// it is kept only for history.
+	Completed  bool
+	LaunchedAt int64
+}
+
+// Key returns the task's primary key.
+func (t *Task) Key() string { return t.FrameworkID + "/" + t.TaskID }
+
+// Copy returns a copy of t safe to mutate.
+func (t *Task) Copy() *Task {
+	c := *t
+	if t.Status != nil {
+		s := *t.Status
+		c.Status = &s
+	}
+	c.Statuses = append([]mesos.TaskStatus(nil), t.Statuses...)
+	c.PendingAck = append(mesos.Bytes(nil), t.PendingAck...)
+	return &c
+}
+
+// ClusterInitRequest sets the cluster id, once, right after bootstrap.
+type ClusterInitRequest struct {
+	ClusterID string
+}
+
+// ServerAnnounceRequest records a server's addresses.
+type ServerAnnounceRequest struct {
+	Server Server
+}
+
+// FrameworkRegisterRequest adds a framework or updates a resubscribing one.
+type FrameworkRegisterRequest struct {
+	Framework Framework
+	// NewSeq, when non-zero, advances Meta.NextFramework past it.
+	NewSeq uint64
+}
+
+// FrameworkDisconnectRequest records that a framework's stream closed.
+type FrameworkDisconnectRequest struct {
+	FrameworkID string
+	At          int64
+	Deadline    int64
+}
+
+// FrameworkRemoveRequest removes a framework (TEARDOWN or failover expiry):
+// its offers go away and its live tasks are recorded as killed.
+type FrameworkRemoveRequest struct {
+	FrameworkID string
+	At          int64
+	Message     string
+}
+
+// AgentRegisterRequest adds an agent or re-registers a known one.
+type AgentRegisterRequest struct {
+	Agent  Agent
+	NewSeq uint64
+}
+
+// AgentStateRequest moves an agent to a new state. Moving to unreachable
+// or gone records each of its live tasks with the given task state.
+type AgentStateRequest struct {
+	AgentID   string
+	State     string
+	At        int64
+	TaskState mesos.TaskState
+	Reason    string
+	Message   string
+}
+
+// OffersCreateRequest records the offers of one allocation round.
+type OffersCreateRequest struct {
+	Offers []Offer
+}
+
+// OffersRemoveRequest removes offers (declined, rescinded, expired).
+type OffersRemoveRequest struct {
+	OfferIDs []string
+}
+
+// TaskLaunchRequest consumes offers and launches tasks in one entry, so a
+// launch is never lost or doubled by a failover. Apply re-checks that every
+// offer still exists and belongs to the framework, and that the tasks fit.
+type TaskLaunchRequest struct {
+	FrameworkID string
+	AgentID     string
+	OfferIDs    []string
+	Tasks       []Task
+	At          int64
+}
+
+// StatusUpdate is one update from an agent (or the leader itself).
+type StatusUpdate struct {
+	FrameworkID string
+	Status      mesos.TaskStatus
+}
+
+// StatusUpdateRequest records a batch of status updates.
+type StatusUpdateRequest struct {
+	Updates []StatusUpdate
+}
+
+// StatusAck is one framework acknowledgement.
+type StatusAck struct {
+	FrameworkID string
+	TaskID      string
+	UUID        mesos.Bytes
+}
+
+// StatusAckRequest records a batch of acknowledgements.
+type StatusAckRequest struct {
+	Acks []StatusAck
+}
+
+// StatusUpdateResult tells the leader what one update changed.
+type StatusUpdateResult struct {
+	// Known is false when no such task exists.
+	Known bool
+	// Duplicate is true when the update's uuid was already recorded.
+	Duplicate bool
+	// BecameTerminal is true when this update moved the task to a terminal
+	// state: its resources are free now.
+	BecameTerminal bool
+	AgentID        string
+	Role           string
+	Resources      mesos.Resources
+}
+
+// AckResult tells the leader what one acknowledgement did.
+type AckResult struct {
+	Matched bool
+	AgentID string
+}
+
+// FrameworkRemoveResult lists what the removal freed.
+type FrameworkRemoveResult struct {
+	Offers []Offer
+	Tasks  []Task // live tasks at removal, now recorded TASK_KILLED
+}
+
+// AgentStateResult lists the tasks whose state changed.
+type AgentStateResult struct {
+	Tasks []Task
+}
