@@ -1,11 +1,52 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/urfave/cli/v2"
+
+	"mesh/agent"
 )
 
 func agentCommand() *cli.Command {
-	return &cli.Command{Name: "agent", Action: func(c *cli.Context) error { return errors.New("not yet") }}
+	d := agent.DefaultConfig()
+	return &cli.Command{
+		Name:  "agent",
+		Usage: "run an agent: advertise this machine's resources and run tasks",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "join", Usage: "comma-separated HTTP addresses (host:port) of servers; any server will do", Required: true},
+			&cli.StringFlag{Name: "http-addr", Value: d.HTTPAddr, Usage: "address of the executor, files and state APIs"},
+			&cli.StringFlag{Name: "work-dir", Usage: "where sandboxes and checkpoints live", Required: true},
+			&cli.StringFlag{Name: "resources", Usage: "resources to offer, e.g. 'cpus:4;mem:4096;ports:[31000-32000]'; names not given are detected"},
+			&cli.StringFlag{Name: "attributes", Usage: "attributes of this agent, e.g. 'rack:r1;os:linux'"},
+			&cli.StringFlag{Name: "hostname", Usage: "hostname to advertise (default: the system's)"},
+			&cli.StringFlag{Name: "isolation", Value: d.Isolation, Usage: "container isolation: posix"},
+			&cli.DurationFlag{Name: "executor-registration-timeout", Value: d.ExecutorRegistrationTimeout, Usage: "how long a new executor has to subscribe"},
+			&cli.DurationFlag{Name: "executor-shutdown-grace-period", Value: d.ExecutorShutdownGracePeriod, Usage: "how long an executor has to stop after SHUTDOWN"},
+			&cli.BoolFlag{Name: "kill-tasks-on-shutdown", Usage: "destroy every container when the agent stops (default: leave them running for a restarted agent to recover)"},
+		}, logFlags()...),
+		Action: func(c *cli.Context) error {
+			logger, err := newLogger(c, "mesh")
+			if err != nil {
+				return err
+			}
+			cfg := agent.DefaultConfig()
+			cfg.Servers = splitList(c.String("join"))
+			cfg.HTTPAddr = c.String("http-addr")
+			cfg.WorkDir = c.String("work-dir")
+			cfg.Resources = c.String("resources")
+			cfg.Attributes = c.String("attributes")
+			cfg.Hostname = c.String("hostname")
+			cfg.Isolation = c.String("isolation")
+			cfg.ExecutorRegistrationTimeout = c.Duration("executor-registration-timeout")
+			cfg.ExecutorShutdownGracePeriod = c.Duration("executor-shutdown-grace-period")
+			cfg.KillTasksOnShutdown = c.Bool("kill-tasks-on-shutdown")
+			cfg.Logger = logger
+			a, err := agent.New(cfg)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			return a.Run(ctx)
+		},
+	}
 }

@@ -1,11 +1,90 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"os"
+	"sync"
 
 	"github.com/urfave/cli/v2"
+
+	"mesh/agent"
+	"mesh/server"
 )
 
 func devCommand() *cli.Command {
-	return &cli.Command{Name: "dev", Action: func(c *cli.Context) error { return errors.New("not yet") }}
+	return &cli.Command{
+		Name:  "dev",
+		Usage: "run a server and an agent in one process, with data in a temporary directory",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:5050", Usage: "address of the server's APIs"},
+			&cli.StringFlag{Name: "agent-http-addr", Value: "127.0.0.1:5051", Usage: "address of the agent's API"},
+			&cli.StringFlag{Name: "raft-addr", Value: "127.0.0.1:0", Usage: "raft address (port 0 picks one)"},
+			&cli.StringFlag{Name: "resources", Usage: "agent resources, e.g. 'cpus:4;mem:4096' (default: detected)"},
+			&cli.StringFlag{Name: "attributes", Usage: "agent attributes, e.g. 'rack:r1'"},
+			&cli.StringFlag{Name: "data-dir", Usage: "keep data here instead of a temporary directory"},
+		}, logFlags()...),
+		Action: func(c *cli.Context) error {
+			logger, err := newLogger(c, "mesh")
+			if err != nil {
+				return err
+			}
+			dir := c.String("data-dir")
+			if dir == "" {
+				if dir, err = os.MkdirTemp("", "mesh-dev-"); err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+			}
+			scfg := server.DefaultConfig()
+			scfg.DataDir = dir + "/server"
+			scfg.HTTPAddr = c.String("http-addr")
+			scfg.RaftAddr = c.String("raft-addr")
+			scfg.Logger = logger
+			srv, err := server.New(scfg)
+			if err != nil {
+				return err
+			}
+			acfg := agent.DefaultConfig()
+			acfg.Servers = []string{srv.HTTPAddr()}
+			acfg.HTTPAddr = c.String("agent-http-addr")
+			acfg.WorkDir = dir + "/agent"
+			acfg.Resources = c.String("resources")
+			acfg.Attributes = c.String("attributes")
+			acfg.KillTasksOnShutdown = true
+			acfg.Logger = logger
+			ag, err := agent.New(acfg)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var wg sync.WaitGroup
+			errs := make(chan error, 2)
+			for _, run := range []func(context.Context) error{srv.Run, ag.Run} {
+				wg.Add(1)
+				go func(run func(context.Context) error) {
+					defer wg.Done()
+					if err := run(ctx); err != nil {
+						errs <- err
+					}
+					cancel()
+				}(run)
+			}
+			fmt.Printf("mesh dev is running (data in %s)\n", dir)
+			fmt.Printf("  frameworks connect to: http://%s/api/v1/scheduler\n", srv.HTTPAddr())
+			fmt.Printf("  agent:                 http://%s\n", ag.Addr())
+			fmt.Printf("  try:                   mesh execute -master %s -name hello -command 'echo hello from mesh' -instances 3\n", srv.HTTPAddr())
+			fmt.Printf("press Ctrl-C to stop\n")
+			wg.Wait()
+			select {
+			case err := <-errs:
+				return err
+			default:
+				return nil
+			}
+		},
+	}
 }

@@ -1,11 +1,71 @@
 package main
 
 import (
-	"errors"
+	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"mesh/server"
 )
 
 func serverCommand() *cli.Command {
-	return &cli.Command{Name: "server", Action: func(c *cli.Context) error { return errors.New("not yet") }}
+	d := server.DefaultConfig()
+	return &cli.Command{
+		Name:  "server",
+		Usage: "run a server: a member of the Raft quorum; the leader is the master",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "data-dir", Usage: "where the raft log and snapshots live", Required: true},
+			&cli.StringFlag{Name: "http-addr", Value: d.HTTPAddr, Usage: "address of the scheduler, agent and operator APIs"},
+			&cli.StringFlag{Name: "raft-addr", Value: d.RaftAddr, Usage: "address raft peers connect to"},
+			&cli.IntFlag{Name: "bootstrap-expect", Value: d.BootstrapExpect, Usage: "number of servers that form the quorum"},
+			&cli.StringFlag{Name: "join", Usage: "comma-separated HTTP addresses of other servers"},
+			&cli.DurationFlag{Name: "heartbeat-interval", Value: d.HeartbeatInterval, Usage: "HEARTBEAT period on framework and agent streams"},
+			&cli.DurationFlag{Name: "allocation-interval", Value: d.AllocationInterval, Usage: "period of the background allocation pass"},
+			&cli.StringFlag{Name: "allocator", Value: d.Allocator, Usage: "allocation policy"},
+			&cli.DurationFlag{Name: "agent-reregister-timeout", Value: d.AgentReregisterTimeout, Usage: "how long a disconnected agent has to come back before its tasks are lost"},
+			&cli.DurationFlag{Name: "framework-failover-minimum", Value: d.FrameworkFailoverMinimum, Usage: "least time a framework gets to resubscribe after a leader change"},
+			&cli.DurationFlag{Name: "raft-heartbeat-timeout", Value: d.RaftHeartbeatTimeout, Usage: "raft follower heartbeat timeout"},
+			&cli.DurationFlag{Name: "raft-election-timeout", Value: d.RaftElectionTimeout, Usage: "raft election timeout"},
+			&cli.DurationFlag{Name: "raft-leader-lease", Value: d.RaftLeaderLease, Usage: "raft leader lease timeout"},
+		}, logFlags()...),
+		Action: func(c *cli.Context) error {
+			logger, err := newLogger(c, "mesh")
+			if err != nil {
+				return err
+			}
+			cfg := server.DefaultConfig()
+			cfg.DataDir = c.String("data-dir")
+			cfg.HTTPAddr = c.String("http-addr")
+			cfg.RaftAddr = c.String("raft-addr")
+			cfg.BootstrapExpect = c.Int("bootstrap-expect")
+			cfg.Join = splitList(c.String("join"))
+			cfg.HeartbeatInterval = c.Duration("heartbeat-interval")
+			cfg.AllocationInterval = c.Duration("allocation-interval")
+			cfg.Allocator = c.String("allocator")
+			cfg.AgentReregisterTimeout = c.Duration("agent-reregister-timeout")
+			cfg.FrameworkFailoverMinimum = c.Duration("framework-failover-minimum")
+			cfg.RaftHeartbeatTimeout = c.Duration("raft-heartbeat-timeout")
+			cfg.RaftElectionTimeout = c.Duration("raft-election-timeout")
+			cfg.RaftLeaderLease = c.Duration("raft-leader-lease")
+			cfg.Logger = logger
+			srv, err := server.New(cfg)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			return srv.Run(ctx)
+		},
+	}
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

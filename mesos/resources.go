@@ -227,10 +227,19 @@ func containsRanges(a, b []Range) bool {
 func addTo(acc *Resource, r *Resource) {
 	switch acc.Type {
 	case ValueScalar:
+		if acc.Scalar == nil {
+			acc.Scalar = &Scalar{}
+		}
 		acc.Scalar.Value = roundScalar(acc.Scalar.Value + r.Scalar.Value)
 	case ValueRanges:
+		if acc.Ranges == nil {
+			acc.Ranges = &Ranges{}
+		}
 		acc.Ranges.Range = normalizeRanges(append(acc.Ranges.Range, r.Ranges.Range...))
 	case ValueSet:
+		if acc.Set == nil {
+			acc.Set = &Set{}
+		}
 		have := map[string]bool{}
 		for _, it := range acc.Set.Item {
 			have[it] = true
@@ -254,16 +263,10 @@ func (rs Resources) Add(other ...Resource) Resources {
 }
 
 func (rs Resources) addOne(r *Resource) Resources {
-	if r.Validate() != nil || r.isEmpty() {
+	if r.Validate() != nil {
 		return rs
 	}
-	k := r.key()
-	for i := range rs {
-		if rs[i].key() == k {
-			addTo(&rs[i], r)
-			return rs
-		}
-	}
+	// Round before the emptiness check: 0.0001 is nothing in fixed point.
 	c := r.Clone()
 	if c.Type == ValueScalar {
 		c.Scalar.Value = roundScalar(c.Scalar.Value)
@@ -271,13 +274,26 @@ func (rs Resources) addOne(r *Resource) Resources {
 	if c.Type == ValueRanges {
 		c.Ranges.Range = normalizeRanges(c.Ranges.Range)
 	}
+	if c.isEmpty() {
+		return rs
+	}
+	k := c.key()
+	for i := range rs {
+		if rs[i].key() == k {
+			addTo(&rs[i], &c)
+			return rs
+		}
+	}
 	return append(rs, c)
 }
 
 // Subtract returns rs minus other, dropping what becomes empty; rs is not
 // modified. Subtracting more than is there leaves nothing, never less.
+//
+// rs is normalized first (entries of one key merged, invalid entries
+// dropped, as Add does), so the result never holds two entries of one key.
 func (rs Resources) Subtract(other ...Resource) Resources {
-	out := rs.Clone()
+	out := Resources(nil).Add(rs...)
 	for i := range other {
 		r := &other[i]
 		k := r.key()
@@ -287,12 +303,19 @@ func (rs Resources) Subtract(other ...Resource) Resources {
 			}
 			switch r.Type {
 			case ValueScalar:
-				if r.Scalar != nil {
+				// A negative or NaN amount would add; ignore it.
+				if r.Scalar != nil && r.Scalar.Value > 0 {
 					out[j].Scalar.Value = math.Max(0, roundScalar(out[j].Scalar.Value-r.Scalar.Value))
 				}
 			case ValueRanges:
 				if r.Ranges != nil {
-					out[j].Ranges.Range = subtractRanges(out[j].Ranges.Range, normalizeRanges(r.Ranges.Range))
+					var sub []Range
+					for _, x := range r.Ranges.Range {
+						if x.Begin <= x.End {
+							sub = append(sub, x)
+						}
+					}
+					out[j].Ranges.Range = subtractRanges(out[j].Ranges.Range, normalizeRanges(sub))
 				}
 			case ValueSet:
 				if r.Set != nil {
@@ -322,15 +345,23 @@ func (rs Resources) Subtract(other ...Resource) Resources {
 }
 
 // Contains reports whether rs holds at least every resource in other,
-// matched by name, type, reservation and allocation.
+// matched by name, type, reservation and allocation. An invalid resource in
+// other (negative scalar, value not matching its type, ...) is never
+// contained; an empty one always is.
 func (rs Resources) Contains(other Resources) bool {
+	for i := range other {
+		if other[i].Validate() != nil {
+			return false
+		}
+	}
 	need := Resources(nil).Add(other...)
+	have := Resources(nil).Add(rs...)
 	for i := range need {
 		n := &need[i]
 		k := n.key()
 		found := false
-		for j := range rs {
-			h := &rs[j]
+		for j := range have {
+			h := &have[j]
 			if h.key() != k {
 				continue
 			}
@@ -477,16 +508,16 @@ func (rs Resources) String() string {
 		if role := r.ReservationRole(); role != "*" {
 			name += "(" + role + ")"
 		}
-		switch r.Type {
-		case ValueScalar:
+		switch {
+		case r.Type == ValueScalar && r.Scalar != nil:
 			parts = append(parts, fmt.Sprintf("%s:%g", name, r.Scalar.Value))
-		case ValueRanges:
+		case r.Type == ValueRanges && r.Ranges != nil:
 			var rg []string
 			for _, x := range r.Ranges.Range {
 				rg = append(rg, fmt.Sprintf("%d-%d", x.Begin, x.End))
 			}
 			parts = append(parts, fmt.Sprintf("%s:[%s]", name, strings.Join(rg, ",")))
-		case ValueSet:
+		case r.Type == ValueSet && r.Set != nil:
 			parts = append(parts, fmt.Sprintf("%s:{%s}", name, strings.Join(r.Set.Item, ",")))
 		}
 	}

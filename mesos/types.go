@@ -5,6 +5,8 @@
 // It imports nothing from mesh; every other package shares these types.
 package mesos
 
+import "encoding/json"
+
 // FrameworkID identifies a framework.
 type FrameworkID struct {
 	Value string `json:"value"`
@@ -109,6 +111,41 @@ type FrameworkInfo struct {
 	WebuiURL        string                `json:"webui_url,omitempty"`
 	Capabilities    []FrameworkCapability `json:"capabilities,omitempty"`
 	Labels          *Labels               `json:"labels,omitempty"`
+	// OfferFilters maps a role to the filters its offers must pass.
+	OfferFilters map[string]OfferFilters `json:"offer_filters,omitempty"`
+}
+
+// OfferFilters are a framework's per-role conditions on the offers it
+// wants to receive.
+type OfferFilters struct {
+	MinAllocatableResources *MinAllocatableResources `json:"min_allocatable_resources,omitempty"`
+}
+
+// MinAllocatableResources lists alternative minimum quantities: an offer
+// passes when it holds at least one of them.
+type MinAllocatableResources struct {
+	Quantities []ResourceQuantities `json:"quantities,omitempty"`
+}
+
+// ResourceQuantities maps a resource name to a scalar quantity.
+type ResourceQuantities struct {
+	Quantities map[string]Scalar `json:"quantities,omitempty"`
+}
+
+// DomainInfo places a master or agent in a fault domain.
+type DomainInfo struct {
+	FaultDomain *FaultDomain `json:"fault_domain,omitempty"`
+}
+
+// FaultDomain is a region and a zone within it.
+type FaultDomain struct {
+	Region FaultDomainName `json:"region"`
+	Zone   FaultDomainName `json:"zone"`
+}
+
+// FaultDomainName names a region or a zone.
+type FaultDomainName struct {
+	Name string `json:"name"`
 }
 
 // HasCapability reports whether the framework declared capability c.
@@ -143,13 +180,14 @@ func (f *FrameworkInfo) FailoverTimeoutSeconds() float64 {
 
 // MasterInfo describes the leading server as Mesos describes its master.
 type MasterInfo struct {
-	ID           string   `json:"id"`
-	IP           uint32   `json:"ip"`
-	Port         int32    `json:"port"`
-	PID          string   `json:"pid,omitempty"`
-	Hostname     string   `json:"hostname,omitempty"`
-	Version      string   `json:"version,omitempty"`
-	Address      *Address `json:"address,omitempty"`
+	ID           string      `json:"id"`
+	IP           uint32      `json:"ip"`
+	Port         int32       `json:"port"`
+	PID          string      `json:"pid,omitempty"`
+	Hostname     string      `json:"hostname,omitempty"`
+	Version      string      `json:"version,omitempty"`
+	Address      *Address    `json:"address,omitempty"`
+	Domain       *DomainInfo `json:"domain,omitempty"`
 	Capabilities []struct {
 		Type string `json:"type"`
 	} `json:"capabilities,omitempty"`
@@ -162,6 +200,7 @@ type AgentInfo struct {
 	Resources  []Resource  `json:"resources,omitempty"`
 	Attributes []Attribute `json:"attributes,omitempty"`
 	ID         *AgentID    `json:"id,omitempty"`
+	Domain     *DomainInfo `json:"domain,omitempty"`
 }
 
 // Value types of resources and attributes.
@@ -241,6 +280,14 @@ type Resource struct {
 	Disk           *DiskInfo         `json:"disk,omitempty"`
 	Revocable      *struct{}         `json:"revocable,omitempty"`
 	Shared         *struct{}         `json:"shared,omitempty"`
+	// ProviderID names the resource provider, when a provider (not the
+	// agent itself) owns the resource.
+	ProviderID *ResourceProviderID `json:"provider_id,omitempty"`
+}
+
+// ResourceProviderID identifies a resource provider on an agent.
+type ResourceProviderID struct {
+	Value string `json:"value"`
 }
 
 // DiskInfo describes disk resources (persistent volumes, sources).
@@ -265,6 +312,8 @@ type EnvironmentVariable struct {
 	Name  string `json:"name"`
 	Type  string `json:"type,omitempty"`
 	Value string `json:"value,omitempty"`
+	// Secret is kept verbatim; mesh does not resolve secrets.
+	Secret json.RawMessage `json:"secret,omitempty"`
 }
 
 // CommandURI is a URI fetched into the sandbox before the command runs.
@@ -294,6 +343,10 @@ type Volume struct {
 	Mode          string `json:"mode"`
 	ContainerPath string `json:"container_path"`
 	HostPath      string `json:"host_path,omitempty"`
+	Image         *Image `json:"image,omitempty"`
+	// Source (docker volume, host path, sandbox path, secret, CSI) is kept
+	// verbatim; mesh does not interpret it.
+	Source json.RawMessage `json:"source,omitempty"`
 }
 
 // Image is a container image.
@@ -308,6 +361,16 @@ type Image struct {
 	Cached *bool `json:"cached,omitempty"`
 }
 
+// Container, image and volume enum names.
+const (
+	ContainerTypeDocker = "DOCKER"
+	ContainerTypeMesos  = "MESOS"
+	ImageTypeAppc       = "APPC"
+	ImageTypeDocker     = "DOCKER"
+	VolumeModeRW        = "RW"
+	VolumeModeRO        = "RO"
+)
+
 // ContainerInfo describes a container.
 type ContainerInfo struct {
 	Type     string   `json:"type"`
@@ -316,6 +379,35 @@ type ContainerInfo struct {
 	Mesos    *struct {
 		Image *Image `json:"image,omitempty"`
 	} `json:"mesos,omitempty"`
+	NetworkInfos []NetworkInfo `json:"network_infos,omitempty"`
+	// Docker, LinuxInfo, RlimitInfo and TTYInfo are kept verbatim so that
+	// they reach the executor unchanged; mesh does not interpret them.
+	Docker     json.RawMessage `json:"docker,omitempty"`
+	LinuxInfo  json.RawMessage `json:"linux_info,omitempty"`
+	RlimitInfo json.RawMessage `json:"rlimit_info,omitempty"`
+	TTYInfo    json.RawMessage `json:"tty_info,omitempty"`
+}
+
+// NetworkInfo describes a network a container joins.
+type NetworkInfo struct {
+	IPAddresses  []IPAddress   `json:"ip_addresses,omitempty"`
+	Name         string        `json:"name,omitempty"`
+	Groups       []string      `json:"groups,omitempty"`
+	Labels       *Labels       `json:"labels,omitempty"`
+	PortMappings []PortMapping `json:"port_mappings,omitempty"`
+}
+
+// IPAddress is one address of a container (protocol IPv4 or IPv6).
+type IPAddress struct {
+	Protocol  string `json:"protocol,omitempty"`
+	IPAddress string `json:"ip_address,omitempty"`
+}
+
+// PortMapping maps a host port to a container port.
+type PortMapping struct {
+	HostPort      uint32 `json:"host_port"`
+	ContainerPort uint32 `json:"container_port"`
+	Protocol      string `json:"protocol,omitempty"`
 }
 
 // KillPolicy says how long to wait between SIGTERM and SIGKILL.
@@ -350,6 +442,13 @@ type TaskInfo struct {
 	Data       Bytes             `json:"data,omitempty"`
 	Labels     *Labels           `json:"labels,omitempty"`
 	Limits     map[string]Scalar `json:"limits,omitempty"`
+	// MaxCompletionTime bounds how long the task may run.
+	MaxCompletionTime *DurationInfo `json:"max_completion_time,omitempty"`
+	// HealthCheck, Check and Discovery are kept verbatim so that they
+	// reach the executor unchanged; mesh does not interpret them.
+	HealthCheck json.RawMessage `json:"health_check,omitempty"`
+	Check       json.RawMessage `json:"check,omitempty"`
+	Discovery   json.RawMessage `json:"discovery,omitempty"`
 }
 
 // TaskGroupInfo is a group of tasks launched together.
@@ -369,6 +468,18 @@ type Offer struct {
 	Attributes     []Attribute     `json:"attributes,omitempty"`
 	ExecutorIDs    []ExecutorID    `json:"executor_ids,omitempty"`
 	Unavailability *Unavailability `json:"unavailability,omitempty"`
+	Domain         *DomainInfo     `json:"domain,omitempty"`
+}
+
+// InverseOffer asks a framework to give back resources on an agent (for
+// maintenance) during its unavailability window.
+type InverseOffer struct {
+	ID             OfferID        `json:"id"`
+	URL            *URL           `json:"url,omitempty"`
+	FrameworkID    FrameworkID    `json:"framework_id"`
+	AgentID        *AgentID       `json:"agent_id,omitempty"`
+	Unavailability Unavailability `json:"unavailability"`
+	Resources      []Resource     `json:"resources,omitempty"`
 }
 
 // Unavailability is a maintenance window.
@@ -379,12 +490,16 @@ type Unavailability struct {
 
 // Offer operation types.
 const (
-	OperationLaunch      = "LAUNCH"
-	OperationLaunchGroup = "LAUNCH_GROUP"
-	OperationReserve     = "RESERVE"
-	OperationUnreserve   = "UNRESERVE"
-	OperationCreate      = "CREATE"
-	OperationDestroy     = "DESTROY"
+	OperationLaunch       = "LAUNCH"
+	OperationLaunchGroup  = "LAUNCH_GROUP"
+	OperationReserve      = "RESERVE"
+	OperationUnreserve    = "UNRESERVE"
+	OperationCreate       = "CREATE"
+	OperationDestroy      = "DESTROY"
+	OperationGrowVolume   = "GROW_VOLUME"
+	OperationShrinkVolume = "SHRINK_VOLUME"
+	OperationCreateDisk   = "CREATE_DISK"
+	OperationDestroyDisk  = "DESTROY_DISK"
 )
 
 // OfferOperation is one operation in an ACCEPT call.
@@ -410,7 +525,44 @@ type OfferOperation struct {
 	Destroy *struct {
 		Volumes []Resource `json:"volumes,omitempty"`
 	} `json:"destroy,omitempty"`
+	GrowVolume   *GrowVolume   `json:"grow_volume,omitempty"`
+	ShrinkVolume *ShrinkVolume `json:"shrink_volume,omitempty"`
+	CreateDisk   *CreateDisk   `json:"create_disk,omitempty"`
+	DestroyDisk  *DestroyDisk  `json:"destroy_disk,omitempty"`
 }
+
+// GrowVolume is the body of a GROW_VOLUME operation.
+type GrowVolume struct {
+	Volume   *Resource `json:"volume"`
+	Addition *Resource `json:"addition"`
+}
+
+// ShrinkVolume is the body of a SHRINK_VOLUME operation.
+type ShrinkVolume struct {
+	Volume   *Resource `json:"volume"`
+	Subtract *Scalar   `json:"subtract"`
+}
+
+// CreateDisk is the body of a CREATE_DISK operation.
+type CreateDisk struct {
+	Source        *Resource `json:"source"`
+	TargetType    string    `json:"target_type"`
+	TargetProfile string    `json:"target_profile,omitempty"`
+}
+
+// DestroyDisk is the body of a DESTROY_DISK operation.
+type DestroyDisk struct {
+	Source *Resource `json:"source"`
+}
+
+// Disk source types (Resource.DiskInfo.Source.Type).
+const (
+	DiskSourceUnknown = "UNKNOWN"
+	DiskSourcePath    = "PATH"
+	DiskSourceMount   = "MOUNT"
+	DiskSourceBlock   = "BLOCK"
+	DiskSourceRaw     = "RAW"
+)
 
 // Filters tune how the allocator treats declined resources.
 type Filters struct {
@@ -437,8 +589,14 @@ func (f *Filters) RefuseSecondsOrDefault() float64 {
 
 // ContainerStatus is what the agent knows of a task's container.
 type ContainerStatus struct {
-	ContainerID *ContainerID `json:"container_id,omitempty"`
-	ExecutorPID *uint32      `json:"executor_pid,omitempty"`
+	ContainerID  *ContainerID  `json:"container_id,omitempty"`
+	ExecutorPID  *uint32       `json:"executor_pid,omitempty"`
+	NetworkInfos []NetworkInfo `json:"network_infos,omitempty"`
+}
+
+// TaskResourceLimitation lists the resources whose limit a task hit.
+type TaskResourceLimitation struct {
+	Resources []Resource `json:"resources,omitempty"`
 }
 
 // TaskStatus is one status update of a task.
@@ -457,7 +615,40 @@ type TaskStatus struct {
 	Labels          *Labels          `json:"labels,omitempty"`
 	ContainerStatus *ContainerStatus `json:"container_status,omitempty"`
 	UnreachableTime *TimeInfo        `json:"unreachable_time,omitempty"`
+	// CheckStatus is kept verbatim; mesh does not run checks itself.
+	CheckStatus json.RawMessage         `json:"check_status,omitempty"`
+	Limitation  *TaskResourceLimitation `json:"limitation,omitempty"`
 }
+
+// OperationStatus is the status of an offer operation that carried an id.
+type OperationStatus struct {
+	OperationID        *OperationID        `json:"operation_id,omitempty"`
+	State              string              `json:"state"`
+	Message            string              `json:"message,omitempty"`
+	ConvertedResources []Resource          `json:"converted_resources,omitempty"`
+	UUID               *UUID               `json:"uuid,omitempty"`
+	AgentID            *AgentID            `json:"agent_id,omitempty"`
+	ResourceProviderID *ResourceProviderID `json:"resource_provider_id,omitempty"`
+}
+
+// UUID is a 16-byte identifier carried as {"value": base64}.
+type UUID struct {
+	Value Bytes `json:"value"`
+}
+
+// Operation states.
+const (
+	OperationPending        = "OPERATION_PENDING"
+	OperationFinished       = "OPERATION_FINISHED"
+	OperationFailed         = "OPERATION_FAILED"
+	OperationError          = "OPERATION_ERROR"
+	OperationDropped        = "OPERATION_DROPPED"
+	OperationUnreachable    = "OPERATION_UNREACHABLE"
+	OperationGoneByOperator = "OPERATION_GONE_BY_OPERATOR"
+	OperationRecovering     = "OPERATION_RECOVERING"
+	OperationUnknown        = "OPERATION_UNKNOWN"
+	OperationUnsupported    = "OPERATION_UNSUPPORTED"
+)
 
 // Status update sources.
 const (

@@ -4,6 +4,7 @@ package recordio
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -103,12 +104,18 @@ func (r *Reader) ReadRecord() ([]byte, error) {
 	if n > r.max {
 		return nil, fmt.Errorf("%w: record of %d bytes exceeds the limit of %d", ErrBadRecord, n, r.max)
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r.r, buf); err != nil {
-		if err == io.EOF {
+	// Grow the buffer as bytes arrive rather than trusting the header: a
+	// hostile length costs nothing until the data is really sent.
+	var buf bytes.Buffer
+	if n <= 64<<10 {
+		buf.Grow(int(n))
+	}
+	got, err := io.CopyN(&buf, r.r, int64(n))
+	if err != nil {
+		if err == io.EOF && got < int64(n) {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, err
 	}
-	return buf, nil
+	return buf.Bytes(), nil
 }

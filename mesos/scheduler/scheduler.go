@@ -2,7 +2,11 @@
 // Scheduler HTTP API, with Mesos' JSON encoding.
 package scheduler
 
-import "mesh/mesos"
+import (
+	"encoding/json"
+
+	"mesh/mesos"
+)
 
 // Call types.
 const (
@@ -46,12 +50,18 @@ type Call struct {
 	AcceptInverseOffers  *InverseOffers `json:"accept_inverse_offers,omitempty"`
 	DeclineInverseOffers *InverseOffers `json:"decline_inverse_offers,omitempty"`
 	UpdateFramework      *Subscribe     `json:"update_framework,omitempty"`
+
+	AcknowledgeOperationStatus *AcknowledgeOperationStatus `json:"acknowledge_operation_status,omitempty"`
+	ReconcileOperations        *ReconcileOperations        `json:"reconcile_operations,omitempty"`
 }
 
 // Subscribe is the body of SUBSCRIBE (and UPDATE_FRAMEWORK).
 type Subscribe struct {
 	FrameworkInfo   *mesos.FrameworkInfo `json:"framework_info"`
 	SuppressedRoles []string             `json:"suppressed_roles,omitempty"`
+	// OfferConstraints is kept verbatim; mesh does not evaluate offer
+	// constraints.
+	OfferConstraints json.RawMessage `json:"offer_constraints,omitempty"`
 }
 
 // Accept is the body of ACCEPT.
@@ -103,6 +113,27 @@ type Acknowledge struct {
 	UUID    mesos.Bytes    `json:"uuid"`
 }
 
+// AcknowledgeOperationStatus is the body of ACKNOWLEDGE_OPERATION_STATUS.
+type AcknowledgeOperationStatus struct {
+	AgentID            *mesos.AgentID            `json:"agent_id,omitempty"`
+	ResourceProviderID *mesos.ResourceProviderID `json:"resource_provider_id,omitempty"`
+	UUID               mesos.Bytes               `json:"uuid"`
+	OperationID        *mesos.OperationID        `json:"operation_id"`
+}
+
+// ReconcileOperation names one operation to reconcile.
+type ReconcileOperation struct {
+	OperationID        *mesos.OperationID        `json:"operation_id"`
+	AgentID            *mesos.AgentID            `json:"agent_id,omitempty"`
+	ResourceProviderID *mesos.ResourceProviderID `json:"resource_provider_id,omitempty"`
+}
+
+// ReconcileOperations is the body of RECONCILE_OPERATIONS; no operations
+// means every operation.
+type ReconcileOperations struct {
+	Operations []ReconcileOperation `json:"operations,omitempty"`
+}
+
 // ReconcileTask names one task to reconcile.
 type ReconcileTask struct {
 	TaskID  *mesos.TaskID  `json:"task_id"`
@@ -131,16 +162,17 @@ type Request struct {
 
 // Event types.
 const (
-	EventSubscribed          = "SUBSCRIBED"
-	EventOffers              = "OFFERS"
-	EventInverseOffers       = "INVERSE_OFFERS"
-	EventRescind             = "RESCIND"
-	EventRescindInverseOffer = "RESCIND_INVERSE_OFFER"
-	EventUpdate              = "UPDATE"
-	EventMessage             = "MESSAGE"
-	EventFailure             = "FAILURE"
-	EventError               = "ERROR"
-	EventHeartbeat           = "HEARTBEAT"
+	EventSubscribed            = "SUBSCRIBED"
+	EventOffers                = "OFFERS"
+	EventInverseOffers         = "INVERSE_OFFERS"
+	EventRescind               = "RESCIND"
+	EventRescindInverseOffer   = "RESCIND_INVERSE_OFFER"
+	EventUpdate                = "UPDATE"
+	EventUpdateOperationStatus = "UPDATE_OPERATION_STATUS"
+	EventMessage               = "MESSAGE"
+	EventFailure               = "FAILURE"
+	EventError                 = "ERROR"
+	EventHeartbeat             = "HEARTBEAT"
 )
 
 // Event is one record of the SUBSCRIBE stream.
@@ -154,6 +186,10 @@ type Event struct {
 	Message    *Message    `json:"message,omitempty"`
 	Failure    *Failure    `json:"failure,omitempty"`
 	Error      *Error      `json:"error,omitempty"`
+
+	InverseOffers         *InverseOffersEvent    `json:"inverse_offers,omitempty"`
+	RescindInverseOffer   *RescindInverseOffer   `json:"rescind_inverse_offer,omitempty"`
+	UpdateOperationStatus *UpdateOperationStatus `json:"update_operation_status,omitempty"`
 }
 
 // Subscribed is the first event of a stream.
@@ -166,6 +202,22 @@ type Subscribed struct {
 // Offers carries new offers (a nested object, not an array).
 type Offers struct {
 	Offers []mesos.Offer `json:"offers,omitempty"`
+}
+
+// InverseOffersEvent carries new inverse offers (a nested object, not an
+// array).
+type InverseOffersEvent struct {
+	InverseOffers []mesos.InverseOffer `json:"inverse_offers,omitempty"`
+}
+
+// RescindInverseOffer withdraws an inverse offer.
+type RescindInverseOffer struct {
+	InverseOfferID mesos.OfferID `json:"inverse_offer_id"`
+}
+
+// UpdateOperationStatus carries the status of an offer operation.
+type UpdateOperationStatus struct {
+	Status mesos.OperationStatus `json:"status"`
 }
 
 // Rescind withdraws an offer.

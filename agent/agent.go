@@ -1,0 +1,392 @@
+// Package agent is mesh's agent: it advertises a machine's resources to the
+// servers, launches executors in containers, relays their task status
+// updates reliably (checkpointed, retried until the framework acknowledges
+// them), and serves the executor API, the sandbox files API and /state.
+//
+// The agent talks to the leading server over the internal protocol in
+// package agentapi: one long-lived SUBSCRIBE stream of commands, and
+// UPDATE calls for status updates.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"mesh/executor"
+	"mesh/mesos"
+)
+
+// Config configures an agent.
+type Config struct {
+	// Servers are server HTTP addresses (host:port) from -join. Any
+	// server will do: followers redirect to the leader.
+	Servers []string
+	// HTTPAddr is the listen address, e.g. 127.0.0.1:5051; port 0 picks a
+	// free one.
+	HTTPAddr string
+	// WorkDir holds sandboxes and checkpoints.
+	WorkDir string
+	// Resources is the raw -resources string; "" auto-detects. Resources
+	// named in it replace the detected ones of that name.
+	Resources string
+	// Attributes is the raw -attributes string.
+	Attributes string
+	// Hostname defaults to os.Hostname().
+	Hostname string
+	// Isolation names the containerizer backend: "posix".
+	Isolation string
+	// ExecutorCommand starts the command executor; default
+	// [os.Executable(), "executor"].
+	ExecutorCommand []string
+	// ExecutorEnv adds "NAME=value" entries to every executor's
+	// environment (executors do not inherit the agent's environment).
+	ExecutorEnv []string
+	// StatusRetryInterval is the first resend of an unacknowledged status
+	// update (default 10s, doubling to 10min).
+	StatusRetryInterval time.Duration
+	// ExecutorRegistrationTimeout is how long a new executor has to
+	// subscribe (default 1m); also how long a recovered executor has to
+	// resubscribe after an agent restart.
+	ExecutorRegistrationTimeout time.Duration
+	// ExecutorShutdownGracePeriod is how long an executor has to stop
+	// after SHUTDOWN before its container is destroyed (default 5s;
+	// ExecutorInfo.shutdown_grace_period overrides it).
+	ExecutorShutdownGracePeriod time.Duration
+	// KillTasksOnShutdown destroys every container when Run returns;
+	// otherwise executors keep running and a restarted agent recovers
+	// them.
+	KillTasksOnShutdown bool
+	Logger              hclog.Logger
+}
+
+// Defaults.
+const (
+	DefaultHTTPAddr                    = "127.0.0.1:5051"
+	DefaultExecutorRegistrationTimeout = time.Minute
+	DefaultExecutorShutdownGracePeriod = 5 * time.Second
+	// executorRecoveryTimeout is MESOS_RECOVERY_TIMEOUT: how long an
+	// executor keeps trying to resubscribe while its agent is away.
+	executorRecoveryTimeout = 15 * time.Minute
+	// maxCompletedExecutors bounds what /state remembers per framework.
+	maxCompletedExecutors = 50
+	// maxCompletedTasks bounds what /state remembers per executor.
+	maxCompletedTasks = 100
+)
+
+// DefaultConfig returns a configuration with every default filled in
+// except Servers and WorkDir.
+func DefaultConfig() Config {
+	return Config{
+		HTTPAddr:                    DefaultHTTPAddr,
+		Isolation:                   executor.IsolationPosix,
+		StatusRetryInterval:         defaultStatusRetryInterval,
+		ExecutorRegistrationTimeout: DefaultExecutorRegistrationTimeout,
+		ExecutorShutdownGracePeriod: DefaultExecutorShutdownGracePeriod,
+	}
+}
+
+// Agent is one mesh agent.
+type Agent struct {
+	cfg     Config
+	log     hclog.Logger
+	workDir string // absolute, symlinks resolved
+	// workDirGiven is WorkDir made absolute but not resolved.
+	workDirGiven string
+	hostname     string
+	resources    mesos.Resources
+	attributes   []mesos.Attribute
+
+	ln       net.Listener
+	httpSrv  *http.Server
+	endpoint string // host:port executors reach the agent at
+
+	containerizer executor.Containerizer
+	updates       *statusUpdates
+	conn          *serverConn
+
+	// ctx ends when Run shuts down; wg tracks the goroutines Run started
+	// and the per-executor ones.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	runOnce sync.Once
+	// idCopy mirrors id for lock-free readers.
+	idCopy atomic.Value
+
+	// mu guards everything below and the frameworks/executors/tasks
+	// graph.
+	mu         sync.Mutex
+	id         string
+	frameworks map[string]*framework
+	recovered  []*executorRun // runs reloaded by New, armed by Run
+	orphans    []string       // recovered containers without a run
+	stopping   bool
+}
+
+// New validates cfg, binds the HTTP listener and reloads the state a
+// previous agent left in WorkDir (its id, pending status updates, and the
+// executors still running). Run starts the agent.
+func New(cfg Config) (*Agent, error) {
+	a, err := newAgent(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.recover(); err != nil {
+		a.ln.Close()
+		a.updates.Close()
+		a.containerizer.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func newAgent(cfg Config) (*Agent, error) {
+	def := DefaultConfig()
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = def.HTTPAddr
+	}
+	if cfg.Isolation == "" {
+		cfg.Isolation = def.Isolation
+	}
+	if cfg.StatusRetryInterval <= 0 {
+		cfg.StatusRetryInterval = def.StatusRetryInterval
+	}
+	if cfg.ExecutorRegistrationTimeout <= 0 {
+		cfg.ExecutorRegistrationTimeout = def.ExecutorRegistrationTimeout
+	}
+	if cfg.ExecutorShutdownGracePeriod <= 0 {
+		cfg.ExecutorShutdownGracePeriod = def.ExecutorShutdownGracePeriod
+	}
+	if len(cfg.Servers) == 0 {
+		return nil, fmt.Errorf("%w: no server to join (-join host:port)", ErrBadConfig)
+	}
+	for _, s := range cfg.Servers {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return nil, fmt.Errorf("%w: -join %q is not host:port: %w", ErrBadConfig, s, err)
+		}
+	}
+	if cfg.WorkDir == "" {
+		return nil, fmt.Errorf("%w: no work directory (-work-dir)", ErrBadConfig)
+	}
+	if len(cfg.ExecutorCommand) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find the mesh binary to run executors with: %w", err)
+		}
+		cfg.ExecutorCommand = []string{exe, "executor"}
+	}
+	if cfg.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("%w: no -hostname and none from the system: %w", ErrBadConfig, err)
+		}
+		cfg.Hostname = h
+	}
+
+	workDir, err := filepath.Abs(cfg.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: -work-dir %q: %w", ErrBadConfig, cfg.WorkDir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(workDir, sandboxRoot), 0o755); err != nil {
+		return nil, fmt.Errorf("create work directory: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(workDir, metaDir), 0o700); err != nil {
+		return nil, fmt.Errorf("create work directory: %w", err)
+	}
+	given := workDir
+	if workDir, err = filepath.EvalSymlinks(workDir); err != nil {
+		return nil, fmt.Errorf("resolve work directory: %w", err)
+	}
+
+	a := &Agent{
+		cfg:          cfg,
+		log:          cfg.Logger.Named("agent"),
+		workDir:      workDir,
+		workDirGiven: given,
+		hostname:     cfg.Hostname,
+		frameworks:   map[string]*framework{},
+	}
+	if a.resources, err = agentResources(cfg.Resources, workDir); err != nil {
+		return nil, err
+	}
+	if a.attributes, err = agentAttributes(cfg.Attributes); err != nil {
+		return nil, err
+	}
+	a.containerizer, err = executor.New(cfg.Isolation, executor.Options{
+		StateDir: a.metaPath("containers"),
+		Logger:   a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: -isolation: %w", ErrBadConfig, err)
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.conn = newServerConn(a, cfg.Servers)
+	a.updates = newStatusUpdates(a.metaPath("frameworks"), cfg.Logger.Named("status_updates"),
+		cfg.StatusRetryInterval, a.conn.postUpdates, a.ID, a.updateAcknowledged)
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		a.containerizer.Close()
+		return nil, fmt.Errorf("listen on -http-addr %s: %w", cfg.HTTPAddr, err)
+	}
+	a.ln = ln
+	a.endpoint = reachableAddr(ln.Addr())
+	a.httpSrv = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return a.ctx },
+		ErrorLog:          a.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	return a, nil
+}
+
+// reachableAddr turns a listen address into one others can dial: a
+// wildcard host becomes loopback.
+func reachableAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	ip := tcp.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(tcp.Port))
+}
+
+// Addr returns the bound host:port.
+func (a *Agent) Addr() string { return a.endpoint }
+
+// ID returns the agent id the servers gave it, "" until the agent has
+// registered (a restarted agent re-registers with the id it had). It
+// takes no lock: the status update manager calls it under its own.
+func (a *Agent) ID() string {
+	id, _ := a.idCopy.Load().(string)
+	return id
+}
+
+// setID records the agent id; caller holds a.mu.
+func (a *Agent) setID(id string) {
+	a.id = id
+	a.idCopy.Store(id)
+}
+
+func (a *Agent) port() int32 {
+	if tcp, ok := a.ln.Addr().(*net.TCPAddr); ok {
+		return int32(tcp.Port)
+	}
+	return 0
+}
+
+// agentInfo describes this agent; caller holds a.mu.
+func (a *Agent) agentInfo() mesos.AgentInfo {
+	info := mesos.AgentInfo{
+		Hostname:   a.hostname,
+		Port:       a.port(),
+		Resources:  a.resources.Clone(),
+		Attributes: append([]mesos.Attribute(nil), a.attributes...),
+	}
+	if a.id != "" {
+		info.ID = &mesos.AgentID{Value: a.id}
+	}
+	return info
+}
+
+// Run serves HTTP and keeps the server connection until ctx ends, then
+// shuts down: executor streams close, the listener stops and, with
+// KillTasksOnShutdown, every container is destroyed. Run may be called
+// once.
+func (a *Agent) Run(ctx context.Context) error {
+	started := false
+	a.runOnce.Do(func() { started = true })
+	if !started {
+		return errors.New("agent already ran")
+	}
+	a.log.Info("agent starting", "addr", a.endpoint, "work_dir", a.workDir, "isolation", a.containerizer.Name(),
+		"resources", a.resources.String(), "servers", a.cfg.Servers)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.httpSrv.Serve(a.ln) }()
+	a.goNamed("status_updates", func() { a.updates.Run(a.ctx) })
+	a.goNamed("server_conn", func() { a.conn.run(a.ctx) })
+	a.armRecovered()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("serve http: %w", err)
+	}
+	a.shutdown()
+	return err
+}
+
+// goNamed runs fn in a goroutine tracked by a.wg; name is for logs.
+func (a *Agent) goNamed(name string, fn func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.log.Trace("routine started", "routine", name)
+		fn()
+		a.log.Trace("routine stopped", "routine", name)
+	}()
+}
+
+// shutdown stops the agent. Executors keep running unless
+// KillTasksOnShutdown.
+func (a *Agent) shutdown() {
+	a.log.Info("agent shutting down", "kill_tasks", a.cfg.KillTasksOnShutdown)
+	a.mu.Lock()
+	a.stopping = true
+	var runs []*executorRun
+	for _, fw := range a.frameworks {
+		for _, r := range fw.executors {
+			runs = append(runs, r)
+			r.stopTimers()
+		}
+	}
+	a.mu.Unlock()
+
+	if a.cfg.KillTasksOnShutdown {
+		var wg sync.WaitGroup
+		for _, r := range runs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), r.shutdownGrace+10*time.Second)
+				defer cancel()
+				if err := a.containerizer.Destroy(ctx, r.containerID, r.shutdownGrace); err != nil {
+					a.log.Error("cannot destroy container on shutdown", "container_id", r.containerID, "error", err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+
+	// Ending a.ctx closes executor streams (their handlers watch it) and
+	// stops the routines.
+	a.cancel()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.httpSrv.Shutdown(sctx); err != nil {
+		a.httpSrv.Close()
+	}
+	a.wg.Wait()
+	a.updates.Close()
+	a.containerizer.Close()
+	a.log.Info("agent stopped")
+}

@@ -1,0 +1,399 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"mesh/mesos"
+	"mesh/mesos/agentapi"
+	"mesh/mesos/recordio"
+	"mesh/version"
+)
+
+// Server connection timing.
+const (
+	minConnectBackoff = 100 * time.Millisecond
+	maxConnectBackoff = 2 * time.Second
+	// firstRecordTimeout bounds the wait for REGISTERED.
+	firstRecordTimeout = 30 * time.Second
+	// defaultHeartbeat is assumed when REGISTERED names no interval.
+	defaultHeartbeat = 15 * time.Second
+	// missedHeartbeats silent intervals drop the stream.
+	missedHeartbeats = 3
+	// maxRedirects bounds how many 307s one call follows.
+	maxRedirects = 5
+	// updateCallTimeout bounds one UPDATE call.
+	updateCallTimeout = 30 * time.Second
+)
+
+// serverConn keeps the agent subscribed to the leading server: it
+// registers, reads the command stream, and reconnects (rotating through
+// the configured servers, following redirects to the leader) whenever the
+// stream ends.
+type serverConn struct {
+	a       *Agent
+	log     hclog.Logger
+	servers []string
+	http    *http.Client
+
+	mu      sync.Mutex
+	idx     int    // next configured server to try
+	target  string // where a redirect pointed; tried next
+	leader  string // the server the agent is registered through
+	maxTerm uint64 // newest raft term seen in a command
+}
+
+func newServerConn(a *Agent, servers []string) *serverConn {
+	tr := &http.Transport{
+		Proxy:                 nil, // loopback and cluster addresses only
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ResponseHeaderTimeout: 30 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+	}
+	return &serverConn{
+		a:       a,
+		log:     a.log.Named("conn"),
+		servers: append([]string(nil), servers...),
+		http: &http.Client{
+			Transport: tr,
+			// Redirects are followed by hand: the Location is
+			// protocol-relative and a redirect changes the leader.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+}
+
+// nextAddr picks the server for the next subscription attempt.
+func (c *serverConn) nextAddr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.target != "" {
+		t := c.target
+		c.target = ""
+		return t
+	}
+	return c.servers[c.idx%len(c.servers)]
+}
+
+// rotate moves on to the next configured server after a failure.
+func (c *serverConn) rotate() {
+	c.mu.Lock()
+	c.idx = (c.idx + 1) % len(c.servers)
+	c.target = ""
+	c.mu.Unlock()
+}
+
+func (c *serverConn) setLeader(addr string) {
+	c.mu.Lock()
+	c.leader = addr
+	c.mu.Unlock()
+}
+
+func (c *serverConn) leaderAddr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leader
+}
+
+// run subscribes again and again until ctx ends.
+func (c *serverConn) run(ctx context.Context) {
+	var backoff time.Duration
+	for {
+		registered, err := c.session(ctx)
+		c.setLeader("")
+		c.a.updates.SetRegistered(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if registered {
+			backoff = 0
+			c.log.Warn("lost the server connection; reconnecting", "error", err)
+		} else {
+			c.log.Debug("cannot register with a server", "error", err)
+		}
+		backoff = min(max(2*backoff, minConnectBackoff), maxConnectBackoff)
+		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// redirectTarget extracts host:port from a Location header such as
+// "//host:port/path" or "http://host:port/path".
+func redirectTarget(loc string) (string, error) {
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "", fmt.Errorf("bad redirect location %q: %w", loc, err)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("redirect location %q names no server", loc)
+	}
+	if _, _, err := net.SplitHostPort(u.Host); err != nil {
+		return "", fmt.Errorf("redirect location %q names no port", loc)
+	}
+	return u.Host, nil
+}
+
+// post sends call to the server at addr, following redirects. It returns
+// the server that answered and its 200 response.
+func (c *serverConn) post(ctx context.Context, addr string, call *agentapi.Call) (string, *http.Response, error) {
+	body, err := json.Marshal(call)
+	if err != nil {
+		return addr, nil, fmt.Errorf("encode %s call: %w", call.Type, err)
+	}
+	for hops := 0; ; hops++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+agentapi.Path, bytes.NewReader(body))
+		if err != nil {
+			return addr, nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return addr, nil, fmt.Errorf("%s call to %s: %w", call.Type, addr, err)
+		}
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return addr, resp, nil
+		case resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect:
+			loc := resp.Header.Get("Location")
+			drain(resp)
+			next, err := redirectTarget(loc)
+			if err != nil {
+				return addr, nil, err
+			}
+			if hops >= maxRedirects {
+				return addr, nil, fmt.Errorf("%s call: too many redirects (last to %s)", call.Type, next)
+			}
+			c.log.Debug("following redirect to the leader", "from", addr, "to", next)
+			addr = next
+		case resp.StatusCode == http.StatusServiceUnavailable:
+			drain(resp)
+			return addr, nil, fmt.Errorf("%s call to %s: %w", call.Type, addr, ErrNoLeader)
+		default:
+			msg := readBody(resp)
+			return addr, nil, fmt.Errorf("%s call to %s: server answered %d: %s", call.Type, addr, resp.StatusCode, msg)
+		}
+	}
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+}
+
+func readBody(resp *http.Response) string {
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return strings.TrimSpace(string(b))
+}
+
+// subscribeCall builds the registration: this agent and every task it
+// knows that is not acknowledged terminal, with its latest state.
+func (a *Agent) subscribeCall() *agentapi.Call {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	known := map[streamKey]bool{}
+	var tasks []agentapi.Task
+	for _, fw := range a.frameworks {
+		for _, r := range fw.executors {
+			for _, id := range r.taskOrder {
+				t := r.tasks[id]
+				known[streamKey{fw.id, id}] = true
+				tasks = append(tasks, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: fw.id}, TaskID: t.info.TaskID, State: t.state})
+			}
+		}
+	}
+	for _, t := range a.updates.Tasks() {
+		if !known[streamKey{t.FrameworkID.Value, t.TaskID.Value}] {
+			tasks = append(tasks, t)
+		}
+	}
+	call := &agentapi.Call{
+		Type:      agentapi.CallSubscribe,
+		Subscribe: &agentapi.Subscribe{AgentInfo: a.agentInfo(), Version: version.MeshVersion, Tasks: tasks},
+	}
+	if a.id != "" {
+		call.AgentID = &mesos.AgentID{Value: a.id}
+	}
+	return call
+}
+
+// session runs one subscription: it registers and handles commands until
+// the stream ends. registered says whether REGISTERED arrived.
+func (c *serverConn) session(ctx context.Context) (registered bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	addr, resp, err := c.post(ctx, c.nextAddr(), c.a.subscribeCall())
+	if err != nil {
+		c.rotate()
+		return false, err
+	}
+	defer resp.Body.Close()
+
+	// The watchdog drops the stream when the server falls silent.
+	silent := false
+	var smu sync.Mutex
+	watchdog := time.AfterFunc(firstRecordTimeout, func() {
+		smu.Lock()
+		silent = true
+		smu.Unlock()
+		cancel()
+	})
+	defer watchdog.Stop()
+	timeout := firstRecordTimeout
+
+	r := recordio.NewReader(resp.Body)
+	for {
+		rec, err := r.ReadRecord()
+		if err != nil {
+			smu.Lock()
+			s := silent
+			smu.Unlock()
+			if s {
+				return registered, fmt.Errorf("server %s silent for %s", addr, timeout)
+			}
+			if errors.Is(err, io.EOF) {
+				return registered, fmt.Errorf("server %s closed the stream", addr)
+			}
+			return registered, fmt.Errorf("read stream from %s: %w", addr, err)
+		}
+		watchdog.Reset(timeout)
+		var ev agentapi.Event
+		if err := json.Unmarshal(rec, &ev); err != nil {
+			return registered, fmt.Errorf("decode event from %s: %w", addr, err)
+		}
+		if ev.Term != 0 {
+			c.mu.Lock()
+			stale := ev.Term < c.maxTerm
+			if !stale {
+				c.maxTerm = ev.Term
+			}
+			newest := c.maxTerm
+			c.mu.Unlock()
+			if stale {
+				c.log.Debug("ignoring command from an older term", "type", ev.Type, "term", ev.Term, "newest_term", newest)
+				if ev.Type == agentapi.EventRegistered {
+					return false, fmt.Errorf("server %s is a deposed leader (term %d < %d)", addr, ev.Term, newest)
+				}
+				continue
+			}
+		}
+		switch ev.Type {
+		case agentapi.EventRegistered:
+			if ev.Registered == nil || ev.Registered.AgentID.Value == "" {
+				return registered, fmt.Errorf("server %s sent REGISTERED without an agent id", addr)
+			}
+			if err := c.a.registered(ev.Registered.AgentID.Value); err != nil {
+				return registered, err
+			}
+			hb := time.Duration(ev.Registered.HeartbeatIntervalSeconds * float64(time.Second))
+			if hb <= 0 {
+				hb = defaultHeartbeat
+			}
+			timeout = missedHeartbeats * hb
+			watchdog.Reset(timeout)
+			registered = true
+			c.setLeader(addr)
+			c.a.updates.SetRegistered(true)
+			c.log.Info("registered", "agent_id", ev.Registered.AgentID.Value, "server", addr,
+				"leader", ev.Registered.MasterInfo.ID, "heartbeat_interval", hb)
+		case agentapi.EventHeartbeat:
+		case agentapi.EventError:
+			msg := ""
+			if ev.Error != nil {
+				msg = ev.Error.Message
+			}
+			return registered, fmt.Errorf("server %s refused the agent: %s", addr, msg)
+		default:
+			if !registered {
+				c.log.Warn("ignoring command received before REGISTERED", "type", ev.Type)
+				continue
+			}
+			c.a.handleCommand(&ev)
+		}
+	}
+}
+
+// postUpdates sends a batch of status updates to the server the agent is
+// registered through; nil means the server committed them.
+func (c *serverConn) postUpdates(ctx context.Context, updates []agentapi.StatusUpdate) error {
+	addr := c.leaderAddr()
+	if addr == "" {
+		return ErrNotRegistered
+	}
+	id := c.a.ID()
+	ctx, cancel := context.WithTimeout(ctx, updateCallTimeout)
+	defer cancel()
+	call := &agentapi.Call{
+		Type:    agentapi.CallUpdate,
+		AgentID: &mesos.AgentID{Value: id},
+		Update:  &agentapi.Update{Updates: updates},
+	}
+	_, resp, err := c.post(ctx, addr, call)
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	return nil
+}
+
+// registered records the id the server gave the agent.
+func (a *Agent) registered(id string) error {
+	a.mu.Lock()
+	old := a.id
+	a.setID(id)
+	a.mu.Unlock()
+	if old == id {
+		return nil
+	}
+	if old != "" {
+		a.log.Warn("server gave the agent a new id", "old_agent_id", old, "agent_id", id)
+	}
+	return a.saveAgentID(id)
+}
+
+// handleCommand carries out one command from the leader.
+func (a *Agent) handleCommand(ev *agentapi.Event) {
+	switch ev.Type {
+	case agentapi.EventLaunch:
+		if ev.Launch != nil {
+			a.launchTasks(ev.Launch.FrameworkInfo, ev.Launch.Tasks)
+		}
+	case agentapi.EventKill:
+		if ev.Kill != nil {
+			a.killTask(ev.Kill.FrameworkID.Value, ev.Kill.TaskID, ev.Kill.KillPolicy)
+		}
+	case agentapi.EventShutdownFramework:
+		if ev.ShutdownFramework != nil {
+			a.shutdownFramework(ev.ShutdownFramework.FrameworkID.Value)
+		}
+	case agentapi.EventAcknowledge:
+		if ack := ev.Acknowledge; ack != nil {
+			if _, err := a.updates.Acknowledge(ack.FrameworkID.Value, ack.TaskID.Value, ack.UUID); err != nil {
+				a.log.Error("cannot record acknowledgement", "framework_id", ack.FrameworkID.Value, "task_id", ack.TaskID.Value, "error", err)
+			}
+		}
+	default:
+		a.log.Debug("ignoring unknown command", "type", ev.Type)
+	}
+}

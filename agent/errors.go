@@ -1,0 +1,21 @@
+package agent
+
+import "errors"
+
+// Sentinel errors of the agent.
+var (
+	// ErrNotRegistered is returned when something needs the server
+	// connection before the agent has registered.
+	ErrNotRegistered = errors.New("agent is not registered with a server")
+	// ErrNoLeader is returned when a server answers that there is no
+	// leader yet.
+	ErrNoLeader = errors.New("no leader yet")
+	// ErrBadConfig wraps every configuration error New reports.
+	ErrBadConfig = errors.New("bad agent configuration")
+	// ErrPathOutside is returned for a files API path that is not in the
+	// agent's sandboxes.
+	ErrPathOutside = errors.New("path is outside the agent's sandboxes")
+	// ErrStreamGone is returned by a status update for a task whose update
+	// stream was closed because it ended.
+	ErrStreamGone = errors.New("status update stream is closed")
+)

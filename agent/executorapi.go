@@ -1,0 +1,361 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"mesh/mesos"
+	execapi "mesh/mesos/executor"
+	"mesh/mesos/recordio"
+)
+
+const (
+	// maxCallBody bounds an executor call's body.
+	maxCallBody = 16 << 20
+	// executorHeartbeatInterval spaces HEARTBEAT events on executor
+	// streams; they only keep idle connections alive.
+	executorHeartbeatInterval = 30 * time.Second
+)
+
+// httpError answers with a plain-text error, as Mesos does.
+func httpError(w http.ResponseWriter, code int, format string, args ...any) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// acceptsJSON reports whether an Accept header allows application/json.
+func acceptsJSON(accept string) bool {
+	if strings.TrimSpace(accept) == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if params["q"] == "0" || params["q"] == "0.0" || params["q"] == "0.00" || params["q"] == "0.000" {
+			continue
+		}
+		switch mt {
+		case "application/json", "application/*", "*/*":
+			return true
+		}
+	}
+	return false
+}
+
+// handleExecutorAPI serves POST /api/v1/executor (Mesos executor API,
+// JSON only). The checks come in Mesos' order.
+func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpError(w, http.StatusMethodNotAllowed, "Expecting a 'POST' request, received '%s'", r.Method)
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		httpError(w, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		httpError(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json, got '%s'", ct)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxCallBody+1))
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "Failed to read the request body: %v", err)
+		return
+	}
+	if len(body) > maxCallBody {
+		httpError(w, http.StatusRequestEntityTooLarge, "Request body exceeds %d bytes", maxCallBody)
+		return
+	}
+	var call execapi.Call
+	if err := json.Unmarshal(body, &call); err != nil {
+		httpError(w, http.StatusBadRequest, "Failed to parse the body into a call: %v", err)
+		return
+	}
+	if err := call.Validate(); err != nil {
+		httpError(w, http.StatusBadRequest, "Failed to validate executor::Call: %v", err)
+		return
+	}
+	if call.Type == execapi.CallHeartbeat {
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+
+	fid, eid := call.FrameworkID.Value, call.ExecutorID.Value
+	a.mu.Lock()
+	fw := a.frameworks[fid]
+	if fw == nil {
+		a.mu.Unlock()
+		httpError(w, http.StatusBadRequest, "Framework %s cannot be found", fid)
+		return
+	}
+	run := fw.executors[eid]
+	if run == nil {
+		a.mu.Unlock()
+		httpError(w, http.StatusBadRequest, "Executor %s of framework %s cannot be found", eid, fid)
+		return
+	}
+	if run.state == runRegistering && call.Type != execapi.CallSubscribe {
+		a.mu.Unlock()
+		httpError(w, http.StatusForbidden, "Executor is not subscribed")
+		return
+	}
+	switch call.Type {
+	case execapi.CallSubscribe:
+		if !acceptsJSON(r.Header.Get("Accept")) {
+			a.mu.Unlock()
+			httpError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow application/json")
+			return
+		}
+		s := a.subscribeExecutor(run, call.Subscribe)
+		a.mu.Unlock()
+		a.serveExecutorStream(w, r, run, s)
+	case execapi.CallUpdate:
+		ack, err := a.executorUpdate(run, *call.Update.Status)
+		a.mu.Unlock()
+		if err != nil {
+			var bad badRequest
+			if errors.As(err, &bad) {
+				httpError(w, http.StatusBadRequest, "%v", err)
+			} else {
+				httpError(w, http.StatusInternalServerError, "%v", err)
+			}
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		// The acknowledgement follows the 202 on the stream. Without a
+		// stream it is dropped: the executor resends the update when it
+		// resubscribes and is acknowledged then.
+		a.mu.Lock()
+		if run.stream != nil {
+			run.stream.send(ack)
+		}
+		a.mu.Unlock()
+	case execapi.CallMessage:
+		a.mu.Unlock()
+		a.log.Debug("framework messages from executors are not relayed yet", "framework_id", fid, "executor_id", eid)
+		w.WriteHeader(http.StatusAccepted)
+	default: // UNKNOWN
+		a.mu.Unlock()
+		httpError(w, http.StatusNotImplemented, "Call type %s is not implemented", call.Type)
+	}
+}
+
+// badRequest marks an error caused by the caller.
+type badRequest struct{ error }
+
+// subscribeExecutor accepts an executor's subscription and returns its
+// new stream, primed with SUBSCRIBED and whatever the executor missed.
+// Caller holds a.mu.
+func (a *Agent) subscribeExecutor(run *executorRun, sub *execapi.Subscribe) *eventStream {
+	log := a.log.With("framework_id", run.fw.id, "executor_id", run.id)
+	if run.stream != nil {
+		run.stream.close() // a new subscription replaces the old one
+		run.stream = nil
+	}
+	if run.state >= runTerminating {
+		log.Info("terminating executor subscribed; telling it to shut down")
+		return newEventStream(execapi.Event{Type: execapi.EventShutdown})
+	}
+
+	var acks []execapi.Event
+	known := map[string]bool{}
+	for _, t := range sub.UnacknowledgedTasks {
+		known[t.TaskID.Value] = true
+	}
+	for _, u := range sub.UnacknowledgedUpdates {
+		known[u.Status.TaskID.Value] = true
+		if err := validateExecutorStatus(u.Status, &mesos.ExecutorID{Value: run.id}); err != nil {
+			log.Warn("dropping an invalid update the executor resent", "task_id", u.Status.TaskID.Value, "error", err)
+			continue
+		}
+		ack, err := a.executorUpdate(run, *u.Status)
+		if err != nil {
+			log.Warn("dropping an unacknowledged update the executor resent", "task_id", u.Status.TaskID.Value, "error", err)
+			continue
+		}
+		acks = append(acks, ack)
+	}
+	for _, t := range run.liveTasks() {
+		if t.launched && t.state == mesos.TaskStaging && !known[t.info.TaskID.Value] {
+			a.agentUpdate(run.fw.id, run, t.info.TaskID, mesos.TaskLost, mesos.ReasonTaskUnknown,
+				"Task was launched but its executor does not know it")
+		}
+	}
+
+	agentInfo := a.agentInfo()
+	fwInfo := run.fw.info
+	fwInfo.ID = &mesos.FrameworkID{Value: run.fw.id}
+	initial := []execapi.Event{{
+		Type: execapi.EventSubscribed,
+		Subscribed: &execapi.Subscribed{
+			ExecutorInfo:  run.info,
+			FrameworkInfo: fwInfo,
+			AgentInfo:     agentInfo,
+			ContainerID:   &mesos.ContainerID{Value: run.containerID},
+		},
+	}}
+	initial = append(initial, acks...)
+	for _, ev := range run.outbox {
+		if ev.Launch != nil {
+			if t := run.tasks[ev.Launch.Task.TaskID.Value]; t != nil {
+				t.launched = true
+			}
+		}
+		initial = append(initial, ev)
+	}
+	run.outbox = nil
+	run.state = runRunning
+	run.subscribed = true
+	if run.regTimer != nil {
+		run.regTimer.Stop()
+		run.regTimer = nil
+	}
+	run.stream = newEventStream(initial...)
+	log.Info("executor subscribed", "resent_updates", len(sub.UnacknowledgedUpdates), "queued_events", len(initial)-1-len(acks))
+	return run.stream
+}
+
+// serveExecutorStream writes a subscription's events until the stream is
+// replaced or closed, the executor goes away, or the agent stops.
+func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, run *executorRun, s *eventStream) {
+	defer func() {
+		a.mu.Lock()
+		if run.stream == s {
+			run.stream = nil
+		}
+		a.mu.Unlock()
+		s.close()
+	}()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rw := recordio.NewWriter(w)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	hb := time.NewTicker(executorHeartbeatInterval)
+	defer hb.Stop()
+	write := func(ev execapi.Event) bool {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			a.log.Error("cannot encode executor event", "type", ev.Type, "error", err)
+			return true
+		}
+		return rw.WriteRecord(b) == nil
+	}
+	for {
+		for _, ev := range s.take() {
+			if !write(ev) {
+				return
+			}
+		}
+		select {
+		case <-s.wake:
+		case <-s.done:
+			for _, ev := range s.take() {
+				if !write(ev) {
+					return
+				}
+			}
+			return
+		case <-r.Context().Done():
+			return
+		case <-hb.C:
+			if !write(execapi.Event{Type: execapi.EventHeartbeat}) {
+				return
+			}
+		}
+	}
+}
+
+// executorUpdate checkpoints a status update from an executor and returns
+// the ACKNOWLEDGED event for it. Caller holds a.mu.
+func (a *Agent) executorUpdate(run *executorRun, st mesos.TaskStatus) (execapi.Event, error) {
+	tid := st.TaskID.Value
+	ack := execapi.Event{Type: execapi.EventAcknowledged, Acknowledged: &execapi.Acknowledged{TaskID: st.TaskID, UUID: st.UUID}}
+	task := run.tasks[tid]
+	if task == nil {
+		for _, done := range run.completed {
+			if done.info.TaskID.Value == tid {
+				// Over and acknowledged by the framework: the executor
+				// missed our acknowledgement.
+				return ack, nil
+			}
+		}
+		return execapi.Event{}, badRequest{fmt.Errorf("task %s is not a task of executor %s", tid, run.id)}
+	}
+	if st.ExecutorID == nil {
+		st.ExecutorID = &mesos.ExecutorID{Value: run.id}
+	}
+	if st.AgentID == nil && a.id != "" {
+		st.AgentID = &mesos.AgentID{Value: a.id}
+	}
+	if st.ContainerStatus == nil {
+		cs := &mesos.ContainerStatus{ContainerID: &mesos.ContainerID{Value: run.containerID}}
+		if run.pid > 0 {
+			pid := uint32(run.pid)
+			cs.ExecutorPID = &pid
+		}
+		st.ContainerStatus = cs
+	}
+	if task.state.IsTerminal() {
+		// Accept a resend of what was stored, drop anything newer: a
+		// task does not come back from a terminal state.
+		dup, err := a.updates.IsDuplicate(run.fw.id, tid, st.UUID)
+		if err == nil && !dup {
+			a.log.Warn("dropping an update for a task that already ended", "framework_id", run.fw.id, "task_id", tid, "state", st.State, "ended_in", task.state)
+		}
+		return ack, nil
+	}
+	dup, err := a.updates.Update(run.fw.id, st)
+	if err != nil {
+		return execapi.Event{}, fmt.Errorf("cannot checkpoint the status update: %w", err)
+	}
+	if !dup {
+		task.state = st.State
+		task.launched = true
+		a.log.Info("task status", "framework_id", run.fw.id, "task_id", tid, "state", st.State, "source", st.Source, "message", st.Message)
+	}
+	return ack, nil
+}
+
+// validateExecutorStatus checks a status update an executor sends.
+func validateExecutorStatus(st *mesos.TaskStatus, eid *mesos.ExecutorID) error {
+	if st.TaskID.Value == "" {
+		return errors.New("expecting 'status.task_id' to be present")
+	}
+	if st.State == "" {
+		return errors.New("expecting 'status.state' to be present")
+	}
+	if !st.State.Valid() {
+		return fmt.Errorf("'status.state' %q is not a task state", st.State)
+	}
+	if len(st.UUID) == 0 {
+		return errors.New("expecting 'uuid' to be present")
+	}
+	if len(st.UUID) != 16 {
+		return fmt.Errorf("'uuid' must be 16 bytes, got %d", len(st.UUID))
+	}
+	if st.Source != mesos.SourceExecutor {
+		return fmt.Errorf("received a status update with source %q; expecting 'SOURCE_EXECUTOR'", st.Source)
+	}
+	if st.State == mesos.TaskStaging {
+		return errors.New("received a TASK_STAGING status update; executors may not send TASK_STAGING")
+	}
+	if st.ExecutorID != nil && st.ExecutorID.Value != eid.Value {
+		return fmt.Errorf("status update's executor_id %q does not match the call's %q", st.ExecutorID.Value, eid.Value)
+	}
+	return nil
+}

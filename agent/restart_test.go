@@ -1,0 +1,122 @@
+package agent
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"mesh/mesos"
+)
+
+func TestAgent_RestartKeepsIdentityAndResendsPendingUpdate(t *testing.T) {
+	f := newFakeServer(t)
+	f.setWithhold(mesos.TaskFinished, -1) // the framework never acknowledges it
+	cfg := testConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	a1 := startAgent(t, cfg)
+	id := a1.waitRegistered(t)
+	f.launch(testFramework("fw-1"), commandTask("t1", "echo hi"))
+	fin := f.waitState(t, "t1", mesos.TaskFinished)
+	waitFor(t, 10*time.Second, "the executor to end", func() bool {
+		st := a1.State()
+		return len(st.Frameworks) == 1 && len(st.Frameworks[0].Executors) == 0
+	})
+	a1.stop(t)
+
+	// The same work dir and address: a restarted agent.
+	f.setWithhold(mesos.TaskFinished, 0)
+	before := len(f.subscribeCalls())
+	cfg.HTTPAddr = a1.Addr()
+	cfg.KillTasksOnShutdown = true
+	a2 := startAgent(t, cfg)
+	if got := a2.waitRegistered(t); got != id {
+		t.Errorf("restarted agent's id = %q, want %q", got, id)
+	}
+	waitFor(t, 10*time.Second, "the restarted agent to subscribe", func() bool { return len(f.subscribeCalls()) > before })
+	sub := f.subscribeCalls()[before]
+	if sub.AgentID == nil || sub.AgentID.Value != id || sub.Subscribe.AgentInfo.ID == nil || sub.Subscribe.AgentInfo.ID.Value != id {
+		t.Errorf("restarted agent subscribed without its id: %+v", sub)
+	}
+	foundTask := false
+	for _, task := range sub.Subscribe.Tasks {
+		if task.TaskID.Value == "t1" && task.FrameworkID.Value == "fw-1" && task.State == mesos.TaskFinished {
+			foundTask = true
+		}
+	}
+	if !foundTask {
+		t.Errorf("subscription does not report the pending task: %+v", sub.Subscribe.Tasks)
+	}
+	f.waitAcked(t, "t1", mesos.TaskFinished)
+	for _, d := range f.updatesOf("t1") {
+		if d.Status.State == mesos.TaskFinished && string(d.Status.UUID) != string(fin.UUID) {
+			t.Errorf("TASK_FINISHED resent with another uuid")
+		}
+	}
+	waitFor(t, 10*time.Second, "the acknowledged task to be forgotten", func() bool {
+		_, err := os.Stat(filepath.Join(a2.workDir, "meta", "frameworks", "fw-1", "tasks", "t1"))
+		return errors.Is(err, os.ErrNotExist)
+	})
+}
+
+func TestAgent_RestartReattachesRunningExecutor(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	a1 := startAgent(t, cfg)
+	a1.waitRegistered(t)
+	f.launch(testFramework("fw-1"), commandTask("t1", "sleep 100"))
+	f.waitAcked(t, "t1", mesos.TaskRunning)
+	pid := a1.State().Frameworks[0].Executors[0].Pid
+	a1.stop(t)
+	if syscall.Kill(pid, 0) != nil {
+		t.Fatalf("executor %d did not survive the agent", pid)
+	}
+
+	cfg.HTTPAddr = a1.Addr()
+	cfg.KillTasksOnShutdown = true
+	a2 := startAgent(t, cfg)
+	a2.waitRegistered(t)
+	st := a2.State()
+	if len(st.Frameworks) != 1 || len(st.Frameworks[0].Executors) != 1 || st.Frameworks[0].Executors[0].Pid != pid ||
+		st.Frameworks[0].Executors[0].Tasks[0].State != mesos.TaskRunning {
+		t.Fatalf("restarted agent did not recover the executor: %+v", st)
+	}
+	// The executor resubscribes to the new agent process, which can then
+	// kill its task.
+	f.kill("fw-1", "t1")
+	killed := f.waitState(t, "t1", mesos.TaskKilled)
+	if killed.Source != mesos.SourceExecutor {
+		t.Errorf("TASK_KILLED = %+v", killed)
+	}
+	f.waitAcked(t, "t1", mesos.TaskKilled)
+	waitFor(t, 10*time.Second, "the executor to exit", func() bool { return syscall.Kill(pid, 0) != nil })
+}
+
+func TestAgent_RestartFailsTasksOfVanishedExecutors(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	a1 := startAgent(t, cfg)
+	a1.waitRegistered(t)
+	f.launch(testFramework("fw-1"), commandTask("t1", "sleep 100"))
+	f.waitAcked(t, "t1", mesos.TaskRunning)
+	ex := a1.State().Frameworks[0].Executors[0]
+	a1.stop(t)
+	// The machine loses the executor while the agent is down.
+	if err := syscall.Kill(-ex.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the executor to die", func() bool { return syscall.Kill(ex.Pid, 0) != nil })
+
+	cfg.HTTPAddr = a1.Addr()
+	cfg.KillTasksOnShutdown = true
+	a2 := startAgent(t, cfg)
+	a2.waitRegistered(t)
+	st := f.waitState(t, "t1", mesos.TaskFailed)
+	if st.Source != mesos.SourceAgent || st.Reason != mesos.ReasonExecutorTerminated {
+		t.Errorf("TASK_FAILED = %+v", st)
+	}
+}

@@ -1,0 +1,147 @@
+package agent
+
+import (
+	"net/http"
+	"sort"
+
+	"mesh/mesos"
+	"mesh/version"
+)
+
+// routes is the agent's HTTP API.
+func (a *Agent) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/executor", a.handleExecutorAPI)
+	mux.HandleFunc("/files/browse", a.handleFilesBrowse)
+	mux.HandleFunc("/files/read", a.handleFilesRead)
+	mux.HandleFunc("/files/download", a.handleFilesDownload)
+	mux.HandleFunc("/health", a.handleHealth)
+	mux.HandleFunc("/state", a.handleState)
+	return mux
+}
+
+func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if !onlyGET(w, r) {
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// StateJSON is the body of GET /state.
+type StateJSON struct {
+	ID         string            `json:"id"`
+	Hostname   string            `json:"hostname"`
+	Port       int32             `json:"port"`
+	Version    string            `json:"version"`
+	Isolation  string            `json:"isolation"`
+	Resources  mesos.Resources   `json:"resources"`
+	Attributes []mesos.Attribute `json:"attributes,omitempty"`
+	// PendingStatusUpdates counts updates awaiting acknowledgement.
+	PendingStatusUpdates int             `json:"pending_status_updates"`
+	Frameworks           []FrameworkJSON `json:"frameworks"`
+}
+
+// FrameworkJSON is a framework in /state.
+type FrameworkJSON struct {
+	ID                 string         `json:"id"`
+	Name               string         `json:"name"`
+	User               string         `json:"user"`
+	Executors          []ExecutorJSON `json:"executors"`
+	CompletedExecutors []ExecutorJSON `json:"completed_executors"`
+}
+
+// ExecutorJSON is an executor in /state.
+type ExecutorJSON struct {
+	ID             string     `json:"id"`
+	Name           string     `json:"name"`
+	Container      string     `json:"container"`
+	Directory      string     `json:"directory"`
+	State          string     `json:"state"`
+	Pid            int        `json:"pid,omitempty"`
+	ExitStatus     string     `json:"exit_status,omitempty"`
+	Tasks          []TaskJSON `json:"tasks"`
+	CompletedTasks []TaskJSON `json:"completed_tasks"`
+}
+
+// TaskJSON is a task in /state.
+type TaskJSON struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	FrameworkID string          `json:"framework_id"`
+	ExecutorID  string          `json:"executor_id"`
+	State       mesos.TaskState `json:"state"`
+	Resources   mesos.Resources `json:"resources,omitempty"`
+	// Directory is the task's sandbox (its executor's).
+	Directory string `json:"directory"`
+}
+
+// handleState serves GET /state.
+func (a *Agent) handleState(w http.ResponseWriter, r *http.Request) {
+	if !onlyGET(w, r) {
+		return
+	}
+	writeJSON(w, a.State())
+}
+
+// State returns what /state shows.
+func (a *Agent) State() StateJSON {
+	pending := a.updates.Pending()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := StateJSON{
+		ID:                   a.id,
+		Hostname:             a.hostname,
+		Port:                 a.port(),
+		Version:              version.MeshVersion,
+		Isolation:            a.containerizer.Name(),
+		Resources:            a.resources.Clone(),
+		Attributes:           a.attributes,
+		PendingStatusUpdates: pending,
+		Frameworks:           []FrameworkJSON{},
+	}
+	for _, fw := range a.frameworks {
+		fj := FrameworkJSON{ID: fw.id, Name: fw.info.Name, User: fw.info.User, Executors: []ExecutorJSON{}, CompletedExecutors: []ExecutorJSON{}}
+		for _, r := range fw.executors {
+			fj.Executors = append(fj.Executors, r.json())
+		}
+		sort.Slice(fj.Executors, func(i, j int) bool { return fj.Executors[i].ID < fj.Executors[j].ID })
+		for _, r := range fw.completed {
+			fj.CompletedExecutors = append(fj.CompletedExecutors, r.json())
+		}
+		s.Frameworks = append(s.Frameworks, fj)
+	}
+	sort.Slice(s.Frameworks, func(i, j int) bool { return s.Frameworks[i].ID < s.Frameworks[j].ID })
+	return s
+}
+
+func (r *executorRun) json() ExecutorJSON {
+	e := ExecutorJSON{
+		ID:             r.id,
+		Name:           r.info.Name,
+		Container:      r.containerID,
+		Directory:      r.directory,
+		State:          r.state.String(),
+		Pid:            r.pid,
+		ExitStatus:     r.exitStatus,
+		Tasks:          []TaskJSON{},
+		CompletedTasks: []TaskJSON{},
+	}
+	task := func(t *taskEntry) TaskJSON {
+		return TaskJSON{
+			ID:          t.info.TaskID.Value,
+			Name:        t.info.Name,
+			FrameworkID: r.fw.id,
+			ExecutorID:  r.id,
+			State:       t.state,
+			Resources:   t.info.Resources,
+			Directory:   r.directory,
+		}
+	}
+	for _, id := range r.taskOrder {
+		e.Tasks = append(e.Tasks, task(r.tasks[id]))
+	}
+	for _, t := range r.completed {
+		e.CompletedTasks = append(e.CompletedTasks, task(t))
+	}
+	return e
+}

@@ -1,0 +1,512 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"mesh/mesos"
+	"mesh/mesos/agentapi"
+)
+
+// Status update retry timing (Mesos: 10 s doubling to 10 min).
+const (
+	defaultStatusRetryInterval = 10 * time.Second
+	maxStatusRetryInterval     = 10 * time.Minute
+	// minSendFailureBackoff is the first wait after an UPDATE call failed.
+	minSendFailureBackoff = 250 * time.Millisecond
+	// maxUpdatesPerCall bounds one UPDATE call's batch.
+	maxUpdatesPerCall = 100
+	// updatesFile is the name of a task's checkpoint file.
+	updatesFile = "updates"
+)
+
+// streamKey identifies a task's update stream.
+type streamKey struct{ fid, tid string }
+
+// updateRecord is one line of a task's checkpoint file: an update the
+// agent accepted, or the acknowledgement of the oldest pending one.
+type updateRecord struct {
+	Type   string            `json:"type"` // "update" or "ack"
+	Status *mesos.TaskStatus `json:"status,omitempty"`
+	UUID   mesos.Bytes       `json:"uuid,omitempty"`
+}
+
+const (
+	recordUpdate = "update"
+	recordAck    = "ack"
+)
+
+// updateStream is the ordered, checkpointed queue of one task's updates.
+// pending[0] is the head: the only one that is sent to the server.
+type updateStream struct {
+	key     streamKey
+	dir     string
+	file    *os.File
+	pending []mesos.TaskStatus
+	seen    map[string]bool // uuids ever accepted, pending or acknowledged
+	latest  mesos.TaskState // state of the newest accepted update
+
+	// Resending of the head.
+	nextAttempt time.Time
+	interval    time.Duration
+}
+
+// ackedUpdate tells the agent that the server acknowledged an update.
+type ackedUpdate struct {
+	FrameworkID string
+	Status      mesos.TaskStatus
+}
+
+// sendFunc delivers a batch of updates to the server; nil means the
+// server committed them.
+type sendFunc func(ctx context.Context, updates []agentapi.StatusUpdate) error
+
+// statusUpdates is the agent's status update manager. Every update
+// (from an executor or made by the agent) is written to the task's
+// checkpoint file and synced before it is acknowledged to its sender; the
+// head of each task's queue is sent to the server until the framework's
+// acknowledgement comes back, with a retry interval that doubles; then the
+// next one goes. A task's stream and file are removed once its terminal
+// update is acknowledged.
+type statusUpdates struct {
+	dir          string // <work-dir>/meta/frameworks
+	log          hclog.Logger
+	initialRetry time.Duration
+	send         sendFunc
+	agentID      func() string
+	onAck        func(ackedUpdate)
+
+	kick chan struct{}
+
+	mu          sync.Mutex
+	streams     map[streamKey]*updateStream
+	registered  bool
+	failBackoff time.Duration
+}
+
+func newStatusUpdates(dir string, log hclog.Logger, retry time.Duration, send sendFunc, agentID func() string, onAck func(ackedUpdate)) *statusUpdates {
+	if retry <= 0 {
+		retry = defaultStatusRetryInterval
+	}
+	return &statusUpdates{
+		dir:          dir,
+		log:          log,
+		initialRetry: retry,
+		send:         send,
+		agentID:      agentID,
+		onAck:        onAck,
+		kick:         make(chan struct{}, 1),
+		streams:      map[streamKey]*updateStream{},
+	}
+}
+
+func (m *statusUpdates) poke() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (m *statusUpdates) streamDir(k streamKey) string {
+	return filepath.Join(m.dir, k.fid, "tasks", k.tid)
+}
+
+// open creates (or opens for appending) a stream's checkpoint file.
+func (m *statusUpdates) open(k streamKey) (*updateStream, error) {
+	dir := m.streamDir(k)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create status update checkpoint: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, updatesFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open status update checkpoint: %w", err)
+	}
+	syncDir(dir)
+	return &updateStream{key: k, dir: dir, file: f, seen: map[string]bool{}, interval: m.initialRetry}, nil
+}
+
+// appendRecord writes one record and syncs it to disk.
+func (s *updateStream) appendRecord(r updateRecord) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if _, err := s.file.Write(b); err != nil {
+		return fmt.Errorf("write status update checkpoint: %w", err)
+	}
+	if err := s.file.Sync(); err != nil {
+		return fmt.Errorf("sync status update checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Update checkpoints a status update and queues it for the server. It
+// reports duplicate (and does nothing) for an update whose uuid the stream
+// already accepted. Once Update returns nil the update survives a crash.
+func (m *statusUpdates) Update(fid string, st mesos.TaskStatus) (duplicate bool, err error) {
+	if len(st.UUID) == 0 {
+		return false, errors.New("status update without a uuid")
+	}
+	k := streamKey{fid: fid, tid: st.TaskID.Value}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.streams[k]
+	if s == nil {
+		if s, err = m.open(k); err != nil {
+			return false, err
+		}
+		m.streams[k] = s
+	}
+	if s.seen[string(st.UUID)] {
+		return true, nil
+	}
+	if err := s.appendRecord(updateRecord{Type: recordUpdate, Status: &st}); err != nil {
+		return false, err
+	}
+	s.seen[string(st.UUID)] = true
+	s.latest = st.State
+	s.pending = append(s.pending, st)
+	if len(s.pending) == 1 {
+		s.resetResend(m.initialRetry)
+		m.poke()
+	}
+	m.log.Debug("status update checkpointed", "framework_id", fid, "task_id", k.tid, "state", st.State, "uuid", uuidString(st.UUID), "queued", len(s.pending))
+	return false, nil
+}
+
+func (s *updateStream) resetResend(initial time.Duration) {
+	s.nextAttempt = time.Time{}
+	s.interval = initial
+}
+
+// Acknowledge handles the framework's acknowledgement of a task's head
+// update. An acknowledgement of anything but the head is stale and
+// ignored.
+func (m *statusUpdates) Acknowledge(fid, tid string, id []byte) (bool, error) {
+	k := streamKey{fid: fid, tid: tid}
+	m.mu.Lock()
+	s := m.streams[k]
+	if s == nil || len(s.pending) == 0 || !bytes.Equal(s.pending[0].UUID, id) {
+		m.mu.Unlock()
+		m.log.Debug("ignoring acknowledgement of an update that is not outstanding", "framework_id", fid, "task_id", tid, "uuid", uuidString(id))
+		return false, nil
+	}
+	if err := s.appendRecord(updateRecord{Type: recordAck, UUID: id}); err != nil {
+		m.mu.Unlock()
+		return false, err
+	}
+	head := s.pending[0]
+	s.pending = s.pending[1:]
+	switch {
+	case len(s.pending) == 0 && head.State.IsTerminal():
+		// The task is over and the framework knows it: forget it.
+		m.removeStream(s)
+	case len(s.pending) > 0:
+		s.resetResend(m.initialRetry)
+		m.poke()
+	}
+	m.mu.Unlock()
+	m.log.Debug("status update acknowledged", "framework_id", fid, "task_id", tid, "state", head.State, "uuid", uuidString(id))
+	if m.onAck != nil {
+		m.onAck(ackedUpdate{FrameworkID: fid, Status: head})
+	}
+	return true, nil
+}
+
+// removeStream closes and deletes a stream's checkpoint. Caller holds mu.
+func (m *statusUpdates) removeStream(s *updateStream) {
+	s.file.Close()
+	if err := os.RemoveAll(s.dir); err != nil {
+		m.log.Warn("cannot remove status update checkpoint", "path", s.dir, "error", err)
+	}
+	delete(m.streams, s.key)
+}
+
+// SetRegistered tells the manager whether the agent is registered. On
+// (re-)registration every head is resent at once with a fresh interval.
+func (m *statusUpdates) SetRegistered(on bool) {
+	m.mu.Lock()
+	m.registered = on
+	if on {
+		m.failBackoff = 0
+		for _, s := range m.streams {
+			s.resetResend(m.initialRetry)
+		}
+	}
+	m.mu.Unlock()
+	if on {
+		m.poke()
+	}
+}
+
+// Latest returns the state of a task's newest update, if its stream
+// exists.
+func (m *statusUpdates) Latest(fid, tid string) (mesos.TaskState, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.streams[streamKey{fid, tid}]
+	if s == nil {
+		return "", false
+	}
+	return s.latest, true
+}
+
+// IsDuplicate reports whether a task's stream already accepted uuid id.
+func (m *statusUpdates) IsDuplicate(fid, tid string, id []byte) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.streams[streamKey{fid, tid}]
+	if s == nil {
+		return false, ErrStreamGone
+	}
+	return s.seen[string(id)], nil
+}
+
+// Tasks lists every task with a stream and its latest state.
+func (m *statusUpdates) Tasks() []agentapi.Task {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]agentapi.Task, 0, len(m.streams))
+	for k, s := range m.streams {
+		out = append(out, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: k.fid}, TaskID: mesos.TaskID{Value: k.tid}, State: s.latest})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].FrameworkID != out[j].FrameworkID {
+			return out[i].FrameworkID.Value < out[j].FrameworkID.Value
+		}
+		return out[i].TaskID.Value < out[j].TaskID.Value
+	})
+	return out
+}
+
+// Pending returns how many updates await acknowledgement.
+func (m *statusUpdates) Pending() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, s := range m.streams {
+		n += len(s.pending)
+	}
+	return n
+}
+
+// CleanupFramework forgets every update of a framework that is gone: no
+// acknowledgement will ever come for them.
+func (m *statusUpdates) CleanupFramework(fid string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, s := range m.streams {
+		if k.fid == fid {
+			n += len(s.pending)
+			m.removeStream(s)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(m.dir, fid, "tasks")); err != nil {
+		m.log.Warn("cannot remove framework's status update checkpoints", "framework_id", fid, "error", err)
+	}
+	if n > 0 {
+		m.log.Info("dropped status updates of a removed framework", "framework_id", fid, "updates", n)
+	}
+}
+
+// Close closes every checkpoint file.
+func (m *statusUpdates) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.streams {
+		s.file.Close()
+	}
+}
+
+// Run sends due heads to the server until ctx ends.
+func (m *statusUpdates) Run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		batch, wait := m.due(time.Now())
+		if len(batch) > 0 {
+			err := m.send(ctx, batch)
+			if ctx.Err() != nil {
+				return
+			}
+			m.sent(batch, err)
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.kick:
+		case <-timer.C:
+		}
+	}
+}
+
+// due collects the heads whose time has come and says how long until the
+// next one will be.
+func (m *statusUpdates) due(now time.Time) ([]agentapi.StatusUpdate, time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	wait := time.Hour
+	if !m.registered {
+		return nil, wait
+	}
+	aid := m.agentID()
+	var batch []agentapi.StatusUpdate
+	for k, s := range m.streams {
+		if len(s.pending) == 0 {
+			continue
+		}
+		if d := s.nextAttempt.Sub(now); d > 0 {
+			wait = min(wait, d)
+			continue
+		}
+		if len(batch) == maxUpdatesPerCall {
+			wait = 0
+			break
+		}
+		st := s.pending[0]
+		if st.AgentID == nil && aid != "" {
+			st.AgentID = &mesos.AgentID{Value: aid}
+		}
+		batch = append(batch, agentapi.StatusUpdate{FrameworkID: mesos.FrameworkID{Value: k.fid}, Status: st})
+	}
+	return batch, wait
+}
+
+// sent records the outcome of sending batch. Delivered heads wait for
+// their acknowledgement until their interval passes, then go again with
+// the interval doubled; a failed call is retried sooner.
+func (m *statusUpdates) sent(batch []agentapi.StatusUpdate, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	if err != nil {
+		m.failBackoff = min(max(2*m.failBackoff, minSendFailureBackoff), m.initialRetry)
+		if !errors.Is(err, ErrNotRegistered) {
+			m.log.Warn("cannot send status updates; will retry", "updates", len(batch), "retry_in", m.failBackoff, "error", err)
+		}
+	} else {
+		m.failBackoff = 0
+	}
+	for _, u := range batch {
+		s := m.streams[streamKey{u.FrameworkID.Value, u.Status.TaskID.Value}]
+		if s == nil || len(s.pending) == 0 || !bytes.Equal(s.pending[0].UUID, u.Status.UUID) {
+			continue
+		}
+		if err != nil {
+			s.nextAttempt = now.Add(m.failBackoff)
+			continue
+		}
+		m.log.Debug("status update sent", "framework_id", u.FrameworkID.Value, "task_id", u.Status.TaskID.Value, "state", u.Status.State, "uuid", uuidString(u.Status.UUID), "resend_in", s.interval)
+		s.nextAttempt = now.Add(s.interval)
+		s.interval = min(2*s.interval, maxStatusRetryInterval)
+	}
+}
+
+// Recover reloads the checkpointed streams (on agent start). A torn last
+// record, left by a crash in the middle of a write, is cut off.
+func (m *statusUpdates) Recover() error {
+	fws, err := os.ReadDir(m.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read status update checkpoints: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, fw := range fws {
+		tasks, err := os.ReadDir(filepath.Join(m.dir, fw.Name(), "tasks"))
+		if err != nil {
+			continue
+		}
+		for _, t := range tasks {
+			k := streamKey{fid: fw.Name(), tid: t.Name()}
+			if err := m.recoverStream(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *statusUpdates) recoverStream(k streamKey) error {
+	path := filepath.Join(m.streamDir(k), updatesFile)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		os.RemoveAll(m.streamDir(k))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open status update checkpoint: %w", err)
+	}
+	defer f.Close()
+	s := &updateStream{key: k, dir: m.streamDir(k), seen: map[string]bool{}, interval: m.initialRetry}
+	r := bufio.NewReader(f)
+	var good int64
+	var lastPopTerminal bool
+	for {
+		line, err := r.ReadBytes('\n')
+		if err == io.EOF && len(line) == 0 {
+			break
+		}
+		var rec updateRecord
+		if err != nil || json.Unmarshal(line, &rec) != nil {
+			m.log.Warn("cutting a torn record off a status update checkpoint", "path", path, "offset", good)
+			if err := f.Truncate(good); err != nil {
+				return fmt.Errorf("repair status update checkpoint %s: %w", path, err)
+			}
+			break
+		}
+		good += int64(len(line))
+		switch rec.Type {
+		case recordUpdate:
+			if rec.Status != nil && !s.seen[string(rec.Status.UUID)] {
+				s.seen[string(rec.Status.UUID)] = true
+				s.latest = rec.Status.State
+				s.pending = append(s.pending, *rec.Status)
+			}
+		case recordAck:
+			if len(s.pending) > 0 && bytes.Equal(s.pending[0].UUID, rec.UUID) {
+				lastPopTerminal = s.pending[0].State.IsTerminal()
+				s.pending = s.pending[1:]
+			}
+		}
+	}
+	if len(s.pending) == 0 && (lastPopTerminal || s.latest == "") {
+		// Acknowledged terminal (or empty): the removal was interrupted.
+		return os.RemoveAll(s.dir)
+	}
+	af, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open status update checkpoint: %w", err)
+	}
+	s.file = af
+	m.streams[k] = s
+	m.log.Info("recovered status updates", "framework_id", k.fid, "task_id", k.tid, "pending", len(s.pending), "latest_state", s.latest)
+	return nil
+}
+
+// syncDir makes a directory's new entries durable; errors only cost
+// durability of a creation, so they are ignored.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}

@@ -1,0 +1,215 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// meshBin is the binary under test.
+var meshBin string
+
+func TestMain(m *testing.M) {
+	meshBin = os.Getenv("MESH_BIN")
+	cleanup := func() {}
+	if meshBin == "" {
+		dir, err := os.MkdirTemp("", "mesh-e2e-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		meshBin = filepath.Join(dir, "mesh")
+		build := exec.Command("go", "build", "-o", meshBin, "mesh")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build mesh:", err)
+			cleanup()
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+// freePort returns a loopback address with a port that was free a moment
+// ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a mesh process started by a test.
+type proc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs mesh with args in the background; the process is stopped
+// (SIGTERM, then SIGKILL) when the test ends.
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(meshBin, args...), out: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start mesh %v: %v", args, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("output of mesh %s:\n%s", strings.Join(args, " "), p.out.String())
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits, escalating to SIGKILL of the group.
+func (p *proc) stop(t *testing.T) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		t.Errorf("mesh did not stop on SIGTERM; killing it")
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// run runs mesh to completion with a deadline and returns its output and
+// exit code.
+func run(t *testing.T, timeout time.Duration, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, meshBin, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("mesh %v did not finish within %s:\n%s", args, timeout, out.String())
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("mesh %v: %v", args, err)
+	}
+	return out.String(), code
+}
+
+// getJSON fetches http://addr/path into v.
+func getJSON(addr, path string, v any) error {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// clusterState is the part of GET /state the tests read.
+type clusterState struct {
+	ClusterID  string `json:"cluster_id"`
+	Leader     string `json:"leader"`
+	Frameworks []struct {
+		ID             string `json:"id"`
+		Name           string `json:"name"`
+		CompletedTasks []struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"completed_tasks"`
+	} `json:"frameworks"`
+	CompletedFrameworks []struct {
+		ID             string `json:"id"`
+		Name           string `json:"name"`
+		CompletedTasks []struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"completed_tasks"`
+	} `json:"completed_frameworks"`
+	Agents []struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	} `json:"agents"`
+}
+
+// waitAgents waits until the server at addr reports n active agents.
+func waitAgents(t *testing.T, addr string, n int) clusterState {
+	t.Helper()
+	var st clusterState
+	waitFor(t, 20*time.Second, fmt.Sprintf("%d active agents at %s", n, addr), func() bool {
+		st = clusterState{}
+		if getJSON(addr, "/state", &st) != nil || st.Leader == "" {
+			return false
+		}
+		active := 0
+		for _, a := range st.Agents {
+			if a.State == "active" {
+				active++
+			}
+		}
+		return active >= n
+	})
+	return st
+}

@@ -1,0 +1,349 @@
+package execute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"mesh/mesos"
+	"mesh/mesos/scheduler"
+	"mesh/mesos/scheduler/client"
+)
+
+// handle reacts to one event; an error ends the run.
+func (r *runner) handle(ev *scheduler.Event) error {
+	switch ev.Type {
+	case scheduler.EventSubscribed:
+		if ev.Subscribed != nil {
+			r.onSubscribed(ev.Subscribed)
+		}
+	case scheduler.EventOffers:
+		if ev.Offers != nil {
+			return r.onOffers(ev.Offers.Offers)
+		}
+	case scheduler.EventUpdate:
+		if ev.Update != nil {
+			r.onUpdate(&ev.Update.Status)
+		}
+	case scheduler.EventError:
+		msg := "no message"
+		if ev.Error != nil {
+			msg = ev.Error.Message
+		}
+		return fmt.Errorf("%w: %s", ErrFramework, msg)
+	case scheduler.EventFailure:
+		if f := ev.Failure; f != nil {
+			args := []any{}
+			if f.AgentID != nil {
+				args = append(args, "agent_id", f.AgentID.Value)
+			}
+			if f.ExecutorID != nil {
+				args = append(args, "executor_id", f.ExecutorID.Value)
+			}
+			if f.Status != nil {
+				args = append(args, "status", *f.Status)
+			}
+			r.log.Warn("failure reported", args...)
+		}
+	case scheduler.EventHeartbeat:
+	default:
+		r.log.Debug("ignoring event", "type", ev.Type)
+	}
+	return nil
+}
+
+// onSubscribed handles SUBSCRIBED. After a resubscription the server may
+// know more than we do (updates sent while we were away are redelivered,
+// but master-generated ones are not), so reconcile.
+func (r *runner) onSubscribed(s *scheduler.Subscribed) {
+	again := r.subscribed
+	r.subscribed = true
+	r.log.Info("subscribed", "framework_id", r.c.FrameworkID(), "master", r.c.Master(), "resubscribed", again)
+	if again {
+		r.reconcile()
+		if len(r.pending) > 0 && r.stopping == nil {
+			r.revive()
+		}
+	}
+	if r.stopping != nil {
+		r.killAll()
+	}
+}
+
+// reconcile asks for the state of every task: implicitly (whatever the
+// server knows) and explicitly for tasks we launched and have not seen
+// end, so that a task the server never heard of is reported too.
+func (r *runner) reconcile() {
+	if err := r.call(client.ReconcileCall()); err != nil {
+		r.log.Warn("implicit reconciliation failed", "error", err)
+	}
+	var tasks []*task
+	for _, t := range r.tasks {
+		if t.launched && !t.terminal {
+			tasks = append(tasks, t)
+		}
+	}
+	r.reconcileTasks(tasks)
+}
+
+// reconcileTasks asks for the state of tasks explicitly.
+func (r *runner) reconcileTasks(tasks []*task) {
+	if len(tasks) == 0 {
+		return
+	}
+	var rt []scheduler.ReconcileTask
+	for _, t := range tasks {
+		x := scheduler.ReconcileTask{TaskID: &mesos.TaskID{Value: t.id}}
+		if t.agentID != "" {
+			x.AgentID = &mesos.AgentID{Value: t.agentID}
+		}
+		rt = append(rt, x)
+	}
+	if err := r.call(client.ReconcileCall(rt...)); err != nil {
+		r.log.Warn("explicit reconciliation failed", "error", err)
+	}
+}
+
+// revive asks for offers again after declining them for long.
+func (r *runner) revive() {
+	if err := r.call(client.ReviveCall(r.cfg.Role)); err != nil {
+		r.log.Warn("revive failed", "error", err)
+	}
+}
+
+// onOffers launches as many waiting tasks as fit into each offer and
+// declines the rest.
+func (r *runner) onOffers(offers []mesos.Offer) error {
+	var idle, unfit []mesos.OfferID
+	for i := range offers {
+		o := &offers[i]
+		if u := agentURL(o); u != "" {
+			r.agents[o.AgentID.Value] = u
+		}
+		if r.stopping != nil || len(r.pending) == 0 {
+			idle = append(idle, o.ID)
+			continue
+		}
+		fits := pack(o, len(r.pending), r.cfg.CPUs, r.cfg.Mem)
+		if len(fits) == 0 {
+			r.log.Debug("offer too small for a task", "offer_id", o.ID.Value, "resources", mesos.Resources(o.Resources).String())
+			unfit = append(unfit, o.ID)
+			continue
+		}
+		if err := r.launch(o, fits); err != nil {
+			return err
+		}
+	}
+	if len(unfit) > 0 {
+		if err := r.call(client.DeclineCall(nil, unfit...)); err != nil {
+			r.log.Warn("decline failed", "error", err)
+		}
+	}
+	if len(idle) > 0 {
+		if err := r.call(client.DeclineCall(client.Filters(declineSeconds), idle...)); err != nil {
+			r.log.Warn("decline failed", "error", err)
+		}
+	}
+	return nil
+}
+
+// launch ACCEPTs offer with one task per entry of fits, taken from the
+// head of the pending queue. It fails only when the server keeps refusing
+// the launch.
+func (r *runner) launch(o *mesos.Offer, fits []mesos.Resources) error {
+	batch := append([]*task(nil), r.pending[:len(fits)]...)
+	r.pending = append([]*task(nil), r.pending[len(fits):]...)
+	shell := true
+	infos := make([]mesos.TaskInfo, len(batch))
+	ids := make([]string, len(batch))
+	for i, t := range batch {
+		t.agentID = o.AgentID.Value
+		t.launched = true
+		t.attempts++
+		ids[i] = t.id
+		infos[i] = mesos.TaskInfo{
+			Name:      r.cfg.Name,
+			TaskID:    mesos.TaskID{Value: t.id},
+			AgentID:   o.AgentID,
+			Resources: fits[i],
+			Command:   &mesos.CommandInfo{Shell: &shell, Value: r.cfg.Command},
+		}
+	}
+	var filters *mesos.Filters
+	if len(r.pending) == 0 {
+		filters = client.Filters(declineSeconds)
+	}
+	err := r.call(client.AcceptCall([]mesos.OfferID{o.ID}, []mesos.OfferOperation{client.LaunchOp(infos...)}, filters))
+	var se *client.StatusError
+	switch {
+	case err == nil:
+		r.log.Info("launching tasks", "task_ids", strings.Join(ids, ","), "agent_id", o.AgentID.Value, "hostname", o.Hostname)
+	case errors.As(err, &se):
+		// Refused outright: nothing was launched, wait for another offer.
+		r.log.Warn("accept refused", "offer_id", o.ID.Value, "error", err)
+		for _, t := range batch {
+			t.launched, t.agentID = false, ""
+		}
+		r.pending = append(batch, r.pending...)
+		if batch[0].attempts >= maxLaunchAttempts {
+			return fmt.Errorf("launch of %s refused %d times: %w", batch[0].id, batch[0].attempts, err)
+		}
+	default:
+		// The call may or may not have arrived: ask the server.
+		r.log.Warn("accept failed", "offer_id", o.ID.Value, "error", err)
+		r.reconcileTasks(batch)
+	}
+	return nil
+}
+
+// onUpdate prints a task's new state, acknowledges the update if it is a
+// reliable one, and fetches the task's output once it is over.
+func (r *runner) onUpdate(st *mesos.TaskStatus) {
+	t := r.byID[st.TaskID.Value]
+	if t == nil {
+		r.log.Warn("update for an unknown task", "task_id", st.TaskID.Value, "state", st.State)
+		r.ack(st, "")
+		return
+	}
+	if st.AgentID != nil && st.AgentID.Value != "" && !t.terminal {
+		t.agentID = st.AgentID.Value
+	}
+	if !t.terminal && st.State != t.state {
+		r.printState(t.id, st)
+	}
+	r.ack(st, t.agentID)
+	if t.terminal {
+		return // a redelivered or late update
+	}
+	if r.relaunchable(t, st) {
+		r.log.Info("task was never started, launching it again", "task_id", t.id, "attempt", t.attempts+1)
+		t.launched, t.agentID = false, ""
+		wasIdle := len(r.pending) == 0
+		r.pending = append(r.pending, t)
+		if wasIdle {
+			r.revive()
+		}
+		return
+	}
+	t.state, t.reason, t.message = st.State, st.Reason, st.Message
+	if st.State == mesos.TaskRunning && r.cfg.KillAfter > 0 && t.timer == nil {
+		id := t.id
+		t.timer = time.AfterFunc(r.cfg.KillAfter, func() {
+			select {
+			case r.killC <- id:
+			case <-r.done:
+			}
+		})
+	}
+	if st.State.IsTerminal() {
+		t.terminal = true
+		if t.timer != nil {
+			t.timer.Stop()
+		}
+		r.printOutput(t, st)
+	}
+}
+
+// relaunchable reports whether the server says a task it was asked to
+// launch never started (invalid or stale offer, or unknown to it), so it
+// can be launched again from a fresh offer.
+func (r *runner) relaunchable(t *task, st *mesos.TaskStatus) bool {
+	if r.stopping != nil || t.state != "" || t.attempts >= maxLaunchAttempts || st.Source != mesos.SourceMaster {
+		return false
+	}
+	if st.State != mesos.TaskLost && st.State != mesos.TaskDropped {
+		return false
+	}
+	return st.Reason == mesos.ReasonInvalidOffers || st.Reason == mesos.ReasonReconciliation
+}
+
+// printState prints one state line, e.g.
+// "task hello-1 TASK_FAILED (REASON_COMMAND_EXECUTOR_FAILED): Command exited with status 1".
+func (r *runner) printState(id string, st *mesos.TaskStatus) {
+	line := "task " + id + " " + string(st.State)
+	if st.Reason != "" {
+		line += " (" + st.Reason + ")"
+	}
+	if msg := strings.TrimSpace(st.Message); msg != "" {
+		line += ": " + msg
+	}
+	fmt.Fprintln(r.out, line)
+}
+
+// ack acknowledges st if, and only if, it carries a uuid: updates without
+// one come from the server itself and must not be acknowledged.
+func (r *runner) ack(st *mesos.TaskStatus, agentID string) {
+	call := client.AcknowledgeCall(st)
+	if call == nil {
+		return
+	}
+	if call.Acknowledge.AgentID == nil {
+		if agentID == "" {
+			r.log.Warn("cannot acknowledge an update without an agent id", "task_id", st.TaskID.Value)
+			return
+		}
+		call.Acknowledge.AgentID = &mesos.AgentID{Value: agentID}
+	}
+	if err := r.call(call); err != nil {
+		// The update will be redelivered and acknowledged then.
+		r.log.Warn("acknowledge failed", "task_id", st.TaskID.Value, "error", err)
+	}
+}
+
+// kill asks the server to kill t.
+func (r *runner) kill(t *task) {
+	if err := r.call(client.KillCall(t.id, t.agentID)); err != nil {
+		r.log.Warn("kill failed", "task_id", t.id, "error", err)
+	}
+}
+
+// killAll kills every launched task that has not ended and forgets the
+// ones still waiting for an offer.
+func (r *runner) killAll() {
+	r.pending = nil
+	for _, t := range r.tasks {
+		if t.launched && !t.terminal {
+			r.kill(t)
+		}
+	}
+}
+
+// printOutput prints the stdout (and a non-empty stderr) of a task that
+// ended, read from its agent's /files API.
+func (r *runner) printOutput(t *task, st *mesos.TaskStatus) {
+	if st.State == mesos.TaskError || st.Reason == mesos.ReasonInvalidOffers {
+		return // never ran
+	}
+	agent := r.agents[t.agentID]
+	if agent == "" {
+		r.log.Debug("agent address unknown, not fetching output", "task_id", t.id, "agent_id", t.agentID)
+		return
+	}
+	executorID := t.id // the command executor is named after its task
+	if st.ExecutorID != nil && st.ExecutorID.Value != "" {
+		executorID = st.ExecutorID.Value
+	}
+	for _, file := range []string{"stdout", "stderr"} {
+		ctx, cancel := context.WithTimeout(r.life, callTimeout)
+		data, err := readFile(ctx, r.cfg.HTTPClient, agent, sandboxPath(r.c.FrameworkID(), executorID, file))
+		cancel()
+		if err != nil {
+			if errors.Is(err, errNoFile) {
+				r.log.Debug("no output file", "task_id", t.id, "file", file)
+			} else {
+				r.log.Warn("cannot fetch task output", "task_id", t.id, "file", file, "error", err)
+			}
+			continue
+		}
+		if file == "stderr" && len(data) == 0 {
+			continue
+		}
+		fmt.Fprintf(r.out, "--- %s %s ---\n", t.id, file)
+		r.out.Write(data)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			fmt.Fprintln(r.out)
+		}
+	}
+}

@@ -1,0 +1,536 @@
+// Package execute is `mesh execute`: a ready-made framework, like
+// mesos-execute, that runs a shell command (or N instances of it) on the
+// cluster, prints every task state change and the tasks' output, and
+// reports whether every task finished.
+package execute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/user"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"mesh/mesos"
+	"mesh/mesos/scheduler"
+	"mesh/mesos/scheduler/client"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultCPUs          = 0.1
+	DefaultMem           = 32.0
+	DefaultInstances     = 1
+	DefaultRole          = "*"
+	DefaultShutdownGrace = 10 * time.Second
+)
+
+// callTimeout bounds each call to the server and each output fetch.
+const callTimeout = 15 * time.Second
+
+// declineSeconds is the filter for offers declined once every task is
+// launched: we want no more offers (a relaunch REVIVEs).
+const declineSeconds = 3600.0
+
+// Bounds of the wait before resubscribing after repeated stream losses.
+const (
+	resubscribeBackoff    = 100 * time.Millisecond
+	maxResubscribeBackoff = 5 * time.Second
+)
+
+// maxLaunchAttempts bounds how often a task the server never started
+// (invalid offer, unknown to the server) is launched again.
+const maxLaunchAttempts = 5
+
+// Config configures one run.
+type Config struct {
+	// Masters lists servers as host:port; any server will do.
+	Masters []string
+	// Name names the framework and the tasks; task ids are <Name>-<i>.
+	Name string
+	// Command is run by /bin/sh -c in each task.
+	Command string
+	// CPUs and Mem (MB) are each task's resources; 0 means 0.1 and 32.
+	CPUs, Mem float64
+	// Instances is how many tasks to run; 0 means 1.
+	Instances int
+	// User runs the tasks; "" means the current user.
+	User string
+	// Role is the role offers are made to; "" means "*".
+	Role string
+	// FailoverTimeout is how long the server keeps the framework and its
+	// tasks after the event stream drops (0: tear down at once).
+	FailoverTimeout time.Duration
+	// Checkpoint asks agents to checkpoint the tasks, so they survive an
+	// agent restart.
+	Checkpoint bool
+	// KillAfter kills each task this long after it starts running; 0 never.
+	KillAfter time.Duration
+	// Timeout kills every task and gives up this long after Run starts;
+	// 0 never.
+	Timeout time.Duration
+	// ShutdownGrace bounds the wait for killed tasks to end before the
+	// framework is torn down anyway; 0 means DefaultShutdownGrace.
+	ShutdownGrace time.Duration
+	// Out receives state lines and task output; nil means os.Stdout.
+	Out io.Writer
+	// Logger receives progress logs; nil discards them.
+	Logger hclog.Logger
+	// HTTPClient talks to servers and agents; nil means a fresh client.
+	HTTPClient *http.Client
+}
+
+// TaskResult is the outcome of one task.
+type TaskResult struct {
+	ID      string
+	AgentID string
+	// State is the last state reported, "" if the task was never launched.
+	State   mesos.TaskState
+	Reason  string
+	Message string
+}
+
+// Result is the outcome of a run, one TaskResult per instance in order.
+type Result struct {
+	FrameworkID string
+	Tasks       []TaskResult
+}
+
+// Succeeded reports whether every task finished.
+func (r Result) Succeeded() bool {
+	for _, t := range r.Tasks {
+		if t.State != mesos.TaskFinished {
+			return false
+		}
+	}
+	return len(r.Tasks) > 0
+}
+
+// Sentinel errors of Run.
+var (
+	// ErrTasksFailed means at least one task ended in a state other than
+	// TASK_FINISHED.
+	ErrTasksFailed = errors.New("not every task finished")
+	// ErrInterrupted means the caller's context ended the run.
+	ErrInterrupted = errors.New("interrupted")
+	// ErrTimeout means Config.Timeout ended the run.
+	ErrTimeout = errors.New("timed out")
+	// ErrFramework wraps the message of an ERROR event from the server.
+	ErrFramework = errors.New("framework error")
+)
+
+// withDefaults fills in zero values and checks the rest.
+func (cfg Config) withDefaults() (Config, error) {
+	if len(cfg.Masters) == 0 {
+		return cfg, errors.New("no master given")
+	}
+	if cfg.Name == "" {
+		return cfg, errors.New("no name given")
+	}
+	if strings.ContainsAny(cfg.Name, "/\\") || strings.IndexFunc(cfg.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return cfg, fmt.Errorf("name %q cannot be part of a task id: no slashes or control characters", cfg.Name)
+	}
+	if cfg.Command == "" {
+		return cfg, errors.New("no command given")
+	}
+	if cfg.CPUs == 0 {
+		cfg.CPUs = DefaultCPUs
+	}
+	if cfg.Mem == 0 {
+		cfg.Mem = DefaultMem
+	}
+	if cfg.CPUs < 0 || cfg.Mem < 0 {
+		return cfg, fmt.Errorf("cpus (%g) and mem (%g) cannot be negative", cfg.CPUs, cfg.Mem)
+	}
+	if cfg.Instances == 0 {
+		cfg.Instances = DefaultInstances
+	}
+	if cfg.Instances < 0 {
+		return cfg, fmt.Errorf("instances (%d) cannot be negative", cfg.Instances)
+	}
+	if cfg.Role == "" {
+		cfg.Role = DefaultRole
+	}
+	if cfg.User == "" {
+		u, err := user.Current()
+		if err != nil {
+			return cfg, fmt.Errorf("find the current user (give one): %w", err)
+		}
+		cfg.User = u.Username
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	return cfg, nil
+}
+
+// task is what the runner knows of one instance.
+type task struct {
+	id       string
+	agentID  string
+	state    mesos.TaskState // last state printed, "" before any update
+	reason   string
+	message  string
+	launched bool // an ACCEPT carried it (and no later news undid that)
+	attempts int
+	terminal bool
+	timer    *time.Timer
+}
+
+// item is one result of Subscription.Next, passed to the run loop.
+type item struct {
+	ev  *scheduler.Event
+	err error
+}
+
+// runner holds the state of one Run; only the run loop touches it.
+type runner struct {
+	cfg  Config
+	log  hclog.Logger
+	out  io.Writer
+	c    *client.Client
+	info mesos.FrameworkInfo
+
+	tasks   []*task
+	byID    map[string]*task
+	pending []*task           // waiting for an offer, in order
+	agents  map[string]string // agent id → base URL of its HTTP server
+
+	life       context.Context // outlives the caller's ctx, for cleanup calls
+	subscribed bool            // a SUBSCRIBED has been seen on some stream
+	losses     int             // streams lost since the last SUBSCRIBED
+	stopping   error           // why the run is winding down, nil before
+	killC      chan string     // task ids whose KillAfter expired
+	done       chan struct{}   // closed when Run returns
+	wg         sync.WaitGroup  // stream readers
+}
+
+// Run runs the configured command on the cluster and returns once every
+// task has ended and the framework is torn down. The error is nil only if
+// every task reached TASK_FINISHED. When ctx ends, running tasks are
+// killed (waiting up to ShutdownGrace for them to end) and the framework is
+// torn down before Run returns.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Result{}, fmt.Errorf("execute: %w", err)
+	}
+	r := newRunner(cfg)
+	res, err := r.run(ctx)
+	close(r.done)
+	r.wg.Wait()
+	return res, err
+}
+
+func newRunner(cfg Config) *runner {
+	log := cfg.Logger.Named("execute")
+	failover := cfg.FailoverTimeout.Seconds()
+	r := &runner{
+		cfg: cfg,
+		log: log,
+		out: cfg.Out,
+		c: client.New(client.Config{
+			Masters:    cfg.Masters,
+			Logger:     log.Named("client"),
+			HTTPClient: cfg.HTTPClient,
+		}),
+		info: mesos.FrameworkInfo{
+			User:            cfg.User,
+			Name:            cfg.Name,
+			FailoverTimeout: &failover,
+			Roles:           []string{cfg.Role},
+			Capabilities:    []mesos.FrameworkCapability{{Type: mesos.CapabilityMultiRole}},
+		},
+		byID:   map[string]*task{},
+		agents: map[string]string{},
+		life:   context.Background(),
+		killC:  make(chan string),
+		done:   make(chan struct{}),
+	}
+	if cfg.Checkpoint {
+		cp := true
+		r.info.Checkpoint = &cp
+	}
+	for i := 0; i < cfg.Instances; i++ {
+		t := &task{id: fmt.Sprintf("%s-%d", cfg.Name, i)}
+		r.tasks = append(r.tasks, t)
+		r.byID[t.id] = t
+		r.pending = append(r.pending, t)
+	}
+	return r
+}
+
+// run is the event loop: subscribe (again after a lost stream), handle
+// events, and wind down on interrupt, timeout or when every task is over.
+func (r *runner) run(ctx context.Context) (Result, error) {
+	runCtx := ctx
+	if r.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, r.cfg.Timeout)
+		defer cancel()
+	}
+	defer r.stopTimers()
+	// graceCtx bounds the wind-down once it starts.
+	graceCtx, graceCancel := context.Background(), context.CancelFunc(func() {})
+	defer func() { graceCancel() }()
+
+	var st *stream // the open subscription, nil between streams
+	closeSub := func() {
+		if st != nil {
+			st.close()
+			st = nil
+		}
+	}
+	defer closeSub()
+
+	interrupt := runCtx.Done()
+	beginStop := func() {
+		r.stopping = stopReason(ctx, r.cfg.Timeout)
+		r.log.Warn("stopping", "reason", r.stopping)
+		interrupt = nil
+		graceCtx, graceCancel = context.WithTimeout(r.life, r.cfg.ShutdownGrace)
+		if st != nil {
+			r.killAll()
+		}
+	}
+
+	for {
+		if r.finished() {
+			return r.teardown(st != nil)
+		}
+		if st == nil {
+			phase := runCtx
+			if r.stopping != nil {
+				phase = graceCtx
+			}
+			err := r.backoff(phase)
+			if err == nil {
+				st, err = r.subscribe(phase)
+			}
+			if st == nil {
+				switch {
+				case phase.Err() == nil:
+					return r.result(), err // refused: nothing more to try
+				case r.stopping == nil:
+					beginStop()
+					if r.subscribed {
+						continue // try once more to kill and tear down
+					}
+					return r.result(), r.stopping
+				default:
+					return r.result(), r.stopping
+				}
+			}
+		}
+		select {
+		case it := <-st.events:
+			if it.err != nil {
+				r.log.Warn("event stream lost, resubscribing", "error", it.err)
+				r.losses++
+				closeSub()
+				continue
+			}
+			if it.ev.Type == scheduler.EventSubscribed {
+				r.losses = 0
+			}
+			if err := r.handle(it.ev); err != nil {
+				return r.result(), err
+			}
+		case id := <-r.killC:
+			if t := r.byID[id]; t != nil && !t.terminal {
+				r.log.Info("kill-after expired, killing task", "task_id", id)
+				r.kill(t)
+			}
+		case <-interrupt:
+			beginStop()
+			if !r.subscribed {
+				return r.result(), r.finalErr(nil)
+			}
+		case <-graceCtx.Done():
+			r.log.Warn("tasks did not end within the grace period, tearing down")
+			return r.teardown(st != nil)
+		}
+	}
+}
+
+// backoff waits before resubscribing after a stream was lost more than
+// once in a row, so a server that keeps dropping streams is not hammered.
+func (r *runner) backoff(phase context.Context) error {
+	if r.losses < 2 {
+		return nil
+	}
+	wait := min(resubscribeBackoff<<(r.losses-2), maxResubscribeBackoff)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-phase.Done():
+		return phase.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// stopReason says why the run is winding down.
+func stopReason(ctx context.Context, timeout time.Duration) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))
+	}
+	return fmt.Errorf("%w after %s", ErrTimeout, timeout)
+}
+
+// stream is one open subscription and the goroutine reading it.
+type stream struct {
+	sub    *client.Subscription
+	cancel context.CancelFunc
+	events chan item
+	done   chan struct{}
+}
+
+// close ends the stream and tells its reader to stop.
+func (s *stream) close() {
+	s.sub.Close()
+	s.cancel()
+	close(s.done)
+}
+
+// subscribe opens a stream, resubscribing with the framework id once one
+// is known, and starts reading it. The stream outlives phase (so killed
+// tasks can still be reported after an interrupt); phase only bounds the
+// attempts.
+func (r *runner) subscribe(phase context.Context) (*stream, error) {
+	info := r.info
+	if id := r.c.FrameworkID(); id != "" {
+		info.ID = &mesos.FrameworkID{Value: id}
+	}
+	sctx, cancel := context.WithCancel(r.life)
+	stop := context.AfterFunc(phase, cancel)
+	sub, err := r.c.Subscribe(sctx, client.SubscribeCall(&info))
+	if !stop() { // phase ended while subscribing
+		if err == nil {
+			sub.Close()
+		}
+		cancel()
+		return nil, fmt.Errorf("subscribe: %w", phase.Err())
+	}
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	st := &stream{sub: sub, cancel: cancel, events: make(chan item), done: make(chan struct{})}
+	r.wg.Add(1)
+	go r.read(st)
+	return st, nil
+}
+
+// read feeds a stream's events to the run loop until the stream ends or
+// the loop stops listening.
+func (r *runner) read(st *stream) {
+	defer r.wg.Done()
+	for {
+		ev, err := st.sub.Next()
+		select {
+		case st.events <- item{ev, err}:
+		case <-st.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// finished reports whether nothing is left to wait for: every task is
+// over, or, when winding down, every launched task is.
+func (r *runner) finished() bool {
+	for _, t := range r.tasks {
+		if t.terminal {
+			continue
+		}
+		if r.stopping != nil && !t.launched {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// teardown removes the framework and returns the run's result.
+func (r *runner) teardown(connected bool) (Result, error) {
+	if connected && r.c.StreamID() != "" {
+		if err := r.call(client.TeardownCall()); err != nil {
+			r.log.Warn("teardown failed", "error", err)
+		} else {
+			r.log.Info("framework torn down", "framework_id", r.c.FrameworkID())
+		}
+	}
+	return r.result(), r.finalErr(nil)
+}
+
+// finalErr turns the run's outcome into Run's error.
+func (r *runner) finalErr(cause error) error {
+	if r.stopping != nil {
+		return r.stopping
+	}
+	if cause != nil {
+		return cause
+	}
+	res := r.result()
+	if res.Succeeded() {
+		return nil
+	}
+	var bad []string
+	for _, t := range res.Tasks {
+		if t.State != mesos.TaskFinished {
+			s := string(t.State)
+			if s == "" {
+				s = "never launched"
+			}
+			bad = append(bad, t.ID+" "+s)
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrTasksFailed, strings.Join(bad, ", "))
+}
+
+// result snapshots the tasks' outcomes.
+func (r *runner) result() Result {
+	res := Result{FrameworkID: r.c.FrameworkID()}
+	for _, t := range r.tasks {
+		res.Tasks = append(res.Tasks, TaskResult{
+			ID: t.id, AgentID: t.agentID, State: t.state, Reason: t.reason, Message: t.message,
+		})
+	}
+	return res
+}
+
+// call sends one call with a bounded wait; cleanup calls must work after
+// the caller's context ended, so it is not derived from it.
+func (r *runner) call(call *scheduler.Call) error {
+	ctx, cancel := context.WithTimeout(r.life, callTimeout)
+	defer cancel()
+	return r.c.Call(ctx, call)
+}
+
+// stopTimers stops every kill-after timer.
+func (r *runner) stopTimers() {
+	for _, t := range r.tasks {
+		if t.timer != nil {
+			t.timer.Stop()
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	"mesh/mesos"
+)
+
+// taskProcess is the command executor's running task: the leader of its
+// own process group, so that a kill reaches everything it started.
+type taskProcess struct {
+	cmd *exec.Cmd
+	pid int
+}
+
+// taskCommand turns a CommandInfo into a command line: /bin/sh -c value
+// for a shell command, else value run with arguments as its full argv.
+func taskCommand(c *mesos.CommandInfo) (path string, argv []string, err error) {
+	if c == nil {
+		return "", nil, errors.New("task has no command (the command executor runs only command tasks)")
+	}
+	if c.IsShell() {
+		if strings.TrimSpace(c.Value) == "" {
+			return "", nil, errors.New("shell command is empty")
+		}
+		return "/bin/sh", []string{"/bin/sh", "-c", c.Value}, nil
+	}
+	if c.Value == "" {
+		return "", nil, errors.New("command value is empty")
+	}
+	argv = c.Arguments
+	if len(argv) == 0 {
+		argv = []string{c.Value}
+	}
+	path = c.Value
+	if !strings.Contains(path, "/") {
+		if path, err = exec.LookPath(c.Value); err != nil {
+			return "", nil, fmt.Errorf("find %q: %w", c.Value, err)
+		}
+	}
+	return path, argv, nil
+}
+
+// taskEnv is the task's environment: the executor's own (which carries
+// the MESOS_* variables) overridden by the command's variables.
+func taskEnv(base []string, c *mesos.CommandInfo, sandbox string) ([]string, []string) {
+	env := map[string]string{}
+	var order []string
+	set := func(k, v string) {
+		if _, ok := env[k]; !ok {
+			order = append(order, k)
+		}
+		env[k] = v
+	}
+	for _, kv := range base {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			set(k, v)
+		}
+	}
+	set(EnvSandbox, sandbox)
+	var skipped []string
+	if c != nil && c.Environment != nil {
+		for _, v := range c.Environment.Variables {
+			if v.Name == "" {
+				continue
+			}
+			if v.Type != "" && v.Type != "VALUE" {
+				// Secrets are not resolved by mesh: name the variable,
+				// never its content.
+				skipped = append(skipped, v.Name)
+				continue
+			}
+			set(v.Name, v.Value)
+		}
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+env[k])
+	}
+	return out, skipped
+}
+
+// startTask starts the task's command in dir with its output going to
+// the executor's own (the sandbox's stdout and stderr files).
+func startTask(info *mesos.TaskInfo, dir, sandbox string) (*taskProcess, []string, error) {
+	path, argv, err := taskCommand(info.Command)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, skipped := taskEnv(os.Environ(), info.Command, sandbox)
+	cmd := &exec.Cmd{
+		Path:        path,
+		Args:        argv,
+		Env:         env,
+		Dir:         dir,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, skipped, err
+	}
+	return &taskProcess{cmd: cmd, pid: cmd.Process.Pid}, skipped, nil
+}
+
+// signal sends sig to the task's process group.
+func (t *taskProcess) signal(sig syscall.Signal) error {
+	if err := syscall.Kill(-t.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
+
+// wait reaps the task and says how it ended.
+func (t *taskProcess) wait() ExitStatus {
+	err := t.cmd.Wait()
+	return exitStatusOf(t.cmd.ProcessState, err)
+}

@@ -1,0 +1,188 @@
+// Package executor runs executors in containers on an agent and holds
+// mesh's built-in command executor (what `mesh executor` runs).
+//
+// A Containerizer starts one container per executor: the executor process
+// is the container's first process and everything it starts stays inside
+// the container, so destroying the container kills the whole tree.
+// Backends are chosen by isolation name from a registry: "posix" (a plain
+// session and process group, no resource isolation) is built in; a
+// "linux" backend (libcontainer: cgroups, namespaces, rootfs) registers
+// itself next to it.
+//
+// Containers may outlive the agent process. A backend keeps enough state
+// in its state directory for a restarted agent to find them again through
+// Recover.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"mesh/mesos"
+)
+
+// ErrUnknownContainer is returned for a container id the containerizer
+// does not know (never launched, or already destroyed).
+var ErrUnknownContainer = errors.New("unknown container")
+
+// ErrUnknownIsolation is returned by New for an isolation name no backend
+// registered.
+var ErrUnknownIsolation = errors.New("unknown isolation")
+
+// ContainerSpec says what to run in a new container.
+type ContainerSpec struct {
+	// ID names the container; unique on the agent (a UUID).
+	ID string
+	// Argv is the first process's command line; Argv[0] is the program.
+	Argv []string
+	// Env is the complete environment, "NAME=value" entries.
+	Env []string
+	// Dir is the working directory: the sandbox.
+	Dir string
+	// Stdout and Stderr are files the first process writes to; they are
+	// created if missing and appended to otherwise.
+	Stdout, Stderr string
+	// User, when set, is the user the container runs as. It must exist.
+	// The switch happens only when the agent runs as root.
+	User string
+	// Resources are the resources of the executor and its tasks; backends
+	// with isolation turn them into limits.
+	Resources mesos.Resources
+}
+
+// ContainerState describes a running container.
+type ContainerState struct {
+	ID string `json:"id"`
+	// Pid is the first process's pid on the host.
+	Pid int `json:"pid"`
+	// StartTime is the first process's start time in clock ticks since
+	// boot, which tells it apart from a later process with the same pid.
+	StartTime uint64 `json:"start_time"`
+	// Dir is the container's working directory.
+	Dir string `json:"dir,omitempty"`
+	// Recovered is true for a container found again by Recover rather
+	// than launched by this process.
+	Recovered bool `json:"-"`
+}
+
+// ExitStatus is how a container's first process ended.
+type ExitStatus struct {
+	// Code is the exit code, or -1 when the process was killed by a
+	// signal or its status could not be learned.
+	Code int `json:"code"`
+	// Signal is the signal that killed the process, 0 if none.
+	Signal syscall.Signal `json:"signal,omitempty"`
+	// Unknown is true when the process was not this agent's child (a
+	// recovered container) so its status could not be collected.
+	Unknown bool `json:"unknown,omitempty"`
+}
+
+// String says how the process ended, as in "exited with status 1" or
+// "terminated with signal SIGKILL".
+func (s ExitStatus) String() string {
+	switch {
+	case s.Unknown:
+		return "exited with an unknown status"
+	case s.Signal != 0:
+		return "terminated with signal " + SignalName(s.Signal)
+	default:
+		return fmt.Sprintf("exited with status %d", s.Code)
+	}
+}
+
+// Success reports whether the process exited with status 0.
+func (s ExitStatus) Success() bool { return !s.Unknown && s.Signal == 0 && s.Code == 0 }
+
+// Containerizer launches, supervises and destroys containers.
+// Implementations are safe for concurrent use.
+type Containerizer interface {
+	// Name returns the isolation name, e.g. "posix".
+	Name() string
+	// Launch starts a container. It returns once the first process runs.
+	Launch(ctx context.Context, spec ContainerSpec) (ContainerState, error)
+	// Wait blocks until the container's first process exits (or ctx
+	// ends) and returns how it ended. It may be called more than once.
+	Wait(ctx context.Context, id string) (ExitStatus, error)
+	// Signal sends sig to the first process's process group.
+	Signal(id string, sig syscall.Signal) error
+	// Destroy stops every process of the container: SIGTERM to the first
+	// process's group, SIGKILL to everything left after grace; then it
+	// releases the container's resources and forgets it. Destroying an
+	// unknown container is not an error.
+	Destroy(ctx context.Context, id string, grace time.Duration) error
+	// Recover finds the containers that survived an agent restart. They
+	// can then be waited on, signalled and destroyed like launched ones.
+	Recover(ctx context.Context) ([]ContainerState, error)
+	// Close releases what the containerizer holds in this process. The
+	// containers keep running.
+	Close() error
+}
+
+// Options configure a containerizer backend.
+type Options struct {
+	// StateDir is where the backend keeps what it needs to recover its
+	// containers after an agent restart. Required.
+	StateDir string
+	// Logger receives the backend's logs.
+	Logger hclog.Logger
+}
+
+// Factory builds a containerizer backend.
+type Factory func(opts Options) (Containerizer, error)
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]Factory{}
+)
+
+// Register makes a backend available under an isolation name. It panics
+// if the name is taken, as a duplicate registration is a programming
+// error.
+func Register(isolation string, f Factory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[isolation]; dup {
+		panic("executor: isolation " + isolation + " registered twice")
+	}
+	registry[isolation] = f
+}
+
+// Isolations lists the registered isolation names, sorted.
+func Isolations() []string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New builds the containerizer registered under isolation.
+func New(isolation string, opts Options) (Containerizer, error) {
+	registryMu.Lock()
+	f, ok := registry[isolation]
+	registryMu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q: want one of %v", ErrUnknownIsolation, isolation, Isolations())
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.StateDir == "" {
+		return nil, errors.New("containerizer needs a state directory")
+	}
+	return f(opts)
+}
+
+func init() {
+	Register(IsolationPosix, func(opts Options) (Containerizer, error) { return NewPosix(opts) })
+}

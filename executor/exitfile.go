@@ -1,0 +1,61 @@
+package executor
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"mesh/mesos"
+)
+
+// ExitStatusFile is where, relative to the sandbox, the command executor
+// records how its task ended, before it reports the terminal update. An
+// agent that missed the update (it was restarting, or the executor died
+// before the update got through) learns the outcome from it.
+const ExitStatusFile = ".mesh/exit_status"
+
+// TaskExit is the content of ExitStatusFile.
+type TaskExit struct {
+	TaskID string `json:"task_id"`
+	// Pid is the task process's pid.
+	Pid int `json:"pid,omitempty"`
+	// ExitCode is the exit status, -1 when a signal ended the task.
+	ExitCode int `json:"exit_code"`
+	// Signal names the signal that ended the task, e.g. "SIGKILL".
+	Signal string `json:"signal,omitempty"`
+	// Killed is true when the task ended because it was asked to.
+	Killed bool `json:"killed,omitempty"`
+	// State is the terminal state the executor reports for the task.
+	State mesos.TaskState `json:"state"`
+	// Message is the status message, e.g. "Command exited with status 1".
+	Message string `json:"message"`
+	// Time is when the task ended, in seconds since the epoch.
+	Time float64 `json:"time"`
+}
+
+// WriteTaskExit records e in sandbox's exit status file, durably.
+func WriteTaskExit(sandbox string, e TaskExit) error {
+	p := filepath.Join(sandbox, ExitStatusFile)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("record exit status: %w", err)
+	}
+	if err := writeJSONAtomic(p, e); err != nil {
+		return fmt.Errorf("record exit status: %w", err)
+	}
+	return nil
+}
+
+// ReadTaskExit reads sandbox's exit status file. The error wraps
+// os.ErrNotExist when the task has not ended (or never started).
+func ReadTaskExit(sandbox string) (TaskExit, error) {
+	var e TaskExit
+	b, err := os.ReadFile(filepath.Join(sandbox, ExitStatusFile))
+	if err != nil {
+		return e, fmt.Errorf("read exit status: %w", err)
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, fmt.Errorf("read exit status %s: %w", filepath.Join(sandbox, ExitStatusFile), err)
+	}
+	return e, nil
+}

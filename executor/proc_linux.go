@@ -1,0 +1,91 @@
+//go:build linux
+
+package executor
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// procStat is what mesh needs from /proc/<pid>/stat.
+type procStat struct {
+	state     byte
+	session   int
+	startTime uint64
+}
+
+// readProcStat parses /proc/<pid>/stat. The command name (field 2) may
+// hold spaces and parentheses, so fields are counted from the last ')'.
+func readProcStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return procStat{}, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	// Fields after the name: 3 state, 4 ppid, 5 pgrp, 6 session, ...
+	// 22 starttime.
+	f := bytes.Fields(b[i+2:])
+	if len(f) < 20 {
+		return procStat{}, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	var st procStat
+	st.state = f[0][0]
+	if st.session, err = strconv.Atoi(string(f[3])); err != nil {
+		return procStat{}, fmt.Errorf("malformed /proc/%d/stat: %w", pid, err)
+	}
+	if st.startTime, err = strconv.ParseUint(string(f[19]), 10, 64); err != nil {
+		return procStat{}, fmt.Errorf("malformed /proc/%d/stat: %w", pid, err)
+	}
+	return st, nil
+}
+
+// processStartTime returns a process's start time in clock ticks since
+// boot.
+func processStartTime(pid int) (uint64, error) {
+	st, err := readProcStat(pid)
+	return st.startTime, err
+}
+
+// processAlive reports whether pid is a live (not zombie) process that
+// started at startTime.
+func processAlive(pid int, startTime uint64) bool {
+	st, err := readProcStat(pid)
+	if err != nil {
+		return false
+	}
+	return st.state != 'Z' && st.state != 'X' && st.startTime == startTime
+}
+
+// sessionMembers lists the live processes of session sid. Processes that
+// vanish while the list is built are skipped.
+func sessionMembers(sid int) []int {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		st, err := readProcStat(pid)
+		if err != nil || st.state == 'Z' || st.state == 'X' {
+			continue
+		}
+		if st.session == sid {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

@@ -1,0 +1,116 @@
+// Package server runs a mesh server: a member of the Raft quorum whose
+// leader is the Mesos master — it tracks agents, frameworks, offers and
+// tasks in the replicated state machine, runs the allocator and serves the
+// scheduler and agent APIs. Followers redirect clients to the leader.
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Config configures a server.
+type Config struct {
+	// DataDir holds the raft log, stable store and snapshots.
+	DataDir string
+	// HTTPAddr is where the scheduler, agent and operator APIs listen.
+	// Port 0 picks a free port.
+	HTTPAddr string
+	// RaftAddr is where raft listens for its peers.
+	RaftAddr string
+	// BootstrapExpect is how many servers form the quorum.
+	BootstrapExpect int
+	// Join lists other servers' HTTP addresses.
+	Join []string
+
+	// HeartbeatInterval is how often frameworks and agents get a
+	// HEARTBEAT on their streams.
+	HeartbeatInterval time.Duration
+	// AllocationInterval is the period of the allocator's background pass.
+	AllocationInterval time.Duration
+	// Allocator names the allocation policy.
+	Allocator string
+	// AgentReregisterTimeout is how long a disconnected agent (or, after a
+	// leader change, every agent) has to come back before its tasks are
+	// reported lost.
+	AgentReregisterTimeout time.Duration
+	// FrameworkFailoverMinimum is the least time a framework that was
+	// connected to an old leader gets to resubscribe to a new one, however
+	// short its failover_timeout.
+	FrameworkFailoverMinimum time.Duration
+
+	// Raft timing, tuned for a LAN.
+	RaftHeartbeatTimeout time.Duration
+	RaftElectionTimeout  time.Duration
+	RaftLeaderLease      time.Duration
+	// ApplyTimeout bounds one raft Apply.
+	ApplyTimeout time.Duration
+	// SnapshotThreshold is how many log entries trigger a snapshot.
+	SnapshotThreshold uint64
+
+	Logger hclog.Logger
+}
+
+// DefaultConfig returns a Config with mesh's defaults.
+func DefaultConfig() Config {
+	return Config{
+		HTTPAddr:                 "127.0.0.1:5050",
+		RaftAddr:                 "127.0.0.1:5052",
+		BootstrapExpect:          1,
+		HeartbeatInterval:        15 * time.Second,
+		AllocationInterval:       time.Second,
+		Allocator:                "drf",
+		AgentReregisterTimeout:   75 * time.Second,
+		FrameworkFailoverMinimum: 30 * time.Second,
+		RaftHeartbeatTimeout:     500 * time.Millisecond,
+		RaftElectionTimeout:      500 * time.Millisecond,
+		RaftLeaderLease:          250 * time.Millisecond,
+		ApplyTimeout:             10 * time.Second,
+		SnapshotThreshold:        8192,
+	}
+}
+
+// validate checks the configuration and fills gaps from the defaults.
+func (c *Config) validate() error {
+	d := DefaultConfig()
+	if c.DataDir == "" {
+		return fmt.Errorf("a data dir is required (-data-dir)")
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = d.HTTPAddr
+	}
+	if c.RaftAddr == "" {
+		c.RaftAddr = d.RaftAddr
+	}
+	if c.BootstrapExpect < 1 {
+		return fmt.Errorf("-bootstrap-expect must be at least 1, got %d", c.BootstrapExpect)
+	}
+	if c.BootstrapExpect > 1 {
+		return fmt.Errorf("-bootstrap-expect %d: multi-server clusters are not supported by this build yet; use 1", c.BootstrapExpect)
+	}
+	fill := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	fill(&c.HeartbeatInterval, d.HeartbeatInterval)
+	fill(&c.AllocationInterval, d.AllocationInterval)
+	fill(&c.AgentReregisterTimeout, d.AgentReregisterTimeout)
+	fill(&c.FrameworkFailoverMinimum, d.FrameworkFailoverMinimum)
+	fill(&c.RaftHeartbeatTimeout, d.RaftHeartbeatTimeout)
+	fill(&c.RaftElectionTimeout, d.RaftElectionTimeout)
+	fill(&c.RaftLeaderLease, d.RaftLeaderLease)
+	fill(&c.ApplyTimeout, d.ApplyTimeout)
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = d.SnapshotThreshold
+	}
+	if c.Allocator == "" {
+		c.Allocator = d.Allocator
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	return nil
+}

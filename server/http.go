@@ -1,0 +1,238 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"mesh/mesos/agentapi"
+	"mesh/mesos/recordio"
+	"mesh/version"
+)
+
+// maxBodyBytes bounds a request body.
+const maxBodyBytes = 16 << 20
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/scheduler", s.handleScheduler)
+	mux.HandleFunc("/master/api/v1/scheduler", s.handleScheduler)
+	mux.HandleFunc(agentapi.Path, s.handleAgent)
+	mux.HandleFunc("/health", s.handleHealth)
+	mux.HandleFunc("/version", s.handleVersion)
+	mux.HandleFunc("/master/version", s.handleVersion)
+	mux.HandleFunc("/state", s.handleState)
+	mux.HandleFunc("/master/state", s.handleState)
+	return mux
+}
+
+// leaderOrRedirect returns the master when this server leads; otherwise it
+// answers 307 with the leader's address, or 503 when there is none, and
+// returns nil.
+func (s *Server) leaderOrRedirect(w http.ResponseWriter, r *http.Request) *master {
+	m, err := s.currentMaster()
+	if err == nil {
+		return m
+	}
+	if errors.Is(err, ErrNotLeader) {
+		if addr := s.leaderHTTPAddr(); addr != "" && addr != s.HTTPAddr() {
+			w.Header().Set("Location", "//"+addr+r.URL.RequestURI())
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return nil
+		}
+		err = httpErrorf(http.StatusServiceUnavailable, "no leader is elected; retry shortly")
+	}
+	writeError(w, err)
+	return nil
+}
+
+// checkPostJSON applies the method and content-type steps of Mesos'
+// decision order: 405, then 400 without Content-Type, then 415.
+func checkPostJSON(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return httpErrorf(http.StatusMethodNotAllowed, "expecting a 'POST' request, received '%s'", r.Method)
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return httpErrorf(http.StatusBadRequest, "expecting 'Content-Type' to be present")
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return httpErrorf(http.StatusUnsupportedMediaType, "expecting 'Content-Type' of application/json; mesh does not accept %q", ct)
+	}
+	return nil
+}
+
+// acceptsJSON reports whether the Accept header allows a JSON response.
+func acceptsJSON(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if mt == "*/*" || mt == "application/*" || mt == "application/json" {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeBody reads a JSON body into v; any failure is a 400 that says
+// what was wrong.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return httpErrorf(http.StatusBadRequest, "failed to read request body: %v", err)
+	}
+	if len(body) > maxBodyBytes {
+		return httpErrorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", maxBodyBytes)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return httpErrorf(http.StatusBadRequest, "failed to parse the request body as JSON: %v", err)
+	}
+	return nil
+}
+
+// writeEvent writes one JSON record to a RecordIO stream.
+func writeEvent(rw *recordio.Writer, ev any) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return rw.WriteRecord(b)
+}
+
+// writeJSON answers 200 with v as JSON.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// handleAgent serves the internal agent protocol.
+func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
+	m := s.leaderOrRedirect(w, r)
+	if m == nil {
+		return
+	}
+	if err := checkPostJSON(w, r); err != nil {
+		writeError(w, err)
+		return
+	}
+	var call agentapi.Call
+	if err := decodeBody(r, &call); err != nil {
+		writeError(w, err)
+		return
+	}
+	var err error
+	switch call.Type {
+	case agentapi.CallSubscribe:
+		if call.Subscribe == nil {
+			err = httpErrorf(400, "expecting 'subscribe' to be present")
+			break
+		}
+		err = m.agentSubscribe(w, r, call.Subscribe)
+	case agentapi.CallUpdate:
+		if call.Update == nil || call.AgentID == nil || call.AgentID.Value == "" {
+			err = httpErrorf(400, "expecting 'agent_id' and 'update' to be present")
+			break
+		}
+		if err = m.agentUpdates(call.AgentID.Value, call.Update); err == nil {
+			w.WriteHeader(http.StatusOK)
+		}
+	default:
+		err = httpErrorf(400, "unknown agent call type %q", call.Type)
+	}
+	if err != nil {
+		writeError(w, err)
+	}
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{"healthy": true, "leader": s.leaderHTTPAddr(), "is_leader": s.IsLeader()})
+}
+
+func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{
+		"version":      version.Version,
+		"mesh_version": version.MeshVersion,
+		"git_sha":      version.GitSHA,
+		"build_user":   "mesh",
+	})
+}
+
+// handleState serves a JSON summary of the replicated state; any server
+// answers it from its own copy.
+func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
+	st := s.fsm.State()
+	type taskOut struct {
+		ID          string `json:"id"`
+		Name        string `json:"name"`
+		FrameworkID string `json:"framework_id"`
+		AgentID     string `json:"agent_id"`
+		State       string `json:"state"`
+	}
+	type fwOut struct {
+		ID             string    `json:"id"`
+		Name           string    `json:"name"`
+		User           string    `json:"user"`
+		Roles          []string  `json:"roles"`
+		Active         bool      `json:"active"`
+		Removed        bool      `json:"removed"`
+		Tasks          []taskOut `json:"tasks"`
+		CompletedTasks []taskOut `json:"completed_tasks"`
+	}
+	type agentOut struct {
+		ID        string `json:"id"`
+		Hostname  string `json:"hostname"`
+		Address   string `json:"address"`
+		State     string `json:"state"`
+		Resources any    `json:"resources"`
+		Attrs     any    `json:"attributes,omitempty"`
+	}
+	out := struct {
+		ClusterID           string     `json:"cluster_id"`
+		Version             string     `json:"version"`
+		Leader              string     `json:"leader"`
+		LeaderInfo          any        `json:"leader_info,omitempty"`
+		Frameworks          []fwOut    `json:"frameworks"`
+		CompletedFrameworks []fwOut    `json:"completed_frameworks"`
+		Agents              []agentOut `json:"agents"`
+		OutstandingOffers   int        `json:"outstanding_offers"`
+	}{ClusterID: st.Meta().ClusterID, Version: version.Version, Leader: s.leaderHTTPAddr(),
+		Frameworks: []fwOut{}, CompletedFrameworks: []fwOut{}, Agents: []agentOut{}, OutstandingOffers: len(st.Offers())}
+	if m, err := s.currentMaster(); err == nil {
+		out.LeaderInfo = m.info
+	}
+	for _, fw := range st.Frameworks() {
+		f := fwOut{ID: fw.ID, Name: fw.Info.Name, User: fw.Info.User, Roles: fw.Info.AllRoles(), Active: fw.Connected,
+			Removed: fw.Removed, Tasks: []taskOut{}, CompletedTasks: []taskOut{}}
+		for _, t := range st.TasksByFramework(fw.ID) {
+			to := taskOut{ID: t.TaskID, Name: t.Info.Name, FrameworkID: t.FrameworkID, AgentID: t.AgentID, State: string(t.State)}
+			if t.Completed {
+				f.CompletedTasks = append(f.CompletedTasks, to)
+			} else {
+				f.Tasks = append(f.Tasks, to)
+			}
+		}
+		if fw.Removed {
+			out.CompletedFrameworks = append(out.CompletedFrameworks, f)
+		} else {
+			out.Frameworks = append(out.Frameworks, f)
+		}
+	}
+	for _, a := range st.Agents() {
+		out.Agents = append(out.Agents, agentOut{ID: a.ID, Hostname: a.Info.Hostname, Address: a.Address, State: a.State,
+			Resources: a.Info.Resources, Attrs: a.Info.Attributes})
+	}
+	writeJSON(w, out)
+}

@@ -1,0 +1,292 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"mesh/allocator"
+	"mesh/fsm"
+	"mesh/mesos"
+	"mesh/mesos/agentapi"
+	"mesh/mesos/scheduler"
+	"mesh/version"
+)
+
+// master is the leader's state for one term: the connections of
+// frameworks and agents, the allocator and the timers. The replicated
+// state lives in the FSM; everything here is rebuilt by the next leader.
+type master struct {
+	s      *Server
+	term   uint64
+	logger hclog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	alloc     allocator.Allocator
+	clusterID string
+	info      mesos.MasterInfo
+	electedAt time.Time
+	offerSeq  atomic.Uint64
+
+	mu             sync.Mutex
+	frameworks     map[string]*frameworkConn
+	agents         map[string]*agentConn
+	agentTimers    map[string]*time.Timer
+	failoverTimers map[string]*time.Timer
+	// reregistering holds agents known from the replicated state that have
+	// not come back since this leader was elected.
+	reregistering map[string]bool
+	frameworkSeq  uint64
+	agentSeq      uint64
+}
+
+// newMaster establishes the master for term: it rescinds the old term's
+// offers, re-arms failover and agent timers from the replicated state and
+// starts the leader-only routines.
+func newMaster(parent context.Context, s *Server, term uint64) (*master, error) {
+	ctx, cancel := context.WithCancel(parent)
+	st := s.fsm.State()
+	meta := st.Meta()
+	m := &master{
+		s: s, term: term, logger: s.logger.Named("master"),
+		ctx: ctx, cancel: cancel,
+		clusterID:      meta.ClusterID,
+		electedAt:      time.Now(),
+		frameworks:     map[string]*frameworkConn{},
+		agents:         map[string]*agentConn{},
+		agentTimers:    map[string]*time.Timer{},
+		failoverTimers: map[string]*time.Timer{},
+		reregistering:  map[string]bool{},
+		frameworkSeq:   meta.NextFramework,
+		agentSeq:       meta.NextAgent,
+	}
+	m.info = masterInfo(m.clusterID, s.nodeID, s.HTTPAddr())
+	alloc, err := allocator.New(s.cfg.Allocator, allocator.Config{
+		Interval: s.cfg.AllocationInterval,
+		Offer:    m.offerRound,
+		MinCPUs:  0.01,
+		MinMem:   32,
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	m.alloc = alloc
+
+	// Offers never survive a leader change.
+	if offers := st.Offers(); len(offers) > 0 {
+		ids := make([]string, len(offers))
+		for i, o := range offers {
+			ids[i] = o.ID
+		}
+		if _, err := s.raftApply(fsm.OffersRemoveRequestType, &fsm.OffersRemoveRequest{OfferIDs: ids}); err != nil {
+			cancel()
+			return nil, fmt.Errorf("rescind old offers: %w", err)
+		}
+	}
+	now := time.Now()
+	for _, fw := range st.Frameworks() {
+		if fw.Removed {
+			continue
+		}
+		deadline := fw.FailoverDeadline
+		if fw.Connected || deadline == 0 {
+			// It was connected to the old leader: it gets its failover
+			// timeout, and at least the minimum, from now to come back.
+			d := secondsToDuration(fw.Info.FailoverTimeoutSeconds())
+			if d < s.cfg.FrameworkFailoverMinimum {
+				d = s.cfg.FrameworkFailoverMinimum
+			}
+			deadline = now.Add(d).UnixNano()
+			if _, err := s.raftApply(fsm.FrameworkDisconnectRequestType, &fsm.FrameworkDisconnectRequest{
+				FrameworkID: fw.ID, At: now.UnixNano(), Deadline: deadline,
+			}); err != nil {
+				cancel()
+				return nil, fmt.Errorf("record framework %s disconnected: %w", fw.ID, err)
+			}
+		}
+		m.armFailoverTimer(fw.ID, time.Unix(0, deadline))
+	}
+	for _, a := range st.Agents() {
+		if a.State == fsm.AgentActive {
+			m.reregistering[a.ID] = true
+			m.armAgentTimer(a.ID)
+		}
+	}
+	m.goRoutine("allocator", func(ctx context.Context) {
+		m.alloc.Run(ctx.Done())
+	})
+	return m, nil
+}
+
+// goRoutine runs a named leader-only routine under the master's context.
+func (m *master) goRoutine(name string, fn func(ctx context.Context)) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.logger.Debug("leader routine started", "routine", name)
+		fn(m.ctx)
+		m.logger.Debug("leader routine stopped", "routine", name)
+	}()
+}
+
+// revoke stops every routine, closes every stream and drops every timer.
+func (m *master) revoke() {
+	m.cancel()
+	m.mu.Lock()
+	for _, t := range m.agentTimers {
+		t.Stop()
+	}
+	for _, t := range m.failoverTimers {
+		t.Stop()
+	}
+	for _, fc := range m.frameworks {
+		fc.close(nil)
+	}
+	for _, ac := range m.agents {
+		ac.close(nil)
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+}
+
+// leading reports whether this master's term is still current.
+func (m *master) leading() bool { return m.ctx.Err() == nil }
+
+// apply commits a command on behalf of this term.
+func (m *master) apply(t fsm.MessageType, req any) (any, error) {
+	if !m.leading() {
+		return nil, ErrNotLeader
+	}
+	return m.s.raftApply(t, req)
+}
+
+func secondsToDuration(s float64) time.Duration {
+	if s <= 0 {
+		return 0
+	}
+	if s > 1e9 {
+		s = 1e9
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// masterInfo describes this server as Mesos describes its master.
+func masterInfo(clusterID, nodeID, httpAddr string) mesos.MasterInfo {
+	host, portStr, _ := net.SplitHostPort(httpAddr)
+	port, _ := strconv.Atoi(portStr)
+	var ip uint32
+	if v4 := net.ParseIP(host).To4(); v4 != nil {
+		// Mesos packs the IPv4 address in network order and reads it as a
+		// little-endian integer: 127.0.0.1 is 16777343.
+		ip = uint32(v4[0]) | uint32(v4[1])<<8 | uint32(v4[2])<<16 | uint32(v4[3])<<24
+	}
+	return mesos.MasterInfo{
+		ID:       clusterID + "-" + nodeID[:8],
+		IP:       ip,
+		Port:     int32(port),
+		PID:      "master@" + httpAddr,
+		Hostname: host,
+		Version:  version.Version,
+		Address:  &mesos.Address{Hostname: host, IP: host, Port: int32(port)},
+	}
+}
+
+// frameworkConn is a framework's subscription stream.
+type frameworkConn struct {
+	id       string
+	streamID string
+	events   chan *scheduler.Event
+	done     chan struct{}
+	once     sync.Once
+	// final is written just before the stream closes (ERROR events).
+	final atomic.Pointer[scheduler.Event]
+	// ended records why the stream closed: set before done closes.
+	replaced atomic.Bool
+}
+
+func newFrameworkConn(id, streamID string) *frameworkConn {
+	return &frameworkConn{id: id, streamID: streamID, events: make(chan *scheduler.Event, 4096), done: make(chan struct{})}
+}
+
+// send queues an event; a framework that cannot keep up is disconnected
+// rather than allowed to grow the leader's memory without bound.
+func (fc *frameworkConn) send(ev *scheduler.Event) {
+	select {
+	case <-fc.done:
+	case fc.events <- ev:
+	default:
+		fc.close(&scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: "framework is not reading its event stream"}})
+	}
+}
+
+// close ends the stream, writing final first when given.
+func (fc *frameworkConn) close(final *scheduler.Event) {
+	fc.once.Do(func() {
+		if final != nil {
+			fc.final.Store(final)
+		}
+		close(fc.done)
+	})
+}
+
+// agentConn is an agent's command stream.
+type agentConn struct {
+	id     string
+	events chan *agentapi.Event
+	done   chan struct{}
+	once   sync.Once
+}
+
+func newAgentConn(id string) *agentConn {
+	return &agentConn{id: id, events: make(chan *agentapi.Event, 4096), done: make(chan struct{})}
+}
+
+func (ac *agentConn) send(ev *agentapi.Event) {
+	select {
+	case <-ac.done:
+	case ac.events <- ev:
+	default:
+		ac.close(&agentapi.Event{Type: agentapi.EventError, Error: &agentapi.Error{Message: "agent is not reading its command stream"}})
+	}
+}
+
+func (ac *agentConn) close(_ *agentapi.Event) {
+	ac.once.Do(func() { close(ac.done) })
+}
+
+// sendToFramework queues ev for a connected framework; false if it is not
+// connected.
+func (m *master) sendToFramework(fid string, ev *scheduler.Event) bool {
+	m.mu.Lock()
+	fc := m.frameworks[fid]
+	m.mu.Unlock()
+	if fc == nil {
+		return false
+	}
+	fc.send(ev)
+	return true
+}
+
+// sendToAgent queues a command for a connected agent, stamped with this
+// term; false if the agent is not connected.
+func (m *master) sendToAgent(aid string, ev *agentapi.Event) bool {
+	m.mu.Lock()
+	ac := m.agents[aid]
+	m.mu.Unlock()
+	if ac == nil {
+		return false
+	}
+	ev.Term = m.term
+	ac.send(ev)
+	return true
+}

@@ -1,0 +1,284 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"mesh/fsm"
+	"mesh/mesos"
+	"mesh/mesos/agentapi"
+	"mesh/mesos/recordio"
+	"mesh/mesos/scheduler"
+)
+
+// agentSubscribe registers or re-registers an agent, reconciles the tasks
+// it reports against the replicated state and serves its command stream.
+func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *agentapi.Subscribe) error {
+	info := sub.AgentInfo
+	if info.Hostname == "" {
+		return httpErrorf(400, "agent_info.hostname is required")
+	}
+	if info.Port <= 0 || info.Port > 65535 {
+		return httpErrorf(400, "agent_info.port %d is not a valid port", info.Port)
+	}
+	if err := mesos.Resources(info.Resources).Validate(); err != nil {
+		return httpErrorf(400, "agent resources are invalid: %v", err)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	st := m.s.fsm.State()
+	now := time.Now().UnixNano()
+	req := &fsm.AgentRegisterRequest{}
+	agent := fsm.Agent{Address: net.JoinHostPort(host, strconv.Itoa(int(info.Port))), Version: sub.Version, State: fsm.AgentActive}
+	if info.ID != nil && info.ID.Value != "" {
+		agent.ID = info.ID.Value
+		if old := st.Agent(agent.ID); old != nil {
+			if old.State == fsm.AgentGone {
+				return httpErrorf(403, "agent %s has been removed from the cluster; clear its work dir to join as a new agent", agent.ID)
+			}
+			agent.RegisteredAt = old.RegisteredAt
+		} else {
+			agent.RegisteredAt = now
+		}
+		agent.ReregisteredAt = now
+	} else {
+		m.mu.Lock()
+		seq := m.agentSeq
+		m.agentSeq++
+		m.mu.Unlock()
+		agent.ID = fmt.Sprintf("%s-S%d", m.clusterID, seq)
+		agent.RegisteredAt = now
+		req.NewSeq = seq
+	}
+	info.ID = &mesos.AgentID{Value: agent.ID}
+	agent.Info = info
+	req.Agent = agent
+	if _, err := m.apply(fsm.AgentRegisterRequestType, req); err != nil {
+		return err
+	}
+
+	// Tasks the leader placed there that the agent does not know are lost;
+	// tasks it runs for frameworks that are gone are shut down.
+	reported := map[string]bool{}
+	for _, t := range sub.Tasks {
+		reported[t.FrameworkID.Value+"/"+t.TaskID.Value] = true
+	}
+	var lost []fsm.StatusUpdate
+	for _, t := range st.TasksByAgent(agent.ID) {
+		if t.Completed || t.State.IsTerminal() || reported[t.Key()] {
+			continue
+		}
+		lost = append(lost, fsm.StatusUpdate{FrameworkID: t.FrameworkID, Status: mesos.TaskStatus{
+			TaskID: t.Info.TaskID, State: mesos.TaskLost, Source: mesos.SourceMaster,
+			Reason: mesos.ReasonAgentRestarted, Message: "Task was not found on the agent when it re-registered",
+			AgentID: &mesos.AgentID{Value: agent.ID}, Timestamp: float64(now) / 1e9,
+		}})
+	}
+	if len(lost) > 0 {
+		m.recordUpdates(agent.ID, lost)
+	}
+	st = m.s.fsm.State()
+	used := map[string]mesos.Resources{}
+	orphans := map[string]bool{}
+	for _, t := range st.TasksByAgent(agent.ID) {
+		if !t.Completed && !t.State.IsTerminal() {
+			used[t.FrameworkID] = used[t.FrameworkID].Add(t.Info.Resources...)
+		}
+	}
+	for _, t := range sub.Tasks {
+		if fw := st.Framework(t.FrameworkID.Value); fw == nil || fw.Removed {
+			orphans[t.FrameworkID.Value] = true
+		}
+	}
+
+	ac := newAgentConn(agent.ID)
+	m.mu.Lock()
+	old := m.agents[agent.ID]
+	m.agents[agent.ID] = ac
+	delete(m.reregistering, agent.ID)
+	if t := m.agentTimers[agent.ID]; t != nil {
+		t.Stop()
+		delete(m.agentTimers, agent.ID)
+	}
+	m.mu.Unlock()
+	if old != nil {
+		old.close(nil)
+	}
+	m.alloc.AddAgent(agent.ID, mesos.Resources(info.Resources), used)
+	m.alloc.Trigger()
+	m.logger.Info("agent registered", "agent_id", agent.ID, "address", agent.Address, "reregistered", agent.ReregisteredAt != 0, "tasks", len(sub.Tasks))
+
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	rw := recordio.NewWriter(w)
+	if err := writeEvent(rw, &agentapi.Event{Type: agentapi.EventRegistered, Term: m.term, Registered: &agentapi.Registered{
+		AgentID: mesos.AgentID{Value: agent.ID}, MasterInfo: m.info,
+		HeartbeatIntervalSeconds: m.s.cfg.HeartbeatInterval.Seconds(),
+	}}); err != nil {
+		m.agentDisconnected(ac)
+		return nil
+	}
+	for fid := range orphans {
+		ac.send(&agentapi.Event{Type: agentapi.EventShutdownFramework, Term: m.term,
+			ShutdownFramework: &agentapi.ShutdownFramework{FrameworkID: mesos.FrameworkID{Value: fid}}})
+	}
+	if m.serveAgentStream(r, rw, ac) {
+		m.agentDisconnected(ac)
+	}
+	return nil
+}
+
+// serveAgentStream writes commands and heartbeats until the stream ends;
+// it reports whether the agent went away.
+func (m *master) serveAgentStream(r *http.Request, rw *recordio.Writer, ac *agentConn) bool {
+	hb := time.NewTicker(m.s.cfg.HeartbeatInterval)
+	defer hb.Stop()
+	for {
+		select {
+		case ev := <-ac.events:
+			if err := writeEvent(rw, ev); err != nil {
+				return true
+			}
+		case <-hb.C:
+			if err := writeEvent(rw, &agentapi.Event{Type: agentapi.EventHeartbeat, Term: m.term}); err != nil {
+				return true
+			}
+		case <-ac.done:
+			return false
+		case <-r.Context().Done():
+			return true
+		case <-m.ctx.Done():
+			return false
+		}
+	}
+}
+
+// agentDisconnected stops offering a disconnected agent and gives it
+// AgentReregisterTimeout to come back.
+func (m *master) agentDisconnected(ac *agentConn) {
+	ac.close(nil)
+	m.mu.Lock()
+	current := m.agents[ac.id] == ac
+	if current {
+		delete(m.agents, ac.id)
+	}
+	m.mu.Unlock()
+	if !current || !m.leading() {
+		return
+	}
+	m.logger.Info("agent disconnected", "agent_id", ac.id, "reregister_timeout", m.s.cfg.AgentReregisterTimeout)
+	m.alloc.RemoveAgent(ac.id)
+	m.removeOffers(m.s.fsm.State().OffersByAgent(ac.id), true, 0)
+	m.armAgentTimer(ac.id)
+}
+
+// armAgentTimer marks the agent unreachable, and its tasks lost, if it has
+// not re-registered within AgentReregisterTimeout.
+func (m *master) armAgentTimer(aid string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t := m.agentTimers[aid]; t != nil {
+		t.Stop()
+	}
+	m.agentTimers[aid] = time.AfterFunc(m.s.cfg.AgentReregisterTimeout, func() { m.agentTimedOut(aid) })
+}
+
+func (m *master) agentTimedOut(aid string) {
+	m.mu.Lock()
+	connected := m.agents[aid] != nil
+	delete(m.agentTimers, aid)
+	delete(m.reregistering, aid)
+	m.mu.Unlock()
+	if connected || !m.leading() {
+		return
+	}
+	msg := fmt.Sprintf("Agent %s did not re-register within %s", aid, m.s.cfg.AgentReregisterTimeout)
+	res, err := m.apply(fsm.AgentStateRequestType, &fsm.AgentStateRequest{
+		AgentID: aid, State: fsm.AgentUnreachable, At: time.Now().UnixNano(),
+		TaskState: mesos.TaskLost, Reason: mesos.ReasonAgentRemoved, Message: msg,
+	})
+	if err != nil {
+		m.logger.Warn("failed to mark agent unreachable", "agent_id", aid, "error", err)
+		return
+	}
+	m.logger.Warn("agent unreachable", "agent_id", aid, "tasks_lost", len(res.(*fsm.AgentStateResult).Tasks))
+	for _, t := range res.(*fsm.AgentStateResult).Tasks {
+		m.masterUpdate(t.FrameworkID, t.Info.TaskID, aid, mesos.TaskLost, mesos.ReasonAgentRemoved, msg)
+	}
+	m.mu.Lock()
+	var fids []string
+	for fid := range m.frameworks {
+		fids = append(fids, fid)
+	}
+	m.mu.Unlock()
+	for _, fid := range fids {
+		m.sendToFramework(fid, &scheduler.Event{Type: scheduler.EventFailure, Failure: &scheduler.Failure{AgentID: &mesos.AgentID{Value: aid}}})
+	}
+}
+
+// recordUpdates commits a batch of status updates and acts on each:
+// resources of newly terminal tasks return to the pool, the framework gets
+// the update, and updates nobody will acknowledge are acknowledged to the
+// agent at once so it stops resending them.
+func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error {
+	res, err := m.apply(fsm.StatusUpdateRequestType, &fsm.StatusUpdateRequest{Updates: updates})
+	if err != nil {
+		return err
+	}
+	results := res.([]fsm.StatusUpdateResult)
+	st := m.s.fsm.State()
+	for i, u := range updates {
+		r := results[i]
+		if r.BecameTerminal {
+			m.alloc.Recover(u.FrameworkID, r.AgentID, r.Resources, 0)
+		}
+		task := st.Task(u.FrameworkID, u.Status.TaskID.Value)
+		fw := st.Framework(u.FrameworkID)
+		orphan := !r.Known || task == nil || task.Completed || fw == nil || fw.Removed
+		if orphan {
+			if len(u.Status.UUID) > 0 {
+				m.sendToAgent(agentID, &agentapi.Event{Type: agentapi.EventAcknowledge, Acknowledge: &agentapi.Acknowledge{
+					FrameworkID: mesos.FrameworkID{Value: u.FrameworkID}, TaskID: u.Status.TaskID, UUID: u.Status.UUID,
+				}})
+			}
+			continue
+		}
+		status := u.Status
+		if status.AgentID == nil {
+			status.AgentID = &mesos.AgentID{Value: agentID}
+		}
+		m.sendToFramework(u.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: status}})
+	}
+	return nil
+}
+
+// agentUpdates handles an agent's UPDATE call: 200 once committed.
+func (m *master) agentUpdates(agentID string, upd *agentapi.Update) error {
+	if len(upd.Updates) == 0 {
+		return nil
+	}
+	m.mu.Lock()
+	_, known := m.agents[agentID]
+	m.mu.Unlock()
+	if !known {
+		return httpErrorf(403, "agent %s is not subscribed to this leader", agentID)
+	}
+	for i, u := range upd.Updates {
+		if u.FrameworkID.Value == "" || u.Status.TaskID.Value == "" || !u.Status.State.Valid() {
+			return httpErrorf(400, "update %d needs framework_id, status.task_id and a valid status.state", i)
+		}
+		if n := len(u.Status.UUID); n != 0 && n != 16 {
+			return httpErrorf(400, "update %d: status.uuid must be 16 bytes, got %d", i, n)
+		}
+	}
+	updates := make([]fsm.StatusUpdate, len(upd.Updates))
+	for i, u := range upd.Updates {
+		updates[i] = fsm.StatusUpdate{FrameworkID: u.FrameworkID.Value, Status: u.Status}
+	}
+	return m.recordUpdates(agentID, updates)
+}

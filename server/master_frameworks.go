@@ -1,0 +1,286 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+
+	"mesh/fsm"
+	"mesh/mesos"
+	"mesh/mesos/agentapi"
+	"mesh/mesos/recordio"
+	"mesh/mesos/scheduler"
+)
+
+// validRole matches Mesos' role name rules: no leading '.' or '-', no
+// '/'-separated path segment '.' or '..', no whitespace or control chars.
+var validRole = regexp.MustCompile(`^[^\s/.\-\x00-\x1f\x7f][^\s\x00-\x1f\x7f]*$`)
+
+// validateFrameworkInfo performs the FrameworkInfo-level checks whose
+// failure Mesos reports inside the stream (200 + ERROR), not as a 4xx.
+func validateFrameworkInfo(info *mesos.FrameworkInfo, suppressed []string) error {
+	multi := info.HasCapability(mesos.CapabilityMultiRole)
+	if multi && info.Role != "" {
+		return errors.New("'FrameworkInfo.role' must not be set when the framework is MULTI_ROLE capable")
+	}
+	if !multi && len(info.Roles) > 0 {
+		return errors.New("'FrameworkInfo.roles' is set but the framework is not MULTI_ROLE capable")
+	}
+	seen := map[string]bool{}
+	for _, r := range info.AllRoles() {
+		if r != "*" && (!validRole.MatchString(r) || r == "." || r == "..") {
+			return fmt.Errorf("role %q is not a valid role name", r)
+		}
+		if seen[r] {
+			return fmt.Errorf("role %q appears more than once in 'FrameworkInfo.roles'", r)
+		}
+		seen[r] = true
+	}
+	for _, r := range suppressed {
+		if !seen[r] {
+			return fmt.Errorf("suppressed role %q is not one of the framework's roles", r)
+		}
+	}
+	if t := info.FailoverTimeoutSeconds(); t < 0 || t != t {
+		return fmt.Errorf("'FrameworkInfo.failover_timeout' must be a non-negative number, got %v", t)
+	}
+	return nil
+}
+
+// subscribe registers or re-registers a framework and serves its stream
+// until it ends. It never returns an HTTP error once the stream started:
+// FrameworkInfo-level failures are an ERROR event inside a 200 stream.
+func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
+	info := *call.Subscribe.FrameworkInfo
+	streamID := uuid.NewString()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Mesos-Stream-Id", streamID)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rw := recordio.NewWriter(w)
+	fail := func(msg string) {
+		writeEvent(rw, &scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: msg}})
+	}
+	if err := validateFrameworkInfo(&info, call.Subscribe.SuppressedRoles); err != nil {
+		fail(err.Error())
+		return
+	}
+	now := time.Now().UnixNano()
+	st := m.s.fsm.State()
+	req := &fsm.FrameworkRegisterRequest{}
+	var fw fsm.Framework
+	isNew := false
+	if info.ID != nil && info.ID.Value != "" {
+		old := st.Framework(info.ID.Value)
+		switch {
+		case old != nil && old.Removed:
+			fail("Framework has been removed")
+			return
+		case old != nil:
+			if old.Info.Principal != info.Principal {
+				fail("Changing framework's principal is not allowed")
+				return
+			}
+			// user and checkpoint are immutable: keep the old values.
+			info.User = old.Info.User
+			info.Checkpoint = old.Info.Checkpoint
+			fw = *old
+		default:
+			// Accepted even if never seen: a framework failing over to a
+			// leader that lost it (Mesos behaves the same).
+			fw = fsm.Framework{ID: info.ID.Value, RegisteredAt: now}
+		}
+		fw.ReregisteredAt = now
+	} else {
+		m.mu.Lock()
+		seq := m.frameworkSeq
+		m.frameworkSeq++
+		m.mu.Unlock()
+		fw = fsm.Framework{ID: fmt.Sprintf("%s-%04d", m.clusterID, seq), RegisteredAt: now}
+		req.NewSeq = seq
+		isNew = true
+		info.ID = &mesos.FrameworkID{Value: fw.ID}
+	}
+	fw.Info = info
+	fw.Connected = true
+	fw.FailoverDeadline = 0
+	fw.DisconnectedAt = 0
+	fw.SuppressedRoles = call.Subscribe.SuppressedRoles
+	req.Framework = fw
+	if _, err := m.apply(fsm.FrameworkRegisterRequestType, req); err != nil {
+		if errors.Is(err, fsm.ErrFrameworkRemoved) {
+			fail("Framework has been removed")
+		} else {
+			fail("failed to register framework: " + err.Error())
+		}
+		return
+	}
+
+	fc := newFrameworkConn(fw.ID, streamID)
+	m.mu.Lock()
+	old := m.frameworks[fw.ID]
+	m.frameworks[fw.ID] = fc
+	if t := m.failoverTimers[fw.ID]; t != nil {
+		t.Stop()
+		delete(m.failoverTimers, fw.ID)
+	}
+	m.mu.Unlock()
+	if old != nil {
+		// One stream per framework: the old one learns it was replaced and
+		// its offers are discarded without RESCIND.
+		old.replaced.Store(true)
+		old.close(&scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: "Framework failed over"}})
+		m.discardOffers(fw.ID, false)
+	}
+	m.logger.Info("framework subscribed", "framework_id", fw.ID, "name", info.Name, "resubscribe", !isNew)
+
+	writeEvent(rw, &scheduler.Event{Type: scheduler.EventSubscribed, Subscribed: &scheduler.Subscribed{
+		FrameworkID:              &mesos.FrameworkID{Value: fw.ID},
+		HeartbeatIntervalSeconds: m.s.cfg.HeartbeatInterval.Seconds(),
+		MasterInfo:               &m.info,
+	}})
+	writeEvent(rw, &scheduler.Event{Type: scheduler.EventHeartbeat})
+	m.alloc.AddFramework(fw.ID, info.AllRoles(), call.Subscribe.SuppressedRoles)
+	m.alloc.ActivateFramework(fw.ID)
+	m.alloc.Trigger()
+
+	clientGone := m.serveFrameworkStream(r, rw, fc)
+	if clientGone {
+		m.frameworkDisconnected(fc)
+	}
+}
+
+// serveFrameworkStream writes events and heartbeats until the stream
+// ends; it reports whether the framework went away (as opposed to the
+// stream being closed by the leader).
+func (m *master) serveFrameworkStream(r *http.Request, rw *recordio.Writer, fc *frameworkConn) bool {
+	hb := time.NewTicker(m.s.cfg.HeartbeatInterval)
+	defer hb.Stop()
+	for {
+		select {
+		case ev := <-fc.events:
+			if err := writeEvent(rw, ev); err != nil {
+				fc.close(nil)
+				return true
+			}
+		case <-hb.C:
+			if err := writeEvent(rw, &scheduler.Event{Type: scheduler.EventHeartbeat}); err != nil {
+				fc.close(nil)
+				return true
+			}
+		case <-fc.done:
+			if ev := fc.final.Load(); ev != nil {
+				writeEvent(rw, ev)
+			}
+			return false
+		case <-r.Context().Done():
+			fc.close(nil)
+			return true
+		case <-m.ctx.Done():
+			return false
+		}
+	}
+}
+
+// frameworkDisconnected handles a stream that dropped: the framework is
+// deactivated, its offers rescinded, and its failover timer started.
+func (m *master) frameworkDisconnected(fc *frameworkConn) {
+	m.mu.Lock()
+	current := m.frameworks[fc.id] == fc
+	if current {
+		delete(m.frameworks, fc.id)
+	}
+	m.mu.Unlock()
+	if !current || !m.leading() {
+		return
+	}
+	m.alloc.DeactivateFramework(fc.id)
+	m.discardOffers(fc.id, false)
+	fw := m.s.fsm.State().Framework(fc.id)
+	if fw == nil || fw.Removed {
+		return
+	}
+	timeout := secondsToDuration(fw.Info.FailoverTimeoutSeconds())
+	m.logger.Info("framework disconnected", "framework_id", fc.id, "failover_timeout", timeout)
+	if timeout == 0 {
+		m.removeFramework(fc.id, "Framework disconnected with a failover_timeout of 0")
+		return
+	}
+	now := time.Now()
+	deadline := now.Add(timeout)
+	if _, err := m.apply(fsm.FrameworkDisconnectRequestType, &fsm.FrameworkDisconnectRequest{
+		FrameworkID: fc.id, At: now.UnixNano(), Deadline: deadline.UnixNano(),
+	}); err != nil {
+		m.logger.Warn("failed to record framework disconnect", "framework_id", fc.id, "error", err)
+		return
+	}
+	m.armFailoverTimer(fc.id, deadline)
+}
+
+// armFailoverTimer removes the framework at deadline unless it resubscribes.
+func (m *master) armFailoverTimer(fid string, deadline time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t := m.failoverTimers[fid]; t != nil {
+		t.Stop()
+	}
+	m.failoverTimers[fid] = time.AfterFunc(time.Until(deadline), func() {
+		m.mu.Lock()
+		connected := m.frameworks[fid] != nil
+		delete(m.failoverTimers, fid)
+		m.mu.Unlock()
+		if connected || !m.leading() {
+			return
+		}
+		m.logger.Info("framework failover timeout expired", "framework_id", fid)
+		m.removeFramework(fid, "Framework failover timeout expired")
+	})
+}
+
+// removeFramework removes a framework for good (TEARDOWN or failover
+// expiry): its stream closes, its offers and tasks' resources return to
+// the pool and every agent is told to shut it down.
+func (m *master) removeFramework(fid, reason string) {
+	m.mu.Lock()
+	fc := m.frameworks[fid]
+	delete(m.frameworks, fid)
+	if t := m.failoverTimers[fid]; t != nil {
+		t.Stop()
+		delete(m.failoverTimers, fid)
+	}
+	m.mu.Unlock()
+	if fc != nil {
+		fc.close(nil)
+	}
+	res, err := m.apply(fsm.FrameworkRemoveRequestType, &fsm.FrameworkRemoveRequest{
+		FrameworkID: fid, At: time.Now().UnixNano(), Message: reason,
+	})
+	if err != nil {
+		m.logger.Warn("failed to remove framework", "framework_id", fid, "error", err)
+		return
+	}
+	removed := res.(*fsm.FrameworkRemoveResult)
+	agents := map[string]bool{}
+	for _, o := range removed.Offers {
+		m.alloc.Recover(fid, o.AgentID, o.Resources, 0)
+	}
+	for _, t := range removed.Tasks {
+		m.alloc.Recover(fid, t.AgentID, t.Info.Resources, 0)
+		agents[t.AgentID] = true
+	}
+	m.alloc.RemoveFramework(fid)
+	m.mu.Lock()
+	for aid := range m.agents {
+		agents[aid] = true
+	}
+	m.mu.Unlock()
+	for aid := range agents {
+		m.sendToAgent(aid, &agentapi.Event{Type: agentapi.EventShutdownFramework,
+			ShutdownFramework: &agentapi.ShutdownFramework{FrameworkID: mesos.FrameworkID{Value: fid}}})
+	}
+	m.logger.Info("framework removed", "framework_id", fid, "reason", reason, "tasks_killed", len(removed.Tasks))
+}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"time"
+
+	"mesh/fsm"
+	"mesh/mesos"
+	"mesh/mesos/agentapi"
+	"mesh/mesos/scheduler"
+)
+
+// acknowledge commits a framework's acknowledgement and relays it to the
+// agent, whose status update manager then sends the task's next update.
+func (m *master) acknowledge(fid string, ack *scheduler.Acknowledge) error {
+	_, err := m.apply(fsm.StatusAckRequestType, &fsm.StatusAckRequest{Acks: []fsm.StatusAck{{
+		FrameworkID: fid, TaskID: ack.TaskID.Value, UUID: ack.UUID,
+	}}})
+	if err != nil {
+		return err
+	}
+	// Acks for unknown or disconnected agents are dropped (still 202): the
+	// agent resends the update and the framework acknowledges it again.
+	m.sendToAgent(ack.AgentID.Value, &agentapi.Event{Type: agentapi.EventAcknowledge, Acknowledge: &agentapi.Acknowledge{
+		FrameworkID: mesos.FrameworkID{Value: fid}, TaskID: *ack.TaskID, UUID: ack.UUID,
+	}})
+	return nil
+}
+
+// kill asks the task's agent to kill it; an unknown task is reconciled.
+func (m *master) kill(fw *fsm.Framework, k *scheduler.Kill) {
+	t := m.s.fsm.State().Task(fw.ID, k.TaskID.Value)
+	if t == nil || t.Completed {
+		state := mesos.TaskLost
+		m.masterUpdate(fw.ID, *k.TaskID, "", state, mesos.ReasonReconciliation, "Attempted to kill an unknown task")
+		return
+	}
+	if k.AgentID != nil && k.AgentID.Value != "" && k.AgentID.Value != t.AgentID {
+		m.logger.Info("ignoring kill with a mismatched agent", "framework_id", fw.ID, "task_id", t.TaskID)
+		return
+	}
+	if t.State.IsTerminal() {
+		return
+	}
+	policy := k.KillPolicy
+	if policy == nil {
+		policy = t.Info.KillPolicy
+	}
+	if !m.sendToAgent(t.AgentID, &agentapi.Event{Type: agentapi.EventKill, Kill: &agentapi.Kill{
+		FrameworkID: mesos.FrameworkID{Value: fw.ID}, TaskID: t.Info.TaskID, KillPolicy: policy,
+	}}) {
+		m.logger.Info("cannot kill task now: its agent is disconnected", "task_id", t.TaskID, "agent_id", t.AgentID)
+	}
+}
+
+// shutdownExecutor kills the tasks of an executor (for command tasks the
+// executor id is the task id).
+func (m *master) shutdownExecutor(fw *fsm.Framework, sh *scheduler.Shutdown) {
+	for _, t := range m.s.fsm.State().TasksByFramework(fw.ID) {
+		eid := t.TaskID
+		if t.Info.Executor != nil {
+			eid = t.Info.Executor.ExecutorID.Value
+		}
+		if eid == sh.ExecutorID.Value && t.AgentID == sh.AgentID.Value && !t.Completed && !t.State.IsTerminal() {
+			m.sendToAgent(t.AgentID, &agentapi.Event{Type: agentapi.EventKill, Kill: &agentapi.Kill{
+				FrameworkID: mesos.FrameworkID{Value: fw.ID}, TaskID: t.Info.TaskID,
+			}})
+		}
+	}
+}
+
+// reconcile answers RECONCILE with master-generated updates, as spec §5.
+func (m *master) reconcile(fw *fsm.Framework, rec *scheduler.Reconcile) {
+	st := m.s.fsm.State()
+	pa := fw.Info.HasCapability(mesos.CapabilityPartitionAware)
+	now := float64(time.Now().UnixNano()) / 1e9
+	send := func(s mesos.TaskStatus) {
+		s.Source = mesos.SourceMaster
+		s.Reason = mesos.ReasonReconciliation
+		s.Timestamp = now
+		m.sendToFramework(fw.ID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: s}})
+	}
+	latest := func(t *fsm.Task) {
+		s := mesos.TaskStatus{TaskID: t.Info.TaskID, State: t.State, AgentID: &mesos.AgentID{Value: t.AgentID},
+			Message: "Reconciliation: Latest task state"}
+		if t.Status != nil {
+			s.ExecutorID = t.Status.ExecutorID
+			s.Healthy = t.Status.Healthy
+			s.UnreachableTime = t.Status.UnreachableTime
+			s.ContainerStatus = t.Status.ContainerStatus
+		}
+		send(s)
+	}
+	if len(rec.Tasks) == 0 {
+		for _, t := range st.TasksByFramework(fw.ID) {
+			if !t.Completed {
+				latest(t)
+			}
+		}
+		return
+	}
+	m.mu.Lock()
+	anyReregistering := len(m.reregistering) > 0
+	reregistering := func(aid string) bool { return m.reregistering[aid] }
+	m.mu.Unlock()
+	orLost := func(s mesos.TaskState) mesos.TaskState {
+		if pa {
+			return s
+		}
+		return mesos.TaskLost
+	}
+	for _, rt := range rec.Tasks {
+		if t := st.Task(fw.ID, rt.TaskID.Value); t != nil && !t.Completed {
+			latest(t)
+			continue
+		}
+		s := mesos.TaskStatus{TaskID: *rt.TaskID}
+		if rt.AgentID != nil && rt.AgentID.Value != "" {
+			aid := rt.AgentID.Value
+			s.AgentID = rt.AgentID
+			m.mu.Lock()
+			waiting := reregistering(aid)
+			m.mu.Unlock()
+			if waiting {
+				continue // the agent may still bring the task back
+			}
+			switch a := st.Agent(aid); {
+			case a == nil:
+				s.State, s.Message = orLost(mesos.TaskUnknown), "Reconciliation: Task is unknown"
+			case a.State == fsm.AgentUnreachable:
+				s.State, s.Message = orLost(mesos.TaskUnreachable), "Reconciliation: Task is unreachable"
+				s.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.UnreachableAt}
+			case a.State == fsm.AgentGone:
+				s.State, s.Message = orLost(mesos.TaskGoneByOperator), "Reconciliation: Task is gone"
+			default:
+				s.State, s.Message = orLost(mesos.TaskGone), "Reconciliation: Task is unknown to the agent"
+			}
+		} else {
+			if anyReregistering {
+				continue
+			}
+			s.State, s.Message = orLost(mesos.TaskUnknown), "Reconciliation: Task is unknown"
+		}
+		send(s)
+	}
+}
+
+// suppress stops offers for roles; a role the framework is not subscribed
+// to drops the whole call, as Mesos does.
+func (m *master) suppress(fw *fsm.Framework, roles []string) {
+	if !subscribedTo(fw, roles) {
+		return
+	}
+	m.alloc.Suppress(fw.ID, roles)
+}
+
+// revive resumes offers for roles and clears decline filters.
+func (m *master) revive(fw *fsm.Framework, roles []string) {
+	if !subscribedTo(fw, roles) {
+		return
+	}
+	m.alloc.Revive(fw.ID, roles)
+	m.alloc.Trigger()
+}
+
+func subscribedTo(fw *fsm.Framework, roles []string) bool {
+	have := map[string]bool{}
+	for _, r := range fw.Info.AllRoles() {
+		have[r] = true
+	}
+	for _, r := range roles {
+		if !have[r] {
+			return false
+		}
+	}
+	return true
+}

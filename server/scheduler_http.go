@@ -1,0 +1,119 @@
+package server
+
+import (
+	"net/http"
+
+	"mesh/fsm"
+	"mesh/mesos/scheduler"
+)
+
+// handleScheduler serves POST /api/v1/scheduler following Mesos' decision
+// order (spec §1.3): redirect, method, content type, parse, validate,
+// Accept, stream id, framework checks, then the call.
+func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
+	m := s.leaderOrRedirect(w, r)
+	if m == nil {
+		return
+	}
+	if err := checkPostJSON(w, r); err != nil {
+		writeError(w, err)
+		return
+	}
+	var call scheduler.Call
+	if err := decodeBody(r, &call); err != nil {
+		writeError(w, err)
+		return
+	}
+	if call.Type != scheduler.CallUnknown {
+		if err := call.Validate(); err != nil {
+			writeError(w, httpErrorf(http.StatusBadRequest, "failed to validate scheduler::Call: %v", err))
+			return
+		}
+	}
+	streamID := r.Header.Get("Mesos-Stream-Id")
+	if call.Type == scheduler.CallSubscribe {
+		if !acceptsJSON(r) {
+			writeError(w, httpErrorf(http.StatusNotAcceptable, "expecting 'Accept' to allow application/json"))
+			return
+		}
+		if streamID != "" {
+			writeError(w, httpErrorf(http.StatusBadRequest, "all non-subscribe calls should include the 'Mesos-Stream-Id' header; SUBSCRIBE must not"))
+			return
+		}
+		m.subscribe(w, r, &call)
+		return
+	}
+	if call.FrameworkID == nil || call.FrameworkID.Value == "" {
+		writeError(w, httpErrorf(http.StatusBadRequest, "expecting 'framework_id' to be present"))
+		return
+	}
+	fid := call.FrameworkID.Value
+	fw := s.fsm.State().Framework(fid)
+	if fw == nil || fw.Removed {
+		writeError(w, httpErrorf(http.StatusBadRequest, "Framework cannot be found"))
+		return
+	}
+	m.mu.Lock()
+	fc := m.frameworks[fid]
+	m.mu.Unlock()
+	if fc == nil {
+		writeError(w, httpErrorf(http.StatusForbidden, "Framework is not subscribed"))
+		return
+	}
+	if streamID == "" {
+		writeError(w, httpErrorf(http.StatusBadRequest, "all non-subscribe calls should include the 'Mesos-Stream-Id' header"))
+		return
+	}
+	if streamID != fc.streamID {
+		writeError(w, httpErrorf(http.StatusBadRequest, "the stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s", streamID, fid))
+		return
+	}
+	if err := m.dispatch(fw, &call); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// dispatch runs a validated non-SUBSCRIBE call for a subscribed framework.
+// A nil error means 202: semantic failures surface as events.
+func (m *master) dispatch(fw *fsm.Framework, call *scheduler.Call) error {
+	switch call.Type {
+	case scheduler.CallTeardown:
+		m.removeFramework(fw.ID, "Framework torn down")
+	case scheduler.CallAccept:
+		m.accept(fw, call.Accept)
+	case scheduler.CallDecline:
+		m.decline(fw.ID, call.Decline.OfferIDs, call.Decline.Filters)
+	case scheduler.CallRevive:
+		var roles []string
+		if call.Revive != nil {
+			roles = call.Revive.Roles
+		}
+		m.revive(fw, roles)
+	case scheduler.CallSuppress:
+		var roles []string
+		if call.Suppress != nil {
+			roles = call.Suppress.Roles
+		}
+		m.suppress(fw, roles)
+	case scheduler.CallKill:
+		m.kill(fw, call.Kill)
+	case scheduler.CallShutdown:
+		m.shutdownExecutor(fw, call.Shutdown)
+	case scheduler.CallAcknowledge:
+		return m.acknowledge(fw.ID, call.Acknowledge)
+	case scheduler.CallReconcile:
+		m.reconcile(fw, call.Reconcile)
+	case scheduler.CallMessage, scheduler.CallRequest,
+		scheduler.CallAcceptInverseOffers, scheduler.CallDeclineInverseOffers:
+		// Accepted and dropped: best effort in Mesos, and mesh has no
+		// inverse offers or framework messages yet.
+		m.logger.Debug("dropping call", "type", call.Type, "framework_id", fw.ID)
+	case scheduler.CallUnknown:
+		return httpErrorf(http.StatusNotImplemented, "call type UNKNOWN is not implemented")
+	default:
+		return httpErrorf(http.StatusNotImplemented, "call type %s is not implemented by mesh yet", call.Type)
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"mesh/fsm"
+)
+
+// Server is one mesh server.
+type Server struct {
+	cfg    Config
+	logger hclog.Logger
+	nodeID string
+
+	fsm       *fsm.FSM
+	raft      *raft.Raft
+	transport *raft.NetworkTransport
+	store     *raftboltdb.BoltStore
+	leaderCh  chan bool
+
+	httpLn  net.Listener
+	httpSrv *http.Server
+
+	// mu guards leader: the master state of the current term, nil while
+	// this server is not an established leader.
+	mu     sync.RWMutex
+	leader *master
+
+	shutdownOnce sync.Once
+}
+
+// New opens the data dir, starts raft and binds the HTTP listener. Run
+// serves until its context ends.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server")}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	id, err := loadOrCreateNodeID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.nodeID = id
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on -http-addr %s: %w", cfg.HTTPAddr, err)
+	}
+	s.httpLn = ln
+	if err := s.setupRaft(); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// loadOrCreateNodeID keeps the server's raft id stable across restarts.
+func loadOrCreateNodeID(dir string) (string, error) {
+	p := filepath.Join(dir, "node-id")
+	if b, err := os.ReadFile(p); err == nil {
+		id := strings.TrimSpace(string(b))
+		if _, err := uuid.Parse(id); err != nil {
+			return "", fmt.Errorf("%s holds %q, not a node id: is this a mesh data dir?", p, id)
+		}
+		return id, nil
+	} else if !os.IsNotExist(err) {
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	id := uuid.NewString()
+	if err := os.WriteFile(p, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write node id: %w", err)
+	}
+	return id, nil
+}
+
+func (s *Server) setupRaft() error {
+	cfg := s.cfg
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(s.nodeID)
+	rc.HeartbeatTimeout = cfg.RaftHeartbeatTimeout
+	rc.ElectionTimeout = cfg.RaftElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.RaftLeaderLease
+	rc.CommitTimeout = 5 * time.Millisecond
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.SnapshotInterval = 30 * time.Second
+	// Concurrent applies (launches, status updates, acks) are batched into
+	// few log writes.
+	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = 256
+	rc.Logger = cfg.Logger.Named("raft")
+	s.leaderCh = make(chan bool, 10)
+	rc.NotifyCh = s.leaderCh
+
+	raftDir := filepath.Join(cfg.DataDir, "raft")
+	if err := os.MkdirAll(raftDir, 0o700); err != nil {
+		return fmt.Errorf("create raft dir: %w", err)
+	}
+	store, err := raftboltdb.NewBoltStore(filepath.Join(raftDir, "raft.db"))
+	if err != nil {
+		return fmt.Errorf("open raft store: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, cfg.Logger.Named("snapshot"))
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("open snapshot store: %w", err)
+	}
+	addr, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("-raft-addr %q: %w", cfg.RaftAddr, err)
+	}
+	var advertise net.Addr = addr
+	if addr.Port == 0 {
+		advertise = nil // the transport advertises the port it bound
+	}
+	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, advertise, 3, 10*time.Second, cfg.Logger.Named("raft-net"))
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("listen on -raft-addr %s: %w", cfg.RaftAddr, err)
+	}
+	s.fsm = fsm.New(cfg.Logger)
+	existing, err := raft.HasExistingState(store, store, snaps)
+	if err != nil {
+		store.Close()
+		trans.Close()
+		return fmt.Errorf("inspect raft state: %w", err)
+	}
+	r, err := raft.NewRaft(rc, s.fsm, store, store, snaps, trans)
+	if err != nil {
+		store.Close()
+		trans.Close()
+		return fmt.Errorf("start raft: %w", err)
+	}
+	s.raft, s.transport, s.store = r, trans, store
+	if !existing && cfg.BootstrapExpect == 1 {
+		s.logger.Info("bootstrapping a single-server cluster", "node_id", s.nodeID)
+		f := r.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
+			ID: rc.LocalID, Address: trans.LocalAddr(),
+		}}})
+		if err := f.Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	return nil
+}
+
+// HTTPAddr returns the address the HTTP API listens on.
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// NodeID returns the server's raft id.
+func (s *Server) NodeID() string { return s.nodeID }
+
+// FSM exposes the state machine for tests and the operator API.
+func (s *Server) FSM() *fsm.FSM { return s.fsm }
+
+// IsLeader reports whether this server is the established leader.
+func (s *Server) IsLeader() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.leader != nil
+}
+
+// Run serves until ctx is done, then shuts down.
+func (s *Server) Run(ctx context.Context) error {
+	errCh := make(chan error, 1)
+	go func() {
+		if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errCh <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	go s.monitorLeadership(ctx)
+	s.logger.Info("server started", "http_addr", s.HTTPAddr(), "raft_addr", s.cfg.RaftAddr, "node_id", s.nodeID)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errCh:
+	}
+	s.shutdown()
+	return err
+}
+
+func (s *Server) shutdown() {
+	s.shutdownOnce.Do(func() {
+		s.logger.Info("server stopping")
+		s.mu.Lock()
+		m := s.leader
+		s.leader = nil
+		s.mu.Unlock()
+		if m != nil {
+			m.revoke()
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		// Streams end when the master is revoked; give handlers a moment.
+		_ = s.httpSrv.Shutdown(sctx)
+		_ = s.httpSrv.Close()
+		if err := s.raft.Shutdown().Error(); err != nil {
+			s.logger.Warn("raft shutdown", "error", err)
+		}
+		s.transport.Close()
+		s.store.Close()
+	})
+}
+
+// raftApply commits one command and returns its Apply result. A state
+// error returned by Apply comes back as the error.
+func (s *Server) raftApply(t fsm.MessageType, req any) (any, error) {
+	buf, err := fsm.Encode(t, req)
+	if err != nil {
+		return nil, err
+	}
+	f := s.raft.Apply(buf, s.cfg.ApplyTimeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return nil, fmt.Errorf("%w: %v", ErrNotLeader, err)
+		}
+		return nil, fmt.Errorf("raft apply: %w", err)
+	}
+	if err, ok := f.Response().(error); ok {
+		return nil, err
+	}
+	return f.Response(), nil
+}
+
+// leaderHTTPAddr returns the HTTP address of the current leader, "" if
+// none is known.
+func (s *Server) leaderHTTPAddr() string {
+	_, id := s.raft.LeaderWithID()
+	if id == "" {
+		return ""
+	}
+	if string(id) == s.nodeID {
+		return s.HTTPAddr()
+	}
+	for _, srv := range s.fsm.State().Servers() {
+		if srv.ID == string(id) {
+			return srv.HTTPAddr
+		}
+	}
+	return ""
+}

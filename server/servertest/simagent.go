@@ -1,0 +1,211 @@
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"mesh/mesos"
+	"mesh/mesos/agentapi"
+	"mesh/mesos/recordio"
+)
+
+// SimAgent speaks the real agent protocol with fake containers: a task
+// reports TASK_RUNNING and, unless its command contains "sleep", then
+// TASK_FINISHED; each next update only after the previous is
+// acknowledged, as the real agent's status update manager does.
+type SimAgent struct {
+	Server    string // server HTTP address
+	Hostname  string
+	Port      int32
+	Resources mesos.Resources
+	ID        string
+
+	mu       sync.Mutex
+	tasks    map[string]*simTask // framework/task
+	terms    []uint64
+	launched int
+	cancel   context.CancelFunc
+	done     chan struct{}
+	client   *http.Client
+}
+
+type simTask struct {
+	fid     string
+	info    mesos.TaskInfo
+	pending []mesos.TaskStatus // next updates, head outstanding
+	sent    bool
+}
+
+// NewSimAgent returns an unstarted simulated agent.
+func NewSimAgent(server string, res mesos.Resources) *SimAgent {
+	return &SimAgent{Server: server, Hostname: "sim", Port: 5051, Resources: res,
+		tasks: map[string]*simTask{}, client: &http.Client{}}
+}
+
+// Start subscribes and serves commands until Stop.
+func (a *SimAgent) Start(t interface {
+	Helper()
+	Fatalf(string, ...any)
+	Cleanup(func())
+}) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.done = make(chan struct{})
+	registered := make(chan error, 2)
+	go func() {
+		defer close(a.done)
+		if err := a.run(ctx, registered); err != nil {
+			registered <- err
+		}
+	}()
+	select {
+	case err := <-registered:
+		if err != nil {
+			t.Fatalf("sim agent: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("sim agent did not register")
+	}
+	t.Cleanup(a.Stop)
+}
+
+// Stop disconnects the agent.
+func (a *SimAgent) Stop() {
+	if a.cancel != nil {
+		a.cancel()
+		<-a.done
+		a.cancel = nil
+	}
+}
+
+// Launched returns how many tasks the agent was asked to launch.
+func (a *SimAgent) Launched() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.launched
+}
+
+// run registers, signals registered, then processes the stream until it
+// ends. An error before registration is returned.
+func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
+	info := mesos.AgentInfo{Hostname: a.Hostname, Port: a.Port, Resources: a.Resources}
+	if a.ID != "" {
+		info.ID = &mesos.AgentID{Value: a.ID}
+	}
+	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: &agentapi.Subscribe{AgentInfo: info}})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.Server+agentapi.Path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("subscribe: status %d", resp.StatusCode)
+	}
+	rd := recordio.NewReader(resp.Body)
+	first := true
+	for {
+		rec, err := rd.ReadRecord()
+		if err != nil {
+			if first {
+				return err
+			}
+			return nil
+		}
+		var ev agentapi.Event
+		if err := json.Unmarshal(rec, &ev); err != nil {
+			return err
+		}
+		if first {
+			if ev.Type != agentapi.EventRegistered {
+				return fmt.Errorf("first event %s, want REGISTERED", ev.Type)
+			}
+			a.ID = ev.Registered.AgentID.Value
+			first = false
+			registered <- nil
+			continue
+		}
+		a.handle(ctx, &ev)
+	}
+}
+
+func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
+	switch ev.Type {
+	case agentapi.EventLaunch:
+		a.mu.Lock()
+		for _, ti := range ev.Launch.Tasks {
+			st := &simTask{fid: ev.Launch.FrameworkInfo.ID.Value, info: ti}
+			st.pending = append(st.pending, a.status(ti.TaskID, mesos.TaskRunning))
+			if ti.Command == nil || !strings.Contains(ti.Command.Value, "sleep") {
+				st.pending = append(st.pending, a.status(ti.TaskID, mesos.TaskFinished))
+			}
+			a.tasks[st.fid+"/"+ti.TaskID.Value] = st
+			a.launched++
+		}
+		a.mu.Unlock()
+	case agentapi.EventKill:
+		a.mu.Lock()
+		if st := a.tasks[ev.Kill.FrameworkID.Value+"/"+ev.Kill.TaskID.Value]; st != nil {
+			st.pending = append(st.pending, a.status(ev.Kill.TaskID, mesos.TaskKilled))
+		}
+		a.mu.Unlock()
+	case agentapi.EventAcknowledge:
+		a.mu.Lock()
+		if st := a.tasks[ev.Acknowledge.FrameworkID.Value+"/"+ev.Acknowledge.TaskID.Value]; st != nil &&
+			len(st.pending) > 0 && bytes.Equal(st.pending[0].UUID, ev.Acknowledge.UUID) {
+			st.pending = st.pending[1:]
+			st.sent = false
+		}
+		a.mu.Unlock()
+	case agentapi.EventShutdownFramework:
+		a.mu.Lock()
+		for k, st := range a.tasks {
+			if st.fid == ev.ShutdownFramework.FrameworkID.Value {
+				delete(a.tasks, k)
+			}
+		}
+		a.mu.Unlock()
+	}
+	a.flush(ctx)
+}
+
+func (a *SimAgent) status(id mesos.TaskID, s mesos.TaskState) mesos.TaskStatus {
+	u := uuid.New()
+	return mesos.TaskStatus{TaskID: id, State: s, Source: mesos.SourceExecutor, UUID: u[:],
+		ExecutorID: &mesos.ExecutorID{Value: id.Value}, Timestamp: float64(time.Now().UnixNano()) / 1e9}
+}
+
+// flush sends the head update of every task that has none outstanding.
+func (a *SimAgent) flush(ctx context.Context) {
+	a.mu.Lock()
+	var batch []agentapi.StatusUpdate
+	for _, st := range a.tasks {
+		if len(st.pending) > 0 && !st.sent {
+			st.sent = true
+			batch = append(batch, agentapi.StatusUpdate{FrameworkID: mesos.FrameworkID{Value: st.fid}, Status: st.pending[0]})
+		}
+	}
+	a.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	go func() {
+		body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallUpdate, AgentID: &mesos.AgentID{Value: a.ID},
+			Update: &agentapi.Update{Updates: batch}})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.Server+agentapi.Path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := a.client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+}
