@@ -16,7 +16,8 @@ func serverCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "data-dir", Usage: "where the raft log and snapshots live", Required: true},
 			&cli.StringFlag{Name: "http-addr", Value: d.HTTPAddr, Usage: "address of the scheduler, agent and operator APIs"},
-			&cli.StringFlag{Name: "raft-addr", Value: d.RaftAddr, Usage: "address raft peers connect to"},
+			&cli.StringFlag{Name: "raft-addr", Value: d.RaftAddr, Usage: "address raft listens on and dials peers from"},
+			&cli.StringFlag{Name: "raft-advertise", Usage: "address peers reach this server's raft at (default: -raft-addr)"},
 			&cli.IntFlag{Name: "bootstrap-expect", Value: d.BootstrapExpect, Usage: "number of servers that form the quorum"},
 			&cli.StringFlag{Name: "join", Usage: "comma-separated HTTP addresses of other servers"},
 			&cli.DurationFlag{Name: "heartbeat-interval", Value: d.HeartbeatInterval, Usage: "HEARTBEAT period on framework and agent streams"},
@@ -37,6 +38,7 @@ func serverCommand() *cli.Command {
 			cfg.DataDir = c.String("data-dir")
 			cfg.HTTPAddr = c.String("http-addr")
 			cfg.RaftAddr = c.String("raft-addr")
+			cfg.RaftAdvertise = c.String("raft-advertise")
 			cfg.BootstrapExpect = c.Int("bootstrap-expect")
 			cfg.Join = splitList(c.String("join"))
 			cfg.HeartbeatInterval = c.Duration("heartbeat-interval")

@@ -26,6 +26,7 @@ func main() {
 			devCommand(),
 			executeCommand(),
 			executorCommand(),
+			operatorCommand(),
 			versionCommand(),
 		},
 		HideVersion: true,

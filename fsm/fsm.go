@@ -210,3 +210,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.db.Store(db)
 	return nil
 }
+
+// ValidateSnapshot checks that data decodes as a snapshot of this state
+// machine without touching the live state.
+func ValidateSnapshot(r io.Reader) error {
+	return New(nil).Restore(io.NopCloser(r))
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
 )
 
 // Config configures a server.
@@ -18,8 +19,12 @@ type Config struct {
 	// HTTPAddr is where the scheduler, agent and operator APIs listen.
 	// Port 0 picks a free port.
 	HTTPAddr string
-	// RaftAddr is where raft listens for its peers.
+	// RaftAddr is where raft listens for its peers; raft also dials peers
+	// from its IP.
 	RaftAddr string
+	// RaftAdvertise is the address peers use to reach this server's raft
+	// (default RaftAddr), e.g. through a proxy or NAT.
+	RaftAdvertise string
 	// BootstrapExpect is how many servers form the quorum.
 	BootstrapExpect int
 	// Join lists other servers' HTTP addresses.
@@ -51,6 +56,15 @@ type Config struct {
 	SnapshotThreshold uint64
 
 	Logger hclog.Logger
+
+	// TestRaft replaces raft's network and stores with in-memory ones; the
+	// in-process cluster harness sets it.
+	TestRaft *TestRaft
+}
+
+// TestRaft holds the in-memory raft transport of a test server.
+type TestRaft struct {
+	Transport raft.Transport
 }
 
 // DefaultConfig returns a Config with mesh's defaults.
@@ -64,9 +78,9 @@ func DefaultConfig() Config {
 		Allocator:                "drf",
 		AgentReregisterTimeout:   75 * time.Second,
 		FrameworkFailoverMinimum: 30 * time.Second,
-		RaftHeartbeatTimeout:     500 * time.Millisecond,
-		RaftElectionTimeout:      500 * time.Millisecond,
-		RaftLeaderLease:          250 * time.Millisecond,
+		RaftHeartbeatTimeout:     200 * time.Millisecond,
+		RaftElectionTimeout:      200 * time.Millisecond,
+		RaftLeaderLease:          100 * time.Millisecond,
 		ApplyTimeout:             10 * time.Second,
 		SnapshotThreshold:        8192,
 	}
@@ -87,8 +101,8 @@ func (c *Config) validate() error {
 	if c.BootstrapExpect < 1 {
 		return fmt.Errorf("-bootstrap-expect must be at least 1, got %d", c.BootstrapExpect)
 	}
-	if c.BootstrapExpect > 1 {
-		return fmt.Errorf("-bootstrap-expect %d: multi-server clusters are not supported by this build yet; use 1", c.BootstrapExpect)
+	if c.BootstrapExpect > 1 && len(c.Join) == 0 && c.TestRaft == nil {
+		return fmt.Errorf("-bootstrap-expect %d needs -join with the other servers' HTTP addresses", c.BootstrapExpect)
 	}
 	fill := func(v *time.Duration, def time.Duration) {
 		if *v <= 0 {

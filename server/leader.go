@@ -93,7 +93,7 @@ func (s *Server) initCluster() error {
 		}
 	}
 	_, err := s.raftApply(fsm.ServerAnnounceRequestType, &fsm.ServerAnnounceRequest{Server: fsm.Server{
-		ID: s.nodeID, RaftAddr: string(s.transport.LocalAddr()), HTTPAddr: s.HTTPAddr(),
+		ID: s.nodeID, RaftAddr: s.raftAddr, HTTPAddr: s.HTTPAddr(),
 	}})
 	return err
 }

@@ -26,11 +26,14 @@ type Server struct {
 	logger hclog.Logger
 	nodeID string
 
-	fsm       *fsm.FSM
-	raft      *raft.Raft
-	transport *raft.NetworkTransport
-	store     *raftboltdb.BoltStore
-	leaderCh  chan bool
+	fsm      *fsm.FSM
+	raft     *raft.Raft
+	raftAddr string
+	// hadState is true when raft found a log or snapshot at start: the
+	// server rejoins its cluster rather than bootstrapping or joining.
+	hadState bool
+	closers  []func() error
+	leaderCh chan bool
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -41,6 +44,8 @@ type Server struct {
 	leader *master
 
 	shutdownOnce sync.Once
+	// runCtx is Run's context, for work started outside Run's goroutine.
+	runCtx context.Context
 }
 
 // New opens the data dir, starts raft and binds the HTTP listener. Run
@@ -107,59 +112,85 @@ func (s *Server) setupRaft() error {
 	rc.Logger = cfg.Logger.Named("raft")
 	s.leaderCh = make(chan bool, 10)
 	rc.NotifyCh = s.leaderCh
-
-	raftDir := filepath.Join(cfg.DataDir, "raft")
-	if err := os.MkdirAll(raftDir, 0o700); err != nil {
-		return fmt.Errorf("create raft dir: %w", err)
-	}
-	store, err := raftboltdb.NewBoltStore(filepath.Join(raftDir, "raft.db"))
-	if err != nil {
-		return fmt.Errorf("open raft store: %w", err)
-	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, cfg.Logger.Named("snapshot"))
-	if err != nil {
-		store.Close()
-		return fmt.Errorf("open snapshot store: %w", err)
-	}
-	addr, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
-	if err != nil {
-		store.Close()
-		return fmt.Errorf("-raft-addr %q: %w", cfg.RaftAddr, err)
-	}
-	var advertise net.Addr = addr
-	if addr.Port == 0 {
-		advertise = nil // the transport advertises the port it bound
-	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, advertise, 3, 10*time.Second, cfg.Logger.Named("raft-net"))
-	if err != nil {
-		store.Close()
-		return fmt.Errorf("listen on -raft-addr %s: %w", cfg.RaftAddr, err)
-	}
 	s.fsm = fsm.New(cfg.Logger)
-	existing, err := raft.HasExistingState(store, store, snaps)
+
+	var (
+		logs   raft.LogStore
+		stable raft.StableStore
+		snaps  raft.SnapshotStore
+		trans  raft.Transport
+	)
+	if t := cfg.TestRaft; t != nil {
+		// In-memory raft for the in-process cluster harness.
+		mem := raft.NewInmemStore()
+		logs, stable, snaps, trans = mem, mem, raft.NewInmemSnapshotStore(), t.Transport
+		s.raftAddr = string(t.Transport.LocalAddr())
+	} else {
+		raftDir := filepath.Join(cfg.DataDir, "raft")
+		if err := os.MkdirAll(raftDir, 0o700); err != nil {
+			return fmt.Errorf("create raft dir: %w", err)
+		}
+		store, err := raftboltdb.NewBoltStore(filepath.Join(raftDir, "raft.db"))
+		if err != nil {
+			return fmt.Errorf("open raft store: %w", err)
+		}
+		s.closers = append(s.closers, store.Close)
+		fss, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, cfg.Logger.Named("snapshot"))
+		if err != nil {
+			s.closeAll()
+			return fmt.Errorf("open snapshot store: %w", err)
+		}
+		layer, err := newTCPStreamLayer(cfg.RaftAddr, cfg.RaftAdvertise)
+		if err != nil {
+			s.closeAll()
+			return fmt.Errorf("-raft-addr %s: %w", cfg.RaftAddr, err)
+		}
+		nt := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: layer, MaxPool: 3, Timeout: 10 * time.Second, Logger: cfg.Logger.Named("raft-net"),
+		})
+		s.closers = append(s.closers, nt.Close)
+		logs, stable, snaps, trans = store, store, fss, nt
+		s.raftAddr = string(nt.LocalAddr())
+	}
+	existing, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
-		store.Close()
-		trans.Close()
+		s.closeAll()
 		return fmt.Errorf("inspect raft state: %w", err)
 	}
-	r, err := raft.NewRaft(rc, s.fsm, store, store, snaps, trans)
+	s.hadState = existing
+	r, err := raft.NewRaft(rc, s.fsm, logs, stable, snaps, trans)
 	if err != nil {
-		store.Close()
-		trans.Close()
+		s.closeAll()
 		return fmt.Errorf("start raft: %w", err)
 	}
-	s.raft, s.transport, s.store = r, trans, store
-	if !existing && cfg.BootstrapExpect == 1 {
-		s.logger.Info("bootstrapping a single-server cluster", "node_id", s.nodeID)
-		f := r.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
-			ID: rc.LocalID, Address: trans.LocalAddr(),
-		}}})
-		if err := f.Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
-			return fmt.Errorf("bootstrap: %w", err)
+	s.raft = r
+	if !existing && cfg.BootstrapExpect == 1 && len(cfg.Join) == 0 && cfg.TestRaft == nil {
+		if err := s.bootstrap([]raft.Server{{ID: rc.LocalID, Address: raft.ServerAddress(s.raftAddr)}}); err != nil {
+			return err
 		}
 	}
 	return nil
 }
+
+// bootstrap writes the initial raft configuration, once.
+func (s *Server) bootstrap(servers []raft.Server) error {
+	s.logger.Info("bootstrapping the cluster", "servers", len(servers))
+	f := s.raft.BootstrapCluster(raft.Configuration{Servers: servers})
+	if err := f.Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) closeAll() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// RaftAddr returns the address raft peers reach this server at.
+func (s *Server) RaftAddr() string { return s.raftAddr }
 
 // HTTPAddr returns the address the HTTP API listens on.
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
@@ -179,13 +210,27 @@ func (s *Server) IsLeader() bool {
 
 // Run serves until ctx is done, then shuts down.
 func (s *Server) Run(ctx context.Context) error {
-	errCh := make(chan error, 1)
+	s.runCtx = ctx
+	errCh := make(chan error, 2)
 	go func() {
 		if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errCh <- fmt.Errorf("http: %w", err)
 		}
 	}()
 	go s.monitorLeadership(ctx)
+	if len(s.cfg.Join) > 0 {
+		// New servers find their cluster; restarted ones check that the
+		// servers they are told to join are of their own cluster.
+		find := s.joinLoop
+		if s.hadState {
+			find = s.verifyCluster
+		}
+		go func() {
+			if err := find(ctx); err != nil {
+				errCh <- err
+			}
+		}()
+	}
 	s.logger.Info("server started", "http_addr", s.HTTPAddr(), "raft_addr", s.cfg.RaftAddr, "node_id", s.nodeID)
 	var err error
 	select {
@@ -214,8 +259,7 @@ func (s *Server) shutdown() {
 		if err := s.raft.Shutdown().Error(); err != nil {
 			s.logger.Warn("raft shutdown", "error", err)
 		}
-		s.transport.Close()
-		s.store.Close()
+		s.closeAll()
 	})
 }
 
@@ -256,3 +300,13 @@ func (s *Server) leaderHTTPAddr() string {
 	}
 	return ""
 }
+
+// BootstrapCluster writes an initial configuration of the given servers;
+// the in-process cluster harness calls it on every member.
+func (s *Server) BootstrapCluster(servers []raft.Server) error { return s.bootstrap(servers) }
+
+// LastIndex returns the raft index of the last entry this server applied.
+func (s *Server) LastIndex() uint64 { return s.fsm.LastIndex() }
+
+// CommitIndex returns raft's last applied index.
+func (s *Server) CommitIndex() uint64 { return s.raft.AppliedIndex() }

@@ -33,6 +33,11 @@ type Options struct {
 // timeouts and waits until it leads. It is stopped when the test ends.
 func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
+	return newServer(t, opts, true)
+}
+
+func newServer(t testing.TB, opts Options, waitLeader bool) *Server {
+	t.Helper()
 	dir := opts.DataDir
 	if dir == "" {
 		dir = t.TempDir()
@@ -57,7 +62,9 @@ func NewServer(t testing.TB, opts Options) *Server {
 	s := &Server{Server: srv, Dir: dir, cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- srv.Run(ctx) }()
 	t.Cleanup(s.Stop)
-	WaitFor(t, 10*time.Second, "server to lead", func() bool { return srv.IsLeader() })
+	if waitLeader {
+		WaitFor(t, 10*time.Second, "server to lead", func() bool { return srv.IsLeader() })
+	}
 	return s
 }
 

@@ -1,0 +1,155 @@
+package servertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"mesh/fsm"
+	"mesh/server"
+)
+
+// Cluster is N in-process servers on raft's in-memory transport, with
+// real HTTP on 127.0.0.1, and controls to cut servers off and heal.
+type Cluster struct {
+	t       testing.TB
+	Servers []*Server
+	addrs   []raft.ServerAddress
+	trans   []*raft.InmemTransport
+	cut     map[int]bool
+}
+
+// NewCluster starts n servers that bootstrap one cluster, and waits for a
+// leader. Every server stops when the test ends.
+func NewCluster(t testing.TB, n int, tweak func(*server.Config)) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, cut: map[int]bool{}}
+	for i := 0; i < n; i++ {
+		addr, tr := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("srv%d", i)))
+		c.addrs = append(c.addrs, addr)
+		c.trans = append(c.trans, tr)
+	}
+	c.connectAll()
+	var members []raft.Server
+	for i := 0; i < n; i++ {
+		tr := c.trans[i]
+		s := newServer(t, Options{Tweak: func(cfg *server.Config) {
+			cfg.TestRaft = &server.TestRaft{Transport: tr}
+			cfg.BootstrapExpect = n
+			cfg.RaftHeartbeatTimeout = 150 * time.Millisecond
+			cfg.RaftElectionTimeout = 150 * time.Millisecond
+			cfg.RaftLeaderLease = 100 * time.Millisecond
+			cfg.AgentReregisterTimeout = 30 * time.Second
+			cfg.FrameworkFailoverMinimum = 30 * time.Second
+			cfg.Logger = cfg.Logger.Named(fmt.Sprintf("srv%d", i))
+			if tweak != nil {
+				tweak(cfg)
+			}
+		}}, false)
+		c.Servers = append(c.Servers, s)
+		members = append(members, raft.Server{ID: raft.ServerID(s.NodeID()), Address: c.addrs[i]})
+	}
+	for _, s := range c.Servers {
+		if err := s.BootstrapCluster(members); err != nil {
+			t.Fatalf("bootstrap: %v", err)
+		}
+	}
+	c.WaitLeader()
+	return c
+}
+
+func (c *Cluster) connectAll() {
+	for i := range c.trans {
+		for j := range c.trans {
+			if i != j && !c.cut[i] && !c.cut[j] {
+				c.trans[i].Connect(c.addrs[j], c.trans[j])
+			}
+		}
+	}
+}
+
+// Isolate cuts server i off from every other server (both directions).
+func (c *Cluster) Isolate(i int) {
+	c.cut[i] = true
+	for j := range c.trans {
+		if j != i {
+			c.trans[i].Disconnect(c.addrs[j])
+			c.trans[j].Disconnect(c.addrs[i])
+		}
+	}
+}
+
+// Heal reconnects every server.
+func (c *Cluster) Heal() {
+	c.cut = map[int]bool{}
+	c.connectAll()
+}
+
+// Leader returns the index of the established leader, -1 if none.
+func (c *Cluster) Leader() int {
+	for i, s := range c.Servers {
+		if s.cancel != nil && s.IsLeader() {
+			return i
+		}
+	}
+	return -1
+}
+
+// WaitLeader waits for an established leader among the servers that are
+// not cut off and returns its index.
+func (c *Cluster) WaitLeader() int {
+	c.t.Helper()
+	idx := -1
+	WaitFor(c.t, 15*time.Second, "a leader", func() bool {
+		for i, s := range c.Servers {
+			if s.cancel != nil && !c.cut[i] && s.IsLeader() {
+				idx = i
+				return true
+			}
+		}
+		return false
+	})
+	return idx
+}
+
+// Stop stops server i.
+func (c *Cluster) Stop(i int) { c.Servers[i].Stop() }
+
+// CheckConsistent waits until every running server has applied the same
+// log index and then requires identical replicated state.
+func (c *Cluster) CheckConsistent() {
+	c.t.Helper()
+	var running []*Server
+	for _, s := range c.Servers {
+		if s.cancel != nil {
+			running = append(running, s)
+		}
+	}
+	WaitFor(c.t, 15*time.Second, "servers to apply the same index", func() bool {
+		for _, s := range running[1:] {
+			if s.CommitIndex() != running[0].CommitIndex() || s.LastIndex() != running[0].LastIndex() {
+				return false
+			}
+		}
+		return true
+	})
+	want := dumpState(running[0].FSM().State())
+	for i, s := range running[1:] {
+		if got := dumpState(s.FSM().State()); !reflect.DeepEqual(got, want) {
+			c.t.Fatalf("server %d state differs from server 0:\n%s\nvs\n%s", i+1, got, want)
+		}
+	}
+}
+
+// dumpState renders the replicated state for comparison.
+func dumpState(st *fsm.State) string {
+	b, _ := json.Marshal(map[string]any{
+		"meta": st.Meta(), "servers": st.Servers(), "frameworks": st.Frameworks(),
+		"agents": st.Agents(), "offers": st.Offers(), "tasks": st.Tasks(),
+	})
+	return string(b)
+}
