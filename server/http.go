@@ -171,6 +171,7 @@ func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
 		"version":      version.Version,
 		"mesh_version": version.MeshVersion,
 		"git_sha":      version.GitSHA,
+		"git_tag":      version.Version,
 		"build_user":   "mesh",
 	})
 }

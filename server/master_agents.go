@@ -278,6 +278,9 @@ func (m *master) agentUpdates(agentID string, upd *agentapi.Update) error {
 	}
 	updates := make([]fsm.StatusUpdate, len(upd.Updates))
 	for i, u := range upd.Updates {
+		if u.Status.AgentID == nil {
+			u.Status.AgentID = &mesos.AgentID{Value: agentID}
+		}
 		updates[i] = fsm.StatusUpdate{FrameworkID: u.FrameworkID.Value, Status: u.Status}
 	}
 	return m.recordUpdates(agentID, updates)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -144,6 +145,13 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 		MasterInfo:               &m.info,
 	}})
 	writeEvent(rw, &scheduler.Event{Type: scheduler.EventHeartbeat})
+	// Updates still waiting for an acknowledgement go out again at once
+	// rather than at the agent's next retry (delivery is at least once).
+	for _, t := range m.s.fsm.State().TasksByFramework(fw.ID) {
+		if !t.Completed && t.Status != nil && len(t.PendingAck) > 0 && bytes.Equal(t.Status.UUID, t.PendingAck) {
+			fc.send(&scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status}})
+		}
+	}
 	m.alloc.AddFramework(fw.ID, info.AllRoles(), call.Subscribe.SuppressedRoles)
 	m.alloc.ActivateFramework(fw.ID)
 	m.alloc.Trigger()

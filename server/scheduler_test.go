@@ -37,6 +37,7 @@ func TestScheduler_BadInputGetsSpecStatus(t *testing.T) {
 	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
 		t.Errorf("GET: %d Allow=%q, want 405 POST", resp.StatusCode, resp.Header.Get("Allow"))
 	}
+	before := srv.LastIndex()
 	cases := []struct {
 		name    string
 		body    string
@@ -65,6 +66,9 @@ func TestScheduler_BadInputGetsSpecStatus(t *testing.T) {
 		}
 	}
 
+	if after := srv.LastIndex(); after != before {
+		t.Errorf("bad requests changed the replicated state: applied index %d → %d", before, after)
+	}
 	// A valid subscription still works after all of that.
 	f := subscribe(t, addr, good)
 	sub := f.subscribed()
@@ -328,4 +332,25 @@ func TestScheduler_FailoverReplacesStream(t *testing.T) {
 		fw := srv.FSM().State().Framework(c.id)
 		return fw != nil && fw.Removed
 	})
+}
+
+// TestScheduler_UnacknowledgedUpdateResentOnResubscribe: an update the
+// framework never acknowledged is delivered again, same uuid, as soon as
+// it resubscribes.
+func TestScheduler_UnacknowledgedUpdateResentOnResubscribe(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	servertest.NewSimAgent(srv.HTTPAddr(), agentResources()).Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("forgetful", "", `"failover_timeout":60`))
+	f.subscribed()
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	f.launch(o, "sleep 100", "t")
+	first := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	f.close()
+	g := subscribe(t, srv.HTTPAddr(), subscribeBody("forgetful", f.id, `"failover_timeout":60`))
+	g.id = f.id
+	g.subscribed()
+	again := g.await(scheduler.EventUpdate, 5*time.Second).Update.Status
+	if again.TaskID != first.TaskID || again.State != first.State || string(again.UUID) != string(first.UUID) {
+		t.Fatalf("resent update %+v, want %+v", again, first)
+	}
 }
