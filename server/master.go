@@ -47,6 +47,9 @@ type master struct {
 	reregistering map[string]bool
 	frameworkSeq  uint64
 	agentSeq      uint64
+
+	// acks feeds the ack batcher.
+	acks chan pendingAck
 }
 
 // newMaster establishes the master for term: it rescinds the old term's
@@ -66,6 +69,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		agentTimers:    map[string]*time.Timer{},
 		failoverTimers: map[string]*time.Timer{},
 		reregistering:  map[string]bool{},
+		acks:           make(chan pendingAck, 4*maxAckBatch),
 		frameworkSeq:   meta.NextFramework,
 		agentSeq:       meta.NextAgent,
 	}
@@ -125,6 +129,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 	m.goRoutine("allocator", func(ctx context.Context) {
 		m.alloc.Run(ctx.Done())
 	})
+	m.goRoutine("ack-batcher", m.runAckBatcher)
 	return m, nil
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"mesh/fsm"
@@ -9,21 +10,66 @@ import (
 	"mesh/mesos/scheduler"
 )
 
-// acknowledge commits a framework's acknowledgement and relays it to the
-// agent, whose status update manager then sends the task's next update.
+// pendingAck is an acknowledgement waiting for the ack batcher.
+type pendingAck struct {
+	ack     fsm.StatusAck
+	agentID string
+}
+
+// acknowledge queues a framework's acknowledgement. The call is answered
+// 202 at once (Mesos: queued); the ack batcher commits acks in batches and
+// relays each to its agent, whose status update manager then sends the
+// task's next update. An ack lost with a failed leader is harmless: the
+// agent resends the update and the framework acknowledges it again.
 func (m *master) acknowledge(fid string, ack *scheduler.Acknowledge) error {
-	_, err := m.apply(fsm.StatusAckRequestType, &fsm.StatusAckRequest{Acks: []fsm.StatusAck{{
-		FrameworkID: fid, TaskID: ack.TaskID.Value, UUID: ack.UUID,
-	}}})
-	if err != nil {
-		return err
+	p := pendingAck{ack: fsm.StatusAck{FrameworkID: fid, TaskID: ack.TaskID.Value, UUID: ack.UUID}, agentID: ack.AgentID.Value}
+	select {
+	case m.acks <- p:
+		return nil
+	case <-m.ctx.Done():
+		return ErrNotLeader
 	}
-	// Acks for unknown or disconnected agents are dropped (still 202): the
-	// agent resends the update and the framework acknowledges it again.
-	m.sendToAgent(ack.AgentID.Value, &agentapi.Event{Type: agentapi.EventAcknowledge, Acknowledge: &agentapi.Acknowledge{
-		FrameworkID: mesos.FrameworkID{Value: fid}, TaskID: *ack.TaskID, UUID: ack.UUID,
-	}})
-	return nil
+}
+
+// maxAckBatch bounds one log entry of acknowledgements.
+const maxAckBatch = 1024
+
+// runAckBatcher commits queued acknowledgements, many per log entry: one
+// Apply of a thousand records costs about what one Apply of one does.
+func (m *master) runAckBatcher(ctx context.Context) {
+	for {
+		var batch []pendingAck
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-m.acks:
+			batch = append(batch, p)
+		}
+	drain:
+		for len(batch) < maxAckBatch {
+			select {
+			case p := <-m.acks:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		req := &fsm.StatusAckRequest{Acks: make([]fsm.StatusAck, len(batch))}
+		for i, p := range batch {
+			req.Acks[i] = p.ack
+		}
+		if _, err := m.apply(fsm.StatusAckRequestType, req); err != nil {
+			m.logger.Warn("failed to commit acknowledgements; agents will resend", "count", len(batch), "error", err)
+			continue
+		}
+		// Acks for unknown or disconnected agents are dropped: the agent
+		// resends the update and the framework acknowledges it again.
+		for _, p := range batch {
+			m.sendToAgent(p.agentID, &agentapi.Event{Type: agentapi.EventAcknowledge, Acknowledge: &agentapi.Acknowledge{
+				FrameworkID: mesos.FrameworkID{Value: p.ack.FrameworkID}, TaskID: mesos.TaskID{Value: p.ack.TaskID}, UUID: p.ack.UUID,
+			}})
+		}
+	}
 }
 
 // kill asks the task's agent to kill it; an unknown task is reconciled.
