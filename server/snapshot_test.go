@@ -1,0 +1,73 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"mesh/server"
+	"mesh/server/servertest"
+)
+
+// TestServer_SnapshotSaveRestoreAndCompaction: the log is compacted into
+// snapshots and a restart restores from one; a saved snapshot restores the
+// state it was taken from, and a corrupt one is refused without touching
+// the state.
+func TestServer_SnapshotSaveRestoreAndCompaction(t *testing.T) {
+	dir := t.TempDir()
+	srv := servertest.NewServer(t, servertest.Options{DataDir: dir, Tweak: func(c *server.Config) { c.SnapshotThreshold = 16 }})
+	subscribeN := func(s *servertest.Server, n int, name string) {
+		for i := 0; i < n; i++ {
+			f := subscribe(t, s.HTTPAddr(), subscribeBody(name, "", `"failover_timeout":600`))
+			f.subscribed()
+			f.close()
+		}
+	}
+	subscribeN(srv, 5, "before")
+	resp, err := http.Get("http://" + srv.HTTPAddr() + "/internal/v1/snapshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(snap) == 0 {
+		t.Fatalf("snapshot save: %d, %d bytes", resp.StatusCode, len(snap))
+	}
+	subscribeN(srv, 5, "after")
+	count := func(s *servertest.Server) int { return len(s.FSM().State().Frameworks()) }
+	servertest.WaitFor(t, 5*time.Second, "disconnects to commit", func() bool { return count(srv) == 10 })
+
+	// A corrupt snapshot is refused and changes nothing.
+	bad := append([]byte(nil), snap...)
+	bad = bytes.Replace(bad, []byte(`"t":"frameworks"`), []byte(`"t":"nonsense!!"`), 1)
+	resp, err = http.Post("http://"+srv.HTTPAddr()+"/internal/v1/snapshot", "application/octet-stream", bytes.NewReader(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || count(srv) != 10 {
+		t.Fatalf("corrupt snapshot: status %d, %d frameworks; want 400 and 10", resp.StatusCode, count(srv))
+	}
+	resp, err = http.Post("http://"+srv.HTTPAddr()+"/internal/v1/snapshot", "application/octet-stream", bytes.NewReader(snap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("restore: %d", resp.StatusCode)
+	}
+	servertest.WaitFor(t, 5*time.Second, "restored state", func() bool { return count(srv) == 5 })
+	servertest.WaitFor(t, 5*time.Second, "leadership re-established", srv.IsLeader)
+
+	// More writes go past the snapshot threshold; a restart comes back
+	// from snapshot + log with everything.
+	subscribeN(srv, 20, "more")
+	servertest.WaitFor(t, 5*time.Second, "writes to commit", func() bool { return count(srv) == 25 })
+	srv.Stop()
+	again := servertest.NewServer(t, servertest.Options{DataDir: dir})
+	if n := count(again); n != 25 {
+		t.Fatalf("%d frameworks after restart, want 25", n)
+	}
+}
