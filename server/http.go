@@ -123,19 +123,31 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = enc.Encode(v)
 }
 
-// handleAgent serves the internal agent protocol.
-func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
+// leaderPostJSON runs the steps every leader-only JSON call shares, in
+// Mesos' order: redirect (or 503), method, content type, then decoding
+// the body into v. When a step fails it has answered the request and
+// returns nil.
+func (s *Server) leaderPostJSON(w http.ResponseWriter, r *http.Request, v any) *master {
 	m := s.leaderOrRedirect(w, r)
 	if m == nil {
-		return
+		return nil
 	}
 	if err := checkPostJSON(w, r); err != nil {
 		writeError(w, err)
-		return
+		return nil
 	}
-	var call agentapi.Call
-	if err := decodeBody(r, &call); err != nil {
+	if err := decodeBody(r, v); err != nil {
 		writeError(w, err)
+		return nil
+	}
+	return m
+}
+
+// handleAgent serves the internal agent protocol.
+func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
+	var call agentapi.Call
+	m := s.leaderPostJSON(w, r, &call)
+	if m == nil {
 		return
 	}
 	var err error

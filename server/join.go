@@ -79,17 +79,9 @@ func (s *Server) handlePeer(w http.ResponseWriter, r *http.Request) {
 
 // handleJoin adds a server to the cluster (leader only).
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
-	m := s.leaderOrRedirect(w, r)
-	if m == nil {
-		return
-	}
-	if err := checkPostJSON(w, r); err != nil {
-		writeError(w, err)
-		return
-	}
 	var req JoinRequest
-	if err := decodeBody(r, &req); err != nil {
-		writeError(w, err)
+	m := s.leaderPostJSON(w, r, &req)
+	if m == nil {
 		return
 	}
 	if req.NodeID == "" || req.RaftAddr == "" || req.HTTPAddr == "" {

@@ -59,18 +59,10 @@ func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
 
 // handleRemovePeer removes a server from the raft configuration (leader).
 func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request) {
-	if s.leaderOrRedirect(w, r) == nil {
-		return
-	}
-	if err := checkPostJSON(w, r); err != nil {
-		writeError(w, err)
-		return
-	}
 	var req struct {
 		ID string `json:"id"`
 	}
-	if err := decodeBody(r, &req); err != nil {
-		writeError(w, err)
+	if s.leaderPostJSON(w, r, &req) == nil {
 		return
 	}
 	peers, err := s.Peers()

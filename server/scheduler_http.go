@@ -11,17 +11,9 @@ import (
 // order (spec §1.3): redirect, method, content type, parse, validate,
 // Accept, stream id, framework checks, then the call.
 func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
-	m := s.leaderOrRedirect(w, r)
-	if m == nil {
-		return
-	}
-	if err := checkPostJSON(w, r); err != nil {
-		writeError(w, err)
-		return
-	}
 	var call scheduler.Call
-	if err := decodeBody(r, &call); err != nil {
-		writeError(w, err)
+	m := s.leaderPostJSON(w, r, &call)
+	if m == nil {
 		return
 	}
 	if call.Type != scheduler.CallUnknown {

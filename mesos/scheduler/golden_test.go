@@ -2,120 +2,25 @@ package scheduler
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
-	"strings"
 	"testing"
+
+	"mesh/mesos/internal/golden"
 )
 
 // goldenDir holds the spec's JSON examples, one message per file.
 const goldenDir = "../../testdata/scheduler"
 
-// goldenFiles returns the JSON files under goldenDir/sub.
-func goldenFiles(t *testing.T, sub string) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(goldenDir, sub, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no golden files in %s", filepath.Join(goldenDir, sub))
-	}
-	return files
-}
-
-// roundTrip decodes data into v, encodes v again and fails with a diff
-// when the result differs in meaning from data.
-func roundTrip(t *testing.T, data []byte, v any) {
-	t.Helper()
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("decode: %v", err)
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		t.Fatalf("encode: %v", err)
-	}
-	var want, got any
-	if err := json.Unmarshal(data, &want); err != nil {
-		t.Fatalf("golden file is not JSON: %v", err)
-	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("re-encoded value is not JSON: %v", err)
-	}
-	if !reflect.DeepEqual(want, got) {
-		t.Fatalf("re-encoding changed the message:\n%s\nre-encoded: %s", strings.Join(jsonDiff("", want, got), "\n"), out)
-	}
-}
-
-// jsonDiff lists the paths where two decoded JSON values differ.
-func jsonDiff(path string, want, got any) []string {
-	if reflect.DeepEqual(want, got) {
-		return nil
-	}
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			break
-		}
-		keys := map[string]bool{}
-		for k := range w {
-			keys[k] = true
-		}
-		for k := range g {
-			keys[k] = true
-		}
-		var sorted []string
-		for k := range keys {
-			sorted = append(sorted, k)
-		}
-		sort.Strings(sorted)
-		var out []string
-		for _, k := range sorted {
-			wv, win := w[k]
-			gv, gin := g[k]
-			p := strings.TrimPrefix(path+"."+k, ".")
-			switch {
-			case !gin:
-				out = append(out, fmt.Sprintf("  %s: lost (file has %s)", p, compact(wv)))
-			case !win:
-				out = append(out, fmt.Sprintf("  %s: added %s", p, compact(gv)))
-			default:
-				out = append(out, jsonDiff(p, wv, gv)...)
-			}
-		}
-		return out
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			break
-		}
-		var out []string
-		for i := range w {
-			out = append(out, jsonDiff(fmt.Sprintf("%s[%d]", path, i), w[i], g[i])...)
-		}
-		return out
-	}
-	return []string{fmt.Sprintf("  %s: file has %s, re-encoded has %s", path, compact(want), compact(got))}
-}
-
-func compact(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func TestGolden_Calls(t *testing.T) {
-	for _, f := range goldenFiles(t, "calls") {
+	for _, f := range golden.Files(t, goldenDir, "calls") {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var c Call
-			roundTrip(t, data, &c)
+			golden.RoundTrip(t, data, &c)
 			if c.Type == "" {
 				t.Fatal("decoded call has no type")
 			}
@@ -128,14 +33,14 @@ func TestGolden_Calls(t *testing.T) {
 }
 
 func TestGolden_Events(t *testing.T) {
-	for _, f := range goldenFiles(t, "events") {
+	for _, f := range golden.Files(t, goldenDir, "events") {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var e Event
-			roundTrip(t, data, &e)
+			golden.RoundTrip(t, data, &e)
 			if e.Type == "" {
 				t.Fatal("decoded event has no type")
 			}
