@@ -26,6 +26,9 @@ import (
 // Server connection timing.
 const (
 	minConnectBackoff = 100 * time.Millisecond
+	// electionRetry is the wait between attempts while servers answer
+	// but no leader serves yet.
+	electionRetry     = 50 * time.Millisecond
 	maxConnectBackoff = 2 * time.Second
 	// firstRecordTimeout bounds the wait for REGISTERED.
 	firstRecordTimeout = 30 * time.Second
@@ -126,8 +129,18 @@ func (c *serverConn) run(ctx context.Context) {
 		} else {
 			c.log.Debug("cannot register with a server", "error", err)
 		}
-		backoff = min(max(2*backoff, minConnectBackoff), maxConnectBackoff)
-		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
+		var wait time.Duration
+		if errors.Is(err, ErrNoLeader) || errors.Is(err, errLeaderChanging) {
+			// Servers answer: a leader is being elected. Retry soon and keep
+			// the backoff small, so the agent is back a moment after the
+			// new leader.
+			backoff = 0
+			wait = electionRetry/2 + rand.N(electionRetry/2+1)
+		} else {
+			backoff = min(max(2*backoff, minConnectBackoff), maxConnectBackoff)
+			wait = backoff/2 + rand.N(backoff/2+1)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -169,6 +182,11 @@ func (c *serverConn) post(ctx context.Context, addr string, call *agentapi.Call)
 		req.Header.Set("Accept", "application/json")
 		resp, err := c.http.Do(req)
 		if err != nil {
+			if hops > 0 {
+				// A server answered but pointed at a leader that is gone:
+				// the cluster is electing a new one.
+				return addr, nil, fmt.Errorf("%s call to %s: %w: %v", call.Type, addr, errLeaderChanging, err)
+			}
 			return addr, nil, fmt.Errorf("%s call to %s: %w", call.Type, addr, err)
 		}
 		switch {

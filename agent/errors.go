@@ -18,4 +18,7 @@ var (
 	// ErrStreamGone is returned by a status update for a task whose update
 	// stream was closed because it ended.
 	ErrStreamGone = errors.New("status update stream is closed")
+	// errLeaderChanging is returned when a server redirected to a leader
+	// that cannot be reached: an election is under way.
+	errLeaderChanging = errors.New("the leader is changing")
 )

@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 
 // freePort returns a loopback address with a port that was free a moment
 // ago.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -83,7 +83,7 @@ func (s *syncBuffer) String() string {
 
 // start runs mesh with args in the background; the process is stopped
 // (SIGTERM, then SIGKILL) when the test ends.
-func start(t *testing.T, args ...string) *proc {
+func start(t testing.TB, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(meshBin, args...), out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -105,7 +105,7 @@ func start(t *testing.T, args ...string) *proc {
 }
 
 // stop sends SIGTERM and waits, escalating to SIGKILL of the group.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	select {
 	case <-p.done:
 		return
@@ -123,7 +123,7 @@ func (p *proc) stop(t *testing.T) {
 
 // run runs mesh to completion with a deadline and returns its output and
 // exit code.
-func run(t *testing.T, timeout time.Duration, args ...string) (string, int) {
+func run(t testing.TB, timeout time.Duration, args ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -157,7 +157,7 @@ func getJSON(addr, path string, v any) error {
 }
 
 // waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -195,7 +195,7 @@ type clusterState struct {
 }
 
 // waitAgents waits until the server at addr reports n active agents.
-func waitAgents(t *testing.T, addr string, n int) clusterState {
+func waitAgents(t testing.TB, addr string, n int) clusterState {
 	t.Helper()
 	var st clusterState
 	waitFor(t, 20*time.Second, fmt.Sprintf("%d active agents at %s", n, addr), func() bool {

@@ -55,12 +55,9 @@ func applyFrameworkRegister(txn *memdb.Txn, req *FrameworkRegisterRequest) any {
 	}
 	fw := req.Framework
 	mustInsert(txn, tableFrameworks, &fw)
-	if req.NewSeq > 0 {
-		m := getMeta(txn)
-		if req.NewSeq >= m.NextFramework {
-			m.NextFramework = req.NewSeq + 1
-			putMeta(txn, m)
-		}
+	if m := getMeta(txn); req.New && req.Seq >= m.NextFramework {
+		m.NextFramework = req.Seq + 1
+		putMeta(txn, m)
 	}
 	return nil
 }
@@ -123,12 +120,9 @@ func applyFrameworkRemove(txn *memdb.Txn, req *FrameworkRemoveRequest) any {
 func applyAgentRegister(txn *memdb.Txn, req *AgentRegisterRequest) any {
 	a := req.Agent
 	mustInsert(txn, tableAgents, &a)
-	if req.NewSeq > 0 {
-		m := getMeta(txn)
-		if req.NewSeq >= m.NextAgent {
-			m.NextAgent = req.NewSeq + 1
-			putMeta(txn, m)
-		}
+	if m := getMeta(txn); req.New && req.Seq >= m.NextAgent {
+		m.NextAgent = req.Seq + 1
+		putMeta(txn, m)
 	}
 	return nil
 }

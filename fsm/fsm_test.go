@@ -33,8 +33,8 @@ func seed(t *testing.T) *FSM {
 	f := New(nil)
 	apply(t, f, ClusterInitRequestType, &ClusterInitRequest{ClusterID: "c1"})
 	apply(t, f, ServerAnnounceRequestType, &ServerAnnounceRequest{Server: Server{ID: "s1", RaftAddr: "127.0.0.1:1", HTTPAddr: "127.0.0.1:2"}})
-	apply(t, f, FrameworkRegisterRequestType, &FrameworkRegisterRequest{Framework: Framework{ID: "c1-0000", Info: mesos.FrameworkInfo{User: "u", Name: "n"}, Connected: true}, NewSeq: 0})
-	apply(t, f, AgentRegisterRequestType, &AgentRegisterRequest{Agent: Agent{ID: "c1-S0", State: AgentActive, Info: mesos.AgentInfo{Hostname: "h", Resources: cpusMem(4, 4096)}}})
+	apply(t, f, FrameworkRegisterRequestType, &FrameworkRegisterRequest{Framework: Framework{ID: "c1-0000", Info: mesos.FrameworkInfo{User: "u", Name: "n"}, Connected: true}, New: true, Seq: 0})
+	apply(t, f, AgentRegisterRequestType, &AgentRegisterRequest{Agent: Agent{ID: "c1-S0", State: AgentActive, Info: mesos.AgentInfo{Hostname: "h", Resources: cpusMem(4, 4096)}}, New: true, Seq: 0})
 	apply(t, f, OffersCreateRequestType, &OffersCreateRequest{Offers: []Offer{
 		{ID: "o1", FrameworkID: "c1-0000", AgentID: "c1-S0", Role: "*", Resources: cpusMem(4, 4096).Allocate("*")},
 		{ID: "o2", FrameworkID: "c1-0000", AgentID: "c1-S0", Role: "*", Resources: cpusMem(1, 1).Allocate("*")},
@@ -82,6 +82,13 @@ func TestFSM_SnapshotRoundTripEveryRecordType(t *testing.T) {
 		if reflect.ValueOf(pair[0]).Kind() == reflect.Slice && reflect.ValueOf(pair[0]).Len() == 0 {
 			t.Errorf("%s: seed state has none, the round trip proves nothing", name)
 		}
+	}
+}
+
+func TestFSM_FirstIDsAdvanceTheSequences(t *testing.T) {
+	f := seed(t)
+	if m := f.State().Meta(); m.NextFramework != 1 || m.NextAgent != 1 {
+		t.Fatalf("after registering framework 0 and agent 0: next framework %d, next agent %d; want 1 and 1", m.NextFramework, m.NextAgent)
 	}
 }
 

@@ -143,8 +143,10 @@ type ServerAnnounceRequest struct {
 // FrameworkRegisterRequest adds a framework or updates a resubscribing one.
 type FrameworkRegisterRequest struct {
 	Framework Framework
-	// NewSeq, when non-zero, advances Meta.NextFramework past it.
-	NewSeq uint64
+	// New marks a framework registering for the first time; its id used
+	// sequence number Seq, and Meta.NextFramework moves past it.
+	New bool
+	Seq uint64
 }
 
 // FrameworkDisconnectRequest records that a framework's stream closed.
@@ -164,8 +166,11 @@ type FrameworkRemoveRequest struct {
 
 // AgentRegisterRequest adds an agent or re-registers a known one.
 type AgentRegisterRequest struct {
-	Agent  Agent
-	NewSeq uint64
+	Agent Agent
+	// New marks an agent registering for the first time; its id used
+	// sequence number Seq, and Meta.NextAgent moves past it.
+	New bool
+	Seq uint64
 }
 
 // AgentStateRequest moves an agent to a new state. Moving to unreachable

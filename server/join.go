@@ -146,7 +146,9 @@ func (s *Server) joinLoop(ctx context.Context) error {
 		if err == nil || errors.Is(err, errFatalJoin) {
 			return err
 		}
-		if attempt%10 == 9 {
+		// Warn early (a -join address that is not a mesh server should be
+		// seen at once), then every tenth attempt.
+		if attempt == 2 || attempt%10 == 9 {
 			s.logger.Warn("still looking for the other servers", "join", s.cfg.Join, "error", err)
 		} else {
 			s.logger.Debug("join attempt failed", "error", err)

@@ -295,3 +295,9 @@ func (m *master) sendToAgent(aid string, ev *agentapi.Event) bool {
 	ac.send(ev)
 	return true
 }
+
+// frameworkID is the id of the seq'th framework of a cluster.
+func frameworkID(clusterID string, seq uint64) string { return fmt.Sprintf("%s-%04d", clusterID, seq) }
+
+// agentID is the id of the seq'th agent of a cluster.
+func agentID(clusterID string, seq uint64) string { return fmt.Sprintf("%s-S%d", clusterID, seq) }

@@ -51,9 +51,9 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		seq := m.agentSeq
 		m.agentSeq++
 		m.mu.Unlock()
-		agent.ID = fmt.Sprintf("%s-S%d", m.clusterID, seq)
+		agent.ID = agentID(m.clusterID, seq)
 		agent.RegisteredAt = now
-		req.NewSeq = seq
+		req.New, req.Seq = true, seq
 	}
 	info.ID = &mesos.AgentID{Value: agent.ID}
 	agent.Info = info

@@ -101,8 +101,8 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 		seq := m.frameworkSeq
 		m.frameworkSeq++
 		m.mu.Unlock()
-		fw = fsm.Framework{ID: fmt.Sprintf("%s-%04d", m.clusterID, seq), RegisteredAt: now}
-		req.NewSeq = seq
+		fw = fsm.Framework{ID: frameworkID(m.clusterID, seq), RegisteredAt: now}
+		req.New, req.Seq = true, seq
 		isNew = true
 		info.ID = &mesos.FrameworkID{Value: fw.ID}
 	}

@@ -61,6 +61,11 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 	}
 	backoff := c.minBackoff
 	hops := 0
+	// answered is set when a server answered the last attempt (a redirect
+	// or 503): a leader is being elected, so the next attempt comes soon
+	// and the backoff does not grow. Only attempts that reach no server
+	// back off exponentially.
+	answered := false
 	for {
 		host := c.Master()
 		sctx, cancel := context.WithCancel(ctx)
@@ -73,6 +78,9 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 			}
 			c.log.Warn("subscribe failed, trying the next server", "master", host, "error", err)
 			c.rotate(host)
+			// A redirect that led to an unreachable leader still counts as
+			// an answer: the follower's view of the leader is stale.
+			answered = hops > 0
 		case resp.StatusCode == http.StatusOK:
 			sub, err := c.open(resp, cancel, call)
 			if err != nil {
@@ -91,18 +99,28 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 				continue
 			}
 			hops = 0 // servers keep pointing at each other: back off
+			answered = false
 		case resp.StatusCode == http.StatusServiceUnavailable:
 			serr := statusError(resp)
 			cancel()
 			c.log.Warn("server unavailable, trying the next server", "master", host, "error", serr.Message)
 			c.rotate(host)
+			answered = true
 		default:
 			serr := statusError(resp)
 			cancel()
 			return nil, fmt.Errorf("subscribe to %s: %w", host, serr)
 		}
 		// Jitter keeps many frameworks from stampeding a new leader.
-		wait := backoff/2 + rand.N(backoff/2+1)
+		var wait time.Duration
+		if answered {
+			wait = electionRetry/2 + rand.N(electionRetry/2+1)
+			backoff = c.minBackoff
+		} else {
+			wait = backoff/2 + rand.N(backoff/2+1)
+			backoff = min(2*backoff, c.maxBackoff)
+		}
+		hops, answered = 0, false
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -110,7 +128,6 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 			return nil, fmt.Errorf("subscribe: %w", ctx.Err())
 		case <-t.C:
 		}
-		backoff = min(2*backoff, c.maxBackoff)
 	}
 }
 
