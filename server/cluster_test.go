@@ -35,6 +35,20 @@ func TestCluster_FollowersRedirectToLeader(t *testing.T) {
 			return resp.StatusCode == http.StatusTemporaryRedirect && resp.Header.Get("Location") == "//"+leaderAddr+"/api/v1/scheduler"
 		})
 	}
+	// Every server's HTTP address reaches the replicated state, so any of
+	// them can be redirected to once it leads.
+	servertest.WaitFor(t, 10*time.Second, "every server to announce its HTTP address", func() bool {
+		peers, err := c.Servers[leader].Peers()
+		if err != nil || len(peers) != 3 {
+			return false
+		}
+		for _, p := range peers {
+			if p.HTTPAddr == "" {
+				return false
+			}
+		}
+		return true
+	})
 	c.CheckConsistent()
 }
 

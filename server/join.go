@@ -284,3 +284,32 @@ func (s *Server) verifyCluster(ctx context.Context) error {
 		}
 	}
 }
+
+// announceLoop makes sure the replicated state holds this server's HTTP
+// address (servers that bootstrapped together, or restarted on a new
+// address, have not told the leader yet), so any server can redirect to it
+// once it leads and operators see it in `raft list-peers`.
+func (s *Server) announceLoop(ctx context.Context) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		announced := false
+		for _, srv := range s.fsm.State().Servers() {
+			if srv.ID == s.nodeID && srv.HTTPAddr == s.HTTPAddr() && srv.RaftAddr == s.raftAddr {
+				announced = true
+			}
+		}
+		if announced {
+			return
+		}
+		if leader := s.leaderHTTPAddr(); leader != "" && leader != s.HTTPAddr() && s.inCluster() {
+			if err := s.requestJoin(ctx, client, leader, s.peerInfo()); err != nil {
+				s.logger.Debug("announcing this server to the leader failed", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

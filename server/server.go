@@ -218,6 +218,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	go s.monitorLeadership(ctx)
+	go s.announceLoop(ctx)
 	if len(s.cfg.Join) > 0 {
 		// New servers find their cluster; restarted ones check that the
 		// servers they are told to join are of their own cluster.
