@@ -62,9 +62,12 @@ type Config struct {
 	TestRaft *TestRaft
 }
 
-// TestRaft holds the in-memory raft transport of a test server.
+// TestRaft holds the in-memory raft transport of a test server and,
+// optionally, a log store to use instead of an in-memory one (a test can
+// make it fail like a full disk).
 type TestRaft struct {
 	Transport raft.Transport
+	LogStore  raft.LogStore
 }
 
 // DefaultConfig returns a Config with mesh's defaults.

@@ -124,6 +124,9 @@ func (s *Server) setupRaft() error {
 		// In-memory raft for the in-process cluster harness.
 		mem := raft.NewInmemStore()
 		logs, stable, snaps, trans = mem, mem, raft.NewInmemSnapshotStore(), t.Transport
+		if t.LogStore != nil {
+			logs = t.LogStore
+		}
 		s.raftAddr = string(t.Transport.LocalAddr())
 	} else {
 		raftDir := filepath.Join(cfg.DataDir, "raft")

@@ -27,6 +27,13 @@ type Cluster struct {
 // leader. Every server stops when the test ends.
 func NewCluster(t testing.TB, n int, tweak func(*server.Config)) *Cluster {
 	t.Helper()
+	return NewClusterWithStores(t, n, nil, tweak)
+}
+
+// NewClusterWithStores is NewCluster with server i's raft log in
+// stores[i] (nil entries: in memory).
+func NewClusterWithStores(t testing.TB, n int, stores []raft.LogStore, tweak func(*server.Config)) *Cluster {
+	t.Helper()
 	c := &Cluster{t: t, cut: map[int]bool{}}
 	for i := 0; i < n; i++ {
 		addr, tr := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("srv%d", i)))
@@ -39,6 +46,9 @@ func NewCluster(t testing.TB, n int, tweak func(*server.Config)) *Cluster {
 		tr := c.trans[i]
 		s := newServer(t, Options{Tweak: func(cfg *server.Config) {
 			cfg.TestRaft = &server.TestRaft{Transport: tr}
+			if i < len(stores) {
+				cfg.TestRaft.LogStore = stores[i]
+			}
 			cfg.BootstrapExpect = n
 			cfg.RaftHeartbeatTimeout = 150 * time.Millisecond
 			cfg.RaftElectionTimeout = 150 * time.Millisecond
