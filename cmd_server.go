@@ -28,6 +28,7 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "raft-heartbeat-timeout", Value: d.RaftHeartbeatTimeout, Usage: "raft follower heartbeat timeout"},
 			&cli.DurationFlag{Name: "raft-election-timeout", Value: d.RaftElectionTimeout, Usage: "raft election timeout"},
 			&cli.DurationFlag{Name: "raft-leader-lease", Value: d.RaftLeaderLease, Usage: "raft leader lease timeout"},
+			&cli.DurationFlag{Name: "raft-store-timeout", Value: d.RaftStoreTimeout, Usage: "longest a raft log write may take before the server steps down (0: no limit)"},
 		}, logFlags()...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
@@ -49,6 +50,7 @@ func serverCommand() *cli.Command {
 			cfg.RaftHeartbeatTimeout = c.Duration("raft-heartbeat-timeout")
 			cfg.RaftElectionTimeout = c.Duration("raft-election-timeout")
 			cfg.RaftLeaderLease = c.Duration("raft-leader-lease")
+			cfg.RaftStoreTimeout = c.Duration("raft-store-timeout")
 			cfg.Logger = logger
 			srv, err := server.New(cfg)
 			if err != nil {

@@ -50,6 +50,9 @@ type Config struct {
 	RaftHeartbeatTimeout time.Duration
 	RaftElectionTimeout  time.Duration
 	RaftLeaderLease      time.Duration
+	// RaftStoreTimeout bounds one write of the raft log; a leader whose
+	// disk stalls longer steps down (0 disables the guard).
+	RaftStoreTimeout time.Duration
 	// ApplyTimeout bounds one raft Apply.
 	ApplyTimeout time.Duration
 	// SnapshotThreshold is how many log entries trigger a snapshot.
@@ -84,6 +87,7 @@ func DefaultConfig() Config {
 		RaftHeartbeatTimeout:     150 * time.Millisecond,
 		RaftElectionTimeout:      150 * time.Millisecond,
 		RaftLeaderLease:          100 * time.Millisecond,
+		RaftStoreTimeout:         5 * time.Second,
 		ApplyTimeout:             10 * time.Second,
 		SnapshotThreshold:        8192,
 	}

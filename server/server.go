@@ -155,6 +155,9 @@ func (s *Server) setupRaft() error {
 		logs, stable, snaps, trans = store, store, fss, nt
 		s.raftAddr = string(nt.LocalAddr())
 	}
+	if cfg.RaftStoreTimeout > 0 {
+		logs = newStallGuard(logs, cfg.RaftStoreTimeout)
+	}
 	existing, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
 		s.closeAll()
