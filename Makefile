@@ -5,14 +5,24 @@ BIN := bin/mesh
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X mesh/version.GitSHA=$(VERSION)
 
-.PHONY: build test dev bench lint fuzz clean
+.PHONY: build test deps dev bench lint fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # The process-level tests run the built binary; they find it through MESH_BIN.
-test: build lint
+test: deps build lint
 	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./...
+
+# System packages the tests need: busybox-static, from which the linux
+# containerizer tests build a root filesystem image. Installed only as root
+# (CI); elsewhere those tests skip.
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  dpkg -s busybox-static >/dev/null 2>&1 || (apt-get update && apt-get install -y busybox-static); \
+	else \
+	  echo "deps: not root; not installing busybox-static (the linux containerizer tests will skip)"; \
+	fi
 
 dev: build
 	./$(BIN) dev

@@ -18,7 +18,8 @@ func agentCommand() *cli.Command {
 			&cli.StringFlag{Name: "resources", Usage: "resources to offer, e.g. 'cpus:4;mem:4096;ports:[31000-32000]'; names not given are detected"},
 			&cli.StringFlag{Name: "attributes", Usage: "attributes of this agent, e.g. 'rack:r1;os:linux'"},
 			&cli.StringFlag{Name: "hostname", Usage: "hostname to advertise (default: the system's)"},
-			&cli.StringFlag{Name: "isolation", Value: d.Isolation, Usage: "container isolation: posix"},
+			&cli.StringFlag{Name: "isolation", Usage: "container isolation: linux (cgroups, namespaces; needs root) or posix (none) (default: linux when root with cgroups, else posix)"},
+			&cli.BoolFlag{Name: "allow-root-tasks", Usage: "let tasks run as root under linux isolation (default: refuse them)"},
 			&cli.DurationFlag{Name: "executor-registration-timeout", Value: d.ExecutorRegistrationTimeout, Usage: "how long a new executor has to subscribe"},
 			&cli.DurationFlag{Name: "executor-shutdown-grace-period", Value: d.ExecutorShutdownGracePeriod, Usage: "how long an executor has to stop after SHUTDOWN"},
 			&cli.BoolFlag{Name: "kill-tasks-on-shutdown", Usage: "destroy every container when the agent stops (default: leave them running for a restarted agent to recover)"},
@@ -36,6 +37,7 @@ func agentCommand() *cli.Command {
 			cfg.Attributes = c.String("attributes")
 			cfg.Hostname = c.String("hostname")
 			cfg.Isolation = c.String("isolation")
+			cfg.AllowRootTasks = c.Bool("allow-root-tasks")
 			cfg.ExecutorRegistrationTimeout = c.Duration("executor-registration-timeout")
 			cfg.ExecutorShutdownGracePeriod = c.Duration("executor-shutdown-grace-period")
 			cfg.KillTasksOnShutdown = c.Bool("kill-tasks-on-shutdown")

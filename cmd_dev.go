@@ -23,6 +23,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "resources", Usage: "agent resources, e.g. 'cpus:4;mem:4096' (default: detected)"},
 			&cli.StringFlag{Name: "attributes", Usage: "agent attributes, e.g. 'rack:r1'"},
 			&cli.StringFlag{Name: "data-dir", Usage: "keep data here instead of a temporary directory"},
+			&cli.StringFlag{Name: "isolation", Usage: "linux or posix (default: linux when root with cgroups, else posix)"},
 		}, logFlags()...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
@@ -52,6 +53,10 @@ func devCommand() *cli.Command {
 			acfg.Resources = c.String("resources")
 			acfg.Attributes = c.String("attributes")
 			acfg.KillTasksOnShutdown = true
+			acfg.Isolation = c.String("isolation")
+			// mesh dev runs the commands of the person who started it, as
+			// that person (mesh execute's default -user), root included.
+			acfg.AllowRootTasks = true
 			acfg.Logger = logger
 			ag, err := agent.New(acfg)
 			if err != nil {

@@ -18,6 +18,13 @@ func executorCommand() *cli.Command {
 		Hidden: true,
 		Flags:  logFlags(),
 		Action: func(c *cli.Context) error {
+			// The executor's stderr is the task's sandbox stderr: keep it for
+			// the task's own output and the executor's problems.
+			if !c.IsSet("log-level") {
+				if err := c.Set("log-level", "warn"); err != nil {
+					return err
+				}
+			}
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
 				return err

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,8 +45,14 @@ type Config struct {
 	Attributes string
 	// Hostname defaults to os.Hostname().
 	Hostname string
-	// Isolation names the containerizer backend: "posix".
+	// Isolation names the containerizer backend: "linux" or "posix"; ""
+	// picks linux when running as root on a machine with cgroups, else
+	// posix (with a warning).
 	Isolation string
+	// AllowRootTasks lets tasks run as root under linux isolation; without
+	// it a task whose user is root (or that names no user while the agent
+	// runs as root) is refused.
+	AllowRootTasks bool
 	// ExecutorCommand starts the command executor; default
 	// [os.Executable(), "executor"].
 	ExecutorCommand []string
@@ -112,8 +119,10 @@ type Agent struct {
 	endpoint string // host:port executors reach the agent at
 
 	containerizer executor.Containerizer
-	updates       *statusUpdates
-	conn          *serverConn
+	// launchSlots bounds the container launches in progress.
+	launchSlots chan struct{}
+	updates     *statusUpdates
+	conn        *serverConn
 
 	// ctx ends when Run shuts down; wg tracks the goroutines Run started
 	// and the per-executor ones.
@@ -160,7 +169,11 @@ func newAgent(cfg Config) (*Agent, error) {
 		cfg.HTTPAddr = def.HTTPAddr
 	}
 	if cfg.Isolation == "" {
-		cfg.Isolation = def.Isolation
+		iso, why := executor.DefaultIsolation()
+		if why != "" {
+			cfg.Logger.Named("agent").Warn("tasks run without resource isolation (posix): "+why, "isolation", iso)
+		}
+		cfg.Isolation = iso
 	}
 	if cfg.StatusRetryInterval <= 0 {
 		cfg.StatusRetryInterval = def.StatusRetryInterval
@@ -219,6 +232,7 @@ func newAgent(cfg Config) (*Agent, error) {
 		workDirGiven: given,
 		hostname:     cfg.Hostname,
 		frameworks:   map[string]*framework{},
+		launchSlots:  make(chan struct{}, max(2, 2*runtime.NumCPU())),
 	}
 	if a.resources, err = agentResources(cfg.Resources, workDir); err != nil {
 		return nil, err
@@ -229,6 +243,7 @@ func newAgent(cfg Config) (*Agent, error) {
 	a.containerizer, err = executor.New(cfg.Isolation, executor.Options{
 		StateDir: a.metaPath("containers"),
 		Logger:   a.log,
+		Linux:    executor.LinuxOptions{AllowRoot: cfg.AllowRootTasks},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: -isolation: %w", ErrBadConfig, err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"mesh/executor"
 	"mesh/mesos"
 	execapi "mesh/mesos/executor"
 	"mesh/mesos/recordio"
@@ -169,6 +170,13 @@ func (a *Agent) subscribeExecutor(run *executorRun, sub *execapi.Subscribe) *eve
 		return newEventStream(execapi.Event{Type: execapi.EventShutdown})
 	}
 
+	// The executor is up: from now on its tasks may run, under the
+	// container's full limits.
+	if qe, ok := a.containerizer.(executor.QuotaEnforcer); ok {
+		if err := qe.EnforceCPUQuota(run.containerID); err != nil && !errors.Is(err, executor.ErrUnknownContainer) {
+			log.Error("cannot enforce the container's cpu quota", "container_id", run.containerID, "error", err)
+		}
+	}
 	var acks []execapi.Event
 	known := map[string]bool{}
 	for _, t := range sub.UnacknowledgedTasks {
@@ -318,6 +326,15 @@ func (a *Agent) executorUpdate(run *executorRun, st mesos.TaskStatus) (execapi.E
 			a.log.Warn("dropping an update for a task that already ended", "framework_id", run.fw.id, "task_id", tid, "state", st.State, "ended_in", task.state)
 		}
 		return ack, nil
+	}
+	if st.State == mesos.TaskFailed {
+		// A task the kernel killed for exceeding the container's memory
+		// ends with SIGKILL as far as its executor can tell; the cgroup's
+		// OOM counter says why.
+		if lim := a.limitation(run.containerID); lim != nil {
+			st.Reason = limitationReason(lim)
+			st.Message = lim.Message
+		}
 	}
 	dup, err := a.updates.Update(run.fw.id, st)
 	if err != nil {

@@ -30,11 +30,21 @@ import (
 const envTestExecutor = "MESH_TEST_EXECUTOR"
 
 func TestMain(m *testing.M) {
+	// The linux containerizer re-executes this binary as a container's
+	// init ("agent.test init").
+	executor.ContainerInit()
 	if os.Getenv(envTestExecutor) == "1" {
 		os.Exit(runTestExecutor())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	for _, f := range afterTests {
+		f()
+	}
+	os.Exit(code)
 }
+
+// afterTests run once every test has: they remove what tests shared.
+var afterTests []func()
 
 func runTestExecutor() int {
 	cfg, err := executor.CommandExecutorConfigFromEnv(os.Getenv)
@@ -53,7 +63,7 @@ func runTestExecutor() int {
 }
 
 // waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -66,7 +76,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 // testLogger logs through t until the test ends, then drops output
 // (goroutines may outlive a failed test by a little).
-func testLogger(t *testing.T, name string) hclog.Logger {
+func testLogger(t testing.TB, name string) hclog.Logger {
 	w := &testLogWriter{t: t}
 	t.Cleanup(func() {
 		w.mu.Lock()
@@ -78,7 +88,7 @@ func testLogger(t *testing.T, name string) hclog.Logger {
 
 type testLogWriter struct {
 	mu   sync.Mutex
-	t    *testing.T
+	t    testing.TB
 	done bool
 }
 
@@ -96,13 +106,15 @@ type delivery struct {
 	FrameworkID string
 	Status      mesos.TaskStatus
 	Acked       bool
+	// At is when the fake server received it.
+	At time.Time
 }
 
 // fakeServer implements the server side of agentapi: it registers the
 // agent, relays commands the test sends, records UPDATE calls and
 // acknowledges them (unless told to withhold).
 type fakeServer struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu         sync.Mutex
@@ -118,7 +130,7 @@ type fakeServer struct {
 	updateErr int // when non-zero, UPDATE calls fail with this status
 }
 
-func newFakeServer(t *testing.T) *fakeServer {
+func newFakeServer(t testing.TB) *fakeServer {
 	f := &fakeServer{t: t, withhold: map[mesos.TaskState]int{}, term: 1}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.handle))
 	t.Cleanup(func() {
@@ -159,7 +171,7 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		var acks []agentapi.Event
 		for _, u := range call.Update.Updates {
-			d := delivery{FrameworkID: u.FrameworkID.Value, Status: u.Status}
+			d := delivery{FrameworkID: u.FrameworkID.Value, Status: u.Status, At: time.Now()}
 			if n := f.withhold[u.Status.State]; n != 0 {
 				if n > 0 {
 					f.withhold[u.Status.State] = n - 1
@@ -299,7 +311,7 @@ func (f *fakeServer) updatesOf(tid string) []delivery {
 
 // waitState waits until an update of tid in state arrives and returns
 // it.
-func (f *fakeServer) waitState(t *testing.T, tid string, state mesos.TaskState) mesos.TaskStatus {
+func (f *fakeServer) waitState(t testing.TB, tid string, state mesos.TaskState) mesos.TaskStatus {
 	t.Helper()
 	var got mesos.TaskStatus
 	waitFor(t, 20*time.Second, fmt.Sprintf("%s of task %s", state, tid), func() bool {
@@ -315,7 +327,7 @@ func (f *fakeServer) waitState(t *testing.T, tid string, state mesos.TaskState) 
 }
 
 // waitAcked waits until an update of tid in state was acknowledged.
-func (f *fakeServer) waitAcked(t *testing.T, tid string, state mesos.TaskState) {
+func (f *fakeServer) waitAcked(t testing.TB, tid string, state mesos.TaskState) {
 	t.Helper()
 	waitFor(t, 20*time.Second, fmt.Sprintf("acknowledged %s of task %s", state, tid), func() bool {
 		for _, d := range f.updatesOf(tid) {
@@ -342,7 +354,7 @@ type testAgent struct {
 }
 
 // stop ends Run and waits for it; later calls do nothing.
-func (ta *testAgent) stop(t *testing.T) {
+func (ta *testAgent) stop(t testing.TB) {
 	t.Helper()
 	ta.stopOnce.Do(func() {
 		ta.cancel()
@@ -359,7 +371,7 @@ func (ta *testAgent) stop(t *testing.T) {
 
 // testConfig is an agent configuration whose executors are this test
 // binary (see TestMain).
-func testConfig(t *testing.T, f *fakeServer) Config {
+func testConfig(t testing.TB, f *fakeServer) Config {
 	cfg := DefaultConfig()
 	cfg.Servers = []string{f.addr()}
 	cfg.HTTPAddr = "127.0.0.1:0"
@@ -377,7 +389,7 @@ func testConfig(t *testing.T, f *fakeServer) Config {
 
 // startAgent builds and runs an agent; it is stopped at the end of the
 // test.
-func startAgent(t *testing.T, cfg Config) *testAgent {
+func startAgent(t testing.TB, cfg Config) *testAgent {
 	t.Helper()
 	a, err := New(cfg)
 	if err != nil {
@@ -391,7 +403,7 @@ func startAgent(t *testing.T, cfg Config) *testAgent {
 }
 
 // waitRegistered waits for the agent to have an id.
-func (ta *testAgent) waitRegistered(t *testing.T) string {
+func (ta *testAgent) waitRegistered(t testing.TB) string {
 	t.Helper()
 	waitFor(t, 10*time.Second, "the agent to register", func() bool { return ta.ID() != "" })
 	return ta.ID()
@@ -426,7 +438,7 @@ func commandTask(id, cmd string) mesos.TaskInfo {
 }
 
 // httpGet fetches url and returns the status and body.
-func httpGet(t *testing.T, url string) (int, []byte) {
+func httpGet(t testing.TB, url string) (int, []byte) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -444,7 +456,7 @@ func newUUID() mesos.Bytes {
 }
 
 // freeAddr reserves nothing; it only finds a loopback port that was free.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -470,7 +482,7 @@ type redirector struct {
 	n   int
 }
 
-func newRedirector(t *testing.T, leader string, unavailable int) *redirector {
+func newRedirector(t testing.TB, leader string, unavailable int) *redirector {
 	r := &redirector{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()

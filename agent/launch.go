@@ -137,12 +137,9 @@ func (a *Agent) launchTask(fw *framework, t mesos.TaskInfo) {
 		fail(mesos.ReasonTaskInvalid, "Task has neither a command nor an executor")
 		return
 	}
-	if img := imageOf(t.Container); img != "" {
-		fail(mesos.ReasonContainerLaunchFailed, fmt.Sprintf("%s isolation cannot run container images (task asks for %s)", a.containerizer.Name(), img))
-		return
-	}
-	if img := imageOf(execInfo.Container); img != "" {
-		fail(mesos.ReasonContainerLaunchFailed, fmt.Sprintf("%s isolation cannot run container images (executor asks for %s)", a.containerizer.Name(), img))
+	rootfs, err := a.taskRootfs(t, isCommand, execInfo)
+	if err != nil {
+		fail(mesos.ReasonContainerLaunchFailed, err.Error())
 		return
 	}
 	if t.Command != nil && len(t.Command.URIs) > 0 {
@@ -162,9 +159,53 @@ func (a *Agent) launchTask(fw *framework, t mesos.TaskInfo) {
 		}
 		return
 	}
-	if err := a.startExecutor(fw, eid, isCommand, execInfo, t); err != nil {
-		fail(mesos.ReasonContainerLaunchFailed, "Failed to launch container: "+err.Error())
+	if err := a.startExecutor(fw, eid, isCommand, execInfo, t, rootfs); err != nil {
+		fail(mesos.ReasonContainerLaunchFailed, "Failed to prepare the container: "+err.Error())
 	}
+}
+
+// taskRootfs returns the local rootfs image (a directory or a tarball) a
+// task asks for, "" if none, or why the task cannot run here.
+func (a *Agent) taskRootfs(t mesos.TaskInfo, isCommand bool, execInfo mesos.ExecutorInfo) (string, error) {
+	iso := a.containerizer.Name()
+	if img := imageOf(execInfo.Container); img != "" {
+		return "", fmt.Errorf("%s isolation cannot run custom executors in container images (executor asks for %s)", iso, img)
+	}
+	img := imageOf(t.Container)
+	if img == "" {
+		return "", nil
+	}
+	if iso != executor.IsolationLinux {
+		return "", fmt.Errorf("%s isolation cannot run container images (task asks for %s)", iso, img)
+	}
+	if !isCommand {
+		return "", fmt.Errorf("only command tasks can have a container image (task asks for %s)", img)
+	}
+	path := localImagePath(t.Container)
+	if path == "" {
+		return "", fmt.Errorf("only local rootfs images are supported: give an absolute path to a directory or a .tar/.tar.gz as the image name (task asks for %s)", img)
+	}
+	return path, nil
+}
+
+// localImagePath is the image name of a MESOS container when it is a
+// local path ("/path" or "file:///path"), else "".
+func localImagePath(c *mesos.ContainerInfo) string {
+	if c == nil || c.Type != mesos.ContainerTypeMesos || c.Mesos == nil || c.Mesos.Image == nil {
+		return ""
+	}
+	var name string
+	switch img := c.Mesos.Image; {
+	case img.Docker != nil:
+		name = img.Docker.Name
+	case img.Appc != nil:
+		name = img.Appc.Name
+	}
+	name = strings.TrimPrefix(name, "file://")
+	if !filepath.IsAbs(name) {
+		return ""
+	}
+	return filepath.Clean(name)
 }
 
 // imageOf names the image a ContainerInfo asks for, "" if none.
@@ -201,7 +242,7 @@ func (a *Agent) deliverLaunch(run *executorRun, task *taskEntry) {
 
 // startExecutor creates a sandbox and starts an executor in a new
 // container with task as its first task. Caller holds a.mu.
-func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info mesos.ExecutorInfo, t mesos.TaskInfo) error {
+func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info mesos.ExecutorInfo, t mesos.TaskInfo, rootfs string) error {
 	cid := uuid.NewString()
 	dir := a.sandboxDir(fw.id, eid, cid)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -254,27 +295,93 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 	fw.executors[eid] = run
 	a.checkpointRun(run)
 
-	resources := mesos.Resources(t.Resources).Add(info.Resources...)
+	// The raw resources, not their sum: a backend with limits must see a
+	// "mem" of 0 to refuse it.
+	resources := append(append(mesos.Resources{}, t.Resources...), info.Resources...)
 	spec := executor.ContainerSpec{
-		ID:        cid,
-		Argv:      argv,
-		Env:       a.executorEnv(run),
-		Dir:       dir,
-		Stdout:    filepath.Join(dir, "stdout"),
-		Stderr:    filepath.Join(dir, "stderr"),
-		User:      user,
-		Resources: resources,
+		Rootfs:        rootfs,
+		DeferCPUQuota: true,
+		ID:            cid,
+		Argv:          argv,
+		Env:           a.executorEnv(run),
+		Dir:           dir,
+		Stdout:        filepath.Join(dir, "stdout"),
+		Stderr:        filepath.Join(dir, "stderr"),
+		User:          user,
+		Resources:     resources,
+	}
+	// Creating a container takes tens of milliseconds: it happens outside
+	// the agent's lock, so that launches run side by side and executors
+	// can subscribe meanwhile. The run is in place already (REGISTERING,
+	// its LAUNCH in the outbox), so kills and shutdowns that arrive during
+	// the launch find it.
+	a.goNamed("launch_container", func() { a.launchContainer(run, spec) })
+	return nil
+}
+
+// launchContainer creates a run's container and starts watching it; if
+// the launch fails, the run's tasks fail.
+func (a *Agent) launchContainer(run *executorRun, spec executor.ContainerSpec) {
+	// A burst of launches (a framework's 1,000 tasks) would otherwise
+	// start as many container inits and executors at once and starve them
+	// all, the agent included.
+	select {
+	case a.launchSlots <- struct{}{}:
+	case <-a.ctx.Done():
 	}
 	st, err := a.containerizer.Launch(a.ctx, spec)
+	select {
+	case <-a.launchSlots:
+	default:
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fw := run.fw
 	if err != nil {
-		delete(fw.executors, eid)
-		a.removeRunCheckpoint(fw.id, eid)
-		return err
+		a.log.Warn("cannot launch container", "framework_id", fw.id, "executor_id", run.id, "container_id", run.containerID, "error", err)
+		run.state = runTerminated
+		run.stopTimers()
+		run.outbox = nil
+		for _, t := range run.liveTasks() {
+			a.agentUpdate(fw.id, nil, t.info.TaskID, mesos.TaskFailed, mesos.ReasonContainerLaunchFailed, "Failed to launch container: "+err.Error())
+			t.state = mesos.TaskFailed
+		}
+		if fw.executors[run.id] == run {
+			delete(fw.executors, run.id)
+		}
+		a.removeRunCheckpoint(fw.id, run.id)
+		a.maybeForgetFramework(fw)
+		return
 	}
 	run.pid = st.Pid
-	a.log.Info("executor launched", "framework_id", fw.id, "executor_id", eid, "container_id", cid, "pid", st.Pid, "sandbox", dir)
+	a.log.Info("executor launched", "framework_id", fw.id, "executor_id", run.id, "container_id", run.containerID, "pid", st.Pid, "sandbox", run.directory)
+	if run.subscribed {
+		// The executor subscribed before Launch returned, when its
+		// container was not known yet.
+		if qe, ok := a.containerizer.(executor.QuotaEnforcer); ok {
+			if err := qe.EnforceCPUQuota(run.containerID); err != nil {
+				a.log.Error("cannot enforce the container's cpu quota", "container_id", run.containerID, "error", err)
+			}
+		}
+	}
+	switch {
+	case a.stopping:
+		// Run is returning; shutdown did not see this container.
+		if a.cfg.KillTasksOnShutdown {
+			ctx, cancel := context.WithTimeout(context.Background(), destroyTimeout)
+			defer cancel()
+			if err := a.containerizer.Destroy(ctx, run.containerID, 0); err != nil {
+				a.log.Error("cannot destroy container on shutdown", "container_id", run.containerID, "error", err)
+			}
+		}
+		return
+	case run.state >= runTerminating:
+		// Killed or shut down while it was being launched.
+		a.armRun(run)
+		a.destroyRun(run, 0)
+		return
+	}
 	a.armRun(run)
-	return nil
 }
 
 // shutdownGrace is how long an executor has after SHUTDOWN.
@@ -388,12 +495,43 @@ func (a *Agent) waitRun(run *executorRun) {
 		// The agent is stopping; the executor keeps running.
 		return
 	}
+	// Ask before the destroy removes the container's cgroups.
+	lim := a.limitation(run.containerID)
 	ctx, cancel := context.WithTimeout(a.ctx, destroyTimeout)
 	if err := a.containerizer.Destroy(ctx, run.containerID, 0); err != nil {
 		a.log.Warn("cannot clean up an ended container", "container_id", run.containerID, "error", err)
 	}
 	cancel()
+	if lim != nil {
+		a.mu.Lock()
+		if run.term == nil {
+			run.term = &termination{state: mesos.TaskFailed, reason: limitationReason(lim), message: lim.Message}
+		}
+		a.mu.Unlock()
+	}
 	a.executorExited(run, st)
+}
+
+// limitation asks the containerizer whether a container ran into one of
+// its limits; nil if not (or the backend enforces none).
+func (a *Agent) limitation(cid string) *executor.Limitation {
+	lr, ok := a.containerizer.(executor.LimitationReporter)
+	if !ok {
+		return nil
+	}
+	lim, err := lr.Limitation(cid)
+	if err != nil && !errors.Is(err, executor.ErrUnknownContainer) {
+		a.log.Debug("cannot read container limitation", "container_id", cid, "error", err)
+	}
+	return lim
+}
+
+// limitationReason is the status update reason of a limitation.
+func limitationReason(l *executor.Limitation) string {
+	if l.Resource == "mem" {
+		return mesos.ReasonContainerLimitationMem
+	}
+	return mesos.ReasonContainerLimitation
 }
 
 // executorExited settles a run whose container is gone: its unfinished

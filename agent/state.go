@@ -17,6 +17,7 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("/files/download", a.handleFilesDownload)
 	mux.HandleFunc("/health", a.handleHealth)
 	mux.HandleFunc("/state", a.handleState)
+	mux.HandleFunc("/monitor/statistics", a.handleMonitorStatistics)
 	return mux
 }
 

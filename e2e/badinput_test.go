@@ -128,6 +128,18 @@ func TestServer_MismatchedBootstrapExpect(t *testing.T) {
 		return false
 	})
 	for _, s := range c.servers {
+		var p peerInfo
+		var h health
+		var err error
+		if !s.p.exited() {
+			if err = getJSON(s.httpAddr, "/internal/v1/peer", &p); err == nil {
+				err = getJSON(s.httpAddr, "/health", &h)
+			}
+			if err != nil {
+				// It may be refusing the mismatch at this very moment.
+				waitFor(t, 10*time.Second, s.name+" to answer or exit", s.p.exited)
+			}
+		}
 		if s.p.exited() {
 			out := s.p.out.String()
 			if s.p.cmd.ProcessState.ExitCode() == 0 {
@@ -144,14 +156,6 @@ func TestServer_MismatchedBootstrapExpect(t *testing.T) {
 		}
 		// Still running: it must not be in a cluster. With a server gone,
 		// the rest can never find the number they expect.
-		var p peerInfo
-		if err := getJSON(s.httpAddr, "/internal/v1/peer", &p); err != nil {
-			t.Fatal(err)
-		}
-		var h health
-		if err := getJSON(s.httpAddr, "/health", &h); err != nil {
-			t.Fatal(err)
-		}
 		if p.InCluster || h.Leader != "" {
 			t.Errorf("%s is in a cluster (peer %+v, leader %q) though the servers disagree on -bootstrap-expect", s.name, p, h.Leader)
 		}

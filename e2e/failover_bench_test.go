@@ -39,7 +39,7 @@ func BenchmarkLeaderFailover(b *testing.B) {
 	// subscribe backoff (default: the client's own).
 	c := newClusterWith(b, 3, false, strings.Fields(os.Getenv("MESH_FAILOVER_SERVER_FLAGS"))...)
 	c.startAll()
-	agent := start(b, "agent", "-join", c.addrs(), "-http-addr", freePort(b), "-work-dir", b.TempDir(), "-resources", agentResources)
+	agent := start(b, "agent", "-allow-root-tasks", "-join", c.addrs(), "-http-addr", freePort(b), "-work-dir", b.TempDir(), "-resources", agentResources)
 	waitAgents(b, c.waitStable(30*time.Second).httpAddr, 1)
 	var maxBackoff time.Duration
 	if v := os.Getenv("MESH_FAILOVER_CLIENT_MAX_BACKOFF"); v != "" {

@@ -17,7 +17,7 @@ const agentResources = "cpus:2;mem:4096;disk:1000;ports:[31000-31100]"
 // waits until the leader lists it as active.
 func startAgent(t testing.TB, c *testCluster, workDir string) *proc {
 	t.Helper()
-	p := start(t, "agent", "-join", c.addrs(), "-http-addr", freePort(t), "-work-dir", workDir, "-resources", agentResources)
+	p := start(t, "agent", "-allow-root-tasks", "-join", c.addrs(), "-http-addr", freePort(t), "-work-dir", workDir, "-resources", agentResources)
 	l := c.waitStable(30 * time.Second)
 	waitAgents(t, l.httpAddr, 1)
 	return p

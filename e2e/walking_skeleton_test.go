@@ -47,7 +47,7 @@ func TestServer_RestartKeepsFrameworksAgentsAndTasks(t *testing.T) {
 	httpAddr, raftAddr, agentAddr := freePort(t), freePort(t), freePort(t)
 	serverArgs := []string{"server", "-data-dir", dataDir, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-bootstrap-expect", "1"}
 	srv := start(t, serverArgs...)
-	start(t, "agent", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir,
+	start(t, "agent", "-allow-root-tasks", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir,
 		"-resources", "cpus:2;mem:1024;disk:1000;ports:[31000-31100]", "-attributes", "rack:r1;os:linux")
 	before := waitAgents(t, httpAddr, 1)
 	out, code := run(t, 60*time.Second, "execute", "-master", httpAddr, "-name", "persist", "-command", "echo persisted", "-instances", "2")

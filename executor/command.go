@@ -387,7 +387,11 @@ func (e *commandExecutor) launch(info mesos.TaskInfo) {
 	e.task = &info
 	log := e.log.With("task_id", info.TaskID.Value)
 	e.send(e.status(info.TaskID, mesos.TaskStarting, "", ""))
-	proc, skipped, err := startTask(&info, e.cfg.Directory, e.cfg.Sandbox)
+	var root *taskRoot
+	if e.cfg.TaskRootfs != "" {
+		root = &taskRoot{dir: e.cfg.TaskRootfs, user: e.cfg.TaskUser}
+	}
+	proc, skipped, err := startTask(&info, e.cfg.Directory, e.cfg.Sandbox, root)
 	if len(skipped) > 0 {
 		log.Warn("environment variables that are not plain values are not set", "names", skipped)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -46,6 +47,33 @@ func taskCommand(c *mesos.CommandInfo) (path string, argv []string, err error) {
 	return path, argv, nil
 }
 
+// taskCommandIn is taskCommand for a task chrooted into root: a program
+// named without a slash is looked up in root's /bin directories, and the
+// path returned is root-relative.
+func taskCommandIn(c *mesos.CommandInfo, root string) (string, []string, error) {
+	if c == nil || c.IsShell() || c.Value == "" || strings.Contains(c.Value, "/") {
+		if c != nil && !c.IsShell() && strings.Contains(c.Value, "/") {
+			argv := c.Arguments
+			if len(argv) == 0 {
+				argv = []string{c.Value}
+			}
+			return c.Value, argv, nil
+		}
+		return taskCommand(c)
+	}
+	argv := c.Arguments
+	if len(argv) == 0 {
+		argv = []string{c.Value}
+	}
+	for _, d := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		// Lstat: a symlink (to busybox, say) resolves inside the root.
+		if _, err := os.Lstat(filepath.Join(root, d, c.Value)); err == nil {
+			return d + "/" + c.Value, argv, nil
+		}
+	}
+	return "", nil, fmt.Errorf("find %q in the task's root filesystem: not found", c.Value)
+}
+
 // taskEnv is the task's environment: the executor's own (which carries
 // the MESOS_* variables) overridden by the command's variables.
 func taskEnv(base []string, c *mesos.CommandInfo, sandbox string) ([]string, []string) {
@@ -85,14 +113,37 @@ func taskEnv(base []string, c *mesos.CommandInfo, sandbox string) ([]string, []s
 	return out, skipped
 }
 
+// taskRoot is the root filesystem a task runs in when it is not the
+// executor's: the task is chrooted into dir and runs as user.
+type taskRoot struct {
+	dir  string
+	user string
+}
+
 // startTask starts the task's command in dir with its output going to
-// the executor's own (the sandbox's stdout and stderr files).
-func startTask(info *mesos.TaskInfo, dir, sandbox string) (*taskProcess, []string, error) {
-	path, argv, err := taskCommand(info.Command)
+// the executor's own (the sandbox's stdout and stderr files). With a
+// root, the task runs chrooted in it, in sandbox (a path inside it).
+func startTask(info *mesos.TaskInfo, dir, sandbox string, root *taskRoot) (*taskProcess, []string, error) {
+	var path string
+	var argv []string
+	var err error
+	if root != nil {
+		path, argv, err = taskCommandIn(info.Command, root.dir)
+	} else {
+		path, argv, err = taskCommand(info.Command)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	env, skipped := taskEnv(os.Environ(), info.Command, sandbox)
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	if root != nil {
+		cred, _, err := credential(root.user)
+		if err != nil {
+			return nil, skipped, err
+		}
+		attr.Chroot, attr.Credential, dir = root.dir, cred, sandbox
+	}
 	cmd := &exec.Cmd{
 		Path:        path,
 		Args:        argv,
@@ -100,7 +151,7 @@ func startTask(info *mesos.TaskInfo, dir, sandbox string) (*taskProcess, []strin
 		Dir:         dir,
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		SysProcAttr: attr,
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, skipped, err

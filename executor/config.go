@@ -47,6 +47,11 @@ type CommandExecutorConfig struct {
 	Sandbox   string
 	// ContainerID is the executor's container.
 	ContainerID string
+	// TaskRootfs, when set, is the task's own root filesystem: the task
+	// is chrooted into it, works in Sandbox (a path inside it) and runs
+	// as TaskUser.
+	TaskRootfs string
+	TaskUser   string
 	// Checkpoint makes the executor survive an agent restart: when its
 	// connection drops it resubscribes for up to RecoveryTimeout instead
 	// of exiting.
@@ -71,6 +76,8 @@ func CommandExecutorConfigFromEnv(getenv func(string) string) (CommandExecutorCo
 		Directory:     getenv(EnvDirectory),
 		Sandbox:       getenv(EnvSandbox),
 		ContainerID:   getenv(EnvContainerID),
+		TaskRootfs:    getenv(EnvTaskRootfs),
+		TaskUser:      getenv(EnvTaskUser),
 	}
 	var missing []string
 	for name, v := range map[string]string{

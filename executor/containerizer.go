@@ -55,6 +55,16 @@ type ContainerSpec struct {
 	// Resources are the resources of the executor and its tasks; backends
 	// with isolation turn them into limits.
 	Resources mesos.Resources
+	// DeferCPUQuota starts the container with cpu shares but without its
+	// CFS quota, until QuotaEnforcer.EnforceCPUQuota is called: the agent
+	// does so when the executor subscribes, before any task can start, so
+	// that the executor's own start-up is not throttled by a task's tiny
+	// cpus.
+	DeferCPUQuota bool
+	// Rootfs, when set, is a local root filesystem image for the task: a
+	// directory or a .tar / .tar.gz of one. Only the linux backend runs
+	// images; the executor itself keeps the host's root.
+	Rootfs string
 }
 
 // ContainerState describes a running container.
@@ -132,6 +142,8 @@ type Options struct {
 	StateDir string
 	// Logger receives the backend's logs.
 	Logger hclog.Logger
+	// Linux configures the linux backend; other backends ignore it.
+	Linux LinuxOptions
 }
 
 // Factory builds a containerizer backend.

@@ -1,0 +1,298 @@
+//go:build linux && cgo
+
+package agent
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mesh/executor"
+	"mesh/executor/rootfstest"
+	"mesh/mesos"
+)
+
+var (
+	exeOnce sync.Once
+	exePath string
+	exeErr  error
+)
+
+// worldExecutable returns a copy of this test binary that any user can
+// run: the go tool builds it in a directory only its owner may enter, and
+// linux containers run executors as the task's user.
+func worldExecutable(t testing.TB) string {
+	t.Helper()
+	exeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mesh-agent-test-")
+		if err != nil {
+			exeErr = err
+			return
+		}
+		os.Chmod(dir, 0o755)
+		afterTests = append(afterTests, func() { os.RemoveAll(dir) })
+		exePath = filepath.Join(dir, "agent.test")
+		in, err := os.Open(os.Args[0])
+		if err != nil {
+			exeErr = err
+			return
+		}
+		defer in.Close()
+		out, err := os.OpenFile(exePath, os.O_WRONLY|os.O_CREATE, 0o755)
+		if err != nil {
+			exeErr = err
+			return
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			exeErr = err
+		}
+		out.Close()
+	})
+	if exeErr != nil {
+		t.Fatal(exeErr)
+	}
+	return exePath
+}
+
+// linuxConfig is testConfig with linux isolation, or skips the test when
+// this machine cannot run linux containers.
+func linuxConfig(t testing.TB, f *fakeServer) Config {
+	t.Helper()
+	if iso, why := executor.DefaultIsolation(); iso != executor.IsolationLinux {
+		t.Skipf("linux isolation unavailable here (%s); these tests run in CI as root", why)
+	}
+	cfg := testConfig(t, f)
+	cfg.Isolation = executor.IsolationLinux
+	cfg.ExecutorCommand = []string{worldExecutable(t)}
+	// Sandboxes must be reachable by the tasks' users.
+	for d := cfg.WorkDir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	return cfg
+}
+
+func nobodyFramework(id string) mesos.FrameworkInfo {
+	fw := testFramework(id)
+	fw.User = "nobody"
+	return fw
+}
+
+func withImage(t mesos.TaskInfo, path string) mesos.TaskInfo {
+	c := &mesos.ContainerInfo{Type: mesos.ContainerTypeMesos}
+	c.Mesos = &struct {
+		Image *mesos.Image `json:"image,omitempty"`
+	}{Image: &mesos.Image{Type: mesos.ImageTypeDocker, Docker: &struct {
+		Name string `json:"name"`
+	}{Name: path}}}
+	t.Container = c
+	return t
+}
+
+func withMem(t mesos.TaskInfo, mb float64) mesos.TaskInfo {
+	t.Resources = []mesos.Resource{mesos.ScalarResource("cpus", 0.2), mesos.ScalarResource("mem", mb)}
+	return t
+}
+
+func sandboxOf(t testing.TB, a *testAgent, tid string) string {
+	t.Helper()
+	for _, fw := range a.State().Frameworks {
+		for _, e := range append(fw.Executors, fw.CompletedExecutors...) {
+			for _, task := range append(e.Tasks, e.CompletedTasks...) {
+				if task.ID == tid {
+					return e.Directory
+				}
+			}
+		}
+	}
+	t.Fatalf("no sandbox for task %s", tid)
+	return ""
+}
+
+func TestAgentLinux_OOMIsTaskFailedWithMemoryLimitation(t *testing.T) {
+	f := newFakeServer(t)
+	a := startAgent(t, linuxConfig(t, f))
+	a.waitRegistered(t)
+	_, tarball := rootfstest.Build(t)
+	// dd allocates its 300 MiB block in resident memory.
+	f.launch(nobodyFramework("fw-1"), withMem(withImage(commandTask("oom", "dd if=/dev/zero of=/dev/null bs=300M count=1"), tarball), 64))
+	st := f.waitState(t, "oom", mesos.TaskFailed)
+	if st.Reason != mesos.ReasonContainerLimitationMem {
+		t.Errorf("reason = %s, want %s (message %q)", st.Reason, mesos.ReasonContainerLimitationMem, st.Message)
+	}
+	if !strings.Contains(st.Message, "Memory limit exceeded") || !strings.Contains(st.Message, "64MB") {
+		t.Errorf("message %q does not name the 64MB limit", st.Message)
+	}
+}
+
+func TestAgentLinux_TaskRunsInImageAsUserAndSeesOnlyItself(t *testing.T) {
+	f := newFakeServer(t)
+	a := startAgent(t, linuxConfig(t, f))
+	a.waitRegistered(t)
+	dir, tarball := rootfstest.Build(t)
+	script := `id -u; echo "sandbox=$MESOS_SANDBOX pwd=$(pwd)"; ls /proc | grep -c '^[0-9]'; ls /bin/busybox; touch /tmp/x && echo rootfs-writable; touch $MESOS_SANDBOX/out`
+	f.launch(nobodyFramework("fw-1"),
+		withImage(commandTask("tar", script), tarball),
+		withImage(commandTask("dir", script), dir),
+		withImage(commandTask("tar2", "true"), tarball))
+	for _, tid := range []string{"tar", "dir", "tar2"} {
+		st := f.waitState(t, tid, mesos.TaskFinished)
+		if st.Source != mesos.SourceExecutor {
+			t.Errorf("%s: %+v", tid, st)
+		}
+	}
+	for _, tid := range []string{"tar", "dir"} {
+		sb := sandboxOf(t, a, tid)
+		out, _ := os.ReadFile(filepath.Join(sb, "stdout"))
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) < 5 || lines[0] != "65534" || lines[1] != "sandbox=/mnt/mesos/sandbox pwd=/mnt/mesos/sandbox" ||
+			len(lines[2]) != 1 || lines[3] != "/bin/busybox" || lines[4] != "rootfs-writable" {
+			t.Errorf("%s: task output %q", tid, out)
+		}
+		if _, err := os.Stat(filepath.Join(sb, "out")); err != nil {
+			t.Errorf("%s: the task's file did not land in the sandbox: %v", tid, err)
+		}
+	}
+	// The image directory itself is untouched (the task wrote its overlay).
+	if _, err := os.Stat(filepath.Join(dir, "tmp", "x")); err == nil {
+		t.Error("task wrote into the image directory")
+	}
+	// The tarball was unpacked once.
+	images, _ := filepath.Glob(filepath.Join(a.workDir, "meta", "images", "*"))
+	if len(images) != 1 {
+		t.Errorf("image cache holds %v, want one unpacked tarball", images)
+	}
+}
+
+func TestAgentLinux_BadInputFailsTheTaskOnly(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := linuxConfig(t, f)
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	tmp := t.TempDir()
+	escape := filepath.Join(tmp, "escape.tar.gz")
+	rootfstest.TarEntries(t, escape, rootfstest.Entry{Name: "bin/", Type: tar.TypeDir}, rootfstest.Entry{Name: "../../mesh-escaped", Type: tar.TypeReg, Body: "x"})
+	abs := filepath.Join(tmp, "abs.tar.gz")
+	rootfstest.TarEntries(t, abs, rootfstest.Entry{Name: "etc", Type: tar.TypeSymlink, Link: "/etc"}, rootfstest.Entry{Name: "etc/mesh-escaped", Type: tar.TypeReg, Body: "x"})
+
+	unknownUser := testFramework("fw-u")
+	unknownUser.User = "no-such-user-mesh"
+	cases := []struct {
+		fw   mesos.FrameworkInfo
+		task mesos.TaskInfo
+		want string
+	}{
+		{unknownUser, commandTask("user", "true"), "does not exist"},
+		{testFramework("fw-root"), commandTask("root", "true"), "-allow-root-tasks"},
+		{nobodyFramework("fw-1"), withImage(commandTask("missing", "true"), filepath.Join(tmp, "nope.tar")), "no such file"},
+		{nobodyFramework("fw-1"), withImage(commandTask("dotdot", "true"), escape), "'..'"},
+		{nobodyFramework("fw-1"), withImage(commandTask("abslink", "true"), abs), "absolute symlink"},
+		{nobodyFramework("fw-1"), withMem(commandTask("mem0", "true"), 0), "mem resource of 0 MB"},
+	}
+	if cases[1].fw.User != "root" {
+		cases[1].fw.User = "root"
+	}
+	for _, c := range cases {
+		f.launch(c.fw, c.task)
+		st := f.waitState(t, c.task.TaskID.Value, mesos.TaskFailed)
+		if !strings.Contains(st.Message, c.want) {
+			t.Errorf("%s: message %q, want it to say %q", c.task.TaskID.Value, st.Message, c.want)
+		}
+	}
+	for _, p := range []string{filepath.Join(tmp, "..", "mesh-escaped"), "/etc/mesh-escaped", filepath.Join(cfg.WorkDir, "mesh-escaped")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("a bad image wrote %s", p)
+		}
+	}
+	// The agent still runs tasks.
+	f.launch(nobodyFramework("fw-1"), commandTask("after", "true"))
+	f.waitState(t, "after", mesos.TaskFinished)
+}
+
+func TestAgentLinux_MonitorStatistics(t *testing.T) {
+	f := newFakeServer(t)
+	a := startAgent(t, linuxConfig(t, f))
+	a.waitRegistered(t)
+	f.launch(nobodyFramework("fw-1"), withMem(commandTask("t1", "sleep 30"), 48))
+	f.waitState(t, "t1", mesos.TaskRunning)
+	code, body := httpGet(t, "http://"+a.Addr()+"/monitor/statistics")
+	if code != 200 {
+		t.Fatalf("GET /monitor/statistics = %d %s", code, body)
+	}
+	var stats []StatisticsJSON
+	if err := json.Unmarshal(body, &stats); err != nil {
+		t.Fatal(err)
+	}
+	if len(stats) != 1 {
+		t.Fatalf("statistics %s", body)
+	}
+	s := stats[0]
+	if s.ExecutorID != "t1" || s.FrameworkID != "fw-1" || s.Source != "t1" || s.Statistics.MemLimitBytes != 48<<20 ||
+		s.Statistics.CPUsLimit != 0.2 || s.Statistics.MemRSSBytes == 0 || s.Statistics.Timestamp == 0 {
+		t.Errorf("statistics %s", body)
+	}
+	f.kill("fw-1", "t1")
+	f.waitState(t, "t1", mesos.TaskKilled)
+}
+
+func TestAgentLinux_RestartKeepsTasksRunning(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := linuxConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	a1 := startAgent(t, cfg)
+	a1.waitRegistered(t)
+	tasks := []string{"r1", "r2", "r3"}
+	for _, tid := range tasks {
+		f.launch(nobodyFramework("fw-1"), commandTask(tid, "sleep 4"))
+	}
+	for _, tid := range tasks {
+		f.waitAcked(t, tid, mesos.TaskRunning)
+	}
+	pids := map[int]bool{}
+	for _, e := range a1.State().Frameworks[0].Executors {
+		pids[e.Pid] = true
+	}
+	a1.stop(t)
+	// A container the crash left half created.
+	half := filepath.Join(cfg.WorkDir, "meta", "containers", "lc", "half-created")
+	if err := os.MkdirAll(half, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.HTTPAddr = a1.Addr()
+	cfg.KillTasksOnShutdown = true
+	a2 := startAgent(t, cfg)
+	a2.waitRegistered(t)
+	st := a2.State()
+	if len(st.Frameworks) != 1 || len(st.Frameworks[0].Executors) != 3 {
+		t.Fatalf("restarted agent recovered %+v, want 3 executors", st)
+	}
+	for _, e := range st.Frameworks[0].Executors {
+		if !pids[e.Pid] || e.Tasks[0].State != mesos.TaskRunning {
+			t.Errorf("executor %s: pid %d, state %s; want one of %v still running", e.ID, e.Pid, e.Tasks[0].State, pids)
+		}
+	}
+	if _, err := os.Stat(half); !os.IsNotExist(err) {
+		t.Errorf("half-created container not destroyed: %v", err)
+	}
+	for _, tid := range tasks {
+		f.waitAcked(t, tid, mesos.TaskFinished)
+	}
+	time.Sleep(500 * time.Millisecond) // let any duplicate arrive
+	for _, tid := range tasks {
+		n := 0
+		for _, d := range f.updatesOf(tid) {
+			if d.Status.State.IsTerminal() {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("task %s: %d terminal updates reached the server, want exactly 1", tid, n)
+		}
+	}
+}

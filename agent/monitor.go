@@ -1,0 +1,82 @@
+package agent
+
+import (
+	"net/http"
+	"sort"
+	"time"
+
+	"mesh/executor"
+)
+
+// StatisticsJSON is one entry of GET /monitor/statistics: a running
+// executor's container usage and limits, as Mesos reports them.
+type StatisticsJSON struct {
+	ExecutorID   string                  `json:"executor_id"`
+	ExecutorName string                  `json:"executor_name"`
+	FrameworkID  string                  `json:"framework_id"`
+	Source       string                  `json:"source"`
+	Statistics   executor.ContainerStats `json:"statistics"`
+}
+
+// handleMonitorStatistics serves GET /monitor/statistics.
+func (a *Agent) handleMonitorStatistics(w http.ResponseWriter, r *http.Request) {
+	if !onlyGET(w, r) {
+		return
+	}
+	writeJSON(w, a.Statistics())
+}
+
+// Statistics measures every running executor's container. Under an
+// isolation without cgroups (posix) only the timestamp is filled in.
+func (a *Agent) Statistics() []StatisticsJSON {
+	type target struct {
+		entry StatisticsJSON
+		cid   string
+	}
+	var targets []target
+	a.mu.Lock()
+	for _, fw := range a.frameworks {
+		for _, run := range fw.executors {
+			if run.state >= runTerminated {
+				continue
+			}
+			targets = append(targets, target{cid: run.containerID, entry: StatisticsJSON{
+				ExecutorID:   run.id,
+				ExecutorName: run.info.Name,
+				FrameworkID:  fw.id,
+				Source:       run.source(),
+			}})
+		}
+	}
+	a.mu.Unlock()
+
+	// Reading cgroups takes a while: not under the agent's lock.
+	sr, _ := a.containerizer.(executor.StatsReporter)
+	out := make([]StatisticsJSON, 0, len(targets))
+	for _, t := range targets {
+		e := t.entry
+		if sr != nil {
+			st, err := sr.Stats(t.cid)
+			if err != nil {
+				a.log.Debug("cannot measure container", "container_id", t.cid, "error", err)
+				continue
+			}
+			e.Statistics = st
+		} else {
+			e.Statistics.Timestamp = float64(time.Now().UnixNano()) / 1e9
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].FrameworkID != out[j].FrameworkID {
+			return out[i].FrameworkID < out[j].FrameworkID
+		}
+		return out[i].ExecutorID < out[j].ExecutorID
+	})
+	return out
+}
+
+// source is the executor's source as Mesos reports it: for a command
+// executor, its task's id (which is also the executor id); mesh keeps no
+// ExecutorInfo.source, so a custom executor reports its id too.
+func (r *executorRun) source() string { return r.id }

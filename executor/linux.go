@@ -1,0 +1,698 @@
+//go:build linux && cgo
+
+package executor
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/opencontainers/cgroups"
+	_ "github.com/opencontainers/cgroups/devices" // device rules in the cgroup manager
+	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// labelDir is the libcontainer config label that records a container's
+// sandbox, so Recover can report it.
+const labelDir = "mesh.dir="
+
+// Linux is the "linux" containerizer: each container is a libcontainer
+// container with its own cgroups (cpu shares and CFS quota, memory with
+// no extra swap, pids), PID, mount, IPC and UTS namespaces, the host's
+// root filesystem read-only with the sandbox writable, no new privileges
+// and a minimal capability set. A task with a rootfs image gets it as an
+// overlay, chrooted into by the executor.
+//
+// libcontainer keeps each container's state in <StateDir>/lc/<id>; a
+// restarted agent loads it from there.
+type Linux struct {
+	opts         Options
+	log          hclog.Logger
+	root         string // libcontainer state root
+	hostRoot     string // read-only bind of the host's "/", the containers' root
+	fsDir        string // per-container rootfs layers
+	cgroupParent string
+	pids         int64
+	images       *imageCache
+	hostMounts   []string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	containers map[string]*linuxContainer
+}
+
+var _ Containerizer = (*Linux)(nil)
+var _ LimitationReporter = (*Linux)(nil)
+var _ StatsReporter = (*Linux)(nil)
+var _ QuotaEnforcer = (*Linux)(nil)
+
+// linuxContainer is one container. done closes when its first process
+// has exited, after which status holds how.
+type linuxContainer struct {
+	c        *libcontainer.Container
+	proc     *libcontainer.Process // nil for a recovered container
+	state    ContainerState
+	done     chan struct{}
+	status   ExitStatus
+	memLimit int64
+	cpus     float64
+	// quotaDeferred is set while the CFS quota waits for
+	// EnforceCPUQuota.
+	quotaDeferred bool
+}
+
+// NewLinux returns a linux containerizer keeping its state in
+// opts.StateDir. It fails when this process cannot manage cgroups.
+func NewLinux(opts Options) (*Linux, error) {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%w: linux isolation needs root", ErrIsolationUnavailable)
+	}
+	if !cgroupsUsable() {
+		return nil, fmt.Errorf("%w: no usable cgroup filesystem (memory, cpu and pids controllers are needed)", ErrIsolationUnavailable)
+	}
+	l := &Linux{
+		opts:         opts,
+		log:          opts.Logger.Named("linux"),
+		root:         filepath.Join(opts.StateDir, "lc"),
+		fsDir:        filepath.Join(opts.StateDir, "fs"),
+		cgroupParent: opts.Linux.CgroupParent,
+		pids:         opts.Linux.PidsLimit,
+		containers:   map[string]*linuxContainer{},
+	}
+	if l.cgroupParent == "" {
+		l.cgroupParent = "/mesh"
+	}
+	if l.pids <= 0 {
+		l.pids = DefaultPidsLimit
+	}
+	cache := opts.Linux.ImageCacheDir
+	if cache == "" {
+		cache = filepath.Join(filepath.Dir(opts.StateDir), "images")
+	}
+	l.images = newImageCache(cache, l.log)
+	for _, d := range []string{l.root, l.fsDir, cache} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("create containerizer state dir: %w", err)
+		}
+	}
+	l.hostRoot = opts.Linux.HostRootDir
+	if l.hostRoot == "" {
+		l.hostRoot = DefaultHostRootDir
+	}
+	if err := ensureHostRoot(l.hostRoot); err != nil {
+		return nil, fmt.Errorf("prepare the containers' root filesystem at %s: %w", l.hostRoot, err)
+	}
+	workDir := filepath.Dir(filepath.Dir(opts.StateDir))
+	mounts, err := hostSubmounts(workDir, l.hostRoot)
+	if err != nil {
+		return nil, fmt.Errorf("list the host's mounts: %w", err)
+	}
+	l.hostMounts = mounts
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	return l, nil
+}
+
+// Name returns "linux".
+func (l *Linux) Name() string { return IsolationLinux }
+
+// Close stops watching recovered containers. Containers keep running.
+func (l *Linux) Close() error {
+	l.cancel()
+	return nil
+}
+
+// Launch creates a container and starts spec.Argv as its first process.
+func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState, error) {
+	if err := validContainerID(spec.ID); err != nil {
+		return ContainerState{}, err
+	}
+	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
+		return ContainerState{}, errors.New("container needs a command to run")
+	}
+	if !filepath.IsAbs(spec.Dir) {
+		return ContainerState{}, fmt.Errorf("%w: sandbox %q is not an absolute path", ErrBadContainerSpec, spec.Dir)
+	}
+	l.mu.Lock()
+	_, dup := l.containers[spec.ID]
+	l.mu.Unlock()
+	if dup {
+		return ContainerState{}, fmt.Errorf("container %s already exists", spec.ID)
+	}
+	ident, err := l.identity(spec.User)
+	if err != nil {
+		return ContainerState{}, err
+	}
+	lim, err := limitsOf(spec, l.pids)
+	if err != nil {
+		return ContainerState{}, err
+	}
+	argv := append([]string(nil), spec.Argv...)
+	if !strings.Contains(argv[0], "/") {
+		if argv[0], err = exec.LookPath(argv[0]); err != nil {
+			return ContainerState{}, fmt.Errorf("find executor %q: %w", spec.Argv[0], err)
+		}
+	}
+	env := append([]string(nil), spec.Env...)
+
+	var image string
+	var paths containerPaths
+	if spec.Rootfs != "" {
+		if image, err = l.images.prepare(spec.Rootfs); err != nil {
+			return ContainerState{}, fmt.Errorf("%w: %w", ErrBadContainerSpec, err)
+		}
+		base := filepath.Join(l.fsDir, spec.ID)
+		paths = containerPaths{rootfs: filepath.Join(base, "rootfs"), upper: filepath.Join(base, "upper"), work: filepath.Join(base, "work")}
+		for _, d := range []string{paths.rootfs, paths.upper, paths.work} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return ContainerState{}, fmt.Errorf("prepare the task's root filesystem: %w", err)
+			}
+		}
+		env = setEnv(env, EnvTaskRootfs, paths.rootfs)
+		env = setEnv(env, EnvTaskUser, ident.Name)
+		env = setEnv(env, EnvSandbox, SandboxInRootfs)
+	}
+	cleanup := func() { os.RemoveAll(filepath.Join(l.fsDir, spec.ID)) }
+
+	cfg := l.buildConfig(spec, lim, ident, image, paths)
+	cfg.Labels = []string{labelDir + spec.Dir}
+	deferred := spec.DeferCPUQuota && cfg.Cgroups.Resources.CpuQuota > 0
+	if deferred {
+		cfg.Cgroups.Resources.CpuQuota = 0
+	}
+	c, err := libcontainer.Create(l.root, spec.ID, cfg)
+	if err != nil {
+		cleanup()
+		return ContainerState{}, fmt.Errorf("create container: %w", err)
+	}
+	var cred *syscall.Credential
+	if ident.UID != 0 {
+		cred = &syscall.Credential{Uid: ident.UID, Gid: ident.GID}
+	}
+	stdout, err := openOutput(spec.Stdout, cred)
+	if err != nil {
+		l.destroyQuietly(c, spec.ID)
+		return ContainerState{}, err
+	}
+	defer stdout.Close()
+	stderr, err := openOutput(spec.Stderr, cred)
+	if err != nil {
+		l.destroyQuietly(c, spec.ID)
+		return ContainerState{}, err
+	}
+	defer stderr.Close()
+
+	proc := &libcontainer.Process{
+		Args:   argv,
+		Env:    env,
+		Cwd:    spec.Dir,
+		Stdout: stdout,
+		Stderr: stderr,
+		Init:   true,
+	}
+	if image == "" {
+		// The executor runs as the task's user; with an image it stays
+		// root (with a handful of capabilities) to chroot the task.
+		proc.UID, proc.GID = int(ident.UID), int(ident.GID)
+		for _, g := range ident.Groups {
+			proc.AdditionalGroups = append(proc.AdditionalGroups, int(g))
+		}
+	}
+	if err := c.Run(proc); err != nil {
+		l.destroyQuietly(c, spec.ID)
+		return ContainerState{}, fmt.Errorf("start container: %w", err)
+	}
+	pid, err := proc.Pid()
+	if err != nil {
+		l.destroyQuietly(c, spec.ID)
+		return ContainerState{}, fmt.Errorf("start container: %w", err)
+	}
+	st := ContainerState{ID: spec.ID, Pid: pid, Dir: spec.Dir}
+	st.StartTime, _ = processStartTime(pid)
+	lc := &linuxContainer{c: c, proc: proc, state: st, done: make(chan struct{}), memLimit: lim.memBytes, cpus: lim.cpus, quotaDeferred: deferred}
+	l.mu.Lock()
+	l.containers[spec.ID] = lc
+	l.mu.Unlock()
+	go func() {
+		ps, err := proc.Wait()
+		lc.status = exitStatusOf(ps, err)
+		close(lc.done)
+		l.log.Debug("container process exited", "container_id", spec.ID, "pid", pid, "status", lc.status.String())
+	}()
+	l.log.Debug("container launched", "container_id", spec.ID, "pid", pid, "user", ident.Name,
+		"mem_limit", lim.memBytes, "cpus", lim.cpus, "image", spec.Rootfs != "")
+	return st, nil
+}
+
+// identity resolves the container's user; "" is the agent's own user.
+// Root is refused unless allowed.
+func (l *Linux) identity(name string) (*Identity, error) {
+	var id *Identity
+	if name == "" {
+		id = &Identity{Name: "root", UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}
+	} else {
+		var err error
+		if id, err = LookupUser(name); err != nil {
+			return nil, err
+		}
+	}
+	if id.UID == 0 && !l.opts.Linux.AllowRoot {
+		return nil, fmt.Errorf("%w: refusing to run a task as root (user %q); give the framework or task a user, or start the agent with -allow-root-tasks", ErrBadContainerSpec, id.Name)
+	}
+	return id, nil
+}
+
+// setEnv sets name in env, replacing an earlier entry.
+func setEnv(env []string, name, value string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, name+"="+value)
+}
+
+// destroyQuietly tears down a container that failed to start.
+func (l *Linux) destroyQuietly(c *libcontainer.Container, id string) {
+	_ = c.Signal(syscall.SIGKILL)
+	if err := c.Destroy(); err != nil {
+		l.log.Warn("cannot clean up a container that failed to start", "container_id", id, "error", err)
+	}
+	os.RemoveAll(filepath.Join(l.fsDir, id))
+}
+
+func (l *Linux) get(id string) (*linuxContainer, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.containers[id]
+	if !ok {
+		return nil, fmt.Errorf("%w %s", ErrUnknownContainer, id)
+	}
+	return c, nil
+}
+
+// Wait blocks until the container's first process exits.
+func (l *Linux) Wait(ctx context.Context, id string) (ExitStatus, error) {
+	c, err := l.get(id)
+	if err != nil {
+		return ExitStatus{}, err
+	}
+	select {
+	case <-c.done:
+		return c.status, nil
+	case <-ctx.Done():
+		return ExitStatus{}, ctx.Err()
+	}
+}
+
+// Signal sends sig to the container's first process.
+func (l *Linux) Signal(id string, sig syscall.Signal) error {
+	c, err := l.get(id)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	if err := c.c.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+		return fmt.Errorf("signal container %s: %w", id, err)
+	}
+	return nil
+}
+
+// Destroy sends SIGTERM to the first process, SIGKILL after grace (which,
+// as it is the PID namespace's init, ends every process of the container),
+// then removes the container's cgroups, state and rootfs layers.
+func (l *Linux) Destroy(ctx context.Context, id string, grace time.Duration) error {
+	c, err := l.get(id)
+	if errors.Is(err, ErrUnknownContainer) {
+		return nil
+	}
+	select {
+	case <-c.done:
+	default:
+		if grace > 0 {
+			if err := c.c.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+				l.log.Warn("cannot send SIGTERM to container", "container_id", id, "error", err)
+			}
+			t := time.NewTimer(grace)
+			select {
+			case <-c.done:
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.done:
+		default:
+			_ = c.c.Signal(syscall.SIGKILL)
+		}
+		select {
+		case <-c.done:
+			if err := c.c.Destroy(); err != nil {
+				// The cgroup may still hold dying processes.
+				l.log.Debug("container not yet destroyed", "container_id", id, "error", err)
+				break
+			}
+			l.forget(id)
+			return nil
+		default:
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("destroy container %s: %w", id, ctx.Err())
+		}
+	}
+}
+
+func (l *Linux) forget(id string) {
+	l.mu.Lock()
+	delete(l.containers, id)
+	l.mu.Unlock()
+	if err := os.RemoveAll(filepath.Join(l.fsDir, id)); err != nil {
+		l.log.Warn("cannot remove container's rootfs layers", "container_id", id, "error", err)
+	}
+}
+
+// Recover loads the containers an earlier agent process left running.
+// Containers that were half created (the agent died between creating and
+// starting them) or whose processes are gone are destroyed.
+func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
+	entries, err := os.ReadDir(l.root)
+	if err != nil {
+		return nil, fmt.Errorf("read containerizer state: %w", err)
+	}
+	var out []ContainerState
+	for _, e := range entries {
+		id := e.Name()
+		if !e.IsDir() || validContainerID(id) != nil {
+			continue
+		}
+		l.mu.Lock()
+		_, known := l.containers[id]
+		l.mu.Unlock()
+		if known {
+			continue
+		}
+		c, err := libcontainer.Load(l.root, id)
+		if err != nil {
+			l.log.Warn("destroying a half-created container", "container_id", id, "error", err)
+			l.removeUnloadable(id)
+			continue
+		}
+		status, err := c.Status()
+		if err != nil || status != libcontainer.Running && status != libcontainer.Paused {
+			l.log.Warn("destroying a container that is not running", "container_id", id, "status", status.String(), "error", err)
+			_ = c.Signal(syscall.SIGKILL)
+			if err := c.Destroy(); err != nil {
+				l.log.Error("cannot destroy container", "container_id", id, "error", err)
+			}
+			os.RemoveAll(filepath.Join(l.fsDir, id))
+			continue
+		}
+		st, _ := c.State()
+		cfg := c.Config()
+		cs := ContainerState{ID: id, Pid: st.InitProcessPid, StartTime: st.InitProcessStartTime, Recovered: true}
+		for _, lb := range cfg.Labels {
+			if d, ok := strings.CutPrefix(lb, labelDir); ok {
+				cs.Dir = d
+			}
+		}
+		lc := &linuxContainer{c: c, state: cs, done: make(chan struct{}), status: ExitStatus{Code: -1, Unknown: true}}
+		if cfg.Cgroups != nil && cfg.Cgroups.Resources != nil {
+			lc.memLimit = cfg.Cgroups.Resources.Memory
+			if q := cfg.Cgroups.Resources.CpuQuota; q > 0 {
+				lc.cpus = float64(q) / cfsPeriod
+			} else if s := cfg.Cgroups.Resources.CpuShares; s > 2 {
+				// The quota was still deferred: shares carry the cpus.
+				lc.cpus, lc.quotaDeferred = float64(s)/1024, true
+			}
+		}
+		l.mu.Lock()
+		l.containers[id] = lc
+		l.mu.Unlock()
+		go l.watchRecovered(lc)
+		l.log.Info("recovered container", "container_id", id, "pid", cs.Pid)
+		out = append(out, cs)
+	}
+	return out, nil
+}
+
+// removeUnloadable removes what a container that libcontainer cannot load
+// left behind: its cgroup (and any process in it), its state and layers.
+func (l *Linux) removeUnloadable(id string) {
+	cg := &cgroups.Cgroup{Path: filepath.Join(l.cgroupParent, id), Resources: &cgroups.Resources{}}
+	if m, err := manager.New(cg); err == nil {
+		if pids, err := m.GetAllPids(); err == nil {
+			for _, p := range pids {
+				_ = syscall.Kill(p, syscall.SIGKILL)
+			}
+		}
+		for i := 0; i < 50; i++ {
+			if err := m.Destroy(); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	os.RemoveAll(filepath.Join(l.root, id))
+	os.RemoveAll(filepath.Join(l.fsDir, id))
+}
+
+// watchRecovered polls a recovered container's first process until it is
+// gone, as it is not this process's child and cannot be waited for.
+func (l *Linux) watchRecovered(c *linuxContainer) {
+	t := time.NewTicker(recoveredPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !processAlive(c.state.Pid, c.state.StartTime) {
+			close(c.done)
+			return
+		}
+	}
+}
+
+// EnforceCPUQuota applies a container's CFS quota if it was deferred.
+func (l *Linux) EnforceCPUQuota(id string) error {
+	c, err := l.get(id)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	deferred := c.quotaDeferred
+	c.quotaDeferred = false
+	l.mu.Unlock()
+	if !deferred || c.cpus <= 0 {
+		return nil
+	}
+	cfg := c.c.Config()
+	cfg.Cgroups.Resources.CpuPeriod = cfsPeriod
+	cfg.Cgroups.Resources.CpuQuota = int64(max(minCFSQuota, math.Round(c.cpus*cfsPeriod)))
+	if err := c.c.Set(cfg); err != nil {
+		return fmt.Errorf("set the cpu quota of container %s: %w", id, err)
+	}
+	return nil
+}
+
+// Limitation reports whether the kernel's OOM killer killed a process of
+// the container for exceeding its memory limit. It must be asked before
+// the container is destroyed.
+func (l *Linux) Limitation(id string) (*Limitation, error) {
+	c, err := l.get(id)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.c.State()
+	if err != nil {
+		return nil, err
+	}
+	kills, err := oomKills(st.CgroupPaths)
+	if err != nil || kills == 0 {
+		return nil, err
+	}
+	msg := fmt.Sprintf("Memory limit exceeded: Requested: %dMB", c.memLimit>>20)
+	if s, err := c.c.Stats(); err == nil && s.CgroupStats != nil {
+		if max := s.CgroupStats.MemoryStats.Usage.MaxUsage; max > 0 {
+			msg += fmt.Sprintf(" Maximum Used: %dMB", max>>20)
+		}
+	}
+	msg += fmt.Sprintf(" (the kernel killed %d process(es) of the container for exceeding its memory limit)", kills)
+	return &Limitation{Resource: "mem", Message: msg}, nil
+}
+
+// oomKills reads the cgroup's OOM kill counter: memory.oom_control's
+// oom_kill under cgroup v1, memory.events' oom_kill under v2.
+func oomKills(paths map[string]string) (uint64, error) {
+	file, key := "", "oom_kill"
+	if p, ok := paths["memory"]; ok {
+		file = filepath.Join(p, "memory.oom_control")
+	} else if p, ok := paths[""]; ok {
+		file = filepath.Join(p, "memory.events")
+	} else {
+		return 0, errors.New("container has no memory cgroup")
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), " ")
+		if ok && k == key {
+			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, sc.Err()
+}
+
+// Stats measures a container through its cgroups.
+func (l *Linux) Stats(id string) (ContainerStats, error) {
+	c, err := l.get(id)
+	if err != nil {
+		return ContainerStats{}, err
+	}
+	s, err := c.c.Stats()
+	if err != nil {
+		return ContainerStats{}, err
+	}
+	out := ContainerStats{
+		Timestamp:     float64(time.Now().UnixNano()) / 1e9,
+		CPUsLimit:     c.cpus,
+		MemLimitBytes: uint64(c.memLimit),
+	}
+	if cg := s.CgroupStats; cg != nil {
+		cpu := cg.CpuStats
+		out.CPUsUserTimeSecs = float64(cpu.CpuUsage.UsageInUsermode) / 1e9
+		out.CPUsSystemTimeSecs = float64(cpu.CpuUsage.UsageInKernelmode) / 1e9
+		out.CPUsNrPeriods = cpu.ThrottlingData.Periods
+		out.CPUsNrThrottled = cpu.ThrottlingData.ThrottledPeriods
+		out.CPUsThrottledSecs = float64(cpu.ThrottlingData.ThrottledTime) / 1e9
+		mem := cg.MemoryStats
+		out.MemTotalBytes = mem.Usage.Usage
+		out.MemCacheBytes = mem.Cache
+		out.MemSwapBytes = mem.SwapUsage.Usage
+		for _, k := range []string{"total_rss", "rss", "anon"} {
+			if v, ok := mem.Stats[k]; ok {
+				out.MemRSSBytes = v
+				break
+			}
+		}
+		out.ProcessesCount = cg.PidsStats.Current
+	}
+	return out, nil
+}
+
+// DefaultHostRootDir is where the linux backend binds the host's root
+// filesystem, read-only, to serve as its containers' root.
+const DefaultHostRootDir = "/run/mesh/hostroot"
+
+// ensureHostRoot makes dir a private, read-only, non-recursive bind of
+// the host's "/" (once per machine; later agents reuse it). libcontainer
+// cannot use "/" itself as a container's root (it pivots into the root).
+func ensureHostRoot(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	mounted, err := isMountPoint(dir)
+	if err != nil || mounted {
+		return err
+	}
+	if err := unix.Mount("/", dir, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind /: %w", err)
+	}
+	if err := unix.Mount("", dir, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make private: %w", err)
+	}
+	if err := unix.Mount("", dir, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		return fmt.Errorf("make read-only: %w", err)
+	}
+	return nil
+}
+
+// isMountPoint reports whether dir is a mount point of this mount
+// namespace.
+func isMountPoint(dir string) (bool, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && unescapeMountPath(f[4]) == dir {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// linuxAvailable tells whether this build has the linux backend.
+const linuxAvailable = true
+
+// cgroupsUsable reports whether the memory, cpu and pids controllers are
+// mounted (cgroup v1) or enabled (cgroup v2).
+func cgroupsUsable() bool {
+	if cgroups.IsCgroup2UnifiedMode() {
+		b, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
+		if err != nil {
+			return false
+		}
+		have := strings.Fields(string(b))
+		for _, want := range []string{"memory", "cpu", "pids"} {
+			if !contains(have, want) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, want := range []string{"memory", "cpu", "pids"} {
+		if _, err := cgroups.FindCgroupMountpoint("", want); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func init() {
+	Register(IsolationLinux, func(opts Options) (Containerizer, error) { return NewLinux(opts) })
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package executor
+
+const syscallNoFollow = 0
