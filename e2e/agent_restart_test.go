@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAgent_KillNineKeepsTasksRunning: kill -9 of `mesh agent` with three
+// running tasks; the restarted agent (same work dir) recovers them, they
+// finish, and each terminal update reaches the framework exactly once. A
+// task that ends while the agent is down is still reported with its real
+// exit status.
+func TestAgent_KillNineKeepsTasksRunning(t *testing.T) {
+	dataDir, workDir := t.TempDir(), t.TempDir()
+	httpAddr, raftAddr, agentAddr := freePort(t), freePort(t), freePort(t)
+	start(t, "server", "-data-dir", dataDir, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-bootstrap-expect", "1")
+	agentArgs := []string{"agent", "-allow-root-tasks", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir,
+		"-resources", "cpus:2;mem:2048;disk:1000;ports:[31000-31100]"}
+	agent := start(t, agentArgs...)
+	waitAgents(t, httpAddr, 1)
+
+	long := start(t, "execute", "-master", httpAddr, "-name", "long", "-command", "sleep 4; echo survived", "-instances", "3")
+	short := start(t, "execute", "-master", httpAddr, "-name", "short", "-command", "sleep 1; exit 3")
+	waitFor(t, 30*time.Second, "4 tasks running", func() bool {
+		return strings.Count(long.out.String(), "TASK_RUNNING") == 3 && strings.Contains(short.out.String(), "TASK_RUNNING")
+	})
+	agent.kill(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := exec.Command("sh", "-c", "find "+workDir+"/frameworks -path '*short*' | head -30; cat "+workDir+"/frameworks/*/executors/short-0/runs/latest/stderr").CombinedOutput()
+			t.Logf("short task sandbox:\n%s", out)
+		}
+	})
+	// The short task ends while no agent is there to see it: its executor
+	// records the exit status in the sandbox.
+	waitFor(t, 30*time.Second, "the short task to end while the agent is down", func() bool {
+		m, _ := filepath.Glob(filepath.Join(workDir, "frameworks", "*", "executors", "short-0", "runs", "latest", ".mesh", "exit_status"))
+		return len(m) == 1
+	})
+	start(t, agentArgs...)
+
+	if code := long.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("mesh execute of the long tasks exited %d:\n%s", code, long.out.String())
+	}
+	out := long.out.String()
+	for _, id := range []string{"long-0", "long-1", "long-2"} {
+		if n := strings.Count(out, "task "+id+" TASK_FINISHED"); n != 1 {
+			t.Errorf("%s reported TASK_FINISHED %d times, want once:\n%s", id, n, out)
+		}
+	}
+	if n := strings.Count(out, "survived"); n != 3 {
+		t.Errorf("%d tasks printed their output after the agent restart, want 3:\n%s", n, out)
+	}
+	if strings.Contains(out, "TASK_LOST") || strings.Contains(out, "TASK_FAILED") {
+		t.Errorf("a task was lost or failed across the agent restart:\n%s", out)
+	}
+	if code := short.wait(t, 60*time.Second); code == 0 {
+		t.Fatalf("the task that exited 3 was reported a success:\n%s", short.out.String())
+	}
+	sout := short.out.String()
+	if n := strings.Count(sout, "task short-0 TASK_FAILED"); n != 1 || !strings.Contains(sout, "exited with status 3") {
+		t.Errorf("the task that ended while the agent was down: want one TASK_FAILED with its exit status 3:\n%s", sout)
+	}
+	// Nothing was launched twice.
+	for id, n := range runDirs(t, workDir) {
+		if n != 1 {
+			t.Errorf("%s has %d run directories, want 1", id, n)
+		}
+	}
+}
