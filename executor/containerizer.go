@@ -198,3 +198,48 @@ func New(isolation string, opts Options) (Containerizer, error) {
 func init() {
 	Register(IsolationPosix, func(opts Options) (Containerizer, error) { return NewPosix(opts) })
 }
+
+// exitWatch is what every backend keeps of a container's first process:
+// done is closed when it has exited, and status is then its exit status.
+type exitWatch struct {
+	done   chan struct{}
+	status ExitStatus
+}
+
+// newExitWatch returns a watch whose status is initial until the process
+// exits.
+func newExitWatch(initial ExitStatus) exitWatch {
+	return exitWatch{done: make(chan struct{}), status: initial}
+}
+
+// wait blocks until the first process has exited or ctx ends.
+func (w *exitWatch) wait(ctx context.Context) (ExitStatus, error) {
+	select {
+	case <-w.done:
+		return w.status, nil
+	case <-ctx.Done():
+		return ExitStatus{}, ctx.Err()
+	}
+}
+
+// exited reports whether the first process has exited.
+func (w *exitWatch) exited() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// lookup returns the container id of a backend's map, guarded by mu.
+func lookup[T any](mu *sync.Mutex, m map[string]T, id string) (T, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	c, ok := m[id]
+	if !ok {
+		var zero T
+		return zero, fmt.Errorf("%w %s", ErrUnknownContainer, id)
+	}
+	return c, nil
+}

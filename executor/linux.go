@@ -64,11 +64,10 @@ var _ QuotaEnforcer = (*Linux)(nil)
 // linuxContainer is one container. done closes when its first process
 // has exited, after which status holds how.
 type linuxContainer struct {
-	c        *libcontainer.Container
-	proc     *libcontainer.Process // nil for a recovered container
-	state    ContainerState
-	done     chan struct{}
-	status   ExitStatus
+	c     *libcontainer.Container
+	proc  *libcontainer.Process // nil for a recovered container
+	state ContainerState
+	exitWatch
 	memLimit int64
 	cpus     float64
 	// quotaDeferred is set while the CFS quota waits for
@@ -246,7 +245,7 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	}
 	st := ContainerState{ID: spec.ID, Pid: pid, Dir: spec.Dir}
 	st.StartTime, _ = processStartTime(pid)
-	lc := &linuxContainer{c: c, proc: proc, state: st, done: make(chan struct{}), memLimit: lim.memBytes, cpus: lim.cpus, quotaDeferred: deferred}
+	lc := &linuxContainer{c: c, proc: proc, state: st, exitWatch: newExitWatch(ExitStatus{}), memLimit: lim.memBytes, cpus: lim.cpus, quotaDeferred: deferred}
 	l.mu.Lock()
 	l.containers[spec.ID] = lc
 	l.mu.Unlock()
@@ -300,13 +299,7 @@ func (l *Linux) destroyQuietly(c *libcontainer.Container, id string) {
 }
 
 func (l *Linux) get(id string) (*linuxContainer, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	c, ok := l.containers[id]
-	if !ok {
-		return nil, fmt.Errorf("%w %s", ErrUnknownContainer, id)
-	}
-	return c, nil
+	return lookup(&l.mu, l.containers, id)
 }
 
 // Wait blocks until the container's first process exits.
@@ -315,12 +308,7 @@ func (l *Linux) Wait(ctx context.Context, id string) (ExitStatus, error) {
 	if err != nil {
 		return ExitStatus{}, err
 	}
-	select {
-	case <-c.done:
-		return c.status, nil
-	case <-ctx.Done():
-		return ExitStatus{}, ctx.Err()
-	}
+	return c.wait(ctx)
 }
 
 // Signal sends sig to the container's first process.
@@ -329,10 +317,8 @@ func (l *Linux) Signal(id string, sig syscall.Signal) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case <-c.done:
+	if c.exited() {
 		return nil
-	default:
 	}
 	if err := c.c.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
 		return fmt.Errorf("signal container %s: %w", id, err)
@@ -444,7 +430,7 @@ func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
 				cs.Dir = d
 			}
 		}
-		lc := &linuxContainer{c: c, state: cs, done: make(chan struct{}), status: ExitStatus{Code: -1, Unknown: true}}
+		lc := &linuxContainer{c: c, state: cs, exitWatch: newExitWatch(ExitStatus{Code: -1, Unknown: true})}
 		if cfg.Cgroups != nil && cfg.Cgroups.Resources != nil {
 			lc.memLimit = cfg.Cgroups.Resources.Memory
 			if q := cfg.Cgroups.Resources.CpuQuota; q > 0 {

@@ -45,9 +45,8 @@ var _ Containerizer = (*Posix)(nil)
 // posixContainer is one container. done closes when its first process
 // has exited, after which status holds how.
 type posixContainer struct {
-	state  ContainerState
-	done   chan struct{}
-	status ExitStatus
+	state ContainerState
+	exitWatch
 }
 
 // NewPosix returns a posix containerizer keeping its state files in
@@ -137,7 +136,7 @@ func (p *Posix) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	}
 	st := ContainerState{ID: spec.ID, Pid: cmd.Process.Pid, Dir: spec.Dir}
 	st.StartTime, _ = processStartTime(st.Pid)
-	c := &posixContainer{state: st, done: make(chan struct{})}
+	c := &posixContainer{state: st, exitWatch: newExitWatch(ExitStatus{})}
 	p.mu.Lock()
 	p.containers[spec.ID] = c
 	p.mu.Unlock()
@@ -191,13 +190,7 @@ func exitStatusOf(ps *os.ProcessState, err error) ExitStatus {
 }
 
 func (p *Posix) get(id string) (*posixContainer, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c, ok := p.containers[id]
-	if !ok {
-		return nil, fmt.Errorf("%w %s", ErrUnknownContainer, id)
-	}
-	return c, nil
+	return lookup(&p.mu, p.containers, id)
 }
 
 // Wait blocks until the container's first process exits.
@@ -206,12 +199,7 @@ func (p *Posix) Wait(ctx context.Context, id string) (ExitStatus, error) {
 	if err != nil {
 		return ExitStatus{}, err
 	}
-	select {
-	case <-c.done:
-		return c.status, nil
-	case <-ctx.Done():
-		return ExitStatus{}, ctx.Err()
-	}
+	return c.wait(ctx)
 }
 
 // Signal sends sig to the container's first process group.
@@ -220,10 +208,8 @@ func (p *Posix) Signal(id string, sig syscall.Signal) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case <-c.done:
+	if c.exited() {
 		return nil
-	default:
 	}
 	if err := syscall.Kill(-c.state.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("signal container %s: %w", id, err)
@@ -343,7 +329,7 @@ func (p *Posix) Recover(ctx context.Context) ([]ContainerState, error) {
 			continue
 		}
 		st.Recovered = true
-		c := &posixContainer{state: st, done: make(chan struct{}), status: ExitStatus{Code: -1, Unknown: true}}
+		c := &posixContainer{state: st, exitWatch: newExitWatch(ExitStatus{Code: -1, Unknown: true})}
 		p.mu.Lock()
 		p.containers[id] = c
 		p.mu.Unlock()
