@@ -276,30 +276,38 @@ type idNames struct {
 var names = &idNames{users: map[uint32]string{}, groups: map[uint32]string{}}
 
 func (n *idNames) user(id uint32) string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if s, ok := n.users[id]; ok {
-		return s
-	}
-	s := strconv.FormatUint(uint64(id), 10)
-	if u, err := user.LookupId(s); err == nil {
-		s = u.Username
-	}
-	n.users[id] = s
-	return s
+	return n.name(n.users, id, func(s string) (string, error) {
+		u, err := user.LookupId(s)
+		if err != nil {
+			return "", err
+		}
+		return u.Username, nil
+	})
 }
 
 func (n *idNames) group(id uint32) string {
+	return n.name(n.groups, id, func(s string) (string, error) {
+		g, err := user.LookupGroupId(s)
+		if err != nil {
+			return "", err
+		}
+		return g.Name, nil
+	})
+}
+
+// name returns id's name from cache, looking it up once; an id without a
+// name is shown as its number.
+func (n *idNames) name(cache map[uint32]string, id uint32, lookup func(string) (string, error)) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if s, ok := n.groups[id]; ok {
+	if s, ok := cache[id]; ok {
 		return s
 	}
 	s := strconv.FormatUint(uint64(id), 10)
-	if g, err := user.LookupGroupId(s); err == nil {
-		s = g.Name
+	if name, err := lookup(s); err == nil {
+		s = name
 	}
-	n.groups[id] = s
+	cache[id] = s
 	return s
 }
 

@@ -13,39 +13,27 @@ import (
 const goldenDir = "../../testdata/executor"
 
 func TestGolden_Calls(t *testing.T) {
-	for _, f := range golden.Files(t, goldenDir, "calls") {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var c Call
-			golden.RoundTrip(t, data, &c)
-			if c.Type == "" {
-				t.Fatal("decoded call has no type")
-			}
-			// Every example of the spec is a call an agent accepts.
-			if err := c.Validate(); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-		})
-	}
+	golden.Each(t, goldenDir, "calls", func(t *testing.T, data []byte) {
+		var c Call
+		golden.RoundTrip(t, data, &c)
+		if c.Type == "" {
+			t.Fatal("decoded call has no type")
+		}
+		// Every example of the spec is a call an agent accepts.
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+	})
 }
 
 func TestGolden_Events(t *testing.T) {
-	for _, f := range golden.Files(t, goldenDir, "events") {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var e Event
-			golden.RoundTrip(t, data, &e)
-			if e.Type == "" {
-				t.Fatal("decoded event has no type")
-			}
-		})
-	}
+	golden.Each(t, goldenDir, "events", func(t *testing.T, data []byte) {
+		var e Event
+		golden.RoundTrip(t, data, &e)
+		if e.Type == "" {
+			t.Fatal("decoded event has no type")
+		}
+	})
 }
 
 func TestGolden_SubscribedDecodes(t *testing.T) {

@@ -6,6 +6,7 @@ package golden
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -104,4 +105,19 @@ func jsonDiff(path string, want, got any) []string {
 func compact(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Each runs fn, as a subtest named after the file, on the content of every
+// JSON file under dir/sub.
+func Each(t *testing.T, dir, sub string, fn func(t *testing.T, data []byte)) {
+	t.Helper()
+	for _, f := range Files(t, dir, sub) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, data)
+		})
+	}
 }
