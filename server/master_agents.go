@@ -127,33 +127,33 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		ac.send(&agentapi.Event{Type: agentapi.EventShutdownFramework, Term: m.term,
 			ShutdownFramework: &agentapi.ShutdownFramework{FrameworkID: mesos.FrameworkID{Value: fid}}})
 	}
-	if m.serveAgentStream(r, rw, ac) {
-		m.agentDisconnected(ac)
-	}
+	m.serveAgentStream(r, rw, ac)
+	// However the stream ended, the agent is now disconnected; when a newer
+	// stream replaced this one it is a no-op.
+	m.agentDisconnected(ac)
 	return nil
 }
 
-// serveAgentStream writes commands and heartbeats until the stream ends;
-// it reports whether the agent went away.
-func (m *master) serveAgentStream(r *http.Request, rw *recordio.Writer, ac *agentConn) bool {
+// serveAgentStream writes commands and heartbeats until the stream ends.
+func (m *master) serveAgentStream(r *http.Request, rw *recordio.Writer, ac *agentConn) {
 	hb := time.NewTicker(m.s.cfg.HeartbeatInterval)
 	defer hb.Stop()
 	for {
 		select {
 		case ev := <-ac.events:
 			if err := writeEvent(rw, ev); err != nil {
-				return true
+				return
 			}
 		case <-hb.C:
 			if err := writeEvent(rw, &agentapi.Event{Type: agentapi.EventHeartbeat, Term: m.term}); err != nil {
-				return true
+				return
 			}
 		case <-ac.done:
-			return false
+			return
 		case <-r.Context().Done():
-			return true
+			return
 		case <-m.ctx.Done():
-			return false
+			return
 		}
 	}
 }

@@ -156,16 +156,16 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	m.alloc.ActivateFramework(fw.ID)
 	m.alloc.Trigger()
 
-	clientGone := m.serveFrameworkStream(r, rw, fc)
-	if clientGone {
-		m.frameworkDisconnected(fc)
-	}
+	m.serveFrameworkStream(r, rw, fc)
+	// However the stream ended (the framework left, or the leader closed
+	// it for not reading), the framework is now disconnected; when it was
+	// replaced by a newer stream or removed this is a no-op.
+	m.frameworkDisconnected(fc)
 }
 
 // serveFrameworkStream writes events and heartbeats until the stream
-// ends; it reports whether the framework went away (as opposed to the
-// stream being closed by the leader).
-func (m *master) serveFrameworkStream(r *http.Request, rw *recordio.Writer, fc *frameworkConn) bool {
+// ends.
+func (m *master) serveFrameworkStream(r *http.Request, rw *recordio.Writer, fc *frameworkConn) {
 	hb := time.NewTicker(m.s.cfg.HeartbeatInterval)
 	defer hb.Stop()
 	for {
@@ -173,23 +173,23 @@ func (m *master) serveFrameworkStream(r *http.Request, rw *recordio.Writer, fc *
 		case ev := <-fc.events:
 			if err := writeEvent(rw, ev); err != nil {
 				fc.close(nil)
-				return true
+				return
 			}
 		case <-hb.C:
 			if err := writeEvent(rw, &scheduler.Event{Type: scheduler.EventHeartbeat}); err != nil {
 				fc.close(nil)
-				return true
+				return
 			}
 		case <-fc.done:
 			if ev := fc.final.Load(); ev != nil {
 				writeEvent(rw, ev)
 			}
-			return false
+			return
 		case <-r.Context().Done():
 			fc.close(nil)
-			return true
+			return
 		case <-m.ctx.Done():
-			return false
+			return
 		}
 	}
 }
