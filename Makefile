@@ -11,8 +11,11 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # The process-level tests run the built binary; they find it through MESH_BIN.
+# The process-level tests (e2e) run on their own after the rest, so that
+# their clusters do not share the two cores with the container tests.
 test: deps build lint
-	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./...
+	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v '^mesh/e2e$$')
+	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./e2e/
 
 # System packages the tests need: busybox-static, from which the linux
 # containerizer tests build a root filesystem image. Installed only as root

@@ -46,11 +46,18 @@ func portOn(t testing.TB, ip string) string {
 	return ln.Addr().String()
 }
 
-// newCluster prepares n servers (not started) with -bootstrap-expect n;
-// extra flags are given to every server.
+// testRaftTiming is the raft timing of the clusters the tests start: more
+// tolerant than the defaults, because the tests share two cores with
+// whatever else runs, and a heartbeat that arrives late there would start
+// elections the test did not ask for. BenchmarkLeaderFailover measures
+// the defaults.
+var testRaftTiming = []string{"-raft-heartbeat-timeout", "500ms", "-raft-election-timeout", "500ms", "-raft-leader-lease", "250ms"}
+
+// newCluster prepares n servers (not started) with -bootstrap-expect n and
+// testRaftTiming; extra flags are given to every server.
 func newCluster(t testing.TB, n int, extra ...string) *testCluster {
 	t.Helper()
-	return newClusterWith(t, n, true, extra...)
+	return newClusterWith(t, n, true, append(append([]string(nil), testRaftTiming...), extra...)...)
 }
 
 // newClusterWith is newCluster; with proxied false the servers reach each

@@ -33,7 +33,7 @@ func raftPeers(t *testing.T, addr string) (ids []string, leader string) {
 // server; `mesh operator raft remove-peer` takes it out again; the CLI's
 // list-peers shows each step.
 func TestHA_FiveServersThenAddAndRemove(t *testing.T) {
-	c := newClusterWith(t, 5, false)
+	c := newClusterWith(t, 5, false, testRaftTiming...)
 	leader := c.startAll()
 	waitFor(t, 20*time.Second, "5 raft peers", func() bool {
 		ids, l := raftPeers(t, leader.httpAddr)

@@ -50,9 +50,9 @@ func NewClusterWithStores(t testing.TB, n int, stores []raft.LogStore, tweak fun
 				cfg.TestRaft.LogStore = stores[i]
 			}
 			cfg.BootstrapExpect = n
-			cfg.RaftHeartbeatTimeout = 150 * time.Millisecond
-			cfg.RaftElectionTimeout = 150 * time.Millisecond
-			cfg.RaftLeaderLease = 100 * time.Millisecond
+			cfg.RaftHeartbeatTimeout = 300 * time.Millisecond
+			cfg.RaftElectionTimeout = 300 * time.Millisecond
+			cfg.RaftLeaderLease = 150 * time.Millisecond
 			cfg.AgentReregisterTimeout = 30 * time.Second
 			cfg.FrameworkFailoverMinimum = 30 * time.Second
 			cfg.Logger = cfg.Logger.Named(fmt.Sprintf("srv%d", i))
