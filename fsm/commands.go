@@ -150,22 +150,27 @@ func applyAgentState(txn *memdb.Txn, req *AgentStateRequest) any {
 		if t.Completed || t.State.IsTerminal() {
 			continue
 		}
+		state := req.TaskState
+		if fw := st.Framework(t.FrameworkID); req.PartitionAwareState != "" && fw != nil &&
+			fw.Info.HasCapability(mesos.CapabilityPartitionAware) {
+			state = req.PartitionAwareState
+		}
 		nt := t.Copy()
 		s := mesos.TaskStatus{
-			TaskID: t.Info.TaskID, State: req.TaskState, Source: mesos.SourceMaster,
+			TaskID: t.Info.TaskID, State: state, Source: mesos.SourceMaster,
 			Reason: req.Reason, Message: req.Message,
 			AgentID: &mesos.AgentID{Value: t.AgentID}, Timestamp: float64(req.At) / 1e9,
 		}
-		if req.TaskState == mesos.TaskUnreachable {
+		if state == mesos.TaskUnreachable {
 			s.UnreachableTime = &mesos.TimeInfo{Nanoseconds: req.At}
 		}
 		recordStatus(nt, s)
 		nt.PendingAck = nil
-		if req.TaskState.IsTerminal() {
+		if state.IsTerminal() {
 			nt.Completed = true
 		}
 		mustInsert(txn, tableTasks, nt)
-		res.Tasks = append(res.Tasks, *t)
+		res.Tasks = append(res.Tasks, *nt)
 	}
 	return res
 }

@@ -174,14 +174,16 @@ type AgentRegisterRequest struct {
 }
 
 // AgentStateRequest moves an agent to a new state. Moving to unreachable
-// or gone records each of its live tasks with the given task state.
+// or gone records each of its live tasks with the given task state, or
+// with PartitionAwareState for frameworks that are PARTITION_AWARE.
 type AgentStateRequest struct {
-	AgentID   string
-	State     string
-	At        int64
-	TaskState mesos.TaskState
-	Reason    string
-	Message   string
+	AgentID             string
+	State               string
+	At                  int64
+	TaskState           mesos.TaskState
+	PartitionAwareState mesos.TaskState
+	Reason              string
+	Message             string
 }
 
 // OffersCreateRequest records the offers of one allocation round.
@@ -254,7 +256,7 @@ type FrameworkRemoveResult struct {
 	Tasks  []Task // live tasks at removal, now recorded TASK_KILLED
 }
 
-// AgentStateResult lists the tasks whose state changed.
+// AgentStateResult lists the tasks whose state changed, as they are now.
 type AgentStateResult struct {
 	Tasks []Task
 }

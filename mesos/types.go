@@ -671,6 +671,7 @@ const (
 	ReasonAgentDisconnected      = "REASON_AGENT_DISCONNECTED"
 	ReasonAgentRemoved           = "REASON_AGENT_REMOVED"
 	ReasonAgentRestarted         = "REASON_AGENT_RESTARTED"
+	ReasonAgentReregistered      = "REASON_AGENT_REREGISTERED"
 	ReasonAgentUnknown           = "REASON_AGENT_UNKNOWN"
 	ReasonTaskInvalid            = "REASON_TASK_INVALID"
 	ReasonTaskUnknown            = "REASON_TASK_UNKNOWN"

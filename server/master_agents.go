@@ -63,24 +63,34 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	}
 
 	// Tasks the leader placed there that the agent does not know are lost;
-	// tasks it runs for frameworks that are gone are shut down.
+	// tasks it runs for frameworks that are gone are shut down; tasks that
+	// were unreachable while the agent was away are back in the state the
+	// agent reports.
 	reported := map[string]bool{}
+	var updates []fsm.StatusUpdate
 	for _, t := range sub.Tasks {
 		reported[t.FrameworkID.Value+"/"+t.TaskID.Value] = true
+		if known := st.Task(t.FrameworkID.Value, t.TaskID.Value); known != nil && !known.Completed &&
+			known.State == mesos.TaskUnreachable && t.State.Valid() && t.State != mesos.TaskUnreachable {
+			updates = append(updates, fsm.StatusUpdate{FrameworkID: t.FrameworkID.Value, Status: mesos.TaskStatus{
+				TaskID: t.TaskID, State: t.State, Source: mesos.SourceMaster,
+				Reason: mesos.ReasonAgentReregistered, Message: "Agent re-registered",
+				AgentID: &mesos.AgentID{Value: agent.ID}, Timestamp: float64(now) / 1e9,
+			}})
+		}
 	}
-	var lost []fsm.StatusUpdate
 	for _, t := range st.TasksByAgent(agent.ID) {
 		if t.Completed || t.State.IsTerminal() || reported[t.Key()] {
 			continue
 		}
-		lost = append(lost, fsm.StatusUpdate{FrameworkID: t.FrameworkID, Status: mesos.TaskStatus{
+		updates = append(updates, fsm.StatusUpdate{FrameworkID: t.FrameworkID, Status: mesos.TaskStatus{
 			TaskID: t.Info.TaskID, State: mesos.TaskLost, Source: mesos.SourceMaster,
 			Reason: mesos.ReasonAgentRestarted, Message: "Task was not found on the agent when it re-registered",
 			AgentID: &mesos.AgentID{Value: agent.ID}, Timestamp: float64(now) / 1e9,
 		}})
 	}
-	if len(lost) > 0 {
-		m.recordUpdates(agent.ID, lost)
+	if len(updates) > 0 {
+		m.recordUpdates(agent.ID, updates)
 	}
 	st = m.s.fsm.State()
 	used := map[string]mesos.Resources{}
@@ -200,7 +210,8 @@ func (m *master) agentTimedOut(aid string) {
 	msg := fmt.Sprintf("Agent %s did not re-register within %s", aid, m.s.cfg.AgentReregisterTimeout)
 	res, err := m.apply(fsm.AgentStateRequestType, &fsm.AgentStateRequest{
 		AgentID: aid, State: fsm.AgentUnreachable, At: time.Now().UnixNano(),
-		TaskState: mesos.TaskLost, Reason: mesos.ReasonAgentRemoved, Message: msg,
+		TaskState: mesos.TaskLost, PartitionAwareState: mesos.TaskUnreachable,
+		Reason: mesos.ReasonAgentRemoved, Message: msg,
 	})
 	if err != nil {
 		m.logger.Warn("failed to mark agent unreachable", "agent_id", aid, "error", err)
@@ -208,7 +219,9 @@ func (m *master) agentTimedOut(aid string) {
 	}
 	m.logger.Warn("agent unreachable", "agent_id", aid, "tasks_lost", len(res.(*fsm.AgentStateResult).Tasks))
 	for _, t := range res.(*fsm.AgentStateResult).Tasks {
-		m.masterUpdate(t.FrameworkID, t.Info.TaskID, aid, mesos.TaskLost, mesos.ReasonAgentRemoved, msg)
+		// TASK_LOST, or TASK_UNREACHABLE (with its unreachable_time) for a
+		// partition-aware framework.
+		m.sendToFramework(t.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status}})
 	}
 	m.mu.Lock()
 	var fids []string

@@ -40,6 +40,7 @@ type SimAgent struct {
 type simTask struct {
 	fid     string
 	info    mesos.TaskInfo
+	state   mesos.TaskState    // the latest acknowledged state
 	pending []mesos.TaskStatus // next updates, head outstanding
 	sent    bool
 }
@@ -101,7 +102,15 @@ func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
 	if a.ID != "" {
 		info.ID = &mesos.AgentID{Value: a.ID}
 	}
-	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: &agentapi.Subscribe{AgentInfo: info}})
+	// Re-registering reports the tasks it runs, as the real agent does.
+	var tasks []agentapi.Task
+	a.mu.Lock()
+	for _, st := range a.tasks {
+		tasks = append(tasks, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: st.fid}, TaskID: st.info.TaskID, State: st.state})
+		st.sent = false // resend the outstanding update to the new stream
+	}
+	a.mu.Unlock()
+	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: &agentapi.Subscribe{AgentInfo: info, Tasks: tasks}})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.Server+agentapi.Path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := a.client.Do(req)
@@ -144,7 +153,7 @@ func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 	case agentapi.EventLaunch:
 		a.mu.Lock()
 		for _, ti := range ev.Launch.Tasks {
-			st := &simTask{fid: ev.Launch.FrameworkInfo.ID.Value, info: ti}
+			st := &simTask{fid: ev.Launch.FrameworkInfo.ID.Value, info: ti, state: mesos.TaskStaging}
 			st.pending = append(st.pending, a.status(ti.TaskID, mesos.TaskRunning))
 			if ti.Command == nil || !strings.Contains(ti.Command.Value, "sleep") {
 				st.pending = append(st.pending, a.status(ti.TaskID, mesos.TaskFinished))
@@ -163,6 +172,7 @@ func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 		a.mu.Lock()
 		if st := a.tasks[ev.Acknowledge.FrameworkID.Value+"/"+ev.Acknowledge.TaskID.Value]; st != nil &&
 			len(st.pending) > 0 && bytes.Equal(st.pending[0].UUID, ev.Acknowledge.UUID) {
+			st.state = st.pending[0].State
 			st.pending = st.pending[1:]
 			st.sent = false
 		}

@@ -1,0 +1,55 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"mesh/mesos"
+	"mesh/mesos/scheduler"
+	"mesh/server"
+	"mesh/server/servertest"
+)
+
+// TestAgent_UnreachableThenBack: an agent that does not come back within
+// the re-register timeout is marked unreachable in the log, and a
+// partition-aware framework's task becomes TASK_UNREACHABLE (master
+// update, no uuid, with unreachable_time); when the agent re-registers
+// still running it, the task is TASK_RUNNING again, not killed.
+func TestAgent_UnreachableThenBack(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) {
+		c.AgentReregisterTimeout = 500 * time.Millisecond
+	}})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("pa", "", `"failover_timeout":60,"capabilities":[{"type":"PARTITION_AWARE"}]`))
+	f.subscribed()
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	f.launch(o, "sleep 100", "kept")
+	run := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if run.State != mesos.TaskRunning {
+		t.Fatalf("task: %+v", run)
+	}
+	f.ack(run)
+	servertest.WaitFor(t, 5*time.Second, "the ack to reach the agent", func() bool {
+		tk := srv.FSM().State().Task(f.id, "kept")
+		return tk != nil && len(tk.PendingAck) == 0
+	})
+
+	agent.Stop()
+	st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if st.State != mesos.TaskUnreachable || len(st.UUID) != 0 || st.Source != mesos.SourceMaster || st.UnreachableTime == nil {
+		t.Fatalf("while the agent is away: %+v", st)
+	}
+	if a := srv.FSM().State().Agent(agent.ID); a == nil || a.State != "unreachable" {
+		t.Fatalf("agent state %+v, want unreachable", a)
+	}
+
+	agent.Start(t)
+	back := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if back.State != mesos.TaskRunning || back.Reason != mesos.ReasonAgentReregistered || len(back.UUID) != 0 {
+		t.Fatalf("after the agent re-registered: %+v", back)
+	}
+	if tk := srv.FSM().State().Task(f.id, "kept"); tk.State != mesos.TaskRunning || tk.Completed {
+		t.Fatalf("task in the state after the agent came back: %+v", tk)
+	}
+}
