@@ -34,7 +34,6 @@ type master struct {
 	alloc     allocator.Allocator
 	clusterID string
 	info      mesos.MasterInfo
-	electedAt time.Time
 	offerSeq  atomic.Uint64
 
 	mu             sync.Mutex
@@ -63,7 +62,6 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		s: s, term: term, logger: s.logger.Named("master"),
 		ctx: ctx, cancel: cancel,
 		clusterID:      meta.ClusterID,
-		electedAt:      time.Now(),
 		frameworks:     map[string]*frameworkConn{},
 		agents:         map[string]*agentConn{},
 		agentTimers:    map[string]*time.Timer{},
@@ -158,7 +156,7 @@ func (m *master) revoke() {
 		fc.close(nil)
 	}
 	for _, ac := range m.agents {
-		ac.close(nil)
+		ac.close()
 	}
 	m.mu.Unlock()
 	m.wg.Wait()
@@ -215,8 +213,6 @@ type frameworkConn struct {
 	once     sync.Once
 	// final is written just before the stream closes (ERROR events).
 	final atomic.Pointer[scheduler.Event]
-	// ended records why the stream closed: set before done closes.
-	replaced atomic.Bool
 }
 
 func newFrameworkConn(id, streamID string) *frameworkConn {
@@ -261,11 +257,11 @@ func (ac *agentConn) send(ev *agentapi.Event) {
 	case <-ac.done:
 	case ac.events <- ev:
 	default:
-		ac.close(&agentapi.Event{Type: agentapi.EventError, Error: &agentapi.Error{Message: "agent is not reading its command stream"}})
+		ac.close() // the agent is not reading its command stream
 	}
 }
 
-func (ac *agentConn) close(_ *agentapi.Event) {
+func (ac *agentConn) close() {
 	ac.once.Do(func() { close(ac.done) })
 }
 

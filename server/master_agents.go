@@ -117,7 +117,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	}
 	m.mu.Unlock()
 	if old != nil {
-		old.close(nil)
+		old.close()
 	}
 	m.alloc.AddAgent(agent.ID, mesos.Resources(info.Resources), used)
 	m.alloc.Trigger()
@@ -171,7 +171,7 @@ func (m *master) serveAgentStream(r *http.Request, rw *recordio.Writer, ac *agen
 // agentDisconnected stops offering a disconnected agent and gives it
 // AgentReregisterTimeout to come back.
 func (m *master) agentDisconnected(ac *agentConn) {
-	ac.close(nil)
+	ac.close()
 	m.mu.Lock()
 	current := m.agents[ac.id] == ac
 	if current {

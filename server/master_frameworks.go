@@ -133,7 +133,6 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	if old != nil {
 		// One stream per framework: the old one learns it was replaced and
 		// its offers are discarded without RESCIND.
-		old.replaced.Store(true)
 		old.close(&scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: "Framework failed over"}})
 		m.discardOffers(fw.ID, false)
 	}

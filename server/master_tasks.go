@@ -144,9 +144,13 @@ func (m *master) reconcile(fw *fsm.Framework, rec *scheduler.Reconcile) {
 		}
 		return
 	}
+	// Agents known from the replicated state that have not come back since
+	// this leader was elected may still bring unknown tasks back.
 	m.mu.Lock()
-	anyReregistering := len(m.reregistering) > 0
-	reregistering := func(aid string) bool { return m.reregistering[aid] }
+	reregistering := make(map[string]bool, len(m.reregistering))
+	for aid := range m.reregistering {
+		reregistering[aid] = true
+	}
 	m.mu.Unlock()
 	orLost := func(s mesos.TaskState) mesos.TaskState {
 		if pa {
@@ -163,10 +167,7 @@ func (m *master) reconcile(fw *fsm.Framework, rec *scheduler.Reconcile) {
 		if rt.AgentID != nil && rt.AgentID.Value != "" {
 			aid := rt.AgentID.Value
 			s.AgentID = rt.AgentID
-			m.mu.Lock()
-			waiting := reregistering(aid)
-			m.mu.Unlock()
-			if waiting {
+			if reregistering[aid] {
 				continue // the agent may still bring the task back
 			}
 			switch a := st.Agent(aid); {
@@ -181,7 +182,7 @@ func (m *master) reconcile(fw *fsm.Framework, rec *scheduler.Reconcile) {
 				s.State, s.Message = orLost(mesos.TaskGone), "Reconciliation: Task is unknown to the agent"
 			}
 		} else {
-			if anyReregistering {
+			if len(reregistering) > 0 {
 				continue
 			}
 			s.State, s.Message = orLost(mesos.TaskUnknown), "Reconciliation: Task is unknown"
