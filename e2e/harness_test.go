@@ -199,6 +199,16 @@ func waitAgents(t testing.TB, addr string, n int) clusterState {
 	t.Helper()
 	var st clusterState
 	waitFor(t, 20*time.Second, fmt.Sprintf("%d active agents at %s", n, addr), func() bool {
+		// Only an established leader has applied every committed entry
+		// (it passed a Barrier); a server still replaying its log after a
+		// restart serves an older state.
+		var h health
+		if getJSON(addr, "/health", &h) != nil || h.Leader == "" {
+			return false
+		}
+		if h.Leader == addr && !h.IsLeader {
+			return false
+		}
 		st = clusterState{}
 		if getJSON(addr, "/state", &st) != nil || st.Leader == "" {
 			return false
