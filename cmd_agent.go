@@ -20,6 +20,7 @@ func agentCommand() *cli.Command {
 			&cli.StringFlag{Name: "hostname", Usage: "hostname to advertise (default: the system's)"},
 			&cli.StringFlag{Name: "isolation", Usage: "container isolation: linux (cgroups, namespaces; needs root) or posix (none) (default: linux when root with cgroups, else posix)"},
 			&cli.BoolFlag{Name: "allow-root-tasks", Usage: "let tasks run as root under linux isolation (default: refuse them)"},
+			&cli.IntFlag{Name: "prestart-containers", Value: d.PrestartContainers, Usage: "containers linux isolation keeps created ahead of launches for each recent task user, so a command task starts without waiting for one (0: off)"},
 			&cli.DurationFlag{Name: "executor-registration-timeout", Value: d.ExecutorRegistrationTimeout, Usage: "how long a new executor has to subscribe"},
 			&cli.DurationFlag{Name: "executor-shutdown-grace-period", Value: d.ExecutorShutdownGracePeriod, Usage: "how long an executor has to stop after SHUTDOWN"},
 			&cli.BoolFlag{Name: "kill-tasks-on-shutdown", Usage: "destroy every container when the agent stops (default: leave them running for a restarted agent to recover)"},
@@ -38,6 +39,7 @@ func agentCommand() *cli.Command {
 			cfg.Hostname = c.String("hostname")
 			cfg.Isolation = c.String("isolation")
 			cfg.AllowRootTasks = c.Bool("allow-root-tasks")
+			cfg.PrestartContainers = c.Int("prestart-containers")
 			cfg.ExecutorRegistrationTimeout = c.Duration("executor-registration-timeout")
 			cfg.ExecutorShutdownGracePeriod = c.Duration("executor-shutdown-grace-period")
 			cfg.KillTasksOnShutdown = c.Bool("kill-tasks-on-shutdown")

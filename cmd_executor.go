@@ -29,6 +29,10 @@ func executorCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// In a prestarted container the environment arrives now.
+			if err := executor.LoadDeferredEnv(); err != nil {
+				return err
+			}
 			cfg, err := executor.CommandExecutorConfigFromEnv(os.Getenv)
 			if err != nil {
 				return err

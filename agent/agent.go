@@ -53,6 +53,10 @@ type Config struct {
 	// it a task whose user is root (or that names no user while the agent
 	// runs as root) is refused.
 	AllowRootTasks bool
+	// PrestartContainers is how many containers linux isolation keeps
+	// created ahead of launches for each recent task user, so that a
+	// command task's launch only starts one; 0 turns it off.
+	PrestartContainers int
 	// ExecutorCommand starts the command executor; default
 	// [os.Executable(), "executor"].
 	ExecutorCommand []string
@@ -82,6 +86,10 @@ const (
 	DefaultHTTPAddr                    = "127.0.0.1:5051"
 	DefaultExecutorRegistrationTimeout = time.Minute
 	DefaultExecutorShutdownGracePeriod = 5 * time.Second
+	DefaultPrestartContainers          = 1
+	// maxPrestartContainers bounds PrestartContainers: each is a waiting
+	// process and its cgroups.
+	maxPrestartContainers = 64
 	// executorRecoveryTimeout is MESOS_RECOVERY_TIMEOUT: how long an
 	// executor keeps trying to resubscribe while its agent is away.
 	executorRecoveryTimeout = 15 * time.Minute
@@ -100,6 +108,7 @@ func DefaultConfig() Config {
 		StatusRetryInterval:         defaultStatusRetryInterval,
 		ExecutorRegistrationTimeout: DefaultExecutorRegistrationTimeout,
 		ExecutorShutdownGracePeriod: DefaultExecutorShutdownGracePeriod,
+		PrestartContainers:          DefaultPrestartContainers,
 	}
 }
 
@@ -187,6 +196,9 @@ func newAgent(cfg Config) (*Agent, error) {
 	if len(cfg.Servers) == 0 {
 		return nil, fmt.Errorf("%w: no server to join (-join host:port)", ErrBadConfig)
 	}
+	if cfg.PrestartContainers < 0 || cfg.PrestartContainers > maxPrestartContainers {
+		return nil, fmt.Errorf("%w: -prestart-containers %d is not between 0 and %d", ErrBadConfig, cfg.PrestartContainers, maxPrestartContainers)
+	}
 	for _, s := range cfg.Servers {
 		if _, _, err := net.SplitHostPort(s); err != nil {
 			return nil, fmt.Errorf("%w: -join %q is not host:port: %w", ErrBadConfig, s, err)
@@ -243,7 +255,7 @@ func newAgent(cfg Config) (*Agent, error) {
 	a.containerizer, err = executor.New(cfg.Isolation, executor.Options{
 		StateDir: a.metaPath("containers"),
 		Logger:   a.log,
-		Linux:    executor.LinuxOptions{AllowRoot: cfg.AllowRootTasks},
+		Linux:    executor.LinuxOptions{AllowRoot: cfg.AllowRootTasks, Prestart: cfg.PrestartContainers},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: -isolation: %w", ErrBadConfig, err)

@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 	// The linux containerizer re-executes this binary as a container's
 	// init ("agent.test init").
 	executor.ContainerInit()
+	if err := executor.LoadDeferredEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "executor:", err)
+		os.Exit(2)
+	}
 	if os.Getenv(envTestExecutor) == "1" {
 		os.Exit(runTestExecutor())
 	}

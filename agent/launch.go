@@ -242,16 +242,7 @@ func (a *Agent) deliverLaunch(run *executorRun, task *taskEntry) {
 
 // startExecutor creates a sandbox and starts an executor in a new
 // container with task as its first task. Caller holds a.mu.
-func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info mesos.ExecutorInfo, t mesos.TaskInfo, rootfs string) error {
-	cid := uuid.NewString()
-	dir := a.sandboxDir(fw.id, eid, cid)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create sandbox: %w", err)
-	}
-	if err := pointLatest(dir); err != nil {
-		a.log.Warn("cannot update the sandbox's latest link", "path", dir, "error", err)
-	}
-
+func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info mesos.ExecutorInfo, t mesos.TaskInfo, rootfs string) (err error) {
 	user := fw.info.User
 	var argv []string
 	if isCommand {
@@ -269,6 +260,30 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 			user = info.Command.User
 		}
 		argv = commandArgv(info.Command)
+	}
+
+	// The command executor can start in a container created ahead of
+	// time; the run then takes that container's id.
+	cid := ""
+	if ps, ok := a.containerizer.(executor.Prestarter); ok && isCommand && rootfs == "" {
+		if id, ok := ps.Claim(user, argv); ok {
+			cid = id
+			defer func() {
+				if err != nil {
+					go a.containerizer.Destroy(context.Background(), cid, 0)
+				}
+			}()
+		}
+	}
+	if cid == "" {
+		cid = uuid.NewString()
+	}
+	dir := a.sandboxDir(fw.id, eid, cid)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create sandbox: %w", err)
+	}
+	if err := pointLatest(dir); err != nil {
+		a.log.Warn("cannot update the sandbox's latest link", "path", dir, "error", err)
 	}
 	info.FrameworkID = &mesos.FrameworkID{Value: fw.id}
 	if user != "" {
@@ -354,6 +369,10 @@ func (a *Agent) launchContainer(run *executorRun, spec executor.ContainerSpec) {
 		return
 	}
 	run.pid = st.Pid
+	if ps, ok := a.containerizer.(executor.Prestarter); ok && run.commandExecutor && spec.Rootfs == "" {
+		// Keep a container like this one ready for the next launch.
+		ps.Prestart(spec)
+	}
 	a.log.Info("executor launched", "framework_id", fw.id, "executor_id", run.id, "container_id", run.containerID, "pid", st.Pid, "sandbox", run.directory)
 	if run.subscribed {
 		// The executor subscribed before Launch returned, when its

@@ -41,12 +41,18 @@ func benchLaunch(b *testing.B, n, wave int) {
 			cfg.Logger = nil
 		}
 		cfg.StatusRetryInterval = 10 * time.Second
+		if v, err := strconv.Atoi(os.Getenv("MESH_BENCH_PRESTART")); err == nil {
+			cfg.PrestartContainers = v
+		}
 		a := startAgent(b, cfg)
 		a.waitRegistered(b)
 		fw := nobodyFramework("fw-bench")
 		var lat []time.Duration
 		start := time.Now()
 		for w := 0; w < n; w += wave {
+			if gap := benchGap(); gap > 0 && w > 0 {
+				time.Sleep(gap)
+			}
 			sent := map[string]time.Time{}
 			var ids []string
 			for j := w; j < w+wave && j < n; j++ {
@@ -102,6 +108,12 @@ func benchN(n int) int {
 		return v
 	}
 	return n
+}
+
+// benchGap is a pause between waves (MESH_BENCH_GAP, a duration).
+func benchGap() time.Duration {
+	d, _ := time.ParseDuration(os.Getenv("MESH_BENCH_GAP"))
+	return d
 }
 
 // benchCPUs is each task's cpus (MESH_BENCH_CPUS, default 0.1).

@@ -135,6 +135,24 @@ type Containerizer interface {
 	Close() error
 }
 
+// Prestarter is a containerizer that creates containers ahead of the
+// launches that will use them, so that a launch only has to start its
+// container's first process. A prestarted container's first process gets
+// only PATH and EnvDeferredFD in its environment and must call
+// LoadDeferredEnv before reading the rest: only programs that do (mesh's
+// executor) may be prestarted.
+type Prestarter interface {
+	// Prestart keeps containers like spec (its user, command line and
+	// resources) ready for later launches; spec's ID, Dir, Env and output
+	// files are not used.
+	Prestart(spec ContainerSpec)
+	// Claim takes a prestarted container for user and argv and returns
+	// its ID. A Launch with that ID and the claimed user and argv starts
+	// it; spec.Dir must then be an empty directory, which the container's
+	// own sandbox replaces. Claim returns false when none is ready.
+	Claim(user string, argv []string) (id string, ok bool)
+}
+
 // Options configure a containerizer backend.
 type Options struct {
 	// StateDir is where the backend keeps what it needs to recover its

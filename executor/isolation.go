@@ -99,6 +99,10 @@ type LinuxOptions struct {
 	// ImageCacheDir holds unpacked rootfs tarballs; default
 	// <StateDir>/../images.
 	ImageCacheDir string
+	// Prestart is how many containers the backend keeps created ahead of
+	// launches for each recent (user, executor) pair; see Prestarter.
+	// 0 turns prestarting off.
+	Prestart int
 }
 
 // DefaultPidsLimit is a container's default process limit.

@@ -54,6 +54,8 @@ type Linux struct {
 
 	mu         sync.Mutex
 	containers map[string]*linuxContainer
+	// pool holds the prestarted containers; nil when prestarting is off.
+	pool *prestartPool
 }
 
 var _ Containerizer = (*Linux)(nil)
@@ -126,15 +128,30 @@ func NewLinux(opts Options) (*Linux, error) {
 	}
 	l.hostMounts = mounts
 	l.ctx, l.cancel = context.WithCancel(context.Background())
+	if opts.Linux.Prestart > 0 {
+		// Sandboxes of prestarted containers; what an earlier agent left
+		// belongs to containers Recover destroys.
+		dir := filepath.Join(workDir, "prestarted")
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("remove stale prestarted sandboxes: %w", err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create the prestarted sandboxes' directory: %w", err)
+		}
+		l.pool = newPrestartPool(opts.Linux.Prestart, dir)
+		go l.refill()
+	}
 	return l, nil
 }
 
 // Name returns "linux".
 func (l *Linux) Name() string { return IsolationLinux }
 
-// Close stops watching recovered containers. Containers keep running.
+// Close stops watching recovered containers and destroys the prestarted
+// ones. Launched containers keep running.
 func (l *Linux) Close() error {
 	l.cancel()
+	l.closePool()
 	return nil
 }
 
@@ -143,6 +160,15 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	if err := validContainerID(spec.ID); err != nil {
 		return ContainerState{}, err
 	}
+	l.activity(1)
+	defer l.activity(-1)
+	// A container claimed from the prestarted ones is used or destroyed.
+	claimed := l.takeClaimed(spec.ID)
+	defer func() {
+		if claimed != nil {
+			l.discard(claimed)
+		}
+	}()
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return ContainerState{}, errors.New("container needs a command to run")
 	}
@@ -188,6 +214,31 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 		env = setEnv(env, EnvTaskUser, ident.Name)
 		env = setEnv(env, EnvSandbox, SandboxInRootfs)
 	}
+	if claimed != nil && spec.Rootfs == "" {
+		w := claimed
+		claimed = nil
+		st, err := l.startPrestarted(w, spec, lim)
+		if err == nil {
+			return st, nil
+		}
+		l.log.Warn("cannot use a prestarted container; creating one", "container_id", spec.ID, "error", err)
+		l.discard(w)
+	}
+	lc, err := l.newContainer(spec, lim, ident, argv, env, image, paths, nil, true)
+	if err != nil {
+		return ContainerState{}, err
+	}
+	l.mu.Lock()
+	l.containers[spec.ID] = lc
+	l.mu.Unlock()
+	return lc.state, nil
+}
+
+// newContainer creates a container for spec and starts its first process
+// with argv and env (extra are its descriptors from 3 on). With execNow
+// the process runs argv before newContainer returns; without, it waits
+// in the container's init until Exec is called on the container.
+func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, argv, env []string, image string, paths containerPaths, extra []*os.File, execNow bool) (*linuxContainer, error) {
 	cleanup := func() { os.RemoveAll(filepath.Join(l.fsDir, spec.ID)) }
 
 	cfg := l.buildConfig(spec, lim, ident, image, paths)
@@ -196,10 +247,11 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	if deferred {
 		cfg.Cgroups.Resources.CpuQuota = 0
 	}
+	t0 := time.Now()
 	c, err := libcontainer.Create(l.root, spec.ID, cfg)
 	if err != nil {
 		cleanup()
-		return ContainerState{}, fmt.Errorf("create container: %w", err)
+		return nil, fmt.Errorf("create container: %w", err)
 	}
 	var cred *syscall.Credential
 	if ident.UID != 0 {
@@ -208,23 +260,24 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	stdout, err := openOutput(spec.Stdout, cred)
 	if err != nil {
 		l.destroyQuietly(c, spec.ID)
-		return ContainerState{}, err
+		return nil, err
 	}
 	defer stdout.Close()
 	stderr, err := openOutput(spec.Stderr, cred)
 	if err != nil {
 		l.destroyQuietly(c, spec.ID)
-		return ContainerState{}, err
+		return nil, err
 	}
 	defer stderr.Close()
 
 	proc := &libcontainer.Process{
-		Args:   argv,
-		Env:    env,
-		Cwd:    spec.Dir,
-		Stdout: stdout,
-		Stderr: stderr,
-		Init:   true,
+		Args:       argv,
+		Env:        env,
+		Cwd:        spec.Dir,
+		Stdout:     stdout,
+		Stderr:     stderr,
+		ExtraFiles: extra,
+		Init:       true,
 	}
 	if image == "" {
 		// The executor runs as the task's user; with an image it stays
@@ -234,30 +287,33 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 			proc.AdditionalGroups = append(proc.AdditionalGroups, int(g))
 		}
 	}
-	if err := c.Run(proc); err != nil {
+	t1 := time.Now()
+	start := c.Start
+	if execNow {
+		start = c.Run
+	}
+	if err := start(proc); err != nil {
 		l.destroyQuietly(c, spec.ID)
-		return ContainerState{}, fmt.Errorf("start container: %w", err)
+		return nil, fmt.Errorf("start container: %w", err)
 	}
 	pid, err := proc.Pid()
 	if err != nil {
 		l.destroyQuietly(c, spec.ID)
-		return ContainerState{}, fmt.Errorf("start container: %w", err)
+		return nil, fmt.Errorf("start container: %w", err)
 	}
 	st := ContainerState{ID: spec.ID, Pid: pid, Dir: spec.Dir}
 	st.StartTime, _ = processStartTime(pid)
 	lc := &linuxContainer{c: c, proc: proc, state: st, exitWatch: newExitWatch(ExitStatus{}), memLimit: lim.memBytes, cpus: lim.cpus, quotaDeferred: deferred}
-	l.mu.Lock()
-	l.containers[spec.ID] = lc
-	l.mu.Unlock()
 	go func() {
 		ps, err := proc.Wait()
 		lc.status = exitStatusOf(ps, err)
 		close(lc.done)
 		l.log.Debug("container process exited", "container_id", spec.ID, "pid", pid, "status", lc.status.String())
 	}()
-	l.log.Debug("container launched", "container_id", spec.ID, "pid", pid, "user", ident.Name,
-		"mem_limit", lim.memBytes, "cpus", lim.cpus, "image", spec.Rootfs != "")
-	return st, nil
+	l.log.Debug("container created", "container_id", spec.ID, "pid", pid, "user", ident.Name,
+		"mem_limit", lim.memBytes, "cpus", lim.cpus, "image", spec.Rootfs != "", "started", execNow,
+		"create", t1.Sub(t0), "start", time.Since(t1))
+	return lc, nil
 }
 
 // identity resolves the container's user; "" is the agent's own user.
@@ -330,6 +386,11 @@ func (l *Linux) Signal(id string, sig syscall.Signal) error {
 // as it is the PID namespace's init, ends every process of the container),
 // then removes the container's cgroups, state and rootfs layers.
 func (l *Linux) Destroy(ctx context.Context, id string, grace time.Duration) error {
+	if w := l.takeClaimed(id); w != nil {
+		// Claimed but never launched.
+		l.discard(w)
+		return nil
+	}
 	c, err := l.get(id)
 	if errors.Is(err, ErrUnknownContainer) {
 		return nil
@@ -350,6 +411,16 @@ func (l *Linux) Destroy(ctx context.Context, id string, grace time.Duration) err
 			t.Stop()
 		}
 	}
+	if err := l.kill(ctx, c, id); err != nil {
+		return err
+	}
+	l.forget(id)
+	return nil
+}
+
+// kill SIGKILLs the container's processes until its first process is
+// gone, then removes its cgroups and state.
+func (l *Linux) kill(ctx context.Context, c *linuxContainer, id string) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -365,7 +436,6 @@ func (l *Linux) Destroy(ctx context.Context, id string, grace time.Duration) err
 				l.log.Debug("container not yet destroyed", "container_id", id, "error", err)
 				break
 			}
-			l.forget(id)
 			return nil
 		default:
 		}
@@ -402,6 +472,7 @@ func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
 		}
 		l.mu.Lock()
 		_, known := l.containers[id]
+		known = known || l.isPrestarted(id)
 		l.mu.Unlock()
 		if known {
 			continue
@@ -491,6 +562,8 @@ func (l *Linux) watchRecovered(c *linuxContainer) {
 
 // EnforceCPUQuota applies a container's CFS quota if it was deferred.
 func (l *Linux) EnforceCPUQuota(id string) error {
+	// The agent calls this when an executor subscribes.
+	l.activity(0)
 	c, err := l.get(id)
 	if err != nil {
 		return err

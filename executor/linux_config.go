@@ -23,6 +23,10 @@ const (
 	cfsPeriod = 100000
 	// minCFSQuota is the smallest quota the kernel accepts (1ms).
 	minCFSQuota = 1000
+	// minCPUShares is the smallest cpu weight cgroup v1 accepts;
+	// defaultCPUShares is a cgroup's weight when none is set.
+	minCPUShares     = 2
+	defaultCPUShares = 1024
 	// defaultMemMB is the memory limit of a container that asks for none
 	// (Mesos' command executor overhead).
 	defaultMemMB = 32
@@ -71,6 +75,10 @@ type limits struct {
 	cpus     float64
 	memBytes int64
 	pids     int64
+	// idle gives the container the smallest cpu weight and no quota, so
+	// that it only uses cpu nobody else wants (prestarted containers,
+	// until a launch sets their limits).
+	idle bool
 }
 
 // limitsOf turns a container's resources into limits. A mem or cpus
@@ -112,8 +120,11 @@ func (l limits) cgroupResources() *cgroups.Resources {
 		MemorySwap: l.memBytes, // no swap beyond the memory limit
 		PidsLimit:  &l.pids,
 	}
-	if l.cpus > 0 {
-		r.CpuShares = uint64(max(2, math.Round(l.cpus*1024)))
+	switch {
+	case l.idle:
+		r.CpuShares = minCPUShares
+	case l.cpus > 0:
+		r.CpuShares = uint64(max(minCPUShares, math.Round(l.cpus*1024)))
 		r.CpuPeriod = cfsPeriod
 		r.CpuQuota = int64(max(minCFSQuota, math.Round(l.cpus*cfsPeriod)))
 	}
