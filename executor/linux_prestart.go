@@ -39,7 +39,7 @@ const (
 	// prestartQuiet is how long prestarting waits after the last launch
 	// activity: creating a container while an executor starts slows that
 	// executor more than the prestarted container saves the next launch.
-	prestartQuiet = 100 * time.Millisecond
+	prestartQuiet = 50 * time.Millisecond
 	// prestartRetryAfter is how long a template whose prestart failed is
 	// left alone.
 	prestartRetryAfter = 30 * time.Second
