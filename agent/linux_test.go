@@ -296,3 +296,61 @@ func TestAgentLinux_RestartKeepsTasksRunning(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentLinux_PrestartedContainerRunsTaskAndSurvivesRestart(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := linuxConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	cfg.PrestartContainers = 1
+	a1 := startAgent(t, cfg)
+	a1.waitRegistered(t)
+	fw := nobodyFramework("fw-1")
+	f.launch(fw, commandTask("p1", "true"))
+	f.waitAcked(t, "p1", mesos.TaskFinished)
+
+	// The first launch left a container like it prepared.
+	lin := a1.containerizer.(*executor.Linux)
+	var ready []string
+	waitFor(t, 20*time.Second, "a prestarted container", func() bool {
+		ready = lin.Prestarted()
+		return len(ready) == 1
+	})
+	f.launch(fw, commandTask("p2", `echo "sandbox=$MESOS_SANDBOX pwd=$(pwd)"; sleep 3`))
+	f.waitAcked(t, "p2", mesos.TaskRunning)
+	var dir string
+	for _, e := range a1.State().Frameworks[0].Executors {
+		if e.ID == "p2" {
+			dir = e.Directory
+		}
+	}
+	if filepath.Base(dir) != ready[0] {
+		t.Fatalf("task p2 runs in %s, not in the prestarted container %s", dir, ready[0])
+	}
+	a1.stop(t)
+
+	cfg.HTTPAddr = a1.Addr()
+	cfg.KillTasksOnShutdown = true
+	a2 := startAgent(t, cfg)
+	a2.waitRegistered(t)
+	f.waitAcked(t, "p2", mesos.TaskFinished)
+	time.Sleep(300 * time.Millisecond) // let any duplicate arrive
+	n := 0
+	for _, d := range f.updatesOf("p2") {
+		if d.Status.State.IsTerminal() {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d terminal updates of p2, want 1", n)
+	}
+	out, err := os.ReadFile(filepath.Join(dir, "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "sandbox=" + dir + " pwd=" + dir + "\n"; string(out) != want {
+		t.Errorf("task output %q, want %q", out, want)
+	}
+	if entries, err := os.ReadDir(filepath.Join(cfg.WorkDir, "prestarted")); err != nil || len(entries) > len(a2.containerizer.(*executor.Linux).Prestarted()) {
+		t.Errorf("prestarted sandboxes left over after the restart: %d, %v", len(entries), err)
+	}
+}

@@ -442,6 +442,22 @@ func (l *Linux) closePool() {
 	}
 }
 
+// Prestarted lists the prestarted containers ready for a launch.
+func (l *Linux) Prestarted() []string {
+	if l.pool == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ids []string
+	for _, list := range l.pool.ready {
+		for _, w := range list {
+			ids = append(ids, w.id)
+		}
+	}
+	return ids
+}
+
 // isPrestarted reports whether id is a prestarted container not launched
 // yet. Caller holds l.mu.
 func (l *Linux) isPrestarted(id string) bool {

@@ -62,19 +62,6 @@ func claimedPid(l *Linux, id string) int {
 	return -1
 }
 
-// readyIDs lists l's prestarted containers not claimed.
-func readyIDs(l *Linux) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var ids []string
-	for _, list := range l.pool.ready {
-		for _, w := range list {
-			ids = append(ids, w.id)
-		}
-	}
-	return ids
-}
-
 func TestLinux_PrestartedContainerRunsTheLaunch(t *testing.T) {
 	l := linuxOrSkip(t, LinuxOptions{AllowRoot: true, Prestart: 1})
 	tmpl := prestartSpec(t, l, "template", smallResources())
@@ -133,8 +120,8 @@ func TestLinux_PrestartedContainerRunsTheLaunch(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(spec.Dir, "written-by-task")); err != nil || string(b) != "ok" {
 		t.Errorf("file the task wrote in its sandbox: %q, %v", b, err)
 	}
-	if entries, _ := os.ReadDir(l.pool.dir); len(entries) > len(readyIDs(l)) {
-		t.Errorf("prestarted sandboxes left behind: %d entries for %d ready containers", len(entries), len(readyIDs(l)))
+	if entries, _ := os.ReadDir(l.pool.dir); len(entries) > len(l.Prestarted()) {
+		t.Errorf("prestarted sandboxes left behind: %d entries for %d ready containers", len(entries), len(l.Prestarted()))
 	}
 	if err := l.Destroy(ctx, id, 0); err != nil {
 		t.Fatal(err)
@@ -182,13 +169,13 @@ func TestLinux_PrestartedContainersGoAwayOnCloseAndRestart(t *testing.T) {
 	l := linuxOrSkip(t, LinuxOptions{AllowRoot: true, Prestart: 2})
 	l.Prestart(prestartSpec(t, l, "template", smallResources()))
 	deadline := time.Now().Add(30 * time.Second)
-	for len(readyIDs(l)) < 2 {
+	for len(l.Prestarted()) < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d prestarted containers, want 2", len(readyIDs(l)))
+			t.Fatalf("%d prestarted containers, want 2", len(l.Prestarted()))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	ids := readyIDs(l)
+	ids := l.Prestarted()
 
 	// An agent that dies leaves them created: the next one destroys them.
 	l.cancel()
@@ -217,13 +204,13 @@ func TestLinux_PrestartedContainersGoAwayOnCloseAndRestart(t *testing.T) {
 	// Close destroys the ready ones.
 	l2.Prestart(prestartSpec(t, l2, "template", smallResources()))
 	deadline = time.Now().Add(30 * time.Second)
-	for len(readyIDs(l2)) < 1 {
+	for len(l2.Prestarted()) < 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("no prestarted container")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	ids = readyIDs(l2)
+	ids = l2.Prestarted()
 	l2.Close()
 	for _, id := range ids {
 		if _, err := libcontainer.Load(l2.root, id); err == nil {
