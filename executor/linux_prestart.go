@@ -65,10 +65,10 @@ func keyOf(user string, argv []string) prestartKey {
 
 // prestartTemplate is the launch prestarted containers are made like.
 type prestartTemplate struct {
-	spec      ContainerSpec
-	lastUsed  time.Time
-	failedAt  time.Time
-	failedErr error
+	spec     ContainerSpec
+	lastUsed time.Time
+	// failedAt is when prestarting one last failed.
+	failedAt time.Time
 }
 
 // prestartPool is the linux backend's prestarted containers. Guarded by
@@ -252,7 +252,7 @@ func (l *Linux) refill() {
 			switch {
 			case err != nil:
 				if t != nil {
-					t.failedAt, t.failedErr = time.Now(), err
+					t.failedAt = time.Now()
 				}
 			case t == nil || l.ctx.Err() != nil:
 				// Evicted or closing meanwhile.
@@ -368,7 +368,9 @@ func (l *Linux) startPrestarted(w *prestarted, spec ContainerSpec, lim limits) (
 		// No cpus: the kernel's default weight rather than the idle one.
 		res.CpuShares = defaultCPUShares
 	}
-	cfg.Cgroups.Resources = res
+	cg := *cfg.Cgroups // the container's own copy is restored if Set fails
+	cg.Resources = res
+	cfg.Cgroups = &cg
 	cfg.Labels = []string{labelDir + spec.Dir}
 	if err := w.lc.c.Set(cfg); err != nil {
 		return ContainerState{}, fmt.Errorf("set the container's limits: %w", err)
