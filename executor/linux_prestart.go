@@ -36,6 +36,8 @@ const (
 	maxPrestartTemplates = 4
 	// discardTimeout bounds destroying a prestarted container.
 	discardTimeout = 30 * time.Second
+	// closeWait bounds how long Close waits for a prestart under way.
+	closeWait = 5 * time.Second
 	// prestartQuiet is how long prestarting waits after the last launch
 	// activity: creating a container while an executor starts slows that
 	// executor more than the prestarted container saves the next launch.
@@ -428,7 +430,16 @@ func (l *Linux) closePool() {
 	if p == nil {
 		return
 	}
-	<-p.done
+	// A prestart under way at idle cpu weight on a busy machine can take
+	// long: it is not waited for past a bound, and discards its container
+	// itself once it sees l closed.
+	t := time.NewTimer(closeWait)
+	select {
+	case <-p.done:
+	case <-t.C:
+		l.log.Warn("a container is still being prestarted; not waiting for it")
+	}
+	t.Stop()
 	l.mu.Lock()
 	var all []*prestarted
 	for _, list := range p.ready {
