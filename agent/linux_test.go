@@ -309,10 +309,9 @@ func TestAgentLinux_PrestartedContainerRunsTaskAndSurvivesRestart(t *testing.T) 
 	f.waitAcked(t, "p1", mesos.TaskFinished)
 
 	// The first launch left a container like it prepared.
-	lin := a1.containerizer.(*executor.Linux)
 	var ready []string
-	waitFor(t, 20*time.Second, "a prestarted container", func() bool {
-		ready = lin.Prestarted()
+	waitFor(t, 20*time.Second, "a prestarted container in /state", func() bool {
+		ready = a1.State().PrestartedContainers
 		return len(ready) == 1
 	})
 	f.launch(fw, commandTask("p2", `echo "sandbox=$MESOS_SANDBOX pwd=$(pwd)"; sleep 3`))
@@ -350,7 +349,7 @@ func TestAgentLinux_PrestartedContainerRunsTaskAndSurvivesRestart(t *testing.T) 
 	if want := "sandbox=" + dir + " pwd=" + dir + "\n"; string(out) != want {
 		t.Errorf("task output %q, want %q", out, want)
 	}
-	if entries, err := os.ReadDir(filepath.Join(cfg.WorkDir, "prestarted")); err != nil || len(entries) > len(a2.containerizer.(*executor.Linux).Prestarted()) {
+	if entries, err := os.ReadDir(filepath.Join(cfg.WorkDir, "prestarted")); err != nil || len(entries) > len(a2.State().PrestartedContainers) {
 		t.Errorf("prestarted sandboxes left over after the restart: %d, %v", len(entries), err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 
+	"mesh/executor"
 	"mesh/mesos"
 	"mesh/version"
 )
@@ -40,6 +41,9 @@ type StateJSON struct {
 	// PendingStatusUpdates counts updates awaiting acknowledgement.
 	PendingStatusUpdates int             `json:"pending_status_updates"`
 	Frameworks           []FrameworkJSON `json:"frameworks"`
+	// PrestartedContainers are the containers created ahead of launches
+	// and not used yet (linux isolation; see -prestart-containers).
+	PrestartedContainers []string `json:"prestarted_containers,omitempty"`
 }
 
 // FrameworkJSON is a framework in /state.
@@ -87,6 +91,11 @@ func (a *Agent) handleState(w http.ResponseWriter, r *http.Request) {
 // State returns what /state shows.
 func (a *Agent) State() StateJSON {
 	pending := a.updates.Pending()
+	var prestarted []string
+	if ps, ok := a.containerizer.(executor.Prestarter); ok {
+		prestarted = ps.Prestarted()
+		sort.Strings(prestarted)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := StateJSON{
@@ -99,6 +108,7 @@ func (a *Agent) State() StateJSON {
 		Attributes:           a.attributes,
 		PendingStatusUpdates: pending,
 		Frameworks:           []FrameworkJSON{},
+		PrestartedContainers: prestarted,
 	}
 	for _, fw := range a.frameworks {
 		fj := FrameworkJSON{ID: fw.id, Name: fw.info.Name, User: fw.info.User, Executors: []ExecutorJSON{}, CompletedExecutors: []ExecutorJSON{}}

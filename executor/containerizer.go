@@ -151,6 +151,8 @@ type Prestarter interface {
 	// it; spec.Dir must then be an empty directory, which the container's
 	// own sandbox replaces. Claim returns false when none is ready.
 	Claim(user string, argv []string) (id string, ok bool)
+	// Prestarted lists the ids of the containers ready for a launch.
+	Prestarted() []string
 }
 
 // Options configure a containerizer backend.
