@@ -136,8 +136,9 @@ func (l *Linux) Prestart(spec ContainerSpec) {
 	t.spec.Resources = append(spec.Resources[:0:0], spec.Resources...)
 	t.lastUsed = time.Now()
 	l.mu.Unlock()
+	// Callers may hold their own locks: destroying takes a while.
 	for _, w := range evicted {
-		l.discard(w)
+		go l.discard(w)
 	}
 	p.wake()
 }
@@ -173,7 +174,7 @@ func (l *Linux) Claim(user string, argv []string) (string, bool) {
 	l.mu.Unlock()
 	for _, w := range dead {
 		l.log.Warn("a prestarted container died while waiting", "container_id", w.id, "status", w.lc.status.String())
-		l.discard(w)
+		go l.discard(w)
 	}
 	p.wake()
 	if got == nil {
