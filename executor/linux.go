@@ -29,6 +29,16 @@ import (
 // sandbox, so Recover can report it.
 const labelDir = "mesh.dir="
 
+// labelCPUs records a container's cpus, whose CFS quota may be applied
+// only later (see EnforceCPUQuota), so that a restarted agent applies
+// the same quota.
+const labelCPUs = "mesh.cpus="
+
+// containerLabels are the labels of a container for spec with lim.
+func containerLabels(dir string, lim limits) []string {
+	return []string{labelDir + dir, labelCPUs + strconv.FormatFloat(lim.cpus, 'g', -1, 64)}
+}
+
 // Linux is the "linux" containerizer: each container is a libcontainer
 // container with its own cgroups (cpu shares and CFS quota, memory with
 // no extra swap, pids), PID, mount, IPC and UTS namespaces, the host's
@@ -242,7 +252,7 @@ func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, ar
 	cleanup := func() { os.RemoveAll(filepath.Join(l.fsDir, spec.ID)) }
 
 	cfg := l.buildConfig(spec, lim, ident, image, paths)
-	cfg.Labels = []string{labelDir + spec.Dir}
+	cfg.Labels = containerLabels(spec.Dir, lim)
 	deferred := spec.DeferCPUQuota && cfg.Cgroups.Resources.CpuQuota > 0
 	if deferred {
 		cfg.Cgroups.Resources.CpuQuota = 0
@@ -496,17 +506,30 @@ func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
 		st, _ := c.State()
 		cfg := c.Config()
 		cs := ContainerState{ID: id, Pid: st.InitProcessPid, StartTime: st.InitProcessStartTime, Recovered: true}
+		cpus := -1.0
 		for _, lb := range cfg.Labels {
 			if d, ok := strings.CutPrefix(lb, labelDir); ok {
 				cs.Dir = d
+			}
+			if v, ok := strings.CutPrefix(lb, labelCPUs); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
+					cpus = f
+				}
 			}
 		}
 		lc := &linuxContainer{c: c, state: cs, exitWatch: newExitWatch(ExitStatus{Code: -1, Unknown: true})}
 		if cfg.Cgroups != nil && cfg.Cgroups.Resources != nil {
 			lc.memLimit = cfg.Cgroups.Resources.Memory
-			if q := cfg.Cgroups.Resources.CpuQuota; q > 0 {
+			q, s := cfg.Cgroups.Resources.CpuQuota, cfg.Cgroups.Resources.CpuShares
+			switch {
+			case cpus >= 0:
+				// The saved config keeps quota 0 until the first
+				// EnforceCPUQuota, which writes the quota directly: it is
+				// enforced again, to the same value.
+				lc.cpus, lc.quotaDeferred = cpus, cpus > 0
+			case q > 0:
 				lc.cpus = float64(q) / cfsPeriod
-			} else if s := cfg.Cgroups.Resources.CpuShares; s > 2 {
+			case s > 2:
 				// The quota was still deferred: shares carry the cpus.
 				lc.cpus, lc.quotaDeferred = float64(s)/1024, true
 			}
@@ -575,10 +598,26 @@ func (l *Linux) EnforceCPUQuota(id string) error {
 	if !deferred || c.cpus <= 0 {
 		return nil
 	}
-	cfg := c.c.Config()
-	cfg.Cgroups.Resources.CpuPeriod = cfsPeriod
-	cfg.Cgroups.Resources.CpuQuota = int64(max(minCFSQuota, math.Round(c.cpus*cfsPeriod)))
-	if err := c.c.Set(cfg); err != nil {
+	// Only the quota changes: written directly rather than through Set,
+	// which rewrites every limit (this runs while an executor waits for
+	// its SUBSCRIBED). The container's saved config keeps quota 0, so a
+	// restarted agent enforces it again, to the same value.
+	quota := int64(max(minCFSQuota, math.Round(c.cpus*cfsPeriod)))
+	st, err := c.c.State()
+	if err != nil {
+		return fmt.Errorf("set the cpu quota of container %s: %w", id, err)
+	}
+	if dir, ok := st.CgroupPaths["cpu"]; ok {
+		err = cgroups.WriteFile(dir, "cpu.cfs_period_us", strconv.Itoa(cfsPeriod))
+		if err == nil {
+			err = cgroups.WriteFile(dir, "cpu.cfs_quota_us", strconv.FormatInt(quota, 10))
+		}
+	} else if dir, ok := st.CgroupPaths[""]; ok {
+		err = cgroups.WriteFile(dir, "cpu.max", fmt.Sprintf("%d %d", quota, cfsPeriod))
+	} else {
+		err = errors.New("no cpu cgroup")
+	}
+	if err != nil {
 		return fmt.Errorf("set the cpu quota of container %s: %w", id, err)
 	}
 	return nil

@@ -374,7 +374,7 @@ func (l *Linux) startPrestarted(w *prestarted, spec ContainerSpec, lim limits) (
 	cg := *cfg.Cgroups // the container's own copy is restored if Set fails
 	cg.Resources = res
 	cfg.Cgroups = &cg
-	cfg.Labels = []string{labelDir + spec.Dir}
+	cfg.Labels = containerLabels(spec.Dir, lim)
 	if err := w.lc.c.Set(cfg); err != nil {
 		return ContainerState{}, fmt.Errorf("set the container's limits: %w", err)
 	}

@@ -320,3 +320,47 @@ func TestLinux_OOMIsReportedAsMemoryLimitation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLinux_DeferredCPUQuotaIsEnforcedLater(t *testing.T) {
+	l := linuxOrSkip(t, LinuxOptions{})
+	dir := sandbox(t, l, "nobody")
+	spec := ContainerSpec{
+		ID: "c-deferred", Argv: []string{"/bin/sleep", "30"}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: dir, User: "nobody",
+		Resources:     mesos.Resources{mesos.ScalarResource("cpus", 0.25), mesos.ScalarResource("mem", 64)},
+		DeferCPUQuota: true,
+	}
+	ctx := context.Background()
+	if _, err := l.Launch(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Destroy(ctx, spec.ID, 0)
+	st, err := l.containers[spec.ID].c.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	quota := func() string {
+		t.Helper()
+		file, want := "cpu.cfs_quota_us", "25000"
+		p, ok := st.CgroupPaths["cpu"]
+		if !ok {
+			p, file, want = st.CgroupPaths[""], "cpu.max", "25000 100000"
+		}
+		b, err := os.ReadFile(filepath.Join(p, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(b)); got != want {
+			return got
+		}
+		return "enforced"
+	}
+	if q := quota(); q == "enforced" {
+		t.Fatalf("the quota is in force before EnforceCPUQuota")
+	}
+	if err := l.EnforceCPUQuota(spec.ID); err != nil {
+		t.Fatal(err)
+	}
+	if q := quota(); q != "enforced" {
+		t.Errorf("quota after EnforceCPUQuota: %s", q)
+	}
+}
