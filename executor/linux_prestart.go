@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -306,7 +307,9 @@ func (l *Linux) prestart(key prestartKey, spec ContainerSpec) (*prestarted, erro
 	lim.idle = true
 	argv := append([]string(nil), spec.Argv...)
 	if !strings.Contains(argv[0], "/") {
-		return nil, fmt.Errorf("executor %q is not a path", argv[0])
+		if argv[0], err = exec.LookPath(argv[0]); err != nil {
+			return nil, fmt.Errorf("find executor %q: %w", spec.Argv[0], err)
+		}
 	}
 	id := uuid.NewString()
 	dir := filepath.Join(l.pool.dir, id)
