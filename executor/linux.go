@@ -199,11 +199,9 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	if err != nil {
 		return ContainerState{}, err
 	}
-	argv := append([]string(nil), spec.Argv...)
-	if !strings.Contains(argv[0], "/") {
-		if argv[0], err = exec.LookPath(argv[0]); err != nil {
-			return ContainerState{}, fmt.Errorf("find executor %q: %w", spec.Argv[0], err)
-		}
+	argv, err := resolveArgv(spec.Argv)
+	if err != nil {
+		return ContainerState{}, err
 	}
 	env := append([]string(nil), spec.Env...)
 
@@ -324,6 +322,19 @@ func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, ar
 		"mem_limit", lim.memBytes, "cpus", lim.cpus, "image", spec.Rootfs != "", "started", execNow,
 		"create", t1.Sub(t0), "start", time.Since(t1))
 	return lc, nil
+}
+
+// resolveArgv copies argv with a bare program name looked up on PATH.
+func resolveArgv(argv []string) ([]string, error) {
+	out := append([]string(nil), argv...)
+	if !strings.Contains(out[0], "/") {
+		p, err := exec.LookPath(out[0])
+		if err != nil {
+			return nil, fmt.Errorf("find executor %q: %w", argv[0], err)
+		}
+		out[0] = p
+	}
+	return out, nil
 }
 
 // identity resolves the container's user; "" is the agent's own user.

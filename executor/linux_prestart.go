@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -305,11 +304,9 @@ func (l *Linux) prestart(key prestartKey, spec ContainerSpec) (*prestarted, erro
 	// Prestarting uses idle cpu only: it must not slow the launches it is
 	// meant to speed up.
 	lim.idle = true
-	argv := append([]string(nil), spec.Argv...)
-	if !strings.Contains(argv[0], "/") {
-		if argv[0], err = exec.LookPath(argv[0]); err != nil {
-			return nil, fmt.Errorf("find executor %q: %w", spec.Argv[0], err)
-		}
+	argv, err := resolveArgv(spec.Argv)
+	if err != nil {
+		return nil, err
 	}
 	id := uuid.NewString()
 	dir := filepath.Join(l.pool.dir, id)
