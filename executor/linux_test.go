@@ -185,6 +185,22 @@ func TestLinux_RejectsBadInput(t *testing.T) {
 	}
 }
 
+// launchForCgroups launches spec, destroys it when the test ends, and
+// returns its state (where its cgroups are).
+func launchForCgroups(t *testing.T, l *Linux, spec ContainerSpec) *libcontainer.State {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := l.Launch(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Destroy(ctx, spec.ID, 0) })
+	st, err := l.containers[spec.ID].c.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func TestLinux_EnforcesCPUQuotaAndPidsLimit(t *testing.T) {
 	l := linuxOrSkip(t, LinuxOptions{PidsLimit: 16})
 	dir := sandbox(t, l, "nobody")
@@ -193,15 +209,7 @@ func TestLinux_EnforcesCPUQuotaAndPidsLimit(t *testing.T) {
 		Env: []string{"PATH=/usr/bin:/bin"}, Dir: dir, User: "nobody", Stderr: filepath.Join(dir, "stderr"),
 		Resources: mesos.Resources{mesos.ScalarResource("cpus", 0.25), mesos.ScalarResource("mem", 64)},
 	}
-	ctx := context.Background()
-	if _, err := l.Launch(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
-	defer l.Destroy(ctx, spec.ID, 0)
-	st, err := l.containers[spec.ID].c.State()
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := launchForCgroups(t, l, spec)
 	read := func(ctrl, file string) string {
 		t.Helper()
 		p, ok := st.CgroupPaths[ctrl]
@@ -329,15 +337,7 @@ func TestLinux_DeferredCPUQuotaIsEnforcedLater(t *testing.T) {
 		Resources:     mesos.Resources{mesos.ScalarResource("cpus", 0.25), mesos.ScalarResource("mem", 64)},
 		DeferCPUQuota: true,
 	}
-	ctx := context.Background()
-	if _, err := l.Launch(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
-	defer l.Destroy(ctx, spec.ID, 0)
-	st, err := l.containers[spec.ID].c.State()
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := launchForCgroups(t, l, spec)
 	quota := func() string {
 		t.Helper()
 		file, want := "cpu.cfs_quota_us", "25000"
