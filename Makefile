@@ -4,45 +4,51 @@ GO ?= go
 BIN := bin/mesh
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X mesh/version.GitSHA=$(VERSION)
+# Containers get a system call filter when libseccomp's development files
+# are installed (`make deps` installs them as root); without them mesh
+# builds and runs without the filter, and says so.
+GOTAGS = $$(pkg-config --exists libseccomp 2>/dev/null && echo -tags=seccomp)
 
 .PHONY: build test deps dev bench lint fuzz clean
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+	$(GO) build $(GOTAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # The process-level tests run the built binary; they find it through MESH_BIN.
 # The process-level tests (e2e) run on their own after the rest, so that
 # their clusters do not share the two cores with the container tests.
 test: deps build lint
-	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v '^mesh/e2e$$')
-	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./e2e/
+	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m $$($(GO) list ./... | grep -v '^mesh/e2e$$')
+	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m ./e2e/
 
-# System packages the tests need: busybox-static, from which the linux
-# containerizer tests build a root filesystem image. Installed only as root
-# (CI); elsewhere those tests skip.
+# System packages: busybox-static, from which the linux containerizer
+# tests build a root filesystem image, and libseccomp's development files
+# and pkg-config, for the containers' system call filter. Installed only
+# as root (CI); elsewhere the container tests skip.
+DEPS := busybox-static libseccomp-dev pkg-config
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \
-	  dpkg -s busybox-static >/dev/null 2>&1 || (apt-get update && apt-get install -y busybox-static); \
+	  dpkg -s $(DEPS) >/dev/null 2>&1 || (apt-get update && apt-get install -y $(DEPS)); \
 	else \
-	  echo "deps: not root; not installing busybox-static (the linux containerizer tests will skip)"; \
+	  echo "deps: not root; not installing $(DEPS) (the linux containerizer tests will skip)"; \
 	fi
 
-dev: build
+dev: deps build
 	./$(BIN) dev
 
-bench: build
-	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x ./...
+bench: deps build
+	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 1x ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(GOTAGS) ./...
 
 # A short run of every fuzz target (the seeds always run under `make test`).
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 15s $$pkg || exit 1; \
+	  for f in $$($(GO) test $(GOTAGS) -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    $(GO) test $(GOTAGS) -run '^$$' -fuzz "^$$f$$" -fuzztime 15s $$pkg || exit 1; \
 	  done; \
 	done
 

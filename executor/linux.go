@@ -137,6 +137,9 @@ func NewLinux(opts Options) (*Linux, error) {
 		return nil, fmt.Errorf("list the host's mounts: %w", err)
 	}
 	l.hostMounts = mounts
+	if !SeccompEnabled() {
+		l.log.Warn("this build has no seccomp support: containers run without a system call filter (build with libseccomp's development files installed: make build)")
+	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	if opts.Linux.Prestart > 0 {
 		// Sandboxes of prestarted containers; what an earlier agent left

@@ -187,6 +187,7 @@ func (l *Linux) buildConfig(spec ContainerSpec, lim limits, ident *Identity, ima
 		Devices:       hostDevices(),
 		MaskPaths:     maskedPaths,
 		ReadonlyPaths: readonlyPaths,
+		Seccomp:       seccompProfile(),
 	}
 	var mounts []*configs.Mount
 	if image != "" {

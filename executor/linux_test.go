@@ -364,3 +364,35 @@ func TestLinux_DeferredCPUQuotaIsEnforcedLater(t *testing.T) {
 		t.Errorf("quota after EnforceCPUQuota: %s", q)
 	}
 }
+
+func TestLinux_SeccompDeniesSyscalls(t *testing.T) {
+	if !SeccompEnabled() {
+		t.Skip("this test binary has no seccomp support (make test builds with -tags=seccomp and libseccomp)")
+	}
+	// As root (in a container without CAP_SYS_ADMIN): a user namespace
+	// and the session keyring need no privilege, so only the filter stops
+	// them.
+	l := linuxOrSkip(t, LinuxOptions{AllowRoot: true})
+	dir := sandbox(t, l, "")
+	spec := ContainerSpec{
+		ID: "c-seccomp", Argv: []string{os.Args[0]}, Env: []string{"PATH=/usr/bin:/bin", envTestSyscalls + "=1"},
+		Dir: dir, User: "root", Stdout: filepath.Join(dir, "stdout"), Stderr: filepath.Join(dir, "stderr"),
+		Resources: smallResources(),
+	}
+	ctx := context.Background()
+	if _, err := l.Launch(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Destroy(ctx, spec.ID, 0)
+	if st, err := l.Wait(ctx, spec.ID); err != nil || !st.Success() {
+		e, _ := os.ReadFile(spec.Stderr)
+		t.Fatalf("exit %v, %v: %s", st, err, e)
+	}
+	out, _ := os.ReadFile(spec.Stdout)
+	for _, want := range []string{"unshare: EPERM", "keyctl: EPERM", "add_key: EPERM", "mount: EPERM",
+		"clone-newuser: EPERM", "clone3: ENOSYS", "io_uring_setup: EPERM", "getpid: allowed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
+	}
+}

@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envTestPrintEnv) == "1" {
 		os.Exit(printEnv())
 	}
+	if os.Getenv(envTestSyscalls) == "1" {
+		os.Exit(trySyscalls())
+	}
 	os.Exit(m.Run())
 }
 
