@@ -42,7 +42,9 @@ func BenchmarkLaunchLatency(b *testing.B) {
 	gap, _ := time.ParseDuration(os.Getenv("MESH_BENCH_GAP"))
 	c := newCluster(b, 1)
 	c.startAll()
-	args := []string{"agent", "-allow-root-tasks", "-join", c.addrs(), "-http-addr", freePort(b), "-work-dir", b.TempDir(), "-resources", agentResources}
+	// The last tasks' executors wait for acknowledgements the benchmark
+	// no longer sends: the agent ends them when it stops.
+	args := []string{"agent", "-allow-root-tasks", "-kill-tasks-on-shutdown", "-join", c.addrs(), "-http-addr", freePort(b), "-work-dir", b.TempDir(), "-resources", agentResources}
 	// MESH_BENCH_AGENT_FLAGS adds agent flags (e.g. -prestart-containers 0).
 	start(b, append(args, strings.Fields(os.Getenv("MESH_BENCH_AGENT_FLAGS"))...)...)
 	waitAgents(b, c.waitStable(30*time.Second).httpAddr, 1)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,10 @@ const labelDir = "mesh.dir="
 // only later (see EnforceCPUQuota), so that a restarted agent applies
 // the same quota.
 const labelCPUs = "mesh.cpus="
+
+// labelPrestarted marks a container prestarted and not launched yet; a
+// restarted agent destroys such containers.
+const labelPrestarted = "mesh.prestarted="
 
 // containerLabels are the labels of a container for spec with lim.
 func containerLabels(dir string, lim limits) []string {
@@ -235,7 +240,7 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 		l.log.Warn("cannot use a prestarted container; creating one", "container_id", spec.ID, "error", err)
 		l.discard(w)
 	}
-	lc, err := l.newContainer(spec, lim, ident, argv, env, image, paths, nil, true)
+	lc, err := l.newContainer(spec, lim, ident, argv, env, image, paths, nil, containerLabels(spec.Dir, lim))
 	if err != nil {
 		return ContainerState{}, err
 	}
@@ -245,15 +250,13 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	return lc.state, nil
 }
 
-// newContainer creates a container for spec and starts its first process
-// with argv and env (extra are its descriptors from 3 on). With execNow
-// the process runs argv before newContainer returns; without, it waits
-// in the container's init until Exec is called on the container.
-func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, argv, env []string, image string, paths containerPaths, extra []*os.File, execNow bool) (*linuxContainer, error) {
+// newContainer creates a container for spec, labelled labels, and starts
+// argv in it with env (extra are its descriptors from 3 on).
+func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, argv, env []string, image string, paths containerPaths, extra []*os.File, labels []string) (*linuxContainer, error) {
 	cleanup := func() { os.RemoveAll(filepath.Join(l.fsDir, spec.ID)) }
 
 	cfg := l.buildConfig(spec, lim, ident, image, paths)
-	cfg.Labels = containerLabels(spec.Dir, lim)
+	cfg.Labels = labels
 	deferred := spec.DeferCPUQuota && cfg.Cgroups.Resources.CpuQuota > 0
 	if deferred {
 		cfg.Cgroups.Resources.CpuQuota = 0
@@ -299,11 +302,7 @@ func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, ar
 		}
 	}
 	t1 := time.Now()
-	start := c.Start
-	if execNow {
-		start = c.Run
-	}
-	if err := start(proc); err != nil {
+	if err := c.Run(proc); err != nil {
 		l.destroyQuietly(c, spec.ID)
 		return nil, fmt.Errorf("start container: %w", err)
 	}
@@ -322,7 +321,7 @@ func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, ar
 		l.log.Debug("container process exited", "container_id", spec.ID, "pid", pid, "status", lc.status.String())
 	}()
 	l.log.Debug("container created", "container_id", spec.ID, "pid", pid, "user", ident.Name,
-		"mem_limit", lim.memBytes, "cpus", lim.cpus, "image", spec.Rootfs != "", "started", execNow,
+		"mem_limit", lim.memBytes, "cpus", lim.cpus, "image", spec.Rootfs != "",
 		"create", t1.Sub(t0), "start", time.Since(t1))
 	return lc, nil
 }
@@ -507,6 +506,11 @@ func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
 			l.removeUnloadable(id)
 			continue
 		}
+		if slices.ContainsFunc(c.Config().Labels, func(lb string) bool { return strings.HasPrefix(lb, labelPrestarted) }) {
+			l.log.Info("destroying a container an earlier agent prestarted", "container_id", id)
+			l.destroyStale(c, id)
+			continue
+		}
 		status, err := c.Status()
 		if err != nil || status != libcontainer.Running && status != libcontainer.Paused {
 			l.log.Warn("destroying a container that is not running", "container_id", id, "status", status.String(), "error", err)
@@ -556,6 +560,23 @@ func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
 		out = append(out, cs)
 	}
 	return out, nil
+}
+
+// destroyStale kills a container this agent process did not start and
+// removes it, retrying while its processes die.
+func (l *Linux) destroyStale(c *libcontainer.Container, id string) {
+	var err error
+	for i := 0; i < 50; i++ {
+		_ = c.Signal(syscall.SIGKILL)
+		if err = c.Destroy(); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		l.log.Error("cannot destroy container", "container_id", id, "error", err)
+	}
+	os.RemoveAll(filepath.Join(l.fsDir, id))
 }
 
 // removeUnloadable removes what a container that libcontainer cannot load

@@ -15,14 +15,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Prestarting. Creating a container costs tens of milliseconds of a
-// launch's latency (the container's init is a fresh process that sets up
-// namespaces, cgroups and mounts). The linux backend therefore keeps, for
-// each recent (user, executor command) pair, a few containers created
-// ahead of time whose init waits in libcontainer's exec fifo. A launch
-// that claims one only sets the container's limits, swaps the prestarted
-// sandbox into the place of the run's directory, hands over the
-// environment and lets the init exec the executor.
+// Prestarting. Creating a container and starting the executor in it cost
+// tens of milliseconds of a launch's latency (the container's init is a
+// fresh process that sets up namespaces, cgroups and mounts, then execs
+// the executor, another fresh process). The linux backend therefore
+// keeps, for each recent (user, executor command) pair, a few containers
+// created ahead of time whose executor has started and waits for its
+// environment on a pipe (EnvDeferredFD). A launch that claims one only
+// sets the container's limits, swaps the prestarted sandbox into the
+// place of the run's directory and writes the environment.
 //
 // The sandbox swap relies on bind mounts following directories: the
 // prestarted container has its sandbox <work>/prestarted/<id> bound at the
@@ -334,7 +335,11 @@ func (l *Linux) prestart(key prestartKey, spec ContainerSpec) (*prestarted, erro
 			env = append(env, kv)
 		}
 	}
-	lc, err := l.newContainer(sp, lim, ident, argv, env, "", containerPaths{}, []*os.File{r}, false)
+	// The executor starts now and waits for its environment: a launch
+	// that claims the container waits for neither the container nor the
+	// executor's own start-up.
+	labels := append(containerLabels(dir, lim), labelPrestarted+"1")
+	lc, err := l.newContainer(sp, lim, ident, argv, env, "", containerPaths{}, []*os.File{r}, labels)
 	r.Close()
 	if err != nil {
 		w.Close()
@@ -345,8 +350,9 @@ func (l *Linux) prestart(key prestartKey, spec ContainerSpec) (*prestarted, erro
 }
 
 // startPrestarted runs spec in the claimed container w: its limits and
-// label become spec's, its sandbox takes the place of spec.Dir, the
-// environment is handed over and the init execs the executor.
+// label become spec's, its sandbox takes the place of spec.Dir, and the
+// executor, waiting since the container was created, gets its
+// environment.
 func (l *Linux) startPrestarted(w *prestarted, spec ContainerSpec, lim limits) (ContainerState, error) {
 	if w.key != keyOf(spec.User, spec.Argv) {
 		return ContainerState{}, errors.New("the launch's user or command differs from the prestarted container's")
@@ -384,18 +390,17 @@ func (l *Linux) startPrestarted(w *prestarted, spec ContainerSpec, lim limits) (
 	if err := swap(); err != nil {
 		return ContainerState{}, fmt.Errorf("move the prestarted sandbox to %s: %w", spec.Dir, err)
 	}
-	// A pipe holds 64 KiB; a larger environment is read once the
-	// executor runs.
-	go func(f *os.File) {
-		_, _ = f.Write(envBlock)
-		f.Close()
-	}(w.envW)
+	// The executor is reading: it goes on once the environment is whole.
+	_, err = w.envW.Write(envBlock)
+	if cerr := w.envW.Close(); err == nil {
+		err = cerr
+	}
 	w.envW = nil
-	if err := w.lc.c.Exec(); err != nil {
+	if err != nil {
 		if err := swap(); err != nil {
 			l.log.Error("cannot move a failed prestarted sandbox back", "path", spec.Dir, "error", err)
 		}
-		return ContainerState{}, fmt.Errorf("start the prestarted container: %w", err)
+		return ContainerState{}, fmt.Errorf("hand the environment to the prestarted executor: %w", err)
 	}
 	// What is left at the prestarted path is the run's empty directory.
 	if err := os.Remove(w.dir); err != nil {
