@@ -291,8 +291,9 @@ func (l *Linux) nextPrestart() (prestartKey, ContainerSpec, bool) {
 	return prestartKey{}, ContainerSpec{}, false
 }
 
-// prestart creates a container like spec whose init waits to exec
-// spec.Argv, with its own sandbox under the pool's directory.
+// prestart creates a container like spec, with its own sandbox under the
+// pool's directory, and starts spec.Argv in it; the program waits for
+// its environment on the pipe whose write end is returned.
 func (l *Linux) prestart(key prestartKey, spec ContainerSpec) (*prestarted, error) {
 	ident, err := l.identity(spec.User)
 	if err != nil {
