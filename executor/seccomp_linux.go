@@ -33,8 +33,7 @@ var deniedSyscalls = []string{
 	"fsopen", "fsconfig", "fsmount", "fspick", "setns", "unshare",
 	// Kernel attack surface open to unprivileged processes.
 	"keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
-	"io_uring_setup", "io_uring_enter", "io_uring_register", "kcmp",
-	"process_vm_readv", "process_vm_writev", "open_by_handle_at", "name_to_handle_at",
+	"io_uring_setup", "io_uring_enter", "io_uring_register", "kcmp", "open_by_handle_at",
 }
 
 // namespaceCloneFlags may not be passed to clone: a task does not create
