@@ -6,6 +6,8 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -352,5 +354,37 @@ func TestAgentLinux_PrestartedContainerRunsTaskAndSurvivesRestart(t *testing.T) 
 	// The restarted agent has launched nothing: nothing is prestarted.
 	if entries, err := os.ReadDir(filepath.Join(cfg.WorkDir, "prestarted")); err != nil || len(entries) != 0 {
 		t.Errorf("prestarted sandboxes left over after the restart: %d, %v", len(entries), err)
+	}
+}
+
+func TestAgentLinux_FetchesURIsAsTheTaskUser(t *testing.T) {
+	f := newFakeServer(t)
+	a := startAgent(t, linuxConfig(t, f))
+	a.waitRegistered(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/tool" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte("#!/bin/sh\necho tool ran\n"))
+	}))
+	defer srv.Close()
+	_, tarball := rootfstest.Build(t)
+	withURI := func(task mesos.TaskInfo) mesos.TaskInfo {
+		task.Command.URIs = []mesos.CommandURI{{Value: srv.URL + "/tool", Executable: new(bool)}}
+		*task.Command.URIs[0].Executable = true
+		return task
+	}
+	f.launch(nobodyFramework("fw-1"),
+		withURI(commandTask("host", `./tool; stat -c %u tool`)),
+		withImage(withURI(commandTask("image", `$MESOS_SANDBOX/tool; stat -c %u $MESOS_SANDBOX/tool`)), tarball))
+	for _, tid := range []string{"host", "image"} {
+		if st := f.waitState(t, tid, mesos.TaskFinished); st.Source != mesos.SourceExecutor {
+			t.Errorf("%s: %+v", tid, st)
+		}
+		out, _ := os.ReadFile(filepath.Join(sandboxOf(t, a, tid), "stdout"))
+		if string(out) != "tool ran\n65534\n" {
+			t.Errorf("%s: output %q, want the fetched tool's output and its owner, nobody", tid, out)
+		}
 	}
 }

@@ -39,12 +39,13 @@ func RunCommandExecutor(ctx context.Context, cfg CommandExecutorConfig) error {
 		return errors.New("command executor needs a framework id, an executor id and the agent's endpoint")
 	}
 	e := &commandExecutor{
-		cfg:    cfg,
-		log:    cfg.Logger.Named("executor").With("executor_id", cfg.ExecutorID, "framework_id", cfg.FrameworkID),
-		agent:  newAgentClient(cfg),
-		items:  make(chan streamItem, 16),
-		quit:   make(chan struct{}),
-		exited: make(chan ExitStatus, 1),
+		cfg:     cfg,
+		log:     cfg.Logger.Named("executor").With("executor_id", cfg.ExecutorID, "framework_id", cfg.FrameworkID),
+		agent:   newAgentClient(cfg),
+		items:   make(chan streamItem, 16),
+		quit:    make(chan struct{}),
+		exited:  make(chan ExitStatus, 1),
+		fetched: make(chan error, 1),
 	}
 	return e.run(ctx)
 }
@@ -81,7 +82,11 @@ type commandExecutor struct {
 	frameworkInfo mesos.FrameworkInfo
 
 	// The task.
-	task          *mesos.TaskInfo
+	task *mesos.TaskInfo
+	// fetchCancel is set while the task's URIs are being fetched, which
+	// ends on fetched.
+	fetchCancel   context.CancelFunc
+	fetched       chan error
 	taskAcked     bool // an update of the task was acknowledged
 	proc          *taskProcess
 	exited        chan ExitStatus
@@ -123,6 +128,8 @@ func (e *commandExecutor) run(ctx context.Context) error {
 			e.handleItem(it)
 		case st := <-e.exited:
 			e.taskExited(st)
+		case err := <-e.fetched:
+			e.fetchDone(err)
 		case <-timerC(e.escalate):
 			e.escalate = nil
 			if e.proc != nil {
@@ -148,7 +155,7 @@ func (e *commandExecutor) run(ctx context.Context) error {
 
 // finished reports whether the executor has nothing left to do.
 func (e *commandExecutor) finished() bool {
-	if e.proc != nil {
+	if e.proc != nil || e.fetchCancel != nil {
 		return false
 	}
 	if e.abandon != nil {
@@ -168,6 +175,9 @@ func (e *commandExecutor) stop() {
 		e.streamCancel()
 	}
 	e.wg.Wait()
+	if e.fetchCancel != nil {
+		e.fetchCancel()
+	}
 	for _, t := range []*time.Timer{e.escalate, e.reconnect, e.giveUp} {
 		if t != nil {
 			t.Stop()
@@ -385,8 +395,48 @@ func (e *commandExecutor) launch(info mesos.TaskInfo) {
 		return
 	}
 	e.task = &info
-	log := e.log.With("task_id", info.TaskID.Value)
 	e.send(e.status(info.TaskID, mesos.TaskStarting, "", ""))
+	if info.Command != nil && len(info.Command.URIs) > 0 {
+		// Fetched while the executor keeps serving the agent (a kill
+		// cancels the fetch).
+		ctx, cancel := context.WithCancel(context.Background())
+		e.fetchCancel = cancel
+		f := &fetcher{dir: e.cfg.Directory, localFiles: e.cfg.TaskRootfs == ""}
+		uris := info.Command.URIs
+		go func() {
+			err := f.fetchAll(ctx, uris)
+			if err == nil && e.cfg.TaskRootfs != "" {
+				// The executor is root here: the task's user owns what
+				// was fetched for it.
+				err = chownTree(e.cfg.Directory, e.cfg.TaskUser)
+			}
+			e.fetched <- err
+		}()
+		return
+	}
+	e.startTask()
+}
+
+// fetchDone starts the task once its URIs are fetched, or ends it.
+func (e *commandExecutor) fetchDone(err error) {
+	e.fetchCancel()
+	e.fetchCancel = nil
+	te := TaskExit{TaskID: e.task.TaskID.Value, ExitCode: -1}
+	switch {
+	case e.killRequested:
+		e.finish(mesos.TaskKilled, "Task killed while its URIs were being fetched", "", te)
+	case err != nil:
+		e.log.Error("cannot fetch the task's URIs", "task_id", e.task.TaskID.Value, "error", err)
+		e.finish(mesos.TaskFailed, "Failed to fetch all URIs for container: "+err.Error(), mesos.ReasonContainerLaunchFailed, te)
+	default:
+		e.startTask()
+	}
+}
+
+// startTask starts the launched task's command.
+func (e *commandExecutor) startTask() {
+	info := *e.task
+	log := e.log.With("task_id", info.TaskID.Value)
 	var root *taskRoot
 	if e.cfg.TaskRootfs != "" {
 		root = &taskRoot{dir: e.cfg.TaskRootfs, user: e.cfg.TaskUser}
@@ -439,7 +489,7 @@ func (e *commandExecutor) kill(k *execapi.Kill) {
 		e.log.Warn("kill of a task this executor does not run", "task_id", k.TaskID.Value)
 		return
 	}
-	if e.proc == nil {
+	if e.proc == nil && e.fetchCancel == nil {
 		return
 	}
 	grace, ok := killGrace(k.KillPolicy)
@@ -453,6 +503,11 @@ func (e *commandExecutor) kill(k *execapi.Kill) {
 // A second kill may shorten the grace period, never lengthen it.
 func (e *commandExecutor) killTask(grace time.Duration) {
 	if e.proc == nil {
+		if e.fetchCancel != nil && !e.killRequested {
+			// Not started yet: stop fetching; fetchDone reports the kill.
+			e.killRequested = true
+			e.fetchCancel()
+		}
 		return
 	}
 	deadline := time.Now().Add(grace)

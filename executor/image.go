@@ -99,10 +99,8 @@ func isTarball(p string) bool {
 	return false
 }
 
-// unpackTarball extracts a (possibly gzipped) tarball into dst. It never
-// follows a symlink while writing, and refuses entries whose name has a
-// ".." component or is absolute, symlinks whose target is absolute or
-// climbs out of the root, and hard links to outside it.
+// unpackTarball extracts a (possibly gzipped) tarball into dst, keeping
+// its owners and modes (a root filesystem). See extractTar.
 func unpackTarball(file, dst string) error {
 	f, err := os.Open(file)
 	if err != nil {
@@ -119,6 +117,19 @@ func unpackTarball(file, dst string) error {
 		defer gz.Close()
 		r = gz
 	}
+	if err := extractTar(r, dst, true); err != nil {
+		return fmt.Errorf("%w %s: %w", ErrBadImage, file, err)
+	}
+	return nil
+}
+
+// extractTar extracts a tar stream into dst. It never follows a symlink
+// while writing, and refuses entries whose name has a ".." component or
+// is absolute, symlinks whose target is absolute or climbs out of dst,
+// and hard links to outside it. With keepOwners (and root) files get the
+// archive's owners and setuid/setgid bits; without, they belong to this
+// process and those bits are dropped.
+func extractTar(r io.Reader, dst string, keepOwners bool) error {
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -126,10 +137,10 @@ func unpackTarball(file, dst string) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%w %s: %w", ErrBadImage, file, err)
+			return err
 		}
-		if err := unpackEntry(tr, hdr, dst); err != nil {
-			return fmt.Errorf("%w %s: %w", ErrBadImage, file, err)
+		if err := unpackEntry(tr, hdr, dst, keepOwners); err != nil {
+			return err
 		}
 	}
 }
@@ -176,7 +187,7 @@ func noSymlinkParents(dst, rel string) error {
 	return nil
 }
 
-func unpackEntry(tr *tar.Reader, hdr *tar.Header, dst string) error {
+func unpackEntry(tr *tar.Reader, hdr *tar.Header, dst string, keepOwners bool) error {
 	rel, err := entryName(hdr.Name)
 	if err != nil {
 		return err
@@ -189,10 +200,10 @@ func unpackEntry(tr *tar.Reader, hdr *tar.Header, dst string) error {
 	}
 	target := filepath.Join(dst, rel)
 	mode := os.FileMode(hdr.Mode) & os.ModePerm
-	if hdr.Mode&0o4000 != 0 {
+	if keepOwners && hdr.Mode&0o4000 != 0 {
 		mode |= os.ModeSetuid
 	}
-	if hdr.Mode&0o2000 != 0 {
+	if keepOwners && hdr.Mode&0o2000 != 0 {
 		mode |= os.ModeSetgid
 	}
 	if hdr.Mode&0o1000 != 0 {
@@ -231,7 +242,9 @@ func unpackEntry(tr *tar.Reader, hdr *tar.Header, dst string) error {
 		if err := os.Symlink(link, target); err != nil {
 			return err
 		}
-		_ = os.Lchown(target, hdr.Uid, hdr.Gid)
+		if keepOwners {
+			_ = os.Lchown(target, hdr.Uid, hdr.Gid)
+		}
 		return nil
 	case tar.TypeLink:
 		lrel, err := entryName(hdr.Linkname)
@@ -250,7 +263,7 @@ func unpackEntry(tr *tar.Reader, hdr *tar.Header, dst string) error {
 		// Devices, fifos and the like: a container gets its own /dev.
 		return nil
 	}
-	if os.Geteuid() == 0 {
+	if keepOwners && os.Geteuid() == 0 {
 		if err := os.Lchown(target, hdr.Uid, hdr.Gid); err != nil {
 			return err
 		}

@@ -3,8 +3,10 @@ package executor
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -70,4 +72,19 @@ func credential(name string) (*syscall.Credential, *Identity, error) {
 		return nil, id, nil
 	}
 	return &syscall.Credential{Uid: id.UID, Gid: id.GID, Groups: id.Groups}, id, nil
+}
+
+// chownTree gives dir and everything below it (symlinks themselves, not
+// their targets) to the user name.
+func chownTree(dir, name string) error {
+	id, err := LookupUser(name)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(id.UID), int(id.GID))
+	})
 }

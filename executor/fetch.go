@@ -1,0 +1,315 @@
+package executor
+
+import (
+	"archive/zip"
+	"bufio"
+	"compress/bzip2"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"mesh/mesos"
+)
+
+// fetchTimeout bounds one URI's download.
+const fetchTimeout = 30 * time.Minute
+
+// fetcher downloads a task's CommandInfo.uris into its sandbox before the
+// task starts, as Mesos' fetcher: http, https and file URIs and absolute
+// paths; each lands under its output_file (default: the URI's base name)
+// and is made executable or extracted as asked. The cache flag is
+// accepted and ignored: every URI is fetched anew.
+type fetcher struct {
+	dir string
+	// localFiles allows file URIs and paths. The executor refuses them
+	// when it runs as root for a task of another user (a task with an
+	// image): it would read files that user may not.
+	localFiles bool
+	client     *http.Client
+}
+
+// errFetch marks a URI that cannot be fetched.
+var errFetch = errors.New("cannot fetch")
+
+// fetchAll fetches every uri into f.dir, stopping at the first failure.
+func (f *fetcher) fetchAll(ctx context.Context, uris []mesos.CommandURI) error {
+	for _, u := range uris {
+		if err := f.fetch(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetch fetches one URI.
+func (f *fetcher) fetch(ctx context.Context, u mesos.CommandURI) error {
+	src, local, err := parseFetchURI(u.Value)
+	if err != nil {
+		return err
+	}
+	if local && !f.localFiles {
+		return fmt.Errorf("%w %q: local files cannot be fetched for a task with its own root filesystem; serve it over http", errFetch, u.Value)
+	}
+	name := u.OutputFile
+	if name == "" {
+		name = baseName(src, local)
+	}
+	rel, err := outputName(name)
+	if err != nil {
+		return fmt.Errorf("%w %q: %w", errFetch, u.Value, err)
+	}
+	if err := noSymlinkParents(f.dir, rel); err != nil {
+		return fmt.Errorf("%w %q: %w", errFetch, u.Value, err)
+	}
+	target := filepath.Join(f.dir, rel)
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	if err := f.download(ctx, src, local, target); err != nil {
+		return fmt.Errorf("%w %q: %w", errFetch, u.Value, err)
+	}
+	switch {
+	case u.Executable != nil && *u.Executable:
+		if err := os.Chmod(target, 0o755); err != nil {
+			return fmt.Errorf("%w %q: %w", errFetch, u.Value, err)
+		}
+	case u.Extract == nil || *u.Extract:
+		if err := extractArchive(target, filepath.Dir(target)); err != nil {
+			return fmt.Errorf("%w %q: extract %s: %w", errFetch, u.Value, rel, err)
+		}
+	}
+	return nil
+}
+
+// parseFetchURI returns where to read a URI from and whether it is a
+// local file.
+func parseFetchURI(value string) (string, bool, error) {
+	value = strings.TrimSpace(value)
+	if strings.HasPrefix(value, "/") {
+		return filepath.Clean(value), true, nil
+	}
+	u, err := url.Parse(value)
+	if err != nil {
+		return "", false, fmt.Errorf("%w %q: %w", errFetch, value, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host == "" {
+			return "", false, fmt.Errorf("%w %q: no host", errFetch, value)
+		}
+		return u.String(), false, nil
+	case "file":
+		if !strings.HasPrefix(u.Path, "/") || (u.Host != "" && u.Host != "localhost") {
+			return "", false, fmt.Errorf("%w %q: a file URI needs an absolute path on this machine", errFetch, value)
+		}
+		return filepath.Clean(u.Path), true, nil
+	case "":
+		return "", false, fmt.Errorf("%w %q: not an absolute path or a URI", errFetch, value)
+	default:
+		return "", false, fmt.Errorf("%w %q: scheme %q is not supported (http, https, file and absolute paths are)", errFetch, value, u.Scheme)
+	}
+}
+
+// baseName is the last element of a source's path, "" when it has none
+// (a URL ending in a slash).
+func baseName(src string, local bool) string {
+	p := src
+	if !local {
+		u, err := url.Parse(src)
+		if err != nil {
+			return ""
+		}
+		p = u.Path
+	}
+	if p == "" || strings.HasSuffix(p, "/") {
+		return ""
+	}
+	return path.Base(p)
+}
+
+// outputName validates where a fetched file goes, relative to the
+// sandbox.
+func outputName(name string) (string, error) {
+	if name == "" || name == "." || name == "/" {
+		return "", errors.New("no file name to store it under (give output_file)")
+	}
+	rel, err := entryName(name)
+	if err != nil {
+		return "", fmt.Errorf("output file: %w", err)
+	}
+	if rel == "" {
+		return "", fmt.Errorf("output file %q names the sandbox itself", name)
+	}
+	return rel, nil
+}
+
+// download copies src (a URL, or a local path when local) to target.
+func (f *fetcher) download(ctx context.Context, src string, local bool, target string) error {
+	var body io.ReadCloser
+	if local {
+		in, err := os.Open(src)
+		if err != nil {
+			return err
+		}
+		if fi, err := in.Stat(); err != nil || !fi.Mode().IsRegular() {
+			in.Close()
+			return fmt.Errorf("%s is not a regular file", src)
+		}
+		body = in
+	} else {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+		if err != nil {
+			return err
+		}
+		client := f.client
+		if client == nil {
+			client = http.DefaultClient
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return fmt.Errorf("HTTP %s", resp.Status)
+		}
+		body = resp.Body
+	}
+	defer body.Close()
+	os.Remove(target)
+	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, body); err != nil {
+		out.Close()
+		os.Remove(target)
+		return err
+	}
+	return out.Close()
+}
+
+// extractArchive unpacks file into dir when its name says it is an
+// archive Mesos' fetcher extracts; other files are left as they are.
+func extractArchive(file, dir string) error {
+	name := strings.ToLower(filepath.Base(file))
+	open := func() (*os.File, *bufio.Reader, error) {
+		in, err := os.Open(file)
+		if err != nil {
+			return nil, nil, err
+		}
+		return in, bufio.NewReader(in), nil
+	}
+	switch {
+	case strings.HasSuffix(name, ".tar"):
+		in, r, err := open()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		return extractTar(r, dir, false)
+	case strings.HasSuffix(name, ".tar.gz"), strings.HasSuffix(name, ".tgz"):
+		in, r, err := open()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return err
+		}
+		defer gz.Close()
+		return extractTar(gz, dir, false)
+	case strings.HasSuffix(name, ".tar.bz2"), strings.HasSuffix(name, ".tbz2"):
+		in, r, err := open()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		return extractTar(bzip2.NewReader(r), dir, false)
+	case strings.HasSuffix(name, ".gz"):
+		in, r, err := open()
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return err
+		}
+		defer gz.Close()
+		target := strings.TrimSuffix(file, filepath.Ext(file))
+		os.Remove(target)
+		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, gz); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	case strings.HasSuffix(name, ".zip"):
+		return extractZip(file, dir)
+	}
+	return nil
+}
+
+// extractZip unpacks a zip file into dir with extractTar's rules.
+func extractZip(file, dir string) error {
+	zr, err := zip.OpenReader(file)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	for _, zf := range zr.File {
+		rel, err := entryName(zf.Name)
+		if err != nil {
+			return err
+		}
+		if rel == "" {
+			continue
+		}
+		if err := noSymlinkParents(dir, rel); err != nil {
+			return err
+		}
+		target := filepath.Join(dir, rel)
+		mode := zf.Mode()
+		switch {
+		case mode.IsDir():
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case mode&os.ModeSymlink != 0:
+			return fmt.Errorf("entry %q is a symlink, which mesh does not extract from zip files", zf.Name)
+		case mode.IsRegular():
+			in, err := zf.Open()
+			if err != nil {
+				return err
+			}
+			os.Remove(target)
+			out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, mode.Perm()|0o600)
+			if err != nil {
+				in.Close()
+				return err
+			}
+			_, err = io.Copy(out, in)
+			in.Close()
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
