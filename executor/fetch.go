@@ -184,83 +184,55 @@ func (f *fetcher) download(ctx context.Context, src string, local bool, target s
 		body = resp.Body
 	}
 	defer body.Close()
-	os.Remove(target)
-	out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, body); err != nil {
-		out.Close()
+	if err := writeNewFile(target, body, 0o644); err != nil {
 		os.Remove(target)
 		return err
 	}
-	return out.Close()
+	return nil
 }
 
 // extractArchive unpacks file into dir when its name says it is an
 // archive Mesos' fetcher extracts; other files are left as they are.
 func extractArchive(file, dir string) error {
 	name := strings.ToLower(filepath.Base(file))
-	open := func() (*os.File, *bufio.Reader, error) {
-		in, err := os.Open(file)
-		if err != nil {
-			return nil, nil, err
-		}
-		return in, bufio.NewReader(in), nil
-	}
+	var (
+		gunzip, bunzip bool
+		tarball        = true
+	)
 	switch {
-	case strings.HasSuffix(name, ".tar"):
-		in, r, err := open()
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		return extractTar(r, dir, false)
-	case strings.HasSuffix(name, ".tar.gz"), strings.HasSuffix(name, ".tgz"):
-		in, r, err := open()
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		gz, err := gzip.NewReader(r)
-		if err != nil {
-			return err
-		}
-		defer gz.Close()
-		return extractTar(gz, dir, false)
-	case strings.HasSuffix(name, ".tar.bz2"), strings.HasSuffix(name, ".tbz2"):
-		in, r, err := open()
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		return extractTar(bzip2.NewReader(r), dir, false)
-	case strings.HasSuffix(name, ".gz"):
-		in, r, err := open()
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		gz, err := gzip.NewReader(r)
-		if err != nil {
-			return err
-		}
-		defer gz.Close()
-		target := strings.TrimSuffix(file, filepath.Ext(file))
-		os.Remove(target)
-		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, 0o644)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, gz); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
 	case strings.HasSuffix(name, ".zip"):
 		return extractZip(file, dir)
+	case strings.HasSuffix(name, ".tar"):
+	case strings.HasSuffix(name, ".tar.gz"), strings.HasSuffix(name, ".tgz"):
+		gunzip = true
+	case strings.HasSuffix(name, ".tar.bz2"), strings.HasSuffix(name, ".tbz2"):
+		bunzip = true
+	case strings.HasSuffix(name, ".gz"):
+		gunzip, tarball = true, false
+	default:
+		return nil
 	}
-	return nil
+	in, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	var r io.Reader = bufio.NewReader(in)
+	switch {
+	case gunzip:
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return err
+		}
+		defer gz.Close()
+		r = gz
+	case bunzip:
+		r = bzip2.NewReader(r)
+	}
+	if tarball {
+		return extractTar(r, dir, false)
+	}
+	return writeNewFile(strings.TrimSuffix(file, filepath.Ext(file)), r, 0o644)
 }
 
 // extractZip unpacks a zip file into dir with extractTar's rules.
@@ -295,17 +267,8 @@ func extractZip(file, dir string) error {
 			if err != nil {
 				return err
 			}
-			os.Remove(target)
-			out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, mode.Perm()|0o600)
-			if err != nil {
-				in.Close()
-				return err
-			}
-			_, err = io.Copy(out, in)
+			err = writeNewFile(target, in, mode.Perm()|0o600)
 			in.Close()
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
 			if err != nil {
 				return err
 			}

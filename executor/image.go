@@ -145,6 +145,21 @@ func extractTar(r io.Reader, dst string, keepOwners bool) error {
 	}
 }
 
+// writeNewFile replaces path with a new file holding r's content; it
+// does not follow a symlink at path.
+func writeNewFile(path string, r io.Reader, perm os.FileMode) error {
+	os.Remove(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // entryName validates a tar entry's name and returns it relative to the
 // root, "" for the root itself.
 func entryName(name string) (string, error) {
@@ -218,16 +233,7 @@ func unpackEntry(tr *tar.Reader, hdr *tar.Header, dst string, keepOwners bool) e
 			return err
 		}
 	case tar.TypeReg, tar.TypeRegA:
-		os.Remove(target)
-		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscallNoFollow, 0o600)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(f, tr); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
+		if err := writeNewFile(target, tr, 0o600); err != nil {
 			return err
 		}
 	case tar.TypeSymlink:
