@@ -56,6 +56,8 @@ func (f *fetcher) fetch(ctx context.Context, u mesos.CommandURI) error {
 	if err != nil {
 		return err
 	}
+	// Errors name the URI without a password it may carry.
+	u.Value = redactURI(u.Value)
 	if local && !f.localFiles {
 		return fmt.Errorf("%w %q: local files cannot be fetched for a task with its own root filesystem; serve it over http", errFetch, u.Value)
 	}
@@ -98,8 +100,9 @@ func parseFetchURI(value string) (string, bool, error) {
 	}
 	u, err := url.Parse(value)
 	if err != nil {
-		return "", false, fmt.Errorf("%w %q: %w", errFetch, value, err)
+		return "", false, fmt.Errorf("%w: %q is not a URI", errFetch, redactURI(value))
 	}
+	value = u.Redacted()
 	switch u.Scheme {
 	case "http", "https":
 		if u.Host == "" {
@@ -116,6 +119,19 @@ func parseFetchURI(value string) (string, bool, error) {
 	default:
 		return "", false, fmt.Errorf("%w %q: scheme %q is not supported (http, https, file and absolute paths are)", errFetch, value, u.Scheme)
 	}
+}
+
+// redactURI hides the password of a URI's user information.
+func redactURI(value string) string {
+	if u, err := url.Parse(strings.TrimSpace(value)); err == nil {
+		return u.Redacted()
+	}
+	if i := strings.LastIndex(value, "@"); i >= 0 {
+		if j := strings.Index(value, "://"); j >= 0 && j < i {
+			return value[:j+3] + "xxxxx" + value[i:]
+		}
+	}
+	return value
 }
 
 // baseName is the last element of a source's path, "" when it has none

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,12 +149,17 @@ func TestFetcher_RefusesBadURIsAndEscapes(t *testing.T) {
 		{mesos.CommandURI{Value: local}, false, "local files cannot be fetched"},
 		{mesos.CommandURI{Value: "file://otherhost/x"}, true, "absolute path on this machine"},
 		{mesos.CommandURI{Value: "/no/such/file"}, true, "no such file"},
+		{mesos.CommandURI{Value: "ftp://user:hunter2@host/x"}, true, `"ftp://user:xxxxx@host/x"`},
+		{mesos.CommandURI{Value: strings.Replace(srv.URL, "http://", "http://user:hunter2@", 1) + "/missing"}, true, "user:xxxxx@"},
 	} {
 		dir := t.TempDir()
 		f := &fetcher{dir: dir, localFiles: c.localFiles}
 		err := f.fetch(context.Background(), c.uri)
 		if err == nil || !errors.Is(err, errFetch) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("fetch %+v: %v, want an error with %q", c.uri, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("fetch error shows the URI's password: %v", err)
 		}
 		if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "escaped")); err == nil {
 			t.Errorf("fetch %+v wrote outside the sandbox", c.uri)
@@ -225,6 +231,11 @@ func FuzzParseFetchURI(f *testing.F) {
 		f.Add(s, "out")
 	}
 	f.Fuzz(func(t *testing.T, value, output string) {
+		if u, err := url.Parse(strings.TrimSpace(value)); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok && len(pw) > 3 && strings.Contains(redactURI(value), ":"+pw+"@") {
+				t.Fatalf("redactURI(%q) keeps the password", value)
+			}
+		}
 		src, local, err := parseFetchURI(value)
 		if err != nil {
 			return
