@@ -25,6 +25,8 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "allocator", Value: d.Allocator, Usage: "allocation policy"},
 			&cli.DurationFlag{Name: "agent-reregister-timeout", Value: d.AgentReregisterTimeout, Usage: "how long a disconnected agent has to come back before its tasks are lost"},
 			&cli.DurationFlag{Name: "framework-failover-minimum", Value: d.FrameworkFailoverMinimum, Usage: "least time a framework gets to resubscribe after a leader change"},
+			&cli.IntFlag{Name: "max-completed-tasks-per-framework", Value: d.MaxCompletedTasksPerFramework, Usage: "completed tasks kept (and shown by /state) per framework; older ones are forgotten"},
+			&cli.IntFlag{Name: "max-completed-frameworks", Value: d.MaxCompletedFrameworks, Usage: "removed frameworks kept, with their tasks; older ones are forgotten"},
 			&cli.DurationFlag{Name: "raft-heartbeat-timeout", Value: d.RaftHeartbeatTimeout, Usage: "raft follower heartbeat timeout"},
 			&cli.DurationFlag{Name: "raft-election-timeout", Value: d.RaftElectionTimeout, Usage: "raft election timeout"},
 			&cli.DurationFlag{Name: "raft-leader-lease", Value: d.RaftLeaderLease, Usage: "raft leader lease timeout"},
@@ -47,6 +49,8 @@ func serverCommand() *cli.Command {
 			cfg.Allocator = c.String("allocator")
 			cfg.AgentReregisterTimeout = c.Duration("agent-reregister-timeout")
 			cfg.FrameworkFailoverMinimum = c.Duration("framework-failover-minimum")
+			cfg.MaxCompletedTasksPerFramework = c.Int("max-completed-tasks-per-framework")
+			cfg.MaxCompletedFrameworks = c.Int("max-completed-frameworks")
 			cfg.RaftHeartbeatTimeout = c.Duration("raft-heartbeat-timeout")
 			cfg.RaftElectionTimeout = c.Duration("raft-election-timeout")
 			cfg.RaftLeaderLease = c.Duration("raft-leader-lease")

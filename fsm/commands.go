@@ -326,3 +326,29 @@ func applyStatusAck(txn *memdb.Txn, req *StatusAckRequest) any {
 	}
 	return out
 }
+
+func applyHistoryPrune(txn *memdb.Txn, req *HistoryPruneRequest) any {
+	st := &State{txn: txn}
+	res := &HistoryPruneResult{}
+	for _, r := range req.Tasks {
+		if t := st.Task(r.FrameworkID, r.TaskID); t != nil && t.Completed {
+			mustDelete(txn, tableTasks, t)
+			res.Tasks++
+		}
+	}
+	for _, id := range req.Frameworks {
+		fw := st.Framework(id)
+		if fw == nil || !fw.Removed {
+			continue
+		}
+		for _, t := range st.TasksByFramework(id) {
+			if t.Completed {
+				mustDelete(txn, tableTasks, t)
+				res.Tasks++
+			}
+		}
+		mustDelete(txn, tableFrameworks, fw)
+		res.Frameworks++
+	}
+	return res
+}

@@ -45,6 +45,7 @@ var applyTable = map[MessageType]applyFunc{
 	TaskLaunchRequestType:          decodeApply(applyTaskLaunch),
 	StatusUpdateRequestType:        decodeApply(applyStatusUpdate),
 	StatusAckRequestType:           decodeApply(applyStatusAck),
+	HistoryPruneRequestType:        decodeApply(applyHistoryPrune),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode

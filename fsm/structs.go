@@ -20,6 +20,7 @@ const (
 	TaskLaunchRequestType          MessageType = 9
 	StatusUpdateRequestType        MessageType = 10
 	StatusAckRequestType           MessageType = 11
+	HistoryPruneRequestType        MessageType = 12
 )
 
 // IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
@@ -228,6 +229,26 @@ type StatusAck struct {
 // StatusAckRequest records a batch of acknowledgements.
 type StatusAckRequest struct {
 	Acks []StatusAck
+}
+
+// HistoryPruneRequest forgets history the leader chose to drop to keep
+// within its limits: completed tasks, and removed frameworks with all of
+// their tasks. Anything not (or no longer) in that state is left alone.
+type HistoryPruneRequest struct {
+	Tasks      []TaskRef
+	Frameworks []string
+}
+
+// TaskRef names a task.
+type TaskRef struct {
+	FrameworkID string
+	TaskID      string
+}
+
+// HistoryPruneResult counts what a prune removed.
+type HistoryPruneResult struct {
+	Tasks      int
+	Frameworks int
 }
 
 // StatusUpdateResult tells the leader what one update changed.

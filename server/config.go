@@ -45,6 +45,14 @@ type Config struct {
 	// connected to an old leader gets to resubscribe to a new one, however
 	// short its failover_timeout.
 	FrameworkFailoverMinimum time.Duration
+	// MaxCompletedTasksPerFramework and MaxCompletedFrameworks bound the
+	// history kept in the replicated state (and shown by /state): the
+	// leader drops the oldest completed tasks of a framework beyond the
+	// first, and the oldest removed frameworks, with their tasks, beyond
+	// the second, every HistoryPruneInterval.
+	MaxCompletedTasksPerFramework int
+	MaxCompletedFrameworks        int
+	HistoryPruneInterval          time.Duration
 
 	// Raft timing, tuned for a LAN.
 	RaftHeartbeatTimeout time.Duration
@@ -84,12 +92,16 @@ func DefaultConfig() Config {
 		Allocator:                "drf",
 		AgentReregisterTimeout:   75 * time.Second,
 		FrameworkFailoverMinimum: 30 * time.Second,
-		RaftHeartbeatTimeout:     150 * time.Millisecond,
-		RaftElectionTimeout:      150 * time.Millisecond,
-		RaftLeaderLease:          100 * time.Millisecond,
-		RaftStoreTimeout:         5 * time.Second,
-		ApplyTimeout:             10 * time.Second,
-		SnapshotThreshold:        8192,
+		// Mesos' defaults.
+		MaxCompletedTasksPerFramework: 1000,
+		MaxCompletedFrameworks:        50,
+		HistoryPruneInterval:          10 * time.Second,
+		RaftHeartbeatTimeout:          150 * time.Millisecond,
+		RaftElectionTimeout:           150 * time.Millisecond,
+		RaftLeaderLease:               100 * time.Millisecond,
+		RaftStoreTimeout:              5 * time.Second,
+		ApplyTimeout:                  10 * time.Second,
+		SnapshotThreshold:             8192,
 	}
 }
 
@@ -120,6 +132,10 @@ func (c *Config) validate() error {
 	fill(&c.AllocationInterval, d.AllocationInterval)
 	fill(&c.AgentReregisterTimeout, d.AgentReregisterTimeout)
 	fill(&c.FrameworkFailoverMinimum, d.FrameworkFailoverMinimum)
+	fill(&c.HistoryPruneInterval, d.HistoryPruneInterval)
+	if c.MaxCompletedTasksPerFramework < 0 || c.MaxCompletedFrameworks < 0 {
+		return fmt.Errorf("-max-completed-tasks-per-framework (%d) and -max-completed-frameworks (%d) cannot be negative", c.MaxCompletedTasksPerFramework, c.MaxCompletedFrameworks)
+	}
 	fill(&c.RaftHeartbeatTimeout, d.RaftHeartbeatTimeout)
 	fill(&c.RaftElectionTimeout, d.RaftElectionTimeout)
 	fill(&c.RaftLeaderLease, d.RaftLeaderLease)

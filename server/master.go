@@ -128,6 +128,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		m.alloc.Run(ctx.Done())
 	})
 	m.goRoutine("ack-batcher", m.runAckBatcher)
+	m.goRoutine("history-pruner", m.runHistoryPruner)
 	return m, nil
 }
 

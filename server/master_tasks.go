@@ -221,3 +221,29 @@ func subscribedTo(fw *fsm.Framework, roles []string) bool {
 	}
 	return true
 }
+
+// runHistoryPruner keeps the replicated history within the configured
+// limits: every HistoryPruneInterval it commits the removal of the oldest
+// completed tasks and removed frameworks beyond them.
+func (m *master) runHistoryPruner(ctx context.Context) {
+	t := time.NewTicker(m.s.cfg.HistoryPruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		req := m.s.fsm.State().HistoryBeyond(m.s.cfg.MaxCompletedTasksPerFramework, m.s.cfg.MaxCompletedFrameworks)
+		if req == nil {
+			continue
+		}
+		res, err := m.apply(fsm.HistoryPruneRequestType, req)
+		if err != nil {
+			m.logger.Warn("cannot prune completed tasks and frameworks; will retry", "error", err)
+			continue
+		}
+		r := res.(*fsm.HistoryPruneResult)
+		m.logger.Debug("pruned history", "tasks", r.Tasks, "frameworks", r.Frameworks)
+	}
+}
