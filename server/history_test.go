@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"mesh/mesos"
-	"mesh/mesos/scheduler"
 	"mesh/server"
 	"mesh/server/servertest"
 )
@@ -29,15 +27,7 @@ func TestServer_HistoryIsBounded(t *testing.T) {
 		f := subscribe(t, srv.HTTPAddr(), subscribeBody(fmt.Sprintf("hist-%d", n), "", ""))
 		f.subscribed()
 		for i := 0; i < 5; i++ {
-			o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
-			f.launch(o, "echo hi", fmt.Sprintf("t%d", i))
-			for {
-				st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
-				f.ack(st)
-				if st.State == mesos.TaskFinished {
-					break
-				}
-			}
+			f.runToFinish("echo hi", fmt.Sprintf("t%d", i))
 		}
 		servertest.WaitFor(t, 5*time.Second, "only the two newest completed tasks", func() bool {
 			st := srv.FSM().State()

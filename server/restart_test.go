@@ -18,15 +18,7 @@ func TestServer_RestartKeepsState(t *testing.T) {
 	agent.Start(t)
 	f := subscribe(t, srv.HTTPAddr(), subscribeBody("keep", "", `"failover_timeout":3600`))
 	f.subscribed()
-	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
-	f.launch(o, "echo hi", "done-task")
-	for {
-		st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
-		f.ack(st)
-		if st.State == mesos.TaskFinished {
-			break
-		}
-	}
+	f.runToFinish("echo hi", "done-task")
 	servertest.WaitFor(t, 5*time.Second, "ack to commit", func() bool {
 		tk := srv.FSM().State().Task(f.id, "done-task")
 		return tk != nil && tk.Completed

@@ -193,6 +193,21 @@ func (f *framework) launch(o mesos.Offer, cmd string, ids ...string) {
 	f.accept([]mesos.OfferID{o.ID}, tasks)
 }
 
+// runToFinish launches one task on the next offer and acknowledges its
+// updates until it is TASK_FINISHED.
+func (f *framework) runToFinish(cmd, id string) {
+	f.t.Helper()
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	f.launch(o, cmd, id)
+	for {
+		st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+		f.ack(st)
+		if st.State == mesos.TaskFinished {
+			return
+		}
+	}
+}
+
 func (f *framework) accept(ids []mesos.OfferID, tasks []mesos.TaskInfo) {
 	f.t.Helper()
 	b, _ := json.Marshal(scheduler.Accept{OfferIDs: ids, Operations: []mesos.OfferOperation{{
