@@ -63,9 +63,10 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	}
 
 	// Tasks the leader placed there that the agent does not know are lost;
-	// tasks it runs for frameworks that are gone are shut down; tasks that
-	// were unreachable while the agent was away are back in the state the
-	// agent reports.
+	// tasks it runs for frameworks that are gone are shut down, and tasks
+	// the state holds finished are killed (below); tasks that were
+	// unreachable while the agent was away are back in the state the agent
+	// reports.
 	reported := map[string]bool{}
 	var updates []fsm.StatusUpdate
 	for _, t := range sub.Tasks {
@@ -100,9 +101,21 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 			used[t.FrameworkID] = used[t.FrameworkID].Add(t.Info.Resources...)
 		}
 	}
+	// Tasks still running there that the state holds finished (reported
+	// lost while the agent was away, say) are killed: their frameworks were
+	// told they are gone, and their resources are offered again.
+	var kills []agentapi.Kill
 	for _, t := range sub.Tasks {
-		if fw := st.Framework(t.FrameworkID.Value); fw == nil || fw.Removed {
+		fw := st.Framework(t.FrameworkID.Value)
+		if fw == nil || fw.Removed {
 			orphans[t.FrameworkID.Value] = true
+			continue
+		}
+		if t.State.IsTerminal() {
+			continue
+		}
+		if known := st.Task(t.FrameworkID.Value, t.TaskID.Value); known == nil || known.Completed || known.State.IsTerminal() {
+			kills = append(kills, agentapi.Kill{FrameworkID: t.FrameworkID, TaskID: t.TaskID})
 		}
 	}
 
@@ -136,6 +149,11 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	for fid := range orphans {
 		ac.send(&agentapi.Event{Type: agentapi.EventShutdownFramework, Term: m.term,
 			ShutdownFramework: &agentapi.ShutdownFramework{FrameworkID: mesos.FrameworkID{Value: fid}}})
+	}
+	for i := range kills {
+		m.logger.Info("killing a task the agent still runs after it was reported gone", "agent_id", agent.ID,
+			"framework_id", kills[i].FrameworkID.Value, "task_id", kills[i].TaskID.Value)
+		ac.send(&agentapi.Event{Type: agentapi.EventKill, Term: m.term, Kill: &kills[i]})
 	}
 	m.serveAgentStream(r, rw, ac)
 	// However the stream ended, the agent is now disconnected; when a newer

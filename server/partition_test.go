@@ -53,3 +53,37 @@ func TestAgent_UnreachableThenBack(t *testing.T) {
 		t.Fatalf("task in the state after the agent came back: %+v", tk)
 	}
 }
+
+// TestAgent_BackWithTasksReportedLostKillsThem: a framework that is not
+// partition-aware is told TASK_LOST when the agent stays away; when the
+// agent comes back still running the task, the leader has it killed (and
+// does not tell the framework again), so the task does not run on
+// unaccounted for.
+func TestAgent_BackWithTasksReportedLostKillsThem(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) {
+		c.AgentReregisterTimeout = 500 * time.Millisecond
+	}})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("not-pa", "", `"failover_timeout":60`))
+	f.subscribed()
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	f.launch(o, "sleep 100", "lost")
+	run := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	f.ack(run)
+	servertest.WaitFor(t, 5*time.Second, "the ack to reach the agent", func() bool {
+		return agent.TaskState(f.id, "lost") == mesos.TaskRunning
+	})
+
+	agent.Stop()
+	if st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status; st.State != mesos.TaskLost {
+		t.Fatalf("while the agent is away: %+v", st)
+	}
+	agent.Start(t)
+	servertest.WaitFor(t, 10*time.Second, "the agent to kill the task", func() bool {
+		return agent.TaskState(f.id, "lost") == mesos.TaskKilled
+	})
+	if tk := srv.FSM().State().Task(f.id, "lost"); tk.State != mesos.TaskLost || !tk.Completed {
+		t.Errorf("task in the state: %+v", tk)
+	}
+}

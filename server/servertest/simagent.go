@@ -95,6 +95,17 @@ func (a *SimAgent) Launched() int {
 	return a.launched
 }
 
+// TaskState returns the latest acknowledged state of a task, "" if the
+// agent does not know it.
+func (a *SimAgent) TaskState(frameworkID, taskID string) mesos.TaskState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if st := a.tasks[frameworkID+"/"+taskID]; st != nil {
+		return st.state
+	}
+	return ""
+}
+
 // run registers, signals registered, then processes the stream until it
 // ends. An error before registration is returned.
 func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
