@@ -506,7 +506,8 @@ func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
 			l.removeUnloadable(id)
 			continue
 		}
-		if slices.ContainsFunc(c.Config().Labels, func(lb string) bool { return strings.HasPrefix(lb, labelPrestarted) }) {
+		cfg := c.Config()
+		if slices.ContainsFunc(cfg.Labels, func(lb string) bool { return strings.HasPrefix(lb, labelPrestarted) }) {
 			l.log.Info("destroying a container an earlier agent prestarted", "container_id", id)
 			l.destroyStale(c, id)
 			continue
@@ -514,15 +515,10 @@ func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
 		status, err := c.Status()
 		if err != nil || status != libcontainer.Running && status != libcontainer.Paused {
 			l.log.Warn("destroying a container that is not running", "container_id", id, "status", status.String(), "error", err)
-			_ = c.Signal(syscall.SIGKILL)
-			if err := c.Destroy(); err != nil {
-				l.log.Error("cannot destroy container", "container_id", id, "error", err)
-			}
-			os.RemoveAll(filepath.Join(l.fsDir, id))
+			l.destroyStale(c, id)
 			continue
 		}
 		st, _ := c.State()
-		cfg := c.Config()
 		cs := ContainerState{ID: id, Pid: st.InitProcessPid, StartTime: st.InitProcessStartTime, Recovered: true}
 		cpus := -1.0
 		for _, lb := range cfg.Labels {
