@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"mesh/executor"
 	"mesh/executor/rootfstest"
 	"mesh/mesos"
@@ -168,6 +170,52 @@ func TestAgentLinux_TaskRunsInImageAsUserAndSeesOnlyItself(t *testing.T) {
 	images, _ := filepath.Glob(filepath.Join(a.workDir, "meta", "images", "*"))
 	if len(images) != 1 {
 		t.Errorf("image cache holds %v, want one unpacked tarball", images)
+	}
+}
+
+// The agent's work directory is often a filesystem of its own, or on
+// one: the containers see it read-only like every host filesystem, with
+// the sandbox and the image's overlay mounted onto it.
+func TestAgentLinux_WorkDirOnItsOwnFilesystem(t *testing.T) {
+	for _, tc := range []struct{ name, work string }{
+		{"mount point", ""},
+		{"below a mount point", "work"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeServer(t)
+			cfg := linuxConfig(t, f)
+			fs := cfg.WorkDir
+			if err := unix.Mount("tmpfs", fs, "tmpfs", 0, "mode=755,size=256m"); err != nil {
+				t.Fatalf("mount a tmpfs at the work directory: %v", err)
+			}
+			t.Cleanup(func() { unix.Unmount(fs, unix.MNT_DETACH) })
+			if tc.work != "" {
+				cfg.WorkDir = filepath.Join(cfg.WorkDir, tc.work)
+				if err := os.Mkdir(cfg.WorkDir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a := startAgent(t, cfg)
+			a.waitRegistered(t)
+			_, tarball := rootfstest.Build(t)
+			f.launch(nobodyFramework("fw-1"),
+				commandTask("host", `echo "host $(id -u) $(pwd)"; touch /mesh-host-x 2>/dev/null || echo read-only`),
+				withImage(commandTask("image", `echo "image $(id -u) $(pwd)"; ls /bin/busybox`), tarball))
+			want := map[string]string{
+				"host":  "host 65534 " + "SANDBOX\nread-only",
+				"image": "image 65534 /mnt/mesos/sandbox\n/bin/busybox",
+			}
+			for tid, w := range want {
+				if st := f.waitState(t, tid, mesos.TaskFinished); st.Source != mesos.SourceExecutor {
+					t.Errorf("%s: %+v", tid, st)
+				}
+				sb := sandboxOf(t, a, tid)
+				out, _ := os.ReadFile(filepath.Join(sb, "stdout"))
+				if got, w := strings.TrimSpace(string(out)), strings.ReplaceAll(w, "SANDBOX", sb); got != w {
+					t.Errorf("%s: output %q, want %q", tid, got, w)
+				}
+			}
+		})
 	}
 }
 

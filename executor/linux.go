@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/cgroups"
 	_ "github.com/opencontainers/cgroups/devices" // device rules in the cgroup manager
 	"github.com/opencontainers/cgroups/manager"
@@ -770,20 +771,17 @@ func ensureHostRoot(dir string) error {
 	return nil
 }
 
-// isMountPoint reports whether dir is a mount point of this mount
-// namespace.
+// isMountPoint reports whether dir is a mount point of the calling
+// thread's mount namespace. Not of /proc/self's, which is the main
+// thread's: libcontainer joins a new container's mount namespace from a
+// goroutine locked to its thread and lets the thread end with it, but when
+// that thread is the process's main thread the runtime cannot end it, and
+// the main thread stays in the container's namespace. mountinfo reads
+// /proc/thread-self; goroutines never run on the main thread again, so
+// every other thread's view is the host's.
 func isMountPoint(dir string) (bool, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && unescapeMountPath(f[4]) == dir {
-			return true, nil
-		}
-	}
-	return false, nil
+	infos, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(dir))
+	return len(infos) > 0, err
 }
 
 // linuxAvailable tells whether this build has the linux backend.

@@ -3,7 +3,6 @@
 package executor
 
 import (
-	"bufio"
 	"fmt"
 	"math"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/cgroups"
 	devconfig "github.com/opencontainers/cgroups/devices/config"
 	"github.com/opencontainers/runc/libcontainer/configs"
@@ -128,6 +128,7 @@ func (l limits) cgroupResources() *cgroups.Resources {
 		r.CpuPeriod = cfsPeriod
 		r.CpuQuota = int64(max(minCFSQuota, math.Round(l.cpus*cfsPeriod)))
 	}
+	setCPUWeight(r)
 	for _, d := range specconv.AllowedDevices {
 		rule := d.Rule
 		r.Devices = append(r.Devices, &rule)
@@ -135,6 +136,14 @@ func (l limits) cgroupResources() *cgroups.Resources {
 	// Deny everything else first: the allow-list is applied on top.
 	r.Devices = append([]*devconfig.Rule{{Type: devconfig.WildcardDevice, Major: devconfig.Wildcard, Minor: devconfig.Wildcard, Permissions: "rwm", Allow: false}}, r.Devices...)
 	return r
+}
+
+// setCPUWeight gives r the cgroup v2 weight (cpu.weight, 1–10000) that
+// matches its v1 shares: the v2 driver ignores CpuShares, so without it
+// every container would keep the default weight under cgroup v2. The v1
+// driver ignores CpuWeight.
+func setCPUWeight(r *cgroups.Resources) {
+	r.CpuWeight = cgroups.ConvertCPUSharesToCgroupV2Value(r.CpuShares)
 }
 
 // hostDevices are the device nodes created in a container's /dev: the
@@ -189,7 +198,15 @@ func (l *Linux) buildConfig(spec ContainerSpec, lim limits, ident *Identity, ima
 		ReadonlyPaths: readonlyPaths,
 		Seccomp:       seccompProfile(),
 	}
+	// Every other filesystem of the host, read-only too (the root's
+	// read-only remount covers the root filesystem only). First, because
+	// the mounts below may lie on them: the agent's work directory, which
+	// holds the sandboxes and the image's overlay, can be a filesystem of
+	// its own or on one.
 	var mounts []*configs.Mount
+	for _, mp := range l.hostMounts {
+		mounts = append(mounts, &configs.Mount{Source: mp, Destination: mp, Device: "bind", Flags: unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV})
+	}
 	if image != "" {
 		// Before the container's own /dev replaces the host's: the task's
 		// device nodes are bound from the host's.
@@ -212,11 +229,6 @@ func (l *Linux) buildConfig(spec ContainerSpec, lim limits, ident *Identity, ima
 		&configs.Mount{Source: "tmpfs", Destination: "/sys", Device: "tmpfs", Flags: nodevNoexecNosuid, Data: "size=4k,mode=555"},
 		&configs.Mount{Source: "sysfs", Destination: "/sys", Device: "sysfs", Flags: nodevNoexecNosuid | unix.MS_RDONLY},
 	)
-	// Every other filesystem of the host, read-only too (the root's
-	// read-only remount covers the root filesystem only).
-	for _, mp := range l.hostMounts {
-		mounts = append(mounts, &configs.Mount{Source: mp, Destination: mp, Device: "bind", Flags: unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV})
-	}
 	// The sandbox, writable, at its own path (the executor's working
 	// directory and $MESOS_SANDBOX).
 	mounts = append(mounts, &configs.Mount{Source: spec.Dir, Destination: spec.Dir, Device: "bind", Flags: unix.MS_BIND | unix.MS_NOSUID | unix.MS_NODEV})
@@ -248,32 +260,25 @@ func imageMounts(image, sandbox string, p containerPaths) []*configs.Mount {
 
 // hostSubmounts lists the host's mount points other than / that a
 // container must see read-only: everything but the pseudo filesystems a
-// container gets its own of and what lies under skip (the agent's work
-// directory). Parents come before children.
-func hostSubmounts(skip ...string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+// container gets its own of, the host root's bind at hostRoot and what is
+// mounted below the agent's work directory (the work directory itself is
+// kept when it is a mount point: the sandboxes are bound onto it). Parents
+// come before children.
+func hostSubmounts(workDir, hostRoot string) ([]string, error) {
+	// The calling thread's mounts (see isMountPoint).
+	infos, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	seen := map[string]bool{}
 	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMountPath(fields[4])
-		if mp == "/" || seen[mp] || under(mp, "/proc", "/sys", "/dev") || under(mp, skip...) {
+	for _, m := range infos {
+		mp := m.Mountpoint
+		if mp == "/" || seen[mp] || under(mp, "/proc", "/sys", "/dev", hostRoot) || (mp != workDir && under(mp, workDir)) {
 			continue
 		}
 		seen[mp] = true
 		out = append(out, mp)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		return strings.Count(out[i], "/") < strings.Count(out[j], "/") || (strings.Count(out[i], "/") == strings.Count(out[j], "/") && out[i] < out[j])
@@ -292,24 +297,4 @@ func under(path string, dirs ...string) bool {
 		}
 	}
 	return false
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v int
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%o", &v); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

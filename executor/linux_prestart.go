@@ -377,6 +377,7 @@ func (l *Linux) startPrestarted(w *prestarted, spec ContainerSpec, lim limits) (
 	if res.CpuShares == 0 {
 		// No cpus: the kernel's default weight rather than the idle one.
 		res.CpuShares = defaultCPUShares
+		setCPUWeight(res)
 	}
 	cg := *cfg.Cgroups // the container's own copy is restored if Set fails
 	cg.Resources = res

@@ -97,6 +97,11 @@ func TestLinux_PrestartedContainerRunsTheLaunch(t *testing.T) {
 	if got := cfg.Cgroups.Resources.CpuShares; got != 256 {
 		t.Errorf("cpu shares %d, want 256", got)
 	}
+	if cst, err := c.c.State(); err != nil {
+		t.Fatal(err)
+	} else if ctrl, file, want := cpuWeightFile(cst, 256); readCgroupFile(t, cst, ctrl, file) != want {
+		t.Errorf("%s = %s, want %s (the launch's weight, not the prestart's idle one)", file, readCgroupFile(t, cst, ctrl, file), want)
+	}
 	if !slices.Contains(cfg.Labels, labelDir+spec.Dir) {
 		t.Errorf("labels %q do not name the sandbox %s", cfg.Labels, spec.Dir)
 	}

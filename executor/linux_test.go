@@ -6,14 +6,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"syscall"
-
-	"github.com/opencontainers/runc/libcontainer"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runc/libcontainer"
 
 	"mesh/mesos"
 )
@@ -201,6 +203,30 @@ func launchForCgroups(t *testing.T, l *Linux, spec ContainerSpec) *libcontainer.
 	return st
 }
 
+// readCgroupFile reads a file of the container's cgroup for controller
+// ctrl (cgroup v1), or of its unified cgroup (v2).
+func readCgroupFile(t *testing.T, st *libcontainer.State, ctrl, file string) string {
+	t.Helper()
+	p, ok := st.CgroupPaths[ctrl]
+	if !ok {
+		p = st.CgroupPaths[""]
+	}
+	b, err := os.ReadFile(filepath.Join(p, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// cpuWeightFile is the cgroup file that holds a container's cpu weight
+// and the value it holds for shares (cgroup v1's unit).
+func cpuWeightFile(st *libcontainer.State, shares uint64) (ctrl, file, want string) {
+	if _, v1 := st.CgroupPaths["cpu"]; v1 {
+		return "cpu", "cpu.shares", strconv.FormatUint(shares, 10)
+	}
+	return "", "cpu.weight", strconv.FormatUint(cgroups.ConvertCPUSharesToCgroupV2Value(shares), 10)
+}
+
 func TestLinux_EnforcesCPUQuotaAndPidsLimit(t *testing.T) {
 	l := linuxOrSkip(t, LinuxOptions{PidsLimit: 16})
 	dir := sandbox(t, l, "nobody")
@@ -210,18 +236,7 @@ func TestLinux_EnforcesCPUQuotaAndPidsLimit(t *testing.T) {
 		Resources: mesos.Resources{mesos.ScalarResource("cpus", 0.25), mesos.ScalarResource("mem", 64)},
 	}
 	st := launchForCgroups(t, l, spec)
-	read := func(ctrl, file string) string {
-		t.Helper()
-		p, ok := st.CgroupPaths[ctrl]
-		if !ok {
-			p = st.CgroupPaths[""]
-		}
-		b, err := os.ReadFile(filepath.Join(p, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(string(b))
-	}
+	read := func(ctrl, file string) string { t.Helper(); return readCgroupFile(t, st, ctrl, file) }
 	if _, v1 := st.CgroupPaths["cpu"]; v1 {
 		if q := read("cpu", "cpu.cfs_quota_us"); q != "25000" {
 			t.Errorf("cpu.cfs_quota_us = %s, want 25000 (0.25 cpus)", q)
@@ -235,8 +250,19 @@ func TestLinux_EnforcesCPUQuotaAndPidsLimit(t *testing.T) {
 		if m := read("memory", "memory.memsw.limit_in_bytes"); m != "67108864" {
 			t.Errorf("memory.memsw.limit_in_bytes = %s, want 64 MiB (no swap)", m)
 		}
-	} else if q := read("", "cpu.max"); q != "25000 100000" {
-		t.Errorf("cpu.max = %s, want 25000 100000", q)
+	} else {
+		if q := read("", "cpu.max"); q != "25000 100000" {
+			t.Errorf("cpu.max = %s, want 25000 100000", q)
+		}
+		if w, want := read("", "cpu.weight"), cgroups.ConvertCPUSharesToCgroupV2Value(256); w != strconv.FormatUint(want, 10) {
+			t.Errorf("cpu.weight = %s, want %d (256 shares)", w, want)
+		}
+		if m := read("", "memory.max"); m != "67108864" {
+			t.Errorf("memory.max = %s, want 64 MiB", m)
+		}
+		if m := read("", "memory.swap.max"); m != "0" {
+			t.Errorf("memory.swap.max = %s, want 0 (no swap)", m)
+		}
 	}
 	if p := read("pids", "pids.max"); p != "16" {
 		t.Errorf("pids.max = %s, want 16", p)
