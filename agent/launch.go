@@ -142,9 +142,6 @@ func (a *Agent) launchTask(fw *framework, t mesos.TaskInfo) {
 		fail(mesos.ReasonContainerLaunchFailed, err.Error())
 		return
 	}
-	if t.Command != nil && len(t.Command.URIs) > 0 {
-		log.Warn("this agent does not fetch URIs yet; the task runs without them", "uris", len(t.Command.URIs))
-	}
 
 	if run := fw.executors[eid]; run != nil {
 		switch {
