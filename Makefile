@@ -12,7 +12,7 @@ LDFLAGS := -X mesh/version.GitSHA=$(VERSION)
 # executor among them) would otherwise pay for.
 GOTAGS = -tags=urfave_cli_no_docs$$(pkg-config --exists libseccomp 2>/dev/null && echo ,seccomp)
 
-.PHONY: build test deps dev bench lint fuzz clean
+.PHONY: build test test-cgroup2 deps dev bench lint fuzz clean
 
 build:
 	$(GO) build $(GOTAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -23,6 +23,24 @@ build:
 test: deps build lint
 	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m $$($(GO) list ./... | grep -v '^mesh/e2e$$')
 	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m ./e2e/
+	$(MAKE) --no-print-directory test-cgroup2
+
+# The container tests of the executor and agent packages and the agent's
+# kill -9 test once more, in a virtual machine (qemu, software emulation) whose only cgroup hierarchy
+# is cgroup v2; scripts/cgroup2-vm.sh installs qemu and fetches Debian's
+# kernel package. As root only (CI), like the container tests.
+CGROUP2_VM_DIR := bin/cgroup2-vm
+test-cgroup2: deps
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "test-cgroup2: not root; skipping the cgroup v2 container tests"; exit 0; fi; \
+	mkdir -p $(CGROUP2_VM_DIR) && \
+	$(GO) test -c $(GOTAGS) -o $(CGROUP2_VM_DIR)/executor.test ./executor && \
+	$(GO) test -c $(GOTAGS) -o $(CGROUP2_VM_DIR)/agent.test ./agent && \
+	$(GO) test -c $(GOTAGS) -o $(CGROUP2_VM_DIR)/e2e.test ./e2e && \
+	$(GO) build $(GOTAGS) -o $(CGROUP2_VM_DIR)/mesh . && \
+	CGROUP2_VM_DIR=$(CGROUP2_VM_DIR) MESH_BIN=$(CGROUP2_VM_DIR)/mesh scripts/cgroup2-vm.sh \
+	  -run 'TestLinux|TestAgentLinux|TestAgent_KillNineKeepsTasksRunning' \
+	  $(CGROUP2_VM_DIR)/executor.test $(CGROUP2_VM_DIR)/agent.test $(CGROUP2_VM_DIR)/e2e.test
 
 # System packages: busybox-static, from which the linux containerizer
 # tests build a root filesystem image, and libseccomp's development files
