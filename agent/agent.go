@@ -128,7 +128,8 @@ type Agent struct {
 	endpoint string // host:port executors reach the agent at
 
 	containerizer executor.Containerizer
-	// launchSlots bounds the container launches in progress.
+	// launchSlots bounds the launches in progress: a launch holds its
+	// slot from creating the container until the executor subscribes.
 	launchSlots chan struct{}
 	updates     *statusUpdates
 	conn        *serverConn
@@ -417,3 +418,7 @@ func (a *Agent) shutdown() {
 	a.containerizer.Close()
 	a.log.Info("agent stopped")
 }
+
+// launchSlotTimeout bounds how long a launch holds its slot waiting for
+// its executor to subscribe.
+const launchSlotTimeout = 2 * time.Second

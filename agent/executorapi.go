@@ -170,6 +170,7 @@ func (a *Agent) subscribeExecutor(run *executorRun, sub *execapi.Subscribe) *eve
 		return newEventStream(execapi.Event{Type: execapi.EventShutdown})
 	}
 
+	run.releaseStartSlot()
 	// The executor is up: from now on its tasks may run, under the
 	// container's full limits.
 	if qe, ok := a.containerizer.(executor.QuotaEnforcer); ok {

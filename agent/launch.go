@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -336,18 +337,25 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 func (a *Agent) launchContainer(run *executorRun, spec executor.ContainerSpec) {
 	// A burst of launches (a framework's 1,000 tasks) would otherwise
 	// start as many container inits and executors at once and starve them
-	// all, the agent included.
+	// all, the agent included. The slot is held until the executor has
+	// started up and subscribed (or launchSlotTimeout), since its start-up
+	// costs about as much as the container's: launches then run through
+	// in order, and the first of a burst are running sooner.
+	release := func() {}
 	select {
 	case a.launchSlots <- struct{}{}:
+		release = sync.OnceFunc(func() { <-a.launchSlots })
 	case <-a.ctx.Done():
 	}
 	st, err := a.containerizer.Launch(a.ctx, spec)
-	select {
-	case <-a.launchSlots:
-	default:
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err != nil || run.subscribed || run.state >= runTerminating {
+		release()
+	} else {
+		run.startSlot = release
+		time.AfterFunc(launchSlotTimeout, release)
+	}
 	fw := run.fw
 	if err != nil {
 		a.log.Warn("cannot launch container", "framework_id", fw.id, "executor_id", run.id, "container_id", run.containerID, "error", err)
@@ -565,6 +573,7 @@ func (a *Agent) settleRun(run *executorRun, st executor.ExitStatus) {
 		return
 	}
 	run.state = runTerminated
+	run.releaseStartSlot()
 	run.stopTimers()
 	if run.stream != nil {
 		run.stream.close()

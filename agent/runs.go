@@ -72,6 +72,9 @@ type executorRun struct {
 	// process.
 	subscribed    bool
 	shutdownGrace time.Duration
+	// startSlot, while set, gives back the launch slot the run holds
+	// until its executor has started up and subscribed.
+	startSlot func()
 
 	state  runState
 	stream *eventStream // current subscription, nil while none
@@ -167,4 +170,13 @@ func (fw *framework) findTask(tid string) (*executorRun, *taskEntry) {
 		}
 	}
 	return nil, nil
+}
+
+// releaseStartSlot gives back the run's launch slot, if it holds one.
+// Caller holds a.mu.
+func (r *executorRun) releaseStartSlot() {
+	if r.startSlot != nil {
+		r.startSlot()
+		r.startSlot = nil
+	}
 }
