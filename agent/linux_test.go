@@ -215,6 +215,17 @@ func TestAgentLinux_WorkDirOnItsOwnFilesystem(t *testing.T) {
 					t.Errorf("%s: output %q, want %q", tid, got, w)
 				}
 			}
+			// Each agent of this process found the host root's bind made
+			// by the first rather than stacking another on it, though
+			// libcontainer may have left the main thread in a container's
+			// mount namespace.
+			b, err := os.ReadFile("/proc/thread-self/mountinfo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(b), " "+executor.DefaultHostRootDir+" "); n != 1 {
+				t.Errorf("%s is mounted %d times, want once", executor.DefaultHostRootDir, n)
+			}
 		})
 	}
 }
