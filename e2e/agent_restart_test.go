@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,14 +13,17 @@ import (
 // running tasks; the restarted agent (same work dir) recovers them, they
 // finish, and each terminal update reaches the framework exactly once. A
 // task that ends while the agent is down is still reported with its real
-// exit status.
+// exit status. The restart is an upgrade: the first agent runs from a copy
+// of the binary that is removed while it is down, as a package upgrade
+// replaces it, and its executors go on from the removed file.
 func TestAgent_KillNineKeepsTasksRunning(t *testing.T) {
 	dataDir, workDir := t.TempDir(), t.TempDir()
+	oldBin := copyBinary(t)
 	httpAddr, raftAddr, agentAddr := freePort(t), freePort(t), freePort(t)
 	start(t, "server", "-data-dir", dataDir, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-bootstrap-expect", "1")
 	agentArgs := []string{"agent", "-allow-root-tasks", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir,
 		"-resources", "cpus:2;mem:2048;disk:1000;ports:[31000-31100]"}
-	agent := start(t, agentArgs...)
+	agent := startBin(t, oldBin, agentArgs...)
 	waitAgents(t, httpAddr, 1)
 
 	long := start(t, "execute", "-master", httpAddr, "-name", "long", "-command", "sleep 4; echo survived", "-instances", "3")
@@ -28,6 +32,9 @@ func TestAgent_KillNineKeepsTasksRunning(t *testing.T) {
 		return strings.Count(long.out.String(), "TASK_RUNNING") == 3 && strings.Contains(short.out.String(), "TASK_RUNNING")
 	})
 	agent.kill(t)
+	if err := os.Remove(oldBin); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			out, _ := exec.Command("sh", "-c", "find "+workDir+"/frameworks -path '*short*' | head -30; cat "+workDir+"/frameworks/*/executors/short-0/runs/latest/stderr").CombinedOutput()
@@ -70,4 +77,19 @@ func TestAgent_KillNineKeepsTasksRunning(t *testing.T) {
 			t.Errorf("%s has %d run directories, want 1", id, n)
 		}
 	}
+}
+
+// copyBinary copies the mesh binary and returns the copy's path.
+func copyBinary(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile(meshBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "mesh-old")
+	if err := os.WriteFile(p, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

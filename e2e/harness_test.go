@@ -85,7 +85,13 @@ func (s *syncBuffer) String() string {
 // (SIGTERM, then SIGKILL) when the test ends.
 func start(t testing.TB, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(meshBin, args...), out: &syncBuffer{}, done: make(chan struct{})}
+	return startBin(t, meshBin, args...)
+}
+
+// startBin is start with another mesh binary.
+func startBin(t testing.TB, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
