@@ -35,6 +35,10 @@ func devCommand() *cli.Command {
 				if dir, err = os.MkdirTemp("", "mesh-dev-"); err != nil {
 					return err
 				}
+				// Tasks of other users walk through it to their sandboxes.
+				if err := os.Chmod(dir, 0o755); err != nil {
+					return err
+				}
 				defer os.RemoveAll(dir)
 			}
 			scfg := server.DefaultConfig()

@@ -247,6 +247,11 @@ func newAgent(cfg Config) (*Agent, error) {
 		frameworks:   map[string]*framework{},
 		launchSlots:  make(chan struct{}, max(2, 2*runtime.NumCPU())),
 	}
+	if os.Geteuid() == 0 {
+		if dir := unreachableBy(filepath.Join(workDir, sandboxRoot)); dir != "" {
+			a.log.Warn("tasks of users other than root cannot reach their sandboxes: a directory above them is closed to other users; give it o+x (chmod 755)", "dir", dir)
+		}
+	}
 	if a.resources, err = agentResources(cfg.Resources, workDir); err != nil {
 		return nil, err
 	}
@@ -422,3 +427,18 @@ func (a *Agent) shutdown() {
 // launchSlotTimeout bounds how long a launch holds its slot waiting for
 // its executor to subscribe.
 const launchSlotTimeout = 2 * time.Second
+
+// unreachableBy returns the lowest directory on the way from / to dir
+// (dir included) that other users may not search (no o+x), or "" when they
+// can reach dir. Sandboxes belong to the tasks' users, who must be able to
+// walk down to them.
+func unreachableBy(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
+	}
+}

@@ -423,3 +423,25 @@ func TestNew_ResourcesOverrideDetected(t *testing.T) {
 		t.Errorf("attributes = %+v", a.attributes)
 	}
 }
+
+func TestUnreachableBy(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "a", "b")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(base, "a"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := unreachableBy(dir); got != filepath.Join(base, "a") {
+		t.Errorf("unreachableBy = %q, want %q", got, filepath.Join(base, "a"))
+	}
+	for _, d := range []string{filepath.Join(base, "a"), base, filepath.Dir(base)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := unreachableBy(dir); got != "" && strings.HasPrefix(got, filepath.Dir(base)) {
+		t.Errorf("unreachableBy = %q, want none below %s", got, filepath.Dir(base))
+	}
+}
