@@ -34,6 +34,9 @@ func executeCommand() *cli.Command {
 			&cli.DurationFlag{Name: "kill-after", Usage: "kill each task this long after it starts running (0: never)"},
 			&cli.DurationFlag{Name: "failover-timeout", Value: time.Minute, Usage: "how long the cluster keeps the tasks if this command loses its server"},
 			&cli.BoolFlag{Name: "checkpoint", Usage: "let tasks survive an agent restart"},
+			&cli.StringFlag{Name: "image", Usage: "run the tasks in this root filesystem: the absolute `path` of a directory or .tar/.tar.gz on the agents' machines"},
+			&cli.StringSliceFlag{Name: "uri", Usage: "fetch this `URI` into each sandbox first, extracting archives (repeatable)"},
+			&cli.StringSliceFlag{Name: "env", Usage: "set `NAME=VALUE` for the command (repeatable)"},
 		}, logFlags()...),
 		Action: runExecute,
 	}
@@ -66,6 +69,9 @@ func runExecute(c *cli.Context) error {
 		KillAfter:       c.Duration("kill-after"),
 		FailoverTimeout: c.Duration("failover-timeout"),
 		Checkpoint:      c.Bool("checkpoint"),
+		Image:           c.String("image"),
+		URIs:            c.StringSlice("uri"),
+		Env:             c.StringSlice("env"),
 		Out:             os.Stdout,
 		Logger:          logger,
 	}

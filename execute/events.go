@@ -149,13 +149,45 @@ func (r *runner) onOffers(offers []mesos.Offer) error {
 	return nil
 }
 
+// commandInfo is each task's command: the shell command, its environment
+// and the URIs to fetch.
+func (cfg Config) commandInfo() *mesos.CommandInfo {
+	shell, extract := true, true
+	c := &mesos.CommandInfo{Shell: &shell, Value: cfg.Command}
+	for _, u := range cfg.URIs {
+		c.URIs = append(c.URIs, mesos.CommandURI{Value: u, Extract: &extract})
+	}
+	if len(cfg.Env) > 0 {
+		c.Environment = &mesos.Environment{}
+		for _, e := range cfg.Env {
+			name, value, _ := strings.Cut(e, "=")
+			c.Environment.Variables = append(c.Environment.Variables, mesos.EnvironmentVariable{Name: name, Type: "VALUE", Value: value})
+		}
+	}
+	return c
+}
+
+// containerInfo is each task's container: a MESOS container with the
+// image, or none.
+func (cfg Config) containerInfo() *mesos.ContainerInfo {
+	if cfg.Image == "" {
+		return nil
+	}
+	c := &mesos.ContainerInfo{Type: mesos.ContainerTypeMesos}
+	c.Mesos = &struct {
+		Image *mesos.Image `json:"image,omitempty"`
+	}{Image: &mesos.Image{Type: mesos.ImageTypeDocker, Docker: &struct {
+		Name string `json:"name"`
+	}{Name: cfg.Image}}}
+	return c
+}
+
 // launch ACCEPTs offer with one task per entry of fits, taken from the
 // head of the pending queue. It fails only when the server keeps refusing
 // the launch.
 func (r *runner) launch(o *mesos.Offer, fits []mesos.Resources) error {
 	batch := append([]*task(nil), r.pending[:len(fits)]...)
 	r.pending = append([]*task(nil), r.pending[len(fits):]...)
-	shell := true
 	infos := make([]mesos.TaskInfo, len(batch))
 	ids := make([]string, len(batch))
 	for i, t := range batch {
@@ -168,7 +200,8 @@ func (r *runner) launch(o *mesos.Offer, fits []mesos.Resources) error {
 			TaskID:    mesos.TaskID{Value: t.id},
 			AgentID:   o.AgentID,
 			Resources: fits[i],
-			Command:   &mesos.CommandInfo{Shell: &shell, Value: r.cfg.Command},
+			Command:   r.cfg.commandInfo(),
+			Container: r.cfg.containerInfo(),
 		}
 	}
 	var filters *mesos.Filters

@@ -57,6 +57,15 @@ type Config struct {
 	Name string
 	// Command is run by /bin/sh -c in each task.
 	Command string
+	// Image, when set, is the tasks' root filesystem: an absolute path, on
+	// the agents' machines, of a directory or a .tar/.tar.gz of one (a
+	// MESOS container whose docker image name is the path).
+	Image string
+	// URIs are fetched into each task's sandbox before the command runs;
+	// archives are extracted.
+	URIs []string
+	// Env are NAME=VALUE variables set for the command.
+	Env []string
 	// CPUs and Mem (MB) are each task's resources; 0 means 0.1 and 32.
 	CPUs, Mem float64
 	// Instances is how many tasks to run; 0 means 1.
@@ -139,6 +148,19 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Command == "" {
 		return cfg, errors.New("no command given")
+	}
+	if cfg.Image != "" && !strings.HasPrefix(cfg.Image, "/") && !strings.HasPrefix(cfg.Image, "file:///") {
+		return cfg, fmt.Errorf("image %q: give the absolute path of a directory or tarball on the agents' machines", cfg.Image)
+	}
+	for _, e := range cfg.Env {
+		if name, _, ok := strings.Cut(e, "="); !ok || name == "" {
+			return cfg, fmt.Errorf("env %q: want NAME=VALUE", e)
+		}
+	}
+	for _, u := range cfg.URIs {
+		if strings.TrimSpace(u) == "" {
+			return cfg, errors.New("empty uri")
+		}
 	}
 	if cfg.CPUs == 0 {
 		cfg.CPUs = DefaultCPUs

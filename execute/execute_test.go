@@ -693,3 +693,46 @@ func TestConfig_Defaults(t *testing.T) {
 		}
 	}
 }
+
+func TestConfig_TaskCommandImageAndEnv(t *testing.T) {
+	cfg := Config{Command: "ls /", Image: "/srv/images/busybox.tar", URIs: []string{"http://127.0.0.1:8080/tool.tgz"}, Env: []string{"GREETING=hi there", "EMPTY="}}
+	b, err := json.Marshal(cfg.commandInfo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"uris":[{"value":"http://127.0.0.1:8080/tool.tgz","extract":true}],"environment":{"variables":[{"name":"GREETING","type":"VALUE","value":"hi there"},{"name":"EMPTY","type":"VALUE"}]},"shell":true,"value":"ls /"}`
+	if string(b) != want {
+		t.Errorf("command info\n%s\nwant\n%s", b, want)
+	}
+	if b, err = json.Marshal(cfg.containerInfo()); err != nil {
+		t.Fatal(err)
+	}
+	want = `{"type":"MESOS","mesos":{"image":{"type":"DOCKER","docker":{"name":"/srv/images/busybox.tar"}}}}`
+	if string(b) != want {
+		t.Errorf("container info\n%s\nwant\n%s", b, want)
+	}
+	if (Config{Command: "true"}).containerInfo() != nil {
+		t.Error("a container info without an image")
+	}
+}
+
+func TestConfig_RejectsBadImageAndEnv(t *testing.T) {
+	base := Config{Masters: []string{"127.0.0.1:5050"}, Name: "n", Command: "true"}
+	for name, mod := range map[string]func(*Config){
+		"relative image": func(c *Config) { c.Image = "busybox" },
+		"env without =":  func(c *Config) { c.Env = []string{"JUSTANAME"} },
+		"env no name":    func(c *Config) { c.Env = []string{"=v"} },
+		"empty uri":      func(c *Config) { c.URIs = []string{" "} },
+	} {
+		cfg := base
+		mod(&cfg)
+		if _, err := cfg.withDefaults(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	cfg := base
+	cfg.Image, cfg.Env = "file:///srv/rootfs", []string{"A=b=c"}
+	if _, err := cfg.withDefaults(); err != nil {
+		t.Errorf("valid image and env refused: %v", err)
+	}
+}
