@@ -199,10 +199,10 @@ func TestAgentLinux_WorkDirOnItsOwnFilesystem(t *testing.T) {
 			a.waitRegistered(t)
 			_, tarball := rootfstest.Build(t)
 			f.launch(nobodyFramework("fw-1"),
-				commandTask("host", `echo "host $(id -u) $(pwd)"; touch /mesh-host-x 2>/dev/null || echo read-only`),
+				commandTask("host", `echo "host $(id -u) $(pwd)"; touch /mesh-host-x 2>/dev/null || echo read-only; echo "$TMPDIR"; mktemp >/dev/null && echo tmp-ok`),
 				withImage(commandTask("image", `echo "image $(id -u) $(pwd)"; ls /bin/busybox`), tarball))
 			want := map[string]string{
-				"host":  "host 65534 " + "SANDBOX\nread-only",
+				"host":  "host 65534 SANDBOX\nread-only\nSANDBOX/tmp\ntmp-ok",
 				"image": "image 65534 /mnt/mesos/sandbox\n/bin/busybox",
 			}
 			for tid, w := range want {

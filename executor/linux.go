@@ -230,6 +230,10 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 		env = setEnv(env, EnvTaskRootfs, paths.rootfs)
 		env = setEnv(env, EnvTaskUser, ident.Name)
 		env = setEnv(env, EnvSandbox, SandboxInRootfs)
+	} else {
+		// The host's root, /tmp included, is read-only: temporary files
+		// go to the sandbox (an image's own /tmp is writable).
+		env = setEnv(env, "TMPDIR", filepath.Join(spec.Dir, SandboxTmp))
 	}
 	if claimed != nil && spec.Rootfs == "" {
 		w := claimed
@@ -255,6 +259,11 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 // argv in it with env (extra are its descriptors from 3 on).
 func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, argv, env []string, image string, paths containerPaths, extra []*os.File, labels []string) (*linuxContainer, error) {
 	cleanup := func() { os.RemoveAll(filepath.Join(l.fsDir, spec.ID)) }
+	if image == "" {
+		if err := makeSandboxTmp(spec.Dir, ident); err != nil {
+			return nil, err
+		}
+	}
 
 	cfg := l.buildConfig(spec, lim, ident, image, paths)
 	cfg.Labels = labels
@@ -782,6 +791,30 @@ func ensureHostRoot(dir string) error {
 func isMountPoint(dir string) (bool, error) {
 	infos, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(dir))
 	return len(infos) > 0, err
+}
+
+// SandboxTmp is the directory of the sandbox that $TMPDIR names in a
+// container on the host's root.
+const SandboxTmp = "tmp"
+
+// makeSandboxTmp makes the sandbox's SandboxTmp directory, the task's
+// $TMPDIR, owned by its user and sticky like /tmp. The sandbox is new and
+// nothing of the task has run yet, so an existing entry that is not a
+// directory is refused rather than followed.
+func makeSandboxTmp(sandbox string, ident *Identity) error {
+	dir := filepath.Join(sandbox, SandboxTmp)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if fi, lerr := os.Lstat(dir); lerr != nil || !fi.IsDir() {
+			return fmt.Errorf("make the task's /tmp in its sandbox: %w", err)
+		}
+	}
+	if err := os.Chmod(dir, 0o777|os.ModeSticky); err != nil {
+		return fmt.Errorf("make the task's /tmp in its sandbox: %w", err)
+	}
+	if err := os.Lchown(dir, int(ident.UID), int(ident.GID)); err != nil {
+		return fmt.Errorf("make the task's /tmp in its sandbox: %w", err)
+	}
+	return nil
 }
 
 // linuxAvailable tells whether this build has the linux backend.

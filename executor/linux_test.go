@@ -31,9 +31,11 @@ func linuxOrSkip(t *testing.T, opts LinuxOptions) *Linux {
 		t.Skip("linux containerizer tests need the memory, cpu and pids cgroup controllers")
 	}
 	work := t.TempDir()
-	// The sandbox must be traversable by unprivileged users.
-	if err := os.Chmod(work, 0o755); err != nil {
-		t.Fatal(err)
+	// The sandbox must be traversable by unprivileged users, from /.
+	for _, d := range []string{work, filepath.Dir(work)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	l, err := NewLinux(Options{
 		StateDir: filepath.Join(work, "meta", "containers"),
@@ -144,6 +146,22 @@ func TestLinux_CannotWriteHostRootOrCgroups(t *testing.T) {
 	if _, err := os.Stat("/usr/mesh-was-here"); err == nil {
 		os.Remove("/usr/mesh-was-here")
 		t.Error("container wrote the host's root")
+	}
+}
+
+func TestLinux_TmpdirIsInTheSandbox(t *testing.T) {
+	l := linuxOrSkip(t, LinuxOptions{})
+	st, out, errOut := runShell(t, l, "nobody", `f=$(mktemp) && echo hi > "$f" && echo "$f" && stat -c '%A %u' "$TMPDIR"; touch /tmp/mesh-was-here 2>/dev/null && echo host-tmp-writable; true`, smallResources())
+	if !st.Success() {
+		t.Fatalf("container %s; stderr: %s", st, errOut)
+	}
+	tmp := filepath.Join(sandbox(t, l, "nobody"), SandboxTmp)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || filepath.Dir(lines[0]) != tmp || lines[1] != "drwxrwxrwt 65534" {
+		t.Fatalf("output %q (stderr %q), want a temporary file in %s, which is sticky and belongs to nobody", out, errOut, tmp)
+	}
+	if b, err := os.ReadFile(lines[0]); err != nil || string(b) != "hi\n" {
+		t.Errorf("the task's temporary file: %q, %v", b, err)
 	}
 }
 
