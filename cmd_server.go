@@ -31,6 +31,7 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "raft-election-timeout", Value: d.RaftElectionTimeout, Usage: "raft election timeout"},
 			&cli.DurationFlag{Name: "raft-leader-lease", Value: d.RaftLeaderLease, Usage: "raft leader lease timeout"},
 			&cli.DurationFlag{Name: "raft-store-timeout", Value: d.RaftStoreTimeout, Usage: "longest a raft log write may take before the server steps down (0: no limit)"},
+			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
 		}, logFlags()...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
@@ -55,6 +56,7 @@ func serverCommand() *cli.Command {
 			cfg.RaftElectionTimeout = c.Duration("raft-election-timeout")
 			cfg.RaftLeaderLease = c.Duration("raft-leader-lease")
 			cfg.RaftStoreTimeout = c.Duration("raft-store-timeout")
+			cfg.EnableDebug = c.Bool("enable-debug")
 			cfg.Logger = logger
 			srv, err := server.New(cfg)
 			if err != nil {

@@ -78,7 +78,9 @@ type Config struct {
 	// otherwise executors keep running and a restarted agent recovers
 	// them.
 	KillTasksOnShutdown bool
-	Logger              hclog.Logger
+	// EnableDebug serves Go's profiler at /debug/pprof/.
+	EnableDebug bool
+	Logger      hclog.Logger
 }
 
 // Defaults.

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"mesh/executor"
+	"mesh/httpdebug"
 	"mesh/mesos"
 	"mesh/version"
 )
@@ -19,6 +20,9 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("/health", a.handleHealth)
 	mux.HandleFunc("/state", a.handleState)
 	mux.HandleFunc("/monitor/statistics", a.handleMonitorStatistics)
+	if a.cfg.EnableDebug {
+		httpdebug.Register(mux)
+	}
 	return mux
 }
 

@@ -26,7 +26,12 @@ import (
 // committed and forwarded. MESH_BENCH_N sets the number of tasks (30),
 // MESH_BENCH_GAP a pause between a task running and the REVIVE that asks
 // for the next offer (a framework whose work arrives over time),
-// MESH_BENCH_AGENT_FLAGS adds agent flags.
+// MESH_BENCH_AGENT_FLAGS adds agent flags. MESH_BENCH_WAVE launches that
+// many tasks per ACCEPT (1): the next wave is asked for once the whole
+// wave runs, and each task's latency runs from its wave's ACCEPT; with
+// MESH_BENCH_WAVE=MESH_BENCH_N=1000 this is the time to launch 1,000 tasks
+// on one agent. MESH_BENCH_CPUS sets each task's cpus (0.1; the agent
+// offers enough for all the tasks).
 //
 //	go build -o bin/mesh . && MESH_BIN=$PWD/bin/mesh go test -run '^$' -bench LaunchLatency -benchtime 1x ./e2e/
 //
@@ -40,11 +45,23 @@ func BenchmarkLaunchLatency(b *testing.B) {
 		n = v
 	}
 	gap, _ := time.ParseDuration(os.Getenv("MESH_BENCH_GAP"))
+	wave := 1
+	if v, err := strconv.Atoi(os.Getenv("MESH_BENCH_WAVE")); err == nil && v > 0 {
+		wave = v
+	}
+	cpus := 0.1
+	if v, err := strconv.ParseFloat(os.Getenv("MESH_BENCH_CPUS"), 64); err == nil && v > 0 {
+		cpus = v
+	}
+	const mem = 32
+	// Enough for every task at once: the tasks of a wave may still hold
+	// theirs when the next is launched.
+	resources := fmt.Sprintf("cpus:%g;mem:%d;disk:1000;ports:[31000-31100]", max(2, float64(n)*cpus), max(4096, n*mem))
 	c := newCluster(b, 1)
 	c.startAll()
 	// The last tasks' executors wait for acknowledgements the benchmark
 	// no longer sends: the agent ends them when it stops.
-	args := []string{"agent", "-allow-root-tasks", "-kill-tasks-on-shutdown", "-join", c.addrs(), "-http-addr", freePort(b), "-work-dir", b.TempDir(), "-resources", agentResources}
+	args := []string{"agent", "-allow-root-tasks", "-kill-tasks-on-shutdown", "-join", c.addrs(), "-http-addr", freePort(b), "-work-dir", b.TempDir(), "-resources", resources}
 	// MESH_BENCH_AGENT_FLAGS adds agent flags (e.g. -prestart-containers 0).
 	start(b, append(args, strings.Fields(os.Getenv("MESH_BENCH_AGENT_FLAGS"))...)...)
 	waitAgents(b, c.waitStable(30*time.Second).httpAddr, 1)
@@ -61,8 +78,8 @@ func BenchmarkLaunchLatency(b *testing.B) {
 	defer sub.Close()
 
 	var lat []time.Duration
-	var pending string // the task launched and not yet running
-	var acceptedAt time.Time
+	pending := map[string]bool{} // the wave's tasks not yet running
+	var acceptedAt, firstAccept time.Time
 	b.ResetTimer()
 	for len(lat) < n {
 		ev, err := sub.Next()
@@ -72,7 +89,7 @@ func BenchmarkLaunchLatency(b *testing.B) {
 		switch ev.Type {
 		case scheduler.EventOffers:
 			for _, o := range ev.Offers.Offers {
-				if pending != "" {
+				if len(pending) > 0 {
 					// Nothing to launch: decline for the default 5 s; a
 					// REVIVE asks for offers again once there is.
 					decline := &scheduler.Call{Type: scheduler.CallDecline, Decline: &scheduler.Decline{OfferIDs: []mesos.OfferID{o.ID}}}
@@ -81,35 +98,44 @@ func BenchmarkLaunchLatency(b *testing.B) {
 					}
 					continue
 				}
-				pending = fmt.Sprintf("t%d", len(lat))
-				task := mesos.TaskInfo{
-					Name: pending, TaskID: mesos.TaskID{Value: pending}, AgentID: o.AgentID,
-					Resources: []mesos.Resource{mesos.ScalarResource("cpus", 0.1), mesos.ScalarResource("mem", 32)},
-					Command:   &mesos.CommandInfo{Value: "true"},
+				var tasks []mesos.TaskInfo
+				for i := len(lat); i < len(lat)+wave && i < n; i++ {
+					id := fmt.Sprintf("t%d", i)
+					pending[id] = true
+					tasks = append(tasks, mesos.TaskInfo{
+						Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: o.AgentID,
+						Resources: []mesos.Resource{mesos.ScalarResource("cpus", cpus), mesos.ScalarResource("mem", mem)},
+						Command:   &mesos.CommandInfo{Value: "true"},
+					})
 				}
 				op := mesos.OfferOperation{Type: mesos.OperationLaunch}
 				op.Launch = &struct {
 					TaskInfos []mesos.TaskInfo `json:"task_infos,omitempty"`
-				}{TaskInfos: []mesos.TaskInfo{task}}
+				}{TaskInfos: tasks}
 				accept := &scheduler.Call{Type: scheduler.CallAccept, Accept: &scheduler.Accept{
 					OfferIDs:   []mesos.OfferID{o.ID},
 					Operations: []mesos.OfferOperation{op},
 				}}
 				acceptedAt = time.Now()
+				if firstAccept.IsZero() {
+					firstAccept = acceptedAt
+				}
 				if err := cl.Call(ctx, accept); err != nil {
 					b.Fatalf("accept: %v", err)
 				}
 			}
 		case scheduler.EventUpdate:
 			st := ev.Update.Status
-			if st.TaskID.Value == pending && st.State == mesos.TaskRunning {
+			if pending[st.TaskID.Value] && st.State == mesos.TaskRunning {
 				lat = append(lat, time.Since(acceptedAt))
-				pending = ""
-				if gap > 0 {
-					time.Sleep(gap)
-				}
-				if err := cl.Call(ctx, &scheduler.Call{Type: scheduler.CallRevive}); err != nil {
-					b.Fatalf("revive: %v", err)
+				delete(pending, st.TaskID.Value)
+				if len(pending) == 0 && len(lat) < n {
+					if gap > 0 {
+						time.Sleep(gap)
+					}
+					if err := cl.Call(ctx, &scheduler.Call{Type: scheduler.CallRevive}); err != nil {
+						b.Fatalf("revive: %v", err)
+					}
 				}
 			}
 			if st.State.IsTerminal() && st.State != mesos.TaskFinished {
@@ -123,8 +149,10 @@ func BenchmarkLaunchLatency(b *testing.B) {
 			}
 		}
 	}
+	total := time.Since(firstAccept)
 	b.StopTimer()
 	b.ReportMetric(float64(percentile(lat, 50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(percentile(lat, 90).Microseconds())/1000, "p90-ms")
-	b.Logf("%d tasks one at a time, ACCEPT → TASK_RUNNING: p50 %v p90 %v max %v", n, percentile(lat, 50), percentile(lat, 90), percentile(lat, 100))
+	b.ReportMetric(total.Seconds(), "total-s")
+	b.Logf("%d tasks, %d per ACCEPT, ACCEPT → TASK_RUNNING: p50 %v p90 %v max %v; first ACCEPT to last TASK_RUNNING %v", n, wave, percentile(lat, 50), percentile(lat, 90), percentile(lat, 100), total)
 }

@@ -61,6 +61,8 @@ type Config struct {
 	// RaftStoreTimeout bounds one write of the raft log; a leader whose
 	// disk stalls longer steps down (0 disables the guard).
 	RaftStoreTimeout time.Duration
+	// EnableDebug serves Go's profiler at /debug/pprof/.
+	EnableDebug bool
 	// ApplyTimeout bounds one raft Apply.
 	ApplyTimeout time.Duration
 	// SnapshotThreshold is how many log entries trigger a snapshot.

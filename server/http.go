@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"mesh/httpdebug"
 	"mesh/mesos/agentapi"
 	"mesh/mesos/recordio"
 	"mesh/version"
@@ -31,6 +32,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/master/version", s.handleVersion)
 	mux.HandleFunc("/state", s.handleState)
 	mux.HandleFunc("/master/state", s.handleState)
+	if s.cfg.EnableDebug {
+		httpdebug.Register(mux)
+	}
 	return mux
 }
 
