@@ -26,7 +26,8 @@ import (
 // committed and forwarded. MESH_BENCH_N sets the number of tasks (30),
 // MESH_BENCH_GAP a pause between a task running and the REVIVE that asks
 // for the next offer (a framework whose work arrives over time),
-// MESH_BENCH_AGENT_FLAGS adds agent flags. MESH_BENCH_WAVE launches that
+// MESH_BENCH_AGENT_FLAGS and MESH_BENCH_SERVER_FLAGS add agent and server
+// flags. MESH_BENCH_WAVE launches that
 // many tasks per ACCEPT (1): the next wave is asked for once the whole
 // wave runs, and each task's latency runs from its wave's ACCEPT; with
 // MESH_BENCH_WAVE=MESH_BENCH_N=1000 this is the time to launch 1,000 tasks
@@ -57,7 +58,8 @@ func BenchmarkLaunchLatency(b *testing.B) {
 	// Enough for every task at once: the tasks of a wave may still hold
 	// theirs when the next is launched.
 	resources := fmt.Sprintf("cpus:%g;mem:%d;disk:1000;ports:[31000-31100]", max(2, float64(n)*cpus), max(4096, n*mem))
-	c := newCluster(b, 1)
+	// MESH_BENCH_SERVER_FLAGS adds server flags (e.g. -enable-debug).
+	c := newCluster(b, 1, strings.Fields(os.Getenv("MESH_BENCH_SERVER_FLAGS"))...)
 	c.startAll()
 	// The last tasks' executors wait for acknowledgements the benchmark
 	// no longer sends: the agent ends them when it stops.
