@@ -24,6 +24,7 @@ func agentCommand() *cli.Command {
 			&cli.DurationFlag{Name: "executor-registration-timeout", Value: d.ExecutorRegistrationTimeout, Usage: "how long a new executor has to subscribe"},
 			&cli.DurationFlag{Name: "executor-shutdown-grace-period", Value: d.ExecutorShutdownGracePeriod, Usage: "how long an executor has to stop after SHUTDOWN"},
 			&cli.BoolFlag{Name: "kill-tasks-on-shutdown", Usage: "destroy every container when the agent stops (default: leave them running for a restarted agent to recover)"},
+			&cli.StringFlag{Name: "host-volumes", Usage: "comma-separated host paths tasks may mount as volumes (ContainerInfo host_path), each with what lies below it (default: none)"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
 		}, logFlags()...),
 		Action: func(c *cli.Context) error {
@@ -45,6 +46,7 @@ func agentCommand() *cli.Command {
 			cfg.ExecutorShutdownGracePeriod = c.Duration("executor-shutdown-grace-period")
 			cfg.KillTasksOnShutdown = c.Bool("kill-tasks-on-shutdown")
 			cfg.EnableDebug = c.Bool("enable-debug")
+			cfg.HostVolumes = splitList(c.String("host-volumes"))
 			cfg.Logger = logger
 			a, err := agent.New(cfg)
 			if err != nil {

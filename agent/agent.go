@@ -80,6 +80,9 @@ type Config struct {
 	KillTasksOnShutdown bool
 	// EnableDebug serves Go's profiler at /debug/pprof/.
 	EnableDebug bool
+	// HostVolumes are the host paths (and what lies below them) tasks may
+	// mount as volumes; none when empty.
+	HostVolumes []string
 	Logger      hclog.Logger
 }
 
@@ -248,6 +251,11 @@ func newAgent(cfg Config) (*Agent, error) {
 		hostname:     cfg.Hostname,
 		frameworks:   map[string]*framework{},
 		launchSlots:  make(chan struct{}, max(2, 2*runtime.NumCPU())),
+	}
+	for _, p := range cfg.HostVolumes {
+		if !filepath.IsAbs(p) {
+			return nil, fmt.Errorf("%w: -host-volumes: %q is not an absolute path", ErrBadConfig, p)
+		}
 	}
 	if os.Geteuid() == 0 {
 		if dir := unreachableBy(filepath.Join(workDir, sandboxRoot)); dir != "" {

@@ -143,6 +143,18 @@ func (a *Agent) launchTask(fw *framework, t mesos.TaskInfo) {
 		fail(mesos.ReasonContainerLaunchFailed, err.Error())
 		return
 	}
+	ctr := t.Container
+	if !isCommand {
+		ctr = execInfo.Container
+	}
+	volumes, err := taskVolumes(ctr, a.cfg.HostVolumes)
+	if err == nil && len(volumes) > 0 && a.containerizer.Name() != executor.IsolationLinux {
+		err = fmt.Errorf("%s isolation cannot mount volumes", a.containerizer.Name())
+	}
+	if err != nil {
+		fail(mesos.ReasonContainerLaunchFailed, err.Error())
+		return
+	}
 
 	if run := fw.executors[eid]; run != nil {
 		switch {
@@ -157,7 +169,7 @@ func (a *Agent) launchTask(fw *framework, t mesos.TaskInfo) {
 		}
 		return
 	}
-	if err := a.startExecutor(fw, eid, isCommand, execInfo, t, rootfs); err != nil {
+	if err := a.startExecutor(fw, eid, isCommand, execInfo, t, rootfs, volumes); err != nil {
 		fail(mesos.ReasonContainerLaunchFailed, "Failed to prepare the container: "+err.Error())
 	}
 }
@@ -240,7 +252,7 @@ func (a *Agent) deliverLaunch(run *executorRun, task *taskEntry) {
 
 // startExecutor creates a sandbox and starts an executor in a new
 // container with task as its first task. Caller holds a.mu.
-func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info mesos.ExecutorInfo, t mesos.TaskInfo, rootfs string) (err error) {
+func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info mesos.ExecutorInfo, t mesos.TaskInfo, rootfs string, volumes []executor.Volume) (err error) {
 	user := fw.info.User
 	var argv []string
 	if isCommand {
@@ -263,7 +275,7 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 	// The command executor can start in a container created ahead of
 	// time; the run then takes that container's id.
 	cid := ""
-	if ps, ok := a.containerizer.(executor.Prestarter); ok && isCommand && rootfs == "" {
+	if ps, ok := a.containerizer.(executor.Prestarter); ok && isCommand && rootfs == "" && len(volumes) == 0 {
 		if id, ok := ps.Claim(user, argv); ok {
 			cid = id
 			defer func() {
@@ -313,6 +325,7 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 	resources := append(append(mesos.Resources{}, t.Resources...), info.Resources...)
 	spec := executor.ContainerSpec{
 		Rootfs:        rootfs,
+		Volumes:       volumes,
 		DeferCPUQuota: true,
 		ID:            cid,
 		Argv:          argv,

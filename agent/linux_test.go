@@ -230,6 +230,56 @@ func TestAgentLinux_WorkDirOnItsOwnFilesystem(t *testing.T) {
 	}
 }
 
+func withVolumes(t testing.TB, task mesos.TaskInfo, volumes string) mesos.TaskInfo {
+	t.Helper()
+	if task.Container == nil {
+		task.Container = &mesos.ContainerInfo{Type: mesos.ContainerTypeMesos}
+	}
+	if err := json.Unmarshal([]byte(volumes), &task.Container.Volumes); err != nil {
+		t.Fatal(err)
+	}
+	return task
+}
+
+func TestAgentLinux_VolumesMountHostAndSandboxPaths(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := linuxConfig(t, f)
+	host := t.TempDir()
+	for _, d := range []string{host, filepath.Dir(host)} {
+		os.Chmod(d, 0o777)
+	}
+	if err := os.WriteFile(filepath.Join(host, "given"), []byte("from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.HostVolumes = []string{host}
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	_, tarball := rootfstest.Build(t)
+	volumes := `[{"container_path":"/data","host_path":"` + host + `","mode":"RW"},
+		{"container_path":"/var/cache","mode":"RW","source":{"type":"SANDBOX_PATH","sandbox_path":{"type":"SELF","path":"cache"}}}]`
+	f.launch(nobodyFramework("fw-1"),
+		withVolumes(t, withImage(commandTask("image", `cat /data/given && echo image > /data/image && echo c > /var/cache/c`), tarball), volumes),
+		withVolumes(t, commandTask("host", `cat data/given && echo host > data/host`), `[{"container_path":"data","host_path":"`+host+`","mode":"RW"}]`),
+		withVolumes(t, commandTask("denied", "true"), `[{"container_path":"data","host_path":"/etc","mode":"RO"}]`))
+	for _, tid := range []string{"image", "host"} {
+		f.waitState(t, tid, mesos.TaskFinished)
+		out, _ := os.ReadFile(filepath.Join(sandboxOf(t, a, tid), "stdout"))
+		if string(out) != "from the host\n" {
+			t.Errorf("%s: output %q", tid, out)
+		}
+		if b, err := os.ReadFile(filepath.Join(host, tid)); err != nil || string(b) != tid+"\n" {
+			t.Errorf("%s: its file in the host volume: %q, %v", tid, b, err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(sandboxOf(t, a, "image"), "cache", "c")); err != nil || string(b) != "c\n" {
+		t.Errorf("the sandbox volume: %q, %v", b, err)
+	}
+	st := f.waitState(t, "denied", mesos.TaskFailed)
+	if st.Reason != mesos.ReasonContainerLaunchFailed || !strings.Contains(st.Message, "-host-volumes") {
+		t.Errorf("a host path outside -host-volumes: %s %q", st.Reason, st.Message)
+	}
+}
+
 func TestAgentLinux_BadInputFailsTheTaskOnly(t *testing.T) {
 	f := newFakeServer(t)
 	cfg := linuxConfig(t, f)

@@ -65,6 +65,21 @@ type ContainerSpec struct {
 	// directory or a .tar / .tar.gz of one. Only the linux backend runs
 	// images; the executor itself keeps the host's root.
 	Rootfs string
+	// Volumes are host files or directories bound into the container.
+	// Only the linux backend mounts them.
+	Volumes []Volume
+}
+
+// Volume is a host file or directory a container sees at Target.
+type Volume struct {
+	// Source is an absolute host path, or a path relative to the sandbox
+	// (a directory, made for the task's user if missing).
+	Source string
+	// Target is where the container sees it: an absolute path of the
+	// container's root filesystem, or a path relative to the sandbox.
+	Target string
+	// ReadOnly mounts it read-only.
+	ReadOnly bool
 }
 
 // ContainerState describes a running container.

@@ -24,6 +24,7 @@ import (
 	_ "github.com/opencontainers/cgroups/devices" // device rules in the cgroup manager
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,7 +64,10 @@ type Linux struct {
 	cgroupParent string
 	pids         int64
 	images       *imageCache
-	hostMounts   []string
+	workDir      string // the agent's, where the sandboxes are
+	// hostMounts is the last list of the host's filesystems read for a
+	// container (hostSubmounts), used again if reading it fails.
+	hostMounts []string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -138,6 +142,7 @@ func NewLinux(opts Options) (*Linux, error) {
 		return nil, fmt.Errorf("prepare the containers' root filesystem at %s: %w", l.hostRoot, err)
 	}
 	workDir := filepath.Dir(filepath.Dir(opts.StateDir))
+	l.workDir = workDir
 	mounts, err := hostSubmounts(workDir, l.hostRoot)
 	if err != nil {
 		return nil, fmt.Errorf("list the host's mounts: %w", err)
@@ -235,7 +240,7 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 		// go to the sandbox (an image's own /tmp is writable).
 		env = setEnv(env, "TMPDIR", filepath.Join(spec.Dir, SandboxTmp))
 	}
-	if claimed != nil && spec.Rootfs == "" {
+	if claimed != nil && spec.Rootfs == "" && len(spec.Volumes) == 0 {
 		w := claimed
 		claimed = nil
 		st, err := l.startPrestarted(w, spec, lim)
@@ -265,7 +270,62 @@ func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, ar
 		}
 	}
 
+	vols, err := volumeMounts(spec, ident, paths.rootfs)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	// The host's filesystems are bound one by one (buildConfig): one that
+	// is unmounted while the container starts fails it, and a fresh list
+	// lets it start.
+	for attempt := 1; ; attempt++ {
+		lc, err := l.startContainer(spec, lim, ident, argv, env, image, paths, extra, labels, vols)
+		if err == nil {
+			return lc, nil
+		}
+		mp := vanishedMount(err)
+		if mp == "" || attempt == 3 {
+			cleanup()
+			return nil, err
+		}
+		l.log.Debug("a host filesystem went away while a container started; starting it again", "container_id", spec.ID, "mount", mp)
+		for _, d := range []string{paths.rootfs, paths.upper, paths.work} {
+			if d != "" {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					return nil, fmt.Errorf("prepare the task's root filesystem: %w", err)
+				}
+			}
+		}
+	}
+}
+
+// vanishedMount returns the bind mount source a container's start failed
+// on when it is a host filesystem no longer mounted, or "".
+func vanishedMount(err error) string {
+	var me *mountSourceError
+	if !errors.As(err, &me) {
+		return ""
+	}
+	if mounted, merr := isMountPoint(me.source); merr == nil && !mounted {
+		return me.source
+	}
+	return ""
+}
+
+// mountSourceError is a container start that failed on the source of a
+// host filesystem's bind mount.
+type mountSourceError struct {
+	source string
+	err    error
+}
+
+func (e *mountSourceError) Error() string { return e.err.Error() }
+func (e *mountSourceError) Unwrap() error { return e.err }
+
+// startContainer creates and starts one container (see newContainer).
+func (l *Linux) startContainer(spec ContainerSpec, lim limits, ident *Identity, argv, env []string, image string, paths containerPaths, extra []*os.File, labels []string, vols []*configs.Mount) (*linuxContainer, error) {
 	cfg := l.buildConfig(spec, lim, ident, image, paths)
+	cfg.Mounts = append(cfg.Mounts, vols...)
 	cfg.Labels = labels
 	deferred := spec.DeferCPUQuota && cfg.Cgroups.Resources.CpuQuota > 0
 	if deferred {
@@ -274,7 +334,6 @@ func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, ar
 	t0 := time.Now()
 	c, err := libcontainer.Create(l.root, spec.ID, cfg)
 	if err != nil {
-		cleanup()
 		return nil, fmt.Errorf("create container: %w", err)
 	}
 	var cred *syscall.Credential
@@ -314,7 +373,13 @@ func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, ar
 	t1 := time.Now()
 	if err := c.Run(proc); err != nil {
 		l.destroyQuietly(c, spec.ID)
-		return nil, fmt.Errorf("start container: %w", err)
+		err = fmt.Errorf("start container: %w", err)
+		for _, m := range cfg.Mounts {
+			if m.Device == "bind" && m.Source == m.Destination && strings.Contains(err.Error(), "open "+m.Source+":") {
+				return nil, &mountSourceError{source: m.Source, err: err}
+			}
+		}
+		return nil, err
 	}
 	pid, err := proc.Pid()
 	if err != nil {

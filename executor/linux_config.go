@@ -204,7 +204,7 @@ func (l *Linux) buildConfig(spec ContainerSpec, lim limits, ident *Identity, ima
 	// holds the sandboxes and the image's overlay, can be a filesystem of
 	// its own or on one.
 	var mounts []*configs.Mount
-	for _, mp := range l.hostMounts {
+	for _, mp := range l.currentHostMounts() {
 		mounts = append(mounts, &configs.Mount{Source: mp, Destination: mp, Device: "bind", Flags: unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV})
 	}
 	if image != "" {
@@ -256,6 +256,21 @@ func imageMounts(image, sandbox string, p containerPaths) []*configs.Mount {
 		&configs.Mount{Source: sandbox, Destination: in(SandboxInRootfs), Device: "bind", Flags: unix.MS_BIND | unix.MS_NOSUID | unix.MS_NODEV},
 	)
 	return m
+}
+
+// currentHostMounts lists the host's filesystems as they are now: they
+// come and go while the agent runs (a disk is mounted, a filesystem is
+// unmounted), and binding one that is gone would fail every container.
+func (l *Linux) currentHostMounts() []string {
+	mounts, err := hostSubmounts(l.workDir, l.hostRoot)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.log.Warn("cannot list the host's mounts; using the last list", "error", err)
+		return l.hostMounts
+	}
+	l.hostMounts = mounts
+	return mounts
 }
 
 // hostSubmounts lists the host's mount points other than / that a

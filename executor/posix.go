@@ -89,6 +89,9 @@ func (p *Posix) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return ContainerState{}, errors.New("container needs a command to run")
 	}
+	if len(spec.Volumes) > 0 {
+		return ContainerState{}, fmt.Errorf("%w: posix isolation cannot mount volumes (the agent needs -isolation linux)", ErrBadContainerSpec)
+	}
 	p.mu.Lock()
 	_, dup := p.containers[spec.ID]
 	p.mu.Unlock()
