@@ -24,6 +24,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "attributes", Usage: "agent attributes, e.g. 'rack:r1'"},
 			&cli.StringFlag{Name: "data-dir", Usage: "keep data here instead of a temporary directory"},
 			&cli.StringFlag{Name: "isolation", Usage: "linux or posix (default: linux when root with cgroups, else posix)"},
+			&cli.StringFlag{Name: "host-volumes", Usage: "comma-separated host paths tasks may mount as volumes (default: none)"},
 		}, logFlags()...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
@@ -58,6 +59,7 @@ func devCommand() *cli.Command {
 			acfg.Attributes = c.String("attributes")
 			acfg.KillTasksOnShutdown = true
 			acfg.Isolation = c.String("isolation")
+			acfg.HostVolumes = splitList(c.String("host-volumes"))
 			// mesh dev runs the commands of the person who started it, as
 			// that person (mesh execute's default -user), root included.
 			acfg.AllowRootTasks = true

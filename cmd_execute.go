@@ -36,6 +36,7 @@ func executeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "checkpoint", Usage: "let tasks survive an agent restart"},
 			&cli.StringFlag{Name: "image", Usage: "run the tasks in this root filesystem: the absolute `path` of a directory or .tar/.tar.gz on the agents' machines"},
 			&cli.StringSliceFlag{Name: "uri", Usage: "fetch this `URI` into each sandbox first, extracting archives (repeatable)"},
+			&cli.StringSliceFlag{Name: "volume", Usage: "bind `HOST_PATH:CONTAINER_PATH[:ro]` into each task (repeatable; the agent's -host-volumes must allow the host path; a relative host path is in the sandbox)"},
 			&cli.StringSliceFlag{Name: "env", Usage: "set `NAME=VALUE` for the command (repeatable)"},
 		}, logFlags()...),
 		Action: runExecute,
@@ -72,6 +73,7 @@ func runExecute(c *cli.Context) error {
 		Image:           c.String("image"),
 		URIs:            c.StringSlice("uri"),
 		Env:             c.StringSlice("env"),
+		Volumes:         c.StringSlice("volume"),
 		Out:             os.Stdout,
 		Logger:          logger,
 	}

@@ -168,18 +168,41 @@ func (cfg Config) commandInfo() *mesos.CommandInfo {
 }
 
 // containerInfo is each task's container: a MESOS container with the
-// image, or none.
+// image and the volumes, or none.
 func (cfg Config) containerInfo() *mesos.ContainerInfo {
-	if cfg.Image == "" {
+	if cfg.Image == "" && len(cfg.Volumes) == 0 {
 		return nil
 	}
 	c := &mesos.ContainerInfo{Type: mesos.ContainerTypeMesos}
-	c.Mesos = &struct {
-		Image *mesos.Image `json:"image,omitempty"`
-	}{Image: &mesos.Image{Type: mesos.ImageTypeDocker, Docker: &struct {
-		Name string `json:"name"`
-	}{Name: cfg.Image}}}
+	if cfg.Image != "" {
+		c.Mesos = &struct {
+			Image *mesos.Image `json:"image,omitempty"`
+		}{Image: &mesos.Image{Type: mesos.ImageTypeDocker, Docker: &struct {
+			Name string `json:"name"`
+		}{Name: cfg.Image}}}
+	}
+	for _, s := range cfg.Volumes {
+		v, _ := parseVolume(s) // checked by withDefaults
+		c.Volumes = append(c.Volumes, v)
+	}
 	return c
+}
+
+// parseVolume reads HOST_PATH:CONTAINER_PATH[:ro|:rw].
+func parseVolume(s string) (mesos.Volume, error) {
+	parts := strings.Split(s, ":")
+	v := mesos.Volume{Mode: "RW"}
+	switch {
+	case len(parts) == 3 && (parts[2] == "ro" || parts[2] == "rw"):
+		v.Mode = strings.ToUpper(parts[2])
+	case len(parts) != 2:
+		return v, fmt.Errorf("volume %q: want HOST_PATH:CONTAINER_PATH[:ro]", s)
+	}
+	if parts[0] == "" || parts[1] == "" {
+		return v, fmt.Errorf("volume %q: want HOST_PATH:CONTAINER_PATH[:ro]", s)
+	}
+	v.HostPath, v.ContainerPath = parts[0], parts[1]
+	return v, nil
 }
 
 // launch ACCEPTs offer with one task per entry of fits, taken from the

@@ -66,6 +66,9 @@ type Config struct {
 	URIs []string
 	// Env are NAME=VALUE variables set for the command.
 	Env []string
+	// Volumes are HOST_PATH:CONTAINER_PATH[:ro] binds (Mesos host_path
+	// volumes; a relative host path is one of the sandbox).
+	Volumes []string
 	// CPUs and Mem (MB) are each task's resources; 0 means 0.1 and 32.
 	CPUs, Mem float64
 	// Instances is how many tasks to run; 0 means 1.
@@ -155,6 +158,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	for _, e := range cfg.Env {
 		if name, _, ok := strings.Cut(e, "="); !ok || name == "" {
 			return cfg, fmt.Errorf("env %q: want NAME=VALUE", e)
+		}
+	}
+	for _, v := range cfg.Volumes {
+		if _, err := parseVolume(v); err != nil {
+			return cfg, err
 		}
 	}
 	for _, u := range cfg.URIs {

@@ -714,15 +714,26 @@ func TestConfig_TaskCommandImageAndEnv(t *testing.T) {
 	if (Config{Command: "true"}).containerInfo() != nil {
 		t.Error("a container info without an image")
 	}
+	cfg = Config{Command: "true", Volumes: []string{"/srv/data:/data", "cache:/var/cache:ro"}}
+	if b, err = json.Marshal(cfg.containerInfo()); err != nil {
+		t.Fatal(err)
+	}
+	want = `{"type":"MESOS","volumes":[{"mode":"RW","container_path":"/data","host_path":"/srv/data"},{"mode":"RO","container_path":"/var/cache","host_path":"cache"}]}`
+	if string(b) != want {
+		t.Errorf("container info with volumes\n%s\nwant\n%s", b, want)
+	}
 }
 
 func TestConfig_RejectsBadImageAndEnv(t *testing.T) {
 	base := Config{Masters: []string{"127.0.0.1:5050"}, Name: "n", Command: "true"}
 	for name, mod := range map[string]func(*Config){
-		"relative image": func(c *Config) { c.Image = "busybox" },
-		"env without =":  func(c *Config) { c.Env = []string{"JUSTANAME"} },
-		"env no name":    func(c *Config) { c.Env = []string{"=v"} },
-		"empty uri":      func(c *Config) { c.URIs = []string{" "} },
+		"relative image":  func(c *Config) { c.Image = "busybox" },
+		"env without =":   func(c *Config) { c.Env = []string{"JUSTANAME"} },
+		"env no name":     func(c *Config) { c.Env = []string{"=v"} },
+		"empty uri":       func(c *Config) { c.URIs = []string{" "} },
+		"volume no colon": func(c *Config) { c.Volumes = []string{"/srv"} },
+		"volume bad mode": func(c *Config) { c.Volumes = []string{"/srv:/d:x"} },
+		"volume no path":  func(c *Config) { c.Volumes = []string{":/d"} },
 	} {
 		cfg := base
 		mod(&cfg)
