@@ -147,10 +147,7 @@ func (a *Agent) launchTask(fw *framework, t mesos.TaskInfo) {
 	if !isCommand {
 		ctr = execInfo.Container
 	}
-	volumes, err := taskVolumes(ctr, a.cfg.HostVolumes)
-	if err == nil && len(volumes) > 0 && a.containerizer.Name() != executor.IsolationLinux {
-		err = fmt.Errorf("%s isolation cannot mount volumes", a.containerizer.Name())
-	}
+	opts, err := a.containerOptions(ctr)
 	if err != nil {
 		fail(mesos.ReasonContainerLaunchFailed, err.Error())
 		return
@@ -169,7 +166,8 @@ func (a *Agent) launchTask(fw *framework, t mesos.TaskInfo) {
 		}
 		return
 	}
-	if err := a.startExecutor(fw, eid, isCommand, execInfo, t, rootfs, volumes); err != nil {
+	opts.rootfs = rootfs
+	if err := a.startExecutor(fw, eid, isCommand, execInfo, t, opts); err != nil {
 		fail(mesos.ReasonContainerLaunchFailed, "Failed to prepare the container: "+err.Error())
 	}
 }
@@ -252,7 +250,7 @@ func (a *Agent) deliverLaunch(run *executorRun, task *taskEntry) {
 
 // startExecutor creates a sandbox and starts an executor in a new
 // container with task as its first task. Caller holds a.mu.
-func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info mesos.ExecutorInfo, t mesos.TaskInfo, rootfs string, volumes []executor.Volume) (err error) {
+func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info mesos.ExecutorInfo, t mesos.TaskInfo, opts containerOptions) (err error) {
 	user := fw.info.User
 	var argv []string
 	if isCommand {
@@ -275,7 +273,7 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 	// The command executor can start in a container created ahead of
 	// time; the run then takes that container's id.
 	cid := ""
-	if ps, ok := a.containerizer.(executor.Prestarter); ok && isCommand && rootfs == "" && len(volumes) == 0 {
+	if ps, ok := a.containerizer.(executor.Prestarter); ok && isCommand && opts.plain() {
 		if id, ok := ps.Claim(user, argv); ok {
 			cid = id
 			defer func() {
@@ -324,8 +322,9 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 	// "mem" of 0 to refuse it.
 	resources := append(append(mesos.Resources{}, t.Resources...), info.Resources...)
 	spec := executor.ContainerSpec{
-		Rootfs:        rootfs,
-		Volumes:       volumes,
+		Rootfs:        opts.rootfs,
+		Volumes:       opts.volumes,
+		Rlimits:       opts.rlimits,
 		DeferCPUQuota: true,
 		ID:            cid,
 		Argv:          argv,

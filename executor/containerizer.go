@@ -68,6 +68,17 @@ type ContainerSpec struct {
 	// Volumes are host files or directories bound into the container.
 	// Only the linux backend mounts them.
 	Volumes []Volume
+	// Rlimits are the container's resource limits (setrlimit(2)); only
+	// the linux backend sets them.
+	Rlimits []Rlimit
+}
+
+// Rlimit is one setrlimit(2) limit.
+type Rlimit struct {
+	// Name is the resource, e.g. "RLIMIT_NOFILE".
+	Name string
+	// Soft and Hard are the limits; math.MaxUint64 is unlimited.
+	Soft, Hard uint64
 }
 
 // Volume is a host file or directory a container sees at Target.

@@ -240,7 +240,7 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 		// go to the sandbox (an image's own /tmp is writable).
 		env = setEnv(env, "TMPDIR", filepath.Join(spec.Dir, SandboxTmp))
 	}
-	if claimed != nil && spec.Rootfs == "" && len(spec.Volumes) == 0 {
+	if claimed != nil && spec.Rootfs == "" && len(spec.Volumes) == 0 && len(spec.Rlimits) == 0 {
 		w := claimed
 		claimed = nil
 		st, err := l.startPrestarted(w, spec, lim)
@@ -275,11 +275,16 @@ func (l *Linux) newContainer(spec ContainerSpec, lim limits, ident *Identity, ar
 		cleanup()
 		return nil, err
 	}
+	rlimits, err := containerRlimits(spec)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
 	// The host's filesystems are bound one by one (buildConfig): one that
 	// is unmounted while the container starts fails it, and a fresh list
 	// lets it start.
 	for attempt := 1; ; attempt++ {
-		lc, err := l.startContainer(spec, lim, ident, argv, env, image, paths, extra, labels, vols)
+		lc, err := l.startContainer(spec, lim, ident, argv, env, image, paths, extra, labels, vols, rlimits)
 		if err == nil {
 			return lc, nil
 		}
@@ -323,9 +328,10 @@ func (e *mountSourceError) Error() string { return e.err.Error() }
 func (e *mountSourceError) Unwrap() error { return e.err }
 
 // startContainer creates and starts one container (see newContainer).
-func (l *Linux) startContainer(spec ContainerSpec, lim limits, ident *Identity, argv, env []string, image string, paths containerPaths, extra []*os.File, labels []string, vols []*configs.Mount) (*linuxContainer, error) {
+func (l *Linux) startContainer(spec ContainerSpec, lim limits, ident *Identity, argv, env []string, image string, paths containerPaths, extra []*os.File, labels []string, vols []*configs.Mount, rlimits []configs.Rlimit) (*linuxContainer, error) {
 	cfg := l.buildConfig(spec, lim, ident, image, paths)
 	cfg.Mounts = append(cfg.Mounts, vols...)
+	cfg.Rlimits = rlimits
 	cfg.Labels = labels
 	deferred := spec.DeferCPUQuota && cfg.Cgroups.Resources.CpuQuota > 0
 	if deferred {

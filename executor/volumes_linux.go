@@ -110,3 +110,30 @@ func makeMountPoint(p string, dir bool, ident *Identity) error {
 	}
 	return nil
 }
+
+// rlimitResources are the setrlimit(2) resources by name.
+var rlimitResources = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// containerRlimits are spec's limits for libcontainer, which sets them on
+// the container's first process before it starts.
+func containerRlimits(spec ContainerSpec) ([]configs.Rlimit, error) {
+	var out []configs.Rlimit
+	for _, r := range spec.Rlimits {
+		t, ok := rlimitResources[r.Name]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown rlimit %q", ErrBadContainerSpec, r.Name)
+		}
+		if r.Soft > r.Hard {
+			return nil, fmt.Errorf("%w: %s soft limit above the hard one", ErrBadContainerSpec, r.Name)
+		}
+		out = append(out, configs.Rlimit{Type: t, Soft: r.Soft, Hard: r.Hard})
+	}
+	return out, nil
+}

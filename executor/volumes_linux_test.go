@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,5 +130,33 @@ func TestVanishedMount(t *testing.T) {
 	}
 	if got := vanishedMount(base); got != "" {
 		t.Errorf("another error taken for a vanished mount: %q", got)
+	}
+}
+
+func TestLinux_RlimitsAreSet(t *testing.T) {
+	l := linuxOrSkip(t, LinuxOptions{})
+	dir := sandbox(t, l, "nobody")
+	spec := ContainerSpec{
+		ID: "c-rlimits", Dir: dir, User: "nobody", Resources: smallResources(),
+		Argv:   []string{"/bin/sh", "-c", `ulimit -Sn; ulimit -Hn; ulimit -c`},
+		Env:    []string{"PATH=/usr/bin:/bin"},
+		Stdout: filepath.Join(dir, "stdout"), Stderr: filepath.Join(dir, "stderr"),
+		Rlimits: []Rlimit{{Name: "RLIMIT_NOFILE", Soft: 321, Hard: 654}, {Name: "RLIMIT_CORE", Soft: math.MaxUint64, Hard: math.MaxUint64}},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := l.Launch(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.Wait(ctx, spec.ID)
+	l.Destroy(ctx, spec.ID, 0)
+	out, _ := os.ReadFile(spec.Stdout)
+	if err != nil || !st.Success() || string(out) != "321\n654\nunlimited\n" {
+		errOut, _ := os.ReadFile(spec.Stderr)
+		t.Errorf("container %v, %v, output %q, want 321, 654 and unlimited; stderr: %s", st, err, out, errOut)
+	}
+	if _, err := l.Launch(ctx, ContainerSpec{ID: "c-rlimits-bad", Argv: []string{"/bin/true"}, Dir: dir, User: "nobody",
+		Resources: smallResources(), Rlimits: []Rlimit{{Name: "RLIMIT_BOGUS"}}}); !errors.Is(err, ErrBadContainerSpec) {
+		t.Errorf("unknown rlimit: err = %v", err)
 	}
 }
