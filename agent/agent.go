@@ -83,7 +83,13 @@ type Config struct {
 	// HostVolumes are the host paths (and what lies below them) tasks may
 	// mount as volumes; none when empty.
 	HostVolumes []string
-	Logger      hclog.Logger
+	// FetcherCacheDir keeps the downloads of URIs marked `cache`, a
+	// directory per task user; default <WorkDir>/fetcher-cache.
+	FetcherCacheDir string
+	// FetcherCacheSize bounds the fetcher cache in bytes; the least
+	// recently used downloads go first.
+	FetcherCacheSize int64
+	Logger           hclog.Logger
 }
 
 // Defaults.
@@ -114,8 +120,12 @@ func DefaultConfig() Config {
 		ExecutorRegistrationTimeout: DefaultExecutorRegistrationTimeout,
 		ExecutorShutdownGracePeriod: DefaultExecutorShutdownGracePeriod,
 		PrestartContainers:          DefaultPrestartContainers,
+		FetcherCacheSize:            DefaultFetcherCacheSize,
 	}
 }
+
+// DefaultFetcherCacheSize is Mesos' default fetcher cache size, 2 GB.
+const DefaultFetcherCacheSize = 2 << 30
 
 // Agent is one mesh agent.
 type Agent struct {
@@ -133,6 +143,8 @@ type Agent struct {
 	endpoint string // host:port executors reach the agent at
 
 	containerizer executor.Containerizer
+	// cacheTrimming is set while the fetcher cache is being trimmed.
+	cacheTrimming atomic.Bool
 	// launchSlots bounds the launches in progress: a launch holds its
 	// slot from creating the container until the executor subscribes.
 	launchSlots chan struct{}
@@ -251,6 +263,12 @@ func newAgent(cfg Config) (*Agent, error) {
 		hostname:     cfg.Hostname,
 		frameworks:   map[string]*framework{},
 		launchSlots:  make(chan struct{}, max(2, 2*runtime.NumCPU())),
+	}
+	if cfg.FetcherCacheSize < 0 {
+		return nil, fmt.Errorf("%w: -fetcher-cache-size %d is negative", ErrBadConfig, cfg.FetcherCacheSize>>20)
+	}
+	if cfg.FetcherCacheDir != "" && !filepath.IsAbs(cfg.FetcherCacheDir) {
+		return nil, fmt.Errorf("%w: -fetcher-cache-dir %q is not an absolute path", ErrBadConfig, cfg.FetcherCacheDir)
 	}
 	for _, p := range cfg.HostVolumes {
 		if !filepath.IsAbs(p) {

@@ -511,3 +511,19 @@ func (r *redirector) calls() int {
 	defer r.mu.Unlock()
 	return r.n
 }
+
+// sandboxOf is the sandbox of the run that has task tid.
+func sandboxOf(t testing.TB, a *testAgent, tid string) string {
+	t.Helper()
+	for _, fw := range a.State().Frameworks {
+		for _, e := range append(fw.Executors, fw.CompletedExecutors...) {
+			for _, task := range append(e.Tasks, e.CompletedTasks...) {
+				if task.ID == tid {
+					return e.Directory
+				}
+			}
+		}
+	}
+	t.Fatalf("no sandbox for task %s", tid)
+	return ""
+}

@@ -270,6 +270,19 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 		argv = commandArgv(info.Command)
 	}
 
+	// URIs marked `cache` go through the user's fetcher cache, which the
+	// executor gets writable in its container.
+	var cacheDir string
+	if isCommand && usesFetcherCache(t.Command) {
+		if cacheDir, err = a.userFetcherCache(user); err != nil {
+			return err
+		}
+		if a.containerizer.Name() == executor.IsolationLinux {
+			opts.volumes = append(opts.volumes, executor.Volume{Source: cacheDir, Target: cacheDir, InHostRoot: true})
+		}
+		a.trimFetcherCache()
+	}
+
 	// The command executor can start in a container created ahead of
 	// time; the run then takes that container's id.
 	cid := ""
@@ -334,6 +347,9 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 		Stderr:        filepath.Join(dir, "stderr"),
 		User:          user,
 		Resources:     resources,
+	}
+	if cacheDir != "" {
+		spec.Env = append(spec.Env, executor.EnvFetcherCache+"="+cacheDir)
 	}
 	// Creating a container takes tens of milliseconds: it happens outside
 	// the agent's lock, so that launches run side by side and executors

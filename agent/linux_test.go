@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,21 +103,6 @@ func withImage(t mesos.TaskInfo, path string) mesos.TaskInfo {
 func withMem(t mesos.TaskInfo, mb float64) mesos.TaskInfo {
 	t.Resources = []mesos.Resource{mesos.ScalarResource("cpus", 0.2), mesos.ScalarResource("mem", mb)}
 	return t
-}
-
-func sandboxOf(t testing.TB, a *testAgent, tid string) string {
-	t.Helper()
-	for _, fw := range a.State().Frameworks {
-		for _, e := range append(fw.Executors, fw.CompletedExecutors...) {
-			for _, task := range append(e.Tasks, e.CompletedTasks...) {
-				if task.ID == tid {
-					return e.Directory
-				}
-			}
-		}
-	}
-	t.Fatalf("no sandbox for task %s", tid)
-	return ""
 }
 
 func TestAgentLinux_OOMIsTaskFailedWithMemoryLimitation(t *testing.T) {
@@ -277,6 +264,46 @@ func TestAgentLinux_VolumesMountHostAndSandboxPaths(t *testing.T) {
 	st := f.waitState(t, "denied", mesos.TaskFailed)
 	if st.Reason != mesos.ReasonContainerLaunchFailed || !strings.Contains(st.Message, "-host-volumes") {
 		t.Errorf("a host path outside -host-volumes: %s %q", st.Reason, st.Message)
+	}
+}
+
+// The fetcher cache works from inside containers: the user's cache
+// directory is writable there, for a task on the host's root and for one
+// with an image, whose executor fetches as root.
+func TestAgentLinux_FetcherCacheInContainers(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte("cached payload\n"))
+	}))
+	t.Cleanup(srv.Close)
+	f := newFakeServer(t)
+	a := startAgent(t, linuxConfig(t, f))
+	a.waitRegistered(t)
+	_, tarball := rootfstest.Build(t)
+	yes := true
+	cached := func(task mesos.TaskInfo) mesos.TaskInfo {
+		task.Command.URIs = []mesos.CommandURI{{Value: srv.URL + "/payload.txt", Cache: &yes}}
+		return task
+	}
+	for _, task := range []mesos.TaskInfo{
+		cached(commandTask("host", "cat payload.txt")),
+		withImage(cached(commandTask("image", "cat payload.txt")), tarball),
+		cached(commandTask("host2", "cat payload.txt")),
+	} {
+		f.launch(nobodyFramework("fw-1"), task)
+		f.waitState(t, task.TaskID.Value, mesos.TaskFinished)
+		out, _ := os.ReadFile(filepath.Join(sandboxOf(t, a, task.TaskID.Value), "stdout"))
+		if string(out) != "cached payload\n" {
+			t.Errorf("%s: output %q", task.TaskID.Value, out)
+		}
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("%d downloads, want 1", n)
+	}
+	fi, err := os.Stat(filepath.Join(a.workDir, "fetcher-cache", "nobody"))
+	if err != nil || fi.Mode().Perm() != 0o700 || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
+		t.Errorf("nobody's cache directory: %v, %v; want 0700 and owned by nobody", fi, err)
 	}
 }
 

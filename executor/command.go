@@ -401,7 +401,7 @@ func (e *commandExecutor) launch(info mesos.TaskInfo) {
 		// cancels the fetch).
 		ctx, cancel := context.WithCancel(context.Background())
 		e.fetchCancel = cancel
-		f := &fetcher{dir: e.cfg.Directory, localFiles: e.cfg.TaskRootfs == ""}
+		f := &fetcher{dir: e.cfg.Directory, localFiles: e.cfg.TaskRootfs == "", cache: e.cfg.FetcherCache}
 		uris := info.Command.URIs
 		go func() {
 			err := f.fetchAll(ctx, uris)

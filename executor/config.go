@@ -52,6 +52,9 @@ type CommandExecutorConfig struct {
 	// as TaskUser.
 	TaskRootfs string
 	TaskUser   string
+	// FetcherCache, when set, is where URIs marked `cache` are kept and
+	// fetched again from.
+	FetcherCache string
 	// Checkpoint makes the executor survive an agent restart: when its
 	// connection drops it resubscribes for up to RecoveryTimeout instead
 	// of exiting.
@@ -78,6 +81,7 @@ func CommandExecutorConfigFromEnv(getenv func(string) string) (CommandExecutorCo
 		ContainerID:   getenv(EnvContainerID),
 		TaskRootfs:    getenv(EnvTaskRootfs),
 		TaskUser:      getenv(EnvTaskUser),
+		FetcherCache:  getenv(EnvFetcherCache),
 	}
 	var missing []string
 	for name, v := range map[string]string{

@@ -91,6 +91,9 @@ type Volume struct {
 	Target string
 	// ReadOnly mounts it read-only.
 	ReadOnly bool
+	// InHostRoot places an absolute Target in the host's root as the
+	// executor sees it, even when the task has an image of its own.
+	InHostRoot bool
 }
 
 // ContainerState describes a running container.

@@ -6,6 +6,8 @@ import (
 	"compress/bzip2"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,10 +28,14 @@ const fetchTimeout = 30 * time.Minute
 // fetcher downloads a task's CommandInfo.uris into its sandbox before the
 // task starts, as Mesos' fetcher: http, https and file URIs and absolute
 // paths; each lands under its output_file (default: the URI's base name)
-// and is made executable or extracted as asked. The cache flag is
-// accepted and ignored: every URI is fetched anew.
+// and is made executable or extracted as asked. A URI marked `cache` is
+// downloaded once into the cache directory (the agent gives each task
+// user one) and copied from there afterwards.
 type fetcher struct {
 	dir string
+	// cache, when set, holds downloads of URIs marked `cache`, named by
+	// the SHA-256 of the URI.
+	cache string
 	// localFiles allows file URIs and paths. The executor refuses them
 	// when it runs as root for a task of another user (a task with an
 	// image): it would read files that user may not.
@@ -75,7 +81,16 @@ func (f *fetcher) fetch(ctx context.Context, u mesos.CommandURI) error {
 	target := filepath.Join(f.dir, rel)
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	if err := f.download(ctx, src, local, target); err != nil {
+	if u.Cache != nil && *u.Cache && f.cache != "" {
+		cached, err := f.cached(ctx, src, local)
+		if err == nil {
+			err = writeNewFile(target, cached, 0o644)
+			cached.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("%w %q: %w", errFetch, u.Value, err)
+		}
+	} else if err := f.download(ctx, src, local, target); err != nil {
 		return fmt.Errorf("%w %q: %w", errFetch, u.Value, err)
 	}
 	switch {
@@ -89,6 +104,47 @@ func (f *fetcher) fetch(ctx context.Context, u mesos.CommandURI) error {
 		}
 	}
 	return nil
+}
+
+// cached opens the cache's copy of src, downloading it first when the
+// cache has none. Its modification time marks its last use: the agent
+// removes the least recently used copies when the cache outgrows its size.
+// The cache belongs to the task's user, who may change it at any time, so
+// the copy is opened without following a symlink and must be a regular
+// file: an executor running as root never reads another file for it.
+func (f *fetcher) cached(ctx context.Context, src string, local bool) (*os.File, error) {
+	sum := sha256.Sum256([]byte(src))
+	p := filepath.Join(f.cache, hex.EncodeToString(sum[:]))
+	if in, err := openCached(p); err == nil {
+		now := time.Now()
+		os.Chtimes(p, now, now)
+		return in, nil
+	}
+	tmp := fmt.Sprintf("%s.part-%d-%d", p, os.Getpid(), time.Now().UnixNano())
+	if err := f.download(ctx, src, local, tmp); err != nil {
+		return nil, err
+	}
+	// Two tasks fetching the same URI at once both download it; the
+	// rename makes either copy whole.
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("keep it in the fetcher cache: %w", err)
+	}
+	return openCached(p)
+}
+
+// openCached opens a cached download, refusing anything but a regular
+// file.
+func openCached(p string) (*os.File, error) {
+	in, err := os.OpenFile(p, os.O_RDONLY|syscallNoFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := in.Stat(); err != nil || !fi.Mode().IsRegular() {
+		in.Close()
+		return nil, fmt.Errorf("fetcher cache entry %s is not a regular file", filepath.Base(p))
+	}
+	return in, nil
 }
 
 // parseFetchURI returns where to read a URI from and whether it is a

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,4 +252,69 @@ func FuzzParseFetchURI(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFetcher_CacheDownloadsOnce(t *testing.T) {
+	var hits atomic.Int32
+	body := tarGz(t, map[string]string{"app/run.sh": "echo app\n"})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	cache := t.TempDir()
+	for i, c := range []struct {
+		cache    *bool
+		wantHits int32
+	}{{yes(), 1}, {yes(), 1}, {nil, 2}, {yes(), 2}} {
+		dir := t.TempDir()
+		f := &fetcher{dir: dir, cache: cache}
+		if err := f.fetchAll(context.Background(), []mesos.CommandURI{{Value: srv.URL + "/app.tar.gz", Cache: c.cache}}); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "app", "run.sh")); err != nil || string(b) != "echo app\n" {
+			t.Errorf("fetch %d: extracted file %q, %v", i, b, err)
+		}
+		if n := hits.Load(); n != c.wantHits {
+			t.Errorf("fetch %d: %d downloads so far, want %d", i, n, c.wantHits)
+		}
+	}
+	entries, _ := os.ReadDir(cache)
+	if len(entries) != 1 || len(entries[0].Name()) != 64 {
+		t.Errorf("cache holds %v, want one file named by the URI's SHA-256", entries)
+	}
+	// A failed download leaves nothing in the cache.
+	f := &fetcher{dir: t.TempDir(), cache: cache}
+	if err := f.fetchAll(context.Background(), []mesos.CommandURI{{Value: srv.URL + "/x", Cache: yes()}}); err != nil {
+		t.Fatal(err) // the test server answers every path
+	}
+	bad := &fetcher{dir: t.TempDir(), cache: cache}
+	if err := bad.fetchAll(context.Background(), []mesos.CommandURI{{Value: "http://127.0.0.1:1/none", Cache: yes()}}); err == nil {
+		t.Error("a download from a closed port succeeded")
+	}
+	if entries, _ := os.ReadDir(cache); len(entries) != 2 {
+		t.Errorf("cache holds %d entries after a failed download, want 2", len(entries))
+	}
+}
+
+// The cache belongs to the task's user: a symlink planted there is not
+// followed (an executor of an image task reads the cache as root).
+func TestFetcher_CacheDoesNotFollowPlantedSymlinks(t *testing.T) {
+	srv := fileServer(t, map[string][]byte{"/f.txt": []byte("real\n")})
+	cache := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, []byte("secret\n"), 0o600)
+	uri := srv.URL + "/f.txt"
+	sum := sha256.Sum256([]byte(uri))
+	if err := os.Symlink(secret, filepath.Join(cache, hex.EncodeToString(sum[:]))); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	f := &fetcher{dir: dir, cache: cache}
+	if err := f.fetchAll(context.Background(), []mesos.CommandURI{{Value: uri, Cache: yes()}}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "f.txt")); string(b) != "real\n" {
+		t.Errorf("fetched %q, want the download, not the planted link's target", b)
+	}
 }

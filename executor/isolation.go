@@ -18,6 +18,9 @@ const (
 	EnvTaskRootfs = "MESH_TASK_ROOTFS"
 	// EnvTaskUser is the user the executor switches to for the task.
 	EnvTaskUser = "MESH_TASK_USER"
+	// EnvFetcherCache is the directory the executor keeps the downloads
+	// of URIs marked `cache` in, for the task's user.
+	EnvFetcherCache = "MESH_FETCHER_CACHE"
 )
 
 // SandboxInRootfs is where the sandbox appears in a task's own root

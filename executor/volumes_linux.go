@@ -33,7 +33,9 @@ func volumeMounts(spec ContainerSpec, ident *Identity, rootfs string) ([]*config
 		}
 		var dst string
 		switch {
-		case rootfs != "" && filepath.IsAbs(v.Target):
+		case v.InHostRoot && !filepath.IsAbs(v.Target):
+			return nil, fmt.Errorf("%w: volume container path %q in the host's root is not absolute", ErrBadContainerSpec, v.Target)
+		case rootfs != "" && filepath.IsAbs(v.Target) && !v.InHostRoot:
 			dst = filepath.Join(rootfs, v.Target)
 		case rootfs != "":
 			dst = filepath.Join(rootfs, SandboxInRootfs, v.Target)
