@@ -124,13 +124,20 @@ func (f *fetcher) cached(ctx context.Context, src string, local bool) (*os.File,
 	if err := f.download(ctx, src, local, tmp); err != nil {
 		return nil, err
 	}
+	// Opened before it is in place, where the agent may evict it at once.
+	in, err := openCached(tmp)
+	if err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
 	// Two tasks fetching the same URI at once both download it; the
 	// rename makes either copy whole.
 	if err := os.Rename(tmp, p); err != nil {
+		in.Close()
 		os.Remove(tmp)
 		return nil, fmt.Errorf("keep it in the fetcher cache: %w", err)
 	}
-	return openCached(p)
+	return in, nil
 }
 
 // openCached opens a cached download, refusing anything but a regular
