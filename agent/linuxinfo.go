@@ -98,9 +98,8 @@ func checkLinuxInfo(c *mesos.ContainerInfo) error {
 			ProfileName string `json:"profile_name"`
 			Unconfined  bool   `json:"unconfined"`
 		} `json:"seccomp"`
-		IPCMode      string          `json:"ipc_mode"`
-		ShmSize      json.RawMessage `json:"shm_size"`
-		ShareCgroups *bool           `json:"share_cgroups"`
+		IPCMode string          `json:"ipc_mode"`
+		ShmSize json.RawMessage `json:"shm_size"`
 	}
 	if err := json.Unmarshal(c.LinuxInfo, &info); err != nil {
 		return fmt.Errorf("linux_info: %w", err)
