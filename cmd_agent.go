@@ -25,6 +25,7 @@ func agentCommand() *cli.Command {
 			&cli.DurationFlag{Name: "executor-shutdown-grace-period", Value: d.ExecutorShutdownGracePeriod, Usage: "how long an executor has to stop after SHUTDOWN"},
 			&cli.BoolFlag{Name: "kill-tasks-on-shutdown", Usage: "destroy every container when the agent stops (default: leave them running for a restarted agent to recover)"},
 			&cli.StringFlag{Name: "host-volumes", Usage: "comma-separated host paths tasks may mount as volumes (ContainerInfo host_path), each with what lies below it (default: none)"},
+			&cli.StringFlag{Name: "task-capabilities", Usage: "comma-separated capabilities tasks may ask for in linux_info.effective_capabilities, e.g. NET_BIND_SERVICE (default: none)"},
 			&cli.StringFlag{Name: "fetcher-cache-dir", Usage: "where downloads of URIs marked cache are kept, a directory per task user (default: <work-dir>/fetcher-cache)"},
 			&cli.Int64Flag{Name: "fetcher-cache-size", Value: d.FetcherCacheSize >> 20, Usage: "size of the fetcher cache in MB; the least recently used downloads are removed beyond it"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
@@ -49,6 +50,7 @@ func agentCommand() *cli.Command {
 			cfg.KillTasksOnShutdown = c.Bool("kill-tasks-on-shutdown")
 			cfg.EnableDebug = c.Bool("enable-debug")
 			cfg.HostVolumes = splitList(c.String("host-volumes"))
+			cfg.TaskCapabilities = splitList(c.String("task-capabilities"))
 			cfg.FetcherCacheDir = c.String("fetcher-cache-dir")
 			cfg.FetcherCacheSize = c.Int64("fetcher-cache-size") << 20
 			cfg.Logger = logger

@@ -83,6 +83,9 @@ type Config struct {
 	// HostVolumes are the host paths (and what lies below them) tasks may
 	// mount as volumes; none when empty.
 	HostVolumes []string
+	// TaskCapabilities are the capabilities a task may ask for in its
+	// linux_info's effective_capabilities; none when empty.
+	TaskCapabilities []string
 	// FetcherCacheDir keeps the downloads of URIs marked `cache`, a
 	// directory per task user; default <WorkDir>/fetcher-cache.
 	FetcherCacheDir string
@@ -269,6 +272,11 @@ func newAgent(cfg Config) (*Agent, error) {
 	}
 	if cfg.FetcherCacheDir != "" && !filepath.IsAbs(cfg.FetcherCacheDir) {
 		return nil, fmt.Errorf("%w: -fetcher-cache-dir %q is not an absolute path", ErrBadConfig, cfg.FetcherCacheDir)
+	}
+	for _, c := range cfg.TaskCapabilities {
+		if _, _, err := executor.CapabilityNumber(c); err != nil {
+			return nil, fmt.Errorf("%w: -task-capabilities: %w", ErrBadConfig, err)
+		}
 	}
 	for _, p := range cfg.HostVolumes {
 		if !filepath.IsAbs(p) {

@@ -338,6 +338,7 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 		Rootfs:        opts.rootfs,
 		Volumes:       opts.volumes,
 		Rlimits:       opts.rlimits,
+		Capabilities:  opts.caps,
 		DeferCPUQuota: true,
 		ID:            cid,
 		Argv:          argv,

@@ -307,6 +307,41 @@ func TestAgentLinux_FetcherCacheInContainers(t *testing.T) {
 	}
 }
 
+// Capabilities a task asks for reach it as ambient capabilities, on the
+// host's root and in an image, where the executor switches to the task's
+// user; one outside -task-capabilities fails the task.
+func TestAgentLinux_TaskCapabilities(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := linuxConfig(t, f)
+	cfg.TaskCapabilities = []string{"NET_BIND_SERVICE"}
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	_, tarball := rootfstest.Build(t)
+	withCaps := func(task mesos.TaskInfo, caps string) mesos.TaskInfo {
+		if task.Container == nil {
+			task.Container = &mesos.ContainerInfo{Type: mesos.ContainerTypeMesos}
+		}
+		task.Container.LinuxInfo = json.RawMessage(`{"effective_capabilities":{"capabilities":[` + caps + `]}}`)
+		return task
+	}
+	script := `id -u; grep '^CapAmb' /proc/self/status | tr -s '\t' ' '`
+	f.launch(nobodyFramework("fw-1"),
+		withCaps(commandTask("host", script), `"NET_BIND_SERVICE"`),
+		withCaps(withImage(commandTask("image", script), tarball), `"NET_BIND_SERVICE"`),
+		withCaps(commandTask("denied", "true"), `"SYS_ADMIN"`))
+	for _, tid := range []string{"host", "image"} {
+		f.waitState(t, tid, mesos.TaskFinished)
+		out, _ := os.ReadFile(filepath.Join(sandboxOf(t, a, tid), "stdout"))
+		if string(out) != "65534\nCapAmb: 0000000000000400\n" {
+			t.Errorf("%s: output %q, want nobody with CAP_NET_BIND_SERVICE ambient", tid, out)
+		}
+	}
+	st := f.waitState(t, "denied", mesos.TaskFailed)
+	if !strings.Contains(st.Message, "-task-capabilities") {
+		t.Errorf("SYS_ADMIN: %s %q", st.Reason, st.Message)
+	}
+}
+
 func TestAgentLinux_BadInputFailsTheTaskOnly(t *testing.T) {
 	f := newFakeServer(t)
 	cfg := linuxConfig(t, f)

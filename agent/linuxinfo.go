@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"mesh/executor"
 	"mesh/mesos"
@@ -83,11 +84,13 @@ func rlimitValue(raw json.RawMessage) (uint64, error) {
 	return v, nil
 }
 
-// checkLinuxInfo refuses what a ContainerInfo's linux_info asks for and
-// this agent does not do, rather than run the task without it.
-func checkLinuxInfo(c *mesos.ContainerInfo) error {
+// linuxInfo reads a ContainerInfo's linux_info: the effective
+// capabilities it asks for, each of which must be in allowed (the agent's
+// -task-capabilities), as CAP_ names. What mesh does not do per task is
+// refused rather than the task run without it.
+func linuxInfo(c *mesos.ContainerInfo, allowed []string) ([]string, error) {
 	if c == nil || len(c.LinuxInfo) == 0 || string(c.LinuxInfo) == "null" {
-		return nil
+		return nil, nil
 	}
 	var info struct {
 		CapabilityInfo        json.RawMessage `json:"capability_info"`
@@ -102,22 +105,47 @@ func checkLinuxInfo(c *mesos.ContainerInfo) error {
 		ShmSize json.RawMessage `json:"shm_size"`
 	}
 	if err := json.Unmarshal(c.LinuxInfo, &info); err != nil {
-		return fmt.Errorf("linux_info: %w", err)
+		return nil, fmt.Errorf("linux_info: %w", err)
 	}
 	given := func(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
 	switch {
-	case given(info.CapabilityInfo) || given(info.BoundingCapabilities) || given(info.EffectiveCapabilities):
-		return fmt.Errorf("linux_info: this agent does not grant or limit capabilities per task")
+	case given(info.CapabilityInfo) || given(info.BoundingCapabilities):
+		return nil, fmt.Errorf("linux_info: capability_info and bounding_capabilities are not supported: give the capabilities a task needs as effective_capabilities")
 	case info.SharePIDNamespace:
-		return fmt.Errorf("linux_info: share_pid_namespace is not supported: every container has its own PID namespace")
+		return nil, fmt.Errorf("linux_info: share_pid_namespace is not supported: every container has its own PID namespace")
 	case info.Seccomp != nil && (info.Seccomp.ProfileName != "" || info.Seccomp.Unconfined):
-		return fmt.Errorf("linux_info: per-task seccomp profiles are not supported: every container gets the agent's filter")
+		return nil, fmt.Errorf("linux_info: per-task seccomp profiles are not supported: every container gets the agent's filter")
 	case info.IPCMode != "" && info.IPCMode != "PRIVATE":
-		return fmt.Errorf("linux_info: ipc_mode %s is not supported: every container has its own IPC namespace", info.IPCMode)
+		return nil, fmt.Errorf("linux_info: ipc_mode %s is not supported: every container has its own IPC namespace", info.IPCMode)
 	case given(info.ShmSize):
-		return fmt.Errorf("linux_info: shm_size is not supported")
+		return nil, fmt.Errorf("linux_info: shm_size is not supported")
+	case !given(info.EffectiveCapabilities):
+		return nil, nil
 	}
-	return nil
+	var effective struct {
+		Capabilities []string `json:"capabilities"`
+	}
+	if err := json.Unmarshal(info.EffectiveCapabilities, &effective); err != nil {
+		return nil, fmt.Errorf("linux_info: effective_capabilities: %w", err)
+	}
+	var caps []string
+	for _, c := range effective.Capabilities {
+		_, name, err := executor.CapabilityNumber(c)
+		if err != nil {
+			return nil, fmt.Errorf("linux_info: effective_capabilities: %w", err)
+		}
+		ok := false
+		for _, a := range allowed {
+			if _, an, err := executor.CapabilityNumber(a); err == nil && an == name {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("linux_info: capability %s is not in the agent's -task-capabilities (%s)", c, strings.Join(allowed, ","))
+		}
+		caps = append(caps, name)
+	}
+	return caps, nil
 }
 
 // containerOptions are what a task's ContainerInfo asks of its container
@@ -126,12 +154,13 @@ type containerOptions struct {
 	rootfs  string
 	volumes []executor.Volume
 	rlimits []executor.Rlimit
+	caps    []string
 }
 
 // plain reports whether the container is the default one, which a
 // prestarted container can be.
 func (o containerOptions) plain() bool {
-	return o.rootfs == "" && len(o.volumes) == 0 && len(o.rlimits) == 0
+	return o.rootfs == "" && len(o.volumes) == 0 && len(o.rlimits) == 0 && len(o.caps) == 0
 }
 
 // containerOptions reads c's volumes, rlimits and linux_info.
@@ -144,11 +173,11 @@ func (a *Agent) containerOptions(c *mesos.ContainerInfo) (containerOptions, erro
 	if o.rlimits, err = taskRlimits(c); err != nil {
 		return o, err
 	}
-	if err := checkLinuxInfo(c); err != nil {
+	if o.caps, err = linuxInfo(c, a.cfg.TaskCapabilities); err != nil {
 		return o, err
 	}
-	if iso := a.containerizer.Name(); iso != executor.IsolationLinux && (len(o.volumes) > 0 || len(o.rlimits) > 0) {
-		return o, fmt.Errorf("%s isolation cannot mount volumes or set rlimits", iso)
+	if iso := a.containerizer.Name(); iso != executor.IsolationLinux && !o.plain() {
+		return o, fmt.Errorf("%s isolation cannot mount volumes, set rlimits or grant capabilities", iso)
 	}
 	return o, nil
 }

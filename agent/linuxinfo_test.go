@@ -38,22 +38,31 @@ func TestTaskRlimits(t *testing.T) {
 	}
 }
 
-func TestCheckLinuxInfo(t *testing.T) {
-	for info, ok := range map[string]bool{
-		`{}`:                            true,
-		`{"share_pid_namespace":false}`: true,
-		`{"ipc_mode":"PRIVATE"}`:        true,
-		`{"effective_capabilities":{"capabilities":["NET_BIND_SERVICE"]}}`: false,
-		`{"bounding_capabilities":{"capabilities":[]}}`:                    false,
-		`{"share_pid_namespace":true}`:                                     false,
-		`{"seccomp":{"unconfined":true}}`:                                  false,
-		`{"ipc_mode":"SHARE_PARENT"}`:                                      false,
-		`{"shm_size":64}`:                                                  false,
-		`[]`:                                                               false,
+func TestLinuxInfo(t *testing.T) {
+	allowed := []string{"NET_BIND_SERVICE", "CAP_NET_RAW"}
+	for info, wantErr := range map[string]string{
+		`{}`:                            "",
+		`{"share_pid_namespace":false}`: "",
+		`{"ipc_mode":"PRIVATE"}`:        "",
+		`{"effective_capabilities":{"capabilities":["NET_BIND_SERVICE","NET_RAW"]}}`: "",
+		`{"effective_capabilities":{"capabilities":["SYS_ADMIN"]}}`:                  "not in the agent's -task-capabilities",
+		`{"effective_capabilities":{"capabilities":["FLY"]}}`:                        "unknown capability",
+		`{"bounding_capabilities":{"capabilities":[]}}`:                              "bounding_capabilities are not supported",
+		`{"share_pid_namespace":true}`:                                               "share_pid_namespace",
+		`{"seccomp":{"unconfined":true}}`:                                            "seccomp",
+		`{"ipc_mode":"SHARE_PARENT"}`:                                                "ipc_mode",
+		`{"shm_size":64}`:                                                            "shm_size",
+		`[]`:                                                                         "linux_info",
 	} {
-		err := checkLinuxInfo(&mesos.ContainerInfo{LinuxInfo: json.RawMessage(info)})
-		if (err == nil) != ok {
-			t.Errorf("%s: err = %v, want ok=%v", info, err, ok)
+		caps, err := linuxInfo(&mesos.ContainerInfo{LinuxInfo: json.RawMessage(info)}, allowed)
+		switch {
+		case wantErr == "" && err != nil:
+			t.Errorf("%s: %v", info, err)
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%s: err = %v, want one saying %q", info, err, wantErr)
+		}
+		if strings.Contains(info, "NET_RAW") && !reflect.DeepEqual(caps, []string{"CAP_NET_BIND_SERVICE", "CAP_NET_RAW"}) {
+			t.Errorf("%s: capabilities %v", info, caps)
 		}
 	}
 }
@@ -71,6 +80,6 @@ func FuzzTaskRlimits(f *testing.F) {
 				t.Fatalf("accepted %+v", l)
 			}
 		}
-		checkLinuxInfo(&mesos.ContainerInfo{LinuxInfo: json.RawMessage(info)})
+		linuxInfo(&mesos.ContainerInfo{LinuxInfo: json.RawMessage(info)}, []string{"NET_BIND_SERVICE"})
 	})
 }

@@ -439,7 +439,7 @@ func (e *commandExecutor) startTask() {
 	log := e.log.With("task_id", info.TaskID.Value)
 	var root *taskRoot
 	if e.cfg.TaskRootfs != "" {
-		root = &taskRoot{dir: e.cfg.TaskRootfs, user: e.cfg.TaskUser}
+		root = &taskRoot{dir: e.cfg.TaskRootfs, user: e.cfg.TaskUser, caps: e.cfg.TaskCaps}
 	}
 	proc, skipped, err := startTask(&info, e.cfg.Directory, e.cfg.Sandbox, root)
 	if len(skipped) > 0 {

@@ -118,6 +118,8 @@ func taskEnv(base []string, c *mesos.CommandInfo, sandbox string) ([]string, []s
 type taskRoot struct {
 	dir  string
 	user string
+	// caps are kept for the task as ambient capabilities (EnvTaskCaps).
+	caps string
 }
 
 // startTask starts the task's command in dir with its output going to
@@ -143,6 +145,9 @@ func startTask(info *mesos.TaskInfo, dir, sandbox string, root *taskRoot) (*task
 			return nil, skipped, err
 		}
 		attr.Chroot, attr.Credential, dir = root.dir, cred, sandbox
+		if attr.AmbientCaps, err = taskCaps(root.caps); err != nil {
+			return nil, skipped, err
+		}
 	}
 	cmd := &exec.Cmd{
 		Path:        path,

@@ -52,6 +52,9 @@ type CommandExecutorConfig struct {
 	// as TaskUser.
 	TaskRootfs string
 	TaskUser   string
+	// TaskCaps are the capabilities kept for a task in an image
+	// (EnvTaskCaps).
+	TaskCaps string
 	// FetcherCache, when set, is where URIs marked `cache` are kept and
 	// fetched again from.
 	FetcherCache string
@@ -81,6 +84,7 @@ func CommandExecutorConfigFromEnv(getenv func(string) string) (CommandExecutorCo
 		ContainerID:   getenv(EnvContainerID),
 		TaskRootfs:    getenv(EnvTaskRootfs),
 		TaskUser:      getenv(EnvTaskUser),
+		TaskCaps:      getenv(EnvTaskCaps),
 		FetcherCache:  getenv(EnvFetcherCache),
 	}
 	var missing []string

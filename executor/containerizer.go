@@ -71,6 +71,10 @@ type ContainerSpec struct {
 	// Rlimits are the container's resource limits (setrlimit(2)); only
 	// the linux backend sets them.
 	Rlimits []Rlimit
+	// Capabilities (CAP_ names) are granted to the task's processes on
+	// top of what its user has (as ambient capabilities for a user other
+	// than root); only the linux backend grants them.
+	Capabilities []string
 }
 
 // Rlimit is one setrlimit(2) limit.

@@ -217,6 +217,15 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	if err != nil {
 		return ContainerState{}, err
 	}
+	var caps []string
+	for _, c := range spec.Capabilities {
+		_, name, err := CapabilityNumber(c)
+		if err != nil {
+			return ContainerState{}, fmt.Errorf("%w: %w", ErrBadContainerSpec, err)
+		}
+		caps = append(caps, name)
+	}
+	spec.Capabilities = caps
 	env := append([]string(nil), spec.Env...)
 
 	var image string
@@ -235,12 +244,15 @@ func (l *Linux) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 		env = setEnv(env, EnvTaskRootfs, paths.rootfs)
 		env = setEnv(env, EnvTaskUser, ident.Name)
 		env = setEnv(env, EnvSandbox, SandboxInRootfs)
+		if len(spec.Capabilities) > 0 {
+			env = setEnv(env, EnvTaskCaps, strings.Join(spec.Capabilities, ","))
+		}
 	} else {
 		// The host's root, /tmp included, is read-only: temporary files
 		// go to the sandbox (an image's own /tmp is writable).
 		env = setEnv(env, "TMPDIR", filepath.Join(spec.Dir, SandboxTmp))
 	}
-	if claimed != nil && spec.Rootfs == "" && len(spec.Volumes) == 0 && len(spec.Rlimits) == 0 {
+	if claimed != nil && spec.Rootfs == "" && len(spec.Volumes) == 0 && len(spec.Rlimits) == 0 && len(spec.Capabilities) == 0 {
 		w := claimed
 		claimed = nil
 		st, err := l.startPrestarted(w, spec, lim)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -138,6 +139,17 @@ func (l limits) cgroupResources() *cgroups.Resources {
 	return r
 }
 
+// union is a followed by what of b a lacks.
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // setCPUWeight gives r the cgroup v2 weight (cpu.weight, 1–10000) that
 // matches its v1 shares: the v2 driver ignores CpuShares, so without it
 // every container would keep the default weight under cgroup v2. The v1
@@ -172,12 +184,21 @@ type containerPaths struct {
 // /proc, /dev, /sys and a read-only cgroup filesystem, and, when the task
 // has an image, its root filesystem as an overlay at p.rootfs.
 func (l *Linux) buildConfig(spec ContainerSpec, lim limits, ident *Identity, image string, p containerPaths) *configs.Config {
-	caps := &configs.Capabilities{Bounding: boundingCaps}
+	caps := &configs.Capabilities{Bounding: union(boundingCaps, spec.Capabilities)}
 	switch {
 	case image != "":
-		caps.Effective, caps.Permitted = imageExecutorCaps, imageExecutorCaps
+		// The executor keeps the task's capabilities (permitted and
+		// inheritable) to hand them on as ambient ones across its switch
+		// to the task's user (EnvTaskCaps).
+		caps.Effective = union(imageExecutorCaps, spec.Capabilities)
+		caps.Permitted, caps.Inheritable = caps.Effective, spec.Capabilities
 	case ident.UID == 0:
-		caps.Effective, caps.Permitted = boundingCaps, boundingCaps
+		caps.Effective, caps.Permitted = caps.Bounding, caps.Bounding
+	default:
+		// Ambient capabilities survive the exec of the executor and of
+		// the task, which an ordinary user's process keeps no others
+		// across.
+		caps.Effective, caps.Permitted, caps.Inheritable, caps.Ambient = spec.Capabilities, spec.Capabilities, spec.Capabilities, spec.Capabilities
 	}
 	hostname, _ := os.Hostname()
 	cfg := &configs.Config{

@@ -89,8 +89,8 @@ func (p *Posix) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return ContainerState{}, errors.New("container needs a command to run")
 	}
-	if len(spec.Volumes) > 0 || len(spec.Rlimits) > 0 {
-		return ContainerState{}, fmt.Errorf("%w: posix isolation cannot mount volumes or set rlimits (the agent needs -isolation linux)", ErrBadContainerSpec)
+	if len(spec.Volumes) > 0 || len(spec.Rlimits) > 0 || len(spec.Capabilities) > 0 {
+		return ContainerState{}, fmt.Errorf("%w: posix isolation cannot mount volumes, set rlimits or grant capabilities (the agent needs -isolation linux)", ErrBadContainerSpec)
 	}
 	p.mu.Lock()
 	_, dup := p.containers[spec.ID]

@@ -160,3 +160,40 @@ func TestLinux_RlimitsAreSet(t *testing.T) {
 		t.Errorf("unknown rlimit: err = %v", err)
 	}
 }
+
+func TestLinux_CapabilitiesAreAmbientForTheUser(t *testing.T) {
+	l := linuxOrSkip(t, LinuxOptions{})
+	run := func(id string, caps []string) string {
+		dir := sandbox(t, l, "nobody")
+		spec := ContainerSpec{
+			ID: id, Dir: dir, User: "nobody", Resources: smallResources(), Capabilities: caps,
+			Argv:   []string{"/bin/sh", "-c", `grep -E '^Cap(Eff|Amb)' /proc/self/status | tr -s '\t' ' '`},
+			Env:    []string{"PATH=/usr/bin:/bin"},
+			Stdout: filepath.Join(dir, id+".out"), Stderr: filepath.Join(dir, id+".err"),
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if _, err := l.Launch(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+		st, err := l.Wait(ctx, id)
+		l.Destroy(ctx, id, 0)
+		out, _ := os.ReadFile(spec.Stdout)
+		if err != nil || !st.Success() {
+			errOut, _ := os.ReadFile(spec.Stderr)
+			t.Fatalf("%s: container %v, %v; stderr: %s", id, st, err, errOut)
+		}
+		return string(out)
+	}
+	// CAP_NET_BIND_SERVICE is bit 10.
+	if out := run("c-caps", []string{"NET_BIND_SERVICE"}); out != "CapEff: 0000000000000400\nCapAmb: 0000000000000400\n" {
+		t.Errorf("with NET_BIND_SERVICE: %q", out)
+	}
+	if out := run("c-nocaps", nil); out != "CapEff: 0000000000000000\nCapAmb: 0000000000000000\n" {
+		t.Errorf("without: %q", out)
+	}
+	if _, err := l.Launch(context.Background(), ContainerSpec{ID: "c-badcap", Argv: []string{"/bin/true"}, Dir: sandbox(t, l, "nobody"),
+		User: "nobody", Resources: smallResources(), Capabilities: []string{"FLY"}}); !errors.Is(err, ErrBadContainerSpec) {
+		t.Errorf("unknown capability: err = %v", err)
+	}
+}
