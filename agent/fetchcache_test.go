@@ -1,11 +1,8 @@
 package agent
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,16 +47,7 @@ func TestEvictFetcherCache(t *testing.T) {
 // Tasks of the same user fetch a URI marked cache once; one not marked
 // is fetched each time.
 func TestAgent_FetcherCacheDownloadsOnce(t *testing.T) {
-	var cached, plain atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/cached.txt" {
-			cached.Add(1)
-		} else {
-			plain.Add(1)
-		}
-		w.Write([]byte("payload\n"))
-	}))
-	t.Cleanup(srv.Close)
+	srv, got := countingServer(t, "payload\n")
 	f := newFakeServer(t)
 	a := startAgent(t, testConfig(t, f))
 	a.waitRegistered(t)
@@ -73,7 +61,7 @@ func TestAgent_FetcherCacheDownloadsOnce(t *testing.T) {
 		if string(out) != "payload\npayload\n" {
 			t.Errorf("%s: output %q", tid, out)
 		}
-		if c, p := cached.Load(), plain.Load(); c != 1 || p != int32(i+1) {
+		if c, p := got.of("/cached.txt"), got.of("/plain.txt"); c != 1 || p != i+1 {
 			t.Errorf("after %s: %d downloads of the cached URI (want 1), %d of the other (want %d)", tid, c, p, i+1)
 		}
 	}

@@ -527,3 +527,29 @@ func sandboxOf(t testing.TB, a *testAgent, tid string) string {
 	t.Fatalf("no sandbox for task %s", tid)
 	return ""
 }
+
+// downloads counts the requests a test file server answered, by path.
+type downloads struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (d *downloads) of(path string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.n[path]
+}
+
+// countingServer serves body at every path on 127.0.0.1 and counts the
+// requests.
+func countingServer(t testing.TB, body string) (*httptest.Server, *downloads) {
+	d := &downloads{n: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.mu.Lock()
+		d.n[r.URL.Path]++
+		d.mu.Unlock()
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, d
+}

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -271,12 +270,7 @@ func TestAgentLinux_VolumesMountHostAndSandboxPaths(t *testing.T) {
 // directory is writable there, for a task on the host's root and for one
 // with an image, whose executor fetches as root.
 func TestAgentLinux_FetcherCacheInContainers(t *testing.T) {
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		w.Write([]byte("cached payload\n"))
-	}))
-	t.Cleanup(srv.Close)
+	srv, got := countingServer(t, "cached payload\n")
 	f := newFakeServer(t)
 	a := startAgent(t, linuxConfig(t, f))
 	a.waitRegistered(t)
@@ -298,7 +292,7 @@ func TestAgentLinux_FetcherCacheInContainers(t *testing.T) {
 			t.Errorf("%s: output %q", task.TaskID.Value, out)
 		}
 	}
-	if n := hits.Load(); n != 1 {
+	if n := got.of("/payload.txt"); n != 1 {
 		t.Errorf("%d downloads, want 1", n)
 	}
 	fi, err := os.Stat(filepath.Join(a.workDir, "fetcher-cache", "nobody"))

@@ -84,16 +84,23 @@ func runShell(t *testing.T, l *Linux, user, script string, res mesos.Resources) 
 		User:      user,
 		Resources: res,
 	}
+	return runSpec(t, l, spec)
+}
+
+// runSpec runs spec in a new container and returns its exit status and
+// output once it ends.
+func runSpec(t *testing.T, l *Linux, spec ContainerSpec) (ExitStatus, string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if _, err := l.Launch(ctx, spec); err != nil {
 		t.Fatalf("launch: %v", err)
 	}
-	st, err := l.Wait(ctx, id)
+	st, err := l.Wait(ctx, spec.ID)
 	if err != nil {
 		t.Fatalf("wait: %v", err)
 	}
-	if err := l.Destroy(ctx, id, 0); err != nil {
+	if err := l.Destroy(ctx, spec.ID, 0); err != nil {
 		t.Fatalf("destroy: %v", err)
 	}
 	out, _ := os.ReadFile(spec.Stdout)

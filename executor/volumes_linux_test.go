@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,19 +37,11 @@ func TestLinux_VolumesAreBoundReadWriteOrReadOnly(t *testing.T) {
 			{Source: "cache-src", Target: "cache"},
 		},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := l.Launch(ctx, spec); err != nil {
-		t.Fatal(err)
+	st, out, errOut := runSpec(t, l, spec)
+	if !st.Success() {
+		t.Fatalf("container %v; stderr: %s", st, errOut)
 	}
-	st, err := l.Wait(ctx, spec.ID)
-	l.Destroy(ctx, spec.ID, 0)
-	out, _ := os.ReadFile(spec.Stdout)
-	errOut, _ := os.ReadFile(spec.Stderr)
-	if err != nil || !st.Success() {
-		t.Fatalf("container %v, %v; stderr: %s", st, err, errOut)
-	}
-	if string(out) != "from the host\nread-only\n" {
+	if out != "from the host\nread-only\n" {
 		t.Errorf("output %q, want the read-only volume's file and a refused write", out)
 	}
 	if b, err := os.ReadFile(filepath.Join(rw, "out")); err != nil || string(b) != "written\n" {
@@ -143,19 +134,10 @@ func TestLinux_RlimitsAreSet(t *testing.T) {
 		Stdout: filepath.Join(dir, "stdout"), Stderr: filepath.Join(dir, "stderr"),
 		Rlimits: []Rlimit{{Name: "RLIMIT_NOFILE", Soft: 321, Hard: 654}, {Name: "RLIMIT_CORE", Soft: math.MaxUint64, Hard: math.MaxUint64}},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := l.Launch(ctx, spec); err != nil {
-		t.Fatal(err)
+	if st, out, errOut := runSpec(t, l, spec); !st.Success() || out != "321\n654\nunlimited\n" {
+		t.Errorf("container %v, output %q, want 321, 654 and unlimited; stderr: %s", st, out, errOut)
 	}
-	st, err := l.Wait(ctx, spec.ID)
-	l.Destroy(ctx, spec.ID, 0)
-	out, _ := os.ReadFile(spec.Stdout)
-	if err != nil || !st.Success() || string(out) != "321\n654\nunlimited\n" {
-		errOut, _ := os.ReadFile(spec.Stderr)
-		t.Errorf("container %v, %v, output %q, want 321, 654 and unlimited; stderr: %s", st, err, out, errOut)
-	}
-	if _, err := l.Launch(ctx, ContainerSpec{ID: "c-rlimits-bad", Argv: []string{"/bin/true"}, Dir: dir, User: "nobody",
+	if _, err := l.Launch(context.Background(), ContainerSpec{ID: "c-rlimits-bad", Argv: []string{"/bin/true"}, Dir: dir, User: "nobody",
 		Resources: smallResources(), Rlimits: []Rlimit{{Name: "RLIMIT_BOGUS"}}}); !errors.Is(err, ErrBadContainerSpec) {
 		t.Errorf("unknown rlimit: err = %v", err)
 	}
@@ -171,19 +153,11 @@ func TestLinux_CapabilitiesAreAmbientForTheUser(t *testing.T) {
 			Env:    []string{"PATH=/usr/bin:/bin"},
 			Stdout: filepath.Join(dir, id+".out"), Stderr: filepath.Join(dir, id+".err"),
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if _, err := l.Launch(ctx, spec); err != nil {
-			t.Fatal(err)
+		st, out, errOut := runSpec(t, l, spec)
+		if !st.Success() {
+			t.Fatalf("%s: container %v; stderr: %s", id, st, errOut)
 		}
-		st, err := l.Wait(ctx, id)
-		l.Destroy(ctx, id, 0)
-		out, _ := os.ReadFile(spec.Stdout)
-		if err != nil || !st.Success() {
-			errOut, _ := os.ReadFile(spec.Stderr)
-			t.Fatalf("%s: container %v, %v; stderr: %s", id, st, err, errOut)
-		}
-		return string(out)
+		return out
 	}
 	// CAP_NET_BIND_SERVICE is bit 10.
 	if out := run("c-caps", []string{"NET_BIND_SERVICE"}); out != "CapEff: 0000000000000400\nCapAmb: 0000000000000400\n" {
