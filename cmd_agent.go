@@ -26,6 +26,8 @@ func agentCommand() *cli.Command {
 			&cli.BoolFlag{Name: "kill-tasks-on-shutdown", Usage: "destroy every container when the agent stops (default: leave them running for a restarted agent to recover)"},
 			&cli.StringFlag{Name: "host-volumes", Usage: "comma-separated host paths tasks may mount as volumes (ContainerInfo host_path), each with what lies below it (default: none)"},
 			&cli.StringFlag{Name: "task-capabilities", Usage: "comma-separated capabilities tasks may ask for in linux_info.effective_capabilities, e.g. NET_BIND_SERVICE (default: none)"},
+			&cli.DurationFlag{Name: "gc-delay", Value: d.GCDelay, Usage: "how long the sandbox of an ended executor is kept, on an empty disk; less as the disk fills"},
+			&cli.Float64Flag{Name: "gc-disk-headroom", Value: d.GCDiskHeadroom, Usage: "share of the work directory's disk to keep free: sandboxes go at once when it is reached"},
 			&cli.StringFlag{Name: "fetcher-cache-dir", Usage: "where downloads of URIs marked cache are kept, a directory per task user (default: <work-dir>/fetcher-cache)"},
 			&cli.Int64Flag{Name: "fetcher-cache-size", Value: d.FetcherCacheSize >> 20, Usage: "size of the fetcher cache in MB; the least recently used downloads are removed beyond it"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
@@ -52,6 +54,8 @@ func agentCommand() *cli.Command {
 			cfg.HostVolumes = splitList(c.String("host-volumes"))
 			cfg.TaskCapabilities = splitList(c.String("task-capabilities"))
 			cfg.FetcherCacheDir = c.String("fetcher-cache-dir")
+			cfg.GCDelay = c.Duration("gc-delay")
+			cfg.GCDiskHeadroom = c.Float64("gc-disk-headroom")
 			cfg.FetcherCacheSize = c.Int64("fetcher-cache-size") << 20
 			cfg.Logger = logger
 			a, err := agent.New(cfg)

@@ -86,6 +86,12 @@ type Config struct {
 	// TaskCapabilities are the capabilities a task may ask for in its
 	// linux_info's effective_capabilities; none when empty.
 	TaskCapabilities []string
+	// GCDelay is how long the sandbox of an ended executor is kept when
+	// the disk is empty; GCDiskHeadroom is the share of the disk kept
+	// free: the delay shrinks as the disk fills, to nothing at 1 -
+	// GCDiskHeadroom used (Mesos' --gc_delay, --gc_disk_headroom).
+	GCDelay        time.Duration
+	GCDiskHeadroom float64
 	// FetcherCacheDir keeps the downloads of URIs marked `cache`, a
 	// directory per task user; default <WorkDir>/fetcher-cache.
 	FetcherCacheDir string
@@ -124,6 +130,8 @@ func DefaultConfig() Config {
 		ExecutorShutdownGracePeriod: DefaultExecutorShutdownGracePeriod,
 		PrestartContainers:          DefaultPrestartContainers,
 		FetcherCacheSize:            DefaultFetcherCacheSize,
+		GCDelay:                     DefaultGCDelay,
+		GCDiskHeadroom:              DefaultGCDiskHeadroom,
 	}
 }
 
@@ -267,6 +275,9 @@ func newAgent(cfg Config) (*Agent, error) {
 		frameworks:   map[string]*framework{},
 		launchSlots:  make(chan struct{}, max(2, 2*runtime.NumCPU())),
 	}
+	if cfg.GCDelay <= 0 || cfg.GCDiskHeadroom < 0 || cfg.GCDiskHeadroom > 1 {
+		return nil, fmt.Errorf("%w: -gc-delay %v must be positive and -gc-disk-headroom %g between 0 and 1", ErrBadConfig, cfg.GCDelay, cfg.GCDiskHeadroom)
+	}
 	if cfg.FetcherCacheSize < 0 {
 		return nil, fmt.Errorf("%w: -fetcher-cache-size %d is negative", ErrBadConfig, cfg.FetcherCacheSize>>20)
 	}
@@ -393,6 +404,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.goNamed("status_updates", func() { a.updates.Run(a.ctx) })
 	a.goNamed("server_conn", func() { a.conn.run(a.ctx) })
 	a.armRecovered()
+	a.goNamed("sandbox_gc", a.runGC)
 
 	var err error
 	select {

@@ -603,6 +603,9 @@ func (a *Agent) settleRun(run *executorRun, st executor.ExitStatus) {
 	}
 	run.state = runTerminated
 	run.releaseStartSlot()
+	// The sandbox's age, for its removal, counts from now.
+	now := time.Now()
+	os.Chtimes(run.directory, now, now)
 	run.stopTimers()
 	if run.stream != nil {
 		run.stream.close()

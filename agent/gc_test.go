@@ -1,0 +1,53 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mesh/mesos"
+)
+
+func TestGCAge(t *testing.T) {
+	week := 7 * 24 * time.Hour
+	for _, c := range []struct {
+		headroom, usage float64
+		want            time.Duration
+	}{
+		{0.1, 0, time.Duration(float64(week) * 0.9)},
+		{0.1, 0.4, week / 2},
+		{0.1, 0.9, 0},
+		{0.1, 0.97, 0},
+		{0, 0, week},
+	} {
+		if got := gcAge(week, c.headroom, c.usage); got.Round(time.Second) != c.want.Round(time.Second) {
+			t.Errorf("headroom %g, usage %g: %v, want %v", c.headroom, c.usage, got, c.want)
+		}
+	}
+}
+
+// The sandbox of an ended executor goes after the delay, with the links
+// and directories it leaves empty; a running task's stays.
+func TestAgent_OldSandboxesAreRemoved(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.GCDelay = 300 * time.Millisecond
+	cfg.GCDiskHeadroom = 0
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	f.launch(testFramework("fw-1"), commandTask("done", "true"), commandTask("running", "sleep 30"))
+	f.waitState(t, "done", mesos.TaskFinished)
+	f.waitState(t, "running", mesos.TaskRunning)
+	done, running := sandboxOf(t, a, "done"), sandboxOf(t, a, "running")
+	waitFor(t, 20*time.Second, "the ended executor's sandbox to go", func() bool {
+		_, err := os.Stat(done)
+		return os.IsNotExist(err)
+	})
+	if _, err := os.Stat(filepath.Dir(filepath.Dir(done))); !os.IsNotExist(err) {
+		t.Errorf("the ended executor's directory is left: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(running, "stdout")); err != nil {
+		t.Errorf("the running task's sandbox: %v", err)
+	}
+}
