@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,5 +51,28 @@ func TestAgent_OldSandboxesAreRemoved(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(running, "stdout")); err != nil {
 		t.Errorf("the running task's sandbox: %v", err)
+	}
+}
+
+func TestAgent_StateShowsFlags(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.HostVolumes = []string{"/srv/data", "/mnt"}
+	cfg.GCDelay = 48 * time.Hour
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	resp, err := http.Get("http://" + a.endpoint + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st StateJSON
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	for flag, want := range map[string]string{"host_volumes": "/srv/data,/mnt", "gc_delay": "48h0m0s", "gc_disk_headroom": "0.1", "work_dir": a.workDir} {
+		if got := st.Flags[flag]; got != want {
+			t.Errorf("flags[%s] = %q, want %q", flag, got, want)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package agent
 import (
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 
 	"mesh/executor"
 	"mesh/httpdebug"
@@ -48,6 +50,30 @@ type StateJSON struct {
 	// PrestartedContainers are the containers created ahead of launches
 	// and not used yet (linux isolation; see -prestart-containers).
 	PrestartedContainers []string `json:"prestarted_containers,omitempty"`
+	// Flags are the settings the agent runs with, by flag name, as
+	// Mesos' agent shows them.
+	Flags map[string]string `json:"flags"`
+}
+
+// flags are the agent's effective settings, by flag name.
+func (a *Agent) flags() map[string]string {
+	c := a.cfg
+	return map[string]string{
+		"work_dir":                       a.workDir,
+		"isolation":                      a.containerizer.Name(),
+		"allow_root_tasks":               strconv.FormatBool(c.AllowRootTasks),
+		"prestart_containers":            strconv.Itoa(c.PrestartContainers),
+		"host_volumes":                   strings.Join(c.HostVolumes, ","),
+		"task_capabilities":              strings.Join(c.TaskCapabilities, ","),
+		"fetcher_cache_dir":              a.fetcherCacheDir(),
+		"fetcher_cache_size":             strconv.FormatInt(c.FetcherCacheSize>>20, 10) + "MB",
+		"gc_delay":                       c.GCDelay.String(),
+		"gc_disk_headroom":               strconv.FormatFloat(c.GCDiskHeadroom, 'g', -1, 64),
+		"executor_registration_timeout":  c.ExecutorRegistrationTimeout.String(),
+		"executor_shutdown_grace_period": c.ExecutorShutdownGracePeriod.String(),
+		"kill_tasks_on_shutdown":         strconv.FormatBool(c.KillTasksOnShutdown),
+		"enable_debug":                   strconv.FormatBool(c.EnableDebug),
+	}
 }
 
 // FrameworkJSON is a framework in /state.
@@ -113,6 +139,7 @@ func (a *Agent) State() StateJSON {
 		PendingStatusUpdates: pending,
 		Frameworks:           []FrameworkJSON{},
 		PrestartedContainers: prestarted,
+		Flags:                a.flags(),
 	}
 	for _, fw := range a.frameworks {
 		fj := FrameworkJSON{ID: fw.id, Name: fw.info.Name, User: fw.info.User, Executors: []ExecutorJSON{}, CompletedExecutors: []ExecutorJSON{}}
