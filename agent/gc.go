@@ -22,7 +22,8 @@ func gcAge(delay time.Duration, headroom, usage float64) time.Duration {
 	return time.Duration(float64(delay) * max(0, 1-headroom-usage))
 }
 
-// diskUsage is the used fraction of the filesystem that holds dir.
+// diskUsage is the used fraction of the filesystem that holds dir, as
+// Mesos reckons it: blocks not free over all blocks.
 func diskUsage(dir string) (float64, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
@@ -31,7 +32,7 @@ func diskUsage(dir string) (float64, error) {
 	if st.Blocks == 0 {
 		return 0, nil
 	}
-	return 1 - float64(st.Bavail)/float64(st.Blocks), nil
+	return float64(st.Blocks-st.Bfree) / float64(st.Blocks), nil
 }
 
 // runGC removes old sandboxes until ctx ends.
