@@ -28,7 +28,7 @@ func volumeMounts(spec ContainerSpec, ident *Identity, rootfs string) ([]*config
 		if err != nil {
 			return nil, fmt.Errorf("%w: volume %s: %w", ErrBadContainerSpec, v.Source, err)
 		}
-		if !filepath.IsAbs(v.Target) && !localPath(v.Target) {
+		if !filepath.IsAbs(v.Target) && !filepath.IsLocal(v.Target) {
 			return nil, fmt.Errorf("%w: volume container path %q: a relative path must stay inside the sandbox", ErrBadContainerSpec, v.Target)
 		}
 		var dst string
@@ -68,7 +68,7 @@ func volumeSource(sandbox, src string, ident *Identity) (string, error) {
 	if filepath.IsAbs(src) {
 		return filepath.Clean(src), nil
 	}
-	if !localPath(src) {
+	if !filepath.IsLocal(src) {
 		return "", fmt.Errorf("%w: volume sandbox path %q must stay inside the sandbox", ErrBadContainerSpec, src)
 	}
 	p := filepath.Join(sandbox, src)
@@ -77,9 +77,6 @@ func volumeSource(sandbox, src string, ident *Identity) (string, error) {
 	}
 	return p, nil
 }
-
-// localPath reports whether p is relative and has no ".." element.
-func localPath(p string) bool { return filepath.IsLocal(p) }
 
 // makeMountPoint makes p, a directory or an empty file, with the
 // directories above it, for ident, unless it exists. Nothing in the
