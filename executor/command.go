@@ -99,10 +99,12 @@ type commandExecutor struct {
 	unacked  []mesos.TaskStatus
 	terminal *mesos.TaskStatus
 
-	shutdown bool        // SHUTDOWN received or ctx ended
-	abandon  error       // set when the executor gives up on the agent
-	giveUp   *time.Timer // bounds the wait for the terminal ack
-	giveUpAt time.Time
+	shutdown bool  // SHUTDOWN received or ctx ended
+	abandon  error // set when the executor gives up on the agent
+	// stopAsked is set once the executor is told to stop (SIGTERM).
+	stopAsked bool
+	giveUp    *time.Timer // bounds the wait for the terminal ack
+	giveUpAt  time.Time
 }
 
 func timerC(t *time.Timer) <-chan time.Time {
@@ -121,6 +123,7 @@ func (e *commandExecutor) run(ctx context.Context) error {
 		select {
 		case <-stopping:
 			stopping = nil
+			e.stopAsked = true
 			e.log.Info("executor asked to stop")
 			e.beginShutdown(stopGrace)
 			e.armGiveUp(stopGrace + 3*time.Second)
@@ -162,6 +165,12 @@ func (e *commandExecutor) finished() bool {
 		return true
 	}
 	if e.terminal != nil {
+		// Told to stop with no agent to report to (it is down, or
+		// cleaning up): the sandbox's record of the task's end is what
+		// the agent will read.
+		if e.stopAsked && !e.connected {
+			return true
+		}
 		return !e.isUnacked(e.terminal.UUID)
 	}
 	return e.task == nil && e.shutdown
@@ -566,7 +575,7 @@ func (e *commandExecutor) taskExited(st ExitStatus) {
 
 // finish records the task's end in the sandbox, then reports it.
 func (e *commandExecutor) finish(state mesos.TaskState, msg, reason string, te TaskExit) {
-	te.State, te.Message = state, msg
+	te.State, te.Message, te.Reason = state, msg, reason
 	te.Time = float64(time.Now().UnixNano()) / 1e9
 	if err := WriteTaskExit(e.cfg.Directory, te); err != nil {
 		e.log.Error("cannot record the task's exit status", "error", err)

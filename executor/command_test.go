@@ -339,6 +339,27 @@ func TestCommandExecutor_GivesUpWhenTheAgentStaysAway(t *testing.T) {
 	}
 }
 
+// Told to stop (SIGTERM) while the agent is away, the executor kills the
+// task, records its end in the sandbox for the agent to read, and exits
+// without waiting for an acknowledgement no agent will send.
+func TestCommandExecutor_StopsWithoutTheAgent(t *testing.T) {
+	f := newFakeAgent(t, &mesos.TaskInfo{Name: "t", TaskID: mesos.TaskID{Value: "t1"}, Command: &mesos.CommandInfo{Value: "sleep 100"}})
+	dir := t.TempDir()
+	done, stop := runExecutor(t, f, dir, nil)
+	f.waitState(t, mesos.TaskRunning)
+	f.dropStream()
+	f.srv.CloseClientConnections()
+	f.srv.Close()
+	stop()
+	if err := waitDone(t, done); err != nil {
+		t.Fatalf("executor: %v", err)
+	}
+	te, err := ReadTaskExit(dir)
+	if err != nil || te.TaskID != "t1" || !te.State.IsTerminal() {
+		t.Errorf("exit status file %+v, %v", te, err)
+	}
+}
+
 func TestCommandExecutorConfigFromEnv(t *testing.T) {
 	env := map[string]string{
 		EnvFrameworkID: "fw", EnvExecutorID: "e", EnvAgentEndpoint: "127.0.0.1:5051", EnvDirectory: "/sb",

@@ -30,6 +30,8 @@ type TaskExit struct {
 	State mesos.TaskState `json:"state"`
 	// Message is the status message, e.g. "Command exited with status 1".
 	Message string `json:"message"`
+	// Reason is the status reason, if any (e.g. REASON_COMMAND_EXECUTOR_FAILED).
+	Reason string `json:"reason,omitempty"`
 	// Time is when the task ended, in seconds since the epoch.
 	Time float64 `json:"time"`
 }
