@@ -148,6 +148,7 @@ func NewLinux(opts Options) (*Linux, error) {
 		return nil, fmt.Errorf("list the host's mounts: %w", err)
 	}
 	l.hostMounts = mounts
+	warnIfInitIsCopied(l.root, l.log)
 	if !SeccompEnabled() {
 		l.log.Warn("this build has no seccomp support: containers run without a system call filter (build with libseccomp's development files installed: make build)")
 	}
