@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
 	"mesh/agent"
@@ -12,7 +14,7 @@ func agentCommand() *cli.Command {
 		Name:  "agent",
 		Usage: "run an agent: advertise this machine's resources and run tasks",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "join", Usage: "comma-separated HTTP addresses (host:port) of servers; any server will do", Required: true},
+			&cli.StringFlag{Name: "join", Usage: "comma-separated HTTP addresses (host:port) of servers; any server will do (required unless -recover cleanup)"},
 			&cli.StringFlag{Name: "http-addr", Value: d.HTTPAddr, Usage: "address of the executor, files and state APIs"},
 			&cli.StringFlag{Name: "work-dir", Usage: "where sandboxes and checkpoints live", Required: true},
 			&cli.StringFlag{Name: "resources", Usage: "resources to offer, e.g. 'cpus:4;mem:4096;ports:[31000-32000]'; names not given are detected"},
@@ -23,6 +25,7 @@ func agentCommand() *cli.Command {
 			&cli.IntFlag{Name: "prestart-containers", Value: d.PrestartContainers, Usage: "containers linux isolation keeps created ahead of launches for each recent task user, so a command task starts without waiting for one (0: off)"},
 			&cli.DurationFlag{Name: "executor-registration-timeout", Value: d.ExecutorRegistrationTimeout, Usage: "how long a new executor has to subscribe"},
 			&cli.DurationFlag{Name: "executor-shutdown-grace-period", Value: d.ExecutorShutdownGracePeriod, Usage: "how long an executor has to stop after SHUTDOWN"},
+			&cli.StringFlag{Name: "recover", Value: agent.RecoverReconnect, Usage: "what to do with the executors an earlier agent left running on -work-dir: reconnect (they go on under this agent) or cleanup (kill them, keep their tasks' final updates for the next agent, and exit; for an incompatible upgrade or a machine leaving the cluster)"},
 			&cli.BoolFlag{Name: "kill-tasks-on-shutdown", Usage: "destroy every container when the agent stops (default: leave them running for a restarted agent to recover)"},
 			&cli.StringFlag{Name: "host-volumes", Usage: "comma-separated host paths tasks may mount as volumes (ContainerInfo host_path), each with what lies below it (default: none)"},
 			&cli.StringFlag{Name: "task-capabilities", Usage: "comma-separated capabilities tasks may ask for in linux_info.effective_capabilities, e.g. NET_BIND_SERVICE (default: none)"},
@@ -39,6 +42,7 @@ func agentCommand() *cli.Command {
 			}
 			cfg := agent.DefaultConfig()
 			cfg.Servers = splitList(c.String("join"))
+			cfg.Recover = c.String("recover")
 			cfg.HTTPAddr = c.String("http-addr")
 			cfg.WorkDir = c.String("work-dir")
 			cfg.Resources = c.String("resources")
@@ -58,12 +62,23 @@ func agentCommand() *cli.Command {
 			cfg.GCDiskHeadroom = c.Float64("gc-disk-headroom")
 			cfg.FetcherCacheSize = c.Int64("fetcher-cache-size") << 20
 			cfg.Logger = logger
+			cleanup := cfg.Recover == agent.RecoverCleanup
+			if cleanup {
+				// Nothing is served: the address is only bound.
+				cfg.HTTPAddr = "127.0.0.1:0"
+			}
 			a, err := agent.New(cfg)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			if cleanup {
+				sum, err := a.Cleanup(ctx)
+				fmt.Fprintf(c.App.Writer, "killed %d executors and destroyed %d other containers; %d status updates wait for the next agent on %s\n",
+					sum.Executors, sum.Containers, sum.PendingUpdates, cfg.WorkDir)
+				return err
+			}
 			return a.Run(ctx)
 		},
 	}

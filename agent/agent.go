@@ -38,6 +38,10 @@ type Config struct {
 	HTTPAddr string
 	// WorkDir holds sandboxes and checkpoints.
 	WorkDir string
+	// Recover is what to do with the executors an earlier agent left
+	// running on WorkDir: RecoverReconnect (the default; Run goes on with
+	// them) or RecoverCleanup (Cleanup kills them; no server is needed).
+	Recover string
 	// Resources is the raw -resources string; "" auto-detects. Resources
 	// named in it replace the detected ones of that name.
 	Resources string
@@ -179,6 +183,7 @@ type Agent struct {
 	recovered  []*executorRun // runs reloaded by New, armed by Run
 	orphans    []string       // recovered containers without a run
 	stopping   bool
+	stopMsg    string // status message of tasks killed as the agent stops
 }
 
 // New validates cfg, binds the HTTP listener and reloads the state a
@@ -222,8 +227,16 @@ func newAgent(cfg Config) (*Agent, error) {
 	if cfg.ExecutorShutdownGracePeriod <= 0 {
 		cfg.ExecutorShutdownGracePeriod = def.ExecutorShutdownGracePeriod
 	}
-	if len(cfg.Servers) == 0 {
-		return nil, fmt.Errorf("%w: no server to join (-join host:port)", ErrBadConfig)
+	switch cfg.Recover {
+	case "", RecoverReconnect:
+		if len(cfg.Servers) == 0 {
+			return nil, fmt.Errorf("%w: no server to join (-join host:port)", ErrBadConfig)
+		}
+	case RecoverCleanup:
+		// Nothing is prestarted or served.
+		cfg.PrestartContainers = 0
+	default:
+		return nil, fmt.Errorf("%w: -recover %q: want %s or %s", ErrBadConfig, cfg.Recover, RecoverReconnect, RecoverCleanup)
 	}
 	if cfg.PrestartContainers < 0 || cfg.PrestartContainers > maxPrestartContainers {
 		return nil, fmt.Errorf("%w: -prestart-containers %d is not between 0 and %d", ErrBadConfig, cfg.PrestartContainers, maxPrestartContainers)

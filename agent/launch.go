@@ -624,14 +624,18 @@ func (a *Agent) settleRun(run *executorRun, st executor.ExitStatus) {
 			reason:  mesos.ReasonExecutorTerminated,
 			message: "Executor " + st.String(),
 		}
-		if te, err := executor.ReadTaskExit(run.directory); err == nil && te.TaskID == t.info.TaskID.Value && te.Message != "" {
-			term.message += " before its report of the task's end got through: " + te.Message
-		}
+		te, err := executor.ReadTaskExit(run.directory)
+		recorded := err == nil && te.TaskID == t.info.TaskID.Value && te.State.IsTerminal()
 		switch {
 		case run.term != nil:
 			term = *run.term
 		case a.stopping:
-			term = termination{state: mesos.TaskKilled, reason: mesos.ReasonExecutorTerminated, message: "Agent shut down"}
+			term = termination{state: mesos.TaskKilled, reason: mesos.ReasonExecutorTerminated, message: a.stopMessage()}
+		case recorded:
+			// The task ended and its executor recorded how, but the
+			// report never got through: the record is the task's end.
+			term = termination{state: te.State, reason: te.Reason,
+				message: te.Message + " (reported by the agent: the executor " + st.String() + " before its update got through)"}
 		}
 		a.agentUpdate(fw.id, run, t.info.TaskID, term.state, term.reason, term.message)
 	}

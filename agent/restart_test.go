@@ -4,10 +4,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"mesh/executor"
 	"mesh/mesos"
 )
 
@@ -118,5 +120,36 @@ func TestAgent_RestartFailsTasksOfVanishedExecutors(t *testing.T) {
 	st := f.waitState(t, "t1", mesos.TaskFailed)
 	if st.Source != mesos.SourceAgent || st.Reason != mesos.ReasonExecutorTerminated {
 		t.Errorf("TASK_FAILED = %+v", st)
+	}
+}
+
+// A task that ended while the agent was down, and whose executor died
+// before it could report that, is reported as its sandbox records it.
+func TestAgent_RestartReportsTheRecordedEndOfATask(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	a1 := startAgent(t, cfg)
+	a1.waitRegistered(t)
+	f.launch(testFramework("fw-1"), commandTask("t1", "sleep 100"))
+	f.waitAcked(t, "t1", mesos.TaskRunning)
+	ex := a1.State().Frameworks[0].Executors[0]
+	a1.stop(t)
+	if err := syscall.Kill(-ex.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the executor to die", func() bool { return syscall.Kill(ex.Pid, 0) != nil })
+	// As the executor records a task's end before reporting it.
+	if err := executor.WriteTaskExit(ex.Directory, executor.TaskExit{TaskID: "t1", State: mesos.TaskFinished, Message: "Command exited with status 0"}); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.HTTPAddr = a1.Addr()
+	cfg.KillTasksOnShutdown = true
+	a2 := startAgent(t, cfg)
+	a2.waitRegistered(t)
+	st := f.waitState(t, "t1", mesos.TaskFinished)
+	if st.Source != mesos.SourceAgent || !strings.Contains(st.Message, "Command exited with status 0") {
+		t.Errorf("TASK_FINISHED = %+v", st)
 	}
 }

@@ -93,3 +93,61 @@ func copyBinary(t *testing.T) string {
 	}
 	return p
 }
+
+// TestAgent_RecoverCleanupKillsExecutors: `mesh agent -recover cleanup`
+// on the work directory of a stopped agent kills the executors it left
+// running and exits; the next agent on the directory forwards their tasks'
+// final updates: TASK_KILLED, or TASK_FINISHED for a task that finished
+// while no agent was there.
+func TestAgent_RecoverCleanupKillsExecutors(t *testing.T) {
+	dataDir, workDir := t.TempDir(), t.TempDir()
+	httpAddr, raftAddr, agentAddr := freePort(t), freePort(t), freePort(t)
+	start(t, "server", "-data-dir", dataDir, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-bootstrap-expect", "1")
+	agentArgs := []string{"agent", "-allow-root-tasks", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir,
+		"-resources", "cpus:2;mem:2048;disk:1000;ports:[31000-31100]"}
+	agent := start(t, agentArgs...)
+	waitAgents(t, httpAddr, 1)
+
+	long := start(t, "execute", "-master", httpAddr, "-name", "long", "-command", "sleep 600", "-instances", "2")
+	short := start(t, "execute", "-master", httpAddr, "-name", "short", "-command", "sleep 1")
+	waitFor(t, 30*time.Second, "3 tasks running", func() bool {
+		return strings.Count(long.out.String(), "TASK_RUNNING") == 2 && strings.Contains(short.out.String(), "TASK_RUNNING")
+	})
+	agent.stop(t)
+	waitFor(t, 30*time.Second, "the short task to end while the agent is down", func() bool {
+		m, _ := filepath.Glob(filepath.Join(workDir, "frameworks", "*", "executors", "short-0", "runs", "latest", ".mesh", "exit_status"))
+		return len(m) == 1
+	})
+
+	out, code := run(t, time.Minute, "agent", "-recover", "cleanup", "-work-dir", workDir)
+	if code != 0 || !strings.Contains(out, "killed 3 executors") {
+		t.Fatalf("mesh agent -recover cleanup exited %d:\n%s", code, out)
+	}
+	if left, _ := os.ReadDir(filepath.Join(workDir, "meta", "containers", "lc")); len(left) > 0 {
+		t.Errorf("%d containers left after the cleanup", len(left))
+	}
+	// Nothing to do a second time.
+	if out, code := run(t, time.Minute, "agent", "-recover", "cleanup", "-work-dir", workDir); code != 0 || !strings.Contains(out, "killed 0 executors") {
+		t.Errorf("a second cleanup exited %d:\n%s", code, out)
+	}
+	if strings.Contains(long.out.String(), "TASK_KILLED") {
+		t.Fatalf("a task's end reached the framework before an agent ran again:\n%s", long.out.String())
+	}
+
+	start(t, agentArgs...)
+	if code := long.wait(t, 60*time.Second); code == 0 {
+		t.Fatalf("mesh execute of the killed tasks exited 0:\n%s", long.out.String())
+	}
+	lout := long.out.String()
+	for _, id := range []string{"long-0", "long-1"} {
+		if n := strings.Count(lout, "task "+id+" TASK_KILLED"); n != 1 || !strings.Contains(lout, "-recover cleanup") {
+			t.Errorf("%s: want one TASK_KILLED naming the cleanup, got %d:\n%s", id, n, lout)
+		}
+	}
+	if code := short.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("the task that finished while the agent was down was not reported finished:\n%s", short.out.String())
+	}
+	if n := strings.Count(short.out.String(), "task short-0 TASK_FINISHED"); n != 1 {
+		t.Errorf("short-0 reported TASK_FINISHED %d times, want once:\n%s", n, short.out.String())
+	}
+}

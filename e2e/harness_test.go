@@ -91,6 +91,9 @@ func start(t testing.TB, args ...string) *proc {
 // startBin is start with another mesh binary.
 func startBin(t testing.TB, bin string, args ...string) *proc {
 	t.Helper()
+	if len(args) > 0 && args[0] == "agent" {
+		cleanupAgentWorkDir(t, args)
+	}
 	p := &proc{cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -108,6 +111,37 @@ func startBin(t testing.TB, bin string, args ...string) *proc {
 		}
 	})
 	return p
+}
+
+// cleanupAgentWorkDir makes sure that, once the test has stopped the agent
+// started with args, no executor or container of its work directory is
+// left: a stopped agent leaves them running for the next agent on that
+// directory, and there is none after a test. It runs `mesh agent -recover
+// cleanup` on the directory (registered before the agent's own stop, it
+// runs after it).
+func cleanupAgentWorkDir(t testing.TB, args []string) {
+	t.Helper()
+	dir := ""
+	for i, a := range args {
+		if (a == "-work-dir" || a == "--work-dir") && i+1 < len(args) {
+			dir = args[i+1]
+		}
+	}
+	if dir == "" {
+		return
+	}
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(dir, "meta")); err != nil {
+			return // the agent never got as far as its work directory
+		}
+		out, code := run(t, 2*time.Minute, "agent", "-recover", "cleanup", "-work-dir", dir)
+		if code != 0 {
+			t.Errorf("mesh agent -recover cleanup -work-dir %s exited %d:\n%s", dir, code, out)
+		}
+		if left, _ := os.ReadDir(filepath.Join(dir, "meta", "containers", "lc")); len(left) > 0 {
+			t.Errorf("%d containers left after mesh agent -recover cleanup:\n%s", len(left), out)
+		}
+	})
 }
 
 // stop sends SIGTERM and waits, escalating to SIGKILL of the group.

@@ -1,0 +1,85 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mesh/mesos"
+)
+
+// Cleanup kills the executors an earlier agent left and keeps their tasks'
+// final updates for the next agent, which forwards them.
+func TestAgent_CleanupKillsLeftExecutors(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	a1 := startAgent(t, cfg)
+	a1.waitRegistered(t)
+	f.launch(testFramework("fw-1"), commandTask("t1", "sleep 100"))
+	f.waitAcked(t, "t1", mesos.TaskRunning)
+	ex := a1.State().Frameworks[0].Executors[0]
+	a1.stop(t)
+	if err := syscall.Kill(ex.Pid, 0); err != nil {
+		t.Fatalf("the executor did not outlive its agent: %v", err)
+	}
+
+	cc := cfg
+	cc.Servers, cc.Recover = nil, RecoverCleanup
+	a, err := New(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := a.Cleanup(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Executors != 1 || sum.PendingUpdates != 1 {
+		t.Errorf("cleanup summary = %+v, want 1 executor killed and 1 update pending", sum)
+	}
+	if err := syscall.Kill(ex.Pid, 0); err == nil {
+		t.Errorf("executor %d still runs after the cleanup", ex.Pid)
+	}
+	if _, err := a.Cleanup(context.Background()); err == nil {
+		t.Error("a second Cleanup of the same agent succeeded")
+	}
+	if n := len(f.updatesOf("t1")); n != 2 {
+		t.Errorf("the cleanup sent updates itself: %d updates of t1, want STARTING and RUNNING only", n)
+	}
+
+	cfg.HTTPAddr = a1.Addr()
+	a2 := startAgent(t, cfg)
+	a2.waitRegistered(t)
+	st := f.waitState(t, "t1", mesos.TaskKilled)
+	if st.Source != mesos.SourceAgent || !strings.Contains(st.Message, "-recover cleanup") {
+		t.Errorf("TASK_KILLED = %+v", st)
+	}
+	if n := len(a2.State().Frameworks); n != 0 {
+		t.Errorf("the agent after the cleanup has %d frameworks with executors", n)
+	}
+}
+
+func TestNew_RecoverMode(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.Recover = "restore"
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "-recover") {
+		t.Errorf("New with -recover restore: %v", err)
+	}
+	cfg.Recover, cfg.Servers = RecoverReconnect, nil
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "-join") {
+		t.Errorf("New without servers: %v", err)
+	}
+	cfg.Recover = RecoverCleanup
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatalf("cleanup needs no server: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if sum, err := a.Cleanup(ctx); err != nil || sum != (CleanupSummary{}) {
+		t.Errorf("cleanup of an empty work dir = %+v, %v", sum, err)
+	}
+}
