@@ -163,8 +163,10 @@ type Agent struct {
 	// launchSlots bounds the launches in progress: a launch holds its
 	// slot from creating the container until the executor subscribes.
 	launchSlots chan struct{}
-	updates     *statusUpdates
-	conn        *serverConn
+	// bootID is the machine's current boot id (see runCheckpoint.BootID).
+	bootID  string
+	updates *statusUpdates
+	conn    *serverConn
 
 	// ctx ends when Run shuts down; wg tracks the goroutines Run started
 	// and the per-executor ones.
@@ -181,6 +183,7 @@ type Agent struct {
 	id         string
 	frameworks map[string]*framework
 	recovered  []*executorRun // runs reloaded by New, armed by Run
+	unstarted  []*executorRun // reloaded runs never launched, launched by Run
 	orphans    []string       // recovered containers without a run
 	stopping   bool
 	stopMsg    string // status message of tasks killed as the agent stops
@@ -287,6 +290,7 @@ func newAgent(cfg Config) (*Agent, error) {
 		hostname:     cfg.Hostname,
 		frameworks:   map[string]*framework{},
 		launchSlots:  make(chan struct{}, max(2, 2*runtime.NumCPU())),
+		bootID:       bootID(),
 	}
 	if cfg.GCDelay <= 0 || cfg.GCDiskHeadroom < 0 || cfg.GCDiskHeadroom > 1 {
 		return nil, fmt.Errorf("%w: -gc-delay %v must be positive and -gc-disk-headroom %g between 0 and 1", ErrBadConfig, cfg.GCDelay, cfg.GCDiskHeadroom)
@@ -469,6 +473,15 @@ func (a *Agent) shutdown() {
 			}()
 		}
 		wg.Wait()
+		// Runs never launched have no container to end them.
+		a.mu.Lock()
+		for _, r := range append(runs, a.unstarted...) {
+			if !r.launchBegan {
+				a.settleRun(r, executor.ExitStatus{Code: -1, Unknown: true})
+			}
+		}
+		a.unstarted = nil
+		a.mu.Unlock()
 	}
 
 	// Ending a.ctx closes executor streams (their handlers watch it) and

@@ -21,6 +21,7 @@ import (
 //	<work-dir>/meta/agent_id                                  the id the servers gave it
 //	<work-dir>/meta/containers/                               containerizer state
 //	<work-dir>/meta/frameworks/<fid>/executors/<eid>/run.json what runs in a container
+//	<work-dir>/meta/frameworks/<fid>/executors/<eid>/launching once its container is being created
 //	<work-dir>/meta/frameworks/<fid>/tasks/<tid>/updates      status update checkpoints
 //
 // Only frameworks/ is visible through the files API.
@@ -52,6 +53,33 @@ type runCheckpoint struct {
 	Directory       string              `json:"directory"`
 	User            string              `json:"user,omitempty"`
 	Tasks           []mesos.TaskInfo    `json:"tasks,omitempty"`
+	// BootID is the machine's boot id when the run was checkpointed: a
+	// run never launched is launched again only within the same boot.
+	BootID string `json:"boot_id,omitempty"`
+
+	// launchBegan is whether the launching marker exists.
+	launchBegan bool
+}
+
+// launchingMarker is the file whose existence says a run's container was
+// being created: its executor may have started.
+const launchingMarker = "launching"
+
+// markLaunching records that run's container is about to be created. It
+// needs no fsync: it matters after an agent crash within the same boot,
+// when the page cache keeps it.
+func (a *Agent) markLaunching(fid, eid, cid string) error {
+	p := filepath.Join(filepath.Dir(a.runCheckpointPath(fid, eid)), launchingMarker)
+	return os.WriteFile(p, []byte(cid), 0o600)
+}
+
+// bootID is the kernel's id of the current boot, "" if unknown.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // safeID reports whether an id can be used as a path component: not
@@ -140,6 +168,7 @@ func (a *Agent) checkpointRun(r *executorRun) {
 		ContainerID:     r.containerID,
 		Directory:       r.directory,
 		User:            r.user,
+		BootID:          a.bootID,
 	}
 	for _, id := range r.taskOrder {
 		cp.Tasks = append(cp.Tasks, r.tasks[id].info)
@@ -179,6 +208,8 @@ func (a *Agent) loadRunCheckpoints() ([]runCheckpoint, error) {
 			a.log.Warn("ignoring unreadable executor checkpoint", "path", p, "error", err)
 			continue
 		}
+		_, err = os.Stat(filepath.Join(filepath.Dir(p), launchingMarker))
+		cp.launchBegan = err == nil
 		out = append(out, cp)
 	}
 	return out, nil

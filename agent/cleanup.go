@@ -62,8 +62,8 @@ func (a *Agent) Cleanup(ctx context.Context) (CleanupSummary, error) {
 
 	a.mu.Lock()
 	a.stopping, a.stopMsg = true, msgAgentCleanedUp
-	runs, orphans := a.recovered, a.orphans
-	a.recovered, a.orphans = nil, nil
+	runs, orphans := append(a.recovered, a.unstarted...), a.orphans
+	a.recovered, a.unstarted, a.orphans = nil, nil, nil
 	for _, r := range runs {
 		// A task that ended while no agent was there keeps its own end.
 		if te, err := executor.ReadTaskExit(r.directory); err == nil && te.State.IsTerminal() && r.tasks[te.TaskID] != nil && r.term == nil {
@@ -90,6 +90,9 @@ func (a *Agent) Cleanup(ctx context.Context) (CleanupSummary, error) {
 		}
 	}
 	for _, r := range runs {
+		if !r.launchBegan {
+			continue // never launched: no container
+		}
 		wg.Add(1)
 		go destroy(r.containerID, r.shutdownGrace)
 	}

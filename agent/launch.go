@@ -270,17 +270,9 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 		argv = commandArgv(info.Command)
 	}
 
-	// URIs marked `cache` go through the user's fetcher cache, which the
-	// executor gets writable in its container.
-	var cacheDir string
-	if isCommand && usesFetcherCache(t.Command) {
-		if cacheDir, err = a.userFetcherCache(user); err != nil {
-			return err
-		}
-		if a.containerizer.Name() == executor.IsolationLinux {
-			opts.volumes = append(opts.volumes, executor.Volume{Source: cacheDir, Target: cacheDir, InHostRoot: true})
-		}
-		a.trimFetcherCache()
+	cacheDir, err := a.withFetcherCache(isCommand, user, t, &opts)
+	if err != nil {
+		return err
 	}
 
 	// The command executor can start in a container created ahead of
@@ -331,27 +323,7 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 	fw.executors[eid] = run
 	a.checkpointRun(run)
 
-	// The raw resources, not their sum: a backend with limits must see a
-	// "mem" of 0 to refuse it.
-	resources := append(append(mesos.Resources{}, t.Resources...), info.Resources...)
-	spec := executor.ContainerSpec{
-		Rootfs:        opts.rootfs,
-		Volumes:       opts.volumes,
-		Rlimits:       opts.rlimits,
-		Capabilities:  opts.caps,
-		DeferCPUQuota: true,
-		ID:            cid,
-		Argv:          argv,
-		Env:           a.executorEnv(run),
-		Dir:           dir,
-		Stdout:        filepath.Join(dir, "stdout"),
-		Stderr:        filepath.Join(dir, "stderr"),
-		User:          user,
-		Resources:     resources,
-	}
-	if cacheDir != "" {
-		spec.Env = append(spec.Env, executor.EnvFetcherCache+"="+cacheDir)
-	}
+	spec := a.containerSpec(run, t, argv, opts, cacheDir)
 	// Creating a container takes tens of milliseconds: it happens outside
 	// the agent's lock, so that launches run side by side and executors
 	// can subscribe meanwhile. The run is in place already (REGISTERING,
@@ -359,6 +331,101 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 	// the launch find it.
 	a.goNamed("launch_container", func() { a.launchContainer(run, spec) })
 	return nil
+}
+
+// withFetcherCache gives a command task whose URIs are marked `cache` its
+// user's fetcher cache, writable in its container, and returns the cache
+// directory ("" when the task uses none).
+func (a *Agent) withFetcherCache(isCommand bool, user string, t mesos.TaskInfo, opts *containerOptions) (string, error) {
+	if !isCommand || !usesFetcherCache(t.Command) {
+		return "", nil
+	}
+	dir, err := a.userFetcherCache(user)
+	if err != nil {
+		return "", err
+	}
+	if a.containerizer.Name() == executor.IsolationLinux {
+		opts.volumes = append(opts.volumes, executor.Volume{Source: dir, Target: dir, InHostRoot: true})
+	}
+	a.trimFetcherCache()
+	return dir, nil
+}
+
+// containerSpec is the container a run's executor starts in; t is the
+// run's first task.
+func (a *Agent) containerSpec(run *executorRun, t mesos.TaskInfo, argv []string, opts containerOptions, cacheDir string) executor.ContainerSpec {
+	// The raw resources, not their sum: a backend with limits must see a
+	// "mem" of 0 to refuse it.
+	resources := append(append(mesos.Resources{}, t.Resources...), run.info.Resources...)
+	spec := executor.ContainerSpec{
+		Rootfs:        opts.rootfs,
+		Volumes:       opts.volumes,
+		Rlimits:       opts.rlimits,
+		Capabilities:  opts.caps,
+		DeferCPUQuota: true,
+		ID:            run.containerID,
+		Argv:          argv,
+		Env:           a.executorEnv(run),
+		Dir:           run.directory,
+		Stdout:        filepath.Join(run.directory, "stdout"),
+		Stderr:        filepath.Join(run.directory, "stderr"),
+		User:          run.user,
+		Resources:     resources,
+	}
+	if cacheDir != "" {
+		spec.Env = append(spec.Env, executor.EnvFetcherCache+"="+cacheDir)
+	}
+	return spec
+}
+
+// launchUnstarted launches a run that an earlier agent process
+// checkpointed but never began to launch (it was waiting for a launch
+// slot, or the agent stopped first): none of its tasks can have run.
+// Caller holds a.mu.
+func (a *Agent) launchUnstarted(run *executorRun) {
+	t := run.tasks[run.taskOrder[0]].info
+	var execInfo mesos.ExecutorInfo
+	ctr := t.Container
+	argv := append([]string(nil), a.cfg.ExecutorCommand...)
+	if !run.commandExecutor {
+		execInfo, ctr, argv = run.info, run.info.Container, commandArgv(run.info.Command)
+	}
+	rootfs, err := a.taskRootfs(t, run.commandExecutor, execInfo)
+	var opts containerOptions
+	if err == nil {
+		opts, err = a.containerOptions(ctr)
+	}
+	var cacheDir string
+	if err == nil {
+		opts.rootfs = rootfs
+		cacheDir, err = a.withFetcherCache(run.commandExecutor, run.user, t, &opts)
+	}
+	if err != nil {
+		a.failLaunch(run, err)
+		return
+	}
+	a.log.Info("launching an executor an earlier agent never started", "framework_id", run.fw.id, "executor_id", run.id, "container_id", run.containerID)
+	spec := a.containerSpec(run, t, argv, opts, cacheDir)
+	a.goNamed("launch_container", func() { a.launchContainer(run, spec) })
+}
+
+// failLaunch fails the tasks of a run whose container could not be
+// launched and forgets the run. Caller holds a.mu.
+func (a *Agent) failLaunch(run *executorRun, err error) {
+	fw := run.fw
+	a.log.Warn("cannot launch container", "framework_id", fw.id, "executor_id", run.id, "container_id", run.containerID, "error", err)
+	run.state = runTerminated
+	run.stopTimers()
+	run.outbox = nil
+	for _, t := range run.liveTasks() {
+		a.agentUpdate(fw.id, nil, t.info.TaskID, mesos.TaskFailed, mesos.ReasonContainerLaunchFailed, "Failed to launch container: "+err.Error())
+		t.state = mesos.TaskFailed
+	}
+	if fw.executors[run.id] == run {
+		delete(fw.executors, run.id)
+	}
+	a.removeRunCheckpoint(fw.id, run.id)
+	a.maybeForgetFramework(fw)
 }
 
 // launchContainer creates a run's container and starts watching it; if
@@ -370,11 +437,30 @@ func (a *Agent) launchContainer(run *executorRun, spec executor.ContainerSpec) {
 	// started up and subscribed (or launchSlotTimeout), since its start-up
 	// costs about as much as the container's: launches then run through
 	// in order, and the first of a burst are running sooner.
-	release := func() {}
 	select {
 	case a.launchSlots <- struct{}{}:
-		release = sync.OnceFunc(func() { <-a.launchSlots })
 	case <-a.ctx.Done():
+		// The agent stops before this launch began: the run stays
+		// checkpointed, unlaunched, for the next agent on the work
+		// directory to launch (or shutdown settles it).
+		return
+	}
+	release := sync.OnceFunc(func() { <-a.launchSlots })
+	a.mu.Lock()
+	if a.stopping {
+		a.mu.Unlock()
+		release()
+		return
+	}
+	run.launchBegan = true
+	a.mu.Unlock()
+	if err := a.markLaunching(run.fw.id, run.id, run.containerID); err != nil {
+		// Without the mark a restarted agent could launch it twice.
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		release()
+		a.failLaunch(run, fmt.Errorf("record the launch: %w", err))
+		return
 	}
 	st, err := a.containerizer.Launch(a.ctx, spec)
 	a.mu.Lock()
@@ -387,19 +473,7 @@ func (a *Agent) launchContainer(run *executorRun, spec executor.ContainerSpec) {
 	}
 	fw := run.fw
 	if err != nil {
-		a.log.Warn("cannot launch container", "framework_id", fw.id, "executor_id", run.id, "container_id", run.containerID, "error", err)
-		run.state = runTerminated
-		run.stopTimers()
-		run.outbox = nil
-		for _, t := range run.liveTasks() {
-			a.agentUpdate(fw.id, nil, t.info.TaskID, mesos.TaskFailed, mesos.ReasonContainerLaunchFailed, "Failed to launch container: "+err.Error())
-			t.state = mesos.TaskFailed
-		}
-		if fw.executors[run.id] == run {
-			delete(fw.executors, run.id)
-		}
-		a.removeRunCheckpoint(fw.id, run.id)
-		a.maybeForgetFramework(fw)
+		a.failLaunch(run, err)
 		return
 	}
 	run.pid = st.Pid

@@ -63,6 +63,7 @@ func (a *Agent) recover() error {
 			state:           runRegistering,
 			tasks:           map[string]*taskEntry{},
 			recovered:       true,
+			launchBegan:     true,
 		}
 		for _, ti := range cp.Tasks {
 			t := run.addTask(ti)
@@ -74,6 +75,15 @@ func (a *Agent) recover() error {
 		}
 		fw.executors[eid] = run
 		cs, ok := alive[cp.ContainerID]
+		if !ok && !cp.launchBegan && run.state == runRegistering && cp.BootID != "" && cp.BootID == a.bootID {
+			// Its container was never being created: nothing of it ran.
+			run.launchBegan = false
+			for _, t := range run.liveTasks() {
+				a.deliverLaunch(run, t)
+			}
+			a.unstarted = append(a.unstarted, run)
+			continue
+		}
 		if !ok {
 			a.log.Warn("executor's container ended while the agent was away", "framework_id", fid, "executor_id", eid, "container_id", cp.ContainerID)
 			a.settleRun(run, executor.ExitStatus{Code: -1, Unknown: true})
@@ -113,6 +123,10 @@ func (a *Agent) armRecovered() {
 		}
 	}
 	a.recovered = nil
+	for _, run := range a.unstarted {
+		a.launchUnstarted(run)
+	}
+	a.unstarted = nil
 	for _, cid := range a.orphans {
 		a.log.Warn("destroying a container no executor checkpoint claims", "container_id", cid)
 		a.goNamed("destroy_orphan", func() {

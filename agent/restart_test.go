@@ -153,3 +153,57 @@ func TestAgent_RestartReportsTheRecordedEndOfATask(t *testing.T) {
 		t.Errorf("TASK_FINISHED = %+v", st)
 	}
 }
+
+// A task whose launch had not begun when the agent stopped (it waited for
+// a launch slot) is launched by the next agent on the work directory:
+// nothing of it ran. With -kill-tasks-on-shutdown it is killed instead.
+func TestAgent_RestartLaunchesWhatWasNeverStarted(t *testing.T) {
+	for _, kill := range []bool{false, true} {
+		f := newFakeServer(t)
+		cfg := testConfig(t, f)
+		cfg.KillTasksOnShutdown = kill
+		a1 := startAgent(t, cfg)
+		a1.waitRegistered(t)
+		// Every launch slot is taken: the launch queues.
+		for range cap(a1.launchSlots) {
+			a1.launchSlots <- struct{}{}
+		}
+		f.launch(testFramework("fw-1"), commandTask("t1", "echo ran >> ran"))
+		waitFor(t, 10*time.Second, "the run's checkpoint", func() bool {
+			_, err := os.Stat(a1.runCheckpointPath("fw-1", "t1"))
+			return err == nil
+		})
+		a1.stop(t)
+		if kill {
+			st := f.waitState(t, "t1", mesos.TaskKilled)
+			if !strings.Contains(st.Message, msgAgentShutDown) {
+				t.Errorf("TASK_KILLED = %+v", st)
+			}
+			if _, err := os.Stat(a1.runCheckpointPath("fw-1", "t1")); err == nil {
+				t.Error("the killed run is still checkpointed")
+			}
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(a1.runCheckpointPath("fw-1", "t1")), launchingMarker)); err == nil {
+			t.Fatal("the launch was marked as begun")
+		}
+
+		cfg.HTTPAddr = a1.Addr()
+		a2 := startAgent(t, cfg)
+		a2.waitRegistered(t)
+		f.waitState(t, "t1", mesos.TaskFinished)
+		all, _ := filepath.Glob(filepath.Join(cfg.WorkDir, "frameworks", "fw-1", "executors", "t1", "runs", "*", "ran"))
+		var dirs []string
+		for _, d := range all {
+			if !strings.Contains(d, "/runs/latest/") {
+				dirs = append(dirs, d)
+			}
+		}
+		if len(dirs) != 1 {
+			t.Fatalf("the task ran in %d sandboxes, want 1: %v", len(dirs), dirs)
+		}
+		if b, _ := os.ReadFile(dirs[0]); string(b) != "ran\n" {
+			t.Errorf("the task ran %q, want once", b)
+		}
+	}
+}

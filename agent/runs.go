@@ -75,6 +75,11 @@ type executorRun struct {
 	// startSlot, while set, gives back the launch slot the run holds
 	// until its executor has started up and subscribed.
 	startSlot func()
+	// launchBegan is set once the agent starts creating the run's
+	// container (the launching marker is written then). A run that an
+	// agent checkpointed but never began to launch is launched by the
+	// next agent on the work directory.
+	launchBegan bool
 
 	state  runState
 	stream *eventStream // current subscription, nil while none

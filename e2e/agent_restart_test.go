@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +152,49 @@ func TestAgent_RecoverCleanupKillsExecutors(t *testing.T) {
 	}
 	if n := strings.Count(short.out.String(), "task short-0 TASK_FINISHED"); n != 1 {
 		t.Errorf("short-0 reported TASK_FINISHED %d times, want once:\n%s", n, short.out.String())
+	}
+}
+
+// TestAgent_KillNineDuringALaunchBurst: kill -9 of the agent while it
+// launches 20 tasks. The restarted agent recovers the running ones and
+// launches the ones whose launch had not begun (they waited for a launch
+// slot); only those whose containers were being created when it died can
+// fail. Every task ends exactly once, none runs twice.
+func TestAgent_KillNineDuringALaunchBurst(t *testing.T) {
+	dataDir, workDir := t.TempDir(), t.TempDir()
+	httpAddr, raftAddr, agentAddr := freePort(t), freePort(t), freePort(t)
+	start(t, "server", "-data-dir", dataDir, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-bootstrap-expect", "1")
+	agentArgs := []string{"agent", "-allow-root-tasks", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir,
+		"-resources", "cpus:4;mem:4096;disk:1000;ports:[31000-31100]"}
+	agent := start(t, agentArgs...)
+	waitAgents(t, httpAddr, 1)
+
+	const n = 20
+	burst := start(t, "execute", "-master", httpAddr, "-name", "burst", "-command", "sleep 1", "-cpus", "0.1", "-mem", "32", "-instances", strconv.Itoa(n))
+	waitFor(t, 60*time.Second, "the first task running", func() bool { return strings.Contains(burst.out.String(), "TASK_RUNNING") })
+	agent.kill(t)
+	start(t, agentArgs...)
+
+	burst.wait(t, 2*time.Minute)
+	out := burst.out.String()
+	finished, failed := 0, 0
+	for i := range n {
+		id := fmt.Sprintf("burst-%d", i)
+		f, x := strings.Count(out, "task "+id+" TASK_FINISHED"), strings.Count(out, "task "+id+" TASK_FAILED")
+		if f+x != 1 {
+			t.Errorf("%s: %d TASK_FINISHED and %d TASK_FAILED, want one end", id, f, x)
+		}
+		finished += f
+		failed += x
+	}
+	// The agent creates at most 2 × cores containers at a time.
+	if inFlight := max(2, 2*runtime.NumCPU()); failed > inFlight {
+		t.Errorf("%d tasks failed, more than the %d launches that can be in flight:\n%s", failed, inFlight, out)
+	}
+	t.Logf("%d tasks finished, %d failed", finished, failed)
+	for id, runs := range runDirs(t, workDir) {
+		if runs != 1 {
+			t.Errorf("%s has %d run directories, want 1", id, runs)
+		}
 	}
 }
