@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mesh/executor"
+	"mesh/mesos"
 )
 
 // recover reloads what a previous agent process left in the work
@@ -86,6 +87,12 @@ func (a *Agent) recover() error {
 		}
 		if !ok {
 			a.log.Warn("executor's container ended while the agent was away", "framework_id", fid, "executor_id", eid, "container_id", cp.ContainerID)
+			if _, err := executor.ReadTaskExit(run.directory); err != nil && run.state == runRegistering {
+				// Nothing was reported: the agent most likely died
+				// while it created the container.
+				run.term = &termination{state: mesos.TaskFailed, reason: mesos.ReasonAgentRestarted,
+					message: "The agent restarted while it was starting the task's executor, which did not survive"}
+			}
 			a.settleRun(run, executor.ExitStatus{Code: -1, Unknown: true})
 			continue
 		}

@@ -186,6 +186,9 @@ func TestAgent_KillNineDuringALaunchBurst(t *testing.T) {
 		}
 		finished += f
 		failed += x
+		if x == 1 && !strings.Contains(out, "task "+id+" TASK_FAILED (REASON_AGENT_RESTARTED)") {
+			t.Errorf("%s failed for another reason than the agent's restart:\n%s", id, out)
+		}
 	}
 	// The agent creates at most 2 × cores containers at a time.
 	if inFlight := max(2, 2*runtime.NumCPU()); failed > inFlight {
