@@ -13,15 +13,7 @@ import (
 // Cleanup kills the executors an earlier agent left and keeps their tasks'
 // final updates for the next agent, which forwards them.
 func TestAgent_CleanupKillsLeftExecutors(t *testing.T) {
-	f := newFakeServer(t)
-	cfg := testConfig(t, f)
-	cfg.KillTasksOnShutdown = false
-	a1 := startAgent(t, cfg)
-	a1.waitRegistered(t)
-	f.launch(testFramework("fw-1"), commandTask("t1", "sleep 100"))
-	f.waitAcked(t, "t1", mesos.TaskRunning)
-	ex := a1.State().Frameworks[0].Executors[0]
-	a1.stop(t)
+	f, cfg, a1, ex := stopWithRunningTask(t)
 	if err := syscall.Kill(ex.Pid, 0); err != nil {
 		t.Fatalf("the executor did not outlive its agent: %v", err)
 	}

@@ -64,15 +64,8 @@ func TestAgent_RestartKeepsIdentityAndResendsPendingUpdate(t *testing.T) {
 }
 
 func TestAgent_RestartReattachesRunningExecutor(t *testing.T) {
-	f := newFakeServer(t)
-	cfg := testConfig(t, f)
-	cfg.KillTasksOnShutdown = false
-	a1 := startAgent(t, cfg)
-	a1.waitRegistered(t)
-	f.launch(testFramework("fw-1"), commandTask("t1", "sleep 100"))
-	f.waitAcked(t, "t1", mesos.TaskRunning)
-	pid := a1.State().Frameworks[0].Executors[0].Pid
-	a1.stop(t)
+	f, cfg, a1, ex := stopWithRunningTask(t)
+	pid := ex.Pid
 	if syscall.Kill(pid, 0) != nil {
 		t.Fatalf("executor %d did not survive the agent", pid)
 	}
@@ -98,20 +91,9 @@ func TestAgent_RestartReattachesRunningExecutor(t *testing.T) {
 }
 
 func TestAgent_RestartFailsTasksOfVanishedExecutors(t *testing.T) {
-	f := newFakeServer(t)
-	cfg := testConfig(t, f)
-	cfg.KillTasksOnShutdown = false
-	a1 := startAgent(t, cfg)
-	a1.waitRegistered(t)
-	f.launch(testFramework("fw-1"), commandTask("t1", "sleep 100"))
-	f.waitAcked(t, "t1", mesos.TaskRunning)
-	ex := a1.State().Frameworks[0].Executors[0]
-	a1.stop(t)
+	f, cfg, a1, ex := stopWithRunningTask(t)
 	// The machine loses the executor while the agent is down.
-	if err := syscall.Kill(-ex.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "the executor to die", func() bool { return syscall.Kill(ex.Pid, 0) != nil })
+	killExecutor(t, ex.Pid)
 
 	cfg.HTTPAddr = a1.Addr()
 	cfg.KillTasksOnShutdown = true
@@ -126,19 +108,8 @@ func TestAgent_RestartFailsTasksOfVanishedExecutors(t *testing.T) {
 // A task that ended while the agent was down, and whose executor died
 // before it could report that, is reported as its sandbox records it.
 func TestAgent_RestartReportsTheRecordedEndOfATask(t *testing.T) {
-	f := newFakeServer(t)
-	cfg := testConfig(t, f)
-	cfg.KillTasksOnShutdown = false
-	a1 := startAgent(t, cfg)
-	a1.waitRegistered(t)
-	f.launch(testFramework("fw-1"), commandTask("t1", "sleep 100"))
-	f.waitAcked(t, "t1", mesos.TaskRunning)
-	ex := a1.State().Frameworks[0].Executors[0]
-	a1.stop(t)
-	if err := syscall.Kill(-ex.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "the executor to die", func() bool { return syscall.Kill(ex.Pid, 0) != nil })
+	f, cfg, a1, ex := stopWithRunningTask(t)
+	killExecutor(t, ex.Pid)
 	// As the executor records a task's end before reporting it.
 	if err := executor.WriteTaskExit(ex.Directory, executor.TaskExit{TaskID: "t1", State: mesos.TaskFinished, Message: "Command exited with status 0"}); err != nil {
 		t.Fatal(err)
@@ -175,22 +146,28 @@ func TestAgent_RestartLaunchesWhatWasNeverStarted(t *testing.T) {
 		})
 		a1.stop(t)
 		if kill {
-			st := f.waitState(t, "t1", mesos.TaskKilled)
-			if !strings.Contains(st.Message, msgAgentShutDown) {
-				t.Errorf("TASK_KILLED = %+v", st)
-			}
 			if _, err := os.Stat(a1.runCheckpointPath("fw-1", "t1")); err == nil {
 				t.Error("the killed run is still checkpointed")
 			}
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(filepath.Dir(a1.runCheckpointPath("fw-1", "t1")), launchingMarker)); err == nil {
+		} else if _, err := os.Stat(filepath.Join(filepath.Dir(a1.runCheckpointPath("fw-1", "t1")), launchingMarker)); err == nil {
 			t.Fatal("the launch was marked as begun")
 		}
 
 		cfg.HTTPAddr = a1.Addr()
 		a2 := startAgent(t, cfg)
 		a2.waitRegistered(t)
+		if kill {
+			// The next agent forwards the end the stop gave the task,
+			// and does not launch it.
+			st := f.waitState(t, "t1", mesos.TaskKilled)
+			if !strings.Contains(st.Message, msgAgentShutDown) {
+				t.Errorf("TASK_KILLED = %+v", st)
+			}
+			if m, _ := filepath.Glob(filepath.Join(cfg.WorkDir, "frameworks", "fw-1", "executors", "t1", "runs", "*", "ran")); len(m) > 0 {
+				t.Errorf("the killed task ran: %v", m)
+			}
+			continue
+		}
 		f.waitState(t, "t1", mesos.TaskFinished)
 		all, _ := filepath.Glob(filepath.Join(cfg.WorkDir, "frameworks", "fw-1", "executors", "t1", "runs", "*", "ran"))
 		var dirs []string
@@ -206,4 +183,30 @@ func TestAgent_RestartLaunchesWhatWasNeverStarted(t *testing.T) {
 			t.Errorf("the task ran %q, want once", b)
 		}
 	}
+}
+
+// stopWithRunningTask starts an agent that leaves its tasks running when it
+// stops, runs task t1 (sleep 100) in framework fw-1 and stops the agent
+// once the task runs. It returns what a restart needs and t1's executor.
+func stopWithRunningTask(t *testing.T) (*fakeServer, Config, *testAgent, ExecutorJSON) {
+	t.Helper()
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	f.launch(testFramework("fw-1"), commandTask("t1", "sleep 100"))
+	f.waitAcked(t, "t1", mesos.TaskRunning)
+	ex := a.State().Frameworks[0].Executors[0]
+	a.stop(t)
+	return f, cfg, a, ex
+}
+
+// killExecutor kills an executor's process group and waits for it to die.
+func killExecutor(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the executor to die", func() bool { return syscall.Kill(pid, 0) != nil })
 }

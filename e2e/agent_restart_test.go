@@ -20,12 +20,8 @@ import (
 // of the binary that is removed while it is down, as a package upgrade
 // replaces it, and its executors go on from the removed file.
 func TestAgent_KillNineKeepsTasksRunning(t *testing.T) {
-	dataDir, workDir := t.TempDir(), t.TempDir()
 	oldBin := copyBinary(t)
-	httpAddr, raftAddr, agentAddr := freePort(t), freePort(t), freePort(t)
-	start(t, "server", "-data-dir", dataDir, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-bootstrap-expect", "1")
-	agentArgs := []string{"agent", "-allow-root-tasks", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir,
-		"-resources", "cpus:2;mem:2048;disk:1000;ports:[31000-31100]"}
+	httpAddr, workDir, agentArgs := serverForAgent(t, "cpus:2;mem:2048;disk:1000;ports:[31000-31100]")
 	agent := startBin(t, oldBin, agentArgs...)
 	waitAgents(t, httpAddr, 1)
 
@@ -103,11 +99,7 @@ func copyBinary(t *testing.T) string {
 // final updates: TASK_KILLED, or TASK_FINISHED for a task that finished
 // while no agent was there.
 func TestAgent_RecoverCleanupKillsExecutors(t *testing.T) {
-	dataDir, workDir := t.TempDir(), t.TempDir()
-	httpAddr, raftAddr, agentAddr := freePort(t), freePort(t), freePort(t)
-	start(t, "server", "-data-dir", dataDir, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-bootstrap-expect", "1")
-	agentArgs := []string{"agent", "-allow-root-tasks", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir,
-		"-resources", "cpus:2;mem:2048;disk:1000;ports:[31000-31100]"}
+	httpAddr, workDir, agentArgs := serverForAgent(t, "cpus:2;mem:2048;disk:1000;ports:[31000-31100]")
 	agent := start(t, agentArgs...)
 	waitAgents(t, httpAddr, 1)
 
@@ -161,11 +153,7 @@ func TestAgent_RecoverCleanupKillsExecutors(t *testing.T) {
 // slot); only those whose containers were being created when it died can
 // fail. Every task ends exactly once, none runs twice.
 func TestAgent_KillNineDuringALaunchBurst(t *testing.T) {
-	dataDir, workDir := t.TempDir(), t.TempDir()
-	httpAddr, raftAddr, agentAddr := freePort(t), freePort(t), freePort(t)
-	start(t, "server", "-data-dir", dataDir, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-bootstrap-expect", "1")
-	agentArgs := []string{"agent", "-allow-root-tasks", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir,
-		"-resources", "cpus:4;mem:4096;disk:1000;ports:[31000-31100]"}
+	httpAddr, workDir, agentArgs := serverForAgent(t, "cpus:4;mem:4096;disk:1000;ports:[31000-31100]")
 	agent := start(t, agentArgs...)
 	waitAgents(t, httpAddr, 1)
 
@@ -200,4 +188,15 @@ func TestAgent_KillNineDuringALaunchBurst(t *testing.T) {
 			t.Errorf("%s has %d run directories, want 1", id, runs)
 		}
 	}
+}
+
+// serverForAgent starts a server and returns its HTTP address, a fresh work
+// directory and the arguments of an agent with those resources that joins
+// it.
+func serverForAgent(t *testing.T, resources string) (httpAddr, workDir string, agentArgs []string) {
+	t.Helper()
+	dataDir, workDir := t.TempDir(), t.TempDir()
+	httpAddr, raftAddr, agentAddr := freePort(t), freePort(t), freePort(t)
+	start(t, "server", "-data-dir", dataDir, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-bootstrap-expect", "1")
+	return httpAddr, workDir, []string{"agent", "-allow-root-tasks", "-join", httpAddr, "-http-addr", agentAddr, "-work-dir", workDir, "-resources", resources}
 }
