@@ -39,7 +39,7 @@ test-cgroup2: deps
 	$(GO) test -c $(GOTAGS) -o $(CGROUP2_VM_DIR)/e2e.test ./e2e && \
 	$(GO) build $(GOTAGS) -o $(CGROUP2_VM_DIR)/mesh . && \
 	CGROUP2_VM_DIR=$(CGROUP2_VM_DIR) MESH_BIN=$(CGROUP2_VM_DIR)/mesh scripts/cgroup2-vm.sh \
-	  -run 'TestLinux|TestAgentLinux|TestAgent_KillNineKeepsTasksRunning' \
+	  -run 'TestLinux|TestAgentLinux|TestAgent_KillNineKeepsTasksRunning|TestAgent_RecoverCleanupKillsExecutors|TestAgent_KillNineDuringALaunchBurst' \
 	  $(CGROUP2_VM_DIR)/executor.test $(CGROUP2_VM_DIR)/agent.test $(CGROUP2_VM_DIR)/e2e.test
 
 # System packages: busybox-static, from which the linux containerizer
