@@ -32,7 +32,9 @@ import (
 // wave runs, and each task's latency runs from its wave's ACCEPT; with
 // MESH_BENCH_WAVE=MESH_BENCH_N=1000 this is the time to launch 1,000 tasks
 // on one agent. MESH_BENCH_CPUS sets each task's cpus (0.1; the agent
-// offers enough for all the tasks).
+// offers enough for all the tasks), MESH_BENCH_CMD the tasks' command
+// (`true`; e.g. `sleep 600` for tasks that stay running, which the
+// harness's `mesh agent -recover cleanup` kills afterwards).
 //
 //	go build -o bin/mesh . && MESH_BIN=$PWD/bin/mesh go test -run '^$' -bench LaunchLatency -benchtime 1x ./e2e/
 //
@@ -55,15 +57,24 @@ func BenchmarkLaunchLatency(b *testing.B) {
 		cpus = v
 	}
 	const mem = 32
+	command := "true"
+	if v := os.Getenv("MESH_BENCH_CMD"); v != "" {
+		command = v
+	}
 	// Enough for every task at once: the tasks of a wave may still hold
 	// theirs when the next is launched.
 	resources := fmt.Sprintf("cpus:%g;mem:%d;disk:1000;ports:[31000-31100]", max(2, float64(n)*cpus), max(4096, n*mem))
 	// MESH_BENCH_SERVER_FLAGS adds server flags (e.g. -enable-debug).
 	c := newCluster(b, 1, strings.Fields(os.Getenv("MESH_BENCH_SERVER_FLAGS"))...)
 	c.startAll()
-	// The last tasks' executors wait for acknowledgements the benchmark
-	// no longer sends: the agent ends them when it stops.
-	args := []string{"agent", "-allow-root-tasks", "-kill-tasks-on-shutdown", "-join", c.addrs(), "-http-addr", freePort(b), "-work-dir", b.TempDir(), "-resources", resources}
+	args := []string{"agent", "-allow-root-tasks", "-join", c.addrs(), "-http-addr", freePort(b), "-work-dir", b.TempDir(), "-resources", resources}
+	if command == "true" {
+		// The last tasks' executors wait for acknowledgements the
+		// benchmark no longer sends: the agent ends them when it stops.
+		// Tasks that stay running are left to the cleanup after the
+		// agent stops, rather than delay its stop.
+		args = append(args, "-kill-tasks-on-shutdown")
+	}
 	// MESH_BENCH_AGENT_FLAGS adds agent flags (e.g. -prestart-containers 0).
 	start(b, append(args, strings.Fields(os.Getenv("MESH_BENCH_AGENT_FLAGS"))...)...)
 	waitAgents(b, c.waitStable(30*time.Second).httpAddr, 1)
@@ -107,7 +118,7 @@ func BenchmarkLaunchLatency(b *testing.B) {
 					tasks = append(tasks, mesos.TaskInfo{
 						Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: o.AgentID,
 						Resources: []mesos.Resource{mesos.ScalarResource("cpus", cpus), mesos.ScalarResource("mem", mem)},
-						Command:   &mesos.CommandInfo{Value: "true"},
+						Command:   &mesos.CommandInfo{Value: command},
 					})
 				}
 				op := mesos.OfferOperation{Type: mesos.OperationLaunch}
