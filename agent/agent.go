@@ -164,7 +164,9 @@ type Agent struct {
 	// slot from creating the container until the executor subscribes.
 	launchSlots chan struct{}
 	// bootID is the machine's current boot id (see runCheckpoint.BootID).
-	bootID  string
+	bootID string
+	// lock is held on the work directory from New until the agent stops.
+	lock    *workDirLock
 	updates *statusUpdates
 	conn    *serverConn
 
@@ -201,12 +203,13 @@ func New(cfg Config) (*Agent, error) {
 		a.ln.Close()
 		a.updates.Close()
 		a.containerizer.Close()
+		a.lock.release()
 		return nil, err
 	}
 	return a, nil
 }
 
-func newAgent(cfg Config) (*Agent, error) {
+func newAgent(cfg Config) (_ *Agent, err error) {
 	def := DefaultConfig()
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
@@ -292,6 +295,15 @@ func newAgent(cfg Config) (*Agent, error) {
 		launchSlots:  make(chan struct{}, max(2, 2*runtime.NumCPU())),
 		bootID:       bootID(),
 	}
+	// Before anything touches the work directory's contents.
+	if a.lock, err = lockWorkDir(filepath.Join(workDir, metaDir)); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.lock.release()
+		}
+	}()
 	if cfg.GCDelay <= 0 || cfg.GCDiskHeadroom < 0 || cfg.GCDiskHeadroom > 1 {
 		return nil, fmt.Errorf("%w: -gc-delay %v must be positive and -gc-disk-headroom %g between 0 and 1", ErrBadConfig, cfg.GCDelay, cfg.GCDiskHeadroom)
 	}
@@ -495,6 +507,7 @@ func (a *Agent) shutdown() {
 	a.wg.Wait()
 	a.updates.Close()
 	a.containerizer.Close()
+	a.lock.release()
 	a.log.Info("agent stopped")
 }
 

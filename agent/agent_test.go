@@ -414,7 +414,7 @@ func TestNew_ResourcesOverrideDetected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { a.ln.Close(); a.containerizer.Close() }()
+	defer func() { a.ln.Close(); a.containerizer.Close(); a.lock.release() }()
 	rs := a.resources
 	if rs.Scalar("cpus") != 3 || rs.Scalar("gpus") != 1 || rs.Scalar("mem") <= 0 || rs.Scalar("disk") <= 0 {
 		t.Errorf("resources = %s", rs)

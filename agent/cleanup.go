@@ -58,6 +58,7 @@ func (a *Agent) Cleanup(ctx context.Context) (CleanupSummary, error) {
 		a.wg.Wait()
 		a.updates.Close()
 		a.containerizer.Close()
+		a.lock.release()
 	}()
 
 	a.mu.Lock()

@@ -2,6 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -73,5 +76,34 @@ func TestNew_RecoverMode(t *testing.T) {
 	defer cancel()
 	if sum, err := a.Cleanup(ctx); err != nil || sum != (CleanupSummary{}) {
 		t.Errorf("cleanup of an empty work dir = %+v, %v", sum, err)
+	}
+}
+
+// One work directory, one agent: a second agent, or a cleanup, on the work
+// directory of a running agent is refused and changes nothing; once the
+// agent stops, the directory is free again.
+func TestNew_WorkDirHeldByARunningAgent(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	a1 := startAgent(t, cfg)
+	a1.waitRegistered(t)
+
+	second := cfg
+	second.HTTPAddr = "127.0.0.1:0"
+	if _, err := New(second); !errors.Is(err, ErrWorkDirInUse) || !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) {
+		t.Errorf("a second agent on the work directory: %v", err)
+	}
+	second.Servers, second.Recover = nil, RecoverCleanup
+	if _, err := New(second); !errors.Is(err, ErrWorkDirInUse) {
+		t.Errorf("a cleanup of a running agent's work directory: %v", err)
+	}
+
+	a1.stop(t)
+	a, err := New(second)
+	if err != nil {
+		t.Fatalf("the work directory of a stopped agent: %v", err)
+	}
+	if _, err := a.Cleanup(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -12,6 +12,9 @@ var (
 	ErrNoLeader = errors.New("no leader yet")
 	// ErrBadConfig wraps every configuration error New reports.
 	ErrBadConfig = errors.New("bad agent configuration")
+	// ErrWorkDirInUse is returned by New when another agent process holds
+	// the work directory.
+	ErrWorkDirInUse = errors.New("work directory in use")
 	// ErrPathOutside is returned for a files API path that is not in the
 	// agent's sandboxes.
 	ErrPathOutside = errors.New("path is outside the agent's sandboxes")
