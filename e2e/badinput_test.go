@@ -161,3 +161,22 @@ func TestServer_MismatchedBootstrapExpect(t *testing.T) {
 		}
 	}
 }
+
+// TestServer_DataDirInUseRefused: a second server started on the data dir
+// of a running one exits with an error saying so (instead of waiting for
+// the raft store's lock forever), and the first goes on serving.
+func TestServer_DataDirInUseRefused(t *testing.T) {
+	dir := t.TempDir()
+	httpAddr := freePort(t)
+	start(t, "server", "-data-dir", dir, "-http-addr", httpAddr, "-raft-addr", freePort(t), "-bootstrap-expect", "1")
+	before := waitAgents(t, httpAddr, 0)
+
+	out, code := run(t, 30*time.Second, "server", "-data-dir", dir, "-http-addr", freePort(t), "-raft-addr", freePort(t), "-bootstrap-expect", "1")
+	if code == 0 || !strings.Contains(out, "in use by another mesh server") {
+		t.Fatalf("a second server on a data dir in use exited %d:\n%s", code, out)
+	}
+	after := waitAgents(t, httpAddr, 0)
+	if after.ClusterID != before.ClusterID {
+		t.Errorf("the cluster's id changed: %s → %s", before.ClusterID, after.ClusterID)
+	}
+}

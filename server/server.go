@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 
 	"mesh/fsm"
 )
@@ -133,7 +134,15 @@ func (s *Server) setupRaft() error {
 		if err := os.MkdirAll(raftDir, 0o700); err != nil {
 			return fmt.Errorf("create raft dir: %w", err)
 		}
-		store, err := raftboltdb.NewBoltStore(filepath.Join(raftDir, "raft.db"))
+		// bbolt locks its file; without a timeout a second server on the
+		// same data dir would wait for the lock forever, saying nothing.
+		store, err := raftboltdb.New(raftboltdb.Options{
+			Path:        filepath.Join(raftDir, "raft.db"),
+			BoltOptions: &bbolt.Options{Timeout: dataDirLockTimeout},
+		})
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return fmt.Errorf("-data-dir %s is in use by another mesh server (its raft store stayed locked for %s); stop it first", cfg.DataDir, dataDirLockTimeout)
+		}
 		if err != nil {
 			return fmt.Errorf("open raft store: %w", err)
 		}
@@ -269,6 +278,10 @@ func (s *Server) shutdown() {
 		s.closeAll()
 	})
 }
+
+// dataDirLockTimeout bounds the wait for the raft store's lock, held by
+// another server on the same data dir.
+const dataDirLockTimeout = time.Second
 
 // raftApply commits one command and returns its Apply result. A state
 // error returned by Apply comes back as the error.
