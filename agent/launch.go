@@ -500,6 +500,7 @@ func (a *Agent) launchContainer(run *executorRun, spec executor.ContainerSpec) {
 			if err := a.containerizer.Destroy(ctx, run.containerID, 0); err != nil {
 				a.log.Error("cannot destroy container on shutdown", "container_id", run.containerID, "error", err)
 			}
+			a.settleRun(run, executor.ExitStatus{Code: -1, Unknown: true})
 		}
 		return
 	case run.state >= runTerminating:
