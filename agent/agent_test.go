@@ -445,3 +445,22 @@ func TestUnreachableBy(t *testing.T) {
 		t.Errorf("unreachableBy = %q, want none below %s", got, filepath.Dir(base))
 	}
 }
+
+// A secret given by reference cannot be resolved here: the task fails
+// before any container is made, naming the variable.
+func TestAgent_SecretReferenceFailsTheTask(t *testing.T) {
+	f := newFakeServer(t)
+	a := startAgent(t, testConfig(t, f))
+	a.waitRegistered(t)
+	task := commandTask("t1", "true")
+	task.Command.Environment = &mesos.Environment{Variables: []mesos.EnvironmentVariable{
+		{Name: "PW", Type: "SECRET", Secret: json.RawMessage(`{"type":"REFERENCE","reference":{"name":"/db/pw"}}`)}}}
+	f.launch(testFramework("fw-1"), task)
+	st := f.waitState(t, "t1", mesos.TaskFailed)
+	if st.Reason != mesos.ReasonContainerLaunchFailed || !strings.Contains(st.Message, "variable PW") || !strings.Contains(st.Message, "secret resolver") {
+		t.Errorf("TASK_FAILED = %+v", st)
+	}
+	if runs, _ := filepath.Glob(filepath.Join(a.workDir, "frameworks", "*", "executors", "*")); len(runs) > 0 {
+		t.Errorf("an executor was started: %v", runs)
+	}
+}

@@ -152,6 +152,14 @@ func (a *Agent) launchTask(fw *framework, t mesos.TaskInfo) {
 		fail(mesos.ReasonContainerLaunchFailed, err.Error())
 		return
 	}
+	cmd := t.Command
+	if !isCommand {
+		cmd = execInfo.Command
+	}
+	if err := resolvableEnv(cmd); err != nil {
+		fail(mesos.ReasonContainerLaunchFailed, err.Error())
+		return
+	}
 
 	if run := fw.executors[eid]; run != nil {
 		switch {
@@ -603,12 +611,29 @@ func (a *Agent) executorEnv(run *executorRun) []string {
 	env = append(env, a.cfg.ExecutorEnv...)
 	if !run.commandExecutor && run.info.Command != nil && run.info.Command.Environment != nil {
 		for _, v := range run.info.Command.Environment.Variables {
-			if v.Name != "" && (v.Type == "" || v.Type == "VALUE") {
-				env = append(env, v.Name+"="+v.Value)
+			// launchTask refused what does not resolve.
+			if val, err := v.Resolve(); v.Name != "" && err == nil {
+				env = append(env, v.Name+"="+val)
 			}
 		}
 	}
 	return env
+}
+
+// resolvableEnv fails a command whose environment holds a variable that
+// cannot be resolved (a secret given by reference), as a Mesos agent
+// without a secret resolver fails the task: running it without the
+// variable would hide the error.
+func resolvableEnv(c *mesos.CommandInfo) error {
+	if c == nil || c.Environment == nil {
+		return nil
+	}
+	for _, v := range c.Environment.Variables {
+		if _, err := v.Resolve(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitRun waits for a run's container to end, cleans up what is left in

@@ -450,10 +450,7 @@ func (e *commandExecutor) startTask() {
 	if e.cfg.TaskRootfs != "" {
 		root = &taskRoot{dir: e.cfg.TaskRootfs, user: e.cfg.TaskUser, caps: e.cfg.TaskCaps}
 	}
-	proc, skipped, err := startTask(&info, e.cfg.Directory, e.cfg.Sandbox, root)
-	if len(skipped) > 0 {
-		log.Warn("environment variables that are not plain values are not set", "names", skipped)
-	}
+	proc, err := startTask(&info, e.cfg.Directory, e.cfg.Sandbox, root)
 	if err != nil {
 		msg := "Failed to launch task: " + err.Error()
 		log.Error("cannot start the task", "error", err)

@@ -75,8 +75,10 @@ func taskCommandIn(c *mesos.CommandInfo, root string) (string, []string, error) 
 }
 
 // taskEnv is the task's environment: the executor's own (which carries
-// the MESOS_* variables) overridden by the command's variables.
-func taskEnv(base []string, c *mesos.CommandInfo, sandbox string) ([]string, []string) {
+// the MESOS_* variables) overridden by the command's variables, secrets
+// given by value included. A variable that cannot be resolved (a secret
+// given by reference) fails the task rather than leave it out.
+func taskEnv(base []string, c *mesos.CommandInfo, sandbox string) ([]string, error) {
 	env := map[string]string{}
 	var order []string
 	set := func(k, v string) {
@@ -91,26 +93,23 @@ func taskEnv(base []string, c *mesos.CommandInfo, sandbox string) ([]string, []s
 		}
 	}
 	set(EnvSandbox, sandbox)
-	var skipped []string
 	if c != nil && c.Environment != nil {
 		for _, v := range c.Environment.Variables {
 			if v.Name == "" {
 				continue
 			}
-			if v.Type != "" && v.Type != "VALUE" {
-				// Secrets are not resolved by mesh: name the variable,
-				// never its content.
-				skipped = append(skipped, v.Name)
-				continue
+			val, err := v.Resolve()
+			if err != nil {
+				return nil, err
 			}
-			set(v.Name, v.Value)
+			set(v.Name, val)
 		}
 	}
 	out := make([]string, 0, len(order))
 	for _, k := range order {
 		out = append(out, k+"="+env[k])
 	}
-	return out, skipped
+	return out, nil
 }
 
 // taskRoot is the root filesystem a task runs in when it is not the
@@ -125,7 +124,7 @@ type taskRoot struct {
 // startTask starts the task's command in dir with its output going to
 // the executor's own (the sandbox's stdout and stderr files). With a
 // root, the task runs chrooted in it, in sandbox (a path inside it).
-func startTask(info *mesos.TaskInfo, dir, sandbox string, root *taskRoot) (*taskProcess, []string, error) {
+func startTask(info *mesos.TaskInfo, dir, sandbox string, root *taskRoot) (*taskProcess, error) {
 	var path string
 	var argv []string
 	var err error
@@ -135,18 +134,21 @@ func startTask(info *mesos.TaskInfo, dir, sandbox string, root *taskRoot) (*task
 		path, argv, err = taskCommand(info.Command)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	env, skipped := taskEnv(os.Environ(), info.Command, sandbox)
+	env, err := taskEnv(os.Environ(), info.Command, sandbox)
+	if err != nil {
+		return nil, err
+	}
 	attr := &syscall.SysProcAttr{Setpgid: true}
 	if root != nil {
 		cred, _, err := credential(root.user)
 		if err != nil {
-			return nil, skipped, err
+			return nil, err
 		}
 		attr.Chroot, attr.Credential, dir = root.dir, cred, sandbox
 		if attr.AmbientCaps, err = taskCaps(root.caps); err != nil {
-			return nil, skipped, err
+			return nil, err
 		}
 	}
 	cmd := &exec.Cmd{
@@ -159,9 +161,9 @@ func startTask(info *mesos.TaskInfo, dir, sandbox string, root *taskRoot) (*task
 		SysProcAttr: attr,
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, skipped, err
+		return nil, err
 	}
-	return &taskProcess{cmd: cmd, pid: cmd.Process.Pid}, skipped, nil
+	return &taskProcess{cmd: cmd, pid: cmd.Process.Pid}, nil
 }
 
 // signal sends sig to the task's process group.

@@ -243,6 +243,36 @@ func TestCommandExecutor_RunsArgvCommandWithItsEnvironment(t *testing.T) {
 	}
 }
 
+// A secret given by value reaches the task as its variable, as Mesos'
+// default secret resolver does; one given by reference fails the task,
+// naming the variable.
+func TestCommandExecutor_SecretEnvironmentVariables(t *testing.T) {
+	byValue := mesos.EnvironmentVariable{Name: "PW", Type: "SECRET", Secret: json.RawMessage(`{"type":"VALUE","value":{"data":"aHVudGVyMg=="}}`)}
+	task := &mesos.TaskInfo{Name: "t", TaskID: mesos.TaskID{Value: "t1"}, Command: &mesos.CommandInfo{
+		Value: `echo "$PW" > out`, Environment: &mesos.Environment{Variables: []mesos.EnvironmentVariable{byValue}}}}
+	f := newFakeAgent(t, task)
+	dir := t.TempDir()
+	done, _ := runExecutor(t, f, dir, nil)
+	if err := waitDone(t, done); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(dir, "out")); got != "hunter2\n" {
+		t.Errorf("task saw PW=%q", got)
+	}
+
+	byRef := mesos.EnvironmentVariable{Name: "PW", Type: "SECRET", Secret: json.RawMessage(`{"type":"REFERENCE","reference":{"name":"/db/pw"}}`)}
+	task = &mesos.TaskInfo{Name: "t", TaskID: mesos.TaskID{Value: "t2"}, Command: &mesos.CommandInfo{
+		Value: "true", Environment: &mesos.Environment{Variables: []mesos.EnvironmentVariable{byRef}}}}
+	g := newFakeAgent(t, task)
+	done, _ = runExecutor(t, g, t.TempDir(), nil)
+	if err := waitDone(t, done); err != nil {
+		t.Fatal(err)
+	}
+	if st := g.last(); st.State != mesos.TaskFailed || !strings.Contains(st.Message, "variable PW") || !strings.Contains(st.Message, "secret resolver") {
+		t.Errorf("last update %+v", st)
+	}
+}
+
 func TestCommandExecutor_ReportsFailureAndLaunchErrors(t *testing.T) {
 	f := newFakeAgent(t, &mesos.TaskInfo{Name: "t", TaskID: mesos.TaskID{Value: "t1"}, Command: &mesos.CommandInfo{Value: "exit 4"}})
 	dir := t.TempDir()

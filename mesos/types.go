@@ -307,12 +307,13 @@ type Environment struct {
 	Variables []EnvironmentVariable `json:"variables,omitempty"`
 }
 
-// EnvironmentVariable is one variable; only VALUE type is supported.
+// EnvironmentVariable is one variable: a plain value (type VALUE, the
+// default) or a secret (type SECRET).
 type EnvironmentVariable struct {
 	Name  string `json:"name"`
 	Type  string `json:"type,omitempty"`
 	Value string `json:"value,omitempty"`
-	// Secret is kept verbatim; mesh does not resolve secrets.
+	// Secret is kept verbatim; Resolve reads it.
 	Secret json.RawMessage `json:"secret,omitempty"`
 }
 
