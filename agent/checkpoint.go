@@ -56,6 +56,9 @@ type runCheckpoint struct {
 	// BootID is the machine's boot id when the run was checkpointed: a
 	// run never launched is launched again only within the same boot.
 	BootID string `json:"boot_id,omitempty"`
+	// Token is the executor's authentication token, so that a restarted
+	// agent knows its executors again (the file is readable by root only).
+	Token string `json:"token,omitempty"`
 
 	// launchBegan is whether the launching marker exists.
 	launchBegan bool
@@ -169,6 +172,7 @@ func (a *Agent) checkpointRun(r *executorRun) {
 		Directory:       r.directory,
 		User:            r.user,
 		BootID:          a.bootID,
+		Token:           r.token,
 	}
 	for _, id := range r.taskOrder {
 		cp.Tasks = append(cp.Tasks, r.tasks[id].info)

@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,6 +108,13 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 	if run == nil {
 		a.mu.Unlock()
 		httpError(w, http.StatusBadRequest, "Executor %s of framework %s cannot be found", eid, fid)
+		return
+	}
+	if !run.authenticated(r.Header.Get("Authorization")) {
+		a.mu.Unlock()
+		a.log.Warn("refused an executor API call without the executor's token", "framework_id", fid, "executor_id", eid, "call", call.Type, "remote", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="mesos-agent-executor"`)
+		httpError(w, http.StatusUnauthorized, "Executor %s of framework %s: the call does not carry the executor's token (Authorization: Bearer, from %s)", eid, fid, executor.EnvExecutorToken)
 		return
 	}
 	if run.state == runRegistering && call.Type != execapi.CallSubscribe {
@@ -376,4 +386,24 @@ func validateExecutorStatus(st *mesos.TaskStatus, eid *mesos.ExecutorID) error {
 		return fmt.Errorf("status update's executor_id %q does not match the call's %q", st.ExecutorID.Value, eid.Value)
 	}
 	return nil
+}
+
+// newExecutorToken is a fresh secret for an executor's calls.
+func newExecutorToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("agent: no randomness for an executor token: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// authenticated reports whether an executor API call's Authorization
+// header carries the run's token. Runs checkpointed before executors had
+// tokens accept calls without one.
+func (r *executorRun) authenticated(header string) bool {
+	if r.token == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(header, "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(r.token)) == 1
 }

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"mesh/executor"
 	"mesh/mesos"
 	execapi "mesh/mesos/executor"
 	"mesh/mesos/recordio"
@@ -18,6 +21,8 @@ import (
 type executorClient struct {
 	t   *testing.T
 	url string
+	// token is sent as the executor's (Authorization: Bearer) if set.
+	token string
 }
 
 func (c *executorClient) do(method, contentType, accept, body string) (*http.Response, string) {
@@ -31,6 +36,9 @@ func (c *executorClient) do(method, contentType, accept, body string) (*http.Res
 	}
 	if accept != "" {
 		req.Header.Set("Accept", accept)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -81,6 +89,9 @@ func (c *executorClient) subscribe(call execapi.Call) *subscription {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(callJSON(c.t, call)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()
@@ -149,6 +160,18 @@ func TestExecutorAPI_FollowsTheSpec(t *testing.T) {
 
 	c := &executorClient{t: t, url: "http://" + a.Addr() + "/api/v1/executor"}
 	fid, eid := &mesos.FrameworkID{Value: "fw-1"}, &mesos.ExecutorID{Value: "t1"}
+	// Without the executor's token, or with another, every call about the
+	// executor is refused: another task on the machine cannot speak for it.
+	subNoToken := callJSON(t, execapi.Call{FrameworkID: fid, ExecutorID: eid, Type: execapi.CallSubscribe, Subscribe: &execapi.Subscribe{}})
+	c.expect("SUBSCRIBE without the token", 401, http.MethodPost, "application/json", subNoToken)
+	c.token = strings.Repeat("0", 64)
+	c.expect("SUBSCRIBE with another token", 401, http.MethodPost, "application/json", subNoToken)
+	a.mu.Lock()
+	c.token = a.frameworks["fw-1"].executors["t1"].token
+	a.mu.Unlock()
+	if len(c.token) != 64 {
+		t.Fatalf("executor token %q", c.token)
+	}
 	status := func(state mesos.TaskState, source string, id mesos.Bytes) *mesos.TaskStatus {
 		return &mesos.TaskStatus{TaskID: mesos.TaskID{Value: "t1"}, State: state, Source: source, UUID: id}
 	}
@@ -275,5 +298,22 @@ func TestValidateExecutorStatus(t *testing.T) {
 		if err := validateExecutorStatus(&st, eid); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// The command executor authenticates with its token and keeps it from its
+// task.
+func TestExecutorAPI_TokenStaysWithTheExecutor(t *testing.T) {
+	f := newFakeServer(t)
+	a := startAgent(t, testConfig(t, f))
+	a.waitRegistered(t)
+	f.launch(testFramework("fw-1"), commandTask("t1", "env > env.out"))
+	f.waitState(t, "t1", mesos.TaskFinished)
+	b, err := os.ReadFile(filepath.Join(sandboxOf(t, a, "t1"), "env.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env := string(b); !strings.Contains(env, executor.EnvSandbox+"=") || strings.Contains(env, executor.EnvExecutorToken) {
+		t.Errorf("the task's environment:\n%s", env)
 	}
 }

@@ -323,6 +323,7 @@ func (a *Agent) startExecutor(fw *framework, eid string, isCommand bool, info me
 		directory:       dir,
 		user:            user,
 		shutdownGrace:   grace,
+		token:           newExecutorToken(),
 		state:           runRegistering,
 		tasks:           map[string]*taskEntry{},
 	}
@@ -607,6 +608,9 @@ func (a *Agent) executorEnv(run *executorRun) []string {
 		executor.EnvRecoveryTimeout + "=" + executor.FormatDuration(executorRecoveryTimeout),
 		executor.EnvSubscriptionBackoffMax + "=" + executor.FormatDuration(executor.DefaultSubscriptionBackoffMax),
 		executor.EnvContainerID + "=" + run.containerID,
+	}
+	if run.token != "" {
+		env = append(env, executor.EnvExecutorToken+"="+run.token)
 	}
 	env = append(env, a.cfg.ExecutorEnv...)
 	if !run.commandExecutor && run.info.Command != nil && run.info.Command.Environment != nil {

@@ -63,6 +63,7 @@ func (a *Agent) recover() error {
 			shutdownGrace:   a.shutdownGrace(cp.ExecutorInfo),
 			state:           runRegistering,
 			tasks:           map[string]*taskEntry{},
+			token:           cp.Token,
 			recovered:       true,
 			launchBegan:     true,
 		}

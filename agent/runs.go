@@ -66,6 +66,10 @@ type executorRun struct {
 	directory       string
 	user            string
 	pid             int
+	// token is the secret the executor authenticates its calls with
+	// (executor.EnvExecutorToken); "" for a run checkpointed before
+	// executors had tokens.
+	token string
 	// recovered is set for a run found again after an agent restart.
 	recovered bool
 	// subscribed is set once the executor subscribed to this agent

@@ -26,6 +26,7 @@ type agentClient struct {
 	http        *http.Client
 	frameworkID mesos.FrameworkID
 	executorID  mesos.ExecutorID
+	token       string
 }
 
 func newAgentClient(cfg CommandExecutorConfig) *agentClient {
@@ -36,6 +37,7 @@ func newAgentClient(cfg CommandExecutorConfig) *agentClient {
 		http:        &http.Client{Transport: &http.Transport{DisableCompression: true}},
 		frameworkID: mesos.FrameworkID{Value: cfg.FrameworkID},
 		executorID:  mesos.ExecutorID{Value: cfg.ExecutorID},
+		token:       cfg.Token,
 	}
 }
 
@@ -63,6 +65,9 @@ func (c *agentClient) post(ctx context.Context, call *execapi.Call) (*http.Respo
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	return c.http.Do(req)
 }
 

@@ -88,7 +88,9 @@ func taskEnv(base []string, c *mesos.CommandInfo, sandbox string) ([]string, err
 		env[k] = v
 	}
 	for _, kv := range base {
-		if k, v, ok := strings.Cut(kv, "="); ok {
+		// The executor's token stays with the executor: a task that had
+		// it could speak for its executor.
+		if k, v, ok := strings.Cut(kv, "="); ok && k != EnvExecutorToken {
 			set(k, v)
 		}
 	}

@@ -24,6 +24,10 @@ const (
 	EnvRecoveryTimeout        = "MESOS_RECOVERY_TIMEOUT"
 	EnvSubscriptionBackoffMax = "MESOS_SUBSCRIPTION_BACKOFF_MAX"
 	EnvContainerID            = "MESH_CONTAINER_ID"
+	// EnvExecutorToken is the secret the executor proves itself with on
+	// every executor API call (Authorization: Bearer), as Mesos' executor
+	// authentication. The command executor does not pass it to its task.
+	EnvExecutorToken = "MESOS_EXECUTOR_AUTHENTICATION_TOKEN"
 )
 
 // Defaults of the command executor, as Mesos'.
@@ -47,6 +51,8 @@ type CommandExecutorConfig struct {
 	Sandbox   string
 	// ContainerID is the executor's container.
 	ContainerID string
+	// Token authenticates the executor's calls (EnvExecutorToken).
+	Token string
 	// TaskRootfs, when set, is the task's own root filesystem: the task
 	// is chrooted into it, works in Sandbox (a path inside it) and runs
 	// as TaskUser.
@@ -82,6 +88,7 @@ func CommandExecutorConfigFromEnv(getenv func(string) string) (CommandExecutorCo
 		Directory:     getenv(EnvDirectory),
 		Sandbox:       getenv(EnvSandbox),
 		ContainerID:   getenv(EnvContainerID),
+		Token:         getenv(EnvExecutorToken),
 		TaskRootfs:    getenv(EnvTaskRootfs),
 		TaskUser:      getenv(EnvTaskUser),
 		TaskCaps:      getenv(EnvTaskCaps),
