@@ -3,6 +3,7 @@ package agent
 import (
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"mesh/executor"
@@ -17,6 +18,9 @@ type StatisticsJSON struct {
 	Source       string                  `json:"source"`
 	Statistics   executor.ContainerStats `json:"statistics"`
 }
+
+// statsReaders bounds the containers measured at once.
+const statsReaders = 8
 
 // handleMonitorStatistics serves GET /monitor/statistics.
 func (a *Agent) handleMonitorStatistics(w http.ResponseWriter, r *http.Request) {
@@ -50,22 +54,37 @@ func (a *Agent) Statistics() []StatisticsJSON {
 	}
 	a.mu.Unlock()
 
-	// Reading cgroups takes a while: not under the agent's lock.
+	// Reading cgroups takes a while (~1 ms a container): not under the
+	// agent's lock, and a few containers at a time.
 	sr, _ := a.containerizer.(executor.StatsReporter)
-	out := make([]StatisticsJSON, 0, len(targets))
-	for _, t := range targets {
-		e := t.entry
-		if sr != nil {
-			st, err := sr.Stats(t.cid)
-			if err != nil {
-				a.log.Debug("cannot measure container", "container_id", t.cid, "error", err)
-				continue
-			}
-			e.Statistics = st
-		} else {
+	measured := make([]bool, len(targets))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, statsReaders)
+	for i := range targets {
+		e := &targets[i].entry
+		if sr == nil {
 			e.Statistics.Timestamp = float64(time.Now().UnixNano()) / 1e9
+			measured[i] = true
+			continue
 		}
-		out = append(out, e)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			st, err := sr.Stats(targets[i].cid)
+			if err != nil {
+				a.log.Debug("cannot measure container", "container_id", targets[i].cid, "error", err)
+				return
+			}
+			e.Statistics, measured[i] = st, true
+		}()
+	}
+	wg.Wait()
+	out := make([]StatisticsJSON, 0, len(targets))
+	for i, t := range targets {
+		if measured[i] {
+			out = append(out, t.entry)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].FrameworkID != out[j].FrameworkID {
