@@ -29,6 +29,10 @@ func executorCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// Before anything else: the environment holds the token.
+			if err := executor.HideFromTask(); err != nil {
+				return err
+			}
 			// In a prestarted container the environment arrives now.
 			if err := executor.LoadDeferredEnv(); err != nil {
 				return err

@@ -38,6 +38,11 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	if os.Getenv(envTestExecutor) == "1" {
+		// As `mesh executor` does.
+		if err := executor.HideFromTask(); err != nil {
+			fmt.Fprintln(os.Stderr, "executor:", err)
+			os.Exit(2)
+		}
 		os.Exit(runTestExecutor())
 	}
 	code := m.Run()

@@ -553,3 +553,28 @@ func TestAgentLinux_FetchesURIsAsTheTaskUser(t *testing.T) {
 		}
 	}
 }
+
+// A task of another user than root runs as the same user as its executor
+// on the host's root, yet cannot read the executor's environment (which
+// holds its token) or trace it: the executor is not dumpable.
+func TestAgentLinux_TaskCannotReadItsExecutorsEnvironment(t *testing.T) {
+	f := newFakeServer(t)
+	a := startAgent(t, linuxConfig(t, f))
+	a.waitRegistered(t)
+	f.launch(nobodyFramework("fw-1"), commandTask("t1", `id -un > user; cat /proc/1/environ > env 2> err; cat /proc/1/cmdline > cmd`))
+	f.waitState(t, "t1", mesos.TaskFinished)
+	dir := sandboxOf(t, a, "t1")
+	read := func(name string) string {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return string(b)
+	}
+	if u := read("user"); u != "nobody\n" {
+		t.Fatalf("the task ran as %q", u)
+	}
+	if !strings.Contains(read("cmd"), "agent.test") {
+		t.Fatalf("/proc/1 is not the executor: %q", read("cmd"))
+	}
+	if env := read("env"); env != "" || !strings.Contains(read("err"), "Permission denied") {
+		t.Errorf("the task read its executor's environment (%d bytes; stderr %q)", len(env), read("err"))
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // procStat is what mesh needs from /proc/<pid>/stat.
@@ -88,4 +90,16 @@ func sessionMembers(sid int) []int {
 		}
 	}
 	return pids
+}
+
+// HideFromTask makes this process non-dumpable: its /proc files (its
+// environment, which holds the executor's token, among them) become
+// root's, and processes of the same user cannot trace it. The command
+// executor calls it first, since under host-root isolation it runs as its
+// task's user. The task it execs is dumpable again (execve resets it).
+func HideFromTask() error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make the executor non-dumpable: %w", err)
+	}
+	return nil
 }

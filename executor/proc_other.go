@@ -15,3 +15,6 @@ func processAlive(pid int, _ uint64) bool {
 // sessionMembers cannot be listed without /proc; only the session
 // leader's process group is reachable.
 func sessionMembers(sid int) []int { return nil }
+
+// HideFromTask does nothing without Linux's prctl.
+func HideFromTask() error { return nil }
