@@ -3,8 +3,10 @@ package executor
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"mesh/mesos"
 )
@@ -48,13 +50,38 @@ func WriteTaskExit(sandbox string, e TaskExit) error {
 	return nil
 }
 
+// maxExitStatusFile bounds the exit status file: what the executor writes
+// is a few hundred bytes.
+const maxExitStatusFile = 64 << 10
+
 // ReadTaskExit reads sandbox's exit status file. The error wraps
 // os.ErrNotExist when the task has not ended (or never started).
+//
+// The agent reads it as root from a sandbox the task's user owns, so
+// nothing there is trusted: the path is resolved within the sandbox (a
+// symlink out of it fails), only a regular file is read (a FIFO would block
+// the agent) and only so much of it.
 func ReadTaskExit(sandbox string) (TaskExit, error) {
 	var e TaskExit
-	b, err := os.ReadFile(filepath.Join(sandbox, ExitStatusFile))
+	root, err := os.OpenRoot(sandbox)
 	if err != nil {
 		return e, fmt.Errorf("read exit status: %w", err)
+	}
+	defer root.Close()
+	f, err := root.OpenFile(ExitStatusFile, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return e, fmt.Errorf("read exit status: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return e, fmt.Errorf("read exit status %s: not a regular file", filepath.Join(sandbox, ExitStatusFile))
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxExitStatusFile+1))
+	if err != nil {
+		return e, fmt.Errorf("read exit status: %w", err)
+	}
+	if len(b) > maxExitStatusFile {
+		return e, fmt.Errorf("read exit status %s: larger than %d bytes", filepath.Join(sandbox, ExitStatusFile), maxExitStatusFile)
 	}
 	if err := json.Unmarshal(b, &e); err != nil {
 		return e, fmt.Errorf("read exit status %s: %w", filepath.Join(sandbox, ExitStatusFile), err)
