@@ -22,6 +22,7 @@ import (
 //	<work-dir>/meta/containers/                               containerizer state
 //	<work-dir>/meta/frameworks/<fid>/executors/<eid>/run.json what runs in a container
 //	<work-dir>/meta/frameworks/<fid>/executors/<eid>/launching once its container is being created
+//	<work-dir>/meta/frameworks/<fid>/executors/<eid>/subscribed once its executor has subscribed
 //	<work-dir>/meta/frameworks/<fid>/tasks/<tid>/updates      status update checkpoints
 //
 // Only frameworks/ is visible through the files API.
@@ -60,19 +61,33 @@ type runCheckpoint struct {
 	// agent knows its executors again (the file is readable by root only).
 	Token string `json:"token,omitempty"`
 
-	// launchBegan is whether the launching marker exists.
-	launchBegan bool
+	// launchBegan and subscribed are whether the launching and subscribed
+	// markers exist.
+	launchBegan, subscribed bool
 }
 
 // launchingMarker is the file whose existence says a run's container was
 // being created: its executor may have started.
 const launchingMarker = "launching"
 
-// markLaunching records that run's container is about to be created. It
-// needs no fsync: it matters after an agent crash within the same boot,
-// when the page cache keeps it.
+// subscribedMarker is the file whose existence says a run's executor
+// subscribed, so it may have received its tasks.
+const subscribedMarker = "subscribed"
+
+// markLaunching records that run's container is about to be created, and
+// markSubscribed that its executor subscribed, before it gets its tasks.
+// They need no fsync: they matter after an agent crash within the same
+// boot, when the page cache keeps them.
 func (a *Agent) markLaunching(fid, eid, cid string) error {
-	p := filepath.Join(filepath.Dir(a.runCheckpointPath(fid, eid)), launchingMarker)
+	return a.mark(fid, eid, launchingMarker, cid)
+}
+
+func (a *Agent) markSubscribed(fid, eid, cid string) error {
+	return a.mark(fid, eid, subscribedMarker, cid)
+}
+
+func (a *Agent) mark(fid, eid, name, cid string) error {
+	p := filepath.Join(filepath.Dir(a.runCheckpointPath(fid, eid)), name)
 	return os.WriteFile(p, []byte(cid), 0o600)
 }
 
@@ -214,6 +229,8 @@ func (a *Agent) loadRunCheckpoints() ([]runCheckpoint, error) {
 		}
 		_, err = os.Stat(filepath.Join(filepath.Dir(p), launchingMarker))
 		cp.launchBegan = err == nil
+		_, err = os.Stat(filepath.Join(filepath.Dir(p), subscribedMarker))
+		cp.subscribed = err == nil
 		out = append(out, cp)
 	}
 	return out, nil

@@ -129,6 +129,16 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow application/json")
 			return
 		}
+		if !run.subscribed {
+			// Before the executor can get a task: a restarted agent
+			// launches again only runs whose executors never subscribed.
+			if err := a.markSubscribed(fid, eid, run.containerID); err != nil {
+				a.mu.Unlock()
+				a.log.Error("cannot record an executor's subscription", "framework_id", fid, "executor_id", eid, "error", err)
+				httpError(w, http.StatusServiceUnavailable, "The agent cannot record the subscription: %v", err)
+				return
+			}
+		}
 		s := a.subscribeExecutor(run, call.Subscribe)
 		a.mu.Unlock()
 		a.serveExecutorStream(w, r, run, s)

@@ -464,6 +464,41 @@ func TestAgentLinux_RestartKeepsTasksRunning(t *testing.T) {
 	}
 }
 
+// A run whose container was being created when the agent died, and which
+// the next agent finds half created, never had an executor that
+// subscribed, and so never ran a task: under linux isolation the next
+// agent launches it again, in its own sandbox, and it runs once.
+func TestAgentLinux_RestartLaunchesARunWhoseExecutorNeverSubscribed(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := linuxConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	a1 := startWithQueuedLaunch(t, f, cfg, nobodyFramework("fw-1"))
+	a1.stop(t)
+	// What a crash while the container was being created leaves: the
+	// launch marked as begun, the container's state half written.
+	cid := a1.State().Frameworks[0].Executors[0].Container
+	if err := a1.markLaunching("fw-1", "t1", cid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.WorkDir, "meta", "containers", "lc", cid), 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.HTTPAddr = a1.Addr()
+	cfg.KillTasksOnShutdown = true
+	a2 := startAgent(t, cfg)
+	a2.waitRegistered(t)
+	f.waitAcked(t, "t1", mesos.TaskFinished)
+	if runs := timesRan(t, cfg.WorkDir); runs != 1 {
+		t.Errorf("the task ran %d times, want once", runs)
+	}
+	for _, d := range f.updatesOf("t1") {
+		if d.Status.State == mesos.TaskFailed {
+			t.Errorf("the relaunched task also failed: %+v", d.Status)
+		}
+	}
+}
+
 func TestAgentLinux_PrestartedContainerRunsTaskAndSurvivesRestart(t *testing.T) {
 	f := newFakeServer(t)
 	cfg := linuxConfig(t, f)

@@ -77,8 +77,8 @@ func (a *Agent) recover() error {
 		}
 		fw.executors[eid] = run
 		cs, ok := alive[cp.ContainerID]
-		if !ok && !cp.launchBegan && run.state == runRegistering && cp.BootID != "" && cp.BootID == a.bootID {
-			// Its container was never being created: nothing of it ran.
+		if !ok && a.neverRan(cp) && run.state == runRegistering {
+			// Nothing of it ran: launch it again.
 			run.launchBegan = false
 			for _, t := range run.liveTasks() {
 				a.deliverLaunch(run, t)
@@ -113,6 +113,24 @@ func (a *Agent) recover() error {
 		a.orphans = append(a.orphans, cid)
 	}
 	return nil
+}
+
+// neverRan reports whether a checkpointed run whose container is gone
+// cannot have run any of its tasks, within this boot of the machine (a
+// reboot may lose the markers, which are not synced): the agent never
+// began to create its container, or, under linux isolation, the executor
+// never subscribed, which is how it gets its tasks. Only the linux
+// containerizer finds every container an agent created (libcontainer's
+// state is written before the container starts), so only there does a
+// container being gone mean its executor is not running somewhere.
+func (a *Agent) neverRan(cp runCheckpoint) bool {
+	if cp.BootID == "" || cp.BootID != a.bootID {
+		return false
+	}
+	if !cp.launchBegan {
+		return true
+	}
+	return !cp.subscribed && a.containerizer.Name() == executor.IsolationLinux
 }
 
 func executorIDTaken(a *Agent, fid, eid string) bool {

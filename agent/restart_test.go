@@ -133,17 +133,7 @@ func TestAgent_RestartLaunchesWhatWasNeverStarted(t *testing.T) {
 		f := newFakeServer(t)
 		cfg := testConfig(t, f)
 		cfg.KillTasksOnShutdown = kill
-		a1 := startAgent(t, cfg)
-		a1.waitRegistered(t)
-		// Every launch slot is taken: the launch queues.
-		for range cap(a1.launchSlots) {
-			a1.launchSlots <- struct{}{}
-		}
-		f.launch(testFramework("fw-1"), commandTask("t1", "echo ran >> ran"))
-		waitFor(t, 10*time.Second, "the run's checkpoint", func() bool {
-			_, err := os.Stat(a1.runCheckpointPath("fw-1", "t1"))
-			return err == nil
-		})
+		a1 := startWithQueuedLaunch(t, f, cfg, testFramework("fw-1"))
 		a1.stop(t)
 		if kill {
 			if _, err := os.Stat(a1.runCheckpointPath("fw-1", "t1")); err == nil {
@@ -169,20 +159,78 @@ func TestAgent_RestartLaunchesWhatWasNeverStarted(t *testing.T) {
 			continue
 		}
 		f.waitState(t, "t1", mesos.TaskFinished)
-		all, _ := filepath.Glob(filepath.Join(cfg.WorkDir, "frameworks", "fw-1", "executors", "t1", "runs", "*", "ran"))
-		var dirs []string
-		for _, d := range all {
-			if !strings.Contains(d, "/runs/latest/") {
-				dirs = append(dirs, d)
-			}
-		}
-		if len(dirs) != 1 {
-			t.Fatalf("the task ran in %d sandboxes, want 1: %v", len(dirs), dirs)
-		}
-		if b, _ := os.ReadFile(dirs[0]); string(b) != "ran\n" {
-			t.Errorf("the task ran %q, want once", b)
+		if runs := timesRan(t, cfg.WorkDir); runs != 1 {
+			t.Errorf("the task ran %d times, want once", runs)
 		}
 	}
+}
+
+// A run whose container was being created when a posix agent died is not
+// launched again: the executor may have started, and only a linux agent
+// finds every executor an earlier agent started. Its task fails, naming
+// the restart.
+func TestAgent_RestartFailsARunWhoseLaunchBegan(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.KillTasksOnShutdown = false
+	a1 := startWithQueuedLaunch(t, f, cfg, testFramework("fw-1"))
+	a1.stop(t)
+	// What a crash while the container was being created leaves.
+	if err := a1.markLaunching("fw-1", "t1", a1.State().Frameworks[0].Executors[0].Container); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.HTTPAddr = a1.Addr()
+	cfg.KillTasksOnShutdown = true
+	a2 := startAgent(t, cfg)
+	a2.waitRegistered(t)
+	st := f.waitState(t, "t1", mesos.TaskFailed)
+	if st.Reason != mesos.ReasonAgentRestarted {
+		t.Errorf("TASK_FAILED = %+v, want REASON_AGENT_RESTARTED", st)
+	}
+	if runs := timesRan(t, cfg.WorkDir); runs != 0 {
+		t.Errorf("the task ran %d times", runs)
+	}
+}
+
+// startWithQueuedLaunch starts an agent on cfg whose launch slots are all
+// taken, and gives it task t1 of framework fw, which appends "ran" to the
+// file ran in its sandbox: its launch is checkpointed and waits for a slot.
+func startWithQueuedLaunch(t *testing.T, f *fakeServer, cfg Config, fw mesos.FrameworkInfo) *testAgent {
+	t.Helper()
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	for range cap(a.launchSlots) {
+		a.launchSlots <- struct{}{}
+	}
+	f.launch(fw, commandTask("t1", "echo ran >> ran"))
+	waitFor(t, 10*time.Second, "the run's checkpoint", func() bool {
+		_, err := os.Stat(a.runCheckpointPath(fw.ID.Value, "t1"))
+		return err == nil
+	})
+	return a
+}
+
+// timesRan is how many times the task of startWithQueuedLaunch ran, in
+// all its sandboxes; it fails the test if it ran in more than one.
+func timesRan(t *testing.T, workDir string) int {
+	t.Helper()
+	all, _ := filepath.Glob(filepath.Join(workDir, "frameworks", "fw-1", "executors", "t1", "runs", "*", "ran"))
+	var files []string
+	for _, f := range all {
+		if !strings.Contains(f, "/runs/latest/") {
+			files = append(files, f)
+		}
+	}
+	if len(files) > 1 {
+		t.Errorf("the task ran in %d sandboxes, want 1: %v", len(files), files)
+	}
+	n := 0
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		n += strings.Count(string(b), "ran\n")
+	}
+	return n
 }
 
 // stopWithRunningTask starts an agent that leaves its tasks running when it
