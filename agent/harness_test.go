@@ -411,6 +411,18 @@ func startAgent(t testing.TB, cfg Config) *testAgent {
 	return ta
 }
 
+// restartAgent starts the next agent on prev's work directory (cfg's) and
+// address, one that kills its tasks when it stops so that the test leaves
+// none behind, and waits for it to register.
+func restartAgent(t testing.TB, cfg Config, prev *testAgent) *testAgent {
+	t.Helper()
+	cfg.HTTPAddr = prev.Addr()
+	cfg.KillTasksOnShutdown = true
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	return a
+}
+
 // waitRegistered waits for the agent to have an id.
 func (ta *testAgent) waitRegistered(t testing.TB) string {
 	t.Helper()

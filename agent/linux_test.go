@@ -431,10 +431,7 @@ func TestAgentLinux_RestartKeepsTasksRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cfg.HTTPAddr = a1.Addr()
-	cfg.KillTasksOnShutdown = true
-	a2 := startAgent(t, cfg)
-	a2.waitRegistered(t)
+	a2 := restartAgent(t, cfg, a1)
 	st := a2.State()
 	if len(st.Frameworks) != 1 || len(st.Frameworks[0].Executors) != 3 {
 		t.Fatalf("restarted agent recovered %+v, want 3 executors", st)
@@ -471,23 +468,13 @@ func TestAgentLinux_RestartKeepsTasksRunning(t *testing.T) {
 func TestAgentLinux_RestartLaunchesARunWhoseExecutorNeverSubscribed(t *testing.T) {
 	f := newFakeServer(t)
 	cfg := linuxConfig(t, f)
-	cfg.KillTasksOnShutdown = false
-	a1 := startWithQueuedLaunch(t, f, cfg, nobodyFramework("fw-1"))
-	a1.stop(t)
-	// What a crash while the container was being created leaves: the
-	// launch marked as begun, the container's state half written.
-	cid := a1.State().Frameworks[0].Executors[0].Container
-	if err := a1.markLaunching("fw-1", "t1", cid); err != nil {
-		t.Fatal(err)
-	}
+	a1, cid := crashedMidLaunch(t, f, cfg, nobodyFramework("fw-1"))
+	// The container's state, half written.
 	if err := os.MkdirAll(filepath.Join(cfg.WorkDir, "meta", "containers", "lc", cid), 0o700); err != nil {
 		t.Fatal(err)
 	}
 
-	cfg.HTTPAddr = a1.Addr()
-	cfg.KillTasksOnShutdown = true
-	a2 := startAgent(t, cfg)
-	a2.waitRegistered(t)
+	restartAgent(t, cfg, a1)
 	f.waitAcked(t, "t1", mesos.TaskFinished)
 	if runs := timesRan(t, cfg.WorkDir); runs != 1 {
 		t.Errorf("the task ran %d times, want once", runs)
@@ -529,10 +516,7 @@ func TestAgentLinux_PrestartedContainerRunsTaskAndSurvivesRestart(t *testing.T) 
 	}
 	a1.stop(t)
 
-	cfg.HTTPAddr = a1.Addr()
-	cfg.KillTasksOnShutdown = true
-	a2 := startAgent(t, cfg)
-	a2.waitRegistered(t)
+	restartAgent(t, cfg, a1)
 	f.waitAcked(t, "p2", mesos.TaskFinished)
 	time.Sleep(300 * time.Millisecond) // let any duplicate arrive
 	n := 0

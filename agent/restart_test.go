@@ -31,10 +31,8 @@ func TestAgent_RestartKeepsIdentityAndResendsPendingUpdate(t *testing.T) {
 	// The same work dir and address: a restarted agent.
 	f.setWithhold(mesos.TaskFinished, 0)
 	before := len(f.subscribeCalls())
-	cfg.HTTPAddr = a1.Addr()
-	cfg.KillTasksOnShutdown = true
-	a2 := startAgent(t, cfg)
-	if got := a2.waitRegistered(t); got != id {
+	a2 := restartAgent(t, cfg, a1)
+	if got := a2.ID(); got != id {
 		t.Errorf("restarted agent's id = %q, want %q", got, id)
 	}
 	waitFor(t, 10*time.Second, "the restarted agent to subscribe", func() bool { return len(f.subscribeCalls()) > before })
@@ -70,10 +68,7 @@ func TestAgent_RestartReattachesRunningExecutor(t *testing.T) {
 		t.Fatalf("executor %d did not survive the agent", pid)
 	}
 
-	cfg.HTTPAddr = a1.Addr()
-	cfg.KillTasksOnShutdown = true
-	a2 := startAgent(t, cfg)
-	a2.waitRegistered(t)
+	a2 := restartAgent(t, cfg, a1)
 	st := a2.State()
 	if len(st.Frameworks) != 1 || len(st.Frameworks[0].Executors) != 1 || st.Frameworks[0].Executors[0].Pid != pid ||
 		st.Frameworks[0].Executors[0].Tasks[0].State != mesos.TaskRunning {
@@ -95,10 +90,7 @@ func TestAgent_RestartFailsTasksOfVanishedExecutors(t *testing.T) {
 	// The machine loses the executor while the agent is down.
 	killExecutor(t, ex.Pid)
 
-	cfg.HTTPAddr = a1.Addr()
-	cfg.KillTasksOnShutdown = true
-	a2 := startAgent(t, cfg)
-	a2.waitRegistered(t)
+	restartAgent(t, cfg, a1)
 	st := f.waitState(t, "t1", mesos.TaskFailed)
 	if st.Source != mesos.SourceAgent || st.Reason != mesos.ReasonExecutorTerminated {
 		t.Errorf("TASK_FAILED = %+v", st)
@@ -115,10 +107,7 @@ func TestAgent_RestartReportsTheRecordedEndOfATask(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cfg.HTTPAddr = a1.Addr()
-	cfg.KillTasksOnShutdown = true
-	a2 := startAgent(t, cfg)
-	a2.waitRegistered(t)
+	restartAgent(t, cfg, a1)
 	st := f.waitState(t, "t1", mesos.TaskFinished)
 	if st.Source != mesos.SourceAgent || !strings.Contains(st.Message, "Command exited with status 0") {
 		t.Errorf("TASK_FINISHED = %+v", st)
@@ -172,18 +161,8 @@ func TestAgent_RestartLaunchesWhatWasNeverStarted(t *testing.T) {
 func TestAgent_RestartFailsARunWhoseLaunchBegan(t *testing.T) {
 	f := newFakeServer(t)
 	cfg := testConfig(t, f)
-	cfg.KillTasksOnShutdown = false
-	a1 := startWithQueuedLaunch(t, f, cfg, testFramework("fw-1"))
-	a1.stop(t)
-	// What a crash while the container was being created leaves.
-	if err := a1.markLaunching("fw-1", "t1", a1.State().Frameworks[0].Executors[0].Container); err != nil {
-		t.Fatal(err)
-	}
-
-	cfg.HTTPAddr = a1.Addr()
-	cfg.KillTasksOnShutdown = true
-	a2 := startAgent(t, cfg)
-	a2.waitRegistered(t)
+	a1, _ := crashedMidLaunch(t, f, cfg, testFramework("fw-1"))
+	restartAgent(t, cfg, a1)
 	st := f.waitState(t, "t1", mesos.TaskFailed)
 	if st.Reason != mesos.ReasonAgentRestarted {
 		t.Errorf("TASK_FAILED = %+v, want REASON_AGENT_RESTARTED", st)
@@ -209,6 +188,22 @@ func startWithQueuedLaunch(t *testing.T, f *fakeServer, cfg Config, fw mesos.Fra
 		return err == nil
 	})
 	return a
+}
+
+// crashedMidLaunch leaves cfg's work directory as an agent that died
+// while it created the container of task t1 (of startWithQueuedLaunch)
+// leaves it: the run checkpointed and its launch marked as begun. It
+// returns the stopped agent and the run's container id.
+func crashedMidLaunch(t *testing.T, f *fakeServer, cfg Config, fw mesos.FrameworkInfo) (*testAgent, string) {
+	t.Helper()
+	cfg.KillTasksOnShutdown = false
+	a := startWithQueuedLaunch(t, f, cfg, fw)
+	a.stop(t)
+	cid := a.State().Frameworks[0].Executors[0].Container
+	if err := a.markLaunching(fw.ID.Value, "t1", cid); err != nil {
+		t.Fatal(err)
+	}
+	return a, cid
 }
 
 // timesRan is how many times the task of startWithQueuedLaunch ran, in
