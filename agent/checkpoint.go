@@ -91,6 +91,13 @@ func (a *Agent) mark(fid, eid, name, cid string) error {
 	return os.WriteFile(p, []byte(cid), 0o600)
 }
 
+// marked reports whether the marker name lies beside the run checkpoint
+// at path.
+func marked(path, name string) bool {
+	_, err := os.Stat(filepath.Join(filepath.Dir(path), name))
+	return err == nil
+}
+
 // bootID is the kernel's id of the current boot, "" if unknown.
 func bootID() string {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
@@ -227,10 +234,8 @@ func (a *Agent) loadRunCheckpoints() ([]runCheckpoint, error) {
 			a.log.Warn("ignoring unreadable executor checkpoint", "path", p, "error", err)
 			continue
 		}
-		_, err = os.Stat(filepath.Join(filepath.Dir(p), launchingMarker))
-		cp.launchBegan = err == nil
-		_, err = os.Stat(filepath.Join(filepath.Dir(p), subscribedMarker))
-		cp.subscribed = err == nil
+		cp.launchBegan = marked(p, launchingMarker)
+		cp.subscribed = marked(p, subscribedMarker)
 		out = append(out, cp)
 	}
 	return out, nil
