@@ -281,8 +281,11 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 				}
 			}
 		}
-		if r.Duplicate || t.Completed {
-			r.Duplicate = true
+		if t.Completed {
+			r.Duplicate, r.WasCompleted = true, true
+			continue
+		}
+		if r.Duplicate {
 			continue
 		}
 		nt := t.Copy()

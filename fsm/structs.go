@@ -255,8 +255,12 @@ type HistoryPruneResult struct {
 type StatusUpdateResult struct {
 	// Known is false when no such task exists.
 	Known bool
-	// Duplicate is true when the update's uuid was already recorded.
+	// Duplicate is true when the update's uuid was already recorded, or
+	// the task was already completed.
 	Duplicate bool
+	// WasCompleted is true when the task was completed before this update:
+	// the update changed nothing and nobody will acknowledge it.
+	WasCompleted bool
 	// BecameTerminal is true when this update moved the task to a terminal
 	// state: its resources are free now.
 	BecameTerminal bool

@@ -268,9 +268,12 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 		if r.BecameTerminal {
 			m.alloc.Recover(u.FrameworkID, r.AgentID, r.Resources, 0)
 		}
-		task := st.Task(u.FrameworkID, u.Status.TaskID.Value)
+		// Whether the framework is told is decided by what this update did,
+		// not by the state after it: an update without a uuid that ends a
+		// task (TASK_LOST for a task an agent no longer has) completes the
+		// task in the same entry, and must still reach the framework.
 		fw := st.Framework(u.FrameworkID)
-		orphan := !r.Known || task == nil || task.Completed || fw == nil || fw.Removed
+		orphan := !r.Known || r.WasCompleted || fw == nil || fw.Removed
 		if orphan {
 			if len(u.Status.UUID) > 0 {
 				m.sendToAgent(agentID, &agentapi.Event{Type: agentapi.EventAcknowledge, Acknowledge: &agentapi.Acknowledge{

@@ -87,3 +87,34 @@ func TestAgent_BackWithTasksReportedLostKillsThem(t *testing.T) {
 		t.Errorf("task in the state: %+v", tk)
 	}
 }
+
+// TestAgent_ReregisteredWithoutATaskTellsTheFramework: an agent that comes
+// back without a task the leader placed there (it died before it could
+// record it) makes the leader end the task TASK_LOST, and the framework
+// is told so at once, without having to reconcile.
+func TestAgent_ReregisteredWithoutATaskTellsTheFramework(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("told", "", `"failover_timeout":60`))
+	f.subscribed()
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	f.launch(o, "sleep 100", "forgotten")
+	run := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	f.ack(run)
+	servertest.WaitFor(t, 5*time.Second, "the ack to reach the agent", func() bool {
+		return agent.TaskState(f.id, "forgotten") == mesos.TaskRunning
+	})
+
+	agent.Stop()
+	agent.Forget(f.id, "forgotten")
+	agent.Start(t)
+	st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if st.TaskID.Value != "forgotten" || st.State != mesos.TaskLost || st.Reason != mesos.ReasonAgentRestarted ||
+		st.Source != mesos.SourceMaster || len(st.UUID) != 0 {
+		t.Fatalf("after the agent came back without the task: %+v", st)
+	}
+	if tk := srv.FSM().State().Task(f.id, "forgotten"); tk.State != mesos.TaskLost || !tk.Completed {
+		t.Errorf("task in the state: %+v", tk)
+	}
+}

@@ -106,6 +106,15 @@ func (a *SimAgent) TaskState(frameworkID, taskID string) mesos.TaskState {
 	return ""
 }
 
+// Forget drops a task from the agent, as an agent restarted on a work
+// dir that lost the task would: it is not reported when the agent next
+// registers.
+func (a *SimAgent) Forget(frameworkID, taskID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.tasks, frameworkID+"/"+taskID)
+}
+
 // run registers, signals registered, then processes the stream until it
 // ends. An error before registration is returned.
 func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
