@@ -50,8 +50,8 @@ func TestCluster_LeaderWithFullDiskStepsDown(t *testing.T) {
 	oldAddr := c.Servers[old].HTTPAddr()
 	fs[old].full.Store(true)
 
-	// A write on the sick leader fails (the stream carries an ERROR, not
-	// SUBSCRIBED), and the leader steps down rather than hang.
+	// A write on the sick leader fails (503, which the framework retries;
+	// never SUBSCRIBED), and the leader steps down rather than hang.
 	if _, body, _ := rawPost(t, oldAddr, subscribeBody("doomed", "", ""), jsonCT); strings.Contains(body, "SUBSCRIBED") {
 		t.Errorf("a leader that cannot write its log subscribed a framework: %s", body)
 	}

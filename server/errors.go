@@ -10,7 +10,18 @@ import (
 var (
 	ErrNotLeader = errors.New("this server is not the leader")
 	ErrNoLeader  = errors.New("no leader elected")
+	// ErrNotCommitted is a write raft could not commit in time (its queue
+	// is full, or a quorum did not answer): transient, like ErrNotLeader,
+	// and answered 503 so that the client retries.
+	ErrNotCommitted = errors.New("the write was not committed")
 )
+
+// transient reports whether err is a failure to commit that a client
+// should retry against the (possibly new) leader rather than give up on:
+// leadership lost or never held, or raft not committing in time.
+func transient(err error) bool {
+	return errors.Is(err, ErrNotLeader) || errors.Is(err, ErrNoLeader) || errors.Is(err, ErrNotCommitted)
+}
 
 // codedError carries an HTTP status code and a message for the client.
 type codedError struct {
@@ -32,7 +43,7 @@ func writeError(w http.ResponseWriter, err error) {
 	var ce *codedError
 	if errors.As(err, &ce) {
 		code = ce.code
-	} else if errors.Is(err, ErrNoLeader) || errors.Is(err, ErrNotLeader) {
+	} else if transient(err) {
 		code = http.StatusServiceUnavailable
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -58,13 +58,23 @@ func validateFrameworkInfo(info *mesos.FrameworkInfo, suppressed []string) error
 func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
 	info := *call.Subscribe.FrameworkInfo
 	streamID := uuid.NewString()
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Mesos-Stream-Id", streamID)
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	rw := recordio.NewWriter(w)
+	// The stream starts (200) only once the framework's registration is
+	// decided: a registration that could not be committed (leadership
+	// lost, no quorum) is a 503 the framework retries, never an ERROR
+	// event, which tells a scheduler to abort.
+	var rw *recordio.Writer
+	start := func() *recordio.Writer {
+		if rw == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Mesos-Stream-Id", streamID)
+			w.Header().Set("Cache-Control", "no-cache")
+			w.WriteHeader(http.StatusOK)
+			rw = recordio.NewWriter(w)
+		}
+		return rw
+	}
 	fail := func(msg string) {
-		writeEvent(rw, &scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: msg}})
+		writeEvent(start(), &scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: msg}})
 	}
 	if err := validateFrameworkInfo(&info, call.Subscribe.SuppressedRoles); err != nil {
 		fail(err.Error())
@@ -113,13 +123,17 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	fw.SuppressedRoles = call.Subscribe.SuppressedRoles
 	req.Framework = fw
 	if _, err := m.apply(fsm.FrameworkRegisterRequestType, req); err != nil {
-		if errors.Is(err, fsm.ErrFrameworkRemoved) {
+		switch {
+		case errors.Is(err, fsm.ErrFrameworkRemoved):
 			fail("Framework has been removed")
-		} else {
+		case transient(err):
+			writeError(w, httpErrorf(http.StatusServiceUnavailable, "failed to register framework: %v; retry", err))
+		default:
 			fail("failed to register framework: " + err.Error())
 		}
 		return
 	}
+	start()
 
 	fc := newFrameworkConn(fw.ID, streamID)
 	m.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,8 +160,11 @@ func (m *master) decline(fid string, ids []mesos.OfferID, filters *mesos.Filters
 
 // accept handles ACCEPT: it validates the offers and every task, commits
 // "offers consumed + tasks launched" as one entry — re-checked by Apply
-// against the latest state — and only then tells the agent.
-func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) {
+// against the latest state — and only then tells the agent. A launch that
+// could not be committed (leadership lost, no quorum) is an error the
+// call answers 503: the framework hears of it rather than waiting for
+// tasks nobody will ever start, and reconciles them.
+func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 	fid := fw.ID
 	pa := fw.Info.HasCapability(mesos.CapabilityPartitionAware)
 	var tasks []mesos.TaskInfo
@@ -215,7 +219,7 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) {
 			m.masterUpdate(fid, t.TaskID, t.AgentID.Value, lostState, mesos.ReasonInvalidOffers,
 				"Task launched with invalid offers: "+problem)
 		}
-		return
+		return nil
 	}
 	var offered mesos.Resources
 	offerIDs := make([]string, len(offers))
@@ -245,14 +249,15 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) {
 	})
 	if err != nil {
 		m.logger.Info("launch rejected", "framework_id", fid, "error", err)
-		if errors.Is(err, ErrNotLeader) {
-			return
+		if transient(err) {
+			return httpErrorf(http.StatusServiceUnavailable,
+				"the launch of %d task(s) may not have been committed (%v): reconcile them and retry", len(launch), err)
 		}
 		for _, t := range launch {
 			m.masterUpdate(fid, t.Info.TaskID, agentID, lostState, mesos.ReasonInvalidOffers,
 				"Task launched with invalid offers: "+err.Error())
 		}
-		return
+		return nil
 	}
 	if len(launch) > 0 {
 		infos := make([]mesos.TaskInfo, len(launch))
@@ -269,6 +274,7 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) {
 	if !remaining.IsEmpty() {
 		m.alloc.Recover(fid, agentID, remaining, refuse)
 	}
+	return nil
 }
 
 // validateTask applies Mesos' per-task checks against the resources still

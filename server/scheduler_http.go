@@ -74,7 +74,7 @@ func (m *master) dispatch(fw *fsm.Framework, call *scheduler.Call) error {
 	case scheduler.CallTeardown:
 		m.removeFramework(fw.ID, "Framework torn down")
 	case scheduler.CallAccept:
-		m.accept(fw, call.Accept)
+		return m.accept(fw, call.Accept)
 	case scheduler.CallDecline:
 		m.decline(fw.ID, call.Decline.OfferIDs, call.Decline.Filters)
 	case scheduler.CallRevive:

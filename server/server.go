@@ -295,7 +295,7 @@ func (s *Server) raftApply(t fsm.MessageType, req any) (any, error) {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
 			return nil, fmt.Errorf("%w: %v", ErrNotLeader, err)
 		}
-		return nil, fmt.Errorf("raft apply: %w", err)
+		return nil, fmt.Errorf("%w: raft apply: %v", ErrNotCommitted, err)
 	}
 	if err, ok := f.Response().(error); ok {
 		return nil, err
