@@ -209,62 +209,44 @@ func masterInfo(clusterID, nodeID, httpAddr string) mesos.MasterInfo {
 type frameworkConn struct {
 	id       string
 	streamID string
-	events   chan *scheduler.Event
-	done     chan struct{}
-	once     sync.Once
-	// final is written just before the stream closes (ERROR events).
-	final atomic.Pointer[scheduler.Event]
+	out      *outbox[*scheduler.Event]
 }
 
 func newFrameworkConn(id, streamID string) *frameworkConn {
-	return &frameworkConn{id: id, streamID: streamID, events: make(chan *scheduler.Event, 4096), done: make(chan struct{})}
+	return &frameworkConn{id: id, streamID: streamID, out: newOutbox[*scheduler.Event]()}
 }
+
+// notReading ends the stream of a framework that does not keep up.
+var notReading = &scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: "framework is not reading its event stream"}}
 
 // send queues an event; a framework that cannot keep up is disconnected
 // rather than allowed to grow the leader's memory without bound.
-func (fc *frameworkConn) send(ev *scheduler.Event) {
-	select {
-	case <-fc.done:
-	case fc.events <- ev:
-	default:
-		fc.close(&scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: "framework is not reading its event stream"}})
-	}
-}
+func (fc *frameworkConn) send(ev *scheduler.Event) { fc.out.push(ev, &notReading) }
 
 // close ends the stream, writing final first when given.
 func (fc *frameworkConn) close(final *scheduler.Event) {
-	fc.once.Do(func() {
-		if final != nil {
-			fc.final.Store(final)
-		}
-		close(fc.done)
-	})
+	if final == nil {
+		fc.out.close(nil)
+		return
+	}
+	fc.out.close(&final)
 }
 
 // agentConn is an agent's command stream.
 type agentConn struct {
-	id     string
-	events chan *agentapi.Event
-	done   chan struct{}
-	once   sync.Once
+	id  string
+	out *outbox[*agentapi.Event]
 }
 
 func newAgentConn(id string) *agentConn {
-	return &agentConn{id: id, events: make(chan *agentapi.Event, 4096), done: make(chan struct{})}
+	return &agentConn{id: id, out: newOutbox[*agentapi.Event]()}
 }
 
-func (ac *agentConn) send(ev *agentapi.Event) {
-	select {
-	case <-ac.done:
-	case ac.events <- ev:
-	default:
-		ac.close() // the agent is not reading its command stream
-	}
-}
+// send queues a command; an agent that is not reading its command stream
+// is disconnected.
+func (ac *agentConn) send(ev *agentapi.Event) { ac.out.push(ev, nil) }
 
-func (ac *agentConn) close() {
-	ac.once.Do(func() { close(ac.done) })
-}
+func (ac *agentConn) close() { ac.out.close(nil) }
 
 // sendToFramework queues ev for a connected framework; false if it is not
 // connected.

@@ -155,35 +155,11 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 			"framework_id", kills[i].FrameworkID.Value, "task_id", kills[i].TaskID.Value)
 		ac.send(&agentapi.Event{Type: agentapi.EventKill, Term: m.term, Kill: &kills[i]})
 	}
-	m.serveAgentStream(r, rw, ac)
+	serveStream(r.Context(), m.ctx, w, rw, ac.out, &agentapi.Event{Type: agentapi.EventHeartbeat, Term: m.term}, m.s.cfg.HeartbeatInterval)
 	// However the stream ended, the agent is now disconnected; when a newer
 	// stream replaced this one it is a no-op.
 	m.agentDisconnected(ac)
 	return nil
-}
-
-// serveAgentStream writes commands and heartbeats until the stream ends.
-func (m *master) serveAgentStream(r *http.Request, rw *recordio.Writer, ac *agentConn) {
-	hb := time.NewTicker(m.s.cfg.HeartbeatInterval)
-	defer hb.Stop()
-	for {
-		select {
-		case ev := <-ac.events:
-			if err := writeEvent(rw, ev); err != nil {
-				return
-			}
-		case <-hb.C:
-			if err := writeEvent(rw, &agentapi.Event{Type: agentapi.EventHeartbeat, Term: m.term}); err != nil {
-				return
-			}
-		case <-ac.done:
-			return
-		case <-r.Context().Done():
-			return
-		case <-m.ctx.Done():
-			return
-		}
-	}
 }
 
 // agentDisconnected stops offering a disconnected agent and gives it

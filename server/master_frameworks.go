@@ -169,42 +169,11 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	m.alloc.ActivateFramework(fw.ID)
 	m.alloc.Trigger()
 
-	m.serveFrameworkStream(r, rw, fc)
+	serveStream(r.Context(), m.ctx, w, rw, fc.out, &scheduler.Event{Type: scheduler.EventHeartbeat}, m.s.cfg.HeartbeatInterval)
 	// However the stream ended (the framework left, or the leader closed
 	// it for not reading), the framework is now disconnected; when it was
 	// replaced by a newer stream or removed this is a no-op.
 	m.frameworkDisconnected(fc)
-}
-
-// serveFrameworkStream writes events and heartbeats until the stream
-// ends.
-func (m *master) serveFrameworkStream(r *http.Request, rw *recordio.Writer, fc *frameworkConn) {
-	hb := time.NewTicker(m.s.cfg.HeartbeatInterval)
-	defer hb.Stop()
-	for {
-		select {
-		case ev := <-fc.events:
-			if err := writeEvent(rw, ev); err != nil {
-				fc.close(nil)
-				return
-			}
-		case <-hb.C:
-			if err := writeEvent(rw, &scheduler.Event{Type: scheduler.EventHeartbeat}); err != nil {
-				fc.close(nil)
-				return
-			}
-		case <-fc.done:
-			if ev := fc.final.Load(); ev != nil {
-				writeEvent(rw, ev)
-			}
-			return
-		case <-r.Context().Done():
-			fc.close(nil)
-			return
-		case <-m.ctx.Done():
-			return
-		}
-	}
 }
 
 // frameworkDisconnected handles a stream that dropped: the framework is

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"mesh/mesos/recordio"
+)
+
+// maxOutbox bounds the events waiting on one stream. A client that falls
+// this far behind is disconnected rather than allowed to grow the
+// leader's memory without bound.
+const maxOutbox = 4096
+
+// outbox holds the events waiting to be written to one stream (a
+// framework's or an agent's). Its memory follows its backlog: an idle
+// stream holds nothing, where a preallocated channel of maxOutbox slots
+// per connection held ~140 MB at 5,000 agents. One writer goroutine
+// (serveStream) drains it; any goroutine may push.
+type outbox[T any] struct {
+	mu    sync.Mutex
+	items []T
+	// ready has one slot: a push signals it, so the writer wakes at least
+	// once after every push (a stale signal only finds nothing to take).
+	ready chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	final *T // written just before the stream closes (under mu)
+	// abort, while the writer runs, unblocks a write in progress: a stream
+	// closed because its client stopped reading must not wait for that
+	// client's write to time out (under mu).
+	abort func()
+}
+
+func newOutbox[T any]() *outbox[T] {
+	return &outbox[T]{ready: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// push queues v; false when the stream is closed or, being full, has just
+// been closed with overflow as its last event (nil: none).
+func (o *outbox[T]) push(v T, overflow *T) bool {
+	o.mu.Lock()
+	select {
+	case <-o.done:
+		o.mu.Unlock()
+		return false
+	default:
+	}
+	if len(o.items) >= maxOutbox {
+		o.mu.Unlock()
+		o.shut(overflow, true)
+		return false
+	}
+	o.items = append(o.items, v)
+	o.mu.Unlock()
+	select {
+	case o.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns everything queued and leaves the outbox empty, releasing
+// the backing array so that a burst's memory goes with it.
+func (o *outbox[T]) take() []T {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	items := o.items
+	o.items = nil
+	return items
+}
+
+// close ends the stream; final, when given, is its last event.
+func (o *outbox[T]) close(final *T) { o.shut(final, final == nil) }
+
+// shut ends the stream with final as its last event (nil: none); with
+// abort, a write in progress is cut short: the client is not taking what
+// it is sent, so final is written only if the connection still takes it.
+func (o *outbox[T]) shut(final *T, abort bool) {
+	o.once.Do(func() {
+		o.mu.Lock()
+		o.final = final
+		o.items = nil
+		if abort && o.abort != nil {
+			o.abort()
+		}
+		o.mu.Unlock()
+		close(o.done)
+	})
+}
+
+func (o *outbox[T]) setAbort(fn func()) {
+	o.mu.Lock()
+	o.abort = fn
+	o.mu.Unlock()
+}
+
+func (o *outbox[T]) finalEvent() *T {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.final
+}
+
+// streamWriteTimeout bounds one write to a stream: a client that has
+// not taken a byte for this long (it stopped reading, or its machine is
+// gone without closing the connection) is disconnected instead of holding
+// the writer, and its backlog, forever.
+const streamWriteTimeout = 15 * time.Second
+
+// serveStream writes the outbox's events, and a heartbeat every interval,
+// until the outbox closes (its final event written), the client goes away
+// or the term ends. A failed or timed-out write closes the outbox.
+func serveStream[T any](client, term context.Context, w http.ResponseWriter, rw *recordio.Writer, o *outbox[T], heartbeat T, interval time.Duration) {
+	hb := time.NewTicker(interval)
+	defer hb.Stop()
+	rc := http.NewResponseController(w)
+	o.setAbort(func() { _ = rc.SetWriteDeadline(time.Now()) })
+	defer o.setAbort(nil)
+	write := func(ev T) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		if err := writeEvent(rw, ev); err != nil {
+			o.close(nil)
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case <-o.ready:
+			for _, ev := range o.take() {
+				if !write(ev) {
+					return
+				}
+			}
+		case <-hb.C:
+			if !write(heartbeat) {
+				return
+			}
+		case <-o.done:
+			if ev := o.finalEvent(); ev != nil {
+				_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+				writeEvent(rw, *ev)
+			}
+			return
+		case <-client.Done():
+			o.close(nil)
+			return
+		case <-term.Done():
+			return
+		}
+	}
+}
