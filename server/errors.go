@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Sentinel errors.
@@ -27,6 +29,8 @@ func transient(err error) bool {
 type codedError struct {
 	code int
 	msg  string
+	// retryAfter, when set, is sent as Retry-After (whole seconds).
+	retryAfter time.Duration
 }
 
 func (e *codedError) Error() string { return e.msg }
@@ -43,6 +47,9 @@ func writeError(w http.ResponseWriter, err error) {
 	var ce *codedError
 	if errors.As(err, &ce) {
 		code = ce.code
+		if ce.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((ce.retryAfter+time.Second-1)/time.Second)))
+		}
 	} else if transient(err) {
 		code = http.StatusServiceUnavailable
 	}

@@ -167,7 +167,7 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 			err = httpErrorf(400, "expecting 'agent_id' and 'update' to be present")
 			break
 		}
-		if err = m.agentUpdates(call.AgentID.Value, call.Update); err == nil {
+		if err = m.agentUpdates(r.Context(), call.AgentID.Value, call.Update); err == nil {
 			w.WriteHeader(http.StatusOK)
 		}
 	default:

@@ -49,6 +49,8 @@ type master struct {
 
 	// acks feeds the ack batcher.
 	acks chan pendingAck
+	// adm admits client writes at the pace raft commits them.
+	adm *admission
 }
 
 // newMaster establishes the master for term: it rescinds the old term's
@@ -71,6 +73,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		frameworkSeq:   meta.NextFramework,
 		agentSeq:       meta.NextAgent,
 	}
+	m.adm = newAdmission(ctx, defaultAdmission)
 	m.info = masterInfo(m.clusterID, s.nodeID, s.HTTPAddr())
 	alloc, err := allocator.New(s.cfg.Allocator, allocator.Config{
 		Interval: s.cfg.AllocationInterval,

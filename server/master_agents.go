@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"mesh/fsm"
@@ -27,6 +29,18 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if err := mesos.Resources(info.Resources).Validate(); err != nil {
 		return httpErrorf(400, "agent resources are invalid: %v", err)
 	}
+	client := "" // a new agent: only the queue's bound applies
+	if info.ID != nil && info.ID.Value != "" {
+		client = "agent " + info.ID.Value
+	}
+	release, err := m.adm.enter(r.Context(), client)
+	if err != nil {
+		return err
+	}
+	// The slot is held while the registration is committed and reconciled,
+	// not while the stream is served.
+	releaseOnce := sync.OnceFunc(release)
+	defer releaseOnce()
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -136,6 +150,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	m.alloc.Trigger()
 	m.logger.Info("agent registered", "agent_id", agent.ID, "address", agent.Address, "reregistered", agent.ReregisteredAt != 0, "tasks", len(sub.Tasks))
 
+	releaseOnce()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	rw := recordio.NewWriter(w)
@@ -268,10 +283,15 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 }
 
 // agentUpdates handles an agent's UPDATE call: 200 once committed.
-func (m *master) agentUpdates(agentID string, upd *agentapi.Update) error {
+func (m *master) agentUpdates(ctx context.Context, agentID string, upd *agentapi.Update) error {
 	if len(upd.Updates) == 0 {
 		return nil
 	}
+	release, err := m.adm.enter(ctx, "agent "+agentID)
+	if err != nil {
+		return err
+	}
+	defer release()
 	m.mu.Lock()
 	_, known := m.agents[agentID]
 	m.mu.Unlock()

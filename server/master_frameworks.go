@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,6 +58,19 @@ func validateFrameworkInfo(info *mesos.FrameworkInfo, suppressed []string) error
 // FrameworkInfo-level failures are an ERROR event inside a 200 stream.
 func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
 	info := *call.Subscribe.FrameworkInfo
+	client := "" // a new framework: only the queue's bound applies
+	if info.ID != nil && info.ID.Value != "" {
+		client = "framework " + info.ID.Value
+	}
+	release, err := m.adm.enter(r.Context(), client)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	// The slot is held while the registration is committed, not while the
+	// stream is served.
+	releaseOnce := sync.OnceFunc(release)
+	defer releaseOnce()
 	streamID := uuid.NewString()
 	// The stream starts (200) only once the framework's registration is
 	// decided: a registration that could not be committed (leadership
@@ -133,6 +147,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 		}
 		return
 	}
+	releaseOnce()
 	start()
 
 	fc := newFrameworkConn(fw.ID, streamID)

@@ -2,13 +2,20 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"mesh/mesos"
+	"mesh/mesos/agentapi"
+	"mesh/mesos/recordio"
 	"mesh/mesos/scheduler"
+	"mesh/server"
 	"mesh/server/servertest"
 )
 
@@ -63,4 +70,126 @@ func TestScheduler_FrameworkNotReadingIsDisconnected(t *testing.T) {
 	if o := busy.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]; o.ID == first.ID {
 		t.Fatalf("the same offer again: %+v", o)
 	}
+}
+
+// TestAgent_FloodOfUpdatesIsThrottled: an agent with more status update
+// calls in progress than the per-client bound gets 429 with Retry-After
+// and a message for each extra call, at once, while the calls it already
+// has in progress are committed when raft can; the leader keeps serving.
+func TestAgent_FloodOfUpdatesIsThrottled(t *testing.T) {
+	store := &stallingStore{InmemStore: raft.NewInmemStore()}
+	c := servertest.NewClusterWithStores(t, 1, []raft.LogStore{store}, func(cfg *server.Config) {
+		cfg.RaftStoreTimeout = time.Minute
+	})
+	srv := c.Servers[c.WaitLeader()]
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+
+	store.setStall(true)
+	t.Cleanup(func() { store.setStall(false) })
+	const calls = 200
+	body := `{"type":"UPDATE","agent_id":{"value":"` + agent.ID + `"},"update":{"updates":[` +
+		`{"framework_id":{"value":"nobody"},"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING"}}]}}`
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var retryAfter, msg string
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: time.Minute}
+	for i := 0; i < calls; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := client.Post("http://"+srv.HTTPAddr()+agentapi.Path, "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Errorf("UPDATE: %v", err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			codes[resp.StatusCode]++
+			if resp.StatusCode == http.StatusTooManyRequests {
+				retryAfter, msg = resp.Header.Get("Retry-After"), string(b)
+			}
+		}()
+	}
+	servertest.WaitFor(t, 30*time.Second, "every call beyond the bound to be refused", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return codes[http.StatusTooManyRequests] == calls-64
+	})
+	if retryAfter == "" || !strings.Contains(msg, agent.ID) {
+		t.Errorf("a refusal without Retry-After (%q) or without naming the agent: %q", retryAfter, msg)
+	}
+	store.setStall(false)
+	wg.Wait()
+	if codes[http.StatusOK] != 64 {
+		t.Errorf("answers %v, want 64 × 200 and %d × 429", codes, calls-64)
+	}
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("after-the-flood", "", ""))
+	f.subscribed()
+	f.await(scheduler.EventOffers, 10*time.Second)
+}
+
+// TestScheduler_ThousandSubscribesAtOnce: a thousand frameworks subscribing
+// at the same moment are each answered (SUBSCRIBED, or 429 with
+// Retry-After), never an ERROR event, and a framework subscribed before
+// keeps getting offers from the same leader.
+func TestScheduler_ThousandSubscribesAtOnce(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	first := subscribe(t, srv.HTTPAddr(), subscribeBody("first", "", `"failover_timeout":60`))
+	first.subscribed()
+	o := first.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+
+	const n = 1000
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	client := &http.Client{Timeout: time.Minute}
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := client.Post("http://"+srv.HTTPAddr()+"/api/v1/scheduler", "application/json",
+				strings.NewReader(subscribeBody("storm", "", "")))
+			outcome := ""
+			switch {
+			case err != nil:
+				outcome = "error: " + err.Error()
+			case resp.StatusCode == http.StatusOK:
+				rec, err := recordio.NewReader(resp.Body).ReadRecord()
+				var ev scheduler.Event
+				if err == nil {
+					err = json.Unmarshal(rec, &ev)
+				}
+				outcome = "200 " + ev.Type
+				if err != nil {
+					outcome = "200 unreadable: " + err.Error()
+				}
+			case resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "":
+				outcome = "429"
+			default:
+				outcome = resp.Status
+			}
+			if resp != nil {
+				resp.Body.Close() // each storm framework leaves at once (failover_timeout 0)
+			}
+			mu.Lock()
+			outcomes[outcome]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if outcomes["200 "+scheduler.EventSubscribed]+outcomes["429"] != n {
+		t.Fatalf("outcomes of %d SUBSCRIBEs: %v", n, outcomes)
+	}
+	t.Logf("outcomes of %d SUBSCRIBEs: %v", n, outcomes)
+	if !srv.IsLeader() {
+		t.Fatal("the leader lost its leadership")
+	}
+	first.mustCall("DECLINE", "decline", `{"offer_ids":[{"value":"`+o.ID.Value+`"}],"filters":{"refuse_seconds":0}}`)
+	first.await(scheduler.EventOffers, 30*time.Second)
 }

@@ -60,6 +60,12 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, httpErrorf(http.StatusBadRequest, "the stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s", streamID, fid))
 		return
 	}
+	release, err := m.adm.enter(r.Context(), "framework "+fid)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer release()
 	if err := m.dispatch(fw, &call); err != nil {
 		writeError(w, err)
 		return

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// admissionLimits are the leader's bounds on client writes. The leader
+// commits what it admits; what it cannot take now waits its turn in a
+// bounded queue, and beyond that is told to come back later (429 with
+// Retry-After) rather than piling onto a leader whose raft heartbeats then
+// starve and whose leadership is lost.
+type admissionLimits struct {
+	// slots is how many client writes (registrations, status updates,
+	// ACCEPTs, …) the leader works on at once: enough to fill raft's
+	// batches, few enough that its own goroutines still run.
+	slots int
+	// queue bounds the requests waiting for a slot; a wait is cheap (a
+	// parked goroutine) so that a whole data center's agents can
+	// re-register after a leader change without being turned away.
+	queue int
+	// wait bounds one request's wait for a slot.
+	wait time.Duration
+	// perClient bounds one agent's or framework's calls in progress: a
+	// real agent has one status update call out at a time, a framework a
+	// few; a client flooding calls is refused beyond this.
+	perClient int
+}
+
+var defaultAdmission = admissionLimits{slots: 256, queue: 20000, wait: 10 * time.Second, perClient: 64}
+
+// overloadRetryAfter is what a refused client is told to wait.
+const overloadRetryAfter = time.Second
+
+// admission is the leader's gate for client writes: a fixed number of
+// slots with a bounded wait, and a bound per client.
+type admission struct {
+	term   context.Context // the master's: waits end with its term
+	limits admissionLimits
+	slots  chan struct{}
+
+	mu        sync.Mutex
+	waiting   int
+	perClient map[string]int
+}
+
+func newAdmission(term context.Context, l admissionLimits) *admission {
+	return &admission{term: term, limits: l, slots: make(chan struct{}, l.slots), perClient: map[string]int{}}
+}
+
+// errOverloaded is a refusal the client should retry after a while.
+func errOverloaded(format string, args ...any) error {
+	return &codedError{code: http.StatusTooManyRequests, msg: fmt.Sprintf(format, args...), retryAfter: overloadRetryAfter}
+}
+
+// enter takes a slot for client (an agent or framework id; "" for one
+// not yet known), waiting while the slots are busy, for as long as the
+// request (ctx) and the term last. The returned release must be called
+// when the write is done.
+func (a *admission) enter(ctx context.Context, client string) (release func(), err error) {
+	a.mu.Lock()
+	if client != "" && a.perClient[client] >= a.limits.perClient {
+		a.mu.Unlock()
+		return nil, errOverloaded("%s already has %d calls in progress; retry once they are answered", client, a.limits.perClient)
+	}
+	if a.waiting >= a.limits.queue {
+		a.mu.Unlock()
+		return nil, errOverloaded("the leader is overloaded (%d requests waiting); retry later", a.limits.queue)
+	}
+	a.waiting++
+	if client != "" {
+		a.perClient[client]++
+	}
+	a.mu.Unlock()
+	leave := func() {
+		a.mu.Lock()
+		if client != "" {
+			if a.perClient[client]--; a.perClient[client] <= 0 {
+				delete(a.perClient, client)
+			}
+		}
+		a.mu.Unlock()
+	}
+	t := time.NewTimer(a.limits.wait)
+	defer t.Stop()
+	select {
+	case a.slots <- struct{}{}:
+		a.mu.Lock()
+		a.waiting--
+		a.mu.Unlock()
+		return func() { <-a.slots; leave() }, nil
+	case <-t.C:
+		err = errOverloaded("the leader is overloaded (no capacity within %s); retry later", a.limits.wait)
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-a.term.Done():
+		err = ErrNotLeader
+	}
+	a.mu.Lock()
+	a.waiting--
+	a.mu.Unlock()
+	leave()
+	return nil, err
+}
