@@ -105,7 +105,7 @@ func (s *Server) setupRaft() error {
 	rc.LeaderLeaseTimeout = cfg.RaftLeaderLease
 	rc.CommitTimeout = 5 * time.Millisecond
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
-	rc.SnapshotInterval = 30 * time.Second
+	rc.SnapshotInterval = cfg.SnapshotInterval
 	// Concurrent applies (launches, status updates, acks) are batched into
 	// few log writes.
 	rc.BatchApplyCh = true

@@ -1,0 +1,136 @@
+package fsm
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/raft"
+
+	"mesh/mesos"
+)
+
+// benchState is a state with n tasks of one framework on one agent, as a
+// leader holds after launching them.
+func benchState(b *testing.B, n int) *FSM {
+	b.Helper()
+	f := New(nil)
+	idx := uint64(0)
+	do := func(typ MessageType, req any) any {
+		buf, err := Encode(typ, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		idx++
+		return f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf})
+	}
+	do(ClusterInitRequestType, &ClusterInitRequest{ClusterID: "c1"})
+	do(FrameworkRegisterRequestType, &FrameworkRegisterRequest{Framework: Framework{ID: "c1-0000", Info: mesos.FrameworkInfo{User: "u", Name: "n"}, Connected: true}, New: true})
+	do(AgentRegisterRequestType, &AgentRegisterRequest{Agent: Agent{ID: "c1-S0", State: AgentActive, Info: mesos.AgentInfo{Hostname: "h", Resources: cpusMem(4, 4096)}}, New: true})
+	for i := 0; i < n; i += 100 {
+		var tasks []Task
+		for j := i; j < i+100 && j < n; j++ {
+			id := fmt.Sprintf("task-%d", j)
+			tasks = append(tasks, Task{FrameworkID: "c1-0000", TaskID: id, AgentID: "c1-S0", State: mesos.TaskStaging,
+				Info: mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: mesos.AgentID{Value: "c1-S0"},
+					Resources: cpusMem(0.01, 1).Allocate("*"), Command: &mesos.CommandInfo{Value: "sleep 1000"}}})
+		}
+		if res := do(TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: "c1-0000", AgentID: "c1-S0", Tasks: tasks}); res != nil {
+			if err, ok := res.(error); ok {
+				b.Fatal(err)
+			}
+		}
+	}
+	return f
+}
+
+// statusBatch is one agent UPDATE's worth of status updates: 100 tasks
+// going TASK_RUNNING, as an executor reports them.
+func statusBatch(from int) *StatusUpdateRequest {
+	req := &StatusUpdateRequest{}
+	for j := from; j < from+100; j++ {
+		u := uuid.New()
+		id := fmt.Sprintf("task-%d", j)
+		req.Updates = append(req.Updates, StatusUpdate{FrameworkID: "c1-0000", Status: mesos.TaskStatus{
+			TaskID: mesos.TaskID{Value: id}, State: mesos.TaskRunning, Source: mesos.SourceExecutor, UUID: u[:],
+			AgentID: &mesos.AgentID{Value: "c1-S0"}, ExecutorID: &mesos.ExecutorID{Value: id}, Timestamp: 1.7e9,
+		}})
+	}
+	return req
+}
+
+// BenchmarkApply_StatusUpdates measures applying agents' status updates
+// (100 per entry) to a state of 10,000 tasks: per entry, and the share of
+// it that decoding the body takes (BenchmarkDecode_StatusUpdates).
+func BenchmarkApply_StatusUpdates(b *testing.B) {
+	f := benchState(b, 10000)
+	bufs := make([][]byte, 100)
+	for i := range bufs {
+		buf, err := Encode(StatusUpdateRequestType, statusBatch(i*100))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bufs[i] = buf
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f.Apply(&raft.Log{Index: uint64(1000 + i), Type: raft.LogCommand, Data: bufs[i%len(bufs)]})
+	}
+}
+
+func BenchmarkDecode_StatusUpdates(b *testing.B) {
+	buf, err := Encode(StatusUpdateRequestType, statusBatch(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var req StatusUpdateRequest
+		if err := json.Unmarshal(buf[1:], &req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// discardSink is a snapshot sink that keeps nothing.
+type discardSink struct{ n int }
+
+func (s *discardSink) Write(p []byte) (int, error) { s.n += len(p); return len(p), nil }
+func (s *discardSink) Close() error                { return nil }
+func (s *discardSink) ID() string                  { return "discard" }
+func (s *discardSink) Cancel() error               { return nil }
+
+// BenchmarkSnapshot_Persist measures writing a snapshot of 20,000 running
+// tasks (each with its STARTING and RUNNING updates), as every server
+// does every few thousand log entries.
+func BenchmarkSnapshot_Persist(b *testing.B) {
+	const n = 20000
+	f := benchState(b, n)
+	idx := uint64(1 << 20)
+	for i := 0; i < n; i += 100 {
+		for _, state := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
+			req := statusBatch(i)
+			for j := range req.Updates {
+				req.Updates[j].Status.State = state
+			}
+			buf, _ := Encode(StatusUpdateRequestType, req)
+			idx++
+			f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf})
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var size int
+	for i := 0; i < b.N; i++ {
+		snap, _ := f.Snapshot()
+		sink := &discardSink{}
+		if err := snap.Persist(sink); err != nil {
+			b.Fatal(err)
+		}
+		size = sink.n
+	}
+	b.ReportMetric(float64(size)/n, "bytes/task")
+}
