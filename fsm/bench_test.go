@@ -3,6 +3,7 @@ package fsm
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/google/uuid"
@@ -133,4 +134,32 @@ func BenchmarkSnapshot_Persist(b *testing.B) {
 		size = sink.n
 	}
 	b.ReportMetric(float64(size)/n, "bytes/task")
+}
+
+// BenchmarkState_HeapPerTask reports the live heap a state holds per
+// running task (launched, then STARTING and RUNNING), after a GC.
+func BenchmarkState_HeapPerTask(b *testing.B) {
+	const n = 20000
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		f := benchState(b, n)
+		idx := uint64(1 << 20)
+		for i := 0; i < n; i += 100 {
+			for _, state := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
+				req := statusBatch(i)
+				for j := range req.Updates {
+					req.Updates[j].Status.State = state
+				}
+				buf, _ := Encode(StatusUpdateRequestType, req)
+				idx++
+				f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf})
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/task")
+		runtime.KeepAlive(f)
+	}
 }
