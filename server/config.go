@@ -103,13 +103,17 @@ func DefaultConfig() Config {
 		MaxCompletedTasksPerFramework: 1000,
 		MaxCompletedFrameworks:        50,
 		HistoryPruneInterval:          10 * time.Second,
-		RaftHeartbeatTimeout:          150 * time.Millisecond,
-		RaftElectionTimeout:           150 * time.Millisecond,
-		RaftLeaderLease:               100 * time.Millisecond,
-		RaftStoreTimeout:              5 * time.Second,
-		ApplyTimeout:                  10 * time.Second,
-		SnapshotThreshold:             8192,
-		SnapshotInterval:              2 * time.Minute,
+		// A follower waits 0.5–1 s without heartbeats before it campaigns,
+		// and a leader steps down after 200 ms without a quorum: a busy
+		// leader keeps its leadership. A leader whose process dies is
+		// replaced within about the lease all the same (leaderwatch.go).
+		RaftHeartbeatTimeout: 500 * time.Millisecond,
+		RaftElectionTimeout:  500 * time.Millisecond,
+		RaftLeaderLease:      200 * time.Millisecond,
+		RaftStoreTimeout:     5 * time.Second,
+		ApplyTimeout:         10 * time.Second,
+		SnapshotThreshold:    8192,
+		SnapshotInterval:     2 * time.Minute,
 	}
 }
 

@@ -25,6 +25,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(peerPath, s.handlePeer)
 	mux.HandleFunc(joinPath, s.handleJoin)
 	mux.HandleFunc(peersPath, s.handlePeers)
+	mux.HandleFunc(leaderWatchPath, s.handleLeaderWatch)
 	mux.HandleFunc(removePeerPath, s.handleRemovePeer)
 	mux.HandleFunc(snapshotPath, s.handleSnapshot)
 	mux.HandleFunc("/health", s.handleHealth)

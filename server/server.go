@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,6 +48,9 @@ type Server struct {
 	shutdownOnce sync.Once
 	// runCtx is Run's context, for work started outside Run's goroutine.
 	runCtx context.Context
+	// watching is the raft id of the leader whose watch this follower
+	// holds open ("" when none).
+	watching atomic.Value
 }
 
 // New opens the data dir, starts raft and binds the HTTP listener. Run
@@ -233,6 +237,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	go s.monitorLeadership(ctx)
+	go s.watchLeader(ctx)
 	go s.announceLoop(ctx)
 	if len(s.cfg.Join) > 0 {
 		// New servers find their cluster; restarted ones check that the

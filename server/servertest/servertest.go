@@ -48,6 +48,11 @@ func newServer(t testing.TB, opts Options, waitLeader bool) *Server {
 	cfg.RaftAddr = "127.0.0.1:0"
 	cfg.HeartbeatInterval = time.Second
 	cfg.AllocationInterval = 100 * time.Millisecond
+	// A lone server elects itself after one heartbeat timeout: keep test
+	// start-up quick (clusters set their own timing).
+	cfg.RaftHeartbeatTimeout = 150 * time.Millisecond
+	cfg.RaftElectionTimeout = 150 * time.Millisecond
+	cfg.RaftLeaderLease = 100 * time.Millisecond
 	tw := &testWriter{t: t}
 	t.Cleanup(tw.close) // runs last: after the server stopped
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "server", Level: hclog.Warn, Output: tw})

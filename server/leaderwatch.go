@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// leaderWatchPath is a request every follower keeps open on the leader.
+const leaderWatchPath = "/internal/v1/raft/leader-watch"
+
+// Why a leader watch: raft finds a dead leader only when its heartbeats
+// stop for a heartbeat timeout, and a busy but healthy leader is found
+// "dead" the same way when it is slow. Short timeouts gave sub-second
+// failover and a leader that lost its leadership under load; long ones,
+// a steady leader and slow failover. The two are told apart here: a
+// leader whose process died closes its connections at once (the kernel
+// does it), while a slow one keeps them. So the raft timeouts are long,
+// and a follower whose watch on the leader breaks shortens its own
+// heartbeat timeout to the leader lease, then lets raft decide: it starts
+// an election only if it really has not heard from the leader for that
+// long. A dropped watch on a live leader therefore costs nothing, and a
+// leader that is merely stopped (SIGSTOP, a partition) is found by the
+// long timeouts as before.
+
+// handleLeaderWatch holds the request open for as long as this server is
+// the raft leader and running. It writes nothing but its status.
+func (s *Server) handleLeaderWatch(w http.ResponseWriter, r *http.Request) {
+	if s.raft.State() != raft.Leader {
+		writeError(w, httpErrorf(http.StatusServiceUnavailable, "this server is not the raft leader"))
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	_ = http.NewResponseController(w).Flush()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.runCtx.Done():
+			return
+		case <-tick.C:
+			if s.raft.State() != raft.Leader {
+				return
+			}
+		}
+	}
+}
+
+// watchLeader keeps a watch open on the current raft leader while this
+// server follows it, and hurries the election when the watch breaks.
+func (s *Server) watchLeader(ctx context.Context) {
+	client := &http.Client{}
+	var expedited raft.ServerID // the leader whose loss hurried our timeout
+	for ctx.Err() == nil {
+		_, leader := s.raft.LeaderWithID()
+		if expedited != "" && leader != "" && leader != expedited {
+			s.restoreRaftTimeouts()
+			expedited = ""
+		}
+		addr := ""
+		if leader != "" && string(leader) != s.nodeID {
+			addr = s.serverHTTPAddr(string(leader))
+		}
+		if addr == "" {
+			if !sleepCtx(ctx, 50*time.Millisecond) {
+				return
+			}
+			continue
+		}
+		s.holdWatch(ctx, client, addr, leader, func() {
+			// The leader answers: whatever hurried our timeouts was not
+			// its death.
+			if expedited != "" {
+				s.restoreRaftTimeouts()
+				expedited = ""
+			}
+		})
+		if _, now := s.raft.LeaderWithID(); now == leader && ctx.Err() == nil && expedited != leader {
+			s.logger.Info("lost the connection to the leader; an election follows unless it is heard from within the lease",
+				"leader_id", leader, "lease", s.cfg.RaftLeaderLease)
+			s.hurryElection(ctx, leader)
+			expedited = leader
+		}
+		// However the watch ended, do not spin on a leader that refuses it.
+		if !sleepCtx(ctx, 20*time.Millisecond+rand.N(30*time.Millisecond)) {
+			return
+		}
+	}
+}
+
+// holdWatch holds a watch on the leader at addr until it breaks or the
+// leader changes; connected runs once the leader has taken it.
+func (s *Server) holdWatch(ctx context.Context, client *http.Client, addr string, leader raft.ServerID, connected func()) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		// Stop watching a leader raft no longer follows.
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				if _, now := s.raft.LeaderWithID(); now != leader {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	req, err := http.NewRequestWithContext(wctx, http.MethodGet, "http://"+addr+leaderWatchPath, nil)
+	if err != nil {
+		return
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return
+	}
+	connected()
+	s.watching.Store(string(leader))
+	defer s.watching.Store("")
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+}
+
+// WatchingLeader returns the raft id of the leader this follower holds a
+// watch on, "" when it holds none.
+func (s *Server) WatchingLeader() string {
+	id, _ := s.watching.Load().(string)
+	return id
+}
+
+// hurryElection shortens this follower's raft timeouts to the leader
+// lease, at the moment the lease has passed since it last heard from the
+// leader: raft then checks at once, and campaigns only if the leader has
+// indeed been silent that long.
+func (s *Server) hurryElection(ctx context.Context, gone raft.ServerID) {
+	fast := s.cfg.RaftLeaderLease
+	// A little jitter so that both followers of a dead leader do not
+	// campaign at the same instant and split the vote.
+	wait := time.Until(s.raft.LastContact().Add(fast)) + rand.N(fast/4+1)
+	if wait > 0 && !sleepCtx(ctx, wait) {
+		return
+	}
+	if _, now := s.raft.LeaderWithID(); now != gone {
+		return
+	}
+	rc := s.raft.ReloadableConfig()
+	rc.HeartbeatTimeout, rc.ElectionTimeout = fast, fast
+	if err := s.raft.ReloadConfig(rc); err != nil {
+		s.logger.Warn("cannot shorten the raft timeouts", "error", err)
+	}
+}
+
+// restoreRaftTimeouts puts back the configured raft timeouts once a
+// leader is known again.
+func (s *Server) restoreRaftTimeouts() {
+	rc := s.raft.ReloadableConfig()
+	rc.HeartbeatTimeout, rc.ElectionTimeout = s.cfg.RaftHeartbeatTimeout, s.cfg.RaftElectionTimeout
+	if err := s.raft.ReloadConfig(rc); err != nil {
+		s.logger.Warn("cannot restore the raft timeouts", "error", err)
+	}
+}
+
+// serverHTTPAddr is the HTTP address a server announced, "" if unknown.
+func (s *Server) serverHTTPAddr(id string) string {
+	for _, srv := range s.fsm.State().Servers() {
+		if srv.ID == id {
+			return srv.HTTPAddr
+		}
+	}
+	return ""
+}
+
+// sleepCtx waits d or until ctx ends; false if ctx ended.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
