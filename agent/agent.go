@@ -189,6 +189,10 @@ type Agent struct {
 	orphans    []string       // recovered containers without a run
 	stopping   bool
 	stopMsg    string // status message of tasks killed as the agent stops
+
+	// testCrashAt, set by tests only, stops a checkpoint change at the
+	// named point when it returns true, leaving what a kill there leaves.
+	testCrashAt func(point string) bool
 }
 
 // New validates cfg, binds the HTTP listener and reloads the state a
