@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mesh/executor"
 	"mesh/mesos"
 )
 
@@ -303,4 +305,81 @@ func FuzzDecodeRunCheckpoint(f *testing.F) {
 			t.Fatalf("a checkpoint it accepted does not decode again: %v", err)
 		}
 	})
+}
+
+// launchUnrecorded starts the executor of a1's queued run t1 in a posix
+// container and removes the container's state file: the state an agent
+// killed between starting an executor and recording it leaves (issue 15,
+// defect 5). It returns the executor's pid; the test kills its process
+// group when it ends.
+func launchUnrecorded(t *testing.T, a1 *testAgent, cid string) int {
+	t.Helper()
+	a1.mu.Lock()
+	run := a1.frameworks["fw-1"].executors["t1"]
+	spec := a1.containerSpec(run, run.tasks["t1"].info, a1.cfg.ExecutorCommand, containerOptions{}, "")
+	a1.mu.Unlock()
+	p, err := executor.NewPosix(executor.Options{StateDir: a1.metaPath("containers"), Logger: testLogger(t, "posix")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	st, err := p.Launch(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-st.Pid, syscall.SIGKILL) })
+	if err := os.Remove(filepath.Join(a1.metaPath("containers"), cid+".json")); err != nil {
+		t.Fatal(err)
+	}
+	return st.Pid
+}
+
+// Under posix isolation, an executor that an agent died launching, before
+// the container was recorded, is found by the next agent and adopted: it
+// subscribes, and its task runs once, instead of being reported failed
+// while it runs on unknown to any agent.
+func TestAgent_RestartAdoptsAnExecutorThatWasNeverRecorded(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	a1, cid := crashedMidLaunch(t, f, cfg, testFramework("fw-1"))
+	pid := launchUnrecorded(t, a1, cid)
+
+	restartAgent(t, cfg, a1)
+	st := f.waitState(t, "t1", mesos.TaskFinished)
+	if st.Source != mesos.SourceExecutor {
+		t.Errorf("TASK_FINISHED = %+v, want it from the executor", st)
+	}
+	for _, d := range f.updatesOf("t1") {
+		if d.Status.State == mesos.TaskFailed {
+			t.Errorf("the adopted task was reported failed: %+v", d.Status)
+		}
+	}
+	if runs := timesRan(t, cfg.WorkDir); runs != 1 {
+		t.Errorf("the task ran %d times, want once", runs)
+	}
+	waitFor(t, 20*time.Second, "the executor to exit", func() bool { return syscall.Kill(pid, 0) != nil })
+	checkStillServes(t, f)
+}
+
+// `-recover cleanup` kills such an executor too.
+func TestAgent_CleanupKillsAnExecutorThatWasNeverRecorded(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	a1, cid := crashedMidLaunch(t, f, cfg, testFramework("fw-1"))
+	pid := launchUnrecorded(t, a1, cid)
+
+	cc := cfg
+	cc.Servers, cc.Recover = nil, RecoverCleanup
+	a, err := New(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := a.Cleanup(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Executors != 1 {
+		t.Errorf("cleanup summary = %+v, want 1 executor killed", sum)
+	}
+	waitFor(t, 10*time.Second, "the executor to be gone", func() bool { return syscall.Kill(pid, 0) != nil })
 }
