@@ -383,3 +383,22 @@ func TestAgent_CleanupKillsAnExecutorThatWasNeverRecorded(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the executor to be gone", func() bool { return syscall.Kill(pid, 0) != nil })
 }
+
+// A running executor's checkpoint without its subscribed marker (a
+// checkpoint missing the file it gains last) is recovered as it is: the
+// executor is reattached and its task can be killed.
+func TestAgent_RestartWithoutASubscribedMarkerReattaches(t *testing.T) {
+	f, cfg, a1, ex := stopWithRunningTask(t)
+	if err := os.Remove(filepath.Join(filepath.Dir(a1.runCheckpointPath("fw-1", "t1")), subscribedMarker)); err != nil {
+		t.Fatal(err)
+	}
+	a2 := restartAgent(t, cfg, a1)
+	if st := a2.State(); len(st.Frameworks) != 1 || len(st.Frameworks[0].Executors) != 1 || st.Frameworks[0].Executors[0].Pid != ex.Pid {
+		t.Fatalf("restarted agent did not recover the executor: %+v", st)
+	}
+	f.kill("fw-1", "t1")
+	if st := f.waitState(t, "t1", mesos.TaskKilled); st.Source != mesos.SourceExecutor {
+		t.Errorf("TASK_KILLED = %+v", st)
+	}
+	waitFor(t, 10*time.Second, "the executor to exit", func() bool { return syscall.Kill(ex.Pid, 0) != nil })
+}
