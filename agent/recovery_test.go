@@ -215,6 +215,19 @@ func TestAgent_RestartReportsADamagedCheckpoint(t *testing.T) {
 			}
 			return os.WriteFile(p, []byte(strings.Replace(string(b), `"fw-1"`, `"fw-2"`, 1)), 0o600)
 		}, `framework id "fw-2"`},
+		{"another sandbox", func(p string) error {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			var cp map[string]any
+			if err := json.Unmarshal(b, &cp); err != nil {
+				return err
+			}
+			cp["directory"] = "/etc"
+			b, _ = json.Marshal(cp)
+			return os.WriteFile(p, b, 0o600)
+		}, `sandbox "/etc" is not the run's`},
 		{"missing", os.Remove, "is missing"},
 	}
 	for _, d := range damages {

@@ -40,13 +40,16 @@ import (
 //	every task acknowledged, container gone run.json listing no task                  checkpoint forgotten, nothing launched
 //	checkpoint being removed                meta/trash/<uuid>, whole or in part       trash emptied; the run ended before
 //
-// Anything else is damage (a disk error, a hand edit): run.json missing,
-// empty, truncated, not JSON or not naming its own directory's ids; or no
-// launching marker beside signs that the executor started (a subscribed
-// marker, the sandbox's stdout or stderr). Such a run is never launched
-// again: recovery logs what it found, kills its executor, reports each of
-// its tasks that the update checkpoints name TASK_LOST with a message
-// naming the file, and removes the checkpoint.
+// Anything else is damage (a disk error, a hand edit), and is reported,
+// never acted on. A run.json that is missing, empty, truncated, not JSON,
+// or not naming its own directory's ids or sandbox: recovery logs what it
+// found, kills the executor (its container, now unclaimed, is destroyed),
+// reports each task the update checkpoints attribute to the executor
+// TASK_LOST with a message naming the file, and removes the checkpoint. A
+// run without its launching marker beside signs that its executor started
+// (a subscribed marker, the sandbox's stdout or stderr) is never launched
+// again: adopted if its container runs, else its tasks fail naming the
+// missing file.
 
 // runFile is a run checkpoint's file.
 const runFile = "run.json"
@@ -315,6 +318,9 @@ func (a *Agent) loadRunDir(fid, eid string) (rd runDir, ok bool) {
 	default:
 		if rd.cp, err = decodeRunCheckpoint(b, fid, eid); err != nil {
 			rd.problem = fmt.Sprintf("%s: %v", path, err)
+		} else if want := a.sandboxDir(fid, eid, rd.cp.ContainerID); rd.cp.Directory != want {
+			// The agent would create files there, as the task's user.
+			rd.problem = fmt.Sprintf("%s: sandbox %q is not the run's %q", path, rd.cp.Directory, want)
 		}
 	}
 	rd.cp.launchBegan, rd.cp.subscribed = hasLaunching, hasSubscribed
