@@ -15,7 +15,9 @@ import (
 // directory: the agent id, pending status updates, and the executors. An
 // executor whose container still runs is expected to resubscribe within
 // ExecutorRegistrationTimeout once Run starts; one whose container is gone
-// has its unfinished tasks failed.
+// has its unfinished tasks failed; a run never launched is launched. What
+// a crash left half done, and damage, are dealt with as the table in
+// runcheckpoint.go says.
 func (a *Agent) recover() error {
 	id, err := a.loadAgentID()
 	if err != nil {

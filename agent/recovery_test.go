@@ -415,3 +415,30 @@ func TestAgent_RestartWithoutASubscribedMarkerReattaches(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the executor to exit", func() bool { return syscall.Kill(ex.Pid, 0) != nil })
 }
+
+// Each isolation finds only its own containers: an agent or a cleanup on a
+// work directory takes the isolation its executors were started under,
+// and refuses another one while executors are checkpointed, rather than
+// take them for gone while they run.
+func TestAgent_IsolationFollowsTheWorkDirectory(t *testing.T) {
+	_, cfg, _, ex := stopWithRunningTask(t) // under posix isolation
+	cc := cfg
+	cc.Servers, cc.Recover = nil, RecoverCleanup
+
+	cc.Isolation = executor.IsolationLinux
+	if _, err := New(cc); !errors.Is(err, ErrBadConfig) || !strings.Contains(err.Error(), "-isolation posix") {
+		t.Fatalf("New with another isolation = %v, want it refused, naming posix", err)
+	}
+	cc.Isolation = ""
+	a, err := New(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name := a.containerizer.Name(); name != executor.IsolationPosix {
+		t.Errorf("isolation = %s, want the work directory's posix", name)
+	}
+	if sum, err := a.Cleanup(context.Background()); err != nil || sum.Executors != 1 {
+		t.Errorf("cleanup = %+v, %v; want the executor killed", sum, err)
+	}
+	waitFor(t, 10*time.Second, "the executor to be gone", func() bool { return syscall.Kill(ex.Pid, 0) != nil })
+}
