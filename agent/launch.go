@@ -770,7 +770,7 @@ func (a *Agent) registrationTimedOut(run *executorRun, after time.Duration) {
 	run.regTimer = nil
 	reason, msg := mesos.ReasonExecutorRegistrationTO, fmt.Sprintf("Executor did not register within %s", after)
 	if run.recovered {
-		reason, msg = reasonExecutorReregistrationTimeout, fmt.Sprintf("Executor did not reregister within %s after the agent restarted", after)
+		reason, msg = reasonExecutorReregistrationTimeout, fmt.Sprintf("Executor did not reregister within %s after the agent restarted; the agent killed it", after)
 	}
 	a.log.Warn("executor did not subscribe in time; destroying it", "framework_id", run.fw.id, "executor_id", run.id, "timeout", after)
 	run.term = &termination{state: mesos.TaskFailed, reason: reason, message: msg}

@@ -325,11 +325,14 @@ func FuzzDecodeRunCheckpoint(f *testing.F) {
 // killed between starting an executor and recording it leaves (issue 15,
 // defect 5). It returns the executor's pid; the test kills its process
 // group when it ends.
-func launchUnrecorded(t *testing.T, a1 *testAgent, cid string) int {
+func launchUnrecorded(t *testing.T, a1 *testAgent, cid string, argv ...string) int {
 	t.Helper()
 	a1.mu.Lock()
 	run := a1.frameworks["fw-1"].executors["t1"]
-	spec := a1.containerSpec(run, run.tasks["t1"].info, a1.cfg.ExecutorCommand, containerOptions{}, "")
+	if argv == nil {
+		argv = a1.cfg.ExecutorCommand
+	}
+	spec := a1.containerSpec(run, run.tasks["t1"].info, argv, containerOptions{}, "")
 	a1.mu.Unlock()
 	p, err := executor.NewPosix(executor.Options{StateDir: a1.metaPath("containers"), Logger: testLogger(t, "posix")})
 	if err != nil {
@@ -372,6 +375,26 @@ func TestAgent_RestartAdoptsAnExecutorThatWasNeverRecorded(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "the executor to exit", func() bool { return syscall.Kill(pid, 0) != nil })
 	checkStillServes(t, f)
+}
+
+// An executor found that way which does not resubscribe is killed once
+// its time is up, and its task's update says so.
+func TestAgent_RestartKillsAFoundExecutorThatDoesNotResubscribe(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	a1, cid := crashedMidLaunch(t, f, cfg, testFramework("fw-1"))
+	pid := launchUnrecorded(t, a1, cid, "/bin/sleep", "100")
+
+	cfg.ExecutorRegistrationTimeout = time.Second
+	restartAgent(t, cfg, a1)
+	st := f.waitState(t, "t1", mesos.TaskFailed)
+	if st.Reason != reasonExecutorReregistrationTimeout || !strings.Contains(st.Message, "killed") {
+		t.Errorf("TASK_FAILED = %+v, want a reregistration timeout saying the executor was killed", st)
+	}
+	waitFor(t, 10*time.Second, "the executor to be killed", func() bool { return syscall.Kill(pid, 0) != nil })
+	if runs := timesRan(t, cfg.WorkDir); runs != 0 {
+		t.Errorf("the task ran %d times", runs)
+	}
 }
 
 // `-recover cleanup` kills such an executor too.
