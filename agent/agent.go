@@ -189,6 +189,10 @@ type Agent struct {
 	orphans    []string       // recovered containers without a run
 	stopping   bool
 	stopMsg    string // status message of tasks killed as the agent stops
+
+	// testCrashAt, set by tests only, stops a checkpoint change at the
+	// named point when it returns true, leaving what a kill there leaves.
+	testCrashAt func(point string) bool
 }
 
 // New validates cfg, binds the HTTP listener and reloads the state a
@@ -216,13 +220,6 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 	}
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = def.HTTPAddr
-	}
-	if cfg.Isolation == "" {
-		iso, why := executor.DefaultIsolation()
-		if why != "" {
-			cfg.Logger.Named("agent").Warn("tasks run without resource isolation (posix): "+why, "isolation", iso)
-		}
-		cfg.Isolation = iso
 	}
 	if cfg.StatusRetryInterval <= 0 {
 		cfg.StatusRetryInterval = def.StatusRetryInterval
@@ -334,6 +331,10 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 	if a.attributes, err = agentAttributes(cfg.Attributes); err != nil {
 		return nil, err
 	}
+	if cfg.Isolation, err = a.chooseIsolation(cfg.Isolation); err != nil {
+		return nil, err
+	}
+	a.cfg.Isolation = cfg.Isolation
 	a.containerizer, err = executor.New(cfg.Isolation, executor.Options{
 		StateDir: a.metaPath("containers"),
 		Logger:   a.log,
@@ -342,6 +343,7 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: -isolation: %w", ErrBadConfig, err)
 	}
+	a.recordIsolation()
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.conn = newServerConn(a, cfg.Servers)
 	a.updates = newStatusUpdates(a.metaPath("frameworks"), cfg.Logger.Named("status_updates"),

@@ -392,7 +392,13 @@ func (a *Agent) containerSpec(run *executorRun, t mesos.TaskInfo, argv []string,
 // slot, or the agent stopped first): none of its tasks can have run.
 // Caller holds a.mu.
 func (a *Agent) launchUnstarted(run *executorRun) {
-	t := run.tasks[run.taskOrder[0]].info
+	live := run.liveTasks()
+	if len(live) == 0 {
+		// Recovery launches no run without tasks; nothing to do.
+		a.settleRun(run, executor.ExitStatus{Code: -1, Unknown: true})
+		return
+	}
+	t := live[0].info
 	var execInfo mesos.ExecutorInfo
 	ctr := t.Container
 	argv := append([]string(nil), a.cfg.ExecutorCommand...)
@@ -764,7 +770,7 @@ func (a *Agent) registrationTimedOut(run *executorRun, after time.Duration) {
 	run.regTimer = nil
 	reason, msg := mesos.ReasonExecutorRegistrationTO, fmt.Sprintf("Executor did not register within %s", after)
 	if run.recovered {
-		reason, msg = reasonExecutorReregistrationTimeout, fmt.Sprintf("Executor did not reregister within %s after the agent restarted", after)
+		reason, msg = reasonExecutorReregistrationTimeout, fmt.Sprintf("Executor did not reregister within %s after the agent restarted; the agent killed it", after)
 	}
 	a.log.Warn("executor did not subscribe in time; destroying it", "framework_id", run.fw.id, "executor_id", run.id, "timeout", after)
 	run.term = &termination{state: mesos.TaskFailed, reason: reason, message: msg}
@@ -888,7 +894,7 @@ func (a *Agent) maybeForgetFramework(fw *framework) {
 	}
 	a.updates.CleanupFramework(fw.id)
 	delete(a.frameworks, fw.id)
-	if err := os.RemoveAll(a.metaPath("frameworks", fw.id)); err != nil {
+	if err := a.removeCheckpointDir(a.metaPath("frameworks", fw.id)); err != nil {
 		a.log.Warn("cannot remove framework checkpoint", "framework_id", fw.id, "error", err)
 	}
 	a.log.Info("framework forgotten", "framework_id", fw.id)

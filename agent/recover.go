@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"mesh/executor"
@@ -13,7 +15,9 @@ import (
 // directory: the agent id, pending status updates, and the executors. An
 // executor whose container still runs is expected to resubscribe within
 // ExecutorRegistrationTimeout once Run starts; one whose container is gone
-// has its unfinished tasks failed.
+// has its unfinished tasks failed; a run never launched is launched. What
+// a crash left half done, and damage, are dealt with as the table in
+// runcheckpoint.go says.
 func (a *Agent) recover() error {
 	id, err := a.loadAgentID()
 	if err != nil {
@@ -22,7 +26,8 @@ func (a *Agent) recover() error {
 	if err := a.updates.Recover(); err != nil {
 		return err
 	}
-	cps, err := a.loadRunCheckpoints()
+	a.emptyTrash()
+	dirs, err := a.loadRunCheckpoints()
 	if err != nil {
 		return err
 	}
@@ -41,78 +46,153 @@ func (a *Agent) recover() error {
 	if id != "" {
 		a.log.Info("recovered agent id", "agent_id", id)
 	}
-	for _, cp := range cps {
-		fid, eid := cp.FrameworkInfo.ID.Value, cp.ExecutorInfo.ExecutorID.Value
-		if safeID(fid) != nil || safeID(eid) != nil || executorIDTaken(a, fid, eid) {
-			a.log.Warn("ignoring an executor checkpoint", "framework_id", fid, "executor_id", eid)
+	for _, rd := range dirs {
+		if rd.problem != "" {
+			a.recoverDamaged(rd, alive)
 			continue
 		}
-		fw := a.frameworks[fid]
-		if fw == nil {
-			fw = &framework{id: fid, info: cp.FrameworkInfo, executors: map[string]*executorRun{}}
-			a.frameworks[fid] = fw
-		}
-		run := &executorRun{
-			fw:              fw,
-			id:              eid,
-			info:            cp.ExecutorInfo,
-			commandExecutor: cp.CommandExecutor,
-			containerID:     cp.ContainerID,
-			directory:       cp.Directory,
-			user:            cp.User,
-			shutdownGrace:   a.shutdownGrace(cp.ExecutorInfo),
-			state:           runRegistering,
-			tasks:           map[string]*taskEntry{},
-			token:           cp.Token,
-			recovered:       true,
-			launchBegan:     true,
-		}
-		for _, ti := range cp.Tasks {
-			t := run.addTask(ti)
-			if st, ok := a.updates.Latest(fid, ti.TaskID.Value); ok {
-				// The executor reported on it, so it had the task.
-				t.state, t.launched = st, true
-				run.state = runRunning
-			}
-		}
-		fw.executors[eid] = run
-		cs, ok := alive[cp.ContainerID]
-		if !ok && a.neverRan(cp) && run.state == runRegistering {
-			// Nothing of it ran: launch it again.
-			run.launchBegan = false
-			for _, t := range run.liveTasks() {
-				a.deliverLaunch(run, t)
-			}
-			a.unstarted = append(a.unstarted, run)
-			continue
-		}
-		if !ok {
-			a.log.Warn("executor's container ended while the agent was away", "framework_id", fid, "executor_id", eid, "container_id", cp.ContainerID)
-			if _, err := executor.ReadTaskExit(run.directory); err != nil && run.state == runRegistering {
-				// Nothing was reported: the agent most likely died
-				// while it created the container.
-				run.term = &termination{state: mesos.TaskFailed, reason: mesos.ReasonAgentRestarted,
-					message: "The agent restarted while it was starting the task's executor, which did not survive"}
-			}
-			a.settleRun(run, executor.ExitStatus{Code: -1, Unknown: true})
-			continue
-		}
-		delete(alive, cp.ContainerID)
-		run.pid = cs.Pid
-		for _, t := range run.liveTasks() {
-			if !t.launched {
-				// It may or may not have reached the executor; a
-				// duplicate LAUNCH of the same task is ignored.
-				a.deliverLaunch(run, t)
-			}
-		}
-		a.recovered = append(a.recovered, run)
-		a.log.Info("recovered executor", "framework_id", fid, "executor_id", eid, "container_id", cp.ContainerID, "pid", cs.Pid, "tasks", len(run.tasks))
+		a.recoverRun(rd, alive)
 	}
 	for cid := range alive {
 		a.orphans = append(a.orphans, cid)
 	}
 	return nil
+}
+
+// recoverRun takes back one checkpointed run: its container is adopted if
+// it still runs, the run is launched again if nothing of it can have run,
+// else its unfinished tasks end. A container it adopts is taken out of
+// alive. Caller holds a.mu.
+func (a *Agent) recoverRun(rd runDir, alive map[string]executor.ContainerState) {
+	cp, fid, eid := rd.cp, rd.fid, rd.eid
+	fw := a.frameworks[fid]
+	if fw == nil {
+		fw = &framework{id: fid, info: cp.FrameworkInfo, executors: map[string]*executorRun{}}
+		a.frameworks[fid] = fw
+	}
+	run := &executorRun{
+		fw:              fw,
+		id:              eid,
+		info:            cp.ExecutorInfo,
+		commandExecutor: cp.CommandExecutor,
+		containerID:     cp.ContainerID,
+		directory:       cp.Directory,
+		user:            cp.User,
+		shutdownGrace:   a.shutdownGrace(cp.ExecutorInfo),
+		state:           runRegistering,
+		tasks:           map[string]*taskEntry{},
+		token:           cp.Token,
+		recovered:       true,
+		launchBegan:     true,
+	}
+	for _, ti := range cp.Tasks {
+		t := run.addTask(ti)
+		if st, ok := a.updates.Latest(fid, ti.TaskID.Value); ok {
+			// The executor reported on it, so it had the task.
+			t.state, t.launched = st, true
+			run.state = runRunning
+		}
+	}
+	fw.executors[eid] = run
+	log := a.log.With("framework_id", fid, "executor_id", eid, "container_id", cp.ContainerID)
+	if cs, ok := alive[cp.ContainerID]; ok {
+		delete(alive, cp.ContainerID)
+		a.adoptRun(run, cs)
+		return
+	}
+	if len(run.liveTasks()) == 0 {
+		log.Info("forgetting an executor checkpoint with no unfinished task; its container is gone")
+		a.settleRun(run, executor.ExitStatus{Code: -1, Unknown: true})
+		return
+	}
+	started := startEvidence(cp)
+	if run.state == runRegistering && started == "" && a.neverRan(cp) {
+		// Nothing of it ran: launch it again.
+		run.launchBegan = false
+		for _, t := range run.liveTasks() {
+			a.deliverLaunch(run, t)
+		}
+		a.unstarted = append(a.unstarted, run)
+		return
+	}
+	log.Warn("executor's container ended while the agent was away")
+	if _, err := executor.ReadTaskExit(run.directory); err != nil && run.state == runRegistering {
+		msg := "The agent restarted while it was starting the task's executor, which did not survive"
+		if !cp.launchBegan {
+			// Damage: the marker is written before the container.
+			msg = fmt.Sprintf("The agent restarted and found %s missing, though %s; the executor is gone",
+				filepath.Join(rd.dir, launchingMarker), started)
+			log.Error("executor checkpoint without its launching marker", "evidence", started)
+		}
+		run.term = &termination{state: mesos.TaskFailed, reason: mesos.ReasonAgentRestarted, message: msg}
+	}
+	a.settleRun(run, executor.ExitStatus{Code: -1, Unknown: true})
+}
+
+// adoptRun takes a recovered run whose container still runs: its executor
+// is expected to resubscribe. Caller holds a.mu.
+func (a *Agent) adoptRun(run *executorRun, cs executor.ContainerState) {
+	run.pid = cs.Pid
+	for _, t := range run.liveTasks() {
+		if !t.launched {
+			// It may or may not have reached the executor; a
+			// duplicate LAUNCH of the same task is ignored.
+			a.deliverLaunch(run, t)
+		}
+	}
+	a.recovered = append(a.recovered, run)
+	a.log.Info("recovered executor", "framework_id", run.fw.id, "executor_id", run.id, "container_id", run.containerID, "pid", cs.Pid, "tasks", len(run.tasks))
+}
+
+// startEvidence says what shows that a run's executor started although
+// the launching marker is missing, "" if nothing does (or the marker is
+// there).
+func startEvidence(cp runCheckpoint) string {
+	if cp.launchBegan {
+		return ""
+	}
+	if cp.subscribed {
+		return "its executor had subscribed (" + subscribedMarker + " is there)"
+	}
+	for _, f := range []string{"stdout", "stderr"} {
+		if _, err := os.Lstat(filepath.Join(cp.Directory, f)); err == nil {
+			return "its sandbox has " + f
+		}
+	}
+	return ""
+}
+
+// recoverDamaged deals with a checkpoint that cannot be used: its
+// executor is killed (its container, unclaimed, stays in alive and is
+// destroyed as an orphan), the tasks the update checkpoints attribute to
+// it are reported TASK_LOST naming the file, and the checkpoint is
+// removed. Caller holds a.mu.
+func (a *Agent) recoverDamaged(rd runDir, alive map[string]executor.ContainerState) {
+	var fate string
+	_, running := alive[rd.markerCID]
+	switch {
+	case rd.markerCID == "":
+		fate = "no container of it is kept: the agent destroys every container no checkpoint claims"
+	case running:
+		fate = "its executor is killed"
+	default:
+		fate = "its executor is gone"
+	}
+	tasks := a.updates.TasksOfExecutor(rd.fid, rd.eid)
+	a.log.Error("unusable executor checkpoint: its tasks are reported lost and its executor is not kept",
+		"framework_id", rd.fid, "executor_id", rd.eid, "problem", rd.problem, "container_id", rd.markerCID,
+		"executor_running", running, "tasks", len(tasks))
+	msg := fmt.Sprintf("The agent restarted and cannot use its checkpoint of executor %s (%s); %s", rd.eid, rd.problem, fate)
+	for _, tid := range tasks {
+		a.agentUpdate(rd.fid, nil, tid, mesos.TaskLost, mesos.ReasonAgentRestarted, msg)
+	}
+	if len(tasks) == 0 {
+		a.log.Warn("the unusable executor checkpoint names no task the agent can report; the servers find its tasks lost when the agent registers",
+			"framework_id", rd.fid, "executor_id", rd.eid)
+	}
+	if err := a.removeCheckpointDir(rd.dir); err != nil {
+		a.log.Warn("cannot remove executor checkpoint", "path", rd.dir, "error", err)
+	}
 }
 
 // neverRan reports whether a checkpointed run whose container is gone
@@ -131,11 +211,6 @@ func (a *Agent) neverRan(cp runCheckpoint) bool {
 		return true
 	}
 	return !cp.subscribed && a.containerizer.Name() == executor.IsolationLinux
-}
-
-func executorIDTaken(a *Agent, fid, eid string) bool {
-	fw := a.frameworks[fid]
-	return fw != nil && fw.executors[eid] != nil
 }
 
 // armRecovered starts watching the recovered executors and destroys

@@ -56,7 +56,9 @@ type updateStream struct {
 	file    *os.File
 	pending []mesos.TaskStatus
 	seen    map[string]bool // uuids ever accepted, pending or acknowledged
-	latest  mesos.TaskState // state of the newest accepted update
+	// executor is the executor id the newest update names, "" if none.
+	executor string
+	latest   mesos.TaskState // state of the newest accepted update
 
 	// Resending of the head.
 	nextAttempt time.Time
@@ -177,7 +179,7 @@ func (m *statusUpdates) Update(fid string, st mesos.TaskStatus) (duplicate bool,
 		return false, err
 	}
 	s.seen[string(st.UUID)] = true
-	s.latest = st.State
+	s.note(st)
 	s.pending = append(s.pending, st)
 	if len(s.pending) == 1 {
 		s.resetResend(m.initialRetry)
@@ -185,6 +187,14 @@ func (m *statusUpdates) Update(fid string, st mesos.TaskStatus) (duplicate bool,
 	}
 	m.log.Debug("status update checkpointed", "framework_id", fid, "task_id", k.tid, "state", st.State, "uuid", uuidString(st.UUID), "queued", len(s.pending))
 	return false, nil
+}
+
+// note records an accepted update as the stream's newest.
+func (s *updateStream) note(st mesos.TaskStatus) {
+	s.latest = st.State
+	if st.ExecutorID != nil {
+		s.executor = st.ExecutorID.Value
+	}
 }
 
 func (s *updateStream) resetResend(initial time.Duration) {
@@ -210,11 +220,7 @@ func (m *statusUpdates) Acknowledge(fid, tid string, id []byte) (bool, error) {
 	}
 	head := s.pending[0]
 	s.pending = s.pending[1:]
-	switch {
-	case len(s.pending) == 0 && head.State.IsTerminal():
-		// The task is over and the framework knows it: forget it.
-		m.removeStream(s)
-	case len(s.pending) > 0:
+	if len(s.pending) > 0 {
 		s.resetResend(m.initialRetry)
 		m.poke()
 	}
@@ -223,7 +229,35 @@ func (m *statusUpdates) Acknowledge(fid, tid string, id []byte) (bool, error) {
 	if m.onAck != nil {
 		m.onAck(ackedUpdate{FrameworkID: fid, Status: head})
 	}
+	if head.State.IsTerminal() {
+		// The task is over and the framework knows it: forget it, but
+		// only after onAck has dropped it from its run's checkpoint. A
+		// crash in between leaves a stream ending in the acknowledgement
+		// of a terminal update, which Recover removes; the other order
+		// would leave a run checkpoint naming a task with no update, the
+		// very state of a task that was never launched.
+		m.mu.Lock()
+		if m.streams[k] == s && len(s.pending) == 0 {
+			m.removeStream(s)
+		}
+		m.mu.Unlock()
+	}
 	return true, nil
+}
+
+// TasksOfExecutor lists the tasks of framework fid whose newest update
+// names executor eid and is not terminal.
+func (m *statusUpdates) TasksOfExecutor(fid, eid string) []mesos.TaskID {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []mesos.TaskID
+	for k, s := range m.streams {
+		if k.fid == fid && s.executor == eid && !s.latest.IsTerminal() {
+			out = append(out, mesos.TaskID{Value: k.tid})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Value < out[j].Value })
+	return out
 }
 
 // removeStream closes and deletes a stream's checkpoint. Caller holds mu.
@@ -478,7 +512,7 @@ func (m *statusUpdates) recoverStream(k streamKey) error {
 		case recordUpdate:
 			if rec.Status != nil && !s.seen[string(rec.Status.UUID)] {
 				s.seen[string(rec.Status.UUID)] = true
-				s.latest = rec.Status.State
+				s.note(*rec.Status)
 				s.pending = append(s.pending, *rec.Status)
 			}
 		case recordAck:

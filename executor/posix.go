@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,16 +9,25 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 )
 
 // IsolationPosix names the posix backend.
 const IsolationPosix = "posix"
+
+// EnvPosixContainer is in the environment of every process a posix
+// container starts with: the path of the container's state file. It is how
+// Recover finds a container whose state file was never written (the agent
+// died between starting the first process and recording it) and processes
+// that left their container's session.
+const EnvPosixContainer = "MESH_POSIX_CONTAINER"
 
 // recoveredPollInterval is how often a recovered container's first
 // process, which is not this process's child and so cannot be waited for,
@@ -120,10 +130,11 @@ func (p *Posix) Launch(ctx context.Context, spec ContainerSpec) (ContainerState,
 	}
 	defer stderr.Close()
 
+	env := append(spec.Env[:len(spec.Env):len(spec.Env)], EnvPosixContainer+"="+p.statePath(spec.ID))
 	cmd := &exec.Cmd{
 		Path:   path,
 		Args:   spec.Argv,
-		Env:    spec.Env,
+		Env:    env,
 		Dir:    spec.Dir,
 		Stdout: stdout,
 		Stderr: stderr,
@@ -344,7 +355,98 @@ func (p *Posix) Recover(ctx context.Context) ([]ContainerState, error) {
 		p.log.Info("recovered container", "container_id", id, "pid", st.Pid, "running", alive)
 		out = append(out, st)
 	}
+	for id, pids := range p.scanProcesses() {
+		if st, ok := p.recoverUnrecorded(id, pids); ok {
+			out = append(out, st)
+		}
+	}
 	return out, nil
+}
+
+// scanProcesses finds, by container id, the live processes whose
+// environment places them in a container of this state directory. A
+// process whose environment cannot be read (another user's, a
+// non-dumpable one, unless this process is root) is not found; its
+// session's other processes may be.
+func (p *Posix) scanProcesses() map[string][]int {
+	names, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	prefix := EnvPosixContainer + "=" + filepath.Clean(p.opts.StateDir) + string(filepath.Separator)
+	self := os.Getpid()
+	out := map[string][]int{}
+	for _, n := range names {
+		pid, err := strconv.Atoi(n.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + n.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(b, []byte{0}) {
+			rest, ok := bytes.CutPrefix(kv, []byte(prefix))
+			if !ok {
+				continue
+			}
+			id, ok := strings.CutSuffix(string(rest), ".json")
+			if ok && !strings.Contains(id, string(filepath.Separator)) && validContainerID(id) == nil {
+				out[id] = append(out[id], pid)
+			}
+			break
+		}
+	}
+	return out
+}
+
+// recoverUnrecorded takes back a container that scanProcesses found and
+// that has no state file: its first process is the leader of the session
+// its processes are in. Its state file is written, so that it is known
+// from now on.
+func (p *Posix) recoverUnrecorded(id string, pids []int) (ContainerState, bool) {
+	p.mu.Lock()
+	_, known := p.containers[id]
+	p.mu.Unlock()
+	if known {
+		return ContainerState{}, false
+	}
+	leader := 0
+	for _, pid := range pids {
+		sid, err := unix.Getsid(pid)
+		if err != nil {
+			continue
+		}
+		if leader == 0 || sid == pid {
+			leader = sid
+		}
+	}
+	if leader <= 0 {
+		return ContainerState{}, false
+	}
+	st := ContainerState{ID: id, Pid: leader, Recovered: true}
+	st.StartTime, _ = processStartTime(leader)
+	st.Dir, _ = os.Readlink("/proc/" + strconv.Itoa(leader) + "/cwd")
+	sid, err := unix.Getsid(leader)
+	alive := err == nil && sid == leader && processAlive(leader, st.StartTime)
+	if !alive && !p.sessionSurvives(st) {
+		return ContainerState{}, false
+	}
+	p.log.Warn("found the processes of a container that was never recorded (the agent died while launching it); taking it back",
+		"container_id", id, "pid", leader, "running", alive, "processes", len(pids))
+	if err := writeJSONAtomic(p.statePath(id), st); err != nil {
+		p.log.Warn("cannot record container state", "container_id", id, "error", err)
+	}
+	c := &posixContainer{state: st, exitWatch: newExitWatch(ExitStatus{Code: -1, Unknown: true})}
+	p.mu.Lock()
+	p.containers[id] = c
+	p.mu.Unlock()
+	if alive {
+		go p.watchRecovered(c)
+	} else {
+		close(c.done)
+	}
+	return st, true
 }
 
 // sessionSurvives reports whether processes of a dead leader's session

@@ -238,6 +238,45 @@ func TestPosix_RecoverAfterRestart(t *testing.T) {
 	}
 }
 
+// A container whose state file was never written, as when the agent dies
+// between starting its first process and recording it, is found by the
+// next containerizer on the state dir, and can be destroyed: it does not
+// run on unknown to every agent.
+func TestPosix_RecoverFindsAContainerItNeverRecorded(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	p1 := newTestPosix(t, state)
+	st := launchShell(t, p1, dir, `echo ready; sleep 100 & wait`, "")
+	waitFor(t, 5*time.Second, "the script to start", func() bool { return readFile(t, filepath.Join(dir, "stdout")) == "ready\n" })
+	if err := os.Remove(filepath.Join(state, st.ID+".json")); err != nil {
+		t.Fatal(err)
+	}
+	// Another state dir's containerizer does not take it.
+	if got, err := newTestPosix(t, t.TempDir()).Recover(context.Background()); err != nil || len(got) != 0 {
+		t.Fatalf("a containerizer of another state dir recovered %+v, %v", got, err)
+	}
+
+	p2 := newTestPosix(t, state)
+	got, err := p2.Recover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != st.ID || got[0].Pid != st.Pid || got[0].StartTime != st.StartTime || !got[0].Recovered {
+		t.Fatalf("recovered %+v, want the container %+v", got, st)
+	}
+	if _, err := os.Stat(filepath.Join(state, st.ID+".json")); err != nil {
+		t.Errorf("the found container was not recorded: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p2.Destroy(ctx, st.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, p1, st.ID)
+	if left := sessionMembers(st.Pid); len(left) != 0 {
+		t.Errorf("processes %v of the container survived its destruction", left)
+	}
+}
+
 func TestPosix_RunsAsUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("running as another user needs root; skipped as not root")
