@@ -46,6 +46,25 @@ func benchState(b *testing.B, n int) *FSM {
 	return f
 }
 
+// runningState is benchState with every task TASK_STARTING and then
+// TASK_RUNNING.
+func runningState(b *testing.B, n int) *FSM {
+	f := benchState(b, n)
+	idx := uint64(1 << 20)
+	for i := 0; i < n; i += 100 {
+		for _, state := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
+			req := statusBatch(i)
+			for j := range req.Updates {
+				req.Updates[j].Status.State = state
+			}
+			buf, _ := Encode(StatusUpdateRequestType, req)
+			idx++
+			f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf})
+		}
+	}
+	return f
+}
+
 // statusBatch is one agent UPDATE's worth of status updates: 100 tasks
 // going TASK_RUNNING, as an executor reports them.
 func statusBatch(from int) *StatusUpdateRequest {
@@ -109,19 +128,7 @@ func (s *discardSink) Cancel() error               { return nil }
 // does every few thousand log entries.
 func BenchmarkSnapshot_Persist(b *testing.B) {
 	const n = 20000
-	f := benchState(b, n)
-	idx := uint64(1 << 20)
-	for i := 0; i < n; i += 100 {
-		for _, state := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
-			req := statusBatch(i)
-			for j := range req.Updates {
-				req.Updates[j].Status.State = state
-			}
-			buf, _ := Encode(StatusUpdateRequestType, req)
-			idx++
-			f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf})
-		}
-	}
+	f := runningState(b, n)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var size int
@@ -144,19 +151,7 @@ func BenchmarkState_HeapPerTask(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		f := benchState(b, n)
-		idx := uint64(1 << 20)
-		for i := 0; i < n; i += 100 {
-			for _, state := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
-				req := statusBatch(i)
-				for j := range req.Updates {
-					req.Updates[j].Status.State = state
-				}
-				buf, _ := Encode(StatusUpdateRequestType, req)
-				idx++
-				f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf})
-			}
-		}
+		f := runningState(b, n)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/task")
