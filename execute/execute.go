@@ -104,7 +104,8 @@ type Config struct {
 	// HTTPClient talks to servers and agents; nil means a fresh client.
 	HTTPClient *http.Client
 
-	// newTimer starts the reconciliation timers; nil means the wall clock.
+	// newTimer starts the reconciliation and resubscription timers; nil
+	// means the wall clock.
 	newTimer timerFunc
 }
 
@@ -267,6 +268,7 @@ type runner struct {
 	life       context.Context // outlives the caller's ctx, for cleanup calls
 	subscribed bool            // a SUBSCRIBED has been seen on some stream
 	losses     int             // streams lost since the last SUBSCRIBED
+	staleSubs  int             // resubscriptions for stale calls since a call went through
 	resub      bool            // a call found the subscription stale or the server gone
 	stopReq    error           // set by a handler to give up, nil before
 	stopping   error           // why the run is winding down, nil before
@@ -383,7 +385,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		}
 		if r.resub && st != nil {
 			r.log.Info("resubscribing: the server no longer takes this stream's calls", "master", r.c.Master())
-			r.losses++
+			r.staleSubs++
 			closeSub()
 		}
 		r.resub = false
@@ -449,16 +451,20 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 // backoff waits before resubscribing after a stream was lost more than
 // once in a row, so a server that keeps dropping streams is not hammered.
 func (r *runner) backoff(phase context.Context) error {
-	if r.losses < 2 {
+	// A SUBSCRIBED ends a run of lost streams, but not a run of stale
+	// calls: a server that takes the stream and refuses the calls must not
+	// be hammered either.
+	n := max(r.losses, r.staleSubs)
+	if n < 2 {
 		return nil
 	}
-	wait := min(resubscribeBackoff<<(r.losses-2), maxResubscribeBackoff)
-	t := time.NewTimer(wait)
-	defer t.Stop()
+	wait := min(resubscribeBackoff<<min(n-2, 16), maxResubscribeBackoff)
+	c, stop := r.cfg.newTimer(wait)
+	defer stop()
 	select {
 	case <-phase.Done():
 		return phase.Err()
-	case <-t.C:
+	case <-c:
 		return nil
 	}
 }
@@ -646,7 +652,10 @@ func (r *runner) call(call *scheduler.Call) error {
 	ctx, cancel := context.WithTimeout(r.life, callTimeout)
 	defer cancel()
 	err := r.c.Call(ctx, call)
-	if client.Transient(err) {
+	switch {
+	case err == nil:
+		r.staleSubs = 0
+	case client.Transient(err):
 		r.resub = true
 	}
 	return err

@@ -276,3 +276,53 @@ func TestRun_RefusalsExhaustedTearDownAndSayWhy(t *testing.T) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 }
+
+func TestRun_ServerThatRefusesEveryCallIsResubscribedToWithBackoff(t *testing.T) {
+	m := newFakeMaster(t)
+	clock := newFakeClock(t)
+	var mu sync.Mutex
+	refuse := true
+	m.status = func(c *scheduler.Call) (int, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if refuse {
+			return http.StatusForbidden, "Framework is not subscribed"
+		}
+		return http.StatusAccepted, ""
+	}
+	cfg := Config{Masters: []string{m.addr()}, Name: "sb", Command: "true"}
+	cfg.newTimer = clock.newTimer
+	done, _ := start(context.Background(), t, cfg)
+	fs := m.expectSubscribe()
+	fs.send(subscribed(), offers(offer("O1", "A1", nil, 1, 1024)))
+	m.expectCall(scheduler.CallAccept)
+	fs = m.expectSubscribe() // the first resubscription is at once
+	fs.send(subscribed())
+	m.expectCall(scheduler.CallRevive)
+	// The server takes every stream and refuses every call: the waits
+	// before resubscribing grow, SUBSCRIBED or not.
+	want := resubscribeBackoff
+	for i := 0; i < 4; i++ {
+		ft := clock.expectTimer()
+		if ft.d != want {
+			t.Fatalf("wait %d before resubscribing is %s, want %s", i, ft.d, want)
+		}
+		want *= 2
+		if i == 3 {
+			mu.Lock()
+			refuse = false
+			mu.Unlock()
+		}
+		ft.fire()
+		fs = m.expectSubscribe()
+		fs.send(subscribed())
+		m.expectCall(scheduler.CallRevive)
+	}
+	fs.send(offers(offer("O2", "A1", nil, 1, 1024)))
+	launched(t, m.expectCall(scheduler.CallAccept), "O2", DefaultCPUs, DefaultMem)
+	m.sendAcked(fs, update("sb-0", mesos.TaskFinished, "", "", true))
+	m.expectCall(scheduler.CallTeardown)
+	if rr := waitRun(t, done); rr.err != nil {
+		t.Fatalf("Run: %v", rr.err)
+	}
+}
