@@ -36,8 +36,8 @@ const (
 // client backs off: during an election servers may point at each other.
 const maxRedirects = 5
 
-// electionRetry is the wait between Subscribe attempts while servers
-// answer but no leader serves yet.
+// electionRetry is the first wait between Subscribe attempts while
+// servers answer but no leader serves yet; it doubles up to MaxBackoff.
 const electionRetry = 50 * time.Millisecond
 
 // maxErrorBody bounds how much of an error response is kept.

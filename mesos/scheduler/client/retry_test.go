@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 
 	"mesh/mesos/scheduler"
 )
@@ -118,5 +119,22 @@ func TestCall_RedirectMovesStreamAndCallsAlike(t *testing.T) {
 	srv.mu.Unlock()
 	if n != 1 {
 		t.Errorf("leader saw %d calls, want 1", n)
+	}
+}
+
+func TestBackoff_EachKindDoublesToMaxWithJitter(t *testing.T) {
+	b := backoff{election: 50 * time.Millisecond, unreachable: 100 * time.Millisecond, max: time.Second}
+	check := func(answered bool, base time.Duration) {
+		t.Helper()
+		if got := b.next(answered); got < base/2 || got > base {
+			t.Fatalf("wait %s, want within [%s, %s]", got, base/2, base)
+		}
+	}
+	for _, base := range []time.Duration{50, 100, 200, 400, 800, 1000, 1000} {
+		check(true, base*time.Millisecond)
+	}
+	// The waits for unreachable servers grow on their own.
+	for _, base := range []time.Duration{100, 200, 400, 800, 1000} {
+		check(false, base*time.Millisecond)
 	}
 }
