@@ -63,8 +63,8 @@ func (r *runner) onSubscribed(s *scheduler.Subscribed) {
 	r.subscribed = true
 	r.log.Info("subscribed", "framework_id", r.c.FrameworkID(), "master", r.c.Master(), "resubscribed", again)
 	if again {
+		r.recon.Restart() // a new round, from the shortest wait
 		r.markUnknown(r.tasks)
-		r.stopReconciling() // a new round, from the shortest wait
 		r.reconcile()
 		if len(r.pending) > 0 && r.stopping == nil {
 			r.revive()
@@ -231,7 +231,8 @@ func (r *runner) launch(o *mesos.Offer, fits []mesos.Resources) {
 func (r *runner) unlaunch(tasks []*task) {
 	wasIdle := len(r.pending) == 0
 	for _, t := range tasks {
-		t.launched, t.unknown, t.agentID = false, false, ""
+		t.launched, t.agentID = false, ""
+		r.recon.Known(t.id) // nothing to ask about until launched again
 	}
 	r.pending = append(append([]*task(nil), tasks...), r.pending...)
 	if wasIdle && r.stopping == nil && r.stopReq == nil && !r.resub {
@@ -261,7 +262,7 @@ func (r *runner) onUpdate(st *mesos.TaskStatus) {
 	if st.AgentID != nil && st.AgentID.Value != "" && !t.terminal {
 		t.agentID = st.AgentID.Value
 	}
-	wasUnknown := t.unknown
+	wasUnknown := r.recon.IsUnknown(t.id)
 	if !t.terminal && (st.State != t.state || r.forgotten(t, st)) {
 		if r.forgotten(t, st) {
 			cp := *st

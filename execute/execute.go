@@ -106,7 +106,7 @@ type Config struct {
 
 	// newTimer starts the reconciliation and resubscription timers; nil
 	// means the wall clock.
-	newTimer timerFunc
+	newTimer client.TimerFunc
 }
 
 // TaskResult is the outcome of one task.
@@ -225,7 +225,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.HTTPClient = &http.Client{}
 	}
 	if cfg.newTimer == nil {
-		cfg.newTimer = realTimer
+		cfg.newTimer = client.WallTimer
 	}
 	return cfg, nil
 }
@@ -239,7 +239,6 @@ type task struct {
 	reason   string
 	message  string
 	launched bool // an ACCEPT carried it (and no later news undid that)
-	unknown  bool // launched, and its state is to be learned by reconciling
 	attempts int  // launches refused
 	refusal  string
 	terminal bool
@@ -265,18 +264,18 @@ type runner struct {
 	pending []*task           // waiting for an offer, in order
 	agents  map[string]string // agent id → base URL of its HTTP server
 
-	life       context.Context // outlives the caller's ctx, for cleanup calls
-	subscribed bool            // a SUBSCRIBED has been seen on some stream
-	losses     int             // streams lost since the last SUBSCRIBED
-	staleSubs  int             // resubscriptions for stale calls since a call went through
-	resub      bool            // a call found the subscription stale or the server gone
-	stopReq    error           // set by a handler to give up, nil before
-	stopping   error           // why the run is winding down, nil before
-	teardowns  int             // TEARDOWNs tried
-	recon      reconciler
-	killC      chan string    // task ids whose KillAfter expired
-	done       chan struct{}  // closed when Run returns
-	wg         sync.WaitGroup // stream readers
+	life       context.Context    // outlives the caller's ctx, for cleanup calls
+	subscribed bool               // a SUBSCRIBED has been seen on some stream
+	losses     int                // streams lost since the last SUBSCRIBED
+	staleSubs  int                // resubscriptions for stale calls since a call went through
+	resub      bool               // a call found the subscription stale or the server gone
+	stopReq    error              // set by a handler to give up, nil before
+	stopping   error              // why the run is winding down, nil before
+	teardowns  int                // TEARDOWNs tried
+	recon      *client.Reconciler // tasks whose state is to be learned
+	killC      chan string        // task ids whose KillAfter expired
+	done       chan struct{}      // closed when Run returns
+	wg         sync.WaitGroup     // stream readers
 }
 
 // Run runs the configured command on the cluster and returns once every
@@ -321,7 +320,7 @@ func newRunner(cfg Config) *runner {
 		byID:   map[string]*task{},
 		agents: map[string]string{},
 		life:   context.Background(),
-		recon:  reconciler{newTimer: cfg.newTimer},
+		recon:  client.NewReconciler(0, 0, cfg.newTimer),
 		killC:  make(chan string),
 		done:   make(chan struct{}),
 	}
@@ -427,7 +426,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 			if err := r.handle(it.ev); err != nil {
 				return r.result(), err
 			}
-		case <-r.recon.timer:
+		case <-r.recon.C():
 			r.reconcile()
 		case id := <-r.killC:
 			if t := r.byID[id]; t != nil && !t.terminal {
@@ -613,19 +612,20 @@ func (r *runner) report() {
 	fmt.Fprintf(r.out, "giving up: %v\n", r.stopping)
 	for _, t := range r.tasks {
 		if t.state != mesos.TaskFinished {
-			fmt.Fprintf(r.out, "  %s: %s\n", t.id, t.describe())
+			fmt.Fprintf(r.out, "  %s: %s\n", t.id, t.describe(r.recon.IsUnknown(t.id)))
 		}
 	}
 }
 
-// describe says what became of t, for the report.
-func (t *task) describe() string {
+// describe says what became of t, for the report; unknown is whether its
+// state is still being asked for.
+func (t *task) describe(unknown bool) string {
 	switch {
 	case !t.launched && t.state == "" && t.attempts > 0:
 		return fmt.Sprintf("never launched: refused %d times, last: %s", t.attempts, t.refusal)
 	case !t.launched && t.state == "":
 		return "never launched: no offer taken for it"
-	case t.unknown && !t.terminal:
+	case unknown && !t.terminal:
 		return t.lastKnown() + "; state unknown: the server has not answered reconciliation"
 	}
 	return t.lastKnown()
@@ -663,7 +663,7 @@ func (r *runner) call(call *scheduler.Call) error {
 
 // stopTimers stops every kill-after timer and the reconciliation timer.
 func (r *runner) stopTimers() {
-	r.stopReconciling()
+	r.recon.Stop()
 	for _, t := range r.tasks {
 		if t.timer != nil {
 			t.timer.Stop()

@@ -12,6 +12,7 @@ import (
 
 	"mesh/mesos"
 	"mesh/mesos/scheduler"
+	"mesh/mesos/scheduler/client"
 )
 
 // fakeTimer is one timer the runner started on a fakeClock.
@@ -145,7 +146,7 @@ func TestRun_ReconcilesWithBackoffUntilAnswered(t *testing.T) {
 		if lo, hi := base-base/5, base+base/5; ft.d < lo || ft.d > hi {
 			t.Fatalf("wait %d is %s, want %s ±20%%", i, ft.d, base)
 		}
-		base = min(2*base, maxReconcileBackoff)
+		base = min(2*base, client.DefaultReconcileMax)
 		if i < 7 {
 			ft.fire()
 			continue
