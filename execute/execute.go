@@ -272,6 +272,8 @@ type runner struct {
 	stopReq    error              // set by a handler to give up, nil before
 	stopping   error              // why the run is winding down, nil before
 	teardowns  int                // TEARDOWNs tried
+	tornDown   bool               // a TEARDOWN was accepted
+	tearErr    error              // why the last TEARDOWN failed
 	recon      *client.Reconciler // tasks whose state is to be learned
 	killC      chan string        // task ids whose KillAfter expired
 	done       chan struct{}      // closed when Run returns
@@ -561,8 +563,10 @@ func (r *runner) teardown(connected bool) bool {
 	}
 	r.teardowns++
 	err := r.call(client.TeardownCall())
+	r.tearErr = err
 	switch {
 	case err == nil:
+		r.tornDown = true
 		r.log.Info("framework torn down", "framework_id", r.c.FrameworkID())
 		return true
 	case client.Transient(err) && r.teardowns < maxTeardownTries:
@@ -614,6 +618,20 @@ func (r *runner) report() {
 		if t.state != mesos.TaskFinished {
 			fmt.Fprintf(r.out, "  %s: %s\n", t.id, t.describe(r.recon.IsUnknown(t.id)))
 		}
+	}
+	fid := r.c.FrameworkID()
+	switch {
+	case r.tornDown:
+		fmt.Fprintf(r.out, "framework %s torn down\n", fid)
+	case fid == "":
+		fmt.Fprintln(r.out, "no framework id was received: nothing to tear down")
+	default:
+		why := "no server could be reached"
+		if r.tearErr != nil {
+			why = r.tearErr.Error()
+		}
+		fmt.Fprintf(r.out, "framework %s not torn down (%s): the cluster keeps it and its tasks for the failover timeout, %s\n",
+			fid, why, r.cfg.FailoverTimeout)
 	}
 }
 

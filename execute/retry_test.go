@@ -242,6 +242,7 @@ func TestRun_InterruptTearsDownAndNamesWhatWasKnown(t *testing.T) {
 		"task g-0 TASK_LOST (REASON_RECONCILIATION): the server no longer knows this task (Attempted to kill an unknown task); last known: TASK_RUNNING on agent A1 (SOURCE_EXECUTOR)\n",
 		"giving up: interrupted",
 		"  g-1: never launched",
+		"framework F1 torn down\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -273,8 +274,10 @@ func TestRun_RefusalsExhaustedTearDownAndSayWhy(t *testing.T) {
 	if !errors.Is(rr.err, ErrRefused) || !strings.Contains(rr.err.Error(), why) {
 		t.Fatalf("Run: %v, want ErrRefused with the server's reason", rr.err)
 	}
-	if want := "  rf-0: never launched: refused 5 times, last: "; !strings.Contains(out.String(), want) {
-		t.Errorf("output lacks %q:\n%s", want, out)
+	for _, want := range []string{"  rf-0: never launched: refused 5 times, last: ", "framework F1 torn down\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
 
@@ -325,5 +328,37 @@ func TestRun_ServerThatRefusesEveryCallIsResubscribedToWithBackoff(t *testing.T)
 	m.expectCall(scheduler.CallTeardown)
 	if rr := waitRun(t, done); rr.err != nil {
 		t.Fatalf("Run: %v", rr.err)
+	}
+}
+
+func TestRun_TeardownRetriedOnNewStreamsThenReported(t *testing.T) {
+	m := newFakeMaster(t)
+	m.status = func(c *scheduler.Call) (int, string) {
+		if c.Type == scheduler.CallTeardown {
+			return http.StatusServiceUnavailable, "no leader is elected; retry shortly"
+		}
+		return http.StatusAccepted, ""
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done, out := start(ctx, t, Config{Masters: []string{m.addr()}, Name: "td", Command: "true", FailoverTimeout: time.Minute})
+	fs := m.expectSubscribe()
+	fs.send(subscribed(), offers(offer("O1", "A1", nil, 0.01, 1))) // too small
+	m.expectCall(scheduler.CallDecline)
+	cancel() // nothing launched: tear down at once
+	for i := 0; i < maxTeardownTries; i++ {
+		m.expectCall(scheduler.CallTeardown)
+		if i < maxTeardownTries-1 {
+			fs = m.expectSubscribe()
+			fs.send(subscribed())
+		}
+	}
+	rr := waitRun(t, done)
+	if !errors.Is(rr.err, ErrInterrupted) {
+		t.Fatalf("Run: %v, want ErrInterrupted", rr.err)
+	}
+	want := "framework F1 not torn down (TEARDOWN call to " + m.addr() + ": scheduler api: 503 Service Unavailable: no leader is elected; retry shortly): the cluster keeps it and its tasks for the failover timeout, 1m0s\n"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 }
