@@ -36,9 +36,14 @@ const (
 // client backs off: during an election servers may point at each other.
 const maxRedirects = 5
 
-// electionRetry is the first wait between Subscribe attempts while
-// servers answer but no leader serves yet; it doubles up to MaxBackoff.
-const electionRetry = 50 * time.Millisecond
+// electionRetry is the wait between Subscribe attempts while servers
+// answer but no leader serves yet, for the first electionTries attempts
+// (about a second: an election's length); after that it doubles up to
+// MaxBackoff.
+const (
+	electionRetry = 50 * time.Millisecond
+	electionTries = 20
+)
 
 // maxErrorBody bounds how much of an error response is kept.
 const maxErrorBody = 4 << 10

@@ -130,6 +130,11 @@ func TestBackoff_EachKindDoublesToMaxWithJitter(t *testing.T) {
 			t.Fatalf("wait %s, want within [%s, %s]", got, base/2, base)
 		}
 	}
+	// Servers that answer without a leader: every ~50 ms for about a
+	// second (an election), then less and less often.
+	for i := 0; i < electionTries; i++ {
+		check(true, 50*time.Millisecond)
+	}
 	for _, base := range []time.Duration{50, 100, 200, 400, 800, 1000, 1000} {
 		check(true, base*time.Millisecond)
 	}

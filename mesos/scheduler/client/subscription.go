@@ -60,9 +60,9 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 		return nil, fmt.Errorf("encode SUBSCRIBE call: %w", err)
 	}
 	// Two backoffs: servers that answer but have no leader yet (503, or
-	// redirecting to each other) are retried soon, from electionRetry up;
-	// servers that cannot be reached are retried from minBackoff up. Both
-	// double to maxBackoff.
+	// redirecting to each other) are retried soon (see backoff.next);
+	// servers that cannot be reached are retried from minBackoff up,
+	// doubling to maxBackoff.
 	b := backoff{election: min(electionRetry, c.maxBackoff), unreachable: c.minBackoff, max: c.maxBackoff}
 	for {
 		start := c.Master()
@@ -109,17 +109,26 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 	}
 }
 
-// backoff holds Subscribe's two growing waits.
+// backoff holds Subscribe's two waits.
 type backoff struct {
 	election, unreachable, max time.Duration
+	answered                   int // attempts servers answered without a leader
 }
 
-// next returns a jittered wait (in [d/2, d]) and doubles the wait it used,
-// up to max. Jitter keeps many frameworks from stampeding a new leader.
+// next returns a jittered wait (in [d/2, d]) for the next attempt. While
+// servers answer without a leader, the first electionTries attempts come
+// every electionRetry — an election takes well under a second and a
+// framework should be back as soon as it ends — and only then does the
+// wait double, so a cluster that stays without a leader is not hammered.
+// Waits for unreachable servers double from the start. Both stop at max.
+// Jitter keeps many frameworks from stampeding a new leader.
 func (b *backoff) next(answered bool) time.Duration {
 	d := &b.unreachable
 	if answered {
 		d = &b.election
+		if b.answered++; b.answered <= electionTries {
+			return *d/2 + rand.N(*d/2+1)
+		}
 	}
 	wait := *d/2 + rand.N(*d/2+1)
 	*d = min(2**d, b.max)
