@@ -123,7 +123,7 @@ func TestCall_RedirectMovesStreamAndCallsAlike(t *testing.T) {
 }
 
 func TestBackoff_EachKindDoublesToMaxWithJitter(t *testing.T) {
-	b := backoff{election: 50 * time.Millisecond, unreachable: 100 * time.Millisecond, max: time.Second}
+	b := backoff{election: 50 * time.Millisecond, unreachable: 100 * time.Millisecond, minUnreachable: 100 * time.Millisecond, max: time.Second}
 	check := func(answered bool, base time.Duration) {
 		t.Helper()
 		if got := b.next(answered); got < base/2 || got > base {
@@ -138,8 +138,11 @@ func TestBackoff_EachKindDoublesToMaxWithJitter(t *testing.T) {
 	for _, base := range []time.Duration{50, 100, 200, 400, 800, 1000, 1000} {
 		check(true, base*time.Millisecond)
 	}
-	// The waits for unreachable servers grow on their own.
+	// The waits for unreachable servers grow on their own, and start
+	// again from the shortest once a server answers.
 	for _, base := range []time.Duration{100, 200, 400, 800, 1000} {
 		check(false, base*time.Millisecond)
 	}
+	check(true, time.Second)
+	check(false, 100*time.Millisecond)
 }

@@ -63,7 +63,7 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 	// redirecting to each other) are retried soon (see backoff.next);
 	// servers that cannot be reached are retried from minBackoff up,
 	// doubling to maxBackoff.
-	b := backoff{election: min(electionRetry, c.maxBackoff), unreachable: c.minBackoff, max: c.maxBackoff}
+	b := backoff{election: min(electionRetry, c.maxBackoff), unreachable: c.minBackoff, minUnreachable: c.minBackoff, max: c.maxBackoff}
 	for {
 		start := c.Master()
 		sctx, cancel := context.WithCancel(ctx)
@@ -112,6 +112,7 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 // backoff holds Subscribe's two waits.
 type backoff struct {
 	election, unreachable, max time.Duration
+	minUnreachable             time.Duration
 	answered                   int // attempts servers answered without a leader
 }
 
@@ -120,11 +121,14 @@ type backoff struct {
 // every electionRetry — an election takes well under a second and a
 // framework should be back as soon as it ends — and only then does the
 // wait double, so a cluster that stays without a leader is not hammered.
-// Waits for unreachable servers double from the start. Both stop at max.
-// Jitter keeps many frameworks from stampeding a new leader.
+// Waits for unreachable servers double from the start, and start again
+// from the shortest once a server answers: the dead one is then only one of
+// the servers tried in turn. Both stop at max. Jitter keeps many frameworks
+// from stampeding a new leader.
 func (b *backoff) next(answered bool) time.Duration {
 	d := &b.unreachable
 	if answered {
+		b.unreachable = b.minUnreachable
 		d = &b.election
 		if b.answered++; b.answered <= electionTries {
 			return *d/2 + rand.N(*d/2+1)
