@@ -146,3 +146,26 @@ func TestBackoff_EachKindDoublesToMaxWithJitter(t *testing.T) {
 	check(true, time.Second)
 	check(false, 100*time.Millisecond)
 }
+
+// FuzzTransient feeds the error classifiers any status and message: they
+// never panic, and what they say is consistent — a stale subscription or a
+// call certainly not carried out is always worth repeating.
+func FuzzTransient(f *testing.F) {
+	f.Add(403, "Framework is not subscribed")
+	f.Add(400, "the stream ID 's' included in this request didn't match")
+	f.Add(400, "Framework cannot be found")
+	f.Add(503, "no leader is elected; retry shortly")
+	f.Add(500, "")
+	f.Add(0, "\x00\xff")
+	f.Fuzz(func(t *testing.T, code int, msg string) {
+		err := fmt.Errorf("call: %w", &StatusError{Code: code, Message: msg})
+		stale, transient, none := StaleSubscription(err), Transient(err), NotCarriedOut(err)
+		if (stale || none) && !transient {
+			t.Fatalf("%d %q: stale %v, not carried out %v, but not transient", code, msg, stale, none)
+		}
+		if stale && code != http.StatusForbidden && code != http.StatusBadRequest {
+			t.Fatalf("%d %q: stale subscription from a status other than 400 or 403", code, msg)
+		}
+		_ = err.Error()
+	})
+}
