@@ -21,7 +21,7 @@ func (r *runner) handle(ev *scheduler.Event) error {
 		}
 	case scheduler.EventOffers:
 		if ev.Offers != nil {
-			return r.onOffers(ev.Offers.Offers)
+			r.onOffers(ev.Offers.Offers)
 		}
 	case scheduler.EventUpdate:
 		if ev.Update != nil {
@@ -84,14 +84,14 @@ func (r *runner) revive() {
 
 // onOffers launches as many waiting tasks as fit into each offer and
 // declines the rest.
-func (r *runner) onOffers(offers []mesos.Offer) error {
+func (r *runner) onOffers(offers []mesos.Offer) {
 	var idle, unfit []mesos.OfferID
 	for i := range offers {
 		o := &offers[i]
 		if u := agentURL(o); u != "" {
 			r.agents[o.AgentID.Value] = u
 		}
-		if r.stopping != nil || len(r.pending) == 0 {
+		if r.stopping != nil || r.stopReq != nil || len(r.pending) == 0 {
 			idle = append(idle, o.ID)
 			continue
 		}
@@ -105,7 +105,7 @@ func (r *runner) onOffers(offers []mesos.Offer) error {
 		if r.resub {
 			// The subscription is stale: these offers are void, and calls
 			// fail until we resubscribe.
-			return nil
+			return
 		}
 	}
 	if len(unfit) > 0 {
@@ -118,7 +118,6 @@ func (r *runner) onOffers(offers []mesos.Offer) error {
 			r.log.Warn("decline failed", "error", err)
 		}
 	}
-	return nil
 }
 
 // commandInfo is each task's command: the shell command, its environment

@@ -262,12 +262,16 @@ func TestRun_RefusalsExhaustedTearDownAndSayWhy(t *testing.T) {
 	done, out := start(context.Background(), t, Config{Masters: []string{m.addr()}, Name: "rf", Command: "true"})
 	fs := m.expectSubscribe()
 	fs.send(subscribed())
-	for i := 0; i < maxLaunchAttempts; i++ {
+	for i := 0; i < maxLaunchAttempts-1; i++ {
 		fs.send(offers(offer("O"+string(rune('a'+i)), "A1", nil, 1, 1024)))
 		m.expectCall(scheduler.CallAccept)
-		if i < maxLaunchAttempts-1 {
-			m.expectCall(scheduler.CallRevive)
-		}
+		m.expectCall(scheduler.CallRevive)
+	}
+	// The last refusal: the next offer of the same event is declined.
+	fs.send(offers(offer("Oy", "A1", nil, 1, 1024), offer("Oz", "A1", nil, 1, 1024)))
+	launched(t, m.expectCall(scheduler.CallAccept), "Oy", DefaultCPUs, DefaultMem)
+	if c := m.expectCall(scheduler.CallDecline); len(c.Decline.OfferIDs) != 1 || c.Decline.OfferIDs[0].Value != "Oz" {
+		t.Errorf("DECLINE of %+v, want Oz", c.Decline.OfferIDs)
 	}
 	m.expectCall(scheduler.CallTeardown)
 	rr := waitRun(t, done)
