@@ -21,7 +21,7 @@ func (r *runner) handle(ev *scheduler.Event) error {
 		}
 	case scheduler.EventOffers:
 		if ev.Offers != nil {
-			return r.onOffers(ev.Offers.Offers)
+			r.onOffers(ev.Offers.Offers)
 		}
 	case scheduler.EventUpdate:
 		if ev.Update != nil {
@@ -56,12 +56,15 @@ func (r *runner) handle(ev *scheduler.Event) error {
 
 // onSubscribed handles SUBSCRIBED. After a resubscription the server may
 // know more than we do (updates sent while we were away are redelivered,
-// but master-generated ones are not), so reconcile.
+// but master-generated ones are not, and a launch may have been lost with
+// a leader), so every launched task is reconciled until its state is known.
 func (r *runner) onSubscribed(s *scheduler.Subscribed) {
 	again := r.subscribed
 	r.subscribed = true
 	r.log.Info("subscribed", "framework_id", r.c.FrameworkID(), "master", r.c.Master(), "resubscribed", again)
 	if again {
+		r.recon.Restart() // a new round, from the shortest wait
+		r.markUnknown(r.tasks)
 		r.reconcile()
 		if len(r.pending) > 0 && r.stopping == nil {
 			r.revive()
@@ -69,40 +72,6 @@ func (r *runner) onSubscribed(s *scheduler.Subscribed) {
 	}
 	if r.stopping != nil {
 		r.killAll()
-	}
-}
-
-// reconcile asks for the state of every task: implicitly (whatever the
-// server knows) and explicitly for tasks we launched and have not seen
-// end, so that a task the server never heard of is reported too.
-func (r *runner) reconcile() {
-	if err := r.call(client.ReconcileCall()); err != nil {
-		r.log.Warn("implicit reconciliation failed", "error", err)
-	}
-	var tasks []*task
-	for _, t := range r.tasks {
-		if t.launched && !t.terminal {
-			tasks = append(tasks, t)
-		}
-	}
-	r.reconcileTasks(tasks)
-}
-
-// reconcileTasks asks for the state of tasks explicitly.
-func (r *runner) reconcileTasks(tasks []*task) {
-	if len(tasks) == 0 {
-		return
-	}
-	var rt []scheduler.ReconcileTask
-	for _, t := range tasks {
-		x := scheduler.ReconcileTask{TaskID: &mesos.TaskID{Value: t.id}}
-		if t.agentID != "" {
-			x.AgentID = &mesos.AgentID{Value: t.agentID}
-		}
-		rt = append(rt, x)
-	}
-	if err := r.call(client.ReconcileCall(rt...)); err != nil {
-		r.log.Warn("explicit reconciliation failed", "error", err)
 	}
 }
 
@@ -115,14 +84,14 @@ func (r *runner) revive() {
 
 // onOffers launches as many waiting tasks as fit into each offer and
 // declines the rest.
-func (r *runner) onOffers(offers []mesos.Offer) error {
+func (r *runner) onOffers(offers []mesos.Offer) {
 	var idle, unfit []mesos.OfferID
 	for i := range offers {
 		o := &offers[i]
 		if u := agentURL(o); u != "" {
 			r.agents[o.AgentID.Value] = u
 		}
-		if r.stopping != nil || len(r.pending) == 0 {
+		if r.stopping != nil || r.stopReq != nil || len(r.pending) == 0 {
 			idle = append(idle, o.ID)
 			continue
 		}
@@ -132,8 +101,11 @@ func (r *runner) onOffers(offers []mesos.Offer) error {
 			unfit = append(unfit, o.ID)
 			continue
 		}
-		if err := r.launch(o, fits); err != nil {
-			return err
+		r.launch(o, fits)
+		if r.resub {
+			// The subscription is stale: these offers are void, and calls
+			// fail until we resubscribe.
+			return
 		}
 	}
 	if len(unfit) > 0 {
@@ -146,7 +118,6 @@ func (r *runner) onOffers(offers []mesos.Offer) error {
 			r.log.Warn("decline failed", "error", err)
 		}
 	}
-	return nil
 }
 
 // commandInfo is each task's command: the shell command, its environment
@@ -206,9 +177,12 @@ func parseVolume(s string) (mesos.Volume, error) {
 }
 
 // launch ACCEPTs offer with one task per entry of fits, taken from the
-// head of the pending queue. It fails only when the server keeps refusing
-// the launch.
-func (r *runner) launch(o *mesos.Offer, fits []mesos.Resources) error {
+// head of the pending queue. What happens to the tasks depends on the
+// answer: accepted, they wait for updates; certainly not carried out (a
+// stale subscription), they wait for another offer; maybe carried out (no
+// leader, no answer), their state is asked for; refused as wrong, they
+// wait for another offer and the refusal counts against their attempts.
+func (r *runner) launch(o *mesos.Offer, fits []mesos.Resources) {
 	batch := append([]*task(nil), r.pending[:len(fits)]...)
 	r.pending = append([]*task(nil), r.pending[len(fits):]...)
 	infos := make([]mesos.TaskInfo, len(batch))
@@ -216,7 +190,6 @@ func (r *runner) launch(o *mesos.Offer, fits []mesos.Resources) error {
 	for i, t := range batch {
 		t.agentID = o.AgentID.Value
 		t.launched = true
-		t.attempts++
 		ids[i] = t.id
 		infos[i] = mesos.TaskInfo{
 			Name:      r.cfg.Name,
@@ -232,26 +205,48 @@ func (r *runner) launch(o *mesos.Offer, fits []mesos.Resources) error {
 		filters = client.Filters(declineSeconds)
 	}
 	err := r.call(client.AcceptCall([]mesos.OfferID{o.ID}, []mesos.OfferOperation{client.LaunchOp(infos...)}, filters))
-	var se *client.StatusError
 	switch {
 	case err == nil:
 		r.log.Info("launching tasks", "task_ids", strings.Join(ids, ","), "agent_id", o.AgentID.Value, "hostname", o.Hostname)
-	case errors.As(err, &se):
-		// Refused outright: nothing was launched, wait for another offer.
+	case client.NotCarriedOut(err):
+		r.log.Warn("accept not carried out, launching again after resubscribing", "offer_id", o.ID.Value, "error", err)
+		r.unlaunch(batch)
+	case client.Transient(err):
+		// The leader may have committed the launch before failing: ask.
+		r.log.Warn("accept may not have been carried out, reconciling its tasks", "offer_id", o.ID.Value, "error", err)
+		r.markUnknown(batch)
+		r.reconcile()
+	default:
 		r.log.Warn("accept refused", "offer_id", o.ID.Value, "error", err)
 		for _, t := range batch {
-			t.launched, t.agentID = false, ""
+			r.refused(t, err.Error())
 		}
-		r.pending = append(batch, r.pending...)
-		if batch[0].attempts >= maxLaunchAttempts {
-			return fmt.Errorf("launch of %s refused %d times: %w", batch[0].id, batch[0].attempts, err)
-		}
-	default:
-		// The call may or may not have arrived: ask the server.
-		r.log.Warn("accept failed", "offer_id", o.ID.Value, "error", err)
-		r.reconcileTasks(batch)
+		r.unlaunch(batch)
 	}
-	return nil
+}
+
+// unlaunch puts tasks that were never started back at the head of the
+// queue, asking for offers if the queue was empty.
+func (r *runner) unlaunch(tasks []*task) {
+	wasIdle := len(r.pending) == 0
+	for _, t := range tasks {
+		t.launched, t.agentID = false, ""
+		r.recon.Known(t.id) // nothing to ask about until launched again
+	}
+	r.pending = append(append([]*task(nil), tasks...), r.pending...)
+	if wasIdle && r.stopping == nil && r.stopReq == nil && !r.resub {
+		r.revive()
+	}
+}
+
+// refused counts a refused launch of t, and gives the run up once t has
+// been refused maxLaunchAttempts times.
+func (r *runner) refused(t *task, why string) {
+	t.attempts++
+	t.refusal = why
+	if t.attempts >= maxLaunchAttempts && r.stopReq == nil {
+		r.stopReq = fmt.Errorf("%w: launch of %s refused %d times, last: %s", ErrRefused, t.id, t.attempts, why)
+	}
 }
 
 // onUpdate prints a task's new state, acknowledges the update if it is a
@@ -266,24 +261,27 @@ func (r *runner) onUpdate(st *mesos.TaskStatus) {
 	if st.AgentID != nil && st.AgentID.Value != "" && !t.terminal {
 		t.agentID = st.AgentID.Value
 	}
-	if !t.terminal && st.State != t.state {
+	wasUnknown := r.recon.IsUnknown(t.id)
+	if !t.terminal && (st.State != t.state || r.forgotten(t, st)) {
+		if r.forgotten(t, st) {
+			cp := *st
+			cp.Message = fmt.Sprintf("the server no longer knows this task (%s); last known: %s",
+				strings.TrimSpace(st.Message), t.lastKnown())
+			st = &cp
+		}
 		r.printState(t.id, st)
 	}
 	r.ack(st, t.agentID)
 	if t.terminal {
 		return // a redelivered or late update
 	}
-	if r.relaunchable(t, st) {
-		r.log.Info("task was never started, launching it again", "task_id", t.id, "attempt", t.attempts+1)
-		t.launched, t.agentID = false, ""
-		wasIdle := len(r.pending) == 0
-		r.pending = append(r.pending, t)
-		if wasIdle {
-			r.revive()
-		}
+	defer r.known(t)
+	if r.relaunchable(t, st, wasUnknown) {
+		r.log.Info("task was never started, launching it again", "task_id", t.id, "refusals", t.attempts)
+		r.unlaunch([]*task{t})
 		return
 	}
-	t.state, t.reason, t.message = st.State, st.Reason, st.Message
+	t.state, t.source, t.reason, t.message = st.State, st.Source, st.Reason, st.Message
 	if st.State == mesos.TaskRunning && r.cfg.KillAfter > 0 && t.timer == nil {
 		id := t.id
 		t.timer = time.AfterFunc(r.cfg.KillAfter, func() {
@@ -302,17 +300,72 @@ func (r *runner) onUpdate(st *mesos.TaskStatus) {
 	}
 }
 
+// forgotten reports whether st is the server saying it does not know a
+// task we saw alive (as its answer to a KILL or a reconciliation).
+func (r *runner) forgotten(t *task, st *mesos.TaskStatus) bool {
+	return t.state != "" && !t.state.IsTerminal() && unknownToServer(st)
+}
+
+// unknownToServer reports whether st is the server's answer for a task
+// it does not know.
+func unknownToServer(st *mesos.TaskStatus) bool {
+	if st.Source != mesos.SourceMaster || st.Reason != mesos.ReasonReconciliation {
+		return false
+	}
+	switch st.State {
+	case mesos.TaskLost, mesos.TaskUnknown, mesos.TaskGone, mesos.TaskDropped:
+		return true
+	}
+	return false
+}
+
 // relaunchable reports whether the server says a task it was asked to
-// launch never started (invalid or stale offer, or unknown to it), so it
-// can be launched again from a fresh offer.
-func (r *runner) relaunchable(t *task, st *mesos.TaskStatus) bool {
-	if r.stopping != nil || t.state != "" || t.attempts >= maxLaunchAttempts || st.Source != mesos.SourceMaster {
+// launch never started, so it can be launched again from a fresh offer:
+// the offer was invalid (a refusal, counted), or the server does not know
+// the task we asked it about (a launch lost with a leader, not counted).
+func (r *runner) relaunchable(t *task, st *mesos.TaskStatus, asked bool) bool {
+	if r.stopping != nil || r.stopReq != nil || t.state != "" || st.Source != mesos.SourceMaster {
 		return false
 	}
-	if st.State != mesos.TaskLost && st.State != mesos.TaskDropped {
+	if st.Reason == mesos.ReasonInvalidOffers {
+		switch st.State {
+		case mesos.TaskLost, mesos.TaskDropped, mesos.TaskError:
+			r.refused(t, st.Message)
+			return t.attempts < maxLaunchAttempts
+		}
 		return false
 	}
-	return st.Reason == mesos.ReasonInvalidOffers || st.Reason == mesos.ReasonReconciliation
+	// Only an answer to our own question: a late answer to an earlier one
+	// must not launch a task twice.
+	return asked && unknownToServer(st)
+}
+
+// lastKnown describes what we last knew of t.
+func (t *task) lastKnown() string {
+	if t.state == "" {
+		if t.agentID != "" {
+			return "launched on agent " + t.agentID + ", no update yet"
+		}
+		return "no update yet"
+	}
+	s := string(t.state)
+	if t.agentID != "" {
+		s += " on agent " + t.agentID
+	}
+	var from []string
+	if t.source != "" {
+		from = append(from, t.source)
+	}
+	if t.reason != "" {
+		from = append(from, t.reason)
+	}
+	if len(from) > 0 {
+		s += " (" + strings.Join(from, ", ") + ")"
+	}
+	if msg := strings.TrimSpace(t.message); msg != "" {
+		s += ": " + msg
+	}
+	return s
 }
 
 // printState prints one state line, e.g.

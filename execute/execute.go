@@ -45,9 +45,15 @@ const (
 	maxResubscribeBackoff = 5 * time.Second
 )
 
-// maxLaunchAttempts bounds how often a task the server never started
-// (invalid offer, unknown to the server) is launched again.
+// maxLaunchAttempts bounds how often the launch of a task may be refused
+// (an invalid offer, a call the server rejects as wrong) before the run
+// gives up. A launch lost to a leader change is no refusal: it is
+// launched again without counting.
 const maxLaunchAttempts = 5
+
+// maxTeardownTries bounds the TEARDOWNs tried (resubscribing in between)
+// when the servers answer with transient errors.
+const maxTeardownTries = 3
 
 // Config configures one run.
 type Config struct {
@@ -97,16 +103,25 @@ type Config struct {
 	Logger hclog.Logger
 	// HTTPClient talks to servers and agents; nil means a fresh client.
 	HTTPClient *http.Client
+
+	// newTimer starts the reconciliation and resubscription timers; nil
+	// means the wall clock.
+	newTimer client.TimerFunc
 }
 
 // TaskResult is the outcome of one task.
 type TaskResult struct {
 	ID      string
 	AgentID string
-	// State is the last state reported, "" if the task was never launched.
-	State   mesos.TaskState
+	// State is the last state reported, "" if none was.
+	State mesos.TaskState
+	// Source, Reason and Message are those of the last state reported.
+	Source  string
 	Reason  string
 	Message string
+	// Launched is true if the task was launched (as far as we know) and
+	// did not come back as never started.
+	Launched bool
 }
 
 // Result is the outcome of a run, one TaskResult per instance in order.
@@ -136,6 +151,8 @@ var (
 	ErrTimeout = errors.New("timed out")
 	// ErrFramework wraps the message of an ERROR event from the server.
 	ErrFramework = errors.New("framework error")
+	// ErrRefused means the server kept refusing to launch a task.
+	ErrRefused = errors.New("launch refused")
 )
 
 // withDefaults fills in zero values and checks the rest.
@@ -207,6 +224,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
+	if cfg.newTimer == nil {
+		cfg.newTimer = client.WallTimer
+	}
 	return cfg, nil
 }
 
@@ -215,10 +235,12 @@ type task struct {
 	id       string
 	agentID  string
 	state    mesos.TaskState // last state printed, "" before any update
+	source   string
 	reason   string
 	message  string
 	launched bool // an ACCEPT carried it (and no later news undid that)
-	attempts int
+	attempts int  // launches refused
+	refusal  string
 	terminal bool
 	timer    *time.Timer
 }
@@ -242,13 +264,20 @@ type runner struct {
 	pending []*task           // waiting for an offer, in order
 	agents  map[string]string // agent id → base URL of its HTTP server
 
-	life       context.Context // outlives the caller's ctx, for cleanup calls
-	subscribed bool            // a SUBSCRIBED has been seen on some stream
-	losses     int             // streams lost since the last SUBSCRIBED
-	stopping   error           // why the run is winding down, nil before
-	killC      chan string     // task ids whose KillAfter expired
-	done       chan struct{}   // closed when Run returns
-	wg         sync.WaitGroup  // stream readers
+	life       context.Context    // outlives the caller's ctx, for cleanup calls
+	subscribed bool               // a SUBSCRIBED has been seen on some stream
+	losses     int                // streams lost since the last SUBSCRIBED
+	staleSubs  int                // resubscriptions for stale calls since a call went through
+	resub      bool               // a call found the subscription stale or the server gone
+	stopReq    error              // set by a handler to give up, nil before
+	stopping   error              // why the run is winding down, nil before
+	teardowns  int                // TEARDOWNs tried
+	tornDown   bool               // a TEARDOWN was accepted
+	tearErr    error              // why the last TEARDOWN failed
+	recon      *client.Reconciler // tasks whose state is to be learned
+	killC      chan string        // task ids whose KillAfter expired
+	done       chan struct{}      // closed when Run returns
+	wg         sync.WaitGroup     // stream readers
 }
 
 // Run runs the configured command on the cluster and returns once every
@@ -263,6 +292,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r := newRunner(cfg)
 	res, err := r.run(ctx)
+	if r.stopping != nil {
+		r.report()
+	}
 	close(r.done)
 	r.wg.Wait()
 	return res, err
@@ -290,6 +322,7 @@ func newRunner(cfg Config) *runner {
 		byID:   map[string]*task{},
 		agents: map[string]string{},
 		life:   context.Background(),
+		recon:  client.NewReconciler(0, 0, cfg.newTimer),
 		killC:  make(chan string),
 		done:   make(chan struct{}),
 	}
@@ -306,8 +339,9 @@ func newRunner(cfg Config) *runner {
 	return r
 }
 
-// run is the event loop: subscribe (again after a lost stream), handle
-// events, and wind down on interrupt, timeout or when every task is over.
+// run is the event loop: subscribe (again after a lost stream or a stale
+// subscription), handle events, reconcile tasks of unknown state, and wind
+// down on interrupt, timeout, refusals or when every task is over.
 func (r *runner) run(ctx context.Context) (Result, error) {
 	runCtx := ctx
 	if r.cfg.Timeout > 0 {
@@ -330,9 +364,9 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	defer closeSub()
 
 	interrupt := runCtx.Done()
-	beginStop := func() {
-		r.stopping = stopReason(ctx, r.cfg.Timeout)
-		r.log.Warn("stopping", "reason", r.stopping)
+	beginStop := func(why error) {
+		r.stopping = why
+		r.log.Warn("stopping", "reason", why)
 		interrupt = nil
 		graceCtx, graceCancel = context.WithTimeout(r.life, r.cfg.ShutdownGrace)
 		if st != nil {
@@ -341,9 +375,21 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	}
 
 	for {
-		if r.finished() {
-			return r.teardown(st != nil)
+		if r.stopReq != nil && r.stopping == nil {
+			beginStop(r.stopReq)
 		}
+		if r.finished() {
+			if r.teardown(st != nil) {
+				return r.result(), r.finalErr(nil)
+			}
+			closeSub() // resubscribe and tear down again
+		}
+		if r.resub && st != nil {
+			r.log.Info("resubscribing: the server no longer takes this stream's calls", "master", r.c.Master())
+			r.staleSubs++
+			closeSub()
+		}
+		r.resub = false
 		if st == nil {
 			phase := runCtx
 			if r.stopping != nil {
@@ -358,13 +404,13 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 				case phase.Err() == nil:
 					return r.result(), err // refused: nothing more to try
 				case r.stopping == nil:
-					beginStop()
+					beginStop(stopReason(ctx, r.cfg.Timeout))
 					if r.subscribed {
 						continue // try once more to kill and tear down
 					}
-					return r.result(), r.stopping
+					return r.result(), r.finalErr(nil)
 				default:
-					return r.result(), r.stopping
+					return r.result(), r.finalErr(nil)
 				}
 			}
 		}
@@ -382,19 +428,23 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 			if err := r.handle(it.ev); err != nil {
 				return r.result(), err
 			}
+		case <-r.recon.C():
+			r.reconcile()
 		case id := <-r.killC:
 			if t := r.byID[id]; t != nil && !t.terminal {
 				r.log.Info("kill-after expired, killing task", "task_id", id)
 				r.kill(t)
 			}
 		case <-interrupt:
-			beginStop()
+			beginStop(stopReason(ctx, r.cfg.Timeout))
 			if !r.subscribed {
 				return r.result(), r.finalErr(nil)
 			}
 		case <-graceCtx.Done():
 			r.log.Warn("tasks did not end within the grace period, tearing down")
-			return r.teardown(st != nil)
+			r.teardowns = maxTeardownTries - 1 // one last try
+			r.teardown(st != nil)
+			return r.result(), r.finalErr(nil)
 		}
 	}
 }
@@ -402,16 +452,20 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 // backoff waits before resubscribing after a stream was lost more than
 // once in a row, so a server that keeps dropping streams is not hammered.
 func (r *runner) backoff(phase context.Context) error {
-	if r.losses < 2 {
+	// A SUBSCRIBED ends a run of lost streams, but not a run of stale
+	// calls: a server that takes the stream and refuses the calls must not
+	// be hammered either.
+	n := max(r.losses, r.staleSubs)
+	if n < 2 {
 		return nil
 	}
-	wait := min(resubscribeBackoff<<(r.losses-2), maxResubscribeBackoff)
-	t := time.NewTimer(wait)
-	defer t.Stop()
+	wait := min(resubscribeBackoff<<min(n-2, 16), maxResubscribeBackoff)
+	c, stop := r.cfg.newTimer(wait)
+	defer stop()
 	select {
 	case <-phase.Done():
 		return phase.Err()
-	case <-t.C:
+	case <-c:
 		return nil
 	}
 }
@@ -500,28 +554,38 @@ func (r *runner) finished() bool {
 	return true
 }
 
-// teardown removes the framework and returns the run's result.
-func (r *runner) teardown(connected bool) (Result, error) {
-	if connected && r.c.StreamID() != "" {
-		if err := r.call(client.TeardownCall()); err != nil {
-			r.log.Warn("teardown failed", "error", err)
-		} else {
-			r.log.Info("framework torn down", "framework_id", r.c.FrameworkID())
-		}
+// teardown removes the framework, and reports whether it is done with:
+// false asks the loop to resubscribe and try again, after a transient
+// error and while tries are left.
+func (r *runner) teardown(connected bool) bool {
+	if !connected || r.c.StreamID() == "" {
+		return true
 	}
-	return r.result(), r.finalErr(nil)
+	r.teardowns++
+	err := r.call(client.TeardownCall())
+	r.tearErr = err
+	switch {
+	case err == nil:
+		r.tornDown = true
+		r.log.Info("framework torn down", "framework_id", r.c.FrameworkID())
+		return true
+	case client.Transient(err) && r.teardowns < maxTeardownTries:
+		r.log.Warn("teardown failed, resubscribing to try again", "error", err)
+		return false
+	default:
+		r.log.Warn("teardown failed", "error", err)
+		return true
+	}
 }
 
-// finalErr turns the run's outcome into Run's error.
+// finalErr turns the run's outcome into Run's error: the cause of giving
+// up (if the run gave up) and every task that did not finish.
 func (r *runner) finalErr(cause error) error {
-	if r.stopping != nil {
-		return r.stopping
-	}
-	if cause != nil {
-		return cause
+	if cause == nil {
+		cause = r.stopping
 	}
 	res := r.result()
-	if res.Succeeded() {
+	if cause == nil && res.Succeeded() {
 		return nil
 	}
 	var bad []string
@@ -530,11 +594,59 @@ func (r *runner) finalErr(cause error) error {
 			s := string(t.State)
 			if s == "" {
 				s = "never launched"
+				if t.Launched {
+					s = "state unknown"
+				}
 			}
 			bad = append(bad, t.ID+" "+s)
 		}
 	}
-	return fmt.Errorf("%w: %s", ErrTasksFailed, strings.Join(bad, ", "))
+	if cause == nil {
+		return fmt.Errorf("%w: %s", ErrTasksFailed, strings.Join(bad, ", "))
+	}
+	if len(bad) == 0 {
+		return cause
+	}
+	return fmt.Errorf("%w; %d of %d tasks did not finish: %s", cause, len(bad), len(res.Tasks), strings.Join(bad, ", "))
+}
+
+// report prints why the run gave up and what is known of every task that
+// did not finish.
+func (r *runner) report() {
+	fmt.Fprintf(r.out, "giving up: %v\n", r.stopping)
+	for _, t := range r.tasks {
+		if t.state != mesos.TaskFinished {
+			fmt.Fprintf(r.out, "  %s: %s\n", t.id, t.describe(r.recon.IsUnknown(t.id)))
+		}
+	}
+	fid := r.c.FrameworkID()
+	switch {
+	case r.tornDown:
+		fmt.Fprintf(r.out, "framework %s torn down\n", fid)
+	case fid == "":
+		fmt.Fprintln(r.out, "no framework id was received: nothing to tear down")
+	default:
+		why := "no server could be reached"
+		if r.tearErr != nil {
+			why = r.tearErr.Error()
+		}
+		fmt.Fprintf(r.out, "framework %s not torn down (%s): the cluster keeps it and its tasks for the failover timeout, %s\n",
+			fid, why, r.cfg.FailoverTimeout)
+	}
+}
+
+// describe says what became of t, for the report; unknown is whether its
+// state is still being asked for.
+func (t *task) describe(unknown bool) string {
+	switch {
+	case !t.launched && t.state == "" && t.attempts > 0:
+		return fmt.Sprintf("never launched: refused %d times, last: %s", t.attempts, t.refusal)
+	case !t.launched && t.state == "":
+		return "never launched: no offer taken for it"
+	case unknown && !t.terminal:
+		return t.lastKnown() + "; state unknown: the server has not answered reconciliation"
+	}
+	return t.lastKnown()
 }
 
 // result snapshots the tasks' outcomes.
@@ -542,22 +654,34 @@ func (r *runner) result() Result {
 	res := Result{FrameworkID: r.c.FrameworkID()}
 	for _, t := range r.tasks {
 		res.Tasks = append(res.Tasks, TaskResult{
-			ID: t.id, AgentID: t.agentID, State: t.state, Reason: t.reason, Message: t.message,
+			ID: t.id, AgentID: t.agentID, State: t.state, Source: t.source, Reason: t.reason,
+			Message: t.message, Launched: t.launched,
 		})
 	}
 	return res
 }
 
 // call sends one call with a bounded wait; cleanup calls must work after
-// the caller's context ended, so it is not derived from it.
+// the caller's context ended, so it is not derived from it. An error that
+// says nothing about the call itself (a stale subscription, no leader, no
+// server) makes the loop resubscribe: the stream is probably on a server
+// that is no longer the leader.
 func (r *runner) call(call *scheduler.Call) error {
 	ctx, cancel := context.WithTimeout(r.life, callTimeout)
 	defer cancel()
-	return r.c.Call(ctx, call)
+	err := r.c.Call(ctx, call)
+	switch {
+	case err == nil:
+		r.staleSubs = 0
+	case client.Transient(err):
+		r.resub = true
+	}
+	return err
 }
 
-// stopTimers stops every kill-after timer.
+// stopTimers stops every kill-after timer and the reconciliation timer.
 func (r *runner) stopTimers() {
+	r.recon.Stop()
 	for _, t := range r.tasks {
 		if t.timer != nil {
 			t.timer.Stop()

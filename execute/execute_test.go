@@ -47,8 +47,9 @@ type fakeMaster struct {
 	mu       sync.Mutex
 	n        int
 	streamID string
-	// status, when set, picks the answer to a non-SUBSCRIBE call.
-	status func(*scheduler.Call) int
+	// status, when set, picks the answer to a non-SUBSCRIBE call: a code
+	// and, for codes other than 202, a message.
+	status func(*scheduler.Call) (int, string)
 }
 
 // fakeStream is one SUBSCRIBE stream of the fake master.
@@ -94,14 +95,14 @@ func (m *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 			m.t.Errorf("fake master: %s with framework_id %+v", call.Type, call.FrameworkID)
 		}
 		m.calls <- &call
-		code := http.StatusAccepted
+		code, msg := http.StatusAccepted, ""
 		m.mu.Lock()
 		if m.status != nil {
-			code = m.status(&call)
+			code, msg = m.status(&call)
 		}
 		m.mu.Unlock()
 		if code != http.StatusAccepted {
-			http.Error(w, "Framework is not subscribed", code)
+			http.Error(w, msg, code)
 			return
 		}
 		w.WriteHeader(code)
@@ -489,9 +490,6 @@ func TestRun_ResubscribesAndReconcilesAfterStreamLoss(t *testing.T) {
 		t.Fatalf("resubscribe without framework id F1 at top level and in framework_info: %+v", fs.call)
 	}
 	fs.send(subscribed())
-	if c := m.expectCall(scheduler.CallReconcile); len(c.Reconcile.Tasks) != 0 {
-		t.Errorf("first RECONCILE is not implicit: %+v", c.Reconcile)
-	}
 	c := m.expectCall(scheduler.CallReconcile)
 	if len(c.Reconcile.Tasks) != 1 || c.Reconcile.Tasks[0].TaskID.Value != "r-0" || c.Reconcile.Tasks[0].AgentID.Value != "A1" {
 		t.Errorf("explicit RECONCILE = %+v, want r-0 on A1", c.Reconcile)
@@ -587,17 +585,18 @@ func TestRun_RelaunchesTaskTheServerNeverStarted(t *testing.T) {
 func TestRun_RefusedAcceptWaitsForAnotherOffer(t *testing.T) {
 	m := newFakeMaster(t)
 	refused := 0
-	m.status = func(c *scheduler.Call) int {
+	m.status = func(c *scheduler.Call) (int, string) {
 		if c.Type == scheduler.CallAccept && refused == 0 {
 			refused++
-			return http.StatusForbidden
+			return http.StatusBadRequest, "failed to validate scheduler::Call: expecting 'accept' to be present"
 		}
-		return http.StatusAccepted
+		return http.StatusAccepted, ""
 	}
 	done, _ := start(context.Background(), t, Config{Masters: []string{m.addr()}, Name: "ra", Command: "true"})
 	fs := m.expectSubscribe()
 	fs.send(subscribed(), offers(offer("O1", "A1", nil, 1, 1024)))
 	launched(t, m.expectCall(scheduler.CallAccept), "O1", DefaultCPUs, DefaultMem)
+	m.expectCall(scheduler.CallRevive) // the refused ACCEPT's long filter may stand
 	fs.send(offers(offer("O2", "A1", nil, 1, 1024)))
 	if ids := launched(t, m.expectCall(scheduler.CallAccept), "O2", DefaultCPUs, DefaultMem); len(ids) != 1 || ids[0] != "ra-0" {
 		t.Fatalf("second ACCEPT launches %v, want ra-0", ids)

@@ -37,8 +37,13 @@ const (
 const maxRedirects = 5
 
 // electionRetry is the wait between Subscribe attempts while servers
-// answer but no leader serves yet.
-const electionRetry = 50 * time.Millisecond
+// answer but no leader serves yet, for the first electionTries attempts
+// (about a second: an election's length); after that it doubles up to
+// MaxBackoff.
+const (
+	electionRetry = 50 * time.Millisecond
+	electionTries = 20
+)
 
 // maxErrorBody bounds how much of an error response is kept.
 const maxErrorBody = 4 << 10
@@ -110,6 +115,12 @@ var (
 	ErrProtocol = errors.New("scheduler client: protocol error")
 	// ErrNotSubscribed is returned by Call before any subscription.
 	ErrNotSubscribed = errors.New("scheduler client: not subscribed")
+	// ErrUnreachable is wrapped by errors for requests no server answered
+	// (refused, reset or timed out connections).
+	ErrUnreachable = errors.New("scheduler client: server unreachable")
+	// ErrTooManyRedirects is wrapped by errors for requests that servers
+	// kept redirecting: a leader is being elected.
+	ErrTooManyRedirects = errors.New("scheduler client: too many redirects")
 )
 
 // New returns a Client for cfg.
@@ -240,12 +251,49 @@ func drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
+// send posts body to the server the client follows and follows its 307s
+// to the leader, at most maxRedirects hops. Every redirect moves the
+// client, so the event stream and the calls always go to the same leader:
+// this is the one leader-following path of the package. A transport error
+// moves the client on to the next configured server (unless the caller
+// cancelled) and wraps ErrUnreachable. The response returned is never a
+// 307; host is the server that sent it (or failed to).
+func (c *Client) send(ctx context.Context, hc *http.Client, typ string, body []byte, streamID string) (resp *http.Response, host string, err error) {
+	host = c.Master()
+	if host == "" {
+		return nil, "", ErrNoMasters
+	}
+	for hops := 0; ; hops++ {
+		resp, err := c.post(ctx, hc, host, body, streamID)
+		if err != nil {
+			if !errors.Is(ctx.Err(), context.Canceled) {
+				c.rotate(host)
+			}
+			return nil, host, fmt.Errorf("%w: %s call to %s: %w", ErrUnreachable, typ, host, err)
+		}
+		if resp.StatusCode != http.StatusTemporaryRedirect {
+			return resp, host, nil
+		}
+		loc := resp.Header.Get("Location")
+		drain(resp)
+		if hops >= maxRedirects {
+			return nil, host, fmt.Errorf("%w: %s call, last to %q", ErrTooManyRedirects, typ, loc)
+		}
+		if err := c.redirect(loc); err != nil {
+			return nil, host, err
+		}
+		c.log.Debug("call redirected", "type", typ, "from", host, "to", c.Master())
+		host = c.Master()
+	}
+}
+
 // Call sends a non-SUBSCRIBE call with the current Mesos-Stream-Id, filling
 // in the framework id when the call has none. It returns nil for 202 (and
 // 200, which UPDATE_FRAMEWORK answers), a *StatusError for any other
-// status, and a wrapped transport error when no server answered. Redirects
-// are followed; nothing else is retried, so the caller decides whether a
-// call is worth repeating.
+// status, and an error wrapping ErrUnreachable when no server answered.
+// Redirects are followed, and a 503 or an unreachable server moves the
+// client on to the next server; nothing is retried, so the caller decides
+// whether a call is worth repeating (see Transient and StaleSubscription).
 func (c *Client) Call(ctx context.Context, call *scheduler.Call) error {
 	if call.Type == scheduler.CallSubscribe {
 		return errors.New("scheduler client: use Subscribe for SUBSCRIBE")
@@ -268,28 +316,17 @@ func (c *Client) Call(ctx context.Context, call *scheduler.Call) error {
 	if err != nil {
 		return fmt.Errorf("encode %s call: %w", call.Type, err)
 	}
-	for hops := 0; ; hops++ {
-		resp, err := c.post(ctx, c.calls, host, body, streamID)
-		if err != nil {
-			return fmt.Errorf("%s call to %s: %w", call.Type, host, err)
-		}
-		switch resp.StatusCode {
-		case http.StatusAccepted, http.StatusOK:
-			drain(resp)
-			return nil
-		case http.StatusTemporaryRedirect:
-			loc := resp.Header.Get("Location")
-			drain(resp)
-			if hops >= maxRedirects {
-				return fmt.Errorf("%s call: too many redirects (last to %q)", call.Type, loc)
-			}
-			if err := c.redirect(loc); err != nil {
-				return err
-			}
-			host = c.Master()
-			c.log.Debug("call redirected", "type", call.Type, "master", host)
-		default:
-			return fmt.Errorf("%s call to %s: %w", call.Type, host, statusError(resp))
-		}
+	resp, host, err := c.send(ctx, c.calls, call.Type, body, streamID)
+	if err != nil {
+		return err
 	}
+	switch resp.StatusCode {
+	case http.StatusAccepted, http.StatusOK:
+		drain(resp)
+		return nil
+	case http.StatusServiceUnavailable:
+		// This server lost (or never had) the leadership: look elsewhere.
+		c.rotate(host)
+	}
+	return fmt.Errorf("%s call to %s: %w", call.Type, host, statusError(resp))
 }

@@ -44,10 +44,10 @@ type Subscription struct {
 }
 
 // Subscribe POSTs call (a SUBSCRIBE) and returns the open event stream. It
-// follows 307 redirects to the leader, and retries 503s and unreachable
-// servers across Config.Masters with bounded, jittered backoff until ctx is
-// done; any other non-200 status is returned at once as a *StatusError.
-// ctx also bounds the stream's life; Close ends it early.
+// follows 307 redirects to the leader, and retries 503s, redirect loops and
+// unreachable servers across Config.Masters with bounded, jittered backoff
+// until ctx is done; any other non-200 status is returned at once as a
+// *StatusError. ctx also bounds the stream's life; Close ends it early.
 func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscription, error) {
 	if call.Type != scheduler.CallSubscribe || call.Subscribe == nil || call.Subscribe.FrameworkInfo == nil {
 		return nil, errors.New("scheduler client: Subscribe needs a SUBSCRIBE call with framework_info")
@@ -59,68 +59,46 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 	if err != nil {
 		return nil, fmt.Errorf("encode SUBSCRIBE call: %w", err)
 	}
-	backoff := c.minBackoff
-	hops := 0
-	// answered is set when a server answered the last attempt (a redirect
-	// or 503): a leader is being elected, so the next attempt comes soon
-	// and the backoff does not grow. Only attempts that reach no server
-	// back off exponentially.
-	answered := false
+	// Two backoffs: servers that answer but have no leader yet (503, or
+	// redirecting to each other) are retried soon (see backoff.next);
+	// servers that cannot be reached are retried from minBackoff up,
+	// doubling to maxBackoff.
+	b := backoff{election: min(electionRetry, c.maxBackoff), unreachable: c.minBackoff, minUnreachable: c.minBackoff, max: c.maxBackoff}
 	for {
-		host := c.Master()
+		start := c.Master()
 		sctx, cancel := context.WithCancel(ctx)
-		resp, err := c.post(sctx, c.stream, host, body, "")
+		resp, host, err := c.send(sctx, c.stream, scheduler.CallSubscribe, body, "")
+		var wait time.Duration
 		switch {
+		case err != nil && ctx.Err() != nil:
+			cancel()
+			return nil, fmt.Errorf("subscribe: %w", ctx.Err())
+		case errors.Is(err, ErrUnreachable):
+			cancel()
+			c.log.Warn("subscribe failed, trying the next server", "master", host, "error", err)
+			// A redirect that led to an unreachable leader is the answer of
+			// a follower whose view of the leader is stale: retry soon.
+			wait = b.next(host != start)
+		case errors.Is(err, ErrTooManyRedirects):
+			cancel()
+			c.log.Warn("servers keep redirecting, backing off", "master", host)
+			wait = b.next(true)
 		case err != nil:
 			cancel()
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("subscribe: %w", ctx.Err())
-			}
-			c.log.Warn("subscribe failed, trying the next server", "master", host, "error", err)
-			c.rotate(host)
-			// A redirect that led to an unreachable leader still counts as
-			// an answer: the follower's view of the leader is stale.
-			answered = hops > 0
+			return nil, fmt.Errorf("subscribe: %w", err)
 		case resp.StatusCode == http.StatusOK:
-			sub, err := c.open(resp, cancel, call)
-			if err != nil {
-				return nil, err
-			}
-			return sub, nil
-		case resp.StatusCode == http.StatusTemporaryRedirect:
-			loc := resp.Header.Get("Location")
-			drain(resp)
-			cancel()
-			if err := c.redirect(loc); err != nil {
-				return nil, err
-			}
-			c.log.Debug("subscribe redirected", "from", host, "to", c.Master())
-			if hops++; hops < maxRedirects {
-				continue
-			}
-			hops = 0 // servers keep pointing at each other: back off
-			answered = false
+			return c.open(resp, cancel, call)
 		case resp.StatusCode == http.StatusServiceUnavailable:
 			serr := statusError(resp)
 			cancel()
 			c.log.Warn("server unavailable, trying the next server", "master", host, "error", serr.Message)
 			c.rotate(host)
-			answered = true
+			wait = b.next(true)
 		default:
 			serr := statusError(resp)
 			cancel()
 			return nil, fmt.Errorf("subscribe to %s: %w", host, serr)
 		}
-		// Jitter keeps many frameworks from stampeding a new leader.
-		var wait time.Duration
-		if answered {
-			wait = electionRetry/2 + rand.N(electionRetry/2+1)
-			backoff = c.minBackoff
-		} else {
-			wait = backoff/2 + rand.N(backoff/2+1)
-			backoff = min(2*backoff, c.maxBackoff)
-		}
-		hops, answered = 0, false
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -129,6 +107,36 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 		case <-t.C:
 		}
 	}
+}
+
+// backoff holds Subscribe's two waits.
+type backoff struct {
+	election, unreachable, max time.Duration
+	minUnreachable             time.Duration
+	answered                   int // attempts servers answered without a leader
+}
+
+// next returns a jittered wait (in [d/2, d]) for the next attempt. While
+// servers answer without a leader, the first electionTries attempts come
+// every electionRetry — an election takes well under a second and a
+// framework should be back as soon as it ends — and only then does the
+// wait double, so a cluster that stays without a leader is not hammered.
+// Waits for unreachable servers double from the start, and start again
+// from the shortest once a server answers: the dead one is then only one of
+// the servers tried in turn. Both stop at max. Jitter keeps many frameworks
+// from stampeding a new leader.
+func (b *backoff) next(answered bool) time.Duration {
+	d := &b.unreachable
+	if answered {
+		b.unreachable = b.minUnreachable
+		d = &b.election
+		if b.answered++; b.answered <= electionTries {
+			return *d/2 + rand.N(*d/2+1)
+		}
+	}
+	wait := *d/2 + rand.N(*d/2+1)
+	*d = min(2**d, b.max)
+	return wait
 }
 
 // open checks a 200 SUBSCRIBE response and wraps it in a Subscription.
