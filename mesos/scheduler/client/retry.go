@@ -3,7 +3,9 @@ package client
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // StaleSubscription reports whether err, from Call, says that the server
@@ -46,11 +48,21 @@ func Transient(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
 		switch se.Code {
-		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout, http.StatusTooManyRequests:
 			return true
 		}
 	}
 	return false
+}
+
+// retryAfter is the wait a 429 or 503 answer asks for (Retry-After in
+// seconds), 1 s when it names none, at most a minute.
+func retryAfter(resp *http.Response) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After")))
+	if err != nil || n <= 0 {
+		return time.Second
+	}
+	return min(time.Duration(n)*time.Second, time.Minute)
 }
 
 // NotCarriedOut reports whether err, from Call, proves the call had no
@@ -62,5 +74,7 @@ func NotCarriedOut(err error) bool {
 	if StaleSubscription(err) || errors.Is(err, ErrTooManyRedirects) {
 		return true
 	}
-	return false
+	// 429: the leader turned the call away before doing anything with it.
+	var se *StatusError
+	return errors.As(err, &se) && se.Code == http.StatusTooManyRequests
 }

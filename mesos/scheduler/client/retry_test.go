@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +29,7 @@ func TestTransient_ClassifiesCallErrors(t *testing.T) {
 		{"before subscribe", ErrNotSubscribed, true, true, true},
 		{"no leader", se(503, "no leader is elected; retry shortly"), true, false, false},
 		{"gateway", se(504, ""), true, false, false},
+		{"leader busy", se(429, "the leader is overloaded (20000 requests waiting); retry later"), true, false, true},
 		{"unreachable", fmt.Errorf("%w: x: %w", ErrUnreachable, errors.New("connection refused")), true, false, false},
 		{"redirect loop", fmt.Errorf("%w: x", ErrTooManyRedirects), true, false, true},
 		{"bad call", se(400, "failed to validate scheduler::Call: expecting 'accept' to be present"), false, false, false},
@@ -168,4 +171,42 @@ func FuzzTransient(f *testing.F) {
 		}
 		_ = err.Error()
 	})
+}
+
+// TestSubscribe_BusyLeaderIsAskedAgainAfterRetryAfter: a SUBSCRIBE answered
+// 429 (the leader's admission is full) is not an error: the client waits
+// about the Retry-After it was given and subscribes again to the same
+// server.
+func TestSubscribe_BusyLeaderIsAskedAgainAfterRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	var attempts []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		attempts = append(attempts, time.Now())
+		n := len(attempts)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "the leader is overloaded; retry later", http.StatusTooManyRequests)
+			return
+		}
+		startStream(t, w, "stream-1", subscribedEvent("F1", 15))
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	c := New(Config{Masters: []string{host(srv)}, Logger: testLogger(t)})
+	sub, err := c.Subscribe(context.Background(), subscribeCall())
+	if err != nil {
+		t.Fatalf("Subscribe after a 429: %v", err)
+	}
+	defer sub.Close()
+	mustNext(t, sub, scheduler.EventSubscribed)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(attempts) != 2 {
+		t.Fatalf("%d attempts, want 2", len(attempts))
+	}
+	if gap := attempts[1].Sub(attempts[0]); gap < 400*time.Millisecond {
+		t.Errorf("subscribed again %s after a 429 with Retry-After: 1", gap)
+	}
 }

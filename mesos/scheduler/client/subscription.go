@@ -94,6 +94,13 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 			c.log.Warn("server unavailable, trying the next server", "master", host, "error", serr.Message)
 			c.rotate(host)
 			wait = b.next(true)
+		case resp.StatusCode == http.StatusTooManyRequests:
+			// The leader is busy: come back when it says, give or take.
+			after := retryAfter(resp)
+			serr := statusError(resp)
+			cancel()
+			c.log.Warn("the leader is busy, subscribing again later", "master", host, "retry_after", after, "error", serr.Message)
+			wait = after/2 + rand.N(after+1)
 		default:
 			serr := statusError(resp)
 			cancel()
