@@ -23,6 +23,9 @@ type execRun struct {
 	log       string // its stdout and stderr
 	exitCode  int
 	hung      bool // still running at the settle deadline, then stopped
+	// atDeadline is what a hung run had printed when it was declared
+	// hung, before it was stopped.
+	atDeadline string
 }
 
 // faultReport is what the checker found.
@@ -100,6 +103,11 @@ func (rep *faultReport) checkRun(r *execRun, st fullState) {
 	}
 	out := string(b)
 	printed := taskStates(out)
+	if r.hung {
+		// Ends printed only because the suite stopped the run do not
+		// count as seen.
+		printed = taskStates(r.atDeadline)
+	}
 	launched := map[string]bool{}
 	for _, m := range launchLine.FindAllStringSubmatch(out, -1) {
 		for _, id := range strings.Split(m[1], ",") {
@@ -140,7 +148,7 @@ func (rep *faultReport) checkRun(r *execRun, st fullState) {
 		}
 	}
 	if r.hung {
-		rep.hung = append(rep.hung, fmt.Sprintf("run %s: still running at the settle deadline (%d of %d tasks ended as it printed); log %s", r.name, countEnded(printed), r.instances, r.log))
+		rep.hung = append(rep.hung, fmt.Sprintf("run %s: still running at the settle deadline, %d of %d tasks ended as it printed; log %s", r.name, countEnded(printed), r.instances, r.log))
 	} else if r.exitCode != 0 && !strings.Contains(out, "not every task finished") {
 		rep.gaveUp = append(rep.gaveUp, fmt.Sprintf("run %s exited %d: %s", r.name, r.exitCode, errorLine.FindString(out)))
 	}

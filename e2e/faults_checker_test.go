@@ -59,7 +59,9 @@ func TestFaults_CheckerCountsLostDivergentAndGaveUp(t *testing.T) {
 		t.Errorf("gave up: %q, want the refused launch", rep.gaveUp)
 	}
 
-	hung := writeRunLog(t, "c", 1, -1, true, "task c-0 TASK_RUNNING\n")
+	// c-0 ends only once the suite stops the hung run: not seen.
+	hung := writeRunLog(t, "c", 1, -1, true, "task c-0 TASK_RUNNING\ntask c-0 TASK_KILLED\n")
+	hung.atDeadline = "task c-0 TASK_RUNNING\n"
 	rep = &faultReport{ends: map[string]int{}}
 	rep.checkRun(hung, stateWith("c", stateTask{ID: "c-0", State: "TASK_FINISHED"}))
 	if len(rep.hung) != 1 || len(rep.lost) != 1 || len(rep.gaveUp) != 0 {

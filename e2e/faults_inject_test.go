@@ -213,17 +213,21 @@ type faultRecord struct {
 	note    string
 }
 
-// inject applies the plan in order; before each fault, a process that
-// died on its own is restarted (and reported).
-func (s *faultSuite) inject(plan []plannedFault) []faultRecord {
+// inject applies the plan in order until enough reports that enough
+// faults were injected; before each fault, a process that died on its own
+// is restarted (and reported).
+func (s *faultSuite) inject(plan []plannedFault, enough func(done int) bool) []faultRecord {
 	var recs []faultRecord
 	for i, pf := range plan {
+		if enough(i) {
+			break
+		}
 		time.Sleep(pf.gap) // the schedule's own spacing, not a wait for an event
 		for _, note := range s.restartDead() {
 			recs = append(recs, faultRecord{kind: -1, target: note, at: time.Now(), note: "exited on its own"})
 		}
 		rec := s.applyFault(pf)
-		s.t.Logf("fault %d/%d: %s %s %s", i+1, len(plan), rec.kind, rec.target, rec.note)
+		s.t.Logf("fault %d: %s %s %s", i+1, rec.kind, rec.target, rec.note)
 		recs = append(recs, rec)
 	}
 	for _, note := range s.restartDead() {

@@ -18,6 +18,7 @@ import (
 var (
 	faultsSeed      = flag.Uint64("faults.seed", 0, "seed that fixes the fault schedule (0: from the clock, printed)")
 	faultsCount     = flag.Int("faults.count", 10, "number of faults to inject")
+	faultsMinTasks  = flag.Int("faults.min-tasks", 0, "go on with the schedule past -faults.count (up to three times as many faults) until the workload has started this many tasks")
 	faultsGapMin    = flag.Duration("faults.gap-min", 2*time.Second, "least time between the end of a fault and the next")
 	faultsGapMax    = flag.Duration("faults.gap-max", 4*time.Second, "most time between the end of a fault and the next")
 	faultsMix       = flag.String("faults.mix", defaultFaultMix, "weights of the fault kinds: kill-leader, kill-follower, kill-agent, stop-leader")
@@ -59,7 +60,7 @@ func TestFaults_NothingLostNothingHung(t *testing.T) {
 		seed = uint64(time.Now().UnixNano())
 	}
 	t.Logf("fault schedule seed %d (replay with -faults.seed %d)", seed, seed)
-	plan := planFaults(seed, *faultsCount, *faultsGapMin, *faultsGapMax, mix)
+	plan := planFaults(seed, 3**faultsCount, *faultsGapMin, *faultsGapMax, mix)
 
 	dir := *faultsDir
 	if dir == "" {
@@ -72,6 +73,15 @@ func TestFaults_NothingLostNothingHung(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	defer func() {
+		// On the way out, also after a t.Fatal: no new run starts, a run
+		// still going is stopped, and nothing the suite started is left.
+		cancel()
+		s.settleDeadline.Store(time.Now().UnixNano())
+		s.fleet.killAll()
+		wg.Wait()
+		s.fleet.killAll()
+	}()
 	runs := &runSet{}
 	for k := range *faultsWorkers {
 		wg.Add(1)
@@ -82,7 +92,9 @@ func TestFaults_NothingLostNothingHung(t *testing.T) {
 	}
 	// Let the workload begin before the first fault.
 	waitFor(t, 2*time.Minute, "the first task running", func() bool { return runs.anyRunning() })
-	records := s.inject(plan)
+	records := s.inject(plan, func(done int) bool {
+		return done >= *faultsCount && runs.tasks() >= *faultsMinTasks
+	})
 	s.settleDeadline.Store(time.Now().Add(*faultsSettle).UnixNano())
 	cancel()
 	wg.Wait()
@@ -195,6 +207,9 @@ func (s *faultSuite) waitRun(r *execRun) {
 				continue
 			}
 			r.hung = true
+			if b, err := os.ReadFile(r.log); err == nil {
+				r.atDeadline = string(b) // what it had printed when it was declared hung
+			}
 			s.fleet.stop(r.p, 30*time.Second)
 			r.exitCode = r.p.cmd.ProcessState.ExitCode()
 			return
@@ -218,6 +233,15 @@ func (rs *runSet) all() []*execRun {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return append([]*execRun(nil), rs.runs...)
+}
+
+// tasks counts the tasks of every run started so far.
+func (rs *runSet) tasks() int {
+	n := 0
+	for _, r := range rs.all() {
+		n += r.instances
+	}
+	return n
 }
 
 // anyRunning reports whether some run printed a TASK_RUNNING.
