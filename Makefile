@@ -42,13 +42,13 @@ test-cgroup2: deps
 	  -run 'TestLinux|TestAgentLinux|TestAgent_KillNineKeepsTasksRunning|TestAgent_RecoverCleanupKillsExecutors|TestAgent_KillNineDuringALaunchBurst' \
 	  $(CGROUP2_VM_DIR)/executor.test $(CGROUP2_VM_DIR)/agent.test $(CGROUP2_VM_DIR)/e2e.test
 
-# The fault-injection suite's long configuration: 100 random kills and
-# stops of servers and agents, one every 3-8 s, under four concurrent
-# mesh execute runs of 100 tasks, going on until they have started 5,000
-# tasks (about a quarter of an hour on two
-# cores; `make test` runs a short one). SEED=n replays a schedule;
-# without it the seed comes from the clock and is printed. FAULTS_DIR=dir
-# keeps the logs and work directories.
+# The fault-injection suite's long configuration: at least 100 random
+# kills and stops of servers and agents, one every 3-8 s, under four
+# concurrent mesh execute runs of 100 tasks, and on until the runs have
+# started 5,000 tasks (about a quarter of an hour on two cores; `make
+# test` runs a short configuration). SEED=n replays a schedule; without
+# it the seed comes from the clock and is printed. FAULTS_DIR=dir keeps
+# the logs and work directories (docs/reliability.md).
 FAULTS_FLAGS := -faults.count 100 -faults.gap-min 3s -faults.gap-max 8s \
   -faults.workers 4 -faults.instances 100 -faults.settle 3m \
   -faults.min-tasks 5000
