@@ -12,7 +12,7 @@ LDFLAGS := -X mesh/version.GitSHA=$(VERSION)
 # executor among them) would otherwise pay for.
 GOTAGS = -tags=urfave_cli_no_docs$$(pkg-config --exists libseccomp 2>/dev/null && echo ,seccomp)
 
-.PHONY: build test test-cgroup2 deps dev bench lint fuzz clean
+.PHONY: build test test-cgroup2 test-faults deps dev bench lint fuzz clean
 
 build:
 	$(GO) build $(GOTAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -41,6 +41,21 @@ test-cgroup2: deps
 	CGROUP2_VM_DIR=$(CGROUP2_VM_DIR) MESH_BIN=$(CGROUP2_VM_DIR)/mesh scripts/cgroup2-vm.sh \
 	  -run 'TestLinux|TestAgentLinux|TestAgent_KillNineKeepsTasksRunning|TestAgent_RecoverCleanupKillsExecutors|TestAgent_KillNineDuringALaunchBurst' \
 	  $(CGROUP2_VM_DIR)/executor.test $(CGROUP2_VM_DIR)/agent.test $(CGROUP2_VM_DIR)/e2e.test
+
+# The fault-injection suite's long configuration: at least 100 random
+# kills and stops of servers and agents, one every 3-8 s, under four
+# concurrent mesh execute runs of 100 tasks, and on until the runs have
+# started 5,000 tasks (about a quarter of an hour on two cores; `make
+# test` runs a short configuration). SEED=n replays a schedule; without
+# it the seed comes from the clock and is printed. FAULTS_DIR=dir keeps
+# the logs and work directories (docs/reliability.md).
+FAULTS_FLAGS := -faults.count 100 -faults.gap-min 3s -faults.gap-max 8s \
+  -faults.workers 4 -faults.instances 100 -faults.settle 3m \
+  -faults.min-tasks 5000
+test-faults: deps build
+	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 40m -v \
+	  -run '^TestFaults_NothingLostNothingHung$$' ./e2e/ $(FAULTS_FLAGS) \
+	  $(if $(SEED),-faults.seed $(SEED)) $(if $(FAULTS_DIR),-faults.dir $(FAULTS_DIR))
 
 # System packages: busybox-static, from which the linux containerizer
 # tests build a root filesystem image, and libseccomp's development files
