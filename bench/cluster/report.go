@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +19,9 @@ type result struct {
 	TaskCPUs          float64 `json:"task_cpus"`
 	TaskMem           float64 `json:"task_mem"`
 	TimedOut          bool    `json:"timed_out"`
+	// LoadAverage is the machine's 1-minute load average at the start and
+	// the end: the machine may be shared.
+	LoadAverage [2]float64 `json:"load_average"`
 
 	Placement placement `json:"placement"`
 	Freed     freed     `json:"freed_to_offer"`
@@ -41,6 +45,9 @@ type placement struct {
 	All        float64 `json:"all_s"`
 	PerSecond  float64 `json:"placements_per_s"`
 	Registered float64 `json:"agents_registered_s"` // from the agents' start
+	// AgentsRegistered is how many agents had registered when the
+	// frameworks started.
+	AgentsRegistered int `json:"agents_registered"`
 }
 
 // freed is the time from a task's end at its agent (its terminal update
@@ -75,6 +82,7 @@ type leaderRSS struct {
 // counts are errors and events counted at the simulators.
 type counts struct {
 	UnplannedLeaderChanges int   `json:"unplanned_leader_changes"`
+	RaftElections          int   `json:"raft_elections"`
 	Reregistrations        int64 `json:"agent_reregistrations"`
 	AgentErrorEvents       int64 `json:"agent_error_events"`
 	AgentUpdateFailures    int64 `json:"agent_update_call_failures"`
@@ -127,7 +135,12 @@ func fmtSecs(s float64) string {
 	return fmt.Sprintf("%.3fs", s)
 }
 
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+func mib(b int64) string {
+	if b <= 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
 
 // writeText prints the report for people.
 func (r *result) writeText(w io.Writer) {
@@ -138,7 +151,7 @@ func (r *result) writeText(w io.Writer) {
 		p("THE RUN HIT ITS TIME LIMIT; figures below are what it got to")
 	}
 	pl := r.Placement
-	p("agents registered        %s after they started", fmtSecs(pl.Registered))
+	p("agents registered: %d of %d, all of them %s after they started", pl.AgentsRegistered, r.Agents, fmtSecs(pl.Registered))
 	p("placement: %d of %d tasks RUNNING at their frameworks", pl.Running, pl.Tasks)
 	p("  first %s  50%% %s  95%% %s  99%% %s  all %s  (%.0f tasks/s)",
 		fmtSecs(pl.First), fmtSecs(pl.P50), fmtSecs(pl.P95), fmtSecs(pl.P99), fmtSecs(pl.All), pl.PerSecond)
@@ -152,10 +165,14 @@ func (r *result) writeText(w io.Writer) {
 			fmtSecs(f.NewLeaderServes), fmtSecs(f.FreshOffer), fmtSecs(f.AllReregistered), f.Reregistered, r.Agents)
 	}
 	m := r.LeaderRSS
+	if m.AfterPlacement == 0 {
+		m.AfterPlacement = -1
+	}
 	p("leader RSS: %s before agents, %s after placement (%.0f bytes per task, %.0f per agent), %s at the end",
 		mib(m.Baseline), mib(m.AfterPlacement), m.PerTask, m.PerAgent, mib(m.End))
 	c := r.Counts
-	p("unplanned leader changes %d, agent re-registrations %d", c.UnplannedLeaderChanges, c.Reregistrations)
+	p("unplanned leader changes %d (raft elections %d in all), agent re-registrations %d",
+		c.UnplannedLeaderChanges, c.RaftElections, c.Reregistrations)
 	p("errors: ERROR events %d at frameworks, %d at agents; failed calls %d (frameworks), %d (agent UPDATEs); server ERROR log lines %d",
 		c.FrameworkErrorEvents, c.AgentErrorEvents, c.FrameworkCallFailures, c.AgentUpdateFailures, c.ServerErrorLogLines)
 	p("tasks: %d launched at agents (%d twice), %d running twice, %d unexpected terminal updates",
@@ -169,5 +186,5 @@ func (r *result) writeText(w io.Writer) {
 	} else {
 		p("correctness: %d problem(s):\n  %s", len(r.Problems), strings.Join(r.Problems, "\n  "))
 	}
-	p("elapsed %.1fs", r.Elapsed)
+	p("elapsed %.1fs; load average %.1f at the start, %.1f at the end (%d cpus)", r.Elapsed, r.LoadAverage[0], r.LoadAverage[1], runtime.NumCPU())
 }

@@ -83,7 +83,9 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		dir = d
 	}
 	b := &bench{cfg: cfg, log: cfg.Log, res: &result{Agents: cfg.Agents, Frameworks: cfg.Frameworks,
-		TasksPerFramework: cfg.TasksPerFramework, TaskCPUs: cfg.TaskCPUs, TaskMem: cfg.TaskMem}}
+		TasksPerFramework: cfg.TasksPerFramework, TaskCPUs: cfg.TaskCPUs, TaskMem: cfg.TaskMem,
+		LoadAverage: [2]float64{loadAverage(), -1},
+		Placement:   placement{Tasks: cfg.Frameworks * cfg.TasksPerFramework, First: -1, P50: -1, P95: -1, P99: -1, All: -1, Registered: -1}}}
 	cl, err := startCluster(cfg.MeshBin, dir, 3, cfg.ServerFlags)
 	if err != nil {
 		return nil, err
@@ -97,6 +99,9 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		b.res.TimedOut = true
 		b.res.Problems = append(b.res.Problems, fmt.Sprintf("the run hit its time limit of %s", cfg.TimeLimit))
 		err = nil
+	}
+	if err != nil {
+		b.res.Problems = append(b.res.Problems, fmt.Sprintf("the run stopped early: %v", err))
 	}
 	return b.res, err
 }
@@ -119,12 +124,22 @@ func (b *bench) phases(ctx context.Context) error {
 		simWait()
 	}()
 	t0 := time.Now()
-	if err := waitUntil(ctx, 50*time.Millisecond, func() bool { n, _ := b.sim.registered(time.Time{}); return n == b.cfg.Agents }); err != nil {
-		return fmt.Errorf("agents registering: %w", err)
+	// Registration gets a third of the run; then the frameworks start on
+	// the agents there are, and the report says how many were missing.
+	regCtx, regCancel := context.WithTimeout(ctx, b.cfg.TimeLimit/3)
+	err = waitUntil(regCtx, 50*time.Millisecond, func() bool { n, _ := b.sim.registered(time.Time{}); return n == b.cfg.Agents })
+	regCancel()
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	_, last := b.sim.registered(time.Time{})
+	n, last := b.sim.registered(time.Time{})
+	b.res.Placement.AgentsRegistered = n
 	b.res.Placement.Registered = secs(last.Sub(t0))
-	b.log.Info("agents registered", "agents", b.cfg.Agents, "took", last.Sub(t0))
+	if err != nil {
+		b.res.Placement.Registered = -1
+		b.res.Problems = append(b.res.Problems, fmt.Sprintf("only %d of %d agents registered within %s", n, b.cfg.Agents, b.cfg.TimeLimit/3))
+	}
+	b.log.Info("agents registered", "agents", n, "took", time.Since(t0))
 
 	fwCtx, fwStop := context.WithCancel(context.Background())
 	b.fwCtx = fwCtx
@@ -170,8 +185,7 @@ func (b *bench) place(ctx context.Context) error {
 	for _, f := range b.fws {
 		b.startFramework(f)
 	}
-	total := b.cfg.Frameworks * b.cfg.TasksPerFramework
-	b.res.Placement.Tasks = total
+	total := b.res.Placement.Tasks
 	err := waitUntil(ctx, 50*time.Millisecond, func() bool { return b.runningCount() >= total })
 	var ds []time.Duration
 	for _, f := range b.fws {
@@ -318,7 +332,9 @@ func (b *bench) settle(ctx context.Context) error {
 func (b *bench) finish() {
 	r := b.res
 	c := &r.Counts
-	if l := b.cl.leader(); l != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if l, err := b.cl.waitLeader(ctx); err == nil {
 		r.LeaderRSS.End, _ = rssBytes(l.cmd.Process.Pid)
 	}
 	if grown := r.LeaderRSS.AfterPlacement - r.LeaderRSS.Baseline; grown > 0 && r.Placement.Running > 0 {
@@ -329,7 +345,9 @@ func (b *bench) finish() {
 	if r.Failover != nil {
 		kills = 1
 	}
-	c.UnplannedLeaderChanges = max(0, b.cl.leadershipsEstablished()-1-kills)
+	c.UnplannedLeaderChanges = max(0, b.cl.countLogLines("established leadership")-1-kills)
+	c.RaftElections = b.cl.countLogLines("entering leader state")
+	r.LoadAverage[1] = loadAverage()
 	r.ErrorLogs = b.cl.errorLines(time.Now())
 	c.ServerErrorLogLines = len(r.ErrorLogs)
 	if len(r.ErrorLogs) > 20 {

@@ -205,9 +205,10 @@ func (c *cluster) waitLeader(ctx context.Context) (*server, error) {
 	}
 }
 
-// leadershipsEstablished counts "established leadership" lines in every
-// server's log: one per term a server led.
-func (c *cluster) leadershipsEstablished() int {
+// countLogLines counts the lines that contain substr in every server's
+// log: "established leadership" once per term a server led and served,
+// raft's "entering leader state" once per election won.
+func (c *cluster) countLogLines(substr string) int {
 	n := 0
 	for _, s := range c.servers {
 		f, err := os.Open(s.logPath)
@@ -217,7 +218,7 @@ func (c *cluster) leadershipsEstablished() int {
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), "established leadership") {
+			if strings.Contains(sc.Text(), substr) {
 				n++
 			}
 		}
@@ -281,6 +282,24 @@ func parseVmRSS(status string) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// loadAverage returns the 1-minute load average of the machine, -1 if
+// unknown.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
 // pause waits d, or less when ctx ends first (then it returns ctx's error).
