@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -22,6 +23,11 @@ import (
 // use: long, so that offers do not circle while the benchmark measures.
 const refuseSeconds = 3600
 
+// staleAfter is how long a launched task may go without any update before
+// the framework asks the server about it (RECONCILE), as frameworks do
+// after a failover.
+const staleAfter = 5 * time.Second
+
 // callWorkers is how many calls one framework has in flight at once.
 const callWorkers = 4
 
@@ -37,6 +43,7 @@ type fwStats struct {
 	dupRunning    atomic.Int64 // a second TASK_RUNNING (new uuid) for a task
 	unexpected    atomic.Int64 // terminal updates for tasks that ran and nobody killed
 	launchFailed  atomic.Int64 // terminal updates for launches that never ran
+	lostSilently  atomic.Int64 // launches found lost only by asking (RECONCILE), no update came
 	relaunched    atomic.Int64 // tasks launched again after a failed launch
 	reconciles    atomic.Int64 // RECONCILE calls for launches in doubt
 	acknowledged  atomic.Int64 // ACKNOWLEDGE calls answered 202
@@ -60,19 +67,23 @@ type framework struct {
 	// finishOK says tasks end by themselves (TASK_FINISHED is expected).
 	finishOK bool
 
-	mu        sync.Mutex
-	queue     []string // task ids to launch
-	launched  map[string]bool
-	runningAt map[string]time.Time
-	state     map[string]mesos.TaskState
-	agentOf   map[string]string
-	killed    map[string]bool
-	uncertain map[string]bool // launched by an ACCEPT whose answer never came
-	seen      map[uuid.UUID]bool
-	offerAt   []time.Time // when each OFFERS event arrived
-	watch     string      // agent whose next offer is awaited
-	watchCh   chan time.Time
-	subs      int
+	mu          sync.Mutex
+	queue       []string // task ids to launch
+	launched    map[string]bool
+	runningAt   map[string]time.Time
+	state       map[string]mesos.TaskState
+	agentOf     map[string]string
+	killed      map[string]bool
+	uncertain   map[string]bool // launched by an ACCEPT whose answer never came
+	reconciling bool            // a RECONCILE of the uncertain tasks is queued or in flight
+	reviving    bool            // a REVIVE is queued or in flight
+	launchedAt  map[string]time.Time
+	asked       map[string]bool // reconciled because no update came for long
+	seen        map[uuid.UUID]bool
+	offerAt     []time.Time // when each OFFERS event arrived
+	watch       string      // agent whose next offer is awaited
+	watchCh     chan time.Time
+	subs        int
 }
 
 func newFramework(name string, servers []string, tasks int, task mesos.Resources, stats *fwStats, log hclog.Logger) *framework {
@@ -82,7 +93,7 @@ func newFramework(name string, servers []string, tasks int, task mesos.Resources
 		c:        client.New(client.Config{Masters: servers, HTTPClient: &http.Client{Transport: tr, Timeout: 60 * time.Second}}),
 		calls:    make(chan func(context.Context), 1024),
 		launched: map[string]bool{}, runningAt: map[string]time.Time{}, state: map[string]mesos.TaskState{},
-		agentOf: map[string]string{}, killed: map[string]bool{}, uncertain: map[string]bool{}, seen: map[uuid.UUID]bool{}}
+		agentOf: map[string]string{}, killed: map[string]bool{}, uncertain: map[string]bool{}, launchedAt: map[string]time.Time{}, asked: map[string]bool{}, seen: map[uuid.UUID]bool{}}
 	for i := 0; i < tasks; i++ {
 		f.queue = append(f.queue, fmt.Sprintf("%s-task-%05d", name, i))
 	}
@@ -106,6 +117,13 @@ func (f *framework) run(ctx context.Context) {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for pause(ctx, staleAfter) == nil {
+			f.reconcileStale(ctx)
+		}
+	}()
 	defer wg.Wait()
 	failover := 600.0
 	info := mesos.FrameworkInfo{User: "root", Name: f.name, FailoverTimeout: &failover, Roles: []string{"*"},
@@ -135,7 +153,10 @@ func (f *framework) run(ctx context.Context) {
 }
 
 // send queues a call for the framework's call workers.
-func (f *framework) send(ctx context.Context, call *scheduler.Call, onFail func()) {
+//
+// It must not be called with f.mu held: the workers take f.mu when a call
+// fails, and a full queue would then never drain.
+func (f *framework) send(ctx context.Context, call *scheduler.Call, onFail func(error)) {
 	job := func(ctx context.Context) {
 		if err := f.c.Call(ctx, call); err != nil {
 			if ctx.Err() != nil {
@@ -144,7 +165,7 @@ func (f *framework) send(ctx context.Context, call *scheduler.Call, onFail func(
 			f.stats.callFailures.Add(1)
 			f.log.Warn("call failed", "framework", f.name, "type", call.Type, "error", err)
 			if onFail != nil {
-				onFail()
+				onFail(err)
 			}
 		} else if call.Type == scheduler.CallAcknowledge {
 			f.stats.acknowledged.Add(1)
@@ -169,6 +190,7 @@ func (f *framework) event(ctx context.Context, ev *scheduler.Event) {
 		}
 		if again {
 			f.reconcile(ctx)
+			f.wantRevive(ctx)
 		}
 	case scheduler.EventOffers:
 		if ev.Offers != nil {
@@ -210,6 +232,11 @@ func (f *framework) offers(ctx context.Context, offers []mesos.Offer) {
 	now := time.Now()
 	f.stats.offers.Add(int64(len(offers)))
 	var decline []mesos.OfferID
+	type accept struct {
+		call *scheduler.Call
+		ids  []string
+	}
+	var accepts []accept
 	f.mu.Lock()
 	f.offerAt = append(f.offerAt, now)
 	for _, o := range offers {
@@ -227,60 +254,142 @@ func (f *framework) offers(ctx context.Context, offers []mesos.Offer) {
 		tasks := make([]mesos.TaskInfo, 0, n)
 		for _, id := range ids {
 			f.launched[id] = true
+			f.launchedAt[id] = now
 			f.agentOf[id] = o.AgentID.Value
 			tasks = append(tasks, mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: o.AgentID,
 				Resources: f.task.Clone(), Command: &mesos.CommandInfo{Value: "sleep 3600"}})
 		}
-		f.send(ctx, client.AcceptCall([]mesos.OfferID{o.ID}, []mesos.OfferOperation{client.LaunchOp(tasks...)},
-			client.Filters(refuseSeconds)), func() { f.doubt(ctx, ids) })
+		accepts = append(accepts, accept{ids: ids, call: client.AcceptCall([]mesos.OfferID{o.ID},
+			[]mesos.OfferOperation{client.LaunchOp(tasks...)}, client.Filters(refuseSeconds))})
 	}
 	f.mu.Unlock()
+	for _, a := range accepts {
+		f.send(ctx, a.call, func(err error) { f.acceptFailed(ctx, a.ids, err) })
+	}
 	if len(decline) > 0 {
 		f.send(ctx, client.DeclineCall(client.Filters(refuseSeconds), decline...), nil)
 	}
 }
 
-// doubt notes tasks whose ACCEPT got no answer: the launch may or may not
-// have been committed. The framework asks the server (RECONCILE) and
-// launches again only the tasks the server answers are gone.
-func (f *framework) doubt(ctx context.Context, ids []string) {
+// acceptFailed handles an ACCEPT that was not answered 202. A server that
+// answered refused it: the tasks go back to the queue. Without an answer
+// the launch may or may not have been committed: the framework asks the
+// server (RECONCILE) and launches again only the tasks it says are gone.
+func (f *framework) acceptFailed(ctx context.Context, ids []string, err error) {
+	var serr *client.StatusError
+	refused := errors.As(err, &serr)
 	f.mu.Lock()
 	for _, id := range ids {
-		if _, heard := f.state[id]; !heard {
+		if _, heard := f.state[id]; heard {
+			continue
+		}
+		if refused {
+			delete(f.launched, id)
+			f.queue = append(f.queue, id)
+		} else {
 			f.uncertain[id] = true
 		}
 	}
 	f.mu.Unlock()
-	f.reconcile(ctx)
+	if refused {
+		f.wantRevive(ctx)
+	} else {
+		f.reconcile(ctx)
+	}
 }
 
-// reconcile asks for the state of the tasks in doubt, again a moment later
-// if the call fails.
+// reconcile asks for the state of the tasks in doubt; one call at a time,
+// and again a moment later if it fails.
 func (f *framework) reconcile(ctx context.Context) {
 	f.mu.Lock()
+	if f.reconciling {
+		f.mu.Unlock()
+		return
+	}
 	var tasks []scheduler.ReconcileTask
 	for id := range f.uncertain {
 		tasks = append(tasks, scheduler.ReconcileTask{TaskID: &mesos.TaskID{Value: id}, AgentID: &mesos.AgentID{Value: f.agentOf[id]}})
 	}
+	f.reconciling = len(tasks) > 0
 	f.mu.Unlock()
 	if len(tasks) == 0 || ctx.Err() != nil {
 		return
 	}
 	f.stats.reconciles.Add(1)
-	f.send(ctx, client.ReconcileCall(tasks...), func() {
-		time.AfterFunc(time.Second, func() { f.reconcile(ctx) })
+	f.queueCall(ctx, func(ctx context.Context) {
+		err := f.c.Call(ctx, client.ReconcileCall(tasks...))
+		f.mu.Lock()
+		f.reconciling = false
+		f.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			f.stats.callFailures.Add(1)
+			time.AfterFunc(time.Second, func() { f.reconcile(ctx) })
+		}
+	})
+}
+
+// reconcileStale asks about launched tasks that have had no update for
+// staleAfter: a launch whose loss nobody reported would otherwise wait
+// forever.
+func (f *framework) reconcileStale(ctx context.Context) {
+	now := time.Now()
+	f.mu.Lock()
+	n := 0
+	for id := range f.launched {
+		if _, heard := f.state[id]; heard || now.Sub(f.launchedAt[id]) < staleAfter {
+			continue
+		}
+		f.uncertain[id] = true
+		f.asked[id] = true
+		n++
+	}
+	f.mu.Unlock()
+	if n > 0 {
+		f.reconcile(ctx)
+	}
+}
+
+// queueCall hands job to the call workers without waiting: it may be
+// called by a worker itself.
+func (f *framework) queueCall(ctx context.Context, job func(context.Context)) {
+	go func() {
+		select {
+		case f.calls <- job:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// wantRevive asks for offers again, once at a time: tasks came back to the
+// queue after their agents' offers were declined with a long filter.
+func (f *framework) wantRevive(ctx context.Context) {
+	f.mu.Lock()
+	if f.reviving || len(f.queue) == 0 {
+		f.mu.Unlock()
+		return
+	}
+	f.reviving = true
+	f.mu.Unlock()
+	f.queueCall(ctx, func(ctx context.Context) {
+		err := f.c.Call(ctx, client.ReviveCall())
+		f.mu.Lock()
+		f.reviving = false
+		f.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			f.stats.callFailures.Add(1)
+			time.AfterFunc(time.Second, func() { f.wantRevive(ctx) })
+		}
 	})
 }
 
 // relaunch puts a task whose launch failed back in the queue under a new
-// id and asks for offers again (they were declined while the queue was
-// empty). Called with f.mu held.
-func (f *framework) relaunch(ctx context.Context, id string) {
+// id; the caller asks for offers again (wantRevive) once f.mu is released.
+// Called with f.mu held.
+func (f *framework) relaunch(id string) {
 	f.stats.relaunched.Add(1)
 	delete(f.launched, id)
 	delete(f.uncertain, id)
 	f.queue = append(f.queue, id+"-r")
-	go f.send(ctx, client.ReviveCall(), nil)
 }
 
 func (f *framework) update(ctx context.Context, st *mesos.TaskStatus) {
@@ -293,20 +402,21 @@ func (f *framework) update(ctx context.Context, st *mesos.TaskStatus) {
 			f.stats.redelivered.Add(1)
 		} else {
 			f.seen[u] = true
-			f.record(ctx, tid, st)
+			f.record(tid, st)
 		}
 	} else {
 		f.stats.noUUID.Add(1)
-		f.record(ctx, tid, st)
+		f.record(tid, st)
 	}
 	f.mu.Unlock()
+	f.wantRevive(ctx)
 	if ack := client.AcknowledgeCall(st); ack != nil {
 		f.send(ctx, ack, nil)
 	}
 }
 
 // record notes a first delivery of an update. Called with f.mu held.
-func (f *framework) record(ctx context.Context, tid string, st *mesos.TaskStatus) {
+func (f *framework) record(tid string, st *mesos.TaskStatus) {
 	_, wasRunning := f.runningAt[tid]
 	if f.uncertain[tid] {
 		delete(f.uncertain, tid)
@@ -317,8 +427,13 @@ func (f *framework) record(ctx context.Context, tid string, st *mesos.TaskStatus
 		// The launch failed (an offer of an earlier leader, say): launch
 		// the task again, as a framework does.
 		f.stats.launchFailed.Add(1)
+		if f.asked[tid] && st.Reason == mesos.ReasonReconciliation {
+			f.stats.lostSilently.Add(1)
+			f.log.Warn("launch lost without an update; found by reconciliation", "framework", f.name, "task_id", tid,
+				"state", st.State, "message", st.Message)
+		}
 		f.log.Debug("launch failed", "framework", f.name, "task_id", tid, "state", st.State, "reason", st.Reason, "message", st.Message)
-		f.relaunch(ctx, tid)
+		f.relaunch(tid)
 	case st.State == mesos.TaskRunning:
 		if _, ok := f.runningAt[tid]; ok {
 			f.stats.dupRunning.Add(1)

@@ -102,6 +102,7 @@ type counts struct {
 	Relaunched             int64 `json:"relaunched"`
 	LaunchesFailed         int64 `json:"launches_failed"`
 	Reconciles             int64 `json:"reconcile_calls"`
+	LostSilently           int64 `json:"launches_lost_without_update"`
 	UnacknowledgedAtEnd    int   `json:"unacknowledged_updates_at_end"`
 	NotRunningAtEnd        int   `json:"tasks_not_running_at_end"`
 	ServerErrorLogLines    int   `json:"server_error_log_lines"`
@@ -177,8 +178,8 @@ func (r *result) writeText(w io.Writer) {
 		c.FrameworkErrorEvents, c.AgentErrorEvents, c.FrameworkCallFailures, c.AgentUpdateFailures, c.ServerErrorLogLines)
 	p("tasks: %d launched at agents (%d twice), %d running twice, %d unexpected terminal updates",
 		c.Launches, c.DuplicateLaunches, c.DuplicateRunning, c.UnexpectedTerminal)
-	p("launches: %d failed (terminal before RUNNING) and %d relaunched by frameworks; %d RECONCILE calls for launches in doubt",
-		c.LaunchesFailed, c.Relaunched, c.Reconciles)
+	p("launches: %d failed (terminal before RUNNING; %d of them found only by RECONCILE, no update came) and %d relaunched by frameworks; %d RECONCILE calls",
+		c.LaunchesFailed, c.LostSilently, c.Relaunched, c.Reconciles)
 	p("updates: %d delivered (%d again, %d without uuid), %d acknowledged, %d resent by agents, %d unacknowledged at the end",
 		c.Updates, c.Redelivered, c.UpdatesWithoutUUID, c.Acknowledged, c.AgentResends, c.UnacknowledgedAtEnd)
 	if len(r.Problems) == 0 {

@@ -376,8 +376,20 @@ func (b *bench) finish() {
 	c.Relaunched = fs.relaunched.Load()
 	c.LaunchesFailed = fs.launchFailed.Load()
 	c.Reconciles = fs.reconciles.Load()
+	c.LostSilently = fs.lostSilently.Load()
 	for _, f := range b.fws {
-		c.NotRunningAtEnd += f.check()
+		n := f.check()
+		c.NotRunningAtEnd += n
+		if n > 0 {
+			f.mu.Lock()
+			last := time.Time{}
+			if len(f.offerAt) > 0 {
+				last = f.offerAt[len(f.offerAt)-1]
+			}
+			b.log.Warn("framework short of running tasks", "framework", f.name, "not_running", n, "queued", len(f.queue),
+				"in_doubt", len(f.uncertain), "reviving", f.reviving, "last_offer", last.Format(time.RFC3339Nano), "subscribed", f.subs)
+			f.mu.Unlock()
+		}
 	}
 	r.Problems = append(r.Problems, b.problems()...)
 }
@@ -397,6 +409,7 @@ func (b *bench) problems() []string {
 	add(c.UnexpectedTerminal > 0, "%d terminal updates for tasks nobody killed", c.UnexpectedTerminal)
 	add(c.NotRunningAtEnd > 0, "%d tasks not RUNNING at their frameworks at the end", c.NotRunningAtEnd)
 	add(c.UnacknowledgedAtEnd > 0, "%d status updates never acknowledged to their agents", c.UnacknowledgedAtEnd)
+	add(c.LostSilently > 0, "%d launches lost without an update to their framework (found by RECONCILE)", c.LostSilently)
 	add(c.FrameworkErrorEvents > 0, "%d ERROR events at frameworks", c.FrameworkErrorEvents)
 	add(c.AgentErrorEvents > 0, "%d ERROR events at agents", c.AgentErrorEvents)
 	add(r.Freed.TimedOut > 0, "%d freed resources never offered to the waiting framework", r.Freed.TimedOut)
