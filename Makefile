@@ -12,7 +12,7 @@ LDFLAGS := -X mesh/version.GitSHA=$(VERSION)
 # executor among them) would otherwise pay for.
 GOTAGS = -tags=urfave_cli_no_docs$$(pkg-config --exists libseccomp 2>/dev/null && echo ,seccomp)
 
-.PHONY: build test test-cgroup2 test-faults deps dev bench lint fuzz clean
+.PHONY: build test test-cgroup2 test-faults deps dev bench bench-cluster lint fuzz clean
 
 build:
 	$(GO) build $(GOTAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -74,6 +74,19 @@ dev: deps build
 
 bench: deps build
 	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 1x ./...
+
+# The cluster benchmark (bench/cluster): three `mesh server` processes with
+# default flags, simulated agents and frameworks on the real APIs; it prints
+# placement, freed-to-offer and failover figures and the leader's memory.
+# AGENTS, FRAMEWORKS and TASKS (per framework) choose the shape, e.g.
+# `make bench-cluster AGENTS=5000 FRAMEWORKS=100`; BENCH_CLUSTER_FLAGS adds
+# flags (`-json`, `-kill-leader=false`, `-time-limit 5m`, `-h` lists them).
+AGENTS ?= 1000
+FRAMEWORKS ?= 10
+TASKS ?= 1000
+BENCH_CLUSTER_FLAGS ?=
+bench-cluster: build
+	$(GO) run ./bench/cluster -mesh $(CURDIR)/$(BIN) -agents $(AGENTS) -frameworks $(FRAMEWORKS) -tasks $(TASKS) $(BENCH_CLUSTER_FLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// testWriter sends log lines to t.Log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// TestCluster_SmallRunLosesNothing runs the small configuration: three
+// real servers, 100 simulated agents, 10 frameworks × 1,000 tasks, tasks
+// killed to time freed resources, and one kill -9 of the leader once
+// every task runs. It checks correctness only, never wall time: every
+// task RUNNING exactly once at its framework, launched once at an agent,
+// every update with a uuid delivered and acknowledged, every agent
+// re-registered after the kill, no ERROR event.
+func TestCluster_SmallRunLosesNothing(t *testing.T) {
+	bin := os.Getenv("MESH_BIN")
+	if bin == "" {
+		t.Skip("MESH_BIN is not set: build mesh (make build) and set MESH_BIN to run the cluster benchmark's small configuration")
+	}
+	cfg := config{MeshBin: bin, Dir: t.TempDir(), Agents: 100, Frameworks: 10, TasksPerFramework: 1000,
+		AgentsPerGroup: 100, TaskCPUs: 0.01, TaskMem: 1, FreeSamples: 10, KillLeader: true, TimeLimit: 5 * time.Minute,
+		Log: hclog.New(&hclog.LoggerOptions{Name: "bench", Level: hclog.Warn, Output: testWriter{t}})}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var sb strings.Builder
+	res.writeText(&sb)
+	t.Log("\n" + sb.String())
+	c := res.Counts
+	total := cfg.Frameworks * cfg.TasksPerFramework
+	if res.Placement.Running != total {
+		t.Errorf("%d of %d tasks reached RUNNING at their frameworks", res.Placement.Running, total)
+	}
+	if got := c.Launches - c.DuplicateLaunches; c.DuplicateLaunches != 0 || got != int64(total) {
+		t.Errorf("agents launched %d distinct tasks (%d again), want each of %d once", got, c.DuplicateLaunches, total)
+	}
+	if c.DuplicateRunning != 0 || c.UnexpectedTerminal != 0 || c.NotRunningAtEnd != 0 {
+		t.Errorf("tasks: %d running twice, %d unexpected terminal updates, %d not running at the end",
+			c.DuplicateRunning, c.UnexpectedTerminal, c.NotRunningAtEnd)
+	}
+	if c.UnacknowledgedAtEnd != 0 {
+		t.Errorf("%d status updates were never acknowledged to their agents", c.UnacknowledgedAtEnd)
+	}
+	if c.FrameworkErrorEvents != 0 || c.AgentErrorEvents != 0 {
+		t.Errorf("ERROR events: %d at frameworks, %d at agents", c.FrameworkErrorEvents, c.AgentErrorEvents)
+	}
+	if fo := res.Failover; fo == nil || fo.Reregistered != cfg.Agents {
+		t.Errorf("after the leader was killed, re-registered agents: %+v, want all %d", fo, cfg.Agents)
+	}
+	if res.Freed.Samples != cfg.FreeSamples {
+		t.Errorf("%d of %d freed resources reached the waiting framework as offers", res.Freed.Samples, cfg.FreeSamples)
+	}
+	for _, p := range res.Problems {
+		t.Errorf("problem: %s", p)
+	}
+	if t.Failed() {
+		for _, l := range res.ErrorLogs {
+			t.Log(l)
+		}
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"mesh/mesos"
+	"mesh/mesos/agentapi"
+)
+
+func TestParseVmRSS_ReadsKilobytes(t *testing.T) {
+	got, err := parseVmRSS("Name:\tmesh\nVmPeak:\t  99 kB\nVmRSS:\t   2048 kB\nThreads:\t9\n")
+	if err != nil || got != 2048<<10 {
+		t.Fatalf("parseVmRSS = %d, %v; want %d", got, err, 2048<<10)
+	}
+	for _, bad := range []string{"", "VmRSS:\t12 MB\n", "VmRSS:\tx kB\n", "VmRSS:\t-1 kB\n"} {
+		if _, err := parseVmRSS(bad); err == nil {
+			t.Errorf("parseVmRSS(%q) accepted it", bad)
+		}
+	}
+}
+
+func FuzzParseVmRSS(f *testing.F) {
+	f.Add("VmRSS:\t   2048 kB\n")
+	f.Add("VmRSS:\t99999999999999999999 kB\n")
+	f.Add("VmRSS: kB")
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := parseVmRSS(s); err == nil && n < 0 {
+			t.Fatalf("parseVmRSS(%q) = %d", s, n)
+		}
+	})
+}
+
+func TestFit_PacksWhatFits(t *testing.T) {
+	task := mesos.Resources{mesos.ScalarResource("cpus", 0.01), mesos.ScalarResource("mem", 1)}
+	offer := mesos.Resources{mesos.ScalarResource("cpus", 0.12), mesos.ScalarResource("mem", 7)}
+	if n := fit(offer, task); n != 7 {
+		t.Fatalf("fit = %d, want 7 (mem bound)", n)
+	}
+	if n := fit(mesos.Resources{mesos.ScalarResource("cpus", 1)}, task); n != 0 {
+		t.Fatalf("fit without mem = %d, want 0", n)
+	}
+}
+
+// newTestAgent returns one simulated agent that talks to no server.
+func newTestAgent() *simAgent {
+	s := newSimulator([]string{"127.0.0.1:1"}, 1, 1, nil, hclog.NewNullLogger())
+	return s.agents[0]
+}
+
+func record(t testing.TB, ev agentapi.Event) []byte {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSimAgent_UpdatesWaitForAcknowledgement(t *testing.T) {
+	a := newTestAgent()
+	a.leader = "127.0.0.1:1"
+	fid := mesos.FrameworkID{Value: "f1"}
+	launch := agentapi.Event{Type: agentapi.EventLaunch, Term: 2, Launch: &agentapi.Launch{
+		FrameworkInfo: mesos.FrameworkInfo{ID: &fid}, Tasks: []mesos.TaskInfo{{TaskID: mesos.TaskID{Value: "t1"}}}}}
+	for i := 0; i < 2; i++ { // the second launch is a duplicate
+		if _, done, err := a.handleRecord("x", record(t, launch), true); done || err != nil {
+			t.Fatalf("launch: done %v, %v", done, err)
+		}
+	}
+	if got := a.sim.stats.dupLaunches.Load(); got != 1 {
+		t.Fatalf("duplicate launches = %d, want 1", got)
+	}
+	_, batch := a.nextBatch()
+	if len(batch) != 1 || batch[0].Status.State != mesos.TaskStarting {
+		t.Fatalf("first batch = %+v, want TASK_STARTING alone", batch)
+	}
+	if _, again := a.nextBatch(); len(again) != 0 {
+		t.Fatalf("sent %+v before the acknowledgement", again)
+	}
+	ack := agentapi.Event{Type: agentapi.EventAcknowledge, Term: 2, Acknowledge: &agentapi.Acknowledge{
+		FrameworkID: fid, TaskID: mesos.TaskID{Value: "t1"}, UUID: batch[0].Status.UUID}}
+	if _, _, err := a.handleRecord("x", record(t, ack), true); err != nil {
+		t.Fatal(err)
+	}
+	if _, next := a.nextBatch(); len(next) != 1 || next[0].Status.State != mesos.TaskRunning {
+		t.Fatalf("after the acknowledgement sent %+v, want TASK_RUNNING", next)
+	}
+	stale := agentapi.Event{Type: agentapi.EventKill, Term: 1, Kill: &agentapi.Kill{FrameworkID: fid, TaskID: mesos.TaskID{Value: "t1"}}}
+	if _, _, err := a.handleRecord("x", record(t, stale), true); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(a.tasks["f1/t1"].pending); n != 1 {
+		t.Fatalf("a KILL of an older term was obeyed: %d pending updates", n)
+	}
+}
+
+// FuzzSimAgentRecord feeds the simulated agent's stream decoder arbitrary
+// records: it must never panic, and a record that is not JSON ends the
+// stream with an error.
+func FuzzSimAgentRecord(f *testing.F) {
+	fid := mesos.FrameworkID{Value: "f1"}
+	for _, ev := range []agentapi.Event{
+		{Type: agentapi.EventRegistered, Term: 1, Registered: &agentapi.Registered{AgentID: mesos.AgentID{Value: "a1"}, HeartbeatIntervalSeconds: 15}},
+		{Type: agentapi.EventLaunch, Term: 1, Launch: &agentapi.Launch{FrameworkInfo: mesos.FrameworkInfo{ID: &fid},
+			Tasks: []mesos.TaskInfo{{TaskID: mesos.TaskID{Value: "t1"}}}}},
+		{Type: agentapi.EventKill, Term: 1, Kill: &agentapi.Kill{FrameworkID: fid, TaskID: mesos.TaskID{Value: "t1"}}},
+		{Type: agentapi.EventAcknowledge, Acknowledge: &agentapi.Acknowledge{FrameworkID: fid, TaskID: mesos.TaskID{Value: "t1"}}},
+		{Type: agentapi.EventShutdownFramework, ShutdownFramework: &agentapi.ShutdownFramework{FrameworkID: fid}},
+		{Type: agentapi.EventError, Error: &agentapi.Error{Message: "no"}},
+		{Type: agentapi.EventRegistered},
+	} {
+		b, _ := json.Marshal(ev)
+		f.Add(b)
+	}
+	f.Add([]byte("not json"))
+	f.Add([]byte(`{"type":"LAUNCH","launch":{"framework_info":{"user":"u","name":"n"}}}`))
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		a := newTestAgent()
+		_, done, err := a.handleRecord("x", rec, true)
+		if !json.Valid(rec) && (err == nil || !done) {
+			t.Fatalf("invalid JSON %q: done %v, err %v", rec, done, err)
+		}
+	})
+}

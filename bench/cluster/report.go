@@ -1,0 +1,191 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// result is what one run measured. Durations are in seconds; a negative
+// duration means the moment never came within the run's time limit.
+type result struct {
+	Agents            int     `json:"agents"`
+	Frameworks        int     `json:"frameworks"`
+	TasksPerFramework int     `json:"tasks_per_framework"`
+	TaskCPUs          float64 `json:"task_cpus"`
+	TaskMem           float64 `json:"task_mem"`
+	TimedOut          bool    `json:"timed_out"`
+	// LoadAverage is the machine's 1-minute load average at the start and
+	// the end: the machine may be shared.
+	LoadAverage [2]float64 `json:"load_average"`
+
+	Placement placement `json:"placement"`
+	Freed     freed     `json:"freed_to_offer"`
+	Failover  *failover `json:"failover,omitempty"`
+	LeaderRSS leaderRSS `json:"leader_rss"`
+	Counts    counts    `json:"counts"`
+	Problems  []string  `json:"problems"`
+	ErrorLogs []string  `json:"server_error_logs,omitempty"`
+	Elapsed   float64   `json:"elapsed_seconds"`
+}
+
+// placement is the time from the frameworks' start until the first, 50%,
+// 95%, 99% and every task was RUNNING at its framework.
+type placement struct {
+	Tasks      int     `json:"tasks"`
+	Running    int     `json:"running"`
+	First      float64 `json:"first_s"`
+	P50        float64 `json:"p50_s"`
+	P95        float64 `json:"p95_s"`
+	P99        float64 `json:"p99_s"`
+	All        float64 `json:"all_s"`
+	PerSecond  float64 `json:"placements_per_s"`
+	Registered float64 `json:"agents_registered_s"` // from the agents' start
+	// AgentsRegistered is how many agents had registered when the
+	// frameworks started.
+	AgentsRegistered int `json:"agents_registered"`
+}
+
+// freed is the time from a task's end at its agent (its terminal update
+// sent) until an offer of that agent reached a waiting framework.
+type freed struct {
+	Samples  int     `json:"samples"`
+	TimedOut int     `json:"timed_out"`
+	P50      float64 `json:"p50_s"`
+	P99      float64 `json:"p99_s"`
+	Max      float64 `json:"max_s"`
+}
+
+// failover is measured from kill -9 of the leader.
+type failover struct {
+	Killed          string  `json:"killed"`
+	RunningTasks    int     `json:"running_tasks"`
+	NewLeaderServes float64 `json:"new_leader_serves_s"`
+	FreshOffer      float64 `json:"fresh_offer_s"`
+	AllReregistered float64 `json:"all_agents_reregistered_s"`
+	Reregistered    int     `json:"agents_reregistered"`
+}
+
+// leaderRSS is the leader's resident memory after placement and at the end.
+type leaderRSS struct {
+	Baseline       int64   `json:"baseline_bytes"` // before any agent
+	AfterPlacement int64   `json:"after_placement_bytes"`
+	End            int64   `json:"end_bytes"`
+	PerTask        float64 `json:"per_task_bytes"`  // (after placement - baseline) / tasks
+	PerAgent       float64 `json:"per_agent_bytes"` // (after placement - baseline) / agents
+}
+
+// counts are errors and events counted at the simulators.
+type counts struct {
+	UnplannedLeaderChanges int   `json:"unplanned_leader_changes"`
+	RaftElections          int   `json:"raft_elections"`
+	Reregistrations        int64 `json:"agent_reregistrations"`
+	AgentErrorEvents       int64 `json:"agent_error_events"`
+	AgentUpdateFailures    int64 `json:"agent_update_call_failures"`
+	AgentResends           int64 `json:"agent_update_resends"`
+	Launches               int64 `json:"launches"`
+	DuplicateLaunches      int64 `json:"duplicate_launches"`
+	FrameworkErrorEvents   int64 `json:"framework_error_events"`
+	FrameworkCallFailures  int64 `json:"framework_call_failures"`
+	Subscribed             int64 `json:"framework_subscribed_events"`
+	Offers                 int64 `json:"offers"`
+	Updates                int64 `json:"updates"`
+	Acknowledged           int64 `json:"acknowledged"`
+	UpdatesWithoutUUID     int64 `json:"updates_without_uuid"`
+	Redelivered            int64 `json:"updates_redelivered"`
+	DuplicateRunning       int64 `json:"duplicate_running"`
+	UnexpectedTerminal     int64 `json:"unexpected_terminal_updates"`
+	Relaunched             int64 `json:"relaunched"`
+	LaunchesFailed         int64 `json:"launches_failed"`
+	Reconciles             int64 `json:"reconcile_calls"`
+	LostSilently           int64 `json:"launches_lost_without_update"`
+	UnacknowledgedAtEnd    int   `json:"unacknowledged_updates_at_end"`
+	NotRunningAtEnd        int   `json:"tasks_not_running_at_end"`
+	ServerErrorLogLines    int   `json:"server_error_log_lines"`
+}
+
+// percentile returns the p-th percentile of ds by nearest rank; ds must be
+// sorted.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return -1
+	}
+	k := int(math.Ceil(p/100*float64(len(ds)))) - 1
+	return ds[max(0, min(k, len(ds)-1))]
+}
+
+func sortDurations(ds []time.Duration) {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+}
+
+func secs(d time.Duration) float64 {
+	if d < 0 {
+		return -1
+	}
+	return math.Round(d.Seconds()*1000) / 1000
+}
+
+func fmtSecs(s float64) string {
+	if s < 0 {
+		return "never"
+	}
+	return fmt.Sprintf("%.3fs", s)
+}
+
+func mib(b int64) string {
+	if b <= 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
+
+// writeText prints the report for people.
+func (r *result) writeText(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("mesh cluster benchmark: 3 servers, %d agents, %d frameworks x %d tasks (cpus %g, mem %g each)",
+		r.Agents, r.Frameworks, r.TasksPerFramework, r.TaskCPUs, r.TaskMem)
+	if r.TimedOut {
+		p("THE RUN HIT ITS TIME LIMIT; figures below are what it got to")
+	}
+	pl := r.Placement
+	p("agents registered: %d of %d, all of them %s after they started", pl.AgentsRegistered, r.Agents, fmtSecs(pl.Registered))
+	p("placement: %d of %d tasks RUNNING at their frameworks", pl.Running, pl.Tasks)
+	p("  first %s  50%% %s  95%% %s  99%% %s  all %s  (%.0f tasks/s)",
+		fmtSecs(pl.First), fmtSecs(pl.P50), fmtSecs(pl.P95), fmtSecs(pl.P99), fmtSecs(pl.All), pl.PerSecond)
+	if r.Freed.Samples+r.Freed.TimedOut > 0 {
+		p("resources freed -> OFFERS at a waiting framework: p50 %s  p99 %s  max %s  (%d samples, %d without an offer)",
+			fmtSecs(r.Freed.P50), fmtSecs(r.Freed.P99), fmtSecs(r.Freed.Max), r.Freed.Samples, r.Freed.TimedOut)
+	}
+	if f := r.Failover; f != nil {
+		p("failover: kill -9 of the leader (%s) with %d tasks running", f.Killed, f.RunningTasks)
+		p("  new leader serves %s  fresh offer at a framework %s  every agent re-registered %s (%d of %d)",
+			fmtSecs(f.NewLeaderServes), fmtSecs(f.FreshOffer), fmtSecs(f.AllReregistered), f.Reregistered, r.Agents)
+	}
+	m := r.LeaderRSS
+	if m.AfterPlacement == 0 {
+		m.AfterPlacement = -1
+	}
+	p("leader RSS: %s before agents, %s after placement (%.0f bytes per task, %.0f per agent), %s at the end",
+		mib(m.Baseline), mib(m.AfterPlacement), m.PerTask, m.PerAgent, mib(m.End))
+	c := r.Counts
+	p("unplanned leader changes %d (raft elections %d in all), agent re-registrations %d",
+		c.UnplannedLeaderChanges, c.RaftElections, c.Reregistrations)
+	p("errors: ERROR events %d at frameworks, %d at agents; failed calls %d (frameworks), %d (agent UPDATEs); server ERROR log lines %d",
+		c.FrameworkErrorEvents, c.AgentErrorEvents, c.FrameworkCallFailures, c.AgentUpdateFailures, c.ServerErrorLogLines)
+	p("tasks: %d launched at agents (%d twice), %d running twice, %d unexpected terminal updates",
+		c.Launches, c.DuplicateLaunches, c.DuplicateRunning, c.UnexpectedTerminal)
+	p("launches: %d failed (terminal before RUNNING; %d of them found only by RECONCILE, no update came) and %d relaunched by frameworks; %d RECONCILE calls",
+		c.LaunchesFailed, c.LostSilently, c.Relaunched, c.Reconciles)
+	p("updates: %d delivered (%d again, %d without uuid), %d acknowledged, %d resent by agents, %d unacknowledged at the end",
+		c.Updates, c.Redelivered, c.UpdatesWithoutUUID, c.Acknowledged, c.AgentResends, c.UnacknowledgedAtEnd)
+	if len(r.Problems) == 0 {
+		p("correctness: OK")
+	} else {
+		p("correctness: %d problem(s):\n  %s", len(r.Problems), strings.Join(r.Problems, "\n  "))
+	}
+	p("elapsed %.1fs; load average %.1f at the start, %.1f at the end (%d cpus)", r.Elapsed, r.LoadAverage[0], r.LoadAverage[1], runtime.NumCPU())
+}

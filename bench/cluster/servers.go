@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// server is one `mesh server` process of the benchmark's cluster.
+type server struct {
+	name     string
+	httpAddr string
+	raftAddr string
+	dataDir  string
+	logPath  string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// cluster is three (or more) `mesh server` processes that -join each other,
+// started with default flags apart from addresses and data dirs.
+type cluster struct {
+	servers []*server
+	http    *http.Client
+}
+
+// freePort returns a loopback address whose port was free a moment ago.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startCluster starts n servers from bin, each with its own data dir and
+// log file under dir; extra flags go to every server.
+func startCluster(bin, dir string, n int, extra []string) (*cluster, error) {
+	c := &cluster{http: &http.Client{Timeout: 2 * time.Second}}
+	for i := 0; i < n; i++ {
+		h, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		r, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("server%d", i+1)
+		s := &server{name: name, httpAddr: h, raftAddr: r,
+			dataDir: filepath.Join(dir, name), logPath: filepath.Join(dir, name+".log")}
+		if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
+			return nil, err
+		}
+		c.servers = append(c.servers, s)
+	}
+	for _, s := range c.servers {
+		var others []string
+		for _, o := range c.servers {
+			if o != s {
+				others = append(others, o.httpAddr)
+			}
+		}
+		args := append([]string{"server", "-data-dir", s.dataDir, "-http-addr", s.httpAddr, "-raft-addr", s.raftAddr,
+			"-bootstrap-expect", strconv.Itoa(n), "-join", strings.Join(others, ",")}, extra...)
+		if err := s.start(bin, args); err != nil {
+			c.stop()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (s *server) start(bin string, args []string) error {
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		return err
+	}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", s.name, err)
+	}
+	s.done = make(chan struct{})
+	go func() {
+		_ = s.cmd.Wait()
+		logf.Close()
+		close(s.done)
+	}()
+	return nil
+}
+
+func (s *server) running() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return s.cmd != nil
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (s *server) kill() {
+	if !s.running() {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
+// stop sends SIGTERM, then SIGKILL to the process group after a grace
+// period.
+func (s *server) stop() {
+	if !s.running() {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+func (c *cluster) stop() {
+	var wg sync.WaitGroup
+	for _, s := range c.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.stop()
+		}()
+	}
+	wg.Wait()
+}
+
+// addrs lists the servers' HTTP addresses.
+func (c *cluster) addrs() []string {
+	var out []string
+	for _, s := range c.servers {
+		out = append(out, s.httpAddr)
+	}
+	return out
+}
+
+// health is the answer of GET /health.
+type health struct {
+	Leader   string `json:"leader"`
+	IsLeader bool   `json:"is_leader"`
+}
+
+func (c *cluster) health(s *server) (health, error) {
+	var h health
+	resp, err := c.http.Get("http://" + s.httpAddr + "/health")
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return h, fmt.Errorf("GET /health at %s: %s", s.httpAddr, resp.Status)
+	}
+	return h, json.NewDecoder(resp.Body).Decode(&h)
+}
+
+// leader returns the running server that says it leads (an established
+// leader), or nil.
+func (c *cluster) leader() *server {
+	for _, s := range c.servers {
+		if !s.running() {
+			continue
+		}
+		if h, err := c.health(s); err == nil && h.IsLeader {
+			return s
+		}
+	}
+	return nil
+}
+
+// waitLeader polls until a running server leads, or ctx ends.
+func (c *cluster) waitLeader(ctx context.Context) (*server, error) {
+	for {
+		if s := c.leader(); s != nil {
+			return s, nil
+		}
+		if err := pause(ctx, 20*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("no leader: %w", err)
+		}
+	}
+}
+
+// countLogLines counts the lines that contain substr in every server's
+// log: "established leadership" once per term a server led and served,
+// raft's "entering leader state" once per election won.
+func (c *cluster) countLogLines(substr string) int {
+	n := 0
+	for _, s := range c.servers {
+		f, err := os.Open(s.logPath)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), substr) {
+				n++
+			}
+		}
+		f.Close()
+	}
+	return n
+}
+
+// errorLines returns the server log lines at level ERROR logged before
+// until (the servers' shutdown is not the benchmark's business).
+func (c *cluster) errorLines(until time.Time) []string {
+	var out []string
+	for _, s := range c.servers {
+		f, err := os.Open(s.logPath)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.Contains(line, "[ERROR]") {
+				continue
+			}
+			ts, _, _ := strings.Cut(line, " ")
+			if at, err := time.Parse(logTimeLayout, ts); err == nil && at.After(until) {
+				continue
+			}
+			out = append(out, s.name+": "+line)
+		}
+		f.Close()
+	}
+	return out
+}
+
+// logTimeLayout is the timestamp that starts a server's log line.
+const logTimeLayout = "2006-01-02T15:04:05.000Z0700"
+
+// rssBytes reads VmRSS of a process from /proc.
+func rssBytes(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseVmRSS(string(b))
+}
+
+// parseVmRSS finds VmRSS in the text of /proc/<pid>/status.
+func parseVmRSS(status string) (int64, error) {
+	for _, line := range strings.Split(status, "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) != 2 || f[1] != "kB" {
+				return 0, fmt.Errorf("unexpected VmRSS line %q", line)
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil || kb < 0 || kb > 1<<40 {
+				return 0, fmt.Errorf("unexpected VmRSS line %q", line)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// loadAverage returns the 1-minute load average of the machine, -1 if
+// unknown.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// pause waits d, or less when ctx ends first (then it returns ctx's error).
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
