@@ -18,11 +18,12 @@ build:
 	$(GO) build $(GOTAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # The process-level tests run the built binary; they find it through MESH_BIN.
-# The process-level tests (e2e) run on their own after the rest, so that
-# their clusters do not share the two cores with the container tests.
+# The process-level tests (e2e, and the cluster benchmark's small run)
+# run on their own after the rest, one package at a time, so that their
+# clusters do not share the two cores with the container tests.
 test: deps build lint
-	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m $$($(GO) list ./... | grep -v '^mesh/e2e$$')
-	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m ./e2e/
+	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e '^mesh/e2e$$' -e '^mesh/bench/cluster$$')
+	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m -p 1 ./e2e/ ./bench/cluster/
 	$(MAKE) --no-print-directory test-cgroup2
 
 # The container tests of the executor and agent packages and the agent's
