@@ -26,6 +26,7 @@ import (
 
 	"mesh/executor"
 	"mesh/mesos"
+	"mesh/mesos/agentapi"
 )
 
 // Config configures an agent.
@@ -129,7 +130,7 @@ func DefaultConfig() Config {
 	return Config{
 		HTTPAddr:                    DefaultHTTPAddr,
 		Isolation:                   executor.IsolationPosix,
-		StatusRetryInterval:         defaultStatusRetryInterval,
+		StatusRetryInterval:         agentapi.StatusRetryInterval,
 		ExecutorRegistrationTimeout: DefaultExecutorRegistrationTimeout,
 		ExecutorShutdownGracePeriod: DefaultExecutorShutdownGracePeriod,
 		PrestartContainers:          DefaultPrestartContainers,

@@ -23,25 +23,6 @@ import (
 	"mesh/version"
 )
 
-// Server connection timing.
-const (
-	minConnectBackoff = 100 * time.Millisecond
-	// electionRetry is the wait between attempts while servers answer
-	// but no leader serves yet.
-	electionRetry     = 50 * time.Millisecond
-	maxConnectBackoff = 2 * time.Second
-	// firstRecordTimeout bounds the wait for REGISTERED.
-	firstRecordTimeout = 30 * time.Second
-	// defaultHeartbeat is assumed when REGISTERED names no interval.
-	defaultHeartbeat = 15 * time.Second
-	// missedHeartbeats silent intervals drop the stream.
-	missedHeartbeats = 3
-	// maxRedirects bounds how many 307s one call follows.
-	maxRedirects = 5
-	// updateCallTimeout bounds one UPDATE call.
-	updateCallTimeout = 30 * time.Second
-)
-
 // serverConn keeps the agent subscribed to the leading server: it
 // registers, reads the command stream, and reconnects (rotating through
 // the configured servers, following redirects to the leader) whenever the
@@ -135,9 +116,9 @@ func (c *serverConn) run(ctx context.Context) {
 			// the backoff small, so the agent is back a moment after the
 			// new leader.
 			backoff = 0
-			wait = electionRetry/2 + rand.N(electionRetry/2+1)
+			wait = agentapi.ElectionRetry/2 + rand.N(agentapi.ElectionRetry/2+1)
 		} else {
-			backoff = min(max(2*backoff, minConnectBackoff), maxConnectBackoff)
+			backoff = min(max(2*backoff, agentapi.MinConnectBackoff), agentapi.MaxConnectBackoff)
 			wait = backoff/2 + rand.N(backoff/2+1)
 		}
 		t := time.NewTimer(wait)
@@ -199,7 +180,7 @@ func (c *serverConn) post(ctx context.Context, addr string, call *agentapi.Call)
 			if err != nil {
 				return addr, nil, err
 			}
-			if hops >= maxRedirects {
+			if hops >= agentapi.MaxRedirects {
 				return addr, nil, fmt.Errorf("%s call: too many redirects (last to %s)", call.Type, next)
 			}
 			c.log.Debug("following redirect to the leader", "from", addr, "to", next)
@@ -271,14 +252,14 @@ func (c *serverConn) session(ctx context.Context) (registered bool, err error) {
 	// The watchdog drops the stream when the server falls silent.
 	silent := false
 	var smu sync.Mutex
-	watchdog := time.AfterFunc(firstRecordTimeout, func() {
+	watchdog := time.AfterFunc(agentapi.FirstRecordTimeout, func() {
 		smu.Lock()
 		silent = true
 		smu.Unlock()
 		cancel()
 	})
 	defer watchdog.Stop()
-	timeout := firstRecordTimeout
+	timeout := agentapi.FirstRecordTimeout
 
 	r := recordio.NewReader(resp.Body)
 	for {
@@ -326,9 +307,9 @@ func (c *serverConn) session(ctx context.Context) (registered bool, err error) {
 			}
 			hb := time.Duration(ev.Registered.HeartbeatIntervalSeconds * float64(time.Second))
 			if hb <= 0 {
-				hb = defaultHeartbeat
+				hb = agentapi.DefaultHeartbeat
 			}
-			timeout = missedHeartbeats * hb
+			timeout = agentapi.MissedHeartbeats * hb
 			watchdog.Reset(timeout)
 			registered = true
 			c.setLeader(addr)
@@ -360,7 +341,7 @@ func (c *serverConn) postUpdates(ctx context.Context, updates []agentapi.StatusU
 		return ErrNotRegistered
 	}
 	id := c.a.ID()
-	ctx, cancel := context.WithTimeout(ctx, updateCallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, agentapi.UpdateCallTimeout)
 	defer cancel()
 	call := &agentapi.Call{
 		Type:    agentapi.CallUpdate,

@@ -20,14 +20,7 @@ import (
 	"mesh/mesos/agentapi"
 )
 
-// Status update retry timing (Mesos: 10 s doubling to 10 min).
 const (
-	defaultStatusRetryInterval = 10 * time.Second
-	maxStatusRetryInterval     = 10 * time.Minute
-	// minSendFailureBackoff is the first wait after an UPDATE call failed.
-	minSendFailureBackoff = 250 * time.Millisecond
-	// maxUpdatesPerCall bounds one UPDATE call's batch.
-	maxUpdatesPerCall = 100
 	// updatesFile is the name of a task's checkpoint file.
 	updatesFile = "updates"
 )
@@ -100,7 +93,7 @@ type statusUpdates struct {
 
 func newStatusUpdates(dir string, log hclog.Logger, retry time.Duration, send sendFunc, agentID func() string, onAck func(ackedUpdate)) *statusUpdates {
 	if retry <= 0 {
-		retry = defaultStatusRetryInterval
+		retry = agentapi.StatusRetryInterval
 	}
 	return &statusUpdates{
 		dir:          dir,
@@ -409,7 +402,7 @@ func (m *statusUpdates) due(now time.Time) ([]agentapi.StatusUpdate, time.Durati
 			wait = min(wait, d)
 			continue
 		}
-		if len(batch) == maxUpdatesPerCall {
+		if len(batch) == agentapi.MaxUpdatesPerCall {
 			wait = 0
 			break
 		}
@@ -430,7 +423,7 @@ func (m *statusUpdates) sent(batch []agentapi.StatusUpdate, err error) {
 	defer m.mu.Unlock()
 	now := time.Now()
 	if err != nil {
-		m.failBackoff = min(max(2*m.failBackoff, minSendFailureBackoff), m.initialRetry)
+		m.failBackoff = min(max(2*m.failBackoff, agentapi.MinSendFailureBackoff), m.initialRetry)
 		if !errors.Is(err, ErrNotRegistered) {
 			m.log.Warn("cannot send status updates; will retry", "updates", len(batch), "retry_in", m.failBackoff, "error", err)
 		}
@@ -448,7 +441,7 @@ func (m *statusUpdates) sent(batch []agentapi.StatusUpdate, err error) {
 		}
 		m.log.Debug("status update sent", "framework_id", u.FrameworkID.Value, "task_id", u.Status.TaskID.Value, "state", u.Status.State, "uuid", uuidString(u.Status.UUID), "resend_in", s.interval)
 		s.nextAttempt = now.Add(s.interval)
-		s.interval = min(2*s.interval, maxStatusRetryInterval)
+		s.interval = min(2*s.interval, agentapi.MaxStatusRetryInterval)
 	}
 }
 

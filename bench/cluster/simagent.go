@@ -22,21 +22,6 @@ import (
 	"mesh/mesos/recordio"
 )
 
-// Connection timing of the simulated agent: the real agent's
-// (agent/conn.go), so that re-registration after a leader change is paced
-// as the real agent paces it and the benchmark measures mesh, not the
-// simulator.
-const (
-	minConnectBackoff  = 100 * time.Millisecond
-	electionRetry      = 50 * time.Millisecond
-	maxConnectBackoff  = 2 * time.Second
-	firstRecordTimeout = 30 * time.Second
-	defaultHeartbeat   = 15 * time.Second
-	missedHeartbeats   = 3
-	maxRedirects       = 5
-	updateCallTimeout  = 30 * time.Second
-)
-
 var (
 	errNoLeader       = errors.New("no leader yet")
 	errLeaderChanging = errors.New("the leader is changing")
@@ -195,9 +180,9 @@ func (a *simAgent) run(ctx context.Context) {
 		var wait time.Duration
 		if errors.Is(err, errNoLeader) || errors.Is(err, errLeaderChanging) {
 			backoff = 0
-			wait = electionRetry/2 + rand.N(electionRetry/2+1)
+			wait = agentapi.ElectionRetry/2 + rand.N(agentapi.ElectionRetry/2+1)
 		} else {
-			backoff = min(max(2*backoff, minConnectBackoff), maxConnectBackoff)
+			backoff = min(max(2*backoff, agentapi.MinConnectBackoff), agentapi.MaxConnectBackoff)
 			wait = backoff/2 + rand.N(backoff/2+1)
 		}
 		if pause(ctx, wait) != nil {
@@ -246,7 +231,7 @@ func (a *simAgent) post(ctx context.Context, addr string, call *agentapi.Call) (
 			if err != nil {
 				return addr, nil, err
 			}
-			if hops >= maxRedirects {
+			if hops >= agentapi.MaxRedirects {
 				return addr, nil, fmt.Errorf("%s call: too many redirects", call.Type)
 			}
 			addr = next
@@ -283,7 +268,7 @@ func (a *simAgent) subscribeCall() *agentapi.Call {
 		call.Subscribe.Tasks = append(call.Subscribe.Tasks, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: t.fid},
 			TaskID: mesos.TaskID{Value: t.tid}, State: t.state})
 		t.sent = false
-		t.interval = statusRetryInterval
+		t.interval = agentapi.StatusRetryInterval
 	}
 	return call
 }
@@ -300,12 +285,12 @@ func (a *simAgent) session(ctx context.Context) (registered bool, err error) {
 	}
 	defer resp.Body.Close()
 	var silent atomic.Bool
-	watchdog := time.AfterFunc(firstRecordTimeout, func() {
+	watchdog := time.AfterFunc(agentapi.FirstRecordTimeout, func() {
 		silent.Store(true)
 		cancel()
 	})
 	defer watchdog.Stop()
-	timeout := firstRecordTimeout
+	timeout := agentapi.FirstRecordTimeout
 	r := recordio.NewReader(resp.Body)
 	for {
 		rec, err := r.ReadRecord()
@@ -319,7 +304,7 @@ func (a *simAgent) session(ctx context.Context) (registered bool, err error) {
 		hb, done, err := a.handleRecord(addr, rec, registered)
 		if hb > 0 {
 			registered = true
-			timeout = missedHeartbeats * hb
+			timeout = agentapi.MissedHeartbeats * hb
 			watchdog.Reset(timeout)
 		}
 		if done || err != nil {
@@ -359,7 +344,7 @@ func (a *simAgent) handleRecord(addr string, rec []byte, registered bool) (hb ti
 		a.registered(addr, ev.Registered.AgentID.Value)
 		hb = time.Duration(ev.Registered.HeartbeatIntervalSeconds * float64(time.Second))
 		if hb <= 0 {
-			hb = defaultHeartbeat
+			hb = agentapi.DefaultHeartbeat
 		}
 		return hb, false, nil
 	case agentapi.EventHeartbeat:

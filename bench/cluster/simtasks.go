@@ -11,18 +11,8 @@ import (
 	"mesh/mesos/agentapi"
 )
 
-// Status update timing of the real agent's status update manager
-// (agent/statusupdates.go): an update waits statusRetryInterval for its
-// acknowledgement, doubling up to maxStatusRetryInterval; a failed call is
-// retried after a backoff from minSendFailureBackoff.
-const (
-	statusRetryInterval    = 10 * time.Second
-	maxStatusRetryInterval = 10 * time.Minute
-	minSendFailureBackoff  = 250 * time.Millisecond
-	maxUpdatesPerCall      = 100
-	// resendSweep is how often the simulator looks for updates due again.
-	resendSweep = 250 * time.Millisecond
-)
+// resendSweep is how often the simulator looks for updates due again.
+const resendSweep = 250 * time.Millisecond
 
 // simTask is a task of the fake containerizer: it goes STARTING then
 // RUNNING, each update sent only once the previous one is acknowledged,
@@ -62,7 +52,7 @@ func (a *simAgent) command(ev *agentapi.Event) {
 				a.sim.log.Error("task launched again", "agent", a.hostname, "framework_id", fid, "task_id", ti.TaskID.Value)
 				continue
 			}
-			a.tasks[k] = &simTask{fid: fid, tid: ti.TaskID.Value, state: mesos.TaskStaging, interval: statusRetryInterval,
+			a.tasks[k] = &simTask{fid: fid, tid: ti.TaskID.Value, state: mesos.TaskStaging, interval: agentapi.StatusRetryInterval,
 				pending: []mesos.TaskStatus{newStatus(ti.TaskID.Value, mesos.TaskStarting), newStatus(ti.TaskID.Value, mesos.TaskRunning)}}
 		}
 	case agentapi.EventKill:
@@ -113,7 +103,7 @@ func (a *simAgent) acknowledged(ack *agentapi.Acknowledge) {
 	t.state = t.pending[0].State
 	t.pending = t.pending[1:]
 	t.sent = false
-	t.interval = statusRetryInterval
+	t.interval = agentapi.StatusRetryInterval
 	if t.state.IsTerminal() && len(t.pending) == 0 {
 		delete(a.tasks, k)
 		return
@@ -156,7 +146,7 @@ func (a *simAgent) sendLoop(ctx context.Context) {
 		now := time.Now()
 		if err != nil {
 			a.sim.stats.updateFailures.Add(1)
-			a.failWait = min(max(2*a.failWait, minSendFailureBackoff), statusRetryInterval)
+			a.failWait = min(max(2*a.failWait, agentapi.MinSendFailureBackoff), agentapi.StatusRetryInterval)
 		} else {
 			a.failWait = 0
 		}
@@ -170,7 +160,7 @@ func (a *simAgent) sendLoop(ctx context.Context) {
 				continue
 			}
 			t.due = now.Add(t.interval)
-			t.interval = min(2*t.interval, maxStatusRetryInterval)
+			t.interval = min(2*t.interval, agentapi.MaxStatusRetryInterval)
 		}
 		a.mu.Unlock()
 		if err != nil {
@@ -179,7 +169,7 @@ func (a *simAgent) sendLoop(ctx context.Context) {
 	}
 }
 
-// nextBatch marks up to maxUpdatesPerCall unsent heads sent and returns
+// nextBatch marks up to agentapi.MaxUpdatesPerCall unsent heads sent and returns
 // them with the server to send them to; with none, it ends the sender.
 func (a *simAgent) nextBatch() (string, []agentapi.StatusUpdate) {
 	a.mu.Lock()
@@ -191,11 +181,11 @@ func (a *simAgent) nextBatch() (string, []agentapi.StatusUpdate) {
 			if len(t.pending) == 0 || t.sent {
 				continue
 			}
-			if len(batch) == maxUpdatesPerCall {
+			if len(batch) == agentapi.MaxUpdatesPerCall {
 				break
 			}
 			t.sent = true
-			t.due = now.Add(updateCallTimeout) // until the call returns
+			t.due = now.Add(agentapi.UpdateCallTimeout) // until the call returns
 			st := t.pending[0]
 			st.AgentID = &mesos.AgentID{Value: a.id}
 			if st.State.IsTerminal() {
@@ -215,7 +205,7 @@ func (a *simAgent) postUpdates(ctx context.Context, addr string, batch []agentap
 	a.mu.Lock()
 	id := a.id
 	a.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, updateCallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, agentapi.UpdateCallTimeout)
 	defer cancel()
 	_, resp, err := a.post(ctx, addr, &agentapi.Call{Type: agentapi.CallUpdate, AgentID: &mesos.AgentID{Value: id},
 		Update: &agentapi.Update{Updates: batch}})
