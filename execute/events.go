@@ -262,6 +262,10 @@ func (r *runner) onUpdate(st *mesos.TaskStatus) {
 		t.agentID = st.AgentID.Value
 	}
 	wasUnknown := r.recon.IsUnknown(t.id)
+	if r.staleAnswer(t, st, wasUnknown) {
+		r.log.Debug("ignoring a late reconciliation answer about a launch made again since", "task_id", t.id, "state", st.State)
+		return
+	}
 	if !t.terminal && (st.State != t.state || r.forgotten(t, st)) {
 		if r.forgotten(t, st) {
 			cp := *st
@@ -298,6 +302,16 @@ func (r *runner) onUpdate(st *mesos.TaskStatus) {
 		}
 		r.printOutput(t, st)
 	}
+}
+
+// staleAnswer reports whether st is the server saying it does not know a
+// task that never came alive, when we are not asking about it: a late
+// answer to an earlier question, about a launch that has been made again
+// (or is about to be) since. Taking it for the task's end would abandon
+// the new launch. While the run stops, such an answer (to a KILL) is the
+// task's end.
+func (r *runner) staleAnswer(t *task, st *mesos.TaskStatus, asked bool) bool {
+	return !asked && !t.terminal && t.state == "" && unknownToServer(st) && r.stopping == nil && r.stopReq == nil
 }
 
 // forgotten reports whether st is the server saying it does not know a

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 
 	"mesh/mesos"
@@ -313,6 +314,12 @@ func newRunner(cfg Config) *runner {
 			HTTPClient: cfg.HTTPClient,
 		}),
 		info: mesos.FrameworkInfo{
+			// The run names its framework itself, so that a SUBSCRIBE
+			// repeated after an answer that never came (the server died
+			// after committing it) registers the same framework, not a
+			// second one; servers accept a framework id they have never
+			// seen, as Mesos masters do after a failover.
+			ID:              &mesos.FrameworkID{Value: "execute-" + uuid.NewString()},
 			User:            cfg.User,
 			Name:            cfg.Name,
 			FailoverTimeout: &failover,
@@ -500,7 +507,7 @@ func (s *stream) close() {
 func (r *runner) subscribe(phase context.Context) (*stream, error) {
 	info := r.info
 	if id := r.c.FrameworkID(); id != "" {
-		info.ID = &mesos.FrameworkID{Value: id}
+		info.ID = &mesos.FrameworkID{Value: id} // the one the server confirmed
 	}
 	sctx, cancel := context.WithCancel(r.life)
 	stop := context.AfterFunc(phase, cancel)

@@ -361,8 +361,8 @@ func TestRun_PacksInstancesAndPrintsOutput(t *testing.T) {
 
 	fs := m.expectSubscribe()
 	info := fs.call.Subscribe.FrameworkInfo
-	if fs.call.FrameworkID != nil || info.ID != nil {
-		t.Errorf("first SUBSCRIBE carries a framework id")
+	if info.ID == nil || !strings.HasPrefix(info.ID.Value, "execute-") || fs.call.FrameworkID == nil || *fs.call.FrameworkID != *info.ID {
+		t.Errorf("first SUBSCRIBE does not name the run's own framework id: %+v, %+v", fs.call.FrameworkID, info.ID)
 	}
 	if info.User != "tester" || info.Name != "hello" || info.FailoverTimeoutSeconds() != 60 ||
 		len(info.Roles) != 1 || info.Roles[0] != "*" || !info.HasCapability(mesos.CapabilityMultiRole) ||

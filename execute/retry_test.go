@@ -208,6 +208,12 @@ func TestRun_UnavailableAcceptReconcilesAndRelaunchesLostTasks(t *testing.T) {
 	if strings.Join(ids, ",") != "u-0,u-1" {
 		t.Fatalf("relaunch of %v, want u-0,u-1", ids)
 	}
+	// The answers to the first RECONCILE come late, after the relaunch:
+	// they are about the lost launch, not the new one.
+	fs.send(
+		update("u-0", mesos.TaskLost, mesos.ReasonReconciliation, "Reconciliation: Task is unknown to the agent", false),
+		update("u-1", mesos.TaskLost, mesos.ReasonReconciliation, "Reconciliation: Task is unknown to the agent", false),
+	)
 	m.sendAcked(fs,
 		update("u-0", mesos.TaskFinished, "", "", true),
 		update("u-1", mesos.TaskFinished, "", "", true),
@@ -365,4 +371,25 @@ func TestRun_TeardownRetriedOnNewStreamsThenReported(t *testing.T) {
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
+}
+
+// TestRun_SubscribeRepeatedAfterNoAnswerNamesTheSameFramework: a SUBSCRIBE
+// whose answer never came (the server died, perhaps after committing it)
+// is repeated with the same framework id, so that the run cannot register
+// a second framework beside the first.
+func TestRun_SubscribeRepeatedAfterNoAnswerNamesTheSameFramework(t *testing.T) {
+	m := newFakeMaster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done, _ := start(ctx, t, Config{Masters: []string{m.addr()}, Name: "again", Command: "true",
+		CPUs: 0.1, Mem: 32, Instances: 1, FailoverTimeout: time.Minute})
+	first := m.expectSubscribe()
+	close(first.end) // the stream ends before SUBSCRIBED
+	second := m.expectSubscribe()
+	id1, id2 := first.call.Subscribe.FrameworkInfo.ID, second.call.Subscribe.FrameworkInfo.ID
+	if id1 == nil || id2 == nil || id1.Value != id2.Value {
+		t.Fatalf("SUBSCRIBE repeated with framework id %+v after %+v, want the same", id2, id1)
+	}
+	cancel()
+	waitRun(t, done)
 }
