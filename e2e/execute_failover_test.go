@@ -9,11 +9,13 @@ import (
 )
 
 // TestExecute_StoppedLeaderContinuedAfterElection: SIGSTOP the leader
-// while mesh execute launches tasks, let the others elect a new leader,
-// then SIGCONT the old one. Its streams and calls straddle two leaders
-// (redirected calls meet "Framework is not subscribed"); mesh execute must
-// re-subscribe to the new leader, reconcile, and finish every task exactly
-// once instead of counting those answers as refused launches.
+// (for longer than its lease) while mesh execute launches tasks, let the
+// others elect a new leader, then SIGCONT the old one, which steps down.
+// Its streams and calls straddle two leaders (redirected calls meet
+// "Framework is not subscribed"); mesh execute must re-subscribe to the
+// new leader, reconcile, and finish every task exactly once instead of
+// counting those answers as refused launches, and no ERROR event (which
+// tells a scheduler to abort) may reach it.
 func TestExecute_StoppedLeaderContinuedAfterElection(t *testing.T) {
 	c := newCluster(t, 3)
 	c.startAll()
@@ -43,6 +45,9 @@ func TestExecute_StoppedLeaderContinuedAfterElection(t *testing.T) {
 	out := exec.out.String()
 	if strings.Contains(out, "refused") {
 		t.Errorf("mesh execute counted a leader change as a refusal:\n%s", out)
+	}
+	if strings.Contains(out, "framework error") { // how mesh execute reports an ERROR event
+		t.Errorf("the framework saw an ERROR event:\n%s", out)
 	}
 	st := c.waitOneHistory(60 * time.Second)
 	checkExactlyOnce(t, "stopped", n, out, st, workDir)
