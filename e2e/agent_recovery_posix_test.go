@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -106,35 +105,7 @@ func executorPidOrZero(addr string) int {
 // is left: an executor the killed agent started is adopted or killed by
 // the next agent, never left running unknown to it.
 func TestAgentRecovery_PosixKillNineDuringALaunchBurst(t *testing.T) {
-	httpAddr, workDir, agentArgs := serverForAgent(t, "cpus:4;mem:4096;disk:1000;ports:[31000-31100]")
-	agentArgs = append(agentArgs, "-isolation", "posix")
-	agent := start(t, agentArgs...)
-	waitAgents(t, httpAddr, 1)
-
-	const n = 20
-	burst := start(t, "execute", "-master", httpAddr, "-name", "burst", "-command", "sleep 1", "-cpus", "0.1", "-mem", "32", "-instances", strconv.Itoa(n))
-	waitFor(t, 60*time.Second, "the first task running", func() bool { return strings.Contains(burst.out.String(), "TASK_RUNNING") })
-	agent.kill(t)
-	start(t, agentArgs...)
-
-	burst.wait(t, 2*time.Minute)
-	out := burst.out.String()
-	finished, failed := 0, 0
-	for i := range n {
-		id := fmt.Sprintf("burst-%d", i)
-		f, x := strings.Count(out, "task "+id+" TASK_FINISHED"), strings.Count(out, "task "+id+" TASK_FAILED")
-		if f+x != 1 {
-			t.Errorf("%s: %d TASK_FINISHED and %d TASK_FAILED, want one end", id, f, x)
-		}
-		finished += f
-		failed += x
-	}
-	t.Logf("%d tasks finished, %d failed", finished, failed)
-	for id, runs := range runDirs(t, workDir) {
-		if runs != 1 {
-			t.Errorf("%s has %d run directories, want 1", id, runs)
-		}
-	}
+	_, workDir, _ := killNineDuringABurst(t, 20, "-isolation", "posix")
 	waitFor(t, 30*time.Second, "no process of the work directory left", func() bool { return len(processesOf(workDir)) == 0 })
 }
 

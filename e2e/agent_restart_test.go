@@ -157,28 +157,11 @@ func TestAgent_RecoverCleanupKillsExecutors(t *testing.T) {
 // a posix agent, which cannot find an executor it did not record, fails
 // those. Every task ends exactly once, none runs twice.
 func TestAgent_KillNineDuringALaunchBurst(t *testing.T) {
-	httpAddr, workDir, agentArgs := serverForAgent(t, "cpus:4;mem:4096;disk:1000;ports:[31000-31100]")
-	agent := start(t, agentArgs...)
-	waitAgents(t, httpAddr, 1)
-
 	const n = 20
-	burst := start(t, "execute", "-master", httpAddr, "-name", "burst", "-command", "sleep 1", "-cpus", "0.1", "-mem", "32", "-instances", strconv.Itoa(n))
-	waitFor(t, 60*time.Second, "the first task running", func() bool { return strings.Contains(burst.out.String(), "TASK_RUNNING") })
-	agent.kill(t)
-	start(t, agentArgs...)
-
-	burst.wait(t, 2*time.Minute)
-	out := burst.out.String()
-	finished, failed := 0, 0
+	out, _, failed := killNineDuringABurst(t, n)
 	for i := range n {
 		id := fmt.Sprintf("burst-%d", i)
-		f, x := strings.Count(out, "task "+id+" TASK_FINISHED"), strings.Count(out, "task "+id+" TASK_FAILED")
-		if f+x != 1 {
-			t.Errorf("%s: %d TASK_FINISHED and %d TASK_FAILED, want one end", id, f, x)
-		}
-		finished += f
-		failed += x
-		if x == 1 && !strings.Contains(out, "task "+id+" TASK_FAILED (REASON_AGENT_RESTARTED)") {
+		if strings.Contains(out, "task "+id+" TASK_FAILED") && !strings.Contains(out, "task "+id+" TASK_FAILED (REASON_AGENT_RESTARTED)") {
 			t.Errorf("%s failed for another reason than the agent's restart:\n%s", id, out)
 		}
 	}
@@ -188,12 +171,45 @@ func TestAgent_KillNineDuringALaunchBurst(t *testing.T) {
 		// The agent creates at most 2 × cores containers at a time.
 		t.Errorf("%d tasks failed, more than the %d launches that can be in flight:\n%s", failed, inFlight, out)
 	}
+}
+
+// killNineDuringABurst starts a server and an agent (with extra arguments),
+// launches a burst of n one-second tasks, kills the agent with SIGKILL once
+// the first task runs and starts it again on its work dir. It requires
+// every task to end exactly once (TASK_FINISHED or TASK_FAILED) and to have
+// one run directory, and returns mesh execute's output, the agent's work
+// dir and how many tasks failed.
+func killNineDuringABurst(t *testing.T, n int, extra ...string) (out, workDir string, failed int) {
+	t.Helper()
+	httpAddr, workDir, agentArgs := serverForAgent(t, "cpus:4;mem:4096;disk:1000;ports:[31000-31100]")
+	agentArgs = append(agentArgs, extra...)
+	agent := start(t, agentArgs...)
+	waitAgents(t, httpAddr, 1)
+
+	burst := start(t, "execute", "-master", httpAddr, "-name", "burst", "-command", "sleep 1", "-cpus", "0.1", "-mem", "32", "-instances", strconv.Itoa(n))
+	waitFor(t, 60*time.Second, "the first task running", func() bool { return strings.Contains(burst.out.String(), "TASK_RUNNING") })
+	agent.kill(t)
+	start(t, agentArgs...)
+
+	burst.wait(t, 2*time.Minute)
+	out = burst.out.String()
+	finished := 0
+	for i := range n {
+		id := fmt.Sprintf("burst-%d", i)
+		f, x := strings.Count(out, "task "+id+" TASK_FINISHED"), strings.Count(out, "task "+id+" TASK_FAILED")
+		if f+x != 1 {
+			t.Errorf("%s: %d TASK_FINISHED and %d TASK_FAILED, want one end", id, f, x)
+		}
+		finished += f
+		failed += x
+	}
 	t.Logf("%d tasks finished, %d failed", finished, failed)
 	for id, runs := range runDirs(t, workDir) {
 		if runs != 1 {
 			t.Errorf("%s has %d run directories, want 1", id, runs)
 		}
 	}
+	return out, workDir, failed
 }
 
 // serverForAgent starts a server and returns its HTTP address, a fresh work
