@@ -120,6 +120,19 @@ func writeEvent(rw *recordio.Writer, ev any) error {
 	return rw.WriteRecord(b)
 }
 
+// writeEvents writes events as RecordIO records, flushed together.
+func writeEvents[T any](rw *recordio.Writer, evs []T) error {
+	recs := make([][]byte, len(evs))
+	for i := range evs {
+		b, err := json.Marshal(evs[i])
+		if err != nil {
+			return err
+		}
+		recs[i] = b
+	}
+	return rw.WriteRecords(recs)
+}
+
 // writeJSON answers 200 with v as JSON.
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")

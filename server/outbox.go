@@ -109,6 +109,9 @@ func (o *outbox[T]) finalEvent() *T {
 // the writer, and its backlog, forever.
 const streamWriteTimeout = 15 * time.Second
 
+// maxEventsPerWrite bounds the events of one write (and flush) to a stream.
+const maxEventsPerWrite = 256
+
 // serveStream writes the outbox's events, and a heartbeat every interval,
 // until the outbox closes (its final event written), the client goes away
 // or the term ends. A failed or timed-out write closes the outbox.
@@ -118,9 +121,9 @@ func serveStream[T any](client, term context.Context, w http.ResponseWriter, rw 
 	rc := http.NewResponseController(w)
 	o.setAbort(func() { _ = rc.SetWriteDeadline(time.Now()) })
 	defer o.setAbort(nil)
-	write := func(ev T) bool {
+	write := func(evs ...T) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		if err := writeEvent(rw, ev); err != nil {
+		if err := writeEvents(rw, evs); err != nil {
 			o.close(nil)
 			return false
 		}
@@ -129,10 +132,16 @@ func serveStream[T any](client, term context.Context, w http.ResponseWriter, rw 
 	for {
 		select {
 		case <-o.ready:
-			for _, ev := range o.take() {
-				if !write(ev) {
+			// What waits is written as one burst (one flush), a few
+			// hundred events at a time so that a backlog's encoding does
+			// not sit in memory twice.
+			evs := o.take()
+			for len(evs) > 0 {
+				n := min(len(evs), maxEventsPerWrite)
+				if !write(evs[:n]...) {
 					return
 				}
+				evs = evs[n:]
 			}
 		case <-hb.C:
 			if !write(heartbeat) {

@@ -184,6 +184,32 @@ func TestWriter_FlushesEachRecord(t *testing.T) {
 	}
 }
 
+// flushCounter counts the flushes of a response writer.
+type flushCounter struct {
+	bytes.Buffer
+	flushes int
+}
+
+func (f *flushCounter) Flush() { f.flushes++ }
+
+func TestWriter_RecordsOfABurstFlushOnce(t *testing.T) {
+	var out flushCounter
+	w := NewWriter(&out)
+	if err := w.WriteRecords([][]byte{[]byte("abc"), []byte(`{"type":"HEARTBEAT"}`), []byte("de")}); err != nil {
+		t.Fatal(err)
+	}
+	if out.flushes != 1 {
+		t.Fatalf("%d flushes for one burst, want 1", out.flushes)
+	}
+	got, err := readAll(t, NewReader(&out.Buffer))
+	if err != io.EOF || len(got) != 3 || string(got[0]) != "abc" || string(got[2]) != "de" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	if err := w.WriteRecords([][]byte{[]byte("x"), nil}); err == nil || out.Len() != 0 || out.flushes != 1 {
+		t.Fatalf("a burst with an empty record: err %v, wrote %q, %d flushes", err, out.Bytes(), out.flushes)
+	}
+}
+
 func TestWriter_ConcurrentRecordsDoNotInterleave(t *testing.T) {
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
