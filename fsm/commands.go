@@ -265,27 +265,9 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 	st := &State{txn: txn}
 	out := make([]StatusUpdateResult, len(req.Updates))
 	for i, u := range req.Updates {
-		t := st.Task(u.FrameworkID, u.Status.TaskID.Value)
-		if t == nil {
-			continue
-		}
-		r := &out[i]
-		r.Known = true
-		r.AgentID = t.AgentID
-		r.Role = t.Role
-		if len(u.Status.UUID) > 0 {
-			for _, h := range t.Statuses {
-				if bytes.Equal(h.UUID, u.Status.UUID) {
-					r.Duplicate = true
-					break
-				}
-			}
-		}
-		if t.Completed {
-			r.Duplicate, r.WasCompleted = true, true
-			continue
-		}
-		if r.Duplicate {
+		t, r := st.classifyStatusUpdate(u)
+		out[i] = r
+		if t == nil || r.Duplicate {
 			continue
 		}
 		nt := t.Copy()
@@ -297,12 +279,48 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 			nt.Completed = true
 		}
 		if !wasTerminal && u.Status.State.IsTerminal() {
-			r.BecameTerminal = true
-			r.Resources = t.Info.Resources
+			out[i].BecameTerminal = true
+			out[i].Resources = t.Info.Resources
 		}
 		mustInsert(txn, tableTasks, nt)
 	}
 	return out
+}
+
+// classifyStatusUpdate looks u's task up and tells whether applying u
+// would change it: the task (nil when unknown) and the result of an
+// update that changes nothing (Duplicate: its uuid is recorded already,
+// or the task is completed).
+func (s *State) classifyStatusUpdate(u StatusUpdate) (*Task, StatusUpdateResult) {
+	var r StatusUpdateResult
+	t := s.Task(u.FrameworkID, u.Status.TaskID.Value)
+	if t == nil {
+		return nil, r
+	}
+	r.Known = true
+	r.AgentID = t.AgentID
+	r.Role = t.Role
+	if len(u.Status.UUID) > 0 {
+		for _, h := range t.Statuses {
+			if bytes.Equal(h.UUID, u.Status.UUID) {
+				r.Duplicate = true
+				break
+			}
+		}
+	}
+	if t.Completed {
+		r.Duplicate, r.WasCompleted = true, true
+	}
+	return t, r
+}
+
+// RecordedStatusUpdate answers, from this state, what applying u would
+// return when u changes nothing: an update an agent sent again whose
+// uuid is committed already, or one for a completed task. ok is false
+// when u must be committed (it is new, or its task is unknown here).
+func (s *State) RecordedStatusUpdate(u StatusUpdate) (r StatusUpdateResult, ok bool) {
+	t, r := s.classifyStatusUpdate(u)
+	return r, t != nil && r.Duplicate
 }
 
 func applyStatusAck(txn *memdb.Txn, req *StatusAckRequest) any {

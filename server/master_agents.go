@@ -247,12 +247,17 @@ func (m *master) agentTimedOut(aid string) {
 // resources of newly terminal tasks return to the pool, the framework gets
 // the update, and updates nobody will acknowledge are acknowledged to the
 // agent at once so it stops resending them.
+//
+// An update the state has already recorded (an agent sends an update again
+// until it is acknowledged) is not committed again: under load, when
+// acknowledgements come back slower than agents resend, those repeats
+// would otherwise multiply the log's traffic. It is passed on to the
+// framework all the same, as Mesos does.
 func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error {
-	res, err := m.apply(fsm.StatusUpdateRequestType, &fsm.StatusUpdateRequest{Updates: updates})
+	results, err := m.commitNewUpdates(updates)
 	if err != nil {
 		return err
 	}
-	results := res.([]fsm.StatusUpdateResult)
 	st := m.s.fsm.State()
 	for i, u := range updates {
 		r := results[i]
@@ -280,6 +285,34 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 		m.sendToFramework(u.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: status}})
 	}
 	return nil
+}
+
+// commitNewUpdates commits the updates the state has not recorded yet and
+// returns what each update did, the recorded ones answered from the state.
+func (m *master) commitNewUpdates(updates []fsm.StatusUpdate) ([]fsm.StatusUpdateResult, error) {
+	results := make([]fsm.StatusUpdateResult, len(updates))
+	st := m.s.fsm.State()
+	var fresh []fsm.StatusUpdate
+	var at []int
+	for i, u := range updates {
+		if r, ok := st.RecordedStatusUpdate(u); ok {
+			results[i] = r
+			continue
+		}
+		fresh = append(fresh, u)
+		at = append(at, i)
+	}
+	if len(fresh) == 0 {
+		return results, nil
+	}
+	res, err := m.apply(fsm.StatusUpdateRequestType, &fsm.StatusUpdateRequest{Updates: fresh})
+	if err != nil {
+		return nil, err
+	}
+	for j, r := range res.([]fsm.StatusUpdateResult) {
+		results[at[j]] = r
+	}
+	return results, nil
 }
 
 // agentUpdates handles an agent's UPDATE call: 200 once committed.

@@ -215,6 +215,37 @@ func (a *SimAgent) status(id mesos.TaskID, s mesos.TaskState) mesos.TaskStatus {
 		ExecutorID: &mesos.ExecutorID{Value: id.Value}, Timestamp: float64(time.Now().UnixNano()) / 1e9}
 }
 
+// Resend sends the head update of every task again, acknowledged or not
+// yet, as an agent's status update manager does when an acknowledgement
+// is late, and returns the server's answer.
+func (a *SimAgent) Resend(ctx context.Context) (int, error) {
+	a.mu.Lock()
+	var batch []agentapi.StatusUpdate
+	for _, st := range a.tasks {
+		if len(st.pending) > 0 {
+			batch = append(batch, agentapi.StatusUpdate{FrameworkID: mesos.FrameworkID{Value: st.fid}, Status: st.pending[0]})
+		}
+	}
+	a.mu.Unlock()
+	resp, err := a.postUpdates(ctx, batch)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func (a *SimAgent) postUpdates(ctx context.Context, batch []agentapi.StatusUpdate) (*http.Response, error) {
+	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallUpdate, AgentID: &mesos.AgentID{Value: a.ID},
+		Update: &agentapi.Update{Updates: batch}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.Server+agentapi.Path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return a.client.Do(req)
+}
+
 // flush sends the head update of every task that has none outstanding.
 func (a *SimAgent) flush(ctx context.Context) {
 	a.mu.Lock()
@@ -230,11 +261,7 @@ func (a *SimAgent) flush(ctx context.Context) {
 		return
 	}
 	go func() {
-		body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallUpdate, AgentID: &mesos.AgentID{Value: a.ID},
-			Update: &agentapi.Update{Updates: batch}})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.Server+agentapi.Path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if resp, err := a.client.Do(req); err == nil {
+		if resp, err := a.postUpdates(ctx, batch); err == nil {
 			resp.Body.Close()
 		}
 	}()

@@ -1,0 +1,92 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"mesh/fsm"
+	"mesh/mesos"
+	"mesh/mesos/scheduler"
+	"mesh/server/servertest"
+)
+
+// countingStore counts the status update entries written to the log.
+type countingStore struct {
+	*raft.InmemStore
+	mu      sync.Mutex
+	updates int
+}
+
+func (s *countingStore) StoreLog(l *raft.Log) error { return s.StoreLogs([]*raft.Log{l}) }
+
+func (s *countingStore) StoreLogs(logs []*raft.Log) error {
+	s.mu.Lock()
+	for _, l := range logs {
+		if l.Type == raft.LogCommand && len(l.Data) > 0 && fsm.MessageType(l.Data[0]) == fsm.StatusUpdateRequestType {
+			s.updates++
+		}
+	}
+	s.mu.Unlock()
+	return s.InmemStore.StoreLogs(logs)
+}
+
+func (s *countingStore) statusUpdateEntries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.updates
+}
+
+// TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry: an agent sends an
+// update again while its acknowledgement is outstanding (as it does every
+// 10 s and more often under load); the leader answers from the state it
+// has committed, without writing the update to the log a second time, and
+// the framework gets the update again, as Mesos forwards it.
+func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
+	store := &countingStore{InmemStore: raft.NewInmemStore()}
+	c := servertest.NewClusterWithStores(t, 1, []raft.LogStore{store}, nil)
+	srv := c.Servers[c.WaitLeader()]
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("resend", "", ""))
+	f.subscribed()
+	f.launch(f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0], "sleep 100", "t1")
+	first := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if first.State != mesos.TaskRunning {
+		t.Fatalf("first update %s, want TASK_RUNNING", first.State)
+	}
+	entries := store.statusUpdateEntries()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		if code, err := agent.Resend(ctx); err != nil || code != http.StatusOK {
+			t.Fatalf("resend %d: %d %v", i, code, err)
+		}
+		again := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+		if again.State != mesos.TaskRunning || !bytes.Equal(again.UUID, first.UUID) {
+			t.Fatalf("resent update reached the framework as %s %x, want TASK_RUNNING %x", again.State, again.UUID, first.UUID)
+		}
+	}
+	if n := store.statusUpdateEntries(); n != entries {
+		t.Fatalf("%d status update entries written for 3 resends of a committed update, want none", n-entries)
+	}
+
+	// Acknowledged, the task's next update is new and is committed.
+	f.ack(first)
+	servertest.WaitFor(t, 10*time.Second, "the acknowledgement to reach the agent", func() bool {
+		return agent.TaskState(f.id, "t1") == mesos.TaskRunning
+	})
+	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
+	if st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status; st.State != mesos.TaskKilled {
+		t.Fatalf("after the kill: %s", st.State)
+	}
+	if n := store.statusUpdateEntries(); n != entries+1 {
+		t.Fatalf("%d status update entries for the kill's update, want 1", n-entries)
+	}
+}
