@@ -332,7 +332,7 @@ func applyStatusAck(txn *memdb.Txn, req *StatusAckRequest) any {
 			continue
 		}
 		out[i].AgentID = t.AgentID
-		if !bytes.Equal(t.PendingAck, a.UUID) {
+		if !ackMatches(t, a) {
 			// An ack of an older update still goes to the agent: the agent
 			// matches it against its own stream.
 			continue
@@ -346,6 +346,19 @@ func applyStatusAck(txn *memdb.Txn, req *StatusAckRequest) any {
 		mustInsert(txn, tableTasks, nt)
 	}
 	return out
+}
+
+// ackMatches tells whether a acknowledges t's outstanding update.
+func ackMatches(t *Task, a StatusAck) bool { return bytes.Equal(t.PendingAck, a.UUID) }
+
+// AckChangesNothing tells whether applying a would leave this state as it
+// is: its task is unknown, or a does not acknowledge the task's
+// outstanding update (it was acknowledged already, or a is of an older
+// update). The leader relays such an acknowledgement to the agent without
+// committing it.
+func (s *State) AckChangesNothing(a StatusAck) bool {
+	t := s.Task(a.FrameworkID, a.TaskID)
+	return t == nil || !ackMatches(t, a)
 }
 
 func applyHistoryPrune(txn *memdb.Txn, req *HistoryPruneRequest) any {

@@ -54,11 +54,7 @@ func (m *master) runAckBatcher(ctx context.Context) {
 				break drain
 			}
 		}
-		req := &fsm.StatusAckRequest{Acks: make([]fsm.StatusAck, len(batch))}
-		for i, p := range batch {
-			req.Acks[i] = p.ack
-		}
-		if _, err := m.apply(fsm.StatusAckRequestType, req); err != nil {
+		if err := m.commitAcks(batch); err != nil {
 			m.logger.Warn("failed to commit acknowledgements; agents will resend", "count", len(batch), "error", err)
 			continue
 		}
@@ -70,6 +66,26 @@ func (m *master) runAckBatcher(ctx context.Context) {
 			}})
 		}
 	}
+}
+
+// commitAcks commits the acknowledgements of a batch that change the
+// state. The others (a framework acknowledges an update again each time
+// an agent's resend reaches it) are only relayed to their agents: under
+// load they are as many as the first ones, and committing them would
+// change nothing.
+func (m *master) commitAcks(batch []pendingAck) error {
+	st := m.s.fsm.State()
+	req := &fsm.StatusAckRequest{}
+	for _, p := range batch {
+		if !st.AckChangesNothing(p.ack) {
+			req.Acks = append(req.Acks, p.ack)
+		}
+	}
+	if len(req.Acks) == 0 {
+		return nil
+	}
+	_, err := m.apply(fsm.StatusAckRequestType, req)
+	return err
 }
 
 // kill asks the task's agent to kill it; an unknown task is reconciled.

@@ -16,37 +16,42 @@ import (
 	"mesh/server/servertest"
 )
 
-// countingStore counts the status update entries written to the log.
+// countingStore counts the entries written to the log, by type.
 type countingStore struct {
 	*raft.InmemStore
-	mu      sync.Mutex
-	updates int
+	mu     sync.Mutex
+	counts map[fsm.MessageType]int
 }
 
 func (s *countingStore) StoreLog(l *raft.Log) error { return s.StoreLogs([]*raft.Log{l}) }
 
 func (s *countingStore) StoreLogs(logs []*raft.Log) error {
 	s.mu.Lock()
+	if s.counts == nil {
+		s.counts = map[fsm.MessageType]int{}
+	}
 	for _, l := range logs {
-		if l.Type == raft.LogCommand && len(l.Data) > 0 && fsm.MessageType(l.Data[0]) == fsm.StatusUpdateRequestType {
-			s.updates++
+		if l.Type == raft.LogCommand && len(l.Data) > 0 {
+			s.counts[fsm.MessageType(l.Data[0])]++
 		}
 	}
 	s.mu.Unlock()
 	return s.InmemStore.StoreLogs(logs)
 }
 
-func (s *countingStore) statusUpdateEntries() int {
+func (s *countingStore) entries(t fsm.MessageType) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.updates
+	return s.counts[t]
 }
 
 // TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry: an agent sends an
 // update again while its acknowledgement is outstanding (as it does every
 // 10 s and more often under load); the leader answers from the state it
 // has committed, without writing the update to the log a second time, and
-// the framework gets the update again, as Mesos forwards it.
+// the framework gets the update again, as Mesos forwards it. The
+// framework acknowledges each copy; only the first acknowledgement is
+// committed.
 func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
 	store := &countingStore{InmemStore: raft.NewInmemStore()}
 	c := servertest.NewClusterWithStores(t, 1, []raft.LogStore{store}, nil)
@@ -60,7 +65,7 @@ func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
 	if first.State != mesos.TaskRunning {
 		t.Fatalf("first update %s, want TASK_RUNNING", first.State)
 	}
-	entries := store.statusUpdateEntries()
+	entries := store.entries(fsm.StatusUpdateRequestType)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -73,7 +78,7 @@ func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
 			t.Fatalf("resent update reached the framework as %s %x, want TASK_RUNNING %x", again.State, again.UUID, first.UUID)
 		}
 	}
-	if n := store.statusUpdateEntries(); n != entries {
+	if n := store.entries(fsm.StatusUpdateRequestType); n != entries {
 		t.Fatalf("%d status update entries written for 3 resends of a committed update, want none", n-entries)
 	}
 
@@ -82,11 +87,28 @@ func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
 	servertest.WaitFor(t, 10*time.Second, "the acknowledgement to reach the agent", func() bool {
 		return agent.TaskState(f.id, "t1") == mesos.TaskRunning
 	})
-	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
-	if st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status; st.State != mesos.TaskKilled {
-		t.Fatalf("after the kill: %s", st.State)
+	acks := store.entries(fsm.StatusAckRequestType)
+	if acks != 1 {
+		t.Fatalf("%d acknowledgement entries for one acknowledgement, want 1", acks)
 	}
-	if n := store.statusUpdateEntries(); n != entries+1 {
+	for i := 0; i < 3; i++ {
+		f.ack(first) // the copies the resends delivered
+	}
+	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
+	killed := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if killed.State != mesos.TaskKilled {
+		t.Fatalf("after the kill: %s", killed.State)
+	}
+	if n := store.entries(fsm.StatusUpdateRequestType); n != entries+1 {
 		t.Fatalf("%d status update entries for the kill's update, want 1", n-entries)
+	}
+	// Acknowledgements are handled in the order they came: once the
+	// agent has the kill's, the repeated ones before it were handled.
+	f.ack(killed)
+	servertest.WaitFor(t, 10*time.Second, "the kill's acknowledgement to reach the agent", func() bool {
+		return agent.TaskState(f.id, "t1") == mesos.TaskKilled
+	})
+	if n := store.entries(fsm.StatusAckRequestType); n != acks+1 {
+		t.Fatalf("%d acknowledgement entries for 3 repeated acknowledgements and a new one, want 1", n-acks)
 	}
 }
