@@ -60,7 +60,10 @@ type framework struct {
 	log   hclog.Logger
 	stats *fwStats
 	task  mesos.Resources // one task's resources
-	calls chan func(context.Context)
+	calls *callQueue
+	// logged is when a failed call was last logged (unix nanoseconds):
+	// failures are counted, and logged at most once a second.
+	logged atomic.Int64
 	// revive makes a framework that waits for resources REVIVE after it
 	// re-subscribes, so that it is offered everything again.
 	revive bool
@@ -91,7 +94,7 @@ func newFramework(name string, servers []string, tasks int, task mesos.Resources
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, DisableCompression: true}
 	f := &framework{name: name, log: log, stats: stats, task: task,
 		c:        client.New(client.Config{Masters: servers, HTTPClient: &http.Client{Transport: tr, Timeout: 60 * time.Second}}),
-		calls:    make(chan func(context.Context), 1024),
+		calls:    newCallQueue(),
 		launched: map[string]bool{}, runningAt: map[string]time.Time{}, state: map[string]mesos.TaskState{},
 		agentOf: map[string]string{}, killed: map[string]bool{}, uncertain: map[string]bool{}, launchedAt: map[string]time.Time{}, asked: map[string]bool{}, seen: map[uuid.UUID]bool{}}
 	for i := 0; i < tasks; i++ {
@@ -108,12 +111,11 @@ func (f *framework) run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for {
-				select {
-				case <-ctx.Done():
+				call := f.calls.pop(ctx)
+				if call == nil {
 					return
-				case call := <-f.calls:
-					call(ctx)
 				}
+				call(ctx)
 			}
 		}()
 	}
@@ -152,10 +154,10 @@ func (f *framework) run(ctx context.Context) {
 	}
 }
 
-// send queues a call for the framework's call workers.
-//
-// It must not be called with f.mu held: the workers take f.mu when a call
-// fails, and a full queue would then never drain.
+// send queues a call for the framework's call workers and returns at once,
+// as the asynchronous send of a v1 scheduler library does: the framework
+// keeps reading its event stream (and sees it end) however slowly the
+// server answers calls.
 func (f *framework) send(ctx context.Context, call *scheduler.Call, onFail func(error)) {
 	job := func(ctx context.Context) {
 		if err := f.c.Call(ctx, call); err != nil {
@@ -163,7 +165,9 @@ func (f *framework) send(ctx context.Context, call *scheduler.Call, onFail func(
 				return
 			}
 			f.stats.callFailures.Add(1)
-			f.log.Warn("call failed", "framework", f.name, "type", call.Type, "error", err)
+			if now, last := time.Now().UnixNano(), f.logged.Load(); now-last > int64(time.Second) && f.logged.CompareAndSwap(last, now) {
+				f.log.Warn("call failed (further failures within a second are counted, not logged)", "framework", f.name, "type", call.Type, "error", err)
+			}
 			if onFail != nil {
 				onFail(err)
 			}
@@ -171,10 +175,7 @@ func (f *framework) send(ctx context.Context, call *scheduler.Call, onFail func(
 			f.stats.acknowledged.Add(1)
 		}
 	}
-	select {
-	case f.calls <- job:
-	case <-ctx.Done():
-	}
+	f.calls.push(job)
 }
 
 func (f *framework) event(ctx context.Context, ev *scheduler.Event) {
@@ -351,14 +352,7 @@ func (f *framework) reconcileStale(ctx context.Context) {
 
 // queueCall hands job to the call workers without waiting: it may be
 // called by a worker itself.
-func (f *framework) queueCall(ctx context.Context, job func(context.Context)) {
-	go func() {
-		select {
-		case f.calls <- job:
-		case <-ctx.Done():
-		}
-	}()
-}
+func (f *framework) queueCall(_ context.Context, job func(context.Context)) { f.calls.push(job) }
 
 // wantRevive asks for offers again, once at a time: tasks came back to the
 // queue after their agents' offers were declined with a long filter.
