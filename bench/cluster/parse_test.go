@@ -124,3 +124,26 @@ func FuzzSimAgentRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestParseHeapAlloc_ReadsBytes(t *testing.T) {
+	got, err := parseHeapAlloc("heap profile: 1: 2 [3: 4] @ heap/1048576\n\n# runtime.MemStats\n# Alloc = 10\n# HeapAlloc = 123456\n# Sys = 9\n")
+	if err != nil || got != 123456 {
+		t.Fatalf("parseHeapAlloc = %d, %v; want 123456", got, err)
+	}
+	for _, bad := range []string{"", "# HeapAlloc = x\n", "# HeapAlloc = -5\n", "HeapAlloc = 5\n"} {
+		if _, err := parseHeapAlloc(bad); err == nil {
+			t.Errorf("parseHeapAlloc(%q) accepted it", bad)
+		}
+	}
+}
+
+func FuzzParseHeapAlloc(f *testing.F) {
+	f.Add("# HeapAlloc = 123456\n")
+	f.Add("# HeapAlloc = 99999999999999999999\n")
+	f.Add("# HeapAlloc = ")
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := parseHeapAlloc(s); err == nil && n < 0 {
+			t.Fatalf("parseHeapAlloc(%q) = %d", s, n)
+		}
+	})
+}

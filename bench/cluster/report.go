@@ -77,6 +77,11 @@ type leaderRSS struct {
 	End            int64   `json:"end_bytes"`
 	PerTask        float64 `json:"per_task_bytes"`  // (after placement - baseline) / tasks
 	PerAgent       float64 `json:"per_agent_bytes"` // (after placement - baseline) / agents
+	// The live heap (HeapAlloc after a forced collection) before the
+	// agents and after placement, and its growth per task; 0: unknown.
+	HeapBaseline       int64   `json:"heap_baseline_bytes"`
+	HeapAfterPlacement int64   `json:"heap_after_placement_bytes"`
+	HeapPerTask        float64 `json:"heap_per_task_bytes"`
 }
 
 // counts are errors and events counted at the simulators.
@@ -171,6 +176,10 @@ func (r *result) writeText(w io.Writer) {
 	}
 	p("leader RSS: %s before agents, %s after placement (%.0f bytes per task, %.0f per agent), %s at the end",
 		mib(m.Baseline), mib(m.AfterPlacement), m.PerTask, m.PerAgent, mib(m.End))
+	if m.HeapAfterPlacement > 0 {
+		p("leader live heap (after a forced GC): %s before agents, %s after placement (%.0f bytes per task)",
+			mib(m.HeapBaseline), mib(m.HeapAfterPlacement), m.HeapPerTask)
+	}
 	c := r.Counts
 	p("unplanned leader changes %d (raft elections %d in all), agent re-registrations %d",
 		c.UnplannedLeaderChanges, c.RaftElections, c.Reregistrations)

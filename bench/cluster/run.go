@@ -113,6 +113,7 @@ func (b *bench) phases(ctx context.Context) error {
 		return err
 	}
 	b.res.LeaderRSS.Baseline, _ = rssBytes(leader.cmd.Process.Pid)
+	b.res.LeaderRSS.HeapBaseline, _ = liveHeapBytes(ctx, leader.httpAddr)
 	b.log.Info("cluster up", "leader", leader.httpAddr)
 
 	simCtx, simStop := context.WithCancel(context.Background())
@@ -152,6 +153,7 @@ func (b *bench) phases(ctx context.Context) error {
 	}
 	if l := b.cl.leader(); l != nil {
 		b.res.LeaderRSS.AfterPlacement, _ = rssBytes(l.cmd.Process.Pid)
+		b.res.LeaderRSS.HeapAfterPlacement, _ = liveHeapBytes(ctx, l.httpAddr)
 	}
 	if err := b.measureFreed(ctx); err != nil {
 		return err
@@ -340,6 +342,9 @@ func (b *bench) finish() {
 	if grown := r.LeaderRSS.AfterPlacement - r.LeaderRSS.Baseline; grown > 0 && r.Placement.Running > 0 {
 		r.LeaderRSS.PerTask = float64(grown) / float64(r.Placement.Running)
 		r.LeaderRSS.PerAgent = float64(grown) / float64(r.Agents)
+	}
+	if grown := r.LeaderRSS.HeapAfterPlacement - r.LeaderRSS.HeapBaseline; r.LeaderRSS.HeapBaseline > 0 && grown > 0 && r.Placement.Running > 0 {
+		r.LeaderRSS.HeapPerTask = float64(grown) / float64(r.Placement.Running)
 	}
 	kills := 0
 	if r.Failover != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -75,8 +76,10 @@ func startCluster(bin, dir string, n int, extra []string) (*cluster, error) {
 				others = append(others, o.httpAddr)
 			}
 		}
+		// -enable-debug only adds the profiler's endpoints: the benchmark
+		// reads the leader's live heap there.
 		args := append([]string{"server", "-data-dir", s.dataDir, "-http-addr", s.httpAddr, "-raft-addr", s.raftAddr,
-			"-bootstrap-expect", strconv.Itoa(n), "-join", strings.Join(others, ",")}, extra...)
+			"-bootstrap-expect", strconv.Itoa(n), "-join", strings.Join(others, ","), "-enable-debug"}, extra...)
 		if err := s.start(bin, args); err != nil {
 			c.stop()
 			return nil, err
@@ -264,6 +267,44 @@ func rssBytes(pid int) (int64, error) {
 		return 0, err
 	}
 	return parseVmRSS(string(b))
+}
+
+// liveHeapBytes asks a server started with -enable-debug for its live
+// heap: Go's HeapAlloc right after a forced garbage collection, what the
+// process really holds (its RSS also counts garbage not collected yet and
+// free memory the runtime has not returned to the system).
+func liveHeapBytes(ctx context.Context, addr string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/heap?debug=1&gc=1", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("heap profile of %s: %s", addr, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return 0, err
+	}
+	return parseHeapAlloc(string(b))
+}
+
+// parseHeapAlloc finds "# HeapAlloc = N" in a text heap profile.
+func parseHeapAlloc(profile string) (int64, error) {
+	for _, line := range strings.Split(profile, "\n") {
+		if rest, ok := strings.CutPrefix(line, "# HeapAlloc = "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+			if err != nil || n < 0 {
+				return 0, fmt.Errorf("unexpected HeapAlloc line %q", line)
+			}
+			return n, nil
+		}
+	}
+	return 0, errors.New("no HeapAlloc in the heap profile")
 }
 
 // parseVmRSS finds VmRSS in the text of /proc/<pid>/status.
