@@ -127,6 +127,13 @@ func applyAgentRegister(txn *memdb.Txn, req *AgentRegisterRequest) any {
 	return nil
 }
 
+func applyAgentRegisterBatch(txn *memdb.Txn, req *AgentRegisterBatchRequest) any {
+	for i := range req.Agents {
+		applyAgentRegister(txn, &req.Agents[i])
+	}
+	return nil
+}
+
 func applyAgentState(txn *memdb.Txn, req *AgentStateRequest) any {
 	st := &State{txn: txn}
 	old := st.Agent(req.AgentID)

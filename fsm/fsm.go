@@ -46,6 +46,7 @@ var applyTable = map[MessageType]applyFunc{
 	StatusUpdateRequestType:        decodeApply(applyStatusUpdate),
 	StatusAckRequestType:           decodeApply(applyStatusAck),
 	HistoryPruneRequestType:        decodeApply(applyHistoryPrune),
+	AgentRegisterBatchRequestType:  decodeApply(applyAgentRegisterBatch),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode

@@ -92,6 +92,24 @@ func TestFSM_FirstIDsAdvanceTheSequences(t *testing.T) {
 	}
 }
 
+func TestFSM_AgentRegisterBatchRegistersEachInOrder(t *testing.T) {
+	f := seed(t)
+	old := *f.State().Agent("c1-S0")
+	old.Info.Hostname = "h2"
+	apply(t, f, AgentRegisterBatchRequestType, &AgentRegisterBatchRequest{Agents: []AgentRegisterRequest{
+		{Agent: Agent{ID: "c1-S2", State: AgentActive, Info: mesos.AgentInfo{Hostname: "x"}}, New: true, Seq: 2},
+		{Agent: old},
+		{Agent: Agent{ID: "c1-S1", State: AgentActive, Info: mesos.AgentInfo{Hostname: "y"}}, New: true, Seq: 1},
+	}})
+	st := f.State()
+	if len(st.Agents()) != 3 || st.Agent("c1-S0").Info.Hostname != "h2" || st.Agent("c1-S1") == nil || st.Agent("c1-S2") == nil {
+		t.Fatalf("agents after the batch: %+v", st.Agents())
+	}
+	if m := st.Meta(); m.NextAgent != 3 {
+		t.Fatalf("next agent %d after new agents 2 and 1, want 3", m.NextAgent)
+	}
+}
+
 func TestFSM_LaunchConsumesOfferOnce(t *testing.T) {
 	f := seed(t)
 	if res := launch(t, f, "o1", "t1", "t2"); res.(*LaunchResult) == nil {

@@ -21,6 +21,7 @@ const (
 	StatusUpdateRequestType        MessageType = 10
 	StatusAckRequestType           MessageType = 11
 	HistoryPruneRequestType        MessageType = 12
+	AgentRegisterBatchRequestType  MessageType = 13
 )
 
 // IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
@@ -172,6 +173,14 @@ type AgentRegisterRequest struct {
 	// sequence number Seq, and Meta.NextAgent moves past it.
 	New bool
 	Seq uint64
+}
+
+// AgentRegisterBatchRequest registers several agents in one entry, in
+// order: after a leader change a data center's agents re-register at
+// once, and one entry per agent would cost the log, and every server's
+// state machine, thousands of entries.
+type AgentRegisterBatchRequest struct {
+	Agents []AgentRegisterRequest
 }
 
 // AgentStateRequest moves an agent to a new state. Moving to unreachable

@@ -49,6 +49,8 @@ type master struct {
 
 	// acks feeds the ack batcher.
 	acks chan pendingAck
+	// registrations feeds the registration batcher.
+	registrations chan pendingRegistration
 	// adm admits client writes at the pace raft commits them.
 	adm *admission
 }
@@ -70,6 +72,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		failoverTimers: map[string]*time.Timer{},
 		reregistering:  map[string]bool{},
 		acks:           make(chan pendingAck, 4*maxAckBatch),
+		registrations:  make(chan pendingRegistration, maxRegistrationBatch),
 		frameworkSeq:   meta.NextFramework,
 		agentSeq:       meta.NextAgent,
 	}
@@ -131,6 +134,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		m.alloc.Run(ctx.Done())
 	})
 	m.goRoutine("ack-batcher", m.runAckBatcher)
+	m.goRoutine("registration-batcher", m.runRegistrationBatcher)
 	m.goRoutine("history-pruner", m.runHistoryPruner)
 	return m, nil
 }

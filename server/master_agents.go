@@ -72,7 +72,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	info.ID = &mesos.AgentID{Value: agent.ID}
 	agent.Info = info
 	req.Agent = agent
-	if _, err := m.apply(fsm.AgentRegisterRequestType, req); err != nil {
+	if err := m.registerAgent(r.Context(), req); err != nil {
 		return err
 	}
 

@@ -1,0 +1,123 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"mesh/fsm"
+	"mesh/mesos"
+	"mesh/mesos/agentapi"
+	"mesh/mesos/recordio"
+	"mesh/server"
+	"mesh/server/servertest"
+)
+
+// TestAgent_RegistrationsThatComeTogetherShareLogEntries: 200 agents
+// subscribe at once, as a data center's agents do after a leader change;
+// while the first registration is being written, the others wait for the
+// next entry and are committed together in it. Every agent is registered
+// and gets its REGISTERED event.
+func TestAgent_RegistrationsThatComeTogetherShareLogEntries(t *testing.T) {
+	store := &stallingCountingStore{}
+	store.InmemStore = raft.NewInmemStore()
+	c := servertest.NewClusterWithStores(t, 1, []raft.LogStore{store}, func(cfg *server.Config) {
+		cfg.RaftStoreTimeout = time.Minute // the stalled write is the test's, not a failing disk
+	})
+	srv := c.Servers[c.WaitLeader()]
+	before := store.registrationEntries()
+
+	const agents = 200
+	store.setStall(true)
+	t.Cleanup(func() { store.setStall(false) })
+	var wg sync.WaitGroup
+	errs := make(chan error, agents)
+	var streams []*http.Response
+	var mu sync.Mutex
+	for i := 0; i < agents; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: &agentapi.Subscribe{
+				AgentInfo: mesos.AgentInfo{Hostname: fmt.Sprintf("host-%d", i), Port: 5051, Resources: agentResources()}}})
+			resp, err := http.Post("http://"+srv.HTTPAddr()+agentapi.Path, "application/json", strings.NewReader(string(body)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			streams = append(streams, resp)
+			mu.Unlock()
+			if resp.StatusCode != http.StatusOK {
+				errs <- fmt.Errorf("agent %d: %s", i, resp.Status)
+				return
+			}
+			rec, err := recordio.NewReader(resp.Body).ReadRecord()
+			var ev agentapi.Event
+			if err == nil {
+				err = json.Unmarshal(rec, &ev)
+			}
+			if err != nil || ev.Type != agentapi.EventRegistered {
+				errs <- fmt.Errorf("agent %d: first event %q, %v", i, ev.Type, err)
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range streams {
+			r.Body.Close()
+		}
+	})
+	servertest.WaitFor(t, 30*time.Second, "every registration but the one being written to queue", func() bool {
+		return srv.QueuedRegistrations() == agents-1
+	})
+	store.setStall(false)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := len(srv.FSM().State().Agents()); n != agents {
+		t.Fatalf("%d agents registered, want %d", n, agents)
+	}
+	if n := store.registrationEntries() - before; n != 2 {
+		t.Fatalf("%d log entries for %d registrations that came together, want 2 (the first, then the rest)", n, agents)
+	}
+}
+
+// stallingCountingStore is a log store whose writes can be held back and
+// that counts the agent registration entries written.
+type stallingCountingStore struct {
+	stallingStore
+	mu    sync.Mutex
+	count int
+}
+
+func (s *stallingCountingStore) StoreLog(l *raft.Log) error { return s.StoreLogs([]*raft.Log{l}) }
+
+func (s *stallingCountingStore) StoreLogs(logs []*raft.Log) error {
+	s.mu.Lock()
+	for _, l := range logs {
+		if l.Type == raft.LogCommand && len(l.Data) > 0 {
+			switch fsm.MessageType(l.Data[0]) {
+			case fsm.AgentRegisterRequestType, fsm.AgentRegisterBatchRequestType:
+				s.count++
+			}
+		}
+	}
+	s.mu.Unlock()
+	return s.stallingStore.StoreLogs(logs)
+}
+
+func (s *stallingCountingStore) registrationEntries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count
+}
