@@ -38,21 +38,9 @@ const maxAckBatch = 1024
 // Apply of a thousand records costs about what one Apply of one does.
 func (m *master) runAckBatcher(ctx context.Context) {
 	for {
-		var batch []pendingAck
-		select {
-		case <-ctx.Done():
+		batch := nextBatch(ctx, m.acks, maxAckBatch)
+		if batch == nil {
 			return
-		case p := <-m.acks:
-			batch = append(batch, p)
-		}
-	drain:
-		for len(batch) < maxAckBatch {
-			select {
-			case p := <-m.acks:
-				batch = append(batch, p)
-			default:
-				break drain
-			}
 		}
 		if err := m.commitAcks(batch); err != nil {
 			m.logger.Warn("failed to commit acknowledgements; agents will resend", "count", len(batch), "error", err)
@@ -66,6 +54,27 @@ func (m *master) runAckBatcher(ctx context.Context) {
 			}})
 		}
 	}
+}
+
+// nextBatch waits for an item on ch, then takes whatever else waits there,
+// up to max items in all; nil once ctx ends.
+func nextBatch[T any](ctx context.Context, ch <-chan T, max int) []T {
+	var batch []T
+	select {
+	case <-ctx.Done():
+		return nil
+	case p := <-ch:
+		batch = append(batch, p)
+	}
+	for len(batch) < max {
+		select {
+		case p := <-ch:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commitAcks commits the acknowledgements of a batch that change the

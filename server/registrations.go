@@ -42,21 +42,9 @@ func (m *master) registerAgent(ctx context.Context, req *fsm.AgentRegisterReques
 // runRegistrationBatcher commits queued registrations, many per entry.
 func (m *master) runRegistrationBatcher(ctx context.Context) {
 	for {
-		var batch []pendingRegistration
-		select {
-		case <-ctx.Done():
+		batch := nextBatch(ctx, m.registrations, maxRegistrationBatch)
+		if batch == nil {
 			return
-		case p := <-m.registrations:
-			batch = append(batch, p)
-		}
-	drain:
-		for len(batch) < maxRegistrationBatch {
-			select {
-			case p := <-m.registrations:
-				batch = append(batch, p)
-			default:
-				break drain
-			}
 		}
 		var err error
 		if len(batch) == 1 {

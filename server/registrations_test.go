@@ -25,13 +25,15 @@ import (
 // next entry and are committed together in it. Every agent is registered
 // and gets its REGISTERED event.
 func TestAgent_RegistrationsThatComeTogetherShareLogEntries(t *testing.T) {
-	store := &stallingCountingStore{}
-	store.InmemStore = raft.NewInmemStore()
+	store := newCountingStore()
 	c := servertest.NewClusterWithStores(t, 1, []raft.LogStore{store}, func(cfg *server.Config) {
 		cfg.RaftStoreTimeout = time.Minute // the stalled write is the test's, not a failing disk
 	})
 	srv := c.Servers[c.WaitLeader()]
-	before := store.registrationEntries()
+	registrations := func() int {
+		return store.entries(fsm.AgentRegisterRequestType) + store.entries(fsm.AgentRegisterBatchRequestType)
+	}
+	before := registrations()
 
 	const agents = 200
 	store.setStall(true)
@@ -87,37 +89,7 @@ func TestAgent_RegistrationsThatComeTogetherShareLogEntries(t *testing.T) {
 	if n := len(srv.FSM().State().Agents()); n != agents {
 		t.Fatalf("%d agents registered, want %d", n, agents)
 	}
-	if n := store.registrationEntries() - before; n != 2 {
+	if n := registrations() - before; n != 2 {
 		t.Fatalf("%d log entries for %d registrations that came together, want 2 (the first, then the rest)", n, agents)
 	}
-}
-
-// stallingCountingStore is a log store whose writes can be held back and
-// that counts the agent registration entries written.
-type stallingCountingStore struct {
-	stallingStore
-	mu    sync.Mutex
-	count int
-}
-
-func (s *stallingCountingStore) StoreLog(l *raft.Log) error { return s.StoreLogs([]*raft.Log{l}) }
-
-func (s *stallingCountingStore) StoreLogs(logs []*raft.Log) error {
-	s.mu.Lock()
-	for _, l := range logs {
-		if l.Type == raft.LogCommand && len(l.Data) > 0 {
-			switch fsm.MessageType(l.Data[0]) {
-			case fsm.AgentRegisterRequestType, fsm.AgentRegisterBatchRequestType:
-				s.count++
-			}
-		}
-	}
-	s.mu.Unlock()
-	return s.stallingStore.StoreLogs(logs)
-}
-
-func (s *stallingCountingStore) registrationEntries() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.count
 }

@@ -16,11 +16,18 @@ import (
 	"mesh/server/servertest"
 )
 
-// countingStore counts the entries written to the log, by type.
+// countingStore counts the entries written to the log, by type; its
+// writes can be held back like a stallingStore's.
 type countingStore struct {
-	*raft.InmemStore
+	stallingStore
 	mu     sync.Mutex
 	counts map[fsm.MessageType]int
+}
+
+func newCountingStore() *countingStore {
+	s := &countingStore{}
+	s.InmemStore = raft.NewInmemStore()
+	return s
 }
 
 func (s *countingStore) StoreLog(l *raft.Log) error { return s.StoreLogs([]*raft.Log{l}) }
@@ -36,7 +43,7 @@ func (s *countingStore) StoreLogs(logs []*raft.Log) error {
 		}
 	}
 	s.mu.Unlock()
-	return s.InmemStore.StoreLogs(logs)
+	return s.stallingStore.StoreLogs(logs)
 }
 
 func (s *countingStore) entries(t fsm.MessageType) int {
@@ -53,7 +60,7 @@ func (s *countingStore) entries(t fsm.MessageType) int {
 // framework acknowledges each copy; only the first acknowledgement is
 // committed.
 func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
-	store := &countingStore{InmemStore: raft.NewInmemStore()}
+	store := newCountingStore()
 	c := servertest.NewClusterWithStores(t, 1, []raft.LogStore{store}, nil)
 	srv := c.Servers[c.WaitLeader()]
 	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
