@@ -128,8 +128,29 @@ func (c *testCluster) byHTTP(addr string) *testServer {
 
 // health is GET /health.
 type health struct {
+	Healthy  bool   `json:"healthy"`
 	Leader   string `json:"leader"`
 	IsLeader bool   `json:"is_leader"`
+}
+
+// getHealth reads GET /health, which answers 503 (with the same body) on
+// a server that is not healthy: without a leader, or still recovering.
+func getHealth(addr string, h *health) error {
+	resp, err := http.Get("http://" + addr + "/health")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable {
+		return fmt.Errorf("GET /health: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(h); err != nil {
+		return err
+	}
+	if h.Healthy != (resp.StatusCode == http.StatusOK) {
+		return fmt.Errorf("GET /health: %s with \"healthy\": %v", resp.Status, h.Healthy)
+	}
+	return nil
 }
 
 // establishedLeader returns the server among set that says it is the

@@ -147,7 +147,7 @@ func TestHA_PartitionedLeader(t *testing.T) {
 	// lead, and it refuses writes.
 	waitFor(t, 5*time.Second, "the isolated leader to step down", func() bool {
 		var h health
-		return getJSON(old.httpAddr, "/health", &h) == nil && !h.IsLeader
+		return getHealth(old.httpAddr, &h) == nil && !h.IsLeader
 	})
 	var before fullState
 	if err := getJSON(old.httpAddr, "/state", &before); err != nil {

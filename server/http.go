@@ -121,8 +121,12 @@ func writeEvent(rw *recordio.Writer, ev any) error {
 }
 
 // writeJSON answers 200 with v as JSON.
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+// writeJSONStatus answers code with v as JSON.
+func writeJSONStatus(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
@@ -177,10 +181,6 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, err)
 	}
-}
-
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, map[string]any{"healthy": true, "leader": s.leaderHTTPAddr(), "is_leader": s.IsLeader()})
 }
 
 func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {

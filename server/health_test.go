@@ -1,0 +1,105 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	"mesh/server"
+	"mesh/server/servertest"
+)
+
+// healthAnswer is GET /health as a client sees it.
+type healthAnswer struct {
+	code      int
+	Healthy   bool   `json:"healthy"`
+	Leader    string `json:"leader"`
+	IsLeader  bool   `json:"is_leader"`
+	RaftState string `json:"raft_state"`
+	Reason    string `json:"reason"`
+}
+
+func getHealth(t *testing.T, addr string) healthAnswer {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	h := healthAnswer{code: resp.StatusCode}
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatalf("GET /health: %d, body is not JSON: %v", resp.StatusCode, err)
+	}
+	return h
+}
+
+// TestHealth_ServerWithoutLeaderIsUnhealthy: the leader and its followers
+// are healthy and name the leader; a server cut off from the others loses
+// its leader and answers 503 with "healthy": false, and is healthy again
+// once it rejoins.
+func TestHealth_ServerWithoutLeaderIsUnhealthy(t *testing.T) {
+	c := servertest.NewCluster(t, 3, nil)
+	leader := c.WaitLeader()
+	leaderAddr := c.Servers[leader].HTTPAddr()
+	follower := (leader + 1) % 3
+	for i, s := range c.Servers {
+		servertest.WaitFor(t, 10*time.Second, "every server to name the leader", func() bool {
+			return getHealth(t, s.HTTPAddr()).Leader == leaderAddr
+		})
+		h := getHealth(t, s.HTTPAddr())
+		if h.code != http.StatusOK || !h.Healthy || h.IsLeader != (i == leader) {
+			t.Errorf("server %d (leader %d): %+v, want 200, healthy, is_leader %v", i, leader, h, i == leader)
+		}
+	}
+
+	c.Isolate(follower)
+	addr := c.Servers[follower].HTTPAddr()
+	servertest.WaitFor(t, 10*time.Second, "the cut-off server to lose its leader", func() bool {
+		return getHealth(t, addr).Leader == ""
+	})
+	h := getHealth(t, addr)
+	if h.code != http.StatusServiceUnavailable || h.Healthy || h.IsLeader || h.Reason == "" {
+		t.Errorf("cut-off server: %+v, want 503, not healthy, not leader, a reason", h)
+	}
+	if h := getHealth(t, leaderAddr); h.code != http.StatusOK || !h.Healthy || !h.IsLeader {
+		t.Errorf("leader while one follower is cut off: %+v, want 200 healthy leader", h)
+	}
+
+	c.Heal()
+	servertest.WaitFor(t, 15*time.Second, "the server to be healthy again", func() bool {
+		h := getHealth(t, addr)
+		return h.code == http.StatusOK && h.Healthy && h.Leader != ""
+	})
+}
+
+// TestHealth_LoneServerWaitingForPeersIsUnhealthy: a server that expects
+// three servers and has met none has no leader: it answers 503 with
+// "healthy": false, yet keeps answering.
+func TestHealth_LoneServerWaitingForPeersIsUnhealthy(t *testing.T) {
+	_, tr := raft.NewInmemTransport("")
+	cfg := server.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.BootstrapExpect = 3
+	cfg.TestRaft = &server.TestRaft{Transport: tr}
+	cfg.Logger = hclog.NewNullLogger()
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for i := 0; i < 3; i++ {
+		h := getHealth(t, srv.HTTPAddr())
+		if h.code != http.StatusServiceUnavailable || h.Healthy || h.Leader != "" || h.IsLeader || h.Reason == "" {
+			t.Fatalf("lone server: %+v, want 503, not healthy, no leader, a reason", h)
+		}
+	}
+}
