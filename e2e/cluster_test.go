@@ -264,12 +264,21 @@ type fullState struct {
 }
 
 type stateFramew struct {
-	ID             string      `json:"id"`
-	Name           string      `json:"name"`
-	Active         bool        `json:"active"`
-	Removed        bool        `json:"removed"`
-	Tasks          []stateTask `json:"tasks"`
-	CompletedTasks []stateTask `json:"completed_tasks"`
+	ID      string      `json:"id"`
+	Name    string      `json:"name"`
+	Active  bool        `json:"active"`
+	Removed bool        `json:"removed"`
+	Tasks   []stateTask `json:"tasks"`
+	// UnreachableTasks are the tasks of unreachable agents (Mesos lists
+	// them apart from the live ones).
+	UnreachableTasks []stateTask `json:"unreachable_tasks"`
+	CompletedTasks   []stateTask `json:"completed_tasks"`
+}
+
+// allTasks returns the framework's live, unreachable and completed tasks.
+func (fw stateFramew) allTasks() []stateTask {
+	out := append(append([]stateTask(nil), fw.Tasks...), fw.UnreachableTasks...)
+	return append(out, fw.CompletedTasks...)
 }
 
 type stateTask struct {
@@ -285,6 +294,7 @@ func (s fullState) normalize() fullState {
 	sortFw := func(fws []stateFramew) {
 		for i := range fws {
 			sort.Slice(fws[i].Tasks, func(a, b int) bool { return fws[i].Tasks[a].ID < fws[i].Tasks[b].ID })
+			sort.Slice(fws[i].UnreachableTasks, func(a, b int) bool { return fws[i].UnreachableTasks[a].ID < fws[i].UnreachableTasks[b].ID })
 			sort.Slice(fws[i].CompletedTasks, func(a, b int) bool { return fws[i].CompletedTasks[a].ID < fws[i].CompletedTasks[b].ID })
 		}
 		sort.Slice(fws, func(a, b int) bool { return fws[a].ID < fws[b].ID })

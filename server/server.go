@@ -27,6 +27,9 @@ type Server struct {
 	cfg    Config
 	logger hclog.Logger
 	nodeID string
+	// started is when the process started this server (start_time,
+	// master/uptime_secs).
+	started time.Time
 
 	fsm      *fsm.FSM
 	raft     *raft.Raft
@@ -59,7 +62,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server")}
+	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server"), started: time.Now()}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
