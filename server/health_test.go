@@ -43,18 +43,15 @@ func getHealth(t *testing.T, addr string) healthAnswer {
 // its leader and answers 503 with "healthy": false, and is healthy again
 // once it rejoins.
 func TestHealth_ServerWithoutLeaderIsUnhealthy(t *testing.T) {
-	c := servertest.NewCluster(t, 3, nil)
+	c := servertest.NewCluster(t, 3, steadyRaft)
 	leader := c.WaitLeader()
 	leaderAddr := c.Servers[leader].HTTPAddr()
 	follower := (leader + 1) % 3
 	for i, s := range c.Servers {
-		servertest.WaitFor(t, 10*time.Second, "every server to name the leader", func() bool {
-			return getHealth(t, s.HTTPAddr()).Leader == leaderAddr
+		servertest.WaitFor(t, 10*time.Second, "every server to name the leader and be healthy", func() bool {
+			h := getHealth(t, s.HTTPAddr())
+			return h.Leader == leaderAddr && h.code == http.StatusOK && h.Healthy && h.IsLeader == (i == leader)
 		})
-		h := getHealth(t, s.HTTPAddr())
-		if h.code != http.StatusOK || !h.Healthy || h.IsLeader != (i == leader) {
-			t.Errorf("server %d (leader %d): %+v, want 200, healthy, is_leader %v", i, leader, h, i == leader)
-		}
 	}
 
 	c.Isolate(follower)
@@ -66,9 +63,16 @@ func TestHealth_ServerWithoutLeaderIsUnhealthy(t *testing.T) {
 	if h.code != http.StatusServiceUnavailable || h.Healthy || h.IsLeader || h.Reason == "" {
 		t.Errorf("cut-off server: %+v, want 503, not healthy, not leader, a reason", h)
 	}
-	if h := getHealth(t, leaderAddr); h.code != http.StatusOK || !h.Healthy || !h.IsLeader {
-		t.Errorf("leader while one follower is cut off: %+v, want 200 healthy leader", h)
-	}
+	// The other two keep a healthy leader (waited for: on a loaded
+	// machine they may hold an election meanwhile).
+	servertest.WaitFor(t, 15*time.Second, "a healthy leader among the two connected servers", func() bool {
+		for i, s := range c.Servers {
+			if h := getHealth(t, s.HTTPAddr()); i != follower && h.code == http.StatusOK && h.Healthy && h.IsLeader {
+				return true
+			}
+		}
+		return false
+	})
 
 	c.Heal()
 	servertest.WaitFor(t, 15*time.Second, "the server to be healthy again", func() bool {
@@ -102,4 +106,13 @@ func TestHealth_LoneServerWaitingForPeersIsUnhealthy(t *testing.T) {
 			t.Fatalf("lone server: %+v, want 503, not healthy, no leader, a reason", h)
 		}
 	}
+}
+
+// steadyRaft slows raft's timers for the tests of a 3-server cluster that
+// check steady-state answers: on a loaded machine, the harness's short
+// timeouts let a scheduling pause start an election.
+func steadyRaft(cfg *server.Config) {
+	cfg.RaftHeartbeatTimeout = time.Second
+	cfg.RaftElectionTimeout = time.Second
+	cfg.RaftLeaderLease = 500 * time.Millisecond
 }
