@@ -21,6 +21,8 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/scheduler", s.handleScheduler)
 	mux.HandleFunc("/master/api/v1/scheduler", s.handleScheduler)
+	mux.HandleFunc("/api/v1", s.handleOperator)
+	mux.HandleFunc("/master/api/v1", s.handleOperator)
 	mux.HandleFunc(agentapi.Path, s.handleAgent)
 	mux.HandleFunc(peerPath, s.handlePeer)
 	mux.HandleFunc(joinPath, s.handleJoin)

@@ -30,6 +30,8 @@ type Server struct {
 	// started is when the process started this server (start_time,
 	// master/uptime_secs).
 	started time.Time
+	// logLevel carries out the operator API's logging level calls.
+	logLevel *loggingLevel
 
 	fsm      *fsm.FSM
 	raft     *raft.Raft
@@ -63,6 +65,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server"), started: time.Now()}
+	s.logLevel = newLoggingLevel(s.logger)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -280,6 +283,7 @@ func (s *Server) shutdown() {
 		// Streams end when the master is revoked; give handlers a moment.
 		_ = s.httpSrv.Shutdown(sctx)
 		_ = s.httpSrv.Close()
+		s.logLevel.stop()
 		if err := s.raft.Shutdown().Error(); err != nil {
 			s.logger.Warn("raft shutdown", "error", err)
 		}
