@@ -52,6 +52,7 @@ func (s *Server) metricsSnapshot() map[string]float64 {
 	out["master/frameworks_connected"] = float64(fwConnected)
 	out["master/frameworks_disconnected"] = float64(fwDisconnected)
 	out["master/outstanding_offers"] = float64(len(v.offers))
+	out["master/operator_event_stream_subscribers"] = float64(s.opHub.subscribers())
 
 	counts := map[mesos.TaskState]int{}
 	for _, tasks := range v.tasksByFw {

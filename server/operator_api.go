@@ -27,6 +27,10 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if call.Type == mapi.CallSubscribe {
+		s.operatorSubscribe(m, w, r)
+		return
+	}
 	resp, err := s.operatorCall(m, call)
 	if err != nil {
 		writeError(w, err)

@@ -71,49 +71,94 @@ func (v *stateView) getExecutors() mapi.GetExecutors {
 	return out
 }
 
+// liveResources sums the resources live tasks hold (with their custom
+// executors', once per executor).
+func liveResources(tasks []*fsm.Task) mesos.Resources {
+	var out mesos.Resources
+	executors := map[string]bool{}
+	for _, t := range tasks {
+		if !taskLive(t) {
+			continue
+		}
+		out = out.Add(t.Info.Resources...)
+		if e := t.Info.Executor; e != nil && !executors[t.AgentID+"/"+t.FrameworkID+"/"+e.ExecutorID.Value] {
+			executors[t.AgentID+"/"+t.FrameworkID+"/"+e.ExecutorID.Value] = true
+			out = out.Add(e.Resources...)
+		}
+	}
+	return out
+}
+
+func offeredResources(offers []*fsm.Offer) mesos.Resources {
+	var out mesos.Resources
+	for _, o := range offers {
+		out = out.Add(o.Resources...)
+	}
+	return out
+}
+
+// v1Agent renders an agent as Response.GetAgents.Agent.
+func v1Agent(st *fsm.State, a *fsm.Agent) mapi.Agent {
+	info := a.Info
+	info.ID = &mesos.AgentID{Value: a.ID}
+	ag := mapi.Agent{AgentInfo: info, Active: a.State == fsm.AgentActive, Version: a.Version, PID: "slave(1)@" + a.Address,
+		RegisteredTime: timeInfo(a.RegisteredAt), TotalResources: mesos.Resources(a.Info.Resources).ForWire(),
+		AllocatedResources: liveResources(st.TasksByAgent(a.ID)).ForWire(), OfferedResources: offeredResources(st.OffersByAgent(a.ID)).ForWire()}
+	if a.ReregisteredAt != 0 && a.ReregisteredAt != a.RegisteredAt {
+		ag.ReregisteredTime = timeInfo(a.ReregisteredAt)
+	}
+	return ag
+}
+
 // getAgents lists the registered (active) agents.
 func (v *stateView) getAgents() mapi.GetAgents {
 	var out mapi.GetAgents
 	for _, a := range v.registeredAgents() {
-		info := a.Info
-		info.ID = &mesos.AgentID{Value: a.ID}
-		ag := mapi.Agent{AgentInfo: info, Active: true, Version: a.Version, PID: "slave(1)@" + a.Address,
-			RegisteredTime: timeInfo(a.RegisteredAt), TotalResources: mesos.Resources(a.Info.Resources).ForWire(),
-			AllocatedResources: v.usedByAgent[a.ID].ForWire(), OfferedResources: v.offeredByAgent[a.ID].ForWire()}
-		if a.ReregisteredAt != 0 && a.ReregisteredAt != a.RegisteredAt {
-			ag.ReregisteredTime = timeInfo(a.ReregisteredAt)
-		}
-		out.Agents = append(out.Agents, ag)
+		out.Agents = append(out.Agents, v1Agent(v.st, a))
 	}
 	return out
+}
+
+// v1FrameworkInfo is fw's FrameworkInfo with its id, and the fields that
+// have a default in mesos.proto set, as Mesos always shows them.
+func v1FrameworkInfo(fw *fsm.Framework) mesos.FrameworkInfo {
+	info := fw.Info
+	info.ID = &mesos.FrameworkID{Value: fw.ID}
+	if info.FailoverTimeout == nil {
+		info.FailoverTimeout = new(float64)
+	}
+	if info.Checkpoint == nil {
+		info.Checkpoint = new(bool)
+	}
+	return info
+}
+
+// v1Framework renders a framework as Response.GetFrameworks.Framework;
+// offer, when not nil, renders the offers it holds.
+func v1Framework(st *fsm.State, fw *fsm.Framework, offer func(*fsm.Offer) mesos.Offer) mapi.Framework {
+	active := fw.Connected && !fw.Removed
+	offers := st.OffersByFramework(fw.ID)
+	f := mapi.Framework{FrameworkInfo: v1FrameworkInfo(fw), Active: active, Connected: active,
+		RegisteredTime: timeInfo(fw.RegisteredAt), UnregisteredTime: timeInfo(fw.RemovedAt),
+		AllocatedResources: liveResources(st.TasksByFramework(fw.ID)).ForWire(), OfferedResources: offeredResources(offers).ForWire()}
+	if fw.ReregisteredAt != 0 && fw.ReregisteredAt != fw.RegisteredAt {
+		f.ReregisteredTime = timeInfo(fw.ReregisteredAt)
+	}
+	if offer != nil {
+		for _, o := range offers {
+			f.Offers = append(f.Offers, offer(o))
+		}
+	}
+	return f
 }
 
 // getFrameworks lists the frameworks, live and removed, with the offers
 // they hold as the leader sends them.
 func (v *stateView) getFrameworks(m *master) mapi.GetFrameworks {
 	var out mapi.GetFrameworks
+	offer := func(o *fsm.Offer) mesos.Offer { return m.toMesosOffer(v.st, o) }
 	for _, fw := range v.frameworks {
-		info := fw.Info
-		info.ID = &mesos.FrameworkID{Value: fw.ID}
-		// Fields with a default in mesos.proto are always shown.
-		if info.FailoverTimeout == nil {
-			info.FailoverTimeout = new(float64)
-		}
-		if info.Checkpoint == nil {
-			info.Checkpoint = new(bool)
-		}
-		active := fw.Connected && !fw.Removed
-		f := mapi.Framework{FrameworkInfo: info, Active: active, Connected: active,
-			RegisteredTime: timeInfo(fw.RegisteredAt), UnregisteredTime: timeInfo(fw.RemovedAt),
-			AllocatedResources: v.usedByFw[fw.ID].ForWire(), OfferedResources: v.offeredByFw[fw.ID].ForWire()}
-		if fw.ReregisteredAt != 0 && fw.ReregisteredAt != fw.RegisteredAt {
-			f.ReregisteredTime = timeInfo(fw.ReregisteredAt)
-		}
-		for _, o := range v.offers {
-			if o.FrameworkID == fw.ID {
-				f.Offers = append(f.Offers, m.toMesosOffer(v.st, o))
-			}
-		}
+		f := v1Framework(v.st, fw, offer)
 		if fw.Removed {
 			out.CompletedFrameworks = append(out.CompletedFrameworks, f)
 		} else {

@@ -32,6 +32,8 @@ type Server struct {
 	started time.Time
 	// logLevel carries out the operator API's logging level calls.
 	logLevel *loggingLevel
+	// opHub feeds the operator API's event streams.
+	opHub *operatorHub
 
 	fsm      *fsm.FSM
 	raft     *raft.Raft
@@ -124,6 +126,7 @@ func (s *Server) setupRaft() error {
 	s.leaderCh = make(chan bool, 10)
 	rc.NotifyCh = s.leaderCh
 	s.fsm = fsm.New(cfg.Logger)
+	s.opHub = newOperatorHub(s.fsm)
 
 	var (
 		logs   raft.LogStore

@@ -27,8 +27,10 @@ type stateView struct {
 	usedByFw, offeredByFw       map[string]mesos.Resources
 }
 
-func (s *Server) newStateView() *stateView {
-	st := s.fsm.State()
+func (s *Server) newStateView() *stateView { return s.stateViewOf(s.fsm.State()) }
+
+// stateViewOf indexes a given read of the state.
+func (s *Server) stateViewOf(st *fsm.State) *stateView {
 	v := &stateView{s: s, st: st, frameworks: st.Frameworks(), agents: st.Agents(), offers: st.Offers(),
 		tasksByFw:   map[string][]*fsm.Task{},
 		usedByAgent: map[string]mesos.Resources{}, offeredByAgent: map[string]mesos.Resources{},
