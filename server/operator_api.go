@@ -63,6 +63,8 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 		return nil, noFile(*c.ListFiles.Path)
 	case mapi.CallReadFile:
 		return nil, noFile(*c.ReadFile.Path)
+	case mapi.CallTeardown:
+		return nil, s.operatorTeardown(m, c.Teardown.FrameworkID.Value)
 	}
 	v := s.newStateView()
 	switch c.Type {
@@ -121,4 +123,18 @@ func (s *Server) getMetrics() *mapi.GetMetrics {
 	}
 	sort.Slice(out.Metrics, func(i, j int) bool { return out.Metrics[i].Name < out.Metrics[j].Name })
 	return out
+}
+
+// operatorTeardown removes a framework as its own TEARDOWN would: its
+// tasks are killed and its offers rescinded. An unknown or already
+// removed framework is a 400, as in Mesos.
+func (s *Server) operatorTeardown(m *master, fid string) error {
+	if fw := s.fsm.State().Framework(fid); fw == nil || fw.Removed {
+		return httpErrorf(http.StatusBadRequest, "No framework found with specified ID %q", fid)
+	}
+	m.removeFramework(fid, "Framework torn down by the operator")
+	if fw := s.fsm.State().Framework(fid); fw == nil || !fw.Removed {
+		return httpErrorf(http.StatusServiceUnavailable, "the teardown of framework %q was not committed; retry", fid)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mesh/mesos"
 	"mesh/server/servertest"
 )
 
@@ -251,6 +252,7 @@ func TestOperator_BadCallsGetAClearErrorAndTheServerKeepsServing(t *testing.T) {
 		{"read file", `{"type":"READ_FILE","read_file":{"path":"/etc/passwd","offset":0}}`, nil, 404, `no file or directory "/etc/passwd"`},
 		{"quota", `{"type":"GET_QUOTA"}`, nil, 501, "does not implement the operator call GET_QUOTA"},
 		{"drain", `{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"x"}}}`, nil, 501, "DRAIN_AGENT"},
+		{"teardown unknown", `{"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}}`, nil, 400, `No framework found with specified ID "nope"`},
 		{"gone", `{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"x"}}}`, nil, 501, "MARK_AGENT_GONE"},
 		{"maintenance", `{"type":"UPDATE_MAINTENANCE_SCHEDULE"}`, nil, 501, "UPDATE_MAINTENANCE_SCHEDULE"},
 		{"unknown", `{"type":"UNKNOWN"}`, nil, 501, "UNKNOWN"},
@@ -301,4 +303,38 @@ func TestOperator_SetLoggingLevelRevertsAfterItsDuration(t *testing.T) {
 	}
 	set("2", "100000000")
 	servertest.WaitFor(t, 10*time.Second, "the level to revert to 0 after 100ms", func() bool { return level() == 0 })
+}
+
+// TestOperator_TeardownRemovesTheFramework: TEARDOWN answers an empty
+// 200; the framework is then completed, its task killed and its stream
+// closed; a second TEARDOWN of it is a 400.
+func TestOperator_TeardownRemovesTheFramework(t *testing.T) {
+	s := servertest.NewServer(t, servertest.Options{})
+	addr := s.HTTPAddr()
+	servertest.NewSimAgent(addr, mesos.Resources{mesos.ScalarResource("cpus", 1), mesos.ScalarResource("mem", 256)}).Start(t)
+	f := subscribe(t, addr, subscribeBody("doomed", "", ""))
+	f.subscribed()
+	f.launch(f.await("OFFERS", 10*time.Second).Offers.Offers[0], "sleep 1000", "t1")
+	f.ackUntil(map[string]mesos.TaskState{"t1": mesos.TaskRunning})
+
+	body := `{"type":"TEARDOWN","teardown":{"framework_id":{"value":"` + f.id + `"}}}`
+	if code, out, _ := opCall(t, addr, "/api/v1", body, nil); code != http.StatusOK || out != "" {
+		t.Fatalf("TEARDOWN: %d %q, want an empty 200", code, out)
+	}
+	var st stateDoc
+	getJSONAt(t, addr, "/state", &st)
+	if len(st.Frameworks) != 0 || len(st.CompletedFrameworks) != 1 || st.CompletedFrameworks[0].taskStates()["t1"] != "TASK_KILLED" {
+		t.Errorf("after TEARDOWN: frameworks %+v, completed %+v", st.Frameworks, st.CompletedFrameworks)
+	}
+	servertest.WaitFor(t, 10*time.Second, "the framework's stream to close", func() bool {
+		select {
+		case _, ok := <-f.events:
+			return !ok
+		default:
+			return false
+		}
+	})
+	if code, out, _ := opCall(t, addr, "/api/v1", body, nil); code != http.StatusBadRequest || !strings.Contains(out, "No framework found") {
+		t.Errorf("second TEARDOWN: %d %q, want 400", code, out)
+	}
 }

@@ -83,6 +83,12 @@ type Call struct {
 	SetLoggingLevel *SetLoggingLevel `json:"set_logging_level,omitempty"`
 	ListFiles       *ListFilesCall   `json:"list_files,omitempty"`
 	ReadFile        *ReadFileCall    `json:"read_file,omitempty"`
+	Teardown        *Teardown        `json:"teardown,omitempty"`
+}
+
+// Teardown removes a framework: its tasks are killed.
+type Teardown struct {
+	FrameworkID *mesos.FrameworkID `json:"framework_id"`
 }
 
 // GetMetricsCall bounds how long collecting the metrics may take.

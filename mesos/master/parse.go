@@ -70,6 +70,8 @@ func (c *Call) missingRequired() string {
 		return "read_file.path"
 	case c.ReadFile != nil && c.ReadFile.Offset == nil:
 		return "read_file.offset"
+	case c.Teardown != nil && c.Teardown.FrameworkID == nil:
+		return "teardown.framework_id"
 	}
 	return ""
 }
@@ -82,6 +84,7 @@ func (c *Call) validate() error {
 		CallSetLoggingLevel: c.SetLoggingLevel != nil,
 		CallListFiles:       c.ListFiles != nil,
 		CallReadFile:        c.ReadFile != nil,
+		CallTeardown:        c.Teardown != nil,
 	}
 	if present, ok := need[c.Type]; ok && !present {
 		return parseErrorf("Failed to validate master::Call: Expecting '%s' to be present", subMessage[c.Type])
@@ -101,4 +104,5 @@ var subMessage = map[string]string{
 	CallSetLoggingLevel: "set_logging_level",
 	CallListFiles:       "list_files",
 	CallReadFile:        "read_file",
+	CallTeardown:        "teardown",
 }

@@ -17,6 +17,7 @@ func TestParseCall_AcceptsAndRefuses(t *testing.T) {
 		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":1000}}}`,
 		`{"type":"READ_FILE","read_file":{"path":"/x","offset":0,"length":10}}`,
 		`{"type":"LIST_FILES","list_files":{"path":"/"}}`,
+		`{"type":"TEARDOWN","teardown":{"framework_id":{"value":"f"}}}`,
 		`{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"a"}}}`,
 	} {
 		if _, err := ParseCall([]byte(body)); err != nil {
