@@ -188,3 +188,55 @@ func TestOperator_SubscribeEventsAgreeWithState(t *testing.T) {
 		t.Errorf("master/operator_event_stream_subscribers = %v, want 1", m["master/operator_event_stream_subscribers"])
 	}
 }
+
+// TestOperator_SubscriberFollowsANewLeader: the event stream ends when
+// its leader stops; subscribed again at the new leader, the subscriber's
+// SUBSCRIBED holds what it saw before, and SUBSCRIBED plus the events
+// that follow agree with GET_STATE.
+func TestOperator_SubscriberFollowsANewLeader(t *testing.T) {
+	c := servertest.NewCluster(t, 3, steadyRaft)
+	old := c.WaitLeader()
+	oldAddr := c.Servers[old].HTTPAddr()
+	stream := subscribeOperator(t, oldAddr)
+	if ev := stream.next(10 * time.Second); ev == nil || ev.Type != mapi.EventSubscribed {
+		t.Fatalf("first event %+v, want SUBSCRIBED", ev)
+	}
+	a := subscribe(t, oldAddr, subscribeBody("before", "", `"failover_timeout":3600`))
+	a.subscribed()
+	if ev := stream.next(10 * time.Second); ev == nil || ev.Type != mapi.EventFrameworkAdded || ev.FrameworkAdded.Framework.FrameworkInfo.ID.Value != a.id {
+		t.Fatalf("event %+v, want FRAMEWORK_ADDED of %s", ev, a.id)
+	}
+
+	c.Stop(old)
+	for ev := stream.next(30 * time.Second); ev != nil; ev = stream.next(30 * time.Second) {
+	} // the old leader's stream ends
+	addr := c.Servers[c.WaitLeader()].HTTPAddr()
+	again := subscribeOperator(t, addr)
+	first := again.next(10 * time.Second)
+	if first == nil || first.Type != mapi.EventSubscribed {
+		t.Fatalf("first event at the new leader %+v, want SUBSCRIBED", first)
+	}
+	view := viewOf(first.Subscribed.GetState)
+	if _, ok := view.Frameworks[a.id]; !ok {
+		t.Fatalf("the new leader's SUBSCRIBED lacks framework %s: %+v", a.id, view)
+	}
+	b := subscribe(t, addr, subscribeBody("after", "", ""))
+	b.subscribed()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var gs struct {
+			GetState mapi.GetState `json:"get_state"`
+		}
+		operator(t, addr, `{"type":"GET_STATE"}`, &gs)
+		want := viewOf(&gs.GetState)
+		if _, ok := view.Frameworks[b.id]; ok && reflect.DeepEqual(view, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events seen give %+v; GET_STATE gives %+v", view, want)
+		}
+		if ev := again.next(500 * time.Millisecond); ev != nil {
+			view.apply(ev)
+		}
+	}
+}
