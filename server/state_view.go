@@ -234,7 +234,7 @@ func (v *stateView) agentCounts() (active, unreachable int) {
 	return active, unreachable
 }
 
-// serverID is this server's id as Mesos names a master.
+// serverInfo describes this server as Mesos describes a master.
 func (s *Server) serverInfo(clusterID string) leaderInfoJSON {
 	return toLeaderInfo(masterInfo(clusterID, s.nodeID, s.HTTPAddr()))
 }
