@@ -20,6 +20,7 @@ func (s *Server) routeReadOnly(mux *http.ServeMux) {
 		mux.HandleFunc(prefix+"/frameworks", s.handleFrameworks)
 		mux.HandleFunc(prefix+"/slaves", s.handleSlaves)
 		mux.HandleFunc(prefix+"/tasks", s.handleTasks)
+		mux.HandleFunc(prefix+"/flags", s.handleFlags)
 	}
 	mux.HandleFunc("/metrics/snapshot", s.handleMetricsSnapshot)
 }
@@ -39,6 +40,13 @@ func readOnly(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 	if readOnly(w, r) {
 		writeJSON(w, s.newStateView().state())
+	}
+}
+
+// handleFlags serves Mesos' /flags: this server's settings.
+func (s *Server) handleFlags(w http.ResponseWriter, r *http.Request) {
+	if readOnly(w, r) {
+		writeJSON(w, map[string]any{"flags": s.flags()})
 	}
 }
 

@@ -112,6 +112,13 @@ func TestState_ShowsAgentsFrameworksAndTasks(t *testing.T) {
 	if len(st.CompletedFrameworks) != 1 || st.CompletedFrameworks[0].ID != b.goneID || st.CompletedFrameworks[0].Active {
 		t.Errorf("completed frameworks %+v, want only %s", st.CompletedFrameworks, b.goneID)
 	}
+	var flags struct {
+		Flags map[string]string `json:"flags"`
+	}
+	getJSONAt(t, b.leader, "/master/flags", &flags)
+	if flags.Flags["allocator"] != "drf" || flags.Flags["bootstrap-expect"] != "1" {
+		t.Errorf("/master/flags: %v", flags.Flags)
+	}
 }
 
 // TestState_FollowerAnswersFromItsOwnCopy: a follower serves /state and
