@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"mesh/agent"
+	"mesh/fsm"
 	"mesh/server"
 )
 
@@ -84,6 +87,20 @@ func devCommand() *cli.Command {
 					cancel()
 				}(run)
 			}
+			// Say it runs only once a framework can be served.
+			if err := waitDevReady(ctx, srv, devReadyTimeout); err != nil {
+				cancel()
+				wg.Wait()
+				select {
+				case runErr := <-errs:
+					return runErr
+				default:
+				}
+				if errors.Is(err, context.Canceled) {
+					return nil // stopped before it was ready
+				}
+				return err
+			}
 			fmt.Printf("mesh dev is running (data in %s)\n", dir)
 			fmt.Printf("  frameworks connect to: http://%s/api/v1/scheduler\n", srv.HTTPAddr())
 			fmt.Printf("  agent:                 http://%s\n", ag.Addr())
@@ -98,4 +115,41 @@ func devCommand() *cli.Command {
 			}
 		},
 	}
+}
+
+// devReadyTimeout bounds how long mesh dev waits for its server to lead
+// and its agent to register.
+const devReadyTimeout = 2 * time.Minute
+
+// waitDevReady waits until the server leads and has an active agent: from
+// then on a framework that subscribes gets offers. It gives up when ctx
+// ends (Ctrl-C, or the server or agent failed) or after timeout.
+func waitDevReady(ctx context.Context, srv *server.Server, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if srv.IsLeader() && hasActiveAgent(srv) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("the server did not lead with a registered agent within %s", timeout)
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// hasActiveAgent reports whether the server's state holds an active agent.
+func hasActiveAgent(srv *server.Server) bool {
+	for _, a := range srv.FSM().State().Agents() {
+		if a.State == fsm.AgentActive {
+			return true
+		}
+	}
+	return false
 }

@@ -133,7 +133,7 @@ func TestServer_MismatchedBootstrapExpect(t *testing.T) {
 		var err error
 		if !s.p.exited() {
 			if err = getJSON(s.httpAddr, "/internal/v1/peer", &p); err == nil {
-				err = getJSON(s.httpAddr, "/health", &h)
+				err = getHealth(s.httpAddr, &h)
 			}
 			if err != nil {
 				// It may be refusing the mismatch at this very moment.

@@ -128,8 +128,29 @@ func (c *testCluster) byHTTP(addr string) *testServer {
 
 // health is GET /health.
 type health struct {
+	Healthy  bool   `json:"healthy"`
 	Leader   string `json:"leader"`
 	IsLeader bool   `json:"is_leader"`
+}
+
+// getHealth reads GET /health, which answers 503 (with the same body) on
+// a server that is not healthy: without a leader, or still recovering.
+func getHealth(addr string, h *health) error {
+	resp, err := http.Get("http://" + addr + "/health")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable {
+		return fmt.Errorf("GET /health: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(h); err != nil {
+		return err
+	}
+	if h.Healthy != (resp.StatusCode == http.StatusOK) {
+		return fmt.Errorf("GET /health: %s with \"healthy\": %v", resp.Status, h.Healthy)
+	}
+	return nil
 }
 
 // establishedLeader returns the server among set that says it is the
@@ -243,12 +264,21 @@ type fullState struct {
 }
 
 type stateFramew struct {
-	ID             string      `json:"id"`
-	Name           string      `json:"name"`
-	Active         bool        `json:"active"`
-	Removed        bool        `json:"removed"`
-	Tasks          []stateTask `json:"tasks"`
-	CompletedTasks []stateTask `json:"completed_tasks"`
+	ID      string      `json:"id"`
+	Name    string      `json:"name"`
+	Active  bool        `json:"active"`
+	Removed bool        `json:"removed"`
+	Tasks   []stateTask `json:"tasks"`
+	// UnreachableTasks are the tasks of unreachable agents (Mesos lists
+	// them apart from the live ones).
+	UnreachableTasks []stateTask `json:"unreachable_tasks"`
+	CompletedTasks   []stateTask `json:"completed_tasks"`
+}
+
+// allTasks returns the framework's live, unreachable and completed tasks.
+func (fw stateFramew) allTasks() []stateTask {
+	out := append(append([]stateTask(nil), fw.Tasks...), fw.UnreachableTasks...)
+	return append(out, fw.CompletedTasks...)
 }
 
 type stateTask struct {
@@ -264,6 +294,7 @@ func (s fullState) normalize() fullState {
 	sortFw := func(fws []stateFramew) {
 		for i := range fws {
 			sort.Slice(fws[i].Tasks, func(a, b int) bool { return fws[i].Tasks[a].ID < fws[i].Tasks[b].ID })
+			sort.Slice(fws[i].UnreachableTasks, func(a, b int) bool { return fws[i].UnreachableTasks[a].ID < fws[i].UnreachableTasks[b].ID })
 			sort.Slice(fws[i].CompletedTasks, func(a, b int) bool { return fws[i].CompletedTasks[a].ID < fws[i].CompletedTasks[b].ID })
 		}
 		sort.Slice(fws, func(a, b int) bool { return fws[a].ID < fws[b].ID })

@@ -123,7 +123,7 @@ func (rep *faultReport) checkRun(r *execRun, st fullState) {
 		rep.divergent = append(rep.divergent, fmt.Sprintf("run %s: /state holds %d frameworks of that name", r.name, len(fws)))
 	}
 	for _, fw := range fws {
-		for _, tk := range append(append([]stateTask(nil), fw.Tasks...), fw.CompletedTasks...) {
+		for _, tk := range fw.allTasks() {
 			stateOf[tk.ID] = tk.State
 			launched[tk.ID] = true
 		}
@@ -218,7 +218,7 @@ func stateDiff(states []fullState, servers []*testServer) []string {
 	all := map[string][]string{}
 	for i, st := range states {
 		for _, fw := range append(append([]stateFramew(nil), st.Frameworks...), st.CompletedFrameworks...) {
-			for _, tk := range append(append([]stateTask(nil), fw.Tasks...), fw.CompletedTasks...) {
+			for _, tk := range fw.allTasks() {
 				if all[tk.ID] == nil {
 					all[tk.ID] = make([]string, len(states))
 				}

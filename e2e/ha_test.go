@@ -32,7 +32,7 @@ func countTasks(addr, name string) int {
 	}
 	n := 0
 	for _, fw := range st.frameworks(name) {
-		n += len(fw.Tasks) + len(fw.CompletedTasks)
+		n += len(fw.allTasks())
 	}
 	return n
 }
@@ -60,7 +60,7 @@ func checkExactlyOnce(t *testing.T, name string, n int, out string, st fullState
 		t.Fatalf("state holds %d frameworks named %s, want 1 (the framework must re-subscribe with its id): %+v", len(fws), name, fws)
 	}
 	final := map[string][]string{}
-	for _, tk := range append(fws[0].Tasks, fws[0].CompletedTasks...) {
+	for _, tk := range fws[0].allTasks() {
 		final[tk.ID] = append(final[tk.ID], tk.State)
 	}
 	runs := runDirs(t, workDir)
@@ -147,7 +147,7 @@ func TestHA_PartitionedLeader(t *testing.T) {
 	// lead, and it refuses writes.
 	waitFor(t, 5*time.Second, "the isolated leader to step down", func() bool {
 		var h health
-		return getJSON(old.httpAddr, "/health", &h) == nil && !h.IsLeader
+		return getHealth(old.httpAddr, &h) == nil && !h.IsLeader
 	})
 	var before fullState
 	if err := getJSON(old.httpAddr, "/state", &before); err != nil {
@@ -273,7 +273,7 @@ func TestHA_RollingRestartUnderLoad(t *testing.T) {
 			continue
 		}
 		final := map[string]string{}
-		for _, tk := range append(fws[0].Tasks, fws[0].CompletedTasks...) {
+		for _, tk := range fws[0].allTasks() {
 			final[tk.ID] = tk.State
 		}
 		for id, states := range taskStates(r.out) {
@@ -297,7 +297,7 @@ func countAllTasks(c *testCluster) int {
 	}
 	n := 0
 	for _, fw := range append(st.Frameworks, st.CompletedFrameworks...) {
-		n += len(fw.Tasks) + len(fw.CompletedTasks)
+		n += len(fw.allTasks())
 	}
 	return n
 }

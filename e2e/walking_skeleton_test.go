@@ -12,9 +12,18 @@ func TestDev_ExecuteRunsTasksAndShowsOutput(t *testing.T) {
 	httpAddr, agentAddr := freePort(t), freePort(t)
 	dev := start(t, "dev", "-http-addr", httpAddr, "-agent-http-addr", agentAddr,
 		"-resources", "cpus:2;mem:1024;disk:1000;ports:[31000-31100]")
-	waitAgents(t, httpAddr, 1)
-	if !strings.Contains(dev.out.String(), "mesh execute -master "+httpAddr) {
-		t.Errorf("mesh dev did not print a ready mesh execute line:\n%s", dev.out.String())
+	// mesh dev says it runs only once a framework can be served: by then
+	// its server leads and its agent is registered.
+	waitFor(t, 60*time.Second, "mesh dev to say it is running", func() bool {
+		return strings.Contains(dev.out.String(), "mesh execute -master "+httpAddr)
+	})
+	var h health
+	if err := getHealth(httpAddr, &h); err != nil || !h.Healthy || !h.IsLeader {
+		t.Fatalf("mesh dev said it was running while its server was not a healthy leader: %+v, %v", h, err)
+	}
+	var st clusterState
+	if err := getJSON(httpAddr, "/state", &st); err != nil || len(st.Agents) != 1 || st.Agents[0].State != "active" {
+		t.Fatalf("mesh dev said it was running before its agent registered: %+v, %v", st.Agents, err)
 	}
 	out, code := run(t, 60*time.Second, "execute", "-master", httpAddr, "-name", "hello",
 		"-command", "echo hello from mesh", "-instances", "3")

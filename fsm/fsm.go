@@ -23,13 +23,29 @@ type FSM struct {
 	logger hclog.Logger
 	// index is the last applied raft index, for consistency checks.
 	index atomic.Uint64
+	// observer, when set, is told of every committed command.
+	observer atomic.Pointer[Observer]
+}
+
+// Observer is told of every command Apply commits, in log order, with the
+// decoded request and the state just before and just after it. It runs
+// on raft's apply goroutine: it must be quick and must not block.
+type Observer func(t MessageType, req any, before, after *State)
+
+// SetObserver installs obs (nil removes it).
+func (f *FSM) SetObserver(obs Observer) {
+	if obs == nil {
+		f.observer.Store(nil)
+		return
+	}
+	f.observer.Store(&obs)
 }
 
 var _ raft.FSM = (*FSM)(nil)
 
 // applyFunc applies one decoded command inside a write transaction and
-// returns the Apply result (a value or an error).
-type applyFunc func(f *FSM, txn *memdb.Txn, buf []byte) any
+// returns the decoded request and the Apply result (a value or an error).
+type applyFunc func(f *FSM, txn *memdb.Txn, buf []byte) (any, any)
 
 // applyTable registers one small apply function per command type.
 var applyTable = map[MessageType]applyFunc{
@@ -52,12 +68,12 @@ var applyTable = map[MessageType]applyFunc{
 // decodeApply adapts a typed apply function: a body that does not decode
 // is a corrupt log and panics, as a state machine must not diverge.
 func decodeApply[T any](fn func(txn *memdb.Txn, req *T) any) applyFunc {
-	return func(f *FSM, txn *memdb.Txn, buf []byte) any {
+	return func(f *FSM, txn *memdb.Txn, buf []byte) (any, any) {
 		var req T
 		if err := json.Unmarshal(buf, &req); err != nil {
 			panic(fmt.Sprintf("fsm: failed to decode %T: %v", req, err))
 		}
-		return fn(txn, &req)
+		return &req, fn(txn, &req)
 	}
 }
 
@@ -105,14 +121,23 @@ func (f *FSM) Apply(l *raft.Log) any {
 		}
 		panic(fmt.Sprintf("fsm: unknown log entry type %d at index %d", t, l.Index))
 	}
-	txn := f.db.Load().Txn(true)
+	db := f.db.Load()
+	obs := f.observer.Load()
+	var before *State
+	if obs != nil {
+		before = &State{txn: db.Txn(false)}
+	}
+	txn := db.Txn(true)
 	defer txn.Abort()
-	res := fn(f, txn, l.Data[1:])
+	req, res := fn(f, txn, l.Data[1:])
 	if _, isErr := res.(error); isErr {
 		// A rejected command changes nothing.
 		return res
 	}
 	txn.Commit()
+	if obs != nil {
+		(*obs)(t, req, before, &State{txn: db.Txn(false)})
+	}
 	return res
 }
 

@@ -21,6 +21,8 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/scheduler", s.handleScheduler)
 	mux.HandleFunc("/master/api/v1/scheduler", s.handleScheduler)
+	mux.HandleFunc("/api/v1", s.handleOperator)
+	mux.HandleFunc("/master/api/v1", s.handleOperator)
 	mux.HandleFunc(agentapi.Path, s.handleAgent)
 	mux.HandleFunc(peerPath, s.handlePeer)
 	mux.HandleFunc(joinPath, s.handleJoin)
@@ -31,8 +33,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/health", s.handleHealth)
 	mux.HandleFunc("/version", s.handleVersion)
 	mux.HandleFunc("/master/version", s.handleVersion)
-	mux.HandleFunc("/state", s.handleState)
-	mux.HandleFunc("/master/state", s.handleState)
+	s.routeReadOnly(mux)
 	if s.cfg.EnableDebug {
 		httpdebug.Register(mux)
 	}
@@ -134,8 +135,12 @@ func writeEvents[T any](rw *recordio.Writer, evs []T) error {
 }
 
 // writeJSON answers 200 with v as JSON.
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+// writeJSONStatus answers code with v as JSON.
+func writeJSONStatus(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
@@ -192,10 +197,6 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, map[string]any{"healthy": true, "leader": s.leaderHTTPAddr(), "is_leader": s.IsLeader()})
-}
-
 func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{
 		"version":      version.Version,
@@ -204,71 +205,4 @@ func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
 		"git_tag":      version.Version,
 		"build_user":   "mesh",
 	})
-}
-
-// handleState serves a JSON summary of the replicated state; any server
-// answers it from its own copy.
-func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
-	st := s.fsm.State()
-	type taskOut struct {
-		ID          string `json:"id"`
-		Name        string `json:"name"`
-		FrameworkID string `json:"framework_id"`
-		AgentID     string `json:"agent_id"`
-		State       string `json:"state"`
-	}
-	type fwOut struct {
-		ID             string    `json:"id"`
-		Name           string    `json:"name"`
-		User           string    `json:"user"`
-		Roles          []string  `json:"roles"`
-		Active         bool      `json:"active"`
-		Removed        bool      `json:"removed"`
-		Tasks          []taskOut `json:"tasks"`
-		CompletedTasks []taskOut `json:"completed_tasks"`
-	}
-	type agentOut struct {
-		ID        string `json:"id"`
-		Hostname  string `json:"hostname"`
-		Address   string `json:"address"`
-		State     string `json:"state"`
-		Resources any    `json:"resources"`
-		Attrs     any    `json:"attributes,omitempty"`
-	}
-	out := struct {
-		ClusterID           string     `json:"cluster_id"`
-		Version             string     `json:"version"`
-		Leader              string     `json:"leader"`
-		LeaderInfo          any        `json:"leader_info,omitempty"`
-		Frameworks          []fwOut    `json:"frameworks"`
-		CompletedFrameworks []fwOut    `json:"completed_frameworks"`
-		Agents              []agentOut `json:"agents"`
-		OutstandingOffers   int        `json:"outstanding_offers"`
-	}{ClusterID: st.Meta().ClusterID, Version: version.Version, Leader: s.leaderHTTPAddr(),
-		Frameworks: []fwOut{}, CompletedFrameworks: []fwOut{}, Agents: []agentOut{}, OutstandingOffers: len(st.Offers())}
-	if m, err := s.currentMaster(); err == nil {
-		out.LeaderInfo = m.info
-	}
-	for _, fw := range st.Frameworks() {
-		f := fwOut{ID: fw.ID, Name: fw.Info.Name, User: fw.Info.User, Roles: fw.Info.AllRoles(), Active: fw.Connected,
-			Removed: fw.Removed, Tasks: []taskOut{}, CompletedTasks: []taskOut{}}
-		for _, t := range st.TasksByFramework(fw.ID) {
-			to := taskOut{ID: t.TaskID, Name: t.Info.Name, FrameworkID: t.FrameworkID, AgentID: t.AgentID, State: string(t.State)}
-			if t.Completed {
-				f.CompletedTasks = append(f.CompletedTasks, to)
-			} else {
-				f.Tasks = append(f.Tasks, to)
-			}
-		}
-		if fw.Removed {
-			out.CompletedFrameworks = append(out.CompletedFrameworks, f)
-		} else {
-			out.Frameworks = append(out.Frameworks, f)
-		}
-	}
-	for _, a := range st.Agents() {
-		out.Agents = append(out.Agents, agentOut{ID: a.ID, Hostname: a.Info.Hostname, Address: a.Address, State: a.State,
-			Resources: a.Info.Resources, Attrs: a.Info.Attributes})
-	}
-	writeJSON(w, out)
 }

@@ -33,8 +33,10 @@ type master struct {
 
 	alloc     allocator.Allocator
 	clusterID string
-	info      mesos.MasterInfo
-	offerSeq  atomic.Uint64
+	// elected is when this term's leadership was established.
+	elected  time.Time
+	info     mesos.MasterInfo
+	offerSeq atomic.Uint64
 
 	mu             sync.Mutex
 	frameworks     map[string]*frameworkConn
@@ -76,6 +78,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		frameworkSeq:   meta.NextFramework,
 		agentSeq:       meta.NextAgent,
 	}
+	m.elected = time.Now()
 	m.adm = newAdmission(ctx, defaultAdmission)
 	m.info = masterInfo(m.clusterID, s.nodeID, s.HTTPAddr())
 	alloc, err := allocator.New(s.cfg.Allocator, allocator.Config{

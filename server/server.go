@@ -27,6 +27,13 @@ type Server struct {
 	cfg    Config
 	logger hclog.Logger
 	nodeID string
+	// started is when the process started this server (start_time,
+	// master/uptime_secs).
+	started time.Time
+	// logLevel carries out the operator API's logging level calls.
+	logLevel *loggingLevel
+	// opHub feeds the operator API's event streams.
+	opHub *operatorHub
 
 	fsm      *fsm.FSM
 	raft     *raft.Raft
@@ -59,7 +66,8 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server")}
+	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server"), started: time.Now()}
+	s.logLevel = newLoggingLevel(s.logger)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -118,6 +126,7 @@ func (s *Server) setupRaft() error {
 	s.leaderCh = make(chan bool, 10)
 	rc.NotifyCh = s.leaderCh
 	s.fsm = fsm.New(cfg.Logger)
+	s.opHub = newOperatorHub(s.fsm)
 
 	var (
 		logs   raft.LogStore
@@ -277,6 +286,7 @@ func (s *Server) shutdown() {
 		// Streams end when the master is revoked; give handlers a moment.
 		_ = s.httpSrv.Shutdown(sctx)
 		_ = s.httpSrv.Close()
+		s.logLevel.stop()
 		if err := s.raft.Shutdown().Error(); err != nil {
 			s.logger.Warn("raft shutdown", "error", err)
 		}

@@ -26,7 +26,9 @@ type SimAgent struct {
 	Hostname  string
 	Port      int32
 	Resources mesos.Resources
-	ID        string
+	// Attributes are advertised at registration (optional).
+	Attributes []mesos.Attribute
+	ID         string
 
 	mu       sync.Mutex
 	tasks    map[string]*simTask // framework/task
@@ -118,7 +120,7 @@ func (a *SimAgent) Forget(frameworkID, taskID string) {
 // run registers, signals registered, then processes the stream until it
 // ends. An error before registration is returned.
 func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
-	info := mesos.AgentInfo{Hostname: a.Hostname, Port: a.Port, Resources: a.Resources}
+	info := mesos.AgentInfo{Hostname: a.Hostname, Port: a.Port, Resources: a.Resources, Attributes: a.Attributes}
 	if a.ID != "" {
 		info.ID = &mesos.AgentID{Value: a.ID}
 	}

@@ -1,0 +1,108 @@
+package master
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ErrParse marks a call that could not be decoded or is not valid; its
+// message says what was wrong, in the words Mesos' master uses.
+var ErrParse = errors.New("bad operator call")
+
+func parseErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrParse}, args...)...)
+}
+
+// Message returns the text of a parse error without the ErrParse prefix,
+// for the body of a 400.
+func Message(err error) string {
+	return string(bytes.TrimPrefix([]byte(err.Error()), []byte(ErrParse.Error()+": ")))
+}
+
+// ParseCall decodes a JSON call and checks it as Mesos' master does: the
+// body must be JSON, convert to a Call (known type, required fields of
+// the sub-messages present) and carry the sub-message its type needs.
+// Keys the Call does not define are ignored, as Mesos ignores them.
+func ParseCall(body []byte) (*Call, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		if !json.Valid(body) {
+			return nil, parseErrorf("Failed to parse body into JSON: %v", err)
+		}
+		return nil, parseErrorf("Failed to convert JSON into Call protobuf: a call is a JSON object")
+	}
+	var call Call
+	if err := json.Unmarshal(body, &call); err != nil {
+		return nil, parseErrorf("Failed to convert JSON into Call protobuf: %v", err)
+	}
+	if _, ok := raw["type"]; !ok {
+		return nil, parseErrorf("Failed to validate master::Call: Expecting 'type' to be present")
+	}
+	if !callTypes[call.Type] {
+		return nil, parseErrorf("Failed to convert JSON into Call protobuf: unknown call type %q", call.Type)
+	}
+	if missing := call.missingRequired(); missing != "" {
+		return nil, parseErrorf("Failed to convert JSON into Call protobuf: Missing required fields: %s", missing)
+	}
+	if err := call.validate(); err != nil {
+		return nil, err
+	}
+	return &call, nil
+}
+
+// missingRequired names the first required field of a present
+// sub-message that is absent, "" when none is.
+func (c *Call) missingRequired() string {
+	switch {
+	case c.GetMetrics != nil && c.GetMetrics.Timeout != nil && c.GetMetrics.Timeout.Nanoseconds == nil:
+		return "get_metrics.timeout.nanoseconds"
+	case c.SetLoggingLevel != nil && c.SetLoggingLevel.Level == nil:
+		return "set_logging_level.level"
+	case c.SetLoggingLevel != nil && c.SetLoggingLevel.Duration == nil:
+		return "set_logging_level.duration"
+	case c.SetLoggingLevel != nil && c.SetLoggingLevel.Duration.Nanoseconds == nil:
+		return "set_logging_level.duration.nanoseconds"
+	case c.ListFiles != nil && c.ListFiles.Path == nil:
+		return "list_files.path"
+	case c.ReadFile != nil && c.ReadFile.Path == nil:
+		return "read_file.path"
+	case c.ReadFile != nil && c.ReadFile.Offset == nil:
+		return "read_file.offset"
+	case c.Teardown != nil && c.Teardown.FrameworkID == nil:
+		return "teardown.framework_id"
+	}
+	return ""
+}
+
+// validate requires the sub-message a call's type needs, as Mesos'
+// validation::master::call::validate does, and sane durations.
+func (c *Call) validate() error {
+	need := map[string]bool{
+		CallGetMetrics:      c.GetMetrics != nil,
+		CallSetLoggingLevel: c.SetLoggingLevel != nil,
+		CallListFiles:       c.ListFiles != nil,
+		CallReadFile:        c.ReadFile != nil,
+		CallTeardown:        c.Teardown != nil,
+	}
+	if present, ok := need[c.Type]; ok && !present {
+		return parseErrorf("Failed to validate master::Call: Expecting '%s' to be present", subMessage[c.Type])
+	}
+	if c.GetMetrics != nil && c.GetMetrics.Timeout != nil && *c.GetMetrics.Timeout.Nanoseconds < 0 {
+		return parseErrorf("Failed to validate master::Call: 'get_metrics.timeout' must not be negative")
+	}
+	if c.SetLoggingLevel != nil && *c.SetLoggingLevel.Duration.Nanoseconds < 0 {
+		return parseErrorf("Failed to validate master::Call: 'set_logging_level.duration' must not be negative")
+	}
+	return nil
+}
+
+// subMessage names the field a call type carries its arguments in.
+var subMessage = map[string]string{
+	CallGetMetrics:      "get_metrics",
+	CallSetLoggingLevel: "set_logging_level",
+	CallListFiles:       "list_files",
+	CallReadFile:        "read_file",
+	CallTeardown:        "teardown",
+}

@@ -1,0 +1,83 @@
+package master
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestParseCall_AcceptsAndRefuses: well-formed calls decode; each kind of
+// bad call is refused with the message that says what was wrong.
+func TestParseCall_AcceptsAndRefuses(t *testing.T) {
+	for _, body := range []string{
+		`{"type":"GET_HEALTH"}`,
+		`{"type":"GET_HEALTH","unknown_key":1}`,
+		`{"type":"GET_METRICS","get_metrics":{}}`,
+		`{"type":"GET_METRICS","get_metrics":{"timeout":{"nanoseconds":5000000000}}}`,
+		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":1000}}}`,
+		`{"type":"READ_FILE","read_file":{"path":"/x","offset":0,"length":10}}`,
+		`{"type":"LIST_FILES","list_files":{"path":"/"}}`,
+		`{"type":"TEARDOWN","teardown":{"framework_id":{"value":"f"}}}`,
+		`{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"a"}}}`,
+	} {
+		if _, err := ParseCall([]byte(body)); err != nil {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+	for body, want := range map[string]string{
+		`{"type":`:             "Failed to parse body into JSON",
+		`[1,2]`:                "a call is a JSON object",
+		`{}`:                   "Expecting 'type' to be present",
+		`{"type":"GET_PIZZA"}`: `unknown call type "GET_PIZZA"`,
+		`{"type":7}`:           "Failed to convert JSON into Call protobuf",
+		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1}}`:                               "Missing required fields: set_logging_level.duration",
+		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"duration":{"nanoseconds":1}}}`:            "Missing required fields: set_logging_level.level",
+		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{}}}`:                 "set_logging_level.duration.nanoseconds",
+		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":-1}}}`: "must not be negative",
+		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":-1,"duration":{"nanoseconds":1}}}`: "Failed to convert JSON into Call protobuf",
+		`{"type":"SET_LOGGING_LEVEL"}`:                   "Expecting 'set_logging_level' to be present",
+		`{"type":"GET_METRICS"}`:                         "Expecting 'get_metrics' to be present",
+		`{"type":"READ_FILE","read_file":{"path":"/x"}}`: "Missing required fields: read_file.offset",
+		`{"type":"LIST_FILES","list_files":{}}`:          "Missing required fields: list_files.path",
+	} {
+		_, err := ParseCall([]byte(body))
+		if err == nil || !errors.Is(err, ErrParse) || !strings.Contains(Message(err), want) {
+			t.Errorf("%s: error %v, want one containing %q", body, err, want)
+		}
+	}
+}
+
+// FuzzParseCall: no input makes the decoder panic; what it accepts has a
+// known type and the sub-message that type needs, and every refusal is
+// an ErrParse with a message.
+func FuzzParseCall(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"GET_HEALTH"}`, `{"type":"GET_STATE"}`, `{}`, `{"type":`, `null`, `[]`, `"x"`,
+		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":1000}}}`,
+		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1}}`,
+		`{"type":"GET_METRICS","get_metrics":{"timeout":{"nanoseconds":-5}}}`,
+		`{"type":"READ_FILE","read_file":{"path":"/x","offset":18446744073709551615}}`,
+		`{"type":"LIST_FILES","list_files":{"path":null}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := ParseCall(body)
+		if err != nil {
+			if !errors.Is(err, ErrParse) || Message(err) == "" {
+				t.Fatalf("refusal %v is not a parse error with a message", err)
+			}
+			return
+		}
+		if !callTypes[c.Type] {
+			t.Fatalf("accepted unknown type %q", c.Type)
+		}
+		if c.Type == CallSetLoggingLevel && (c.SetLoggingLevel == nil || c.SetLoggingLevel.Duration == nil ||
+			c.SetLoggingLevel.Duration.Nanoseconds == nil || *c.SetLoggingLevel.Duration.Nanoseconds < 0 || c.SetLoggingLevel.Level == nil) {
+			t.Fatalf("accepted SET_LOGGING_LEVEL without a level and a duration: %s", body)
+		}
+		if c.Type == CallReadFile && (c.ReadFile == nil || c.ReadFile.Path == nil || c.ReadFile.Offset == nil) {
+			t.Fatalf("accepted READ_FILE without path and offset: %s", body)
+		}
+	})
+}

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"net/http"
+	"sort"
+	"time"
+
+	mapi "mesh/mesos/master"
+	"mesh/version"
+)
+
+// handleOperator serves Mesos' v1 operator API (POST /api/v1). As Mesos'
+// master does, a server that does not lead redirects every call to the
+// leader (or answers 503 while there is none) before looking at it.
+func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
+	m := s.leaderOrRedirect(w, r)
+	if m == nil {
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, httpErrorf(http.StatusMethodNotAllowed, "expecting a 'POST' request, received '%s'", r.Method))
+		return
+	}
+	call, err := decodeOperatorCall(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if call.Type == mapi.CallSubscribe {
+		s.operatorSubscribe(m, w, r)
+		return
+	}
+	resp, err := s.operatorCall(m, call)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeOperatorResponse(w, resp)
+}
+
+// operatorCall carries out one call; a nil response is an empty 200.
+func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
+	switch c.Type {
+	case mapi.CallGetHealth:
+		return &mapi.Response{Type: mapi.ResponseGetHealth, GetHealth: &mapi.GetHealth{Healthy: s.Healthy()}}, nil
+	case mapi.CallGetFlags:
+		return &mapi.Response{Type: mapi.ResponseGetFlags, GetFlags: s.getFlags()}, nil
+	case mapi.CallGetVersion:
+		return &mapi.Response{Type: mapi.ResponseGetVersion, GetVersion: &mapi.GetVersion{VersionInfo: mapi.VersionInfo{
+			Version: version.Version, GitSHA: version.GitSHA, GitTag: version.Version}}}, nil
+	case mapi.CallGetMetrics:
+		// mesh computes every metric at once from its state: there is no
+		// slow collector for the timeout to bound.
+		return &mapi.Response{Type: mapi.ResponseGetMetrics, GetMetrics: s.getMetrics()}, nil
+	case mapi.CallGetLoggingLevel:
+		return &mapi.Response{Type: mapi.ResponseGetLoggingLevel, GetLoggingLevel: &mapi.GetLoggingLevel{Level: s.logLevel.get()}}, nil
+	case mapi.CallSetLoggingLevel:
+		sl := c.SetLoggingLevel
+		s.logLevel.set(*sl.Level, time.Duration(*sl.Duration.Nanoseconds))
+		return nil, nil
+	case mapi.CallListFiles:
+		return nil, noFile(*c.ListFiles.Path)
+	case mapi.CallReadFile:
+		return nil, noFile(*c.ReadFile.Path)
+	case mapi.CallTeardown:
+		return nil, s.operatorTeardown(m, c.Teardown.FrameworkID.Value)
+	}
+	v := s.newStateView()
+	switch c.Type {
+	case mapi.CallGetState:
+		return &mapi.Response{Type: mapi.ResponseGetState, GetState: &mapi.GetState{GetTasks: v.getTasks(),
+			GetExecutors: v.getExecutors(), GetFrameworks: v.getFrameworks(m), GetAgents: v.getAgents()}}, nil
+	case mapi.CallGetAgents:
+		agents := v.getAgents()
+		return &mapi.Response{Type: mapi.ResponseGetAgents, GetAgents: &agents}, nil
+	case mapi.CallGetFrameworks:
+		fws := v.getFrameworks(m)
+		return &mapi.Response{Type: mapi.ResponseGetFrameworks, GetFrameworks: &fws}, nil
+	case mapi.CallGetExecutors:
+		ex := v.getExecutors()
+		return &mapi.Response{Type: mapi.ResponseGetExecutors, GetExecutors: &ex}, nil
+	case mapi.CallGetTasks:
+		tasks := v.getTasks()
+		return &mapi.Response{Type: mapi.ResponseGetTasks, GetTasks: &tasks}, nil
+	case mapi.CallGetOperations:
+		// mesh keeps no offer operations beyond the launches, which are
+		// tasks: there is no operation to list.
+		return &mapi.Response{Type: mapi.ResponseGetOperations, GetOperations: &mapi.GetOperations{}}, nil
+	case mapi.CallGetRoles:
+		return &mapi.Response{Type: mapi.ResponseGetRoles, GetRoles: v.getRoles()}, nil
+	case mapi.CallGetMaster:
+		gm := &mapi.GetMaster{MasterInfo: m.info, StartTime: float64(s.started.UnixNano()) / 1e9,
+			ElectedTime: float64(m.elected.UnixNano()) / 1e9}
+		return &mapi.Response{Type: mapi.ResponseGetMaster, GetMaster: gm}, nil
+	}
+	return nil, httpErrorf(http.StatusNotImplemented, "mesh does not implement the operator call %s yet", c.Type)
+}
+
+// noFile answers LIST_FILES and READ_FILE: unlike Mesos' master, which
+// serves its log file when it writes one, a mesh server logs only to
+// stderr and holds no sandbox, so it serves no file at all.
+func noFile(path string) error {
+	return httpErrorf(http.StatusNotFound, "no file or directory %q: a mesh server serves no files (it logs to stderr, and sandboxes live on the agents)", path)
+}
+
+// getFlags lists the server's settings by flag name.
+func (s *Server) getFlags() *mapi.GetFlags {
+	flags := s.flags()
+	out := &mapi.GetFlags{}
+	for name, value := range flags {
+		out.Flags = append(out.Flags, mapi.Flag{Name: name, Value: value})
+	}
+	sort.Slice(out.Flags, func(i, j int) bool { return out.Flags[i].Name < out.Flags[j].Name })
+	return out
+}
+
+// getMetrics lists /metrics/snapshot's metrics by name.
+func (s *Server) getMetrics() *mapi.GetMetrics {
+	out := &mapi.GetMetrics{}
+	for name, value := range s.metricsSnapshot() {
+		out.Metrics = append(out.Metrics, mapi.Metric{Name: name, Value: value})
+	}
+	sort.Slice(out.Metrics, func(i, j int) bool { return out.Metrics[i].Name < out.Metrics[j].Name })
+	return out
+}
+
+// operatorTeardown removes a framework as its own TEARDOWN would: its
+// tasks are killed and its offers rescinded. An unknown or already
+// removed framework is a 400, as in Mesos.
+func (s *Server) operatorTeardown(m *master, fid string) error {
+	if fw := s.fsm.State().Framework(fid); fw == nil || fw.Removed {
+		return httpErrorf(http.StatusBadRequest, "No framework found with specified ID %q", fid)
+	}
+	m.removeFramework(fid, "Framework torn down by the operator")
+	if fw := s.fsm.State().Framework(fid); fw == nil || !fw.Removed {
+		return httpErrorf(http.StatusServiceUnavailable, "the teardown of framework %q was not committed; retry", fid)
+	}
+	return nil
+}
