@@ -12,8 +12,12 @@ import (
 // Accept, stream id, framework checks, then the call.
 func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 	var call scheduler.Call
-	m := s.leaderPostJSON(w, r, &call)
+	m := s.leaderOrRedirect(w, r)
 	if m == nil {
+		return
+	}
+	if err := decodeCall(w, r, &call); err != nil {
+		writeError(w, err)
 		return
 	}
 	if call.Type != scheduler.CallUnknown {
@@ -23,16 +27,22 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	streamID := r.Header.Get("Mesos-Stream-Id")
-	if call.Type == scheduler.CallSubscribe {
-		if !acceptsJSON(r) {
-			writeError(w, httpErrorf(http.StatusNotAcceptable, "expecting 'Accept' to allow application/json"))
+	// Like the Mesos master, only the calls that answer with a body look
+	// at Accept.
+	var mediaType string
+	if call.Type == scheduler.CallSubscribe || call.Type == scheduler.CallReconcileOperations {
+		var err error
+		if mediaType, err = responseEncoding(r); err != nil {
+			writeError(w, err)
 			return
 		}
+	}
+	if call.Type == scheduler.CallSubscribe {
 		if streamID != "" {
 			writeError(w, httpErrorf(http.StatusBadRequest, "all non-subscribe calls should include the 'Mesos-Stream-Id' header; SUBSCRIBE must not"))
 			return
 		}
-		m.subscribe(w, r, &call)
+		m.subscribe(w, r, &call, mediaType)
 		return
 	}
 	if call.FrameworkID == nil || call.FrameworkID.Value == "" {
