@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"mesh/mesos"
 	"mesh/mesos/scheduler"
+	mesospb "mesh/mesos/v1pb"
 	"mesh/mesos/v1pb/schedulerpb"
 )
 
@@ -148,6 +150,16 @@ func TestUnmarshal_ProtobufErrors(t *testing.T) {
 	c = scheduler.Call{}
 	if err := Unmarshal(Protobuf, []byte{0x10, 0x63}, &c); err != nil || c.Type != "" {
 		t.Fatalf("got type %q, %v; want it unset", c.Type, err)
+	}
+	// In a required field it leaves the field missing: no parse, as in
+	// Mesos.
+	bad, err := proto.Marshal(&schedulerpb.Event{Type: schedulerpb.Event_UPDATE.Enum(), Update: &schedulerpb.Event_Update{
+		Status: &mesospb.TaskStatus{TaskId: &mesospb.TaskID{Value: proto.String("t")}, State: mesospb.TaskState(99).Enum()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Unmarshal(Protobuf, bad, &scheduler.Event{}); err == nil || !strings.Contains(err.Error(), "mesos.v1.TaskStatus.state") {
+		t.Fatalf("an unknown TaskState decoded: %v", err)
 	}
 	if _, err := Marshal(Protobuf, &mesos.TaskInfo{}); err == nil {
 		t.Fatal("a type without a protobuf message encoded")

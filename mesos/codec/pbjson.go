@@ -35,7 +35,13 @@ func writeMessage(buf *bytes.Buffer, m protoreflect.Message) error {
 	first := true
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
-		if !m.Has(fd) || unknownEnum(fd, m.Get(fd)) {
+		if !m.Has(fd) {
+			continue
+		}
+		if unknownEnum(fd, m.Get(fd)) {
+			if fd.Cardinality() == protoreflect.Required {
+				return fmt.Errorf("required field %s has %d, which is not a value of %s", fd.FullName(), m.Get(fd).Enum(), fd.Enum().FullName())
+			}
 			continue
 		}
 		if !first {
@@ -64,7 +70,8 @@ func writeMessage(buf *bytes.Buffer, m protoreflect.Message) error {
 // unknownEnum reports whether v, the value of a singular enum field, is a
 // number its enum does not define. The Go library keeps such numbers;
 // Mesos (C++, proto2) keeps them among the unknown fields, so the field
-// reads as unset, and so it does here.
+// reads as unset (and a required one as missing: the message does not
+// parse), and so it does here.
 func unknownEnum(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 	return fd.Kind() == protoreflect.EnumKind && fd.Cardinality() != protoreflect.Repeated &&
 		fd.Enum().Values().ByNumber(v.Enum()) == nil

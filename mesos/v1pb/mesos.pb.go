@@ -996,6 +996,241 @@ func (NetworkInfo_Protocol) EnumDescriptor() ([]byte, []int) {
 	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{32, 0}
 }
 
+type CapabilityInfo_Capability int32
+
+const (
+	CapabilityInfo_UNKNOWN            CapabilityInfo_Capability = 0
+	CapabilityInfo_CHOWN              CapabilityInfo_Capability = 1000
+	CapabilityInfo_DAC_OVERRIDE       CapabilityInfo_Capability = 1001
+	CapabilityInfo_DAC_READ_SEARCH    CapabilityInfo_Capability = 1002
+	CapabilityInfo_FOWNER             CapabilityInfo_Capability = 1003
+	CapabilityInfo_FSETID             CapabilityInfo_Capability = 1004
+	CapabilityInfo_KILL               CapabilityInfo_Capability = 1005
+	CapabilityInfo_SETGID             CapabilityInfo_Capability = 1006
+	CapabilityInfo_SETUID             CapabilityInfo_Capability = 1007
+	CapabilityInfo_SETPCAP            CapabilityInfo_Capability = 1008
+	CapabilityInfo_LINUX_IMMUTABLE    CapabilityInfo_Capability = 1009
+	CapabilityInfo_NET_BIND_SERVICE   CapabilityInfo_Capability = 1010
+	CapabilityInfo_NET_BROADCAST      CapabilityInfo_Capability = 1011
+	CapabilityInfo_NET_ADMIN          CapabilityInfo_Capability = 1012
+	CapabilityInfo_NET_RAW            CapabilityInfo_Capability = 1013
+	CapabilityInfo_IPC_LOCK           CapabilityInfo_Capability = 1014
+	CapabilityInfo_IPC_OWNER          CapabilityInfo_Capability = 1015
+	CapabilityInfo_SYS_MODULE         CapabilityInfo_Capability = 1016
+	CapabilityInfo_SYS_RAWIO          CapabilityInfo_Capability = 1017
+	CapabilityInfo_SYS_CHROOT         CapabilityInfo_Capability = 1018
+	CapabilityInfo_SYS_PTRACE         CapabilityInfo_Capability = 1019
+	CapabilityInfo_SYS_PACCT          CapabilityInfo_Capability = 1020
+	CapabilityInfo_SYS_ADMIN          CapabilityInfo_Capability = 1021
+	CapabilityInfo_SYS_BOOT           CapabilityInfo_Capability = 1022
+	CapabilityInfo_SYS_NICE           CapabilityInfo_Capability = 1023
+	CapabilityInfo_SYS_RESOURCE       CapabilityInfo_Capability = 1024
+	CapabilityInfo_SYS_TIME           CapabilityInfo_Capability = 1025
+	CapabilityInfo_SYS_TTY_CONFIG     CapabilityInfo_Capability = 1026
+	CapabilityInfo_MKNOD              CapabilityInfo_Capability = 1027
+	CapabilityInfo_LEASE              CapabilityInfo_Capability = 1028
+	CapabilityInfo_AUDIT_WRITE        CapabilityInfo_Capability = 1029
+	CapabilityInfo_AUDIT_CONTROL      CapabilityInfo_Capability = 1030
+	CapabilityInfo_SETFCAP            CapabilityInfo_Capability = 1031
+	CapabilityInfo_MAC_OVERRIDE       CapabilityInfo_Capability = 1032
+	CapabilityInfo_MAC_ADMIN          CapabilityInfo_Capability = 1033
+	CapabilityInfo_SYSLOG             CapabilityInfo_Capability = 1034
+	CapabilityInfo_WAKE_ALARM         CapabilityInfo_Capability = 1035
+	CapabilityInfo_BLOCK_SUSPEND      CapabilityInfo_Capability = 1036
+	CapabilityInfo_AUDIT_READ         CapabilityInfo_Capability = 1037
+	CapabilityInfo_PERFMON            CapabilityInfo_Capability = 1038
+	CapabilityInfo_BPF                CapabilityInfo_Capability = 1039
+	CapabilityInfo_CHECKPOINT_RESTORE CapabilityInfo_Capability = 1040
+)
+
+// Enum value maps for CapabilityInfo_Capability.
+var (
+	CapabilityInfo_Capability_name = map[int32]string{
+		0:    "UNKNOWN",
+		1000: "CHOWN",
+		1001: "DAC_OVERRIDE",
+		1002: "DAC_READ_SEARCH",
+		1003: "FOWNER",
+		1004: "FSETID",
+		1005: "KILL",
+		1006: "SETGID",
+		1007: "SETUID",
+		1008: "SETPCAP",
+		1009: "LINUX_IMMUTABLE",
+		1010: "NET_BIND_SERVICE",
+		1011: "NET_BROADCAST",
+		1012: "NET_ADMIN",
+		1013: "NET_RAW",
+		1014: "IPC_LOCK",
+		1015: "IPC_OWNER",
+		1016: "SYS_MODULE",
+		1017: "SYS_RAWIO",
+		1018: "SYS_CHROOT",
+		1019: "SYS_PTRACE",
+		1020: "SYS_PACCT",
+		1021: "SYS_ADMIN",
+		1022: "SYS_BOOT",
+		1023: "SYS_NICE",
+		1024: "SYS_RESOURCE",
+		1025: "SYS_TIME",
+		1026: "SYS_TTY_CONFIG",
+		1027: "MKNOD",
+		1028: "LEASE",
+		1029: "AUDIT_WRITE",
+		1030: "AUDIT_CONTROL",
+		1031: "SETFCAP",
+		1032: "MAC_OVERRIDE",
+		1033: "MAC_ADMIN",
+		1034: "SYSLOG",
+		1035: "WAKE_ALARM",
+		1036: "BLOCK_SUSPEND",
+		1037: "AUDIT_READ",
+		1038: "PERFMON",
+		1039: "BPF",
+		1040: "CHECKPOINT_RESTORE",
+	}
+	CapabilityInfo_Capability_value = map[string]int32{
+		"UNKNOWN":            0,
+		"CHOWN":              1000,
+		"DAC_OVERRIDE":       1001,
+		"DAC_READ_SEARCH":    1002,
+		"FOWNER":             1003,
+		"FSETID":             1004,
+		"KILL":               1005,
+		"SETGID":             1006,
+		"SETUID":             1007,
+		"SETPCAP":            1008,
+		"LINUX_IMMUTABLE":    1009,
+		"NET_BIND_SERVICE":   1010,
+		"NET_BROADCAST":      1011,
+		"NET_ADMIN":          1012,
+		"NET_RAW":            1013,
+		"IPC_LOCK":           1014,
+		"IPC_OWNER":          1015,
+		"SYS_MODULE":         1016,
+		"SYS_RAWIO":          1017,
+		"SYS_CHROOT":         1018,
+		"SYS_PTRACE":         1019,
+		"SYS_PACCT":          1020,
+		"SYS_ADMIN":          1021,
+		"SYS_BOOT":           1022,
+		"SYS_NICE":           1023,
+		"SYS_RESOURCE":       1024,
+		"SYS_TIME":           1025,
+		"SYS_TTY_CONFIG":     1026,
+		"MKNOD":              1027,
+		"LEASE":              1028,
+		"AUDIT_WRITE":        1029,
+		"AUDIT_CONTROL":      1030,
+		"SETFCAP":            1031,
+		"MAC_OVERRIDE":       1032,
+		"MAC_ADMIN":          1033,
+		"SYSLOG":             1034,
+		"WAKE_ALARM":         1035,
+		"BLOCK_SUSPEND":      1036,
+		"AUDIT_READ":         1037,
+		"PERFMON":            1038,
+		"BPF":                1039,
+		"CHECKPOINT_RESTORE": 1040,
+	}
+)
+
+func (x CapabilityInfo_Capability) Enum() *CapabilityInfo_Capability {
+	p := new(CapabilityInfo_Capability)
+	*p = x
+	return p
+}
+
+func (x CapabilityInfo_Capability) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CapabilityInfo_Capability) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesos_v1_mesos_proto_enumTypes[15].Descriptor()
+}
+
+func (CapabilityInfo_Capability) Type() protoreflect.EnumType {
+	return &file_mesos_v1_mesos_proto_enumTypes[15]
+}
+
+func (x CapabilityInfo_Capability) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *CapabilityInfo_Capability) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = CapabilityInfo_Capability(num)
+	return nil
+}
+
+// Deprecated: Use CapabilityInfo_Capability.Descriptor instead.
+func (CapabilityInfo_Capability) EnumDescriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0}
+}
+
+type LinuxInfo_IpcMode int32
+
+const (
+	LinuxInfo_UNKNOWN      LinuxInfo_IpcMode = 0
+	LinuxInfo_PRIVATE      LinuxInfo_IpcMode = 1
+	LinuxInfo_SHARE_PARENT LinuxInfo_IpcMode = 2
+)
+
+// Enum value maps for LinuxInfo_IpcMode.
+var (
+	LinuxInfo_IpcMode_name = map[int32]string{
+		0: "UNKNOWN",
+		1: "PRIVATE",
+		2: "SHARE_PARENT",
+	}
+	LinuxInfo_IpcMode_value = map[string]int32{
+		"UNKNOWN":      0,
+		"PRIVATE":      1,
+		"SHARE_PARENT": 2,
+	}
+)
+
+func (x LinuxInfo_IpcMode) Enum() *LinuxInfo_IpcMode {
+	p := new(LinuxInfo_IpcMode)
+	*p = x
+	return p
+}
+
+func (x LinuxInfo_IpcMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LinuxInfo_IpcMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesos_v1_mesos_proto_enumTypes[16].Descriptor()
+}
+
+func (LinuxInfo_IpcMode) Type() protoreflect.EnumType {
+	return &file_mesos_v1_mesos_proto_enumTypes[16]
+}
+
+func (x LinuxInfo_IpcMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *LinuxInfo_IpcMode) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = LinuxInfo_IpcMode(num)
+	return nil
+}
+
+// Deprecated: Use LinuxInfo_IpcMode.Descriptor instead.
+func (LinuxInfo_IpcMode) EnumDescriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0}
+}
+
 type RLimitInfo_RLimit_Type int32
 
 const (
@@ -1071,11 +1306,11 @@ func (x RLimitInfo_RLimit_Type) String() string {
 }
 
 func (RLimitInfo_RLimit_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[15].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[17].Descriptor()
 }
 
 func (RLimitInfo_RLimit_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[15]
+	return &file_mesos_v1_mesos_proto_enumTypes[17]
 }
 
 func (x RLimitInfo_RLimit_Type) Number() protoreflect.EnumNumber {
@@ -1094,7 +1329,7 @@ func (x *RLimitInfo_RLimit_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use RLimitInfo_RLimit_Type.Descriptor instead.
 func (RLimitInfo_RLimit_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0, 0}
 }
 
 type ContainerInfo_Type int32
@@ -1127,11 +1362,11 @@ func (x ContainerInfo_Type) String() string {
 }
 
 func (ContainerInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[16].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[18].Descriptor()
 }
 
 func (ContainerInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[16]
+	return &file_mesos_v1_mesos_proto_enumTypes[18]
 }
 
 func (x ContainerInfo_Type) Number() protoreflect.EnumNumber {
@@ -1150,7 +1385,7 @@ func (x *ContainerInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerInfo_Type.Descriptor instead.
 func (ContainerInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0}
 }
 
 type ContainerInfo_DockerInfo_Network int32
@@ -1189,11 +1424,11 @@ func (x ContainerInfo_DockerInfo_Network) String() string {
 }
 
 func (ContainerInfo_DockerInfo_Network) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[17].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[19].Descriptor()
 }
 
 func (ContainerInfo_DockerInfo_Network) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[17]
+	return &file_mesos_v1_mesos_proto_enumTypes[19]
 }
 
 func (x ContainerInfo_DockerInfo_Network) Number() protoreflect.EnumNumber {
@@ -1212,7 +1447,7 @@ func (x *ContainerInfo_DockerInfo_Network) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerInfo_DockerInfo_Network.Descriptor instead.
 func (ContainerInfo_DockerInfo_Network) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0, 0}
 }
 
 type CheckInfo_Type int32
@@ -1251,11 +1486,11 @@ func (x CheckInfo_Type) String() string {
 }
 
 func (CheckInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[18].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[20].Descriptor()
 }
 
 func (CheckInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[18]
+	return &file_mesos_v1_mesos_proto_enumTypes[20]
 }
 
 func (x CheckInfo_Type) Number() protoreflect.EnumNumber {
@@ -1274,7 +1509,7 @@ func (x *CheckInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use CheckInfo_Type.Descriptor instead.
 func (CheckInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0}
 }
 
 type HealthCheck_Type int32
@@ -1313,11 +1548,11 @@ func (x HealthCheck_Type) String() string {
 }
 
 func (HealthCheck_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[19].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[21].Descriptor()
 }
 
 func (HealthCheck_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[19]
+	return &file_mesos_v1_mesos_proto_enumTypes[21]
 }
 
 func (x HealthCheck_Type) Number() protoreflect.EnumNumber {
@@ -1336,7 +1571,7 @@ func (x *HealthCheck_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use HealthCheck_Type.Descriptor instead.
 func (HealthCheck_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41, 0}
 }
 
 type DiscoveryInfo_Visibility int32
@@ -1372,11 +1607,11 @@ func (x DiscoveryInfo_Visibility) String() string {
 }
 
 func (DiscoveryInfo_Visibility) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[20].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[22].Descriptor()
 }
 
 func (DiscoveryInfo_Visibility) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[20]
+	return &file_mesos_v1_mesos_proto_enumTypes[22]
 }
 
 func (x DiscoveryInfo_Visibility) Number() protoreflect.EnumNumber {
@@ -1395,7 +1630,7 @@ func (x *DiscoveryInfo_Visibility) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use DiscoveryInfo_Visibility.Descriptor instead.
 func (DiscoveryInfo_Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45, 0}
 }
 
 type ExecutorInfo_Type int32
@@ -1431,11 +1666,11 @@ func (x ExecutorInfo_Type) String() string {
 }
 
 func (ExecutorInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[21].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[23].Descriptor()
 }
 
 func (ExecutorInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[21]
+	return &file_mesos_v1_mesos_proto_enumTypes[23]
 }
 
 func (x ExecutorInfo_Type) Number() protoreflect.EnumNumber {
@@ -1454,7 +1689,7 @@ func (x *ExecutorInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ExecutorInfo_Type.Descriptor instead.
 func (ExecutorInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0}
 }
 
 type Offer_Operation_Type int32
@@ -1514,11 +1749,11 @@ func (x Offer_Operation_Type) String() string {
 }
 
 func (Offer_Operation_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[22].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[24].Descriptor()
 }
 
 func (Offer_Operation_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[22]
+	return &file_mesos_v1_mesos_proto_enumTypes[24]
 }
 
 func (x Offer_Operation_Type) Number() protoreflect.EnumNumber {
@@ -1537,7 +1772,7 @@ func (x *Offer_Operation_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Offer_Operation_Type.Descriptor instead.
 func (Offer_Operation_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 0}
 }
 
 type TaskStatus_Source int32
@@ -1573,11 +1808,11 @@ func (x TaskStatus_Source) String() string {
 }
 
 func (TaskStatus_Source) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[23].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[25].Descriptor()
 }
 
 func (TaskStatus_Source) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[23]
+	return &file_mesos_v1_mesos_proto_enumTypes[25]
 }
 
 func (x TaskStatus_Source) Number() protoreflect.EnumNumber {
@@ -1596,7 +1831,7 @@ func (x *TaskStatus_Source) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TaskStatus_Source.Descriptor instead.
 func (TaskStatus_Source) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{55, 0}
 }
 
 type TaskStatus_Reason int32
@@ -1728,11 +1963,11 @@ func (x TaskStatus_Reason) String() string {
 }
 
 func (TaskStatus_Reason) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[24].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[26].Descriptor()
 }
 
 func (TaskStatus_Reason) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[24]
+	return &file_mesos_v1_mesos_proto_enumTypes[26]
 }
 
 func (x TaskStatus_Reason) Number() protoreflect.EnumNumber {
@@ -1751,7 +1986,7 @@ func (x *TaskStatus_Reason) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TaskStatus_Reason.Descriptor instead.
 func (TaskStatus_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{55, 1}
 }
 
 type FrameworkID struct {
@@ -3842,6 +4077,209 @@ func (x *NetworkInfo) GetPortMappings() []*NetworkInfo_PortMapping {
 	return nil
 }
 
+type CapabilityInfo struct {
+	state         protoimpl.MessageState      `protogen:"open.v1"`
+	Capabilities  []CapabilityInfo_Capability `protobuf:"varint,1,rep,name=capabilities,enum=mesos.v1.CapabilityInfo_Capability" json:"capabilities,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapabilityInfo) Reset() {
+	*x = CapabilityInfo{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapabilityInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapabilityInfo) ProtoMessage() {}
+
+func (x *CapabilityInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapabilityInfo.ProtoReflect.Descriptor instead.
+func (*CapabilityInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CapabilityInfo) GetCapabilities() []CapabilityInfo_Capability {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
+type SeccompInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProfileName   *string                `protobuf:"bytes,1,opt,name=profile_name,json=profileName" json:"profile_name,omitempty"`
+	Unconfined    *bool                  `protobuf:"varint,2,opt,name=unconfined" json:"unconfined,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeccompInfo) Reset() {
+	*x = SeccompInfo{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeccompInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeccompInfo) ProtoMessage() {}
+
+func (x *SeccompInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeccompInfo.ProtoReflect.Descriptor instead.
+func (*SeccompInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SeccompInfo) GetProfileName() string {
+	if x != nil && x.ProfileName != nil {
+		return *x.ProfileName
+	}
+	return ""
+}
+
+func (x *SeccompInfo) GetUnconfined() bool {
+	if x != nil && x.Unconfined != nil {
+		return *x.Unconfined
+	}
+	return false
+}
+
+type LinuxInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in mesos/v1/mesos.proto.
+	CapabilityInfo        *CapabilityInfo    `protobuf:"bytes,1,opt,name=capability_info,json=capabilityInfo" json:"capability_info,omitempty"`
+	BoundingCapabilities  *CapabilityInfo    `protobuf:"bytes,2,opt,name=bounding_capabilities,json=boundingCapabilities" json:"bounding_capabilities,omitempty"`
+	EffectiveCapabilities *CapabilityInfo    `protobuf:"bytes,3,opt,name=effective_capabilities,json=effectiveCapabilities" json:"effective_capabilities,omitempty"`
+	SharePidNamespace     *bool              `protobuf:"varint,4,opt,name=share_pid_namespace,json=sharePidNamespace" json:"share_pid_namespace,omitempty"`
+	Seccomp               *SeccompInfo       `protobuf:"bytes,5,opt,name=seccomp" json:"seccomp,omitempty"`
+	IpcMode               *LinuxInfo_IpcMode `protobuf:"varint,6,opt,name=ipc_mode,json=ipcMode,enum=mesos.v1.LinuxInfo_IpcMode" json:"ipc_mode,omitempty"`
+	ShmSize               *uint32            `protobuf:"varint,7,opt,name=shm_size,json=shmSize" json:"shm_size,omitempty"`
+	ShareCgroups          *bool              `protobuf:"varint,8,opt,name=share_cgroups,json=shareCgroups,def=1" json:"share_cgroups,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+// Default values for LinuxInfo fields.
+const (
+	Default_LinuxInfo_ShareCgroups = bool(true)
+)
+
+func (x *LinuxInfo) Reset() {
+	*x = LinuxInfo{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinuxInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinuxInfo) ProtoMessage() {}
+
+func (x *LinuxInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinuxInfo.ProtoReflect.Descriptor instead.
+func (*LinuxInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35}
+}
+
+// Deprecated: Marked as deprecated in mesos/v1/mesos.proto.
+func (x *LinuxInfo) GetCapabilityInfo() *CapabilityInfo {
+	if x != nil {
+		return x.CapabilityInfo
+	}
+	return nil
+}
+
+func (x *LinuxInfo) GetBoundingCapabilities() *CapabilityInfo {
+	if x != nil {
+		return x.BoundingCapabilities
+	}
+	return nil
+}
+
+func (x *LinuxInfo) GetEffectiveCapabilities() *CapabilityInfo {
+	if x != nil {
+		return x.EffectiveCapabilities
+	}
+	return nil
+}
+
+func (x *LinuxInfo) GetSharePidNamespace() bool {
+	if x != nil && x.SharePidNamespace != nil {
+		return *x.SharePidNamespace
+	}
+	return false
+}
+
+func (x *LinuxInfo) GetSeccomp() *SeccompInfo {
+	if x != nil {
+		return x.Seccomp
+	}
+	return nil
+}
+
+func (x *LinuxInfo) GetIpcMode() LinuxInfo_IpcMode {
+	if x != nil && x.IpcMode != nil {
+		return *x.IpcMode
+	}
+	return LinuxInfo_UNKNOWN
+}
+
+func (x *LinuxInfo) GetShmSize() uint32 {
+	if x != nil && x.ShmSize != nil {
+		return *x.ShmSize
+	}
+	return 0
+}
+
+func (x *LinuxInfo) GetShareCgroups() bool {
+	if x != nil && x.ShareCgroups != nil {
+		return *x.ShareCgroups
+	}
+	return Default_LinuxInfo_ShareCgroups
+}
+
 type RLimitInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Rlimits       []*RLimitInfo_RLimit   `protobuf:"bytes,1,rep,name=rlimits" json:"rlimits,omitempty"`
@@ -3851,7 +4289,7 @@ type RLimitInfo struct {
 
 func (x *RLimitInfo) Reset() {
 	*x = RLimitInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3863,7 +4301,7 @@ func (x *RLimitInfo) String() string {
 func (*RLimitInfo) ProtoMessage() {}
 
 func (x *RLimitInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3876,7 +4314,7 @@ func (x *RLimitInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RLimitInfo.ProtoReflect.Descriptor instead.
 func (*RLimitInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RLimitInfo) GetRlimits() []*RLimitInfo_RLimit {
@@ -3895,7 +4333,7 @@ type TTYInfo struct {
 
 func (x *TTYInfo) Reset() {
 	*x = TTYInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3907,7 +4345,7 @@ func (x *TTYInfo) String() string {
 func (*TTYInfo) ProtoMessage() {}
 
 func (x *TTYInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3920,7 +4358,7 @@ func (x *TTYInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TTYInfo.ProtoReflect.Descriptor instead.
 func (*TTYInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TTYInfo) GetWindowSize() *TTYInfo_WindowSize {
@@ -3938,6 +4376,7 @@ type ContainerInfo struct {
 	Docker        *ContainerInfo_DockerInfo `protobuf:"bytes,3,opt,name=docker" json:"docker,omitempty"`
 	Mesos         *ContainerInfo_MesosInfo  `protobuf:"bytes,5,opt,name=mesos" json:"mesos,omitempty"`
 	NetworkInfos  []*NetworkInfo            `protobuf:"bytes,7,rep,name=network_infos,json=networkInfos" json:"network_infos,omitempty"`
+	LinuxInfo     *LinuxInfo                `protobuf:"bytes,8,opt,name=linux_info,json=linuxInfo" json:"linux_info,omitempty"`
 	RlimitInfo    *RLimitInfo               `protobuf:"bytes,9,opt,name=rlimit_info,json=rlimitInfo" json:"rlimit_info,omitempty"`
 	TtyInfo       *TTYInfo                  `protobuf:"bytes,10,opt,name=tty_info,json=ttyInfo" json:"tty_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -3946,7 +4385,7 @@ type ContainerInfo struct {
 
 func (x *ContainerInfo) Reset() {
 	*x = ContainerInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3958,7 +4397,7 @@ func (x *ContainerInfo) String() string {
 func (*ContainerInfo) ProtoMessage() {}
 
 func (x *ContainerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3971,7 +4410,7 @@ func (x *ContainerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ContainerInfo) GetType() ContainerInfo_Type {
@@ -4016,6 +4455,13 @@ func (x *ContainerInfo) GetNetworkInfos() []*NetworkInfo {
 	return nil
 }
 
+func (x *ContainerInfo) GetLinuxInfo() *LinuxInfo {
+	if x != nil {
+		return x.LinuxInfo
+	}
+	return nil
+}
+
 func (x *ContainerInfo) GetRlimitInfo() *RLimitInfo {
 	if x != nil {
 		return x.RlimitInfo
@@ -4041,7 +4487,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4053,7 +4499,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4066,7 +4512,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ContainerStatus) GetContainerId() *ContainerID {
@@ -4112,7 +4558,7 @@ const (
 
 func (x *CheckInfo) Reset() {
 	*x = CheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4124,7 +4570,7 @@ func (x *CheckInfo) String() string {
 func (*CheckInfo) ProtoMessage() {}
 
 func (x *CheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4137,7 +4583,7 @@ func (x *CheckInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo.ProtoReflect.Descriptor instead.
 func (*CheckInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CheckInfo) GetType() CheckInfo_Type {
@@ -4215,7 +4661,7 @@ const (
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4227,7 +4673,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4240,7 +4686,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *HealthCheck) GetDelaySeconds() float64 {
@@ -4318,7 +4764,7 @@ type CheckStatusInfo struct {
 
 func (x *CheckStatusInfo) Reset() {
 	*x = CheckStatusInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4330,7 +4776,7 @@ func (x *CheckStatusInfo) String() string {
 func (*CheckStatusInfo) ProtoMessage() {}
 
 func (x *CheckStatusInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4343,7 +4789,7 @@ func (x *CheckStatusInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CheckStatusInfo) GetType() CheckInfo_Type {
@@ -4387,7 +4833,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4399,7 +4845,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4412,7 +4858,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Port) GetNumber() uint32 {
@@ -4459,7 +4905,7 @@ type Ports struct {
 
 func (x *Ports) Reset() {
 	*x = Ports{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4471,7 +4917,7 @@ func (x *Ports) String() string {
 func (*Ports) ProtoMessage() {}
 
 func (x *Ports) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4484,7 +4930,7 @@ func (x *Ports) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ports.ProtoReflect.Descriptor instead.
 func (*Ports) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Ports) GetPorts() []*Port {
@@ -4509,7 +4955,7 @@ type DiscoveryInfo struct {
 
 func (x *DiscoveryInfo) Reset() {
 	*x = DiscoveryInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4521,7 +4967,7 @@ func (x *DiscoveryInfo) String() string {
 func (*DiscoveryInfo) ProtoMessage() {}
 
 func (x *DiscoveryInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4534,7 +4980,7 @@ func (x *DiscoveryInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoveryInfo.ProtoReflect.Descriptor instead.
 func (*DiscoveryInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DiscoveryInfo) GetVisibility() DiscoveryInfo_Visibility {
@@ -4595,7 +5041,7 @@ type KillPolicy struct {
 
 func (x *KillPolicy) Reset() {
 	*x = KillPolicy{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4607,7 +5053,7 @@ func (x *KillPolicy) String() string {
 func (*KillPolicy) ProtoMessage() {}
 
 func (x *KillPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4620,7 +5066,7 @@ func (x *KillPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillPolicy.ProtoReflect.Descriptor instead.
 func (*KillPolicy) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *KillPolicy) GetGracePeriod() *DurationInfo {
@@ -4649,7 +5095,7 @@ type ExecutorInfo struct {
 
 func (x *ExecutorInfo) Reset() {
 	*x = ExecutorInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4661,7 +5107,7 @@ func (x *ExecutorInfo) String() string {
 func (*ExecutorInfo) ProtoMessage() {}
 
 func (x *ExecutorInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4674,7 +5120,7 @@ func (x *ExecutorInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorInfo.ProtoReflect.Descriptor instead.
 func (*ExecutorInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ExecutorInfo) GetType() ExecutorInfo_Type {
@@ -4777,7 +5223,7 @@ type TaskInfo struct {
 
 func (x *TaskInfo) Reset() {
 	*x = TaskInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4789,7 +5235,7 @@ func (x *TaskInfo) String() string {
 func (*TaskInfo) ProtoMessage() {}
 
 func (x *TaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4802,7 +5248,7 @@ func (x *TaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskInfo.ProtoReflect.Descriptor instead.
 func (*TaskInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *TaskInfo) GetName() string {
@@ -4919,7 +5365,7 @@ type TaskGroupInfo struct {
 
 func (x *TaskGroupInfo) Reset() {
 	*x = TaskGroupInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4931,7 +5377,7 @@ func (x *TaskGroupInfo) String() string {
 func (*TaskGroupInfo) ProtoMessage() {}
 
 func (x *TaskGroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4944,7 +5390,7 @@ func (x *TaskGroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskGroupInfo.ProtoReflect.Descriptor instead.
 func (*TaskGroupInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{46}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *TaskGroupInfo) GetTasks() []*TaskInfo {
@@ -4973,7 +5419,7 @@ type Offer struct {
 
 func (x *Offer) Reset() {
 	*x = Offer{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4985,7 +5431,7 @@ func (x *Offer) String() string {
 func (*Offer) ProtoMessage() {}
 
 func (x *Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4998,7 +5444,7 @@ func (x *Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer.ProtoReflect.Descriptor instead.
 func (*Offer) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Offer) GetId() *OfferID {
@@ -5092,7 +5538,7 @@ type InverseOffer struct {
 
 func (x *InverseOffer) Reset() {
 	*x = InverseOffer{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5104,7 +5550,7 @@ func (x *InverseOffer) String() string {
 func (*InverseOffer) ProtoMessage() {}
 
 func (x *InverseOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5117,7 +5563,7 @@ func (x *InverseOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InverseOffer.ProtoReflect.Descriptor instead.
 func (*InverseOffer) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *InverseOffer) GetId() *OfferID {
@@ -5176,7 +5622,7 @@ const (
 
 func (x *Filters) Reset() {
 	*x = Filters{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5188,7 +5634,7 @@ func (x *Filters) String() string {
 func (*Filters) ProtoMessage() {}
 
 func (x *Filters) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5201,7 +5647,7 @@ func (x *Filters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filters.ProtoReflect.Descriptor instead.
 func (*Filters) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Filters) GetRefuseSeconds() float64 {
@@ -5220,7 +5666,7 @@ type TaskResourceLimitation struct {
 
 func (x *TaskResourceLimitation) Reset() {
 	*x = TaskResourceLimitation{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5232,7 +5678,7 @@ func (x *TaskResourceLimitation) String() string {
 func (*TaskResourceLimitation) ProtoMessage() {}
 
 func (x *TaskResourceLimitation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5245,7 +5691,7 @@ func (x *TaskResourceLimitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskResourceLimitation.ProtoReflect.Descriptor instead.
 func (*TaskResourceLimitation) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *TaskResourceLimitation) GetResources() []*Resource {
@@ -5264,7 +5710,7 @@ type UUID struct {
 
 func (x *UUID) Reset() {
 	*x = UUID{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5276,7 +5722,7 @@ func (x *UUID) String() string {
 func (*UUID) ProtoMessage() {}
 
 func (x *UUID) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5289,7 +5735,7 @@ func (x *UUID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UUID.ProtoReflect.Descriptor instead.
 func (*UUID) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *UUID) GetValue() []byte {
@@ -5323,7 +5769,7 @@ type TaskStatus struct {
 
 func (x *TaskStatus) Reset() {
 	*x = TaskStatus{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5335,7 +5781,7 @@ func (x *TaskStatus) String() string {
 func (*TaskStatus) ProtoMessage() {}
 
 func (x *TaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5348,7 +5794,7 @@ func (x *TaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
 func (*TaskStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *TaskStatus) GetTaskId() *TaskID {
@@ -5478,7 +5924,7 @@ type OperationStatus struct {
 
 func (x *OperationStatus) Reset() {
 	*x = OperationStatus{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5490,7 +5936,7 @@ func (x *OperationStatus) String() string {
 func (*OperationStatus) ProtoMessage() {}
 
 func (x *OperationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5503,7 +5949,7 @@ func (x *OperationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperationStatus.ProtoReflect.Descriptor instead.
 func (*OperationStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{53}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *OperationStatus) GetOperationId() *OperationID {
@@ -5564,7 +6010,7 @@ type FrameworkInfo_Capability struct {
 
 func (x *FrameworkInfo_Capability) Reset() {
 	*x = FrameworkInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5576,7 +6022,7 @@ func (x *FrameworkInfo_Capability) String() string {
 func (*FrameworkInfo_Capability) ProtoMessage() {}
 
 func (x *FrameworkInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5608,7 +6054,7 @@ type OfferFilters_ResourceQuantities struct {
 
 func (x *OfferFilters_ResourceQuantities) Reset() {
 	*x = OfferFilters_ResourceQuantities{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5620,7 +6066,7 @@ func (x *OfferFilters_ResourceQuantities) String() string {
 func (*OfferFilters_ResourceQuantities) ProtoMessage() {}
 
 func (x *OfferFilters_ResourceQuantities) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5652,7 +6098,7 @@ type OfferFilters_MinAllocatableResources struct {
 
 func (x *OfferFilters_MinAllocatableResources) Reset() {
 	*x = OfferFilters_MinAllocatableResources{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5664,7 +6110,7 @@ func (x *OfferFilters_MinAllocatableResources) String() string {
 func (*OfferFilters_MinAllocatableResources) ProtoMessage() {}
 
 func (x *OfferFilters_MinAllocatableResources) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5697,7 +6143,7 @@ type DomainInfo_FaultDomain struct {
 
 func (x *DomainInfo_FaultDomain) Reset() {
 	*x = DomainInfo_FaultDomain{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5709,7 +6155,7 @@ func (x *DomainInfo_FaultDomain) String() string {
 func (*DomainInfo_FaultDomain) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5748,7 +6194,7 @@ type DomainInfo_FaultDomain_RegionInfo struct {
 
 func (x *DomainInfo_FaultDomain_RegionInfo) Reset() {
 	*x = DomainInfo_FaultDomain_RegionInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5760,7 +6206,7 @@ func (x *DomainInfo_FaultDomain_RegionInfo) String() string {
 func (*DomainInfo_FaultDomain_RegionInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_RegionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5792,7 +6238,7 @@ type DomainInfo_FaultDomain_ZoneInfo struct {
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) Reset() {
 	*x = DomainInfo_FaultDomain_ZoneInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5804,7 +6250,7 @@ func (x *DomainInfo_FaultDomain_ZoneInfo) String() string {
 func (*DomainInfo_FaultDomain_ZoneInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5836,7 +6282,7 @@ type MasterInfo_Capability struct {
 
 func (x *MasterInfo_Capability) Reset() {
 	*x = MasterInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5848,7 +6294,7 @@ func (x *MasterInfo_Capability) String() string {
 func (*MasterInfo_Capability) ProtoMessage() {}
 
 func (x *MasterInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5880,7 +6326,7 @@ type Value_Scalar struct {
 
 func (x *Value_Scalar) Reset() {
 	*x = Value_Scalar{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5892,7 +6338,7 @@ func (x *Value_Scalar) String() string {
 func (*Value_Scalar) ProtoMessage() {}
 
 func (x *Value_Scalar) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5925,7 +6371,7 @@ type Value_Range struct {
 
 func (x *Value_Range) Reset() {
 	*x = Value_Range{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5937,7 +6383,7 @@ func (x *Value_Range) String() string {
 func (*Value_Range) ProtoMessage() {}
 
 func (x *Value_Range) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5976,7 +6422,7 @@ type Value_Ranges struct {
 
 func (x *Value_Ranges) Reset() {
 	*x = Value_Ranges{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5988,7 +6434,7 @@ func (x *Value_Ranges) String() string {
 func (*Value_Ranges) ProtoMessage() {}
 
 func (x *Value_Ranges) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6020,7 +6466,7 @@ type Value_Set struct {
 
 func (x *Value_Set) Reset() {
 	*x = Value_Set{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6032,7 +6478,7 @@ func (x *Value_Set) String() string {
 func (*Value_Set) ProtoMessage() {}
 
 func (x *Value_Set) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6064,7 +6510,7 @@ type Value_Text struct {
 
 func (x *Value_Text) Reset() {
 	*x = Value_Text{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6076,7 +6522,7 @@ func (x *Value_Text) String() string {
 func (*Value_Text) ProtoMessage() {}
 
 func (x *Value_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6108,7 +6554,7 @@ type Resource_AllocationInfo struct {
 
 func (x *Resource_AllocationInfo) Reset() {
 	*x = Resource_AllocationInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6120,7 +6566,7 @@ func (x *Resource_AllocationInfo) String() string {
 func (*Resource_AllocationInfo) ProtoMessage() {}
 
 func (x *Resource_AllocationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6155,7 +6601,7 @@ type Resource_ReservationInfo struct {
 
 func (x *Resource_ReservationInfo) Reset() {
 	*x = Resource_ReservationInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6167,7 +6613,7 @@ func (x *Resource_ReservationInfo) String() string {
 func (*Resource_ReservationInfo) ProtoMessage() {}
 
 func (x *Resource_ReservationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6222,7 +6668,7 @@ type Resource_DiskInfo struct {
 
 func (x *Resource_DiskInfo) Reset() {
 	*x = Resource_DiskInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6234,7 +6680,7 @@ func (x *Resource_DiskInfo) String() string {
 func (*Resource_DiskInfo) ProtoMessage() {}
 
 func (x *Resource_DiskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6279,7 +6725,7 @@ type Resource_RevocableInfo struct {
 
 func (x *Resource_RevocableInfo) Reset() {
 	*x = Resource_RevocableInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6291,7 +6737,7 @@ func (x *Resource_RevocableInfo) String() string {
 func (*Resource_RevocableInfo) ProtoMessage() {}
 
 func (x *Resource_RevocableInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6315,7 +6761,7 @@ type Resource_SharedInfo struct {
 
 func (x *Resource_SharedInfo) Reset() {
 	*x = Resource_SharedInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6327,7 +6773,7 @@ func (x *Resource_SharedInfo) String() string {
 func (*Resource_SharedInfo) ProtoMessage() {}
 
 func (x *Resource_SharedInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6353,7 +6799,7 @@ type Resource_DiskInfo_Persistence struct {
 
 func (x *Resource_DiskInfo_Persistence) Reset() {
 	*x = Resource_DiskInfo_Persistence{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6365,7 +6811,7 @@ func (x *Resource_DiskInfo_Persistence) String() string {
 func (*Resource_DiskInfo_Persistence) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Persistence) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6410,7 +6856,7 @@ type Resource_DiskInfo_Source struct {
 
 func (x *Resource_DiskInfo_Source) Reset() {
 	*x = Resource_DiskInfo_Source{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6422,7 +6868,7 @@ func (x *Resource_DiskInfo_Source) String() string {
 func (*Resource_DiskInfo_Source) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6496,7 +6942,7 @@ type Resource_DiskInfo_Source_Path struct {
 
 func (x *Resource_DiskInfo_Source_Path) Reset() {
 	*x = Resource_DiskInfo_Source_Path{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6508,7 +6954,7 @@ func (x *Resource_DiskInfo_Source_Path) String() string {
 func (*Resource_DiskInfo_Source_Path) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Path) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6540,7 +6986,7 @@ type Resource_DiskInfo_Source_Mount struct {
 
 func (x *Resource_DiskInfo_Source_Mount) Reset() {
 	*x = Resource_DiskInfo_Source_Mount{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6552,7 +6998,7 @@ func (x *Resource_DiskInfo_Source_Mount) String() string {
 func (*Resource_DiskInfo_Source_Mount) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Mount) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6585,7 +7031,7 @@ type Secret_Reference struct {
 
 func (x *Secret_Reference) Reset() {
 	*x = Secret_Reference{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6597,7 +7043,7 @@ func (x *Secret_Reference) String() string {
 func (*Secret_Reference) ProtoMessage() {}
 
 func (x *Secret_Reference) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6636,7 +7082,7 @@ type Secret_Value struct {
 
 func (x *Secret_Value) Reset() {
 	*x = Secret_Value{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6648,7 +7094,7 @@ func (x *Secret_Value) String() string {
 func (*Secret_Value) ProtoMessage() {}
 
 func (x *Secret_Value) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6688,7 +7134,7 @@ const (
 
 func (x *Environment_Variable) Reset() {
 	*x = Environment_Variable{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6700,7 +7146,7 @@ func (x *Environment_Variable) String() string {
 func (*Environment_Variable) ProtoMessage() {}
 
 func (x *Environment_Variable) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6762,7 +7208,7 @@ const (
 
 func (x *CommandInfo_URI) Reset() {
 	*x = CommandInfo_URI{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6774,7 +7220,7 @@ func (x *CommandInfo_URI) String() string {
 func (*CommandInfo_URI) ProtoMessage() {}
 
 func (x *CommandInfo_URI) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6836,7 +7282,7 @@ type Image_Appc struct {
 
 func (x *Image_Appc) Reset() {
 	*x = Image_Appc{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6848,7 +7294,7 @@ func (x *Image_Appc) String() string {
 func (*Image_Appc) ProtoMessage() {}
 
 func (x *Image_Appc) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6895,7 +7341,7 @@ type Image_Docker struct {
 
 func (x *Image_Docker) Reset() {
 	*x = Image_Docker{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6907,7 +7353,7 @@ func (x *Image_Docker) String() string {
 func (*Image_Docker) ProtoMessage() {}
 
 func (x *Image_Docker) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6950,7 +7396,7 @@ type Volume_Source struct {
 
 func (x *Volume_Source) Reset() {
 	*x = Volume_Source{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6962,7 +7408,7 @@ func (x *Volume_Source) String() string {
 func (*Volume_Source) ProtoMessage() {}
 
 func (x *Volume_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7024,7 +7470,7 @@ type Volume_Source_DockerVolume struct {
 
 func (x *Volume_Source_DockerVolume) Reset() {
 	*x = Volume_Source_DockerVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7036,7 +7482,7 @@ func (x *Volume_Source_DockerVolume) String() string {
 func (*Volume_Source_DockerVolume) ProtoMessage() {}
 
 func (x *Volume_Source_DockerVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7083,7 +7529,7 @@ type Volume_Source_HostPath struct {
 
 func (x *Volume_Source_HostPath) Reset() {
 	*x = Volume_Source_HostPath{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7095,7 +7541,7 @@ func (x *Volume_Source_HostPath) String() string {
 func (*Volume_Source_HostPath) ProtoMessage() {}
 
 func (x *Volume_Source_HostPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7135,7 +7581,7 @@ type Volume_Source_SandboxPath struct {
 
 func (x *Volume_Source_SandboxPath) Reset() {
 	*x = Volume_Source_SandboxPath{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7147,7 +7593,7 @@ func (x *Volume_Source_SandboxPath) String() string {
 func (*Volume_Source_SandboxPath) ProtoMessage() {}
 
 func (x *Volume_Source_SandboxPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7192,7 +7638,7 @@ const (
 
 func (x *NetworkInfo_IPAddress) Reset() {
 	*x = NetworkInfo_IPAddress{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7204,7 +7650,7 @@ func (x *NetworkInfo_IPAddress) String() string {
 func (*NetworkInfo_IPAddress) ProtoMessage() {}
 
 func (x *NetworkInfo_IPAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7245,7 +7691,7 @@ type NetworkInfo_PortMapping struct {
 
 func (x *NetworkInfo_PortMapping) Reset() {
 	*x = NetworkInfo_PortMapping{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7257,7 +7703,7 @@ func (x *NetworkInfo_PortMapping) String() string {
 func (*NetworkInfo_PortMapping) ProtoMessage() {}
 
 func (x *NetworkInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7305,7 +7751,7 @@ type RLimitInfo_RLimit struct {
 
 func (x *RLimitInfo_RLimit) Reset() {
 	*x = RLimitInfo_RLimit{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7317,7 +7763,7 @@ func (x *RLimitInfo_RLimit) String() string {
 func (*RLimitInfo_RLimit) ProtoMessage() {}
 
 func (x *RLimitInfo_RLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7330,7 +7776,7 @@ func (x *RLimitInfo_RLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RLimitInfo_RLimit.ProtoReflect.Descriptor instead.
 func (*RLimitInfo_RLimit) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0}
 }
 
 func (x *RLimitInfo_RLimit) GetType() RLimitInfo_RLimit_Type {
@@ -7364,7 +7810,7 @@ type TTYInfo_WindowSize struct {
 
 func (x *TTYInfo_WindowSize) Reset() {
 	*x = TTYInfo_WindowSize{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7376,7 +7822,7 @@ func (x *TTYInfo_WindowSize) String() string {
 func (*TTYInfo_WindowSize) ProtoMessage() {}
 
 func (x *TTYInfo_WindowSize) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7389,7 +7835,7 @@ func (x *TTYInfo_WindowSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TTYInfo_WindowSize.ProtoReflect.Descriptor instead.
 func (*TTYInfo_WindowSize) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 0}
 }
 
 func (x *TTYInfo_WindowSize) GetRows() uint32 {
@@ -7414,8 +7860,10 @@ type ContainerInfo_DockerInfo struct {
 	Privileged     *bool                                   `protobuf:"varint,4,opt,name=privileged,def=0" json:"privileged,omitempty"`
 	Parameters     []*Parameter                            `protobuf:"bytes,5,rep,name=parameters" json:"parameters,omitempty"`
 	ForcePullImage *bool                                   `protobuf:"varint,6,opt,name=force_pull_image,json=forcePullImage" json:"force_pull_image,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Deprecated: Marked as deprecated in mesos/v1/mesos.proto.
+	VolumeDriver  *string `protobuf:"bytes,7,opt,name=volume_driver,json=volumeDriver" json:"volume_driver,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 // Default values for ContainerInfo_DockerInfo fields.
@@ -7426,7 +7874,7 @@ const (
 
 func (x *ContainerInfo_DockerInfo) Reset() {
 	*x = ContainerInfo_DockerInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7438,7 +7886,7 @@ func (x *ContainerInfo_DockerInfo) String() string {
 func (*ContainerInfo_DockerInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7451,7 +7899,7 @@ func (x *ContainerInfo_DockerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo_DockerInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo_DockerInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0}
 }
 
 func (x *ContainerInfo_DockerInfo) GetImage() string {
@@ -7496,6 +7944,14 @@ func (x *ContainerInfo_DockerInfo) GetForcePullImage() bool {
 	return false
 }
 
+// Deprecated: Marked as deprecated in mesos/v1/mesos.proto.
+func (x *ContainerInfo_DockerInfo) GetVolumeDriver() string {
+	if x != nil && x.VolumeDriver != nil {
+		return *x.VolumeDriver
+	}
+	return ""
+}
+
 type ContainerInfo_MesosInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Image         *Image                 `protobuf:"bytes,1,opt,name=image" json:"image,omitempty"`
@@ -7505,7 +7961,7 @@ type ContainerInfo_MesosInfo struct {
 
 func (x *ContainerInfo_MesosInfo) Reset() {
 	*x = ContainerInfo_MesosInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7517,7 +7973,7 @@ func (x *ContainerInfo_MesosInfo) String() string {
 func (*ContainerInfo_MesosInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_MesosInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7530,7 +7986,7 @@ func (x *ContainerInfo_MesosInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo_MesosInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo_MesosInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 1}
 }
 
 func (x *ContainerInfo_MesosInfo) GetImage() *Image {
@@ -7551,7 +8007,7 @@ type ContainerInfo_DockerInfo_PortMapping struct {
 
 func (x *ContainerInfo_DockerInfo_PortMapping) Reset() {
 	*x = ContainerInfo_DockerInfo_PortMapping{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7563,7 +8019,7 @@ func (x *ContainerInfo_DockerInfo_PortMapping) String() string {
 func (*ContainerInfo_DockerInfo_PortMapping) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7576,7 +8032,7 @@ func (x *ContainerInfo_DockerInfo_PortMapping) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ContainerInfo_DockerInfo_PortMapping.ProtoReflect.Descriptor instead.
 func (*ContainerInfo_DockerInfo_PortMapping) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0, 0}
 }
 
 func (x *ContainerInfo_DockerInfo_PortMapping) GetHostPort() uint32 {
@@ -7609,7 +8065,7 @@ type CheckInfo_Command struct {
 
 func (x *CheckInfo_Command) Reset() {
 	*x = CheckInfo_Command{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7621,7 +8077,7 @@ func (x *CheckInfo_Command) String() string {
 func (*CheckInfo_Command) ProtoMessage() {}
 
 func (x *CheckInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7634,7 +8090,7 @@ func (x *CheckInfo_Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo_Command.ProtoReflect.Descriptor instead.
 func (*CheckInfo_Command) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0}
 }
 
 func (x *CheckInfo_Command) GetCommand() *CommandInfo {
@@ -7654,7 +8110,7 @@ type CheckInfo_Http struct {
 
 func (x *CheckInfo_Http) Reset() {
 	*x = CheckInfo_Http{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7666,7 +8122,7 @@ func (x *CheckInfo_Http) String() string {
 func (*CheckInfo_Http) ProtoMessage() {}
 
 func (x *CheckInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7679,7 +8135,7 @@ func (x *CheckInfo_Http) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo_Http.ProtoReflect.Descriptor instead.
 func (*CheckInfo_Http) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 1}
 }
 
 func (x *CheckInfo_Http) GetPort() uint32 {
@@ -7705,7 +8161,7 @@ type CheckInfo_Tcp struct {
 
 func (x *CheckInfo_Tcp) Reset() {
 	*x = CheckInfo_Tcp{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7717,7 +8173,7 @@ func (x *CheckInfo_Tcp) String() string {
 func (*CheckInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7730,7 +8186,7 @@ func (x *CheckInfo_Tcp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo_Tcp.ProtoReflect.Descriptor instead.
 func (*CheckInfo_Tcp) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 2}
 }
 
 func (x *CheckInfo_Tcp) GetPort() uint32 {
@@ -7758,7 +8214,7 @@ const (
 
 func (x *HealthCheck_HTTPCheckInfo) Reset() {
 	*x = HealthCheck_HTTPCheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7770,7 +8226,7 @@ func (x *HealthCheck_HTTPCheckInfo) String() string {
 func (*HealthCheck_HTTPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_HTTPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7783,7 +8239,7 @@ func (x *HealthCheck_HTTPCheckInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck_HTTPCheckInfo.ProtoReflect.Descriptor instead.
 func (*HealthCheck_HTTPCheckInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41, 0}
 }
 
 func (x *HealthCheck_HTTPCheckInfo) GetProtocol() NetworkInfo_Protocol {
@@ -7836,7 +8292,7 @@ const (
 
 func (x *HealthCheck_TCPCheckInfo) Reset() {
 	*x = HealthCheck_TCPCheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7848,7 +8304,7 @@ func (x *HealthCheck_TCPCheckInfo) String() string {
 func (*HealthCheck_TCPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_TCPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7861,7 +8317,7 @@ func (x *HealthCheck_TCPCheckInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck_TCPCheckInfo.ProtoReflect.Descriptor instead.
 func (*HealthCheck_TCPCheckInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41, 1}
 }
 
 func (x *HealthCheck_TCPCheckInfo) GetProtocol() NetworkInfo_Protocol {
@@ -7887,7 +8343,7 @@ type CheckStatusInfo_Command struct {
 
 func (x *CheckStatusInfo_Command) Reset() {
 	*x = CheckStatusInfo_Command{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7899,7 +8355,7 @@ func (x *CheckStatusInfo_Command) String() string {
 func (*CheckStatusInfo_Command) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7912,7 +8368,7 @@ func (x *CheckStatusInfo_Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo_Command.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo_Command) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42, 0}
 }
 
 func (x *CheckStatusInfo_Command) GetExitCode() int32 {
@@ -7931,7 +8387,7 @@ type CheckStatusInfo_Http struct {
 
 func (x *CheckStatusInfo_Http) Reset() {
 	*x = CheckStatusInfo_Http{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7943,7 +8399,7 @@ func (x *CheckStatusInfo_Http) String() string {
 func (*CheckStatusInfo_Http) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7956,7 +8412,7 @@ func (x *CheckStatusInfo_Http) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo_Http.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo_Http) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42, 1}
 }
 
 func (x *CheckStatusInfo_Http) GetStatusCode() uint32 {
@@ -7975,7 +8431,7 @@ type CheckStatusInfo_Tcp struct {
 
 func (x *CheckStatusInfo_Tcp) Reset() {
 	*x = CheckStatusInfo_Tcp{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7987,7 +8443,7 @@ func (x *CheckStatusInfo_Tcp) String() string {
 func (*CheckStatusInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8000,7 +8456,7 @@ func (x *CheckStatusInfo_Tcp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo_Tcp.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo_Tcp) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42, 2}
 }
 
 func (x *CheckStatusInfo_Tcp) GetSucceeded() bool {
@@ -8030,7 +8486,7 @@ type Offer_Operation struct {
 
 func (x *Offer_Operation) Reset() {
 	*x = Offer_Operation{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8042,7 +8498,7 @@ func (x *Offer_Operation) String() string {
 func (*Offer_Operation) ProtoMessage() {}
 
 func (x *Offer_Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8055,7 +8511,7 @@ func (x *Offer_Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation.ProtoReflect.Descriptor instead.
 func (*Offer_Operation) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0}
 }
 
 func (x *Offer_Operation) GetType() Offer_Operation_Type {
@@ -8151,7 +8607,7 @@ type Offer_Operation_Launch struct {
 
 func (x *Offer_Operation_Launch) Reset() {
 	*x = Offer_Operation_Launch{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8163,7 +8619,7 @@ func (x *Offer_Operation_Launch) String() string {
 func (*Offer_Operation_Launch) ProtoMessage() {}
 
 func (x *Offer_Operation_Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8176,7 +8632,7 @@ func (x *Offer_Operation_Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Launch.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Launch) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 0}
 }
 
 func (x *Offer_Operation_Launch) GetTaskInfos() []*TaskInfo {
@@ -8196,7 +8652,7 @@ type Offer_Operation_LaunchGroup struct {
 
 func (x *Offer_Operation_LaunchGroup) Reset() {
 	*x = Offer_Operation_LaunchGroup{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8208,7 +8664,7 @@ func (x *Offer_Operation_LaunchGroup) String() string {
 func (*Offer_Operation_LaunchGroup) ProtoMessage() {}
 
 func (x *Offer_Operation_LaunchGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8221,7 +8677,7 @@ func (x *Offer_Operation_LaunchGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_LaunchGroup.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_LaunchGroup) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 1}
 }
 
 func (x *Offer_Operation_LaunchGroup) GetExecutor() *ExecutorInfo {
@@ -8248,7 +8704,7 @@ type Offer_Operation_Reserve struct {
 
 func (x *Offer_Operation_Reserve) Reset() {
 	*x = Offer_Operation_Reserve{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8260,7 +8716,7 @@ func (x *Offer_Operation_Reserve) String() string {
 func (*Offer_Operation_Reserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Reserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8273,7 +8729,7 @@ func (x *Offer_Operation_Reserve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Reserve.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Reserve) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 2}
 }
 
 func (x *Offer_Operation_Reserve) GetSource() []*Resource {
@@ -8299,7 +8755,7 @@ type Offer_Operation_Unreserve struct {
 
 func (x *Offer_Operation_Unreserve) Reset() {
 	*x = Offer_Operation_Unreserve{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8311,7 +8767,7 @@ func (x *Offer_Operation_Unreserve) String() string {
 func (*Offer_Operation_Unreserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Unreserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8324,7 +8780,7 @@ func (x *Offer_Operation_Unreserve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Unreserve.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Unreserve) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 3}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 3}
 }
 
 func (x *Offer_Operation_Unreserve) GetResources() []*Resource {
@@ -8343,7 +8799,7 @@ type Offer_Operation_Create struct {
 
 func (x *Offer_Operation_Create) Reset() {
 	*x = Offer_Operation_Create{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8355,7 +8811,7 @@ func (x *Offer_Operation_Create) String() string {
 func (*Offer_Operation_Create) ProtoMessage() {}
 
 func (x *Offer_Operation_Create) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8368,7 +8824,7 @@ func (x *Offer_Operation_Create) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Create.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Create) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 4}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 4}
 }
 
 func (x *Offer_Operation_Create) GetVolumes() []*Resource {
@@ -8387,7 +8843,7 @@ type Offer_Operation_Destroy struct {
 
 func (x *Offer_Operation_Destroy) Reset() {
 	*x = Offer_Operation_Destroy{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8399,7 +8855,7 @@ func (x *Offer_Operation_Destroy) String() string {
 func (*Offer_Operation_Destroy) ProtoMessage() {}
 
 func (x *Offer_Operation_Destroy) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8412,7 +8868,7 @@ func (x *Offer_Operation_Destroy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Destroy.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Destroy) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 5}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 5}
 }
 
 func (x *Offer_Operation_Destroy) GetVolumes() []*Resource {
@@ -8432,7 +8888,7 @@ type Offer_Operation_GrowVolume struct {
 
 func (x *Offer_Operation_GrowVolume) Reset() {
 	*x = Offer_Operation_GrowVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8444,7 +8900,7 @@ func (x *Offer_Operation_GrowVolume) String() string {
 func (*Offer_Operation_GrowVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_GrowVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8457,7 +8913,7 @@ func (x *Offer_Operation_GrowVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_GrowVolume.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_GrowVolume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 6}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 6}
 }
 
 func (x *Offer_Operation_GrowVolume) GetVolume() *Resource {
@@ -8484,7 +8940,7 @@ type Offer_Operation_ShrinkVolume struct {
 
 func (x *Offer_Operation_ShrinkVolume) Reset() {
 	*x = Offer_Operation_ShrinkVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8496,7 +8952,7 @@ func (x *Offer_Operation_ShrinkVolume) String() string {
 func (*Offer_Operation_ShrinkVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_ShrinkVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8509,7 +8965,7 @@ func (x *Offer_Operation_ShrinkVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_ShrinkVolume.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_ShrinkVolume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 7}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 7}
 }
 
 func (x *Offer_Operation_ShrinkVolume) GetVolume() *Resource {
@@ -8537,7 +8993,7 @@ type Offer_Operation_CreateDisk struct {
 
 func (x *Offer_Operation_CreateDisk) Reset() {
 	*x = Offer_Operation_CreateDisk{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8549,7 +9005,7 @@ func (x *Offer_Operation_CreateDisk) String() string {
 func (*Offer_Operation_CreateDisk) ProtoMessage() {}
 
 func (x *Offer_Operation_CreateDisk) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8562,7 +9018,7 @@ func (x *Offer_Operation_CreateDisk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_CreateDisk.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_CreateDisk) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 8}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 8}
 }
 
 func (x *Offer_Operation_CreateDisk) GetSource() *Resource {
@@ -8595,7 +9051,7 @@ type Offer_Operation_DestroyDisk struct {
 
 func (x *Offer_Operation_DestroyDisk) Reset() {
 	*x = Offer_Operation_DestroyDisk{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8607,7 +9063,7 @@ func (x *Offer_Operation_DestroyDisk) String() string {
 func (*Offer_Operation_DestroyDisk) ProtoMessage() {}
 
 func (x *Offer_Operation_DestroyDisk) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8620,7 +9076,7 @@ func (x *Offer_Operation_DestroyDisk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_DestroyDisk.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_DestroyDisk) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0, 9}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50, 0, 9}
 }
 
 func (x *Offer_Operation_DestroyDisk) GetSource() *Resource {
@@ -8976,7 +9432,79 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\bprotocol\x18\x03 \x01(\tR\bprotocol\"\x1e\n" +
 	"\bProtocol\x12\b\n" +
 	"\x04IPv4\x10\x01\x12\b\n" +
-	"\x04IPv6\x10\x02\"\xc5\x03\n" +
+	"\x04IPv6\x10\x02\"\x90\x06\n" +
+	"\x0eCapabilityInfo\x12G\n" +
+	"\fcapabilities\x18\x01 \x03(\x0e2#.mesos.v1.CapabilityInfo.CapabilityR\fcapabilities\"\xb4\x05\n" +
+	"\n" +
+	"Capability\x12\v\n" +
+	"\aUNKNOWN\x10\x00\x12\n" +
+	"\n" +
+	"\x05CHOWN\x10\xe8\a\x12\x11\n" +
+	"\fDAC_OVERRIDE\x10\xe9\a\x12\x14\n" +
+	"\x0fDAC_READ_SEARCH\x10\xea\a\x12\v\n" +
+	"\x06FOWNER\x10\xeb\a\x12\v\n" +
+	"\x06FSETID\x10\xec\a\x12\t\n" +
+	"\x04KILL\x10\xed\a\x12\v\n" +
+	"\x06SETGID\x10\xee\a\x12\v\n" +
+	"\x06SETUID\x10\xef\a\x12\f\n" +
+	"\aSETPCAP\x10\xf0\a\x12\x14\n" +
+	"\x0fLINUX_IMMUTABLE\x10\xf1\a\x12\x15\n" +
+	"\x10NET_BIND_SERVICE\x10\xf2\a\x12\x12\n" +
+	"\rNET_BROADCAST\x10\xf3\a\x12\x0e\n" +
+	"\tNET_ADMIN\x10\xf4\a\x12\f\n" +
+	"\aNET_RAW\x10\xf5\a\x12\r\n" +
+	"\bIPC_LOCK\x10\xf6\a\x12\x0e\n" +
+	"\tIPC_OWNER\x10\xf7\a\x12\x0f\n" +
+	"\n" +
+	"SYS_MODULE\x10\xf8\a\x12\x0e\n" +
+	"\tSYS_RAWIO\x10\xf9\a\x12\x0f\n" +
+	"\n" +
+	"SYS_CHROOT\x10\xfa\a\x12\x0f\n" +
+	"\n" +
+	"SYS_PTRACE\x10\xfb\a\x12\x0e\n" +
+	"\tSYS_PACCT\x10\xfc\a\x12\x0e\n" +
+	"\tSYS_ADMIN\x10\xfd\a\x12\r\n" +
+	"\bSYS_BOOT\x10\xfe\a\x12\r\n" +
+	"\bSYS_NICE\x10\xff\a\x12\x11\n" +
+	"\fSYS_RESOURCE\x10\x80\b\x12\r\n" +
+	"\bSYS_TIME\x10\x81\b\x12\x13\n" +
+	"\x0eSYS_TTY_CONFIG\x10\x82\b\x12\n" +
+	"\n" +
+	"\x05MKNOD\x10\x83\b\x12\n" +
+	"\n" +
+	"\x05LEASE\x10\x84\b\x12\x10\n" +
+	"\vAUDIT_WRITE\x10\x85\b\x12\x12\n" +
+	"\rAUDIT_CONTROL\x10\x86\b\x12\f\n" +
+	"\aSETFCAP\x10\x87\b\x12\x11\n" +
+	"\fMAC_OVERRIDE\x10\x88\b\x12\x0e\n" +
+	"\tMAC_ADMIN\x10\x89\b\x12\v\n" +
+	"\x06SYSLOG\x10\x8a\b\x12\x0f\n" +
+	"\n" +
+	"WAKE_ALARM\x10\x8b\b\x12\x12\n" +
+	"\rBLOCK_SUSPEND\x10\x8c\b\x12\x0f\n" +
+	"\n" +
+	"AUDIT_READ\x10\x8d\b\x12\f\n" +
+	"\aPERFMON\x10\x8e\b\x12\b\n" +
+	"\x03BPF\x10\x8f\b\x12\x17\n" +
+	"\x12CHECKPOINT_RESTORE\x10\x90\b\"P\n" +
+	"\vSeccompInfo\x12!\n" +
+	"\fprofile_name\x18\x01 \x01(\tR\vprofileName\x12\x1e\n" +
+	"\n" +
+	"unconfined\x18\x02 \x01(\bR\n" +
+	"unconfined\"\x88\x04\n" +
+	"\tLinuxInfo\x12E\n" +
+	"\x0fcapability_info\x18\x01 \x01(\v2\x18.mesos.v1.CapabilityInfoB\x02\x18\x01R\x0ecapabilityInfo\x12M\n" +
+	"\x15bounding_capabilities\x18\x02 \x01(\v2\x18.mesos.v1.CapabilityInfoR\x14boundingCapabilities\x12O\n" +
+	"\x16effective_capabilities\x18\x03 \x01(\v2\x18.mesos.v1.CapabilityInfoR\x15effectiveCapabilities\x12.\n" +
+	"\x13share_pid_namespace\x18\x04 \x01(\bR\x11sharePidNamespace\x12/\n" +
+	"\aseccomp\x18\x05 \x01(\v2\x15.mesos.v1.SeccompInfoR\aseccomp\x126\n" +
+	"\bipc_mode\x18\x06 \x01(\x0e2\x1b.mesos.v1.LinuxInfo.IpcModeR\aipcMode\x12\x19\n" +
+	"\bshm_size\x18\a \x01(\rR\ashmSize\x12)\n" +
+	"\rshare_cgroups\x18\b \x01(\b:\x04trueR\fshareCgroups\"5\n" +
+	"\aIpcMode\x12\v\n" +
+	"\aUNKNOWN\x10\x00\x12\v\n" +
+	"\aPRIVATE\x10\x01\x12\x10\n" +
+	"\fSHARE_PARENT\x10\x02\"\xc5\x03\n" +
 	"\n" +
 	"RLimitInfo\x125\n" +
 	"\arlimits\x18\x01 \x03(\v2\x1b.mesos.v1.RLimitInfo.RLimitR\arlimits\x1a\xff\x02\n" +
@@ -9013,18 +9541,20 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\n" +
 	"WindowSize\x12\x12\n" +
 	"\x04rows\x18\x01 \x02(\rR\x04rows\x12\x18\n" +
-	"\acolumns\x18\x02 \x02(\rR\acolumns\"\xe2\a\n" +
+	"\acolumns\x18\x02 \x02(\rR\acolumns\"\xbf\b\n" +
 	"\rContainerInfo\x120\n" +
 	"\x04type\x18\x01 \x02(\x0e2\x1c.mesos.v1.ContainerInfo.TypeR\x04type\x12*\n" +
 	"\avolumes\x18\x02 \x03(\v2\x10.mesos.v1.VolumeR\avolumes\x12\x1a\n" +
 	"\bhostname\x18\x04 \x01(\tR\bhostname\x12:\n" +
 	"\x06docker\x18\x03 \x01(\v2\".mesos.v1.ContainerInfo.DockerInfoR\x06docker\x127\n" +
 	"\x05mesos\x18\x05 \x01(\v2!.mesos.v1.ContainerInfo.MesosInfoR\x05mesos\x12:\n" +
-	"\rnetwork_infos\x18\a \x03(\v2\x15.mesos.v1.NetworkInfoR\fnetworkInfos\x125\n" +
+	"\rnetwork_infos\x18\a \x03(\v2\x15.mesos.v1.NetworkInfoR\fnetworkInfos\x122\n" +
+	"\n" +
+	"linux_info\x18\b \x01(\v2\x13.mesos.v1.LinuxInfoR\tlinuxInfo\x125\n" +
 	"\vrlimit_info\x18\t \x01(\v2\x14.mesos.v1.RLimitInfoR\n" +
 	"rlimitInfo\x12,\n" +
 	"\btty_info\x18\n" +
-	" \x01(\v2\x11.mesos.v1.TTYInfoR\attyInfo\x1a\xed\x03\n" +
+	" \x01(\v2\x11.mesos.v1.TTYInfoR\attyInfo\x1a\x96\x04\n" +
 	"\n" +
 	"DockerInfo\x12\x14\n" +
 	"\x05image\x18\x01 \x02(\tR\x05image\x12J\n" +
@@ -9036,7 +9566,8 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\n" +
 	"parameters\x18\x05 \x03(\v2\x13.mesos.v1.ParameterR\n" +
 	"parameters\x12(\n" +
-	"\x10force_pull_image\x18\x06 \x01(\bR\x0eforcePullImage\x1am\n" +
+	"\x10force_pull_image\x18\x06 \x01(\bR\x0eforcePullImage\x12'\n" +
+	"\rvolume_driver\x18\a \x01(\tB\x02\x18\x01R\fvolumeDriver\x1am\n" +
 	"\vPortMapping\x12\x1b\n" +
 	"\thost_port\x18\x01 \x02(\rR\bhostPort\x12%\n" +
 	"\x0econtainer_port\x18\x02 \x02(\rR\rcontainerPort\x12\x1a\n" +
@@ -9382,8 +9913,8 @@ func file_mesos_v1_mesos_proto_rawDescGZIP() []byte {
 	return file_mesos_v1_mesos_proto_rawDescData
 }
 
-var file_mesos_v1_mesos_proto_enumTypes = make([]protoimpl.EnumInfo, 25)
-var file_mesos_v1_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 114)
+var file_mesos_v1_mesos_proto_enumTypes = make([]protoimpl.EnumInfo, 27)
+var file_mesos_v1_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 117)
 var file_mesos_v1_mesos_proto_goTypes = []any{
 	(TaskState)(0),                               // 0: mesos.v1.TaskState
 	(OperationState)(0),                          // 1: mesos.v1.OperationState
@@ -9400,350 +9931,362 @@ var file_mesos_v1_mesos_proto_goTypes = []any{
 	(Volume_Source_Type)(0),                      // 12: mesos.v1.Volume.Source.Type
 	(Volume_Source_SandboxPath_Type)(0),          // 13: mesos.v1.Volume.Source.SandboxPath.Type
 	(NetworkInfo_Protocol)(0),                    // 14: mesos.v1.NetworkInfo.Protocol
-	(RLimitInfo_RLimit_Type)(0),                  // 15: mesos.v1.RLimitInfo.RLimit.Type
-	(ContainerInfo_Type)(0),                      // 16: mesos.v1.ContainerInfo.Type
-	(ContainerInfo_DockerInfo_Network)(0),        // 17: mesos.v1.ContainerInfo.DockerInfo.Network
-	(CheckInfo_Type)(0),                          // 18: mesos.v1.CheckInfo.Type
-	(HealthCheck_Type)(0),                        // 19: mesos.v1.HealthCheck.Type
-	(DiscoveryInfo_Visibility)(0),                // 20: mesos.v1.DiscoveryInfo.Visibility
-	(ExecutorInfo_Type)(0),                       // 21: mesos.v1.ExecutorInfo.Type
-	(Offer_Operation_Type)(0),                    // 22: mesos.v1.Offer.Operation.Type
-	(TaskStatus_Source)(0),                       // 23: mesos.v1.TaskStatus.Source
-	(TaskStatus_Reason)(0),                       // 24: mesos.v1.TaskStatus.Reason
-	(*FrameworkID)(nil),                          // 25: mesos.v1.FrameworkID
-	(*OfferID)(nil),                              // 26: mesos.v1.OfferID
-	(*AgentID)(nil),                              // 27: mesos.v1.AgentID
-	(*TaskID)(nil),                               // 28: mesos.v1.TaskID
-	(*ExecutorID)(nil),                           // 29: mesos.v1.ExecutorID
-	(*ResourceProviderID)(nil),                   // 30: mesos.v1.ResourceProviderID
-	(*OperationID)(nil),                          // 31: mesos.v1.OperationID
-	(*ContainerID)(nil),                          // 32: mesos.v1.ContainerID
-	(*TimeInfo)(nil),                             // 33: mesos.v1.TimeInfo
-	(*DurationInfo)(nil),                         // 34: mesos.v1.DurationInfo
-	(*Address)(nil),                              // 35: mesos.v1.Address
-	(*Parameter)(nil),                            // 36: mesos.v1.Parameter
-	(*Parameters)(nil),                           // 37: mesos.v1.Parameters
-	(*URL)(nil),                                  // 38: mesos.v1.URL
-	(*Unavailability)(nil),                       // 39: mesos.v1.Unavailability
-	(*Label)(nil),                                // 40: mesos.v1.Label
-	(*Labels)(nil),                               // 41: mesos.v1.Labels
-	(*FrameworkInfo)(nil),                        // 42: mesos.v1.FrameworkInfo
-	(*OfferFilters)(nil),                         // 43: mesos.v1.OfferFilters
-	(*DomainInfo)(nil),                           // 44: mesos.v1.DomainInfo
-	(*MasterInfo)(nil),                           // 45: mesos.v1.MasterInfo
-	(*AgentInfo)(nil),                            // 46: mesos.v1.AgentInfo
-	(*Value)(nil),                                // 47: mesos.v1.Value
-	(*Attribute)(nil),                            // 48: mesos.v1.Attribute
-	(*Resource)(nil),                             // 49: mesos.v1.Resource
-	(*Request)(nil),                              // 50: mesos.v1.Request
-	(*Secret)(nil),                               // 51: mesos.v1.Secret
-	(*Environment)(nil),                          // 52: mesos.v1.Environment
-	(*CommandInfo)(nil),                          // 53: mesos.v1.CommandInfo
-	(*Image)(nil),                                // 54: mesos.v1.Image
-	(*MountPropagation)(nil),                     // 55: mesos.v1.MountPropagation
-	(*Volume)(nil),                               // 56: mesos.v1.Volume
-	(*NetworkInfo)(nil),                          // 57: mesos.v1.NetworkInfo
-	(*RLimitInfo)(nil),                           // 58: mesos.v1.RLimitInfo
-	(*TTYInfo)(nil),                              // 59: mesos.v1.TTYInfo
-	(*ContainerInfo)(nil),                        // 60: mesos.v1.ContainerInfo
-	(*ContainerStatus)(nil),                      // 61: mesos.v1.ContainerStatus
-	(*CheckInfo)(nil),                            // 62: mesos.v1.CheckInfo
-	(*HealthCheck)(nil),                          // 63: mesos.v1.HealthCheck
-	(*CheckStatusInfo)(nil),                      // 64: mesos.v1.CheckStatusInfo
-	(*Port)(nil),                                 // 65: mesos.v1.Port
-	(*Ports)(nil),                                // 66: mesos.v1.Ports
-	(*DiscoveryInfo)(nil),                        // 67: mesos.v1.DiscoveryInfo
-	(*KillPolicy)(nil),                           // 68: mesos.v1.KillPolicy
-	(*ExecutorInfo)(nil),                         // 69: mesos.v1.ExecutorInfo
-	(*TaskInfo)(nil),                             // 70: mesos.v1.TaskInfo
-	(*TaskGroupInfo)(nil),                        // 71: mesos.v1.TaskGroupInfo
-	(*Offer)(nil),                                // 72: mesos.v1.Offer
-	(*InverseOffer)(nil),                         // 73: mesos.v1.InverseOffer
-	(*Filters)(nil),                              // 74: mesos.v1.Filters
-	(*TaskResourceLimitation)(nil),               // 75: mesos.v1.TaskResourceLimitation
-	(*UUID)(nil),                                 // 76: mesos.v1.UUID
-	(*TaskStatus)(nil),                           // 77: mesos.v1.TaskStatus
-	(*OperationStatus)(nil),                      // 78: mesos.v1.OperationStatus
-	(*FrameworkInfo_Capability)(nil),             // 79: mesos.v1.FrameworkInfo.Capability
-	nil,                                          // 80: mesos.v1.FrameworkInfo.OfferFiltersEntry
-	(*OfferFilters_ResourceQuantities)(nil),      // 81: mesos.v1.OfferFilters.ResourceQuantities
-	(*OfferFilters_MinAllocatableResources)(nil), // 82: mesos.v1.OfferFilters.MinAllocatableResources
-	nil,                            // 83: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
-	(*DomainInfo_FaultDomain)(nil), // 84: mesos.v1.DomainInfo.FaultDomain
-	(*DomainInfo_FaultDomain_RegionInfo)(nil),    // 85: mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	(*DomainInfo_FaultDomain_ZoneInfo)(nil),      // 86: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	(*MasterInfo_Capability)(nil),                // 87: mesos.v1.MasterInfo.Capability
-	(*Value_Scalar)(nil),                         // 88: mesos.v1.Value.Scalar
-	(*Value_Range)(nil),                          // 89: mesos.v1.Value.Range
-	(*Value_Ranges)(nil),                         // 90: mesos.v1.Value.Ranges
-	(*Value_Set)(nil),                            // 91: mesos.v1.Value.Set
-	(*Value_Text)(nil),                           // 92: mesos.v1.Value.Text
-	(*Resource_AllocationInfo)(nil),              // 93: mesos.v1.Resource.AllocationInfo
-	(*Resource_ReservationInfo)(nil),             // 94: mesos.v1.Resource.ReservationInfo
-	(*Resource_DiskInfo)(nil),                    // 95: mesos.v1.Resource.DiskInfo
-	(*Resource_RevocableInfo)(nil),               // 96: mesos.v1.Resource.RevocableInfo
-	(*Resource_SharedInfo)(nil),                  // 97: mesos.v1.Resource.SharedInfo
-	(*Resource_DiskInfo_Persistence)(nil),        // 98: mesos.v1.Resource.DiskInfo.Persistence
-	(*Resource_DiskInfo_Source)(nil),             // 99: mesos.v1.Resource.DiskInfo.Source
-	(*Resource_DiskInfo_Source_Path)(nil),        // 100: mesos.v1.Resource.DiskInfo.Source.Path
-	(*Resource_DiskInfo_Source_Mount)(nil),       // 101: mesos.v1.Resource.DiskInfo.Source.Mount
-	(*Secret_Reference)(nil),                     // 102: mesos.v1.Secret.Reference
-	(*Secret_Value)(nil),                         // 103: mesos.v1.Secret.Value
-	(*Environment_Variable)(nil),                 // 104: mesos.v1.Environment.Variable
-	(*CommandInfo_URI)(nil),                      // 105: mesos.v1.CommandInfo.URI
-	(*Image_Appc)(nil),                           // 106: mesos.v1.Image.Appc
-	(*Image_Docker)(nil),                         // 107: mesos.v1.Image.Docker
-	(*Volume_Source)(nil),                        // 108: mesos.v1.Volume.Source
-	(*Volume_Source_DockerVolume)(nil),           // 109: mesos.v1.Volume.Source.DockerVolume
-	(*Volume_Source_HostPath)(nil),               // 110: mesos.v1.Volume.Source.HostPath
-	(*Volume_Source_SandboxPath)(nil),            // 111: mesos.v1.Volume.Source.SandboxPath
-	(*NetworkInfo_IPAddress)(nil),                // 112: mesos.v1.NetworkInfo.IPAddress
-	(*NetworkInfo_PortMapping)(nil),              // 113: mesos.v1.NetworkInfo.PortMapping
-	(*RLimitInfo_RLimit)(nil),                    // 114: mesos.v1.RLimitInfo.RLimit
-	(*TTYInfo_WindowSize)(nil),                   // 115: mesos.v1.TTYInfo.WindowSize
-	(*ContainerInfo_DockerInfo)(nil),             // 116: mesos.v1.ContainerInfo.DockerInfo
-	(*ContainerInfo_MesosInfo)(nil),              // 117: mesos.v1.ContainerInfo.MesosInfo
-	(*ContainerInfo_DockerInfo_PortMapping)(nil), // 118: mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	(*CheckInfo_Command)(nil),                    // 119: mesos.v1.CheckInfo.Command
-	(*CheckInfo_Http)(nil),                       // 120: mesos.v1.CheckInfo.Http
-	(*CheckInfo_Tcp)(nil),                        // 121: mesos.v1.CheckInfo.Tcp
-	(*HealthCheck_HTTPCheckInfo)(nil),            // 122: mesos.v1.HealthCheck.HTTPCheckInfo
-	(*HealthCheck_TCPCheckInfo)(nil),             // 123: mesos.v1.HealthCheck.TCPCheckInfo
-	(*CheckStatusInfo_Command)(nil),              // 124: mesos.v1.CheckStatusInfo.Command
-	(*CheckStatusInfo_Http)(nil),                 // 125: mesos.v1.CheckStatusInfo.Http
-	(*CheckStatusInfo_Tcp)(nil),                  // 126: mesos.v1.CheckStatusInfo.Tcp
-	nil,                                          // 127: mesos.v1.TaskInfo.LimitsEntry
-	(*Offer_Operation)(nil),                      // 128: mesos.v1.Offer.Operation
-	(*Offer_Operation_Launch)(nil),               // 129: mesos.v1.Offer.Operation.Launch
-	(*Offer_Operation_LaunchGroup)(nil),          // 130: mesos.v1.Offer.Operation.LaunchGroup
-	(*Offer_Operation_Reserve)(nil),              // 131: mesos.v1.Offer.Operation.Reserve
-	(*Offer_Operation_Unreserve)(nil),            // 132: mesos.v1.Offer.Operation.Unreserve
-	(*Offer_Operation_Create)(nil),               // 133: mesos.v1.Offer.Operation.Create
-	(*Offer_Operation_Destroy)(nil),              // 134: mesos.v1.Offer.Operation.Destroy
-	(*Offer_Operation_GrowVolume)(nil),           // 135: mesos.v1.Offer.Operation.GrowVolume
-	(*Offer_Operation_ShrinkVolume)(nil),         // 136: mesos.v1.Offer.Operation.ShrinkVolume
-	(*Offer_Operation_CreateDisk)(nil),           // 137: mesos.v1.Offer.Operation.CreateDisk
-	(*Offer_Operation_DestroyDisk)(nil),          // 138: mesos.v1.Offer.Operation.DestroyDisk
+	(CapabilityInfo_Capability)(0),               // 15: mesos.v1.CapabilityInfo.Capability
+	(LinuxInfo_IpcMode)(0),                       // 16: mesos.v1.LinuxInfo.IpcMode
+	(RLimitInfo_RLimit_Type)(0),                  // 17: mesos.v1.RLimitInfo.RLimit.Type
+	(ContainerInfo_Type)(0),                      // 18: mesos.v1.ContainerInfo.Type
+	(ContainerInfo_DockerInfo_Network)(0),        // 19: mesos.v1.ContainerInfo.DockerInfo.Network
+	(CheckInfo_Type)(0),                          // 20: mesos.v1.CheckInfo.Type
+	(HealthCheck_Type)(0),                        // 21: mesos.v1.HealthCheck.Type
+	(DiscoveryInfo_Visibility)(0),                // 22: mesos.v1.DiscoveryInfo.Visibility
+	(ExecutorInfo_Type)(0),                       // 23: mesos.v1.ExecutorInfo.Type
+	(Offer_Operation_Type)(0),                    // 24: mesos.v1.Offer.Operation.Type
+	(TaskStatus_Source)(0),                       // 25: mesos.v1.TaskStatus.Source
+	(TaskStatus_Reason)(0),                       // 26: mesos.v1.TaskStatus.Reason
+	(*FrameworkID)(nil),                          // 27: mesos.v1.FrameworkID
+	(*OfferID)(nil),                              // 28: mesos.v1.OfferID
+	(*AgentID)(nil),                              // 29: mesos.v1.AgentID
+	(*TaskID)(nil),                               // 30: mesos.v1.TaskID
+	(*ExecutorID)(nil),                           // 31: mesos.v1.ExecutorID
+	(*ResourceProviderID)(nil),                   // 32: mesos.v1.ResourceProviderID
+	(*OperationID)(nil),                          // 33: mesos.v1.OperationID
+	(*ContainerID)(nil),                          // 34: mesos.v1.ContainerID
+	(*TimeInfo)(nil),                             // 35: mesos.v1.TimeInfo
+	(*DurationInfo)(nil),                         // 36: mesos.v1.DurationInfo
+	(*Address)(nil),                              // 37: mesos.v1.Address
+	(*Parameter)(nil),                            // 38: mesos.v1.Parameter
+	(*Parameters)(nil),                           // 39: mesos.v1.Parameters
+	(*URL)(nil),                                  // 40: mesos.v1.URL
+	(*Unavailability)(nil),                       // 41: mesos.v1.Unavailability
+	(*Label)(nil),                                // 42: mesos.v1.Label
+	(*Labels)(nil),                               // 43: mesos.v1.Labels
+	(*FrameworkInfo)(nil),                        // 44: mesos.v1.FrameworkInfo
+	(*OfferFilters)(nil),                         // 45: mesos.v1.OfferFilters
+	(*DomainInfo)(nil),                           // 46: mesos.v1.DomainInfo
+	(*MasterInfo)(nil),                           // 47: mesos.v1.MasterInfo
+	(*AgentInfo)(nil),                            // 48: mesos.v1.AgentInfo
+	(*Value)(nil),                                // 49: mesos.v1.Value
+	(*Attribute)(nil),                            // 50: mesos.v1.Attribute
+	(*Resource)(nil),                             // 51: mesos.v1.Resource
+	(*Request)(nil),                              // 52: mesos.v1.Request
+	(*Secret)(nil),                               // 53: mesos.v1.Secret
+	(*Environment)(nil),                          // 54: mesos.v1.Environment
+	(*CommandInfo)(nil),                          // 55: mesos.v1.CommandInfo
+	(*Image)(nil),                                // 56: mesos.v1.Image
+	(*MountPropagation)(nil),                     // 57: mesos.v1.MountPropagation
+	(*Volume)(nil),                               // 58: mesos.v1.Volume
+	(*NetworkInfo)(nil),                          // 59: mesos.v1.NetworkInfo
+	(*CapabilityInfo)(nil),                       // 60: mesos.v1.CapabilityInfo
+	(*SeccompInfo)(nil),                          // 61: mesos.v1.SeccompInfo
+	(*LinuxInfo)(nil),                            // 62: mesos.v1.LinuxInfo
+	(*RLimitInfo)(nil),                           // 63: mesos.v1.RLimitInfo
+	(*TTYInfo)(nil),                              // 64: mesos.v1.TTYInfo
+	(*ContainerInfo)(nil),                        // 65: mesos.v1.ContainerInfo
+	(*ContainerStatus)(nil),                      // 66: mesos.v1.ContainerStatus
+	(*CheckInfo)(nil),                            // 67: mesos.v1.CheckInfo
+	(*HealthCheck)(nil),                          // 68: mesos.v1.HealthCheck
+	(*CheckStatusInfo)(nil),                      // 69: mesos.v1.CheckStatusInfo
+	(*Port)(nil),                                 // 70: mesos.v1.Port
+	(*Ports)(nil),                                // 71: mesos.v1.Ports
+	(*DiscoveryInfo)(nil),                        // 72: mesos.v1.DiscoveryInfo
+	(*KillPolicy)(nil),                           // 73: mesos.v1.KillPolicy
+	(*ExecutorInfo)(nil),                         // 74: mesos.v1.ExecutorInfo
+	(*TaskInfo)(nil),                             // 75: mesos.v1.TaskInfo
+	(*TaskGroupInfo)(nil),                        // 76: mesos.v1.TaskGroupInfo
+	(*Offer)(nil),                                // 77: mesos.v1.Offer
+	(*InverseOffer)(nil),                         // 78: mesos.v1.InverseOffer
+	(*Filters)(nil),                              // 79: mesos.v1.Filters
+	(*TaskResourceLimitation)(nil),               // 80: mesos.v1.TaskResourceLimitation
+	(*UUID)(nil),                                 // 81: mesos.v1.UUID
+	(*TaskStatus)(nil),                           // 82: mesos.v1.TaskStatus
+	(*OperationStatus)(nil),                      // 83: mesos.v1.OperationStatus
+	(*FrameworkInfo_Capability)(nil),             // 84: mesos.v1.FrameworkInfo.Capability
+	nil,                                          // 85: mesos.v1.FrameworkInfo.OfferFiltersEntry
+	(*OfferFilters_ResourceQuantities)(nil),      // 86: mesos.v1.OfferFilters.ResourceQuantities
+	(*OfferFilters_MinAllocatableResources)(nil), // 87: mesos.v1.OfferFilters.MinAllocatableResources
+	nil,                            // 88: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
+	(*DomainInfo_FaultDomain)(nil), // 89: mesos.v1.DomainInfo.FaultDomain
+	(*DomainInfo_FaultDomain_RegionInfo)(nil),    // 90: mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	(*DomainInfo_FaultDomain_ZoneInfo)(nil),      // 91: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	(*MasterInfo_Capability)(nil),                // 92: mesos.v1.MasterInfo.Capability
+	(*Value_Scalar)(nil),                         // 93: mesos.v1.Value.Scalar
+	(*Value_Range)(nil),                          // 94: mesos.v1.Value.Range
+	(*Value_Ranges)(nil),                         // 95: mesos.v1.Value.Ranges
+	(*Value_Set)(nil),                            // 96: mesos.v1.Value.Set
+	(*Value_Text)(nil),                           // 97: mesos.v1.Value.Text
+	(*Resource_AllocationInfo)(nil),              // 98: mesos.v1.Resource.AllocationInfo
+	(*Resource_ReservationInfo)(nil),             // 99: mesos.v1.Resource.ReservationInfo
+	(*Resource_DiskInfo)(nil),                    // 100: mesos.v1.Resource.DiskInfo
+	(*Resource_RevocableInfo)(nil),               // 101: mesos.v1.Resource.RevocableInfo
+	(*Resource_SharedInfo)(nil),                  // 102: mesos.v1.Resource.SharedInfo
+	(*Resource_DiskInfo_Persistence)(nil),        // 103: mesos.v1.Resource.DiskInfo.Persistence
+	(*Resource_DiskInfo_Source)(nil),             // 104: mesos.v1.Resource.DiskInfo.Source
+	(*Resource_DiskInfo_Source_Path)(nil),        // 105: mesos.v1.Resource.DiskInfo.Source.Path
+	(*Resource_DiskInfo_Source_Mount)(nil),       // 106: mesos.v1.Resource.DiskInfo.Source.Mount
+	(*Secret_Reference)(nil),                     // 107: mesos.v1.Secret.Reference
+	(*Secret_Value)(nil),                         // 108: mesos.v1.Secret.Value
+	(*Environment_Variable)(nil),                 // 109: mesos.v1.Environment.Variable
+	(*CommandInfo_URI)(nil),                      // 110: mesos.v1.CommandInfo.URI
+	(*Image_Appc)(nil),                           // 111: mesos.v1.Image.Appc
+	(*Image_Docker)(nil),                         // 112: mesos.v1.Image.Docker
+	(*Volume_Source)(nil),                        // 113: mesos.v1.Volume.Source
+	(*Volume_Source_DockerVolume)(nil),           // 114: mesos.v1.Volume.Source.DockerVolume
+	(*Volume_Source_HostPath)(nil),               // 115: mesos.v1.Volume.Source.HostPath
+	(*Volume_Source_SandboxPath)(nil),            // 116: mesos.v1.Volume.Source.SandboxPath
+	(*NetworkInfo_IPAddress)(nil),                // 117: mesos.v1.NetworkInfo.IPAddress
+	(*NetworkInfo_PortMapping)(nil),              // 118: mesos.v1.NetworkInfo.PortMapping
+	(*RLimitInfo_RLimit)(nil),                    // 119: mesos.v1.RLimitInfo.RLimit
+	(*TTYInfo_WindowSize)(nil),                   // 120: mesos.v1.TTYInfo.WindowSize
+	(*ContainerInfo_DockerInfo)(nil),             // 121: mesos.v1.ContainerInfo.DockerInfo
+	(*ContainerInfo_MesosInfo)(nil),              // 122: mesos.v1.ContainerInfo.MesosInfo
+	(*ContainerInfo_DockerInfo_PortMapping)(nil), // 123: mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	(*CheckInfo_Command)(nil),                    // 124: mesos.v1.CheckInfo.Command
+	(*CheckInfo_Http)(nil),                       // 125: mesos.v1.CheckInfo.Http
+	(*CheckInfo_Tcp)(nil),                        // 126: mesos.v1.CheckInfo.Tcp
+	(*HealthCheck_HTTPCheckInfo)(nil),            // 127: mesos.v1.HealthCheck.HTTPCheckInfo
+	(*HealthCheck_TCPCheckInfo)(nil),             // 128: mesos.v1.HealthCheck.TCPCheckInfo
+	(*CheckStatusInfo_Command)(nil),              // 129: mesos.v1.CheckStatusInfo.Command
+	(*CheckStatusInfo_Http)(nil),                 // 130: mesos.v1.CheckStatusInfo.Http
+	(*CheckStatusInfo_Tcp)(nil),                  // 131: mesos.v1.CheckStatusInfo.Tcp
+	nil,                                          // 132: mesos.v1.TaskInfo.LimitsEntry
+	(*Offer_Operation)(nil),                      // 133: mesos.v1.Offer.Operation
+	(*Offer_Operation_Launch)(nil),               // 134: mesos.v1.Offer.Operation.Launch
+	(*Offer_Operation_LaunchGroup)(nil),          // 135: mesos.v1.Offer.Operation.LaunchGroup
+	(*Offer_Operation_Reserve)(nil),              // 136: mesos.v1.Offer.Operation.Reserve
+	(*Offer_Operation_Unreserve)(nil),            // 137: mesos.v1.Offer.Operation.Unreserve
+	(*Offer_Operation_Create)(nil),               // 138: mesos.v1.Offer.Operation.Create
+	(*Offer_Operation_Destroy)(nil),              // 139: mesos.v1.Offer.Operation.Destroy
+	(*Offer_Operation_GrowVolume)(nil),           // 140: mesos.v1.Offer.Operation.GrowVolume
+	(*Offer_Operation_ShrinkVolume)(nil),         // 141: mesos.v1.Offer.Operation.ShrinkVolume
+	(*Offer_Operation_CreateDisk)(nil),           // 142: mesos.v1.Offer.Operation.CreateDisk
+	(*Offer_Operation_DestroyDisk)(nil),          // 143: mesos.v1.Offer.Operation.DestroyDisk
 }
 var file_mesos_v1_mesos_proto_depIdxs = []int32{
-	32,  // 0: mesos.v1.ContainerID.parent:type_name -> mesos.v1.ContainerID
-	36,  // 1: mesos.v1.Parameters.parameter:type_name -> mesos.v1.Parameter
-	35,  // 2: mesos.v1.URL.address:type_name -> mesos.v1.Address
-	36,  // 3: mesos.v1.URL.query:type_name -> mesos.v1.Parameter
-	33,  // 4: mesos.v1.Unavailability.start:type_name -> mesos.v1.TimeInfo
-	34,  // 5: mesos.v1.Unavailability.duration:type_name -> mesos.v1.DurationInfo
-	40,  // 6: mesos.v1.Labels.labels:type_name -> mesos.v1.Label
-	25,  // 7: mesos.v1.FrameworkInfo.id:type_name -> mesos.v1.FrameworkID
-	79,  // 8: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
-	41,  // 9: mesos.v1.FrameworkInfo.labels:type_name -> mesos.v1.Labels
-	80,  // 10: mesos.v1.FrameworkInfo.offer_filters:type_name -> mesos.v1.FrameworkInfo.OfferFiltersEntry
-	82,  // 11: mesos.v1.OfferFilters.min_allocatable_resources:type_name -> mesos.v1.OfferFilters.MinAllocatableResources
-	84,  // 12: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
-	35,  // 13: mesos.v1.MasterInfo.address:type_name -> mesos.v1.Address
-	44,  // 14: mesos.v1.MasterInfo.domain:type_name -> mesos.v1.DomainInfo
-	87,  // 15: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
-	49,  // 16: mesos.v1.AgentInfo.resources:type_name -> mesos.v1.Resource
-	48,  // 17: mesos.v1.AgentInfo.attributes:type_name -> mesos.v1.Attribute
-	27,  // 18: mesos.v1.AgentInfo.id:type_name -> mesos.v1.AgentID
-	44,  // 19: mesos.v1.AgentInfo.domain:type_name -> mesos.v1.DomainInfo
+	34,  // 0: mesos.v1.ContainerID.parent:type_name -> mesos.v1.ContainerID
+	38,  // 1: mesos.v1.Parameters.parameter:type_name -> mesos.v1.Parameter
+	37,  // 2: mesos.v1.URL.address:type_name -> mesos.v1.Address
+	38,  // 3: mesos.v1.URL.query:type_name -> mesos.v1.Parameter
+	35,  // 4: mesos.v1.Unavailability.start:type_name -> mesos.v1.TimeInfo
+	36,  // 5: mesos.v1.Unavailability.duration:type_name -> mesos.v1.DurationInfo
+	42,  // 6: mesos.v1.Labels.labels:type_name -> mesos.v1.Label
+	27,  // 7: mesos.v1.FrameworkInfo.id:type_name -> mesos.v1.FrameworkID
+	84,  // 8: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
+	43,  // 9: mesos.v1.FrameworkInfo.labels:type_name -> mesos.v1.Labels
+	85,  // 10: mesos.v1.FrameworkInfo.offer_filters:type_name -> mesos.v1.FrameworkInfo.OfferFiltersEntry
+	87,  // 11: mesos.v1.OfferFilters.min_allocatable_resources:type_name -> mesos.v1.OfferFilters.MinAllocatableResources
+	89,  // 12: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
+	37,  // 13: mesos.v1.MasterInfo.address:type_name -> mesos.v1.Address
+	46,  // 14: mesos.v1.MasterInfo.domain:type_name -> mesos.v1.DomainInfo
+	92,  // 15: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
+	51,  // 16: mesos.v1.AgentInfo.resources:type_name -> mesos.v1.Resource
+	50,  // 17: mesos.v1.AgentInfo.attributes:type_name -> mesos.v1.Attribute
+	29,  // 18: mesos.v1.AgentInfo.id:type_name -> mesos.v1.AgentID
+	46,  // 19: mesos.v1.AgentInfo.domain:type_name -> mesos.v1.DomainInfo
 	4,   // 20: mesos.v1.Value.type:type_name -> mesos.v1.Value.Type
-	88,  // 21: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
-	90,  // 22: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
-	91,  // 23: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
-	92,  // 24: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
+	93,  // 21: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
+	95,  // 22: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
+	96,  // 23: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
+	97,  // 24: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
 	4,   // 25: mesos.v1.Attribute.type:type_name -> mesos.v1.Value.Type
-	88,  // 26: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
-	90,  // 27: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
-	91,  // 28: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
-	92,  // 29: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
-	30,  // 30: mesos.v1.Resource.provider_id:type_name -> mesos.v1.ResourceProviderID
+	93,  // 26: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
+	95,  // 27: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
+	96,  // 28: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
+	97,  // 29: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
+	32,  // 30: mesos.v1.Resource.provider_id:type_name -> mesos.v1.ResourceProviderID
 	4,   // 31: mesos.v1.Resource.type:type_name -> mesos.v1.Value.Type
-	88,  // 32: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
-	90,  // 33: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
-	91,  // 34: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
-	93,  // 35: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
-	94,  // 36: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
-	94,  // 37: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
-	95,  // 38: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
-	96,  // 39: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
-	97,  // 40: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
-	27,  // 41: mesos.v1.Request.agent_id:type_name -> mesos.v1.AgentID
-	49,  // 42: mesos.v1.Request.resources:type_name -> mesos.v1.Resource
+	93,  // 32: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
+	95,  // 33: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
+	96,  // 34: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
+	98,  // 35: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	99,  // 36: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
+	99,  // 37: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
+	100, // 38: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
+	101, // 39: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
+	102, // 40: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
+	29,  // 41: mesos.v1.Request.agent_id:type_name -> mesos.v1.AgentID
+	51,  // 42: mesos.v1.Request.resources:type_name -> mesos.v1.Resource
 	7,   // 43: mesos.v1.Secret.type:type_name -> mesos.v1.Secret.Type
-	102, // 44: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
-	103, // 45: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
-	104, // 46: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
-	105, // 47: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
-	52,  // 48: mesos.v1.CommandInfo.environment:type_name -> mesos.v1.Environment
+	107, // 44: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
+	108, // 45: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
+	109, // 46: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
+	110, // 47: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
+	54,  // 48: mesos.v1.CommandInfo.environment:type_name -> mesos.v1.Environment
 	9,   // 49: mesos.v1.Image.type:type_name -> mesos.v1.Image.Type
-	106, // 50: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
-	107, // 51: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
+	111, // 50: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
+	112, // 51: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
 	10,  // 52: mesos.v1.MountPropagation.mode:type_name -> mesos.v1.MountPropagation.Mode
 	11,  // 53: mesos.v1.Volume.mode:type_name -> mesos.v1.Volume.Mode
-	54,  // 54: mesos.v1.Volume.image:type_name -> mesos.v1.Image
-	108, // 55: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
-	112, // 56: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
-	41,  // 57: mesos.v1.NetworkInfo.labels:type_name -> mesos.v1.Labels
-	113, // 58: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
-	114, // 59: mesos.v1.RLimitInfo.rlimits:type_name -> mesos.v1.RLimitInfo.RLimit
-	115, // 60: mesos.v1.TTYInfo.window_size:type_name -> mesos.v1.TTYInfo.WindowSize
-	16,  // 61: mesos.v1.ContainerInfo.type:type_name -> mesos.v1.ContainerInfo.Type
-	56,  // 62: mesos.v1.ContainerInfo.volumes:type_name -> mesos.v1.Volume
-	116, // 63: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
-	117, // 64: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
-	57,  // 65: mesos.v1.ContainerInfo.network_infos:type_name -> mesos.v1.NetworkInfo
-	58,  // 66: mesos.v1.ContainerInfo.rlimit_info:type_name -> mesos.v1.RLimitInfo
-	59,  // 67: mesos.v1.ContainerInfo.tty_info:type_name -> mesos.v1.TTYInfo
-	32,  // 68: mesos.v1.ContainerStatus.container_id:type_name -> mesos.v1.ContainerID
-	57,  // 69: mesos.v1.ContainerStatus.network_infos:type_name -> mesos.v1.NetworkInfo
-	18,  // 70: mesos.v1.CheckInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	119, // 71: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
-	120, // 72: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
-	121, // 73: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
-	19,  // 74: mesos.v1.HealthCheck.type:type_name -> mesos.v1.HealthCheck.Type
-	53,  // 75: mesos.v1.HealthCheck.command:type_name -> mesos.v1.CommandInfo
-	122, // 76: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
-	123, // 77: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
-	18,  // 78: mesos.v1.CheckStatusInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	124, // 79: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
-	125, // 80: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
-	126, // 81: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
-	20,  // 82: mesos.v1.Port.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
-	41,  // 83: mesos.v1.Port.labels:type_name -> mesos.v1.Labels
-	65,  // 84: mesos.v1.Ports.ports:type_name -> mesos.v1.Port
-	20,  // 85: mesos.v1.DiscoveryInfo.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
-	66,  // 86: mesos.v1.DiscoveryInfo.ports:type_name -> mesos.v1.Ports
-	41,  // 87: mesos.v1.DiscoveryInfo.labels:type_name -> mesos.v1.Labels
-	34,  // 88: mesos.v1.KillPolicy.grace_period:type_name -> mesos.v1.DurationInfo
-	21,  // 89: mesos.v1.ExecutorInfo.type:type_name -> mesos.v1.ExecutorInfo.Type
-	29,  // 90: mesos.v1.ExecutorInfo.executor_id:type_name -> mesos.v1.ExecutorID
-	25,  // 91: mesos.v1.ExecutorInfo.framework_id:type_name -> mesos.v1.FrameworkID
-	53,  // 92: mesos.v1.ExecutorInfo.command:type_name -> mesos.v1.CommandInfo
-	60,  // 93: mesos.v1.ExecutorInfo.container:type_name -> mesos.v1.ContainerInfo
-	49,  // 94: mesos.v1.ExecutorInfo.resources:type_name -> mesos.v1.Resource
-	67,  // 95: mesos.v1.ExecutorInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
-	34,  // 96: mesos.v1.ExecutorInfo.shutdown_grace_period:type_name -> mesos.v1.DurationInfo
-	41,  // 97: mesos.v1.ExecutorInfo.labels:type_name -> mesos.v1.Labels
-	28,  // 98: mesos.v1.TaskInfo.task_id:type_name -> mesos.v1.TaskID
-	27,  // 99: mesos.v1.TaskInfo.agent_id:type_name -> mesos.v1.AgentID
-	49,  // 100: mesos.v1.TaskInfo.resources:type_name -> mesos.v1.Resource
-	69,  // 101: mesos.v1.TaskInfo.executor:type_name -> mesos.v1.ExecutorInfo
-	53,  // 102: mesos.v1.TaskInfo.command:type_name -> mesos.v1.CommandInfo
-	60,  // 103: mesos.v1.TaskInfo.container:type_name -> mesos.v1.ContainerInfo
-	63,  // 104: mesos.v1.TaskInfo.health_check:type_name -> mesos.v1.HealthCheck
-	62,  // 105: mesos.v1.TaskInfo.check:type_name -> mesos.v1.CheckInfo
-	68,  // 106: mesos.v1.TaskInfo.kill_policy:type_name -> mesos.v1.KillPolicy
-	41,  // 107: mesos.v1.TaskInfo.labels:type_name -> mesos.v1.Labels
-	67,  // 108: mesos.v1.TaskInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
-	34,  // 109: mesos.v1.TaskInfo.max_completion_time:type_name -> mesos.v1.DurationInfo
-	127, // 110: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
-	70,  // 111: mesos.v1.TaskGroupInfo.tasks:type_name -> mesos.v1.TaskInfo
-	26,  // 112: mesos.v1.Offer.id:type_name -> mesos.v1.OfferID
-	25,  // 113: mesos.v1.Offer.framework_id:type_name -> mesos.v1.FrameworkID
-	27,  // 114: mesos.v1.Offer.agent_id:type_name -> mesos.v1.AgentID
-	38,  // 115: mesos.v1.Offer.url:type_name -> mesos.v1.URL
-	44,  // 116: mesos.v1.Offer.domain:type_name -> mesos.v1.DomainInfo
-	49,  // 117: mesos.v1.Offer.resources:type_name -> mesos.v1.Resource
-	48,  // 118: mesos.v1.Offer.attributes:type_name -> mesos.v1.Attribute
-	29,  // 119: mesos.v1.Offer.executor_ids:type_name -> mesos.v1.ExecutorID
-	39,  // 120: mesos.v1.Offer.unavailability:type_name -> mesos.v1.Unavailability
-	93,  // 121: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
-	26,  // 122: mesos.v1.InverseOffer.id:type_name -> mesos.v1.OfferID
-	38,  // 123: mesos.v1.InverseOffer.url:type_name -> mesos.v1.URL
-	25,  // 124: mesos.v1.InverseOffer.framework_id:type_name -> mesos.v1.FrameworkID
-	27,  // 125: mesos.v1.InverseOffer.agent_id:type_name -> mesos.v1.AgentID
-	39,  // 126: mesos.v1.InverseOffer.unavailability:type_name -> mesos.v1.Unavailability
-	49,  // 127: mesos.v1.InverseOffer.resources:type_name -> mesos.v1.Resource
-	49,  // 128: mesos.v1.TaskResourceLimitation.resources:type_name -> mesos.v1.Resource
-	28,  // 129: mesos.v1.TaskStatus.task_id:type_name -> mesos.v1.TaskID
-	0,   // 130: mesos.v1.TaskStatus.state:type_name -> mesos.v1.TaskState
-	23,  // 131: mesos.v1.TaskStatus.source:type_name -> mesos.v1.TaskStatus.Source
-	24,  // 132: mesos.v1.TaskStatus.reason:type_name -> mesos.v1.TaskStatus.Reason
-	27,  // 133: mesos.v1.TaskStatus.agent_id:type_name -> mesos.v1.AgentID
-	29,  // 134: mesos.v1.TaskStatus.executor_id:type_name -> mesos.v1.ExecutorID
-	64,  // 135: mesos.v1.TaskStatus.check_status:type_name -> mesos.v1.CheckStatusInfo
-	41,  // 136: mesos.v1.TaskStatus.labels:type_name -> mesos.v1.Labels
-	61,  // 137: mesos.v1.TaskStatus.container_status:type_name -> mesos.v1.ContainerStatus
-	33,  // 138: mesos.v1.TaskStatus.unreachable_time:type_name -> mesos.v1.TimeInfo
-	75,  // 139: mesos.v1.TaskStatus.limitation:type_name -> mesos.v1.TaskResourceLimitation
-	31,  // 140: mesos.v1.OperationStatus.operation_id:type_name -> mesos.v1.OperationID
-	1,   // 141: mesos.v1.OperationStatus.state:type_name -> mesos.v1.OperationState
-	49,  // 142: mesos.v1.OperationStatus.converted_resources:type_name -> mesos.v1.Resource
-	76,  // 143: mesos.v1.OperationStatus.uuid:type_name -> mesos.v1.UUID
-	27,  // 144: mesos.v1.OperationStatus.agent_id:type_name -> mesos.v1.AgentID
-	30,  // 145: mesos.v1.OperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
-	2,   // 146: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
-	43,  // 147: mesos.v1.FrameworkInfo.OfferFiltersEntry.value:type_name -> mesos.v1.OfferFilters
-	83,  // 148: mesos.v1.OfferFilters.ResourceQuantities.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
-	81,  // 149: mesos.v1.OfferFilters.MinAllocatableResources.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities
-	88,  // 150: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry.value:type_name -> mesos.v1.Value.Scalar
-	85,  // 151: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	86,  // 152: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	3,   // 153: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
-	89,  // 154: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
-	5,   // 155: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
-	41,  // 156: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
-	98,  // 157: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
-	56,  // 158: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
-	99,  // 159: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
-	6,   // 160: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
-	100, // 161: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
-	101, // 162: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
-	41,  // 163: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
-	8,   // 164: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
-	51,  // 165: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
-	41,  // 166: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
-	51,  // 167: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
-	12,  // 168: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
-	109, // 169: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
-	110, // 170: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
-	111, // 171: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
-	51,  // 172: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
-	37,  // 173: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
-	55,  // 174: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
-	13,  // 175: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
-	14,  // 176: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	15,  // 177: mesos.v1.RLimitInfo.RLimit.type:type_name -> mesos.v1.RLimitInfo.RLimit.Type
-	17,  // 178: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
-	118, // 179: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	36,  // 180: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
-	54,  // 181: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
-	53,  // 182: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
-	14,  // 183: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	14,  // 184: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	88,  // 185: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	22,  // 186: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
-	31,  // 187: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
-	129, // 188: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
-	130, // 189: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
-	131, // 190: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
-	132, // 191: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
-	133, // 192: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
-	134, // 193: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
-	135, // 194: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
-	136, // 195: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
-	137, // 196: mesos.v1.Offer.Operation.create_disk:type_name -> mesos.v1.Offer.Operation.CreateDisk
-	138, // 197: mesos.v1.Offer.Operation.destroy_disk:type_name -> mesos.v1.Offer.Operation.DestroyDisk
-	70,  // 198: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
-	69,  // 199: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
-	71,  // 200: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
-	49,  // 201: mesos.v1.Offer.Operation.Reserve.source:type_name -> mesos.v1.Resource
-	49,  // 202: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
-	49,  // 203: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
-	49,  // 204: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
-	49,  // 205: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
-	49,  // 206: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
-	49,  // 207: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
-	49,  // 208: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
-	88,  // 209: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
-	49,  // 210: mesos.v1.Offer.Operation.CreateDisk.source:type_name -> mesos.v1.Resource
-	6,   // 211: mesos.v1.Offer.Operation.CreateDisk.target_type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
-	49,  // 212: mesos.v1.Offer.Operation.DestroyDisk.source:type_name -> mesos.v1.Resource
-	213, // [213:213] is the sub-list for method output_type
-	213, // [213:213] is the sub-list for method input_type
-	213, // [213:213] is the sub-list for extension type_name
-	213, // [213:213] is the sub-list for extension extendee
-	0,   // [0:213] is the sub-list for field type_name
+	56,  // 54: mesos.v1.Volume.image:type_name -> mesos.v1.Image
+	113, // 55: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
+	117, // 56: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
+	43,  // 57: mesos.v1.NetworkInfo.labels:type_name -> mesos.v1.Labels
+	118, // 58: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
+	15,  // 59: mesos.v1.CapabilityInfo.capabilities:type_name -> mesos.v1.CapabilityInfo.Capability
+	60,  // 60: mesos.v1.LinuxInfo.capability_info:type_name -> mesos.v1.CapabilityInfo
+	60,  // 61: mesos.v1.LinuxInfo.bounding_capabilities:type_name -> mesos.v1.CapabilityInfo
+	60,  // 62: mesos.v1.LinuxInfo.effective_capabilities:type_name -> mesos.v1.CapabilityInfo
+	61,  // 63: mesos.v1.LinuxInfo.seccomp:type_name -> mesos.v1.SeccompInfo
+	16,  // 64: mesos.v1.LinuxInfo.ipc_mode:type_name -> mesos.v1.LinuxInfo.IpcMode
+	119, // 65: mesos.v1.RLimitInfo.rlimits:type_name -> mesos.v1.RLimitInfo.RLimit
+	120, // 66: mesos.v1.TTYInfo.window_size:type_name -> mesos.v1.TTYInfo.WindowSize
+	18,  // 67: mesos.v1.ContainerInfo.type:type_name -> mesos.v1.ContainerInfo.Type
+	58,  // 68: mesos.v1.ContainerInfo.volumes:type_name -> mesos.v1.Volume
+	121, // 69: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
+	122, // 70: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
+	59,  // 71: mesos.v1.ContainerInfo.network_infos:type_name -> mesos.v1.NetworkInfo
+	62,  // 72: mesos.v1.ContainerInfo.linux_info:type_name -> mesos.v1.LinuxInfo
+	63,  // 73: mesos.v1.ContainerInfo.rlimit_info:type_name -> mesos.v1.RLimitInfo
+	64,  // 74: mesos.v1.ContainerInfo.tty_info:type_name -> mesos.v1.TTYInfo
+	34,  // 75: mesos.v1.ContainerStatus.container_id:type_name -> mesos.v1.ContainerID
+	59,  // 76: mesos.v1.ContainerStatus.network_infos:type_name -> mesos.v1.NetworkInfo
+	20,  // 77: mesos.v1.CheckInfo.type:type_name -> mesos.v1.CheckInfo.Type
+	124, // 78: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
+	125, // 79: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
+	126, // 80: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
+	21,  // 81: mesos.v1.HealthCheck.type:type_name -> mesos.v1.HealthCheck.Type
+	55,  // 82: mesos.v1.HealthCheck.command:type_name -> mesos.v1.CommandInfo
+	127, // 83: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
+	128, // 84: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
+	20,  // 85: mesos.v1.CheckStatusInfo.type:type_name -> mesos.v1.CheckInfo.Type
+	129, // 86: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
+	130, // 87: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
+	131, // 88: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
+	22,  // 89: mesos.v1.Port.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
+	43,  // 90: mesos.v1.Port.labels:type_name -> mesos.v1.Labels
+	70,  // 91: mesos.v1.Ports.ports:type_name -> mesos.v1.Port
+	22,  // 92: mesos.v1.DiscoveryInfo.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
+	71,  // 93: mesos.v1.DiscoveryInfo.ports:type_name -> mesos.v1.Ports
+	43,  // 94: mesos.v1.DiscoveryInfo.labels:type_name -> mesos.v1.Labels
+	36,  // 95: mesos.v1.KillPolicy.grace_period:type_name -> mesos.v1.DurationInfo
+	23,  // 96: mesos.v1.ExecutorInfo.type:type_name -> mesos.v1.ExecutorInfo.Type
+	31,  // 97: mesos.v1.ExecutorInfo.executor_id:type_name -> mesos.v1.ExecutorID
+	27,  // 98: mesos.v1.ExecutorInfo.framework_id:type_name -> mesos.v1.FrameworkID
+	55,  // 99: mesos.v1.ExecutorInfo.command:type_name -> mesos.v1.CommandInfo
+	65,  // 100: mesos.v1.ExecutorInfo.container:type_name -> mesos.v1.ContainerInfo
+	51,  // 101: mesos.v1.ExecutorInfo.resources:type_name -> mesos.v1.Resource
+	72,  // 102: mesos.v1.ExecutorInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
+	36,  // 103: mesos.v1.ExecutorInfo.shutdown_grace_period:type_name -> mesos.v1.DurationInfo
+	43,  // 104: mesos.v1.ExecutorInfo.labels:type_name -> mesos.v1.Labels
+	30,  // 105: mesos.v1.TaskInfo.task_id:type_name -> mesos.v1.TaskID
+	29,  // 106: mesos.v1.TaskInfo.agent_id:type_name -> mesos.v1.AgentID
+	51,  // 107: mesos.v1.TaskInfo.resources:type_name -> mesos.v1.Resource
+	74,  // 108: mesos.v1.TaskInfo.executor:type_name -> mesos.v1.ExecutorInfo
+	55,  // 109: mesos.v1.TaskInfo.command:type_name -> mesos.v1.CommandInfo
+	65,  // 110: mesos.v1.TaskInfo.container:type_name -> mesos.v1.ContainerInfo
+	68,  // 111: mesos.v1.TaskInfo.health_check:type_name -> mesos.v1.HealthCheck
+	67,  // 112: mesos.v1.TaskInfo.check:type_name -> mesos.v1.CheckInfo
+	73,  // 113: mesos.v1.TaskInfo.kill_policy:type_name -> mesos.v1.KillPolicy
+	43,  // 114: mesos.v1.TaskInfo.labels:type_name -> mesos.v1.Labels
+	72,  // 115: mesos.v1.TaskInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
+	36,  // 116: mesos.v1.TaskInfo.max_completion_time:type_name -> mesos.v1.DurationInfo
+	132, // 117: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
+	75,  // 118: mesos.v1.TaskGroupInfo.tasks:type_name -> mesos.v1.TaskInfo
+	28,  // 119: mesos.v1.Offer.id:type_name -> mesos.v1.OfferID
+	27,  // 120: mesos.v1.Offer.framework_id:type_name -> mesos.v1.FrameworkID
+	29,  // 121: mesos.v1.Offer.agent_id:type_name -> mesos.v1.AgentID
+	40,  // 122: mesos.v1.Offer.url:type_name -> mesos.v1.URL
+	46,  // 123: mesos.v1.Offer.domain:type_name -> mesos.v1.DomainInfo
+	51,  // 124: mesos.v1.Offer.resources:type_name -> mesos.v1.Resource
+	50,  // 125: mesos.v1.Offer.attributes:type_name -> mesos.v1.Attribute
+	31,  // 126: mesos.v1.Offer.executor_ids:type_name -> mesos.v1.ExecutorID
+	41,  // 127: mesos.v1.Offer.unavailability:type_name -> mesos.v1.Unavailability
+	98,  // 128: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	28,  // 129: mesos.v1.InverseOffer.id:type_name -> mesos.v1.OfferID
+	40,  // 130: mesos.v1.InverseOffer.url:type_name -> mesos.v1.URL
+	27,  // 131: mesos.v1.InverseOffer.framework_id:type_name -> mesos.v1.FrameworkID
+	29,  // 132: mesos.v1.InverseOffer.agent_id:type_name -> mesos.v1.AgentID
+	41,  // 133: mesos.v1.InverseOffer.unavailability:type_name -> mesos.v1.Unavailability
+	51,  // 134: mesos.v1.InverseOffer.resources:type_name -> mesos.v1.Resource
+	51,  // 135: mesos.v1.TaskResourceLimitation.resources:type_name -> mesos.v1.Resource
+	30,  // 136: mesos.v1.TaskStatus.task_id:type_name -> mesos.v1.TaskID
+	0,   // 137: mesos.v1.TaskStatus.state:type_name -> mesos.v1.TaskState
+	25,  // 138: mesos.v1.TaskStatus.source:type_name -> mesos.v1.TaskStatus.Source
+	26,  // 139: mesos.v1.TaskStatus.reason:type_name -> mesos.v1.TaskStatus.Reason
+	29,  // 140: mesos.v1.TaskStatus.agent_id:type_name -> mesos.v1.AgentID
+	31,  // 141: mesos.v1.TaskStatus.executor_id:type_name -> mesos.v1.ExecutorID
+	69,  // 142: mesos.v1.TaskStatus.check_status:type_name -> mesos.v1.CheckStatusInfo
+	43,  // 143: mesos.v1.TaskStatus.labels:type_name -> mesos.v1.Labels
+	66,  // 144: mesos.v1.TaskStatus.container_status:type_name -> mesos.v1.ContainerStatus
+	35,  // 145: mesos.v1.TaskStatus.unreachable_time:type_name -> mesos.v1.TimeInfo
+	80,  // 146: mesos.v1.TaskStatus.limitation:type_name -> mesos.v1.TaskResourceLimitation
+	33,  // 147: mesos.v1.OperationStatus.operation_id:type_name -> mesos.v1.OperationID
+	1,   // 148: mesos.v1.OperationStatus.state:type_name -> mesos.v1.OperationState
+	51,  // 149: mesos.v1.OperationStatus.converted_resources:type_name -> mesos.v1.Resource
+	81,  // 150: mesos.v1.OperationStatus.uuid:type_name -> mesos.v1.UUID
+	29,  // 151: mesos.v1.OperationStatus.agent_id:type_name -> mesos.v1.AgentID
+	32,  // 152: mesos.v1.OperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
+	2,   // 153: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
+	45,  // 154: mesos.v1.FrameworkInfo.OfferFiltersEntry.value:type_name -> mesos.v1.OfferFilters
+	88,  // 155: mesos.v1.OfferFilters.ResourceQuantities.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
+	86,  // 156: mesos.v1.OfferFilters.MinAllocatableResources.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities
+	93,  // 157: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry.value:type_name -> mesos.v1.Value.Scalar
+	90,  // 158: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	91,  // 159: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	3,   // 160: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
+	94,  // 161: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
+	5,   // 162: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
+	43,  // 163: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
+	103, // 164: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
+	58,  // 165: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
+	104, // 166: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
+	6,   // 167: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
+	105, // 168: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
+	106, // 169: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
+	43,  // 170: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
+	8,   // 171: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
+	53,  // 172: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
+	43,  // 173: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
+	53,  // 174: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
+	12,  // 175: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
+	114, // 176: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
+	115, // 177: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
+	116, // 178: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
+	53,  // 179: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
+	39,  // 180: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
+	57,  // 181: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
+	13,  // 182: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
+	14,  // 183: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	17,  // 184: mesos.v1.RLimitInfo.RLimit.type:type_name -> mesos.v1.RLimitInfo.RLimit.Type
+	19,  // 185: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
+	123, // 186: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	38,  // 187: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
+	56,  // 188: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
+	55,  // 189: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
+	14,  // 190: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	14,  // 191: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	93,  // 192: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	24,  // 193: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
+	33,  // 194: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
+	134, // 195: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
+	135, // 196: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
+	136, // 197: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
+	137, // 198: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
+	138, // 199: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
+	139, // 200: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
+	140, // 201: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
+	141, // 202: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
+	142, // 203: mesos.v1.Offer.Operation.create_disk:type_name -> mesos.v1.Offer.Operation.CreateDisk
+	143, // 204: mesos.v1.Offer.Operation.destroy_disk:type_name -> mesos.v1.Offer.Operation.DestroyDisk
+	75,  // 205: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
+	74,  // 206: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
+	76,  // 207: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
+	51,  // 208: mesos.v1.Offer.Operation.Reserve.source:type_name -> mesos.v1.Resource
+	51,  // 209: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
+	51,  // 210: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
+	51,  // 211: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
+	51,  // 212: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
+	51,  // 213: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
+	51,  // 214: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
+	51,  // 215: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
+	93,  // 216: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
+	51,  // 217: mesos.v1.Offer.Operation.CreateDisk.source:type_name -> mesos.v1.Resource
+	6,   // 218: mesos.v1.Offer.Operation.CreateDisk.target_type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
+	51,  // 219: mesos.v1.Offer.Operation.DestroyDisk.source:type_name -> mesos.v1.Resource
+	220, // [220:220] is the sub-list for method output_type
+	220, // [220:220] is the sub-list for method input_type
+	220, // [220:220] is the sub-list for extension type_name
+	220, // [220:220] is the sub-list for extension extendee
+	0,   // [0:220] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_mesos_proto_init() }
@@ -9756,8 +10299,8 @@ func file_mesos_v1_mesos_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_v1_mesos_proto_rawDesc), len(file_mesos_v1_mesos_proto_rawDesc)),
-			NumEnums:      25,
-			NumMessages:   114,
+			NumEnums:      27,
+			NumMessages:   117,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
