@@ -158,3 +158,19 @@ func TestScheduler_ProtobufBadInput(t *testing.T) {
 		t.Errorf("RECONCILE_OPERATIONS with Accept text/plain: %d, want 406", code)
 	}
 }
+
+// TestScheduler_ProtobufErrorEventInTheStream: a FrameworkInfo Mesos
+// refuses is an ERROR event inside a 200 stream, in the encoding Accept
+// chose.
+func TestScheduler_ProtobufErrorEventInTheStream(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	call := subscribeCall("err")
+	call.Subscribe.FrameworkInfo.Roles = []string{"a"} // without MULTI_ROLE
+	resp := openStream(t, srv.HTTPAddr(), protoCall(t, call), map[string]string{"Content-Type": codec.Protobuf, "Accept": codec.Protobuf})
+	if ct := resp.Header.Get("Content-Type"); ct != codec.Protobuf {
+		t.Fatalf("stream Content-Type %q", ct)
+	}
+	if ev := firstEvent(t, resp, codec.Protobuf); ev.Type != scheduler.EventError || !strings.Contains(ev.Error.Message, "MULTI_ROLE") {
+		t.Fatalf("first event %+v, want ERROR about MULTI_ROLE", ev)
+	}
+}
