@@ -111,7 +111,7 @@ PROTO_DIR := mesos/v1pb/proto
 PROTO_FILES := $(PROTO_DIR)/mesos/v1/mesos.proto \
   $(PROTO_DIR)/mesos/v1/scheduler/scheduler.proto \
   $(PROTO_DIR)/mesos/v1/executor/executor.proto
-PROTOC_GEN_GO_VERSION := $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
+PROTOC_GEN_GO_VERSION = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 PROTO_BIN := $(CURDIR)/bin/proto
 proto:
 	@command -v protoc >/dev/null 2>&1 || { \
