@@ -87,4 +87,8 @@ func TestClient_ProtobufEncoding(t *testing.T) {
 	if _, err := cl2.Subscribe(ctx, SubscribeCall(&mesos.FrameworkInfo{User: "u", Name: "json"})); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("a JSON stream for a protobuf client: %v, want ErrProtocol", err)
 	}
+	// The refused stream was closed at once, not when ctx ran out.
+	if ctx.Err() != nil {
+		t.Fatal("Subscribe returned only when its context ended: it waited for the refused stream to end")
+	}
 }

@@ -150,15 +150,17 @@ func (b *backoff) next(answered bool) time.Duration {
 func (c *Client) open(resp *http.Response, cancel context.CancelFunc, call *scheduler.Call) (*Subscription, error) {
 	mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || mt != c.encoding {
-		drain(resp)
+		// A 200 is a stream that does not end: cancel before closing it,
+		// or the close would wait for the server.
 		cancel()
+		drain(resp)
 		return nil, fmt.Errorf("%w: SUBSCRIBE answered with Content-Type %q, want %s",
 			ErrProtocol, resp.Header.Get("Content-Type"), c.encoding)
 	}
 	sid := resp.Header.Get("Mesos-Stream-Id")
 	if sid == "" {
-		drain(resp)
 		cancel()
+		drain(resp)
 		return nil, fmt.Errorf("%w: SUBSCRIBE answered without Mesos-Stream-Id", ErrProtocol)
 	}
 	c.mu.Lock()
