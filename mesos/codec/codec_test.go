@@ -220,3 +220,27 @@ func loadExample(tb testing.TB, name string, v any) any {
 	}
 	return v
 }
+
+func TestMarshal_ProtobufErrors(t *testing.T) {
+	bogus := &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: mesos.TaskStatus{
+		TaskID: mesos.TaskID{Value: "t"}, State: "TASK_BOGUS"}}}
+	if _, err := Marshal(Protobuf, bogus); err == nil || !strings.Contains(err.Error(), `"TASK_BOGUS" is not a value of mesos.v1.TaskState`) {
+		t.Errorf("unknown enum name: %v", err)
+	}
+	neg := &scheduler.Event{Type: scheduler.EventSubscribed, Subscribed: &scheduler.Subscribed{
+		FrameworkID: &mesos.FrameworkID{Value: "f"}, MasterInfo: &mesos.MasterInfo{ID: "m", Port: -1}}}
+	if _, err := Marshal(Protobuf, neg); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("a negative port for a uint32 field: %v", err)
+	}
+	// Verbatim JSON (a health check) is carried over field by field.
+	ev := &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: mesos.TaskStatus{
+		TaskID: mesos.TaskID{Value: "t"}, State: mesos.TaskRunning, CheckStatus: json.RawMessage(`{"type":"COMMAND","command":{"exit_code":3},"unknown":1}`)}}}
+	pb, err := Marshal(Protobuf, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back scheduler.Event
+	if err := Unmarshal(Protobuf, pb, &back); err != nil || string(back.Update.Status.CheckStatus) != `{"type":"COMMAND","command":{"exit_code":3}}` {
+		t.Fatalf("check_status came back as %s (%v)", back.Update.Status.CheckStatus, err)
+	}
+}

@@ -91,6 +91,9 @@ func conform(t *testing.T, file string, newV func() any) string {
 	if err != nil {
 		t.Fatalf("encode protobuf: %v", err)
 	}
+	if via, err := marshalViaJSON(v); err != nil || !bytes.Equal(via, pb) {
+		t.Fatalf("the direct encoding differs from the one through JSON (%v):\ndirect %x\n  json %x", err, pb, via)
+	}
 	pbFile := strings.TrimSuffix(file, ".json") + ".pb"
 	if *update {
 		if err := os.WriteFile(pbFile, pb, 0o644); err != nil {
@@ -145,4 +148,21 @@ func meaning(t *testing.T, v any) any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// marshalViaJSON is the reference for Marshal's protobuf encoding: mesh's
+// JSON encoding of v read into the message by JSONToProto.
+func marshalViaJSON(v any) ([]byte, error) {
+	m, err := message(v)
+	if err != nil {
+		return nil, err
+	}
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if err := JSONToProto(js, m); err != nil {
+		return nil, err
+	}
+	return proto.MarshalOptions{AllowPartial: true, Deterministic: true}.Marshal(m)
 }

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -31,6 +32,9 @@ func fuzzProtobuf(f *testing.F, dir string, newV func() any) {
 		pb, err := Marshal(Protobuf, v)
 		if err != nil {
 			t.Fatalf("a decoded message does not encode: %v", err)
+		}
+		if via, err := marshalViaJSON(v); err != nil || !bytes.Equal(via, pb) {
+			t.Fatalf("the direct encoding differs from the one through JSON (%v):\ndirect %x\n  json %x", err, pb, via)
 		}
 		back := newV()
 		if err := Unmarshal(Protobuf, pb, back); err != nil {

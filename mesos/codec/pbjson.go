@@ -38,6 +38,9 @@ func writeMessage(buf *bytes.Buffer, m protoreflect.Message) error {
 		if !m.Has(fd) {
 			continue
 		}
+		if fd.IsList() && fd.Kind() == protoreflect.EnumKind && knownEnums(fd, m.Get(fd).List()) == 0 {
+			continue // only numbers the enum does not define: as if empty
+		}
 		if unknownEnum(fd, m.Get(fd)) {
 			if fd.Cardinality() == protoreflect.Required {
 				return fmt.Errorf("required field %s has %d, which is not a value of %s", fd.FullName(), m.Get(fd).Enum(), fd.Enum().FullName())
@@ -75,6 +78,17 @@ func writeMessage(buf *bytes.Buffer, m protoreflect.Message) error {
 func unknownEnum(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 	return fd.Kind() == protoreflect.EnumKind && fd.Cardinality() != protoreflect.Repeated &&
 		fd.Enum().Values().ByNumber(v.Enum()) == nil
+}
+
+// knownEnums counts the elements of an enum list that the enum defines.
+func knownEnums(fd protoreflect.FieldDescriptor, l protoreflect.List) int {
+	n := 0
+	for i := 0; i < l.Len(); i++ {
+		if fd.Enum().Values().ByNumber(l.Get(i).Enum()) != nil {
+			n++
+		}
+	}
+	return n
 }
 
 func writeList(buf *bytes.Buffer, fd protoreflect.FieldDescriptor, l protoreflect.List) error {
@@ -173,10 +187,8 @@ func writeString(buf *bytes.Buffer, s string) {
 // types write an unset enum that way); an enum name the message does not
 // know is an error.
 func JSONToProto(data []byte, m proto.Message) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
+	if err := unmarshalNumbers(data, &v); err != nil {
 		return err
 	}
 	obj, ok := v.(map[string]any)
@@ -184,6 +196,13 @@ func JSONToProto(data []byte, m proto.Message) error {
 		return fmt.Errorf("expecting a JSON object for %s", m.ProtoReflect().Descriptor().FullName())
 	}
 	return fillMessage(m.ProtoReflect(), obj)
+}
+
+// unmarshalNumbers decodes JSON keeping numbers as json.Number.
+func unmarshalNumbers(data []byte, v *any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 func fillMessage(m protoreflect.Message, obj map[string]any) error {
