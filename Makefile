@@ -12,7 +12,7 @@ LDFLAGS := -X mesh/version.GitSHA=$(VERSION)
 # executor among them) would otherwise pay for.
 GOTAGS = -tags=urfave_cli_no_docs$$(pkg-config --exists libseccomp 2>/dev/null && echo ,seccomp)
 
-.PHONY: build test test-cgroup2 test-faults deps dev bench bench-cluster lint fuzz clean
+.PHONY: build test test-cgroup2 test-faults deps dev bench bench-cluster lint fuzz proto clean
 
 build:
 	$(GO) build $(GOTAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -101,6 +101,24 @@ fuzz:
 	    $(GO) test $(GOTAGS) -run '^$$' -fuzz "^$$f$$" -fuzztime 15s $$pkg || exit 1; \
 	  done; \
 	done
+
+# The protobuf encoding of the v1 APIs: mesos/v1pb/proto holds the .proto
+# files (Mesos' field names and numbers), and the generated Go code beside
+# them is checked in, so that building and testing need no protoc. `make
+# proto` regenerates it; it installs protoc (Debian's protobuf-compiler,
+# as root) and protoc-gen-go at the version go.mod pins.
+PROTO_DIR := mesos/v1pb/proto
+PROTO_FILES := $(PROTO_DIR)/mesos/v1/mesos.proto \
+  $(PROTO_DIR)/mesos/v1/scheduler/scheduler.proto \
+  $(PROTO_DIR)/mesos/v1/executor/executor.proto
+PROTOC_GEN_GO_VERSION = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
+PROTO_BIN := $(CURDIR)/bin/proto
+proto:
+	@command -v protoc >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y protobuf-compiler; \
+	  else echo "proto: protoc is missing; install protobuf-compiler (as root: make proto)"; exit 1; fi; }
+	GOBIN=$(PROTO_BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	PATH=$(PROTO_BIN):$$PATH protoc -I $(PROTO_DIR) --go_out=. --go_opt=module=mesh $(PROTO_FILES)
 
 clean:
 	rm -rf bin

@@ -4,17 +4,16 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
 
 	"mesh/executor"
 	"mesh/mesos"
+	"mesh/mesos/codec"
 	execapi "mesh/mesos/executor"
 	"mesh/mesos/recordio"
 )
@@ -35,29 +34,8 @@ func httpError(w http.ResponseWriter, code int, format string, args ...any) {
 	fmt.Fprintf(w, format+"\n", args...)
 }
 
-// acceptsJSON reports whether an Accept header allows application/json.
-func acceptsJSON(accept string) bool {
-	if strings.TrimSpace(accept) == "" {
-		return true
-	}
-	for _, part := range strings.Split(accept, ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		if params["q"] == "0" || params["q"] == "0.0" || params["q"] == "0.00" || params["q"] == "0.000" {
-			continue
-		}
-		switch mt {
-		case "application/json", "application/*", "*/*":
-			return true
-		}
-	}
-	return false
-}
-
-// handleExecutorAPI serves POST /api/v1/executor (Mesos executor API,
-// JSON only). The checks come in Mesos' order.
+// handleExecutorAPI serves POST /api/v1/executor (Mesos executor API, in
+// JSON or protobuf). The checks come in Mesos' order.
 func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -69,8 +47,9 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
 		return
 	}
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		httpError(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json, got '%s'", ct)
+	mt, ok := codec.RequestEncoding(ct)
+	if !ok {
+		httpError(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of %s or %s, got '%s'", codec.JSON, codec.Protobuf, ct)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxCallBody+1))
@@ -83,8 +62,8 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var call execapi.Call
-	if err := json.Unmarshal(body, &call); err != nil {
-		httpError(w, http.StatusBadRequest, "Failed to parse the body into a call: %v", err)
+	if err := codec.Unmarshal(mt, body, &call); err != nil {
+		httpError(w, http.StatusBadRequest, "Failed to parse the body into a %s call: %v", mt, err)
 		return
 	}
 	if err := call.Validate(); err != nil {
@@ -124,9 +103,11 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	switch call.Type {
 	case execapi.CallSubscribe:
-		if !acceptsJSON(r.Header.Get("Accept")) {
+		_, present := r.Header["Accept"]
+		accept, ok := codec.ResponseEncoding(r.Header.Get("Accept"), present)
+		if !ok {
 			a.mu.Unlock()
-			httpError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow application/json")
+			httpError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow '%s' or '%s'", codec.Protobuf, codec.JSON)
 			return
 		}
 		if !run.subscribed {
@@ -141,7 +122,7 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		s := a.subscribeExecutor(run, call.Subscribe)
 		a.mu.Unlock()
-		a.serveExecutorStream(w, r, run, s)
+		a.serveExecutorStream(w, r, run, s, accept)
 	case execapi.CallUpdate:
 		ack, err := a.executorUpdate(run, *call.Update.Status)
 		a.mu.Unlock()
@@ -256,9 +237,10 @@ func (a *Agent) subscribeExecutor(run *executorRun, sub *execapi.Subscribe) *eve
 	return run.stream
 }
 
-// serveExecutorStream writes a subscription's events until the stream is
-// replaced or closed, the executor goes away, or the agent stops.
-func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, run *executorRun, s *eventStream) {
+// serveExecutorStream writes a subscription's events, encoded as media
+// type mt, until the stream is replaced or closed, the executor goes away,
+// or the agent stops.
+func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, run *executorRun, s *eventStream, mt string) {
 	defer func() {
 		a.mu.Lock()
 		if run.stream == s {
@@ -267,7 +249,7 @@ func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, run 
 		a.mu.Unlock()
 		s.close()
 	}()
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", mt)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	rw := recordio.NewWriter(w)
@@ -277,7 +259,7 @@ func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, run 
 	hb := time.NewTicker(executorHeartbeatInterval)
 	defer hb.Stop()
 	write := func(ev execapi.Event) bool {
-		b, err := json.Marshal(ev)
+		b, err := codec.Marshal(mt, &ev)
 		if err != nil {
 			a.log.Error("cannot encode executor event", "type", ev.Type, "error", err)
 			return true

@@ -267,17 +267,6 @@ func TestExecutorAPI_FollowsTheSpec(t *testing.T) {
 	checkOrdered(t, f.updatesOf("t1"), mesos.TaskRunning, mesos.TaskFinished)
 }
 
-func TestAcceptsJSON(t *testing.T) {
-	for accept, want := range map[string]bool{
-		"": true, "*/*": true, "application/json": true, "application/*": true, "text/html, application/json;q=0.5": true,
-		"text/html": false, "application/x-protobuf": false, "application/json;q=0": false,
-	} {
-		if got := acceptsJSON(accept); got != want {
-			t.Errorf("acceptsJSON(%q) = %v", accept, got)
-		}
-	}
-}
-
 func TestValidateExecutorStatus(t *testing.T) {
 	eid := &mesos.ExecutorID{Value: "e1"}
 	ok := mesos.TaskStatus{TaskID: mesos.TaskID{Value: "t"}, State: mesos.TaskRunning, Source: mesos.SourceExecutor, UUID: newUUID()}

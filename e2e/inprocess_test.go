@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"mesh/agent"
 	"mesh/mesos"
+	"mesh/mesos/codec"
 	"mesh/mesos/scheduler"
 	"mesh/mesos/scheduler/client"
 	"mesh/server/servertest"
@@ -17,8 +19,16 @@ import (
 // TestInProcess_LaunchThreeTasks runs a server, a real agent and a
 // scheduler in this process over real HTTP (each task's executor is the
 // built mesh binary): 3 tasks go STARTING → RUNNING → FINISHED, every
-// update is acknowledged, then the framework tears down.
+// update is acknowledged, then the framework tears down. It runs once with
+// the scheduler speaking JSON and once speaking protobuf (calls and the
+// RecordIO event stream).
 func TestInProcess_LaunchThreeTasks(t *testing.T) {
+	for _, enc := range []string{codec.JSON, codec.Protobuf} {
+		t.Run(strings.TrimPrefix(enc, "application/"), func(t *testing.T) { launchThreeTasks(t, enc) })
+	}
+}
+
+func launchThreeTasks(t *testing.T, encoding string) {
 	srv := servertest.NewServer(t, servertest.Options{})
 	cfg := agent.DefaultConfig()
 	cfg.Servers = []string{srv.HTTPAddr()}
@@ -40,7 +50,7 @@ func TestInProcess_LaunchThreeTasks(t *testing.T) {
 		<-agentDone
 	})
 
-	cl := client.New(client.Config{Masters: []string{srv.HTTPAddr()}})
+	cl := client.New(client.Config{Masters: []string{srv.HTTPAddr()}, Encoding: encoding})
 	sctx, scancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer scancel()
 	sub, err := cl.Subscribe(sctx, client.SubscribeCall(&mesos.FrameworkInfo{User: "root", Name: "inprocess"}))

@@ -10,6 +10,7 @@ import (
 
 	"mesh/httpdebug"
 	"mesh/mesos/agentapi"
+	"mesh/mesos/codec"
 	"mesh/mesos/recordio"
 	"mesh/version"
 )
@@ -99,12 +100,9 @@ func acceptsJSON(r *http.Request) bool {
 // decodeBody reads a JSON body into v; any failure is a 400 that says
 // what was wrong.
 func decodeBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	body, err := readBody(r)
 	if err != nil {
-		return httpErrorf(http.StatusBadRequest, "failed to read request body: %v", err)
-	}
-	if len(body) > maxBodyBytes {
-		return httpErrorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", maxBodyBytes)
+		return err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return httpErrorf(http.StatusBadRequest, "failed to parse the request body as JSON: %v", err)
@@ -112,26 +110,49 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
-// writeEvent writes one JSON record to a RecordIO stream.
-func writeEvent(rw *recordio.Writer, ev any) error {
-	b, err := json.Marshal(ev)
+// eventWriter is a RecordIO stream of events in one encoding (a media
+// type of mesh/mesos/codec).
+type eventWriter struct {
+	rw        *recordio.Writer
+	mediaType string
+}
+
+func newEventWriter(w io.Writer, mediaType string) *eventWriter {
+	return &eventWriter{rw: recordio.NewWriter(w), mediaType: mediaType}
+}
+
+// writeEvent writes one event, a pointer, to the stream as one record.
+func writeEvent(ew *eventWriter, ev any) error {
+	b, err := codec.Marshal(ew.mediaType, ev)
 	if err != nil {
 		return err
 	}
-	return rw.WriteRecord(b)
+	return ew.rw.WriteRecord(b)
+}
+
+// readBody reads a request body of at most maxBodyBytes.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return nil, httpErrorf(http.StatusBadRequest, "failed to read request body: %v", err)
+	}
+	if len(body) > maxBodyBytes {
+		return nil, httpErrorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", maxBodyBytes)
+	}
+	return body, nil
 }
 
 // writeEvents writes events as RecordIO records, flushed together.
-func writeEvents[T any](rw *recordio.Writer, evs []T) error {
+func writeEvents[T any](ew *eventWriter, evs []T) error {
 	recs := make([][]byte, len(evs))
 	for i := range evs {
-		b, err := json.Marshal(evs[i])
+		b, err := codec.Marshal(ew.mediaType, evs[i])
 		if err != nil {
 			return err
 		}
 		recs[i] = b
 	}
-	return rw.WriteRecords(recs)
+	return ew.rw.WriteRecords(recs)
 }
 
 // writeJSON answers 200 with v as JSON.
@@ -144,6 +165,47 @@ func writeJSONStatus(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// decodeCall applies the method and content-type steps of Mesos' decision
+// order and decodes the body, JSON or protobuf by its Content-Type, into
+// v (a Call of mesh/mesos/codec): 405, 400 without Content-Type, 415 for
+// another type, 400 for a body that does not parse.
+func decodeCall(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return httpErrorf(http.StatusMethodNotAllowed, "expecting a 'POST' request, received '%s'", r.Method)
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return httpErrorf(http.StatusBadRequest, "expecting 'Content-Type' to be present")
+	}
+	mt, ok := codec.RequestEncoding(ct)
+	if !ok {
+		return httpErrorf(http.StatusUnsupportedMediaType, "expecting 'Content-Type' of %s or %s; mesh does not accept %q", codec.JSON, codec.Protobuf, ct)
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if err := codec.Unmarshal(mt, body, v); err != nil {
+		if mt == codec.Protobuf {
+			return httpErrorf(http.StatusBadRequest, "failed to parse body into %s protobuf: %v", codec.MessageName(v), err)
+		}
+		return httpErrorf(http.StatusBadRequest, "failed to parse the request body as JSON: %v", err)
+	}
+	return nil
+}
+
+// responseEncoding chooses the media type of a response from the Accept
+// header as the Mesos master does (JSON first), or is a 406.
+func responseEncoding(r *http.Request) (string, error) {
+	_, present := r.Header["Accept"]
+	mt, ok := codec.ResponseEncoding(r.Header.Get("Accept"), present)
+	if !ok {
+		return "", httpErrorf(http.StatusNotAcceptable, "expecting 'Accept' to allow '%s' or '%s'", codec.Protobuf, codec.JSON)
+	}
+	return mt, nil
 }
 
 // leaderPostJSON runs the steps every leader-only JSON call shares, in

@@ -12,7 +12,7 @@ import (
 	"mesh/fsm"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
-	"mesh/mesos/recordio"
+	"mesh/mesos/codec"
 	"mesh/mesos/scheduler"
 )
 
@@ -153,7 +153,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	releaseOnce()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	rw := recordio.NewWriter(w)
+	rw := newEventWriter(w, codec.JSON)
 	if err := writeEvent(rw, &agentapi.Event{Type: agentapi.EventRegistered, Term: m.term, Registered: &agentapi.Registered{
 		AgentID: mesos.AgentID{Value: agent.ID}, MasterInfo: m.info,
 		HeartbeatIntervalSeconds: m.s.cfg.HeartbeatInterval.Seconds(),

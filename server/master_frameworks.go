@@ -14,7 +14,6 @@ import (
 	"mesh/fsm"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
-	"mesh/mesos/recordio"
 	"mesh/mesos/scheduler"
 )
 
@@ -54,9 +53,10 @@ func validateFrameworkInfo(info *mesos.FrameworkInfo, suppressed []string) error
 }
 
 // subscribe registers or re-registers a framework and serves its stream
-// until it ends. It never returns an HTTP error once the stream started:
-// FrameworkInfo-level failures are an ERROR event inside a 200 stream.
-func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
+// until it ends, its events encoded as mediaType. It never returns an
+// HTTP error once the stream started: FrameworkInfo-level failures are an
+// ERROR event inside a 200 stream.
+func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call, mediaType string) {
 	info := *call.Subscribe.FrameworkInfo
 	client := "" // a new framework: only the queue's bound applies
 	if info.ID != nil && info.ID.Value != "" {
@@ -76,14 +76,14 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	// decided: a registration that could not be committed (leadership
 	// lost, no quorum) is a 503 the framework retries, never an ERROR
 	// event, which tells a scheduler to abort.
-	var rw *recordio.Writer
-	start := func() *recordio.Writer {
+	var rw *eventWriter
+	start := func() *eventWriter {
 		if rw == nil {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Type", mediaType)
 			w.Header().Set("Mesos-Stream-Id", streamID)
 			w.Header().Set("Cache-Control", "no-cache")
 			w.WriteHeader(http.StatusOK)
-			rw = recordio.NewWriter(w)
+			rw = newEventWriter(w, mediaType)
 		}
 		return rw
 	}

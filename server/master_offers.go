@@ -146,6 +146,35 @@ func (m *master) masterUpdate(fid string, taskID mesos.TaskID, agentID string, s
 	m.sendToFramework(fid, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: s}})
 }
 
+// dropOperation answers an offer operation mesh does not perform as the
+// Mesos master answers one that fails validation: an
+// UPDATE_OPERATION_STATUS OPERATION_ERROR when the framework gave the
+// operation an id (no agent id, no uuid: nothing to acknowledge), a
+// warning in the log otherwise. Either way the offer is consumed by the
+// ACCEPT and its resources go back to the pool.
+func (m *master) dropOperation(fid string, op mesos.OfferOperation, msg string) {
+	m.logger.Warn("dropping offer operation", "framework_id", fid, "type", operationName(op.Type), "reason", msg)
+	if op.ID == nil || op.ID.Value == "" {
+		return
+	}
+	id := *op.ID
+	m.sendToFramework(fid, &scheduler.Event{Type: scheduler.EventUpdateOperationStatus,
+		UpdateOperationStatus: &scheduler.UpdateOperationStatus{Status: mesos.OperationStatus{
+			OperationID: &id, State: mesos.OperationError, Message: msg}}})
+}
+
+// operationName is an operation type as Mesos names it; a type it does
+// not know reads as UNKNOWN, as it does after Mesos parses the call.
+func operationName(t string) string {
+	switch t {
+	case mesos.OperationLaunch, mesos.OperationLaunchGroup, mesos.OperationReserve, mesos.OperationUnreserve,
+		mesos.OperationCreate, mesos.OperationDestroy, mesos.OperationGrowVolume, mesos.OperationShrinkVolume,
+		mesos.OperationCreateDisk, mesos.OperationDestroyDisk:
+		return t
+	}
+	return "UNKNOWN"
+}
+
 // decline returns offers to the pool with a filter.
 func (m *master) decline(fid string, ids []mesos.OfferID, filters *mesos.Filters) {
 	st := m.s.fsm.State()
@@ -182,7 +211,7 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 				}
 			}
 		default:
-			m.logger.Info("ignoring unsupported offer operation", "framework_id", fid, "type", op.Type)
+			m.dropOperation(fid, op, "mesh does not perform "+operationName(op.Type)+" operations")
 		}
 	}
 	lostState := mesos.TaskLost

@@ -6,8 +6,8 @@ import (
 
 	"mesh/fsm"
 	"mesh/mesos"
+	"mesh/mesos/codec"
 	mapi "mesh/mesos/master"
-	"mesh/mesos/recordio"
 )
 
 // operatorHub fans committed state changes out to the operator API's
@@ -179,7 +179,7 @@ func (s *Server) operatorSubscribe(m *master, w http.ResponseWriter, r *http.Req
 	interval := s.cfg.HeartbeatInterval
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	rw := recordio.NewWriter(w)
+	rw := newEventWriter(w, codec.JSON)
 	if err := writeEvent(rw, &mapi.Event{Type: mapi.EventSubscribed, Subscribed: &mapi.Subscribed{
 		GetState: &mapi.GetState{GetTasks: v.getTasks(), GetExecutors: v.getExecutors(),
 			GetFrameworks: v.getFrameworks(m), GetAgents: v.getAgents()},

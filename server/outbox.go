@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"mesh/mesos/recordio"
 )
 
 // maxOutbox bounds the events waiting on one stream. A client that falls
@@ -115,7 +113,7 @@ const maxEventsPerWrite = 256
 // serveStream writes the outbox's events, and a heartbeat every interval,
 // until the outbox closes (its final event written), the client goes away
 // or the term ends. A failed or timed-out write closes the outbox.
-func serveStream[T any](client, term context.Context, w http.ResponseWriter, rw *recordio.Writer, o *outbox[T], heartbeat T, interval time.Duration) {
+func serveStream[T any](client, term context.Context, w http.ResponseWriter, rw *eventWriter, o *outbox[T], heartbeat T, interval time.Duration) {
 	hb := time.NewTicker(interval)
 	defer hb.Stop()
 	rc := http.NewResponseController(w)

@@ -12,8 +12,12 @@ import (
 // Accept, stream id, framework checks, then the call.
 func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 	var call scheduler.Call
-	m := s.leaderPostJSON(w, r, &call)
+	m := s.leaderOrRedirect(w, r)
 	if m == nil {
+		return
+	}
+	if err := decodeCall(w, r, &call); err != nil {
+		writeError(w, err)
 		return
 	}
 	if call.Type != scheduler.CallUnknown {
@@ -23,16 +27,22 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	streamID := r.Header.Get("Mesos-Stream-Id")
-	if call.Type == scheduler.CallSubscribe {
-		if !acceptsJSON(r) {
-			writeError(w, httpErrorf(http.StatusNotAcceptable, "expecting 'Accept' to allow application/json"))
+	// Like the Mesos master, only the calls that answer with a body look
+	// at Accept.
+	var mediaType string
+	if call.Type == scheduler.CallSubscribe || call.Type == scheduler.CallReconcileOperations {
+		var err error
+		if mediaType, err = responseEncoding(r); err != nil {
+			writeError(w, err)
 			return
 		}
+	}
+	if call.Type == scheduler.CallSubscribe {
 		if streamID != "" {
 			writeError(w, httpErrorf(http.StatusBadRequest, "all non-subscribe calls should include the 'Mesos-Stream-Id' header; SUBSCRIBE must not"))
 			return
 		}
-		m.subscribe(w, r, &call)
+		m.subscribe(w, r, &call, mediaType)
 		return
 	}
 	if call.FrameworkID == nil || call.FrameworkID.Value == "" {
@@ -70,6 +80,10 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if call.Type == scheduler.CallUpdateFramework {
+		w.WriteHeader(http.StatusOK) // as Mesos: the update is done
+		return
+	}
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -103,11 +117,21 @@ func (m *master) dispatch(fw *fsm.Framework, call *scheduler.Call) error {
 		return m.acknowledge(fw.ID, call.Acknowledge)
 	case scheduler.CallReconcile:
 		m.reconcile(fw, call.Reconcile)
-	case scheduler.CallMessage, scheduler.CallRequest,
-		scheduler.CallAcceptInverseOffers, scheduler.CallDeclineInverseOffers:
-		// Accepted and dropped: best effort in Mesos, and mesh has no
-		// inverse offers or framework messages yet.
-		m.logger.Debug("dropping call", "type", call.Type, "framework_id", fw.ID)
+	case scheduler.CallUpdateFramework:
+		return m.updateFramework(fw, call.UpdateFramework)
+	case scheduler.CallReconcileOperations:
+		m.reconcileOperations(fw, call.ReconcileOperations)
+	case scheduler.CallAcknowledgeOperationStatus:
+		m.acknowledgeOperationStatus(fw.ID, call.AcknowledgeOperationStatus)
+	case scheduler.CallMessage:
+		m.message(fw.ID, call.Message)
+	case scheduler.CallRequest:
+		// Accepted and ignored, as by Mesos' allocator.
+		m.logger.Info("ignoring a resource request", "framework_id", fw.ID)
+	case scheduler.CallAcceptInverseOffers, scheduler.CallDeclineInverseOffers:
+		// Accepted and dropped: mesh makes no inverse offers, and Mesos
+		// drops answers about inverse offers it does not know.
+		m.logger.Info("dropping an answer to inverse offers mesh never made", "type", call.Type, "framework_id", fw.ID)
 	case scheduler.CallUnknown:
 		return httpErrorf(http.StatusNotImplemented, "call type UNKNOWN is not implemented")
 	default:

@@ -7,7 +7,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"mesh/mesos"
+	"mesh/mesos/codec"
 	"mesh/mesos/scheduler"
 )
 
@@ -64,6 +64,10 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between Subscribe attempts;
 	// zero means DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
+	// Encoding is the media type the client speaks: codec.JSON (empty
+	// means JSON) or codec.Protobuf. Calls are sent in it and events
+	// are asked for in it.
+	Encoding string
 }
 
 // Client talks to the leading server on behalf of one framework. It is safe
@@ -77,6 +81,7 @@ type Client struct {
 	path       string
 	minBackoff time.Duration
 	maxBackoff time.Duration
+	encoding   string
 
 	mu          sync.Mutex
 	masters     []string
@@ -146,6 +151,9 @@ func New(cfg Config) *Client {
 		path:       cfg.Path,
 		minBackoff: cfg.MinBackoff,
 		maxBackoff: cfg.MaxBackoff,
+	}
+	if c.encoding = cfg.Encoding; c.encoding == "" {
+		c.encoding = codec.JSON
 	}
 	if c.path == "" {
 		c.path = DefaultPath
@@ -230,8 +238,8 @@ func (c *Client) post(ctx context.Context, hc *http.Client, host string, body []
 	if err != nil {
 		return nil, fmt.Errorf("build request to %s: %w", u, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", c.encoding)
+	req.Header.Set("Accept", c.encoding)
 	if streamID != "" {
 		req.Header.Set("Mesos-Stream-Id", streamID)
 	}
@@ -312,7 +320,7 @@ func (c *Client) Call(ctx context.Context, call *scheduler.Call) error {
 		cp.FrameworkID = &mesos.FrameworkID{Value: fid}
 		call = &cp
 	}
-	body, err := json.Marshal(call)
+	body, err := codec.Marshal(c.encoding, call)
 	if err != nil {
 		return fmt.Errorf("encode %s call: %w", call.Type, err)
 	}

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mesh/mesos/codec"
 	"mesh/mesos/recordio"
 	"mesh/mesos/scheduler"
 )
@@ -55,7 +55,7 @@ func (c *Client) Subscribe(ctx context.Context, call *scheduler.Call) (*Subscrip
 	if c.Master() == "" {
 		return nil, ErrNoMasters
 	}
-	body, err := json.Marshal(call)
+	body, err := codec.Marshal(c.encoding, call)
 	if err != nil {
 		return nil, fmt.Errorf("encode SUBSCRIBE call: %w", err)
 	}
@@ -149,16 +149,18 @@ func (b *backoff) next(answered bool) time.Duration {
 // open checks a 200 SUBSCRIBE response and wraps it in a Subscription.
 func (c *Client) open(resp *http.Response, cancel context.CancelFunc, call *scheduler.Call) (*Subscription, error) {
 	mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		drain(resp)
+	if err != nil || mt != c.encoding {
+		// A 200 is a stream that does not end: cancel before closing it,
+		// or the close would wait for the server.
 		cancel()
-		return nil, fmt.Errorf("%w: SUBSCRIBE answered with Content-Type %q, want application/json",
-			ErrProtocol, resp.Header.Get("Content-Type"))
+		drain(resp)
+		return nil, fmt.Errorf("%w: SUBSCRIBE answered with Content-Type %q, want %s",
+			ErrProtocol, resp.Header.Get("Content-Type"), c.encoding)
 	}
 	sid := resp.Header.Get("Mesos-Stream-Id")
 	if sid == "" {
-		drain(resp)
 		cancel()
+		drain(resp)
 		return nil, fmt.Errorf("%w: SUBSCRIBE answered without Mesos-Stream-Id", ErrProtocol)
 	}
 	c.mu.Lock()
@@ -210,7 +212,7 @@ func (s *Subscription) Next() (*scheduler.Event, error) {
 		return nil, fmt.Errorf("read event: %w", err)
 	}
 	var ev scheduler.Event
-	if err := json.Unmarshal(rec, &ev); err != nil {
+	if err := codec.Unmarshal(s.c.encoding, rec, &ev); err != nil {
 		s.release()
 		return nil, fmt.Errorf("%w: decode event: %w", ErrProtocol, err)
 	}

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"mesh/fsm"
+	"mesh/mesos"
+	"mesh/mesos/scheduler"
+)
+
+// This file answers the scheduler calls that touch what mesh does not
+// run itself (offer operations, framework messages, resource requests)
+// the way the Mesos master answers them, and UPDATE_FRAMEWORK.
+
+// updateFramework changes a subscribed framework's FrameworkInfo and
+// suppressed roles as Mesos' UPDATE_FRAMEWORK does: the new info must be
+// valid and keep principal, user and checkpoint; offers made to roles the
+// framework leaves are rescinded. A nil error is Mesos' 200 OK.
+func (m *master) updateFramework(fw *fsm.Framework, u *scheduler.Subscribe) error {
+	info := *u.FrameworkInfo
+	if err := validateFrameworkInfo(&info, u.SuppressedRoles); err != nil {
+		return httpErrorf(http.StatusBadRequest, "Supplied FrameworkInfo is not valid: %v", err)
+	}
+	if err := validateFrameworkUpdate(&fw.Info, &info); err != nil {
+		return httpErrorf(http.StatusBadRequest, "FrameworkInfo update is not valid: %v", err)
+	}
+	next := *fw
+	next.Info = info
+	next.SuppressedRoles = u.SuppressedRoles
+	if _, err := m.apply(fsm.FrameworkRegisterRequestType, &fsm.FrameworkRegisterRequest{Framework: next}); err != nil {
+		if errors.Is(err, fsm.ErrFrameworkRemoved) {
+			return httpErrorf(http.StatusBadRequest, "Framework cannot be found")
+		}
+		return httpErrorf(http.StatusServiceUnavailable, "failed to update framework: %v; retry", err)
+	}
+	roles := info.AllRoles()
+	var gone []*fsm.Offer
+	for _, o := range m.s.fsm.State().OffersByFramework(fw.ID) {
+		if !slices.Contains(roles, o.Role) {
+			gone = append(gone, o)
+		}
+	}
+	m.removeOffers(gone, true, 0)
+	m.alloc.AddFramework(fw.ID, roles, u.SuppressedRoles)
+	m.logger.Info("framework updated", "framework_id", fw.ID, "roles", roles, "suppressed_roles", u.SuppressedRoles)
+	return nil
+}
+
+// validateFrameworkUpdate lists what UPDATE_FRAMEWORK may not change.
+func validateFrameworkUpdate(old, next *mesos.FrameworkInfo) error {
+	if old.Principal != next.Principal {
+		return errors.New("Changing framework's principal is not allowed.")
+	}
+	if old.User != next.User {
+		return fmt.Errorf("Updating 'FrameworkInfo.user' is unsupported; attempted to update from '%s' to '%s'", old.User, next.User)
+	}
+	oc, nc := old.Checkpoint != nil && *old.Checkpoint, next.Checkpoint != nil && *next.Checkpoint
+	if oc != nc {
+		return fmt.Errorf("Updating 'FrameworkInfo.checkpoint' is unsupported; attempted to update from '%t' to '%t'", oc, nc)
+	}
+	return nil
+}
+
+// reconcileOperations answers RECONCILE_OPERATIONS. mesh performs no
+// operations that keep a status, so, as the Mesos master does for an
+// operation it does not know, each listed operation gets one
+// UPDATE_OPERATION_STATUS (without a uuid) that says what is known of its
+// agent; implicit reconciliation has nothing to report.
+func (m *master) reconcileOperations(fw *fsm.Framework, rec *scheduler.ReconcileOperations) {
+	if rec == nil {
+		return
+	}
+	st := m.s.fsm.State()
+	m.mu.Lock()
+	reregistering := make(map[string]bool, len(m.reregistering))
+	for aid := range m.reregistering {
+		reregistering[aid] = true
+	}
+	m.mu.Unlock()
+	for _, op := range rec.Operations {
+		s := mesos.OperationStatus{OperationID: op.OperationID, AgentID: op.AgentID, ResourceProviderID: op.ResourceProviderID}
+		if op.AgentID == nil || op.AgentID.Value == "" {
+			s.State, s.Message = mesos.OperationUnknown, "Reconciliation: Operation is unknown and no 'agent_id' was provided"
+		} else {
+			aid := op.AgentID.Value
+			a := st.Agent(aid)
+			switch {
+			case reregistering[aid]:
+				s.State, s.Message = mesos.OperationRecovering, "Reconciliation: Agent is recovered but has not re-registered"
+			case a == nil:
+				s.State, s.Message = mesos.OperationUnknown, "Reconciliation: Both operation and agent are unknown"
+			case a.State == fsm.AgentUnreachable:
+				s.State, s.Message = mesos.OperationUnreachable, "Reconciliation: Agent is unreachable"
+			case a.State == fsm.AgentGone:
+				s.State, s.Message = mesos.OperationGoneByOperator, "Reconciliation: Agent marked gone by operator"
+			default:
+				s.State, s.Message = mesos.OperationUnknown, "Reconciliation: Operation is unknown"
+			}
+		}
+		m.sendToFramework(fw.ID, &scheduler.Event{Type: scheduler.EventUpdateOperationStatus,
+			UpdateOperationStatus: &scheduler.UpdateOperationStatus{Status: s}})
+	}
+}
+
+// acknowledgeOperationStatus answers ACKNOWLEDGE_OPERATION_STATUS: mesh
+// never sends an operation status that wants one, so, like the Mesos
+// master for an operation it does not know, it logs the acknowledgement
+// and drops it (the call itself is accepted).
+func (m *master) acknowledgeOperationStatus(fid string, a *scheduler.AcknowledgeOperationStatus) {
+	m.logger.Warn("dropping an operation status acknowledgement: the operation is unknown",
+		"framework_id", fid, "operation_id", a.OperationID.Value, "agent_id", idValue(a.AgentID))
+}
+
+// message answers MESSAGE. mesh's executors take no framework messages,
+// so, as the Mesos master does when it cannot reach the executor, the
+// call is accepted and the message dropped with a warning naming why.
+func (m *master) message(fid string, msg *scheduler.Message) {
+	why := "mesh's executors do not take framework messages"
+	m.mu.Lock()
+	_, connected := m.agents[msg.AgentID.Value]
+	m.mu.Unlock()
+	if !connected {
+		why = "the agent is not registered or is disconnected"
+	}
+	m.logger.Warn("cannot send a framework message", "framework_id", fid, "agent_id", msg.AgentID.Value,
+		"executor_id", msg.ExecutorID.Value, "reason", why)
+}
+
+func idValue(id *mesos.AgentID) string {
+	if id == nil {
+		return ""
+	}
+	return id.Value
+}
