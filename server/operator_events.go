@@ -121,6 +121,10 @@ func operatorEvents(req any, before, after *fsm.State) []*mapi.Event {
 		}
 	case *fsm.AgentRegisterRequest:
 		out = agentChange(before, after, r.Agent.ID)
+	case *fsm.AgentRegisterBatchRequest:
+		for _, a := range r.Agents {
+			out = append(out, agentChange(before, after, a.Agent.ID)...)
+		}
 	case *fsm.AgentStateRequest:
 		out = append(agentChange(before, after, r.AgentID), taskUpdates(before, after.TasksByAgent(r.AgentID))...)
 	}

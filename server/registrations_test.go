@@ -14,6 +14,7 @@ import (
 	"mesh/fsm"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
+	mapi "mesh/mesos/master"
 	"mesh/mesos/recordio"
 	"mesh/server"
 	"mesh/server/servertest"
@@ -23,7 +24,8 @@ import (
 // subscribe at once, as a data center's agents do after a leader change;
 // while the first registration is being written, the others wait for the
 // next entry and are committed together in it. Every agent is registered
-// and gets its REGISTERED event.
+// and gets its REGISTERED event, and an operator subscriber is told of
+// each (AGENT_ADDED).
 func TestAgent_RegistrationsThatComeTogetherShareLogEntries(t *testing.T) {
 	store := newCountingStore()
 	c := servertest.NewClusterWithStores(t, 1, []raft.LogStore{store}, func(cfg *server.Config) {
@@ -34,6 +36,11 @@ func TestAgent_RegistrationsThatComeTogetherShareLogEntries(t *testing.T) {
 		return store.entries(fsm.AgentRegisterRequestType) + store.entries(fsm.AgentRegisterBatchRequestType)
 	}
 	before := registrations()
+
+	ops := subscribeOperator(t, srv.HTTPAddr())
+	if ev := ops.next(10 * time.Second); ev == nil || ev.Type != mapi.EventSubscribed {
+		t.Fatalf("operator stream: first event %+v, want SUBSCRIBED", ev)
+	}
 
 	const agents = 200
 	store.setStall(true)
@@ -88,6 +95,16 @@ func TestAgent_RegistrationsThatComeTogetherShareLogEntries(t *testing.T) {
 	}
 	if n := len(srv.FSM().State().Agents()); n != agents {
 		t.Fatalf("%d agents registered, want %d", n, agents)
+	}
+	added := map[string]bool{}
+	for len(added) < agents {
+		ev := ops.next(10 * time.Second)
+		if ev == nil {
+			t.Fatalf("operator stream: %d AGENT_ADDED events for %d agents", len(added), agents)
+		}
+		if ev.Type == mapi.EventAgentAdded {
+			added[ev.AgentAdded.Agent.AgentInfo.ID.Value] = true
+		}
 	}
 	if n := registrations() - before; n != 2 {
 		t.Fatalf("%d log entries for %d registrations that came together, want 2 (the first, then the rest)", n, agents)
