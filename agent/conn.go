@@ -209,24 +209,24 @@ func readBody(resp *http.Response) string {
 // subscribeCall builds the registration: this agent and every task it
 // knows that is not acknowledged terminal, with its latest state.
 func (a *Agent) subscribeCall() *agentapi.Call {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	known := map[streamKey]bool{}
 	var tasks []agentapi.Task
-	for _, fw := range a.frameworks {
-		for _, r := range fw.executors {
-			for _, id := range r.taskOrder {
-				t := r.tasks[id]
-				known[streamKey{fw.id, id}] = true
-				tasks = append(tasks, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: fw.id}, TaskID: t.info.TaskID, State: t.state})
-			}
+	for _, r := range a.liveRuns() {
+		r.mu.Lock()
+		for _, id := range r.taskOrder {
+			t := r.tasks[id]
+			known[streamKey{r.fwID, id}] = true
+			tasks = append(tasks, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: r.fwID}, TaskID: t.info.TaskID, State: t.state})
 		}
+		r.mu.Unlock()
 	}
 	for _, t := range a.updates.Tasks() {
 		if !known[streamKey{t.FrameworkID.Value, t.TaskID.Value}] {
 			tasks = append(tasks, t)
 		}
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	call := &agentapi.Call{
 		Type:      agentapi.CallSubscribe,
 		Subscribe: &agentapi.Subscribe{AgentInfo: a.agentInfo(), Version: version.MeshVersion, Tasks: tasks},

@@ -82,6 +82,9 @@ type statusUpdates struct {
 	send         sendFunc
 	agentID      func() string
 	onAck        func(ackedUpdate)
+	// beforeWrite, when set (by tests), is called before a record is
+	// written to a checkpoint file, with the file's path.
+	beforeWrite func(path string)
 
 	kick chan struct{}
 
@@ -132,6 +135,13 @@ func (m *statusUpdates) open(k streamKey) (*updateStream, error) {
 	return &updateStream{key: k, dir: dir, file: f, seen: map[string]bool{}, interval: m.initialRetry}, nil
 }
 
+// willWrite calls the beforeWrite hook, if any, for stream s.
+func (m *statusUpdates) willWrite(s *updateStream) {
+	if m.beforeWrite != nil {
+		m.beforeWrite(filepath.Join(s.dir, updatesFile))
+	}
+}
+
 // appendRecord writes one record and syncs it to disk.
 func (s *updateStream) appendRecord(r updateRecord) error {
 	b, err := json.Marshal(r)
@@ -168,6 +178,7 @@ func (m *statusUpdates) Update(fid string, st mesos.TaskStatus) (duplicate bool,
 	if s.seen[string(st.UUID)] {
 		return true, nil
 	}
+	m.willWrite(s)
 	if err := s.appendRecord(updateRecord{Type: recordUpdate, Status: &st}); err != nil {
 		return false, err
 	}
@@ -207,6 +218,7 @@ func (m *statusUpdates) Acknowledge(fid, tid string, id []byte) (bool, error) {
 		m.log.Debug("ignoring acknowledgement of an update that is not outstanding", "framework_id", fid, "task_id", tid, "uuid", uuidString(id))
 		return false, nil
 	}
+	m.willWrite(s)
 	if err := s.appendRecord(updateRecord{Type: recordAck, UUID: id}); err != nil {
 		m.mu.Unlock()
 		return false, err
