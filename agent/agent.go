@@ -199,8 +199,8 @@ type Agent struct {
 	// named point when it returns true, leaving what a kill there leaves.
 	testCrashAt func(point string) bool
 	// testBeforeCheckpoint, set by tests only (before Run), is called
-	// before a run's checkpoint or a status update record is written,
-	// with the file's path; it may block.
+	// before a run's checkpoint is written and before a status update
+	// checkpoint is synced, with the file's path; it may block.
 	testBeforeCheckpoint func(path string)
 }
 
@@ -357,7 +357,7 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 	a.conn = newServerConn(a, cfg.Servers)
 	a.updates = newStatusUpdates(a.metaPath("frameworks"), cfg.Logger.Named("status_updates"),
 		cfg.StatusRetryInterval, a.conn.postUpdates, a.ID, a.updateAcknowledged)
-	a.updates.beforeWrite = func(path string) {
+	a.updates.beforeSync = func(path string) {
 		if a.testBeforeCheckpoint != nil {
 			a.testBeforeCheckpoint(path)
 		}
