@@ -495,9 +495,7 @@ func (a *Agent) shutdown() {
 	// Unstarted runs are in the registry too.
 	runs := a.liveRuns()
 	for _, r := range runs {
-		r.mu.Lock()
-		r.stopTimers()
-		r.mu.Unlock()
+		r.stopWaiting()
 	}
 	if a.cfg.KillTasksOnShutdown {
 		a.destroyOnShutdown(runs)
@@ -536,10 +534,7 @@ func (a *Agent) destroyOnShutdown(runs []*runner) {
 	wg.Wait()
 	// Runs never launched have no container to end them.
 	for _, r := range runs {
-		r.mu.Lock()
-		began := r.launchBegan
-		r.mu.Unlock()
-		if !began {
+		if !r.launchStarted() {
 			r.settle(unknownExit)
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"mesh/executor"
 )
 
 // Recovery modes (Config.Recover), as Mesos' --recover.
@@ -68,13 +66,7 @@ func (a *Agent) Cleanup(ctx context.Context) (CleanupSummary, error) {
 	a.recovered, a.unstarted, a.orphans = nil, nil, nil
 	a.mu.Unlock()
 	for _, r := range runs {
-		// A task that ended while no agent was there keeps its own end.
-		te, err := executor.ReadTaskExit(r.directory)
-		r.mu.Lock()
-		if err == nil && te.State.IsTerminal() && r.tasks[te.TaskID] != nil && r.term == nil {
-			r.term = &termination{state: te.State, reason: te.Reason, message: te.Message}
-		}
-		r.mu.Unlock()
+		r.keepRecordedEnd()
 	}
 	sum := CleanupSummary{Executors: len(runs), Containers: len(orphans)}
 	a.log.Info("cleaning up: killing the executors an earlier agent left", "executors", len(runs), "other_containers", len(orphans))
@@ -95,10 +87,7 @@ func (a *Agent) Cleanup(ctx context.Context) (CleanupSummary, error) {
 		}
 	}
 	for _, r := range runs {
-		r.mu.Lock()
-		began := r.launchBegan
-		r.mu.Unlock()
-		if !began {
+		if !r.launchStarted() {
 			continue // never launched: no container
 		}
 		wg.Add(1)

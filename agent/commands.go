@@ -185,9 +185,7 @@ func (a *Agent) startRun(fwInfo mesos.FrameworkInfo, kind runKind, plan containe
 		claimed:     claimed,
 		state:       runLaunching,
 	})
-	r.mu.Lock()
-	r.deliverLaunch(r.addTask(t))
-	r.mu.Unlock()
+	r.launchFirst(t)
 	if !a.registerRun(fwInfo, r) {
 		a.log.Warn("ignoring a launch while shutting down", "framework_id", fid, "task_id", t.TaskID.Value)
 		if claimed {

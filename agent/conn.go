@@ -212,13 +212,10 @@ func (a *Agent) subscribeCall() *agentapi.Call {
 	known := map[streamKey]bool{}
 	var tasks []agentapi.Task
 	for _, r := range a.liveRuns() {
-		r.mu.Lock()
-		for _, id := range r.taskOrder {
-			t := r.tasks[id]
-			known[streamKey{r.fwID, id}] = true
-			tasks = append(tasks, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: r.fwID}, TaskID: t.info.TaskID, State: t.state})
+		for _, t := range r.taskStates() {
+			known[streamKey{r.fwID, t.TaskID.Value}] = true
+			tasks = append(tasks, t)
 		}
-		r.mu.Unlock()
 	}
 	for _, t := range a.updates.Tasks() {
 		if !known[streamKey{t.FrameworkID.Value, t.TaskID.Value}] {

@@ -68,7 +68,7 @@ func (a *Agent) recover() error {
 // else its unfinished tasks end. A container it adopts is taken out of
 // alive.
 func (a *Agent) recoverRun(rd runDir, alive map[string]executor.ContainerState) {
-	cp, fid, eid := rd.cp, rd.fid, rd.eid
+	cp, fid := rd.cp, rd.fid
 	kind := kindCustom
 	if cp.CommandExecutor {
 		kind = kindCommand
@@ -83,76 +83,47 @@ func (a *Agent) recoverRun(rd runDir, alive map[string]executor.ContainerState) 
 		token:       cp.Token,
 		state:       runRecovered,
 	})
+	r.restore(cp.Tasks, func(tid string) (mesos.TaskState, bool) { return a.updates.Latest(fid, tid) })
+	a.mu.Lock()
+	a.frameworkLocked(fid, cp.FrameworkInfo).executors[r.id] = r
+	a.mu.Unlock()
+	if cs, ok := alive[cp.ContainerID]; ok {
+		delete(alive, cp.ContainerID)
+		r.adopt(cs.Pid)
+		a.mu.Lock()
+		a.recovered = append(a.recovered, r)
+		a.mu.Unlock()
+		return
+	}
+	if r.recoverGone(rd, a.neverRan(cp)) {
+		a.mu.Lock()
+		a.unstarted = append(a.unstarted, r)
+		a.mu.Unlock()
+	}
+}
+
+// restore gives a recovered run its checkpointed tasks; latest is the
+// state of a task's newest checkpointed update, if it has one.
+func (r *runner) restore(tasks []mesos.TaskInfo, latest func(tid string) (mesos.TaskState, bool)) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.launchBegan = true
-	for _, ti := range cp.Tasks {
+	for _, ti := range tasks {
 		t := r.addTask(ti)
-		if st, ok := a.updates.Latest(fid, ti.TaskID.Value); ok {
+		if st, ok := latest(ti.TaskID.Value); ok {
 			// The executor reported on it, so it had the task.
 			t.state, t.launched = st, true
 			r.reported = true
 		}
 	}
-	r.mu.Unlock()
-	a.mu.Lock()
-	a.frameworkLocked(fid, cp.FrameworkInfo).executors[eid] = r
-	a.mu.Unlock()
-	if cs, ok := alive[cp.ContainerID]; ok {
-		delete(alive, cp.ContainerID)
-		a.adoptRun(r, cs)
-		return
-	}
-	a.recoverGone(r, rd)
 }
 
-// recoverGone deals with a recovered run whose container is gone: it is
-// launched again if nothing of it can have run, else it ends.
-func (a *Agent) recoverGone(r *runner, rd runDir) {
-	cp := rd.cp
+// adopt takes a recovered run whose container still runs: its executor
+// is expected to resubscribe (armRecovered starts waiting for it).
+func (r *runner) adopt(pid int) {
 	r.mu.Lock()
-	live := r.liveTasks()
-	r.mu.Unlock()
-	if len(live) == 0 {
-		r.log.Info("forgetting an executor checkpoint with no unfinished task; its container is gone")
-		r.settle(unknownExit)
-		return
-	}
-	started := startEvidence(cp)
-	if !r.reported && started == "" && a.neverRan(cp) {
-		// Nothing of it ran: launch it again.
-		r.mu.Lock()
-		r.launchBegan = false
-		r.state = runLaunching
-		for _, t := range live {
-			r.deliverLaunch(t)
-		}
-		r.mu.Unlock()
-		a.mu.Lock()
-		a.unstarted = append(a.unstarted, r)
-		a.mu.Unlock()
-		return
-	}
-	r.log.Warn("executor's container ended while the agent was away")
-	if _, err := executor.ReadTaskExit(r.directory); err != nil && !r.reported {
-		msg := "The agent restarted while it was starting the task's executor, which did not survive"
-		if !cp.launchBegan {
-			// Damage: the marker is written before the container.
-			msg = fmt.Sprintf("The agent restarted and found %s missing, though %s; the executor is gone",
-				filepath.Join(rd.dir, launchingMarker), started)
-			r.log.Error("executor checkpoint without its launching marker", "evidence", started)
-		}
-		r.mu.Lock()
-		r.term = &termination{state: mesos.TaskFailed, reason: mesos.ReasonAgentRestarted, message: msg}
-		r.mu.Unlock()
-	}
-	r.settle(unknownExit)
-}
-
-// adoptRun takes a recovered run whose container still runs: its executor
-// is expected to resubscribe.
-func (a *Agent) adoptRun(r *runner, cs executor.ContainerState) {
-	r.mu.Lock()
-	r.pid = cs.Pid
+	defer r.mu.Unlock()
+	r.pid = pid
 	for _, t := range r.liveTasks() {
 		if !t.launched {
 			// It may or may not have reached the executor; a
@@ -160,12 +131,67 @@ func (a *Agent) adoptRun(r *runner, cs executor.ContainerState) {
 			r.deliverLaunch(t)
 		}
 	}
-	n := len(r.tasks)
+	r.log.Info("recovered executor", "pid", pid, "tasks", len(r.tasks))
+}
+
+// armRecovered starts waiting for an adopted run's executor to
+// resubscribe, as Run starts.
+func (r *runner) armRecovered() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state < runKilling {
+		r.arm()
+	}
+}
+
+// recoverGone deals with a recovered run whose container is gone: it goes
+// back to launching (relaunch, for Run to launch it) if nothing of it can
+// have run, which neverRan says of its checkpoint; else it ends.
+func (r *runner) recoverGone(rd runDir, neverRan bool) (relaunch bool) {
+	r.mu.Lock()
+	live := r.liveTasks()
+	if len(live) == 0 {
+		r.mu.Unlock()
+		r.log.Info("forgetting an executor checkpoint with no unfinished task; its container is gone")
+		r.settle(unknownExit)
+		return false
+	}
+	started := startEvidence(rd.cp)
+	if !r.reported && started == "" && neverRan {
+		// Nothing of it ran: launch it again.
+		r.launchBegan = false
+		r.state = runLaunching
+		for _, t := range live {
+			r.deliverLaunch(t)
+		}
+		r.mu.Unlock()
+		return true
+	}
+	r.log.Warn("executor's container ended while the agent was away")
+	if _, err := executor.ReadTaskExit(r.directory); err != nil && !r.reported {
+		msg := "The agent restarted while it was starting the task's executor, which did not survive"
+		if !rd.cp.launchBegan {
+			// Damage: the marker is written before the container.
+			msg = fmt.Sprintf("The agent restarted and found %s missing, though %s; the executor is gone",
+				filepath.Join(rd.dir, launchingMarker), started)
+			r.log.Error("executor checkpoint without its launching marker", "evidence", started)
+		}
+		r.term = &termination{state: mesos.TaskFailed, reason: mesos.ReasonAgentRestarted, message: msg}
+	}
 	r.mu.Unlock()
-	a.mu.Lock()
-	a.recovered = append(a.recovered, r)
-	a.mu.Unlock()
-	r.log.Info("recovered executor", "pid", cs.Pid, "tasks", n)
+	r.settle(unknownExit)
+	return false
+}
+
+// keepRecordedEnd makes a recovered run's task that ended while no agent
+// was there keep its own end when the run is cleaned up.
+func (r *runner) keepRecordedEnd() {
+	te, err := executor.ReadTaskExit(r.directory)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil && te.State.IsTerminal() && r.tasks[te.TaskID] != nil && r.term == nil {
+		r.term = &termination{state: te.State, reason: te.Reason, message: te.Message}
+	}
 }
 
 // startEvidence says what shows that a run's executor started although
@@ -245,14 +271,10 @@ func (a *Agent) armRecovered() {
 	a.recovered, a.unstarted, a.orphans = nil, nil, nil
 	a.mu.Unlock()
 	for _, r := range recovered {
-		r.mu.Lock()
-		if r.state < runKilling {
-			r.arm()
-		}
-		r.mu.Unlock()
+		r.armRecovered()
 	}
 	for _, r := range unstarted {
-		a.launchUnstarted(r)
+		r.launchUnstarted()
 	}
 	for _, cid := range orphans {
 		a.log.Warn("destroying a container no executor checkpoint claims", "container_id", cid)
@@ -269,7 +291,7 @@ func (a *Agent) armRecovered() {
 // launchUnstarted launches a run that an earlier agent process
 // checkpointed but never began to launch (it was waiting for a launch
 // slot, or the agent stopped first): none of its tasks can have run.
-func (a *Agent) launchUnstarted(r *runner) {
+func (r *runner) launchUnstarted() {
 	r.mu.Lock()
 	live := r.liveTasks()
 	r.mu.Unlock()
@@ -279,5 +301,5 @@ func (a *Agent) launchUnstarted(r *runner) {
 		return
 	}
 	r.log.Info("launching an executor an earlier agent never started")
-	a.goNamed("launch_container", func() { r.start(false, live[0].info) })
+	r.a.goNamed("launch_container", func() { r.start(false, live[0].info) })
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"mesh/mesos"
+	"mesh/mesos/agentapi"
 	execapi "mesh/mesos/executor"
 )
 
@@ -282,6 +283,42 @@ func (r *runner) hasLiveTask(tid string) bool {
 	defer r.mu.Unlock()
 	t := r.tasks[tid]
 	return t != nil && !t.state.IsTerminal()
+}
+
+// launchFirst gives a new run its first task, to hand to its executor
+// once it subscribes.
+func (r *runner) launchFirst(t mesos.TaskInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.deliverLaunch(r.addTask(t))
+}
+
+// taskStates lists the run's tasks with their states, for the agent's
+// registration.
+func (r *runner) taskStates() []agentapi.Task {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]agentapi.Task, 0, len(r.taskOrder))
+	for _, id := range r.taskOrder {
+		t := r.tasks[id]
+		out = append(out, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: r.fwID}, TaskID: t.info.TaskID, State: t.state})
+	}
+	return out
+}
+
+// launchStarted reports whether the agent began to create the run's
+// container.
+func (r *runner) launchStarted() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.launchBegan
+}
+
+// stopWaiting stops the run's timers as the agent stops.
+func (r *runner) stopWaiting() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopTimers()
 }
 
 // releaseStartSlot gives back the run's launch slot, if it holds one.
