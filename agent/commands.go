@@ -23,9 +23,10 @@ const reasonExecutorReregistrationTimeout = "REASON_EXECUTOR_REREGISTRATION_TIME
 const destroyTimeout = 30 * time.Second
 
 // agentUpdate records a status update the agent itself makes (source
-// SOURCE_AGENT, fresh uuid) and sets the task's state in run, if given.
-// The update is synced to disk before agentUpdate returns; the caller
-// holds run.mu when run is given, and never a.mu.
+// SOURCE_AGENT, fresh uuid), naming run's executor and container if run
+// is given (runner.agentUpdate, which also sets the task's state, gives
+// it). The update is synced to disk before agentUpdate returns; the
+// caller never holds a.mu.
 func (a *Agent) agentUpdate(fid string, run *runner, task mesos.TaskID, state mesos.TaskState, reason, msg string) {
 	u := uuid.New()
 	st := mesos.TaskStatus{
@@ -43,9 +44,6 @@ func (a *Agent) agentUpdate(fid string, run *runner, task mesos.TaskID, state me
 	if run != nil {
 		st.ExecutorID = &mesos.ExecutorID{Value: run.id}
 		st.ContainerStatus = &mesos.ContainerStatus{ContainerID: &mesos.ContainerID{Value: run.containerID}}
-		if t := run.tasks[task.Value]; t != nil {
-			t.state = state
-		}
 	}
 	a.log.Info("task status", "framework_id", fid, "task_id", task.Value, "state", state, "reason", reason, "message", msg)
 	if _, err := a.updates.Update(fid, st); err != nil {

@@ -224,7 +224,7 @@ func (run *runner) subscribeLocked(sub *execapi.Subscribe) *eventStream {
 	}
 	for _, t := range run.liveTasks() {
 		if t.launched && t.state == mesos.TaskStaging && !known[t.info.TaskID.Value] {
-			a.agentUpdate(run.fwID, run, t.info.TaskID, mesos.TaskLost, mesos.ReasonTaskUnknown,
+			run.agentUpdate(t.info.TaskID, mesos.TaskLost, mesos.ReasonTaskUnknown,
 				"Task was launched but its executor does not know it")
 		}
 	}

@@ -221,7 +221,7 @@ func (r *runner) settle(st executor.ExitStatus) {
 	r.log.Info("executor ended", "status", r.exitStatus, "unfinished_tasks", len(live))
 	for _, t := range live {
 		term := r.endOf(t, st)
-		r.a.agentUpdate(r.fwID, r, t.info.TaskID, term.state, term.reason, term.message)
+		r.agentUpdate(t.info.TaskID, term.state, term.reason, term.message)
 	}
 	r.mu.Unlock()
 	// After the updates: a crash in between leaves the run to recover,
@@ -346,7 +346,7 @@ func (r *runner) kill(id mesos.TaskID, policy *mesos.KillPolicy) (found bool) {
 				break
 			}
 		}
-		r.a.agentUpdate(r.fwID, r, id, mesos.TaskKilled, mesos.ReasonTaskKilledDuringLaunch, "Task killed before it was delivered to its executor")
+		r.agentUpdate(id, mesos.TaskKilled, mesos.ReasonTaskKilledDuringLaunch, "Task killed before it was delivered to its executor")
 		if r.awaitingExecutor() && len(r.liveTasks()) == 0 {
 			log.Info("destroying an executor that has nothing left to run")
 			r.destroy(0)

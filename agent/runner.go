@@ -285,6 +285,15 @@ func (r *runner) hasLiveTask(tid string) bool {
 	return t != nil && !t.state.IsTerminal()
 }
 
+// agentUpdate records a status update the agent makes for one of the
+// run's tasks, and sets the task's state. Caller holds r.mu.
+func (r *runner) agentUpdate(task mesos.TaskID, state mesos.TaskState, reason, msg string) {
+	if t := r.tasks[task.Value]; t != nil {
+		t.state = state
+	}
+	r.a.agentUpdate(r.fwID, r, task, state, reason, msg)
+}
+
 // launchFirst gives a new run its first task, to hand to its executor
 // once it subscribes.
 func (r *runner) launchFirst(t mesos.TaskInfo) {
