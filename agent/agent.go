@@ -180,20 +180,28 @@ type Agent struct {
 	// idCopy mirrors id for lock-free readers.
 	idCopy atomic.Value
 
-	// mu guards everything below and the frameworks/executors/tasks
-	// graph.
+	// stopping is set once the agent stops (Run returning, or Cleanup);
+	// stopMsg, set before it, is the status message of tasks killed then.
+	stopping atomic.Bool
+	stopMsg  string
+
+	// mu guards the registry of runs and what is listed below it. It is
+	// held only to read or change these, never across a file write nor
+	// while a runner's lock is taken (see runner.go).
 	mu         sync.Mutex
 	id         string
 	frameworks map[string]*framework
-	recovered  []*executorRun // runs reloaded by New, armed by Run
-	unstarted  []*executorRun // reloaded runs never launched, launched by Run
-	orphans    []string       // recovered containers without a run
-	stopping   bool
-	stopMsg    string // status message of tasks killed as the agent stops
+	recovered  []*runner // runs reloaded by New, armed by Run
+	unstarted  []*runner // reloaded runs never launched, launched by Run
+	orphans    []string  // recovered containers without a run
 
 	// testCrashAt, set by tests only, stops a checkpoint change at the
 	// named point when it returns true, leaving what a kill there leaves.
 	testCrashAt func(point string) bool
+	// testBeforeCheckpoint, set by tests only (before Run), is called
+	// before a run's checkpoint is written and before a status update
+	// checkpoint is synced, with the file's path; it may block.
+	testBeforeCheckpoint func(path string)
 }
 
 // New validates cfg, binds the HTTP listener and reloads the state a
@@ -349,6 +357,11 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 	a.conn = newServerConn(a, cfg.Servers)
 	a.updates = newStatusUpdates(a.metaPath("frameworks"), cfg.Logger.Named("status_updates"),
 		cfg.StatusRetryInterval, a.conn.postUpdates, a.ID, a.updateAcknowledged)
+	a.updates.beforeSync = func(path string) {
+		if a.testBeforeCheckpoint != nil {
+			a.testBeforeCheckpoint(path)
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -395,6 +408,21 @@ func (a *Agent) ID() string {
 func (a *Agent) setID(id string) {
 	a.id = id
 	a.idCopy.Store(id)
+}
+
+// knownID is the agent id status updates carry: the one the servers gave,
+// or before they confirm it, the one a previous agent recorded.
+func (a *Agent) knownID() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.id
+}
+
+// currentAgentInfo describes this agent.
+func (a *Agent) currentAgentInfo() mesos.AgentInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.agentInfo()
 }
 
 func (a *Agent) port() int32 {
@@ -463,40 +491,14 @@ func (a *Agent) goNamed(name string, fn func()) {
 // KillTasksOnShutdown.
 func (a *Agent) shutdown() {
 	a.log.Info("agent shutting down", "kill_tasks", a.cfg.KillTasksOnShutdown)
-	a.mu.Lock()
-	a.stopping = true
-	var runs []*executorRun
-	for _, fw := range a.frameworks {
-		for _, r := range fw.executors {
-			runs = append(runs, r)
-			r.stopTimers()
-		}
+	a.stopping.Store(true)
+	// Unstarted runs are in the registry too.
+	runs := a.liveRuns()
+	for _, r := range runs {
+		r.stopWaiting()
 	}
-	a.mu.Unlock()
-
 	if a.cfg.KillTasksOnShutdown {
-		var wg sync.WaitGroup
-		for _, r := range runs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), r.shutdownGrace+10*time.Second)
-				defer cancel()
-				if err := a.containerizer.Destroy(ctx, r.containerID, r.shutdownGrace); err != nil {
-					a.log.Error("cannot destroy container on shutdown", "container_id", r.containerID, "error", err)
-				}
-			}()
-		}
-		wg.Wait()
-		// Runs never launched have no container to end them.
-		a.mu.Lock()
-		for _, r := range append(runs, a.unstarted...) {
-			if !r.launchBegan {
-				a.settleRun(r, executor.ExitStatus{Code: -1, Unknown: true})
-			}
-		}
-		a.unstarted = nil
-		a.mu.Unlock()
+		a.destroyOnShutdown(runs)
 	}
 
 	// Ending a.ctx closes executor streams (their handlers watch it) and
@@ -512,6 +514,30 @@ func (a *Agent) shutdown() {
 	a.containerizer.Close()
 	a.lock.release()
 	a.log.Info("agent stopped")
+}
+
+// destroyOnShutdown destroys the containers of runs as the agent stops;
+// their tasks end TASK_KILLED.
+func (a *Agent) destroyOnShutdown(runs []*runner) {
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), r.shutdownGrace+10*time.Second)
+			defer cancel()
+			if err := a.containerizer.Destroy(ctx, r.containerID, r.shutdownGrace); err != nil {
+				a.log.Error("cannot destroy container on shutdown", "container_id", r.containerID, "error", err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Runs never launched have no container to end them.
+	for _, r := range runs {
+		if !r.launchStarted() {
+			r.settle(unknownExit)
+		}
+	}
 }
 
 // launchSlotTimeout bounds how long a launch holds its slot waiting for

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"mesh/executor"
 )
 
 // Recovery modes (Config.Recover), as Mesos' --recover.
@@ -61,17 +59,15 @@ func (a *Agent) Cleanup(ctx context.Context) (CleanupSummary, error) {
 		a.lock.release()
 	}()
 
+	a.stopMsg = msgAgentCleanedUp
+	a.stopping.Store(true)
 	a.mu.Lock()
-	a.stopping, a.stopMsg = true, msgAgentCleanedUp
 	runs, orphans := append(a.recovered, a.unstarted...), a.orphans
 	a.recovered, a.unstarted, a.orphans = nil, nil, nil
-	for _, r := range runs {
-		// A task that ended while no agent was there keeps its own end.
-		if te, err := executor.ReadTaskExit(r.directory); err == nil && te.State.IsTerminal() && r.tasks[te.TaskID] != nil && r.term == nil {
-			r.term = &termination{state: te.State, reason: te.Reason, message: te.Message}
-		}
-	}
 	a.mu.Unlock()
+	for _, r := range runs {
+		r.keepRecordedEnd()
+	}
 	sum := CleanupSummary{Executors: len(runs), Containers: len(orphans)}
 	a.log.Info("cleaning up: killing the executors an earlier agent left", "executors", len(runs), "other_containers", len(orphans))
 
@@ -91,7 +87,7 @@ func (a *Agent) Cleanup(ctx context.Context) (CleanupSummary, error) {
 		}
 	}
 	for _, r := range runs {
-		if !r.launchBegan {
+		if !r.launchStarted() {
 			continue // never launched: no container
 		}
 		wg.Add(1)
@@ -103,11 +99,9 @@ func (a *Agent) Cleanup(ctx context.Context) (CleanupSummary, error) {
 	}
 	wg.Wait()
 
-	a.mu.Lock()
 	for _, r := range runs {
-		a.settleRun(r, executor.ExitStatus{Code: -1, Unknown: true})
+		r.settle(unknownExit)
 	}
-	a.mu.Unlock()
 	sum.PendingUpdates = a.updates.Pending()
 	if err := errors.Join(errs...); err != nil {
 		return sum, err
@@ -117,7 +111,7 @@ func (a *Agent) Cleanup(ctx context.Context) (CleanupSummary, error) {
 }
 
 // stopMessage is the status message of tasks whose executors are destroyed
-// because the agent stops. Caller holds a.mu.
+// because the agent stops; it is read once a.stopping is set.
 func (a *Agent) stopMessage() string {
 	if a.stopMsg != "" {
 		return a.stopMsg

@@ -209,17 +209,12 @@ func readBody(resp *http.Response) string {
 // subscribeCall builds the registration: this agent and every task it
 // knows that is not acknowledged terminal, with its latest state.
 func (a *Agent) subscribeCall() *agentapi.Call {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	known := map[streamKey]bool{}
 	var tasks []agentapi.Task
-	for _, fw := range a.frameworks {
-		for _, r := range fw.executors {
-			for _, id := range r.taskOrder {
-				t := r.tasks[id]
-				known[streamKey{fw.id, id}] = true
-				tasks = append(tasks, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: fw.id}, TaskID: t.info.TaskID, State: t.state})
-			}
+	for _, r := range a.liveRuns() {
+		for _, t := range r.taskStates() {
+			known[streamKey{r.fwID, t.TaskID.Value}] = true
+			tasks = append(tasks, t)
 		}
 	}
 	for _, t := range a.updates.Tasks() {
@@ -227,6 +222,8 @@ func (a *Agent) subscribeCall() *agentapi.Call {
 			tasks = append(tasks, t)
 		}
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	call := &agentapi.Call{
 		Type:      agentapi.CallSubscribe,
 		Subscribe: &agentapi.Subscribe{AgentInfo: a.agentInfo(), Version: version.MeshVersion, Tasks: tasks},

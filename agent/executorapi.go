@@ -76,28 +76,22 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	fid, eid := call.FrameworkID.Value, call.ExecutorID.Value
-	a.mu.Lock()
-	fw := a.frameworks[fid]
-	if fw == nil {
-		a.mu.Unlock()
+	run, fwKnown := a.lookupRun(fid, eid)
+	if !fwKnown {
 		httpError(w, http.StatusBadRequest, "Framework %s cannot be found", fid)
 		return
 	}
-	run := fw.executors[eid]
 	if run == nil {
-		a.mu.Unlock()
 		httpError(w, http.StatusBadRequest, "Executor %s of framework %s cannot be found", eid, fid)
 		return
 	}
 	if !run.authenticated(r.Header.Get("Authorization")) {
-		a.mu.Unlock()
 		a.log.Warn("refused an executor API call without the executor's token", "framework_id", fid, "executor_id", eid, "call", call.Type, "remote", r.RemoteAddr)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mesos-agent-executor"`)
 		httpError(w, http.StatusUnauthorized, "Executor %s of framework %s: the call does not carry the executor's token (Authorization: Bearer, from %s)", eid, fid, executor.EnvExecutorToken)
 		return
 	}
-	if run.state == runRegistering && call.Type != execapi.CallSubscribe {
-		a.mu.Unlock()
+	if call.Type != execapi.CallSubscribe && run.notSubscribed() {
 		httpError(w, http.StatusForbidden, "Executor is not subscribed")
 		return
 	}
@@ -106,26 +100,20 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		_, present := r.Header["Accept"]
 		accept, ok := codec.ResponseEncoding(r.Header.Get("Accept"), present)
 		if !ok {
-			a.mu.Unlock()
 			httpError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow '%s' or '%s'", codec.Protobuf, codec.JSON)
 			return
 		}
-		if !run.subscribed {
-			// Before the executor can get a task: a restarted agent
-			// launches again only runs whose executors never subscribed.
-			if err := a.markSubscribed(fid, eid, run.containerID); err != nil {
-				a.mu.Unlock()
-				a.log.Error("cannot record an executor's subscription", "framework_id", fid, "executor_id", eid, "error", err)
-				httpError(w, http.StatusServiceUnavailable, "The agent cannot record the subscription: %v", err)
-				return
-			}
+		s, err := run.subscribe(call.Subscribe)
+		if err != nil {
+			a.log.Error("cannot record an executor's subscription", "framework_id", fid, "executor_id", eid, "error", err)
+			httpError(w, http.StatusServiceUnavailable, "The agent cannot record the subscription: %v", err)
+			return
 		}
-		s := a.subscribeExecutor(run, call.Subscribe)
-		a.mu.Unlock()
 		a.serveExecutorStream(w, r, run, s, accept)
 	case execapi.CallUpdate:
-		ack, err := a.executorUpdate(run, *call.Update.Status)
-		a.mu.Unlock()
+		run.mu.Lock()
+		ack, err := run.executorUpdate(*call.Update.Status)
+		run.mu.Unlock()
 		if err != nil {
 			var bad badRequest
 			if errors.As(err, &bad) {
@@ -139,17 +127,15 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		// The acknowledgement follows the 202 on the stream. Without a
 		// stream it is dropped: the executor resends the update when it
 		// resubscribes and is acknowledged then.
-		a.mu.Lock()
+		run.mu.Lock()
 		if run.stream != nil {
 			run.stream.send(ack)
 		}
-		a.mu.Unlock()
+		run.mu.Unlock()
 	case execapi.CallMessage:
-		a.mu.Unlock()
 		a.log.Debug("framework messages from executors are not relayed yet", "framework_id", fid, "executor_id", eid)
 		w.WriteHeader(http.StatusAccepted)
 	default: // UNKNOWN
-		a.mu.Unlock()
 		httpError(w, http.StatusNotImplemented, "Call type %s is not implemented", call.Type)
 	}
 }
@@ -157,16 +143,40 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 // badRequest marks an error caused by the caller.
 type badRequest struct{ error }
 
-// subscribeExecutor accepts an executor's subscription and returns its
-// new stream, primed with SUBSCRIBED and whatever the executor missed.
-// Caller holds a.mu.
-func (a *Agent) subscribeExecutor(run *executorRun, sub *execapi.Subscribe) *eventStream {
-	log := a.log.With("framework_id", run.fw.id, "executor_id", run.id)
+// notSubscribed reports whether the run's executor may call only
+// SUBSCRIBE yet.
+func (r *runner) notSubscribed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.awaitingExecutor()
+}
+
+// subscribe accepts an executor's subscription and returns its new
+// stream, primed with SUBSCRIBED and whatever the executor missed. The
+// first subscription of this agent process is recorded first: a
+// restarted agent launches again only runs whose executors never
+// subscribed.
+func (r *runner) subscribe(sub *execapi.Subscribe) (*eventStream, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.subscribed {
+		if err := r.a.markSubscribed(r.fwID, r.id, r.containerID); err != nil {
+			return nil, err
+		}
+	}
+	return r.subscribeLocked(sub), nil
+}
+
+// subscribeLocked is subscribe once the subscription is recorded. Caller
+// holds r.mu.
+func (run *runner) subscribeLocked(sub *execapi.Subscribe) *eventStream {
+	a := run.a
+	log := run.log
 	if run.stream != nil {
 		run.stream.close() // a new subscription replaces the old one
 		run.stream = nil
 	}
-	if run.state >= runTerminating {
+	if run.state >= runKilling {
 		log.Info("terminating executor subscribed; telling it to shut down")
 		return newEventStream(execapi.Event{Type: execapi.EventShutdown})
 	}
@@ -174,11 +184,7 @@ func (a *Agent) subscribeExecutor(run *executorRun, sub *execapi.Subscribe) *eve
 	run.releaseStartSlot()
 	// The executor is up: from now on its tasks may run, under the
 	// container's full limits.
-	if qe, ok := a.containerizer.(executor.QuotaEnforcer); ok {
-		if err := qe.EnforceCPUQuota(run.containerID); err != nil && !errors.Is(err, executor.ErrUnknownContainer) {
-			log.Error("cannot enforce the container's cpu quota", "container_id", run.containerID, "error", err)
-		}
-	}
+	run.enforceCPUQuota()
 	var acks []execapi.Event
 	known := map[string]bool{}
 	for _, t := range sub.UnacknowledgedTasks {
@@ -190,7 +196,7 @@ func (a *Agent) subscribeExecutor(run *executorRun, sub *execapi.Subscribe) *eve
 			log.Warn("dropping an invalid update the executor resent", "task_id", u.Status.TaskID.Value, "error", err)
 			continue
 		}
-		ack, err := a.executorUpdate(run, *u.Status)
+		ack, err := run.executorUpdate(*u.Status)
 		if err != nil {
 			log.Warn("dropping an unacknowledged update the executor resent", "task_id", u.Status.TaskID.Value, "error", err)
 			continue
@@ -199,14 +205,14 @@ func (a *Agent) subscribeExecutor(run *executorRun, sub *execapi.Subscribe) *eve
 	}
 	for _, t := range run.liveTasks() {
 		if t.launched && t.state == mesos.TaskStaging && !known[t.info.TaskID.Value] {
-			a.agentUpdate(run.fw.id, run, t.info.TaskID, mesos.TaskLost, mesos.ReasonTaskUnknown,
+			run.agentUpdate(t.info.TaskID, mesos.TaskLost, mesos.ReasonTaskUnknown,
 				"Task was launched but its executor does not know it")
 		}
 	}
 
-	agentInfo := a.agentInfo()
-	fwInfo := run.fw.info
-	fwInfo.ID = &mesos.FrameworkID{Value: run.fw.id}
+	agentInfo := a.currentAgentInfo()
+	fwInfo := a.frameworkInfo(run.fwID)
+	fwInfo.ID = &mesos.FrameworkID{Value: run.fwID}
 	initial := []execapi.Event{{
 		Type: execapi.EventSubscribed,
 		Subscribed: &execapi.Subscribed{
@@ -240,13 +246,13 @@ func (a *Agent) subscribeExecutor(run *executorRun, sub *execapi.Subscribe) *eve
 // serveExecutorStream writes a subscription's events, encoded as media
 // type mt, until the stream is replaced or closed, the executor goes away,
 // or the agent stops.
-func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, run *executorRun, s *eventStream, mt string) {
+func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, run *runner, s *eventStream, mt string) {
 	defer func() {
-		a.mu.Lock()
+		run.mu.Lock()
 		if run.stream == s {
 			run.stream = nil
 		}
-		a.mu.Unlock()
+		run.mu.Unlock()
 		s.close()
 	}()
 	w.Header().Set("Content-Type", mt)
@@ -292,8 +298,10 @@ func (a *Agent) serveExecutorStream(w http.ResponseWriter, r *http.Request, run 
 }
 
 // executorUpdate checkpoints a status update from an executor and returns
-// the ACKNOWLEDGED event for it. Caller holds a.mu.
-func (a *Agent) executorUpdate(run *executorRun, st mesos.TaskStatus) (execapi.Event, error) {
+// the ACKNOWLEDGED event for it. Caller holds run.mu (not a.mu): the
+// update is synced to disk under the run's lock alone.
+func (run *runner) executorUpdate(st mesos.TaskStatus) (execapi.Event, error) {
+	a := run.a
 	tid := st.TaskID.Value
 	ack := execapi.Event{Type: execapi.EventAcknowledged, Acknowledged: &execapi.Acknowledged{TaskID: st.TaskID, UUID: st.UUID}}
 	task := run.tasks[tid]
@@ -310,8 +318,8 @@ func (a *Agent) executorUpdate(run *executorRun, st mesos.TaskStatus) (execapi.E
 	if st.ExecutorID == nil {
 		st.ExecutorID = &mesos.ExecutorID{Value: run.id}
 	}
-	if st.AgentID == nil && a.id != "" {
-		st.AgentID = &mesos.AgentID{Value: a.id}
+	if id := a.knownID(); st.AgentID == nil && id != "" {
+		st.AgentID = &mesos.AgentID{Value: id}
 	}
 	if st.ContainerStatus == nil {
 		cs := &mesos.ContainerStatus{ContainerID: &mesos.ContainerID{Value: run.containerID}}
@@ -324,9 +332,9 @@ func (a *Agent) executorUpdate(run *executorRun, st mesos.TaskStatus) (execapi.E
 	if task.state.IsTerminal() {
 		// Accept a resend of what was stored, drop anything newer: a
 		// task does not come back from a terminal state.
-		dup, err := a.updates.IsDuplicate(run.fw.id, tid, st.UUID)
+		dup, err := a.updates.IsDuplicate(run.fwID, tid, st.UUID)
 		if err == nil && !dup {
-			a.log.Warn("dropping an update for a task that already ended", "framework_id", run.fw.id, "task_id", tid, "state", st.State, "ended_in", task.state)
+			a.log.Warn("dropping an update for a task that already ended", "framework_id", run.fwID, "task_id", tid, "state", st.State, "ended_in", task.state)
 		}
 		return ack, nil
 	}
@@ -339,14 +347,14 @@ func (a *Agent) executorUpdate(run *executorRun, st mesos.TaskStatus) (execapi.E
 			st.Message = lim.Message
 		}
 	}
-	dup, err := a.updates.Update(run.fw.id, st)
+	dup, err := a.updates.Update(run.fwID, st)
 	if err != nil {
 		return execapi.Event{}, fmt.Errorf("cannot checkpoint the status update: %w", err)
 	}
 	if !dup {
 		task.state = st.State
 		task.launched = true
-		a.log.Info("task status", "framework_id", run.fw.id, "task_id", tid, "state", st.State, "source", st.Source, "message", st.Message)
+		a.log.Info("task status", "framework_id", run.fwID, "task_id", tid, "state", st.State, "source", st.Source, "message", st.Message)
 	}
 	return ack, nil
 }
@@ -392,7 +400,7 @@ func newExecutorToken() string {
 // authenticated reports whether an executor API call's Authorization
 // header carries the run's token. Runs checkpointed before executors had
 // tokens accept calls without one.
-func (r *executorRun) authenticated(header string) bool {
+func (r *runner) authenticated(header string) bool {
 	if r.token == "" {
 		return true
 	}

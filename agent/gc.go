@@ -62,16 +62,10 @@ func (a *Agent) collectSandboxes(now time.Time) int {
 	age := gcAge(a.cfg.GCDelay, a.cfg.GCDiskHeadroom, usage)
 	// A sandbox no run claims yet is being created: spared a while.
 	young := min(a.cfg.GCDelay, time.Minute)
-	a.mu.Lock()
 	live := map[string]bool{}
-	for _, fw := range a.frameworks {
-		for _, run := range fw.executors {
-			if run.state < runTerminated {
-				live[run.directory] = true
-			}
-		}
+	for _, run := range a.liveRuns() {
+		live[run.directory] = true
 	}
-	a.mu.Unlock()
 	runs, _ := filepath.Glob(filepath.Join(a.workDir, sandboxRoot, "*", "executors", "*", "runs", "*"))
 	removed := 0
 	for _, dir := range runs {

@@ -38,21 +38,14 @@ func (a *Agent) Statistics() []StatisticsJSON {
 		cid   string
 	}
 	var targets []target
-	a.mu.Lock()
-	for _, fw := range a.frameworks {
-		for _, run := range fw.executors {
-			if run.state >= runTerminated {
-				continue
-			}
-			targets = append(targets, target{cid: run.containerID, entry: StatisticsJSON{
-				ExecutorID:   run.id,
-				ExecutorName: run.info.Name,
-				FrameworkID:  fw.id,
-				Source:       run.source(),
-			}})
-		}
+	for _, run := range a.liveRuns() {
+		targets = append(targets, target{cid: run.containerID, entry: StatisticsJSON{
+			ExecutorID:   run.id,
+			ExecutorName: run.info.Name,
+			FrameworkID:  run.fwID,
+			Source:       run.source(),
+		}})
 	}
-	a.mu.Unlock()
 
 	// Reading cgroups takes a while (~1 ms a container): not under the
 	// agent's lock, and a few containers at a time.
@@ -98,4 +91,4 @@ func (a *Agent) Statistics() []StatisticsJSON {
 // source is the executor's source as Mesos reports it: for a command
 // executor, its task's id (which is also the executor id); mesh keeps no
 // ExecutorInfo.source, so a custom executor reports its id too.
-func (r *executorRun) source() string { return r.id }
+func (r *runner) source() string { return r.id }

@@ -40,9 +40,11 @@ func (a *Agent) recover() error {
 		alive[st.ID] = st
 	}
 
+	// New is not serving yet: nothing runs beside recovery, but it keeps
+	// the locks' rules all the same (runner.go).
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.id = id // ID() stays "" until the servers confirm it
+	a.mu.Unlock()
 	if id != "" {
 		a.log.Info("recovered agent id", "agent_id", id)
 	}
@@ -53,95 +55,143 @@ func (a *Agent) recover() error {
 		}
 		a.recoverRun(rd, alive)
 	}
+	a.mu.Lock()
 	for cid := range alive {
 		a.orphans = append(a.orphans, cid)
 	}
+	a.mu.Unlock()
 	return nil
 }
 
 // recoverRun takes back one checkpointed run: its container is adopted if
 // it still runs, the run is launched again if nothing of it can have run,
 // else its unfinished tasks end. A container it adopts is taken out of
-// alive. Caller holds a.mu.
+// alive.
 func (a *Agent) recoverRun(rd runDir, alive map[string]executor.ContainerState) {
-	cp, fid, eid := rd.cp, rd.fid, rd.eid
-	fw := a.frameworks[fid]
-	if fw == nil {
-		fw = &framework{id: fid, info: cp.FrameworkInfo, executors: map[string]*executorRun{}}
-		a.frameworks[fid] = fw
+	cp, fid := rd.cp, rd.fid
+	kind := kindCustom
+	if cp.CommandExecutor {
+		kind = kindCommand
 	}
-	run := &executorRun{
-		fw:              fw,
-		id:              eid,
-		info:            cp.ExecutorInfo,
-		commandExecutor: cp.CommandExecutor,
-		containerID:     cp.ContainerID,
-		directory:       cp.Directory,
-		user:            cp.User,
-		shutdownGrace:   a.shutdownGrace(cp.ExecutorInfo),
-		state:           runRegistering,
-		tasks:           map[string]*taskEntry{},
-		token:           cp.Token,
-		recovered:       true,
-		launchBegan:     true,
-	}
-	for _, ti := range cp.Tasks {
-		t := run.addTask(ti)
-		if st, ok := a.updates.Latest(fid, ti.TaskID.Value); ok {
-			// The executor reported on it, so it had the task.
-			t.state, t.launched = st, true
-			run.state = runRunning
-		}
-	}
-	fw.executors[eid] = run
-	log := a.log.With("framework_id", fid, "executor_id", eid, "container_id", cp.ContainerID)
+	r := a.newRunner(runnerSpec{
+		kind:        kind,
+		fwID:        fid,
+		info:        cp.ExecutorInfo,
+		containerID: cp.ContainerID,
+		directory:   cp.Directory,
+		user:        cp.User,
+		token:       cp.Token,
+		state:       runRecovered,
+	})
+	r.restore(cp.Tasks, func(tid string) (mesos.TaskState, bool) { return a.updates.Latest(fid, tid) })
+	a.mu.Lock()
+	a.frameworkLocked(fid, cp.FrameworkInfo).executors[r.id] = r
+	a.mu.Unlock()
 	if cs, ok := alive[cp.ContainerID]; ok {
 		delete(alive, cp.ContainerID)
-		a.adoptRun(run, cs)
+		r.adopt(cs.Pid)
+		a.mu.Lock()
+		a.recovered = append(a.recovered, r)
+		a.mu.Unlock()
 		return
 	}
-	if len(run.liveTasks()) == 0 {
-		log.Info("forgetting an executor checkpoint with no unfinished task; its container is gone")
-		a.settleRun(run, executor.ExitStatus{Code: -1, Unknown: true})
-		return
+	if r.recoverGone(rd, a.neverRan(cp)) {
+		a.mu.Lock()
+		a.unstarted = append(a.unstarted, r)
+		a.mu.Unlock()
 	}
-	started := startEvidence(cp)
-	if run.state == runRegistering && started == "" && a.neverRan(cp) {
-		// Nothing of it ran: launch it again.
-		run.launchBegan = false
-		for _, t := range run.liveTasks() {
-			a.deliverLaunch(run, t)
-		}
-		a.unstarted = append(a.unstarted, run)
-		return
-	}
-	log.Warn("executor's container ended while the agent was away")
-	if _, err := executor.ReadTaskExit(run.directory); err != nil && run.state == runRegistering {
-		msg := "The agent restarted while it was starting the task's executor, which did not survive"
-		if !cp.launchBegan {
-			// Damage: the marker is written before the container.
-			msg = fmt.Sprintf("The agent restarted and found %s missing, though %s; the executor is gone",
-				filepath.Join(rd.dir, launchingMarker), started)
-			log.Error("executor checkpoint without its launching marker", "evidence", started)
-		}
-		run.term = &termination{state: mesos.TaskFailed, reason: mesos.ReasonAgentRestarted, message: msg}
-	}
-	a.settleRun(run, executor.ExitStatus{Code: -1, Unknown: true})
 }
 
-// adoptRun takes a recovered run whose container still runs: its executor
-// is expected to resubscribe. Caller holds a.mu.
-func (a *Agent) adoptRun(run *executorRun, cs executor.ContainerState) {
-	run.pid = cs.Pid
-	for _, t := range run.liveTasks() {
+// restore gives a recovered run its checkpointed tasks; latest is the
+// state of a task's newest checkpointed update, if it has one.
+func (r *runner) restore(tasks []mesos.TaskInfo, latest func(tid string) (mesos.TaskState, bool)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.launchBegan = true
+	for _, ti := range tasks {
+		t := r.addTask(ti)
+		if st, ok := latest(ti.TaskID.Value); ok {
+			// The executor reported on it, so it had the task.
+			t.state, t.launched = st, true
+			r.reported = true
+		}
+	}
+}
+
+// adopt takes a recovered run whose container still runs: its executor
+// is expected to resubscribe (armRecovered starts waiting for it).
+func (r *runner) adopt(pid int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pid = pid
+	for _, t := range r.liveTasks() {
 		if !t.launched {
 			// It may or may not have reached the executor; a
 			// duplicate LAUNCH of the same task is ignored.
-			a.deliverLaunch(run, t)
+			r.deliverLaunch(t)
 		}
 	}
-	a.recovered = append(a.recovered, run)
-	a.log.Info("recovered executor", "framework_id", run.fw.id, "executor_id", run.id, "container_id", run.containerID, "pid", cs.Pid, "tasks", len(run.tasks))
+	r.log.Info("recovered executor", "pid", pid, "tasks", len(r.tasks))
+}
+
+// armRecovered starts waiting for an adopted run's executor to
+// resubscribe, as Run starts.
+func (r *runner) armRecovered() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state < runKilling {
+		r.arm()
+	}
+}
+
+// recoverGone deals with a recovered run whose container is gone: it goes
+// back to launching (relaunch, for Run to launch it) if nothing of it can
+// have run, which neverRan says of its checkpoint; else it ends.
+func (r *runner) recoverGone(rd runDir, neverRan bool) (relaunch bool) {
+	r.mu.Lock()
+	live := r.liveTasks()
+	if len(live) == 0 {
+		r.mu.Unlock()
+		r.log.Info("forgetting an executor checkpoint with no unfinished task; its container is gone")
+		r.settle(unknownExit)
+		return false
+	}
+	started := startEvidence(rd.cp)
+	if !r.reported && started == "" && neverRan {
+		// Nothing of it ran: launch it again.
+		r.launchBegan = false
+		r.state = runLaunching
+		for _, t := range live {
+			r.deliverLaunch(t)
+		}
+		r.mu.Unlock()
+		return true
+	}
+	r.log.Warn("executor's container ended while the agent was away")
+	if _, err := executor.ReadTaskExit(r.directory); err != nil && !r.reported {
+		msg := "The agent restarted while it was starting the task's executor, which did not survive"
+		if !rd.cp.launchBegan {
+			// Damage: the marker is written before the container.
+			msg = fmt.Sprintf("The agent restarted and found %s missing, though %s; the executor is gone",
+				filepath.Join(rd.dir, launchingMarker), started)
+			r.log.Error("executor checkpoint without its launching marker", "evidence", started)
+		}
+		r.term = &termination{state: mesos.TaskFailed, reason: mesos.ReasonAgentRestarted, message: msg}
+	}
+	r.mu.Unlock()
+	r.settle(unknownExit)
+	return false
+}
+
+// keepRecordedEnd makes a recovered run's task that ended while no agent
+// was there keep its own end when the run is cleaned up.
+func (r *runner) keepRecordedEnd() {
+	te, err := executor.ReadTaskExit(r.directory)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil && te.State.IsTerminal() && r.tasks[te.TaskID] != nil && r.term == nil {
+		r.term = &termination{state: te.State, reason: te.Reason, message: te.Message}
+	}
 }
 
 // startEvidence says what shows that a run's executor started although
@@ -166,7 +216,7 @@ func startEvidence(cp runCheckpoint) string {
 // executor is killed (its container, unclaimed, stays in alive and is
 // destroyed as an orphan), the tasks the update checkpoints attribute to
 // it are reported TASK_LOST naming the file, and the checkpoint is
-// removed. Caller holds a.mu.
+// removed.
 func (a *Agent) recoverDamaged(rd runDir, alive map[string]executor.ContainerState) {
 	var fate string
 	_, running := alive[rd.markerCID]
@@ -213,22 +263,20 @@ func (a *Agent) neverRan(cp runCheckpoint) bool {
 	return !cp.subscribed && a.containerizer.Name() == executor.IsolationLinux
 }
 
-// armRecovered starts watching the recovered executors and destroys
-// containers nobody claims.
+// armRecovered starts watching the recovered executors, launches the
+// runs never launched and destroys containers nobody claims.
 func (a *Agent) armRecovered() {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, run := range a.recovered {
-		if run.state < runTerminating {
-			a.armRun(run)
-		}
+	recovered, unstarted, orphans := a.recovered, a.unstarted, a.orphans
+	a.recovered, a.unstarted, a.orphans = nil, nil, nil
+	a.mu.Unlock()
+	for _, r := range recovered {
+		r.armRecovered()
 	}
-	a.recovered = nil
-	for _, run := range a.unstarted {
-		a.launchUnstarted(run)
+	for _, r := range unstarted {
+		r.launchUnstarted()
 	}
-	a.unstarted = nil
-	for _, cid := range a.orphans {
+	for _, cid := range orphans {
 		a.log.Warn("destroying a container no executor checkpoint claims", "container_id", cid)
 		a.goNamed("destroy_orphan", func() {
 			ctx, cancel := context.WithTimeout(a.ctx, destroyTimeout)
@@ -238,5 +286,20 @@ func (a *Agent) armRecovered() {
 			}
 		})
 	}
-	a.orphans = nil
+}
+
+// launchUnstarted launches a run that an earlier agent process
+// checkpointed but never began to launch (it was waiting for a launch
+// slot, or the agent stopped first): none of its tasks can have run.
+func (r *runner) launchUnstarted() {
+	r.mu.Lock()
+	live := r.liveTasks()
+	r.mu.Unlock()
+	if len(live) == 0 {
+		// Recovery launches no run without tasks; nothing to do.
+		r.settle(unknownExit)
+		return
+	}
+	r.log.Info("launching an executor an earlier agent never started")
+	r.a.goNamed("launch_container", func() { r.start(false, live[0].info) })
 }

@@ -329,11 +329,17 @@ func launchUnrecorded(t *testing.T, a1 *testAgent, cid string, argv ...string) i
 	t.Helper()
 	a1.mu.Lock()
 	run := a1.frameworks["fw-1"].executors["t1"]
-	if argv == nil {
-		argv = a1.cfg.ExecutorCommand
-	}
-	spec := a1.containerSpec(run, run.tasks["t1"].info, argv, containerOptions{}, "")
 	a1.mu.Unlock()
+	run.mu.Lock()
+	first := run.tasks["t1"].info
+	run.mu.Unlock()
+	spec, err := a1.containerSpec(run, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if argv != nil {
+		spec.Argv = argv
+	}
 	p, err := executor.NewPosix(executor.Options{StateDir: a1.metaPath("containers"), Logger: testLogger(t, "posix")})
 	if err != nil {
 		t.Fatal(err)

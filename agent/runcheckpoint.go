@@ -163,29 +163,14 @@ func (a *Agent) mark(fid, eid, name, cid string) error {
 	return replaceFile(p, []byte(cid), 0o600, false)
 }
 
-// checkpointRun records a run; caller holds a.mu.
-func (a *Agent) checkpointRun(r *executorRun) {
-	cp := runCheckpoint{
-		FrameworkInfo:   r.fw.info,
-		ExecutorInfo:    r.info,
-		CommandExecutor: r.commandExecutor,
-		ContainerID:     r.containerID,
-		Directory:       r.directory,
-		User:            r.user,
-		BootID:          a.bootID,
-		Token:           r.token,
+// writeRunCheckpoint replaces a run's run.json with b, synced. The run's
+// runner calls it under its checkpoint lock alone (runner.persist).
+func (a *Agent) writeRunCheckpoint(fid, eid string, b []byte) error {
+	path := a.runCheckpointPath(fid, eid)
+	if a.testBeforeCheckpoint != nil {
+		a.testBeforeCheckpoint(path)
 	}
-	for _, id := range r.taskOrder {
-		cp.Tasks = append(cp.Tasks, r.tasks[id].info)
-	}
-	b, err := json.Marshal(cp)
-	if err == nil {
-		err = writeFileAtomic(a.runCheckpointPath(r.fw.id, r.id), b, 0o600)
-	}
-	if err != nil {
-		a.log.Error("cannot checkpoint executor; it will not be recovered after an agent restart",
-			"framework_id", r.fw.id, "executor_id", r.id, "error", err)
-	}
+	return writeFileAtomic(path, b, 0o600)
 }
 
 // removeRunCheckpoint forgets a finished run.

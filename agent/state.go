@@ -126,8 +126,14 @@ func (a *Agent) State() StateJSON {
 		prestarted = ps.Prestarted()
 		sort.Strings(prestarted)
 	}
+	type fwRuns struct {
+		fj              FrameworkJSON
+		live, completed []*runner
+	}
+	// The registry is copied under a.mu, then each run is read under its
+	// own lock: /state never holds the agent's lock while it waits for a
+	// run.
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	s := StateJSON{
 		ID:                   a.id,
 		Hostname:             a.hostname,
@@ -141,13 +147,25 @@ func (a *Agent) State() StateJSON {
 		PrestartedContainers: prestarted,
 		Flags:                a.flags(),
 	}
+	fws := make([]fwRuns, 0, len(a.frameworks))
 	for _, fw := range a.frameworks {
-		fj := FrameworkJSON{ID: fw.id, Name: fw.info.Name, User: fw.info.User, Executors: []ExecutorJSON{}, CompletedExecutors: []ExecutorJSON{}}
+		f := fwRuns{
+			fj:        FrameworkJSON{ID: fw.id, Name: fw.info.Name, User: fw.info.User, Executors: []ExecutorJSON{}, CompletedExecutors: []ExecutorJSON{}},
+			completed: append([]*runner(nil), fw.completed...),
+		}
 		for _, r := range fw.executors {
+			f.live = append(f.live, r)
+		}
+		fws = append(fws, f)
+	}
+	a.mu.Unlock()
+	for _, f := range fws {
+		fj := f.fj
+		for _, r := range f.live {
 			fj.Executors = append(fj.Executors, r.json())
 		}
 		sort.Slice(fj.Executors, func(i, j int) bool { return fj.Executors[i].ID < fj.Executors[j].ID })
-		for _, r := range fw.completed {
+		for _, r := range f.completed {
 			fj.CompletedExecutors = append(fj.CompletedExecutors, r.json())
 		}
 		s.Frameworks = append(s.Frameworks, fj)
@@ -156,7 +174,10 @@ func (a *Agent) State() StateJSON {
 	return s
 }
 
-func (r *executorRun) json() ExecutorJSON {
+// json is the run as /state shows it.
+func (r *runner) json() ExecutorJSON {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	e := ExecutorJSON{
 		ID:             r.id,
 		Name:           r.info.Name,
@@ -172,7 +193,7 @@ func (r *executorRun) json() ExecutorJSON {
 		return TaskJSON{
 			ID:          t.info.TaskID.Value,
 			Name:        t.info.Name,
-			FrameworkID: r.fw.id,
+			FrameworkID: r.fwID,
 			ExecutorID:  r.id,
 			State:       t.state,
 			Resources:   t.info.Resources,

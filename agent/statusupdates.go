@@ -44,11 +44,19 @@ const (
 // updateStream is the ordered, checkpointed queue of one task's updates.
 // pending[0] is the head: the only one that is sent to the server.
 type updateStream struct {
-	key     streamKey
-	dir     string
-	file    *os.File
-	pending []mesos.TaskStatus
-	seen    map[string]bool // uuids ever accepted, pending or acknowledged
+	key streamKey
+	dir string
+	// wmu serializes the stream's writes, each one until its record is
+	// synced. It is taken before statusUpdates.mu: a record is written
+	// under both (a write to the page cache), synced under wmu alone, and
+	// only then does the update count as accepted.
+	wmu  sync.Mutex
+	file *os.File
+	// dirUnsynced is set while the creation of the stream's file is not
+	// synced yet. Guarded by wmu.
+	dirUnsynced bool
+	pending     []mesos.TaskStatus
+	seen        map[string]bool // uuids ever accepted, pending or acknowledged
 	// executor is the executor id the newest update names, "" if none.
 	executor string
 	latest   mesos.TaskState // state of the newest accepted update
@@ -82,6 +90,9 @@ type statusUpdates struct {
 	send         sendFunc
 	agentID      func() string
 	onAck        func(ackedUpdate)
+	// beforeSync, when set (by tests), is called before a checkpoint
+	// file is synced, with the file's path; it may block.
+	beforeSync func(path string)
 
 	kick chan struct{}
 
@@ -128,12 +139,12 @@ func (m *statusUpdates) open(k streamKey) (*updateStream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open status update checkpoint: %w", err)
 	}
-	syncDir(dir)
-	return &updateStream{key: k, dir: dir, file: f, seen: map[string]bool{}, interval: m.initialRetry}, nil
+	return &updateStream{key: k, dir: dir, file: f, dirUnsynced: true, seen: map[string]bool{}, interval: m.initialRetry}, nil
 }
 
-// appendRecord writes one record and syncs it to disk.
-func (s *updateStream) appendRecord(r updateRecord) error {
+// writeRecord writes one record, not synced yet. Caller holds wmu and
+// m.mu.
+func (s *updateStream) writeRecord(r updateRecord) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -142,34 +153,104 @@ func (s *updateStream) appendRecord(r updateRecord) error {
 	if _, err := s.file.Write(b); err != nil {
 		return fmt.Errorf("write status update checkpoint: %w", err)
 	}
+	return nil
+}
+
+// sync makes stream s's records durable (and its file's creation).
+// Caller holds s.wmu, not m.mu.
+func (m *statusUpdates) sync(s *updateStream) error {
+	if m.beforeSync != nil {
+		m.beforeSync(filepath.Join(s.dir, updatesFile))
+	}
+	if s.dirUnsynced {
+		syncDir(s.dir)
+		s.dirUnsynced = false
+	}
 	if err := s.file.Sync(); err != nil {
 		return fmt.Errorf("sync status update checkpoint: %w", err)
 	}
 	return nil
 }
 
+// streamOf returns task k's stream, made if there is none.
+func (m *statusUpdates) streamOf(k streamKey) (*updateStream, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := m.streams[k]; s != nil {
+		return s, nil
+	}
+	s, err := m.open(k)
+	if err != nil {
+		return nil, err
+	}
+	m.streams[k] = s
+	return s, nil
+}
+
+// removed reports whether stream s was removed.
+func (m *statusUpdates) removed(s *updateStream) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.streams[s.key] != s
+}
+
+// maxStreamRetries bounds how often Update starts again on a task's new
+// stream when the one it wrote to was removed meanwhile.
+const maxStreamRetries = 3
+
 // Update checkpoints a status update and queues it for the server. It
 // reports duplicate (and does nothing) for an update whose uuid the stream
 // already accepted. Once Update returns nil the update survives a crash.
+// The record is synced with the manager's lock released: updates of
+// other tasks, and readers, do not wait for this one's fsync.
 func (m *statusUpdates) Update(fid string, st mesos.TaskStatus) (duplicate bool, err error) {
 	if len(st.UUID) == 0 {
 		return false, errors.New("status update without a uuid")
 	}
 	k := streamKey{fid: fid, tid: st.TaskID.Value}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.streams[k]
-	if s == nil {
-		if s, err = m.open(k); err != nil {
+	for range maxStreamRetries {
+		s, err := m.streamOf(k)
+		if err != nil {
 			return false, err
 		}
-		m.streams[k] = s
+		dup, err := m.updateOn(s, st)
+		if !errors.Is(err, ErrStreamGone) {
+			return dup, err
+		}
 	}
-	if s.seen[string(st.UUID)] {
+	return false, fmt.Errorf("status update of task %s: %w", k.tid, ErrStreamGone)
+}
+
+// updateOn is Update on stream s; ErrStreamGone says s was removed before
+// the update was accepted.
+func (m *statusUpdates) updateOn(s *updateStream, st mesos.TaskStatus) (bool, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	m.mu.Lock()
+	switch {
+	case m.streams[s.key] != s:
+		m.mu.Unlock()
+		return false, ErrStreamGone
+	case s.seen[string(st.UUID)]:
+		m.mu.Unlock()
 		return true, nil
 	}
-	if err := s.appendRecord(updateRecord{Type: recordUpdate, Status: &st}); err != nil {
+	err := s.writeRecord(updateRecord{Type: recordUpdate, Status: &st})
+	m.mu.Unlock()
+	if err == nil {
+		err = m.sync(s)
+	}
+	if err != nil {
+		if m.removed(s) {
+			// Its file was closed under the write.
+			return false, ErrStreamGone
+		}
 		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.streams[s.key] != s {
+		return false, ErrStreamGone
 	}
 	s.seen[string(st.UUID)] = true
 	s.note(st)
@@ -178,7 +259,7 @@ func (m *statusUpdates) Update(fid string, st mesos.TaskStatus) (duplicate bool,
 		s.resetResend(m.initialRetry)
 		m.poke()
 	}
-	m.log.Debug("status update checkpointed", "framework_id", fid, "task_id", k.tid, "state", st.State, "uuid", uuidString(st.UUID), "queued", len(s.pending))
+	m.log.Debug("status update checkpointed", "framework_id", s.key.fid, "task_id", s.key.tid, "state", st.State, "uuid", uuidString(st.UUID), "queued", len(s.pending))
 	return false, nil
 }
 
@@ -202,22 +283,15 @@ func (m *statusUpdates) Acknowledge(fid, tid string, id []byte) (bool, error) {
 	k := streamKey{fid: fid, tid: tid}
 	m.mu.Lock()
 	s := m.streams[k]
-	if s == nil || len(s.pending) == 0 || !bytes.Equal(s.pending[0].UUID, id) {
-		m.mu.Unlock()
+	m.mu.Unlock()
+	if s == nil {
 		m.log.Debug("ignoring acknowledgement of an update that is not outstanding", "framework_id", fid, "task_id", tid, "uuid", uuidString(id))
 		return false, nil
 	}
-	if err := s.appendRecord(updateRecord{Type: recordAck, UUID: id}); err != nil {
-		m.mu.Unlock()
+	head, ok, err := m.acknowledgeOn(s, id)
+	if err != nil || !ok {
 		return false, err
 	}
-	head := s.pending[0]
-	s.pending = s.pending[1:]
-	if len(s.pending) > 0 {
-		s.resetResend(m.initialRetry)
-		m.poke()
-	}
-	m.mu.Unlock()
 	m.log.Debug("status update acknowledged", "framework_id", fid, "task_id", tid, "state", head.State, "uuid", uuidString(id))
 	if m.onAck != nil {
 		m.onAck(ackedUpdate{FrameworkID: fid, Status: head})
@@ -236,6 +310,52 @@ func (m *statusUpdates) Acknowledge(fid, tid string, id []byte) (bool, error) {
 		m.mu.Unlock()
 	}
 	return true, nil
+}
+
+// acknowledgeOn records the acknowledgement of stream s's head, synced
+// under s.wmu alone, and pops it; ok is false when id is not the head.
+func (m *statusUpdates) acknowledgeOn(s *updateStream, id []byte) (head mesos.TaskStatus, ok bool, err error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	outstanding := func() bool {
+		return m.streams[s.key] == s && len(s.pending) > 0 && bytes.Equal(s.pending[0].UUID, id)
+	}
+	m.mu.Lock()
+	ok = outstanding()
+	m.mu.Unlock()
+	if !ok {
+		m.log.Debug("ignoring acknowledgement of an update that is not outstanding", "framework_id", s.key.fid, "task_id", s.key.tid, "uuid", uuidString(id))
+		return head, false, nil
+	}
+	m.mu.Lock()
+	if !outstanding() {
+		m.mu.Unlock()
+		return head, false, nil
+	}
+	err = s.writeRecord(updateRecord{Type: recordAck, UUID: id})
+	m.mu.Unlock()
+	if err == nil {
+		err = m.sync(s)
+	}
+	if err != nil {
+		if m.removed(s) {
+			return head, false, nil
+		}
+		return head, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !outstanding() {
+		// Removed meanwhile: its framework is gone.
+		return head, false, nil
+	}
+	head = s.pending[0]
+	s.pending = s.pending[1:]
+	if len(s.pending) > 0 {
+		s.resetResend(m.initialRetry)
+		m.poke()
+	}
+	return head, true, nil
 }
 
 // TasksOfExecutor lists the tasks of framework fid whose newest update

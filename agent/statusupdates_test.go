@@ -295,3 +295,67 @@ func FuzzRecoverStatusUpdates(f *testing.F) {
 		}
 	})
 }
+
+// TestStatusUpdates_SyncOfOneTaskHoldsUpNoOther stops the sync of one
+// task's update and checks that another task's update is checkpointed,
+// and the manager answers, meanwhile.
+func TestStatusUpdates_SyncOfOneTaskHoldsUpNoOther(t *testing.T) {
+	m := newTestUpdates(t, t.TempDir(), &sendRecorder{}, nil)
+	release := make(chan struct{})
+	blocked := make(chan struct{})
+	var once sync.Once
+	m.beforeSync = func(path string) {
+		if filepath.Base(filepath.Dir(path)) != "slow" {
+			return
+		}
+		first := false
+		once.Do(func() { first = true; close(blocked) })
+		if first {
+			select {
+			case <-release:
+			case <-time.After(time.Minute):
+			}
+		}
+	}
+	update := func(tid string) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := m.Update("fw", testStatus(tid, mesos.TaskRunning))
+			done <- err
+		}()
+		return done
+	}
+	slow := update("slow")
+	select {
+	case <-blocked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the update of slow was never synced")
+	}
+	select {
+	case err := <-update("fast"):
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("the update of fast waited for the sync of slow's")
+	}
+	if st, ok := m.Latest("fw", "fast"); !ok || st != mesos.TaskRunning {
+		t.Errorf("fast's latest state = %q, %v", st, ok)
+	}
+	if n := m.Pending(); n != 1 {
+		t.Errorf("%d updates pending while slow's is being synced, want fast's alone", n)
+	}
+	close(release)
+	select {
+	case err := <-slow:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the update of slow did not end once its sync went on")
+	}
+	if n := m.Pending(); n != 2 {
+		t.Errorf("%d updates pending, want 2", n)
+	}
+}
