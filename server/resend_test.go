@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -16,12 +17,14 @@ import (
 	"mesh/server/servertest"
 )
 
-// countingStore counts the entries written to the log, by type; its
-// writes can be held back like a stallingStore's.
+// countingStore counts the entries written to the log, by type, and the
+// agent registrations in them; its writes can be held back like a
+// stallingStore's (an entry is counted before its write waits).
 type countingStore struct {
 	stallingStore
-	mu     sync.Mutex
-	counts map[fsm.MessageType]int
+	mu            sync.Mutex
+	counts        map[fsm.MessageType]int
+	registrations int
 }
 
 func newCountingStore() *countingStore {
@@ -38,12 +41,31 @@ func (s *countingStore) StoreLogs(logs []*raft.Log) error {
 		s.counts = map[fsm.MessageType]int{}
 	}
 	for _, l := range logs {
-		if l.Type == raft.LogCommand && len(l.Data) > 0 {
-			s.counts[fsm.MessageType(l.Data[0])]++
+		if l.Type != raft.LogCommand || len(l.Data) == 0 {
+			continue
+		}
+		t := fsm.MessageType(l.Data[0])
+		s.counts[t]++
+		switch t {
+		case fsm.AgentRegisterRequestType:
+			s.registrations++
+		case fsm.AgentRegisterBatchRequestType:
+			var b fsm.AgentRegisterBatchRequest
+			if json.Unmarshal(l.Data[1:], &b) == nil {
+				s.registrations += len(b.Agents)
+			}
 		}
 	}
 	s.mu.Unlock()
 	return s.stallingStore.StoreLogs(logs)
+}
+
+// registered is how many agent registrations the log entries written so
+// far hold.
+func (s *countingStore) registered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.registrations
 }
 
 func (s *countingStore) entries(t fsm.MessageType) int {
