@@ -57,6 +57,7 @@ func (m *master) offerRound(round []allocator.Allocation) {
 	byFramework := map[string][]mesos.Offer{}
 	for i := range offers {
 		o := &offers[i]
+		m.s.metrics.res.countOffer(o)
 		byFramework[o.FrameworkID] = append(byFramework[o.FrameworkID], m.toMesosOffer(st, o))
 	}
 	for fid, list := range byFramework {

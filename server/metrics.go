@@ -35,6 +35,7 @@ type serverMetrics struct {
 	offersDeclined  prometheus.Counter
 	offersRescinded prometheus.Counter
 	allocPass       prometheus.Histogram
+	res             resourceMetrics
 
 	handler http.Handler
 }
@@ -112,7 +113,8 @@ func newServerMetrics(s *Server) *serverMetrics {
 	for _, kind := range []string{"framework", "agent", "operator"} {
 		m.streams.WithLabelValues(kind)
 	}
-	reg.MustRegister(&clusterCollector{s: s})
+	m.res = newResourceMetrics(f)
+	reg.MustRegister(&clusterCollector{s: s, res: &m.res})
 	reg.MustRegister(collectors.NewGoCollector())
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

@@ -16,7 +16,10 @@ import (
 // clusterCollector computes the raft and state gauges when /metrics is
 // scraped, from raft's counters and this server's copy of the replicated
 // state, rather than keeping them up to date on every change.
-type clusterCollector struct{ s *Server }
+type clusterCollector struct {
+	s   *Server
+	res *resourceMetrics
+}
 
 var (
 	descIsLeader = prometheus.NewDesc("mesh_raft_is_leader",
@@ -48,6 +51,7 @@ func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 		descAppliedIndex, descSnapshotBytes, descSnapshotIndex, descAgents, descFrameworks, descTasks, descOffers} {
 		ch <- d
 	}
+	c.res.describe(ch)
 }
 
 func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
@@ -103,6 +107,7 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descTasks, float64(n), string(state))
 	}
 	gauge(descOffers, float64(len(st.Offers())))
+	c.res.collect(ch, st)
 }
 
 // statFloat reads one number of raft's Stats, 0 when absent.

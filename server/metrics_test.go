@@ -190,6 +190,19 @@ func TestMetrics_PrometheusMatchesCluster(t *testing.T) {
 		t.Error("mesh_offers_rescinded_total is missing")
 	}
 	p.expectAtLeast(t, 1, "mesh_allocator_cycle_duration_seconds")
+
+	// Resources: sim1 and sim2 have 7 cpus and 6208 MB; the one live
+	// task ("long", role *) holds 0.1 cpus and 32 MB; web was offered
+	// sim1's 4 unreserved cpus and sim2's 2 before it declined sim2.
+	p.expect(t, 7, "mesh_cluster_cpus")
+	p.expect(t, (4096+64+2048)<<20, "mesh_cluster_memory_bytes")
+	p.expect(t, 1000<<20, "mesh_cluster_disk_bytes")
+	p.expect(t, 0.1, "mesh_allocated_cpus", "role", "*")
+	p.expect(t, 32<<20, "mesh_allocated_memory_bytes", "role", "*")
+	p.expectAtLeast(t, 6, "mesh_offered_cpus_total", "role", "*")
+	if _, ok := p.value("mesh_allocated_cpus", "role", "ops"); ok {
+		t.Error("mesh_allocated_cpus for role ops, which holds nothing")
+	}
 	p.expectAtLeast(t, 1, "mesh_raft_commit_duration_seconds")
 	p.expectAtLeast(t, 1, "mesh_fsm_apply_duration_seconds", "type", "task_launch")
 	p.expectAtLeast(t, 1, "mesh_fsm_apply_duration_seconds", "type", "status_update")
