@@ -75,7 +75,7 @@ func init() {
 
 func newServerMetrics(s *Server) *serverMetrics {
 	reg := prometheus.NewRegistry()
-	f := promauto(reg)
+	f := newFactory(reg)
 	m := &serverMetrics{
 		reg: reg,
 		leaderChanges: f.counter(prometheus.CounterOpts{Name: "mesh_raft_leader_changes_total",
@@ -124,7 +124,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 // factory registers what it makes with one registry.
 type factory struct{ reg *prometheus.Registry }
 
-func promauto(reg *prometheus.Registry) factory { return factory{reg} }
+func newFactory(reg *prometheus.Registry) factory { return factory{reg} }
 
 func (f factory) counter(o prometheus.CounterOpts) prometheus.Counter {
 	c := prometheus.NewCounter(o)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"mesh/mesos"
+	"mesh/mesos/scheduler"
 	"mesh/server/servertest"
 )
 
@@ -303,4 +306,40 @@ func TestMetrics_LeaderChangesAcrossFailover(t *testing.T) {
 		})
 	}
 	scrape(t, c.Servers[now].HTTPAddr()).expect(t, 1, "mesh_raft_is_leader")
+}
+
+// TestMetrics_TasksRunningIsTheNumberLaunched: a framework launches
+// tasks on two agents; /metrics counts them running, on active agents.
+func TestMetrics_TasksRunningIsTheNumberLaunched(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	addr := srv.HTTPAddr()
+	for i := 0; i < 2; i++ {
+		servertest.NewSimAgent(addr, mesos.Resources{mesos.ScalarResource("cpus", 2), mesos.ScalarResource("mem", 1024)}).Start(t)
+	}
+	f := subscribe(t, addr, subscribeBody("many", "", ""))
+	defer f.close()
+	f.subscribed()
+	want := map[string]mesos.TaskState{}
+	launched := 0
+	for launched < 7 {
+		for _, o := range f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers {
+			var ids []string
+			for i := 0; i < 4 && launched < 7; i++ {
+				id := fmt.Sprintf("t%d", launched)
+				ids = append(ids, id)
+				want[id] = mesos.TaskRunning
+				launched++
+			}
+			if len(ids) > 0 {
+				f.launch(o, "sleep 1000", ids...)
+			}
+		}
+	}
+	f.ackUntil(want)
+	p := scrape(t, addr)
+	p.expect(t, 7, "mesh_tasks", "state", "TASK_RUNNING")
+	p.expect(t, 2, "mesh_agents", "state", "active")
+	p.expect(t, 1, "mesh_frameworks", "state", "connected")
+	p.expect(t, 0.7, "mesh_allocated_cpus", "role", "*")
+	p.expect(t, 1, "mesh_fsm_apply_duration_seconds", "type", "framework_register")
 }
