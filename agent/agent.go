@@ -169,6 +169,8 @@ type Agent struct {
 	// lock is held on the work directory from New until the agent stops.
 	lock    *workDirLock
 	updates *statusUpdates
+	// metrics is the agent's own Prometheus registry and metrics.
+	metrics *agentMetrics
 	conn    *serverConn
 
 	// ctx ends when Run shuts down; wg tracks the goroutines Run started
@@ -370,6 +372,7 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 	}
 	a.ln = ln
 	a.endpoint = reachableAddr(ln.Addr())
+	a.metrics = newAgentMetrics(a)
 	a.httpSrv = &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

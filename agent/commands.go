@@ -88,7 +88,9 @@ func (a *Agent) launchTasks(info mesos.FrameworkInfo, tasks []mesos.TaskInfo) {
 func (a *Agent) launchTask(fwInfo mesos.FrameworkInfo, t mesos.TaskInfo) {
 	fid, tid := fwInfo.ID.Value, t.TaskID.Value
 	log := a.log.With("framework_id", fid, "task_id", tid)
+	a.metrics.launches.Inc()
 	fail := func(reason, msg string) {
+		a.metrics.launchFailures.Inc()
 		log.Warn("cannot launch task", "reason", reason, "message", msg)
 		a.agentUpdate(fid, nil, t.TaskID, mesos.TaskFailed, reason, msg)
 	}
@@ -183,6 +185,7 @@ func (a *Agent) startRun(fwInfo mesos.FrameworkInfo, kind runKind, plan containe
 		claimed:     claimed,
 		state:       runLaunching,
 	})
+	r.launchedAt = time.Now()
 	r.launchFirst(t)
 	if !a.registerRun(fwInfo, r) {
 		a.log.Warn("ignoring a launch while shutting down", "framework_id", fid, "task_id", t.TaskID.Value)

@@ -232,6 +232,9 @@ func (run *runner) subscribeLocked(sub *execapi.Subscribe) *eventStream {
 		initial = append(initial, ev)
 	}
 	run.outbox = nil
+	if run.state == runLaunching {
+		a.metrics.executorSubscribed(run.launchedAt)
+	}
 	run.state = runRunning
 	run.subscribed = true
 	if run.regTimer != nil {

@@ -187,6 +187,7 @@ func (r *runner) waitContainer() {
 	}
 	cancel()
 	if lim != nil {
+		a.metrics.limitation(lim.Resource)
 		r.mu.Lock()
 		if r.term == nil {
 			r.term = &termination{state: mesos.TaskFailed, reason: limitationReason(lim), message: lim.Message}

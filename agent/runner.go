@@ -149,6 +149,10 @@ type runner struct {
 	taskOrder []string     // task ids in launch order
 	completed []*taskEntry // forgotten tasks, for /state
 
+	// launchedAt is when this agent process created the run (zero for a
+	// recovered one), for the executor launch time.
+	launchedAt time.Time
+
 	// term, when set, overrides what unfinished tasks become when the
 	// container ends.
 	term *termination

@@ -22,6 +22,7 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("/health", a.handleHealth)
 	mux.HandleFunc("/state", a.handleState)
 	mux.HandleFunc("/monitor/statistics", a.handleMonitorStatistics)
+	mux.HandleFunc("/metrics", a.handleMetrics)
 	if a.cfg.EnableDebug {
 		httpdebug.Register(mux)
 	}

@@ -44,6 +44,9 @@ type Config struct {
 	// channel and a stop function. Nil uses time.NewTicker; tests inject a
 	// channel they feed by hand so no test waits on the wall clock.
 	Ticker func(d time.Duration) (tick <-chan time.Time, stop func())
+	// PassTime, when set, is told how long each pass took to compute
+	// (not counting the Offer callback).
+	PassTime func(took time.Duration)
 }
 
 // Allocator is the interface every allocation policy implements. All

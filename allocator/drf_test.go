@@ -574,3 +574,34 @@ func BenchmarkAllocate(b *testing.B) {
 		})
 	}
 }
+
+// TestDRF_PassTimeToldOfEveryPass: PassTime hears of each pass, empty
+// ones included, before the round reaches Offer.
+func TestDRF_PassTimeToldOfEveryPass(t *testing.T) {
+	var passes []time.Duration
+	rec := &recorder{}
+	cfg := DefaultConfig()
+	cfg.Clock = newFakeClock()
+	cfg.Offer = func(round []Allocation) {
+		if len(passes) == 0 {
+			t.Error("the round reached Offer before PassTime heard of its pass")
+		}
+		rec.offer(round)
+	}
+	cfg.PassTime = func(d time.Duration) { passes = append(passes, d) }
+	d := NewDRF(cfg)
+	d.AllocateNow() // nothing to allocate
+	d.AddAgent("a1", res(4, 4096), nil)
+	d.AddFramework("f1", nil, nil)
+	if round := pass(t, d, rec); len(round) != 1 {
+		t.Fatalf("round %v, want one allocation", round)
+	}
+	if len(passes) != 2 {
+		t.Fatalf("PassTime heard of %d passes, want 2", len(passes))
+	}
+	for _, p := range passes {
+		if p < 0 {
+			t.Errorf("pass took %v", p)
+		}
+	}
+}

@@ -19,7 +19,12 @@ func (d *DRF) AllocateNow() {
 	// leaving every other method free to run, including from the callback.
 	d.passMu.Lock()
 	defer d.passMu.Unlock()
-	if round := d.allocate(); len(round) > 0 {
+	start := time.Now()
+	round := d.allocate()
+	if d.cfg.PassTime != nil {
+		d.cfg.PassTime(time.Since(start))
+	}
+	if len(round) > 0 {
 		d.cfg.Offer(round)
 	}
 }

@@ -32,6 +32,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(removePeerPath, s.handleRemovePeer)
 	mux.HandleFunc(snapshotPath, s.handleSnapshot)
 	mux.HandleFunc("/health", s.handleHealth)
+	mux.HandleFunc("/metrics", s.handleMetrics)
 	mux.HandleFunc("/version", s.handleVersion)
 	mux.HandleFunc("/master/version", s.handleVersion)
 	s.routeReadOnly(mux)

@@ -86,6 +86,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		Offer:    m.offerRound,
 		MinCPUs:  0.01,
 		MinMem:   32,
+		PassTime: func(d time.Duration) { s.metrics.allocPass.Observe(d.Seconds()) },
 	})
 	if err != nil {
 		cancel()

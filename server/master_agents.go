@@ -170,6 +170,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 			"framework_id", kills[i].FrameworkID.Value, "task_id", kills[i].TaskID.Value)
 		ac.send(&agentapi.Event{Type: agentapi.EventKill, Term: m.term, Kill: &kills[i]})
 	}
+	defer m.s.metrics.stream("agent")()
 	serveStream(r.Context(), m.ctx, w, rw, ac.out, &agentapi.Event{Type: agentapi.EventHeartbeat, Term: m.term}, m.s.cfg.HeartbeatInterval)
 	// However the stream ended, the agent is now disconnected; when a newer
 	// stream replaced this one it is a no-op.

@@ -184,6 +184,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	m.alloc.ActivateFramework(fw.ID)
 	m.alloc.Trigger()
 
+	defer m.s.metrics.stream("framework")()
 	serveStream(r.Context(), m.ctx, w, rw, fc.out, &scheduler.Event{Type: scheduler.EventHeartbeat}, m.s.cfg.HeartbeatInterval)
 	// However the stream ended (the framework left, or the leader closed
 	// it for not reading), the framework is now disconnected; when it was

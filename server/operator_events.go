@@ -195,5 +195,6 @@ func (s *Server) operatorSubscribe(m *master, w http.ResponseWriter, r *http.Req
 		return
 	}
 	m.logger.Info("operator subscribed", "remote", r.RemoteAddr)
+	defer m.s.metrics.stream("operator")()
 	serveStream(r.Context(), m.ctx, w, rw, o, heartbeat, interval)
 }

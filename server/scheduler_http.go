@@ -12,6 +12,7 @@ import (
 // Accept, stream id, framework checks, then the call.
 func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 	var call scheduler.Call
+	onCallStatus(w, func(code int) { s.metrics.schedulerCall(call.Type, code) })
 	m := s.leaderOrRedirect(w, r)
 	if m == nil {
 		return

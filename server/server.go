@@ -43,6 +43,12 @@ type Server struct {
 	hadState bool
 	closers  []func() error
 	leaderCh chan bool
+	// snaps is raft's snapshot store, read for the snapshot metrics.
+	snaps raft.SnapshotStore
+	// metrics is this server's own Prometheus registry and metrics.
+	metrics     *serverMetrics
+	leaderObs   *raft.Observer
+	leaderObsCh chan raft.Observation
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -68,6 +74,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server"), started: time.Now()}
 	s.logLevel = newLoggingLevel(s.logger)
+	s.metrics = newServerMetrics(s)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -85,7 +92,7 @@ func New(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = &http.Server{Handler: s.instrument(s.routes()), ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
 }
 
@@ -186,12 +193,14 @@ func (s *Server) setupRaft() error {
 		return fmt.Errorf("inspect raft state: %w", err)
 	}
 	s.hadState = existing
-	r, err := raft.NewRaft(rc, s.fsm, logs, stable, snaps, trans)
+	s.snaps = snaps
+	r, err := raft.NewRaft(rc, timedFSM{FSM: s.fsm, metrics: s.metrics}, logs, stable, snaps, trans)
 	if err != nil {
 		s.closeAll()
 		return fmt.Errorf("start raft: %w", err)
 	}
 	s.raft = r
+	s.leaderObservations()
 	if !existing && cfg.BootstrapExpect == 1 && len(cfg.Join) == 0 && cfg.TestRaft == nil {
 		if err := s.bootstrap([]raft.Server{{ID: rc.LocalID, Address: raft.ServerAddress(s.raftAddr)}}); err != nil {
 			return err
@@ -246,6 +255,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	go s.monitorLeadership(ctx)
+	go s.countLeaderChanges(ctx)
 	go s.watchLeader(ctx)
 	go s.announceLoop(ctx)
 	if len(s.cfg.Join) > 0 {
@@ -305,6 +315,7 @@ func (s *Server) raftApply(t fsm.MessageType, req any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	f := s.raft.Apply(buf, s.cfg.ApplyTimeout)
 	if err := f.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
@@ -312,6 +323,7 @@ func (s *Server) raftApply(t fsm.MessageType, req any) (any, error) {
 		}
 		return nil, fmt.Errorf("%w: raft apply: %v", ErrNotCommitted, err)
 	}
+	s.metrics.raftCommit.Observe(time.Since(start).Seconds())
 	if err, ok := f.Response().(error); ok {
 		return nil, err
 	}
