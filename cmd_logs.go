@@ -83,8 +83,11 @@ func logsCommand() *cli.Command {
 				_, err := c.App.Writer.Write(b)
 				return err
 			})
-			if errors.Is(err, context.Canceled) {
+			switch {
+			case errors.Is(err, context.Canceled):
 				return nil // Ctrl-C ends a follow
+			case errors.Is(err, execute.ErrNoFile):
+				return fmt.Errorf("task %s has no %s in its sandbox on %s: it never started there, or its sandbox was removed", id, file, agent)
 			}
 			return err
 		},

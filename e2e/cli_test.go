@@ -134,6 +134,25 @@ func TestCLI_ShowsClusterAgentsFrameworksTasksAndLogs(t *testing.T) {
 		strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "cannot reach a mesh server") {
 		t.Errorf("mesh status against a server that is down exited %d: %q", code, out)
 	}
+
+	// Without a quorum: no leader, the servers that are down unreachable.
+	last := c.others(leader)[1]
+	for _, s := range c.others(last) {
+		s.p.stop(t)
+	}
+	waitFor(t, 60*time.Second, "the last server to lose its leader", func() bool {
+		var h health
+		return getHealth(last.httpAddr, &h) == nil && h.Leader == ""
+	})
+	out = mustRun(t, "status", "-address", last.httpAddr)
+	for _, want := range []string{"Leader:  none", "Raft:    no quorum"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("mesh status without a quorum lacks %q:\n%s", want, out)
+		}
+	}
+	if n := len(regexp.MustCompile(`(?m)Voter +unreachable +false$`).FindAllString(out, -1)); n != 2 {
+		t.Errorf("mesh status without a quorum shows %d unreachable servers, want 2:\n%s", n, out)
+	}
 }
 
 // checkLogsFollow: mesh logs -f shows the lines live-0 prints after it
