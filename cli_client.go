@@ -27,7 +27,7 @@ import (
 func clientFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "address", Value: "127.0.0.1:5050", EnvVars: []string{"MESH_ADDR"},
-			Usage: "HTTP address of any server (followers redirect to the leader)"},
+			Usage: "HTTP address of any server, or a comma-separated list to try in turn (followers redirect to the leader)"},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts instead of a table"},
 	}
 }
@@ -36,47 +36,89 @@ func clientFlags() []cli.Flag {
 // method and body).
 var clientHTTP = &http.Client{Timeout: 30 * time.Second}
 
-// apiClient talks to one server's HTTP API.
+// apiClient talks to a server's HTTP API: the first of addrs that
+// answers.
 type apiClient struct {
-	addr string
-	hc   *http.Client
+	addrs []string
+	hc    *http.Client
 }
 
 func newAPIClient(c *cli.Context) *apiClient {
-	return &apiClient{addr: strings.TrimPrefix(c.String("address"), "http://"), hc: clientHTTP}
+	return clientFor(c.String("address"))
 }
 
-// reachErr turns a failure to connect into one line naming the server.
-func (a *apiClient) reachErr(err error) error {
+// clientFor makes a client of a comma-separated list of addresses.
+func clientFor(list string) *apiClient {
+	a := &apiClient{hc: clientHTTP}
+	for _, addr := range strings.Split(list, ",") {
+		if addr = strings.TrimPrefix(strings.TrimSpace(addr), "http://"); addr != "" {
+			a.addrs = append(a.addrs, addr)
+		}
+	}
+	return a
+}
+
+// addr is the address in use: the first that answered.
+func (a *apiClient) addr() string {
+	if len(a.addrs) == 0 {
+		return ""
+	}
+	return a.addrs[0]
+}
+
+// send sends a request to the first address that answers (a server that
+// cannot be reached is skipped) and returns the answer's status and body.
+func (a *apiClient) send(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	if len(a.addrs) == 0 {
+		return 0, nil, fmt.Errorf("no server address: give -address or MESH_ADDR")
+	}
+	var reasons []string
+	for i, addr := range a.addrs {
+		req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+		if err != nil {
+			return 0, nil, fmt.Errorf("bad -address %q: %v", addr, err)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json")
+		}
+		resp, err := a.hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, nil, ctx.Err()
+			}
+			reasons = append(reasons, addr+": "+reason(err))
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+		resp.Body.Close()
+		if err != nil {
+			return 0, nil, fmt.Errorf("read the answer of %s: %v", addr, err)
+		}
+		a.addrs = a.addrs[i:] // the ones before did not answer
+		return resp.StatusCode, b, nil
+	}
+	return 0, nil, fmt.Errorf("cannot reach a mesh server at %s", strings.Join(reasons, "; "))
+}
+
+// reason is why a request got no answer, without Go's request details.
+func reason(err error) string {
 	var op *net.OpError
 	if errors.As(err, &op) {
-		return fmt.Errorf("cannot reach a mesh server at %s: %v", a.addr, op.Err)
+		return op.Err.Error()
 	}
-	return fmt.Errorf("cannot reach a mesh server at %s: %v", a.addr, err)
+	return err.Error()
 }
 
-// do sends a request and returns the body of a 2xx answer; any other
-// answer is an error carrying the server's message.
+// do is send where any answer but a 2xx is an error carrying the
+// server's message.
 func (a *apiClient) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+a.addr+path, bytes.NewReader(body))
+	code, b, err := a.send(ctx, method, path, body)
 	if err != nil {
-		return nil, fmt.Errorf("bad -address %q: %v", a.addr, err)
+		return nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-	}
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return nil, a.reachErr(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return nil, a.reachErr(err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
+	if code/100 != 2 {
+		return nil, fmt.Errorf("%s %s: %d %s: %s", method, path, code, http.StatusText(code), bytes.TrimSpace(b))
 	}
 	return b, nil
 }

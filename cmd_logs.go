@@ -160,7 +160,7 @@ func lsCommand() *cli.Command {
 				return err
 			}
 			rel := strings.TrimPrefix(path.Clean("/"+c.Args().Get(1)), "/")
-			ag := &apiClient{addr: strings.TrimPrefix(agent, "http://"), hc: a.hc}
+			ag := clientFor(agent)
 			var entries []browseEntry
 			if err := ag.getJSON(c.Context, "/files/browse?path="+url.QueryEscape(dir+rel), &entries); err != nil {
 				return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -45,21 +44,16 @@ type serverHealth struct {
 	Reason    string `json:"reason"`
 }
 
-func fetchHealth(ctx context.Context, hc *http.Client, addr string) (serverHealth, error) {
+func fetchHealth(ctx context.Context, a *apiClient) (serverHealth, error) {
 	var h serverHealth
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/health", nil)
+	code, b, err := a.send(ctx, http.MethodGet, "/health", nil)
 	if err != nil {
 		return h, err
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return h, fmt.Errorf("cannot reach a mesh server at %s: %v", addr, err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&h); err != nil {
-		return h, fmt.Errorf("GET %s/health: %s: unreadable answer: %v", addr, resp.Status, err)
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, fmt.Errorf("GET %s/health: %d %s: unreadable answer: %v", a.addr(), code, http.StatusText(code), err)
 	}
 	return h, nil
 }
@@ -67,7 +61,7 @@ func fetchHealth(ctx context.Context, hc *http.Client, addr string) (serverHealt
 // gatherStatus asks the server at the client's address for the raft
 // peers, each peer for its health, and the leader for its state.
 func gatherStatus(ctx context.Context, a *apiClient) (*clusterStatus, error) {
-	h, err := fetchHealth(ctx, a.hc, a.addr)
+	h, err := fetchHealth(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +73,7 @@ func gatherStatus(ctx context.Context, a *apiClient) (*clusterStatus, error) {
 	healthy := 0
 	for _, p := range peers {
 		s := serverStatus{ID: p.ID, HTTPAddr: p.HTTPAddr, RaftAddr: p.Address, Suffrage: p.Suffrage, RaftState: "unreachable"}
-		if ph, err := fetchHealth(ctx, a.hc, p.HTTPAddr); err != nil {
+		if ph, err := fetchHealth(ctx, clientFor(p.HTTPAddr)); err != nil {
 			s.Reason = err.Error()
 		} else {
 			s.RaftState, s.Healthy, s.Reason = strings.ToLower(ph.RaftState), ph.Healthy, ph.Reason

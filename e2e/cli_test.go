@@ -33,7 +33,8 @@ func TestCLI_ShowsClusterAgentsFrameworksTasksAndLogs(t *testing.T) {
 	}
 	start(t, "execute", "-master", c.addrs(), "-name", "live",
 		"-command", `i=0; while [ $i -lt 1200 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done`)
-	t.Setenv("MESH_ADDR", follower)
+	// A server that is down is skipped; the follower redirects.
+	t.Setenv("MESH_ADDR", freePort(t)+","+follower)
 	waitFor(t, 60*time.Second, "task live-0 running", func() bool {
 		out, code := run(t, 30*time.Second, "tasks", "-state", "running")
 		return code == 0 && strings.Contains(out, "live-0")
@@ -130,7 +131,7 @@ func TestCLI_ShowsClusterAgentsFrameworksTasksAndLogs(t *testing.T) {
 	if out, code := run(t, 30*time.Second, "teardown", "nope"); code != 1 || !strings.Contains(out, `No framework found with specified ID "nope"`) {
 		t.Errorf("mesh teardown nope exited %d: %q", code, out)
 	}
-	if out, code := run(t, 30*time.Second, "status", "-address", freePort(t)); code != 1 ||
+	if out, code := run(t, 30*time.Second, "status", "-address", freePort(t)+","+freePort(t)); code != 1 ||
 		strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "cannot reach a mesh server") {
 		t.Errorf("mesh status against a server that is down exited %d: %q", code, out)
 	}
