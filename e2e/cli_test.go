@@ -40,8 +40,34 @@ func TestCLI_ShowsClusterAgentsFrameworksTasksAndLogs(t *testing.T) {
 		return code == 0 && strings.Contains(out, "live-0")
 	})
 
+	checkStatus(t, leader.httpAddr)
+	checkListings(t, agentIDs)
+	checkLogsAndLs(t)
+	// The operator API cannot kill one task: kill says so unless told
+	// to tear the framework down.
+	if out, code := run(t, 30*time.Second, "kill", "live-0"); code != 1 || !strings.Contains(out, "no call to kill one task") {
+		t.Errorf("mesh kill without -teardown exited %d: %q", code, out)
+	}
+	checkLogsFollow(t)
+
+	// Bad input and a server that is down: one line, exit 1.
+	if out, code := run(t, 30*time.Second, "teardown", "nope"); code != 1 || !strings.Contains(out, `No framework found with specified ID "nope"`) {
+		t.Errorf("mesh teardown nope exited %d: %q", code, out)
+	}
+	if out, code := run(t, 30*time.Second, "status", "-address", freePort(t)+","+freePort(t)); code != 1 ||
+		strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "cannot reach a mesh server") {
+		t.Errorf("mesh status against a server that is down exited %d: %q", code, out)
+	}
+
+	checkStatusWithoutQuorum(t, c, leader)
+}
+
+// checkStatus: mesh status shows the leader, the 3 healthy servers and
+// the agents, frameworks and tasks by state, as a table and as JSON.
+func checkStatus(t *testing.T, leader string) {
+	t.Helper()
 	out := mustRun(t, "status")
-	for _, want := range []string{"Leader:  " + leader.httpAddr, "Raft:    healthy", "Agents:      active 2",
+	for _, want := range []string{"Leader:  " + leader, "Raft:    healthy", "Agents:      active 2",
 		"Frameworks:  active 1, completed 2", "Tasks:       TASK_FAILED 1, TASK_FINISHED 2, TASK_RUNNING 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("mesh status lacks %q:\n%s", want, out)
@@ -59,11 +85,16 @@ func TestCLI_ShowsClusterAgentsFrameworksTasksAndLogs(t *testing.T) {
 		Tasks map[string]int `json:"tasks"`
 	}
 	mustJSON(t, mustRun(t, "status", "-json"), &st)
-	if st.Leader != leader.httpAddr || !st.Quorum || len(st.Servers) != 3 || st.Tasks["TASK_FINISHED"] != 2 || st.Tasks["TASK_RUNNING"] != 1 {
+	if st.Leader != leader || !st.Quorum || len(st.Servers) != 3 || st.Tasks["TASK_FINISHED"] != 2 || st.Tasks["TASK_RUNNING"] != 1 {
 		t.Errorf("mesh status -json = %+v", st)
 	}
 
-	out = mustRun(t, "agents")
+}
+
+// checkListings: mesh agents, frameworks and tasks (with its filters).
+func checkListings(t *testing.T, agentIDs []string) {
+	t.Helper()
+	out := mustRun(t, "agents")
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") ||
 		!strings.Contains(out, agentIDs[0]) || !strings.Contains(out, agentIDs[1]) || strings.Count(out, "cpus:2 disk:1000 mem:1024") != 2 {
 		t.Errorf("mesh agents does not list the 2 agents:\n%s", out)
@@ -108,7 +139,13 @@ func TestCLI_ShowsClusterAgentsFrameworksTasksAndLogs(t *testing.T) {
 		t.Errorf("mesh tasks -agent lists %d tasks over both agents, want 4", byAgent)
 	}
 
-	if out = mustRun(t, "logs", "done-0"); out != "finished-output\n" {
+}
+
+// checkLogsAndLs: mesh logs (stdout, -stderr) and mesh ls of ended tasks.
+func checkLogsAndLs(t *testing.T) {
+	t.Helper()
+	out := mustRun(t, "logs", "done-0")
+	if out != "finished-output\n" {
 		t.Errorf("mesh logs done-0 = %q, want the task's stdout", out)
 	}
 	if out = mustRun(t, "logs", "-stderr", "failing-0"); !strings.Contains(out, "oops") {
@@ -120,22 +157,12 @@ func TestCLI_ShowsClusterAgentsFrameworksTasksAndLogs(t *testing.T) {
 			t.Errorf("mesh ls done-0 lacks a row matching %q:\n%s", want, out)
 		}
 	}
-	// The operator API cannot kill one task: kill says so unless told
-	// to tear the framework down.
-	if out, code := run(t, 30*time.Second, "kill", "live-0"); code != 1 || !strings.Contains(out, "no call to kill one task") {
-		t.Errorf("mesh kill without -teardown exited %d: %q", code, out)
-	}
-	checkLogsFollow(t)
+}
 
-	// Bad input and a server that is down: one line, exit 1.
-	if out, code := run(t, 30*time.Second, "teardown", "nope"); code != 1 || !strings.Contains(out, `No framework found with specified ID "nope"`) {
-		t.Errorf("mesh teardown nope exited %d: %q", code, out)
-	}
-	if out, code := run(t, 30*time.Second, "status", "-address", freePort(t)+","+freePort(t)); code != 1 ||
-		strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.Contains(out, "cannot reach a mesh server") {
-		t.Errorf("mesh status against a server that is down exited %d: %q", code, out)
-	}
-
+// checkStatusWithoutQuorum: with 2 of 3 servers stopped the last one
+// knows no leader, and mesh status says so.
+func checkStatusWithoutQuorum(t *testing.T, c *testCluster, leader *testServer) {
+	t.Helper()
 	// Without a quorum: no leader, the servers that are down unreachable.
 	last := c.others(leader)[1]
 	for _, s := range c.others(last) {
@@ -145,7 +172,7 @@ func TestCLI_ShowsClusterAgentsFrameworksTasksAndLogs(t *testing.T) {
 		var h health
 		return getHealth(last.httpAddr, &h) == nil && h.Leader == ""
 	})
-	out = mustRun(t, "status", "-address", last.httpAddr)
+	out := mustRun(t, "status", "-address", last.httpAddr)
 	for _, want := range []string{"Leader:  none", "Raft:    no quorum"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("mesh status without a quorum lacks %q:\n%s", want, out)
