@@ -114,3 +114,35 @@ func TestFindTask_NamesTheFrameworksOfAnAmbiguousID(t *testing.T) {
 		t.Errorf("findTask of an unknown id: %v", err)
 	}
 }
+
+// TestFollowFile_RidesOutAFewFailedStateAsks: a few failed asks whether
+// the task ended (a leader change) do not end the follow; failing for
+// good does, with the cause.
+func TestFollowFile_RidesOutAFewFailedStateAsks(t *testing.T) {
+	sb := &fakeSandbox{path: "/sandbox/stdout"}
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	defer func(d time.Duration) { followPoll = d }(followPoll)
+	followPoll = 10 * time.Millisecond
+	asks := 0
+	done := func() (bool, error) {
+		if asks++; asks <= 2 {
+			return false, fmt.Errorf("503 Service Unavailable: no leader is elected; retry shortly")
+		}
+		sb.write("after the election\n")
+		return true, nil
+	}
+	var out bytes.Buffer
+	write := func(b []byte) error { out.Write(b); return nil }
+	if err := followFile(ctx, srv.Client(), srv.URL, "/sandbox/stdout", true, done, write); err != nil || out.String() != "after the election\n" {
+		t.Errorf("followFile through 2 failed asks: %v, printed %q", err, out.String())
+	}
+	asks = 0
+	never := func() (bool, error) { asks++; return false, fmt.Errorf("no leader") }
+	err := followFile(ctx, srv.Client(), srv.URL, "/sandbox/stdout", true, never, write)
+	if err == nil || !strings.Contains(err.Error(), "no leader") || asks != maxStateFailures {
+		t.Errorf("followFile with a state that never answers: %v after %d asks, want the cause after %d", err, asks, maxStateFailures)
+	}
+}

@@ -16,7 +16,11 @@ import (
 )
 
 // followPoll is how often `mesh logs -f` asks for more of the file.
-const followPoll = 500 * time.Millisecond
+var followPoll = 500 * time.Millisecond
+
+// maxStateFailures is how many asks in a row for the task's state may
+// fail before `mesh logs -f` gives up (about 10s of polls).
+const maxStateFailures = 20
 
 // sandboxOf finds task id and returns its agent's URL and the path of its
 // sandbox (the latest run of its executor) in the agent's files.
@@ -99,6 +103,7 @@ func logsCommand() *cli.Command {
 // the writer has ended and a last read finds nothing more.
 func followFile(ctx context.Context, hc *http.Client, agent, file string, follow bool, done func() (bool, error), out func([]byte) error) error {
 	var offset int64
+	failures := 0
 	for {
 		data, err := execute.ReadAt(ctx, hc, agent, file, offset, 1<<20)
 		if errors.Is(err, execute.ErrNoFile) && follow {
@@ -119,7 +124,13 @@ func followFile(ctx context.Context, hc *http.Client, agent, file string, follow
 		}
 		ended, err := done()
 		if err != nil {
-			return err
+			// A leader change makes the servers answer 503 for a moment:
+			// keep following through a few failed asks.
+			if failures++; failures >= maxStateFailures {
+				return fmt.Errorf("cannot tell whether the task ended (%d tries): %w", failures, err)
+			}
+		} else {
+			failures = 0
 		}
 		if ended {
 			// One last read: what the task wrote before it ended.
