@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -172,18 +174,27 @@ func lsCommand() *cli.Command {
 			}
 			rel := strings.TrimPrefix(path.Clean("/"+c.Args().Get(1)), "/")
 			ag := clientFor(agent)
-			var entries []browseEntry
+			var entries []json.RawMessage // as the agent lists them, for -json
 			if err := ag.getJSON(c.Context, "/files/browse?path="+url.QueryEscape(dir+rel), &entries); err != nil {
 				return err
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, entries)
 			}
-			t := newTable(c.App.Writer, "MODE", "SIZE", "MODIFIED", "NAME")
-			for _, e := range entries {
-				t.row(e.Mode, fmt.Sprint(e.Size), time.Unix(e.Mtime, 0).UTC().Format(time.RFC3339), path.Base(e.Path))
-			}
-			return t.flush()
+			return lsTable(c.App.Writer, entries)
 		},
 	}
+}
+
+// lsTable prints /files/browse entries as a table.
+func lsTable(w io.Writer, entries []json.RawMessage) error {
+	t := newTable(w, "MODE", "SIZE", "MODIFIED", "NAME")
+	for _, raw := range entries {
+		var e browseEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return fmt.Errorf("unreadable /files/browse entry %s: %v", raw, err)
+		}
+		t.row(e.Mode, fmt.Sprint(e.Size), time.Unix(e.Mtime, 0).UTC().Format(time.RFC3339), path.Base(e.Path))
+	}
+	return t.flush()
 }

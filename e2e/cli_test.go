@@ -157,6 +157,19 @@ func checkLogsAndLs(t *testing.T) {
 			t.Errorf("mesh ls done-0 lacks a row matching %q:\n%s", want, out)
 		}
 	}
+	var entries []struct {
+		Path  string `json:"path"`
+		Size  int64  `json:"size"`
+		Nlink int    `json:"nlink"`
+	}
+	mustJSON(t, mustRun(t, "ls", "-json", "done-0"), &entries)
+	found := false
+	for _, e := range entries {
+		found = found || (strings.HasSuffix(e.Path, "/done-0/runs/latest/stdout") && e.Size == 16 && e.Nlink > 0)
+	}
+	if !found {
+		t.Errorf("mesh ls -json done-0 lacks the agent's entry of stdout: %+v", entries)
+	}
 }
 
 // checkStatusWithoutQuorum: with 2 of 3 servers stopped the last one
