@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mesh/execute"
+	mapi "mesh/mesos/master"
 )
 
 // followPoll is how often `mesh logs -f` asks for more of the file.
@@ -45,13 +46,17 @@ func sandboxOf(ctx context.Context, a *apiClient, id, framework string) (agent, 
 	return agent, execute.SandboxPath(t.FrameworkID.Value, executorID, ""), nil
 }
 
-// taskTerminal reports whether task id has reached a terminal state.
+// taskTerminal reports whether task id has reached a terminal state. It
+// asks GET_TASKS, lighter than GET_STATE, as it asks often.
 func taskTerminal(ctx context.Context, a *apiClient, id, framework string) (bool, error) {
-	st, err := a.getState(ctx)
+	resp, err := a.operator(ctx, map[string]string{"type": mapi.CallGetTasks})
 	if err != nil {
 		return false, err
 	}
-	t, err := findTask(st, id, framework)
+	if resp.GetTasks == nil {
+		return false, fmt.Errorf("GET_TASKS: the answer has no get_tasks")
+	}
+	t, err := findTask(&mapi.GetState{GetTasks: *resp.GetTasks}, id, framework)
 	if err != nil {
 		return false, err
 	}
