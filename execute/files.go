@@ -34,45 +34,66 @@ func sandboxPath(frameworkID, executorID, file string) string {
 	return "/frameworks/" + frameworkID + "/executors/" + executorID + "/runs/latest/" + file
 }
 
+// SandboxPath is sandboxPath for other packages: the path of file in the
+// latest run of an executor's sandbox (the command executor of a task is
+// named after the task).
+func SandboxPath(frameworkID, executorID, file string) string {
+	return sandboxPath(frameworkID, executorID, file)
+}
+
+// ErrNoFile means the agent has no such file.
+var ErrNoFile = errNoFile
+
+// ReadAt fetches at most length bytes of path from offset through the
+// agent's /files/read endpoint; no data means nothing more was written
+// yet. agent is the agent's base URL (http://host:port).
+func ReadAt(ctx context.Context, hc *http.Client, agent, path string, offset int64, length int) ([]byte, error) {
+	q := url.Values{}
+	q.Set("path", path)
+	q.Set("offset", strconv.FormatInt(offset, 10))
+	q.Set("length", strconv.Itoa(length))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, agent+"/files/read?"+q.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("build files request: %w", err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read %s from %s: %w", path, agent, err)
+	}
+	var fr filesRead
+	switch resp.StatusCode {
+	case http.StatusOK:
+		err = json.NewDecoder(io.LimitReader(resp.Body, 4*int64(length)+4096)).Decode(&fr)
+	case http.StatusNotFound:
+		err = errNoFile
+	default:
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		err = fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s from %s: %w", path, agent, err)
+	}
+	if fr.Data != "" && fr.Offset != offset {
+		return nil, fmt.Errorf("read %s from %s: asked for offset %d, got %d", path, agent, offset, fr.Offset)
+	}
+	return []byte(fr.Data), nil
+}
+
 // readFile fetches a whole file from an agent's /files/read endpoint,
 // reading until the agent returns no more data.
 func readFile(ctx context.Context, hc *http.Client, agent, path string) ([]byte, error) {
 	var buf bytes.Buffer
 	for offset := int64(0); ; {
-		q := url.Values{}
-		q.Set("path", path)
-		q.Set("offset", strconv.FormatInt(offset, 10))
-		q.Set("length", strconv.Itoa(readChunk))
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, agent+"/files/read?"+q.Encode(), nil)
+		data, err := ReadAt(ctx, hc, agent, path, offset, readChunk)
 		if err != nil {
-			return nil, fmt.Errorf("build files request: %w", err)
+			return nil, err
 		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("read %s from %s: %w", path, agent, err)
-		}
-		var fr filesRead
-		switch resp.StatusCode {
-		case http.StatusOK:
-			err = json.NewDecoder(io.LimitReader(resp.Body, 4*readChunk+4096)).Decode(&fr)
-		case http.StatusNotFound:
-			err = errNoFile
-		default:
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-			err = fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
-		}
-		resp.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s from %s: %w", path, agent, err)
-		}
-		if fr.Data == "" {
+		if len(data) == 0 {
 			return buf.Bytes(), nil
 		}
-		if fr.Offset != offset {
-			return nil, fmt.Errorf("read %s from %s: asked for offset %d, got %d", path, agent, offset, fr.Offset)
-		}
-		buf.WriteString(fr.Data)
-		offset += int64(len(fr.Data))
+		buf.Write(data)
+		offset += int64(len(data))
 		if buf.Len() > maxOutput {
 			return buf.Bytes(), nil
 		}
