@@ -66,20 +66,12 @@ func (m *resourceMetrics) collect(ch chan<- prometheus.Metric, st *fsm.State) {
 		}
 	}
 	byRole := map[string]mesos.Resources{}
-	executors := map[string]bool{}
+	executors := executorsSeen{}
 	for _, t := range st.Tasks() {
 		if !taskLive(t) {
 			continue
 		}
-		res := mesos.Resources(t.Info.Resources)
-		if e := t.Info.Executor; e != nil {
-			key := t.AgentID + "/" + t.FrameworkID + "/" + e.ExecutorID.Value
-			if !executors[key] {
-				executors[key] = true
-				res = res.Add(e.Resources...)
-			}
-		}
-		byRole[t.Role] = byRole[t.Role].Add(res...)
+		byRole[t.Role] = byRole[t.Role].Add(executors.taskResources(t)...)
 	}
 	for i, k := range scalarKinds {
 		ch <- prometheus.MustNewConstMetric(m.total[i], prometheus.GaugeValue, total.Scalar(k.name)*k.scale)

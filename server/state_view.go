@@ -35,20 +35,13 @@ func (s *Server) stateViewOf(st *fsm.State) *stateView {
 		tasksByFw:   map[string][]*fsm.Task{},
 		usedByAgent: map[string]mesos.Resources{}, offeredByAgent: map[string]mesos.Resources{},
 		usedByFw: map[string]mesos.Resources{}, offeredByFw: map[string]mesos.Resources{}}
-	executors := map[string]bool{}
+	executors := executorsSeen{}
 	for _, t := range st.Tasks() {
 		v.tasksByFw[t.FrameworkID] = append(v.tasksByFw[t.FrameworkID], t)
 		if !taskLive(t) {
 			continue
 		}
-		res := mesos.Resources(t.Info.Resources)
-		if e := t.Info.Executor; e != nil {
-			key := t.AgentID + "/" + t.FrameworkID + "/" + e.ExecutorID.Value
-			if !executors[key] {
-				executors[key] = true
-				res = res.Add(e.Resources...)
-			}
-		}
+		res := executors.taskResources(t)
 		v.usedByAgent[t.AgentID] = v.usedByAgent[t.AgentID].Add(res...)
 		v.usedByFw[t.FrameworkID] = v.usedByFw[t.FrameworkID].Add(res...)
 	}
@@ -370,4 +363,21 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// executorsSeen remembers the executors whose resources were counted.
+type executorsSeen map[string]bool
+
+// taskResources is what a live task holds: its own resources and, the
+// first time its executor is seen, the executor's (as Mesos counts them).
+func (seen executorsSeen) taskResources(t *fsm.Task) mesos.Resources {
+	res := mesos.Resources(t.Info.Resources)
+	if e := t.Info.Executor; e != nil {
+		key := t.AgentID + "/" + t.FrameworkID + "/" + e.ExecutorID.Value
+		if !seen[key] {
+			seen[key] = true
+			res = res.Add(e.Resources...)
+		}
+	}
+	return res
 }
