@@ -62,16 +62,27 @@ func (s *Server) leaderOrRedirect(w http.ResponseWriter, r *http.Request) *maste
 	return nil
 }
 
-// checkPostJSON applies the method and content-type steps of Mesos'
-// decision order: 405, then 400 without Content-Type, then 415.
-func checkPostJSON(w http.ResponseWriter, r *http.Request) error {
+// postContentType applies the first steps of Mesos' decision order, 405
+// for a method other than POST and 400 without a Content-Type, and returns
+// the Content-Type.
+func postContentType(w http.ResponseWriter, r *http.Request) (string, error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return httpErrorf(http.StatusMethodNotAllowed, "expecting a 'POST' request, received '%s'", r.Method)
+		return "", httpErrorf(http.StatusMethodNotAllowed, "expecting a 'POST' request, received '%s'", r.Method)
 	}
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		return httpErrorf(http.StatusBadRequest, "expecting 'Content-Type' to be present")
+		return "", httpErrorf(http.StatusBadRequest, "expecting 'Content-Type' to be present")
+	}
+	return ct, nil
+}
+
+// checkPostJSON applies the method and content-type steps of Mesos'
+// decision order: 405, then 400 without Content-Type, then 415.
+func checkPostJSON(w http.ResponseWriter, r *http.Request) error {
+	ct, err := postContentType(w, r)
+	if err != nil {
+		return err
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
@@ -173,13 +184,9 @@ func writeJSONStatus(w http.ResponseWriter, code int, v any) {
 // v (a Call of mesh/mesos/codec): 405, 400 without Content-Type, 415 for
 // another type, 400 for a body that does not parse.
 func decodeCall(w http.ResponseWriter, r *http.Request, v any) error {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		return httpErrorf(http.StatusMethodNotAllowed, "expecting a 'POST' request, received '%s'", r.Method)
-	}
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return httpErrorf(http.StatusBadRequest, "expecting 'Content-Type' to be present")
+	ct, err := postContentType(w, r)
+	if err != nil {
+		return err
 	}
 	mt, ok := codec.RequestEncoding(ct)
 	if !ok {
