@@ -134,13 +134,7 @@ func newEventWriter(w io.Writer, mediaType string) *eventWriter {
 }
 
 // writeEvent writes one event, a pointer, to the stream as one record.
-func writeEvent(ew *eventWriter, ev any) error {
-	b, err := codec.Marshal(ew.mediaType, ev)
-	if err != nil {
-		return err
-	}
-	return ew.rw.WriteRecord(b)
-}
+func writeEvent(ew *eventWriter, ev any) error { return writeEvents(ew, []any{ev}) }
 
 // readBody reads a request body of at most maxBodyBytes.
 func readBody(r *http.Request) ([]byte, error) {
