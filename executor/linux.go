@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -95,6 +96,29 @@ type linuxContainer struct {
 	// quotaDeferred is set while the CFS quota waits for
 	// EnforceCPUQuota.
 	quotaDeferred bool
+	// cgMu orders reads of the container's cgroup paths before their
+	// removal: libcontainer's State hands out its cgroup manager's own
+	// map, which Destroy changes.
+	cgMu sync.RWMutex
+}
+
+// cgroupPaths is a copy of the container's cgroup paths, by controller
+// ("" for the cgroup v2 unified hierarchy).
+func (c *linuxContainer) cgroupPaths() (map[string]string, error) {
+	c.cgMu.RLock()
+	defer c.cgMu.RUnlock()
+	st, err := c.c.State()
+	if err != nil {
+		return nil, err
+	}
+	return maps.Clone(st.CgroupPaths), nil
+}
+
+// destroy removes the container's cgroups and state.
+func (c *linuxContainer) destroy() error {
+	c.cgMu.Lock()
+	defer c.cgMu.Unlock()
+	return c.c.Destroy()
 }
 
 // NewLinux returns a linux containerizer keeping its state in
@@ -548,7 +572,7 @@ func (l *Linux) kill(ctx context.Context, c *linuxContainer, id string) error {
 		}
 		select {
 		case <-c.done:
-			if err := c.c.Destroy(); err != nil {
+			if err := c.destroy(); err != nil {
 				// The cgroup may still hold dying processes.
 				l.log.Debug("container not yet destroyed", "container_id", id, "error", err)
 				break
@@ -728,16 +752,16 @@ func (l *Linux) EnforceCPUQuota(id string) error {
 	// its SUBSCRIBED). The container's saved config keeps quota 0, so a
 	// restarted agent enforces it again, to the same value.
 	quota := int64(max(minCFSQuota, math.Round(c.cpus*cfsPeriod)))
-	st, err := c.c.State()
+	paths, err := c.cgroupPaths()
 	if err != nil {
 		return fmt.Errorf("set the cpu quota of container %s: %w", id, err)
 	}
-	if dir, ok := st.CgroupPaths["cpu"]; ok {
+	if dir, ok := paths["cpu"]; ok {
 		err = cgroups.WriteFile(dir, "cpu.cfs_period_us", strconv.Itoa(cfsPeriod))
 		if err == nil {
 			err = cgroups.WriteFile(dir, "cpu.cfs_quota_us", strconv.FormatInt(quota, 10))
 		}
-	} else if dir, ok := st.CgroupPaths[""]; ok {
+	} else if dir, ok := paths[""]; ok {
 		err = cgroups.WriteFile(dir, "cpu.max", fmt.Sprintf("%d %d", quota, cfsPeriod))
 	} else {
 		err = errors.New("no cpu cgroup")
@@ -756,11 +780,11 @@ func (l *Linux) Limitation(id string) (*Limitation, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.c.State()
+	paths, err := c.cgroupPaths()
 	if err != nil {
 		return nil, err
 	}
-	kills, err := oomKills(st.CgroupPaths)
+	kills, err := oomKills(paths)
 	if err != nil || kills == 0 {
 		return nil, err
 	}
