@@ -73,6 +73,11 @@ type Allocator interface {
 	// framework is not offered those resources on that agent again for that
 	// long.
 	Recover(frameworkID, agentID string, res mesos.Resources, refuse time.Duration)
+	// Filter installs a decline filter recorded earlier (by another
+	// leader): until until, the framework is not offered, in role,
+	// resources on the agent that res contains. The framework must have
+	// been added; the agent need not have been.
+	Filter(frameworkID, agentID, role string, res mesos.Resources, until time.Time)
 	// Suppress stops offers to a framework for roles (none = every role).
 	Suppress(frameworkID string, roles []string)
 	// Revive resumes offers for roles (none = every role) and clears the

@@ -317,6 +317,15 @@ func (d *DRF) Recover(frameworkID, agentID string, res mesos.Resources, refuse t
 	d.Trigger()
 }
 
+// Filter installs a decline filter lasting until until; see Allocator.
+func (d *DRF) Filter(frameworkID, agentID, role string, res mesos.Resources, until time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f := d.frameworks[frameworkID]; f != nil {
+		f.addFilter(agentID, filter{role: role, res: res.Unallocate(), expiry: until}, d.cfg.Clock.Now())
+	}
+}
+
 // Suppress stops offers to a framework for roles, or for every role it is
 // subscribed to when roles is empty. Filters are kept.
 func (d *DRF) Suppress(frameworkID string, roles []string) {

@@ -195,6 +195,19 @@ func TestDRF_DeclineFilterBlocksUntilExpiry(t *testing.T) {
 	wantOwners(t, pass(t, d, rec), "a1:f1")
 }
 
+// A filter recorded by an earlier leader, installed before its agent is
+// known, holds the agent's resources back until its expiry.
+func TestDRF_FilterFromAnEarlierLeader(t *testing.T) {
+	d, rec, clock := newTestDRF(t)
+	d.AddFramework("f1", []string{"r"}, nil)
+	d.Filter("f1", "a1", "r", res(4, 4096), clock.Now().Add(time.Hour))
+	d.Filter("nope", "a1", "r", res(4, 4096), clock.Now().Add(time.Hour)) // unknown framework: ignored
+	d.AddAgent("a1", res(4, 4096), nil)
+	wantOwners(t, pass(t, d, rec))
+	clock.Advance(time.Hour)
+	wantOwners(t, pass(t, d, rec), "a1:f1")
+}
+
 func TestDRF_RecoverWithoutFilterReoffers(t *testing.T) {
 	d, rec, _ := newTestDRF(t)
 	d.AddFramework("f1", []string{"r"}, nil)

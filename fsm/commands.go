@@ -91,6 +91,7 @@ func applyFrameworkRemove(txn *memdb.Txn, req *FrameworkRemoveRequest) any {
 	fw.RemovedAt = req.At
 	fw.FailoverDeadline = 0
 	mustInsert(txn, tableFrameworks, &fw)
+	dropFilters(txn, "framework", req.FrameworkID, nil)
 	for _, o := range st.OffersByFramework(req.FrameworkID) {
 		res.Offers = append(res.Offers, *o)
 		mustDelete(txn, tableOffers, o)
@@ -146,6 +147,9 @@ func applyAgentState(txn *memdb.Txn, req *AgentStateRequest) any {
 		a.UnreachableAt = req.At
 	}
 	mustInsert(txn, tableAgents, &a)
+	if req.State == AgentGone {
+		dropFilters(txn, "agent", req.AgentID, nil)
+	}
 	res := &AgentStateResult{}
 	if req.State == AgentActive || req.TaskState == "" {
 		return res
@@ -199,6 +203,9 @@ func applyOffersRemove(txn *memdb.Txn, req *OffersRemoveRequest) any {
 			mustDelete(txn, tableOffers, o)
 		}
 	}
+	if req.Filter != nil {
+		addFilters(txn, req.Filter.Now, offerFilters(removed, req.Filter))
+	}
 	return removed
 }
 
@@ -251,6 +258,7 @@ func applyTaskLaunch(txn *memdb.Txn, req *TaskLaunchRequest) any {
 		t.LaunchedAt = req.At
 		mustInsert(txn, tableTasks, &t)
 	}
+	addFilters(txn, req.At, req.Filters)
 	return res
 }
 
@@ -390,6 +398,9 @@ func applyHistoryPrune(txn *memdb.Txn, req *HistoryPruneRequest) any {
 		}
 		mustDelete(txn, tableFrameworks, fw)
 		res.Frameworks++
+	}
+	if req.FiltersExpiredBy > 0 {
+		res.Filters = pruneFilters(txn, req.FiltersExpiredBy)
 	}
 	return res
 }

@@ -12,4 +12,5 @@ var (
 	ErrFrameworkRemoved = errors.New("framework has been removed")
 	ErrUnknownAgent     = errors.New("agent is unknown")
 	ErrDuplicateTask    = errors.New("task id is already in use")
+	ErrUnknownOp        = errors.New("unknown operation")
 )

@@ -63,6 +63,7 @@ var applyTable = map[MessageType]applyFunc{
 	StatusAckRequestType:           decodeApply(applyStatusAck),
 	HistoryPruneRequestType:        decodeApply(applyHistoryPrune),
 	AgentRegisterBatchRequestType:  decodeApply(applyAgentRegisterBatch),
+	OfferSuppressionRequestType:    decodeApply(applyOfferSuppression),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode
@@ -163,6 +164,7 @@ var snapshotTables = []struct {
 	{tableAgents, func() any { return &Agent{} }},
 	{tableOffers, func() any { return &Offer{} }},
 	{tableTasks, func() any { return &Task{} }},
+	{tableFilters, func() any { return &FilterSet{} }},
 }
 
 type snapshot struct {

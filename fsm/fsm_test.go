@@ -54,6 +54,9 @@ func launch(t *testing.T, f *FSM, offer string, taskIDs ...string) any {
 func TestFSM_SnapshotRoundTripEveryRecordType(t *testing.T) {
 	f := seed(t)
 	launch(t, f, "o1", "t1")
+	apply(t, f, OffersCreateRequestType, &OffersCreateRequest{Offers: []Offer{
+		{ID: "o3", FrameworkID: "c1-0000", AgentID: "c1-S0", Role: "*", Resources: cpusMem(1, 1).Allocate("*")}}})
+	apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"o3"}, Filter: &DeclineFilter{Now: 1, Until: 100}})
 	snap, err := f.Snapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +77,7 @@ func TestFSM_SnapshotRoundTripEveryRecordType(t *testing.T) {
 		"agents":     {a.Agents(), b.Agents()},
 		"offers":     {a.Offers(), b.Offers()},
 		"tasks":      {a.Tasks(), b.Tasks()},
+		"filters":    {a.AllFilters(), b.AllFilters()},
 	}
 	for name, pair := range checks {
 		if !reflect.DeepEqual(pair[0], pair[1]) {

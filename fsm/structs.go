@@ -22,6 +22,7 @@ const (
 	StatusAckRequestType           MessageType = 11
 	HistoryPruneRequestType        MessageType = 12
 	AgentRegisterBatchRequestType  MessageType = 13
+	OfferSuppressionRequestType    MessageType = 14
 )
 
 // IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
@@ -204,6 +205,9 @@ type OffersCreateRequest struct {
 // OffersRemoveRequest removes offers (declined, rescinded, expired).
 type OffersRemoveRequest struct {
 	OfferIDs []string
+	// Filter, when set, filters the removed offers' resources from their
+	// framework (a DECLINE with refuse_seconds).
+	Filter *DeclineFilter `json:",omitempty"`
 }
 
 // TaskLaunchRequest consumes offers and launches tasks in one entry, so a
@@ -215,6 +219,9 @@ type TaskLaunchRequest struct {
 	OfferIDs    []string
 	Tasks       []Task
 	At          int64
+	// Filters are installed when the launch commits (the offers'
+	// unused resources, filtered for the ACCEPT's refuse_seconds).
+	Filters []OfferFilter `json:",omitempty"`
 }
 
 // StatusUpdate is one update from an agent (or the leader itself).
@@ -246,6 +253,9 @@ type StatusAckRequest struct {
 type HistoryPruneRequest struct {
 	Tasks      []TaskRef
 	Frameworks []string
+	// FiltersExpiredBy, when set, deletes every offer filter that has
+	// expired by then (unix nanoseconds).
+	FiltersExpiredBy int64 `json:",omitempty"`
 }
 
 // TaskRef names a task.
@@ -258,6 +268,7 @@ type TaskRef struct {
 type HistoryPruneResult struct {
 	Tasks      int
 	Frameworks int
+	Filters    int
 }
 
 // StatusUpdateResult tells the leader what one update changed.

@@ -181,6 +181,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 		}
 	}
 	m.alloc.AddFramework(fw.ID, info.AllRoles(), call.Subscribe.SuppressedRoles)
+	m.restoreFilters(fw.ID)
 	m.alloc.ActivateFramework(fw.ID)
 	m.alloc.Trigger()
 

@@ -124,7 +124,7 @@ func (m *master) removeOffers(offers []*fsm.Offer, rescind bool, refuse time.Dur
 	for i, o := range offers {
 		ids[i] = o.ID
 	}
-	res, err := m.apply(fsm.OffersRemoveRequestType, &fsm.OffersRemoveRequest{OfferIDs: ids})
+	res, err := m.apply(fsm.OffersRemoveRequestType, &fsm.OffersRemoveRequest{OfferIDs: ids, Filter: declineFilter(refuse)})
 	if err != nil {
 		m.logger.Warn("failed to remove offers", "count", len(ids), "error", err)
 		return 0
@@ -282,6 +282,7 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 	}
 	_, err := m.apply(fsm.TaskLaunchRequestType, &fsm.TaskLaunchRequest{
 		FrameworkID: fid, AgentID: agentID, OfferIDs: offerIDs, Tasks: launch, At: now,
+		Filters: acceptFilters(fid, agentID, role, remaining, refuse, now),
 	})
 	if err != nil {
 		m.logger.Info("launch rejected", "framework_id", fid, "error", err)

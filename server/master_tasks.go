@@ -222,6 +222,7 @@ func (m *master) suppress(fw *fsm.Framework, roles []string) {
 	if !subscribedTo(fw, roles) {
 		return
 	}
+	m.recordSuppression(fw.ID, fsm.SuppressOffers, roles)
 	m.alloc.Suppress(fw.ID, roles)
 }
 
@@ -230,6 +231,7 @@ func (m *master) revive(fw *fsm.Framework, roles []string) {
 	if !subscribedTo(fw, roles) {
 		return
 	}
+	m.recordSuppression(fw.ID, fsm.ReviveOffers, roles)
 	m.alloc.Revive(fw.ID, roles)
 	m.alloc.Trigger()
 }
@@ -259,7 +261,14 @@ func (m *master) runHistoryPruner(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		req := m.s.fsm.State().HistoryBeyond(m.s.cfg.MaxCompletedTasksPerFramework, m.s.cfg.MaxCompletedFrameworks)
+		st := m.s.fsm.State()
+		req := st.HistoryBeyond(m.s.cfg.MaxCompletedTasksPerFramework, m.s.cfg.MaxCompletedFrameworks)
+		if now := time.Now().UnixNano(); st.FiltersExpired(now) {
+			if req == nil {
+				req = &fsm.HistoryPruneRequest{}
+			}
+			req.FiltersExpiredBy = now
+		}
 		if req == nil {
 			continue
 		}
@@ -269,6 +278,6 @@ func (m *master) runHistoryPruner(ctx context.Context) {
 			continue
 		}
 		r := res.(*fsm.HistoryPruneResult)
-		m.logger.Debug("pruned history", "tasks", r.Tasks, "frameworks", r.Frameworks)
+		m.logger.Debug("pruned history", "tasks", r.Tasks, "frameworks", r.Frameworks, "filters", r.Filters)
 	}
 }

@@ -56,6 +56,7 @@ var fsmTypeNames = map[fsm.MessageType]string{
 	fsm.StatusAckRequestType:           "status_ack",
 	fsm.HistoryPruneRequestType:        "history_prune",
 	fsm.AgentRegisterBatchRequestType:  "agent_register_batch",
+	fsm.OfferSuppressionRequestType:    "offer_suppression",
 }
 
 // schedulerCallTypes bounds the type label of mesh_scheduler_calls_total:

@@ -1,0 +1,140 @@
+package fsm
+
+import (
+	"reflect"
+	"testing"
+
+	"mesh/mesos"
+)
+
+const fwID, agentID = "c1-0000", "c1-S0"
+
+func filterSets(f *FSM) []FilterSet {
+	var out []FilterSet
+	for _, s := range f.State().AllFilters() {
+		out = append(out, *s)
+	}
+	return out
+}
+
+func TestFilters_DeclineRecordsAFilterPerOffer(t *testing.T) {
+	f := seed(t)
+	apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"o1"}, Filter: &DeclineFilter{Now: 10, Until: 3600}})
+	want := []FilterSet{{FrameworkID: fwID, AgentID: agentID, Filters: []FilterEntry{{Role: "*", Resources: cpusMem(4, 4096), Until: 3600}}}}
+	if got := filterSets(f); !reflect.DeepEqual(got, want) {
+		t.Fatalf("filters after a decline:\n got %#v\nwant %#v", got, want)
+	}
+	// A second decline, later: the first filter has expired by its Now and
+	// is dropped; the new one is kept.
+	apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"o2"}, Filter: &DeclineFilter{Now: 4000, Until: 5000}})
+	want[0].Filters = []FilterEntry{{Role: "*", Resources: cpusMem(1, 1), Until: 5000}}
+	if got := filterSets(f); !reflect.DeepEqual(got, want) {
+		t.Fatalf("filters after a later decline:\n got %#v\nwant %#v", got, want)
+	}
+}
+
+func TestFilters_PlainRemovalAndExpiredFiltersRecordNothing(t *testing.T) {
+	f := seed(t)
+	apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"o1"}})
+	apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"o2"}, Filter: &DeclineFilter{Now: 10, Until: 10}})
+	if got := filterSets(f); len(got) != 0 {
+		t.Fatalf("filters: %#v, want none", got)
+	}
+}
+
+func TestFilters_LaunchInstallsTheFiltersItCarries(t *testing.T) {
+	f := seed(t)
+	res := apply(t, f, TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: fwID, AgentID: agentID, OfferIDs: []string{"o2"}, At: 5,
+		Filters: []OfferFilter{{FrameworkID: fwID, AgentID: agentID, Role: "*", Resources: cpusMem(1, 1), Until: 50}}})
+	if err, ok := res.(error); ok {
+		t.Fatal(err)
+	}
+	if got := filterSets(f); len(got) != 1 || got[0].Filters[0].Until != 50 {
+		t.Fatalf("filters: %#v", got)
+	}
+	// A launch that is rejected installs none.
+	apply(t, f, TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: fwID, AgentID: agentID, OfferIDs: []string{"gone"}, At: 6,
+		Filters: []OfferFilter{{FrameworkID: fwID, AgentID: "other", Role: "*", Resources: cpusMem(1, 1), Until: 50}}})
+	if got := filterSets(f); len(got) != 1 {
+		t.Fatalf("a rejected launch installed filters: %#v", got)
+	}
+}
+
+func TestFilters_SuppressAndRevive(t *testing.T) {
+	f := New(nil)
+	apply(t, f, ClusterInitRequestType, &ClusterInitRequest{ClusterID: "c1"})
+	info := mesos.FrameworkInfo{User: "u", Name: "n", Roles: []string{"a", "b"}, Capabilities: []mesos.FrameworkCapability{{Type: mesos.CapabilityMultiRole}}}
+	apply(t, f, FrameworkRegisterRequestType, &FrameworkRegisterRequest{Framework: Framework{ID: fwID, Info: info}, New: true})
+	apply(t, f, AgentRegisterRequestType, &AgentRegisterRequest{Agent: Agent{ID: agentID, State: AgentActive}, New: true})
+	apply(t, f, OffersCreateRequestType, &OffersCreateRequest{Offers: []Offer{
+		{ID: "oa", FrameworkID: fwID, AgentID: agentID, Role: "a", Resources: cpusMem(1, 1).Allocate("a")},
+		{ID: "ob", FrameworkID: fwID, AgentID: agentID, Role: "b", Resources: cpusMem(1, 1).Allocate("b")},
+	}})
+	apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"oa", "ob"}, Filter: &DeclineFilter{Now: 1, Until: 100}})
+
+	suppressed := func() []string { return f.State().Framework(fwID).SuppressedRoles }
+	apply(t, f, OfferSuppressionRequestType, &OfferSuppressionRequest{FrameworkID: fwID, Op: SuppressOffers, Roles: []string{"b"}})
+	if got := suppressed(); !reflect.DeepEqual(got, []string{"b"}) {
+		t.Fatalf("suppressed after SUPPRESS b: %v", got)
+	}
+	apply(t, f, OfferSuppressionRequestType, &OfferSuppressionRequest{FrameworkID: fwID, Op: SuppressOffers})
+	if got := suppressed(); !reflect.DeepEqual(got, []string{"b", "a"}) {
+		t.Fatalf("suppressed after SUPPRESS of every role: %v", got)
+	}
+	// REVIVE of one role lifts its suppression and its filters only.
+	apply(t, f, OfferSuppressionRequestType, &OfferSuppressionRequest{FrameworkID: fwID, Op: ReviveOffers, Roles: []string{"a"}})
+	if got := suppressed(); !reflect.DeepEqual(got, []string{"b"}) {
+		t.Fatalf("suppressed after REVIVE a: %v", got)
+	}
+	if got := filterSets(f); len(got) != 1 || len(got[0].Filters) != 1 || got[0].Filters[0].Role != "b" {
+		t.Fatalf("filters after REVIVE a: %#v", got)
+	}
+	// REVIVE of every role lifts everything.
+	apply(t, f, OfferSuppressionRequestType, &OfferSuppressionRequest{FrameworkID: fwID, Op: ReviveOffers})
+	if got := suppressed(); got != nil {
+		t.Fatalf("suppressed after REVIVE: %v", got)
+	}
+	if got := filterSets(f); len(got) != 0 {
+		t.Fatalf("filters after REVIVE: %#v", got)
+	}
+	if err, _ := apply(t, f, OfferSuppressionRequestType, &OfferSuppressionRequest{FrameworkID: fwID, Op: "FOO"}).(error); err == nil {
+		t.Error("an unknown operation was applied")
+	}
+	if err, _ := apply(t, f, OfferSuppressionRequestType, &OfferSuppressionRequest{FrameworkID: "nope", Op: SuppressOffers}).(error); err == nil {
+		t.Error("a SUPPRESS of an unknown framework was applied")
+	}
+}
+
+func TestFilters_GoWithTheirFrameworkAgentOrTime(t *testing.T) {
+	declined := func() *FSM {
+		f := seed(t)
+		apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"o1", "o2"}, Filter: &DeclineFilter{Now: 1, Until: 100}})
+		if len(filterSets(f)) != 1 {
+			t.Fatal("no filter to drop")
+		}
+		return f
+	}
+	f := declined()
+	apply(t, f, FrameworkRemoveRequestType, &FrameworkRemoveRequest{FrameworkID: fwID, At: 2})
+	if got := filterSets(f); len(got) != 0 {
+		t.Errorf("filters of a removed framework: %#v", got)
+	}
+	f = declined()
+	apply(t, f, AgentStateRequestType, &AgentStateRequest{AgentID: agentID, State: AgentUnreachable, At: 2})
+	if got := filterSets(f); len(got) != 1 {
+		t.Errorf("an unreachable agent's filters were dropped: %#v", got)
+	}
+	apply(t, f, AgentStateRequestType, &AgentStateRequest{AgentID: agentID, State: AgentGone, At: 3})
+	if got := filterSets(f); len(got) != 0 {
+		t.Errorf("filters on a gone agent: %#v", got)
+	}
+	f = declined()
+	res := apply(t, f, HistoryPruneRequestType, &HistoryPruneRequest{FiltersExpiredBy: 99}).(*HistoryPruneResult)
+	if res.Filters != 0 || len(filterSets(f)) != 1 {
+		t.Errorf("pruned %d unexpired filters", res.Filters)
+	}
+	res = apply(t, f, HistoryPruneRequestType, &HistoryPruneRequest{FiltersExpiredBy: 100}).(*HistoryPruneResult)
+	if res.Filters != 2 || len(filterSets(f)) != 0 {
+		t.Errorf("pruned %d expired filters, left %#v", res.Filters, filterSets(f))
+	}
+}

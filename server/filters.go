@@ -1,0 +1,59 @@
+package server
+
+import (
+	"time"
+
+	"mesh/fsm"
+	"mesh/mesos"
+)
+
+// replicatedFilterMinimum is the shortest decline filter kept in the
+// replicated state. Shorter ones (Mesos' default refuse_seconds is 5) live
+// only in the leader's allocator: losing one in a failover re-offers
+// resources a few seconds early, while recording each would add a filter
+// row per decline at data-center load.
+const replicatedFilterMinimum = 10 * time.Second
+
+// declineFilter is the filter a removal of declined offers records, nil
+// when refuse is too short to replicate.
+func declineFilter(refuse time.Duration) *fsm.DeclineFilter {
+	if refuse < replicatedFilterMinimum {
+		return nil
+	}
+	now := time.Now()
+	return &fsm.DeclineFilter{Now: now.UnixNano(), Until: now.Add(refuse).UnixNano()}
+}
+
+// acceptFilters are the filters an ACCEPT records for the resources its
+// operations left unused, nil when refuse is too short to replicate.
+func acceptFilters(fid, agentID, role string, remaining mesos.Resources, refuse time.Duration, now int64) []fsm.OfferFilter {
+	if refuse < replicatedFilterMinimum || remaining.IsEmpty() {
+		return nil
+	}
+	return []fsm.OfferFilter{{FrameworkID: fid, AgentID: agentID, Role: role,
+		Resources: remaining.Unallocate(), Until: now + int64(refuse)}}
+}
+
+// restoreFilters gives the allocator the unexpired filters the replicated
+// state holds for a framework, recorded by this leader or an earlier one.
+func (m *master) restoreFilters(fid string) {
+	now := time.Now().UnixNano()
+	for _, set := range m.s.fsm.State().Filters(fid) {
+		for _, e := range set.Filters {
+			if e.Until > now {
+				m.alloc.Filter(fid, set.AgentID, e.Role, e.Resources, time.Unix(0, e.Until))
+			}
+		}
+	}
+}
+
+// recordSuppression commits a SUPPRESS or REVIVE so that the state (and a
+// later leader) knows the framework's suppressed roles and that REVIVE
+// dropped its filters. Older servers skip the entry.
+func (m *master) recordSuppression(fid, op string, roles []string) {
+	_, err := m.apply(fsm.OfferSuppressionRequestType|fsm.IgnoreUnknownTypeFlag,
+		&fsm.OfferSuppressionRequest{FrameworkID: fid, Op: op, Roles: roles})
+	if err != nil {
+		m.logger.Warn("cannot record offer suppression", "framework_id", fid, "op", op, "error", err)
+	}
+}

@@ -1,0 +1,86 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"mesh/mesos/scheduler"
+	"mesh/server"
+	"mesh/server/servertest"
+)
+
+// offeredAgents counts the offers by agent in the next rounds OFFERS
+// events, declining each offer with refuse (seconds) as it comes.
+func (f *framework) offeredAgents(rounds int, refuse string) map[string]int {
+	f.t.Helper()
+	seen := map[string]int{}
+	for i := 0; i < rounds; i++ {
+		for _, o := range f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers {
+			seen[o.AgentID.Value]++
+			f.mustCall("DECLINE", "decline", `{"offer_ids":[{"value":"`+o.ID.Value+`"}],"filters":{"refuse_seconds":`+refuse+`}}`)
+		}
+	}
+	return seen
+}
+
+// A framework that declined an agent for an hour is not offered it by the
+// next leader either; its REVIVE there lifts the filter. The other agent,
+// declined for no time, keeps being offered throughout.
+func TestCluster_DeclineFiltersSurviveALeaderChange(t *testing.T) {
+	c := servertest.NewCluster(t, 3, func(cfg *server.Config) { cfg.AllocationInterval = 50 * time.Millisecond })
+	old := c.WaitLeader()
+	oldAddr := c.Servers[old].HTTPAddr()
+	a1 := servertest.NewSimAgent(oldAddr, agentResources())
+	a1.Start(t)
+	f := subscribe(t, oldAddr, subscribeBody("filtered", "", `"failover_timeout":300`))
+	f.subscribed()
+	// Decline a1 for an hour, a2 (registered later) for nothing.
+	for _, o := range f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers {
+		f.mustCall("DECLINE", "decline", `{"offer_ids":[{"value":"`+o.ID.Value+`"}],"filters":{"refuse_seconds":3600}}`)
+	}
+	a2 := servertest.NewSimAgent(oldAddr, agentResources())
+	a2.Hostname = "sim2"
+	a2.Start(t)
+	if seen := f.offeredAgents(2, "0"); seen[a1.ID] > 0 || seen[a2.ID] == 0 {
+		t.Fatalf("before the leader change: offers by agent %v, want only %s", seen, a2.ID)
+	}
+
+	c.Isolate(old)
+	servertest.WaitFor(t, 5*time.Second, "old leader to step down", func() bool { return !c.Servers[old].IsLeader() })
+	leader := c.WaitLeader()
+	addr := c.Servers[leader].HTTPAddr()
+	for _, a := range []*servertest.SimAgent{a1, a2} {
+		a.Stop()
+		b := servertest.NewSimAgent(addr, agentResources())
+		b.ID, b.Hostname = a.ID, a.Hostname
+		b.Start(t)
+	}
+	f2 := subscribe(t, addr, subscribeBody("filtered", f.id, `"failover_timeout":300`))
+	f2.id = f.id
+	f2.subscribed()
+	if seen := f2.offeredAgents(3, "0"); seen[a1.ID] > 0 || seen[a2.ID] == 0 {
+		t.Fatalf("after the leader change: offers by agent %v, want only %s (its hour-long filter was lost)", seen, a2.ID)
+	}
+	f2.mustCall("REVIVE", "", "")
+	servertest.WaitFor(t, 10*time.Second, "the revived agent to be offered", func() bool {
+		return f2.offeredAgents(1, "0")[a1.ID] > 0
+	})
+	c.Heal()
+	c.CheckConsistent()
+}
+
+// SUPPRESS and REVIVE are recorded in the replicated state.
+func TestCluster_SuppressedRolesAreRecorded(t *testing.T) {
+	s := servertest.NewServer(t, servertest.Options{})
+	f := subscribe(t, s.HTTPAddr(), subscribeBody("quiet", "", `"roles":["a","b"],"capabilities":[{"type":"MULTI_ROLE"}]`))
+	f.subscribed()
+	suppressed := func() []string { return s.FSM().State().Framework(f.id).SuppressedRoles }
+	f.mustCall("SUPPRESS", "suppress", `{"roles":["b"]}`)
+	if got := suppressed(); len(got) != 1 || got[0] != "b" {
+		t.Fatalf("suppressed roles after SUPPRESS b: %v", got)
+	}
+	f.mustCall("REVIVE", "", "")
+	if got := suppressed(); len(got) != 0 {
+		t.Fatalf("suppressed roles after REVIVE: %v", got)
+	}
+}
