@@ -14,7 +14,9 @@ func FuzzValidateSnapshot(f *testing.F) {
 		`{"t":"frameworks","v":{"ID":"c1-0000","Info":{"user":"u","name":"n"}}}` + "\n" +
 		`{"t":"agents","v":{"ID":"c1-S0","State":"active"}}` + "\n" +
 		`{"t":"offers","v":{"ID":"o1","FrameworkID":"c1-0000","AgentID":"c1-S0"}}` + "\n" +
-		`{"t":"tasks","v":{"FrameworkID":"c1-0000","TaskID":"t1","AgentID":"c1-S0","State":"TASK_RUNNING"}}` + "\n"))
+		`{"t":"tasks","v":{"FrameworkID":"c1-0000","TaskID":"t1","AgentID":"c1-S0","State":"TASK_RUNNING"}}` + "\n" +
+		`{"t":"filters","v":{"FrameworkID":"c1-0000","AgentID":"c1-S0","Filters":[{"Role":"*","Until":5}]}}` + "\n"))
+	f.Add([]byte(`{"t":"filters","v":{"FrameworkID":"","AgentID":"a"}}`))
 	f.Add([]byte(`{"t":"frameworks","v":{"ID":"x"}}`))
 	f.Add([]byte(`{"t":"nonsense","v":{}}`))
 	f.Add([]byte(`{"t":"tasks","v":[]}`))
@@ -33,7 +35,9 @@ func FuzzValidateSnapshot(f *testing.F) {
 		for _, fw := range st.Frameworks() {
 			st.TasksByFramework(fw.ID)
 			st.OffersByFramework(fw.ID)
+			st.Filters(fw.ID)
 		}
+		st.FiltersExpired(0)
 		for _, a := range st.Agents() {
 			st.TasksByAgent(a.ID)
 		}
