@@ -35,6 +35,10 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// AllocationInterval is the period of the allocator's background pass.
 	AllocationInterval time.Duration
+	// OfferTimeout, when positive, is how long an offer stands before it
+	// is rescinded and its resources go back to the pool (Mesos'
+	// --offer_timeout; off by default, as there).
+	OfferTimeout time.Duration
 	// Allocator names the allocation policy.
 	Allocator string
 	// AgentReregisterTimeout is how long a disconnected agent (or, after a

@@ -53,6 +53,7 @@ func (m *master) offerRound(round []allocator.Allocation) {
 		return
 	}
 	m.s.metrics.offersMade.Add(float64(len(offers)))
+	m.armOfferTimeout(offers)
 	st = m.s.fsm.State()
 	byFramework := map[string][]mesos.Offer{}
 	for i := range offers {

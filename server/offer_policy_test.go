@@ -84,3 +84,22 @@ func TestCluster_SuppressedRolesAreRecorded(t *testing.T) {
 		t.Fatalf("suppressed roles after REVIVE: %v", got)
 	}
 }
+
+// With -offer-timeout, an offer left standing is rescinded and its
+// resources offered again.
+func TestScheduler_OfferTimeoutRescinds(t *testing.T) {
+	s := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) { c.OfferTimeout = 300 * time.Millisecond }})
+	a := servertest.NewSimAgent(s.HTTPAddr(), agentResources())
+	a.Start(t)
+	f := subscribe(t, s.HTTPAddr(), subscribeBody("slow", "", ""))
+	f.subscribed()
+	first := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	ev := f.next(10 * time.Second)
+	if ev.Type != scheduler.EventRescind || ev.Rescind.OfferID != first.ID {
+		t.Fatalf("after the offer timeout: %+v, want RESCIND of %s", ev, first.ID.Value)
+	}
+	again := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	if again.AgentID != first.AgentID || again.ID == first.ID {
+		t.Fatalf("re-offer %+v after rescinding %+v", again, first)
+	}
+}

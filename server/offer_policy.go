@@ -57,3 +57,31 @@ func (m *master) recordSuppression(fid, op string, roles []string) {
 		m.logger.Warn("cannot record offer suppression", "framework_id", fid, "op", op, "error", err)
 	}
 }
+
+// armOfferTimeout rescinds, once the offer timeout has passed, whichever
+// of a round's offers still stand; their resources go back to the pool
+// without a filter.
+func (m *master) armOfferTimeout(offers []fsm.Offer) {
+	if m.s.cfg.OfferTimeout <= 0 {
+		return
+	}
+	ids := make([]string, len(offers))
+	for i := range offers {
+		ids[i] = offers[i].ID
+	}
+	time.AfterFunc(m.s.cfg.OfferTimeout, func() {
+		if !m.leading() {
+			return
+		}
+		st := m.s.fsm.State()
+		var standing []*fsm.Offer
+		for _, id := range ids {
+			if o := st.Offer(id); o != nil {
+				standing = append(standing, o)
+			}
+		}
+		if n := m.removeOffers(standing, true, 0); n > 0 {
+			m.logger.Debug("rescinded offers past the offer timeout", "count", n)
+		}
+	})
+}
