@@ -93,13 +93,14 @@ func (d *DRF) allocate() []Allocation {
 	return round
 }
 
-// sorters builds the pass's role sorter and one framework sorter per role,
+// sorters builds the pass's role order and one framework sorter per role,
 // from the usage booked so far. Only roles with at least one framework
 // that may receive offers take part; a role's share still counts what
-// every framework (active or not) holds in it.
-func (d *DRF) sorters() (*sorter, map[string]*sorter) {
-	roles := newSorter(d.total)
+// every framework (active or not) holds in it, and a parent role's what
+// its descendants hold.
+func (d *DRF) sorters() (*roleTree, map[string]*sorter) {
 	fws := map[string]*sorter{}
+	var takes []string
 	for _, f := range d.frameworks {
 		if !f.active {
 			continue
@@ -112,11 +113,7 @@ func (d *DRF) sorters() (*sorter, map[string]*sorter) {
 			if fs == nil {
 				fs = newSorter(d.total)
 				fws[r] = fs
-				var ru usage
-				if u := d.roleUse[r]; u != nil {
-					ru = *u
-				}
-				roles.add(r, ru.alloc, d.weight(r), ru.count)
+				takes = append(takes, r)
 			}
 			var fu usage
 			if u := d.fwUse[f.id][r]; u != nil {
@@ -125,6 +122,8 @@ func (d *DRF) sorters() (*sorter, map[string]*sorter) {
 			fs.add(f.id, fu.alloc, 1, fu.count)
 		}
 	}
+	roles := newRoleTree(d.total)
+	roles.build(takes, d.roleUse, d.weight)
 	return roles, fws
 }
 

@@ -503,21 +503,28 @@ func checkText(s string) error {
 	return nil
 }
 
-// ValidateRole checks a role name as Mesos does: "*" (unreserved) or a
-// non-empty name that is not "." or "..", does not start with '-' and holds
-// no '/', whitespace or control characters.
+// ValidateRole checks a role name as Mesos (1.3 and later) does: "*"
+// (unreserved), or a path of '/'-separated components such as "eng/web",
+// each non-empty, not ".", ".." or "*", not starting with '-', and free of
+// whitespace and control characters.
 func ValidateRole(role string) error {
 	switch {
-	case role == "":
-		return errors.New("empty role")
 	case role == "*":
 		return nil
-	case role == "." || role == "..":
-		return fmt.Errorf("invalid role %q", role)
-	case strings.HasPrefix(role, "-"):
-		return fmt.Errorf("invalid role %q: starts with '-'", role)
-	case strings.ContainsRune(role, '/'):
-		return fmt.Errorf("invalid role %q: contains '/'", role)
+	case role == "":
+		return errors.New("empty role")
+	case strings.HasPrefix(role, "/") || strings.HasSuffix(role, "/"):
+		return fmt.Errorf("invalid role %q: starts or ends with '/'", role)
+	case strings.Contains(role, "//"):
+		return fmt.Errorf("invalid role %q: holds an empty component ('//')", role)
+	}
+	for _, part := range strings.Split(role, "/") {
+		switch {
+		case part == "." || part == ".." || part == "*":
+			return fmt.Errorf("invalid role %q: %q cannot be a component", role, part)
+		case strings.HasPrefix(part, "-"):
+			return fmt.Errorf("invalid role %q: component %q starts with '-'", role, part)
+		}
 	}
 	for _, c := range role {
 		switch {
@@ -528,6 +535,18 @@ func ValidateRole(role string) error {
 		}
 	}
 	return nil
+}
+
+// RoleAncestors lists a hierarchical role's ancestors, nearest first:
+// "eng/web/api" has "eng/web" and "eng".
+func RoleAncestors(role string) []string {
+	var out []string
+	for i := len(role) - 1; i > 0; i-- {
+		if role[i] == '/' {
+			out = append(out, role[:i])
+		}
+	}
+	return out
 }
 
 // checkResourceRole is ValidateRole plus what the --resources grammar

@@ -103,9 +103,9 @@ func TestParseResources_Bad(t *testing.T) {
 		{"cpus(web:1", `resource entry "cpus(web:1": a role must be written as name(role)`},
 		{"cpus(web)x:1", `resource entry "cpus(web)x:1": a role must be written as name(role)`},
 		{"cpus(a b):1", `resource "cpus": invalid role "a b": contains whitespace`},
-		{"cpus(a/b):1", `resource "cpus": invalid role "a/b": contains '/'`},
-		{"cpus(..):1", `resource "cpus": invalid role ".."`},
-		{"cpus(-a):1", `resource "cpus": invalid role "-a": starts with '-'`},
+		{"cpus(a//b):1", `resource "cpus": invalid role "a//b": holds an empty component ('//')`},
+		{"cpus(..):1", `resource "cpus": invalid role "..": ".." cannot be a component`},
+		{"cpus(-a):1", `resource "cpus": invalid role "-a": component "-a" starts with '-'`},
 		{"cpus(a:b):1", `resource entry "cpus(a:b):1": a role must be written as name(role)`},
 		{`[{"name":"cpus","type":"SCALAR","scalar":{"value":1},"role":"a:b"}]`, `resources JSON element 0 ("cpus"): invalid role "a:b": contains ':', which --resources cannot express`},
 		{"cp us:1", `resource name "cp us": contains whitespace`},
@@ -233,14 +233,23 @@ func TestParseAttributes_Bad(t *testing.T) {
 }
 
 func TestValidateRole(t *testing.T) {
-	for _, ok := range []string{"*", "web", "a.b", "a-b", "a_b", "..a", "a(b", "a:b"} {
+	for _, ok := range []string{"*", "web", "a.b", "a-b", "a_b", "..a", "a(b", "a:b", "eng/web", "a/b/c", "a/.b", "a/b-"} {
 		if err := ValidateRole(ok); err != nil {
 			t.Errorf("ValidateRole(%q) = %v, want nil", ok, err)
 		}
 	}
-	for _, bad := range []string{"", ".", "..", "-a", "a/b", "a b", "a\tb", "a\x00", "a\x7f", "a\u00a0b"} {
+	for _, bad := range []string{"", ".", "..", "-a", "a b", "a\tb", "a\x00", "a\x7f", "a\u00a0b",
+		"/a", "a/", "a//b", "a/./b", "a/..", "a/*", "*/a", "a/-b", "/"} {
 		if err := ValidateRole(bad); err == nil {
 			t.Errorf("ValidateRole(%q) = nil, want error", bad)
+		}
+	}
+}
+
+func TestRoleAncestors(t *testing.T) {
+	for role, want := range map[string][]string{"eng/web/api": {"eng/web", "eng"}, "eng": nil, "*": nil} {
+		if got := RoleAncestors(role); !reflect.DeepEqual(got, want) {
+			t.Errorf("RoleAncestors(%q) = %q, want %q", role, got, want)
 		}
 	}
 }

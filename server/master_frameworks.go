@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sync"
 	"time"
 
@@ -16,10 +15,6 @@ import (
 	"mesh/mesos/agentapi"
 	"mesh/mesos/scheduler"
 )
-
-// validRole matches Mesos' role name rules: no leading '.' or '-', no
-// '/'-separated path segment '.' or '..', no whitespace or control chars.
-var validRole = regexp.MustCompile(`^[^\s/.\-\x00-\x1f\x7f][^\s\x00-\x1f\x7f]*$`)
 
 // validateFrameworkInfo performs the FrameworkInfo-level checks whose
 // failure Mesos reports inside the stream (200 + ERROR), not as a 4xx.
@@ -33,8 +28,8 @@ func validateFrameworkInfo(info *mesos.FrameworkInfo, suppressed []string) error
 	}
 	seen := map[string]bool{}
 	for _, r := range info.AllRoles() {
-		if r != "*" && (!validRole.MatchString(r) || r == "." || r == "..") {
-			return fmt.Errorf("role %q is not a valid role name", r)
+		if err := mesos.ValidateRole(r); err != nil {
+			return fmt.Errorf("role %q is not a valid role name: %w", r, err)
 		}
 		if seen[r] {
 			return fmt.Errorf("role %q appears more than once in 'FrameworkInfo.roles'", r)
