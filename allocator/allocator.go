@@ -78,6 +78,9 @@ type Allocator interface {
 	// resources on the agent that res contains. The framework must have
 	// been added; the agent need not have been.
 	Filter(frameworkID, agentID, role string, res mesos.Resources, until time.Time)
+	// SetWeight sets a role's weight (1 unless set; a weight that is not
+	// a positive finite number restores 1).
+	SetWeight(role string, w float64)
 	// Suppress stops offers to a framework for roles (none = every role).
 	Suppress(frameworkID string, roles []string)
 	// Revive resumes offers for roles (none = every role) and clears the

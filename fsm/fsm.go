@@ -64,6 +64,7 @@ var applyTable = map[MessageType]applyFunc{
 	HistoryPruneRequestType:        decodeApply(applyHistoryPrune),
 	AgentRegisterBatchRequestType:  decodeApply(applyAgentRegisterBatch),
 	OfferSuppressionRequestType:    decodeApply(applyOfferSuppression),
+	WeightsUpdateRequestType:       decodeApply(applyWeightsUpdate),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode

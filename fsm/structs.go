@@ -23,6 +23,7 @@ const (
 	HistoryPruneRequestType        MessageType = 12
 	AgentRegisterBatchRequestType  MessageType = 13
 	OfferSuppressionRequestType    MessageType = 14
+	WeightsUpdateRequestType       MessageType = 15
 )
 
 // IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
@@ -44,6 +45,9 @@ type Meta struct {
 	// the registering command advances them.
 	NextFramework uint64
 	NextAgent     uint64
+	// Weights are the role weights operators set (UPDATE_WEIGHTS); a
+	// role not listed weighs 1.
+	Weights map[string]float64 `json:",omitempty"`
 }
 
 // Server is a member of the quorum as it announced itself.

@@ -93,6 +93,9 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		return nil, err
 	}
 	m.alloc = alloc
+	for role, w := range meta.Weights {
+		alloc.SetWeight(role, w)
+	}
 
 	// Offers never survive a leader change.
 	if offers := st.Offers(); len(offers) > 0 {

@@ -65,6 +65,10 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 		return nil, noFile(*c.ReadFile.Path)
 	case mapi.CallTeardown:
 		return nil, s.operatorTeardown(m, c.Teardown.FrameworkID.Value)
+	case mapi.CallGetWeights:
+		return s.getWeights(), nil
+	case mapi.CallUpdateWeights:
+		return nil, s.updateWeights(m, c.UpdateWeights)
 	}
 	v := s.newStateView()
 	switch c.Type {

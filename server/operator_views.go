@@ -169,13 +169,17 @@ func (v *stateView) getFrameworks(m *master) mapi.GetFrameworks {
 }
 
 // getRoles lists the roles frameworks subscribe to and the roles agents
-// reserve resources for, with the resources their live tasks hold. mesh
-// sets no role weights: every role weighs 1.
+// reserve resources for, with their weights (1 unless an operator set
+// one) and the resources their live tasks hold.
 func (v *stateView) getRoles() *mapi.GetRoles {
+	weights := v.st.Meta().Weights
 	roles := map[string]*mapi.Role{}
 	role := func(name string) *mapi.Role {
 		if roles[name] == nil {
 			roles[name] = &mapi.Role{Name: name, Weight: 1}
+			if w, ok := weights[name]; ok {
+				roles[name].Weight = w
+			}
 		}
 		return roles[name]
 	}
@@ -193,6 +197,9 @@ func (v *stateView) getRoles() *mapi.GetRoles {
 				rl.Resources = mesos.Resources(rl.Resources).Add(t.Info.Resources...)
 			}
 		}
+	}
+	for name := range weights {
+		role(name)
 	}
 	for _, a := range v.registeredAgents() {
 		_, reserved := splitReservations(a.Info.Resources)

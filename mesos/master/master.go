@@ -84,6 +84,7 @@ type Call struct {
 	ListFiles       *ListFilesCall   `json:"list_files,omitempty"`
 	ReadFile        *ReadFileCall    `json:"read_file,omitempty"`
 	Teardown        *Teardown        `json:"teardown,omitempty"`
+	UpdateWeights   *UpdateWeights   `json:"update_weights,omitempty"`
 }
 
 // Teardown removes a framework: its tasks are killed.
@@ -132,6 +133,7 @@ const (
 	ResponseGetTasks        = "GET_TASKS"
 	ResponseGetRoles        = "GET_ROLES"
 	ResponseGetMaster       = "GET_MASTER"
+	ResponseGetWeights      = "GET_WEIGHTS"
 )
 
 // Response answers a call. Exactly one sub-message, named by Type, is set.
@@ -150,6 +152,7 @@ type Response struct {
 	GetTasks        *GetTasks        `json:"get_tasks,omitempty"`
 	GetRoles        *GetRoles        `json:"get_roles,omitempty"`
 	GetMaster       *GetMaster       `json:"get_master,omitempty"`
+	GetWeights      *GetWeights      `json:"get_weights,omitempty"`
 }
 
 // GetHealth says whether the master is healthy.

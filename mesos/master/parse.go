@@ -72,6 +72,12 @@ func (c *Call) missingRequired() string {
 		return "read_file.offset"
 	case c.Teardown != nil && c.Teardown.FrameworkID == nil:
 		return "teardown.framework_id"
+	case c.UpdateWeights != nil:
+		for _, w := range c.UpdateWeights.WeightInfos {
+			if w.Weight == nil {
+				return "update_weights.weight_infos[].weight"
+			}
+		}
 	}
 	return ""
 }
@@ -85,6 +91,7 @@ func (c *Call) validate() error {
 		CallListFiles:       c.ListFiles != nil,
 		CallReadFile:        c.ReadFile != nil,
 		CallTeardown:        c.Teardown != nil,
+		CallUpdateWeights:   c.UpdateWeights != nil,
 	}
 	if present, ok := need[c.Type]; ok && !present {
 		return parseErrorf("Failed to validate master::Call: Expecting '%s' to be present", subMessage[c.Type])
@@ -105,4 +112,5 @@ var subMessage = map[string]string{
 	CallListFiles:       "list_files",
 	CallReadFile:        "read_file",
 	CallTeardown:        "teardown",
+	CallUpdateWeights:   "update_weights",
 }

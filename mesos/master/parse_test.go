@@ -58,6 +58,7 @@ func FuzzParseCall(f *testing.F) {
 		`{"type":"GET_METRICS","get_metrics":{"timeout":{"nanoseconds":-5}}}`,
 		`{"type":"READ_FILE","read_file":{"path":"/x","offset":18446744073709551615}}`,
 		`{"type":"LIST_FILES","list_files":{"path":null}}`,
+		`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"a","weight":2},{"role":"b"}]}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -1,0 +1,24 @@
+package fsm
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestWeights_UpdateIsWholeOrNothing(t *testing.T) {
+	f := seed(t)
+	apply(t, f, WeightsUpdateRequestType, &WeightsUpdateRequest{Weights: map[string]float64{"eng": 2, "eng/web": 3}})
+	apply(t, f, WeightsUpdateRequestType, &WeightsUpdateRequest{Weights: map[string]float64{"eng": 4}})
+	want := map[string]float64{"eng": 4, "eng/web": 3}
+	if got := f.State().Meta().Weights; !reflect.DeepEqual(got, want) {
+		t.Fatalf("weights %v, want %v", got, want)
+	}
+	for _, bad := range []map[string]float64{{"ops": 1, "eng": 0}, {"ops": -1}, {"a//b": 1}} {
+		if err, _ := apply(t, f, WeightsUpdateRequestType, &WeightsUpdateRequest{Weights: bad}).(error); err == nil {
+			t.Errorf("weights %v were applied", bad)
+		}
+	}
+	if got := f.State().Meta().Weights; !reflect.DeepEqual(got, want) {
+		t.Fatalf("a refused update changed the weights to %v", got)
+	}
+}

@@ -1,0 +1,97 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"mesh/mesos/scheduler"
+	"mesh/server"
+	"mesh/server/servertest"
+)
+
+// UPDATE_WEIGHTS sets role weights in the replicated state: GET_WEIGHTS
+// and GET_ROLES show them, and a new leader's allocator divides the
+// cluster by them. A bad weight refuses the whole call and changes nothing.
+func TestOperator_WeightsSurviveALeaderChangeAndDivideTheCluster(t *testing.T) {
+	c := servertest.NewCluster(t, 3, func(cfg *server.Config) { cfg.AllocationInterval = 50 * time.Millisecond })
+	old := c.WaitLeader()
+	oldAddr := c.Servers[old].HTTPAddr()
+	if code, out, _ := opCall(t, oldAddr, "/api/v1", `{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"big","weight":3},{"role":"eng/web","weight":2.5}]}}`, nil); code != http.StatusOK {
+		t.Fatalf("UPDATE_WEIGHTS: %d %s", code, out)
+	}
+	for _, bad := range []struct{ body, msg string }{
+		{`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"small","weight":1},{"role":"big","weight":0}]}}`, "Invalid weight"},
+		{`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"big","weight":-2}]}}`, "Invalid weight"},
+		{`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"a//b","weight":2}]}}`, "Invalid weight"},
+		{`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"big"}]}}`, "Missing required fields"},
+		{`{"type":"UPDATE_WEIGHTS"}`, "Expecting 'update_weights' to be present"},
+	} {
+		if code, out, _ := opCall(t, oldAddr, "/api/v1", bad.body, nil); code != http.StatusBadRequest || !strings.Contains(out, bad.msg) {
+			t.Errorf("%s: %d %q, want 400 with %q", bad.body, code, out, bad.msg)
+		}
+	}
+
+	c.Isolate(old)
+	servertest.WaitFor(t, 5*time.Second, "old leader to step down", func() bool { return !c.Servers[old].IsLeader() })
+	addr := c.Servers[c.WaitLeader()].HTTPAddr()
+	var w struct {
+		GetWeights struct {
+			WeightInfos []struct {
+				Role   string  `json:"role"`
+				Weight float64 `json:"weight"`
+			} `json:"weight_infos"`
+		} `json:"get_weights"`
+	}
+	operator(t, addr, `{"type":"GET_WEIGHTS"}`, &w)
+	if got := fmt.Sprint(w.GetWeights.WeightInfos); got != "[{big 3} {eng/web 2.5}]" {
+		t.Fatalf("GET_WEIGHTS on the new leader: %s", got)
+	}
+	var roles struct {
+		GetRoles struct {
+			Roles []struct {
+				Name   string  `json:"name"`
+				Weight float64 `json:"weight"`
+			} `json:"roles"`
+		} `json:"get_roles"`
+	}
+	operator(t, addr, `{"type":"GET_ROLES"}`, &roles)
+	if got := fmt.Sprint(roles.GetRoles.Roles); !strings.Contains(got, "{big 3}") || !strings.Contains(got, "{eng/web 2.5}") {
+		t.Errorf("GET_ROLES: %s", got)
+	}
+
+	// Weight 3 against 1: of 8 agents, big is offered 6 and small 2.
+	big := subscribe(t, addr, subscribeBody("big", "", `"role":"big"`))
+	big.subscribed()
+	small := subscribe(t, addr, subscribeBody("small", "", `"role":"small"`))
+	small.subscribed()
+	for i := 0; i < 8; i++ {
+		a := servertest.NewSimAgent(addr, agentResources())
+		a.Hostname = fmt.Sprintf("sim%d", i)
+		a.Start(t)
+	}
+	count := func(f *framework) func() int {
+		n := 0
+		return func() int {
+			for {
+				select {
+				case ev := <-f.events:
+					if ev != nil && ev.Type == scheduler.EventOffers {
+						n += len(ev.Offers.Offers)
+					}
+				default:
+					return n
+				}
+			}
+		}
+	}
+	nBig, nSmall := count(big), count(small)
+	servertest.WaitFor(t, 10*time.Second, "every agent offered", func() bool { return nBig()+nSmall() == 8 })
+	if b, s := nBig(), nSmall(); b != 6 || s != 2 {
+		t.Errorf("offers: big %d, small %d; want 6 and 2 (weights 3 and 1)", b, s)
+	}
+	c.Heal()
+	c.CheckConsistent()
+}
