@@ -141,6 +141,9 @@ func applyAgentState(txn *memdb.Txn, req *AgentStateRequest) any {
 	if old == nil {
 		return ErrUnknownAgent
 	}
+	if old.State == AgentGone && req.State != AgentGone {
+		return ErrAgentGone
+	}
 	a := *old
 	a.State = req.State
 	if req.State == AgentUnreachable {

@@ -13,4 +13,5 @@ var (
 	ErrUnknownAgent     = errors.New("agent is unknown")
 	ErrDuplicateTask    = errors.New("task id is already in use")
 	ErrUnknownOp        = errors.New("unknown operation")
+	ErrAgentGone        = errors.New("agent has been removed from the cluster for good")
 )

@@ -674,6 +674,7 @@ const (
 	ReasonAgentRestarted         = "REASON_AGENT_RESTARTED"
 	ReasonAgentReregistered      = "REASON_AGENT_REREGISTERED"
 	ReasonAgentUnknown           = "REASON_AGENT_UNKNOWN"
+	ReasonAgentRemovedByOperator = "REASON_AGENT_REMOVED_BY_OPERATOR"
 	ReasonTaskInvalid            = "REASON_TASK_INVALID"
 	ReasonTaskUnknown            = "REASON_TASK_UNKNOWN"
 	ReasonTaskKilledDuringLaunch = "REASON_TASK_KILLED_DURING_LAUNCH"

@@ -217,6 +217,9 @@ func (m *master) agentTimedOut(aid string) {
 	if connected || !m.leading() {
 		return
 	}
+	if a := m.s.fsm.State().Agent(aid); a == nil || a.State == fsm.AgentGone {
+		return
+	}
 	msg := fmt.Sprintf("Agent %s did not re-register within %s", aid, m.s.cfg.AgentReregisterTimeout)
 	res, err := m.apply(fsm.AgentStateRequestType, &fsm.AgentStateRequest{
 		AgentID: aid, State: fsm.AgentUnreachable, At: time.Now().UnixNano(),

@@ -69,6 +69,8 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 		return s.getWeights(), nil
 	case mapi.CallUpdateWeights:
 		return nil, s.updateWeights(m, c.UpdateWeights)
+	case mapi.CallMarkAgentGone:
+		return nil, m.markAgentGone(c.MarkAgentGone.AgentID.Value)
 	}
 	v := s.newStateView()
 	switch c.Type {

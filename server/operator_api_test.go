@@ -253,7 +253,7 @@ func TestOperator_BadCallsGetAClearErrorAndTheServerKeepsServing(t *testing.T) {
 		{"quota", `{"type":"GET_QUOTA"}`, nil, 501, "does not implement the operator call GET_QUOTA"},
 		{"drain", `{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"x"}}}`, nil, 501, "DRAIN_AGENT"},
 		{"teardown unknown", `{"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}}`, nil, 400, `No framework found with specified ID "nope"`},
-		{"gone", `{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"x"}}}`, nil, 501, "MARK_AGENT_GONE"},
+		{"gone unknown", `{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"x"}}}`, nil, 404, "Agent 'x' not found"},
 		{"maintenance", `{"type":"UPDATE_MAINTENANCE_SCHEDULE"}`, nil, 501, "UPDATE_MAINTENANCE_SCHEDULE"},
 		{"unknown", `{"type":"UNKNOWN"}`, nil, 501, "UNKNOWN"},
 	} {

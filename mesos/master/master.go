@@ -85,6 +85,12 @@ type Call struct {
 	ReadFile        *ReadFileCall    `json:"read_file,omitempty"`
 	Teardown        *Teardown        `json:"teardown,omitempty"`
 	UpdateWeights   *UpdateWeights   `json:"update_weights,omitempty"`
+	MarkAgentGone   *MarkAgentGone   `json:"mark_agent_gone,omitempty"`
+}
+
+// MarkAgentGone removes an agent from the cluster for good.
+type MarkAgentGone struct {
+	AgentID *mesos.AgentID `json:"agent_id"`
 }
 
 // Teardown removes a framework: its tasks are killed.

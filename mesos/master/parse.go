@@ -72,6 +72,8 @@ func (c *Call) missingRequired() string {
 		return "read_file.offset"
 	case c.Teardown != nil && c.Teardown.FrameworkID == nil:
 		return "teardown.framework_id"
+	case c.MarkAgentGone != nil && c.MarkAgentGone.AgentID == nil:
+		return "mark_agent_gone.agent_id"
 	case c.UpdateWeights != nil:
 		for _, w := range c.UpdateWeights.WeightInfos {
 			if w.Weight == nil {
@@ -92,6 +94,7 @@ func (c *Call) validate() error {
 		CallReadFile:        c.ReadFile != nil,
 		CallTeardown:        c.Teardown != nil,
 		CallUpdateWeights:   c.UpdateWeights != nil,
+		CallMarkAgentGone:   c.MarkAgentGone != nil,
 	}
 	if present, ok := need[c.Type]; ok && !present {
 		return parseErrorf("Failed to validate master::Call: Expecting '%s' to be present", subMessage[c.Type])
@@ -113,4 +116,5 @@ var subMessage = map[string]string{
 	CallReadFile:        "read_file",
 	CallTeardown:        "teardown",
 	CallUpdateWeights:   "update_weights",
+	CallMarkAgentGone:   "mark_agent_gone",
 }

@@ -34,6 +34,7 @@ type SimAgent struct {
 	tasks    map[string]*simTask // framework/task
 	terms    []uint64
 	launched int
+	refused  string // the message of an ERROR event that ended the stream
 	cancel   context.CancelFunc
 	done     chan struct{}
 	client   *http.Client
@@ -88,6 +89,14 @@ func (a *SimAgent) Stop() {
 		<-a.done
 		a.cancel = nil
 	}
+}
+
+// Refused returns the message of the ERROR event that ended the agent's
+// stream, "" if none did.
+func (a *SimAgent) Refused() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refused
 }
 
 // Launched returns how many tasks the agent was asked to launch.
@@ -156,6 +165,13 @@ func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
 		var ev agentapi.Event
 		if err := json.Unmarshal(rec, &ev); err != nil {
 			return err
+		}
+		if ev.Type == agentapi.EventError && !first {
+			// As the real agent: the server refuses it; the stream ends.
+			a.mu.Lock()
+			a.refused = ev.Error.Message
+			a.mu.Unlock()
+			return nil
 		}
 		if first {
 			if ev.Type != agentapi.EventRegistered {

@@ -22,3 +22,17 @@ func TestWeights_UpdateIsWholeOrNothing(t *testing.T) {
 		t.Fatalf("a refused update changed the weights to %v", got)
 	}
 }
+
+// An agent marked gone stays gone: no later state change applies to it.
+func TestFSM_GoneIsForGood(t *testing.T) {
+	f := seed(t)
+	apply(t, f, AgentStateRequestType, &AgentStateRequest{AgentID: "c1-S0", State: AgentGone, At: 1})
+	for _, st := range []string{AgentActive, AgentUnreachable} {
+		if err, _ := apply(t, f, AgentStateRequestType, &AgentStateRequest{AgentID: "c1-S0", State: st, At: 2}).(error); err == nil {
+			t.Errorf("a gone agent became %s", st)
+		}
+	}
+	if got := f.State().Agent("c1-S0").State; got != AgentGone {
+		t.Fatalf("agent state %q", got)
+	}
+}
