@@ -81,6 +81,9 @@ type Allocator interface {
 	// SetWeight sets a role's weight (1 unless set; a weight that is not
 	// a positive finite number restores 1).
 	SetWeight(role string, w float64)
+	// SetQuota sets a role's quota guarantee and limit; one with neither
+	// removes it.
+	SetQuota(role string, q Quota)
 	// Suppress stops offers to a framework for roles (none = every role).
 	Suppress(frameworkID string, roles []string)
 	// Revive resumes offers for roles (none = every role) and clears the

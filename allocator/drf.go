@@ -40,6 +40,7 @@ type DRF struct {
 	total      vec      // the cluster's DRF scalars, every agent summed
 	frameworks map[string]*framework
 	weights    map[string]float64
+	quotas     map[string]quotaVecs
 	roleUse    map[string]*usage
 	fwUse      map[string]map[string]*usage // framework ID → role → usage
 }
@@ -130,6 +131,7 @@ func NewDRF(cfg Config) *DRF {
 		agents:     map[string]*agent{},
 		frameworks: map[string]*framework{},
 		weights:    map[string]float64{},
+		quotas:     map[string]quotaVecs{},
 		roleUse:    map[string]*usage{},
 		fwUse:      map[string]map[string]*usage{},
 	}

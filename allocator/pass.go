@@ -54,40 +54,65 @@ func (d *DRF) allocate() []Allocation {
 		return nil
 	}
 	var round []Allocation
+	q := d.newQuotaPass()
+	if q != nil {
+		// Guarantees first: roles short of theirs, up to them.
+		for _, id := range d.sortedAgents() {
+			round = d.allocateAgent(d.agents[id], roles, fws, q, true, now, round)
+		}
+	}
 	for _, id := range d.sortedAgents() {
-		a := d.agents[id]
-		if !d.offerable(a.free) {
+		round = d.allocateAgent(d.agents[id], roles, fws, q, false, now, round)
+	}
+	return round
+}
+
+// allocateAgent offers one agent's free resources to the roles in DRF
+// order (only roles short of a guarantee in the guarantee stage), each
+// offer cut to the role's quota limits and to what the guarantees of
+// others leave of the unreserved pool (q nil: no quota at all).
+func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q *quotaPass, guaranteeStage bool, now time.Time, round []Allocation) []Allocation {
+	if !d.offerable(a.free) {
+		return round
+	}
+	// Ranging over roles.sorted() while roles.allocated marks it stale is
+	// safe: the re-sort happens at the next agent's sorted call.
+	for _, rc := range roles.sorted() {
+		if guaranteeStage && !q.hungry(rc.name) {
 			continue
 		}
-		// Ranging over roles.sorted() while roles.allocated marks it stale
-		// is safe: the re-sort happens at the next agent's sorted call.
-		for _, rc := range roles.sorted() {
-			offer := a.free.AllocatableTo(rc.name)
-			if !d.offerable(offer) {
+		offer := a.free.AllocatableTo(rc.name)
+		if q != nil {
+			all, unres := q.capFor(rc.name, guaranteeStage)
+			offer = capScalars(offer, all, unres)
+		}
+		if !d.offerable(offer) {
+			continue
+		}
+		fs := fws[rc.name]
+		for _, fc := range fs.sorted() {
+			if d.frameworks[fc.name].filtered(a.id, rc.name, offer, now) {
 				continue
 			}
-			fs := fws[rc.name]
-			for _, fc := range fs.sorted() {
-				if d.frameworks[fc.name].filtered(a.id, rc.name, offer, now) {
-					continue
-				}
-				granted := offer.Allocate(rc.name)
-				a.free = a.free.Subtract(offer...)
-				d.track(fc.name, a, granted)
-				v := scalarsOf(offer)
-				roles.allocated(rc.name, v)
-				fs.allocated(fc.name, v)
-				round = append(round, Allocation{
-					FrameworkID: fc.name,
-					Role:        rc.name,
-					AgentID:     a.id,
-					Resources:   granted,
-				})
-				break
+			granted := offer.Allocate(rc.name)
+			a.free = a.free.Subtract(offer...)
+			d.track(fc.name, a, granted)
+			v := scalarsOf(offer)
+			roles.allocated(rc.name, v)
+			fs.allocated(fc.name, v)
+			if q != nil {
+				q.allocated(rc.name, v, scalarsOf(offer.AllocatableTo("*")))
 			}
-			if !d.offerable(a.free) {
-				break
-			}
+			round = append(round, Allocation{
+				FrameworkID: fc.name,
+				Role:        rc.name,
+				AgentID:     a.id,
+				Resources:   granted,
+			})
+			break
+		}
+		if !d.offerable(a.free) {
+			break
 		}
 	}
 	return round
