@@ -31,19 +31,22 @@ func (d *DRF) AllocateNow() {
 
 // allocate computes one pass and books its allocations.
 //
-// Agents are visited in ID order (deterministic; no shuffle). For each
-// agent, roles are visited least weighted dominant share first; each role
-// is offered everything on the agent allocatable to it (unreserved plus
-// reserved for it), provided that meets the minimum, and the whole of it
-// goes to the first framework of the role, least dominant share first,
+// Agents are visited in ID order (deterministic; no shuffle). When some
+// role has a quota, a first sweep over the agents serves only roles short
+// of their guarantee, up to it; the second sweep serves every role. For
+// each agent, roles are visited in hierarchical weighted DRF order; each
+// role is offered everything on the agent allocatable to it (unreserved
+// plus reserved for it) that its quota limits and the others' unmet
+// guarantees leave it, provided that meets the minimum, and the whole of
+// it goes to the first framework of the role, least dominant share first,
 // that is active, subscribed, not suppressing the role and not filtering
-// exactly that offer. Nothing allocatable to that role is then left on the
-// agent, so the next role only finds what the first did not want or could
-// not have (its own reservations, what a filter kept back).
+// exactly that offer. The next role only finds what the first did not
+// want or could not have (its own reservations, what a filter or a quota
+// kept back).
 //
-// Sorting happens once per agent; since one role's frameworks get at most
-// one allocation per agent and the other roles' relative order does not
-// change, that equals re-sorting after every allocation.
+// Roles are sorted once per agent; since one role's frameworks get at
+// most one allocation per agent in a sweep and the other roles' relative
+// order does not change, that equals re-sorting after every allocation.
 func (d *DRF) allocate() []Allocation {
 	d.mu.Lock()
 	defer d.mu.Unlock()
