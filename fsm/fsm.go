@@ -65,6 +65,7 @@ var applyTable = map[MessageType]applyFunc{
 	AgentRegisterBatchRequestType:  decodeApply(applyAgentRegisterBatch),
 	OfferSuppressionRequestType:    decodeApply(applyOfferSuppression),
 	WeightsUpdateRequestType:       decodeApply(applyWeightsUpdate),
+	QuotaUpdateRequestType:         decodeApply(applyQuotaUpdate),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode

@@ -36,3 +36,41 @@ func TestFSM_GoneIsForGood(t *testing.T) {
 		t.Fatalf("agent state %q", got)
 	}
 }
+
+func TestQuota_UpdateChecksEachConfigAndTheTree(t *testing.T) {
+	f := seed(t)
+	set := func(cs ...QuotaConfig) error {
+		err, _ := apply(t, f, QuotaUpdateRequestType, &QuotaUpdateRequest{Configs: cs}).(error)
+		return err
+	}
+	eng := QuotaConfig{Role: "eng", Guarantees: map[string]float64{"cpus": 8}, Limits: map[string]float64{"cpus": 16}}
+	web := QuotaConfig{Role: "eng/web", Guarantees: map[string]float64{"cpus": 4}, Limits: map[string]float64{"cpus": 10}}
+	if err := set(eng, web); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]QuotaConfig{
+		{{Role: "*", Guarantees: map[string]float64{"cpus": 1}}},
+		{{Role: "a//b", Guarantees: map[string]float64{"cpus": 1}}},
+		{{Role: "x", Guarantees: map[string]float64{"ports": 1}}},
+		{{Role: "x", Guarantees: map[string]float64{"cpus": -1}}},
+		{{Role: "x", Guarantees: map[string]float64{"cpus": 3}, Limits: map[string]float64{"cpus": 2}}},
+		{{Role: "eng/db", Guarantees: map[string]float64{"cpus": 5}}}, // 4 + 5 above eng's 8
+		{{Role: "eng/api", Limits: map[string]float64{"cpus": 20}}},   // above eng's limit
+		{{Role: "ok", Limits: map[string]float64{"mem": 1}}, {Role: "x", Limits: map[string]float64{"nope": 1}}},
+	} {
+		if err := set(bad...); err == nil {
+			t.Errorf("quota %+v was applied", bad)
+		}
+	}
+	want := map[string]QuotaConfig{"eng": eng, "eng/web": web}
+	if got := f.State().Meta().Quotas; !reflect.DeepEqual(got, want) {
+		t.Fatalf("quotas %+v, want %+v", got, want)
+	}
+	// A config with neither guarantee nor limit removes the role's quota.
+	if err := set(QuotaConfig{Role: "eng/web"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.State().Meta().Quotas; len(got) != 1 || got["eng/web"].Role != "" {
+		t.Fatalf("quotas after removing eng/web's: %+v", got)
+	}
+}

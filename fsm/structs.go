@@ -24,6 +24,7 @@ const (
 	AgentRegisterBatchRequestType  MessageType = 13
 	OfferSuppressionRequestType    MessageType = 14
 	WeightsUpdateRequestType       MessageType = 15
+	QuotaUpdateRequestType         MessageType = 16
 )
 
 // IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
@@ -48,6 +49,8 @@ type Meta struct {
 	// Weights are the role weights operators set (UPDATE_WEIGHTS); a
 	// role not listed weighs 1.
 	Weights map[string]float64 `json:",omitempty"`
+	// Quotas are the role quotas operators set (UPDATE_QUOTA), by role.
+	Quotas map[string]QuotaConfig `json:",omitempty"`
 }
 
 // Server is a member of the quorum as it announced itself.

@@ -96,6 +96,9 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 	for role, w := range meta.Weights {
 		alloc.SetWeight(role, w)
 	}
+	for role, q := range meta.Quotas {
+		alloc.SetQuota(role, allocator.Quota{Guarantee: q.Guarantees, Limit: q.Limits})
+	}
 
 	// Offers never survive a leader change.
 	if offers := st.Offers(); len(offers) > 0 {

@@ -69,6 +69,10 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 		return s.getWeights(), nil
 	case mapi.CallUpdateWeights:
 		return nil, s.updateWeights(m, c.UpdateWeights)
+	case mapi.CallGetQuota:
+		return s.getQuota(), nil
+	case mapi.CallUpdateQuota:
+		return nil, s.updateQuota(m, c.UpdateQuota)
 	case mapi.CallMarkAgentGone:
 		return nil, m.markAgentGone(c.MarkAgentGone.AgentID.Value)
 	}

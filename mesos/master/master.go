@@ -86,6 +86,7 @@ type Call struct {
 	Teardown        *Teardown        `json:"teardown,omitempty"`
 	UpdateWeights   *UpdateWeights   `json:"update_weights,omitempty"`
 	MarkAgentGone   *MarkAgentGone   `json:"mark_agent_gone,omitempty"`
+	UpdateQuota     *UpdateQuota     `json:"update_quota,omitempty"`
 }
 
 // MarkAgentGone removes an agent from the cluster for good.
@@ -140,6 +141,7 @@ const (
 	ResponseGetRoles        = "GET_ROLES"
 	ResponseGetMaster       = "GET_MASTER"
 	ResponseGetWeights      = "GET_WEIGHTS"
+	ResponseGetQuota        = "GET_QUOTA"
 )
 
 // Response answers a call. Exactly one sub-message, named by Type, is set.
@@ -159,6 +161,7 @@ type Response struct {
 	GetRoles        *GetRoles        `json:"get_roles,omitempty"`
 	GetMaster       *GetMaster       `json:"get_master,omitempty"`
 	GetWeights      *GetWeights      `json:"get_weights,omitempty"`
+	GetQuota        *GetQuota        `json:"get_quota,omitempty"`
 }
 
 // GetHealth says whether the master is healthy.

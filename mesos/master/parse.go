@@ -72,6 +72,8 @@ func (c *Call) missingRequired() string {
 		return "read_file.offset"
 	case c.Teardown != nil && c.Teardown.FrameworkID == nil:
 		return "teardown.framework_id"
+	case c.UpdateQuota != nil && c.UpdateQuota.missingRole():
+		return "update_quota.quota_configs[].role"
 	case c.MarkAgentGone != nil && c.MarkAgentGone.AgentID == nil:
 		return "mark_agent_gone.agent_id"
 	case c.UpdateWeights != nil:
@@ -95,6 +97,7 @@ func (c *Call) validate() error {
 		CallTeardown:        c.Teardown != nil,
 		CallUpdateWeights:   c.UpdateWeights != nil,
 		CallMarkAgentGone:   c.MarkAgentGone != nil,
+		CallUpdateQuota:     c.UpdateQuota != nil,
 	}
 	if present, ok := need[c.Type]; ok && !present {
 		return parseErrorf("Failed to validate master::Call: Expecting '%s' to be present", subMessage[c.Type])
@@ -117,4 +120,5 @@ var subMessage = map[string]string{
 	CallTeardown:        "teardown",
 	CallUpdateWeights:   "update_weights",
 	CallMarkAgentGone:   "mark_agent_gone",
+	CallUpdateQuota:     "update_quota",
 }

@@ -59,6 +59,7 @@ func FuzzParseCall(f *testing.F) {
 		`{"type":"READ_FILE","read_file":{"path":"/x","offset":18446744073709551615}}`,
 		`{"type":"LIST_FILES","list_files":{"path":null}}`,
 		`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"a","weight":2},{"role":"b"}]}}`,
+		`{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"q","guarantees":{"cpus":{"value":1}}},{"limits":{}}]}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mesh/mesos"
 	"mesh/mesos/scheduler"
 	"mesh/server"
 	"mesh/server/servertest"
@@ -91,6 +92,75 @@ func TestOperator_WeightsSurviveALeaderChangeAndDivideTheCluster(t *testing.T) {
 	servertest.WaitFor(t, 10*time.Second, "every agent offered", func() bool { return nBig()+nSmall() == 8 })
 	if b, s := nBig(), nSmall(); b != 6 || s != 2 {
 		t.Errorf("offers: big %d, small %d; want 6 and 2 (weights 3 and 1)", b, s)
+	}
+	c.Heal()
+	c.CheckConsistent()
+}
+
+// UPDATE_QUOTA keeps quotas in the replicated state: a new leader lists
+// them and holds a guarantee's headroom back from other roles. Bad
+// configs are refused with a 400 that says why and change nothing.
+func TestOperator_QuotaSurvivesALeaderChangeAndHoldsHeadroom(t *testing.T) {
+	c := servertest.NewCluster(t, 3, func(cfg *server.Config) { cfg.AllocationInterval = 50 * time.Millisecond })
+	old := c.WaitLeader()
+	oldAddr := c.Servers[old].HTTPAddr()
+	agents := make([]*servertest.SimAgent, 4)
+	for i := range agents {
+		agents[i] = servertest.NewSimAgent(oldAddr, agentResources())
+		agents[i].Hostname = fmt.Sprintf("sim%d", i)
+		agents[i].Start(t)
+	}
+	quota := `{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"q","guarantees":{"cpus":{"value":8}},"limits":{"cpus":{"value":12}}}]}}`
+	if code, out, _ := opCall(t, oldAddr, "/api/v1", quota, nil); code != http.StatusOK {
+		t.Fatalf("UPDATE_QUOTA: %d %s", code, out)
+	}
+	for _, bad := range []struct{ body, msg string }{
+		{`{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"big","guarantees":{"cpus":{"value":100}}}]}}`, "use 'force'"},
+		{`{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"x","guarantees":{"cpus":{"value":3}},"limits":{"cpus":{"value":2}}}]}}`, "above its limit"},
+		{`{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"x","guarantees":{"ports":{"value":3}}}]}}`, "may only name"},
+		{`{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"*","guarantees":{"cpus":{"value":1}}}]}}`, "cannot be '*'"},
+		{`{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"guarantees":{"cpus":{"value":1}}}]}}`, "Missing required fields"},
+		{`{"type":"UPDATE_QUOTA"}`, "Expecting 'update_quota' to be present"},
+	} {
+		if code, out, _ := opCall(t, oldAddr, "/api/v1", bad.body, nil); code != http.StatusBadRequest || !strings.Contains(out, bad.msg) {
+			t.Errorf("%s: %d %q, want 400 with %q", bad.body, code, out, bad.msg)
+		}
+	}
+
+	c.Isolate(old)
+	servertest.WaitFor(t, 5*time.Second, "old leader to step down", func() bool { return !c.Servers[old].IsLeader() })
+	addr := c.Servers[c.WaitLeader()].HTTPAddr()
+	var q struct {
+		GetQuota struct {
+			Status struct {
+				Configs []struct {
+					Role       string                        `json:"role"`
+					Guarantees map[string]map[string]float64 `json:"guarantees"`
+					Limits     map[string]map[string]float64 `json:"limits"`
+				} `json:"configs"`
+			} `json:"status"`
+		} `json:"get_quota"`
+	}
+	operator(t, addr, `{"type":"GET_QUOTA"}`, &q)
+	if got := fmt.Sprint(q.GetQuota.Status.Configs); got != "[{q map[cpus:map[value:8]] map[cpus:map[value:12]]}]" {
+		t.Fatalf("GET_QUOTA on the new leader: %s", got)
+	}
+	for _, a := range agents {
+		a.Stop()
+		b := servertest.NewSimAgent(addr, agentResources())
+		b.ID, b.Hostname = a.ID, a.Hostname
+		b.Start(t)
+	}
+	// Role a alone subscribes: of the 16 cpus it is offered the 8 that
+	// q's unmet guarantee does not hold back.
+	f := subscribe(t, addr, subscribeBody("a", "", `"role":"a"`))
+	f.subscribed()
+	var cpus float64
+	for _, o := range f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers {
+		cpus += mesos.Resources(o.Resources).Scalar("cpus")
+	}
+	if cpus != 8 {
+		t.Errorf("role a offered %v cpus, want 8 (16 less q's guarantee)", cpus)
 	}
 	c.Heal()
 	c.CheckConsistent()
