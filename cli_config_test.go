@@ -263,3 +263,32 @@ func FuzzDecodeConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestConfig_DistExamplesDecodeAgainstTheRealFlags: the example files in
+// dist/ hold only settings of their commands, with the right types, and
+// every required flag, so that they cannot rot.
+func TestConfig_DistExamplesDecodeAgainstTheRealFlags(t *testing.T) {
+	for file, cmd := range map[string]*cli.Command{"dist/server.hcl": serverCommand(), "dist/agent.hcl": agentCommand()} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		settings, err := decodeConfig(file, src, cmd.Name, cmd.Flags)
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		got := map[string]bool{}
+		for _, s := range settings {
+			got[s.name] = true
+		}
+		for _, f := range cmd.Flags {
+			if rf, ok := f.(cli.RequiredFlag); ok && rf.IsRequired() && !got[f.Names()[0]] {
+				t.Errorf("%s lacks the required %s", file, f.Names()[0])
+			}
+		}
+		if len(settings) < 5 {
+			t.Errorf("%s sets only %d flags", file, len(settings))
+		}
+	}
+}
