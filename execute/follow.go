@@ -20,7 +20,14 @@ const MaxStateFailures = 20
 // following. `mesh logs -f` and `mesh execute` both follow with it.
 func Follow(ctx context.Context, hc *http.Client, agent, file string, poll time.Duration, follow bool,
 	done func() (bool, error), out func([]byte) error) error {
-	var offset int64
+	_, err := FollowFrom(ctx, hc, agent, file, 0, poll, follow, done, out)
+	return err
+}
+
+// FollowFrom is Follow from offset; it returns the offset it reached, so
+// that a follow cut short (the agent restarting) can go on from there.
+func FollowFrom(ctx context.Context, hc *http.Client, agent, file string, offset int64, poll time.Duration, follow bool,
+	done func() (bool, error), out func([]byte) error) (int64, error) {
 	failures := 0
 	for {
 		data, err := ReadAt(ctx, hc, agent, file, offset, readChunk)
@@ -28,22 +35,22 @@ func Follow(ctx context.Context, hc *http.Client, agent, file string, poll time.
 			data, err = nil, nil // the sandbox is not there yet
 		}
 		if err != nil {
-			return err
+			return offset, err
 		}
 		if len(data) > 0 {
 			if err := out(data); err != nil {
-				return err
+				return offset, err
 			}
 			offset += int64(len(data))
 			continue
 		}
 		if !follow {
-			return nil
+			return offset, nil
 		}
 		ended, err := done()
 		if err != nil {
 			if failures++; failures >= MaxStateFailures {
-				return fmt.Errorf("cannot tell whether the task ended (%d tries): %w", failures, err)
+				return offset, fmt.Errorf("cannot tell whether the task ended (%d tries): %w", failures, err)
 			}
 		} else {
 			failures = 0
@@ -55,7 +62,7 @@ func Follow(ctx context.Context, hc *http.Client, agent, file string, poll time.
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return offset, ctx.Err()
 		case <-time.After(poll):
 		}
 	}

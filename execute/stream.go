@@ -53,6 +53,28 @@ func (r *runner) startFollow(t *task) {
 	ctx, cancel := context.WithCancel(r.life)
 	f := &follower{ended: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
 	t.follow = f
+	var wg sync.WaitGroup
+	for file, w := range map[string]io.Writer{"stdout": r.out, "stderr": r.errOut} {
+		path := sandboxPath(r.c.FrameworkID(), t.executorID(), file)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lw := &lineWriter{w: w}
+			defer lw.flush()
+			r.followFile(ctx, f, agent, path, lw)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(f.done)
+	}()
+}
+
+// followFile prints a running task's file through lw until the task has
+// ended and the file is read to its end. A read that fails (the agent
+// restarting) is tried again from where it stopped, every poll while the
+// task runs, and once more after its end.
+func (r *runner) followFile(ctx context.Context, f *follower, agent, path string, lw *lineWriter) {
 	ended := func() (bool, error) {
 		select {
 		case <-f.ended:
@@ -61,24 +83,26 @@ func (r *runner) startFollow(t *task) {
 			return false, nil
 		}
 	}
-	var wg sync.WaitGroup
-	for file, w := range map[string]io.Writer{"stdout": r.out, "stderr": r.errOut} {
-		path := sandboxPath(r.c.FrameworkID(), t.executorID(), file)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lw := &lineWriter{w: w}
-			err := Follow(ctx, r.cfg.HTTPClient, agent, path, r.cfg.followPoll, true, ended, lw.write)
-			lw.flush()
-			if err != nil && !errors.Is(err, context.Canceled) {
-				r.log.Warn("cannot follow task output", "task_id", t.id, "file", file, "error", err)
-			}
-		}()
+	var offset int64
+	for {
+		last, _ := ended()
+		var err error
+		offset, err = FollowFrom(ctx, r.cfg.HTTPClient, agent, path, offset, r.cfg.followPoll, !last, ended, lw.write)
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return
+		case last:
+			r.log.Warn("cannot read the rest of the task's output", "path", path, "error", err)
+			return
+		}
+		r.log.Debug("task output not readable, trying again", "path", path, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.ended:
+		case <-time.After(r.cfg.followPoll):
+		}
 	}
-	go func() {
-		wg.Wait()
-		close(f.done)
-	}()
 }
 
 // endFollow tells t's follower that the task ended and waits (a bounded

@@ -45,16 +45,33 @@ func (l *lockedBuffer) String() string {
 }
 
 // growingAgent serves sandbox files that the test appends to, through
-// /files/read as an agent does.
-func growingAgent(t *testing.T) (*fakeAgent, func(path, s string)) {
-	var mu sync.Mutex
-	files := map[string]string{}
-	a := &fakeAgent{}
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		data, ok := files[r.URL.Query().Get("path")]
-		mu.Unlock()
-		if r.URL.Path != "/files/read" || !ok {
+// /files/read as an agent does; while failing is set it answers 503.
+type growingAgent struct {
+	*fakeAgent
+	mu      sync.Mutex
+	files   map[string]string
+	failing bool
+	failed  chan struct{} // a read was answered 503
+}
+
+func newGrowingAgent(t *testing.T) *growingAgent {
+	g := &growingAgent{fakeAgent: &fakeAgent{}, files: map[string]string{}, failed: make(chan struct{}, 1)}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		data, ok := g.files[r.URL.Query().Get("path")]
+		failing := g.failing
+		g.mu.Unlock()
+		if failing {
+			select {
+			case g.failed <- struct{}{}:
+			default:
+			}
+		}
+		switch {
+		case failing:
+			http.Error(w, "agent restarting", http.StatusServiceUnavailable)
+			return
+		case r.URL.Path != "/files/read" || !ok:
 			http.NotFound(w, r)
 			return
 		}
@@ -63,11 +80,33 @@ func growingAgent(t *testing.T) (*fakeAgent, func(path, s string)) {
 		off = min(off, len(data))
 		json.NewEncoder(w).Encode(map[string]any{"data": data[off:min(off+n, len(data))], "offset": off})
 	}))
-	t.Cleanup(a.srv.Close)
-	return a, func(path, s string) {
-		mu.Lock()
-		files[path] += s
-		mu.Unlock()
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *growingAgent) write(path, s string) {
+	g.mu.Lock()
+	g.files[path] += s
+	g.mu.Unlock()
+}
+
+func (g *growingAgent) setFailing(on bool) {
+	g.mu.Lock()
+	g.failing = on
+	g.mu.Unlock()
+}
+
+// waitFailedReads waits until n reads were refused.
+func (g *growingAgent) waitFailedReads(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case <-g.failed:
+		case <-deadline.C:
+			t.Fatalf("%d of %d reads refused within %s", i, n, wait)
+		}
 	}
 }
 
@@ -114,14 +153,15 @@ func waitOutput(t *testing.T, out *lockedBuffer, want string) {
 // its final state.
 func TestRun_StreamsOneTasksOutputWhileItRuns(t *testing.T) {
 	m := newFakeMaster(t)
-	agent, write := growingAgent(t)
+	agent := newGrowingAgent(t)
+	write := agent.write
 	const dir = "/frameworks/F1/executors/s-0/runs/latest/"
 	write(dir+"stdout", "")
 	write(dir+"stderr", "")
 	errOut := &lockedBuffer{}
 	done, out := startLocked(t, Config{Masters: []string{m.addr()}, Name: "s", Command: "x", ErrOut: errOut, followPoll: 5 * time.Millisecond})
 	fs := m.expectSubscribe()
-	fs.send(subscribed(), offers(offer("O1", "A1", agent, 1, 1024)))
+	fs.send(subscribed(), offers(offer("O1", "A1", agent.fakeAgent, 1, 1024)))
 	launched(t, m.expectCall(scheduler.CallAccept), "O1", DefaultCPUs, DefaultMem)
 	m.sendAcked(fs, update("s-0", mesos.TaskRunning, "", "", true))
 
@@ -140,6 +180,35 @@ func TestRun_StreamsOneTasksOutputWhileItRuns(t *testing.T) {
 	}
 	want := "task s-0 TASK_RUNNING\nfirst line\nhalf a line\nlast words\ntask s-0 TASK_FINISHED\n"
 	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestRun_StreamGoesOnWhereItStoppedAfterFailedReads: reads that fail
+// for a while (the agent restarting) do not end the stream: it goes on
+// from where it was, nothing printed twice or lost.
+func TestRun_StreamGoesOnWhereItStoppedAfterFailedReads(t *testing.T) {
+	m := newFakeMaster(t)
+	agent := newGrowingAgent(t)
+	const stdout = "/frameworks/F1/executors/r-0/runs/latest/stdout"
+	agent.write(stdout, "one\n")
+	done, out := startLocked(t, Config{Masters: []string{m.addr()}, Name: "r", Command: "x", followPoll: 5 * time.Millisecond})
+	fs := m.expectSubscribe()
+	fs.send(subscribed(), offers(offer("O1", "A1", agent.fakeAgent, 1, 1024)))
+	launched(t, m.expectCall(scheduler.CallAccept), "O1", DefaultCPUs, DefaultMem)
+	m.sendAcked(fs, update("r-0", mesos.TaskRunning, "", "", true))
+	waitOutput(t, out, "one\n")
+
+	agent.setFailing(true)
+	agent.write(stdout, "two\n")
+	agent.waitFailedReads(t, 3)
+	agent.setFailing(false)
+	waitOutput(t, out, "two\n")
+	agent.write(stdout, "three\n")
+	m.sendAcked(fs, update("r-0", mesos.TaskFinished, "", "", true))
+	m.expectCall(scheduler.CallTeardown)
+	waitRun(t, done)
+	if want := "task r-0 TASK_RUNNING\none\ntwo\nthree\ntask r-0 TASK_FINISHED\n"; out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
 	}
 }
