@@ -213,6 +213,17 @@ func decodeConfig(filename string, src []byte, command string, flags []cli.Flag)
 		}
 		out = append(out, setting{name: f.Names()[0], key: key, value: s, where: where})
 	}
+	seen := map[string]setting{}
+	for _, s := range out {
+		if prev, ok := seen[s.name]; ok {
+			first, second := prev, s
+			if lineOf(second.where) < lineOf(first.where) {
+				first, second = second, first
+			}
+			return nil, fmt.Errorf("%s: %s: set already, as %s, at line %d", second.where, second.key, first.key, lineOf(first.where))
+		}
+		seen[s.name] = s
+	}
 	// Map order is random: report and apply in the file's order.
 	sort.Slice(out, func(i, j int) bool { return lineOf(out[i].where) < lineOf(out[j].where) })
 	return out, nil

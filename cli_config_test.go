@@ -148,6 +148,7 @@ func TestConfig_BadKeyOrTypeStopsTheStartNamingKeyFileAndLine(t *testing.T) {
 		{"x.hcl", "server {\n  name = \"n\"\n}\n", `x.hcl:1`},
 		{"x.hcl", "name = \n", `x.hcl:1`},
 		{"x.hcl", "config = \"other.hcl\"\n", `x.hcl:1: unknown setting "config"`},
+		{"x.hcl", "name = \"n\"\nhttp_addr = \"a:1\"\nhttp-addr = \"a:2\"\n", `x.hcl:3: http-addr: set already, as http_addr, at line 2`},
 		{"x.json", "{\n \"name\": \"n\",\n \"count\": \"3\"\n}", `x.json:3: count: want a whole number, got a string`},
 		{"x.json", "{\"name\": \"n\",\n\n \"nope\": 1}", `x.json:3: unknown setting "nope"`},
 		{"x.json", "{\"name\": ", `x.json:1`},
