@@ -124,7 +124,7 @@ type counts struct {
 }
 
 func (n counts) String(total int) string {
-	return fmt.Sprintf("progress: %d/%d finished, %d failed, %d running, %d staged, %d waiting for offers",
+	return fmt.Sprintf("progress: %d/%d finished, %d failed, %d running, %d staged, %d waiting",
 		n.finished, total, n.failed, n.running, n.staged, n.waiting)
 }
 

@@ -242,7 +242,7 @@ func TestRun_ManyInstancesShowProgressAndTheOutputOfFailedOnesAtTheEnd(t *testin
 	if withoutProgress(got) != want {
 		t.Errorf("output without progress:\n%s\nwant:\n%s", withoutProgress(got), want)
 	}
-	last := "progress: 1/2 finished, 1 failed, 0 running, 0 staged, 0 waiting for offers\n--- p-1 stdout ---"
+	last := "progress: 1/2 finished, 1 failed, 0 running, 0 staged, 0 waiting\n--- p-1 stdout ---"
 	if !strings.Contains(got, last) || strings.Contains(got, "fine") {
 		t.Errorf("output lacks the final counts before the failed output, or shows a finished task's:\n%s", got)
 	}
