@@ -7,7 +7,9 @@ join = ["10.0.0.1:5050", "10.0.0.2:5050", "10.0.0.3:5050"]
 
 # This machine's address: servers, the CLI and executors reach the agent here.
 http-addr = "10.0.0.11:5051"
-work-dir  = "/var/lib/mesh/agent"
+# Sandboxes and checkpoints. Not under the server's /var/lib/mesh (mode 0750,
+# owned by user mesh): tasks of other users walk through it to their sandboxes.
+work-dir  = "/var/lib/mesh-agent"
 
 # Resources not named here (cpus, mem, disk) are detected; items are joined
 # with ";" as in Mesos' --resources.
