@@ -22,7 +22,7 @@ isolation        = "linux"
 allow-root-tasks = false
 
 # Host paths tasks may mount as volumes, and capabilities they may ask for.
-host-volumes      = ["/srv/data"]
+host-volumes      = [] # e.g. ["/srv/data"]
 task-capabilities = []
 
 # Sandboxes of ended executors are kept this long (less as the disk fills).

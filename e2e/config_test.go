@@ -28,3 +28,15 @@ func TestConfig_ServerStartsWithTheFilesSettings(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestConfig_DistExamplesStartAServerAndAnAgent: the example files of
+// dist/, with only their machine-specific addresses and directories
+// overridden by flags, start a server that leads and an agent that
+// registers with it.
+func TestConfig_DistExamplesStartAServerAndAnAgent(t *testing.T) {
+	httpAddr := freePort(t)
+	start(t, "server", "-config", "../dist/server.hcl", "-data-dir", t.TempDir(), "-http-addr", httpAddr,
+		"-raft-addr", freePort(t), "-bootstrap-expect", "1", "-join", "")
+	start(t, "agent", "-config", "../dist/agent.hcl", "-join", httpAddr, "-http-addr", freePort(t), "-work-dir", t.TempDir())
+	waitAgents(t, httpAddr, 1)
+}
