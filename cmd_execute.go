@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"mesh/execute"
 )
@@ -38,6 +39,7 @@ func executeCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "uri", Usage: "fetch this `URI` into each sandbox first, extracting archives (repeatable)"},
 			&cli.StringSliceFlag{Name: "volume", Usage: "bind `HOST_PATH:CONTAINER_PATH[:ro]` into each task (repeatable; the agent's -host-volumes must allow the host path; a relative host path is in the sandbox)"},
 			&cli.StringSliceFlag{Name: "env", Usage: "set `NAME=VALUE` for the command (repeatable)"},
+			&cli.StringFlag{Name: "output", Value: execute.OutputAuto, Usage: "auto: print a single task's stdout (and its stderr on stderr) while it runs; for many instances, a progress line and, at the end, the output of the tasks that did not finish. all: each task's output once it ends"},
 		}, logFlags()...),
 		Action: runExecute,
 	}
@@ -75,6 +77,9 @@ func runExecute(c *cli.Context) error {
 		Env:             c.StringSlice("env"),
 		Volumes:         c.StringSlice("volume"),
 		Out:             os.Stdout,
+		ErrOut:          os.Stderr,
+		TTY:             isTerminal(os.Stdout),
+		Output:          c.String("output"),
 		Logger:          logger,
 	}
 	if cfg.Instances < 1 {
@@ -96,4 +101,10 @@ func runExecute(c *cli.Context) error {
 		return fmt.Errorf("execute: %w", err)
 	}
 	return nil
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -20,10 +19,6 @@ import (
 
 // followPoll is how often `mesh logs -f` asks for more of the file.
 var followPoll = 500 * time.Millisecond
-
-// maxStateFailures is how many asks in a row for the task's state may
-// fail before `mesh logs -f` gives up (about 10s of polls).
-const maxStateFailures = 20
 
 // sandboxOf finds task id and returns its agent's URL and the path of its
 // sandbox (the latest run of its executor) in the agent's files.
@@ -88,7 +83,7 @@ func logsCommand() *cli.Command {
 			if c.Bool("stderr") {
 				file = "stderr"
 			}
-			err = followFile(ctx, a.hc, agent, dir+file, c.Bool("f"), func() (bool, error) {
+			err = execute.Follow(ctx, a.hc, agent, dir+file, followPoll, c.Bool("f"), func() (bool, error) {
 				return taskTerminal(ctx, a, id, fw)
 			}, func(b []byte) error {
 				_, err := c.App.Writer.Write(b)
@@ -102,53 +97,6 @@ func logsCommand() *cli.Command {
 			}
 			return err
 		},
-	}
-}
-
-// followFile prints file from its start. Without follow it stops at the
-// end of what is written; with follow it keeps polling until done says
-// the writer has ended and a last read finds nothing more.
-func followFile(ctx context.Context, hc *http.Client, agent, file string, follow bool, done func() (bool, error), out func([]byte) error) error {
-	var offset int64
-	failures := 0
-	for {
-		data, err := execute.ReadAt(ctx, hc, agent, file, offset, 1<<20)
-		if errors.Is(err, execute.ErrNoFile) && follow {
-			data, err = nil, nil // the sandbox is not there yet
-		}
-		if err != nil {
-			return err
-		}
-		if len(data) > 0 {
-			if err := out(data); err != nil {
-				return err
-			}
-			offset += int64(len(data))
-			continue
-		}
-		if !follow {
-			return nil
-		}
-		ended, err := done()
-		if err != nil {
-			// A leader change makes the servers answer 503 for a moment:
-			// keep following through a few failed asks.
-			if failures++; failures >= maxStateFailures {
-				return fmt.Errorf("cannot tell whether the task ended (%d tries): %w", failures, err)
-			}
-		} else {
-			failures = 0
-		}
-		if ended {
-			// One last read: what the task wrote before it ended.
-			follow = false
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(followPoll):
-		}
 	}
 }
 

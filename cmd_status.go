@@ -29,6 +29,7 @@ type serverStatus struct {
 type clusterStatus struct {
 	Leader     string         `json:"leader"`
 	Quorum     bool           `json:"quorum"`
+	Reason     string         `json:"reason,omitempty"` // why the server asked is not healthy
 	Servers    []serverStatus `json:"servers"`
 	Agents     map[string]int `json:"agents"`
 	Frameworks map[string]int `json:"frameworks"`
@@ -69,7 +70,7 @@ func gatherStatus(ctx context.Context, a *apiClient) (*clusterStatus, error) {
 	if err := a.getJSON(ctx, "/internal/v1/raft/peers", &peers); err != nil {
 		return nil, err
 	}
-	cs := &clusterStatus{Leader: h.Leader, Agents: map[string]int{}, Frameworks: map[string]int{}, Tasks: map[string]int{}}
+	cs := &clusterStatus{Leader: h.Leader, Reason: h.Reason, Agents: map[string]int{}, Frameworks: map[string]int{}, Tasks: map[string]int{}}
 	healthy := 0
 	for _, p := range peers {
 		s := serverStatus{ID: p.ID, HTTPAddr: p.HTTPAddr, RaftAddr: p.Address, Suffrage: p.Suffrage, RaftState: "unreachable"}
@@ -115,7 +116,7 @@ func gatherStatus(ctx context.Context, a *apiClient) (*clusterStatus, error) {
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
-		Usage: "show the servers, their raft roles and health, and agents, frameworks and tasks by state",
+		Usage: "show the servers, their raft roles and health, and agents, frameworks and tasks by state; exits 1 without a leader and a quorum",
 		Flags: clientFlags(),
 		Action: func(c *cli.Context) error {
 			cs, err := gatherStatus(c.Context, newAPIClient(c))
@@ -124,7 +125,10 @@ func statusCommand() *cli.Command {
 			}
 			w := c.App.Writer
 			if c.Bool("json") {
-				return printJSON(w, cs)
+				if err := printJSON(w, cs); err != nil {
+					return err
+				}
+				return cs.problem()
 			}
 			leader := cs.Leader
 			if leader == "" {
@@ -144,9 +148,40 @@ func statusCommand() *cli.Command {
 			}
 			fmt.Fprintf(w, "\nAgents:      %s\nFrameworks:  %s\nTasks:       %s\n",
 				counts(cs.Agents), counts(cs.Frameworks), counts(cs.Tasks))
-			return nil
+			return cs.problem()
 		},
 	}
+}
+
+// problem is nil for a cluster with a leader and a quorum of healthy
+// voters, and otherwise says what is wrong: `mesh status` then exits 1,
+// after printing what it knows, so scripts and probes can tell.
+func (cs *clusterStatus) problem() error {
+	if cs.Quorum {
+		return nil
+	}
+	voters, healthy := 0, 0
+	for _, s := range cs.Servers {
+		if s.Suffrage == "Voter" {
+			voters++
+			if s.Healthy {
+				healthy++
+			}
+		}
+	}
+	msg := "no quorum"
+	if cs.Leader == "" {
+		msg = "no leader"
+		if r := cs.Reason; strings.HasPrefix(r, "no leader") {
+			msg = r
+		} else if r != "" {
+			msg += ": " + r
+		}
+	}
+	if voters == 0 {
+		return fmt.Errorf("%s; the server is in no raft configuration yet", msg)
+	}
+	return fmt.Errorf("%s; %d of %d servers healthy, %d needed for a quorum", msg, healthy, voters, voters/2+1)
 }
 
 // counts renders a tally as "a 1, b 2", sorted by name.

@@ -16,11 +16,20 @@ import (
 )
 
 func main() {
-	app := &cli.App{
+	if err := newApp().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "mesh:", err)
+		os.Exit(1)
+	}
+}
+
+// newApp builds the mesh command line. Every command with flags also
+// takes -config FILE and MESH_* environment variables (cli_config.go).
+func newApp() *cli.App {
+	return &cli.App{
 		Name:    "mesh",
 		Usage:   "a cluster resource manager that speaks the Mesos v1 HTTP API",
 		Version: version.MeshVersion,
-		Commands: []*cli.Command{
+		Commands: withConfig([]*cli.Command{
 			serverCommand(),
 			agentCommand(),
 			devCommand(),
@@ -36,12 +45,8 @@ func main() {
 			logsCommand(),
 			lsCommand(),
 			versionCommand(),
-		},
+		}),
 		HideVersion: true,
-	}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "mesh:", err)
-		os.Exit(1)
 	}
 }
 

@@ -27,7 +27,7 @@ func TestAgent_KillNineKeepsTasksRunning(t *testing.T) {
 	agent := startBin(t, oldBin, agentArgs...)
 	waitAgents(t, httpAddr, 1)
 
-	long := start(t, "execute", "-master", httpAddr, "-name", "long", "-command", "sleep 4; echo survived", "-instances", "3")
+	long := start(t, "execute", "-master", httpAddr, "-name", "long", "-command", "sleep 4; echo survived", "-instances", "3", "-output", "all")
 	short := start(t, "execute", "-master", httpAddr, "-name", "short", "-command", "sleep 1; exit 3")
 	waitFor(t, 30*time.Second, "4 tasks running", func() bool {
 		return strings.Count(long.out.String(), "TASK_RUNNING") == 3 && strings.Contains(short.out.String(), "TASK_RUNNING")

@@ -173,7 +173,7 @@ func checkLogsAndLs(t *testing.T) {
 }
 
 // checkStatusWithoutQuorum: with 2 of 3 servers stopped the last one
-// knows no leader, and mesh status says so.
+// knows no leader, and mesh status says so and exits 1.
 func checkStatusWithoutQuorum(t *testing.T, c *testCluster, leader *testServer) {
 	t.Helper()
 	// Without a quorum: no leader, the servers that are down unreachable.
@@ -185,7 +185,11 @@ func checkStatusWithoutQuorum(t *testing.T, c *testCluster, leader *testServer) 
 		var h health
 		return getHealth(last.httpAddr, &h) == nil && h.Leader == ""
 	})
-	out := mustRun(t, "status", "-address", last.httpAddr)
+	// It prints what it knows, and exits 1.
+	out, code := run(t, 60*time.Second, "status", "-address", last.httpAddr)
+	if code != 1 || !strings.Contains(out, "mesh: no leader") {
+		t.Errorf("mesh status without a quorum exited %d, want 1 with an error line:\n%s", code, out)
+	}
 	for _, want := range []string{"Leader:  none", "Raft:    no quorum"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("mesh status without a quorum lacks %q:\n%s", want, out)

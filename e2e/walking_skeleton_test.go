@@ -26,7 +26,7 @@ func TestDev_ExecuteRunsTasksAndShowsOutput(t *testing.T) {
 		t.Fatalf("mesh dev said it was running before its agent registered: %+v, %v", st.Agents, err)
 	}
 	out, code := run(t, 60*time.Second, "execute", "-master", httpAddr, "-name", "hello",
-		"-command", "echo hello from mesh", "-instances", "3")
+		"-command", "echo hello from mesh", "-instances", "3", "-output", "all")
 	if code != 0 {
 		t.Fatalf("mesh execute exited %d:\n%s", code, out)
 	}

@@ -1,8 +1,6 @@
 package execute
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -266,6 +264,12 @@ func (r *runner) onUpdate(st *mesos.TaskStatus) {
 		r.log.Debug("ignoring a late reconciliation answer about a launch made again since", "task_id", t.id, "state", st.State)
 		return
 	}
+	if st.ExecutorID != nil && st.ExecutorID.Value != "" && !t.terminal {
+		t.executor = st.ExecutorID.Value
+	}
+	if !t.terminal && st.State.IsTerminal() {
+		r.endFollow(t) // its last output before its end
+	}
 	if !t.terminal && (st.State != t.state || r.forgotten(t, st)) {
 		if r.forgotten(t, st) {
 			cp := *st
@@ -286,6 +290,9 @@ func (r *runner) onUpdate(st *mesos.TaskStatus) {
 		return
 	}
 	t.state, t.source, t.reason, t.message = st.State, st.Source, st.Reason, st.Message
+	if st.State == mesos.TaskRunning {
+		r.startFollow(t)
+	}
 	if st.State == mesos.TaskRunning && r.cfg.KillAfter > 0 && t.timer == nil {
 		id := t.id
 		t.timer = time.AfterFunc(r.cfg.KillAfter, func() {
@@ -434,39 +441,14 @@ func (r *runner) killAll() {
 }
 
 // printOutput prints the stdout (and a non-empty stderr) of a task that
-// ended, read from its agent's /files API.
+// ended, unless it was streamed while it ran or the run prints only the
+// output of failed tasks, at its end.
 func (r *runner) printOutput(t *task, st *mesos.TaskStatus) {
 	if st.State == mesos.TaskError || st.Reason == mesos.ReasonInvalidOffers {
 		return // never ran
 	}
-	agent := r.agents[t.agentID]
-	if agent == "" {
-		r.log.Debug("agent address unknown, not fetching output", "task_id", t.id, "agent_id", t.agentID)
+	if t.follow != nil || (r.cfg.Output == OutputAuto && r.cfg.Instances > 1) {
 		return
 	}
-	executorID := t.id // the command executor is named after its task
-	if st.ExecutorID != nil && st.ExecutorID.Value != "" {
-		executorID = st.ExecutorID.Value
-	}
-	for _, file := range []string{"stdout", "stderr"} {
-		ctx, cancel := context.WithTimeout(r.life, callTimeout)
-		data, err := readFile(ctx, r.cfg.HTTPClient, agent, sandboxPath(r.c.FrameworkID(), executorID, file))
-		cancel()
-		if err != nil {
-			if errors.Is(err, errNoFile) {
-				r.log.Debug("no output file", "task_id", t.id, "file", file)
-			} else {
-				r.log.Warn("cannot fetch task output", "task_id", t.id, "file", file, "error", err)
-			}
-			continue
-		}
-		if file == "stderr" && len(data) == 0 {
-			continue
-		}
-		fmt.Fprintf(r.out, "--- %s %s ---\n", t.id, file)
-		r.out.Write(data)
-		if len(data) > 0 && data[len(data)-1] != '\n' {
-			fmt.Fprintln(r.out)
-		}
-	}
+	r.printFiles(t)
 }

@@ -100,6 +100,13 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Out receives state lines and task output; nil means os.Stdout.
 	Out io.Writer
+	// ErrOut receives the stderr of a task whose output is streamed; nil
+	// means Out.
+	ErrOut io.Writer
+	// TTY says Out is a terminal: the progress line is redrawn in place.
+	TTY bool
+	// Output is OutputAuto ("" too) or OutputAll.
+	Output string
 	// Logger receives progress logs; nil discards them.
 	Logger hclog.Logger
 	// HTTPClient talks to servers and agents; nil means a fresh client.
@@ -108,6 +115,9 @@ type Config struct {
 	// newTimer starts the reconciliation and resubscription timers; nil
 	// means the wall clock.
 	newTimer client.TimerFunc
+	// followPoll is how often a running task's output is read; 0 means
+	// DefaultFollowPoll.
+	followPoll time.Duration
 }
 
 // TaskResult is the outcome of one task.
@@ -219,6 +229,16 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
+	switch cfg.Output {
+	case "":
+		cfg.Output = OutputAuto
+	case OutputAuto, OutputAll:
+	default:
+		return cfg, fmt.Errorf("output %q: want %s or %s", cfg.Output, OutputAuto, OutputAll)
+	}
+	if cfg.followPoll <= 0 {
+		cfg.followPoll = DefaultFollowPoll
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
@@ -244,6 +264,8 @@ type task struct {
 	refusal  string
 	terminal bool
 	timer    *time.Timer
+	executor string    // executor id an update named, "" for the task's own
+	follow   *follower // reads its output while it runs, nil if not
 }
 
 // item is one result of Subscription.Next, passed to the run loop.
@@ -254,11 +276,13 @@ type item struct {
 
 // runner holds the state of one Run; only the run loop touches it.
 type runner struct {
-	cfg  Config
-	log  hclog.Logger
-	out  io.Writer
-	c    *client.Client
-	info mesos.FrameworkInfo
+	cfg     Config
+	log     hclog.Logger
+	console *console
+	out     io.Writer // the console
+	errOut  io.Writer // streamed stderr: Config.ErrOut, or the console
+	c       *client.Client
+	info    mesos.FrameworkInfo
 
 	tasks   []*task
 	byID    map[string]*task
@@ -293,6 +317,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r := newRunner(cfg)
 	res, err := r.run(ctx)
+	r.stopFollowers()
+	r.showProgress()
+	r.console.close()
+	r.printFailedOutputs()
 	if r.stopping != nil {
 		r.report()
 	}
@@ -304,10 +332,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 func newRunner(cfg Config) *runner {
 	log := cfg.Logger.Named("execute")
 	failover := cfg.FailoverTimeout.Seconds()
+	con := newConsole(cfg.Out, cfg.TTY)
+	var errOut io.Writer = con
+	if cfg.ErrOut != nil {
+		errOut = cfg.ErrOut
+	}
 	r := &runner{
-		cfg: cfg,
-		log: log,
-		out: cfg.Out,
+		cfg:     cfg,
+		log:     log,
+		console: con,
+		out:     con,
+		errOut:  errOut,
 		c: client.New(client.Config{
 			Masters:    cfg.Masters,
 			Logger:     log.Named("client"),
@@ -382,6 +417,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	}
 
 	for {
+		r.showProgress()
 		if r.stopReq != nil && r.stopping == nil {
 			beginStop(r.stopReq)
 		}

@@ -356,7 +356,7 @@ func TestRun_PacksInstancesAndPrintsOutput(t *testing.T) {
 	})
 	done, out := start(context.Background(), t, Config{
 		Masters: []string{m.addr()}, Name: "hello", Command: "echo hi",
-		CPUs: 0.5, Mem: 32, Instances: 3, FailoverTimeout: time.Minute,
+		CPUs: 0.5, Mem: 32, Instances: 3, FailoverTimeout: time.Minute, Output: OutputAll,
 	})
 
 	fs := m.expectSubscribe()
@@ -422,7 +422,7 @@ func TestRun_PacksInstancesAndPrintsOutput(t *testing.T) {
 		"--- hello-1 stderr ---\na warning\n" +
 		"task hello-2 TASK_FINISHED\n" +
 		"--- hello-2 stdout ---\n"
-	if out.String() != want {
+	if got := withoutProgress(out.String()); got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
 	}
 }

@@ -1,0 +1,27 @@
+# /etc/mesh/server.hcl: settings of `mesh server -config /etc/mesh/server.hcl`.
+# Each name is a flag of `mesh server -h`; a flag on the command line or a
+# MESH_<FLAG> variable (MESH_HTTP_ADDR for http-addr) wins over this file.
+# This is server 1 of 3: on the others change the addresses and join.
+
+data-dir = "/var/lib/mesh/server"
+
+# The scheduler, agent and operator APIs and the web UI.
+http-addr = "10.0.0.1:5050"
+# Raft listens here and dials its peers from this address's IP.
+raft-addr = "10.0.0.1:5052"
+
+# The quorum: the same number on every server; join lists the others.
+bootstrap-expect = 3
+join             = ["10.0.0.2:5050", "10.0.0.3:5050"]
+
+# How long a disconnected agent has before its tasks are lost, and the
+# least time frameworks get to come back after a leader change.
+agent-reregister-timeout   = "10m"
+framework-failover-minimum = "1m"
+
+# History kept in the replicated state (and shown by /state).
+max-completed-tasks-per-framework = 1000
+max-completed-frameworks          = 50
+
+log-level = "info"
+log-json  = true
