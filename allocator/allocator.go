@@ -81,6 +81,10 @@ type Allocator interface {
 	// SetWeight sets a role's weight (1 unless set; a weight that is not
 	// a positive finite number restores 1).
 	SetWeight(role string, w float64)
+	// SetGPUAware says whether a framework declared the GPU_RESOURCES
+	// capability; an agent with GPUs is offered only to those that did,
+	// so that GPU machines are not filled with work that needs none.
+	SetGPUAware(frameworkID string, aware bool)
 	// SetQuota sets a role's quota guarantee and limit; one with neither
 	// removes it.
 	SetQuota(role string, q Quota)

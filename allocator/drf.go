@@ -60,6 +60,7 @@ type framework struct {
 	roles      []string // subscription order, no duplicates
 	suppressed map[string]bool
 	active     bool
+	gpuAware   bool
 	filters    map[string][]filter // agent ID → decline filters
 }
 
@@ -326,6 +327,16 @@ func (d *DRF) Filter(frameworkID, agentID, role string, res mesos.Resources, unt
 	if f := d.frameworks[frameworkID]; f != nil {
 		f.addFilter(agentID, filter{role: role, res: res.Unallocate(), expiry: until}, d.cfg.Clock.Now())
 	}
+}
+
+// SetGPUAware records whether a framework may be offered GPU agents.
+func (d *DRF) SetGPUAware(frameworkID string, aware bool) {
+	d.mu.Lock()
+	if f := d.frameworks[frameworkID]; f != nil {
+		f.gpuAware = aware
+	}
+	d.mu.Unlock()
+	d.Trigger()
 }
 
 // Suppress stops offers to a framework for roles, or for every role it is

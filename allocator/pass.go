@@ -93,8 +93,10 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 			continue
 		}
 		fs := fws[rc.name]
+		gpus := a.total.Scalar("gpus") > 0
 		for _, fc := range fs.sorted() {
-			if d.frameworks[fc.name].filtered(a.id, rc.name, offer, now) {
+			f := d.frameworks[fc.name]
+			if (gpus && !f.gpuAware) || f.filtered(a.id, rc.name, offer, now) {
 				continue
 			}
 			granted := offer.Allocate(rc.name)

@@ -2,6 +2,8 @@ package allocator
 
 import (
 	"testing"
+
+	"mesh/mesos"
 )
 
 func cpusOf(round []Allocation, role string) float64 {
@@ -69,4 +71,17 @@ func TestQuota_HeadroomIsHeldBack(t *testing.T) {
 	if got := cpusOf(pass(t, d, rec), "q"); got != 8 {
 		t.Fatalf("role q offered %v cpus after reviving, want 8", got)
 	}
+}
+
+// An agent with GPUs is offered only to frameworks that declared the
+// GPU_RESOURCES capability; the others get the agents without.
+func TestDRF_GPUAgentsOnlyToGPUAwareFrameworks(t *testing.T) {
+	d, rec, _ := newTestDRF(t)
+	d.AddFramework("plain", []string{"r"}, nil)
+	d.AddAgent("a1", append(res(4, 4096), mesos.ScalarResource("gpus", 2)), nil)
+	d.AddAgent("a2", res(4, 4096), nil)
+	wantOwners(t, pass(t, d, rec), "a2:plain")
+	d.AddFramework("gpu", []string{"r"}, nil)
+	d.SetGPUAware("gpu", true)
+	wantOwners(t, pass(t, d, rec), "a1:gpu")
 }

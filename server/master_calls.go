@@ -45,6 +45,7 @@ func (m *master) updateFramework(fw *fsm.Framework, u *scheduler.Subscribe) erro
 	}
 	m.removeOffers(gone, true, 0)
 	m.alloc.AddFramework(fw.ID, roles, u.SuppressedRoles)
+	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
 	m.logger.Info("framework updated", "framework_id", fw.ID, "roles", roles, "suppressed_roles", u.SuppressedRoles)
 	return nil
 }

@@ -176,6 +176,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 		}
 	}
 	m.alloc.AddFramework(fw.ID, info.AllRoles(), call.Subscribe.SuppressedRoles)
+	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
 	m.restoreFilters(fw.ID)
 	m.alloc.ActivateFramework(fw.ID)
 	m.alloc.Trigger()
