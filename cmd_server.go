@@ -23,6 +23,7 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "heartbeat-interval", Value: d.HeartbeatInterval, Usage: "HEARTBEAT period on framework and agent streams"},
 			&cli.DurationFlag{Name: "allocation-interval", Value: d.AllocationInterval, Usage: "period of the background allocation pass"},
 			&cli.StringFlag{Name: "allocator", Value: d.Allocator, Usage: "allocation policy"},
+			&cli.StringFlag{Name: "min-allocatable-resources", Value: d.MinAllocatableResources, Usage: "least an offer holds: quantity sets separated by '|', each 'name:amount' separated by ';' (an offer holds one set)"},
 			&cli.DurationFlag{Name: "offer-timeout", Usage: "how long an offer stands before it is rescinded (0: until used or declined)"},
 			&cli.DurationFlag{Name: "agent-reregister-timeout", Value: d.AgentReregisterTimeout, Usage: "how long a disconnected agent has to come back before its tasks are lost"},
 			&cli.DurationFlag{Name: "framework-failover-minimum", Value: d.FrameworkFailoverMinimum, Usage: "least time a framework gets to resubscribe after a leader change"},
@@ -50,6 +51,7 @@ func serverCommand() *cli.Command {
 			cfg.AllocationInterval = c.Duration("allocation-interval")
 			cfg.Allocator = c.String("allocator")
 			cfg.OfferTimeout = c.Duration("offer-timeout")
+			cfg.MinAllocatableResources = c.String("min-allocatable-resources")
 			cfg.AgentReregisterTimeout = c.Duration("agent-reregister-timeout")
 			cfg.FrameworkFailoverMinimum = c.Duration("framework-failover-minimum")
 			cfg.MaxCompletedTasksPerFramework = c.Int("max-completed-tasks-per-framework")

@@ -40,6 +40,9 @@ type Config struct {
 	// them to be made (Mesos: 0.01 cpus or 32 MB).
 	MinCPUs float64
 	MinMem  float64
+	// MinAllocatable, when set, replaces MinCPUs and MinMem: an offer
+	// must hold one of these quantity sets (ParseMinAllocatable).
+	MinAllocatable []map[string]float64
 	// Ticker starts the clock of Run's periodic pass and returns its
 	// channel and a stop function. Nil uses time.NewTicker; tests inject a
 	// channel they feed by hand so no test waits on the wall clock.

@@ -165,9 +165,13 @@ func (d *DRF) sortedAgents() []string {
 	return d.agentOrder
 }
 
-// offerable reports whether rs holds enough for an offer: at least MinCPUs
-// cpus or MinMem mem (and some of it).
+// offerable reports whether rs holds enough for an offer: one of the
+// MinAllocatable sets, or else at least MinCPUs cpus or MinMem mem (and
+// some of it).
 func (d *DRF) offerable(rs mesos.Resources) bool {
+	if len(d.cfg.MinAllocatable) > 0 {
+		return meetsMinimum(rs, d.cfg.MinAllocatable)
+	}
 	cpus, mem := rs.Scalar("cpus"), rs.Scalar("mem")
 	return (cpus > 0 && cpus >= d.cfg.MinCPUs) || (mem > 0 && mem >= d.cfg.MinMem)
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+
+	"mesh/allocator"
 )
 
 // Config configures a server.
@@ -35,6 +37,9 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// AllocationInterval is the period of the allocator's background pass.
 	AllocationInterval time.Duration
+	// MinAllocatableResources is the least an offer must hold, in Mesos'
+	// -min_allocatable_resources grammar (allocator.ParseMinAllocatable).
+	MinAllocatableResources string
 	// OfferTimeout, when positive, is how long an offer stands before it
 	// is rescinded and its resources go back to the pool (Mesos'
 	// --offer_timeout; off by default, as there).
@@ -101,6 +106,7 @@ func DefaultConfig() Config {
 		HeartbeatInterval:        15 * time.Second,
 		AllocationInterval:       time.Second,
 		Allocator:                "drf",
+		MinAllocatableResources:  allocator.DefaultMinAllocatable,
 		AgentReregisterTimeout:   75 * time.Second,
 		FrameworkFailoverMinimum: 30 * time.Second,
 		// Mesos' defaults.
@@ -159,6 +165,12 @@ func (c *Config) validate() error {
 	fill(&c.SnapshotInterval, d.SnapshotInterval)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = d.SnapshotThreshold
+	}
+	if c.MinAllocatableResources == "" {
+		c.MinAllocatableResources = d.MinAllocatableResources
+	}
+	if _, err := allocator.ParseMinAllocatable(c.MinAllocatableResources); err != nil {
+		return fmt.Errorf("-%v", err)
 	}
 	if c.Allocator == "" {
 		c.Allocator = d.Allocator

@@ -82,11 +82,10 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 	m.adm = newAdmission(ctx, defaultAdmission)
 	m.info = masterInfo(m.clusterID, s.nodeID, s.HTTPAddr())
 	alloc, err := allocator.New(s.cfg.Allocator, allocator.Config{
-		Interval: s.cfg.AllocationInterval,
-		Offer:    m.offerRound,
-		MinCPUs:  0.01,
-		MinMem:   32,
-		PassTime: func(d time.Duration) { s.metrics.allocPass.Observe(d.Seconds()) },
+		Interval:       s.cfg.AllocationInterval,
+		Offer:          m.offerRound,
+		MinAllocatable: minAllocatable(s.cfg.MinAllocatableResources),
+		PassTime:       func(d time.Duration) { s.metrics.allocPass.Observe(d.Seconds()) },
 	})
 	if err != nil {
 		cancel()

@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"mesh/allocator"
 	"mesh/fsm"
 	"mesh/mesos"
 )
@@ -84,4 +85,10 @@ func (m *master) armOfferTimeout(offers []fsm.Offer) {
 			m.logger.Debug("rescinded offers past the offer timeout", "count", n)
 		}
 	})
+}
+
+// minAllocatable parses the validated -min-allocatable-resources.
+func minAllocatable(s string) []map[string]float64 {
+	sets, _ := allocator.ParseMinAllocatable(s)
+	return sets
 }

@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"mesh/mesos"
 
 	"mesh/mesos/scheduler"
 	"mesh/server"
@@ -101,5 +104,29 @@ func TestScheduler_OfferTimeoutRescinds(t *testing.T) {
 	again := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
 	if again.AgentID != first.AgentID || again.ID == first.ID {
 		t.Fatalf("re-offer %+v after rescinding %+v", again, first)
+	}
+}
+
+// -min-allocatable-resources is the least an offer holds; a value that
+// does not parse stops the server at start, naming the flag.
+func TestScheduler_MinAllocatableResources(t *testing.T) {
+	s := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) { c.MinAllocatableResources = "cpus:8" }})
+	small := servertest.NewSimAgent(s.HTTPAddr(), agentResources()) // 4 cpus
+	small.Start(t)
+	big := servertest.NewSimAgent(s.HTTPAddr(), mesos.Resources{mesos.ScalarResource("cpus", 8), mesos.ScalarResource("mem", 1024)})
+	big.Hostname = "big"
+	big.Start(t)
+	f := subscribe(t, s.HTTPAddr(), subscribeBody("picky", "", ""))
+	f.subscribed()
+	for _, o := range f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers {
+		if o.AgentID.Value != big.ID {
+			t.Errorf("offered agent %s, which has less than 8 cpus", o.AgentID.Value)
+		}
+	}
+	cfg := server.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.MinAllocatableResources = "cpus:lots"
+	if _, err := server.New(cfg); err == nil || !strings.Contains(err.Error(), "min allocatable resources") {
+		t.Errorf("a bad -min-allocatable-resources: %v", err)
 	}
 }

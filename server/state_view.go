@@ -261,6 +261,7 @@ func (s *Server) flags() map[string]string {
 		"bootstrap-expect": strconv.Itoa(c.BootstrapExpect), "join": join,
 		"heartbeat-interval": c.HeartbeatInterval.String(), "allocation-interval": c.AllocationInterval.String(),
 		"allocator": c.Allocator, "agent-reregister-timeout": c.AgentReregisterTimeout.String(),
+		"offer-timeout": c.OfferTimeout.String(), "min-allocatable-resources": c.MinAllocatableResources,
 		"framework-failover-minimum":        c.FrameworkFailoverMinimum.String(),
 		"max-completed-tasks-per-framework": strconv.Itoa(c.MaxCompletedTasksPerFramework),
 		"max-completed-frameworks":          strconv.Itoa(c.MaxCompletedFrameworks),
