@@ -1,0 +1,66 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"mesh/mesos"
+	"mesh/mesos/scheduler"
+	"mesh/server/servertest"
+)
+
+// TestScheduler_InvalidHealthCheckGetsTaskError: a task whose health
+// check, check or max_completion_time Mesos' master refuses gets
+// TASK_ERROR with REASON_TASK_INVALID and Mesos' message, and the other
+// tasks of the same ACCEPT launch.
+func TestScheduler_InvalidHealthCheckGetsTaskError(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("checks", "", ""))
+	f.subscribed()
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	rel := "health"
+	task := func(id string) mesos.TaskInfo {
+		return mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: o.AgentID,
+			Resources: []mesos.Resource{mesos.ScalarResource("cpus", 0.1), mesos.ScalarResource("mem", 32)},
+			Command:   &mesos.CommandInfo{Value: "sleep 60"}}
+	}
+	unknown, relative, negative, badCheck, good := task("unknown"), task("relative"), task("negative"), task("badcheck"), task("good")
+	unknown.HealthCheck = &mesos.HealthCheck{Type: "UNKNOWN"}
+	relative.HealthCheck = &mesos.HealthCheck{Type: "HTTP", HTTP: &mesos.HTTPCheckInfo{Port: 8080, Path: &rel}}
+	negative.MaxCompletionTime = &mesos.DurationInfo{Nanoseconds: -5}
+	badCheck.Check = &mesos.CheckInfo{Type: "TCP"}
+	good.HealthCheck = &mesos.HealthCheck{Type: "TCP", TCP: &mesos.TCPCheckInfo{Port: 8080}}
+	want := map[string]string{
+		"unknown":  "Task uses invalid health check: 'UNKNOWN' is not a valid health check type",
+		"relative": "Task uses invalid health check: The path 'health' of HTTP health check must start with '/'",
+		"negative": "Task's `max_completion_time` must be non-negative",
+		"badcheck": "Task uses invalid check: Expecting 'tcp' to be set for TCP check",
+	}
+	f.accept([]mesos.OfferID{o.ID}, []mesos.TaskInfo{unknown, relative, negative, badCheck, good})
+	for len(want) > 0 {
+		st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+		id := st.TaskID.Value
+		if id == "good" {
+			if st.State != mesos.TaskRunning {
+				t.Errorf("the valid task: %+v", st)
+			}
+			f.ack(st)
+			continue
+		}
+		msg, ok := want[id]
+		if !ok {
+			t.Fatalf("unexpected update %+v", st)
+		}
+		delete(want, id)
+		if st.State != mesos.TaskError || st.Reason != mesos.ReasonTaskInvalid || st.Source != mesos.SourceMaster || st.Message != msg {
+			t.Errorf("%s: %s %s %s %q, want TASK_ERROR REASON_TASK_INVALID SOURCE_MASTER %q", id, st.State, st.Reason, st.Source, st.Message, msg)
+		}
+	}
+	// The valid task was committed with its health check.
+	servertest.WaitFor(t, 10*time.Second, "the valid task to run", func() bool {
+		tk := srv.FSM().State().Task(f.id, "good")
+		return tk != nil && tk.Info.HealthCheck != nil && tk.Info.HealthCheck.TCP.Port == 8080
+	})
+}
