@@ -1,6 +1,11 @@
 package mesos
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Check and health check types (CheckInfo.Type, HealthCheck.Type).
 const (
@@ -248,4 +253,26 @@ func (h *HealthCheck) AsCheck() CheckInfo {
 		}
 	}
 	return c
+}
+
+// Validate is Mesos' validation of a check status an executor sends: a
+// known type, and the member of that type present.
+func (s *CheckStatusInfo) Validate() error {
+	var ok bool
+	switch s.Type {
+	case CheckTypeCommand:
+		ok = s.Command != nil
+	case CheckTypeHTTP:
+		ok = s.HTTP != nil
+	case CheckTypeTCP:
+		ok = s.TCP != nil
+	case CheckTypeUnknown:
+		return errors.New("'UNKNOWN' is not a valid check's status type")
+	default:
+		return errors.New("CheckStatusInfo must specify 'type'")
+	}
+	if !ok {
+		return fmt.Errorf("Expecting '%s' to be set for %s check's status", strings.ToLower(s.Type), s.Type)
+	}
+	return nil
 }

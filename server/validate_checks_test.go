@@ -92,3 +92,42 @@ func TestValidateTaskChecks_MesosMessages(t *testing.T) {
 		t.Errorf("a task without checks: %v", err)
 	}
 }
+
+// FuzzValidateTaskChecks feeds task infos decoded from arbitrary JSON to
+// the required-field checks and the master's validation of checks: none
+// may panic, and a task they accept has checks an executor can run.
+func FuzzValidateTaskChecks(f *testing.F) {
+	for _, seed := range []string{
+		`{"health_check":{"type":"HTTP","http":{"port":80,"path":"/x","scheme":"https"},"delay_seconds":-1}}`,
+		`{"health_check":{"type":"COMMAND","command":{"value":"true","environment":{"variables":[{"name":"A","type":"SECRET"}]}}}}`,
+		`{"health_check":{"type":"TCP"},"check":{"type":"HTTP","http":{"port":1,"path":""}}}`,
+		`{"check":{"type":"COMMAND","command":{"command":{"shell":false}}},"max_completion_time":{"nanoseconds":-5}}`,
+		`{"health_check":{"type":"FOO"},"check":{"type":"UNKNOWN"}}`,
+		`{"health_check":{}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var task mesos.TaskInfo
+		if json.Unmarshal(b, &task) != nil {
+			return
+		}
+		if task.CheckRequired() != nil || validateTaskChecks(&task) != nil {
+			return
+		}
+		if h := task.HealthCheck; h != nil {
+			c := h.AsCheck()
+			if c.Delay() < 0 || c.Interval() < 0 || c.Timeout() < 0 || h.GracePeriod() < 0 {
+				t.Fatalf("accepted a negative timing: %+v", h)
+			}
+			switch c.Type {
+			case mesos.CheckTypeCommand, mesos.CheckTypeHTTP, mesos.CheckTypeTCP:
+			default:
+				t.Fatalf("accepted a health check of type %q", c.Type)
+			}
+		}
+		if c := task.Check; c != nil && c.KnownType() == mesos.CheckTypeUnknown {
+			t.Fatalf("accepted a check of type UNKNOWN")
+		}
+	})
+}
