@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mesh/executor/rootfstest"
 	"mesh/mesos"
 )
 
@@ -220,5 +221,45 @@ func TestCommandExecutor_CheckReportsStatusAndNeverKills(t *testing.T) {
 	}
 	if checks != 2 {
 		t.Errorf("%d check updates, want one per change (2): %v", checks, f.states())
+	}
+}
+
+// TestCommandExecutor_CommandHealthCheckRunsInTheTaskRoot: for a task
+// with its own root filesystem, a COMMAND health check runs as the task
+// does (chrooted, as the task's user, in its sandbox): it sees a file
+// only the image has and the file the task keeps in its sandbox.
+func TestCommandExecutor_CommandHealthCheckRunsInTheTaskRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chrooting a task needs root; this test runs in CI as root")
+	}
+	root, _ := rootfstest.Build(t)
+	if err := os.WriteFile(filepath.Join(root, "etc", "only-in-image"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sandbox := filepath.Join(root, "mnt", "mesos", "sandbox")
+	if err := os.Chmod(sandbox, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for d := filepath.Dir(root); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	task := &mesos.TaskInfo{Name: "t", TaskID: mesos.TaskID{Value: "t1"},
+		Command: &mesos.CommandInfo{Value: `touch ok; while [ ! -f gone ]; do sleep 0.02; done; rm ok; sleep 60`},
+		HealthCheck: &mesos.HealthCheck{Type: mesos.CheckTypeCommand,
+			Command:      &mesos.CommandInfo{Value: `test -f /etc/only-in-image && test -f ok && test "$(id -u)" = 65534`},
+			DelaySeconds: f64(0), IntervalSeconds: f64(0.05), TimeoutSeconds: f64(5), GracePeriodSeconds: f64(30), ConsecutiveFailures: u32(1)}}
+	f := newFakeAgent(t, task)
+	done, _ := runExecutor(t, f, sandbox, func(c *CommandExecutorConfig) {
+		c.TaskRootfs, c.TaskUser, c.Sandbox = root, "nobody", "/mnt/mesos/sandbox"
+	})
+	f.waitUpdate(t, "healthy", healthUpdate(true))
+	if err := os.WriteFile(filepath.Join(sandbox, "gone"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitDone(t, done); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.last(); st.State != mesos.TaskKilled || st.Healthy == nil || *st.Healthy {
+		t.Fatalf("last update %+v, want TASK_KILLED healthy=false", st)
 	}
 }
