@@ -201,6 +201,8 @@ func healthChecks(t *testing.T, isolation, encoding string) {
 	}
 	if took := time.Since(launched); took > 90*time.Second {
 		t.Errorf("max: ended after %s", took)
+	} else {
+		t.Logf("max: TASK_FAILED %s after the ACCEPT (max_completion_time 1s, the task's own end 120s)", took.Round(time.Millisecond))
 	}
 	for _, u := range us {
 		if u.State == mesos.TaskKilling {

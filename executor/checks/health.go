@@ -35,7 +35,6 @@ type HealthChecker struct {
 	l        *loop
 	hc       mesos.HealthCheck
 	onUpdate func(HealthStatus)
-	log      func(msg string, args ...any)
 
 	// Touched by the loop's goroutine only.
 	start        time.Time
@@ -65,7 +64,7 @@ func NewHealthChecker(cfg Config, hc mesos.HealthCheck, onUpdate func(HealthStat
 	if err != nil {
 		return nil, err
 	}
-	h.l, h.log = l, l.log.Info
+	h.l = l
 	h.start = l.cfg.Clock.Now()
 	l.start()
 	return h, nil
@@ -119,12 +118,12 @@ func (h *HealthChecker) result(st mesos.CheckStatusInfo, err error) {
 func (h *HealthChecker) failure(err error) {
 	grace := h.hc.GracePeriod()
 	if h.initializing && grace > 0 && h.l.cfg.Clock.Now().Sub(h.start) <= grace {
-		h.log("ignoring a failure in the grace period", "error", err)
+		h.l.log.Info("ignoring a failure in the grace period", "error", err)
 		return
 	}
 	h.failures++
 	kill := h.failures >= h.hc.MaxConsecutiveFailures()
-	h.log("health check failed", "error", err, "consecutive_failures", h.failures, "kill_task", kill)
+	h.l.log.Warn("health check failed", "error", err, "consecutive_failures", h.failures, "kill_task", kill)
 	h.onUpdate(HealthStatus{TaskID: h.l.cfg.TaskID, Healthy: false, ConsecutiveFailures: h.failures, KillTask: kill})
 }
 
