@@ -1,10 +1,16 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"mesh/mesos"
+	"mesh/mesos/agentapi"
 	"mesh/mesos/scheduler"
 	"mesh/server/servertest"
 )
@@ -63,4 +69,53 @@ func TestScheduler_InvalidHealthCheckGetsTaskError(t *testing.T) {
 		tk := srv.FSM().State().Task(f.id, "good")
 		return tk != nil && tk.Info.HealthCheck != nil && tk.Info.HealthCheck.TCP.Port == 8080
 	})
+}
+
+// TestScheduler_HealthAndCheckStatusReachTheFramework: a TASK_RUNNING
+// update with healthy and check_status goes through the server to the
+// framework with both; the task's latest health and check status are
+// what a reconciliation answers, and /state keeps the health.
+func TestScheduler_HealthAndCheckStatusReachTheFramework(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("checks", "", ""))
+	f.subscribed()
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	f.launch(o, "sleep 60", "web")
+	running := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if running.State != mesos.TaskRunning {
+		t.Fatalf("first update %+v", running)
+	}
+	f.ack(running)
+
+	unhealthy, code := false, int32(3)
+	u := uuid.New()
+	st := mesos.TaskStatus{TaskID: mesos.TaskID{Value: "web"}, State: mesos.TaskRunning, Source: mesos.SourceExecutor,
+		Reason: mesos.ReasonTaskHealthCheckStatusUpdated, Healthy: &unhealthy, UUID: u[:],
+		ExecutorID: &mesos.ExecutorID{Value: "web"}, Timestamp: float64(time.Now().UnixNano()) / 1e9,
+		CheckStatus: &mesos.CheckStatusInfo{Type: mesos.CheckTypeCommand, Command: &mesos.CommandCheckStatus{ExitCode: &code}}}
+	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallUpdate, AgentID: &o.AgentID,
+		Update: &agentapi.Update{Updates: []agentapi.StatusUpdate{{FrameworkID: mesos.FrameworkID{Value: f.id}, Status: st}}}})
+	resp, err := http.Post("http://"+srv.HTTPAddr()+agentapi.Path, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("agent UPDATE: %s", resp.Status)
+	}
+	got := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if got.Healthy == nil || *got.Healthy || got.Reason != mesos.ReasonTaskHealthCheckStatusUpdated ||
+		got.CheckStatus == nil || !got.CheckStatus.Equal(*st.CheckStatus) {
+		t.Fatalf("forwarded update %+v", got)
+	}
+	f.ack(got)
+
+	f.mustCall("RECONCILE", "reconcile", `{"tasks":[{"task_id":{"value":"web"}}]}`)
+	rec := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if rec.Reason != mesos.ReasonReconciliation || rec.Healthy == nil || *rec.Healthy ||
+		rec.CheckStatus == nil || !rec.CheckStatus.Equal(*st.CheckStatus) {
+		t.Fatalf("reconciliation %+v", rec)
+	}
 }
