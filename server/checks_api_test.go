@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +119,30 @@ func TestScheduler_HealthAndCheckStatusReachTheFramework(t *testing.T) {
 		rec.CheckStatus == nil || !rec.CheckStatus.Equal(*st.CheckStatus) {
 		t.Fatalf("reconciliation %+v", rec)
 	}
+}
+
+// TestScheduler_HealthCheckMissingARequiredFieldIs400: a health check or
+// check whose target lacks its required port does not parse, as in
+// Mesos: the ACCEPT is answered 400 naming the field, and the server
+// keeps serving the framework.
+func TestScheduler_HealthCheckMissingARequiredFieldIs400(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("checks", "", ""))
+	f.subscribed()
+	task := func(extra string) string {
+		return `{"offer_ids":[{"value":"o"}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"n","task_id":{"value":"t"},` +
+			`"agent_id":{"value":"a"},"command":{"value":"true"},` + extra + `}]}}]}`
+	}
+	cases := map[string]string{
+		`"health_check":{"type":"HTTP","http":{"path":"/x"}}`: "launch.task_infos[0].health_check.http.port",
+		`"health_check":{"type":"TCP","tcp":{}}`:              "launch.task_infos[0].health_check.tcp.port",
+		`"check":{"type":"TCP","tcp":{}}`:                     "launch.task_infos[0].check.tcp.port",
+	}
+	for extra, field := range cases {
+		code, body := f.call("ACCEPT", "accept", task(extra))
+		if code != http.StatusBadRequest || !strings.Contains(body, field) {
+			t.Errorf("%s: %d %q, want 400 naming %s", extra, code, body, field)
+		}
+	}
+	f.mustCall("REVIVE", "", "")
 }
