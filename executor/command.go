@@ -46,6 +46,7 @@ func RunCommandExecutor(ctx context.Context, cfg CommandExecutorConfig) error {
 		quit:    make(chan struct{}),
 		exited:  make(chan ExitStatus, 1),
 		fetched: make(chan error, 1),
+		checks:  newTaskChecks(),
 	}
 	return e.run(ctx)
 }
@@ -93,6 +94,11 @@ type commandExecutor struct {
 	killRequested bool
 	killDeadline  time.Time
 	escalate      *time.Timer
+	// checks runs the task's check, health check and max_completion_time
+	// (command_checks.go).
+	checks taskChecks
+	// last is the latest update sent, which check reports repeat.
+	last *mesos.TaskStatus
 
 	// unacked are the updates the agent has not acknowledged, oldest
 	// first; they are resent with every SUBSCRIBE.
@@ -142,6 +148,10 @@ func (e *commandExecutor) run(ctx context.Context) error {
 		case <-timerC(e.reconnect):
 			e.reconnect = nil
 			e.connect()
+		case <-e.checks.notify:
+			e.checkReports()
+		case <-timerC(e.checks.maxTime):
+			e.maxCompletionTimeReached()
 		case <-timerC(e.giveUp):
 			if e.proc != nil {
 				_ = e.proc.signal(syscall.SIGKILL)
@@ -184,6 +194,7 @@ func (e *commandExecutor) stop() {
 		e.streamCancel()
 	}
 	e.wg.Wait()
+	e.checks.stop()
 	if e.fetchCancel != nil {
 		e.fetchCancel()
 	}
@@ -340,7 +351,7 @@ func (e *commandExecutor) subscribed(s *execapi.Subscribed) {
 // status builds a status update of this executor with a fresh uuid.
 func (e *commandExecutor) status(task mesos.TaskID, state mesos.TaskState, msg, reason string) mesos.TaskStatus {
 	u := uuid.New()
-	return mesos.TaskStatus{
+	st := mesos.TaskStatus{
 		TaskID:     task,
 		State:      state,
 		Message:    msg,
@@ -350,12 +361,18 @@ func (e *commandExecutor) status(task mesos.TaskID, state mesos.TaskState, msg, 
 		Timestamp:  float64(time.Now().UnixNano()) / 1e9,
 		UUID:       mesos.Bytes(u[:]),
 	}
+	e.withCheckStatus(&st)
+	return st
 }
 
 // send queues an update until it is acknowledged and posts it if the
 // executor is subscribed; otherwise the next SUBSCRIBE carries it.
 func (e *commandExecutor) send(st mesos.TaskStatus) {
 	e.unacked = append(e.unacked, st)
+	if e.task != nil && st.TaskID == e.task.TaskID {
+		last := st
+		e.last = &last
+	}
 	e.log.Info("task status", "task_id", st.TaskID.Value, "state", st.State, "message", st.Message)
 	if e.connected {
 		e.post(st)
@@ -446,11 +463,8 @@ func (e *commandExecutor) fetchDone(err error) {
 func (e *commandExecutor) startTask() {
 	info := *e.task
 	log := e.log.With("task_id", info.TaskID.Value)
-	var root *taskRoot
-	if e.cfg.TaskRootfs != "" {
-		root = &taskRoot{dir: e.cfg.TaskRootfs, user: e.cfg.TaskUser, caps: e.cfg.TaskCaps}
-	}
-	proc, err := startTask(&info, e.cfg.Directory, e.cfg.Sandbox, root)
+	e.armMaxCompletionTime()
+	proc, err := startTask(&info, e.cfg.Directory, e.cfg.Sandbox, e.taskRoot())
 	if err != nil {
 		msg := "Failed to launch task: " + err.Error()
 		log.Error("cannot start the task", "error", err)
@@ -461,6 +475,7 @@ func (e *commandExecutor) startTask() {
 	go func() { e.exited <- proc.wait() }()
 	log.Info("task started", "pid", proc.pid)
 	e.send(e.status(info.TaskID, mesos.TaskRunning, "", ""))
+	e.startCheckers()
 }
 
 // killGrace is the task's grace period between SIGTERM and SIGKILL.
@@ -529,7 +544,9 @@ func (e *commandExecutor) killTask(grace time.Duration) {
 	}
 	e.killRequested = true
 	e.killDeadline = deadline
-	if e.frameworkInfo.HasCapability(mesos.CapabilityTaskKillingState) {
+	e.checks.pause()
+	e.checks.stopMaxTime()
+	if !e.checks.killedByMaxTime && e.frameworkInfo.HasCapability(mesos.CapabilityTaskKillingState) {
 		e.send(e.status(e.task.TaskID, mesos.TaskKilling, "", ""))
 	}
 	e.log.Info("killing the task", "task_id", e.task.TaskID.Value, "grace_period", grace)
@@ -556,18 +573,12 @@ func (e *commandExecutor) taskExited(st ExitStatus) {
 		e.escalate.Stop()
 		e.escalate = nil
 	}
-	state := mesos.TaskFailed
-	switch {
-	case e.killRequested:
-		state = mesos.TaskKilled
-	case st.Success():
-		state = mesos.TaskFinished
-	}
+	state, reason := e.endState(st)
 	te := TaskExit{TaskID: e.task.TaskID.Value, Pid: pid, ExitCode: st.Code, Killed: e.killRequested}
 	if st.Signal != 0 {
 		te.Signal = SignalName(st.Signal)
 	}
-	e.finish(state, "Command "+st.String(), "", te)
+	e.finish(state, "Command "+st.String(), reason, te)
 }
 
 // finish records the task's end in the sandbox, then reports it.
@@ -577,7 +588,13 @@ func (e *commandExecutor) finish(state mesos.TaskState, msg, reason string, te T
 	if err := WriteTaskExit(e.cfg.Directory, te); err != nil {
 		e.log.Error("cannot record the task's exit status", "error", err)
 	}
+	e.checks.stop()
 	st := e.status(e.task.TaskID, state, msg, reason)
+	if state == mesos.TaskKilled && e.checks.killedByHealth {
+		// Says why it was killed, as Mesos' command executor does.
+		unhealthy := false
+		st.Healthy = &unhealthy
+	}
 	e.terminal = &st
 	e.send(st)
 	wait := ackWaitNoCheckpoint

@@ -127,18 +127,32 @@ type taskRoot struct {
 // the executor's own (the sandbox's stdout and stderr files). With a
 // root, the task runs chrooted in it, in sandbox (a path inside it).
 func startTask(info *mesos.TaskInfo, dir, sandbox string, root *taskRoot) (*taskProcess, error) {
+	cmd, err := taskCmd(info.Command, dir, sandbox, root)
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &taskProcess{cmd: cmd, pid: cmd.Process.Pid}, nil
+}
+
+// taskCmd builds the process of command c as the task's is built: the
+// same environment, root filesystem, user and working directory. The
+// command executor runs its task and the task's command checks with it.
+func taskCmd(c *mesos.CommandInfo, dir, sandbox string, root *taskRoot) (*exec.Cmd, error) {
 	var path string
 	var argv []string
 	var err error
 	if root != nil {
-		path, argv, err = taskCommandIn(info.Command, root.dir)
+		path, argv, err = taskCommandIn(c, root.dir)
 	} else {
-		path, argv, err = taskCommand(info.Command)
+		path, argv, err = taskCommand(c)
 	}
 	if err != nil {
 		return nil, err
 	}
-	env, err := taskEnv(os.Environ(), info.Command, sandbox)
+	env, err := taskEnv(os.Environ(), c, sandbox)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +167,7 @@ func startTask(info *mesos.TaskInfo, dir, sandbox string, root *taskRoot) (*task
 			return nil, err
 		}
 	}
-	cmd := &exec.Cmd{
+	return &exec.Cmd{
 		Path:        path,
 		Args:        argv,
 		Env:         env,
@@ -161,11 +175,7 @@ func startTask(info *mesos.TaskInfo, dir, sandbox string, root *taskRoot) (*task
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
 		SysProcAttr: attr,
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	return &taskProcess{cmd: cmd, pid: cmd.Process.Pid}, nil
+	}, nil
 }
 
 // signal sends sig to the task's process group.

@@ -294,7 +294,47 @@ func (t *TaskInfo) CheckRequired() error {
 			return err
 		}
 	}
+	if t.HealthCheck != nil {
+		if err := in("health_check", t.HealthCheck.CheckRequired()); err != nil {
+			return err
+		}
+	}
+	if t.Check != nil {
+		if err := in("check", t.Check.CheckRequired()); err != nil {
+			return err
+		}
+	}
 	return in("labels", t.Labels.CheckRequired())
+}
+
+// CheckRequired reports the first missing required field of the health
+// check: the port of its target, what its command requires. A port of 0
+// counts as missing.
+func (h *HealthCheck) CheckRequired() error {
+	switch {
+	case h.HTTP != nil && h.HTTP.Port == 0:
+		return missing("http.port")
+	case h.TCP != nil && h.TCP.Port == 0:
+		return missing("tcp.port")
+	case h.Command != nil:
+		return in("command", h.Command.CheckRequired())
+	}
+	return nil
+}
+
+// CheckRequired reports the first missing required field of the check:
+// the port of its target, what its command requires. A port of 0 counts
+// as missing.
+func (c *CheckInfo) CheckRequired() error {
+	switch {
+	case c.HTTP != nil && c.HTTP.Port == 0:
+		return missing("http.port")
+	case c.TCP != nil && c.TCP.Port == 0:
+		return missing("tcp.port")
+	case c.Command != nil:
+		return in("command.command", c.Command.Command.CheckRequired())
+	}
+	return nil
 }
 
 // CheckRequired reports the first missing required field of the status

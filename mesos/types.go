@@ -445,11 +445,11 @@ type TaskInfo struct {
 	Limits     map[string]Scalar `json:"limits,omitempty"`
 	// MaxCompletionTime bounds how long the task may run.
 	MaxCompletionTime *DurationInfo `json:"max_completion_time,omitempty"`
-	// HealthCheck, Check and Discovery are kept verbatim so that they
-	// reach the executor unchanged; mesh does not interpret them.
-	HealthCheck json.RawMessage `json:"health_check,omitempty"`
-	Check       json.RawMessage `json:"check,omitempty"`
-	Discovery   json.RawMessage `json:"discovery,omitempty"`
+	// HealthCheck and Check are run by the task's executor.
+	HealthCheck *HealthCheck `json:"health_check,omitempty"`
+	Check       *CheckInfo   `json:"check,omitempty"`
+	// Discovery is kept verbatim; mesh does not interpret it.
+	Discovery json.RawMessage `json:"discovery,omitempty"`
 }
 
 // TaskGroupInfo is a group of tasks launched together.
@@ -616,8 +616,8 @@ type TaskStatus struct {
 	Labels          *Labels          `json:"labels,omitempty"`
 	ContainerStatus *ContainerStatus `json:"container_status,omitempty"`
 	UnreachableTime *TimeInfo        `json:"unreachable_time,omitempty"`
-	// CheckStatus is kept verbatim; mesh does not run checks itself.
-	CheckStatus json.RawMessage         `json:"check_status,omitempty"`
+	// CheckStatus is the latest result of the task's check, when it has one.
+	CheckStatus *CheckStatusInfo        `json:"check_status,omitempty"`
 	Limitation  *TaskResourceLimitation `json:"limitation,omitempty"`
 }
 
@@ -680,4 +680,13 @@ const (
 	ReasonTaskKilledDuringLaunch = "REASON_TASK_KILLED_DURING_LAUNCH"
 	ReasonMasterDisconnected     = "REASON_MASTER_DISCONNECTED"
 	ReasonGCError                = "REASON_GC_ERROR"
+	// ReasonTaskCheckStatusUpdated marks a TASK_RUNNING update sent
+	// because the task's check_status changed.
+	ReasonTaskCheckStatusUpdated = "REASON_TASK_CHECK_STATUS_UPDATED"
+	// ReasonTaskHealthCheckStatusUpdated marks a TASK_RUNNING update
+	// sent because the task's health changed (or it failed again).
+	ReasonTaskHealthCheckStatusUpdated = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED"
+	// ReasonMaxCompletionTimeReached marks the TASK_FAILED of a task
+	// killed when its max_completion_time was reached.
+	ReasonMaxCompletionTimeReached = "REASON_MAX_COMPLETION_TIME_REACHED"
 )

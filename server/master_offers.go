@@ -339,6 +339,9 @@ func validateTask(st *fsm.State, fid, agentID string, t *mesos.TaskInfo, res, re
 	if t.Executor != nil {
 		return errors.New("custom executors are not supported by mesh yet; use 'command'")
 	}
+	if err := validateTaskChecks(t); err != nil {
+		return err
+	}
 	if err := res.Validate(); err != nil {
 		return fmt.Errorf("Task has invalid resources: %v", err)
 	}

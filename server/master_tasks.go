@@ -156,6 +156,7 @@ func (m *master) reconcile(fw *fsm.Framework, rec *scheduler.Reconcile) {
 		if t.Status != nil {
 			s.ExecutorID = t.Status.ExecutorID
 			s.Healthy = t.Status.Healthy
+			s.CheckStatus = t.Status.CheckStatus
 			s.UnreachableTime = t.Status.UnreachableTime
 			s.ContainerStatus = t.Status.ContainerStatus
 		}

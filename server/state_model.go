@@ -136,7 +136,7 @@ type taskJSON struct {
 	Labels      []mesos.Label        `json:"labels,omitempty"`
 	Discovery   json.RawMessage      `json:"discovery,omitempty"`
 	Container   *mesos.ContainerInfo `json:"container,omitempty"`
-	HealthCheck json.RawMessage      `json:"health_check,omitempty"`
+	HealthCheck *mesos.HealthCheck   `json:"health_check,omitempty"`
 	// AgentID is mesh's name for slave_id, kept for mesh's own readers.
 	AgentID string `json:"agent_id"`
 }

@@ -243,15 +243,33 @@ func TestMarshal_ProtobufErrors(t *testing.T) {
 	if _, err := Marshal(Protobuf, neg); err == nil || !strings.Contains(err.Error(), "does not fit") {
 		t.Errorf("a negative port for a uint32 field: %v", err)
 	}
-	// Verbatim JSON (a health check) is carried over field by field.
+	// Verbatim JSON (a task's discovery info) is carried over field by
+	// field; what the message does not have is left out.
 	ev := &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: mesos.TaskStatus{
-		TaskID: mesos.TaskID{Value: "t"}, State: mesos.TaskRunning, CheckStatus: json.RawMessage(`{"type":"COMMAND","command":{"exit_code":3},"unknown":1}`)}}}
-	pb, err := Marshal(Protobuf, ev)
+		TaskID: mesos.TaskID{Value: "t"}, State: mesos.TaskRunning}}}
+	launch := &scheduler.Call{Type: scheduler.CallAccept, Accept: &scheduler.Accept{
+		OfferIDs: []mesos.OfferID{{Value: "o"}},
+		Operations: []mesos.OfferOperation{{Type: mesos.OperationLaunch, Launch: &struct {
+			TaskInfos []mesos.TaskInfo `json:"task_infos,omitempty"`
+		}{TaskInfos: []mesos.TaskInfo{{Name: "n", TaskID: mesos.TaskID{Value: "t"}, AgentID: mesos.AgentID{Value: "a"},
+			Discovery: json.RawMessage(`{"visibility":"CLUSTER","name":"web","unknown":1}`)}}}}}}}
+	pb, err := Marshal(Protobuf, launch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back scheduler.Event
-	if err := Unmarshal(Protobuf, pb, &back); err != nil || string(back.Update.Status.CheckStatus) != `{"type":"COMMAND","command":{"exit_code":3}}` {
-		t.Fatalf("check_status came back as %s (%v)", back.Update.Status.CheckStatus, err)
+	var back scheduler.Call
+	if err := Unmarshal(Protobuf, pb, &back); err != nil ||
+		string(back.Accept.Operations[0].Launch.TaskInfos[0].Discovery) != `{"visibility":"CLUSTER","name":"web"}` {
+		t.Fatalf("discovery came back as %+v (%v)", back.Accept, err)
+	}
+	// A check status is a typed field; it keeps its result.
+	code := int32(3)
+	ev.Update.Status.CheckStatus = &mesos.CheckStatusInfo{Type: mesos.CheckTypeCommand, Command: &mesos.CommandCheckStatus{ExitCode: &code}}
+	if pb, err = Marshal(Protobuf, ev); err != nil {
+		t.Fatal(err)
+	}
+	var backEv scheduler.Event
+	if err := Unmarshal(Protobuf, pb, &backEv); err != nil || !backEv.Update.Status.CheckStatus.Equal(*ev.Update.Status.CheckStatus) {
+		t.Fatalf("check_status came back as %+v (%v)", backEv.Update.Status.CheckStatus, err)
 	}
 }

@@ -137,5 +137,10 @@ func (c *Call) validateUpdate(s *mesos.TaskStatus) error {
 	if s.State == mesos.TaskStaging {
 		return invalid("update.status.state", "must not be %s: only the master sets it", mesos.TaskStaging)
 	}
+	if cs := s.CheckStatus; cs != nil {
+		if err := cs.Validate(); err != nil {
+			return invalid("update.status.check_status", "is invalid: %v", err)
+		}
+	}
 	return nil
 }

@@ -58,6 +58,14 @@ func TestCall_Validate(t *testing.T) {
 		{"update source agent", update(running + `,"source":"SOURCE_AGENT",` + goodUUID), "'update.status.source' must be SOURCE_EXECUTOR, got SOURCE_AGENT"},
 		{"update source master", update(running + `,"source":"SOURCE_MASTER",` + goodUUID), "'update.status.source' must be SOURCE_EXECUTOR, got SOURCE_MASTER"},
 		{"update no source", update(running + `,` + goodUUID), "'update.status.source' must be SOURCE_EXECUTOR, got none"},
+		// A check status as Mesos validates it.
+		{"update with a check status", update(running + `,` + fromExec + `,` + goodUUID + `,"check_status":{"type":"HTTP","http":{}}`), ""},
+		{"update check status without type", update(running + `,` + fromExec + `,` + goodUUID + `,"check_status":{"tcp":{}}`),
+			"'update.status.check_status' is invalid: CheckStatusInfo must specify 'type'"},
+		{"update check status without its member", update(running + `,` + fromExec + `,` + goodUUID + `,"check_status":{"type":"COMMAND","tcp":{}}`),
+			"'update.status.check_status' is invalid: Expecting 'command' to be set for COMMAND check's status"},
+		{"update check status UNKNOWN", update(running + `,` + fromExec + `,` + goodUUID + `,"check_status":{"type":"UNKNOWN"}`),
+			"'update.status.check_status' is invalid: 'UNKNOWN' is not a valid check's status type"},
 		{"update staging", update(`"task_id":{"value":"t1"},"state":"TASK_STAGING",` + fromExec + `,` + goodUUID), "'update.status.state' must not be TASK_STAGING: only the master sets it"},
 		{"update other executor", update(running + `,` + fromExec + `,` + goodUUID + `,"executor_id":{"value":"e2"}`), `'update.status.executor_id' is "e2", not the calling executor "e1"`},
 		// Required fields of resubscription lists.

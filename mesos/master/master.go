@@ -293,7 +293,7 @@ type Task struct {
 	Labels            *mesos.Labels           `json:"labels,omitempty"`
 	Discovery         json.RawMessage         `json:"discovery,omitempty"`
 	Container         *mesos.ContainerInfo    `json:"container,omitempty"`
-	HealthCheck       json.RawMessage         `json:"health_check,omitempty"`
+	HealthCheck       *mesos.HealthCheck      `json:"health_check,omitempty"`
 	KillPolicy        *mesos.KillPolicy       `json:"kill_policy,omitempty"`
 	Limits            map[string]mesos.Scalar `json:"limits,omitempty"`
 }
