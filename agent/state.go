@@ -15,6 +15,9 @@ import (
 // routes is the agent's HTTP API.
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
+	op := newAgentOperator(a)
+	mux.HandleFunc("/api/v1", op.handleAPI)
+	mux.HandleFunc("/metrics/snapshot", op.handleMetricsSnapshot)
 	mux.HandleFunc("/api/v1/executor", a.handleExecutorAPI)
 	mux.HandleFunc("/files/browse", a.handleFilesBrowse)
 	mux.HandleFunc("/files/read", a.handleFilesRead)
