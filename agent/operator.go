@@ -144,24 +144,15 @@ func (op *agentOperator) readFile(rf *mapi.ReadFileCall) (*agentop.Response, err
 
 // getContainers lists the live runs' containers with their usage.
 func (op *agentOperator) getContainers() *agentop.GetContainers {
-	stats := map[[2]string]StatisticsJSON{}
-	for _, s := range op.a.Statistics() {
-		stats[[2]string{s.FrameworkID, s.ExecutorID}] = s
-	}
 	out := &agentop.GetContainers{}
-	for _, fw := range op.a.view().frameworks {
-		for _, r := range fw.live {
-			if r.containerID == "" {
-				continue
-			}
-			c := agentop.Container{FrameworkID: &mesos.FrameworkID{Value: fw.id}, ExecutorID: &mesos.ExecutorID{Value: r.id},
-				ExecutorName: r.info.Name, ContainerID: mesos.ContainerID{Value: r.containerID},
-				ContainerStatus: r.containerStatus()}
-			if s, ok := stats[[2]string{fw.id, r.id}]; ok {
-				c.ResourceStatistics = resourceStatistics(s)
-			}
-			out.Containers = append(out.Containers, c)
+	for _, c := range op.containers() {
+		r := c.run
+		ct := agentop.Container{FrameworkID: &mesos.FrameworkID{Value: r.fwID}, ExecutorID: &mesos.ExecutorID{Value: r.id},
+			ExecutorName: r.info.Name, ContainerID: mesos.ContainerID{Value: r.containerID}, ContainerStatus: r.containerStatus()}
+		if c.stats != nil {
+			ct.ResourceStatistics = resourceStatistics(*c.stats)
 		}
+		out.Containers = append(out.Containers, ct)
 	}
 	return out
 }

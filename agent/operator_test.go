@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/agentop"
 	mapi "mesh/mesos/master"
@@ -64,9 +65,10 @@ func opCall(t testing.TB, addr, body string) *agentop.Response {
 	return &resp
 }
 
-// busyAgent is an agent with tasks in several states: t-run running,
-// t-done finished (it printed "hello"), t-fail failed, all of framework
-// fw-1.
+// busyAgent is an agent (under posix isolation, testConfig's) with
+// tasks in several states: t-run running, t-done finished (it printed
+// "hello"), t-fail failed, all of framework fw-1; the executors of the
+// ended ones have ended.
 func busyAgent(t *testing.T) (*testAgent, *fakeServer) {
 	f := newFakeServer(t)
 	a := startAgent(t, testConfig(t, f))
@@ -77,13 +79,7 @@ func busyAgent(t *testing.T) (*testAgent, *fakeServer) {
 	f.waitAcked(t, "t-run", mesos.TaskRunning)
 	f.waitAcked(t, "t-done", mesos.TaskFinished)
 	f.waitAcked(t, "t-fail", mesos.TaskFailed)
-	waitFor(t, 30*time.Second, "the executors of t-done and t-fail to end", func() bool {
-		ended := 0
-		for _, fw := range a.view().frameworks {
-			ended += len(fw.completed)
-		}
-		return ended == 2
-	})
+	waitEnded(t, a, 2)
 	return a, f
 }
 
@@ -161,9 +157,10 @@ func TestAgentOperator_CallsAnswerFromTheAgent(t *testing.T) {
 		t.Errorf("GET_EXECUTORS completed %v, want t-done and t-fail", got)
 	}
 	ctrs := opCall(t, addr, `{"type":"GET_CONTAINERS"}`).GetContainers.Containers
+	_, measures := a.containerizer.(executor.StatsReporter)
 	if len(ctrs) != 1 || ctrs[0].ExecutorID.Value != "t-run" || ctrs[0].ContainerID.Value == "" ||
-		ctrs[0].ContainerStatus == nil || ctrs[0].ContainerStatus.ExecutorPID == nil || ctrs[0].ResourceStatistics == nil {
-		t.Errorf("GET_CONTAINERS = %+v", ctrs)
+		ctrs[0].ContainerStatus == nil || ctrs[0].ContainerStatus.ExecutorPID == nil || (ctrs[0].ResourceStatistics != nil) != measures {
+		t.Errorf("GET_CONTAINERS under %s isolation = %+v", a.containerizer.Name(), ctrs)
 	}
 	if ag := opCall(t, addr, `{"type":"GET_AGENT"}`).GetAgent.AgentInfo; ag.ID == nil || ag.ID.Value != a.ID() || ag.Hostname != "test-host" {
 		t.Errorf("GET_AGENT = %+v", ag)

@@ -195,7 +195,7 @@ func (v *stateView) getRoles() *mapi.GetRoles {
 		}
 	}
 	for _, a := range v.registeredAgents() {
-		_, reserved := splitReservations(a.Info.Resources)
+		_, reserved := mesos.Resources(a.Info.Resources).SplitReservations()
 		for r := range reserved {
 			role(r)
 		}
