@@ -43,7 +43,7 @@ func (a *Agent) healthy() bool { return !a.stopping.Load() }
 
 // handleAPI serves POST /api/v1.
 func (op *agentOperator) handleAPI(w http.ResponseWriter, r *http.Request) {
-	req, err := operator.Decode(w, r, agentop.Calls)
+	req, err := operator.Decode(w, r, operator.AgentAPI)
 	if err != nil {
 		operator.WriteError(w, err)
 		return

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,19 +16,31 @@ import (
 	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/agentop"
+	"mesh/mesos/codec"
 	mapi "mesh/mesos/master"
+	"mesh/mesos/v1pb/agentpb"
 )
 
-// opPost posts body to the agent's /api/v1 with a JSON Content-Type,
-// headers added or (empty value) removed, and returns the status, body
-// and headers.
+// encodings are the operator API's two encodings.
+var encodings = []string{codec.JSON, codec.Protobuf}
+
+// opPost posts body to the agent's /api/v1 as JSON, headers added or
+// (empty value) removed, and returns the status, body and headers.
 func opPost(t testing.TB, addr, body string, headers map[string]string) (int, []byte, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1", strings.NewReader(body))
+	return opPostAs(t, addr, codec.JSON, []byte(body), headers)
+}
+
+// opPostAs posts body, encoded as media type mt (also the Accept), to the
+// agent's /api/v1.
+func opPostAs(t testing.TB, addr, mt string, body []byte, headers map[string]string) (int, []byte, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", mt)
+	req.Header.Set("Accept", mt)
 	for k, v := range headers {
 		if v == "" {
 			req.Header.Del(k)
@@ -44,23 +57,31 @@ func opPost(t testing.TB, addr, body string, headers map[string]string) (int, []
 	return resp.StatusCode, b, resp.Header
 }
 
-// opCall posts a call, requires a 200 answer of the call's type and
-// returns it decoded.
+// opCall posts a call, given as JSON, in JSON; opCallAs in encoding mt.
 func opCall(t testing.TB, addr, body string) *agentop.Response {
 	t.Helper()
-	code, out, hdr := opPost(t, addr, body, nil)
-	if code != http.StatusOK || hdr.Get("Content-Type") != "application/json" {
-		t.Fatalf("%s: %d %q %s", body, code, hdr.Get("Content-Type"), out)
-	}
-	var call struct {
-		Type string `json:"type"`
-	}
+	return opCallAs(t, addr, codec.JSON, body)
+}
+
+// opCallAs posts a call, given as JSON, in encoding mt, requires a 200
+// answer of the call's type in mt and returns it decoded.
+func opCallAs(t testing.TB, addr, mt, body string) *agentop.Response {
+	t.Helper()
+	var call mapi.Call
 	if err := json.Unmarshal([]byte(body), &call); err != nil {
 		t.Fatal(err)
 	}
+	enc, err := codec.MarshalAs(mt, &agentpb.Call{}, &call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, hdr := opPostAs(t, addr, mt, enc, nil)
+	if code != http.StatusOK || hdr.Get("Content-Type") != mt {
+		t.Fatalf("%s in %s: %d %q %s", body, mt, code, hdr.Get("Content-Type"), out)
+	}
 	var resp agentop.Response
-	if err := json.Unmarshal(out, &resp); err != nil || resp.Type != call.Type {
-		t.Fatalf("%s: response type %q (%v), want %q: %s", body, resp.Type, err, call.Type, out)
+	if err := codec.Unmarshal(mt, out, &resp); err != nil || resp.Type != call.Type {
+		t.Fatalf("%s in %s: response type %q (%v), want %q: %q", body, mt, resp.Type, err, call.Type, out)
 	}
 	return &resp
 }
@@ -96,7 +117,15 @@ func idsOf[T any](items []T, id func(T) string) map[string]bool {
 // mesh carries out answers 200 with its type and the agent's facts.
 func TestAgentOperator_CallsAnswerFromTheAgent(t *testing.T) {
 	a, _ := busyAgent(t)
+	for _, mt := range encodings {
+		t.Run(strings.TrimPrefix(mt, "application/"), func(t *testing.T) { checkAgentCalls(t, a, mt) })
+	}
+}
+
+// checkAgentCalls makes every call of TestAgentOperator_CallsAnswerFromTheAgent in encoding mt.
+func checkAgentCalls(t *testing.T, a *testAgent, mt string) {
 	addr := a.Addr()
+	opCall := func(t testing.TB, addr, body string) *agentop.Response { return opCallAs(t, addr, mt, body) }
 
 	if r := opCall(t, addr, `{"type":"GET_HEALTH"}`); !r.GetHealth.Healthy {
 		t.Errorf("GET_HEALTH: not healthy")
@@ -219,6 +248,7 @@ func TestAgentOperator_BadCallsGetAClearErrorAndTheAgentKeepsServing(t *testing.
 		{"no content type", `{"type":"GET_HEALTH"}`, map[string]string{"Content-Type": ""}, 400, "Content-Type"},
 		{"unreadable content type", `{"type":"GET_HEALTH"}`, map[string]string{"Content-Type": "text/plain"}, 415, "Content-Type"},
 		{"unacceptable accept", `{"type":"GET_HEALTH"}`, map[string]string{"Accept": "text/html"}, 406, "Accept"},
+		{"protobuf content type, JSON body", `{"type":"GET_HEALTH"}`, map[string]string{"Content-Type": "application/x-protobuf"}, 400, "Failed to parse body into Call protobuf"},
 		{"set logging level without duration", `{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1}}`, nil, 400, "set_logging_level.duration"},
 		{"set logging level without its message", `{"type":"SET_LOGGING_LEVEL"}`, nil, 400, "Expecting 'set_logging_level' to be present"},
 		{"read file outside the sandboxes", `{"type":"READ_FILE","read_file":{"path":"/etc/passwd","offset":0}}`, nil, 404, "no such file"},
@@ -236,6 +266,36 @@ func TestAgentOperator_BadCallsGetAClearErrorAndTheAgentKeepsServing(t *testing.
 			t.Errorf("%s: %d %q; want %d saying %q", c.name, code, body, c.code, c.says)
 		}
 	}
+	// The same mistakes in protobuf get the same answers.
+	one := uint32(1)
+	for _, c := range []struct {
+		name string
+		call *mapi.Call
+		raw  []byte
+		code int
+		says string
+	}{
+		{"not protobuf", nil, []byte{0xff, 0xff, 0xff}, 400, "Failed to parse body into Call protobuf"},
+		{"no type", &mapi.Call{}, nil, 400, "Expecting 'type' to be present"},
+		{"set logging level without duration", &mapi.Call{Type: mapi.CallSetLoggingLevel,
+			SetLoggingLevel: &mapi.SetLoggingLevel{Level: &one}}, nil, 400, "set_logging_level.duration"},
+		{"read file outside the sandboxes", &mapi.Call{Type: mapi.CallReadFile, ReadFile: &mapi.ReadFileCall{
+			Path: opPtr("/etc/passwd"), Offset: opPtr(uint64(0))}}, nil, 404, "no such file"},
+		{"unimplemented", &mapi.Call{Type: agentop.CallPruneImages}, nil, 501, "PRUNE_IMAGES"},
+	} {
+		body := c.raw
+		if c.call != nil {
+			var err error
+			if body, err = codec.MarshalAs(codec.Protobuf, &agentpb.Call{}, c.call); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, out, _ := opPostAs(t, addr, codec.Protobuf, body, nil)
+		if code != c.code || !strings.Contains(string(out), c.says) {
+			t.Errorf("protobuf %s: %d %q; want %d saying %q", c.name, code, out, c.code, c.says)
+		}
+	}
+
 	resp, err := http.Get("http://" + addr + "/api/v1")
 	if err != nil {
 		t.Fatal(err)
@@ -275,3 +335,5 @@ func TestAgentOperator_SetLoggingLevelRevertsAfterItsDuration(t *testing.T) {
 		t.Errorf("logger still at debug after the revert")
 	}
 }
+
+func opPtr[T any](v T) *T { return &v }

@@ -15,13 +15,13 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		return
 	}
-	req, err := operator.Decode(w, r, mapi.MasterCalls)
+	req, err := operator.Decode(w, r, operator.MasterAPI)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	if req.Call.Type == mapi.CallSubscribe {
-		s.operatorSubscribe(m, w, r)
+		s.operatorSubscribe(m, w, r, req.Accept)
 		return
 	}
 	resp, err := s.operatorCall(m, req.Call)

@@ -15,8 +15,13 @@ import (
 	"net/http"
 	"reflect"
 
+	"google.golang.org/protobuf/proto"
+
+	"mesh/mesos/agentop"
 	"mesh/mesos/codec"
 	mapi "mesh/mesos/master"
+	"mesh/mesos/v1pb/agentpb"
+	"mesh/mesos/v1pb/masterpb"
 )
 
 // MaxBodyBytes caps the body of a call.
@@ -53,19 +58,35 @@ func WriteError(w http.ResponseWriter, err error) {
 	fmt.Fprintln(w, err.Error())
 }
 
+// API is one side of the operator API: the master's or the agent's.
+type API struct {
+	calls   mapi.Dialect
+	newCall func() proto.Message
+}
+
+// The two sides: each reads its own call types, in JSON or as its own
+// protobuf Call message.
+var (
+	MasterAPI = API{calls: mapi.MasterCalls, newCall: func() proto.Message { return &masterpb.Call{} }}
+	AgentAPI  = API{calls: agentop.Calls, newCall: func() proto.Message { return &agentpb.Call{} }}
+)
+
 // Request is a decoded call and the encoding its response is written in.
 type Request struct {
 	Call *mapi.Call
-	// Accept is the media type of the response.
+	// Accept is the media type of the response: codec.JSON or
+	// codec.Protobuf.
 	Accept string
 }
 
-// Decode checks a call's request and decodes it with dialect d's rules,
-// in the order Mesos checks: a method other than POST (405, with Allow
-// set on w), a missing Content-Type (400), an encoding mesh does not
-// read (415), a body too large (413) or that does not decode or validate
-// (400), then an Accept that allows no encoding mesh writes (406).
-func Decode(w http.ResponseWriter, r *http.Request, d mapi.Dialect) (*Request, error) {
+// Decode checks a call's request and decodes it with api's rules, in the
+// order Mesos checks: a method other than POST (405, with Allow set on
+// w), a missing Content-Type (400), an encoding other than JSON and
+// protobuf (415), a body too large (413) or that does not decode or
+// validate (400), then an Accept that allows neither encoding (406).
+// A protobuf call is validated as its JSON mapping is, so that a missing
+// field is named the same way in both encodings.
+func Decode(w http.ResponseWriter, r *http.Request, api API) (*Request, error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, Errorf(http.StatusMethodNotAllowed, "expecting a 'POST' request, received '%s'", r.Method)
@@ -74,9 +95,10 @@ func Decode(w http.ResponseWriter, r *http.Request, d mapi.Dialect) (*Request, e
 	if ct == "" {
 		return nil, Errorf(http.StatusBadRequest, "Expecting 'Content-Type' to be present")
 	}
-	if mt, ok := codec.RequestEncoding(ct); !ok || mt != codec.JSON {
+	mt, ok := codec.RequestEncoding(ct)
+	if !ok {
 		return nil, Errorf(http.StatusUnsupportedMediaType,
-			"Expecting 'Content-Type' of application/json or application/x-protobuf; mesh reads only application/json on the operator API for now, not %q", ct)
+			"Expecting 'Content-Type' of application/json or application/x-protobuf, not %q", ct)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
@@ -85,32 +107,58 @@ func Decode(w http.ResponseWriter, r *http.Request, d mapi.Dialect) (*Request, e
 	if len(body) > MaxBodyBytes {
 		return nil, Errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
 	}
-	call, err := mapi.ParseCallAs(body, d)
-	if errors.Is(err, mapi.ErrParse) {
-		return nil, Errorf(http.StatusBadRequest, "%s", mapi.Message(err))
-	} else if err != nil {
+	call, err := api.parse(mt, body)
+	if err != nil {
 		return nil, err
 	}
-	accept, present := r.Header.Get("Accept"), len(r.Header.Values("Accept")) > 0
-	if present && !codec.Accepts(accept, codec.JSON) {
-		return nil, Errorf(http.StatusNotAcceptable, "Expecting 'Accept' to allow 'application/json'; mesh writes only JSON on the operator API for now")
+	accept, ok := codec.ResponseEncoding(r.Header.Get("Accept"), len(r.Header.Values("Accept")) > 0)
+	if !ok {
+		return nil, Errorf(http.StatusNotAcceptable, "Expecting 'Accept' to allow 'application/json' or 'application/x-protobuf'")
 	}
-	return &Request{Call: call, Accept: codec.JSON}, nil
+	return &Request{Call: call, Accept: accept}, nil
 }
 
-// WriteResponse answers resp, a Response of either side, in the
-// request's encoding; a nil resp is an empty 200.
+// parse decodes and validates a call's body in encoding mt.
+func (api API) parse(mt string, body []byte) (*mapi.Call, error) {
+	if mt == codec.Protobuf {
+		m := api.newCall()
+		// Required fields are checked on the JSON mapping below.
+		if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(body, m); err != nil {
+			return nil, Errorf(http.StatusBadRequest, "Failed to parse body into Call protobuf: %v", err)
+		}
+		js, err := codec.ProtoToJSON(m)
+		if err != nil {
+			return nil, Errorf(http.StatusBadRequest, "Failed to parse body into Call protobuf: %v", err)
+		}
+		body = js
+	}
+	call, err := mapi.ParseCallAs(body, api.calls)
+	if errors.Is(err, mapi.ErrParse) {
+		return nil, Errorf(http.StatusBadRequest, "%s", mapi.Message(err))
+	}
+	return call, err
+}
+
+// WriteResponse answers resp, a *mapi.Response or *agentop.Response, in
+// the request's encoding; a nil resp is an empty 200.
 func WriteResponse(w http.ResponseWriter, req *Request, resp any) {
 	if v := reflect.ValueOf(resp); !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	b, err := json.MarshalIndent(resp, "", "  ")
+	var b []byte
+	var err error
+	if req.Accept == codec.Protobuf {
+		b, err = codec.Marshal(codec.Protobuf, resp)
+	} else {
+		b, err = json.MarshalIndent(resp, "", "  ")
+		b = append(b, '\n')
+	}
 	if err != nil {
 		WriteError(w, fmt.Errorf("encoding the response: %w", err))
 		return
 	}
 	w.Header().Set("Content-Type", req.Accept)
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
