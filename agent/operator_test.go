@@ -191,6 +191,9 @@ func checkAgentCalls(t *testing.T, a *testAgent, mt string) {
 		ctrs[0].ContainerStatus == nil || ctrs[0].ContainerStatus.ExecutorPID == nil || (ctrs[0].ResourceStatistics != nil) != measures {
 		t.Errorf("GET_CONTAINERS under %s isolation = %+v", a.containerizer.Name(), ctrs)
 	}
+	if ops := opCall(t, addr, `{"type":"GET_OPERATIONS"}`).GetOperations; ops == nil || len(ops.Operations) != 0 {
+		t.Errorf("GET_OPERATIONS = %+v, want an empty list", ops)
+	}
 	if ag := opCall(t, addr, `{"type":"GET_AGENT"}`).GetAgent.AgentInfo; ag.ID == nil || ag.ID.Value != a.ID() || ag.Hostname != "test-host" {
 		t.Errorf("GET_AGENT = %+v", ag)
 	}
@@ -311,28 +314,37 @@ func TestAgentOperator_BadCallsGetAClearErrorAndTheAgentKeepsServing(t *testing.
 
 // TestAgentOperator_SetLoggingLevelRevertsAfterItsDuration: the agent's
 // SET_LOGGING_LEVEL raises the level GET_LOGGING_LEVEL reports and the
-// logger logs at; the level reverts when the duration ends.
+// logger logs at; the level reverts when the duration ends. Both
+// encodings.
 func TestAgentOperator_SetLoggingLevelRevertsAfterItsDuration(t *testing.T) {
 	f := newFakeServer(t)
 	cfg := testConfig(t, f)
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "agent", Level: hclog.Info, Output: io.Discard})
 	a := startAgent(t, cfg)
 	addr := a.Addr()
-	level := func() uint32 { return opCall(t, addr, `{"type":"GET_LOGGING_LEVEL"}`).GetLoggingLevel.Level }
-	set := func(level, nanos string) {
-		code, body, _ := opPost(t, addr, `{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":`+level+`,"duration":{"nanoseconds":`+nanos+`}}}`, nil)
-		if code != http.StatusOK || len(body) != 0 {
-			t.Fatalf("SET_LOGGING_LEVEL: %d %q, want an empty 200", code, body)
+	for _, mt := range encodings {
+		level := func() uint32 { return opCallAs(t, addr, mt, `{"type":"GET_LOGGING_LEVEL"}`).GetLoggingLevel.Level }
+		set := func(level uint32, d time.Duration) {
+			nanos := d.Nanoseconds()
+			body, err := codec.MarshalAs(mt, &agentpb.Call{}, &mapi.Call{Type: mapi.CallSetLoggingLevel,
+				SetLoggingLevel: &mapi.SetLoggingLevel{Level: &level, Duration: &mapi.Duration{Nanoseconds: &nanos}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, out, _ := opPostAs(t, addr, mt, body, nil)
+			if code != http.StatusOK || len(out) != 0 {
+				t.Fatalf("SET_LOGGING_LEVEL in %s: %d %q, want an empty 200", mt, code, out)
+			}
 		}
-	}
-	set("1", "3600000000000")
-	if l := level(); l != 1 || !cfg.Logger.IsDebug() {
-		t.Fatalf("level %d (debug %v) after setting 1 for an hour", l, cfg.Logger.IsDebug())
-	}
-	set("2", "100000000")
-	waitFor(t, 10*time.Second, "the level to revert to 0 after 100ms", func() bool { return level() == 0 })
-	if cfg.Logger.IsDebug() {
-		t.Errorf("logger still at debug after the revert")
+		set(1, time.Hour)
+		if l := level(); l != 1 || !cfg.Logger.IsDebug() {
+			t.Fatalf("%s: level %d (debug %v) after setting 1 for an hour", mt, l, cfg.Logger.IsDebug())
+		}
+		set(2, 100*time.Millisecond)
+		waitFor(t, 10*time.Second, "the level to revert to 0 after 100ms", func() bool { return level() == 0 })
+		if cfg.Logger.IsDebug() {
+			t.Errorf("%s: logger still at debug after the revert", mt)
+		}
 	}
 }
 
