@@ -88,7 +88,7 @@ func (op *agentOperator) call(c *mapi.Call) (*agentop.Response, error) {
 	return nil, operator.Errorf(http.StatusNotImplemented, "mesh does not implement the agent operator call %s", c.Type)
 }
 
-// filesError codes a files error for the operator API as Mesos' agent
+// operatorFilesError codes a files error for the operator API as Mesos' agent
 // does: a path that names nothing the agent serves is 404, one that
 // cannot be served (a directory to read, a link out of the sandboxes,
 // not a regular file) is 400.
