@@ -2,6 +2,9 @@ package agent
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,9 +59,10 @@ var liveStates = map[mesos.TaskState]string{
 }
 
 // metricsSnapshot is /metrics/snapshot: the metrics of Mesos' agent that
-// mesh can compute, under Mesos' keys. Keys of what mesh does not have
-// (resource providers, revocable resources, containerizer internals) are
-// left out rather than made up.
+// mesh can compute, under Mesos' keys (the fetcher cache's among the
+// containerizer's). Keys of what mesh does not have (resource providers,
+// revocable resources, containerizer internals) are left out rather
+// than made up.
 func (op *agentOperator) metricsSnapshot() map[string]float64 {
 	a := op.a
 	v := a.view()
@@ -97,6 +101,8 @@ func (op *agentOperator) metricsSnapshot() map[string]float64 {
 			}
 		}
 	}
+	out["containerizer/fetcher/cache_size_total_bytes"] = float64(a.cfg.FetcherCacheSize)
+	out["containerizer/fetcher/cache_size_used_bytes"] = float64(fetcherCacheUsed(a.fetcherCacheDir()))
 	a.mu.Lock()
 	total := a.resources.Clone()
 	a.mu.Unlock()
@@ -113,6 +119,25 @@ func (op *agentOperator) metricsSnapshot() map[string]float64 {
 		}
 	}
 	return out
+}
+
+// fetcherCacheUsed is the bytes of the downloads the fetcher cache
+// under root holds (root/<user>/<file>; partial downloads not counted).
+func fetcherCacheUsed(root string) int64 {
+	var total int64
+	users, _ := os.ReadDir(root)
+	for _, u := range users {
+		if !u.IsDir() {
+			continue
+		}
+		files, _ := os.ReadDir(filepath.Join(root, u.Name()))
+		for _, f := range files {
+			if fi, err := f.Info(); err == nil && fi.Mode().IsRegular() && !strings.Contains(f.Name(), ".part-") {
+				total += fi.Size()
+			}
+		}
+	}
+	return total
 }
 
 // usedResources are what the run holds: its live tasks' resources and,

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"flag"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -107,6 +109,23 @@ func TestAgentState_ValuesMatchTheAgent(t *testing.T) {
 		if got, ok := m[key]; !ok || got != want {
 			t.Errorf("/metrics/snapshot %s = %v (present %v), want %v", key, got, ok, want)
 		}
+	}
+	if m["containerizer/fetcher/cache_size_total_bytes"] != float64(a.cfg.FetcherCacheSize) || m["containerizer/fetcher/cache_size_used_bytes"] != 0 {
+		t.Errorf("/metrics/snapshot fetcher cache: total %v used %v; want %d and 0", m["containerizer/fetcher/cache_size_total_bytes"],
+			m["containerizer/fetcher/cache_size_used_bytes"], a.cfg.FetcherCacheSize)
+	}
+	cached := filepath.Join(a.fetcherCacheDir(), "someone")
+	if err := os.MkdirAll(cached, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"a.tar.gz": "0123456789", "b.tar.gz.part-1": "partial"} {
+		if err := os.WriteFile(filepath.Join(cached, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	getJSONBody(t, "http://"+a.Addr()+"/metrics/snapshot", &m)
+	if m["containerizer/fetcher/cache_size_used_bytes"] != 10 {
+		t.Errorf("fetcher cache used %v with a 10-byte download and a partial one; want 10", m["containerizer/fetcher/cache_size_used_bytes"])
 	}
 	if m["slave/uptime_secs"] <= 0 || m["slave/valid_status_updates"] != 8 {
 		t.Errorf("/metrics/snapshot uptime %v, valid status updates %v", m["slave/uptime_secs"], m["slave/valid_status_updates"])
