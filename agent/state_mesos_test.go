@@ -149,3 +149,36 @@ func getJSONBody(t *testing.T, url string, v any) {
 		t.Fatalf("GET %s: %v: %s", url, err, body)
 	}
 }
+
+// TestAgentState_TaskWaitingForItsExecutorIsQueued: a task whose
+// executor has not subscribed is queued, as Mesos shows it: in
+// GET_TASKS' queued_tasks and its executor's queued_tasks in /state,
+// with the executor registering.
+func TestAgentState_TaskWaitingForItsExecutorIsQueued(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	// An executor that never subscribes.
+	cfg.ExecutorCommand = []string{"/bin/sleep", "60"}
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	f.launch(testFramework("fw-1"), commandTask("t-q", "true"))
+	waitFor(t, 10*time.Second, "t-q to be queued", func() bool {
+		tasks := opCall(t, a.Addr(), `{"type":"GET_TASKS"}`).GetTasks
+		return len(tasks.QueuedTasks) == 1 && tasks.QueuedTasks[0].TaskID.Value == "t-q" && len(tasks.LaunchedTasks) == 0
+	})
+	var st MesosStateJSON
+	getJSONBody(t, "http://"+a.Addr()+"/state", &st)
+	if len(st.Frameworks) != 1 || len(st.Frameworks[0].Executors) != 1 {
+		t.Fatalf("/state frameworks = %+v", st.Frameworks)
+	}
+	e := st.Frameworks[0].Executors[0]
+	if len(e.QueuedTasks) != 1 || e.QueuedTasks[0].ID != "t-q" || e.QueuedTasks[0].SlaveID != a.ID() ||
+		e.QueuedTasks[0].Resources["cpus"] != 0.1 || len(e.Tasks) != 0 || e.State != "REGISTERING" {
+		t.Errorf("/state executor = %+v", e)
+	}
+	var m map[string]float64
+	getJSONBody(t, "http://"+a.Addr()+"/metrics/snapshot", &m)
+	if m["slave/executors_registering"] != 1 || m["slave/executors_running"] != 0 {
+		t.Errorf("executors registering %v, running %v; want 1 and 0", m["slave/executors_registering"], m["slave/executors_running"])
+	}
+}
