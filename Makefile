@@ -109,8 +109,11 @@ fuzz:
 # as root) and protoc-gen-go at the version go.mod pins.
 PROTO_DIR := mesos/v1pb/proto
 PROTO_FILES := $(PROTO_DIR)/mesos/v1/mesos.proto \
+  $(PROTO_DIR)/mesos/v1/operator.proto \
   $(PROTO_DIR)/mesos/v1/scheduler/scheduler.proto \
-  $(PROTO_DIR)/mesos/v1/executor/executor.proto
+  $(PROTO_DIR)/mesos/v1/executor/executor.proto \
+  $(PROTO_DIR)/mesos/v1/master/master.proto \
+  $(PROTO_DIR)/mesos/v1/agent/agent.proto
 PROTOC_GEN_GO_VERSION = $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 PROTO_BIN := $(CURDIR)/bin/proto
 proto:

@@ -171,27 +171,45 @@ func (a *Agent) handleFilesBrowse(w http.ResponseWriter, r *http.Request) {
 	if !onlyGET(w, r) {
 		return
 	}
-	p := r.URL.Query().Get("path")
-	f, fi, err := a.openSandboxPath(p)
+	entries, err := a.listSandboxDir(r.URL.Query().Get("path"))
 	if err != nil {
 		filesError(w, err)
 		return
 	}
+	out := make([]fileInfoJSON, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, a.fileInfo(e.path, e.info))
+	}
+	writeJSON(w, out)
+}
+
+// sandboxEntry is one entry of a sandbox directory: its path as the
+// files API names it, and what it is.
+type sandboxEntry struct {
+	path string
+	info fs.FileInfo
+}
+
+// listSandboxDir lists the entries of directory p, sorted by path; a
+// file lists nothing, as in Mesos. A symlink shows what it points at
+// only when that is inside the sandboxes, otherwise the link itself.
+func (a *Agent) listSandboxDir(p string) ([]sandboxEntry, error) {
+	f, fi, err := a.openSandboxPath(p)
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
-	out := []fileInfoJSON{}
 	if !fi.IsDir() {
-		// Mesos lists nothing for a file.
-		writeJSON(w, out)
-		return
+		return nil, nil
 	}
 	names, err := f.Readdirnames(-1)
 	if err != nil {
-		filesError(w, fmt.Errorf("list %s: %w", p, err))
-		return
+		return nil, fmt.Errorf("list %s: %w", p, err)
 	}
 	dir := f.Name()
 	base := strings.TrimRight(p, "/")
 	root := filepath.Join(a.workDir, sandboxRoot)
+	var out []sandboxEntry
 	for _, name := range names {
 		full := filepath.Join(dir, name)
 		st, err := os.Lstat(full)
@@ -199,18 +217,16 @@ func (a *Agent) handleFilesBrowse(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if st.Mode()&fs.ModeSymlink != 0 {
-			// Show what a link points at only when that is inside the
-			// sandboxes; otherwise the link itself.
 			if target, err := filepath.EvalSymlinks(full); err == nil && within(target, root) {
 				if tst, err := os.Stat(target); err == nil {
 					st = tst
 				}
 			}
 		}
-		out = append(out, a.fileInfo(base+"/"+name, st))
+		out = append(out, sandboxEntry{path: base + "/" + name, info: st})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	writeJSON(w, out)
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
 }
 
 func (a *Agent) fileInfo(path string, fi fs.FileInfo) fileInfoJSON {
@@ -365,24 +381,34 @@ func (a *Agent) handleFilesRead(w http.ResponseWriter, r *http.Request) {
 		filesError(w, err)
 		return
 	}
-	f, fi, err := a.openSandboxPath(rq.path)
+	data, offset, _, err := a.readSandboxFile(rq)
 	if err != nil {
 		filesError(w, err)
 		return
 	}
+	writeJSON(w, readAnswer{Data: string(data), Offset: offset})
+}
+
+// readSandboxFile reads what rq asks of a sandbox file, at most
+// maxFilesRead bytes, and returns it with the offset it starts at and
+// the file's size. An offset at or past the end reads nothing from the
+// end.
+func (a *Agent) readSandboxFile(rq readQuery) (data []byte, offset, size int64, err error) {
+	f, fi, err := a.openSandboxPath(rq.path)
+	if err != nil {
+		return nil, 0, 0, err
+	}
 	defer f.Close()
 	if fi.IsDir() {
-		filesError(w, fmt.Errorf("%w: cannot read a directory", errBadPath))
-		return
+		return nil, 0, 0, fmt.Errorf("%w: cannot read a directory", errBadPath)
 	}
-	size := fi.Size()
+	size = fi.Size()
 	offset, length := rq.offset, rq.length
 	if offset == -1 {
 		offset = size
 	}
 	if offset >= size {
-		writeJSON(w, readAnswer{Data: "", Offset: size})
-		return
+		return nil, size, size, nil
 	}
 	if length == -1 || length > size-offset {
 		length = size - offset
@@ -391,10 +417,9 @@ func (a *Agent) handleFilesRead(w http.ResponseWriter, r *http.Request) {
 	buf := make([]byte, length)
 	n, err := f.ReadAt(buf, offset)
 	if err != nil && !errors.Is(err, io.EOF) {
-		filesError(w, fmt.Errorf("read %s: %w", rq.path, err))
-		return
+		return nil, 0, 0, fmt.Errorf("read %s: %w", rq.path, err)
 	}
-	writeJSON(w, readAnswer{Data: string(buf[:n]), Offset: offset})
+	return buf[:n], offset, size, nil
 }
 
 // handleFilesDownload serves GET /files/download?path=P: the raw file.

@@ -64,7 +64,7 @@ func TestAgent_StateShowsFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st StateJSON
+	var st MesosStateJSON
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func TestRunner_CheckpointWritesHoldNoAgentLock(t *testing.T) {
 	if err != nil {
 		t.Fatalf("/state while a checkpoint write is stuck: %v", err)
 	}
-	var st StateJSON
+	var st MesosStateJSON
 	err = json.NewDecoder(resp.Body).Decode(&st)
 	resp.Body.Close()
 	if err != nil || len(st.Frameworks) != 1 {

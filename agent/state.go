@@ -15,12 +15,16 @@ import (
 // routes is the agent's HTTP API.
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
+	op := newAgentOperator(a)
+	mux.HandleFunc("/api/v1", op.handleAPI)
+	mux.HandleFunc("/metrics/snapshot", op.handleMetricsSnapshot)
 	mux.HandleFunc("/api/v1/executor", a.handleExecutorAPI)
 	mux.HandleFunc("/files/browse", a.handleFilesBrowse)
 	mux.HandleFunc("/files/read", a.handleFilesRead)
 	mux.HandleFunc("/files/download", a.handleFilesDownload)
 	mux.HandleFunc("/health", a.handleHealth)
-	mux.HandleFunc("/state", a.handleState)
+	mux.HandleFunc("/state", op.handleState)
+	mux.HandleFunc("/containers", op.handleContainers)
 	mux.HandleFunc("/monitor/statistics", a.handleMonitorStatistics)
 	mux.HandleFunc("/metrics", a.handleMetrics)
 	if a.cfg.EnableDebug {
@@ -36,7 +40,7 @@ func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// StateJSON is the body of GET /state.
+// StateJSON is the agent in mesh's own shape, as State returns it.
 type StateJSON struct {
 	ID         string            `json:"id"`
 	Hostname   string            `json:"hostname"`
@@ -111,15 +115,8 @@ type TaskJSON struct {
 	Directory string `json:"directory"`
 }
 
-// handleState serves GET /state.
-func (a *Agent) handleState(w http.ResponseWriter, r *http.Request) {
-	if !onlyGET(w, r) {
-		return
-	}
-	writeJSON(w, a.State())
-}
-
-// State returns what /state shows.
+// State returns the agent in mesh's own shape (GET /state shows Mesos'
+// shape, MesosStateJSON).
 func (a *Agent) State() StateJSON {
 	pending := a.updates.Pending()
 	var prestarted []string
@@ -127,58 +124,36 @@ func (a *Agent) State() StateJSON {
 		prestarted = ps.Prestarted()
 		sort.Strings(prestarted)
 	}
-	type fwRuns struct {
-		fj              FrameworkJSON
-		live, completed []*runner
-	}
-	// The registry is copied under a.mu, then each run is read under its
-	// own lock: /state never holds the agent's lock while it waits for a
-	// run.
-	a.mu.Lock()
+	info := a.currentAgentInfo()
+	v := a.view()
 	s := StateJSON{
-		ID:                   a.id,
-		Hostname:             a.hostname,
-		Port:                 a.port(),
+		ID:                   v.agentID,
+		Hostname:             info.Hostname,
+		Port:                 info.Port,
 		Version:              version.MeshVersion,
 		Isolation:            a.containerizer.Name(),
-		Resources:            a.resources.Clone(),
-		Attributes:           a.attributes,
+		Resources:            info.Resources,
+		Attributes:           info.Attributes,
 		PendingStatusUpdates: pending,
 		Frameworks:           []FrameworkJSON{},
 		PrestartedContainers: prestarted,
 		Flags:                a.flags(),
 	}
-	fws := make([]fwRuns, 0, len(a.frameworks))
-	for _, fw := range a.frameworks {
-		f := fwRuns{
-			fj:        FrameworkJSON{ID: fw.id, Name: fw.info.Name, User: fw.info.User, Executors: []ExecutorJSON{}, CompletedExecutors: []ExecutorJSON{}},
-			completed: append([]*runner(nil), fw.completed...),
-		}
-		for _, r := range fw.executors {
-			f.live = append(f.live, r)
-		}
-		fws = append(fws, f)
-	}
-	a.mu.Unlock()
-	for _, f := range fws {
-		fj := f.fj
-		for _, r := range f.live {
+	for _, fw := range v.frameworks {
+		fj := FrameworkJSON{ID: fw.id, Name: fw.info.Name, User: fw.info.User, Executors: []ExecutorJSON{}, CompletedExecutors: []ExecutorJSON{}}
+		for _, r := range fw.live {
 			fj.Executors = append(fj.Executors, r.json())
 		}
-		sort.Slice(fj.Executors, func(i, j int) bool { return fj.Executors[i].ID < fj.Executors[j].ID })
-		for _, r := range f.completed {
+		for _, r := range fw.completed {
 			fj.CompletedExecutors = append(fj.CompletedExecutors, r.json())
 		}
 		s.Frameworks = append(s.Frameworks, fj)
 	}
-	sort.Slice(s.Frameworks, func(i, j int) bool { return s.Frameworks[i].ID < s.Frameworks[j].ID })
 	return s
 }
 
-// json is the run as /state shows it.
-func (r *runner) json() ExecutorJSON {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// json is the run in mesh's own shape.
+func (r runView) json() ExecutorJSON {
 	e := ExecutorJSON{
 		ID:             r.id,
 		Name:           r.info.Name,
@@ -190,7 +165,7 @@ func (r *runner) json() ExecutorJSON {
 		Tasks:          []TaskJSON{},
 		CompletedTasks: []TaskJSON{},
 	}
-	task := func(t *taskEntry) TaskJSON {
+	task := func(t taskView) TaskJSON {
 		return TaskJSON{
 			ID:          t.info.TaskID.Value,
 			Name:        t.info.Name,
@@ -201,8 +176,8 @@ func (r *runner) json() ExecutorJSON {
 			Directory:   r.directory,
 		}
 	}
-	for _, id := range r.taskOrder {
-		e.Tasks = append(e.Tasks, task(r.tasks[id]))
+	for _, t := range r.tasks {
+		e.Tasks = append(e.Tasks, task(t))
 	}
 	for _, t := range r.completed {
 		e.CompletedTasks = append(e.CompletedTasks, task(t))

@@ -93,6 +93,10 @@ type statusUpdates struct {
 	// beforeSync, when set (by tests), is called before a checkpoint
 	// file is synced, with the file's path; it may block.
 	beforeSync func(path string)
+	// accepted, when set (before Run), is told of each update checkpointed
+	// for the first time, with the task's state before it; it is called
+	// under mu and must be quick.
+	accepted func(prev mesos.TaskState, st mesos.TaskStatus)
 
 	kick chan struct{}
 
@@ -253,6 +257,9 @@ func (m *statusUpdates) updateOn(s *updateStream, st mesos.TaskStatus) (bool, er
 		return false, ErrStreamGone
 	}
 	s.seen[string(st.UUID)] = true
+	if m.accepted != nil {
+		m.accepted(s.latest, st)
+	}
 	s.note(st)
 	s.pending = append(s.pending, st)
 	if len(s.pending) == 1 {

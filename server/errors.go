@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"mesh/mesos/operator"
 )
 
 // Sentinel errors.
@@ -52,6 +54,8 @@ func writeError(w http.ResponseWriter, err error) {
 		}
 	} else if transient(err) {
 		code = http.StatusServiceUnavailable
+	} else if oe := (*operator.Error)(nil); errors.As(err, &oe) {
+		code = oe.Code
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strings"
 
 	"mesh/httpdebug"
 	"mesh/mesos/agentapi"
@@ -89,24 +88,6 @@ func checkPostJSON(w http.ResponseWriter, r *http.Request) error {
 		return httpErrorf(http.StatusUnsupportedMediaType, "expecting 'Content-Type' of application/json; mesh does not accept %q", ct)
 	}
 	return nil
-}
-
-// acceptsJSON reports whether the Accept header allows a JSON response.
-func acceptsJSON(r *http.Request) bool {
-	accept := r.Header.Get("Accept")
-	if accept == "" {
-		return true
-	}
-	for _, part := range strings.Split(accept, ",") {
-		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		if mt == "*/*" || mt == "application/*" || mt == "application/json" {
-			return true
-		}
-	}
-	return false
 }
 
 // decodeBody reads a JSON body into v; any failure is a 400 that says

@@ -2,11 +2,9 @@ package server
 
 import (
 	"net/http"
-	"sort"
-	"time"
 
 	mapi "mesh/mesos/master"
-	"mesh/version"
+	"mesh/mesos/operator"
 )
 
 // handleOperator serves Mesos' v1 operator API (POST /api/v1). As Mesos'
@@ -17,48 +15,34 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, httpErrorf(http.StatusMethodNotAllowed, "expecting a 'POST' request, received '%s'", r.Method))
-		return
-	}
-	call, err := decodeOperatorCall(r)
+	req, err := operator.Decode(w, r, operator.MasterAPI)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if call.Type == mapi.CallSubscribe {
-		s.operatorSubscribe(m, w, r)
+	if req.Call.Type == mapi.CallSubscribe {
+		s.operatorSubscribe(m, w, r, req.Accept)
 		return
 	}
-	resp, err := s.operatorCall(m, call)
+	resp, err := s.operatorCall(m, req.Call)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeOperatorResponse(w, resp)
+	operator.WriteResponse(w, req, resp)
+}
+
+// operatorCommon answers the calls servers and agents answer alike.
+func (s *Server) operatorCommon() *operator.Common {
+	return &operator.Common{Healthy: s.Healthy, Flags: s.flags, Metrics: s.metricsSnapshot, Level: s.logLevel}
 }
 
 // operatorCall carries out one call; a nil response is an empty 200.
 func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
+	if resp, ok := s.operatorCommon().Answer(c); ok {
+		return resp, nil
+	}
 	switch c.Type {
-	case mapi.CallGetHealth:
-		return &mapi.Response{Type: mapi.ResponseGetHealth, GetHealth: &mapi.GetHealth{Healthy: s.Healthy()}}, nil
-	case mapi.CallGetFlags:
-		return &mapi.Response{Type: mapi.ResponseGetFlags, GetFlags: s.getFlags()}, nil
-	case mapi.CallGetVersion:
-		return &mapi.Response{Type: mapi.ResponseGetVersion, GetVersion: &mapi.GetVersion{VersionInfo: mapi.VersionInfo{
-			Version: version.Version, GitSHA: version.GitSHA, GitTag: version.Version}}}, nil
-	case mapi.CallGetMetrics:
-		// mesh computes every metric at once from its state: there is no
-		// slow collector for the timeout to bound.
-		return &mapi.Response{Type: mapi.ResponseGetMetrics, GetMetrics: s.getMetrics()}, nil
-	case mapi.CallGetLoggingLevel:
-		return &mapi.Response{Type: mapi.ResponseGetLoggingLevel, GetLoggingLevel: &mapi.GetLoggingLevel{Level: s.logLevel.get()}}, nil
-	case mapi.CallSetLoggingLevel:
-		sl := c.SetLoggingLevel
-		s.logLevel.set(*sl.Level, time.Duration(*sl.Duration.Nanoseconds))
-		return nil, nil
 	case mapi.CallListFiles:
 		return nil, noFile(*c.ListFiles.Path)
 	case mapi.CallReadFile:
@@ -112,27 +96,6 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 // stderr and holds no sandbox, so it serves no file at all.
 func noFile(path string) error {
 	return httpErrorf(http.StatusNotFound, "no file or directory %q: a mesh server serves no files (it logs to stderr, and sandboxes live on the agents)", path)
-}
-
-// getFlags lists the server's settings by flag name.
-func (s *Server) getFlags() *mapi.GetFlags {
-	flags := s.flags()
-	out := &mapi.GetFlags{}
-	for name, value := range flags {
-		out.Flags = append(out.Flags, mapi.Flag{Name: name, Value: value})
-	}
-	sort.Slice(out.Flags, func(i, j int) bool { return out.Flags[i].Name < out.Flags[j].Name })
-	return out
-}
-
-// getMetrics lists /metrics/snapshot's metrics by name.
-func (s *Server) getMetrics() *mapi.GetMetrics {
-	out := &mapi.GetMetrics{}
-	for name, value := range s.metricsSnapshot() {
-		out.Metrics = append(out.Metrics, mapi.Metric{Name: name, Value: value})
-	}
-	sort.Slice(out.Metrics, func(i, j int) bool { return out.Metrics[i].Name < out.Metrics[j].Name })
-	return out
 }
 
 // operatorTeardown removes a framework as its own TEARDOWN would: its

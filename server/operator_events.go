@@ -6,7 +6,6 @@ import (
 
 	"mesh/fsm"
 	"mesh/mesos"
-	"mesh/mesos/codec"
 	mapi "mesh/mesos/master"
 )
 
@@ -172,8 +171,9 @@ func agentChange(before, after *fsm.State, id string) []*mapi.Event {
 
 // operatorSubscribe serves SUBSCRIBE: SUBSCRIBED with the whole state,
 // then every change committed after it, and a HEARTBEAT every heartbeat
-// interval, until the client leaves, falls behind or the term ends.
-func (s *Server) operatorSubscribe(m *master, w http.ResponseWriter, r *http.Request) {
+// interval, until the client leaves, falls behind or the term ends. The
+// records are RecordIO in the encoding the call accepted (mediaType).
+func (s *Server) operatorSubscribe(m *master, w http.ResponseWriter, r *http.Request, mediaType string) {
 	o, st := s.opHub.subscribe()
 	defer s.opHub.unsubscribe(o)
 	if st == nil {
@@ -181,9 +181,9 @@ func (s *Server) operatorSubscribe(m *master, w http.ResponseWriter, r *http.Req
 	}
 	v := s.stateViewOf(st)
 	interval := s.cfg.HeartbeatInterval
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", mediaType)
 	w.WriteHeader(http.StatusOK)
-	rw := newEventWriter(w, codec.JSON)
+	rw := newEventWriter(w, mediaType)
 	if err := writeEvent(rw, &mapi.Event{Type: mapi.EventSubscribed, Subscribed: &mapi.Subscribed{
 		GetState: &mapi.GetState{GetTasks: v.getTasks(), GetExecutors: v.getExecutors(),
 			GetFrameworks: v.getFrameworks(m), GetAgents: v.getAgents()},

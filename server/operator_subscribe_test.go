@@ -1,16 +1,17 @@
 package server_test
 
 import (
-	"encoding/json"
+	"bytes"
 	"net/http"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"mesh/mesos"
+	"mesh/mesos/codec"
 	mapi "mesh/mesos/master"
 	"mesh/mesos/recordio"
+	"mesh/mesos/v1pb/masterpb"
 	"mesh/server"
 	"mesh/server/servertest"
 )
@@ -23,13 +24,25 @@ type opStream struct {
 
 func subscribeOperator(t *testing.T, addr string) *opStream {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1", strings.NewReader(`{"type":"SUBSCRIBE"}`))
-	req.Header.Set("Content-Type", "application/json")
+	return subscribeOperatorAs(t, addr, codec.JSON)
+}
+
+// subscribeOperatorAs subscribes in encoding mt: the call and the
+// stream's records.
+func subscribeOperatorAs(t *testing.T, addr, mt string) *opStream {
+	t.Helper()
+	body, err := codec.MarshalAs(mt, &masterpb.Call{}, &mapi.Call{Type: mapi.CallSubscribe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1", bytes.NewReader(body))
+	req.Header.Set("Content-Type", mt)
+	req.Header.Set("Accept", mt)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != mt {
 		resp.Body.Close()
 		t.Fatalf("SUBSCRIBE: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -44,7 +57,7 @@ func subscribeOperator(t *testing.T, addr string) *opStream {
 				return
 			}
 			var ev mapi.Event
-			if json.Unmarshal(rec, &ev) != nil {
+			if codec.Unmarshal(mt, rec, &ev) != nil {
 				return
 			}
 			s.events <- &ev
@@ -120,21 +133,28 @@ func (v clusterView) apply(ev *mapi.Event) {
 // whole state; after launches, a kill, a finished task, an agent that
 // comes and leaves, a framework torn down and one that disconnects, the
 // state SUBSCRIBED gave plus the events seen since equal GET_STATE, and
-// every kind of event was sent.
+// every kind of event was sent, to a subscriber in JSON and to one in
+// protobuf alike.
 func TestOperator_SubscribeEventsAgreeWithState(t *testing.T) {
 	srv := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) { c.AgentReregisterTimeout = 2 * time.Second }})
 	addr := srv.HTTPAddr()
 	a1 := servertest.NewSimAgent(addr, mesos.Resources{mesos.ScalarResource("cpus", 4), mesos.ScalarResource("mem", 4096)})
 	a1.Start(t)
 
-	stream := subscribeOperator(t, addr)
-	first := stream.next(10 * time.Second)
-	if first == nil || first.Type != mapi.EventSubscribed || first.Subscribed.GetState == nil {
-		t.Fatalf("first event %+v, want SUBSCRIBED with the state", first)
-	}
-	view := viewOf(first.Subscribed.GetState)
-	if !view.Agents[a1.ID] {
-		t.Fatalf("SUBSCRIBED lacks agent %s: %+v", a1.ID, view)
+	encodings := []string{codec.JSON, codec.Protobuf}
+	var streams []*opStream
+	var views []clusterView
+	for _, mt := range encodings {
+		stream := subscribeOperatorAs(t, addr, mt)
+		first := stream.next(10 * time.Second)
+		if first == nil || first.Type != mapi.EventSubscribed || first.Subscribed.GetState == nil {
+			t.Fatalf("%s: first event %+v, want SUBSCRIBED with the state", mt, first)
+		}
+		view := viewOf(first.Subscribed.GetState)
+		if !view.Agents[a1.ID] {
+			t.Fatalf("%s: SUBSCRIBED lacks agent %s: %+v", mt, a1.ID, view)
+		}
+		streams, views = append(streams, stream), append(views, view)
 	}
 
 	web := subscribe(t, addr, subscribeBody("web", "", `"failover_timeout":3600`))
@@ -153,7 +173,7 @@ func TestOperator_SubscribeEventsAgreeWithState(t *testing.T) {
 	a2.Stop()   // unreachable after the 2 s re-register timeout
 	web.close() // disconnected, kept for its failover timeout
 
-	seen := map[string]bool{}
+	seen := []map[string]bool{{}, {}}
 	var want clusterView
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -162,21 +182,25 @@ func TestOperator_SubscribeEventsAgreeWithState(t *testing.T) {
 		}
 		operator(t, addr, `{"type":"GET_STATE"}`, &gs)
 		want = viewOf(&gs.GetState)
-		if reflect.DeepEqual(view, want) && !want.Agents[a2.ID] && len(want.Frameworks) == 1 && !want.Frameworks[web.id] && len(want.Agents) == 1 && want.Tasks["c"] == mesos.TaskKilled {
+		if reflect.DeepEqual(views[0], want) && reflect.DeepEqual(views[1], want) && !want.Agents[a2.ID] && len(want.Frameworks) == 1 && !want.Frameworks[web.id] && len(want.Agents) == 1 && want.Tasks["c"] == mesos.TaskKilled {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 30s the events seen give %+v; GET_STATE gives %+v; events seen %v", view, want, seen)
+			t.Fatalf("after 30s the events seen give %+v (JSON) and %+v (protobuf); GET_STATE gives %+v; events seen %v", views[0], views[1], want, seen)
 		}
-		if ev := stream.next(500 * time.Millisecond); ev != nil {
-			seen[ev.Type] = true
-			view.apply(ev)
+		for i, stream := range streams {
+			if ev := stream.next(250 * time.Millisecond); ev != nil {
+				seen[i][ev.Type] = true
+				views[i].apply(ev)
+			}
 		}
 	}
-	for _, typ := range []string{mapi.EventTaskAdded, mapi.EventTaskUpdated, mapi.EventAgentAdded, mapi.EventAgentRemoved,
-		mapi.EventFrameworkAdded, mapi.EventFrameworkUpdated, mapi.EventFrameworkRemoved} {
-		if !seen[typ] {
-			t.Errorf("no %s event was sent; saw %v", typ, seen)
+	for i, mt := range encodings {
+		for _, typ := range []string{mapi.EventTaskAdded, mapi.EventTaskUpdated, mapi.EventAgentAdded, mapi.EventAgentRemoved,
+			mapi.EventFrameworkAdded, mapi.EventFrameworkUpdated, mapi.EventFrameworkRemoved} {
+			if !seen[i][typ] {
+				t.Errorf("%s: no %s event was sent; saw %v", mt, typ, seen[i])
+			}
 		}
 	}
 	if want.Tasks["b"] != mesos.TaskRunning {
@@ -184,8 +208,8 @@ func TestOperator_SubscribeEventsAgreeWithState(t *testing.T) {
 	}
 	var m map[string]float64
 	getJSONAt(t, addr, "/metrics/snapshot", &m)
-	if m["master/operator_event_stream_subscribers"] != 1 {
-		t.Errorf("master/operator_event_stream_subscribers = %v, want 1", m["master/operator_event_stream_subscribers"])
+	if m["master/operator_event_stream_subscribers"] != 2 {
+		t.Errorf("master/operator_event_stream_subscribers = %v, want 2", m["master/operator_event_stream_subscribers"])
 	}
 }
 

@@ -202,7 +202,7 @@ func (v *stateView) getRoles() *mapi.GetRoles {
 		role(name)
 	}
 	for _, a := range v.registeredAgents() {
-		_, reserved := splitReservations(a.Info.Resources)
+		_, reserved := mesos.Resources(a.Info.Resources).SplitReservations()
 		for r := range reserved {
 			role(r)
 		}

@@ -20,6 +20,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"mesh/fsm"
+	"mesh/mesos/operator"
 )
 
 // Server is one mesh server.
@@ -31,7 +32,7 @@ type Server struct {
 	// master/uptime_secs).
 	started time.Time
 	// logLevel carries out the operator API's logging level calls.
-	logLevel *loggingLevel
+	logLevel *operator.LoggingLevel
 	// opHub feeds the operator API's event streams.
 	opHub *operatorHub
 
@@ -73,7 +74,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server"), started: time.Now()}
-	s.logLevel = newLoggingLevel(s.logger)
+	s.logLevel = operator.NewLoggingLevel(s.logger)
 	s.metrics = newServerMetrics(s)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -296,7 +297,7 @@ func (s *Server) shutdown() {
 		// Streams end when the master is revoked; give handlers a moment.
 		_ = s.httpSrv.Shutdown(sctx)
 		_ = s.httpSrv.Close()
-		s.logLevel.stop()
+		s.logLevel.Stop()
 		if err := s.raft.Shutdown().Error(); err != nil {
 			s.logger.Warn("raft shutdown", "error", err)
 		}

@@ -2,9 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"fmt"
-	"sort"
-	"strings"
 
 	"mesh/mesos"
 )
@@ -13,93 +10,6 @@ import (
 // master endpoints (/state, /state-summary, /master/frameworks,
 // /master/slaves, /master/tasks): Mesos' field names and JSON types, so
 // that tools written for Mesos read them. Fields mesh adds are marked.
-
-// resourcesObject renders resources as Mesos' endpoints do: one key per
-// resource name (revocable ones suffixed "_revocable"), scalars summed
-// across roles, ranges and sets as text; cpus, gpus, mem and disk are
-// always present.
-func resourcesObject(rs mesos.Resources) map[string]any {
-	scalars := map[string]float64{"cpus": 0, "gpus": 0, "mem": 0, "disk": 0}
-	ranges := map[string][]mesos.Range{}
-	sets := map[string][]string{}
-	for i := range rs {
-		r := &rs[i]
-		name := r.Name
-		if r.Revocable != nil {
-			name += "_revocable"
-		}
-		switch {
-		case r.Type == mesos.ValueScalar && r.Scalar != nil:
-			scalars[name] += r.Scalar.Value
-		case r.Type == mesos.ValueRanges && r.Ranges != nil:
-			ranges[name] = append(ranges[name], r.Ranges.Range...)
-		case r.Type == mesos.ValueSet && r.Set != nil:
-			sets[name] = append(sets[name], r.Set.Item...)
-		}
-	}
-	out := make(map[string]any, len(scalars)+len(ranges)+len(sets))
-	for k, v := range scalars {
-		out[k] = roundMilli(v)
-	}
-	for k, v := range ranges {
-		out[k] = rangesText(v)
-	}
-	for k, v := range sets {
-		out[k] = setText(v)
-	}
-	return out
-}
-
-func roundMilli(v float64) float64 {
-	return float64(int64(v*1000+0.5)) / 1000
-}
-
-// rangesText renders ranges as Mesos does: "[31000-31099, 32000-32000]".
-func rangesText(rg []mesos.Range) string {
-	rg = append([]mesos.Range(nil), rg...)
-	sort.Slice(rg, func(i, j int) bool { return rg[i].Begin < rg[j].Begin })
-	var merged []mesos.Range
-	for _, r := range rg {
-		if n := len(merged); n > 0 && r.Begin <= merged[n-1].End+1 {
-			if r.End > merged[n-1].End {
-				merged[n-1].End = r.End
-			}
-			continue
-		}
-		merged = append(merged, r)
-	}
-	parts := make([]string, len(merged))
-	for i, r := range merged {
-		parts[i] = fmt.Sprintf("%d-%d", r.Begin, r.End)
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-// setText renders a set as Mesos does: "{a, b}".
-func setText(items []string) string {
-	items = append([]string(nil), items...)
-	sort.Strings(items)
-	return "{" + strings.Join(items, ", ") + "}"
-}
-
-// attributesObject renders attributes as Mesos' endpoints do: scalars as
-// numbers, ranges, sets and text as strings.
-func attributesObject(attrs []mesos.Attribute) map[string]any {
-	out := make(map[string]any, len(attrs))
-	for _, a := range attrs {
-		switch {
-		case a.Scalar != nil:
-			out[a.Name] = a.Scalar.Value
-		case a.Ranges != nil:
-			out[a.Name] = rangesText(a.Ranges.Range)
-		case a.Set != nil:
-			out[a.Name] = setText(a.Set.Item)
-		case a.Text != nil:
-			out[a.Name] = a.Text.Value
-		}
-	}
-	return out
-}
 
 // labelsList renders labels as a list of {key, value}; nil when none.
 func labelsList(l *mesos.Labels) []mesos.Label {

@@ -58,7 +58,7 @@ func taskLive(t *fsm.Task) bool { return !t.Completed && !t.State.IsTerminal() }
 // task renders t as Mesos does.
 func (v *stateView) task(t *fsm.Task) taskJSON {
 	out := taskJSON{ID: t.TaskID, Name: t.Info.Name, FrameworkID: t.FrameworkID, SlaveID: t.AgentID, AgentID: t.AgentID,
-		State: string(t.State), Resources: resourcesObject(t.Info.Resources), Role: t.Role,
+		State: string(t.State), Resources: mesos.ResourcesObject(t.Info.Resources), Role: t.Role,
 		Statuses: make([]taskStatusJSON, 0, len(t.Statuses)), Labels: labelsList(t.Info.Labels),
 		Discovery: t.Info.Discovery, Container: t.Info.Container, HealthCheck: t.Info.HealthCheck}
 	if t.Info.Executor != nil {
@@ -84,8 +84,8 @@ func (v *stateView) frameworkSummary(fw *fsm.Framework) frameworkSummaryJSON {
 		caps = append(caps, c.Type)
 	}
 	active := fw.Connected && !fw.Removed
-	return frameworkSummaryJSON{ID: fw.ID, Name: fw.Info.Name, UsedResources: resourcesObject(v.usedByFw[fw.ID]),
-		OfferedResources: resourcesObject(v.offeredByFw[fw.ID]), Capabilities: caps, Hostname: fw.Info.Hostname,
+	return frameworkSummaryJSON{ID: fw.ID, Name: fw.Info.Name, UsedResources: mesos.ResourcesObject(v.usedByFw[fw.ID]),
+		OfferedResources: mesos.ResourcesObject(v.offeredByFw[fw.ID]), Capabilities: caps, Hostname: fw.Info.Hostname,
 		WebuiURL: fw.Info.WebuiURL, Active: active, Connected: active}
 }
 
@@ -94,7 +94,7 @@ func (v *stateView) framework(fw *fsm.Framework) frameworkJSON {
 	out := frameworkJSON{frameworkSummaryJSON: v.frameworkSummary(fw), User: fw.Info.User,
 		FailoverTimeout: fw.Info.FailoverTimeoutSeconds(), Checkpoint: fw.Info.Checkpoint != nil && *fw.Info.Checkpoint,
 		RegisteredTime: nanosToSecs(fw.RegisteredAt), UnregisteredTime: nanosToSecs(fw.RemovedAt), Principal: fw.Info.Principal,
-		Resources: resourcesObject(v.usedByFw[fw.ID].Add(v.offeredByFw[fw.ID]...)), Labels: labelsList(fw.Info.Labels),
+		Resources: mesos.ResourcesObject(v.usedByFw[fw.ID].Add(v.offeredByFw[fw.ID]...)), Labels: labelsList(fw.Info.Labels),
 		Tasks: []taskJSON{}, UnreachableTasks: []taskJSON{}, CompletedTasks: []taskJSON{}, Offers: []offerJSON{},
 		Executors: []executorJSON{}, Removed: fw.Removed}
 	if fw.ReregisteredAt != 0 && fw.ReregisteredAt != fw.RegisteredAt {
@@ -123,7 +123,7 @@ func (v *stateView) framework(fw *fsm.Framework) frameworkJSON {
 	for _, o := range v.offers {
 		if o.FrameworkID == fw.ID {
 			out.Offers = append(out.Offers, offerJSON{ID: o.ID, FrameworkID: o.FrameworkID,
-				AllocationInfo: mesos.AllocationInfo{Role: o.Role}, SlaveID: o.AgentID, Resources: resourcesObject(o.Resources)})
+				AllocationInfo: mesos.AllocationInfo{Role: o.Role}, SlaveID: o.AgentID, Resources: mesos.ResourcesObject(o.Resources)})
 		}
 	}
 	return out
@@ -132,7 +132,7 @@ func (v *stateView) framework(fw *fsm.Framework) frameworkJSON {
 // executor renders a custom executor as Mesos does.
 func executor(fid, aid string, e *mesos.ExecutorInfo) executorJSON {
 	out := executorJSON{ExecutorID: e.ExecutorID.Value, Name: e.Name, FrameworkID: fid, SlaveID: aid,
-		Resources: resourcesObject(e.Resources), Labels: labelsList(e.Labels), Type: e.Type,
+		Resources: mesos.ResourcesObject(e.Resources), Labels: labelsList(e.Labels), Type: e.Type,
 		Command: commandJSON{Argv: []string{}, URIs: []commandURIJSON{}}}
 	if len(e.Resources) > 0 && e.Resources[0].AllocationInfo != nil {
 		out.Role = e.Resources[0].AllocationInfo.Role
@@ -152,25 +152,25 @@ func executor(fid, aid string, e *mesos.ExecutorInfo) executorJSON {
 // agent renders an agent as Mesos does.
 func (v *stateView) agent(a *fsm.Agent) agentJSON {
 	total := mesos.Resources(a.Info.Resources)
-	out := agentJSON{ID: a.ID, Hostname: a.Info.Hostname, Port: a.Info.Port, Attributes: attributesObject(a.Info.Attributes),
-		PID: "slave(1)@" + a.Address, RegisteredTime: nanosToSecs(a.RegisteredAt), Resources: resourcesObject(total),
-		UsedResources: resourcesObject(v.usedByAgent[a.ID]), OfferedResources: resourcesObject(v.offeredByAgent[a.ID]),
+	out := agentJSON{ID: a.ID, Hostname: a.Info.Hostname, Port: a.Info.Port, Attributes: mesos.AttributesObject(a.Info.Attributes),
+		PID: "slave(1)@" + a.Address, RegisteredTime: nanosToSecs(a.RegisteredAt), Resources: mesos.ResourcesObject(total),
+		UsedResources: mesos.ResourcesObject(v.usedByAgent[a.ID]), OfferedResources: mesos.ResourcesObject(v.offeredByAgent[a.ID]),
 		ReservedResources: map[string]map[string]any{}, Active: a.State == fsm.AgentActive, Version: a.Version,
 		Capabilities: []string{}}
 	if a.ReregisteredAt != 0 && a.ReregisteredAt != a.RegisteredAt {
 		out.ReregisteredTime = nanosToSecs(a.ReregisteredAt)
 	}
-	unreserved, reserved := splitReservations(total)
-	out.UnreservedResources = resourcesObject(unreserved)
+	unreserved, reserved := mesos.Resources(total).SplitReservations()
+	out.UnreservedResources = mesos.ResourcesObject(unreserved)
 	for role, rs := range reserved {
-		out.ReservedResources[role] = resourcesObject(rs)
+		out.ReservedResources[role] = mesos.ResourcesObject(rs)
 	}
 	return out
 }
 
 // agentFull adds the v1 protobuf form of the agent's resources.
 func (v *stateView) agentFull(a *fsm.Agent) agentFullJSON {
-	unreserved, reserved := splitReservations(a.Info.Resources)
+	unreserved, reserved := mesos.Resources(a.Info.Resources).SplitReservations()
 	out := agentFullJSON{agentJSON: v.agent(a), ReservedResourcesFull: map[string][]mesos.Resource{},
 		UnreservedResourcesFull: nonNil(unreserved.ForWire()), UsedResourcesFull: nonNil(v.usedByAgent[a.ID].ForWire()),
 		OfferedResourcesFull: nonNil(v.offeredByAgent[a.ID].ForWire())}
@@ -185,21 +185,6 @@ func nonNil(rs mesos.Resources) []mesos.Resource {
 		return []mesos.Resource{}
 	}
 	return rs
-}
-
-// splitReservations separates unreserved resources from those reserved,
-// by role.
-func splitReservations(rs mesos.Resources) (mesos.Resources, map[string]mesos.Resources) {
-	var unreserved mesos.Resources
-	reserved := map[string]mesos.Resources{}
-	for i := range rs {
-		if role := rs[i].ReservationRole(); role != "*" {
-			reserved[role] = append(reserved[role], rs[i])
-		} else {
-			unreserved = append(unreserved, rs[i])
-		}
-	}
-	return unreserved, reserved
 }
 
 // registeredAgents returns the agents Mesos lists as registered: mesh's

@@ -26,9 +26,13 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"mesh/mesos/agentop"
 	"mesh/mesos/executor"
+	mapi "mesh/mesos/master"
 	"mesh/mesos/scheduler"
+	"mesh/mesos/v1pb/agentpb"
 	"mesh/mesos/v1pb/executorpb"
+	"mesh/mesos/v1pb/masterpb"
 	"mesh/mesos/v1pb/schedulerpb"
 )
 
@@ -39,7 +43,9 @@ const (
 )
 
 // message returns a new, empty generated message for a pointer to one of
-// mesh's API types.
+// mesh's API types. The operator API's Call is carried by the master's
+// and the agent's Call messages alike: MarshalAs and UnmarshalAs name
+// the message.
 func message(v any) (proto.Message, error) {
 	switch v.(type) {
 	case *scheduler.Call:
@@ -50,6 +56,12 @@ func message(v any) (proto.Message, error) {
 		return &executorpb.Call{}, nil
 	case *executor.Event:
 		return &executorpb.Event{}, nil
+	case *mapi.Response:
+		return &masterpb.Response{}, nil
+	case *mapi.Event:
+		return &masterpb.Event{}, nil
+	case *agentop.Response:
+		return &agentpb.Response{}, nil
 	}
 	return nil, fmt.Errorf("codec: no protobuf message for %T", v)
 }
@@ -65,16 +77,26 @@ func MessageName(v any) string {
 }
 
 // Marshal encodes v, a pointer to a Call or Event of the scheduler or
-// executor API, in the encoding of media type mt.
+// executor API, or to a Response or Event of the operator API, in the
+// encoding of media type mt.
 func Marshal(mt string, v any) ([]byte, error) {
+	if mt != Protobuf {
+		return MarshalAs(mt, nil, v)
+	}
+	m, err := message(v)
+	if err != nil {
+		return nil, err
+	}
+	return MarshalAs(mt, m, v)
+}
+
+// MarshalAs is Marshal with the protobuf message named: m is a new,
+// empty message whose JSON mapping v's type follows (unused for JSON).
+func MarshalAs(mt string, m proto.Message, v any) ([]byte, error) {
 	switch mt {
 	case JSON:
 		return json.Marshal(v)
 	case Protobuf:
-		m, err := message(v)
-		if err != nil {
-			return nil, err
-		}
 		if err := fillFromGo(m.ProtoReflect(), reflect.ValueOf(v)); err != nil {
 			return nil, fmt.Errorf("encoding %s as protobuf: %w", m.ProtoReflect().Descriptor().FullName(), err)
 		}
@@ -84,18 +106,27 @@ func Marshal(mt string, v any) ([]byte, error) {
 }
 
 // Unmarshal decodes data, encoded as media type mt, into v, a pointer to
-// a Call or Event of the scheduler or executor API. A protobuf message
-// that does not parse, or that lacks a required field, is an error, as in
-// Mesos; unknown fields are ignored in both encodings.
+// one of the types Marshal encodes. A protobuf message that does not
+// parse, or that lacks a required field, is an error, as in Mesos;
+// unknown fields are ignored in both encodings.
 func Unmarshal(mt string, data []byte, v any) error {
+	if mt != Protobuf {
+		return UnmarshalAs(mt, nil, data, v)
+	}
+	m, err := message(v)
+	if err != nil {
+		return err
+	}
+	return UnmarshalAs(mt, m, data, v)
+}
+
+// UnmarshalAs is Unmarshal with the protobuf message named: m is a new,
+// empty message whose JSON mapping v's type follows (unused for JSON).
+func UnmarshalAs(mt string, m proto.Message, data []byte, v any) error {
 	switch mt {
 	case JSON:
 		return json.Unmarshal(data, v)
 	case Protobuf:
-		m, err := message(v)
-		if err != nil {
-			return err
-		}
 		if err := proto.Unmarshal(data, m); err != nil {
 			return err
 		}

@@ -202,7 +202,7 @@ func BenchmarkCodec(b *testing.B) {
 				b.Run(c.name+"/encode/protobuf_via_json", func(b *testing.B) {
 					b.SetBytes(int64(len(enc)))
 					for i := 0; i < b.N; i++ {
-						if _, err := marshalViaJSON(c.v); err != nil {
+						if _, err := marshalViaJSON(c.v, suite{}); err != nil {
 							b.Fatal(err)
 						}
 					}

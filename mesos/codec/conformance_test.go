@@ -13,8 +13,12 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"mesh/mesos/agentop"
 	"mesh/mesos/executor"
+	mapi "mesh/mesos/master"
 	"mesh/mesos/scheduler"
+	"mesh/mesos/v1pb/agentpb"
+	"mesh/mesos/v1pb/masterpb"
 )
 
 var update = flag.Bool("update", false, "rewrite the protobuf golden files from the JSON ones")
@@ -27,25 +31,64 @@ type suite struct {
 	dir   string
 	new   func() any
 	types []string // every type the API defines but UNKNOWN
+	// msg, when set, makes the protobuf message (the operator API's Call
+	// is carried by the master's and the agent's Call messages).
+	msg func() proto.Message
+}
+
+// message is the protobuf message of v in this suite.
+func (s suite) message(v any) (proto.Message, error) {
+	if s.msg != nil {
+		return s.msg(), nil
+	}
+	return message(v)
+}
+
+// callTypes lists a dialect's call types but UNKNOWN.
+func callTypes(d mapi.Dialect) []string {
+	var out []string
+	for t := range d.Types {
+		if t != mapi.CallUnknown {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 var suites = []suite{
-	{"scheduler/calls", func() any { return &scheduler.Call{} }, []string{
+	{dir: "scheduler/calls", new: func() any { return &scheduler.Call{} }, types: []string{
 		scheduler.CallSubscribe, scheduler.CallTeardown, scheduler.CallAccept, scheduler.CallDecline,
 		scheduler.CallAcceptInverseOffers, scheduler.CallDeclineInverseOffers, scheduler.CallRevive,
 		scheduler.CallKill, scheduler.CallShutdown, scheduler.CallAcknowledge,
 		scheduler.CallAcknowledgeOperationStatus, scheduler.CallReconcile, scheduler.CallReconcileOperations,
 		scheduler.CallMessage, scheduler.CallRequest, scheduler.CallSuppress, scheduler.CallUpdateFramework}},
-	{"scheduler/events", func() any { return &scheduler.Event{} }, []string{
+	{dir: "scheduler/events", new: func() any { return &scheduler.Event{} }, types: []string{
 		scheduler.EventSubscribed, scheduler.EventOffers, scheduler.EventInverseOffers, scheduler.EventRescind,
 		scheduler.EventRescindInverseOffer, scheduler.EventUpdate, scheduler.EventUpdateOperationStatus,
 		scheduler.EventMessage, scheduler.EventFailure, scheduler.EventError, scheduler.EventHeartbeat}},
-	{"executor/calls", func() any { return &executor.Call{} }, []string{
+	{dir: "executor/calls", new: func() any { return &executor.Call{} }, types: []string{
 		executor.CallSubscribe, executor.CallUpdate, executor.CallMessage, executor.CallHeartbeat}},
-	{"executor/events", func() any { return &executor.Event{} }, []string{
+	{dir: "executor/events", new: func() any { return &executor.Event{} }, types: []string{
 		executor.EventSubscribed, executor.EventLaunch, executor.EventLaunchGroup, executor.EventKill,
 		executor.EventAcknowledged, executor.EventMessage, executor.EventError, executor.EventShutdown,
 		executor.EventHeartbeat}},
+	{dir: "operator/master/calls", new: func() any { return &mapi.Call{} }, types: callTypes(mapi.MasterCalls),
+		msg: func() proto.Message { return &masterpb.Call{} }},
+	{dir: "operator/master/responses", new: func() any { return &mapi.Response{} }, types: []string{
+		mapi.ResponseGetHealth, mapi.ResponseGetFlags, mapi.ResponseGetVersion, mapi.ResponseGetMetrics,
+		mapi.ResponseGetLoggingLevel, mapi.ResponseGetState, mapi.ResponseGetAgents, mapi.ResponseGetFrameworks,
+		mapi.ResponseGetExecutors, mapi.ResponseGetOperations, mapi.ResponseGetTasks, mapi.ResponseGetRoles,
+		mapi.ResponseGetMaster, mapi.ResponseGetWeights, mapi.ResponseGetQuota}},
+	{dir: "operator/master/events", new: func() any { return &mapi.Event{} }, types: []string{
+		mapi.EventSubscribed, mapi.EventTaskAdded, mapi.EventTaskUpdated, mapi.EventAgentAdded, mapi.EventAgentRemoved,
+		mapi.EventFrameworkAdded, mapi.EventFrameworkUpdated, mapi.EventFrameworkRemoved, mapi.EventHeartbeat}},
+	{dir: "operator/agent/calls", new: func() any { return &mapi.Call{} }, types: callTypes(agentop.Calls),
+		msg: func() proto.Message { return &agentpb.Call{} }},
+	{dir: "operator/agent/responses", new: func() any { return &agentop.Response{} }, types: []string{
+		mapi.ResponseGetHealth, mapi.ResponseGetFlags, mapi.ResponseGetVersion, mapi.ResponseGetMetrics,
+		mapi.ResponseGetLoggingLevel, mapi.ResponseListFiles, mapi.ResponseReadFile, mapi.ResponseGetState,
+		agentop.ResponseGetContainers, mapi.ResponseGetFrameworks, mapi.ResponseGetExecutors,
+		mapi.ResponseGetOperations, mapi.ResponseGetTasks, agentop.ResponseGetAgent}},
 }
 
 // TestConformance_BothEncodings takes every JSON example of the scheduler
@@ -64,7 +107,7 @@ func TestConformance_BothEncodings(t *testing.T) {
 			seen := map[string]bool{}
 			for _, f := range files {
 				t.Run(filepath.Base(f), func(t *testing.T) {
-					seen[conform(t, f, s.new)] = true
+					seen[conform(t, f, s)] = true
 				})
 			}
 			for _, typ := range s.types {
@@ -76,9 +119,10 @@ func TestConformance_BothEncodings(t *testing.T) {
 	}
 }
 
-// conform checks one example and returns its type.
-func conform(t *testing.T, file string, newV func() any) string {
+// conform checks one example of suite s and returns its type.
+func conform(t *testing.T, file string, s suite) string {
 	t.Helper()
+	newV := s.new
 	js, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -87,11 +131,15 @@ func conform(t *testing.T, file string, newV func() any) string {
 	if err := Unmarshal(JSON, js, v); err != nil {
 		t.Fatalf("decode JSON: %v", err)
 	}
-	pb, err := Marshal(Protobuf, v)
+	m, err := s.message(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := MarshalAs(Protobuf, m, v)
 	if err != nil {
 		t.Fatalf("encode protobuf: %v", err)
 	}
-	if via, err := marshalViaJSON(v); err != nil || !bytes.Equal(via, pb) {
+	if via, err := marshalViaJSON(v, s); err != nil || !bytes.Equal(via, pb) {
 		t.Fatalf("the direct encoding differs from the one through JSON (%v):\ndirect %x\n  json %x", err, pb, via)
 	}
 	pbFile := strings.TrimSuffix(file, ".json") + ".pb"
@@ -110,7 +158,7 @@ func conform(t *testing.T, file string, newV func() any) string {
 
 	// The generated message, filled by protojson from the same example,
 	// encodes to the same bytes: mesh's mapping agrees with the library's.
-	m, _ := message(v)
+	m, _ = s.message(v)
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(js, m); err != nil {
 		t.Fatalf("protojson: %v", err)
 	}
@@ -123,7 +171,8 @@ func conform(t *testing.T, file string, newV func() any) string {
 	}
 
 	back := newV()
-	if err := Unmarshal(Protobuf, want, back); err != nil {
+	m, _ = s.message(v)
+	if err := UnmarshalAs(Protobuf, m, want, back); err != nil {
 		t.Fatalf("decode protobuf: %v", err)
 	}
 	if a, b := meaning(t, v), meaning(t, back); !reflect.DeepEqual(a, b) {
@@ -152,8 +201,8 @@ func meaning(t *testing.T, v any) any {
 
 // marshalViaJSON is the reference for Marshal's protobuf encoding: mesh's
 // JSON encoding of v read into the message by JSONToProto.
-func marshalViaJSON(v any) ([]byte, error) {
-	m, err := message(v)
+func marshalViaJSON(v any, s suite) ([]byte, error) {
+	m, err := s.message(v)
 	if err != nil {
 		return nil, err
 	}

@@ -21,11 +21,26 @@ func Message(err error) string {
 	return string(bytes.TrimPrefix([]byte(err.Error()), []byte(ErrParse.Error()+": ")))
 }
 
-// ParseCall decodes a JSON call and checks it as Mesos' master does: the
-// body must be JSON, convert to a Call (known type, required fields of
-// the sub-messages present) and carry the sub-message its type needs.
-// Keys the Call does not define are ignored, as Mesos ignores them.
-func ParseCall(body []byte) (*Call, error) {
+// Dialect is one side of the operator API: the call types it defines
+// and the name its validation errors give the call.
+type Dialect struct {
+	// Name is "master::Call" or "agent::Call".
+	Name string
+	// Types are the call types the side's proto defines.
+	Types map[string]bool
+}
+
+// MasterCalls is the master's operator API (master.proto).
+var MasterCalls = Dialect{Name: "master::Call", Types: callTypes}
+
+// ParseCall decodes a JSON call of the master's operator API.
+func ParseCall(body []byte) (*Call, error) { return ParseCallAs(body, MasterCalls) }
+
+// ParseCallAs decodes a JSON call and checks it as Mesos does: the body
+// must be JSON, convert to a Call (a type of d, required fields of the
+// sub-messages present) and carry the sub-message its type needs. Keys
+// the Call does not define are ignored, as Mesos ignores them.
+func ParseCallAs(body []byte, d Dialect) (*Call, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		if !json.Valid(body) {
@@ -38,15 +53,15 @@ func ParseCall(body []byte) (*Call, error) {
 		return nil, parseErrorf("Failed to convert JSON into Call protobuf: %v", err)
 	}
 	if _, ok := raw["type"]; !ok {
-		return nil, parseErrorf("Failed to validate master::Call: Expecting 'type' to be present")
+		return nil, parseErrorf("Failed to validate %s: Expecting 'type' to be present", d.Name)
 	}
-	if !callTypes[call.Type] {
+	if !d.Types[call.Type] {
 		return nil, parseErrorf("Failed to convert JSON into Call protobuf: unknown call type %q", call.Type)
 	}
 	if missing := call.missingRequired(); missing != "" {
 		return nil, parseErrorf("Failed to convert JSON into Call protobuf: Missing required fields: %s", missing)
 	}
-	if err := call.validate(); err != nil {
+	if err := call.validate(d.Name); err != nil {
 		return nil, err
 	}
 	return &call, nil
@@ -88,7 +103,7 @@ func (c *Call) missingRequired() string {
 
 // validate requires the sub-message a call's type needs, as Mesos'
 // validation::master::call::validate does, and sane durations.
-func (c *Call) validate() error {
+func (c *Call) validate(name string) error {
 	need := map[string]bool{
 		CallGetMetrics:      c.GetMetrics != nil,
 		CallSetLoggingLevel: c.SetLoggingLevel != nil,
@@ -100,13 +115,13 @@ func (c *Call) validate() error {
 		CallUpdateQuota:     c.UpdateQuota != nil,
 	}
 	if present, ok := need[c.Type]; ok && !present {
-		return parseErrorf("Failed to validate master::Call: Expecting '%s' to be present", subMessage[c.Type])
+		return parseErrorf("Failed to validate %s: Expecting '%s' to be present", name, subMessage[c.Type])
 	}
 	if c.GetMetrics != nil && c.GetMetrics.Timeout != nil && *c.GetMetrics.Timeout.Nanoseconds < 0 {
-		return parseErrorf("Failed to validate master::Call: 'get_metrics.timeout' must not be negative")
+		return parseErrorf("Failed to validate %s: 'get_metrics.timeout' must not be negative", name)
 	}
 	if c.SetLoggingLevel != nil && *c.SetLoggingLevel.Duration.Nanoseconds < 0 {
-		return parseErrorf("Failed to validate master::Call: 'set_logging_level.duration' must not be negative")
+		return parseErrorf("Failed to validate %s: 'set_logging_level.duration' must not be negative", name)
 	}
 	return nil
 }

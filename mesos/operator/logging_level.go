@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"sync"
@@ -7,15 +7,15 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// loggingLevel carries out GET_LOGGING_LEVEL and SET_LOGGING_LEVEL. Mesos
+// LoggingLevel carries out GET_LOGGING_LEVEL and SET_LOGGING_LEVEL. Mesos
 // speaks of glog's verbosity: 0 is the normal level, higher is more
-// verbose. mesh maps 0 to the level the server started with (or info if
+// verbose. mesh maps 0 to the level the process started with (or info if
 // that was more verbose), 1 to debug and 2 or more to trace. A level set
 // for a duration reverts to the starting level when the duration ends;
 // a new SET replaces the previous one and its timer.
-type loggingLevel struct {
+type LoggingLevel struct {
 	logger hclog.Logger
-	// base is the level the server started with.
+	// base is the level the process started with.
 	base hclog.Level
 
 	mu    sync.Mutex
@@ -25,12 +25,14 @@ type loggingLevel struct {
 	gen uint64
 }
 
-func newLoggingLevel(logger hclog.Logger) *loggingLevel {
-	return &loggingLevel{logger: logger, base: logger.GetLevel()}
+// NewLoggingLevel controls logger's level; its current level is the one
+// the process started with.
+func NewLoggingLevel(logger hclog.Logger) *LoggingLevel {
+	return &LoggingLevel{logger: logger, base: logger.GetLevel()}
 }
 
-// get returns the current verbosity.
-func (l *loggingLevel) get() uint32 {
+// Get returns the current verbosity.
+func (l *LoggingLevel) Get() uint32 {
 	switch lvl := l.logger.GetLevel(); {
 	case lvl <= hclog.Trace && l.base > hclog.Trace:
 		return 2
@@ -40,8 +42,8 @@ func (l *loggingLevel) get() uint32 {
 	return 0
 }
 
-// set changes the verbosity for d, then reverts it.
-func (l *loggingLevel) set(v uint32, d time.Duration) {
+// Set changes the verbosity for d, then reverts it.
+func (l *LoggingLevel) Set(v uint32, d time.Duration) {
 	lvl := l.base
 	switch {
 	case v >= 2:
@@ -50,7 +52,7 @@ func (l *loggingLevel) set(v uint32, d time.Duration) {
 		lvl = hclog.Debug
 	}
 	if lvl > l.base {
-		lvl = l.base // never quieter than the server was started
+		lvl = l.base // never quieter than the process was started
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -65,7 +67,7 @@ func (l *loggingLevel) set(v uint32, d time.Duration) {
 }
 
 // revert restores the starting level, unless a newer SET took over.
-func (l *loggingLevel) revert(gen uint64) {
+func (l *LoggingLevel) revert(gen uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if gen != l.gen {
@@ -75,9 +77,9 @@ func (l *loggingLevel) revert(gen uint64) {
 	l.logger.SetLevel(l.base)
 }
 
-// stop cancels a pending revert and restores the starting level, when
-// the server shuts down.
-func (l *loggingLevel) stop() {
+// Stop cancels a pending revert and restores the starting level, when
+// the process shuts down.
+func (l *LoggingLevel) Stop() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.timer != nil {

@@ -1,0 +1,2 @@
+")
+'/frameworks/F1/executors/E1/runs/latest
