@@ -34,7 +34,7 @@ type browser struct {
 
 // newBrowser starts Chromium with a fresh profile; it is killed when the
 // test ends.
-func newBrowser(t *testing.T, exe string) *browser {
+func newBrowser(t testing.TB, exe string) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
@@ -81,7 +81,7 @@ func (b *browser) fail(msg string) {
 }
 
 // checkConsole fails the test for every console error so far.
-func (b *browser) checkConsole(t *testing.T, page string) {
+func (b *browser) checkConsole(t testing.TB, page string) {
 	t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -92,7 +92,7 @@ func (b *browser) checkConsole(t *testing.T, page string) {
 }
 
 // do runs steps, all of them within timeout.
-func (b *browser) do(t *testing.T, what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+func (b *browser) do(t testing.TB, what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, timeout)
 	defer cancel()
@@ -104,12 +104,13 @@ func (b *browser) do(t *testing.T, what string, timeout time.Duration, steps ...
 	}
 }
 
-// eval evaluates a JavaScript expression in the page.
-func eval[T any](t *testing.T, b *browser, expr string) T {
+// eval evaluates a JavaScript expression in the page (awaiting it when
+// it is a promise).
+func eval[T any](t testing.TB, b *browser, expr string) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -129,7 +130,7 @@ func visible(sel string) chromedp.Action[chromedp.Void] {
 
 // screenshot saves the page as webui-name.png in the screenshot folder
 // (the test's temporary directory, or $MESH_UI_SCREENSHOTS to keep them).
-func (b *browser) screenshot(t *testing.T, name string) {
+func (b *browser) screenshot(t testing.TB, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()

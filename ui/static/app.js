@@ -109,7 +109,17 @@ window.addEventListener('hashchange', () => {
 });
 if (!location.hash) history.replaceState(null, '', '#/overview');
 navigate();
-subscribe(apply, setConn);
+subscribe((ev) => {
+  apply(ev);
+  if (ev.type === 'SUBSCRIBED') {
+    // A new whole state: show it now rather than at the next redraw.
+    performance.mark('mesh-state-loaded');
+    clearTimeout(pending);
+    pending = null;
+    draw();
+    performance.mark('mesh-state-shown');
+  }
+}, setConn);
 every(METRICS_MS, async () => {
   try {
     addSample(await getJSON('/metrics/snapshot'));
