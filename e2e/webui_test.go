@@ -253,4 +253,49 @@ func TestWebUI_PagesShowTheClusterLive(t *testing.T) {
 		visible(`a[data-file$="/stderr"]`),
 	)
 	b.checkConsole(t, "sandbox")
+
+	if msg := eval[string](t, b, recordIOCheck); msg != "" {
+		t.Errorf("the page's RecordIO decoder: %s", msg)
+	}
 }
+
+// recordIOCheck feeds the page's RecordIO decoder (ui/static/api.js)
+// 300 seeded random streams of records, multi-byte text among them, cut
+// into random chunks, and headers it must refuse; it evaluates to ""
+// when the decoder got every record back and refused every bad header,
+// else to what went wrong.
+const recordIOCheck = `(async () => {
+	const base = document.querySelector('script[type=module]').src.replace(/app\.js$/, '');
+	const { RecordIO } = await import(base + 'api.js');
+	const enc = new TextEncoder();
+	let seed = 7;
+	const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+	const failures = [];
+	for (let round = 0; round < 300; round++) {
+		const want = [];
+		const parts = [];
+		for (let i = rnd(6); i > 0; i--) {
+			const rec = JSON.stringify({ i, text: 'é✓ '.repeat(rnd(40)) + 'x'.repeat(rnd(3000)) });
+			want.push(rec);
+			const body = enc.encode(rec);
+			parts.push(enc.encode(body.length + '\n'), body);
+		}
+		const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+		parts.reduce((at, p) => { all.set(p, at); return at + p.length; }, 0);
+		const rio = new RecordIO();
+		const got = [];
+		for (let at = 0; at < all.length;) {
+			const n = 1 + rnd(rnd(2) ? 5 : 900);
+			got.push(...rio.push(all.subarray(at, at + n)));
+			at += n;
+		}
+		if (JSON.stringify(got) !== JSON.stringify(want)) failures.push('round ' + round + ': got ' + got.length + ' records of ' + want.length);
+	}
+	for (const bad of ['x\n', '\n', '-1\n', '1a\n', '999999999999\n', '9999999999\n', '600000000\n']) {
+		try {
+			new RecordIO().push(enc.encode(bad));
+			failures.push('accepted the header ' + JSON.stringify(bad));
+		} catch (e) {}
+	}
+	return failures.join('; ');
+})()`

@@ -36,6 +36,11 @@ export async function getJSON(path, signal) {
   return resp.json();
 }
 
+// MAX_RECORD bounds one record (the whole state of a large cluster is a
+// few tens of MB): a corrupt length must not make the page allocate
+// gigabytes.
+export const MAX_RECORD = 512 << 20;
+
 // RecordIO splits a byte stream into records: "<length>\n<length bytes>".
 // Each record's bytes are gathered into one array sized up front, so a
 // large first record (the whole state) is copied once.
@@ -57,13 +62,13 @@ export class RecordIO {
         const c = chunk[i++];
         if (c === 10) {
           const n = Number(this.header);
-          if (this.header === '' || !Number.isSafeInteger(n) || n < 0) {
-            throw new Error(`malformed RecordIO header ${JSON.stringify(this.header.slice(0, 32))}`);
+          if (this.header === '' || !Number.isSafeInteger(n) || n > MAX_RECORD) {
+            throw new Error(`malformed RecordIO header ${JSON.stringify(this.header.slice(0, 32))}: expecting a length of at most ${MAX_RECORD} bytes`);
           }
           this.header = '';
           this.body = new Uint8Array(n);
           this.filled = 0;
-        } else if (c >= 48 && c <= 57 && this.header.length < 20) {
+        } else if (c >= 48 && c <= 57 && this.header.length < 12) {
           this.header += String.fromCharCode(c);
           continue;
         } else {

@@ -13,16 +13,17 @@ export class ListView {
   // opts: name, columns [{title, cls}], rows() -> array (sorted),
   // text(row) -> searchable string, html(row) -> '<tr>…</tr>',
   // selects [{name, label, options: [[value, text]], match(row, value)}],
-  // placeholder, empty (text for an empty list), initial {q, selects}.
+  // placeholder, empty (text for an empty list), initial {selects}: values
+  // that the link to the page sets.
   constructor(el, opts) {
     this.el = el;
     this.opts = opts;
     const saved = memory.get(opts.name) || { q: '', page: 0, selects: {} };
     this.state = { q: saved.q, page: saved.page, selects: { ...saved.selects } };
     if (opts.initial) {
-      if (opts.initial.q !== undefined) this.state.q = opts.initial.q;
+      const changed = Object.entries(opts.initial.selects || {}).some(([k, v]) => (this.state.selects[k] || '') !== v);
       Object.assign(this.state.selects, opts.initial.selects || {});
-      this.state.page = 0;
+      if (changed) this.state.page = 0;
     }
     this.mount();
   }

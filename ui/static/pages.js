@@ -125,9 +125,10 @@ export const tasksPage = {
     el.innerHTML = header('Tasks', 'Every task the cluster knows, newest first. Select one for its sandbox and live output.');
     let sorted = null;
     let version = -1;
-    const initial = { selects: {} };
-    if (params.framework !== undefined) initial.selects.framework = params.framework;
-    if (params.agent !== undefined) initial.selects.agent = params.agent;
+    // The framework and agent come from the link that led here (none
+    // from the menu); the words and the state are kept from the last visit
+    // unless the link sets the state.
+    const initial = { selects: { framework: params.framework || '', agent: params.agent || '' } };
     if (params.state !== undefined) initial.selects.state = params.state;
     const fwOptions = [['', 'All frameworks'], ...[...store.frameworks.values()].map((f) => [f.id, `${f.name} (${f.id.slice(0, 18)}…)`])];
     const agentOptions = [['', 'All agents'], ...[...store.agents.values()].map((a) => [a.id, `${a.hostname} (${a.id.slice(-8)})`])];

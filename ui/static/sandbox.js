@@ -44,6 +44,12 @@ class Tail {
     this.ctl.abort();
   }
 
+  // state is the task's latest state (the store's objects are replaced
+  // when the stream reconnects).
+  state() {
+    return (store.tasks.get(this.task.key) || this.task).state;
+  }
+
   async read(offset, length) {
     return getJSON(filesURL('read', this.task.agent, { path: this.path, offset, length }), this.ctl.signal);
   }
@@ -63,13 +69,18 @@ class Tail {
         this.offset = r.offset + utf8.encode(r.data).length;
         more = true;
       }
-      const live = LIVE_STATES.has((store.tasks.get(this.task.key) || this.task).state);
-      this.status.textContent = live ? `following · ${this.offset} bytes` : `task ${stateName(this.task.state)} · ${this.offset} bytes`;
+      const state = this.state();
+      const live = LIVE_STATES.has(state);
+      this.status.textContent = live ? `following · ${this.offset} bytes` : `task ${stateName(state)} · ${this.offset} bytes`;
       if (!live && !more) return; // the task is done and so is the file
     } catch (err) {
       if (this.stopped || err.name === 'AbortError') return;
-      this.status.textContent = err instanceof HTTPError && err.status === 404
-        ? 'waiting for the file to appear in the sandbox…' : `cannot read: ${err.message}`;
+      const missing = err instanceof HTTPError && err.status === 404;
+      if (missing && !LIVE_STATES.has(this.state())) {
+        this.status.textContent = `not in the sandbox: ${err.message}`;
+        return; // the task has ended: the file will not appear
+      }
+      this.status.textContent = missing ? `waiting for the file to appear in the sandbox… (${err.message})` : `cannot read: ${err.message}`;
     }
     this.timer = setTimeout(() => this.poll(), more ? 50 : POLL_MS);
   }
