@@ -149,8 +149,9 @@ func (b *browser) screenshot(t testing.TB, name string) {
 // Chromium against 3 servers, an agent and tasks of several frameworks,
 // with the page loaded from a follower: every page loads without a
 // console error and shows what the test created, a running task's stdout
-// appears in the sandbox view as the task prints it, and a task launched
-// after the page loaded appears without a reload.
+// appears in the sandbox view as the task prints it, a task launched
+// after the page loaded appears without a reload, and so does one
+// launched after the leader was killed.
 func TestWebUI_PagesShowTheClusterLive(t *testing.T) {
 	exe := chromiumPath()
 	if exe == "" {
@@ -257,6 +258,30 @@ func TestWebUI_PagesShowTheClusterLive(t *testing.T) {
 	if msg := eval[string](t, b, recordIOCheck); msg != "" {
 		t.Errorf("the page's RecordIO decoder: %s", msg)
 	}
+
+	// The leader dies: the page, still open on a follower, follows the
+	// new leader's event stream and shows the new roles.
+	leader.p.kill(t)
+	var next *testServer
+	waitFor(t, 30*time.Second, "a new leader", func() bool { next = establishedLeader(c.others(leader)); return next != nil })
+	start(t, "execute", "-master", c.addrs(), "-name", "after", "-command", "sleep 60")
+	eval[bool](t, b, `location.hash = '#/tasks'; true`)
+	b.do(t, "a task launched after a leader change", 60*time.Second,
+		visible(`input[data-filter=tasks]`),
+		chromedp.SetValue(chromedp.CSS(`input[data-filter=tasks]`), "after"),
+		chromedp.SendKeys(chromedp.CSS(`input[data-filter=tasks]`), "-0"),
+		visible(`tr[data-task="after-0"]`),
+		waitJS(`document.querySelector('#conn').classList.contains('live')`),
+		waitJS(`window.meshTestNoReload === true`),
+	)
+	eval[bool](t, b, `location.hash = '#/overview'; true`)
+	b.do(t, "the overview after a leader change", 30*time.Second,
+		waitJS(fmt.Sprintf(`(document.querySelector('[data-server="%s"] .badge') || {}).textContent === 'leader'`, next.httpAddr)),
+		waitJS(fmt.Sprintf(`(document.querySelector('[data-server="%s"]') || {textContent: ''}).textContent.includes('unhealthy')`, leader.httpAddr)),
+		waitJS(`window.meshTestNoReload === true`),
+	)
+	b.screenshot(t, "overview-after-failover")
+	b.checkConsole(t, "after a leader change")
 }
 
 // recordIOCheck feeds the page's RecordIO decoder (ui/static/api.js)

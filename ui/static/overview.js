@@ -27,7 +27,8 @@ function card(label, value, detail, attr) {
 }
 
 function roleBadge(s) {
-  const st = s.raft_state || 'unknown';
+  if (!s.raft_state) return `<span title="${esc(s.reason || '')}">${badge('unreachable', 'bad')}</span>`;
+  const st = s.raft_state;
   const cls = st === 'Leader' ? 'run' : st === 'Follower' ? 'ok' : st === 'Candidate' ? 'warn' : 'bad';
   return badge(st.toLowerCase(), cls);
 }
@@ -85,7 +86,7 @@ export const overviewPage = {
       : `<table class="list" data-list="servers"><thead><tr><th>Server</th><th>Raft role</th><th>Voter</th><th>Health</th></tr></thead><tbody>` +
         servers.map((s) => `<tr data-server="${esc(s.http_addr)}"><td class="id"><div class="primary mono">${esc(s.http_addr || s.address)}${s.self ? ' <span class="muted small">(this page)</span>' : ''}</div><div class="secondary">${esc(s.id)}</div></td>
           <td>${roleBadge(s)}</td><td>${esc(s.suffrage === 'Voter' ? 'yes' : 'no')}</td>
-          <td>${s.healthy ? badge('healthy', 'ok') : `<span title="${esc(s.reason)}">${badge('unhealthy', 'bad')}</span> <span class="muted small">${esc(s.reason || '')}</span>`}</td></tr>`).join('') +
+          <td>${s.healthy ? badge('healthy', 'ok') : `<span title="${esc(s.reason)}">${badge('unhealthy', 'bad')}</span>`}</td></tr>`).join('') +
         '</tbody></table>';
 
     const res = ['cpus', 'mem', 'disk', 'gpus'].filter((k) => k !== 'gpus' || m['master/gpus_total'] > 0);
