@@ -79,21 +79,24 @@ export class ListView {
 
   // filtered applies the filter box (every word must appear) and the
   // selects to the rows.
+  // The rows' searchable texts are built once per rows() array (that
+  // is, once per change of the store), not on every keystroke.
   filtered() {
     const o = this.opts;
-    let rows = o.rows();
-    for (const s of o.selects || []) {
-      const v = this.state.selects[s.name];
-      if (v) rows = rows.filter((r) => s.match(r, v));
+    const all = o.rows();
+    if (all !== this.textsOf) {
+      this.textsOf = all;
+      this.texts = all.map((r) => o.text(r).toLowerCase());
     }
     const words = this.state.q.toLowerCase().split(/\s+/).filter(Boolean);
-    if (words.length) {
-      rows = rows.filter((r) => {
-        const text = o.text(r).toLowerCase();
-        return words.every((w) => text.includes(w));
-      });
+    const selects = (o.selects || []).filter((s) => this.state.selects[s.name]);
+    if (!words.length && !selects.length) return all;
+    const out = [];
+    for (let i = 0; i < all.length; i++) {
+      const r = all[i];
+      if (selects.every((s) => s.match(r, this.state.selects[s.name])) && words.every((w) => this.texts[i].includes(w))) out.push(r);
     }
-    return rows;
+    return out;
   }
 
   update() {
