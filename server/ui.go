@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -179,7 +180,7 @@ func peerHealth(ctx context.Context, addr string) (healthReport, error) {
 	defer resp.Body.Close()
 	// /health answers 503 with the same body when the server is not
 	// healthy: read it either way.
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 64<<10)).Decode(&h); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&h); err != nil {
 		return h, fmt.Errorf("its /health answered %s without a readable body: %v", resp.Status, err)
 	}
 	return h, nil
