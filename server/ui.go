@@ -93,6 +93,14 @@ func (s *Server) handleUIOperator(w http.ResponseWriter, r *http.Request) {
 			writeError(w, httpErrorf(http.StatusBadGateway, "cannot reach the leader at %s: %v", leader, err))
 		},
 	}
+	if s.runCtx != nil {
+		// A forwarded stream ends when this server stops, rather than
+		// hold its shutdown up.
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		defer context.AfterFunc(s.runCtx, cancel)()
+		r = r.WithContext(ctx)
+	}
 	proxy.ServeHTTP(w, r)
 }
 
