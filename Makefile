@@ -12,7 +12,7 @@ LDFLAGS := -X mesh/version.GitSHA=$(VERSION)
 # executor among them) would otherwise pay for.
 GOTAGS = -tags=urfave_cli_no_docs$$(pkg-config --exists libseccomp 2>/dev/null && echo ,seccomp)
 
-.PHONY: build test test-cgroup2 test-faults deps dev bench bench-cluster lint fuzz proto clean
+.PHONY: build test test-cgroup2 test-faults deps deps-ui dev bench bench-cluster lint fuzz proto clean
 
 build:
 	$(GO) build $(GOTAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -21,7 +21,7 @@ build:
 # The process-level tests (e2e, and the cluster benchmark's small run)
 # run on their own after the rest, one package at a time, so that their
 # clusters do not share the two cores with the container tests.
-test: deps build lint
+test: deps deps-ui build lint
 	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e '^mesh/e2e$$' -e '^mesh/bench/cluster$$')
 	MESH_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTAGS) -count=1 -timeout 15m -p 1 ./e2e/ ./bench/cluster/
 	$(MAKE) --no-print-directory test-cgroup2
@@ -68,6 +68,16 @@ deps:
 	  dpkg -s $(DEPS) >/dev/null 2>&1 || (apt-get update && apt-get install -y $(DEPS)); \
 	else \
 	  echo "deps: not root; not installing $(DEPS) (the linux containerizer tests will skip)"; \
+	fi
+
+# Debian's chromium, which the web UI's browser test (e2e/webui_test.go)
+# drives headless. Installed only as root (CI); elsewhere that test skips.
+UI_DEPS := chromium
+deps-ui:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  dpkg -s $(UI_DEPS) >/dev/null 2>&1 || (apt-get update && apt-get install -y $(UI_DEPS)); \
+	else \
+	  echo "deps-ui: not root; not installing $(UI_DEPS) (the web UI browser test will skip)"; \
 	fi
 
 dev: deps build

@@ -35,6 +35,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/version", s.handleVersion)
 	mux.HandleFunc("/master/version", s.handleVersion)
 	s.routeReadOnly(mux)
+	s.routeUI(mux)
 	if s.cfg.EnableDebug {
 		httpdebug.Register(mux)
 	}
