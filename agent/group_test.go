@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,4 +164,93 @@ func TestGroup_SurvivesAgentRestart(t *testing.T) {
 	f.kill("fw-1", "a")
 	f.waitState(t, "a", mesos.TaskKilled)
 	f.waitState(t, "b", mesos.TaskKilled)
+}
+
+// TestGroup_KillBeforeDeliveryKillsItsGroup: a kill of a task of a group
+// the executor has not received yet ends that whole group; another group
+// of the executor is untouched, and once nothing is left to run the
+// container is destroyed.
+func TestGroup_KillBeforeDeliveryKillsItsGroup(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := testConfig(t, f)
+	cfg.ExecutorCommand = []string{"/bin/sleep", "100"} // never subscribes
+	a := startAgent(t, cfg)
+	a.waitRegistered(t)
+	fw := testFramework("fw-1")
+	exec := defaultExecutorInfo("pod")
+	f.launchGroup(fw, exec, commandTask("a", "true"), commandTask("b", "true"))
+	var pid int
+	waitFor(t, 10*time.Second, "the executor to start", func() bool {
+		st := a.State()
+		if len(st.Frameworks) == 1 && len(st.Frameworks[0].Executors) == 1 {
+			pid = st.Frameworks[0].Executors[0].Pid
+		}
+		return pid > 0
+	})
+	f.launchGroup(fw, exec, commandTask("c", "true"))
+	waitFor(t, 10*time.Second, "the second group to join the run", func() bool {
+		st := a.State()
+		return len(st.Frameworks) == 1 && len(st.Frameworks[0].Executors) == 1 && len(st.Frameworks[0].Executors[0].Tasks) == 3
+	})
+	f.kill("fw-1", "a")
+	for _, id := range []string{"a", "b"} {
+		st := f.waitState(t, id, mesos.TaskKilled)
+		if st.Source != mesos.SourceAgent || st.Reason != mesos.ReasonTaskKilledDuringLaunch {
+			t.Errorf("%s: %+v", id, st)
+		}
+	}
+	if syscall.Kill(pid, 0) != nil {
+		t.Fatal("the executor's container went with the first group, while the second still waits for it")
+	}
+	if got := f.updatesOf("c"); len(got) != 0 {
+		t.Fatalf("the other group's task got %+v", got)
+	}
+	f.kill("fw-1", "c")
+	f.waitState(t, "c", mesos.TaskKilled)
+	waitFor(t, 10*time.Second, "the container to be destroyed", func() bool {
+		return syscall.Kill(pid, 0) != nil
+	})
+}
+
+// TestGroup_CheckpointKeepsGroups: a default executor's checkpoint is a
+// valid one (it has no command) that keeps which group each task is of,
+// so that a restarted agent hands the executor the groups it never
+// received whole, one LAUNCH_GROUP each.
+func TestGroup_CheckpointKeepsGroups(t *testing.T) {
+	cp := runCheckpoint{
+		FrameworkInfo: testFramework("fw-1"),
+		ExecutorInfo:  defaultExecutorInfo("pod"),
+		ContainerID:   "c1",
+		Directory:     "/sandbox",
+		Tasks:         []mesos.TaskInfo{commandTask("a", "true"), commandTask("b", "true"), commandTask("c", "true")},
+		TaskGroups:    map[string]int{"a": 1, "b": 1, "c": 2},
+	}
+	b, err := json.Marshal(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeRunCheckpoint(b, "fw-1", "pod")
+	if err != nil {
+		t.Fatalf("a default executor's checkpoint is taken for damage: %v", err)
+	}
+	a := &Agent{log: testLogger(t, "agent"), cfg: DefaultConfig()}
+	r := a.newRunner(runnerSpec{kind: kindGroup, fwID: "fw-1", info: got.ExecutorInfo, containerID: "c1", directory: "/sandbox", state: runRecovered})
+	r.restore(got.Tasks, got.TaskGroups, func(tid string) (mesos.TaskState, bool) {
+		return mesos.TaskRunning, tid == "a" // a was delivered, and reported on
+	})
+	r.mu.Lock()
+	r.redeliverGroups()
+	out := r.outbox
+	r.mu.Unlock()
+	var groups [][]string
+	for _, ev := range out {
+		var ids []string
+		for _, ti := range ev.LaunchGroup.TaskGroup.Tasks {
+			ids = append(ids, ti.TaskID.Value)
+		}
+		groups = append(groups, ids)
+	}
+	if len(groups) != 2 || strings.Join(groups[0], ",") != "b" || strings.Join(groups[1], ",") != "c" {
+		t.Fatalf("groups handed again %v, want [b] (a was delivered) then [c]", groups)
+	}
 }
