@@ -32,6 +32,9 @@ const (
 type groupLaunch struct {
 	executor mesos.ExecutorInfo
 	tasks    []mesos.TaskInfo
+	// withID is set when the operation has an id, which a LAUNCH_GROUP
+	// may not have (no operation feedback for launches).
+	withID bool
 }
 
 // groupBatch is what the ACCEPT being handled has launched so far: task
@@ -48,6 +51,9 @@ type groupBatch struct {
 // executor, resources allocated to the role) and what they take from the
 // offers.
 func validateGroup(st *fsm.State, b *groupBatch, g groupLaunch, remaining mesos.Resources) ([]fsm.Task, mesos.Resources, error) {
+	if g.withID {
+		return nil, nil, errors.New("The `id` field cannot be set on LAUNCH_GROUP operations")
+	}
 	exec := g.executor
 	exec.Resources = mesos.Resources(exec.Resources).WithDefaultAllocation(b.role)
 	ids := map[string]bool{}

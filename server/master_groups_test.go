@@ -88,13 +88,19 @@ func TestLaunchGroup_InvalidGroupsGetTaskError(t *testing.T) {
 			"The `ExecutorInfo` of task 'b' is different from executor 'e'"},
 		{"more than offered", groupExecutor("e"), []mesos.TaskInfo{groupTask("a", aid, "true"), huge},
 			"Total resources cpus:4.6;mem:96;disk:10 required by task group and its executor are more than available"},
+		{"operation with an id", groupExecutor("e"), []mesos.TaskInfo{groupTask("a", aid, "true"), groupTask("b", aid, "true")},
+			"The `id` field cannot be set on LAUNCH_GROUP operations"},
 		{"task without command", groupExecutor("e"), []mesos.TaskInfo{groupTask("a", aid, "true"), {Name: "b", TaskID: mesos.TaskID{Value: "b"},
 			AgentID: mesos.AgentID{Value: aid}, Resources: []mesos.Resource{mesos.ScalarResource("cpus", 0.1)}}},
 			"Task 'b' is invalid: 'TaskInfo.command' must be set"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f.acceptGroups(offer, launchGroupOp(c.exec, c.tasks...))
+			op := launchGroupOp(c.exec, c.tasks...)
+			if c.name == "operation with an id" {
+				op.ID = &mesos.OperationID{Value: "op-1"}
+			}
+			f.acceptGroups(offer, op)
 			for range c.tasks {
 				st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
 				if st.State != mesos.TaskError || st.Reason != mesos.ReasonTaskGroupInvalid || st.Source != mesos.SourceMaster ||
@@ -113,7 +119,8 @@ func TestLaunchGroup_InvalidGroupsGetTaskError(t *testing.T) {
 // TestLaunchGroup_CommittedWholeWithExecutorCountedOnce: a valid group is
 // launched whole; a second group for the same executor in the same
 // ACCEPT does not pay for the executor again; a group that reuses a task
-// id of the first is refused alone; and the executor's resources return
+// id of the first is refused alone, and so is a group giving the running
+// executor's id another ExecutorInfo; and the executor's resources return
 // to the pool once its last task is over.
 func TestLaunchGroup_CommittedWholeWithExecutorCountedOnce(t *testing.T) {
 	srv := servertest.NewServer(t, servertest.Options{})
@@ -162,8 +169,14 @@ func TestLaunchGroup_CommittedWholeWithExecutorCountedOnce(t *testing.T) {
 	if got := mesos.Resources(o.Resources).Scalar("cpus"); got != 2.4 {
 		t.Fatalf("offer after the groups has %v cpus, want 2.4 (executor counted once)", got)
 	}
-	b, _ := json.Marshal(scheduler.Decline{OfferIDs: []mesos.OfferID{o.ID}, Filters: &mesos.Filters{RefuseSeconds: new(float64)}})
-	f.mustCall("DECLINE", "decline", string(b))
+	// The running executor's id with another ExecutorInfo is refused.
+	changed := exec
+	changed.Name = "another pod"
+	f.acceptGroups(*o, launchGroupOp(changed, groupTask("e", aid, "sleep 100")))
+	if st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status; st.TaskID.Value != "e" || st.State != mesos.TaskError ||
+		st.Reason != mesos.ReasonTaskGroupInvalid || !strings.Contains(st.Message, "ExecutorInfo is not compatible with existing ExecutorInfo") {
+		t.Fatalf("group for the running executor with another ExecutorInfo: %s %s %s %q", st.TaskID.Value, st.State, st.Reason, st.Message)
+	}
 	for _, id := range []string{"a", "b", "c"} {
 		f.mustCall("KILL", "kill", `{"task_id":{"value":"`+id+`"},"agent_id":{"value":"`+aid+`"}}`)
 	}

@@ -213,7 +213,8 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 			}
 		case mesos.OperationLaunchGroup:
 			if op.LaunchGroup != nil {
-				groups = append(groups, groupLaunch{executor: op.LaunchGroup.Executor, tasks: op.LaunchGroup.TaskGroup.Tasks})
+				groups = append(groups, groupLaunch{executor: op.LaunchGroup.Executor, tasks: op.LaunchGroup.TaskGroup.Tasks,
+					withID: op.ID != nil})
 			}
 		default:
 			m.dropOperation(fid, op, "mesh does not perform "+operationName(op.Type)+" operations")
