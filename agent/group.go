@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -20,7 +21,8 @@ import (
 // (executor.TaskSandbox), and kills the rest of a group when one of its
 // tasks fails or is killed. A later group for the same executor id joins
 // the run while it lives. The run's container is given the executor's
-// resources and those of the first group's tasks.
+// resources and those of its tasks, raised as groups join it (where the
+// containerizer can change a running container's limits).
 
 // launchGroup carries out a LAUNCH of a task group for executor exec.
 func (a *Agent) launchGroup(fwInfo mesos.FrameworkInfo, exec mesos.ExecutorInfo, tasks []mesos.TaskInfo) {
@@ -203,12 +205,28 @@ func (r *runner) launchGroup(tasks []mesos.TaskInfo) error {
 	entries := r.addGroup(tasks)
 	r.mu.Unlock()
 	r.persist()
+	r.resize()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.state < runKilling {
 		r.deliverGroup(entries)
 	}
 	return nil
+}
+
+// resize gives the run's container the resources of its executor and of
+// all its tasks, once a group joined it. A container still being created
+// keeps the resources its spec was built with.
+func (r *runner) resize() {
+	u, ok := r.a.containerizer.(executor.ResourceUpdater)
+	if !ok {
+		return
+	}
+	res := r.groupResources()
+	if err := u.UpdateResources(r.containerID, res); err != nil && !errors.Is(err, executor.ErrUnknownContainer) {
+		r.log.Warn("cannot give the executor's container the resources of its new task group; the group runs within the old limits",
+			"resources", res.String(), "error", err)
+	}
 }
 
 // redeliverGroups hands the executor again every group of which a live
