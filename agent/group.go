@@ -126,9 +126,6 @@ func (a *Agent) checkGroupTask(exec mesos.ExecutorInfo, t *mesos.TaskInfo) error
 	if t.Command == nil {
 		return fmt.Errorf("a task of a task group needs a command")
 	}
-	if len(t.Command.URIs) > 0 {
-		return fmt.Errorf("the default executor does not fetch URIs of tasks yet")
-	}
 	if img := imageOf(t.Container); img != "" {
 		return fmt.Errorf("a task of a task group runs in its executor's container and cannot have %s", img)
 	}

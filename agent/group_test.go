@@ -2,6 +2,8 @@ package agent
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,6 +117,39 @@ func TestGroup_FailedTaskKillsItsGroupOnly(t *testing.T) {
 	}
 	f.send(shutdownFrameworkEvent("fw-1"))
 	f.waitState(t, "long", mesos.TaskKilled)
+}
+
+// TestGroup_FetchesEachTasksURIsIntoItsSandbox: a task's URIs are
+// fetched into its own sandbox before it starts; a URI that cannot be
+// fetched fails its task, and so kills its group.
+func TestGroup_FetchesEachTasksURIsIntoItsSandbox(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/payload.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte("fetched-payload\n"))
+	}))
+	defer srv.Close()
+	f := newFakeServer(t)
+	a := startAgent(t, testConfig(t, f))
+	a.waitRegistered(t)
+	fw := testFramework("fw-1")
+	withURI := func(task mesos.TaskInfo, path string) mesos.TaskInfo {
+		task.Command.URIs = []mesos.CommandURI{{Value: srv.URL + path}}
+		return task
+	}
+	f.launchGroup(fw, defaultExecutorInfo("pod"), withURI(commandTask("reads", "cat payload.txt"), "/payload.txt"))
+	f.waitState(t, "reads", mesos.TaskFinished)
+	if out := readSandboxFile(filepath.Join(groupTaskSandbox(a, "fw-1", "pod", "reads"), "stdout")); !strings.Contains(out, "fetched-payload") {
+		t.Fatalf("task's stdout %q, want the fetched file's content", out)
+	}
+	f.launchGroup(fw, defaultExecutorInfo("pod2"), withURI(commandTask("missing", "true"), "/missing"), commandTask("waits", "exec sleep 1000"))
+	st := f.waitState(t, "missing", mesos.TaskFailed)
+	if st.Reason != mesos.ReasonContainerLaunchFailed || !strings.Contains(st.Message, "Failed to fetch all URIs") {
+		t.Errorf("task with a URI that 404s: %s %q", st.Reason, st.Message)
+	}
+	f.waitState(t, "waits", mesos.TaskKilled)
 }
 
 // TestGroup_RefusedGroupsFailWhole: a group the agent cannot run fails

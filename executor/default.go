@@ -36,6 +36,7 @@ func RunDefaultExecutor(ctx context.Context, cfg CommandExecutorConfig) error {
 		items:    make(chan streamItem, 16),
 		quit:     make(chan struct{}),
 		exited:   make(chan groupExit, 16),
+		fetched:  make(chan groupFetch, 16),
 		escalate: make(chan string, 16),
 		tasks:    map[string]*groupTask{},
 	}
@@ -47,6 +48,10 @@ type groupTask struct {
 	info  mesos.TaskInfo
 	group int
 	proc  *taskProcess
+	sb    string // the task's sandbox
+	// fetchCancel is set while the task's URIs are being fetched, which
+	// ends on fetched.
+	fetchCancel context.CancelFunc
 	// killing is set once the task is being killed (by the framework,
 	// its group or a shutdown).
 	killing      bool
@@ -54,6 +59,12 @@ type groupTask struct {
 	escalate     *time.Timer
 	terminal     *mesos.TaskStatus
 	acked        bool // an update of the task was acknowledged
+}
+
+// groupFetch is how the fetch of a task's URIs ended.
+type groupFetch struct {
+	tid string
+	err error
 }
 
 // groupExit is how a task's process ended.
@@ -91,6 +102,7 @@ type defaultExecutor struct {
 	// tasks failed or was killed.
 	killedGroups map[int]bool
 	exited       chan groupExit
+	fetched      chan groupFetch
 	escalate     chan string
 
 	unacked   []mesos.TaskStatus
@@ -118,6 +130,8 @@ func (e *defaultExecutor) run(ctx context.Context) error {
 			e.handleItem(it)
 		case x := <-e.exited:
 			e.taskExited(x.tid, x.st)
+		case x := <-e.fetched:
+			e.fetchDone(x.tid, x.err)
 		case tid := <-e.escalate:
 			if t := e.tasks[tid]; t != nil && t.proc != nil && t.escalate != nil {
 				t.escalate = nil
@@ -143,7 +157,7 @@ func (e *defaultExecutor) run(ctx context.Context) error {
 // stop with no agent to report to, the sandboxes' records stand).
 func (e *defaultExecutor) finished() bool {
 	for _, t := range e.tasks {
-		if t.proc != nil {
+		if t.proc != nil || t.fetchCancel != nil {
 			return false
 		}
 	}
@@ -175,6 +189,9 @@ func (e *defaultExecutor) stop() {
 	for _, t := range e.tasks {
 		if t.escalate != nil {
 			t.escalate.Stop()
+		}
+		if t.fetchCancel != nil {
+			t.fetchCancel()
 		}
 		if t.proc != nil {
 			_ = t.proc.signal(syscall.SIGKILL)
@@ -399,14 +416,63 @@ func (e *defaultExecutor) startTask(t *groupTask) {
 		execCtr = e.info.Container
 	}
 	vols, err := GroupTaskVolumes(execCtr, t.info.Container)
-	var sb string
 	if err == nil {
-		sb, err = prepareGroupSandbox(e.cfg.Directory, vols, tid)
+		t.sb, err = prepareGroupSandbox(e.cfg.Directory, vols, tid)
 	}
-	var proc *taskProcess
-	if err == nil {
-		proc, err = startGroupTask(&t.info, sb)
+	if err != nil {
+		e.log.Error("cannot prepare the task's sandbox", "task_id", tid, "error", err)
+		e.finish(t, mesos.TaskFailed, "Failed to launch task: "+err.Error(), mesos.ReasonContainerLaunchFailed, TaskExit{TaskID: tid, ExitCode: -1})
+		e.taskEnded(t, mesos.TaskFailed)
+		return
 	}
+	if uris := t.info.Command.URIs; len(uris) > 0 {
+		// Fetched into the task's sandbox while the executor goes on
+		// serving the agent and the other tasks (a kill cancels it).
+		ctx, cancel := context.WithCancel(context.Background())
+		t.fetchCancel = cancel
+		f := &fetcher{dir: t.sb, localFiles: true, cache: e.cfg.FetcherCache}
+		go func() {
+			err := f.fetchAll(ctx, uris)
+			select {
+			case e.fetched <- groupFetch{tid: tid, err: err}:
+			case <-e.quit:
+			}
+		}()
+		return
+	}
+	e.spawn(t)
+}
+
+// fetchDone starts a task once its URIs are fetched, or ends it.
+func (e *defaultExecutor) fetchDone(tid string, err error) {
+	t := e.tasks[tid]
+	if t == nil || t.fetchCancel == nil {
+		return
+	}
+	t.fetchCancel()
+	t.fetchCancel = nil
+	te := TaskExit{TaskID: tid, ExitCode: -1}
+	switch {
+	case t.killing:
+		e.finish(t, mesos.TaskKilled, "Task killed while its URIs were being fetched", "", te)
+		e.taskEnded(t, mesos.TaskKilled)
+	case err != nil:
+		e.log.Error("cannot fetch the task's URIs", "task_id", tid, "error", err)
+		e.finish(t, mesos.TaskFailed, "Failed to fetch all URIs for container: "+err.Error(), mesos.ReasonContainerLaunchFailed, te)
+		e.taskEnded(t, mesos.TaskFailed)
+	default:
+		e.spawn(t)
+	}
+}
+
+// spawn starts a task's process in its sandbox.
+func (e *defaultExecutor) spawn(t *groupTask) {
+	tid := t.info.TaskID.Value
+	if e.killedGroups[t.group] || e.shutdown {
+		e.finish(t, mesos.TaskKilled, "Task killed before it started: its group or executor is ending", "", TaskExit{TaskID: tid, ExitCode: -1})
+		return
+	}
+	proc, err := startGroupTask(&t.info, t.sb)
 	if err != nil {
 		e.log.Error("cannot start the task", "task_id", tid, "error", err)
 		e.finish(t, mesos.TaskFailed, "Failed to launch task: "+err.Error(), mesos.ReasonContainerLaunchFailed, TaskExit{TaskID: tid, ExitCode: -1})
@@ -421,7 +487,7 @@ func (e *defaultExecutor) startTask(t *groupTask) {
 		case <-e.quit:
 		}
 	}()
-	e.log.Info("task started", "task_id", tid, "pid", proc.pid, "sandbox", sb)
+	e.log.Info("task started", "task_id", tid, "pid", proc.pid, "sandbox", t.sb)
 	e.send(e.status(t.info.TaskID, mesos.TaskRunning, "", ""))
 }
 
@@ -451,6 +517,11 @@ func taskKillGrace(t *groupTask) time.Duration {
 // grace; a second kill may shorten the grace period, never lengthen it.
 func (e *defaultExecutor) killTask(t *groupTask, grace time.Duration) {
 	if t.proc == nil {
+		if t.fetchCancel != nil && !t.killing {
+			// Not started yet: stop fetching; fetchDone reports the kill.
+			t.killing = true
+			t.fetchCancel()
+		}
 		return
 	}
 	tid := t.info.TaskID.Value
@@ -542,7 +613,7 @@ func (e *defaultExecutor) taskEnded(t *groupTask, state mesos.TaskState) {
 	e.killedGroups[t.group] = true
 	e.log.Info("killing task group", "tasks", e.groups[t.group], "because", t.info.TaskID.Value, "state", state)
 	for _, id := range e.groups[t.group] {
-		if o := e.tasks[id]; o != t && o.proc != nil && !o.killing {
+		if o := e.tasks[id]; o != t && (o.proc != nil || o.fetchCancel != nil) && !o.killing {
 			e.killTask(o, taskKillGrace(o))
 		}
 	}
