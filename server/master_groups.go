@@ -154,8 +154,8 @@ func runningExecutor(st *fsm.State, b *groupBatch, eid string) (*mesos.ExecutorI
 // its minimum resources, and, when it runs already, that it is the same.
 func validateGroupExecutor(fid string, exec mesos.ExecutorInfo, running *mesos.ExecutorInfo, tasks []mesos.TaskInfo) error {
 	eid := exec.ExecutorID.Value
-	if err := checkTaskID(eid); err != nil {
-		return fmt.Errorf("Executor ID %q is invalid: %v", eid, err)
+	if checkTaskID(eid) != nil {
+		return fmt.Errorf("Executor ID %q is invalid: it must not be empty, '.' or '..', nor contain '/', '\\' or a control character", eid)
 	}
 	if exec.FrameworkID != nil && exec.FrameworkID.Value != fid {
 		return fmt.Errorf("ExecutorInfo has an invalid FrameworkID (Actual: %s vs Expected: %s)", exec.FrameworkID.Value, fid)

@@ -88,6 +88,7 @@ func TestLaunchGroup_InvalidGroupsGetTaskError(t *testing.T) {
 			"The `ExecutorInfo` of task 'b' is different from executor 'e'"},
 		{"more than offered", groupExecutor("e"), []mesos.TaskInfo{groupTask("a", aid, "true"), huge},
 			"Total resources cpus:4.6;mem:96;disk:10 required by task group and its executor are more than available"},
+		{"executor id with a slash", groupExecutor("a/b"), []mesos.TaskInfo{groupTask("a", aid, "true")}, `Executor ID "a/b" is invalid`},
 		{"operation with an id", groupExecutor("e"), []mesos.TaskInfo{groupTask("a", aid, "true"), groupTask("b", aid, "true")},
 			"The `id` field cannot be set on LAUNCH_GROUP operations"},
 		{"task without command", groupExecutor("e"), []mesos.TaskInfo{groupTask("a", aid, "true"), {Name: "b", TaskID: mesos.TaskID{Value: "b"},
