@@ -20,8 +20,9 @@ import (
 // binary), under the posix containerizer and, where it runs (root,
 // cgroups), the linux one: a group of three tasks shares its executor's
 // volume (one writes a file into it, another reads it and prints it);
-// each task's stdout is in its own sandbox under the executor's; killing
-// one task kills the group. Bad groups (a duplicate task id, tasks on
+// the group keeps running across a kill -9 of the agent; each task's
+// stdout is in its own sandbox under the executor's; killing one task
+// kills the group. Bad groups (a duplicate task id, tasks on
 // mixed agents, an executor not of type DEFAULT, a task with its own
 // executor) get TASK_ERROR with Mesos' reason and message; the agent
 // keeps serving, and the state keeps every committed task.
@@ -103,9 +104,10 @@ func groupOp(exec mesos.ExecutorInfo, tasks ...mesos.TaskInfo) mesos.OfferOperat
 func taskGroupAcceptance(t *testing.T, iso string) {
 	c := newCluster(t, 1)
 	c.startAll()
-	work := t.TempDir()
-	start(t, "agent", "-allow-root-tasks", "-isolation", iso, "-join", c.addrs(), "-http-addr", freePort(t),
-		"-work-dir", work, "-resources", "cpus:4;mem:2048;disk:1000;ports:[31000-31100]", "-kill-tasks-on-shutdown")
+	work, agentAddr := t.TempDir(), freePort(t)
+	agentArgs := []string{"agent", "-allow-root-tasks", "-isolation", iso, "-join", c.addrs(), "-http-addr", agentAddr,
+		"-work-dir", work, "-resources", "cpus:4;mem:2048;disk:1000;ports:[31000-31100]", "-kill-tasks-on-shutdown"}
+	agent := start(t, agentArgs...)
 	waitAgents(t, c.waitStable(30*time.Second).httpAddr, 1)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -210,6 +212,29 @@ func taskGroupAcceptance(t *testing.T, iso string) {
 	}
 	waitFor(t, 30*time.Second, "the reader to print the writer's file", func() bool {
 		return strings.Contains(stdout("reader"), "written-by-writer")
+	})
+	// kill -9 of the agent: the group's tasks keep running, and the
+	// default executor resubscribes to the next agent.
+	agent.kill(t)
+	start(t, agentArgs...)
+	waitFor(t, 30*time.Second, "the default executor to resubscribe to the restarted agent", func() bool {
+		var st struct {
+			Frameworks []struct {
+				Executors []struct {
+					ID, State string
+					Tasks     []struct{ ID, State string }
+				}
+			}
+		}
+		if getJSON(agentAddr, "/state", &st) != nil || len(st.Frameworks) != 1 {
+			return false
+		}
+		for _, e := range st.Frameworks[0].Executors {
+			if e.ID == "pod" && e.State == "RUNNING" {
+				return true
+			}
+		}
+		return false
 	})
 	if err := cl.Call(ctx, client.KillCall("sleeper", "")); err != nil {
 		t.Fatal(err)
