@@ -9,7 +9,8 @@ import (
 )
 
 // executorCommand is the command executor the agent starts for each
-// command task; it is configured through the MESOS_* environment and is
+// command task, and the default executor it starts for task groups
+// (with MESH_DEFAULT_EXECUTOR=1); it is configured through the MESOS_* environment and is
 // not meant to be run by hand.
 func executorCommand() *cli.Command {
 	return &cli.Command{
@@ -44,6 +45,9 @@ func executorCommand() *cli.Command {
 			cfg.Logger = logger.With("container_id", cfg.ContainerID)
 			ctx, stop := signalContext()
 			defer stop()
+			if os.Getenv(executor.EnvDefaultExecutor) == "1" {
+				return executor.RunDefaultExecutor(ctx, cfg)
+			}
 			return executor.RunCommandExecutor(ctx, cfg)
 		},
 	}

@@ -120,7 +120,7 @@ func (a *Agent) launchTask(fwInfo mesos.FrameworkInfo, t mesos.TaskInfo) {
 	}
 	eid := plan.info.ExecutorID.Value
 	if r, _ := a.lookupRun(fid, eid); r != nil {
-		if kind == kindCommand {
+		if kind == kindCommand || r.kind != kind {
 			fail(mesos.ReasonTaskInvalid, fmt.Sprintf("Executor %s of an earlier task with this id is still running", eid))
 			return
 		}
@@ -144,7 +144,7 @@ func taskExecutor(t mesos.TaskInfo) (runKind, mesos.ExecutorInfo, error) {
 			return 0, info, fmt.Errorf("Task's executor has an invalid id: %w", err)
 		}
 		if info.Type == "DEFAULT" {
-			return 0, info, fmt.Errorf("The default executor (task groups) is not supported by this agent")
+			return 0, info, fmt.Errorf("A task for the DEFAULT executor must be launched in a task group (LAUNCH_GROUP)")
 		}
 		if info.Command == nil {
 			return 0, info, fmt.Errorf("Task's executor has no command")

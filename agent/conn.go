@@ -372,8 +372,11 @@ func (a *Agent) registered(id string) error {
 func (a *Agent) handleCommand(ev *agentapi.Event) {
 	switch ev.Type {
 	case agentapi.EventLaunch:
-		if ev.Launch != nil {
-			a.launchTasks(ev.Launch.FrameworkInfo, ev.Launch.Tasks)
+		switch l := ev.Launch; {
+		case l != nil && l.Executor != nil:
+			a.launchGroup(l.FrameworkInfo, *l.Executor, l.Tasks)
+		case l != nil:
+			a.launchTasks(l.FrameworkInfo, l.Tasks)
 		}
 	case agentapi.EventKill:
 		if ev.Kill != nil {

@@ -224,11 +224,7 @@ func (run *runner) subscribeLocked(sub *execapi.Subscribe) *eventStream {
 	}}
 	initial = append(initial, acks...)
 	for _, ev := range run.outbox {
-		if ev.Launch != nil {
-			if t := run.tasks[ev.Launch.Task.TaskID.Value]; t != nil {
-				t.launched = true
-			}
-		}
+		run.markDelivered(ev)
 		initial = append(initial, ev)
 	}
 	run.outbox = nil

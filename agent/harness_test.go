@@ -64,7 +64,11 @@ func runTestExecutor() int {
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "test-executor", Level: hclog.Debug, Output: os.Stderr})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := executor.RunCommandExecutor(ctx, cfg); err != nil {
+	run := executor.RunCommandExecutor
+	if os.Getenv(executor.EnvDefaultExecutor) == "1" {
+		run = executor.RunDefaultExecutor
+	}
+	if err := run(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "executor:", err)
 		return 1
 	}

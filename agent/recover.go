@@ -70,8 +70,11 @@ func (a *Agent) recover() error {
 func (a *Agent) recoverRun(rd runDir, alive map[string]executor.ContainerState) {
 	cp, fid := rd.cp, rd.fid
 	kind := kindCustom
-	if cp.CommandExecutor {
+	switch {
+	case cp.CommandExecutor:
 		kind = kindCommand
+	case cp.ExecutorInfo.Type == mesos.ExecutorTypeDefault:
+		kind = kindGroup
 	}
 	r := a.newRunner(runnerSpec{
 		kind:        kind,
@@ -83,7 +86,7 @@ func (a *Agent) recoverRun(rd runDir, alive map[string]executor.ContainerState) 
 		token:       cp.Token,
 		state:       runRecovered,
 	})
-	r.restore(cp.Tasks, func(tid string) (mesos.TaskState, bool) { return a.updates.Latest(fid, tid) })
+	r.restore(cp.Tasks, cp.TaskGroups, func(tid string) (mesos.TaskState, bool) { return a.updates.Latest(fid, tid) })
 	a.mu.Lock()
 	a.frameworkLocked(fid, cp.FrameworkInfo).executors[r.id] = r
 	a.mu.Unlock()
@@ -104,12 +107,14 @@ func (a *Agent) recoverRun(rd runDir, alive map[string]executor.ContainerState) 
 
 // restore gives a recovered run its checkpointed tasks; latest is the
 // state of a task's newest checkpointed update, if it has one.
-func (r *runner) restore(tasks []mesos.TaskInfo, latest func(tid string) (mesos.TaskState, bool)) {
+func (r *runner) restore(tasks []mesos.TaskInfo, groups map[string]int, latest func(tid string) (mesos.TaskState, bool)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.launchBegan = true
 	for _, ti := range tasks {
 		t := r.addTask(ti)
+		t.group = groups[ti.TaskID.Value]
+		r.groups = max(r.groups, t.group)
 		if st, ok := latest(ti.TaskID.Value); ok {
 			// The executor reported on it, so it had the task.
 			t.state, t.launched = st, true
@@ -124,8 +129,11 @@ func (r *runner) adopt(pid int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pid = pid
+	if r.kind == kindGroup {
+		r.redeliverGroups()
+	}
 	for _, t := range r.liveTasks() {
-		if !t.launched {
+		if !t.launched && r.kind != kindGroup {
 			// It may or may not have reached the executor; a
 			// duplicate LAUNCH of the same task is ignored.
 			r.deliverLaunch(t)
@@ -162,7 +170,12 @@ func (r *runner) recoverGone(rd runDir, neverRan bool) (relaunch bool) {
 		r.launchBegan = false
 		r.state = runLaunching
 		for _, t := range live {
-			r.deliverLaunch(t)
+			if r.kind != kindGroup {
+				r.deliverLaunch(t)
+			}
+		}
+		if r.kind == kindGroup {
+			r.redeliverGroups()
 		}
 		r.mu.Unlock()
 		return true

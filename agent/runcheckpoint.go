@@ -73,6 +73,9 @@ type runCheckpoint struct {
 	// Token is the executor's authentication token, so that a restarted
 	// agent knows its executors again (the file is readable by root only).
 	Token string `json:"token,omitempty"`
+	// TaskGroups numbers the task group of each task of a default
+	// executor, so that a restarted agent hands the executor whole groups.
+	TaskGroups map[string]int `json:"task_groups,omitempty"`
 
 	// launchBegan and subscribed are whether the launching and subscribed
 	// markers exist.
@@ -109,7 +112,7 @@ func (cp *runCheckpoint) check(fid, eid string) error {
 		return fmt.Errorf("framework id %q is not its directory's %q", cp.FrameworkInfo.ID.Value, fid)
 	case cp.ExecutorInfo.ExecutorID.Value != eid:
 		return fmt.Errorf("executor id %q is not its directory's %q", cp.ExecutorInfo.ExecutorID.Value, eid)
-	case !cp.CommandExecutor && cp.ExecutorInfo.Command == nil:
+	case !cp.CommandExecutor && cp.ExecutorInfo.Command == nil && cp.ExecutorInfo.Type != mesos.ExecutorTypeDefault:
 		return errors.New("a custom executor without a command")
 	case cp.CommandExecutor && len(cp.Tasks) > 1:
 		return fmt.Errorf("a command executor with %d tasks", len(cp.Tasks))

@@ -234,7 +234,7 @@ func (r *runner) settle(st executor.ExitStatus) {
 // endOf is what unfinished task t becomes as the run's container ended
 // with st. Caller holds r.mu.
 func (r *runner) endOf(t *taskEntry, st executor.ExitStatus) termination {
-	te, err := executor.ReadTaskExit(r.directory)
+	te, err := executor.ReadTaskExit(r.taskSandbox(t.info.TaskID.Value))
 	recorded := err == nil && te.TaskID == t.info.TaskID.Value && te.State.IsTerminal()
 	switch {
 	case r.term != nil:
@@ -337,6 +337,10 @@ func (r *runner) kill(id mesos.TaskID, policy *mesos.KillPolicy) (found bool) {
 	log := r.log.With("task_id", tid)
 	if task.state.IsTerminal() || r.state >= runKilling {
 		log.Debug("kill of a task that is ending already", "state", task.state, "executor_state", r.state)
+		return true
+	}
+	if !task.launched && r.kind == kindGroup {
+		r.killUndelivered(task)
 		return true
 	}
 	if !task.launched {

@@ -81,8 +81,9 @@ const (
 	// kindCustom is a framework's executor (ExecutorInfo.command), which
 	// may run several tasks.
 	kindCustom
-	// Task groups (the default executor) are to become a kind of their
-	// own beside these.
+	// kindGroup is mesh's default executor running task groups
+	// (group.go).
+	kindGroup
 )
 
 // termination says what a run's unfinished tasks become when its
@@ -147,6 +148,7 @@ type runner struct {
 
 	tasks     map[string]*taskEntry
 	taskOrder []string     // task ids in launch order
+	groups    int          // task groups launched (kindGroup)
 	completed []*taskEntry // forgotten tasks, for /state
 
 	// launchedAt is when this agent process created the run (zero for a
@@ -169,6 +171,8 @@ type taskEntry struct {
 	state mesos.TaskState
 	// launched is set once LAUNCH was handed to the executor.
 	launched bool
+	// group numbers the task group of a kindGroup run's task, from 1.
+	group int
 }
 
 // runnerSpec is what a runner is made of.
@@ -369,6 +373,12 @@ func (r *runner) persist() {
 	}
 	for _, id := range r.taskOrder {
 		cp.Tasks = append(cp.Tasks, r.tasks[id].info)
+		if g := r.tasks[id].group; g > 0 {
+			if cp.TaskGroups == nil {
+				cp.TaskGroups = map[string]int{}
+			}
+			cp.TaskGroups[id] = g
+		}
 	}
 	r.mu.Unlock()
 	b, err := json.Marshal(cp)

@@ -55,6 +55,10 @@ func (a *Agent) planContainer(kind runKind, exec mesos.ExecutorInfo, t mesos.Tas
 		cmd, ctr = exec.Command, exec.Container
 		p.argv = commandArgv(exec.Command)
 		p.info = exec
+	case kindGroup:
+		ctr = groupContainer(exec.Container, a.containerizer.Name())
+		p.argv = append([]string(nil), a.cfg.ExecutorCommand...)
+		p.info = exec
 	default:
 		return p, fmt.Errorf("unknown kind of run %d", kind)
 	}
@@ -91,6 +95,9 @@ func (a *Agent) containerSpec(r *runner, t mesos.TaskInfo) (executor.ContainerSp
 	// The raw resources, not their sum: a backend with limits must see a
 	// "mem" of 0 to refuse it.
 	resources := append(append(mesos.Resources{}, t.Resources...), r.info.Resources...)
+	if r.kind == kindGroup {
+		resources = r.groupResources()
+	}
 	spec := executor.ContainerSpec{
 		Rootfs:        plan.opts.rootfs,
 		Volumes:       plan.opts.volumes,
@@ -278,8 +285,11 @@ func (a *Agent) executorEnv(run *runner) []string {
 	if run.token != "" {
 		env = append(env, executor.EnvExecutorToken+"="+run.token)
 	}
+	if run.kind == kindGroup {
+		env = append(env, executor.EnvDefaultExecutor+"=1")
+	}
 	env = append(env, a.cfg.ExecutorEnv...)
-	if !run.commandExecutor() && run.info.Command != nil && run.info.Command.Environment != nil {
+	if run.kind == kindCustom && run.info.Command != nil && run.info.Command.Environment != nil {
 		for _, v := range run.info.Command.Environment.Variables {
 			// planContainer refused what does not resolve.
 			if val, err := v.Resolve(); v.Name != "" && err == nil {

@@ -301,6 +301,9 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 			out[i].Resources = t.Info.Resources
 		}
 		mustInsert(txn, tableTasks, nt)
+		if out[i].BecameTerminal {
+			out[i].ExecutorResources = st.groupExecutorEnded(nt)
+		}
 	}
 	return out
 }

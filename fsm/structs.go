@@ -294,6 +294,10 @@ type StatusUpdateResult struct {
 	AgentID        string
 	Role           string
 	Resources      mesos.Resources
+	// ExecutorResources are the resources of the task's default executor
+	// (task groups) when this update ended its last live task there: the
+	// executor exits then, and its resources are free too.
+	ExecutorResources mesos.Resources
 }
 
 // AckResult tells the leader what one acknowledgement did.

@@ -110,9 +110,10 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	st = m.s.fsm.State()
 	used := map[string]mesos.Resources{}
 	orphans := map[string]bool{}
+	executors := executorsSeen{}
 	for _, t := range st.TasksByAgent(agent.ID) {
-		if !t.Completed && !t.State.IsTerminal() {
-			used[t.FrameworkID] = used[t.FrameworkID].Add(t.Info.Resources...)
+		if taskLive(t) {
+			used[t.FrameworkID] = used[t.FrameworkID].Add(executors.taskResources(t)...)
 		}
 	}
 	// Tasks still running there that the state holds finished (reported
@@ -266,7 +267,7 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 	for i, u := range updates {
 		r := results[i]
 		if r.BecameTerminal {
-			m.alloc.Recover(u.FrameworkID, r.AgentID, r.Resources, 0)
+			m.alloc.Recover(u.FrameworkID, r.AgentID, mesos.Resources(r.Resources).Add(r.ExecutorResources...), 0)
 		}
 		// Whether the framework is told is decided by what this update did,
 		// not by the state after it: an update without a uuid that ends a

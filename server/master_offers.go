@@ -205,6 +205,7 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 	fid := fw.ID
 	pa := fw.Info.HasCapability(mesos.CapabilityPartitionAware)
 	var tasks []mesos.TaskInfo
+	var groups []groupLaunch
 	for _, op := range acc.Operations {
 		switch op.Type {
 		case mesos.OperationLaunch:
@@ -213,10 +214,8 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 			}
 		case mesos.OperationLaunchGroup:
 			if op.LaunchGroup != nil {
-				for _, t := range op.LaunchGroup.TaskGroup.Tasks {
-					m.masterUpdate(fid, t.TaskID, t.AgentID.Value, mesos.TaskError, mesos.ReasonTaskInvalid,
-						"LAUNCH_GROUP is not supported by mesh yet")
-				}
+				groups = append(groups, groupLaunch{executor: op.LaunchGroup.Executor, tasks: op.LaunchGroup.TaskGroup.Tasks,
+					withID: op.ID != nil})
 			}
 		default:
 			m.dropOperation(fid, op, "mesh does not perform "+operationName(op.Type)+" operations")
@@ -252,6 +251,9 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 	refuse := secondsToDuration(acc.Filters.RefuseSecondsOrDefault())
 	if problem != "" {
 		m.removeOffers(offers, false, 0)
+		for _, g := range groups {
+			tasks = append(tasks, g.tasks...)
+		}
 		for _, t := range tasks {
 			m.masterUpdate(fid, t.TaskID, t.AgentID.Value, lostState, mesos.ReasonInvalidOffers,
 				"Task launched with invalid offers: "+problem)
@@ -281,6 +283,10 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 		launch = append(launch, fsm.Task{FrameworkID: fid, TaskID: t.TaskID.Value, AgentID: agentID,
 			Info: info, Role: role, State: mesos.TaskStaging})
 	}
+	groupTasks, validGroups, remaining := m.launchGroups(st, &groupBatch{fid: fid, agentID: agentID, role: role,
+		seen: seen, started: map[string]mesos.ExecutorInfo{}}, groups, remaining)
+	plain := len(launch)
+	launch = append(launch, groupTasks...)
 	_, err := m.apply(fsm.TaskLaunchRequestType, &fsm.TaskLaunchRequest{
 		FrameworkID: fid, AgentID: agentID, OfferIDs: offerIDs, Tasks: launch, At: now,
 		Filters: acceptFilters(fid, agentID, role, remaining, refuse, now),
@@ -297,9 +303,9 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 		}
 		return nil
 	}
-	if len(launch) > 0 {
-		infos := make([]mesos.TaskInfo, len(launch))
-		for i := range launch {
+	if plain > 0 {
+		infos := make([]mesos.TaskInfo, plain)
+		for i := range launch[:plain] {
 			infos[i] = launch[i].Info
 		}
 		fwInfo := fw.Info
@@ -308,6 +314,7 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 		}
 		m.logger.Debug("launched tasks", "framework_id", fid, "agent_id", agentID, "count", len(launch))
 	}
+	m.sendGroups(fw.Info, agentID, validGroups)
 	// Whatever the tasks did not use goes back, filtered for refuse_seconds.
 	if !remaining.IsEmpty() {
 		m.alloc.Recover(fid, agentID, remaining, refuse)

@@ -92,6 +92,9 @@ type Registered struct {
 type Launch struct {
 	FrameworkInfo mesos.FrameworkInfo `json:"framework_info"`
 	Tasks         []mesos.TaskInfo    `json:"tasks"`
+	// Executor, when set, makes Tasks one task group (LAUNCH_GROUP) for
+	// this executor, of type DEFAULT: the tasks start together in it.
+	Executor *mesos.ExecutorInfo `json:"executor,omitempty"`
 }
 
 // Kill asks the agent to kill one task.

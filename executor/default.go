@@ -1,0 +1,661 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+
+	"mesh/mesos"
+	execapi "mesh/mesos/executor"
+)
+
+// RunDefaultExecutor runs mesh's default executor, the executor of task
+// groups (Mesos' src/launcher/default_executor.cpp): it subscribes to the
+// agent, starts the tasks of every LAUNCH_GROUP together, each a process
+// group of its own in its own sandbox under the executor's
+// (TaskSandbox), and reports each task's status. When a task of a group
+// fails or is killed, the other tasks of its group are killed. It
+// returns once every task has ended and its terminal update is
+// acknowledged (or once it gives up, as the command executor does).
+func RunDefaultExecutor(ctx context.Context, cfg CommandExecutorConfig) error {
+	cfg.setDefaults()
+	if cfg.FrameworkID == "" || cfg.ExecutorID == "" || cfg.AgentEndpoint == "" {
+		return errors.New("default executor needs a framework id, an executor id and the agent's endpoint")
+	}
+	e := &defaultExecutor{
+		cfg:      cfg,
+		log:      cfg.Logger.Named("default_executor").With("executor_id", cfg.ExecutorID, "framework_id", cfg.FrameworkID),
+		agent:    newAgentClient(cfg),
+		items:    make(chan streamItem, 16),
+		quit:     make(chan struct{}),
+		exited:   make(chan groupExit, 16),
+		fetched:  make(chan groupFetch, 16),
+		escalate: make(chan string, 16),
+		tasks:    map[string]*groupTask{},
+	}
+	return e.run(ctx)
+}
+
+// groupTask is one task of the default executor.
+type groupTask struct {
+	info  mesos.TaskInfo
+	group int
+	proc  *taskProcess
+	sb    string // the task's sandbox
+	// fetchCancel is set while the task's URIs are being fetched, which
+	// ends on fetched.
+	fetchCancel context.CancelFunc
+	// killing is set once the task is being killed (by the framework,
+	// its group or a shutdown).
+	killing      bool
+	killDeadline time.Time
+	escalate     *time.Timer
+	terminal     *mesos.TaskStatus
+	acked        bool // an update of the task was acknowledged
+}
+
+// groupFetch is how the fetch of a task's URIs ended.
+type groupFetch struct {
+	tid string
+	err error
+}
+
+// groupExit is how a task's process ended.
+type groupExit struct {
+	tid string
+	st  ExitStatus
+}
+
+// defaultExecutor is the state of the default executor; everything but
+// the channels is owned by the run loop's goroutine.
+type defaultExecutor struct {
+	cfg   CommandExecutorConfig
+	log   hclog.Logger
+	agent *agentClient
+
+	items        chan streamItem
+	quit         chan struct{}
+	wg           sync.WaitGroup
+	gen          int
+	streamCancel context.CancelFunc
+	connected    bool
+	everSubbed   bool
+	inSubscribe  map[string]bool
+	lostAt       time.Time
+	backoff      time.Duration
+	reconnect    *time.Timer
+
+	info          mesos.ExecutorInfo
+	frameworkInfo mesos.FrameworkInfo
+
+	tasks  map[string]*groupTask
+	order  []string
+	groups [][]string
+	// killedGroups are the groups being killed because one of their
+	// tasks failed or was killed.
+	killedGroups map[int]bool
+	exited       chan groupExit
+	fetched      chan groupFetch
+	escalate     chan string
+
+	unacked   []mesos.TaskStatus
+	shutdown  bool
+	abandon   error
+	stopAsked bool
+	giveUp    *time.Timer
+	giveUpAt  time.Time
+}
+
+func (e *defaultExecutor) run(ctx context.Context) error {
+	defer e.stop()
+	e.lostAt = time.Now()
+	e.connect()
+	stopping := ctx.Done()
+	for !e.finished() {
+		select {
+		case <-stopping:
+			stopping = nil
+			e.stopAsked = true
+			e.log.Info("executor asked to stop")
+			e.killAll(stopGrace)
+			e.armGiveUp(stopGrace + 3*time.Second)
+		case it := <-e.items:
+			e.handleItem(it)
+		case x := <-e.exited:
+			e.taskExited(x.tid, x.st)
+		case x := <-e.fetched:
+			e.fetchDone(x.tid, x.err)
+		case tid := <-e.escalate:
+			if t := e.tasks[tid]; t != nil && t.proc != nil && t.escalate != nil {
+				t.escalate = nil
+				e.log.Info("task did not stop in its grace period; sending SIGKILL", "task_id", tid)
+				_ = t.proc.signal(syscall.SIGKILL)
+			}
+		case <-timerC(e.reconnect):
+			e.reconnect = nil
+			e.connect()
+		case <-timerC(e.giveUp):
+			return errors.New("gave up waiting for the agent to acknowledge the tasks' terminal updates")
+		}
+	}
+	if e.abandon != nil {
+		return e.abandon
+	}
+	e.log.Info("executor done")
+	return nil
+}
+
+// finished reports whether the executor has nothing left to do: no task
+// runs, and every terminal update is acknowledged (or cannot be: told to
+// stop with no agent to report to, the sandboxes' records stand).
+func (e *defaultExecutor) finished() bool {
+	for _, t := range e.tasks {
+		if t.proc != nil || t.fetchCancel != nil {
+			return false
+		}
+	}
+	if e.abandon != nil {
+		return true
+	}
+	if len(e.tasks) == 0 {
+		return e.shutdown
+	}
+	if e.stopAsked && !e.connected {
+		return true
+	}
+	return len(e.unacked) == 0
+}
+
+// stop ends the subscription and makes sure no task outlives the
+// executor.
+func (e *defaultExecutor) stop() {
+	close(e.quit)
+	if e.streamCancel != nil {
+		e.streamCancel()
+	}
+	e.wg.Wait()
+	for _, tm := range []*time.Timer{e.reconnect, e.giveUp} {
+		if tm != nil {
+			tm.Stop()
+		}
+	}
+	for _, t := range e.tasks {
+		if t.escalate != nil {
+			t.escalate.Stop()
+		}
+		if t.fetchCancel != nil {
+			t.fetchCancel()
+		}
+		if t.proc != nil {
+			_ = t.proc.signal(syscall.SIGKILL)
+		}
+	}
+}
+
+// connect starts a SUBSCRIBE attempt that feeds e.items.
+func (e *defaultExecutor) connect() {
+	e.gen++
+	gen := e.gen
+	sub := &execapi.Subscribe{}
+	for _, id := range e.order {
+		if t := e.tasks[id]; !t.acked {
+			sub.UnacknowledgedTasks = append(sub.UnacknowledgedTasks, t.info)
+		}
+	}
+	e.inSubscribe = map[string]bool{}
+	for i := range e.unacked {
+		st := e.unacked[i]
+		sub.UnacknowledgedUpdates = append(sub.UnacknowledgedUpdates, execapi.Update{Status: &st})
+		e.inSubscribe[string(st.UUID)] = true
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.streamCancel = cancel
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		body, err := e.agent.subscribe(ctx, sub)
+		if err == nil {
+			err = readEvents(body, func(ev *execapi.Event) bool {
+				return e.deliver(streamItem{gen: gen, ev: ev})
+			})
+			body.Close()
+		}
+		e.deliver(streamItem{gen: gen, err: err})
+	}()
+}
+
+func (e *defaultExecutor) deliver(it streamItem) bool {
+	select {
+	case e.items <- it:
+		return true
+	case <-e.quit:
+		return false
+	}
+}
+
+// disconnect drops the subscription and schedules another, or gives up
+// once the agent has been away too long.
+func (e *defaultExecutor) disconnect(why error) {
+	if e.streamCancel != nil {
+		e.streamCancel()
+		e.streamCancel = nil
+	}
+	e.gen++
+	wasConnected := e.connected
+	e.connected = false
+	if e.lostAt.IsZero() {
+		e.lostAt = time.Now()
+	}
+	if wasConnected {
+		e.log.Warn("lost the agent", "error", why)
+	}
+	switch {
+	case !e.cfg.Checkpoint && e.everSubbed:
+		e.giveUpOnAgent(fmt.Errorf("lost the agent and checkpointing is off: %w", why))
+		return
+	case time.Since(e.lostAt) > e.cfg.RecoveryTimeout:
+		e.giveUpOnAgent(fmt.Errorf("agent unreachable for more than the recovery timeout (%s): %w", e.cfg.RecoveryTimeout, why))
+		return
+	}
+	e.backoff = min(max(2*e.backoff, minSubscribeBackoff), e.cfg.SubscriptionBackoffMax)
+	e.reconnect = time.NewTimer(e.backoff/2 + rand.N(e.backoff/2+1))
+}
+
+func (e *defaultExecutor) giveUpOnAgent(err error) {
+	e.log.Error("giving up on the agent; killing the tasks", "error", err)
+	e.abandon = err
+	e.killAll(stopGrace)
+}
+
+func (e *defaultExecutor) handleItem(it streamItem) {
+	if it.gen != e.gen {
+		return
+	}
+	if it.ev == nil {
+		e.disconnect(it.err)
+		return
+	}
+	ev := it.ev
+	switch ev.Type {
+	case execapi.EventSubscribed:
+		e.subscribed(ev.Subscribed)
+	case execapi.EventLaunchGroup:
+		if ev.LaunchGroup != nil {
+			e.launchGroup(ev.LaunchGroup.TaskGroup.Tasks)
+		}
+	case execapi.EventLaunch:
+		if ev.Launch != nil {
+			e.send(e.status(ev.Launch.Task.TaskID, mesos.TaskFailed,
+				"the default executor runs task groups (LAUNCH_GROUP), not single tasks", mesos.ReasonTaskInvalid))
+		}
+	case execapi.EventKill:
+		if ev.Kill != nil {
+			e.kill(ev.Kill)
+		}
+	case execapi.EventAcknowledged:
+		if ev.Acknowledged != nil {
+			e.acknowledged(ev.Acknowledged)
+		}
+	case execapi.EventShutdown:
+		e.log.Info("agent asked the executor to shut down")
+		e.killAll(e.shutdownGrace())
+	case execapi.EventError:
+		if ev.Error != nil {
+			e.log.Warn("agent reported an error", "message", ev.Error.Message)
+		}
+	case execapi.EventMessage, execapi.EventHeartbeat:
+	default:
+		e.log.Debug("ignoring unknown event", "type", ev.Type)
+	}
+}
+
+func (e *defaultExecutor) subscribed(s *execapi.Subscribed) {
+	e.connected = true
+	e.everSubbed = true
+	e.lostAt = time.Time{}
+	e.backoff = 0
+	if s != nil {
+		e.info = s.ExecutorInfo
+		e.frameworkInfo = s.FrameworkInfo
+	}
+	e.log.Info("subscribed to the agent", "unacknowledged_updates", len(e.unacked))
+	for _, st := range append([]mesos.TaskStatus(nil), e.unacked...) {
+		if !e.inSubscribe[string(st.UUID)] && e.connected {
+			e.post(st)
+		}
+	}
+}
+
+// status builds a status update of this executor with a fresh uuid.
+func (e *defaultExecutor) status(task mesos.TaskID, state mesos.TaskState, msg, reason string) mesos.TaskStatus {
+	u := uuid.New()
+	return mesos.TaskStatus{
+		TaskID: task, State: state, Message: msg, Reason: reason,
+		Source:     mesos.SourceExecutor,
+		ExecutorID: &mesos.ExecutorID{Value: e.cfg.ExecutorID},
+		Timestamp:  float64(time.Now().UnixNano()) / 1e9,
+		UUID:       mesos.Bytes(u[:]),
+	}
+}
+
+// send keeps an update until it is acknowledged and posts it when
+// subscribed; otherwise the next SUBSCRIBE carries it.
+func (e *defaultExecutor) send(st mesos.TaskStatus) {
+	e.unacked = append(e.unacked, st)
+	e.log.Info("task status", "task_id", st.TaskID.Value, "state", st.State, "message", st.Message)
+	if e.connected {
+		e.post(st)
+	}
+}
+
+func (e *defaultExecutor) post(st mesos.TaskStatus) {
+	if err := e.agent.update(context.Background(), st); err != nil {
+		e.disconnect(fmt.Errorf("send %s update: %w", st.State, err))
+	}
+}
+
+func (e *defaultExecutor) acknowledged(a *execapi.Acknowledged) {
+	for i, st := range e.unacked {
+		if string(st.UUID) == string(a.UUID) && st.TaskID == a.TaskID {
+			e.unacked = append(e.unacked[:i:i], e.unacked[i+1:]...)
+			if t := e.tasks[a.TaskID.Value]; t != nil {
+				t.acked = true
+			}
+			return
+		}
+	}
+}
+
+// launchGroup starts the tasks of a task group together. A task that
+// cannot start fails, and so its group is killed.
+func (e *defaultExecutor) launchGroup(tasks []mesos.TaskInfo) {
+	if e.shutdown {
+		e.log.Warn("ignoring a task group during shutdown", "tasks", len(tasks))
+		return
+	}
+	group := len(e.groups)
+	var ids []string
+	for _, info := range tasks {
+		if e.tasks[info.TaskID.Value] != nil {
+			// Delivered again after a resubscription.
+			continue
+		}
+		e.tasks[info.TaskID.Value] = &groupTask{info: info, group: group}
+		e.order = append(e.order, info.TaskID.Value)
+		ids = append(ids, info.TaskID.Value)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	e.groups = append(e.groups, ids)
+	e.log.Info("launching task group", "tasks", ids)
+	for _, id := range ids {
+		e.send(e.status(e.tasks[id].info.TaskID, mesos.TaskStarting, "", ""))
+	}
+	for _, id := range ids {
+		e.startTask(e.tasks[id])
+	}
+}
+
+// startTask starts one task of a group in its own sandbox.
+func (e *defaultExecutor) startTask(t *groupTask) {
+	tid := t.info.TaskID.Value
+	if e.killedGroups[t.group] {
+		e.finish(t, mesos.TaskKilled, "Task killed before it started: another task of its group ended", "", TaskExit{TaskID: tid, ExitCode: -1})
+		return
+	}
+	var execCtr *mesos.ContainerInfo
+	if e.info.Container != nil {
+		execCtr = e.info.Container
+	}
+	vols, err := GroupTaskVolumes(execCtr, t.info.Container)
+	if err == nil {
+		t.sb, err = prepareGroupSandbox(e.cfg.Directory, vols, tid)
+	}
+	if err != nil {
+		e.log.Error("cannot prepare the task's sandbox", "task_id", tid, "error", err)
+		e.finish(t, mesos.TaskFailed, "Failed to launch task: "+err.Error(), mesos.ReasonContainerLaunchFailed, TaskExit{TaskID: tid, ExitCode: -1})
+		e.taskEnded(t, mesos.TaskFailed)
+		return
+	}
+	if uris := t.info.Command.URIs; len(uris) > 0 {
+		// Fetched into the task's sandbox while the executor goes on
+		// serving the agent and the other tasks (a kill cancels it).
+		ctx, cancel := context.WithCancel(context.Background())
+		t.fetchCancel = cancel
+		f := &fetcher{dir: t.sb, localFiles: true, cache: e.cfg.FetcherCache}
+		go func() {
+			err := f.fetchAll(ctx, uris)
+			select {
+			case e.fetched <- groupFetch{tid: tid, err: err}:
+			case <-e.quit:
+			}
+		}()
+		return
+	}
+	e.spawn(t)
+}
+
+// fetchDone starts a task once its URIs are fetched, or ends it.
+func (e *defaultExecutor) fetchDone(tid string, err error) {
+	t := e.tasks[tid]
+	if t == nil || t.fetchCancel == nil {
+		return
+	}
+	t.fetchCancel()
+	t.fetchCancel = nil
+	te := TaskExit{TaskID: tid, ExitCode: -1}
+	switch {
+	case t.killing:
+		e.finish(t, mesos.TaskKilled, "Task killed while its URIs were being fetched", "", te)
+		e.taskEnded(t, mesos.TaskKilled)
+	case err != nil:
+		e.log.Error("cannot fetch the task's URIs", "task_id", tid, "error", err)
+		e.finish(t, mesos.TaskFailed, "Failed to fetch all URIs for container: "+err.Error(), mesos.ReasonContainerLaunchFailed, te)
+		e.taskEnded(t, mesos.TaskFailed)
+	default:
+		e.spawn(t)
+	}
+}
+
+// spawn starts a task's process in its sandbox.
+func (e *defaultExecutor) spawn(t *groupTask) {
+	tid := t.info.TaskID.Value
+	if e.killedGroups[t.group] || e.shutdown {
+		e.finish(t, mesos.TaskKilled, "Task killed before it started: its group or executor is ending", "", TaskExit{TaskID: tid, ExitCode: -1})
+		return
+	}
+	proc, err := startGroupTask(&t.info, t.sb)
+	if err != nil {
+		e.log.Error("cannot start the task", "task_id", tid, "error", err)
+		e.finish(t, mesos.TaskFailed, "Failed to launch task: "+err.Error(), mesos.ReasonContainerLaunchFailed, TaskExit{TaskID: tid, ExitCode: -1})
+		e.taskEnded(t, mesos.TaskFailed)
+		return
+	}
+	t.proc = proc
+	go func() {
+		st := proc.wait()
+		select {
+		case e.exited <- groupExit{tid: tid, st: st}:
+		case <-e.quit:
+		}
+	}()
+	e.log.Info("task started", "task_id", tid, "pid", proc.pid, "sandbox", t.sb)
+	e.send(e.status(t.info.TaskID, mesos.TaskRunning, "", ""))
+}
+
+// kill carries out the framework's KILL of a task. The task's group
+// follows when it ends KILLED (taskEnded).
+func (e *defaultExecutor) kill(k *execapi.Kill) {
+	t := e.tasks[k.TaskID.Value]
+	if t == nil {
+		e.log.Warn("kill of a task this executor does not run", "task_id", k.TaskID.Value)
+		return
+	}
+	grace, ok := killGrace(k.KillPolicy)
+	if !ok {
+		grace = taskKillGrace(t)
+	}
+	e.killTask(t, grace)
+}
+
+func taskKillGrace(t *groupTask) time.Duration {
+	if g, ok := killGrace(t.info.KillPolicy); ok {
+		return g
+	}
+	return DefaultKillGracePeriod
+}
+
+// killTask sends SIGTERM to a task's process group and SIGKILL after
+// grace; a second kill may shorten the grace period, never lengthen it.
+func (e *defaultExecutor) killTask(t *groupTask, grace time.Duration) {
+	if t.proc == nil {
+		if t.fetchCancel != nil && !t.killing {
+			// Not started yet: stop fetching; fetchDone reports the kill.
+			t.killing = true
+			t.fetchCancel()
+		}
+		return
+	}
+	tid := t.info.TaskID.Value
+	deadline := time.Now().Add(grace)
+	if t.killing && !deadline.Before(t.killDeadline) {
+		return
+	}
+	first := !t.killing
+	t.killing, t.killDeadline = true, deadline
+	if t.escalate != nil {
+		t.escalate.Stop()
+	}
+	if first && e.frameworkInfo.HasCapability(mesos.CapabilityTaskKillingState) {
+		e.send(e.status(t.info.TaskID, mesos.TaskKilling, "", ""))
+	}
+	if grace <= 0 {
+		_ = t.proc.signal(syscall.SIGKILL)
+		return
+	}
+	if first {
+		e.log.Info("killing the task", "task_id", tid, "grace_period", grace)
+		if err := t.proc.signal(syscall.SIGTERM); err != nil {
+			e.log.Warn("cannot send SIGTERM to the task", "task_id", tid, "error", err)
+		}
+	}
+	t.escalate = time.AfterFunc(grace, func() {
+		select {
+		case e.escalate <- tid:
+		case <-e.quit:
+		}
+	})
+}
+
+// killAll kills every task (SHUTDOWN, or the executor told to stop).
+func (e *defaultExecutor) killAll(grace time.Duration) {
+	e.shutdown = true
+	for _, id := range e.order {
+		e.killTask(e.tasks[id], min(grace, taskKillGrace(e.tasks[id])))
+	}
+}
+
+// shutdownGrace leaves the tasks time to stop before the agent destroys
+// the container at the end of its shutdown grace period.
+func (e *defaultExecutor) shutdownGrace() time.Duration {
+	g := DefaultKillGracePeriod
+	if limit := e.cfg.ShutdownGracePeriod - time.Second; limit > 0 && g > limit {
+		g = limit
+	}
+	return g
+}
+
+// taskExited records how a task's process ended and reports it.
+func (e *defaultExecutor) taskExited(tid string, st ExitStatus) {
+	t := e.tasks[tid]
+	if t == nil || t.proc == nil {
+		return
+	}
+	pid := t.proc.pid
+	t.proc = nil
+	if t.escalate != nil {
+		t.escalate.Stop()
+		t.escalate = nil
+	}
+	state := mesos.TaskFailed
+	switch {
+	case t.killing:
+		state = mesos.TaskKilled
+	case st.Success():
+		state = mesos.TaskFinished
+	}
+	te := TaskExit{TaskID: tid, Pid: pid, ExitCode: st.Code, Killed: t.killing}
+	if st.Signal != 0 {
+		te.Signal = SignalName(st.Signal)
+	}
+	e.finish(t, state, "Command "+st.String(), "", te)
+	e.taskEnded(t, state)
+}
+
+// taskEnded kills the rest of a task's group when the task failed or was
+// killed, as Mesos' default executor does (unless it is shutting down:
+// then every task is being killed already).
+func (e *defaultExecutor) taskEnded(t *groupTask, state mesos.TaskState) {
+	if e.shutdown || e.killedGroups[t.group] || (state != mesos.TaskFailed && state != mesos.TaskKilled) {
+		return
+	}
+	if e.killedGroups == nil {
+		e.killedGroups = map[int]bool{}
+	}
+	e.killedGroups[t.group] = true
+	e.log.Info("killing task group", "tasks", e.groups[t.group], "because", t.info.TaskID.Value, "state", state)
+	for _, id := range e.groups[t.group] {
+		if o := e.tasks[id]; o != t && (o.proc != nil || o.fetchCancel != nil) && !o.killing {
+			e.killTask(o, taskKillGrace(o))
+		}
+	}
+}
+
+// finish records a task's end in its sandbox, then reports it.
+func (e *defaultExecutor) finish(t *groupTask, state mesos.TaskState, msg, reason string, te TaskExit) {
+	te.State, te.Message, te.Reason = state, msg, reason
+	te.Time = float64(time.Now().UnixNano()) / 1e9
+	if err := WriteTaskExit(TaskSandbox(e.cfg.Directory, t.info.TaskID.Value), te); err != nil {
+		e.log.Error("cannot record the task's exit status", "task_id", te.TaskID, "error", err)
+	}
+	st := e.status(t.info.TaskID, state, msg, reason)
+	t.terminal = &st
+	e.send(st)
+	if e.allEnded() {
+		wait := ackWaitNoCheckpoint
+		if e.cfg.Checkpoint {
+			wait = e.cfg.RecoveryTimeout
+		}
+		e.armGiveUp(wait)
+	}
+}
+
+func (e *defaultExecutor) allEnded() bool {
+	for _, t := range e.tasks {
+		if t.terminal == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// armGiveUp bounds the wait for the terminal acknowledgements; an
+// earlier bound wins.
+func (e *defaultExecutor) armGiveUp(d time.Duration) {
+	at := time.Now().Add(d)
+	if e.giveUp != nil {
+		if e.giveUpAt.Before(at) {
+			return
+		}
+		e.giveUp.Stop()
+	}
+	e.giveUp, e.giveUpAt = time.NewTimer(d), at
+}
