@@ -110,9 +110,10 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	st = m.s.fsm.State()
 	used := map[string]mesos.Resources{}
 	orphans := map[string]bool{}
+	executors := executorsSeen{}
 	for _, t := range st.TasksByAgent(agent.ID) {
-		if !t.Completed && !t.State.IsTerminal() {
-			used[t.FrameworkID] = used[t.FrameworkID].Add(t.Info.Resources...)
+		if taskLive(t) {
+			used[t.FrameworkID] = used[t.FrameworkID].Add(executors.taskResources(t)...)
 		}
 	}
 	// Tasks still running there that the state holds finished (reported
@@ -260,10 +261,14 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 		return err
 	}
 	st := m.s.fsm.State()
+	var ended []*fsm.Task
 	for i, u := range updates {
 		r := results[i]
 		if r.BecameTerminal {
 			m.alloc.Recover(u.FrameworkID, r.AgentID, r.Resources, 0)
+			if t := st.Task(u.FrameworkID, u.Status.TaskID.Value); t != nil {
+				ended = append(ended, t)
+			}
 		}
 		// Whether the framework is told is decided by what this update did,
 		// not by the state after it: an update without a uuid that ends a
@@ -284,6 +289,10 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 			status.AgentID = &mesos.AgentID{Value: agentID}
 		}
 		m.sendToFramework(u.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: status}})
+	}
+	// An executor whose last task ended holds nothing any more.
+	for k, res := range endedExecutors(st, ended) {
+		m.alloc.Recover(k[1], k[0], res, 0)
 	}
 	return nil
 }
