@@ -389,6 +389,10 @@ func (a *Agent) handleCommand(ev *agentapi.Event) {
 				a.log.Error("cannot record acknowledgement", "framework_id", ack.FrameworkID.Value, "task_id", ack.TaskID.Value, "error", err)
 			}
 		}
+	case agentapi.EventMessage:
+		if ev.Message != nil {
+			a.frameworkMessage(ev.Message)
+		}
 	default:
 		a.log.Debug("ignoring unknown command", "type", ev.Type)
 	}

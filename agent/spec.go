@@ -278,6 +278,7 @@ func (a *Agent) executorEnv(run *runner) []string {
 	if run.token != "" {
 		env = append(env, executor.EnvExecutorToken+"="+run.token)
 	}
+	env = append(env, a.agentEnv(run)...)
 	env = append(env, a.cfg.ExecutorEnv...)
 	if !run.commandExecutor() && run.info.Command != nil && run.info.Command.Environment != nil {
 		for _, v := range run.info.Command.Environment.Variables {

@@ -1,0 +1,59 @@
+package agent
+
+import (
+	"fmt"
+
+	"mesh/executor"
+)
+
+// A custom executor (kindCustom) is the framework's own program, given by
+// ExecutorInfo.command: the agent fetches its URIs into the sandbox
+// before it starts the container (the command executor fetches its task's
+// URIs itself), and gives it the environment Mesos gives an executor.
+
+// fetchExecutorURIs fetches the run's ExecutorInfo.command.uris into its
+// sandbox; it does nothing for other kinds of run.
+func (r *runner) fetchExecutorURIs() error {
+	if r.kind != kindCustom || r.info.Command == nil || len(r.info.Command.URIs) == 0 {
+		return nil
+	}
+	cache := ""
+	if usesFetcherCache(r.info.Command) {
+		dir, err := r.a.userFetcherCache(r.user)
+		if err != nil {
+			return fmt.Errorf("Failed to fetch all URIs for container '%s': %w", r.containerID, err)
+		}
+		cache = dir
+		r.a.trimFetcherCache()
+	}
+	r.log.Info("fetching the executor's URIs", "uris", len(r.info.Command.URIs))
+	if err := executor.FetchURIs(r.a.ctx, r.directory, cache, r.user, r.info.Command.URIs); err != nil {
+		return fmt.Errorf("Failed to fetch all URIs for container '%s': %w", r.containerID, err)
+	}
+	return nil
+}
+
+// Environment variables Mesos gives every executor beside those of
+// executor.Config.
+const (
+	envAgentID             = "MESOS_AGENT_ID"
+	envSlaveID             = "MESOS_SLAVE_ID"
+	envHTTPCommandExecutor = "MESOS_HTTP_COMMAND_EXECUTOR"
+)
+
+// agentEnv is what executorEnv adds for every kind of run: the agent's
+// id (under both names), and whether the executor is the command
+// executor speaking the HTTP API (mesh's always does; a custom executor
+// is told 0, as Mesos tells it). There is no MESOS_SLAVE_PID: mesh has no
+// libprocess endpoint for a driver-based executor to reach.
+func (a *Agent) agentEnv(run *runner) []string {
+	http := "0"
+	if run.commandExecutor() {
+		http = "1"
+	}
+	env := []string{envHTTPCommandExecutor + "=" + http}
+	if id := a.knownID(); id != "" {
+		env = append(env, envAgentID+"="+id, envSlaveID+"="+id)
+	}
+	return env
+}
