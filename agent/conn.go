@@ -393,6 +393,10 @@ func (a *Agent) handleCommand(ev *agentapi.Event) {
 		if ev.Message != nil {
 			a.frameworkMessage(ev.Message)
 		}
+	case agentapi.EventShutdownExecutor:
+		if ev.ShutdownExecutor != nil {
+			a.shutdownExecutor(ev.ShutdownExecutor.FrameworkID.Value, ev.ShutdownExecutor.ExecutorID.Value)
+		}
 	default:
 		a.log.Debug("ignoring unknown command", "type", ev.Type)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"mesh/executor"
+	"mesh/mesos"
 )
 
 // A custom executor (kindCustom) is the framework's own program, given by
@@ -56,4 +57,17 @@ func (a *Agent) agentEnv(run *runner) []string {
 		env = append(env, envAgentID+"="+id, envSlaveID+"="+id)
 	}
 	return env
+}
+
+// shutdownExecutor carries out a framework's SHUTDOWN of one executor:
+// the executor is sent SHUTDOWN and destroyed after its shutdown grace
+// period; tasks it leaves unfinished are killed.
+func (a *Agent) shutdownExecutor(fid, eid string) {
+	run, _ := a.lookupRun(fid, eid)
+	if run == nil {
+		a.log.Warn("ignoring the shutdown of an executor the agent does not run", "framework_id", fid, "executor_id", eid)
+		return
+	}
+	run.log.Info("shutting down executor as its framework asked", "grace", run.shutdownGrace)
+	run.shutdown(termination{state: mesos.TaskKilled, reason: mesos.ReasonExecutorTerminated, message: "Executor shut down by its framework"})
 }

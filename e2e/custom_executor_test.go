@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -332,7 +333,8 @@ func twoTasksMessagesAndKill9(t *testing.T, encoding, bin string) {
 	failure := c.failure()
 	if failure.ExecutorID == nil || failure.ExecutorID.Value != "e1" || failure.AgentID == nil ||
 		failure.AgentID.Value != c.agentID.Value || failure.Status == nil || *failure.Status != int32(syscall.SIGKILL) {
-		t.Errorf("FAILURE %+v, want e1 on %s with status %d", failure, c.agentID.Value, syscall.SIGKILL)
+		t.Errorf("FAILURE of %v on %v with status %s, want e1 on %s with status %d", failure.ExecutorID, failure.AgentID,
+			statusString(failure.Status), c.agentID.Value, syscall.SIGKILL)
 	}
 }
 
@@ -358,7 +360,7 @@ func TestCustomExecutor_BadExecutorsFailTheirTasks(t *testing.T) {
 		{executorInfo("quits", uri, mesos.EnvironmentVariable{Name: "CUSTOM_EXECUTOR_MODE", Value: "exit"}),
 			mesos.ReasonExecutorTerminated, "exited with status 3", 3 << 8},
 		{executorInfo("silent", uri, mesos.EnvironmentVariable{Name: "CUSTOM_EXECUTOR_MODE", Value: "silent"}),
-			mesos.ReasonExecutorRegistrationTO, "did not register within 5s", int32(syscall.SIGKILL)},
+			mesos.ReasonExecutorRegistrationTO, "did not register within 5s", destroyedStatus},
 	}
 	for _, tc := range cases {
 		id := "task-of-" + tc.info.ExecutorID.Value
@@ -368,8 +370,9 @@ func TestCustomExecutor_BadExecutorsFailTheirTasks(t *testing.T) {
 			t.Errorf("%s: %s %s %q, want TASK_FAILED %s saying %q", id, st.State, st.Reason, st.Message, tc.reason, tc.msg)
 		}
 		f := c.failure()
-		if f.ExecutorID == nil || f.ExecutorID.Value != tc.info.ExecutorID.Value || f.Status == nil || *f.Status != tc.status {
-			t.Errorf("%s: FAILURE %+v with status %v, want status %d", id, f, f.Status, tc.status)
+		okStatus := f.Status != nil && *f.Status == tc.status || tc.status == destroyedStatus && destroyed(f.Status)
+		if f.ExecutorID == nil || f.ExecutorID.Value != tc.info.ExecutorID.Value || !okStatus {
+			t.Errorf("%s: FAILURE of %v with status %s, want status %d", id, f.ExecutorID, statusString(f.Status), tc.status)
 		}
 	}
 	filepath.WalkDir(c.workDir, func(p string, _ os.DirEntry, err error) error {
@@ -383,4 +386,63 @@ func TestCustomExecutor_BadExecutorsFailTheirTasks(t *testing.T) {
 	if st := c.update(); st.State != mesos.TaskRunning {
 		t.Fatalf("good-task: %s %s %q", st.State, st.Reason, st.Message)
 	}
+}
+
+// TestCustomExecutor_ShutdownAndGrace: a framework's SHUTDOWN reaches its
+// executor, which kills its task and exits (FAILURE with status 0); an
+// executor that ignores SHUTDOWN is destroyed once its
+// ExecutorInfo.shutdown_grace_period has passed, its task TASK_KILLED.
+func TestCustomExecutor_ShutdownAndGrace(t *testing.T) {
+	bin := customExecutorBin(t, t.TempDir())
+	files, _ := binaryServer(t, bin)
+	c := newCustomCluster(t, codec.JSON, time.Minute)
+	uri := files.URL + "/custom-executor"
+	shutdown := func(eid string) {
+		c.call(&scheduler.Call{Type: scheduler.CallShutdown, Shutdown: &scheduler.Shutdown{
+			AgentID: &c.agentID, ExecutorID: &mesos.ExecutorID{Value: eid}}})
+	}
+
+	c.launch(executorInfo("polite", uri), "polite-task")
+	if st := c.update(); st.State != mesos.TaskRunning {
+		t.Fatalf("polite-task: %s %s %q", st.State, st.Reason, st.Message)
+	}
+	shutdown("polite")
+	if st := c.update(); st.State != mesos.TaskKilled || st.Source != mesos.SourceExecutor {
+		t.Errorf("polite-task: %s from %s %q, want TASK_KILLED from its executor", st.State, st.Source, st.Message)
+	}
+	if f := c.failure(); f.ExecutorID.Value != "polite" || f.Status == nil || *f.Status != 0 {
+		t.Errorf("FAILURE of %v with status %s, want polite with status 0", f.ExecutorID, statusString(f.Status))
+	}
+
+	stubborn := executorInfo("stubborn", uri, mesos.EnvironmentVariable{Name: "CUSTOM_EXECUTOR_MODE", Value: "stubborn"})
+	stubborn.ShutdownGracePeriod = &mesos.DurationInfo{Nanoseconds: int64(time.Second)}
+	c.launch(stubborn, "stubborn-task")
+	if st := c.update(); st.State != mesos.TaskRunning {
+		t.Fatalf("stubborn-task: %s %s %q", st.State, st.Reason, st.Message)
+	}
+	shutdown("stubborn")
+	if st := c.update(); st.State != mesos.TaskKilled || st.Source != mesos.SourceAgent || st.Reason != mesos.ReasonExecutorTerminated {
+		t.Errorf("stubborn-task: %s from %s %s %q, want TASK_KILLED from the agent", st.State, st.Source, st.Reason, st.Message)
+	}
+	if f := c.failure(); f.ExecutorID.Value != "stubborn" || !destroyed(f.Status) {
+		t.Errorf("FAILURE of %v with status %s, want stubborn killed by SIGTERM or SIGKILL", f.ExecutorID, statusString(f.Status))
+	}
+}
+
+// statusString renders a FAILURE's status.
+func statusString(s *int32) string {
+	if s == nil {
+		return "none"
+	}
+	return strconv.Itoa(int(*s))
+}
+
+// destroyedStatus stands for the status of an executor the agent
+// destroyed: killed by SIGTERM or SIGKILL, whichever reached it first.
+const destroyedStatus = -2
+
+// destroyed reports whether a FAILURE's status is that of an executor
+// the agent destroyed.
+func destroyed(s *int32) bool {
+	return s != nil && (*s == int32(syscall.SIGTERM) || *s == int32(syscall.SIGKILL))
 }

@@ -93,6 +93,9 @@ const (
 	// EventMessage carries a framework's message for one of its
 	// executors.
 	EventMessage = "MESSAGE"
+	// EventShutdownExecutor asks the agent to shut one executor down
+	// (the framework's SHUTDOWN call).
+	EventShutdownExecutor = "SHUTDOWN_EXECUTOR"
 )
 
 // Event is one record of an agent's stream. Every command carries the
@@ -109,6 +112,14 @@ type Event struct {
 	Acknowledge       *Acknowledge       `json:"acknowledge,omitempty"`
 	Error             *Error             `json:"error,omitempty"`
 	Message           *Message           `json:"message,omitempty"`
+	ShutdownExecutor  *ShutdownExecutor  `json:"shutdown_executor,omitempty"`
+}
+
+// ShutdownExecutor asks the agent to shut an executor down: it is sent
+// SHUTDOWN and destroyed after its shutdown grace period.
+type ShutdownExecutor struct {
+	FrameworkID mesos.FrameworkID `json:"framework_id"`
+	ExecutorID  mesos.ExecutorID  `json:"executor_id"`
 }
 
 // Registered tells the agent its id and the leader's heartbeat interval.

@@ -11,7 +11,7 @@
 //
 // CUSTOM_EXECUTOR_MODE (from the executor's CommandInfo.environment)
 // makes it misbehave: "exit" exits at once with status 3, "silent" never
-// subscribes.
+// subscribes, "stubborn" ignores SHUTDOWN.
 package main
 
 import (
@@ -178,6 +178,10 @@ func (e *executor) handle(ev *executorpb.Event) (done bool) {
 	case executorpb.Event_MESSAGE:
 		e.message(append([]byte("echo: "), ev.GetMessage().GetData()...))
 	case executorpb.Event_SHUTDOWN:
+		if os.Getenv("CUSTOM_EXECUTOR_MODE") == "stubborn" {
+			fmt.Fprintln(os.Stderr, "ignoring SHUTDOWN, as asked")
+			return false
+		}
 		e.mu.Lock()
 		ids := make([]string, 0, len(e.tasks))
 		for id := range e.tasks {
