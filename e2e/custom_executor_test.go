@@ -312,7 +312,13 @@ func twoTasksMessagesAndKill9(t *testing.T, encoding, bin string) {
 		t.Errorf("executor fetched %d times, want once", n)
 	}
 
-	// Framework → executor → framework.
+	// Framework → executor → framework. A message for an executor the
+	// agent does not run, or an agent that does not exist, is accepted
+	// and dropped, as Mesos drops it.
+	for _, to := range []struct{ agent, executor string }{{c.agentID.Value, "no-such-executor"}, {"no-such-agent", "e1"}} {
+		c.call(&scheduler.Call{Type: scheduler.CallMessage, Message: &scheduler.Message{
+			AgentID: &mesos.AgentID{Value: to.agent}, ExecutorID: &mesos.ExecutorID{Value: to.executor}, Data: mesos.Bytes("lost")}})
+	}
 	c.call(&scheduler.Call{Type: scheduler.CallMessage, Message: &scheduler.Message{
 		AgentID: &c.agentID, ExecutorID: &mesos.ExecutorID{Value: "e1"}, Data: mesos.Bytes("ping")}})
 	if got := string(c.next(scheduler.EventMessage).Message.Data); got != "echo: ping" {
