@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"mesh/executor"
@@ -70,4 +72,18 @@ func (a *Agent) shutdownExecutor(fid, eid string) {
 	}
 	run.log.Info("shutting down executor as its framework asked", "grace", run.shutdownGrace)
 	run.shutdown(termination{state: mesos.TaskKilled, reason: mesos.ReasonExecutorTerminated, message: "Executor shut down by its framework"})
+}
+
+// compatible checks that a task launched to the run's executor names it
+// with the ExecutorInfo it was started with, as the leader checks it
+// against the executors it knows of: the leader does not know an
+// executor that outlived its tasks.
+func (r *runner) compatible(fid string, info mesos.ExecutorInfo) error {
+	info.FrameworkID = &mesos.FrameworkID{Value: fid}
+	a, errA := json.Marshal(info)
+	b, errB := json.Marshal(r.info)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		return fmt.Errorf("ExecutorInfo is not compatible with the ExecutorInfo executor %s is running with", r.id)
+	}
+	return nil
 }

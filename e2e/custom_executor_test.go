@@ -392,6 +392,17 @@ func TestCustomExecutor_BadExecutorsFailTheirTasks(t *testing.T) {
 	if st := c.update(); st.State != mesos.TaskRunning {
 		t.Fatalf("good-task: %s %s %q", st.State, st.Reason, st.Message)
 	}
+	// Once its task is killed the executor runs on, idle; the leader no
+	// longer knows it, but its agent refuses a task that names it with
+	// another ExecutorInfo.
+	c.call(client.KillCall("good-task", c.agentID.Value))
+	if st := c.update(); st.State != mesos.TaskKilled {
+		t.Fatalf("good-task: %s %s %q, want TASK_KILLED", st.State, st.Reason, st.Message)
+	}
+	c.launch(executorInfo("good", uri, mesos.EnvironmentVariable{Name: "CUSTOM_EXECUTOR_GREETING", Value: "changed"}), "other-task")
+	if st := c.update(); st.State != mesos.TaskFailed || st.Reason != mesos.ReasonTaskInvalid || !strings.Contains(st.Message, "not compatible") {
+		t.Errorf("other-task: %s %s %q, want TASK_FAILED REASON_TASK_INVALID, not compatible", st.State, st.Reason, st.Message)
+	}
 }
 
 // TestCustomExecutor_ShutdownAndGrace: a framework's SHUTDOWN reaches its
