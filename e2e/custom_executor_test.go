@@ -48,6 +48,10 @@ type customCluster struct {
 	events  chan *scheduler.Event
 	agentID mesos.AgentID
 	workDir string
+	// agentCfg is the agent's configuration; stopAgent stops the agent
+	// running while set.
+	agentCfg  agent.Config
+	stopAgent func()
 	// pending holds events that came while the test waited for another
 	// type; offers, those taken from OFFERS events and not used yet.
 	pending []*scheduler.Event
@@ -55,31 +59,29 @@ type customCluster struct {
 }
 
 func newCustomCluster(t *testing.T, encoding string, registrationTimeout time.Duration) *customCluster {
+	return newCustomClusterWith(t, encoding, registrationTimeout, true)
+}
+
+// newCustomClusterWith is newCustomCluster whose agent destroys its
+// containers when it stops only if killOnStop.
+func newCustomClusterWith(t *testing.T, encoding string, registrationTimeout time.Duration, killOnStop bool) *customCluster {
 	srv := servertest.NewServer(t, servertest.Options{})
 	cfg := agent.DefaultConfig()
 	cfg.Servers = []string{srv.HTTPAddr()}
-	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.HTTPAddr = freePort(t)
 	cfg.WorkDir = t.TempDir()
 	cfg.Resources = "cpus:4;mem:2048;disk:1000;ports:[31000-31100]"
 	cfg.ExecutorCommand = []string{meshBin, "executor"}
 	cfg.ExecutorRegistrationTimeout = registrationTimeout
-	cfg.KillTasksOnShutdown = true
+	cfg.KillTasksOnShutdown = killOnStop
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "agent", Level: hclog.Warn})
-	ag, err := agent.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx, acancel := context.WithCancel(context.Background())
-	agentDone := make(chan error, 1)
-	go func() { agentDone <- ag.Run(actx) }()
-	t.Cleanup(func() {
-		acancel()
-		<-agentDone
-	})
+	c := &customCluster{t: t, srv: srv, agentCfg: cfg}
+	c.startAgent()
+	t.Cleanup(func() { c.stopAgent() })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	c := &customCluster{t: t, ctx: ctx, srv: srv, events: make(chan *scheduler.Event, 1024), workDir: cfg.WorkDir,
-		cl: client.New(client.Config{Masters: []string{srv.HTTPAddr()}, Encoding: encoding})}
+	c.ctx, c.events, c.workDir = ctx, make(chan *scheduler.Event, 1024), cfg.WorkDir
+	c.cl = client.New(client.Config{Masters: []string{srv.HTTPAddr()}, Encoding: encoding})
 	sub, err := c.cl.Subscribe(ctx, client.SubscribeCall(&mesos.FrameworkInfo{User: "root", Name: "custom-executor"}))
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +99,33 @@ func newCustomCluster(t *testing.T, encoding string, registrationTimeout time.Du
 	}()
 	c.next(scheduler.EventSubscribed)
 	return c
+}
+
+// startAgent starts an agent of c.agentCfg.
+func (c *customCluster) startAgent() {
+	c.t.Helper()
+	ag, err := agent.New(c.agentCfg)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(ctx) }()
+	c.stopAgent = sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
+}
+
+// restartAgent stops the agent, which must leave its executors running
+// (newCustomClusterWith, killOnStop false), and starts another on its
+// work directory and address; that one destroys its containers when it
+// stops.
+func (c *customCluster) restartAgent() {
+	c.t.Helper()
+	c.stopAgent()
+	c.agentCfg.KillTasksOnShutdown = true
+	c.startAgent()
 }
 
 // next returns the next event of type typ; events of other types that
@@ -177,6 +206,23 @@ func (c *customCluster) launch(info *mesos.ExecutorInfo, ids ...string) {
 			Executor:  info})
 	}
 	c.call(client.AcceptCall(offerIDs, []mesos.OfferOperation{client.LaunchOp(tasks...)}, client.Filters(0)))
+}
+
+// ended returns task id's terminal update, skipping (and acknowledging)
+// updates of tasks that are not terminal: after an agent restart the
+// agent resends updates whose acknowledgement it did not record.
+func (c *customCluster) ended(id string) mesos.TaskStatus {
+	c.t.Helper()
+	for {
+		st := c.update()
+		if !st.State.IsTerminal() {
+			continue
+		}
+		if st.TaskID.Value != id {
+			c.t.Fatalf("%s ended (%s %s %q) while waiting for %s to", st.TaskID.Value, st.State, st.Reason, st.Message, id)
+		}
+		return st
+	}
 }
 
 // failure returns the next FAILURE event.
@@ -462,4 +508,60 @@ const destroyedStatus = -2
 // the agent destroyed.
 func destroyed(s *int32) bool {
 	return s != nil && (*s == int32(syscall.SIGTERM) || *s == int32(syscall.SIGKILL))
+}
+
+// TestCustomExecutor_SurvivesAgentRestart: a custom executor keeps running
+// while its agent restarts, subscribes to the next agent process, which
+// recovered its run, and goes on taking messages and kills; its kill -9
+// then reaches the framework as FAILURE from the new agent process.
+func TestCustomExecutor_SurvivesAgentRestart(t *testing.T) {
+	bin := customExecutorBin(t, t.TempDir())
+	files, _ := binaryServer(t, bin)
+	c := newCustomClusterWith(t, codec.Protobuf, time.Minute, false)
+	c.launch(executorInfo("e1", files.URL+"/custom-executor"), "t1", "t2")
+	var pid int
+	for i := 0; i < 2; i++ {
+		if st := c.update(); st.State != mesos.TaskRunning {
+			t.Fatalf("%s: %s %s %q", st.TaskID.Value, st.State, st.Reason, st.Message)
+		}
+		var m launchedMessage
+		if err := json.Unmarshal(c.next(scheduler.EventMessage).Message.Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		pid = m.PID
+	}
+
+	c.restartAgent()
+	// The executor is back once a message reaches it through the new
+	// agent process; until it has resubscribed, messages are dropped.
+	deadline := time.Now().Add(60 * time.Second)
+	for answered := false; !answered; {
+		if time.Now().After(deadline) {
+			t.Fatal("the executor did not answer a message after the agent restarted")
+		}
+		c.call(&scheduler.Call{Type: scheduler.CallMessage, Message: &scheduler.Message{
+			AgentID: &c.agentID, ExecutorID: &mesos.ExecutorID{Value: "e1"}, Data: mesos.Bytes("ping")}})
+		select {
+		case ev := <-c.events:
+			if ev.Type == scheduler.EventMessage && string(ev.Message.Data) == "echo: ping" {
+				answered = true
+			} else if ev.Type != scheduler.EventHeartbeat {
+				c.pending = append(c.pending, ev)
+			}
+		case <-time.After(time.Second):
+		}
+	}
+	c.call(client.KillCall("t1", c.agentID.Value))
+	if st := c.ended("t1"); st.State != mesos.TaskKilled {
+		t.Fatalf("t1: %s %s %q, want TASK_KILLED", st.State, st.Reason, st.Message)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %d: %v", pid, err)
+	}
+	if st := c.ended("t2"); st.State != mesos.TaskFailed || st.Reason != mesos.ReasonExecutorTerminated {
+		t.Errorf("t2: %s %s %q, want TASK_FAILED REASON_EXECUTOR_TERMINATED", st.State, st.Reason, st.Message)
+	}
+	if f := c.failure(); f.ExecutorID == nil || f.ExecutorID.Value != "e1" {
+		t.Errorf("FAILURE of %v, want e1", f.ExecutorID)
+	}
 }

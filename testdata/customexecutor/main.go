@@ -112,30 +112,53 @@ func (e *executor) send(c *executorpb.Call) {
 	}
 }
 
+// run serves the executor's subscriptions. When its stream ends without
+// a SHUTDOWN (the agent restarted), it subscribes again, as an executor
+// of a checkpointing framework does, for up to two minutes.
 func (e *executor) run() error {
+	lost := time.Time{}
+	for {
+		done, err := e.session()
+		if done {
+			return nil
+		}
+		if lost.IsZero() {
+			lost = time.Now()
+		}
+		if time.Since(lost) > 2*time.Minute {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "subscription lost, subscribing again:", err)
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// session subscribes and handles events until the stream ends (done
+// false) or the executor is told to shut down (done true).
+func (e *executor) session() (done bool, err error) {
 	resp, err := e.post(e.call(executorpb.Call_SUBSCRIBE, func(c *executorpb.Call) {
 		c.Subscribe = &executorpb.Call_Subscribe{}
 	}))
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != protobuf {
 		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("subscribe answered %d (%s): %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		return false, fmt.Errorf("subscribe answered %d (%s): %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
 	rd := bufio.NewReader(resp.Body)
 	for {
 		rec, err := readRecord(rd)
 		if err != nil {
-			return fmt.Errorf("event stream: %w", err)
+			return false, fmt.Errorf("event stream: %w", err)
 		}
 		var ev executorpb.Event
 		if err := proto.Unmarshal(rec, &ev); err != nil {
-			return fmt.Errorf("decode event: %w", err)
+			return false, fmt.Errorf("decode event: %w", err)
 		}
 		if done := e.handle(&ev); done {
-			return nil
+			return true, nil
 		}
 	}
 }
