@@ -357,6 +357,11 @@ func twoTasksMessagesAndKill9(t *testing.T, encoding, bin string) {
 	if n := downloads(); n != 1 {
 		t.Errorf("executor fetched %d times, want once", n)
 	}
+	// /state counts the executor's resources once: 3 tasks of 0.1 cpus
+	// and their executor's 0.1.
+	if got := usedCPUs(t, c.srv.HTTPAddr()); got < 0.4-1e-9 || got > 0.4+1e-9 {
+		t.Errorf("/state: the agent uses %v cpus, want 0.4", got)
+	}
 
 	// Framework → executor → framework. A message for an executor the
 	// agent does not run, or an agent that does not exist, is accepted
@@ -564,4 +569,24 @@ func TestCustomExecutor_SurvivesAgentRestart(t *testing.T) {
 	if f := c.failure(); f.ExecutorID == nil || f.ExecutorID.Value != "e1" {
 		t.Errorf("FAILURE of %v, want e1", f.ExecutorID)
 	}
+}
+
+// usedCPUs reads the cpus the only agent uses from the leader's /state.
+func usedCPUs(t *testing.T, addr string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var state struct {
+		Slaves []struct {
+			UsedResources map[string]any `json:"used_resources"`
+		} `json:"slaves"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil || len(state.Slaves) != 1 {
+		t.Fatalf("/state: %v, %d agents", err, len(state.Slaves))
+	}
+	cpus, _ := state.Slaves[0].UsedResources["cpus"].(float64)
+	return cpus
 }
