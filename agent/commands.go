@@ -124,6 +124,10 @@ func (a *Agent) launchTask(fwInfo mesos.FrameworkInfo, t mesos.TaskInfo) {
 			fail(mesos.ReasonTaskInvalid, fmt.Sprintf("Executor %s of an earlier task with this id is still running", eid))
 			return
 		}
+		if err := r.compatible(fid, plan.info); err != nil {
+			fail(mesos.ReasonTaskInvalid, err.Error())
+			return
+		}
 		if err := r.launch(t); err != nil {
 			fail(mesos.ReasonExecutorTerminated, err.Error())
 		}

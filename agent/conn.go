@@ -392,6 +392,14 @@ func (a *Agent) handleCommand(ev *agentapi.Event) {
 				a.log.Error("cannot record acknowledgement", "framework_id", ack.FrameworkID.Value, "task_id", ack.TaskID.Value, "error", err)
 			}
 		}
+	case agentapi.EventMessage:
+		if ev.Message != nil {
+			a.frameworkMessage(ev.Message)
+		}
+	case agentapi.EventShutdownExecutor:
+		if ev.ShutdownExecutor != nil {
+			a.shutdownExecutor(ev.ShutdownExecutor.FrameworkID.Value, ev.ShutdownExecutor.ExecutorID.Value)
+		}
 	default:
 		a.log.Debug("ignoring unknown command", "type", ev.Type)
 	}

@@ -133,7 +133,7 @@ func (a *Agent) handleExecutorAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		run.mu.Unlock()
 	case execapi.CallMessage:
-		a.log.Debug("framework messages from executors are not relayed yet", "framework_id", fid, "executor_id", eid)
+		a.relayExecutorMessage(run, call.Message.Data)
 		w.WriteHeader(http.StatusAccepted)
 	default: // UNKNOWN
 		httpError(w, http.StatusNotImplemented, "Call type %s is not implemented", call.Type)

@@ -21,6 +21,9 @@ type agentMetrics struct {
 	launchFailures prometheus.Counter
 	launchTime     prometheus.Histogram
 	limitations    *prometheus.CounterVec
+	// droppedMessages counts framework messages and executor exits the
+	// agent could not deliver (best effort, as in Mesos).
+	droppedMessages prometheus.Counter
 }
 
 func newAgentMetrics(a *Agent) *agentMetrics {
@@ -36,9 +39,11 @@ func newAgentMetrics(a *Agent) *agentMetrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
 		limitations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mesh_agent_container_limitations_total",
 			Help: "Containers that ended because they ran into a limit, by resource (mem: killed by the OOM killer)."}, []string{"resource"}),
+		droppedMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "mesh_agent_framework_messages_dropped_total",
+			Help: "Framework messages (either way) and executor exits that could not be delivered."}),
 	}
 	m.limitations.WithLabelValues("mem")
-	reg.MustRegister(m.launches, m.launchFailures, m.launchTime, m.limitations, &agentCollector{a: a},
+	reg.MustRegister(m.launches, m.launchFailures, m.launchTime, m.limitations, m.droppedMessages, &agentCollector{a: a},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m

@@ -32,6 +32,10 @@ func (r *runner) start(fresh bool, first mesos.TaskInfo) {
 		}
 		r.persist()
 	}
+	if err := r.fetchExecutorURIs(); err != nil {
+		r.failLaunch("Failed to launch container: ", err)
+		return
+	}
 	spec, err := r.a.containerSpec(r, first)
 	if err != nil {
 		r.failLaunch("Failed to prepare the container: ", err)
@@ -229,6 +233,7 @@ func (r *runner) settle(st executor.ExitStatus) {
 	// which ends the same tasks the same way.
 	r.forgetCheckpoint()
 	r.a.runEnded(r, true)
+	r.a.reportExecutorExited(r, st)
 }
 
 // endOf is what unfinished task t becomes as the run's container ended
@@ -270,6 +275,7 @@ func (r *runner) failLaunch(prefix string, err error) {
 	r.mu.Unlock()
 	r.forgetCheckpoint()
 	r.a.runEnded(r, false)
+	r.a.reportExecutorExited(r, unknownExit)
 }
 
 // registrationTimedOut destroys an executor that never subscribed.

@@ -288,6 +288,7 @@ func (a *Agent) executorEnv(run *runner) []string {
 	if run.kind == kindGroup {
 		env = append(env, executor.EnvDefaultExecutor+"=1")
 	}
+	env = append(env, a.agentEnv(run)...)
 	env = append(env, a.cfg.ExecutorEnv...)
 	if run.kind == kindCustom && run.info.Command != nil && run.info.Command.Environment != nil {
 		for _, v := range run.info.Command.Environment.Variables {

@@ -302,7 +302,7 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 		}
 		mustInsert(txn, tableTasks, nt)
 		if out[i].BecameTerminal {
-			out[i].ExecutorResources = st.groupExecutorEnded(nt)
+			out[i].ExecutorResources = st.executorEnded(nt)
 		}
 	}
 	return out

@@ -68,9 +68,11 @@ func newBusyCluster(t *testing.T) *busyCluster {
 	}
 	execTask := task("exec", "")
 	execTask.Command = nil
+	// An ExecutorInfo of another framework: TASK_ERROR.
 	execTask.Executor = &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "custom"}, Name: "custom executor",
-		Command:   &mesos.CommandInfo{Value: "sleep 1000"},
-		Resources: []mesos.Resource{mesos.ScalarResource("cpus", 0.1), mesos.ScalarResource("mem", 32)}}
+		FrameworkID: &mesos.FrameworkID{Value: "another-framework"},
+		Command:     &mesos.CommandInfo{Value: "sleep 1000"},
+		Resources:   []mesos.Resource{mesos.ScalarResource("cpus", 0.1), mesos.ScalarResource("mem", 32)}}
 	b.web.accept([]mesos.OfferID{offer.ID}, []mesos.TaskInfo{task("done", "echo done"), task("long", "sleep 1000"),
 		task("victim", "sleep 1000"), execTask})
 	want := map[string]mesos.TaskState{"done": mesos.TaskFinished, "long": mesos.TaskRunning, "victim": mesos.TaskRunning, "exec": mesos.TaskError}

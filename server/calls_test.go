@@ -62,8 +62,8 @@ func TestReconcileOperations_EachOperationAnswered(t *testing.T) {
 	}
 }
 
-// TestCalls_AcceptedAndDroppedAsMesos: MESSAGE (mesh's executors take no
-// framework messages), REQUEST (ignored by Mesos' allocator),
+// TestCalls_AcceptedAndDroppedAsMesos: MESSAGE (to an executor the agent
+// does not run, or to an agent that is not registered), REQUEST (ignored by Mesos' allocator),
 // ACKNOWLEDGE_OPERATION_STATUS (of an operation mesh does not know) and
 // the inverse offer answers are accepted (202) and send the framework
 // nothing.

@@ -235,6 +235,8 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 		if err = m.agentUpdates(r.Context(), call.AgentID.Value, call.Update); err == nil {
 			w.WriteHeader(http.StatusOK)
 		}
+	case agentapi.CallExecutorExited, agentapi.CallMessage:
+		err = m.agentExecutorCall(w, &call)
 	default:
 		err = httpErrorf(400, "unknown agent call type %q", call.Type)
 	}

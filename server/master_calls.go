@@ -115,21 +115,6 @@ func (m *master) acknowledgeOperationStatus(fid string, a *scheduler.Acknowledge
 		"framework_id", fid, "operation_id", a.OperationID.Value, "agent_id", idValue(a.AgentID))
 }
 
-// message answers MESSAGE. mesh's executors take no framework messages,
-// so, as the Mesos master does when it cannot reach the executor, the
-// call is accepted and the message dropped with a warning naming why.
-func (m *master) message(fid string, msg *scheduler.Message) {
-	why := "mesh's executors do not take framework messages"
-	m.mu.Lock()
-	_, connected := m.agents[msg.AgentID.Value]
-	m.mu.Unlock()
-	if !connected {
-		why = "the agent is not registered or is disconnected"
-	}
-	m.logger.Warn("cannot send a framework message", "framework_id", fid, "agent_id", msg.AgentID.Value,
-		"executor_id", msg.ExecutorID.Value, "reason", why)
-}
-
 func idValue(id *mesos.AgentID) string {
 	if id == nil {
 		return ""

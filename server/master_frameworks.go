@@ -271,8 +271,10 @@ func (m *master) removeFramework(fid, reason string) {
 	for _, o := range removed.Offers {
 		m.alloc.Recover(fid, o.AgentID, o.Resources, 0)
 	}
-	for _, t := range removed.Tasks {
-		m.alloc.Recover(fid, t.AgentID, t.Info.Resources, 0)
+	executors := executorsSeen{}
+	for i := range removed.Tasks {
+		t := &removed.Tasks[i]
+		m.alloc.Recover(fid, t.AgentID, executors.taskResources(t), 0)
 		agents[t.AgentID] = true
 	}
 	m.alloc.RemoveFramework(fid)

@@ -270,14 +270,25 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 	seen := map[string]bool{}
 	var launch []fsm.Task
 	now := time.Now().UnixNano()
+	execs := newLaunchExecutors(st, fid, agentID, role)
 	for _, t := range tasks {
 		res := mesos.Resources(t.Resources).WithDefaultAllocation(role)
 		if err := validateTask(st, fid, agentID, &t, res, remaining, seen); err != nil {
 			m.masterUpdate(fid, t.TaskID, t.AgentID.Value, mesos.TaskError, mesos.ReasonTaskInvalid, err.Error())
 			continue
 		}
+		execRes, err := execs.check(&t)
+		if err == nil && !remaining.Contains(res.Add(execRes...)) {
+			err = fmt.Errorf("Total resources %s required by task and its executor is more than available %s",
+				res.Add(execRes...).String(), remaining.String())
+		}
+		if err != nil {
+			m.masterUpdate(fid, t.TaskID, t.AgentID.Value, mesos.TaskError, mesos.ReasonTaskInvalid, err.Error())
+			continue
+		}
+		execs.started(&t)
 		seen[t.TaskID.Value] = true
-		remaining = remaining.Subtract(res...)
+		remaining = remaining.Subtract(res.Add(execRes...)...)
 		info := t
 		info.Resources = res
 		launch = append(launch, fsm.Task{FrameworkID: fid, TaskID: t.TaskID.Value, AgentID: agentID,
@@ -342,9 +353,6 @@ func validateTask(st *fsm.State, fid, agentID string, t *mesos.TaskInfo, res, re
 	}
 	if (t.Command == nil) == (t.Executor == nil) {
 		return errors.New("Task must have exactly one of 'command' or 'executor'")
-	}
-	if t.Executor != nil {
-		return errors.New("custom executors are not supported by mesh yet; use 'command'")
 	}
 	if err := validateTaskChecks(t); err != nil {
 		return err

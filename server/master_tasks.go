@@ -123,15 +123,21 @@ func (m *master) kill(fw *fsm.Framework, k *scheduler.Kill) {
 	}
 }
 
-// shutdownExecutor kills the tasks of an executor (for command tasks the
-// executor id is the task id).
+// shutdownExecutor answers SHUTDOWN: a custom executor is shut down by
+// its agent (SHUTDOWN, then destroyed after its grace period); a command
+// executor's task is killed (its executor id is the task id).
 func (m *master) shutdownExecutor(fw *fsm.Framework, sh *scheduler.Shutdown) {
 	for _, t := range m.s.fsm.State().TasksByFramework(fw.ID) {
-		eid := t.TaskID
-		if t.Info.Executor != nil {
-			eid = t.Info.Executor.ExecutorID.Value
+		if t.AgentID != sh.AgentID.Value || t.Completed || t.State.IsTerminal() {
+			continue
 		}
-		if eid == sh.ExecutorID.Value && t.AgentID == sh.AgentID.Value && !t.Completed && !t.State.IsTerminal() {
+		if e := t.Info.Executor; e != nil && e.ExecutorID.Value == sh.ExecutorID.Value {
+			m.sendToAgent(t.AgentID, &agentapi.Event{Type: agentapi.EventShutdownExecutor, ShutdownExecutor: &agentapi.ShutdownExecutor{
+				FrameworkID: mesos.FrameworkID{Value: fw.ID}, ExecutorID: e.ExecutorID,
+			}})
+			return
+		}
+		if t.Info.Executor == nil && t.TaskID == sh.ExecutorID.Value {
 			m.sendToAgent(t.AgentID, &agentapi.Event{Type: agentapi.EventKill, Kill: &agentapi.Kill{
 				FrameworkID: mesos.FrameworkID{Value: fw.ID}, TaskID: t.Info.TaskID,
 			}})

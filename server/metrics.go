@@ -34,6 +34,9 @@ type serverMetrics struct {
 	offersMade      prometheus.Counter
 	offersDeclined  prometheus.Counter
 	offersRescinded prometheus.Counter
+	// droppedMessages counts framework messages that could not be
+	// delivered, by direction (as Mesos' invalid_*_messages).
+	droppedMessages *prometheus.CounterVec
 	allocPass       prometheus.Histogram
 	res             resourceMetrics
 
@@ -99,6 +102,8 @@ func newServerMetrics(s *Server) *serverMetrics {
 			Help: "Offers frameworks declined."}),
 		offersRescinded: f.counter(prometheus.CounterOpts{Name: "mesh_offers_rescinded_total",
 			Help: "Offers rescinded from frameworks."}),
+		droppedMessages: f.counterVec(prometheus.CounterOpts{Name: "mesh_framework_messages_dropped_total",
+			Help: "Framework messages dropped because the agent, framework or executor could not be reached, by direction."}, "direction"),
 		allocPass: f.histogram(prometheus.HistogramOpts{Name: "mesh_allocator_cycle_duration_seconds",
 			Help:    "Time the allocator took to compute one allocation pass.",
 			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10)}),

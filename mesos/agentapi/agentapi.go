@@ -17,14 +17,40 @@ const Path = "/internal/v1/agent"
 const (
 	CallSubscribe = "SUBSCRIBE"
 	CallUpdate    = "UPDATE"
+	// CallExecutorExited tells the server a custom executor ended
+	// (best effort, as Mesos' ExitedExecutorMessage).
+	CallExecutorExited = "EXECUTOR_EXITED"
+	// CallMessage relays an executor's message to its framework (best
+	// effort).
+	CallMessage = "MESSAGE"
 )
 
 // Call is one request from an agent to the server.
 type Call struct {
-	Type      string         `json:"type"`
-	AgentID   *mesos.AgentID `json:"agent_id,omitempty"`
-	Subscribe *Subscribe     `json:"subscribe,omitempty"`
-	Update    *Update        `json:"update,omitempty"`
+	Type           string          `json:"type"`
+	AgentID        *mesos.AgentID  `json:"agent_id,omitempty"`
+	Subscribe      *Subscribe      `json:"subscribe,omitempty"`
+	Update         *Update         `json:"update,omitempty"`
+	ExecutorExited *ExecutorExited `json:"executor_exited,omitempty"`
+	Message        *Message        `json:"message,omitempty"`
+}
+
+// ExecutorExited says a framework's custom executor ended, with its
+// status as waitpid reports it (exit code << 8, or the signal number),
+// -1 when unknown.
+type ExecutorExited struct {
+	FrameworkID mesos.FrameworkID `json:"framework_id"`
+	ExecutorID  mesos.ExecutorID  `json:"executor_id"`
+	Status      int32             `json:"status"`
+}
+
+// Message is a framework message between a framework and one of its
+// executors, either way: MESSAGE calls carry an executor's to the server,
+// MESSAGE events a framework's to the agent.
+type Message struct {
+	FrameworkID mesos.FrameworkID `json:"framework_id"`
+	ExecutorID  mesos.ExecutorID  `json:"executor_id"`
+	Data        mesos.Bytes       `json:"data"`
 }
 
 // Subscribe registers (or re-registers, when AgentInfo.ID is set) an agent.
@@ -64,6 +90,12 @@ const (
 	EventAcknowledge       = "ACKNOWLEDGE"
 	EventHeartbeat         = "HEARTBEAT"
 	EventError             = "ERROR"
+	// EventMessage carries a framework's message for one of its
+	// executors.
+	EventMessage = "MESSAGE"
+	// EventShutdownExecutor asks the agent to shut one executor down
+	// (the framework's SHUTDOWN call).
+	EventShutdownExecutor = "SHUTDOWN_EXECUTOR"
 )
 
 // Event is one record of an agent's stream. Every command carries the
@@ -79,6 +111,15 @@ type Event struct {
 	ShutdownFramework *ShutdownFramework `json:"shutdown_framework,omitempty"`
 	Acknowledge       *Acknowledge       `json:"acknowledge,omitempty"`
 	Error             *Error             `json:"error,omitempty"`
+	Message           *Message           `json:"message,omitempty"`
+	ShutdownExecutor  *ShutdownExecutor  `json:"shutdown_executor,omitempty"`
+}
+
+// ShutdownExecutor asks the agent to shut an executor down: it is sent
+// SHUTDOWN and destroyed after its shutdown grace period.
+type ShutdownExecutor struct {
+	FrameworkID mesos.FrameworkID `json:"framework_id"`
+	ExecutorID  mesos.ExecutorID  `json:"executor_id"`
 }
 
 // Registered tells the agent its id and the leader's heartbeat interval.

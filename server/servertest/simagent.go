@@ -18,9 +18,10 @@ import (
 )
 
 // SimAgent speaks the real agent protocol with fake containers: a task
-// reports TASK_RUNNING and, unless its command contains "sleep", then
-// TASK_FINISHED; each next update only after the previous is
-// acknowledged, as the real agent's status update manager does.
+// reports TASK_RUNNING and, unless its command (or its custom
+// executor's) contains "sleep", then TASK_FINISHED; each next update
+// only after the previous is acknowledged, as the real agent's status
+// update manager does.
 type SimAgent struct {
 	Server    string // server HTTP address
 	Hostname  string
@@ -193,7 +194,11 @@ func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 		for _, ti := range ev.Launch.Tasks {
 			st := &simTask{fid: ev.Launch.FrameworkInfo.ID.Value, info: ti, state: mesos.TaskStaging}
 			st.pending = append(st.pending, a.status(ti.TaskID, mesos.TaskRunning))
-			if ti.Command == nil || !strings.Contains(ti.Command.Value, "sleep") {
+			cmd := ti.Command
+			if cmd == nil && ti.Executor != nil {
+				cmd = ti.Executor.Command // a custom executor's task runs as long as it does
+			}
+			if cmd == nil || !strings.Contains(cmd.Value, "sleep") {
 				st.pending = append(st.pending, a.status(ti.TaskID, mesos.TaskFinished))
 			}
 			a.tasks[st.fid+"/"+ti.TaskID.Value] = st
