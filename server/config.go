@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+
+	"mesh/allocator"
 )
 
 // Config configures a server.
@@ -158,6 +160,11 @@ func (c *Config) validate() error {
 	}
 	if c.Allocator == "" {
 		c.Allocator = d.Allocator
+	}
+	// A name no allocator is registered under would only fail when the
+	// server wins an election: it would run as a member that never leads.
+	if err := allocator.Check(c.Allocator); err != nil {
+		return fmt.Errorf("-allocator: %w", err)
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
