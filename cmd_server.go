@@ -24,6 +24,8 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "allocation-interval", Value: d.AllocationInterval, Usage: "period of the background allocation pass"},
 			&cli.StringFlag{Name: "allocator", Value: d.Allocator, Usage: "allocation policy"},
 			&cli.DurationFlag{Name: "agent-reregister-timeout", Value: d.AgentReregisterTimeout, Usage: "how long a disconnected agent has to come back before its tasks are lost"},
+			&cli.DurationFlag{Name: "agent-ping-timeout", Value: d.AgentPingTimeout, Usage: "how often the leader pings each agent, and how long it waits for the answer"},
+			&cli.IntFlag{Name: "max-agent-ping-timeouts", Value: d.MaxAgentPingTimeouts, Usage: "unanswered pings in a row after which an agent is marked unreachable (its tasks lost)"},
 			&cli.DurationFlag{Name: "framework-failover-minimum", Value: d.FrameworkFailoverMinimum, Usage: "least time a framework gets to resubscribe after a leader change"},
 			&cli.IntFlag{Name: "max-completed-tasks-per-framework", Value: d.MaxCompletedTasksPerFramework, Usage: "completed tasks kept (and shown by /state) per framework; older ones are forgotten"},
 			&cli.IntFlag{Name: "max-completed-frameworks", Value: d.MaxCompletedFrameworks, Usage: "removed frameworks kept, with their tasks; older ones are forgotten"},
@@ -49,6 +51,8 @@ func serverCommand() *cli.Command {
 			cfg.AllocationInterval = c.Duration("allocation-interval")
 			cfg.Allocator = c.String("allocator")
 			cfg.AgentReregisterTimeout = c.Duration("agent-reregister-timeout")
+			cfg.AgentPingTimeout = c.Duration("agent-ping-timeout")
+			cfg.MaxAgentPingTimeouts = c.Int("max-agent-ping-timeouts")
 			cfg.FrameworkFailoverMinimum = c.Duration("framework-failover-minimum")
 			cfg.MaxCompletedTasksPerFramework = c.Int("max-completed-tasks-per-framework")
 			cfg.MaxCompletedFrameworks = c.Int("max-completed-frameworks")

@@ -43,6 +43,13 @@ type Config struct {
 	// leader change, every agent) has to come back before its tasks are
 	// reported lost.
 	AgentReregisterTimeout time.Duration
+	// AgentPingTimeout is how often the leader pings each agent that
+	// answers pings, and how long it waits for the PONG; after
+	// MaxAgentPingTimeouts unanswered pings in a row the agent is marked
+	// unreachable (Mesos' --agent_ping_timeout and
+	// --max_agent_ping_timeouts).
+	AgentPingTimeout     time.Duration
+	MaxAgentPingTimeouts int
 	// FrameworkFailoverMinimum is the least time a framework that was
 	// connected to an old leader gets to resubscribe to a new one, however
 	// short its failover_timeout.
@@ -100,6 +107,8 @@ func DefaultConfig() Config {
 		AllocationInterval:       time.Second,
 		Allocator:                "drf",
 		AgentReregisterTimeout:   75 * time.Second,
+		AgentPingTimeout:         15 * time.Second, // Mesos' defaults: an agent that
+		MaxAgentPingTimeouts:     5,                // stops answering is unreachable after 75 s
 		FrameworkFailoverMinimum: 30 * time.Second,
 		// Mesos' defaults.
 		MaxCompletedTasksPerFramework: 1000,
@@ -146,6 +155,10 @@ func (c *Config) validate() error {
 	fill(&c.AllocationInterval, d.AllocationInterval)
 	fill(&c.AgentReregisterTimeout, d.AgentReregisterTimeout)
 	fill(&c.FrameworkFailoverMinimum, d.FrameworkFailoverMinimum)
+	fill(&c.AgentPingTimeout, d.AgentPingTimeout)
+	if c.MaxAgentPingTimeouts <= 0 {
+		c.MaxAgentPingTimeouts = d.MaxAgentPingTimeouts
+	}
 	fill(&c.HistoryPruneInterval, d.HistoryPruneInterval)
 	if c.MaxCompletedTasksPerFramework < 0 || c.MaxCompletedFrameworks < 0 {
 		return fmt.Errorf("-max-completed-tasks-per-framework (%d) and -max-completed-frameworks (%d) cannot be negative", c.MaxCompletedTasksPerFramework, c.MaxCompletedFrameworks)

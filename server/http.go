@@ -253,6 +253,14 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 		if err = m.agentUpdates(r.Context(), call.AgentID.Value, call.Update); err == nil {
 			w.WriteHeader(http.StatusOK)
 		}
+	case agentapi.CallPong:
+		if call.AgentID == nil || call.AgentID.Value == "" {
+			err = httpErrorf(400, "expecting 'agent_id' to be present")
+			break
+		}
+		if err = m.agentPong(call.AgentID.Value); err == nil {
+			w.WriteHeader(http.StatusOK)
+		}
 	default:
 		err = httpErrorf(400, "unknown agent call type %q", call.Type)
 	}

@@ -261,6 +261,7 @@ func (s *Server) flags() map[string]string {
 		"bootstrap-expect": strconv.Itoa(c.BootstrapExpect), "join": join,
 		"heartbeat-interval": c.HeartbeatInterval.String(), "allocation-interval": c.AllocationInterval.String(),
 		"allocator": c.Allocator, "agent-reregister-timeout": c.AgentReregisterTimeout.String(),
+		"agent-ping-timeout": c.AgentPingTimeout.String(), "max-agent-ping-timeouts": strconv.Itoa(c.MaxAgentPingTimeouts),
 		"framework-failover-minimum":        c.FrameworkFailoverMinimum.String(),
 		"max-completed-tasks-per-framework": strconv.Itoa(c.MaxCompletedTasksPerFramework),
 		"max-completed-frameworks":          strconv.Itoa(c.MaxCompletedFrameworks),

@@ -17,7 +17,16 @@ const Path = "/internal/v1/agent"
 const (
 	CallSubscribe = "SUBSCRIBE"
 	CallUpdate    = "UPDATE"
+	// CallPong answers a PING event (agents with CapabilityPing only).
+	CallPong = "PONG"
 )
+
+// CapabilityPing, advertised in Subscribe.Capabilities, says the agent
+// answers every PING event with a PONG call. The leader counts missed
+// pongs only for agents that advertise it: an agent of an older version,
+// which ignores PING, is not marked unreachable for its silence during a
+// rolling upgrade; the leader relies on its stream's end instead.
+const CapabilityPing = "PING"
 
 // Call is one request from an agent to the server.
 type Call struct {
@@ -35,6 +44,19 @@ type Subscribe struct {
 	// Tasks lists every task the agent knows that is not yet acknowledged
 	// terminal, with its latest state, so a new leader can reconcile.
 	Tasks []Task `json:"tasks,omitempty"`
+	// Capabilities lists the protocol features the agent supports
+	// (CapabilityPing).
+	Capabilities []string `json:"capabilities,omitempty"`
+}
+
+// HasCapability reports whether the agent advertised capability c.
+func (s *Subscribe) HasCapability(c string) bool {
+	for _, have := range s.Capabilities {
+		if have == c {
+			return true
+		}
+	}
+	return false
 }
 
 // Task is what an agent reports of one task.
@@ -64,6 +86,9 @@ const (
 	EventAcknowledge       = "ACKNOWLEDGE"
 	EventHeartbeat         = "HEARTBEAT"
 	EventError             = "ERROR"
+	// EventPing asks the agent to answer with a PONG call; the leader
+	// marks unreachable an agent that misses too many in a row.
+	EventPing = "PING"
 )
 
 // Event is one record of an agent's stream. Every command carries the
