@@ -270,6 +270,15 @@ func (s *Server) flags() map[string]string {
 		"raft-leader-lease":                 c.RaftLeaderLease.String(),
 		"raft-store-timeout":                c.RaftStoreTimeout.String(),
 		"enable-debug":                      strconv.FormatBool(c.EnableDebug),
+		"http-read-header-timeout":          c.HTTPReadHeaderTimeout.String(),
+		"http-read-timeout":                 c.HTTPReadTimeout.String(),
+		"http-write-timeout":                c.HTTPWriteTimeout.String(),
+		"http-idle-timeout":                 c.HTTPIdleTimeout.String(),
+		"http-max-header-bytes":             strconv.Itoa(c.HTTPMaxHeaderBytes),
+		"http-max-conns-per-ip":             strconv.Itoa(c.HTTPMaxConnsPerIP),
+		"http-limit-loopback":               strconv.FormatBool(c.HTTPLimitLoopback),
+		"max-snapshot-restore-bytes":        strconv.FormatInt(c.MaxSnapshotRestoreBytes, 10),
+		"max-framework-streams":             strconv.Itoa(c.MaxFrameworkStreams),
 	}
 }
 
