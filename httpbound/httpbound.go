@@ -5,8 +5,11 @@ package httpbound
 
 import (
 	"fmt"
+	"io"
+	"mime"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -133,3 +136,31 @@ func (p *progressWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (p *progressWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
+// LimitBodies bounds every request body to maxBytes (beyond it a read
+// fails) and a JSON one (by its Content-Type) to MaxJSONDepth levels of
+// nesting (beyond it a read fails saying so), before any handler decodes
+// it. Requests for which except is true (a snapshot upload, bounded by
+// its own handler) are passed through as they are.
+func LimitBodies(h http.Handler, maxBytes int64, except func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody && (except == nil || !except(r)) {
+			body := http.MaxBytesReader(w, r.Body, maxBytes)
+			if isJSON(r.Header.Get("Content-Type")) {
+				r.Body = struct {
+					io.Reader
+					io.Closer
+				}{JSONDepthReader(body, MaxJSONDepth), body}
+			} else {
+				r.Body = body
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// isJSON reports whether a Content-Type names JSON.
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"mesh/httpbound"
 )
 
 // httpServer builds the server's HTTP server with every bound of Config:
@@ -38,4 +40,11 @@ func (s *Server) enterFrameworkStream() (release func(), err error) {
 			msg: fmt.Sprintf("too many framework subscriptions: %d event streams are open, the limit is %d (-max-framework-streams)", n-1, max)}
 	}
 	return func() { s.frameworkStreams.Add(-1) }, nil
+}
+
+// limitBodies bounds every request body to maxBodyBytes and a JSON one to
+// httpbound.MaxJSONDepth levels, before any endpoint decodes it; a
+// snapshot upload is bounded by its own handler (restoreSnapshot).
+func (s *Server) limitBodies(h http.Handler) http.Handler {
+	return httpbound.LimitBodies(h, maxBodyBytes+1, func(r *http.Request) bool { return r.URL.Path == snapshotPath })
 }

@@ -44,14 +44,15 @@ func TestScheduler_SubscriptionsBeyondTheLimitRefused(t *testing.T) {
 	})
 }
 
-// TestScheduler_DeeplyNestedJSONRefused: a call whose JSON nests deeper
-// than any Mesos call does is refused with 400 saying so, before it is
-// decoded; the server keeps serving.
-func TestScheduler_DeeplyNestedJSONRefused(t *testing.T) {
+// TestServer_DeeplyNestedJSONRefused: a call whose JSON nests deeper than
+// any Mesos call does is refused with 400 saying so, before it is
+// decoded, on the scheduler, agent and operator APIs; the server keeps
+// serving.
+func TestServer_DeeplyNestedJSONRefused(t *testing.T) {
 	srv := servertest.NewServer(t, servertest.Options{})
 	deep := `{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"u","name":"n","labels":` +
 		strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}}}`
-	for _, path := range []string{"/api/v1/scheduler", "/internal/v1/agent"} {
+	for _, path := range []string{"/api/v1/scheduler", "/internal/v1/agent", "/api/v1"} {
 		resp, err := http.Post("http://"+srv.HTTPAddr()+path, "application/json", strings.NewReader(deep))
 		if err != nil {
 			t.Fatal(err)

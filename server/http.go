@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"mesh/httpbound"
 	"mesh/httpdebug"
 	"mesh/mesos/agentapi"
 	"mesh/mesos/codec"
@@ -117,9 +116,6 @@ func decodeBody(r *http.Request, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := httpbound.CheckJSONDepth(body, httpbound.MaxJSONDepth); err != nil {
-		return httpErrorf(http.StatusBadRequest, "failed to parse the request body as JSON: %v", err)
-	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return httpErrorf(http.StatusBadRequest, "failed to parse the request body as JSON: %v", err)
 	}
@@ -193,11 +189,6 @@ func decodeCall(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
-	}
-	if mt == codec.JSON {
-		if err := httpbound.CheckJSONDepth(body, httpbound.MaxJSONDepth); err != nil {
-			return httpErrorf(http.StatusBadRequest, "failed to parse the request body as JSON: %v", err)
-		}
 	}
 	if err := codec.Unmarshal(mt, body, v); err != nil {
 		if mt == codec.Protobuf {

@@ -96,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	s.httpSrv = s.httpServer(s.instrument(s.routes()))
+	s.httpSrv = s.httpServer(s.instrument(s.limitBodies(s.routes())))
 	return s, nil
 }
 
