@@ -69,7 +69,10 @@ func (m *master) agentPong(agentID string) error {
 // is not given AgentReregisterTimeout more, as its silence has already
 // lasted the pings' whole span (Mesos does the same).
 func (m *master) agentPingsMissed(ac *agentConn, timeouts int) {
-	ac.close()
+	// The agent is forgotten before its stream is closed: the stream's
+	// handler then finds it gone (agentDisconnected is a no-op) rather
+	// than treating it as a disconnect and giving it the re-register
+	// timeout first.
 	m.mu.Lock()
 	current := m.agents[ac.id] == ac
 	if current {
@@ -80,6 +83,7 @@ func (m *master) agentPingsMissed(ac *agentConn, timeouts int) {
 		delete(m.agentTimers, ac.id)
 	}
 	m.mu.Unlock()
+	ac.close()
 	if !current || !m.leading() {
 		return
 	}
