@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -44,6 +45,8 @@ func devCommand() *cli.Command {
 					return err
 				}
 				defer os.RemoveAll(dir)
+			} else if err := makeDevDataDir(dir); err != nil {
+				return err
 			}
 			scfg := server.DefaultConfig()
 			scfg.DataDir = dir + "/server"
@@ -115,6 +118,37 @@ func devCommand() *cli.Command {
 			}
 		},
 	}
+}
+
+// makeDevDataDir creates a -data-dir that does not exist yet, open to
+// other users (0755, whatever the umask), as the temporary directory is:
+// tasks of users other than the one running mesh dev walk through it to
+// their sandboxes. The server would create it private (0700), and those
+// tasks would fail with "permission denied". A directory that exists is
+// left as its owner made it.
+func makeDevDataDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("-data-dir: %w", err)
+	}
+	// The directories this creates, from dir up to the first that exists.
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		created = append(created, d)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("-data-dir: %w", err)
+	}
+	for _, d := range created {
+		if err := os.Chmod(d, 0o755); err != nil {
+			return fmt.Errorf("-data-dir: %w", err)
+		}
+	}
+	return nil
 }
 
 // devReadyTimeout bounds how long mesh dev waits for its server to lead

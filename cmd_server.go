@@ -26,6 +26,8 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "min-allocatable-resources", Value: d.MinAllocatableResources, Usage: "least an offer holds: quantity sets separated by '|', each 'name:amount' separated by ';' (an offer holds one set)"},
 			&cli.DurationFlag{Name: "offer-timeout", Usage: "how long an offer stands before it is rescinded (0: until used or declined)"},
 			&cli.DurationFlag{Name: "agent-reregister-timeout", Value: d.AgentReregisterTimeout, Usage: "how long a disconnected agent has to come back before its tasks are lost"},
+			&cli.DurationFlag{Name: "agent-ping-timeout", Value: d.AgentPingTimeout, Usage: "how often the leader pings each agent, and how long it waits for the answer"},
+			&cli.IntFlag{Name: "max-agent-ping-timeouts", Value: d.MaxAgentPingTimeouts, Usage: "unanswered pings in a row after which an agent is marked unreachable (its tasks lost)"},
 			&cli.DurationFlag{Name: "framework-failover-minimum", Value: d.FrameworkFailoverMinimum, Usage: "least time a framework gets to resubscribe after a leader change"},
 			&cli.IntFlag{Name: "max-completed-tasks-per-framework", Value: d.MaxCompletedTasksPerFramework, Usage: "completed tasks kept (and shown by /state) per framework; older ones are forgotten"},
 			&cli.IntFlag{Name: "max-completed-frameworks", Value: d.MaxCompletedFrameworks, Usage: "removed frameworks kept, with their tasks; older ones are forgotten"},
@@ -33,6 +35,15 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "raft-election-timeout", Value: d.RaftElectionTimeout, Usage: "raft election timeout"},
 			&cli.DurationFlag{Name: "raft-leader-lease", Value: d.RaftLeaderLease, Usage: "raft leader lease timeout"},
 			&cli.DurationFlag{Name: "raft-store-timeout", Value: d.RaftStoreTimeout, Usage: "longest a raft log write may take before the server steps down (0: no limit)"},
+			&cli.DurationFlag{Name: "http-read-header-timeout", Value: d.HTTPReadHeaderTimeout, Usage: "longest a client may take to send a request's headers"},
+			&cli.DurationFlag{Name: "http-read-timeout", Value: d.HTTPReadTimeout, Usage: "longest a client may take to send a whole request (a snapshot upload: between two reads)"},
+			&cli.DurationFlag{Name: "http-write-timeout", Value: d.HTTPWriteTimeout, Usage: "longest an answer may take to write (streams: each write)"},
+			&cli.DurationFlag{Name: "http-idle-timeout", Value: d.HTTPIdleTimeout, Usage: "how long an idle keep-alive connection is kept"},
+			&cli.IntFlag{Name: "http-max-header-bytes", Value: d.HTTPMaxHeaderBytes, Usage: "largest request headers accepted"},
+			&cli.IntFlag{Name: "http-max-conns-per-ip", Value: d.HTTPMaxConnsPerIP, Usage: "connections one client IP may hold open; more are answered 429 (0: no limit)"},
+			&cli.BoolFlag{Name: "http-limit-loopback", Usage: "apply -http-max-conns-per-ip to loopback clients too (on one machine every client has the same address)"},
+			&cli.IntFlag{Name: "max-framework-streams", Value: d.MaxFrameworkStreams, Usage: "framework event streams (SUBSCRIBE) open at once; more are answered 429"},
+			&cli.Int64Flag{Name: "max-snapshot-restore-bytes", Value: d.MaxSnapshotRestoreBytes, Usage: "largest snapshot a restore accepts"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
 		}, logFlags()...),
 		Action: func(c *cli.Context) error {
@@ -53,6 +64,8 @@ func serverCommand() *cli.Command {
 			cfg.OfferTimeout = c.Duration("offer-timeout")
 			cfg.MinAllocatableResources = c.String("min-allocatable-resources")
 			cfg.AgentReregisterTimeout = c.Duration("agent-reregister-timeout")
+			cfg.AgentPingTimeout = c.Duration("agent-ping-timeout")
+			cfg.MaxAgentPingTimeouts = c.Int("max-agent-ping-timeouts")
 			cfg.FrameworkFailoverMinimum = c.Duration("framework-failover-minimum")
 			cfg.MaxCompletedTasksPerFramework = c.Int("max-completed-tasks-per-framework")
 			cfg.MaxCompletedFrameworks = c.Int("max-completed-frameworks")
@@ -60,6 +73,15 @@ func serverCommand() *cli.Command {
 			cfg.RaftElectionTimeout = c.Duration("raft-election-timeout")
 			cfg.RaftLeaderLease = c.Duration("raft-leader-lease")
 			cfg.RaftStoreTimeout = c.Duration("raft-store-timeout")
+			cfg.HTTPReadHeaderTimeout = c.Duration("http-read-header-timeout")
+			cfg.HTTPReadTimeout = c.Duration("http-read-timeout")
+			cfg.HTTPWriteTimeout = c.Duration("http-write-timeout")
+			cfg.HTTPIdleTimeout = c.Duration("http-idle-timeout")
+			cfg.HTTPMaxHeaderBytes = c.Int("http-max-header-bytes")
+			cfg.HTTPMaxConnsPerIP = c.Int("http-max-conns-per-ip")
+			cfg.HTTPLimitLoopback = c.Bool("http-limit-loopback")
+			cfg.MaxFrameworkStreams = c.Int("max-framework-streams")
+			cfg.MaxSnapshotRestoreBytes = c.Int64("max-snapshot-restore-bytes")
 			cfg.EnableDebug = c.Bool("enable-debug")
 			cfg.Logger = logger
 			srv, err := server.New(cfg)

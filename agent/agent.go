@@ -379,6 +379,7 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 		BaseContext:       func(net.Listener) context.Context { return a.ctx },
 		ErrorLog:          a.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	a.ln = boundHTTP(a.httpSrv, a.ln)
 	return a, nil
 }
 

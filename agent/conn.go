@@ -38,6 +38,9 @@ type serverConn struct {
 	target  string // where a redirect pointed; tried next
 	leader  string // the server the agent is registered through
 	maxTerm uint64 // newest raft term seen in a command
+	// ponging: a PONG call is in flight; pongAgain: a PING arrived since
+	// it left.
+	ponging, pongAgain bool
 }
 
 func newServerConn(a *Agent, servers []string) *serverConn {
@@ -225,8 +228,9 @@ func (a *Agent) subscribeCall() *agentapi.Call {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	call := &agentapi.Call{
-		Type:      agentapi.CallSubscribe,
-		Subscribe: &agentapi.Subscribe{AgentInfo: a.agentInfo(), Version: version.MeshVersion, Tasks: tasks},
+		Type: agentapi.CallSubscribe,
+		Subscribe: &agentapi.Subscribe{AgentInfo: a.agentInfo(), Version: version.MeshVersion, Tasks: tasks,
+			Capabilities: []string{agentapi.CapabilityPing}},
 	}
 	if a.id != "" {
 		call.AgentID = &mesos.AgentID{Value: a.id}
@@ -314,6 +318,10 @@ func (c *serverConn) session(ctx context.Context) (registered bool, err error) {
 			c.log.Info("registered", "agent_id", ev.Registered.AgentID.Value, "server", addr,
 				"leader", ev.Registered.MasterInfo.ID, "heartbeat_interval", hb)
 		case agentapi.EventHeartbeat:
+		case agentapi.EventPing:
+			if registered {
+				c.pong(ctx, addr)
+			}
 		case agentapi.EventError:
 			msg := ""
 			if ev.Error != nil {
@@ -328,6 +336,51 @@ func (c *serverConn) session(ctx context.Context) (registered bool, err error) {
 			c.a.handleCommand(&ev)
 		}
 	}
+}
+
+// pongTimeout bounds one PONG call: an answer later than this is worth
+// nothing to a leader that pings every few seconds.
+const pongTimeout = 10 * time.Second
+
+// pong answers the leader's PING with a PONG call, off the stream's
+// reading loop so that commands keep flowing while it is in flight. At
+// most one is in flight; a ping that arrives meanwhile is answered by one
+// more call once it returns (the one in flight may have left before that
+// ping was sent).
+func (c *serverConn) pong(ctx context.Context, addr string) {
+	c.mu.Lock()
+	if c.ponging {
+		c.pongAgain = true
+		c.mu.Unlock()
+		return
+	}
+	c.ponging = true
+	c.mu.Unlock()
+	call := &agentapi.Call{Type: agentapi.CallPong, AgentID: &mesos.AgentID{Value: c.a.ID()}}
+	go func() {
+		for {
+			c.postPong(ctx, addr, call)
+			c.mu.Lock()
+			again := c.pongAgain && ctx.Err() == nil
+			c.pongAgain = false
+			c.ponging = again
+			c.mu.Unlock()
+			if !again {
+				return
+			}
+		}
+	}()
+}
+
+func (c *serverConn) postPong(ctx context.Context, addr string, call *agentapi.Call) {
+	ctx, cancel := context.WithTimeout(ctx, pongTimeout)
+	defer cancel()
+	_, resp, err := c.post(ctx, addr, call)
+	if err != nil {
+		c.log.Debug("cannot answer the leader's ping", "server", addr, "error", err)
+		return
+	}
+	drain(resp)
 }
 
 // postUpdates sends a batch of status updates to the server the agent is

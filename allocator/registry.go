@@ -48,14 +48,26 @@ func Names() []string {
 // An unknown name yields an error wrapping ErrUnknownAllocator that lists
 // the known names.
 func New(name string, cfg Config) (Allocator, error) {
-	registryMu.RLock()
-	f, ok := registry[name]
-	registryMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownAllocator, name, strings.Join(Names(), ", "))
+	if err := Check(name); err != nil {
+		return nil, err
 	}
+	registryMu.RLock()
+	f := registry[name]
+	registryMu.RUnlock()
 	if cfg.Offer == nil {
 		return nil, ErrNoOfferCallback
 	}
 	return f(cfg)
+}
+
+// Check reports whether name is registered: nil, or an error wrapping
+// ErrUnknownAllocator that lists the known names.
+func Check(name string) error {
+	registryMu.RLock()
+	_, ok := registry[name]
+	registryMu.RUnlock()
+	if !ok {
+		return fmt.Errorf("%w %q (known: %s)", ErrUnknownAllocator, name, strings.Join(Names(), ", "))
+	}
+	return nil
 }

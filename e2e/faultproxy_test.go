@@ -1,23 +1,31 @@
 package e2e
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 // faultProxy is a TCP proxy in front of one server's raft address. Raft
 // dials its peers from its own -raft-addr IP, and each test server has its
 // own loopback IP, so the proxy knows which server every connection comes
 // from and can refuse or cut connections from chosen servers, or from
-// everyone.
+// everyone. It can also stall: hold every byte, in both directions, of
+// existing and new connections without closing any, as a network that
+// drops packets does (TCP keeps retransmitting, so what was held flows
+// once the proxy heals).
 type faultProxy struct {
 	ln     net.Listener
 	target string
 
 	mu       sync.Mutex
 	blockAll bool
+	stalled  bool
+	unstall  *sync.Cond      // on mu: signalled when stalled ends or the proxy closes
 	blocked  map[string]bool // source IPs
 	conns    map[*proxiedConn]struct{}
 	closed   bool
@@ -47,6 +55,7 @@ func newFaultProxy(t testing.TB, target string) *faultProxy {
 		t.Fatal(err)
 	}
 	p := &faultProxy{ln: ln, target: target, blocked: map[string]bool{}, conns: map[*proxiedConn]struct{}{}}
+	p.unstall = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.acceptLoop()
 	t.Cleanup(p.close)
@@ -92,10 +101,23 @@ func (p *faultProxy) acceptLoop() {
 	}
 }
 
-// pipe copies one direction; when either direction ends, both do.
+// pipe copies one direction, holding what it read while the proxy is
+// stalled; when either direction ends, both do.
 func (p *faultProxy) pipe(pc *proxiedConn, dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.waitUnstalled()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	pc.close()
 	p.mu.Lock()
 	delete(p.conns, pc)
@@ -118,18 +140,38 @@ func (p *faultProxy) Block(all bool, ips ...string) {
 	}
 }
 
-// Heal lets every connection through again.
+// Heal lets every connection through again, and what a stall held.
 func (p *faultProxy) Heal() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.blockAll = false
 	p.blocked = map[string]bool{}
+	p.stalled = false
+	p.unstall.Broadcast()
+}
+
+// Stall holds every byte of every connection, existing and new, until
+// Heal: nothing is closed, nothing gets through.
+func (p *faultProxy) Stall() {
+	p.mu.Lock()
+	p.stalled = true
+	p.mu.Unlock()
+}
+
+// waitUnstalled returns once the proxy is not stalled (or is closed).
+func (p *faultProxy) waitUnstalled() {
+	p.mu.Lock()
+	for p.stalled && !p.closed {
+		p.unstall.Wait()
+	}
+	p.mu.Unlock()
 }
 
 // close stops the proxy and cuts every connection.
 func (p *faultProxy) close() {
 	p.mu.Lock()
 	p.closed = true
+	p.unstall.Broadcast()
 	for pc := range p.conns {
 		pc.close()
 	}
@@ -207,5 +249,45 @@ func TestFaultProxy_BlocksBySourceIP(t *testing.T) {
 	defer c.Close()
 	if !roundTrip(c) {
 		t.Error("after Heal a connection was refused")
+	}
+}
+
+// TestFaultProxy_StallHoldsThenDelivers checks the proxy's stall: a byte
+// sent while it is stalled neither arrives nor closes the connection, and
+// arrives once the proxy heals.
+func TestFaultProxy_StallHoldsThenDelivers(t *testing.T) {
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	p := newFaultProxy(t, echo.Addr().String())
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.Stall()
+	if _, err := c.Write([]byte{'x'}); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := c.Read(b); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read through a stalled proxy: %v, want a timeout (nothing through, nothing closed)", err)
+	}
+	p.Heal()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c, b); err != nil || b[0] != 'x' {
+		t.Fatalf("after Heal: %q, %v; want the held byte", b, err)
 	}
 }

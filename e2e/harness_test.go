@@ -21,6 +21,9 @@ import (
 var meshBin string
 
 func TestMain(m *testing.M) {
+	if master := os.Getenv(envStoppableFramework); master != "" {
+		os.Exit(runStoppableFramework(master))
+	}
 	meshBin = os.Getenv("MESH_BIN")
 	cleanup := func() {}
 	if meshBin == "" {

@@ -50,6 +50,13 @@ type Config struct {
 	// leader change, every agent) has to come back before its tasks are
 	// reported lost.
 	AgentReregisterTimeout time.Duration
+	// AgentPingTimeout is how often the leader pings each agent that
+	// answers pings, and how long it waits for the PONG; after
+	// MaxAgentPingTimeouts unanswered pings in a row the agent is marked
+	// unreachable (Mesos' --agent_ping_timeout and
+	// --max_agent_ping_timeouts).
+	AgentPingTimeout     time.Duration
+	MaxAgentPingTimeouts int
 	// FrameworkFailoverMinimum is the least time a framework that was
 	// connected to an old leader gets to resubscribe to a new one, however
 	// short its failover_timeout.
@@ -70,6 +77,25 @@ type Config struct {
 	// RaftStoreTimeout bounds one write of the raft log; a leader whose
 	// disk stalls longer steps down (0 disables the guard).
 	RaftStoreTimeout time.Duration
+	// The HTTP server's bounds: how long a client may take to send its
+	// request's headers and its whole request, how long the answer may
+	// take to write (streams set their own per-write deadlines), how long
+	// an idle keep-alive connection is kept, how large the headers may be,
+	// and how many connections one client IP may hold (0: no limit;
+	// loopback clients only with HTTPLimitLoopback).
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadTimeout       time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
+	HTTPMaxHeaderBytes    int
+	HTTPMaxConnsPerIP     int
+	HTTPLimitLoopback     bool
+	// MaxFrameworkStreams bounds the framework event streams (SUBSCRIBE)
+	// open at once; one more is answered 429.
+	MaxFrameworkStreams int
+	// MaxSnapshotRestoreBytes bounds a snapshot a client uploads to
+	// restore.
+	MaxSnapshotRestoreBytes int64
 	// EnableDebug serves Go's profiler at /debug/pprof/.
 	EnableDebug bool
 	// ApplyTimeout bounds one raft Apply.
@@ -108,11 +134,21 @@ func DefaultConfig() Config {
 		Allocator:                "drf",
 		MinAllocatableResources:  allocator.DefaultMinAllocatable,
 		AgentReregisterTimeout:   75 * time.Second,
+		AgentPingTimeout:         15 * time.Second, // Mesos' defaults: an agent that
+		MaxAgentPingTimeouts:     5,                // stops answering is unreachable after 75 s
 		FrameworkFailoverMinimum: 30 * time.Second,
 		// Mesos' defaults.
 		MaxCompletedTasksPerFramework: 1000,
 		MaxCompletedFrameworks:        50,
 		HistoryPruneInterval:          10 * time.Second,
+		HTTPReadHeaderTimeout:         10 * time.Second,
+		HTTPReadTimeout:               time.Minute,
+		HTTPWriteTimeout:              time.Minute,
+		HTTPIdleTimeout:               2 * time.Minute,
+		HTTPMaxHeaderBytes:            64 << 10,
+		HTTPMaxConnsPerIP:             512,
+		MaxFrameworkStreams:           1000,
+		MaxSnapshotRestoreBytes:       4 << 30,
 		// A follower waits 0.5–1 s without heartbeats before it campaigns,
 		// and a leader steps down after 200 ms without a quorum: a busy
 		// leader keeps its leadership. A leader whose process dies is
@@ -154,9 +190,29 @@ func (c *Config) validate() error {
 	fill(&c.AllocationInterval, d.AllocationInterval)
 	fill(&c.AgentReregisterTimeout, d.AgentReregisterTimeout)
 	fill(&c.FrameworkFailoverMinimum, d.FrameworkFailoverMinimum)
+	fill(&c.AgentPingTimeout, d.AgentPingTimeout)
+	if c.MaxAgentPingTimeouts <= 0 {
+		c.MaxAgentPingTimeouts = d.MaxAgentPingTimeouts
+	}
 	fill(&c.HistoryPruneInterval, d.HistoryPruneInterval)
 	if c.MaxCompletedTasksPerFramework < 0 || c.MaxCompletedFrameworks < 0 {
 		return fmt.Errorf("-max-completed-tasks-per-framework (%d) and -max-completed-frameworks (%d) cannot be negative", c.MaxCompletedTasksPerFramework, c.MaxCompletedFrameworks)
+	}
+	fill(&c.HTTPReadHeaderTimeout, d.HTTPReadHeaderTimeout)
+	fill(&c.HTTPReadTimeout, d.HTTPReadTimeout)
+	fill(&c.HTTPWriteTimeout, d.HTTPWriteTimeout)
+	fill(&c.HTTPIdleTimeout, d.HTTPIdleTimeout)
+	if c.HTTPMaxHeaderBytes <= 0 {
+		c.HTTPMaxHeaderBytes = d.HTTPMaxHeaderBytes
+	}
+	if c.MaxSnapshotRestoreBytes <= 0 {
+		c.MaxSnapshotRestoreBytes = d.MaxSnapshotRestoreBytes
+	}
+	if c.MaxFrameworkStreams <= 0 {
+		c.MaxFrameworkStreams = d.MaxFrameworkStreams
+	}
+	if c.HTTPMaxConnsPerIP < 0 {
+		return fmt.Errorf("-http-max-conns-per-ip cannot be negative, got %d", c.HTTPMaxConnsPerIP)
 	}
 	fill(&c.RaftHeartbeatTimeout, d.RaftHeartbeatTimeout)
 	fill(&c.RaftElectionTimeout, d.RaftElectionTimeout)
@@ -174,6 +230,11 @@ func (c *Config) validate() error {
 	}
 	if c.Allocator == "" {
 		c.Allocator = d.Allocator
+	}
+	// A name no allocator is registered under would only fail when the
+	// server wins an election: it would run as a member that never leads.
+	if err := allocator.Check(c.Allocator); err != nil {
+		return fmt.Errorf("-allocator: %w", err)
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()

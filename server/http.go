@@ -237,6 +237,14 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 		}
 	case agentapi.CallExecutorExited, agentapi.CallMessage:
 		err = m.agentExecutorCall(w, &call)
+	case agentapi.CallPong:
+		if call.AgentID == nil || call.AgentID.Value == "" {
+			err = httpErrorf(400, "expecting 'agent_id' to be present")
+			break
+		}
+		if err = m.agentPong(call.AgentID.Value); err == nil {
+			w.WriteHeader(http.StatusOK)
+		}
 	default:
 		err = httpErrorf(400, "unknown agent call type %q", call.Type)
 	}

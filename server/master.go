@@ -252,10 +252,14 @@ func (fc *frameworkConn) close(final *scheduler.Event) {
 type agentConn struct {
 	id  string
 	out *outbox[*agentapi.Event]
+	// pings says the agent answers PING (it advertised CapabilityPing);
+	// pongs carries its answers to the observer (observeAgent).
+	pings bool
+	pongs chan struct{}
 }
 
-func newAgentConn(id string) *agentConn {
-	return &agentConn{id: id, out: newOutbox[*agentapi.Event]()}
+func newAgentConn(id string, pings bool) *agentConn {
+	return &agentConn{id: id, out: newOutbox[*agentapi.Event](), pings: pings, pongs: make(chan struct{}, 1)}
 }
 
 // send queues a command; an agent that is not reading its command stream

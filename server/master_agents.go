@@ -134,7 +134,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		}
 	}
 
-	ac := newAgentConn(agent.ID)
+	ac := newAgentConn(agent.ID, sub.HasCapability(agentapi.CapabilityPing))
 	m.mu.Lock()
 	old := m.agents[agent.ID]
 	m.agents[agent.ID] = ac
@@ -172,6 +172,16 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		ac.send(&agentapi.Event{Type: agentapi.EventKill, Term: m.term, Kill: &kills[i]})
 	}
 	defer m.s.metrics.stream("agent")()
+	if ac.pings {
+		// The observer ends with the stream or the term; it is waited
+		// for so that nothing of this stream outlives its handler.
+		observed := make(chan struct{})
+		go func() {
+			defer close(observed)
+			m.observeAgent(ac)
+		}()
+		defer func() { <-observed }()
+	}
 	serveStream(r.Context(), m.ctx, w, rw, ac.out, &agentapi.Event{Type: agentapi.EventHeartbeat, Term: m.term}, m.s.cfg.HeartbeatInterval)
 	// However the stream ended, the agent is now disconnected; when a newer
 	// stream replaced this one it is a no-op.
@@ -218,10 +228,19 @@ func (m *master) agentTimedOut(aid string) {
 	if connected || !m.leading() {
 		return
 	}
+	m.markAgentUnreachable(aid, fmt.Sprintf("Agent %s did not re-register within %s", aid, m.s.cfg.AgentReregisterTimeout))
+}
+
+// markAgentUnreachable commits the agent unreachable, its tasks lost, and
+// tells the frameworks: each task's TASK_LOST, or TASK_UNREACHABLE (with
+// its unreachable_time) for a partition-aware framework, then a FAILURE
+// event naming the agent. When the agent re-registers, its tasks are
+// reconciled (agentSubscribe), not killed, for partition-aware frameworks.
+func (m *master) markAgentUnreachable(aid, msg string) {
+	// An agent marked gone stays gone.
 	if a := m.s.fsm.State().Agent(aid); a == nil || a.State == fsm.AgentGone {
 		return
 	}
-	msg := fmt.Sprintf("Agent %s did not re-register within %s", aid, m.s.cfg.AgentReregisterTimeout)
 	res, err := m.apply(fsm.AgentStateRequestType, &fsm.AgentStateRequest{
 		AgentID: aid, State: fsm.AgentUnreachable, At: time.Now().UnixNano(),
 		TaskState: mesos.TaskLost, PartitionAwareState: mesos.TaskUnreachable,
@@ -231,10 +250,8 @@ func (m *master) agentTimedOut(aid string) {
 		m.logger.Warn("failed to mark agent unreachable", "agent_id", aid, "error", err)
 		return
 	}
-	m.logger.Warn("agent unreachable", "agent_id", aid, "tasks_lost", len(res.(*fsm.AgentStateResult).Tasks))
+	m.logger.Warn("agent unreachable", "agent_id", aid, "reason", msg, "tasks_lost", len(res.(*fsm.AgentStateResult).Tasks))
 	for _, t := range res.(*fsm.AgentStateResult).Tasks {
-		// TASK_LOST, or TASK_UNREACHABLE (with its unreachable_time) for a
-		// partition-aware framework.
 		m.sendToFramework(t.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status}})
 	}
 	m.mu.Lock()

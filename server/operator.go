@@ -1,16 +1,12 @@
 package server
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/hashicorp/raft"
-
-	"mesh/fsm"
 )
 
 // Paths of the operator endpoints behind `mesh operator`.
@@ -108,43 +104,20 @@ func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 		defer rc.Close()
 		w.Header().Set("Content-Type", "application/octet-stream")
 		line, _ := json.Marshal(meta)
-		w.Write(append(line, '\n'))
-		io.Copy(w, rc)
+		// A snapshot may take longer to send than the write timeout
+		// allows a whole answer: each write gets its own deadline.
+		out := &progressWriter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.HTTPWriteTimeout}
+		if _, err := out.Write(append(line, '\n')); err == nil {
+			_, _ = io.Copy(out, rc)
+		}
 	case http.MethodPost:
-		br := bufio.NewReader(io.LimitReader(r.Body, 4<<30))
-		line, err := br.ReadBytes('\n')
-		var meta raft.SnapshotMeta
-		if err != nil || json.Unmarshal(line, &meta) != nil || meta.Size <= 0 {
-			writeError(w, httpErrorf(400, "not a mesh snapshot: the first line must be its metadata"))
+		if err := s.restoreSnapshot(w, r); err != nil {
+			writeError(w, err)
 			return
 		}
-		// Validate the data before raft installs it: a bad file must not
-		// replace good state.
-		data, err := io.ReadAll(io.LimitReader(br, meta.Size+1))
-		if err != nil || int64(len(data)) != meta.Size {
-			writeError(w, httpErrorf(400, "snapshot is truncated: metadata says %d bytes, got %d", meta.Size, len(data)))
-			return
-		}
-		if err := validateSnapshot(data); err != nil {
-			writeError(w, httpErrorf(400, "snapshot does not decode: %v", err))
-			return
-		}
-		if err := s.raft.Restore(&meta, bytesReader(data), s.cfg.ApplyTimeout*6); err != nil {
-			writeError(w, fmt.Errorf("restore: %w", err))
-			return
-		}
-		// The master's view was built from the old state: rebuild it.
-		s.logger.Warn("state restored from a snapshot; re-establishing leadership")
-		s.establishLeadership(s.runCtx)
 		w.WriteHeader(http.StatusOK)
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		writeError(w, httpErrorf(http.StatusMethodNotAllowed, "GET saves a snapshot, POST restores one"))
 	}
 }
-
-func validateSnapshot(data []byte) error {
-	return fsm.ValidateSnapshot(bytesReader(data))
-}
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

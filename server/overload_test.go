@@ -21,8 +21,12 @@ import (
 
 // TestScheduler_FrameworkNotReadingIsDisconnected: a framework that never
 // reads its event stream while events pile up for it is disconnected once
-// its backlog reaches the bound, instead of growing the leader's memory;
-// another framework keeps getting offers from the same leader.
+// its backlog reaches the bound (or a write stalls for the stream's write
+// timeout), instead of growing the leader's memory; another framework
+// keeps getting offers from the same leader. A framework process stopped
+// with SIGSTOP is this client: its kernel takes bytes until the
+// connection's buffers are full, then nothing. The disconnected framework
+// keeps its failover_timeout to come back, as in Mesos.
 func TestScheduler_FrameworkNotReadingIsDisconnected(t *testing.T) {
 	srv := servertest.NewServer(t, servertest.Options{})
 	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
@@ -69,6 +73,24 @@ func TestScheduler_FrameworkNotReadingIsDisconnected(t *testing.T) {
 	busy.mustCall("DECLINE", "decline", `{"offer_ids":[{"value":"`+first.ID.Value+`"}],"filters":{"refuse_seconds":0}}`)
 	if o := busy.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]; o.ID == first.ID {
 		t.Fatalf("the same offer again: %+v", o)
+	}
+
+	// It is disconnected with Mesos' failover semantics: it has its
+	// failover_timeout, recorded in the replicated state, to come back,
+	// and it can re-subscribe with its id on a new stream.
+	fw := srv.FSM().State().Framework(lazyID)
+	if fw.Removed || fw.FailoverDeadline == 0 {
+		t.Fatalf("the framework that did not read: removed %v, failover deadline %d", fw.Removed, fw.FailoverDeadline)
+	}
+	if left := time.Until(time.Unix(0, fw.FailoverDeadline)); left > 60*time.Second || left <= 0 {
+		t.Fatalf("failover deadline %s from now, want about the framework's 60 s", left)
+	}
+	back := subscribe(t, srv.HTTPAddr(), subscribeBody("lazy", lazyID, `"failover_timeout":60`))
+	if ev := back.subscribed(); ev == nil || back.streamID == lazy.streamID {
+		t.Fatalf("re-subscribed: %+v, stream %s (old %s)", ev, back.streamID, lazy.streamID)
+	}
+	if fw := srv.FSM().State().Framework(lazyID); !fw.Connected || fw.FailoverDeadline != 0 {
+		t.Fatalf("after re-subscribing: connected %v, failover deadline %d", fw.Connected, fw.FailoverDeadline)
 	}
 }
 

@@ -43,6 +43,12 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 			writeError(w, httpErrorf(http.StatusBadRequest, "all non-subscribe calls should include the 'Mesos-Stream-Id' header; SUBSCRIBE must not"))
 			return
 		}
+		release, err := s.enterFrameworkStream()
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		defer release()
 		m.subscribe(w, r, &call, mediaType)
 		return
 	}

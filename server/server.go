@@ -20,6 +20,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"mesh/fsm"
+	"mesh/httpbound"
 	"mesh/mesos/operator"
 )
 
@@ -65,6 +66,9 @@ type Server struct {
 	// watching is the raft id of the leader whose watch this follower
 	// holds open ("" when none).
 	watching atomic.Value
+	// frameworkStreams counts the framework event streams open
+	// (enterFrameworkStream).
+	frameworkStreams atomic.Int64
 }
 
 // New opens the data dir, starts raft and binds the HTTP listener. Run
@@ -88,12 +92,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on -http-addr %s: %w", cfg.HTTPAddr, err)
 	}
-	s.httpLn = ln
+	s.httpLn = httpbound.LimitConnsPerIP(ln, cfg.HTTPMaxConnsPerIP, cfg.HTTPLimitLoopback, "-http-max-conns-per-ip")
 	if err := s.setupRaft(); err != nil {
 		ln.Close()
 		return nil, err
 	}
-	s.httpSrv = &http.Server{Handler: s.instrument(s.routes()), ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = s.httpServer(s.instrument(s.limitBodies(s.routes())))
 	return s, nil
 }
 

@@ -247,6 +247,7 @@ func (s *Server) flags() map[string]string {
 		"heartbeat-interval": c.HeartbeatInterval.String(), "allocation-interval": c.AllocationInterval.String(),
 		"allocator": c.Allocator, "agent-reregister-timeout": c.AgentReregisterTimeout.String(),
 		"offer-timeout": c.OfferTimeout.String(), "min-allocatable-resources": c.MinAllocatableResources,
+		"agent-ping-timeout": c.AgentPingTimeout.String(), "max-agent-ping-timeouts": strconv.Itoa(c.MaxAgentPingTimeouts),
 		"framework-failover-minimum":        c.FrameworkFailoverMinimum.String(),
 		"max-completed-tasks-per-framework": strconv.Itoa(c.MaxCompletedTasksPerFramework),
 		"max-completed-frameworks":          strconv.Itoa(c.MaxCompletedFrameworks),
@@ -255,6 +256,15 @@ func (s *Server) flags() map[string]string {
 		"raft-leader-lease":                 c.RaftLeaderLease.String(),
 		"raft-store-timeout":                c.RaftStoreTimeout.String(),
 		"enable-debug":                      strconv.FormatBool(c.EnableDebug),
+		"http-read-header-timeout":          c.HTTPReadHeaderTimeout.String(),
+		"http-read-timeout":                 c.HTTPReadTimeout.String(),
+		"http-write-timeout":                c.HTTPWriteTimeout.String(),
+		"http-idle-timeout":                 c.HTTPIdleTimeout.String(),
+		"http-max-header-bytes":             strconv.Itoa(c.HTTPMaxHeaderBytes),
+		"http-max-conns-per-ip":             strconv.Itoa(c.HTTPMaxConnsPerIP),
+		"http-limit-loopback":               strconv.FormatBool(c.HTTPLimitLoopback),
+		"max-snapshot-restore-bytes":        strconv.FormatInt(c.MaxSnapshotRestoreBytes, 10),
+		"max-framework-streams":             strconv.Itoa(c.MaxFrameworkStreams),
 	}
 }
 

@@ -23,7 +23,16 @@ const (
 	// CallMessage relays an executor's message to its framework (best
 	// effort).
 	CallMessage = "MESSAGE"
+	// CallPong answers a PING event (agents with CapabilityPing only).
+	CallPong = "PONG"
 )
+
+// CapabilityPing, advertised in Subscribe.Capabilities, says the agent
+// answers every PING event with a PONG call. The leader counts missed
+// pongs only for agents that advertise it: an agent of an older version,
+// which ignores PING, is not marked unreachable for its silence during a
+// rolling upgrade; the leader relies on its stream's end instead.
+const CapabilityPing = "PING"
 
 // Call is one request from an agent to the server.
 type Call struct {
@@ -61,6 +70,19 @@ type Subscribe struct {
 	// Tasks lists every task the agent knows that is not yet acknowledged
 	// terminal, with its latest state, so a new leader can reconcile.
 	Tasks []Task `json:"tasks,omitempty"`
+	// Capabilities lists the protocol features the agent supports
+	// (CapabilityPing).
+	Capabilities []string `json:"capabilities,omitempty"`
+}
+
+// HasCapability reports whether the agent advertised capability c.
+func (s *Subscribe) HasCapability(c string) bool {
+	for _, have := range s.Capabilities {
+		if have == c {
+			return true
+		}
+	}
+	return false
 }
 
 // Task is what an agent reports of one task.
@@ -96,6 +118,9 @@ const (
 	// EventShutdownExecutor asks the agent to shut one executor down
 	// (the framework's SHUTDOWN call).
 	EventShutdownExecutor = "SHUTDOWN_EXECUTOR"
+	// EventPing asks the agent to answer with a PONG call; the leader
+	// marks unreachable an agent that misses too many in a row.
+	EventPing = "PING"
 )
 
 // Event is one record of an agent's stream. Every command carries the

@@ -30,6 +30,13 @@ type SimAgent struct {
 	// Attributes are advertised at registration (optional).
 	Attributes []mesos.Attribute
 	ID         string
+	// Pings makes the agent advertise agentapi.CapabilityPing and answer
+	// every PING with a PONG (unless muted); without it the agent is one
+	// of an older version that ignores PING.
+	Pings bool
+
+	muted bool // under mu: PINGs go unanswered, as by a stopped agent
+	pings int  // under mu: PINGs received
 
 	mu       sync.Mutex
 	tasks    map[string]*simTask // framework/task
@@ -142,7 +149,11 @@ func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
 		st.sent = false // resend the outstanding update to the new stream
 	}
 	a.mu.Unlock()
-	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: &agentapi.Subscribe{AgentInfo: info, Tasks: tasks}})
+	sub := &agentapi.Subscribe{AgentInfo: info, Tasks: tasks}
+	if a.Pings {
+		sub.Capabilities = []string{agentapi.CapabilityPing}
+	}
+	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: sub})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.Server+agentapi.Path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := a.client.Do(req)
@@ -187,8 +198,37 @@ func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
 	}
 }
 
+// Mute stops (true) or resumes (false) the agent's answers to PING while
+// its stream stays open, as a stopped process or a network that drops
+// packets would.
+func (a *SimAgent) Mute(muted bool) {
+	a.mu.Lock()
+	a.muted = muted
+	a.mu.Unlock()
+}
+
+// PingsReceived returns how many PING events the agent has received.
+func (a *SimAgent) PingsReceived() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pings
+}
+
+// Done is closed when the agent's stream has ended (the server closed it,
+// or Stop).
+func (a *SimAgent) Done() <-chan struct{} { return a.done }
+
 func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 	switch ev.Type {
+	case agentapi.EventPing:
+		a.mu.Lock()
+		a.pings++
+		answer := a.Pings && !a.muted
+		a.mu.Unlock()
+		if answer {
+			go a.pong(ctx)
+		}
+		return
 	case agentapi.EventLaunch:
 		a.mu.Lock()
 		for _, ti := range ev.Launch.Tasks {
@@ -288,4 +328,16 @@ func (a *SimAgent) flush(ctx context.Context) {
 			resp.Body.Close()
 		}
 	}()
+}
+
+func (a *SimAgent) pong(ctx context.Context) {
+	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallPong, AgentID: &mesos.AgentID{Value: a.ID}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.Server+agentapi.Path, bytes.NewReader(body))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := a.client.Do(req); err == nil {
+		resp.Body.Close()
+	}
 }

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"mesh/mesos/agentapi"
+)
+
+// observeAgent checks that a connected agent answers, as Mesos' agent
+// observer does: it sends a PING at once and then every AgentPingTimeout;
+// a ping still unanswered when the next is due is a timeout, a PONG
+// resets the count, and MaxAgentPingTimeouts timeouts in a row mark the
+// agent unreachable.
+//
+// The end of the agent's stream cannot tell this: an agent stopped with
+// SIGSTOP, or behind a network that drops packets without closing
+// connections, keeps its TCP connection open for as long as TCP takes to
+// give up — minutes, or for ever while nothing is written. The count
+// lives on this leader only; the next leader starts afresh when the agent
+// re-registers with it. It returns when the stream or the term ends.
+func (m *master) observeAgent(ac *agentConn) {
+	ping := &agentapi.Event{Type: agentapi.EventPing, Term: m.term}
+	tick := time.NewTicker(m.s.cfg.AgentPingTimeout)
+	defer tick.Stop()
+	ac.send(ping)
+	pinged, timeouts := true, 0
+	for {
+		select {
+		case <-ac.pongs:
+			pinged, timeouts = false, 0
+		case <-tick.C:
+			if pinged {
+				timeouts++
+				m.logger.Debug("agent did not answer a ping", "agent_id", ac.id, "timeouts", timeouts)
+				if timeouts >= m.s.cfg.MaxAgentPingTimeouts {
+					m.agentPingsMissed(ac, timeouts)
+					return
+				}
+			}
+			ac.send(ping)
+			pinged = true
+		case <-ac.out.done:
+			return
+		case <-m.ctx.Done():
+			return
+		}
+	}
+}
+
+// agentPong records an agent's answer to a ping; an agent not connected
+// to this leader is told so.
+func (m *master) agentPong(agentID string) error {
+	m.mu.Lock()
+	ac := m.agents[agentID]
+	m.mu.Unlock()
+	if ac == nil {
+		return httpErrorf(403, "agent %s is not subscribed to this leader", agentID)
+	}
+	select {
+	case ac.pongs <- struct{}{}:
+	default: // an answer is already waiting to be counted
+	}
+	return nil
+}
+
+// agentPingsMissed ends the stream of an agent that stopped answering and
+// marks it unreachable at once: unlike an agent whose stream closed, it
+// is not given AgentReregisterTimeout more, as its silence has already
+// lasted the pings' whole span (Mesos does the same).
+func (m *master) agentPingsMissed(ac *agentConn, timeouts int) {
+	// The agent is forgotten before its stream is closed: the stream's
+	// handler then finds it gone (agentDisconnected is a no-op) rather
+	// than treating it as a disconnect and giving it the re-register
+	// timeout first.
+	m.mu.Lock()
+	current := m.agents[ac.id] == ac
+	if current {
+		delete(m.agents, ac.id)
+	}
+	if t := m.agentTimers[ac.id]; t != nil {
+		t.Stop()
+		delete(m.agentTimers, ac.id)
+	}
+	m.mu.Unlock()
+	ac.close()
+	if !current || !m.leading() {
+		return
+	}
+	m.logger.Warn("agent stopped answering pings", "agent_id", ac.id, "timeouts", timeouts, "ping_timeout", m.s.cfg.AgentPingTimeout)
+	m.alloc.RemoveAgent(ac.id)
+	m.removeOffers(m.s.fsm.State().OffersByAgent(ac.id), true, 0)
+	m.markAgentUnreachable(ac.id, fmt.Sprintf("Agent %s did not answer %d pings in a row (ping timeout %s)",
+		ac.id, timeouts, m.s.cfg.AgentPingTimeout))
+}
