@@ -53,28 +53,7 @@ func (a *Agent) agentUpdate(fid string, run *runner, task mesos.TaskID, state me
 
 // launchTasks starts the tasks of one LAUNCH command.
 func (a *Agent) launchTasks(info mesos.FrameworkInfo, tasks []mesos.TaskInfo) {
-	if info.ID == nil {
-		a.log.Error("ignoring a launch without a framework id", "tasks", len(tasks))
-		return
-	}
-	fid := info.ID.Value
-	if err := safeID(fid); err != nil {
-		a.log.Error("ignoring a launch for an unusable framework id", "framework_id", fid, "error", err)
-		return
-	}
-	if a.stopping.Load() {
-		a.log.Warn("ignoring a launch while shutting down", "framework_id", fid, "tasks", len(tasks))
-		return
-	}
-	a.mu.Lock()
-	fw := a.frameworkLocked(fid, info)
-	down := fw.shuttingDown
-	if !down {
-		fw.info = info
-	}
-	a.mu.Unlock()
-	if down {
-		a.log.Warn("ignoring a launch for a framework that is shutting down", "framework_id", fid)
+	if _, ok := a.admitLaunch(info, len(tasks)); !ok {
 		return
 	}
 	for _, t := range tasks {
@@ -134,6 +113,38 @@ func (a *Agent) launchTask(fwInfo mesos.FrameworkInfo, t mesos.TaskInfo) {
 		return
 	}
 	a.startRun(fwInfo, kind, plan, t)
+}
+
+// admitLaunch checks that a launch of n tasks names a usable framework
+// that is not shutting down, on an agent that is not stopping, and records
+// the framework's latest info; it returns the framework id, or false (the
+// launch is ignored, with a log line saying why).
+func (a *Agent) admitLaunch(info mesos.FrameworkInfo, n int) (string, bool) {
+	if info.ID == nil {
+		a.log.Error("ignoring a launch without a framework id", "tasks", n)
+		return "", false
+	}
+	fid := info.ID.Value
+	if err := safeID(fid); err != nil {
+		a.log.Error("ignoring a launch for an unusable framework id", "framework_id", fid, "error", err)
+		return "", false
+	}
+	if a.stopping.Load() {
+		a.log.Warn("ignoring a launch while shutting down", "framework_id", fid, "tasks", n)
+		return "", false
+	}
+	a.mu.Lock()
+	fw := a.frameworkLocked(fid, info)
+	down := fw.shuttingDown
+	if !down {
+		fw.info = info
+	}
+	a.mu.Unlock()
+	if down {
+		a.log.Warn("ignoring a launch for a framework that is shutting down", "framework_id", fid)
+		return "", false
+	}
+	return fid, true
 }
 
 // taskExecutor says what kind of run a task needs and, for a custom

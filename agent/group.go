@@ -26,34 +26,18 @@ import (
 
 // launchGroup carries out a LAUNCH of a task group for executor exec.
 func (a *Agent) launchGroup(fwInfo mesos.FrameworkInfo, exec mesos.ExecutorInfo, tasks []mesos.TaskInfo) {
-	if fwInfo.ID == nil || len(tasks) == 0 {
-		a.log.Error("ignoring a task group without a framework id or tasks", "tasks", len(tasks))
-		return
-	}
-	fid := fwInfo.ID.Value
-	if err := safeID(fid); err != nil {
-		a.log.Error("ignoring a launch for an unusable framework id", "framework_id", fid, "error", err)
+	if len(tasks) == 0 {
+		a.log.Error("ignoring a task group without tasks")
 		return
 	}
 	for _, t := range tasks {
 		if err := safeID(t.TaskID.Value); err != nil {
-			a.log.Error("ignoring a task group with an unusable task id", "framework_id", fid, "task_id", t.TaskID.Value, "error", err)
+			a.log.Error("ignoring a task group with an unusable task id", "task_id", t.TaskID.Value, "error", err)
 			return
 		}
 	}
-	if a.stopping.Load() {
-		a.log.Warn("ignoring a launch while shutting down", "framework_id", fid, "tasks", len(tasks))
-		return
-	}
-	a.mu.Lock()
-	fw := a.frameworkLocked(fid, fwInfo)
-	down := fw.shuttingDown
-	if !down {
-		fw.info = fwInfo
-	}
-	a.mu.Unlock()
-	if down {
-		a.log.Warn("ignoring a launch for a framework that is shutting down", "framework_id", fid)
+	fid, ok := a.admitLaunch(fwInfo, len(tasks))
+	if !ok {
 		return
 	}
 	a.metrics.launches.Add(float64(len(tasks)))
