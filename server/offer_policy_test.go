@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +131,30 @@ func TestScheduler_MinAllocatableResources(t *testing.T) {
 	cfg.MinAllocatableResources = "cpus:lots"
 	if _, err := server.New(cfg); err == nil || !strings.Contains(err.Error(), "min allocatable resources") {
 		t.Errorf("a bad -min-allocatable-resources: %v", err)
+	}
+}
+
+// /state shows a framework's suppressed roles.
+func TestState_ShowsSuppressedRoles(t *testing.T) {
+	s := servertest.NewServer(t, servertest.Options{})
+	f := subscribe(t, s.HTTPAddr(), subscribeBody("quiet", "", `"roles":["a","b"],"capabilities":[{"type":"MULTI_ROLE"}]`))
+	f.subscribed()
+	f.mustCall("SUPPRESS", "suppress", `{"roles":["b"]}`)
+	var st struct {
+		Frameworks []struct {
+			ID              string   `json:"id"`
+			SuppressedRoles []string `json:"suppressed_roles"`
+		} `json:"frameworks"`
+	}
+	resp, err := http.Get("http://" + s.HTTPAddr() + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Frameworks) != 1 || fmt.Sprint(st.Frameworks[0].SuppressedRoles) != "[b]" {
+		t.Fatalf("/state frameworks: %+v", st.Frameworks)
 	}
 }

@@ -162,6 +162,9 @@ type frameworkJSON struct {
 	Labels           []mesos.Label  `json:"labels,omitempty"`
 	// Removed is mesh's: the framework was torn down or failed over.
 	Removed bool `json:"removed"`
+	// SuppressedRoles is mesh's: the roles it is not offered resources
+	// for (SUPPRESS, or its SUBSCRIBE's suppressed_roles).
+	SuppressedRoles []string `json:"suppressed_roles,omitempty"`
 }
 
 // frameworkStateSummaryJSON is a framework in /state-summary.
