@@ -6,11 +6,13 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"mesh/mesos/codec"
 	mapi "mesh/mesos/master"
 	"mesh/mesos/v1pb/masterpb"
+	"mesh/server/servertest"
 )
 
 // opCallProto makes a call, given as JSON, in protobuf: the body is
@@ -92,5 +94,74 @@ func TestOperator_ProtobufAnswersAsJSONDoes(t *testing.T) {
 		"Content-Type": codec.Protobuf, "Accept": codec.Protobuf})
 	if code != http.StatusOK || body != "" {
 		t.Errorf("SET_LOGGING_LEVEL in protobuf: %d %q, want an empty 200", code, body)
+	}
+}
+
+// opWriteProto makes a call that answers no message, given as JSON, in
+// protobuf, and returns the status and body.
+func opWriteProto(t *testing.T, addr, body string) (int, string) {
+	t.Helper()
+	var call mapi.Call
+	if err := json.Unmarshal([]byte(body), &call); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := codec.MarshalAs(codec.Protobuf, &masterpb.Call{}, &call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1", bytes.NewReader(pb))
+	req.Header.Set("Content-Type", codec.Protobuf)
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// TestOperator_WriteCallsInProtobuf: the calls that change the cluster
+// work in protobuf as in JSON, and their refusals are the same.
+func TestOperator_WriteCallsInProtobuf(t *testing.T) {
+	s := servertest.NewServer(t, servertest.Options{})
+	addr := s.HTTPAddr()
+	a := servertest.NewSimAgent(addr, agentResources())
+	a.Start(t)
+	f := subscribe(t, addr, subscribeBody("doomed", "", ""))
+	f.subscribed()
+	for _, body := range []string{
+		`{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":60000000000}}}`,
+		`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"eng","weight":2}]}}`,
+		`{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"eng","guarantees":{"cpus":{"value":1}},"limits":{"mem":{"value":2048}}}]}}`,
+		`{"type":"TEARDOWN","teardown":{"framework_id":{"value":"` + f.id + `"}}}`,
+		`{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"` + a.ID + `"}}}`,
+	} {
+		if code, out := opWriteProto(t, addr, body); code != http.StatusOK {
+			t.Errorf("%s in protobuf: %d %s", body, code, out)
+		}
+	}
+	w := opCallProto(t, addr, `{"type":"GET_WEIGHTS"}`).GetWeights
+	if w == nil || len(w.WeightInfos) != 1 || w.WeightInfos[0].Role != "eng" || *w.WeightInfos[0].Weight != 2 {
+		t.Errorf("GET_WEIGHTS in protobuf: %+v", w)
+	}
+	q := opCallProto(t, addr, `{"type":"GET_QUOTA"}`).GetQuota
+	if q == nil || len(q.Status.Configs) != 1 || q.Status.Configs[0].Guarantees["cpus"].Value != 1 || q.Status.Configs[0].Limits["mem"].Value != 2048 {
+		t.Errorf("GET_QUOTA in protobuf: %+v", q)
+	}
+	st := s.FSM().State()
+	if fw := st.Framework(f.id); fw == nil || !fw.Removed {
+		t.Errorf("TEARDOWN in protobuf left the framework: %+v", fw)
+	}
+	if ag := st.Agent(a.ID); ag == nil || ag.State != "gone" {
+		t.Errorf("MARK_AGENT_GONE in protobuf left the agent: %+v", ag)
+	}
+	for body, want := range map[string]string{
+		`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"eng","weight":-1}]}}`:                  "Invalid weight",
+		`{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"*","guarantees":{"cpus":{"value":1}}}]}}`: "cannot be '*'",
+		`{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"nope"}}}`:                                "not found",
+	} {
+		if code, out := opWriteProto(t, addr, body); code/100 != 4 || !strings.Contains(out, want) {
+			t.Errorf("%s in protobuf: %d %q, want a 4xx with %q", body, code, out, want)
+		}
 	}
 }
