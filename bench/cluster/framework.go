@@ -273,12 +273,14 @@ func (f *framework) offers(ctx context.Context, offers []mesos.Offer) {
 }
 
 // acceptFailed handles an ACCEPT that was not answered 202. A server that
-// answered refused it: the tasks go back to the queue. Without an answer
-// the launch may or may not have been committed: the framework asks the
-// server (RECONCILE) and launches again only the tasks it says are gone.
+// answered 4xx refused it: the tasks go back to the queue. Without an
+// answer, or with a 5xx (a leader that lost its leadership while
+// committing says the launch "may not have been committed"), the launch
+// may or may not have been committed: the framework asks the server
+// (RECONCILE) and launches again only the tasks it says are gone.
 func (f *framework) acceptFailed(ctx context.Context, ids []string, err error) {
 	var serr *client.StatusError
-	refused := errors.As(err, &serr)
+	refused := errors.As(err, &serr) && serr.Code < 500
 	f.mu.Lock()
 	for _, id := range ids {
 		if _, heard := f.state[id]; heard {
