@@ -3,29 +3,13 @@ package executor
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math/rand/v2"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 
 	"mesh/mesos"
 	execapi "mesh/mesos/executor"
-)
-
-// Timing of the command executor.
-const (
-	// minSubscribeBackoff is the first wait before resubscribing.
-	minSubscribeBackoff = 100 * time.Millisecond
-	// ackWaitNoCheckpoint bounds the wait for the terminal update's
-	// acknowledgement when the executor cannot outlive its agent.
-	ackWaitNoCheckpoint = time.Minute
-	// stopGrace is how long a task gets after SIGTERM when the executor
-	// itself is told to stop (the agent is destroying its container).
-	stopGrace = 2 * time.Second
 )
 
 // RunCommandExecutor runs mesh's command executor: it subscribes to the
@@ -34,53 +18,28 @@ const (
 // gives up: ctx ended, the agent stayed away for longer than the recovery
 // timeout, or it told the executor to shut down).
 func RunCommandExecutor(ctx context.Context, cfg CommandExecutorConfig) error {
-	cfg.setDefaults()
-	if cfg.FrameworkID == "" || cfg.ExecutorID == "" || cfg.AgentEndpoint == "" {
-		return errors.New("command executor needs a framework id, an executor id and the agent's endpoint")
+	log, err := cfg.prepare("command executor", "executor")
+	if err != nil {
+		return err
 	}
 	e := &commandExecutor{
 		cfg:     cfg,
-		log:     cfg.Logger.Named("executor").With("executor_id", cfg.ExecutorID, "framework_id", cfg.FrameworkID),
-		agent:   newAgentClient(cfg),
-		items:   make(chan streamItem, 16),
-		quit:    make(chan struct{}),
+		log:     log,
 		exited:  make(chan ExitStatus, 1),
 		fetched: make(chan error, 1),
 		checks:  newTaskChecks(),
 	}
+	e.s = newAgentSession(cfg, e.log, e)
 	return e.run(ctx)
-}
-
-// streamItem is an event of subscription gen, or (ev == nil) the end of
-// that subscription with the reason.
-type streamItem struct {
-	gen int
-	ev  *execapi.Event
-	err error
 }
 
 // commandExecutor is the state of the command executor. Everything but
 // the channels is owned by the run loop's goroutine.
 type commandExecutor struct {
-	cfg   CommandExecutorConfig
-	log   hclog.Logger
-	agent *agentClient
-
-	// Subscription. gen identifies the current attempt; items of older
-	// attempts are dropped.
-	items        chan streamItem
-	quit         chan struct{}
-	wg           sync.WaitGroup
-	gen          int
-	streamCancel context.CancelFunc
-	connected    bool
-	everSubbed   bool
-	inSubscribe  map[string]bool // uuids the current SUBSCRIBE carried
-	lostAt       time.Time       // since when the agent is unreachable
-	backoff      time.Duration
-	reconnect    *time.Timer
-
-	frameworkInfo mesos.FrameworkInfo
+	cfg CommandExecutorConfig
+	log hclog.Logger
+	// s is the session with the agent (session.go).
+	s *agentSession
 
 	// The task.
 	task *mesos.TaskInfo
@@ -100,70 +59,51 @@ type commandExecutor struct {
 	// last is the latest update sent, which check reports repeat.
 	last *mesos.TaskStatus
 
-	// unacked are the updates the agent has not acknowledged, oldest
-	// first; they are resent with every SUBSCRIBE.
-	unacked  []mesos.TaskStatus
 	terminal *mesos.TaskStatus
-
-	shutdown bool  // SHUTDOWN received or ctx ended
-	abandon  error // set when the executor gives up on the agent
-	// stopAsked is set once the executor is told to stop (SIGTERM).
-	stopAsked bool
-	giveUp    *time.Timer // bounds the wait for the terminal ack
-	giveUpAt  time.Time
-}
-
-func timerC(t *time.Timer) <-chan time.Time {
-	if t == nil {
-		return nil
-	}
-	return t.C
+	shutdown bool // SHUTDOWN received or ctx ended
 }
 
 func (e *commandExecutor) run(ctx context.Context) error {
 	defer e.stop()
-	e.lostAt = time.Now()
-	e.connect()
+	e.s.start()
 	stopping := ctx.Done()
 	for !e.finished() {
 		select {
 		case <-stopping:
 			stopping = nil
-			e.stopAsked = true
-			e.log.Info("executor asked to stop")
+			e.s.askStop()
 			e.beginShutdown(stopGrace)
-			e.armGiveUp(stopGrace + 3*time.Second)
-		case it := <-e.items:
-			e.handleItem(it)
+		case it := <-e.s.items:
+			e.s.handleItem(it)
+		case <-timerC(e.s.reconnect):
+			e.s.resubscribe()
+		case <-timerC(e.s.giveUp):
+			if e.proc != nil {
+				_ = e.proc.signal(syscall.SIGKILL)
+			}
+			return errors.New("gave up waiting for the agent to acknowledge the task's terminal update")
 		case st := <-e.exited:
 			e.taskExited(st)
 		case err := <-e.fetched:
 			e.fetchDone(err)
 		case <-timerC(e.escalate):
-			e.escalate = nil
-			if e.proc != nil {
-				e.log.Info("task did not stop in its grace period; sending SIGKILL", "pid", e.proc.pid)
-				_ = e.proc.signal(syscall.SIGKILL)
-			}
-		case <-timerC(e.reconnect):
-			e.reconnect = nil
-			e.connect()
+			e.escalateKill()
 		case <-e.checks.notify:
 			e.checkReports()
 		case <-timerC(e.checks.maxTime):
 			e.maxCompletionTimeReached()
-		case <-timerC(e.giveUp):
-			if e.proc != nil {
-				_ = e.proc.signal(syscall.SIGKILL)
-			}
-			return errors.New("gave up waiting for the agent to acknowledge the task's terminal update")
 		}
 	}
-	if e.abandon != nil {
-		return e.abandon
+	return e.s.result()
+}
+
+// escalateKill sends SIGKILL to a task that outlived its grace period.
+func (e *commandExecutor) escalateKill() {
+	e.escalate = nil
+	if e.proc != nil {
+		e.log.Info("task did not stop in its grace period; sending SIGKILL", "pid", e.proc.pid)
+		_ = e.proc.signal(syscall.SIGKILL)
 	}
-	e.log.Info("executor done")
-	return nil
 }
 
 // finished reports whether the executor has nothing left to do.
@@ -171,241 +111,84 @@ func (e *commandExecutor) finished() bool {
 	if e.proc != nil || e.fetchCancel != nil {
 		return false
 	}
-	if e.abandon != nil {
+	if e.s.abandoned != nil {
 		return true
 	}
 	if e.terminal != nil {
 		// Told to stop with no agent to report to (it is down, or
 		// cleaning up): the sandbox's record of the task's end is what
 		// the agent will read.
-		if e.stopAsked && !e.connected {
+		if e.s.stopAsked && !e.s.connected {
 			return true
 		}
-		return !e.isUnacked(e.terminal.UUID)
+		return !e.s.isUnacked(e.terminal.UUID)
 	}
 	return e.task == nil && e.shutdown
 }
 
-// stop ends the subscription goroutine and makes sure no task process
-// outlives the executor.
+// stop ends the session and makes sure no task process outlives the
+// executor.
 func (e *commandExecutor) stop() {
-	close(e.quit)
-	if e.streamCancel != nil {
-		e.streamCancel()
-	}
-	e.wg.Wait()
+	e.s.stop()
 	e.checks.stop()
 	if e.fetchCancel != nil {
 		e.fetchCancel()
 	}
-	for _, t := range []*time.Timer{e.escalate, e.reconnect, e.giveUp} {
-		if t != nil {
-			t.Stop()
-		}
+	if e.escalate != nil {
+		e.escalate.Stop()
 	}
 	if e.proc != nil {
 		_ = e.proc.signal(syscall.SIGKILL)
 	}
 }
 
-// connect starts a SUBSCRIBE attempt in a goroutine that feeds e.items.
-func (e *commandExecutor) connect() {
-	e.gen++
-	gen := e.gen
-	sub := &execapi.Subscribe{}
+// unackedTasks is the task until one of its updates is acknowledged.
+func (e *commandExecutor) unackedTasks() []mesos.TaskInfo {
 	if e.task != nil && !e.taskAcked {
-		sub.UnacknowledgedTasks = []mesos.TaskInfo{*e.task}
+		return []mesos.TaskInfo{*e.task}
 	}
-	e.inSubscribe = map[string]bool{}
-	for i := range e.unacked {
-		st := e.unacked[i]
-		sub.UnacknowledgedUpdates = append(sub.UnacknowledgedUpdates, execapi.Update{Status: &st})
-		e.inSubscribe[string(st.UUID)] = true
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.streamCancel = cancel
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		body, err := e.agent.subscribe(ctx, sub)
-		if err == nil {
-			err = readEvents(body, func(ev *execapi.Event) bool {
-				return e.deliver(streamItem{gen: gen, ev: ev})
-			})
-			body.Close()
-		}
-		e.deliver(streamItem{gen: gen, err: err})
-	}()
+	return nil
 }
 
-func (e *commandExecutor) deliver(it streamItem) bool {
-	select {
-	case e.items <- it:
-		return true
-	case <-e.quit:
-		return false
-	}
-}
-
-// disconnect drops the current subscription and schedules another, or
-// gives up when the agent has been away too long.
-func (e *commandExecutor) disconnect(why error) {
-	if e.streamCancel != nil {
-		e.streamCancel()
-		e.streamCancel = nil
-	}
-	e.gen++ // whatever the old stream still delivers is stale
-	wasConnected := e.connected
-	e.connected = false
-	if e.lostAt.IsZero() {
-		e.lostAt = time.Now()
-	}
-	if wasConnected {
-		e.log.Warn("lost the agent", "error", why)
-	} else {
-		e.log.Debug("cannot subscribe to the agent", "error", why)
-	}
-	switch {
-	case !e.cfg.Checkpoint && e.everSubbed:
-		e.giveUpOnAgent(fmt.Errorf("lost the agent and checkpointing is off: %w", why))
-		return
-	case time.Since(e.lostAt) > e.cfg.RecoveryTimeout:
-		e.giveUpOnAgent(fmt.Errorf("agent unreachable for more than the recovery timeout (%s): %w", e.cfg.RecoveryTimeout, why))
-		return
-	}
-	e.backoff = min(max(2*e.backoff, minSubscribeBackoff), e.cfg.SubscriptionBackoffMax)
-	d := e.backoff/2 + rand.N(e.backoff/2+1)
-	e.reconnect = time.NewTimer(d)
-}
-
-// giveUpOnAgent kills the task and makes the executor exit once it is
-// gone.
-func (e *commandExecutor) giveUpOnAgent(err error) {
+// abandon kills the task; the executor exits once it is gone.
+func (e *commandExecutor) abandon(err error) {
 	e.log.Error("giving up on the agent; killing the task", "error", err)
-	e.abandon = err
 	e.beginShutdown(stopGrace)
 }
 
-func (e *commandExecutor) handleItem(it streamItem) {
-	if it.gen != e.gen {
-		return
-	}
-	if it.ev == nil {
-		e.disconnect(it.err)
-		return
-	}
-	ev := it.ev
-	switch ev.Type {
-	case execapi.EventSubscribed:
-		e.subscribed(ev.Subscribed)
-	case execapi.EventLaunch:
-		if ev.Launch != nil {
-			e.launch(ev.Launch.Task)
-		}
-	case execapi.EventLaunchGroup:
-		if ev.LaunchGroup != nil {
-			for _, t := range ev.LaunchGroup.TaskGroup.Tasks {
-				e.send(e.status(t.TaskID, mesos.TaskFailed, "the command executor cannot run task groups", mesos.ReasonTaskInvalid))
-			}
-		}
-	case execapi.EventKill:
-		if ev.Kill != nil {
-			e.kill(ev.Kill)
-		}
-	case execapi.EventAcknowledged:
-		if ev.Acknowledged != nil {
-			e.acknowledged(ev.Acknowledged)
-		}
-	case execapi.EventShutdown:
-		e.log.Info("agent asked the executor to shut down")
-		e.beginShutdown(e.shutdownGrace())
-	case execapi.EventError:
-		if ev.Error != nil {
-			e.log.Warn("agent reported an error", "message", ev.Error.Message)
-		}
-	case execapi.EventMessage:
-		e.log.Debug("ignoring framework message")
-	case execapi.EventHeartbeat:
-	default:
-		e.log.Debug("ignoring unknown event", "type", ev.Type)
+// launchGroup fails the tasks of a group: the command executor runs
+// single tasks.
+func (e *commandExecutor) launchGroup(tasks []mesos.TaskInfo) {
+	for _, t := range tasks {
+		e.send(e.status(t.TaskID, mesos.TaskFailed, "the command executor cannot run task groups", mesos.ReasonTaskInvalid))
 	}
 }
 
-func (e *commandExecutor) subscribed(s *execapi.Subscribed) {
-	e.connected = true
-	e.everSubbed = true
-	e.lostAt = time.Time{}
-	e.backoff = 0
-	if s != nil {
-		e.frameworkInfo = s.FrameworkInfo
-	}
-	e.log.Info("subscribed to the agent", "unacknowledged_updates", len(e.unacked))
-	// Updates made while the SUBSCRIBE was in flight were not in it.
-	for _, st := range append([]mesos.TaskStatus(nil), e.unacked...) {
-		if !e.inSubscribe[string(st.UUID)] && e.connected {
-			e.post(st)
-		}
+// shutdownTasks is the agent's SHUTDOWN: the task is killed.
+func (e *commandExecutor) shutdownTasks() {
+	e.beginShutdown(e.shutdownGrace())
+}
+
+func (e *commandExecutor) acknowledged(task mesos.TaskID) {
+	if e.task != nil && task == e.task.TaskID {
+		e.taskAcked = true
 	}
 }
 
 // status builds a status update of this executor with a fresh uuid.
 func (e *commandExecutor) status(task mesos.TaskID, state mesos.TaskState, msg, reason string) mesos.TaskStatus {
-	u := uuid.New()
-	st := mesos.TaskStatus{
-		TaskID:     task,
-		State:      state,
-		Message:    msg,
-		Reason:     reason,
-		Source:     mesos.SourceExecutor,
-		ExecutorID: &mesos.ExecutorID{Value: e.cfg.ExecutorID},
-		Timestamp:  float64(time.Now().UnixNano()) / 1e9,
-		UUID:       mesos.Bytes(u[:]),
-	}
+	st := e.s.status(task, state, msg, reason)
 	e.withCheckStatus(&st)
 	return st
 }
 
-// send queues an update until it is acknowledged and posts it if the
-// executor is subscribed; otherwise the next SUBSCRIBE carries it.
+// send sends an update of the session and keeps the task's latest.
 func (e *commandExecutor) send(st mesos.TaskStatus) {
-	e.unacked = append(e.unacked, st)
 	if e.task != nil && st.TaskID == e.task.TaskID {
 		last := st
 		e.last = &last
 	}
-	e.log.Info("task status", "task_id", st.TaskID.Value, "state", st.State, "message", st.Message)
-	if e.connected {
-		e.post(st)
-	}
-}
-
-func (e *commandExecutor) post(st mesos.TaskStatus) {
-	if err := e.agent.update(context.Background(), st); err != nil {
-		// Resubscribing resends every unacknowledged update, in order.
-		e.disconnect(fmt.Errorf("send %s update: %w", st.State, err))
-	}
-}
-
-func (e *commandExecutor) isUnacked(id mesos.Bytes) bool {
-	for _, st := range e.unacked {
-		if string(st.UUID) == string(id) {
-			return true
-		}
-	}
-	return false
-}
-
-func (e *commandExecutor) acknowledged(a *execapi.Acknowledged) {
-	for i, st := range e.unacked {
-		if string(st.UUID) == string(a.UUID) && st.TaskID == a.TaskID {
-			e.unacked = append(e.unacked[:i:i], e.unacked[i+1:]...)
-			if e.task != nil && a.TaskID == e.task.TaskID {
-				e.taskAcked = true
-			}
-			return
-		}
-	}
-	e.log.Debug("acknowledgement of an unknown update", "task_id", a.TaskID.Value)
+	e.s.send(st)
 }
 
 func (e *commandExecutor) launch(info mesos.TaskInfo) {
@@ -498,11 +281,7 @@ func (e *commandExecutor) taskGrace() time.Duration {
 // shutdownGrace leaves the task enough time to stop before the agent
 // destroys the container at the end of its shutdown grace period.
 func (e *commandExecutor) shutdownGrace() time.Duration {
-	g := e.taskGrace()
-	if limit := e.cfg.ShutdownGracePeriod - time.Second; limit > 0 && g > limit {
-		g = limit
-	}
-	return g
+	return e.s.shutdownGrace(e.taskGrace())
 }
 
 func (e *commandExecutor) kill(k *execapi.Kill) {
@@ -546,7 +325,7 @@ func (e *commandExecutor) killTask(grace time.Duration) {
 	e.killDeadline = deadline
 	e.checks.pause()
 	e.checks.stopMaxTime()
-	if !e.checks.killedByMaxTime && e.frameworkInfo.HasCapability(mesos.CapabilityTaskKillingState) {
+	if !e.checks.killedByMaxTime && e.s.frameworkInfo.HasCapability(mesos.CapabilityTaskKillingState) {
 		e.send(e.status(e.task.TaskID, mesos.TaskKilling, "", ""))
 	}
 	e.log.Info("killing the task", "task_id", e.task.TaskID.Value, "grace_period", grace)
@@ -583,11 +362,7 @@ func (e *commandExecutor) taskExited(st ExitStatus) {
 
 // finish records the task's end in the sandbox, then reports it.
 func (e *commandExecutor) finish(state mesos.TaskState, msg, reason string, te TaskExit) {
-	te.State, te.Message, te.Reason = state, msg, reason
-	te.Time = float64(time.Now().UnixNano()) / 1e9
-	if err := WriteTaskExit(e.cfg.Directory, te); err != nil {
-		e.log.Error("cannot record the task's exit status", "error", err)
-	}
+	e.s.recordTaskExit(e.cfg.Directory, te, state, msg, reason)
 	e.checks.stop()
 	st := e.status(e.task.TaskID, state, msg, reason)
 	if state == mesos.TaskKilled && e.checks.killedByHealth {
@@ -597,22 +372,5 @@ func (e *commandExecutor) finish(state mesos.TaskState, msg, reason string, te T
 	}
 	e.terminal = &st
 	e.send(st)
-	wait := ackWaitNoCheckpoint
-	if e.cfg.Checkpoint {
-		wait = e.cfg.RecoveryTimeout
-	}
-	e.armGiveUp(wait)
-}
-
-// armGiveUp bounds the wait for the terminal acknowledgement; an earlier
-// bound wins.
-func (e *commandExecutor) armGiveUp(d time.Duration) {
-	at := time.Now().Add(d)
-	if e.giveUp != nil {
-		if e.giveUpAt.Before(at) {
-			return
-		}
-		e.giveUp.Stop()
-	}
-	e.giveUp, e.giveUpAt = time.NewTimer(d), at
+	e.s.awaitTerminalAcks()
 }

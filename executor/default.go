@@ -3,13 +3,9 @@ package executor
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math/rand/v2"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 
 	"mesh/mesos"
@@ -25,21 +21,19 @@ import (
 // returns once every task has ended and its terminal update is
 // acknowledged (or once it gives up, as the command executor does).
 func RunDefaultExecutor(ctx context.Context, cfg CommandExecutorConfig) error {
-	cfg.setDefaults()
-	if cfg.FrameworkID == "" || cfg.ExecutorID == "" || cfg.AgentEndpoint == "" {
-		return errors.New("default executor needs a framework id, an executor id and the agent's endpoint")
+	log, err := cfg.prepare("default executor", "default_executor")
+	if err != nil {
+		return err
 	}
 	e := &defaultExecutor{
 		cfg:      cfg,
-		log:      cfg.Logger.Named("default_executor").With("executor_id", cfg.ExecutorID, "framework_id", cfg.FrameworkID),
-		agent:    newAgentClient(cfg),
-		items:    make(chan streamItem, 16),
-		quit:     make(chan struct{}),
+		log:      log,
 		exited:   make(chan groupExit, 16),
 		fetched:  make(chan groupFetch, 16),
 		escalate: make(chan string, 16),
 		tasks:    map[string]*groupTask{},
 	}
+	e.s = newAgentSession(cfg, e.log, e)
 	return e.run(ctx)
 }
 
@@ -76,24 +70,10 @@ type groupExit struct {
 // defaultExecutor is the state of the default executor; everything but
 // the channels is owned by the run loop's goroutine.
 type defaultExecutor struct {
-	cfg   CommandExecutorConfig
-	log   hclog.Logger
-	agent *agentClient
-
-	items        chan streamItem
-	quit         chan struct{}
-	wg           sync.WaitGroup
-	gen          int
-	streamCancel context.CancelFunc
-	connected    bool
-	everSubbed   bool
-	inSubscribe  map[string]bool
-	lostAt       time.Time
-	backoff      time.Duration
-	reconnect    *time.Timer
-
-	info          mesos.ExecutorInfo
-	frameworkInfo mesos.FrameworkInfo
+	cfg CommandExecutorConfig
+	log hclog.Logger
+	// s is the session with the agent (session.go).
+	s *agentSession
 
 	tasks  map[string]*groupTask
 	order  []string
@@ -105,51 +85,43 @@ type defaultExecutor struct {
 	fetched      chan groupFetch
 	escalate     chan string
 
-	unacked   []mesos.TaskStatus
-	shutdown  bool
-	abandon   error
-	stopAsked bool
-	giveUp    *time.Timer
-	giveUpAt  time.Time
+	shutdown bool
 }
 
 func (e *defaultExecutor) run(ctx context.Context) error {
 	defer e.stop()
-	e.lostAt = time.Now()
-	e.connect()
+	e.s.start()
 	stopping := ctx.Done()
 	for !e.finished() {
 		select {
 		case <-stopping:
 			stopping = nil
-			e.stopAsked = true
-			e.log.Info("executor asked to stop")
+			e.s.askStop()
 			e.killAll(stopGrace)
-			e.armGiveUp(stopGrace + 3*time.Second)
-		case it := <-e.items:
-			e.handleItem(it)
+		case it := <-e.s.items:
+			e.s.handleItem(it)
+		case <-timerC(e.s.reconnect):
+			e.s.resubscribe()
+		case <-timerC(e.s.giveUp):
+			return errors.New("gave up waiting for the agent to acknowledge the tasks' terminal updates")
 		case x := <-e.exited:
 			e.taskExited(x.tid, x.st)
 		case x := <-e.fetched:
 			e.fetchDone(x.tid, x.err)
 		case tid := <-e.escalate:
-			if t := e.tasks[tid]; t != nil && t.proc != nil && t.escalate != nil {
-				t.escalate = nil
-				e.log.Info("task did not stop in its grace period; sending SIGKILL", "task_id", tid)
-				_ = t.proc.signal(syscall.SIGKILL)
-			}
-		case <-timerC(e.reconnect):
-			e.reconnect = nil
-			e.connect()
-		case <-timerC(e.giveUp):
-			return errors.New("gave up waiting for the agent to acknowledge the tasks' terminal updates")
+			e.escalateKill(tid)
 		}
 	}
-	if e.abandon != nil {
-		return e.abandon
+	return e.s.result()
+}
+
+// escalateKill sends SIGKILL to a task that outlived its grace period.
+func (e *defaultExecutor) escalateKill(tid string) {
+	if t := e.tasks[tid]; t != nil && t.proc != nil && t.escalate != nil {
+		t.escalate = nil
+		e.log.Info("task did not stop in its grace period; sending SIGKILL", "task_id", tid)
+		_ = t.proc.signal(syscall.SIGKILL)
 	}
-	e.log.Info("executor done")
-	return nil
 }
 
 // finished reports whether the executor has nothing left to do: no task
@@ -161,31 +133,21 @@ func (e *defaultExecutor) finished() bool {
 			return false
 		}
 	}
-	if e.abandon != nil {
+	if e.s.abandoned != nil {
 		return true
 	}
 	if len(e.tasks) == 0 {
 		return e.shutdown
 	}
-	if e.stopAsked && !e.connected {
+	if e.s.stopAsked && !e.s.connected {
 		return true
 	}
-	return len(e.unacked) == 0
+	return len(e.s.unacked) == 0
 }
 
-// stop ends the subscription and makes sure no task outlives the
-// executor.
+// stop ends the session and makes sure no task outlives the executor.
 func (e *defaultExecutor) stop() {
-	close(e.quit)
-	if e.streamCancel != nil {
-		e.streamCancel()
-	}
-	e.wg.Wait()
-	for _, tm := range []*time.Timer{e.reconnect, e.giveUp} {
-		if tm != nil {
-			tm.Stop()
-		}
-	}
+	e.s.stop()
 	for _, t := range e.tasks {
 		if t.escalate != nil {
 			t.escalate.Stop()
@@ -199,179 +161,46 @@ func (e *defaultExecutor) stop() {
 	}
 }
 
-// connect starts a SUBSCRIBE attempt that feeds e.items.
-func (e *defaultExecutor) connect() {
-	e.gen++
-	gen := e.gen
-	sub := &execapi.Subscribe{}
+// unackedTasks are the tasks none of whose updates was acknowledged yet,
+// in launch order.
+func (e *defaultExecutor) unackedTasks() []mesos.TaskInfo {
+	var out []mesos.TaskInfo
 	for _, id := range e.order {
 		if t := e.tasks[id]; !t.acked {
-			sub.UnacknowledgedTasks = append(sub.UnacknowledgedTasks, t.info)
+			out = append(out, t.info)
 		}
 	}
-	e.inSubscribe = map[string]bool{}
-	for i := range e.unacked {
-		st := e.unacked[i]
-		sub.UnacknowledgedUpdates = append(sub.UnacknowledgedUpdates, execapi.Update{Status: &st})
-		e.inSubscribe[string(st.UUID)] = true
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.streamCancel = cancel
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		body, err := e.agent.subscribe(ctx, sub)
-		if err == nil {
-			err = readEvents(body, func(ev *execapi.Event) bool {
-				return e.deliver(streamItem{gen: gen, ev: ev})
-			})
-			body.Close()
-		}
-		e.deliver(streamItem{gen: gen, err: err})
-	}()
+	return out
 }
 
-func (e *defaultExecutor) deliver(it streamItem) bool {
-	select {
-	case e.items <- it:
-		return true
-	case <-e.quit:
-		return false
-	}
-}
-
-// disconnect drops the subscription and schedules another, or gives up
-// once the agent has been away too long.
-func (e *defaultExecutor) disconnect(why error) {
-	if e.streamCancel != nil {
-		e.streamCancel()
-		e.streamCancel = nil
-	}
-	e.gen++
-	wasConnected := e.connected
-	e.connected = false
-	if e.lostAt.IsZero() {
-		e.lostAt = time.Now()
-	}
-	if wasConnected {
-		e.log.Warn("lost the agent", "error", why)
-	}
-	switch {
-	case !e.cfg.Checkpoint && e.everSubbed:
-		e.giveUpOnAgent(fmt.Errorf("lost the agent and checkpointing is off: %w", why))
-		return
-	case time.Since(e.lostAt) > e.cfg.RecoveryTimeout:
-		e.giveUpOnAgent(fmt.Errorf("agent unreachable for more than the recovery timeout (%s): %w", e.cfg.RecoveryTimeout, why))
-		return
-	}
-	e.backoff = min(max(2*e.backoff, minSubscribeBackoff), e.cfg.SubscriptionBackoffMax)
-	e.reconnect = time.NewTimer(e.backoff/2 + rand.N(e.backoff/2+1))
-}
-
-func (e *defaultExecutor) giveUpOnAgent(err error) {
+// abandon kills every task; the executor exits once they are gone.
+func (e *defaultExecutor) abandon(err error) {
 	e.log.Error("giving up on the agent; killing the tasks", "error", err)
-	e.abandon = err
 	e.killAll(stopGrace)
 }
 
-func (e *defaultExecutor) handleItem(it streamItem) {
-	if it.gen != e.gen {
-		return
-	}
-	if it.ev == nil {
-		e.disconnect(it.err)
-		return
-	}
-	ev := it.ev
-	switch ev.Type {
-	case execapi.EventSubscribed:
-		e.subscribed(ev.Subscribed)
-	case execapi.EventLaunchGroup:
-		if ev.LaunchGroup != nil {
-			e.launchGroup(ev.LaunchGroup.TaskGroup.Tasks)
-		}
-	case execapi.EventLaunch:
-		if ev.Launch != nil {
-			e.send(e.status(ev.Launch.Task.TaskID, mesos.TaskFailed,
-				"the default executor runs task groups (LAUNCH_GROUP), not single tasks", mesos.ReasonTaskInvalid))
-		}
-	case execapi.EventKill:
-		if ev.Kill != nil {
-			e.kill(ev.Kill)
-		}
-	case execapi.EventAcknowledged:
-		if ev.Acknowledged != nil {
-			e.acknowledged(ev.Acknowledged)
-		}
-	case execapi.EventShutdown:
-		e.log.Info("agent asked the executor to shut down")
-		e.killAll(e.shutdownGrace())
-	case execapi.EventError:
-		if ev.Error != nil {
-			e.log.Warn("agent reported an error", "message", ev.Error.Message)
-		}
-	case execapi.EventMessage, execapi.EventHeartbeat:
-	default:
-		e.log.Debug("ignoring unknown event", "type", ev.Type)
+// launch fails a single task: the default executor runs task groups.
+func (e *defaultExecutor) launch(info mesos.TaskInfo) {
+	e.send(e.status(info.TaskID, mesos.TaskFailed,
+		"the default executor runs task groups (LAUNCH_GROUP), not single tasks", mesos.ReasonTaskInvalid))
+}
+
+// shutdownTasks is the agent's SHUTDOWN: every task is killed.
+func (e *defaultExecutor) shutdownTasks() {
+	e.killAll(e.shutdownGrace())
+}
+
+func (e *defaultExecutor) acknowledged(task mesos.TaskID) {
+	if t := e.tasks[task.Value]; t != nil {
+		t.acked = true
 	}
 }
 
-func (e *defaultExecutor) subscribed(s *execapi.Subscribed) {
-	e.connected = true
-	e.everSubbed = true
-	e.lostAt = time.Time{}
-	e.backoff = 0
-	if s != nil {
-		e.info = s.ExecutorInfo
-		e.frameworkInfo = s.FrameworkInfo
-	}
-	e.log.Info("subscribed to the agent", "unacknowledged_updates", len(e.unacked))
-	for _, st := range append([]mesos.TaskStatus(nil), e.unacked...) {
-		if !e.inSubscribe[string(st.UUID)] && e.connected {
-			e.post(st)
-		}
-	}
-}
-
-// status builds a status update of this executor with a fresh uuid.
 func (e *defaultExecutor) status(task mesos.TaskID, state mesos.TaskState, msg, reason string) mesos.TaskStatus {
-	u := uuid.New()
-	return mesos.TaskStatus{
-		TaskID: task, State: state, Message: msg, Reason: reason,
-		Source:     mesos.SourceExecutor,
-		ExecutorID: &mesos.ExecutorID{Value: e.cfg.ExecutorID},
-		Timestamp:  float64(time.Now().UnixNano()) / 1e9,
-		UUID:       mesos.Bytes(u[:]),
-	}
+	return e.s.status(task, state, msg, reason)
 }
 
-// send keeps an update until it is acknowledged and posts it when
-// subscribed; otherwise the next SUBSCRIBE carries it.
-func (e *defaultExecutor) send(st mesos.TaskStatus) {
-	e.unacked = append(e.unacked, st)
-	e.log.Info("task status", "task_id", st.TaskID.Value, "state", st.State, "message", st.Message)
-	if e.connected {
-		e.post(st)
-	}
-}
-
-func (e *defaultExecutor) post(st mesos.TaskStatus) {
-	if err := e.agent.update(context.Background(), st); err != nil {
-		e.disconnect(fmt.Errorf("send %s update: %w", st.State, err))
-	}
-}
-
-func (e *defaultExecutor) acknowledged(a *execapi.Acknowledged) {
-	for i, st := range e.unacked {
-		if string(st.UUID) == string(a.UUID) && st.TaskID == a.TaskID {
-			e.unacked = append(e.unacked[:i:i], e.unacked[i+1:]...)
-			if t := e.tasks[a.TaskID.Value]; t != nil {
-				t.acked = true
-			}
-			return
-		}
-	}
-}
+func (e *defaultExecutor) send(st mesos.TaskStatus) { e.s.send(st) }
 
 // launchGroup starts the tasks of a task group together. A task that
 // cannot start fails, and so its group is killed.
@@ -412,8 +241,8 @@ func (e *defaultExecutor) startTask(t *groupTask) {
 		return
 	}
 	var execCtr *mesos.ContainerInfo
-	if e.info.Container != nil {
-		execCtr = e.info.Container
+	if e.s.executorInfo.Container != nil {
+		execCtr = e.s.executorInfo.Container
 	}
 	vols, err := GroupTaskVolumes(execCtr, t.info.Container)
 	if err == nil {
@@ -435,7 +264,7 @@ func (e *defaultExecutor) startTask(t *groupTask) {
 			err := f.fetchAll(ctx, uris)
 			select {
 			case e.fetched <- groupFetch{tid: tid, err: err}:
-			case <-e.quit:
+			case <-e.s.quit:
 			}
 		}()
 		return
@@ -484,7 +313,7 @@ func (e *defaultExecutor) spawn(t *groupTask) {
 		st := proc.wait()
 		select {
 		case e.exited <- groupExit{tid: tid, st: st}:
-		case <-e.quit:
+		case <-e.s.quit:
 		}
 	}()
 	e.log.Info("task started", "task_id", tid, "pid", proc.pid, "sandbox", t.sb)
@@ -534,7 +363,7 @@ func (e *defaultExecutor) killTask(t *groupTask, grace time.Duration) {
 	if t.escalate != nil {
 		t.escalate.Stop()
 	}
-	if first && e.frameworkInfo.HasCapability(mesos.CapabilityTaskKillingState) {
+	if first && e.s.frameworkInfo.HasCapability(mesos.CapabilityTaskKillingState) {
 		e.send(e.status(t.info.TaskID, mesos.TaskKilling, "", ""))
 	}
 	if grace <= 0 {
@@ -550,7 +379,7 @@ func (e *defaultExecutor) killTask(t *groupTask, grace time.Duration) {
 	t.escalate = time.AfterFunc(grace, func() {
 		select {
 		case e.escalate <- tid:
-		case <-e.quit:
+		case <-e.s.quit:
 		}
 	})
 }
@@ -566,11 +395,7 @@ func (e *defaultExecutor) killAll(grace time.Duration) {
 // shutdownGrace leaves the tasks time to stop before the agent destroys
 // the container at the end of its shutdown grace period.
 func (e *defaultExecutor) shutdownGrace() time.Duration {
-	g := DefaultKillGracePeriod
-	if limit := e.cfg.ShutdownGracePeriod - time.Second; limit > 0 && g > limit {
-		g = limit
-	}
-	return g
+	return e.s.shutdownGrace(DefaultKillGracePeriod)
 }
 
 // taskExited records how a task's process ended and reports it.
@@ -621,20 +446,12 @@ func (e *defaultExecutor) taskEnded(t *groupTask, state mesos.TaskState) {
 
 // finish records a task's end in its sandbox, then reports it.
 func (e *defaultExecutor) finish(t *groupTask, state mesos.TaskState, msg, reason string, te TaskExit) {
-	te.State, te.Message, te.Reason = state, msg, reason
-	te.Time = float64(time.Now().UnixNano()) / 1e9
-	if err := WriteTaskExit(TaskSandbox(e.cfg.Directory, t.info.TaskID.Value), te); err != nil {
-		e.log.Error("cannot record the task's exit status", "task_id", te.TaskID, "error", err)
-	}
+	e.s.recordTaskExit(TaskSandbox(e.cfg.Directory, t.info.TaskID.Value), te, state, msg, reason)
 	st := e.status(t.info.TaskID, state, msg, reason)
 	t.terminal = &st
 	e.send(st)
 	if e.allEnded() {
-		wait := ackWaitNoCheckpoint
-		if e.cfg.Checkpoint {
-			wait = e.cfg.RecoveryTimeout
-		}
-		e.armGiveUp(wait)
+		e.s.awaitTerminalAcks()
 	}
 }
 
@@ -645,17 +462,4 @@ func (e *defaultExecutor) allEnded() bool {
 		}
 	}
 	return true
-}
-
-// armGiveUp bounds the wait for the terminal acknowledgements; an
-// earlier bound wins.
-func (e *defaultExecutor) armGiveUp(d time.Duration) {
-	at := time.Now().Add(d)
-	if e.giveUp != nil {
-		if e.giveUpAt.Before(at) {
-			return
-		}
-		e.giveUp.Stop()
-	}
-	e.giveUp, e.giveUpAt = time.NewTimer(d), at
 }
