@@ -32,6 +32,7 @@ func RunDefaultExecutor(ctx context.Context, cfg CommandExecutorConfig) error {
 		fetched:  make(chan groupFetch, 16),
 		escalate: make(chan string, 16),
 		tasks:    map[string]*groupTask{},
+		reports:  newReportQueue(),
 	}
 	e.s = newAgentSession(cfg, e.log, e)
 	return e.run(ctx)
@@ -53,6 +54,8 @@ type groupTask struct {
 	escalate     *time.Timer
 	terminal     *mesos.TaskStatus
 	acked        bool // an update of the task was acknowledged
+	// checks are the task's checkers (default_checks.go).
+	checks groupChecks
 }
 
 // groupFetch is how the fetch of a task's URIs ended.
@@ -84,6 +87,7 @@ type defaultExecutor struct {
 	exited       chan groupExit
 	fetched      chan groupFetch
 	escalate     chan string
+	reports      *reportQueue
 
 	shutdown bool
 }
@@ -110,6 +114,8 @@ func (e *defaultExecutor) run(ctx context.Context) error {
 			e.fetchDone(x.tid, x.err)
 		case tid := <-e.escalate:
 			e.escalateKill(tid)
+		case <-e.reports.notify:
+			e.checkReports()
 		}
 	}
 	return e.s.result()
@@ -149,6 +155,7 @@ func (e *defaultExecutor) finished() bool {
 func (e *defaultExecutor) stop() {
 	e.s.stop()
 	for _, t := range e.tasks {
+		t.stopChecks()
 		if t.escalate != nil {
 			t.escalate.Stop()
 		}
@@ -196,8 +203,16 @@ func (e *defaultExecutor) acknowledged(task mesos.TaskID) {
 	}
 }
 
+// status is an update of a task; one of a task with a check carries an
+// empty check_status of its type until a result is known, as the command
+// executor's do.
 func (e *defaultExecutor) status(task mesos.TaskID, state mesos.TaskState, msg, reason string) mesos.TaskStatus {
-	return e.s.status(task, state, msg, reason)
+	st := e.s.status(task, state, msg, reason)
+	if t := e.tasks[task.Value]; t != nil && t.info.Check != nil {
+		empty := mesos.EmptyCheckStatus(t.info.Check.Type)
+		st.CheckStatus = &empty
+	}
+	return st
 }
 
 func (e *defaultExecutor) send(st mesos.TaskStatus) { e.s.send(st) }
@@ -317,7 +332,9 @@ func (e *defaultExecutor) spawn(t *groupTask) {
 		}
 	}()
 	e.log.Info("task started", "task_id", tid, "pid", proc.pid, "sandbox", t.sb)
-	e.send(e.status(t.info.TaskID, mesos.TaskRunning, "", ""))
+	running := e.status(t.info.TaskID, mesos.TaskRunning, "", "")
+	e.send(running)
+	e.startChecks(t, running)
 }
 
 // kill carries out the framework's KILL of a task. The task's group
@@ -363,7 +380,7 @@ func (e *defaultExecutor) killTask(t *groupTask, grace time.Duration) {
 	if t.escalate != nil {
 		t.escalate.Stop()
 	}
-	if first && e.s.frameworkInfo.HasCapability(mesos.CapabilityTaskKillingState) {
+	if first && !t.checks.killedByMaxTime && e.s.frameworkInfo.HasCapability(mesos.CapabilityTaskKillingState) {
 		e.send(e.status(t.info.TaskID, mesos.TaskKilling, "", ""))
 	}
 	if grace <= 0 {
@@ -406,12 +423,15 @@ func (e *defaultExecutor) taskExited(tid string, st ExitStatus) {
 	}
 	pid := t.proc.pid
 	t.proc = nil
+	t.stopChecks()
 	if t.escalate != nil {
 		t.escalate.Stop()
 		t.escalate = nil
 	}
-	state := mesos.TaskFailed
+	state, reason := mesos.TaskFailed, ""
 	switch {
+	case t.checks.killedByMaxTime:
+		state, reason = mesos.TaskFailed, mesos.ReasonMaxCompletionTimeReached
 	case t.killing:
 		state = mesos.TaskKilled
 	case st.Success():
@@ -421,7 +441,7 @@ func (e *defaultExecutor) taskExited(tid string, st ExitStatus) {
 	if st.Signal != 0 {
 		te.Signal = SignalName(st.Signal)
 	}
-	e.finish(t, state, "Command "+st.String(), "", te)
+	e.finish(t, state, "Command "+st.String(), reason, te)
 	e.taskEnded(t, state)
 }
 
@@ -448,6 +468,10 @@ func (e *defaultExecutor) taskEnded(t *groupTask, state mesos.TaskState) {
 func (e *defaultExecutor) finish(t *groupTask, state mesos.TaskState, msg, reason string, te TaskExit) {
 	e.s.recordTaskExit(TaskSandbox(e.cfg.Directory, t.info.TaskID.Value), te, state, msg, reason)
 	st := e.status(t.info.TaskID, state, msg, reason)
+	if t.checks.killedByHealth {
+		unhealthy := false
+		st.Healthy = &unhealthy
+	}
 	t.terminal = &st
 	e.send(st)
 	if e.allEnded() {

@@ -122,7 +122,7 @@ func validateGroupTask(st *fsm.State, b *groupBatch, t *mesos.TaskInfo, ids map[
 	if t.Container != nil && t.Container.Type == "DOCKER" {
 		return errors.New("Docker ContainerInfo is not supported on the task")
 	}
-	return nil
+	return validateTaskChecks(t)
 }
 
 // runningExecutor is the ExecutorInfo of executor eid of the ACCEPT's

@@ -68,6 +68,9 @@ func TestLaunchGroup_InvalidGroupsGetTaskError(t *testing.T) {
 	ownExec.Executor = &other
 	huge := groupTask("b", aid, "true")
 	huge.Resources = []mesos.Resource{mesos.ScalarResource("cpus", 4)}
+	badCheck := groupTask("b", aid, "true")
+	relative := "health"
+	badCheck.HealthCheck = &mesos.HealthCheck{Type: mesos.CheckTypeHTTP, HTTP: &mesos.HTTPCheckInfo{Port: 8080, Path: &relative}}
 
 	cases := []struct {
 		name  string
@@ -94,6 +97,8 @@ func TestLaunchGroup_InvalidGroupsGetTaskError(t *testing.T) {
 		{"task without command", groupExecutor("e"), []mesos.TaskInfo{groupTask("a", aid, "true"), {Name: "b", TaskID: mesos.TaskID{Value: "b"},
 			AgentID: mesos.AgentID{Value: aid}, Resources: []mesos.Resource{mesos.ScalarResource("cpus", 0.1)}}},
 			"Task 'b' is invalid: 'TaskInfo.command' must be set"},
+		{"task with an invalid health check", groupExecutor("e"), []mesos.TaskInfo{groupTask("a", aid, "true"), badCheck},
+			"The path 'health' of HTTP health check must start with '/'"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
