@@ -55,6 +55,8 @@ type master struct {
 	registrations chan pendingRegistration
 	// adm admits client writes at the pace raft commits them.
 	adm *admission
+	// kills are the KILLs sent for tasks not ended yet (kills.go).
+	kills pendingKills
 }
 
 // newMaster establishes the master for term: it rescinds the old term's

@@ -171,6 +171,15 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 			"framework_id", kills[i].FrameworkID.Value, "task_id", kills[i].TaskID.Value)
 		ac.send(&agentapi.Event{Type: agentapi.EventKill, Term: m.term, Kill: &kills[i]})
 	}
+	st = m.s.fsm.State()
+	for _, k := range m.kills.of(agent.ID, func(fid, tid string) bool {
+		t := st.Task(fid, tid)
+		return t != nil && taskLive(t)
+	}) {
+		m.logger.Info("sending again the kill of a task asked while its agent was away", "agent_id", agent.ID,
+			"framework_id", k.FrameworkID.Value, "task_id", k.TaskID.Value)
+		ac.send(&agentapi.Event{Type: agentapi.EventKill, Term: m.term, Kill: &k})
+	}
 	defer m.s.metrics.stream("agent")()
 	if ac.pings {
 		// The observer ends with the stream or the term; it is waited
@@ -285,6 +294,7 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 		r := results[i]
 		if r.BecameTerminal {
 			m.alloc.Recover(u.FrameworkID, r.AgentID, mesos.Resources(r.Resources).Add(r.ExecutorResources...), 0)
+			m.kills.done(r.AgentID, u.FrameworkID, u.Status.TaskID.Value)
 		}
 		// Whether the framework is told is decided by what this update did,
 		// not by the state after it: an update without a uuid that ends a

@@ -116,10 +116,11 @@ func (m *master) kill(fw *fsm.Framework, k *scheduler.Kill) {
 	if policy == nil {
 		policy = t.Info.KillPolicy
 	}
-	if !m.sendToAgent(t.AgentID, &agentapi.Event{Type: agentapi.EventKill, Kill: &agentapi.Kill{
-		FrameworkID: mesos.FrameworkID{Value: fw.ID}, TaskID: t.Info.TaskID, KillPolicy: policy,
-	}}) {
-		m.logger.Info("cannot kill task now: its agent is disconnected", "task_id", t.TaskID, "agent_id", t.AgentID)
+	kill := agentapi.Kill{FrameworkID: mesos.FrameworkID{Value: fw.ID}, TaskID: t.Info.TaskID, KillPolicy: policy}
+	m.kills.add(t.AgentID, kill)
+	if !m.sendToAgent(t.AgentID, &agentapi.Event{Type: agentapi.EventKill, Kill: &kill}) {
+		m.logger.Info("cannot kill task now: its agent is disconnected; the kill is sent when it registers",
+			"task_id", t.TaskID, "agent_id", t.AgentID)
 	}
 }
 

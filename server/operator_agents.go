@@ -46,6 +46,7 @@ func (m *master) markAgentGone(aid string) error {
 		m.sendToFramework(t.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status}})
 	}
 	m.alloc.RemoveAgent(aid)
+	m.kills.forget(aid)
 	m.mu.Lock()
 	if t := m.agentTimers[aid]; t != nil {
 		t.Stop()

@@ -118,3 +118,27 @@ func TestAgent_ReregisteredWithoutATaskTellsTheFramework(t *testing.T) {
 		t.Errorf("task in the state: %+v", tk)
 	}
 }
+
+// TestAgent_KillWhileAwayIsSentWhenItReturns: a framework's KILL of a task
+// whose agent is disconnected is not lost: the leader sends it when the
+// agent registers again, as Mesos' master does.
+func TestAgent_KillWhileAwayIsSentWhenItReturns(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("patient", "", `"failover_timeout":60`))
+	f.subscribed()
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	f.launch(o, "sleep 100", "doomed")
+	f.ack(f.await(scheduler.EventUpdate, 10*time.Second).Update.Status)
+	servertest.WaitFor(t, 5*time.Second, "the ack to reach the agent", func() bool {
+		return agent.TaskState(f.id, "doomed") == mesos.TaskRunning
+	})
+
+	agent.Stop()
+	f.mustCall("KILL", "kill", `{"task_id":{"value":"doomed"}}`)
+	agent.Start(t)
+	if st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status; st.TaskID.Value != "doomed" || st.State != mesos.TaskKilled {
+		t.Fatalf("after the agent came back: %+v, want the task killed", st)
+	}
+}
