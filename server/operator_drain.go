@@ -95,10 +95,10 @@ func (m *master) stopOffering(aid string) {
 // on it. A disconnected agent gets the kills when it registers again.
 func (m *master) killDrainingTasks(aid string) {
 	st := m.s.fsm.State()
-	a := st.Agent(aid)
-	if a == nil || a.Drain == nil || a.Drain.State != fsm.DrainDraining {
+	if !draining(st, aid) {
 		return
 	}
+	a := st.Agent(aid)
 	for _, t := range st.TasksByAgent(aid) {
 		if t.Completed || t.State.IsTerminal() {
 			continue
@@ -129,15 +129,19 @@ func drainKillPolicy(p *mesos.KillPolicy, max *int64) *mesos.KillPolicy {
 }
 
 // checkDrained records a draining agent DRAINED once nothing is left on
-// it, and marks it gone if the drain asked for that. drainMu serializes
-// the checks so that one drain is completed, and one agent marked gone,
-// once.
+// it, and marks it gone if the drain asked for that. It runs after every
+// committed batch of updates or acknowledgements, so an agent that is not
+// draining costs one read and no lock; drainMu serializes the rest so
+// that a drain is completed, and its agent marked gone, once.
 func (m *master) checkDrained(aid string) {
+	if !draining(m.s.fsm.State(), aid) {
+		return
+	}
 	m.drainMu.Lock()
 	defer m.drainMu.Unlock()
 	st := m.s.fsm.State()
 	a := st.Agent(aid)
-	if a == nil || a.Drain == nil || a.Drain.State != fsm.DrainDraining || !st.Drained(aid) {
+	if !draining(st, aid) || !st.Drained(aid) {
 		return
 	}
 	if _, err := m.apply(fsm.AgentDrainRequestType, &fsm.AgentDrainRequest{AgentID: aid, Op: fsm.AgentDrained}); err != nil {
@@ -150,6 +154,12 @@ func (m *master) checkDrained(aid string) {
 			m.logger.Warn("failed to mark drained agent gone", "agent_id", aid, "error", err)
 		}
 	}
+}
+
+// draining reports whether the agent is DRAINING.
+func draining(st *fsm.State, aid string) bool {
+	a := st.Agent(aid)
+	return a != nil && a.Drain != nil && a.Drain.State == fsm.DrainDraining
 }
 
 // v1DrainInfo renders an agent's drain for GET_AGENTS.
