@@ -375,5 +375,6 @@ func (m *master) agentUpdates(ctx context.Context, agentID string, upd *agentapi
 		}
 		updates[i] = fsm.StatusUpdate{FrameworkID: u.FrameworkID.Value, Status: u.Status}
 	}
+	goneByOperator(m.s.fsm.State(), agentID, updates)
 	return m.recordUpdates(agentID, updates)
 }

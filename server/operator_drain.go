@@ -156,6 +156,27 @@ func (m *master) checkDrained(aid string) {
 	}
 }
 
+// goneByOperator rewrites the terminal updates of an agent whose drain
+// marks it gone as Mesos' agent does: TASK_GONE_BY_OPERATOR, which a
+// framework that is not partition-aware gets as TASK_LOST. The rewrite
+// depends only on the state and the update, so an update the agent sends
+// again is rewritten alike and recognized as recorded.
+func goneByOperator(st *fsm.State, aid string, updates []fsm.StatusUpdate) {
+	if !draining(st, aid) || !st.Agent(aid).Drain.MarkGone {
+		return
+	}
+	for i := range updates {
+		u := &updates[i]
+		if !u.Status.State.IsTerminal() {
+			continue
+		}
+		u.Status.State = mesos.TaskLost
+		if fw := st.Framework(u.FrameworkID); fw != nil && fw.Info.HasCapability(mesos.CapabilityPartitionAware) {
+			u.Status.State = mesos.TaskGoneByOperator
+		}
+	}
+}
+
 // draining reports whether the agent is DRAINING.
 func draining(st *fsm.State, aid string) bool {
 	a := st.Agent(aid)

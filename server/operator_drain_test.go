@@ -267,29 +267,55 @@ func TestOperator_DrainAgentKillsWithTheGraceThenDrained(t *testing.T) {
 	f.await(scheduler.EventOffers, 10*time.Second)
 }
 
-// DRAIN_AGENT with mark_gone marks the agent gone once drained: it is
-// refused, and a drain of it is then a 400.
+// DRAIN_AGENT with mark_gone marks the agent gone once drained: its tasks
+// end TASK_GONE_BY_OPERATOR (TASK_LOST for a framework that is not
+// partition-aware), it is refused, and a drain of it is then a 400.
 func TestOperator_DrainAgentMarkGone(t *testing.T) {
 	s := servertest.NewServer(t, servertest.Options{})
 	addr := s.HTTPAddr()
 	a := servertest.NewSimAgent(addr, agentResources())
 	a.Start(t)
-	f := subscribe(t, addr, subscribeBody("fw", "", ""))
+	f := subscribe(t, addr, subscribeBody("pa", "", `"capabilities":[{"type":"PARTITION_AWARE"}]`))
 	f.subscribed()
 	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
 	launchWithGrace(f, o, map[string]time.Duration{"t1": 0})
 	awaitRunning(f, 1)
+	g := subscribe(t, addr, subscribeBody("plain", "", ""))
+	g.subscribed()
+	// What is left of the agent goes to the second framework once the
+	// first declines its offer of it for a while.
+	declined := map[string]bool{}
+	servertest.WaitFor(t, 10*time.Second, "an offer of the agent to the second framework", func() bool {
+		for _, o := range s.FSM().State().OffersByAgent(a.ID) {
+			if o.FrameworkID == g.id {
+				return true
+			}
+			if !declined[o.ID] {
+				declined[o.ID] = true
+				f.mustCall("DECLINE", "decline", `{"offer_ids":[{"value":"`+o.ID+`"}],"filters":{"refuse_seconds":3600}}`)
+			}
+		}
+		return false
+	})
+	o = g.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	launchWithGrace(g, o, map[string]time.Duration{"t2": 0})
+	awaitRunning(g, 1)
 	if code, out, _ := opCall(t, addr, "/api/v1", agentCall("DRAIN_AGENT", a.ID, `,"mark_gone":true`), nil); code != http.StatusOK {
 		t.Fatalf("DRAIN_AGENT: %d %s", code, out)
 	}
 	st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
-	if st.State != mesos.TaskKilled {
-		t.Fatalf("update %+v, want TASK_KILLED", st)
+	if st.State != mesos.TaskGoneByOperator {
+		t.Fatalf("update %+v, want TASK_GONE_BY_OPERATOR", st)
+	}
+	st2 := g.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if st2.State != mesos.TaskLost {
+		t.Fatalf("update %+v, want TASK_LOST", st2)
 	}
 	if p := a.Kills(f.id, "t1"); len(p) != 1 || p[0] != nil {
 		t.Errorf("kills without a max grace period: %+v, want one with the task's own (none)", p)
 	}
 	f.ack(st)
+	g.ack(st2)
 	servertest.WaitFor(t, 10*time.Second, "the agent gone", func() bool { return s.FSM().State().Agent(a.ID).State == "gone" })
 	servertest.WaitFor(t, 10*time.Second, "the agent refused", func() bool { return strings.Contains(a.Refused(), "marked gone") })
 	if d := s.FSM().State().Agent(a.ID).Drain; d == nil || d.State != "DRAINED" {
