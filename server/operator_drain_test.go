@@ -233,6 +233,20 @@ func TestOperator_DrainAgentKillsWithTheGraceThenDrained(t *testing.T) {
 		v.DrainInfo.Config.MaxGracePeriod == nil || v.DrainInfo.Config.MaxGracePeriod.Nanoseconds != 5e9 {
 		t.Fatalf("GET_AGENTS before the acknowledgements: %+v", v)
 	}
+	var state struct {
+		Slaves []struct {
+			ID          string `json:"id"`
+			Active      bool   `json:"active"`
+			Deactivated bool   `json:"deactivated"`
+			Drain       *struct {
+				State string `json:"state"`
+			} `json:"drain_info"`
+		} `json:"slaves"`
+	}
+	getJSONAt(t, addr, "/state", &state)
+	if len(state.Slaves) != 1 || state.Slaves[0].Active || !state.Slaves[0].Deactivated || state.Slaves[0].Drain == nil || state.Slaves[0].Drain.State != "DRAINING" {
+		t.Errorf("/state's slaves while draining: %+v", state.Slaves)
+	}
 	if code, out, _ := opCall(t, addr, "/api/v1", agentCall("REACTIVATE_AGENT", a.ID, ""), nil); code != http.StatusBadRequest || !strings.Contains(out, "DRAINING") {
 		t.Errorf("REACTIVATE_AGENT while draining: %d %s", code, out)
 	}
