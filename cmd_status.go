@@ -225,7 +225,12 @@ func agentsCommand() *cli.Command {
 				if a.AgentInfo.ID != nil {
 					id = a.AgentInfo.ID.Value
 				}
-				if !a.Active {
+				switch {
+				case a.DrainInfo != nil:
+					state = strings.ToLower(a.DrainInfo.State)
+				case a.Deactivated:
+					state = "deactivated"
+				case !a.Active:
 					state = "inactive"
 				}
 				_, addr, _ := strings.Cut(a.PID, "@")

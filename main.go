@@ -42,6 +42,7 @@ func newApp() *cli.App {
 			tasksCommand(),
 			killCommand(),
 			teardownCommand(),
+			drainCommand(),
 			logsCommand(),
 			lsCommand(),
 			versionCommand(),

@@ -68,6 +68,10 @@ type Allocator interface {
 	AddAgent(agentID string, total mesos.Resources, used map[string]mesos.Resources)
 	// RemoveAgent forgets an agent.
 	RemoveAgent(agentID string)
+	// SetAgentActive stops (false) or resumes (true) offers of an agent's
+	// resources, whether or not the agent is added yet: an operator's
+	// DEACTIVATE_AGENT or DRAIN_AGENT outlives the agent's re-registration.
+	SetAgentActive(agentID string, active bool)
 	// Allocated records resources given to a framework outside an offer
 	// round (e.g. recovered tasks).
 	Allocated(frameworkID, agentID string, res mesos.Resources)

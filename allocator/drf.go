@@ -43,6 +43,8 @@ type DRF struct {
 	quotas     map[string]quotaVecs
 	roleUse    map[string]*usage
 	fwUse      map[string]map[string]*usage // framework ID → role → usage
+	// inactive holds the agents offered to nobody, added or not.
+	inactive map[string]bool
 }
 
 // agent is one agent's resources. free is kept equal to total minus every
@@ -130,6 +132,7 @@ func NewDRF(cfg Config) *DRF {
 		cfg:        cfg,
 		trigger:    make(chan struct{}, 1),
 		agents:     map[string]*agent{},
+		inactive:   map[string]bool{},
 		frameworks: map[string]*framework{},
 		weights:    map[string]float64{},
 		quotas:     map[string]quotaVecs{},
@@ -247,6 +250,21 @@ func (d *DRF) AddAgent(agentID string, total mesos.Resources, used map[string]me
 	d.recomputeFree(a)
 	d.mu.Unlock()
 	d.Trigger()
+}
+
+// SetAgentActive stops or resumes offers of an agent's resources. What
+// frameworks hold there stays theirs, and is freed as usual.
+func (d *DRF) SetAgentActive(agentID string, active bool) {
+	d.mu.Lock()
+	if active {
+		delete(d.inactive, agentID)
+	} else {
+		d.inactive[agentID] = true
+	}
+	d.mu.Unlock()
+	if active {
+		d.Trigger()
+	}
 }
 
 // RemoveAgent forgets an agent, what is allocated on it and filters for it.

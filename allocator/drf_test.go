@@ -618,3 +618,18 @@ func TestDRF_PassTimeToldOfEveryPass(t *testing.T) {
 		}
 	}
 }
+
+func TestDRF_DeactivatedAgentIsOfferedToNobody(t *testing.T) {
+	d, rec, _ := newTestDRF(t)
+	d.AddFramework("f1", []string{"r"}, nil)
+	// Deactivated before it is added, as after a leader change.
+	d.SetAgentActive("a1", false)
+	d.AddAgent("a1", res(4, 4096), nil)
+	d.AddAgent("a2", res(4, 4096), nil)
+	wantOwners(t, pass(t, d, rec), "a2:f1")
+	// Re-adding the agent (a re-registration) keeps it deactivated.
+	d.AddAgent("a1", res(4, 4096), nil)
+	wantOwners(t, pass(t, d, rec))
+	d.SetAgentActive("a1", true)
+	wantOwners(t, pass(t, d, rec), "a1:f1")
+}

@@ -75,7 +75,7 @@ func (d *DRF) allocate() []Allocation {
 // offer cut to the role's quota limits and to what the guarantees of
 // others leave of the unreserved pool (q nil: no quota at all).
 func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q *quotaPass, guaranteeStage bool, now time.Time, round []Allocation) []Allocation {
-	if !d.offerable(a.free) {
+	if d.inactive[a.id] || !d.offerable(a.free) {
 		return round
 	}
 	// Ranging over roles.sorted() while roles.allocated marks it stale is

@@ -120,6 +120,10 @@ func applyFrameworkRemove(txn *memdb.Txn, req *FrameworkRemoveRequest) any {
 
 func applyAgentRegister(txn *memdb.Txn, req *AgentRegisterRequest) any {
 	a := req.Agent
+	// A deactivated or draining agent stays so when it re-registers.
+	if old := (&State{txn: txn}).Agent(a.ID); old != nil {
+		a.Deactivated, a.Drain = old.Deactivated, old.Drain
+	}
 	mustInsert(txn, tableAgents, &a)
 	if m := getMeta(txn); req.New && req.Seq >= m.NextAgent {
 		m.NextAgent = req.Seq + 1

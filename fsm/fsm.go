@@ -66,6 +66,7 @@ var applyTable = map[MessageType]applyFunc{
 	OfferSuppressionRequestType:    decodeApply(applyOfferSuppression),
 	WeightsUpdateRequestType:       decodeApply(applyWeightsUpdate),
 	QuotaUpdateRequestType:         decodeApply(applyQuotaUpdate),
+	AgentDrainRequestType:          decodeApply(applyAgentDrain),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode

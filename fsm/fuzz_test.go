@@ -18,6 +18,7 @@ func FuzzValidateSnapshot(f *testing.F) {
 		`{"t":"filters","v":{"FrameworkID":"c1-0000","AgentID":"c1-S0","Filters":[{"Role":"*","Until":5}]}}` + "\n"))
 	f.Add([]byte(`{"t":"filters","v":{"FrameworkID":"","AgentID":"a"}}`))
 	f.Add([]byte(`{"t":"frameworks","v":{"ID":"x"}}`))
+	f.Add([]byte(`{"t":"agents","v":{"ID":"a","State":"active","Deactivated":true,"Drain":{"State":"DRAINING","MaxGracePeriod":-1}}}`))
 	f.Add([]byte(`{"t":"nonsense","v":{}}`))
 	f.Add([]byte(`{"t":"tasks","v":[]}`))
 	f.Add([]byte(`{"t":"offers","v":{}}`))
@@ -40,6 +41,7 @@ func FuzzValidateSnapshot(f *testing.F) {
 		st.FiltersExpired(0)
 		for _, a := range st.Agents() {
 			st.TasksByAgent(a.ID)
+			st.Drained(a.ID)
 		}
 		st.Tasks()
 		st.Servers()

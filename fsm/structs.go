@@ -25,6 +25,7 @@ const (
 	OfferSuppressionRequestType    MessageType = 14
 	WeightsUpdateRequestType       MessageType = 15
 	QuotaUpdateRequestType         MessageType = 16
+	AgentDrainRequestType          MessageType = 17
 )
 
 // IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
@@ -90,6 +91,11 @@ type Agent struct {
 	RegisteredAt   int64
 	ReregisteredAt int64
 	UnreachableAt  int64
+	// Deactivated agents are offered to no framework (DEACTIVATE_AGENT,
+	// DRAIN_AGENT) until REACTIVATE_AGENT; their tasks run on.
+	Deactivated bool `json:",omitempty"`
+	// Drain is set once the agent is asked to drain.
+	Drain *DrainInfo `json:",omitempty"`
 }
 
 // Offer is an outstanding offer.

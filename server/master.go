@@ -57,6 +57,8 @@ type master struct {
 	adm *admission
 	// kills are the KILLs sent for tasks not ended yet (kills.go).
 	kills pendingKills
+	// drainMu serializes the checks that complete agent drains.
+	drainMu sync.Mutex
 }
 
 // newMaster establishes the master for term: it rescinds the old term's
@@ -136,6 +138,9 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		m.armFailoverTimer(fw.ID, time.Unix(0, deadline))
 	}
 	for _, a := range st.Agents() {
+		if a.Deactivated {
+			alloc.SetAgentActive(a.ID, false)
+		}
 		if a.State == fsm.AgentActive {
 			m.reregistering[a.ID] = true
 			m.armAgentTimer(a.ID)

@@ -147,6 +147,9 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if old != nil {
 		old.close()
 	}
+	if cur := m.s.fsm.State().Agent(agent.ID); cur != nil && cur.Deactivated {
+		m.alloc.SetAgentActive(agent.ID, false)
+	}
 	m.alloc.AddAgent(agent.ID, mesos.Resources(info.Resources), used)
 	m.alloc.Trigger()
 	m.logger.Info("agent registered", "agent_id", agent.ID, "address", agent.Address, "reregistered", agent.ReregisteredAt != 0, "tasks", len(sub.Tasks))
@@ -180,6 +183,9 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 			"framework_id", k.FrameworkID.Value, "task_id", k.TaskID.Value)
 		ac.send(&agentapi.Event{Type: agentapi.EventKill, Term: m.term, Kill: &k})
 	}
+	// A drain in progress goes on: its kills are sent again.
+	m.killDrainingTasks(agent.ID)
+	m.checkDrained(agent.ID)
 	defer m.s.metrics.stream("agent")()
 	if ac.pings {
 		// The observer ends with the stream or the term; it is waited
@@ -316,6 +322,7 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 		}
 		m.sendToFramework(u.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: status}})
 	}
+	m.checkDrained(agentID)
 	return nil
 }
 
@@ -378,5 +385,6 @@ func (m *master) agentUpdates(ctx context.Context, agentID string, upd *agentapi
 		}
 		updates[i] = fsm.StatusUpdate{FrameworkID: u.FrameworkID.Value, Status: u.Status}
 	}
+	goneByOperator(m.s.fsm.State(), agentID, updates)
 	return m.recordUpdates(agentID, updates)
 }

@@ -29,7 +29,7 @@ func (m *master) offerRound(round []allocator.Allocation) {
 	m.mu.Lock()
 	for _, a := range round {
 		agent := st.Agent(a.AgentID)
-		if m.frameworks[a.FrameworkID] == nil || m.agents[a.AgentID] == nil || agent == nil || agent.State != fsm.AgentActive {
+		if m.frameworks[a.FrameworkID] == nil || m.agents[a.AgentID] == nil || agent == nil || agent.State != fsm.AgentActive || agent.Deactivated {
 			m.mu.Unlock()
 			m.alloc.Recover(a.FrameworkID, a.AgentID, a.Resources, 0)
 			m.mu.Lock()

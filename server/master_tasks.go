@@ -46,6 +46,13 @@ func (m *master) runAckBatcher(ctx context.Context) {
 			m.logger.Warn("failed to commit acknowledgements; agents will resend", "count", len(batch), "error", err)
 			continue
 		}
+		drained := map[string]bool{}
+		for _, p := range batch {
+			if !drained[p.agentID] {
+				drained[p.agentID] = true
+				m.checkDrained(p.agentID)
+			}
+		}
 		// Acks for unknown or disconnected agents are dropped: the agent
 		// resends the update and the framework acknowledges it again.
 		for _, p := range batch {

@@ -60,6 +60,7 @@ var fsmTypeNames = map[fsm.MessageType]string{
 	fsm.HistoryPruneRequestType:        "history_prune",
 	fsm.AgentRegisterBatchRequestType:  "agent_register_batch",
 	fsm.OfferSuppressionRequestType:    "offer_suppression",
+	fsm.AgentDrainRequestType:          "agent_drain",
 }
 
 // schedulerCallTypes bounds the type label of mesh_scheduler_calls_total:

@@ -59,6 +59,12 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 		return nil, s.updateQuota(m, c.UpdateQuota)
 	case mapi.CallMarkAgentGone:
 		return nil, m.markAgentGone(c.MarkAgentGone.AgentID.Value)
+	case mapi.CallDeactivateAgent:
+		return nil, m.deactivateAgent(c.DeactivateAgent.AgentID.Value)
+	case mapi.CallReactivateAgent:
+		return nil, m.reactivateAgent(c.ReactivateAgent.AgentID.Value)
+	case mapi.CallDrainAgent:
+		return nil, m.drainAgent(c.DrainAgent)
 	}
 	v := s.newStateView()
 	switch c.Type {

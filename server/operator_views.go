@@ -101,7 +101,8 @@ func offeredResources(offers []*fsm.Offer) mesos.Resources {
 func v1Agent(st *fsm.State, a *fsm.Agent) mapi.Agent {
 	info := a.Info
 	info.ID = &mesos.AgentID{Value: a.ID}
-	ag := mapi.Agent{AgentInfo: info, Active: a.State == fsm.AgentActive, Version: a.Version, PID: "slave(1)@" + a.Address,
+	ag := mapi.Agent{AgentInfo: info, Active: a.State == fsm.AgentActive && !a.Deactivated, Deactivated: a.Deactivated,
+		DrainInfo: v1DrainInfo(a.Drain), Version: a.Version, PID: "slave(1)@" + a.Address,
 		RegisteredTime: timeInfo(a.RegisteredAt), TotalResources: mesos.Resources(a.Info.Resources).ForWire(),
 		AllocatedResources: liveResources(st.TasksByAgent(a.ID)).ForWire(), OfferedResources: offeredResources(st.OffersByAgent(a.ID)).ForWire()}
 	if a.ReregisteredAt != 0 && a.ReregisteredAt != a.RegisteredAt {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"mesh/mesos"
+	mapi "mesh/mesos/master"
 )
 
 // This file renders mesh's replicated state in the JSON shapes of Mesos'
@@ -192,6 +193,7 @@ type agentJSON struct {
 	Deactivated         bool                      `json:"deactivated"`
 	Version             string                    `json:"version"`
 	Capabilities        []string                  `json:"capabilities"`
+	DrainInfo           *mapi.DrainInfo           `json:"drain_info,omitempty"`
 }
 
 // agentFullJSON is an agent as /master/slaves shows it: with its

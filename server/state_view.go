@@ -155,8 +155,8 @@ func (v *stateView) agent(a *fsm.Agent) agentJSON {
 	out := agentJSON{ID: a.ID, Hostname: a.Info.Hostname, Port: a.Info.Port, Attributes: mesos.AttributesObject(a.Info.Attributes),
 		PID: "slave(1)@" + a.Address, RegisteredTime: nanosToSecs(a.RegisteredAt), Resources: mesos.ResourcesObject(total),
 		UsedResources: mesos.ResourcesObject(v.usedByAgent[a.ID]), OfferedResources: mesos.ResourcesObject(v.offeredByAgent[a.ID]),
-		ReservedResources: map[string]map[string]any{}, Active: a.State == fsm.AgentActive, Version: a.Version,
-		Capabilities: []string{}}
+		ReservedResources: map[string]map[string]any{}, Active: a.State == fsm.AgentActive && !a.Deactivated,
+		Deactivated: a.Deactivated, DrainInfo: v1DrainInfo(a.Drain), Version: a.Version, Capabilities: []string{}}
 	if a.ReregisteredAt != 0 && a.ReregisteredAt != a.RegisteredAt {
 		out.ReregisteredTime = nanosToSecs(a.ReregisteredAt)
 	}

@@ -87,6 +87,9 @@ type Call struct {
 	UpdateWeights   *UpdateWeights   `json:"update_weights,omitempty"`
 	MarkAgentGone   *MarkAgentGone   `json:"mark_agent_gone,omitempty"`
 	UpdateQuota     *UpdateQuota     `json:"update_quota,omitempty"`
+	DrainAgent      *DrainAgent      `json:"drain_agent,omitempty"`
+	DeactivateAgent *DeactivateAgent `json:"deactivate_agent,omitempty"`
+	ReactivateAgent *ReactivateAgent `json:"reactivate_agent,omitempty"`
 }
 
 // MarkAgentGone removes an agent from the cluster for good.
@@ -234,6 +237,7 @@ type Agent struct {
 	AllocatedResources []mesos.Resource  `json:"allocated_resources,omitempty"`
 	OfferedResources   []mesos.Resource  `json:"offered_resources,omitempty"`
 	Capabilities       []AgentCapability `json:"capabilities,omitempty"`
+	DrainInfo          *DrainInfo        `json:"drain_info,omitempty"`
 }
 
 // GetAgents lists the registered agents.

@@ -91,6 +91,12 @@ func (c *Call) missingRequired() string {
 		return "update_quota.quota_configs[].role"
 	case c.MarkAgentGone != nil && c.MarkAgentGone.AgentID == nil:
 		return "mark_agent_gone.agent_id"
+	case c.DrainAgent != nil && c.DrainAgent.AgentID == nil:
+		return "drain_agent.agent_id"
+	case c.DeactivateAgent != nil && c.DeactivateAgent.AgentID == nil:
+		return "deactivate_agent.agent_id"
+	case c.ReactivateAgent != nil && c.ReactivateAgent.AgentID == nil:
+		return "reactivate_agent.agent_id"
 	case c.UpdateWeights != nil:
 		for _, w := range c.UpdateWeights.WeightInfos {
 			if w.Weight == nil {
@@ -113,12 +119,18 @@ func (c *Call) validate(name string) error {
 		CallUpdateWeights:   c.UpdateWeights != nil,
 		CallMarkAgentGone:   c.MarkAgentGone != nil,
 		CallUpdateQuota:     c.UpdateQuota != nil,
+		CallDrainAgent:      c.DrainAgent != nil,
+		CallDeactivateAgent: c.DeactivateAgent != nil,
+		CallReactivateAgent: c.ReactivateAgent != nil,
 	}
 	if present, ok := need[c.Type]; ok && !present {
 		return parseErrorf("Failed to validate %s: Expecting '%s' to be present", name, subMessage[c.Type])
 	}
 	if c.GetMetrics != nil && c.GetMetrics.Timeout != nil && *c.GetMetrics.Timeout.Nanoseconds < 0 {
 		return parseErrorf("Failed to validate %s: 'get_metrics.timeout' must not be negative", name)
+	}
+	if d := c.DrainAgent; d != nil && d.MaxGracePeriod != nil && d.MaxGracePeriod.Duration() < 0 {
+		return parseErrorf("Failed to validate %s: 'drain_agent.max_grace_period' must not be negative", name)
 	}
 	if c.SetLoggingLevel != nil && *c.SetLoggingLevel.Duration.Nanoseconds < 0 {
 		return parseErrorf("Failed to validate %s: 'set_logging_level.duration' must not be negative", name)
@@ -136,4 +148,7 @@ var subMessage = map[string]string{
 	CallUpdateWeights:   "update_weights",
 	CallMarkAgentGone:   "mark_agent_gone",
 	CallUpdateQuota:     "update_quota",
+	CallDrainAgent:      "drain_agent",
+	CallDeactivateAgent: "deactivate_agent",
+	CallReactivateAgent: "reactivate_agent",
 }

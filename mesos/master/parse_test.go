@@ -19,6 +19,9 @@ func TestParseCall_AcceptsAndRefuses(t *testing.T) {
 		`{"type":"LIST_FILES","list_files":{"path":"/"}}`,
 		`{"type":"TEARDOWN","teardown":{"framework_id":{"value":"f"}}}`,
 		`{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"a"}}}`,
+		`{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":{"seconds":600},"mark_gone":true}}`,
+		`{"type":"DEACTIVATE_AGENT","deactivate_agent":{"agent_id":{"value":"a"}}}`,
+		`{"type":"REACTIVATE_AGENT","reactivate_agent":{"agent_id":{"value":"a"}}}`,
 	} {
 		if _, err := ParseCall([]byte(body)); err != nil {
 			t.Errorf("%s: %v", body, err)
@@ -39,6 +42,12 @@ func TestParseCall_AcceptsAndRefuses(t *testing.T) {
 		`{"type":"GET_METRICS"}`:                         "Expecting 'get_metrics' to be present",
 		`{"type":"READ_FILE","read_file":{"path":"/x"}}`: "Missing required fields: read_file.offset",
 		`{"type":"LIST_FILES","list_files":{}}`:          "Missing required fields: list_files.path",
+		`{"type":"DRAIN_AGENT"}`:                         "Expecting 'drain_agent' to be present",
+		`{"type":"DRAIN_AGENT","drain_agent":{}}`:        "Missing required fields: drain_agent.agent_id",
+		`{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":{"seconds":-1}}}`: "'drain_agent.max_grace_period' must not be negative",
+		`{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":"10s"}}`:          "Failed to convert JSON into Call protobuf",
+		`{"type":"DEACTIVATE_AGENT","deactivate_agent":{}}`:                                                 "Missing required fields: deactivate_agent.agent_id",
+		`{"type":"REACTIVATE_AGENT"}`: "Expecting 'reactivate_agent' to be present",
 	} {
 		_, err := ParseCall([]byte(body))
 		if err == nil || !errors.Is(err, ErrParse) || !strings.Contains(Message(err), want) {
@@ -58,6 +67,7 @@ func FuzzParseCall(f *testing.F) {
 		`{"type":"GET_METRICS","get_metrics":{"timeout":{"nanoseconds":-5}}}`,
 		`{"type":"READ_FILE","read_file":{"path":"/x","offset":18446744073709551615}}`,
 		`{"type":"LIST_FILES","list_files":{"path":null}}`,
+		`{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":{"seconds":-1,"nanos":5}}}`,
 		`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"a","weight":2},{"role":"b"}]}}`,
 		`{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"q","guarantees":{"cpus":{"value":1}}},{"limits":{}}]}}`,
 	} {

@@ -42,7 +42,8 @@ type SimAgent struct {
 	tasks    map[string]*simTask // framework/task
 	terms    []uint64
 	launched int
-	refused  string // the message of an ERROR event that ended the stream
+	kills    map[string][]*mesos.KillPolicy // framework/task → the policy of each KILL
+	refused  string                         // the message of an ERROR event that ended the stream
 	cancel   context.CancelFunc
 	done     chan struct{}
 	client   *http.Client
@@ -59,7 +60,7 @@ type simTask struct {
 // NewSimAgent returns an unstarted simulated agent.
 func NewSimAgent(server string, res mesos.Resources) *SimAgent {
 	return &SimAgent{Server: server, Hostname: "sim", Port: 5051, Resources: res,
-		tasks: map[string]*simTask{}, client: &http.Client{}}
+		tasks: map[string]*simTask{}, kills: map[string][]*mesos.KillPolicy{}, client: &http.Client{}}
 }
 
 // Start subscribes and serves commands until Stop.
@@ -123,6 +124,14 @@ func (a *SimAgent) TaskState(frameworkID, taskID string) mesos.TaskState {
 		return st.state
 	}
 	return ""
+}
+
+// Kills returns the kill policy of each KILL the agent was sent for a
+// task, oldest first (nil for a KILL without one).
+func (a *SimAgent) Kills(frameworkID, taskID string) []*mesos.KillPolicy {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]*mesos.KillPolicy(nil), a.kills[frameworkID+"/"+taskID]...)
 }
 
 // Forget drops a task from the agent, as an agent restarted on a work
@@ -247,6 +256,8 @@ func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 		a.mu.Unlock()
 	case agentapi.EventKill:
 		a.mu.Lock()
+		key := ev.Kill.FrameworkID.Value + "/" + ev.Kill.TaskID.Value
+		a.kills[key] = append(a.kills[key], ev.Kill.KillPolicy)
 		if st := a.tasks[ev.Kill.FrameworkID.Value+"/"+ev.Kill.TaskID.Value]; st != nil {
 			st.pending = append(st.pending, a.status(ev.Kill.TaskID, mesos.TaskKilled))
 		}

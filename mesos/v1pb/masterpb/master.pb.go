@@ -399,6 +399,9 @@ type Call struct {
 	Teardown        *Call_Teardown         `protobuf:"bytes,16,opt,name=teardown" json:"teardown,omitempty"`
 	MarkAgentGone   *Call_MarkAgentGone    `protobuf:"bytes,17,opt,name=mark_agent_gone,json=markAgentGone" json:"mark_agent_gone,omitempty"`
 	UpdateQuota     *Call_UpdateQuota      `protobuf:"bytes,20,opt,name=update_quota,json=updateQuota" json:"update_quota,omitempty"`
+	DrainAgent      *Call_DrainAgent       `protobuf:"bytes,21,opt,name=drain_agent,json=drainAgent" json:"drain_agent,omitempty"`
+	DeactivateAgent *Call_DeactivateAgent  `protobuf:"bytes,22,opt,name=deactivate_agent,json=deactivateAgent" json:"deactivate_agent,omitempty"`
+	ReactivateAgent *Call_ReactivateAgent  `protobuf:"bytes,23,opt,name=reactivate_agent,json=reactivateAgent" json:"reactivate_agent,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -492,6 +495,27 @@ func (x *Call) GetMarkAgentGone() *Call_MarkAgentGone {
 func (x *Call) GetUpdateQuota() *Call_UpdateQuota {
 	if x != nil {
 		return x.UpdateQuota
+	}
+	return nil
+}
+
+func (x *Call) GetDrainAgent() *Call_DrainAgent {
+	if x != nil {
+		return x.DrainAgent
+	}
+	return nil
+}
+
+func (x *Call) GetDeactivateAgent() *Call_DeactivateAgent {
+	if x != nil {
+		return x.DeactivateAgent
+	}
+	return nil
+}
+
+func (x *Call) GetReactivateAgent() *Call_ReactivateAgent {
+	if x != nil {
+		return x.ReactivateAgent
 	}
 	return nil
 }
@@ -1152,6 +1176,214 @@ func (x *Call_MarkAgentGone) GetAgentId() *v1pb.AgentID {
 	return nil
 }
 
+// Duration has the field numbers of google.protobuf.Duration, so the
+// wire format is Mesos'; its JSON is the object Mesos' master reads
+// ({"seconds": 600}), not protojson's "600s".
+type Call_Duration struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seconds       *int64                 `protobuf:"varint,1,opt,name=seconds" json:"seconds,omitempty"`
+	Nanos         *int32                 `protobuf:"varint,2,opt,name=nanos" json:"nanos,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_Duration) Reset() {
+	*x = Call_Duration{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_Duration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_Duration) ProtoMessage() {}
+
+func (x *Call_Duration) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_Duration.ProtoReflect.Descriptor instead.
+func (*Call_Duration) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 8}
+}
+
+func (x *Call_Duration) GetSeconds() int64 {
+	if x != nil && x.Seconds != nil {
+		return *x.Seconds
+	}
+	return 0
+}
+
+func (x *Call_Duration) GetNanos() int32 {
+	if x != nil && x.Nanos != nil {
+		return *x.Nanos
+	}
+	return 0
+}
+
+type Call_DrainAgent struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	AgentId        *v1pb.AgentID          `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	MaxGracePeriod *Call_Duration         `protobuf:"bytes,2,opt,name=max_grace_period,json=maxGracePeriod" json:"max_grace_period,omitempty"`
+	MarkGone       *bool                  `protobuf:"varint,3,opt,name=mark_gone,json=markGone,def=0" json:"mark_gone,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+// Default values for Call_DrainAgent fields.
+const (
+	Default_Call_DrainAgent_MarkGone = bool(false)
+)
+
+func (x *Call_DrainAgent) Reset() {
+	*x = Call_DrainAgent{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_DrainAgent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_DrainAgent) ProtoMessage() {}
+
+func (x *Call_DrainAgent) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_DrainAgent.ProtoReflect.Descriptor instead.
+func (*Call_DrainAgent) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 9}
+}
+
+func (x *Call_DrainAgent) GetAgentId() *v1pb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *Call_DrainAgent) GetMaxGracePeriod() *Call_Duration {
+	if x != nil {
+		return x.MaxGracePeriod
+	}
+	return nil
+}
+
+func (x *Call_DrainAgent) GetMarkGone() bool {
+	if x != nil && x.MarkGone != nil {
+		return *x.MarkGone
+	}
+	return Default_Call_DrainAgent_MarkGone
+}
+
+type Call_DeactivateAgent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       *v1pb.AgentID          `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_DeactivateAgent) Reset() {
+	*x = Call_DeactivateAgent{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_DeactivateAgent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_DeactivateAgent) ProtoMessage() {}
+
+func (x *Call_DeactivateAgent) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_DeactivateAgent.ProtoReflect.Descriptor instead.
+func (*Call_DeactivateAgent) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 10}
+}
+
+func (x *Call_DeactivateAgent) GetAgentId() *v1pb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+type Call_ReactivateAgent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       *v1pb.AgentID          `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_ReactivateAgent) Reset() {
+	*x = Call_ReactivateAgent{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_ReactivateAgent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_ReactivateAgent) ProtoMessage() {}
+
+func (x *Call_ReactivateAgent) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_ReactivateAgent.ProtoReflect.Descriptor instead.
+func (*Call_ReactivateAgent) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 11}
+}
+
+func (x *Call_ReactivateAgent) GetAgentId() *v1pb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
 type Response_GetHealth struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Healthy       *bool                  `protobuf:"varint,1,req,name=healthy" json:"healthy,omitempty"`
@@ -1161,7 +1393,7 @@ type Response_GetHealth struct {
 
 func (x *Response_GetHealth) Reset() {
 	*x = Response_GetHealth{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[11]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1405,7 @@ func (x *Response_GetHealth) String() string {
 func (*Response_GetHealth) ProtoMessage() {}
 
 func (x *Response_GetHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[11]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1437,7 @@ type Response_GetFlags struct {
 
 func (x *Response_GetFlags) Reset() {
 	*x = Response_GetFlags{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[12]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1449,7 @@ func (x *Response_GetFlags) String() string {
 func (*Response_GetFlags) ProtoMessage() {}
 
 func (x *Response_GetFlags) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[12]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1481,7 @@ type Response_GetVersion struct {
 
 func (x *Response_GetVersion) Reset() {
 	*x = Response_GetVersion{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[13]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1493,7 @@ func (x *Response_GetVersion) String() string {
 func (*Response_GetVersion) ProtoMessage() {}
 
 func (x *Response_GetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[13]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1525,7 @@ type Response_GetMetrics struct {
 
 func (x *Response_GetMetrics) Reset() {
 	*x = Response_GetMetrics{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[14]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1537,7 @@ func (x *Response_GetMetrics) String() string {
 func (*Response_GetMetrics) ProtoMessage() {}
 
 func (x *Response_GetMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[14]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1337,7 +1569,7 @@ type Response_GetLoggingLevel struct {
 
 func (x *Response_GetLoggingLevel) Reset() {
 	*x = Response_GetLoggingLevel{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1581,7 @@ func (x *Response_GetLoggingLevel) String() string {
 func (*Response_GetLoggingLevel) ProtoMessage() {}
 
 func (x *Response_GetLoggingLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1616,7 @@ type Response_GetState struct {
 
 func (x *Response_GetState) Reset() {
 	*x = Response_GetState{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1628,7 @@ func (x *Response_GetState) String() string {
 func (*Response_GetState) ProtoMessage() {}
 
 func (x *Response_GetState) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1682,7 @@ type Response_GetAgents struct {
 
 func (x *Response_GetAgents) Reset() {
 	*x = Response_GetAgents{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1462,7 +1694,7 @@ func (x *Response_GetAgents) String() string {
 func (*Response_GetAgents) ProtoMessage() {}
 
 func (x *Response_GetAgents) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1734,7 @@ type Response_GetFrameworks struct {
 
 func (x *Response_GetFrameworks) Reset() {
 	*x = Response_GetFrameworks{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1746,7 @@ func (x *Response_GetFrameworks) String() string {
 func (*Response_GetFrameworks) ProtoMessage() {}
 
 func (x *Response_GetFrameworks) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1785,7 @@ type Response_GetExecutors struct {
 
 func (x *Response_GetExecutors) Reset() {
 	*x = Response_GetExecutors{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1797,7 @@ func (x *Response_GetExecutors) String() string {
 func (*Response_GetExecutors) ProtoMessage() {}
 
 func (x *Response_GetExecutors) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1829,7 @@ type Response_GetOperations struct {
 
 func (x *Response_GetOperations) Reset() {
 	*x = Response_GetOperations{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1841,7 @@ func (x *Response_GetOperations) String() string {
 func (*Response_GetOperations) ProtoMessage() {}
 
 func (x *Response_GetOperations) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +1868,7 @@ type Response_GetTasks struct {
 
 func (x *Response_GetTasks) Reset() {
 	*x = Response_GetTasks{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1648,7 +1880,7 @@ func (x *Response_GetTasks) String() string {
 func (*Response_GetTasks) ProtoMessage() {}
 
 func (x *Response_GetTasks) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1694,7 +1926,7 @@ type Response_GetRoles struct {
 
 func (x *Response_GetRoles) Reset() {
 	*x = Response_GetRoles{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1938,7 @@ func (x *Response_GetRoles) String() string {
 func (*Response_GetRoles) ProtoMessage() {}
 
 func (x *Response_GetRoles) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1970,7 @@ type Response_GetWeights struct {
 
 func (x *Response_GetWeights) Reset() {
 	*x = Response_GetWeights{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1750,7 +1982,7 @@ func (x *Response_GetWeights) String() string {
 func (*Response_GetWeights) ProtoMessage() {}
 
 func (x *Response_GetWeights) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +2014,7 @@ type Response_GetQuota struct {
 
 func (x *Response_GetQuota) Reset() {
 	*x = Response_GetQuota{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +2026,7 @@ func (x *Response_GetQuota) String() string {
 func (*Response_GetQuota) ProtoMessage() {}
 
 func (x *Response_GetQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1828,7 +2060,7 @@ type Response_GetMaster struct {
 
 func (x *Response_GetMaster) Reset() {
 	*x = Response_GetMaster{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +2072,7 @@ func (x *Response_GetMaster) String() string {
 func (*Response_GetMaster) ProtoMessage() {}
 
 func (x *Response_GetMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,13 +2121,14 @@ type Response_GetAgents_Agent struct {
 	TotalResources     []*v1pb.Resource       `protobuf:"bytes,7,rep,name=total_resources,json=totalResources" json:"total_resources,omitempty"`
 	AllocatedResources []*v1pb.Resource       `protobuf:"bytes,8,rep,name=allocated_resources,json=allocatedResources" json:"allocated_resources,omitempty"`
 	OfferedResources   []*v1pb.Resource       `protobuf:"bytes,9,rep,name=offered_resources,json=offeredResources" json:"offered_resources,omitempty"`
+	DrainInfo          *v1pb.DrainInfo        `protobuf:"bytes,13,opt,name=drain_info,json=drainInfo" json:"drain_info,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Response_GetAgents_Agent) Reset() {
 	*x = Response_GetAgents_Agent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +2140,7 @@ func (x *Response_GetAgents_Agent) String() string {
 func (*Response_GetAgents_Agent) ProtoMessage() {}
 
 func (x *Response_GetAgents_Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,6 +2226,13 @@ func (x *Response_GetAgents_Agent) GetOfferedResources() []*v1pb.Resource {
 	return nil
 }
 
+func (x *Response_GetAgents_Agent) GetDrainInfo() *v1pb.DrainInfo {
+	if x != nil {
+		return x.DrainInfo
+	}
+	return nil
+}
+
 type Response_GetFrameworks_Framework struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	FrameworkInfo      *v1pb.FrameworkInfo    `protobuf:"bytes,1,req,name=framework_info,json=frameworkInfo" json:"framework_info,omitempty"`
@@ -2011,7 +2251,7 @@ type Response_GetFrameworks_Framework struct {
 
 func (x *Response_GetFrameworks_Framework) Reset() {
 	*x = Response_GetFrameworks_Framework{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2263,7 @@ func (x *Response_GetFrameworks_Framework) String() string {
 func (*Response_GetFrameworks_Framework) ProtoMessage() {}
 
 func (x *Response_GetFrameworks_Framework) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2119,7 +2359,7 @@ type Response_GetExecutors_Executor struct {
 
 func (x *Response_GetExecutors_Executor) Reset() {
 	*x = Response_GetExecutors_Executor{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2131,7 +2371,7 @@ func (x *Response_GetExecutors_Executor) String() string {
 func (*Response_GetExecutors_Executor) ProtoMessage() {}
 
 func (x *Response_GetExecutors_Executor) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2411,7 @@ type Event_Subscribed struct {
 
 func (x *Event_Subscribed) Reset() {
 	*x = Event_Subscribed{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2183,7 +2423,7 @@ func (x *Event_Subscribed) String() string {
 func (*Event_Subscribed) ProtoMessage() {}
 
 func (x *Event_Subscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2222,7 +2462,7 @@ type Event_TaskAdded struct {
 
 func (x *Event_TaskAdded) Reset() {
 	*x = Event_TaskAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2474,7 @@ func (x *Event_TaskAdded) String() string {
 func (*Event_TaskAdded) ProtoMessage() {}
 
 func (x *Event_TaskAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2268,7 +2508,7 @@ type Event_TaskUpdated struct {
 
 func (x *Event_TaskUpdated) Reset() {
 	*x = Event_TaskUpdated{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2520,7 @@ func (x *Event_TaskUpdated) String() string {
 func (*Event_TaskUpdated) ProtoMessage() {}
 
 func (x *Event_TaskUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2566,7 @@ type Event_FrameworkAdded struct {
 
 func (x *Event_FrameworkAdded) Reset() {
 	*x = Event_FrameworkAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2338,7 +2578,7 @@ func (x *Event_FrameworkAdded) String() string {
 func (*Event_FrameworkAdded) ProtoMessage() {}
 
 func (x *Event_FrameworkAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2370,7 +2610,7 @@ type Event_FrameworkUpdated struct {
 
 func (x *Event_FrameworkUpdated) Reset() {
 	*x = Event_FrameworkUpdated{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2622,7 @@ func (x *Event_FrameworkUpdated) String() string {
 func (*Event_FrameworkUpdated) ProtoMessage() {}
 
 func (x *Event_FrameworkUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2414,7 +2654,7 @@ type Event_FrameworkRemoved struct {
 
 func (x *Event_FrameworkRemoved) Reset() {
 	*x = Event_FrameworkRemoved{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2426,7 +2666,7 @@ func (x *Event_FrameworkRemoved) String() string {
 func (*Event_FrameworkRemoved) ProtoMessage() {}
 
 func (x *Event_FrameworkRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2458,7 +2698,7 @@ type Event_AgentAdded struct {
 
 func (x *Event_AgentAdded) Reset() {
 	*x = Event_AgentAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2470,7 +2710,7 @@ func (x *Event_AgentAdded) String() string {
 func (*Event_AgentAdded) ProtoMessage() {}
 
 func (x *Event_AgentAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2502,7 +2742,7 @@ type Event_AgentRemoved struct {
 
 func (x *Event_AgentRemoved) Reset() {
 	*x = Event_AgentRemoved{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2514,7 +2754,7 @@ func (x *Event_AgentRemoved) String() string {
 func (*Event_AgentRemoved) ProtoMessage() {}
 
 func (x *Event_AgentRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2781,7 @@ var File_mesos_v1_master_master_proto protoreflect.FileDescriptor
 
 const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\"\xa9\x0f\n" +
+	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\"\xf9\x13\n" +
 	"\x04Call\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.mesos.v1.master.Call.TypeR\x04type\x12A\n" +
 	"\vget_metrics\x18\x02 \x01(\v2 .mesos.v1.master.Call.GetMetricsR\n" +
@@ -2553,7 +2793,11 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x0eupdate_weights\x18\x06 \x01(\v2#.mesos.v1.master.Call.UpdateWeightsR\rupdateWeights\x12:\n" +
 	"\bteardown\x18\x10 \x01(\v2\x1e.mesos.v1.master.Call.TeardownR\bteardown\x12K\n" +
 	"\x0fmark_agent_gone\x18\x11 \x01(\v2#.mesos.v1.master.Call.MarkAgentGoneR\rmarkAgentGone\x12D\n" +
-	"\fupdate_quota\x18\x14 \x01(\v2!.mesos.v1.master.Call.UpdateQuotaR\vupdateQuota\x1a>\n" +
+	"\fupdate_quota\x18\x14 \x01(\v2!.mesos.v1.master.Call.UpdateQuotaR\vupdateQuota\x12A\n" +
+	"\vdrain_agent\x18\x15 \x01(\v2 .mesos.v1.master.Call.DrainAgentR\n" +
+	"drainAgent\x12P\n" +
+	"\x10deactivate_agent\x18\x16 \x01(\v2%.mesos.v1.master.Call.DeactivateAgentR\x0fdeactivateAgent\x12P\n" +
+	"\x10reactivate_agent\x18\x17 \x01(\v2%.mesos.v1.master.Call.ReactivateAgentR\x0freactivateAgent\x1a>\n" +
 	"\n" +
 	"GetMetrics\x120\n" +
 	"\atimeout\x18\x01 \x01(\v2\x16.mesos.v1.DurationInfoR\atimeout\x1a[\n" +
@@ -2574,6 +2818,18 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x05force\x18\x01 \x01(\bR\x05force\x12:\n" +
 	"\rquota_configs\x18\x02 \x03(\v2\x15.mesos.v1.QuotaConfigR\fquotaConfigs\x1a=\n" +
 	"\rMarkAgentGone\x12,\n" +
+	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x1a:\n" +
+	"\bDuration\x12\x18\n" +
+	"\aseconds\x18\x01 \x01(\x03R\aseconds\x12\x14\n" +
+	"\x05nanos\x18\x02 \x01(\x05R\x05nanos\x1a\xa8\x01\n" +
+	"\n" +
+	"DrainAgent\x12,\n" +
+	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x12H\n" +
+	"\x10max_grace_period\x18\x02 \x01(\v2\x1e.mesos.v1.master.Call.DurationR\x0emaxGracePeriod\x12\"\n" +
+	"\tmark_gone\x18\x03 \x01(\b:\x05falseR\bmarkGone\x1a?\n" +
+	"\x0fDeactivateAgent\x12,\n" +
+	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x1a?\n" +
+	"\x0fReactivateAgent\x12,\n" +
 	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\"\x84\x06\n" +
 	"\x04Type\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x0e\n" +
@@ -2620,7 +2876,7 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\tSET_QUOTA\x10\x1d\x12\x10\n" +
 	"\fREMOVE_QUOTA\x10\x1e\x12\f\n" +
 	"\bTEARDOWN\x10\x1f\x12\x13\n" +
-	"\x0fMARK_AGENT_GONE\x10 \"\xa7 \n" +
+	"\x0fMARK_AGENT_GONE\x10 \"\xdb \n" +
 	"\bResponse\x122\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1e.mesos.v1.master.Response.TypeR\x04type\x12B\n" +
 	"\n" +
@@ -2662,10 +2918,10 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\rget_executors\x18\x02 \x01(\v2&.mesos.v1.master.Response.GetExecutorsR\fgetExecutors\x12N\n" +
 	"\x0eget_frameworks\x18\x03 \x01(\v2'.mesos.v1.master.Response.GetFrameworksR\rgetFrameworks\x12B\n" +
 	"\n" +
-	"get_agents\x18\x04 \x01(\v2#.mesos.v1.master.Response.GetAgentsR\tgetAgents\x1a\xf3\x04\n" +
+	"get_agents\x18\x04 \x01(\v2#.mesos.v1.master.Response.GetAgentsR\tgetAgents\x1a\xa7\x05\n" +
 	"\tGetAgents\x12A\n" +
 	"\x06agents\x18\x01 \x03(\v2).mesos.v1.master.Response.GetAgents.AgentR\x06agents\x12>\n" +
-	"\x10recovered_agents\x18\x02 \x03(\v2\x13.mesos.v1.AgentInfoR\x0frecoveredAgents\x1a\xe2\x03\n" +
+	"\x10recovered_agents\x18\x02 \x03(\v2\x13.mesos.v1.AgentInfoR\x0frecoveredAgents\x1a\x96\x04\n" +
 	"\x05Agent\x122\n" +
 	"\n" +
 	"agent_info\x18\x01 \x02(\v2\x13.mesos.v1.AgentInfoR\tagentInfo\x12\x16\n" +
@@ -2677,7 +2933,9 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x11reregistered_time\x18\x06 \x01(\v2\x12.mesos.v1.TimeInfoR\x10reregisteredTime\x12;\n" +
 	"\x0ftotal_resources\x18\a \x03(\v2\x12.mesos.v1.ResourceR\x0etotalResources\x12C\n" +
 	"\x13allocated_resources\x18\b \x03(\v2\x12.mesos.v1.ResourceR\x12allocatedResources\x12?\n" +
-	"\x11offered_resources\x18\t \x03(\v2\x12.mesos.v1.ResourceR\x10offeredResources\x1a\xd8\x05\n" +
+	"\x11offered_resources\x18\t \x03(\v2\x12.mesos.v1.ResourceR\x10offeredResources\x122\n" +
+	"\n" +
+	"drain_info\x18\r \x01(\v2\x13.mesos.v1.DrainInfoR\tdrainInfo\x1a\xd8\x05\n" +
 	"\rGetFrameworks\x12Q\n" +
 	"\n" +
 	"frameworks\x18\x01 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\n" +
@@ -2806,7 +3064,7 @@ func file_mesos_v1_master_master_proto_rawDescGZIP() []byte {
 }
 
 var file_mesos_v1_master_master_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_mesos_v1_master_master_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_mesos_v1_master_master_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_mesos_v1_master_master_proto_goTypes = []any{
 	(Call_Type)(0),                           // 0: mesos.v1.master.Call.Type
 	(Response_Type)(0),                       // 1: mesos.v1.master.Response.Type
@@ -2822,52 +3080,57 @@ var file_mesos_v1_master_master_proto_goTypes = []any{
 	(*Call_UpdateWeights)(nil),               // 11: mesos.v1.master.Call.UpdateWeights
 	(*Call_UpdateQuota)(nil),                 // 12: mesos.v1.master.Call.UpdateQuota
 	(*Call_MarkAgentGone)(nil),               // 13: mesos.v1.master.Call.MarkAgentGone
-	(*Response_GetHealth)(nil),               // 14: mesos.v1.master.Response.GetHealth
-	(*Response_GetFlags)(nil),                // 15: mesos.v1.master.Response.GetFlags
-	(*Response_GetVersion)(nil),              // 16: mesos.v1.master.Response.GetVersion
-	(*Response_GetMetrics)(nil),              // 17: mesos.v1.master.Response.GetMetrics
-	(*Response_GetLoggingLevel)(nil),         // 18: mesos.v1.master.Response.GetLoggingLevel
-	(*Response_GetState)(nil),                // 19: mesos.v1.master.Response.GetState
-	(*Response_GetAgents)(nil),               // 20: mesos.v1.master.Response.GetAgents
-	(*Response_GetFrameworks)(nil),           // 21: mesos.v1.master.Response.GetFrameworks
-	(*Response_GetExecutors)(nil),            // 22: mesos.v1.master.Response.GetExecutors
-	(*Response_GetOperations)(nil),           // 23: mesos.v1.master.Response.GetOperations
-	(*Response_GetTasks)(nil),                // 24: mesos.v1.master.Response.GetTasks
-	(*Response_GetRoles)(nil),                // 25: mesos.v1.master.Response.GetRoles
-	(*Response_GetWeights)(nil),              // 26: mesos.v1.master.Response.GetWeights
-	(*Response_GetQuota)(nil),                // 27: mesos.v1.master.Response.GetQuota
-	(*Response_GetMaster)(nil),               // 28: mesos.v1.master.Response.GetMaster
-	(*Response_GetAgents_Agent)(nil),         // 29: mesos.v1.master.Response.GetAgents.Agent
-	(*Response_GetFrameworks_Framework)(nil), // 30: mesos.v1.master.Response.GetFrameworks.Framework
-	(*Response_GetExecutors_Executor)(nil),   // 31: mesos.v1.master.Response.GetExecutors.Executor
-	(*Event_Subscribed)(nil),                 // 32: mesos.v1.master.Event.Subscribed
-	(*Event_TaskAdded)(nil),                  // 33: mesos.v1.master.Event.TaskAdded
-	(*Event_TaskUpdated)(nil),                // 34: mesos.v1.master.Event.TaskUpdated
-	(*Event_FrameworkAdded)(nil),             // 35: mesos.v1.master.Event.FrameworkAdded
-	(*Event_FrameworkUpdated)(nil),           // 36: mesos.v1.master.Event.FrameworkUpdated
-	(*Event_FrameworkRemoved)(nil),           // 37: mesos.v1.master.Event.FrameworkRemoved
-	(*Event_AgentAdded)(nil),                 // 38: mesos.v1.master.Event.AgentAdded
-	(*Event_AgentRemoved)(nil),               // 39: mesos.v1.master.Event.AgentRemoved
-	(*v1pb.DurationInfo)(nil),                // 40: mesos.v1.DurationInfo
-	(*v1pb.FrameworkID)(nil),                 // 41: mesos.v1.FrameworkID
-	(*v1pb.WeightInfo)(nil),                  // 42: mesos.v1.WeightInfo
-	(*v1pb.QuotaConfig)(nil),                 // 43: mesos.v1.QuotaConfig
-	(*v1pb.AgentID)(nil),                     // 44: mesos.v1.AgentID
-	(*v1pb.Flag)(nil),                        // 45: mesos.v1.Flag
-	(*v1pb.VersionInfo)(nil),                 // 46: mesos.v1.VersionInfo
-	(*v1pb.Metric)(nil),                      // 47: mesos.v1.Metric
-	(*v1pb.AgentInfo)(nil),                   // 48: mesos.v1.AgentInfo
-	(*v1pb.Task)(nil),                        // 49: mesos.v1.Task
-	(*v1pb.Role)(nil),                        // 50: mesos.v1.Role
-	(*v1pb.QuotaStatus)(nil),                 // 51: mesos.v1.QuotaStatus
-	(*v1pb.MasterInfo)(nil),                  // 52: mesos.v1.MasterInfo
-	(*v1pb.TimeInfo)(nil),                    // 53: mesos.v1.TimeInfo
-	(*v1pb.Resource)(nil),                    // 54: mesos.v1.Resource
-	(*v1pb.FrameworkInfo)(nil),               // 55: mesos.v1.FrameworkInfo
-	(*v1pb.Offer)(nil),                       // 56: mesos.v1.Offer
-	(*v1pb.ExecutorInfo)(nil),                // 57: mesos.v1.ExecutorInfo
-	(*v1pb.TaskStatus)(nil),                  // 58: mesos.v1.TaskStatus
-	(v1pb.TaskState)(0),                      // 59: mesos.v1.TaskState
+	(*Call_Duration)(nil),                    // 14: mesos.v1.master.Call.Duration
+	(*Call_DrainAgent)(nil),                  // 15: mesos.v1.master.Call.DrainAgent
+	(*Call_DeactivateAgent)(nil),             // 16: mesos.v1.master.Call.DeactivateAgent
+	(*Call_ReactivateAgent)(nil),             // 17: mesos.v1.master.Call.ReactivateAgent
+	(*Response_GetHealth)(nil),               // 18: mesos.v1.master.Response.GetHealth
+	(*Response_GetFlags)(nil),                // 19: mesos.v1.master.Response.GetFlags
+	(*Response_GetVersion)(nil),              // 20: mesos.v1.master.Response.GetVersion
+	(*Response_GetMetrics)(nil),              // 21: mesos.v1.master.Response.GetMetrics
+	(*Response_GetLoggingLevel)(nil),         // 22: mesos.v1.master.Response.GetLoggingLevel
+	(*Response_GetState)(nil),                // 23: mesos.v1.master.Response.GetState
+	(*Response_GetAgents)(nil),               // 24: mesos.v1.master.Response.GetAgents
+	(*Response_GetFrameworks)(nil),           // 25: mesos.v1.master.Response.GetFrameworks
+	(*Response_GetExecutors)(nil),            // 26: mesos.v1.master.Response.GetExecutors
+	(*Response_GetOperations)(nil),           // 27: mesos.v1.master.Response.GetOperations
+	(*Response_GetTasks)(nil),                // 28: mesos.v1.master.Response.GetTasks
+	(*Response_GetRoles)(nil),                // 29: mesos.v1.master.Response.GetRoles
+	(*Response_GetWeights)(nil),              // 30: mesos.v1.master.Response.GetWeights
+	(*Response_GetQuota)(nil),                // 31: mesos.v1.master.Response.GetQuota
+	(*Response_GetMaster)(nil),               // 32: mesos.v1.master.Response.GetMaster
+	(*Response_GetAgents_Agent)(nil),         // 33: mesos.v1.master.Response.GetAgents.Agent
+	(*Response_GetFrameworks_Framework)(nil), // 34: mesos.v1.master.Response.GetFrameworks.Framework
+	(*Response_GetExecutors_Executor)(nil),   // 35: mesos.v1.master.Response.GetExecutors.Executor
+	(*Event_Subscribed)(nil),                 // 36: mesos.v1.master.Event.Subscribed
+	(*Event_TaskAdded)(nil),                  // 37: mesos.v1.master.Event.TaskAdded
+	(*Event_TaskUpdated)(nil),                // 38: mesos.v1.master.Event.TaskUpdated
+	(*Event_FrameworkAdded)(nil),             // 39: mesos.v1.master.Event.FrameworkAdded
+	(*Event_FrameworkUpdated)(nil),           // 40: mesos.v1.master.Event.FrameworkUpdated
+	(*Event_FrameworkRemoved)(nil),           // 41: mesos.v1.master.Event.FrameworkRemoved
+	(*Event_AgentAdded)(nil),                 // 42: mesos.v1.master.Event.AgentAdded
+	(*Event_AgentRemoved)(nil),               // 43: mesos.v1.master.Event.AgentRemoved
+	(*v1pb.DurationInfo)(nil),                // 44: mesos.v1.DurationInfo
+	(*v1pb.FrameworkID)(nil),                 // 45: mesos.v1.FrameworkID
+	(*v1pb.WeightInfo)(nil),                  // 46: mesos.v1.WeightInfo
+	(*v1pb.QuotaConfig)(nil),                 // 47: mesos.v1.QuotaConfig
+	(*v1pb.AgentID)(nil),                     // 48: mesos.v1.AgentID
+	(*v1pb.Flag)(nil),                        // 49: mesos.v1.Flag
+	(*v1pb.VersionInfo)(nil),                 // 50: mesos.v1.VersionInfo
+	(*v1pb.Metric)(nil),                      // 51: mesos.v1.Metric
+	(*v1pb.AgentInfo)(nil),                   // 52: mesos.v1.AgentInfo
+	(*v1pb.Task)(nil),                        // 53: mesos.v1.Task
+	(*v1pb.Role)(nil),                        // 54: mesos.v1.Role
+	(*v1pb.QuotaStatus)(nil),                 // 55: mesos.v1.QuotaStatus
+	(*v1pb.MasterInfo)(nil),                  // 56: mesos.v1.MasterInfo
+	(*v1pb.TimeInfo)(nil),                    // 57: mesos.v1.TimeInfo
+	(*v1pb.Resource)(nil),                    // 58: mesos.v1.Resource
+	(*v1pb.DrainInfo)(nil),                   // 59: mesos.v1.DrainInfo
+	(*v1pb.FrameworkInfo)(nil),               // 60: mesos.v1.FrameworkInfo
+	(*v1pb.Offer)(nil),                       // 61: mesos.v1.Offer
+	(*v1pb.ExecutorInfo)(nil),                // 62: mesos.v1.ExecutorInfo
+	(*v1pb.TaskStatus)(nil),                  // 63: mesos.v1.TaskStatus
+	(v1pb.TaskState)(0),                      // 64: mesos.v1.TaskState
 }
 var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	0,  // 0: mesos.v1.master.Call.type:type_name -> mesos.v1.master.Call.Type
@@ -2879,86 +3142,94 @@ var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	10, // 6: mesos.v1.master.Call.teardown:type_name -> mesos.v1.master.Call.Teardown
 	13, // 7: mesos.v1.master.Call.mark_agent_gone:type_name -> mesos.v1.master.Call.MarkAgentGone
 	12, // 8: mesos.v1.master.Call.update_quota:type_name -> mesos.v1.master.Call.UpdateQuota
-	1,  // 9: mesos.v1.master.Response.type:type_name -> mesos.v1.master.Response.Type
-	14, // 10: mesos.v1.master.Response.get_health:type_name -> mesos.v1.master.Response.GetHealth
-	15, // 11: mesos.v1.master.Response.get_flags:type_name -> mesos.v1.master.Response.GetFlags
-	16, // 12: mesos.v1.master.Response.get_version:type_name -> mesos.v1.master.Response.GetVersion
-	17, // 13: mesos.v1.master.Response.get_metrics:type_name -> mesos.v1.master.Response.GetMetrics
-	18, // 14: mesos.v1.master.Response.get_logging_level:type_name -> mesos.v1.master.Response.GetLoggingLevel
-	19, // 15: mesos.v1.master.Response.get_state:type_name -> mesos.v1.master.Response.GetState
-	20, // 16: mesos.v1.master.Response.get_agents:type_name -> mesos.v1.master.Response.GetAgents
-	21, // 17: mesos.v1.master.Response.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
-	22, // 18: mesos.v1.master.Response.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
-	23, // 19: mesos.v1.master.Response.get_operations:type_name -> mesos.v1.master.Response.GetOperations
-	24, // 20: mesos.v1.master.Response.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
-	25, // 21: mesos.v1.master.Response.get_roles:type_name -> mesos.v1.master.Response.GetRoles
-	26, // 22: mesos.v1.master.Response.get_weights:type_name -> mesos.v1.master.Response.GetWeights
-	28, // 23: mesos.v1.master.Response.get_master:type_name -> mesos.v1.master.Response.GetMaster
-	27, // 24: mesos.v1.master.Response.get_quota:type_name -> mesos.v1.master.Response.GetQuota
-	2,  // 25: mesos.v1.master.Event.type:type_name -> mesos.v1.master.Event.Type
-	32, // 26: mesos.v1.master.Event.subscribed:type_name -> mesos.v1.master.Event.Subscribed
-	33, // 27: mesos.v1.master.Event.task_added:type_name -> mesos.v1.master.Event.TaskAdded
-	34, // 28: mesos.v1.master.Event.task_updated:type_name -> mesos.v1.master.Event.TaskUpdated
-	38, // 29: mesos.v1.master.Event.agent_added:type_name -> mesos.v1.master.Event.AgentAdded
-	39, // 30: mesos.v1.master.Event.agent_removed:type_name -> mesos.v1.master.Event.AgentRemoved
-	35, // 31: mesos.v1.master.Event.framework_added:type_name -> mesos.v1.master.Event.FrameworkAdded
-	36, // 32: mesos.v1.master.Event.framework_updated:type_name -> mesos.v1.master.Event.FrameworkUpdated
-	37, // 33: mesos.v1.master.Event.framework_removed:type_name -> mesos.v1.master.Event.FrameworkRemoved
-	40, // 34: mesos.v1.master.Call.GetMetrics.timeout:type_name -> mesos.v1.DurationInfo
-	40, // 35: mesos.v1.master.Call.SetLoggingLevel.duration:type_name -> mesos.v1.DurationInfo
-	41, // 36: mesos.v1.master.Call.Teardown.framework_id:type_name -> mesos.v1.FrameworkID
-	42, // 37: mesos.v1.master.Call.UpdateWeights.weight_infos:type_name -> mesos.v1.WeightInfo
-	43, // 38: mesos.v1.master.Call.UpdateQuota.quota_configs:type_name -> mesos.v1.QuotaConfig
-	44, // 39: mesos.v1.master.Call.MarkAgentGone.agent_id:type_name -> mesos.v1.AgentID
-	45, // 40: mesos.v1.master.Response.GetFlags.flags:type_name -> mesos.v1.Flag
-	46, // 41: mesos.v1.master.Response.GetVersion.version_info:type_name -> mesos.v1.VersionInfo
-	47, // 42: mesos.v1.master.Response.GetMetrics.metrics:type_name -> mesos.v1.Metric
-	24, // 43: mesos.v1.master.Response.GetState.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
-	22, // 44: mesos.v1.master.Response.GetState.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
-	21, // 45: mesos.v1.master.Response.GetState.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
-	20, // 46: mesos.v1.master.Response.GetState.get_agents:type_name -> mesos.v1.master.Response.GetAgents
-	29, // 47: mesos.v1.master.Response.GetAgents.agents:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	48, // 48: mesos.v1.master.Response.GetAgents.recovered_agents:type_name -> mesos.v1.AgentInfo
-	30, // 49: mesos.v1.master.Response.GetFrameworks.frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	30, // 50: mesos.v1.master.Response.GetFrameworks.completed_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	31, // 51: mesos.v1.master.Response.GetExecutors.executors:type_name -> mesos.v1.master.Response.GetExecutors.Executor
-	49, // 52: mesos.v1.master.Response.GetTasks.tasks:type_name -> mesos.v1.Task
-	49, // 53: mesos.v1.master.Response.GetTasks.unreachable_tasks:type_name -> mesos.v1.Task
-	49, // 54: mesos.v1.master.Response.GetTasks.completed_tasks:type_name -> mesos.v1.Task
-	50, // 55: mesos.v1.master.Response.GetRoles.roles:type_name -> mesos.v1.Role
-	42, // 56: mesos.v1.master.Response.GetWeights.weight_infos:type_name -> mesos.v1.WeightInfo
-	51, // 57: mesos.v1.master.Response.GetQuota.status:type_name -> mesos.v1.QuotaStatus
-	52, // 58: mesos.v1.master.Response.GetMaster.master_info:type_name -> mesos.v1.MasterInfo
-	48, // 59: mesos.v1.master.Response.GetAgents.Agent.agent_info:type_name -> mesos.v1.AgentInfo
-	53, // 60: mesos.v1.master.Response.GetAgents.Agent.registered_time:type_name -> mesos.v1.TimeInfo
-	53, // 61: mesos.v1.master.Response.GetAgents.Agent.reregistered_time:type_name -> mesos.v1.TimeInfo
-	54, // 62: mesos.v1.master.Response.GetAgents.Agent.total_resources:type_name -> mesos.v1.Resource
-	54, // 63: mesos.v1.master.Response.GetAgents.Agent.allocated_resources:type_name -> mesos.v1.Resource
-	54, // 64: mesos.v1.master.Response.GetAgents.Agent.offered_resources:type_name -> mesos.v1.Resource
-	55, // 65: mesos.v1.master.Response.GetFrameworks.Framework.framework_info:type_name -> mesos.v1.FrameworkInfo
-	53, // 66: mesos.v1.master.Response.GetFrameworks.Framework.registered_time:type_name -> mesos.v1.TimeInfo
-	53, // 67: mesos.v1.master.Response.GetFrameworks.Framework.reregistered_time:type_name -> mesos.v1.TimeInfo
-	53, // 68: mesos.v1.master.Response.GetFrameworks.Framework.unregistered_time:type_name -> mesos.v1.TimeInfo
-	56, // 69: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
-	54, // 70: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
-	54, // 71: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
-	57, // 72: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
-	44, // 73: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
-	19, // 74: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
-	49, // 75: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
-	41, // 76: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
-	58, // 77: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
-	59, // 78: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
-	30, // 79: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	30, // 80: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	55, // 81: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
-	29, // 82: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	44, // 83: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
-	84, // [84:84] is the sub-list for method output_type
-	84, // [84:84] is the sub-list for method input_type
-	84, // [84:84] is the sub-list for extension type_name
-	84, // [84:84] is the sub-list for extension extendee
-	0,  // [0:84] is the sub-list for field type_name
+	15, // 9: mesos.v1.master.Call.drain_agent:type_name -> mesos.v1.master.Call.DrainAgent
+	16, // 10: mesos.v1.master.Call.deactivate_agent:type_name -> mesos.v1.master.Call.DeactivateAgent
+	17, // 11: mesos.v1.master.Call.reactivate_agent:type_name -> mesos.v1.master.Call.ReactivateAgent
+	1,  // 12: mesos.v1.master.Response.type:type_name -> mesos.v1.master.Response.Type
+	18, // 13: mesos.v1.master.Response.get_health:type_name -> mesos.v1.master.Response.GetHealth
+	19, // 14: mesos.v1.master.Response.get_flags:type_name -> mesos.v1.master.Response.GetFlags
+	20, // 15: mesos.v1.master.Response.get_version:type_name -> mesos.v1.master.Response.GetVersion
+	21, // 16: mesos.v1.master.Response.get_metrics:type_name -> mesos.v1.master.Response.GetMetrics
+	22, // 17: mesos.v1.master.Response.get_logging_level:type_name -> mesos.v1.master.Response.GetLoggingLevel
+	23, // 18: mesos.v1.master.Response.get_state:type_name -> mesos.v1.master.Response.GetState
+	24, // 19: mesos.v1.master.Response.get_agents:type_name -> mesos.v1.master.Response.GetAgents
+	25, // 20: mesos.v1.master.Response.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
+	26, // 21: mesos.v1.master.Response.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
+	27, // 22: mesos.v1.master.Response.get_operations:type_name -> mesos.v1.master.Response.GetOperations
+	28, // 23: mesos.v1.master.Response.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
+	29, // 24: mesos.v1.master.Response.get_roles:type_name -> mesos.v1.master.Response.GetRoles
+	30, // 25: mesos.v1.master.Response.get_weights:type_name -> mesos.v1.master.Response.GetWeights
+	32, // 26: mesos.v1.master.Response.get_master:type_name -> mesos.v1.master.Response.GetMaster
+	31, // 27: mesos.v1.master.Response.get_quota:type_name -> mesos.v1.master.Response.GetQuota
+	2,  // 28: mesos.v1.master.Event.type:type_name -> mesos.v1.master.Event.Type
+	36, // 29: mesos.v1.master.Event.subscribed:type_name -> mesos.v1.master.Event.Subscribed
+	37, // 30: mesos.v1.master.Event.task_added:type_name -> mesos.v1.master.Event.TaskAdded
+	38, // 31: mesos.v1.master.Event.task_updated:type_name -> mesos.v1.master.Event.TaskUpdated
+	42, // 32: mesos.v1.master.Event.agent_added:type_name -> mesos.v1.master.Event.AgentAdded
+	43, // 33: mesos.v1.master.Event.agent_removed:type_name -> mesos.v1.master.Event.AgentRemoved
+	39, // 34: mesos.v1.master.Event.framework_added:type_name -> mesos.v1.master.Event.FrameworkAdded
+	40, // 35: mesos.v1.master.Event.framework_updated:type_name -> mesos.v1.master.Event.FrameworkUpdated
+	41, // 36: mesos.v1.master.Event.framework_removed:type_name -> mesos.v1.master.Event.FrameworkRemoved
+	44, // 37: mesos.v1.master.Call.GetMetrics.timeout:type_name -> mesos.v1.DurationInfo
+	44, // 38: mesos.v1.master.Call.SetLoggingLevel.duration:type_name -> mesos.v1.DurationInfo
+	45, // 39: mesos.v1.master.Call.Teardown.framework_id:type_name -> mesos.v1.FrameworkID
+	46, // 40: mesos.v1.master.Call.UpdateWeights.weight_infos:type_name -> mesos.v1.WeightInfo
+	47, // 41: mesos.v1.master.Call.UpdateQuota.quota_configs:type_name -> mesos.v1.QuotaConfig
+	48, // 42: mesos.v1.master.Call.MarkAgentGone.agent_id:type_name -> mesos.v1.AgentID
+	48, // 43: mesos.v1.master.Call.DrainAgent.agent_id:type_name -> mesos.v1.AgentID
+	14, // 44: mesos.v1.master.Call.DrainAgent.max_grace_period:type_name -> mesos.v1.master.Call.Duration
+	48, // 45: mesos.v1.master.Call.DeactivateAgent.agent_id:type_name -> mesos.v1.AgentID
+	48, // 46: mesos.v1.master.Call.ReactivateAgent.agent_id:type_name -> mesos.v1.AgentID
+	49, // 47: mesos.v1.master.Response.GetFlags.flags:type_name -> mesos.v1.Flag
+	50, // 48: mesos.v1.master.Response.GetVersion.version_info:type_name -> mesos.v1.VersionInfo
+	51, // 49: mesos.v1.master.Response.GetMetrics.metrics:type_name -> mesos.v1.Metric
+	28, // 50: mesos.v1.master.Response.GetState.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
+	26, // 51: mesos.v1.master.Response.GetState.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
+	25, // 52: mesos.v1.master.Response.GetState.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
+	24, // 53: mesos.v1.master.Response.GetState.get_agents:type_name -> mesos.v1.master.Response.GetAgents
+	33, // 54: mesos.v1.master.Response.GetAgents.agents:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	52, // 55: mesos.v1.master.Response.GetAgents.recovered_agents:type_name -> mesos.v1.AgentInfo
+	34, // 56: mesos.v1.master.Response.GetFrameworks.frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	34, // 57: mesos.v1.master.Response.GetFrameworks.completed_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	35, // 58: mesos.v1.master.Response.GetExecutors.executors:type_name -> mesos.v1.master.Response.GetExecutors.Executor
+	53, // 59: mesos.v1.master.Response.GetTasks.tasks:type_name -> mesos.v1.Task
+	53, // 60: mesos.v1.master.Response.GetTasks.unreachable_tasks:type_name -> mesos.v1.Task
+	53, // 61: mesos.v1.master.Response.GetTasks.completed_tasks:type_name -> mesos.v1.Task
+	54, // 62: mesos.v1.master.Response.GetRoles.roles:type_name -> mesos.v1.Role
+	46, // 63: mesos.v1.master.Response.GetWeights.weight_infos:type_name -> mesos.v1.WeightInfo
+	55, // 64: mesos.v1.master.Response.GetQuota.status:type_name -> mesos.v1.QuotaStatus
+	56, // 65: mesos.v1.master.Response.GetMaster.master_info:type_name -> mesos.v1.MasterInfo
+	52, // 66: mesos.v1.master.Response.GetAgents.Agent.agent_info:type_name -> mesos.v1.AgentInfo
+	57, // 67: mesos.v1.master.Response.GetAgents.Agent.registered_time:type_name -> mesos.v1.TimeInfo
+	57, // 68: mesos.v1.master.Response.GetAgents.Agent.reregistered_time:type_name -> mesos.v1.TimeInfo
+	58, // 69: mesos.v1.master.Response.GetAgents.Agent.total_resources:type_name -> mesos.v1.Resource
+	58, // 70: mesos.v1.master.Response.GetAgents.Agent.allocated_resources:type_name -> mesos.v1.Resource
+	58, // 71: mesos.v1.master.Response.GetAgents.Agent.offered_resources:type_name -> mesos.v1.Resource
+	59, // 72: mesos.v1.master.Response.GetAgents.Agent.drain_info:type_name -> mesos.v1.DrainInfo
+	60, // 73: mesos.v1.master.Response.GetFrameworks.Framework.framework_info:type_name -> mesos.v1.FrameworkInfo
+	57, // 74: mesos.v1.master.Response.GetFrameworks.Framework.registered_time:type_name -> mesos.v1.TimeInfo
+	57, // 75: mesos.v1.master.Response.GetFrameworks.Framework.reregistered_time:type_name -> mesos.v1.TimeInfo
+	57, // 76: mesos.v1.master.Response.GetFrameworks.Framework.unregistered_time:type_name -> mesos.v1.TimeInfo
+	61, // 77: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
+	58, // 78: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
+	58, // 79: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
+	62, // 80: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
+	48, // 81: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
+	23, // 82: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
+	53, // 83: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
+	45, // 84: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
+	63, // 85: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
+	64, // 86: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
+	34, // 87: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	34, // 88: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	60, // 89: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
+	33, // 90: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	48, // 91: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
+	92, // [92:92] is the sub-list for method output_type
+	92, // [92:92] is the sub-list for method input_type
+	92, // [92:92] is the sub-list for extension type_name
+	92, // [92:92] is the sub-list for extension extendee
+	0,  // [0:92] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_master_master_proto_init() }
@@ -2972,7 +3243,7 @@ func file_mesos_v1_master_master_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_v1_master_master_proto_rawDesc), len(file_mesos_v1_master_master_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   37,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
