@@ -44,6 +44,7 @@ func newApp() *cli.App {
 			teardownCommand(),
 			logsCommand(),
 			lsCommand(),
+			tlsCommand(),
 			versionCommand(),
 		}),
 		HideVersion: true,
