@@ -27,6 +27,7 @@ import (
 	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
+	"mesh/tlsutil"
 )
 
 // Config configures an agent.
@@ -104,6 +105,10 @@ type Config struct {
 	// recently used downloads go first.
 	FetcherCacheSize int64
 	Logger           hclog.Logger
+	// TLS, when set, serves the HTTP API over TLS and dials the servers
+	// over mutual TLS, presenting the agent's certificate and accepting
+	// only a server's (agent/tls.go).
+	TLS *tlsutil.TLS
 }
 
 // Defaults.
@@ -370,7 +375,7 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 		a.containerizer.Close()
 		return nil, fmt.Errorf("listen on -http-addr %s: %w", cfg.HTTPAddr, err)
 	}
-	a.ln = ln
+	a.ln = tlsListener(cfg.TLS, ln)
 	a.endpoint = reachableAddr(ln.Addr())
 	a.metrics = newAgentMetrics(a)
 	a.httpSrv = &http.Server{

@@ -24,6 +24,7 @@ func (f Files) Enabled() bool { return f.Cert != "" || f.Key != "" || f.CA != ""
 type TLS struct {
 	files Files
 	pool  *x509.CertPool
+	caPEM []byte
 	// cert is the current certificate: handshakes read it, Reload
 	// replaces it whole, so a handshake never sees half of a new pair.
 	cert atomic.Pointer[tls.Certificate]
@@ -49,7 +50,7 @@ func Load(f Files) (*TLS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-tls-ca %s: %w", f.CA, err)
 	}
-	t := &TLS{files: f, pool: x509.NewCertPool()}
+	t := &TLS{files: f, pool: x509.NewCertPool(), caPEM: data}
 	for _, c := range certs {
 		t.pool.AddCert(c)
 	}
@@ -91,6 +92,10 @@ func (t *TLS) Reload() error {
 	t.cert.Store(&pair)
 	return nil
 }
+
+// CAPEM is the CA file's content, for a child process to verify peers
+// with.
+func (t *TLS) CAPEM() []byte { return t.caPEM }
 
 // Certificate returns the current certificate, nil when there is none.
 func (t *TLS) Certificate() *tls.Certificate { return t.cert.Load() }
@@ -187,6 +192,20 @@ func (t *TLS) Scheme() string {
 		return "http"
 	}
 	return "https"
+}
+
+// ClientConfigPEM is the tls.Config of a process that holds only a CA's
+// PEM (an executor given it by its agent) dialing a peer of serverRole.
+func ClientConfigPEM(caPEM []byte, serverRole string) (*tls.Config, error) {
+	certs, err := ParseCertificates(caPEM)
+	if err != nil {
+		return nil, err
+	}
+	t := &TLS{pool: x509.NewCertPool(), caPEM: caPEM}
+	for _, c := range certs {
+		t.pool.AddCert(c)
+	}
+	return t.ClientConfig(serverRole), nil
 }
 
 // RequestRole is the role of the verified client certificate of r, ""
