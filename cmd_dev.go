@@ -123,7 +123,11 @@ func devCommand() *cli.Command {
 			fmt.Printf("mesh dev is running (data in %s)\n", dir)
 			fmt.Printf("  frameworks connect to: %s://%s/api/v1/scheduler\n", scfg.TLS.Scheme(), srv.HTTPAddr())
 			fmt.Printf("  agent:                 %s://%s\n", acfg.TLS.Scheme(), ag.Addr())
-			fmt.Printf("  try:                   mesh execute -master %s -name hello -command 'echo hello from mesh' -instances 3\n", srv.HTTPAddr())
+			tlsCA := ""
+			if scfg.TLS != nil {
+				tlsCA = " -tls-ca " + c.String("tls-ca")
+			}
+			fmt.Printf("  try:                   mesh execute -master %s%s -name hello -command 'echo hello from mesh' -instances 3\n", srv.HTTPAddr(), tlsCA)
 			fmt.Printf("press Ctrl-C to stop\n")
 			wg.Wait()
 			select {

@@ -375,7 +375,7 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 		a.containerizer.Close()
 		return nil, fmt.Errorf("listen on -http-addr %s: %w", cfg.HTTPAddr, err)
 	}
-	a.ln = tlsListener(cfg.TLS, ln)
+	a.ln = ln
 	a.endpoint = reachableAddr(ln.Addr())
 	a.metrics = newAgentMetrics(a)
 	a.httpSrv = &http.Server{
@@ -384,7 +384,9 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 		BaseContext:       func(net.Listener) context.Context { return a.ctx },
 		ErrorLog:          a.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
-	a.ln = boundHTTP(a.httpSrv, a.ln)
+	// TLS outermost: the HTTP server sees *tls.Conn, fills Request.TLS and
+	// answers plain HTTP with a 400 naming the mistake.
+	a.ln = tlsListener(cfg.TLS, boundHTTP(a.httpSrv, a.ln))
 	return a, nil
 }
 

@@ -162,6 +162,43 @@ func TestTLS_ClusterServesOnlyMutualTLS(t *testing.T) {
 		}
 	})
 
+	t.Run("web ui forwards over tls", func(t *testing.T) {
+		var follower string
+		for _, s := range c.servers {
+			if s.httpAddr != leader {
+				follower = s.httpAddr
+			}
+		}
+		// Each server's health, asked by the follower over TLS.
+		var ui struct {
+			Servers []struct {
+				Healthy bool   `json:"healthy"`
+				Reason  string `json:"reason"`
+			} `json:"servers"`
+		}
+		waitFor(t, 20*time.Second, "every server healthy in the follower's /ui/servers", func() bool {
+			if httpsJSON(client, follower, "/ui/servers", &ui) != nil || len(ui.Servers) != 3 {
+				return false
+			}
+			for _, s := range ui.Servers {
+				if !s.Healthy {
+					return false
+				}
+			}
+			return true
+		})
+		// An operator call forwarded by the follower to the leader.
+		resp, err := client.Post("https://"+follower+"/ui/api/v1", "application/json", strings.NewReader(`{"type":"GET_AGENTS"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "agent_info") {
+			t.Fatalf("GET_AGENTS through the follower's UI: %s %s (servers: %+v)", resp.Status, body, ui.Servers)
+		}
+	})
+
 	t.Run("plain http refused", func(t *testing.T) {
 		for _, s := range c.servers {
 			resp, err := http.Get("http://" + s.httpAddr + "/state")

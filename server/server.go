@@ -57,6 +57,10 @@ type Server struct {
 	// peerTransport carries requests to other servers over TLS (nil
 	// without TLS).
 	peerTransport *http.Transport
+	// uiTLS are the web UI's forwarding transports over TLS, by the
+	// role of the peer (uiTransport).
+	uiTLSOnce sync.Once
+	uiTLS     map[string]*http.Transport
 
 	// mu guards leader: the master state of the current term, nil while
 	// this server is not an established leader.

@@ -48,6 +48,25 @@ func (s *Server) peerURL(addr, path string) string {
 	return s.cfg.TLS.Scheme() + "://" + addr + path
 }
 
+// uiTransport is the transport of the web UI's forwarding to the leader
+// (role server) and to agents (role agent): uiPlainTransport without TLS,
+// otherwise one of the same bounds over TLS, accepting only a peer of
+// role.
+func (s *Server) uiTransport(role string) http.RoundTripper {
+	if s.cfg.TLS == nil {
+		return uiPlainTransport
+	}
+	s.uiTLSOnce.Do(func() {
+		s.uiTLS = map[string]*http.Transport{}
+		for _, r := range []string{tlsutil.RoleServer, tlsutil.RoleAgent} {
+			tr := uiPlainTransport.Clone()
+			tr.TLSClientConfig = s.cfg.TLS.ClientConfig(r)
+			s.uiTLS[r] = tr
+		}
+	})
+	return s.uiTLS[role]
+}
+
 // internalRoles names the role a client certificate must carry on each
 // internal endpoint when TLS is on.
 var internalRoles = map[string]string{
