@@ -348,3 +348,30 @@ func agentAddr(t *testing.T, p *proc) string {
 	t.Fatal("the agent has no -http-addr")
 	return ""
 }
+
+func TestTLS_AgentRefusesAServerWithoutTheServerRole(t *testing.T) {
+	dir := tlsInit(t)
+	// A "server" presenting the agent certificate: signed by the CA, but
+	// not a server's.
+	httpAddr := freePort(t)
+	start(t, append([]string{"server", "-data-dir", t.TempDir(), "-http-addr", httpAddr, "-raft-addr", freePort(t),
+		"-bootstrap-expect", "1"}, tlsArgs(dir, "agent")...)...)
+	client := tlsClient(t, dir, "client")
+	waitFor(t, 30*time.Second, "the impostor leading", func() bool {
+		var h health
+		return httpsJSON(client, httpAddr, "/health", &h) == nil && h.IsLeader
+	})
+	ag := start(t, append([]string{"agent", "-join", httpAddr, "-http-addr", freePort(t), "-work-dir", t.TempDir(),
+		"-resources", agentResources, "-log-level", "debug"}, tlsArgs(dir, "agent")...)...)
+	waitFor(t, 30*time.Second, "the agent refusing the impostor", func() bool {
+		o := ag.out.String()
+		return strings.Contains(o, "cannot register with a server") && strings.Contains(o, "is for role agent; want [server]")
+	})
+	if strings.Contains(ag.out.String(), "registered:") {
+		t.Fatal("the agent registered with a server whose certificate is an agent's")
+	}
+	var st clusterState
+	if err := httpsJSON(client, httpAddr, "/state", &st); err != nil || len(st.Agents) != 0 {
+		t.Fatalf("the impostor knows %d agents (%v)", len(st.Agents), err)
+	}
+}
