@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 
+	"mesh/httpbound"
 	"mesh/tlsutil"
 )
 
@@ -14,7 +15,8 @@ func tlsListener(t *tlsutil.TLS, ln net.Listener) net.Listener {
 	if t == nil {
 		return ln
 	}
-	return tls.NewListener(ln, t.ServerConfig(false))
+	cfg := t.ServerConfig(false)
+	return tls.NewListener(httpbound.RefuseOverTLS(ln, cfg), cfg)
 }
 
 // serverTLSConfig is how the agent dials servers: it presents its agent

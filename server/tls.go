@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"mesh/httpbound"
 	"mesh/mesos/agentapi"
 	"mesh/tlsutil"
 )
@@ -21,7 +22,8 @@ func (s *Server) tlsListener(ln net.Listener) net.Listener {
 	if s.cfg.TLS == nil {
 		return ln
 	}
-	return tls.NewListener(ln, s.cfg.TLS.ServerConfig(false))
+	cfg := s.cfg.TLS.ServerConfig(false)
+	return tls.NewListener(httpbound.RefuseOverTLS(ln, cfg), cfg)
 }
 
 // peerTransport is the transport of the requests this server sends to
