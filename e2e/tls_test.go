@@ -375,3 +375,35 @@ func TestTLS_AgentRefusesAServerWithoutTheServerRole(t *testing.T) {
 		t.Fatalf("the impostor knows %d agents (%v)", len(st.Agents), err)
 	}
 }
+
+func TestTLS_DevRunsTasksOverTLS(t *testing.T) {
+	dir := tlsInit(t)
+	httpAddr, agentAddr := freePort(t), freePort(t)
+	dev := start(t, append([]string{"dev", "-http-addr", httpAddr, "-agent-http-addr", agentAddr,
+		"-resources", "cpus:2;mem:1024;disk:1000;ports:[31000-31100]",
+		"-agent-tls-cert", filepath.Join(dir, "agent.pem"), "-agent-tls-key", filepath.Join(dir, "agent-key.pem")},
+		tlsArgs(dir, "server")...)...)
+	waitFor(t, 60*time.Second, "mesh dev to say it is running", func() bool {
+		return strings.Contains(dev.out.String(), "https://"+httpAddr+"/api/v1/scheduler")
+	})
+	ca := filepath.Join(dir, "ca.pem")
+	out, code := run(t, 2*time.Minute, "execute", "-master", httpAddr, "-tls-ca", ca, "-name", "dev-tls",
+		"-command", "echo hello from a tls dev", "-instances", "2", "-output", "all")
+	if code != 0 || strings.Count(out, "hello from a tls dev") != 2 {
+		t.Fatalf("mesh execute over TLS exited %d:\n%s", code, out)
+	}
+	// The task's output through the agent's TLS files API.
+	out, code = run(t, time.Minute, "logs", "-address", httpAddr, "-tls-ca", ca, "dev-tls-0")
+	if code != 0 || !strings.Contains(out, "hello from a tls dev") {
+		t.Fatalf("mesh logs over TLS exited %d:\n%s", code, out)
+	}
+	// Without -tls-ca the client cannot talk to it.
+	if out, code := run(t, time.Minute, "tasks", "-address", httpAddr); code == 0 {
+		t.Fatalf("mesh tasks without -tls-ca exited 0:\n%s", out)
+	}
+	// Half the TLS flags: refused at start, saying what is missing.
+	out, code = run(t, time.Minute, append([]string{"dev", "-http-addr", freePort(t), "-agent-http-addr", freePort(t)}, tlsArgs(dir, "server")...)...)
+	if code == 0 || !strings.Contains(out, "-agent-tls-cert") {
+		t.Fatalf("mesh dev without the agent's certificate exited %d:\n%s", code, out)
+	}
+}
