@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,6 +26,23 @@ func tlsFlags() []cli.Flag {
 // loadTLS reads the TLS flags: nil when none is given.
 func loadTLS(c *cli.Context) (*tlsutil.TLS, error) {
 	return tlsutil.Load(tlsutil.Files{Cert: c.String("tls-cert"), Key: c.String("tls-key"), CA: c.String("tls-ca")})
+}
+
+// loadServingTLS reads the TLS flags of a process that serves (a server or
+// an agent): with TLS on it needs its own certificate. One whose role is
+// not want starts, with a warning, as its peers will refuse it.
+func loadServingTLS(c *cli.Context, logger hclog.Logger, want string) (*tlsutil.TLS, error) {
+	t, err := loadTLS(c)
+	if err != nil || t == nil {
+		return t, err
+	}
+	if t.Certificate() == nil {
+		return nil, fmt.Errorf("-tls-ca alone is for clients: with TLS, mesh %s needs -tls-cert and -tls-key (its %s certificate)", want, want)
+	}
+	if got := t.Role(); got != want {
+		logger.Warn("the -tls-cert is not a "+want+" certificate: peers will refuse it", "role", got, "want_role", want)
+	}
+	return t, nil
 }
 
 // reloadTLSOnSIGHUP reloads t's certificate and key whenever the process

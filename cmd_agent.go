@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mesh/agent"
+	"mesh/tlsutil"
 )
 
 func agentCommand() *cli.Command {
@@ -62,7 +63,7 @@ func agentCommand() *cli.Command {
 			cfg.GCDiskHeadroom = c.Float64("gc-disk-headroom")
 			cfg.FetcherCacheSize = c.Int64("fetcher-cache-size") << 20
 			cfg.Logger = logger
-			if cfg.TLS, err = loadTLS(c); err != nil {
+			if cfg.TLS, err = loadServingTLS(c, logger, tlsutil.RoleAgent); err != nil {
 				return err
 			}
 			cleanup := cfg.Recover == agent.RecoverCleanup

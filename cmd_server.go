@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mesh/server"
+	"mesh/tlsutil"
 )
 
 func serverCommand() *cli.Command {
@@ -84,7 +85,7 @@ func serverCommand() *cli.Command {
 			cfg.MaxSnapshotRestoreBytes = c.Int64("max-snapshot-restore-bytes")
 			cfg.EnableDebug = c.Bool("enable-debug")
 			cfg.Logger = logger
-			if cfg.TLS, err = loadTLS(c); err != nil {
+			if cfg.TLS, err = loadServingTLS(c, logger, tlsutil.RoleServer); err != nil {
 				return err
 			}
 			srv, err := server.New(cfg)

@@ -44,6 +44,14 @@ func TestTLSCommand_InitCertAndTheirRefusals(t *testing.T) {
 	if fi, err := os.Stat(out + "-key.pem"); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("node2-key.pem: %v %v", fi, err)
 	}
+	// A server or an agent needs its own certificate.
+	ca := filepath.Join(dir, "ca.pem")
+	if _, err := runApp("server", "-data-dir", t.TempDir(), "-tls-ca", ca); err == nil || !strings.Contains(err.Error(), "mesh server needs -tls-cert and -tls-key") {
+		t.Fatalf("server with -tls-ca alone: %v", err)
+	}
+	if _, err := runApp("agent", "-join", "127.0.0.1:1", "-work-dir", t.TempDir(), "-tls-ca", ca); err == nil || !strings.Contains(err.Error(), "mesh agent needs -tls-cert and -tls-key") {
+		t.Fatalf("agent with -tls-ca alone: %v", err)
+	}
 	// A client given a CA file that is not one says so before dialing.
 	if _, err := runApp("tasks", "-address", "127.0.0.1:1", "-tls-ca", out+"-key.pem"); err == nil || !strings.Contains(err.Error(), "want CERTIFICATE") {
 		t.Fatalf("tasks -tls-ca KEY: %v", err)
