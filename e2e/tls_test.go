@@ -210,6 +210,12 @@ func TestTLS_ClusterServesOnlyMutualTLS(t *testing.T) {
 				}
 			}
 		}
+		// Each server says so in its log.
+		for _, s := range c.servers {
+			waitFor(t, 10*time.Second, "a server logging the plain HTTP request", func() bool {
+				return strings.Contains(s.p.out.String(), "client sent an HTTP request to an HTTPS server")
+			})
+		}
 		// And the agent's API.
 		var st struct{}
 		if err := getJSON(agentAddr(t, agent), "/state", &st); err == nil {

@@ -100,12 +100,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("listen on -http-addr %s: %w", cfg.HTTPAddr, err)
 	}
 	s.httpLn = s.tlsListener(httpbound.LimitConnsPerIP(ln, cfg.HTTPMaxConnsPerIP, cfg.HTTPLimitLoopback, "-http-max-conns-per-ip"))
-	s.newPeerTransport()
 	if err := s.setupRaft(); err != nil {
 		ln.Close()
 		return nil, err
 	}
 	s.httpSrv = s.httpServer(s.instrument(s.limitBodies(s.requireRole(s.routes()))))
+	s.setupTLSHTTP()
 	return s, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"mesh/httpbound"
 	"mesh/mesos/agentapi"
 	"mesh/tlsutil"
@@ -26,12 +28,16 @@ func (s *Server) tlsListener(ln net.Listener) net.Listener {
 	return tls.NewListener(httpbound.RefuseOverTLS(ln, cfg), cfg)
 }
 
-// peerTransport is the transport of the requests this server sends to
-// other servers; nil (Go's default) without TLS.
-func (s *Server) newPeerTransport() {
-	if s.cfg.TLS != nil {
-		s.peerTransport = s.cfg.TLS.HTTPTransport(tlsutil.RoleServer)
+// setupTLSHTTP makes, when TLS is on, the transport of the requests this
+// server sends to other servers (nil, Go's default, without TLS), and
+// logs the HTTP server's errors (refused handshakes among them) through
+// the server's logger.
+func (s *Server) setupTLSHTTP() {
+	if s.cfg.TLS == nil {
+		return
 	}
+	s.peerTransport = s.cfg.TLS.HTTPTransport(tlsutil.RoleServer)
+	s.httpSrv.ErrorLog = s.logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})
 }
 
 // peerClient is an HTTP client for other servers: over TLS, presenting
