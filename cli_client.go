@@ -25,11 +25,16 @@ import (
 
 // clientFlags are the flags of every command that talks to a server.
 func clientFlags() []cli.Flag {
-	return []cli.Flag{
+	return append(addressFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON for scripts instead of a table"})
+}
+
+// addressFlags are -address and the TLS flags: where the servers are and
+// how to reach them.
+func addressFlags() []cli.Flag {
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "address", Value: "127.0.0.1:5050", EnvVars: []string{"MESH_ADDR"},
 			Usage: "HTTP address of any server, or a comma-separated list to try in turn (followers redirect to the leader)"},
-		&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts instead of a table"},
-	}
+	}, tlsFlags()...)
 }
 
 // clientHTTP follows the servers' redirects to the leader (307 keeps the
@@ -41,21 +46,37 @@ var clientHTTP = &http.Client{Timeout: 30 * time.Second}
 type apiClient struct {
 	addrs []string
 	hc    *http.Client
+	// scheme is https with the TLS flags, http without.
+	scheme string
+	// err is why the TLS flags could not be used; every request fails
+	// with it.
+	err error
 }
 
+// newAPIClient is a client of the -address servers, over TLS with the
+// TLS flags (-tls-ca alone is enough; a client certificate is optional).
 func newAPIClient(c *cli.Context) *apiClient {
-	return clientFor(c.String("address"))
+	t, err := loadTLS(c)
+	a := &apiClient{hc: clientHTTP, scheme: t.Scheme(), err: err}
+	if t != nil {
+		// Servers and agents answer the CLI: any mesh role will do.
+		a.hc = &http.Client{Timeout: clientHTTP.Timeout, Transport: t.HTTPTransport("")}
+	}
+	return a.with(c.String("address"))
 }
 
-// clientFor makes a client of a comma-separated list of addresses.
-func clientFor(list string) *apiClient {
-	a := &apiClient{hc: clientHTTP}
+// with is a client of the same kind for a comma-separated list of other
+// addresses.
+func (a *apiClient) with(list string) *apiClient {
+	b := &apiClient{hc: a.hc, scheme: a.scheme, err: a.err}
 	for _, addr := range strings.Split(list, ",") {
-		if addr = strings.TrimPrefix(strings.TrimSpace(addr), "http://"); addr != "" {
-			a.addrs = append(a.addrs, addr)
+		addr = strings.TrimSpace(addr)
+		addr = strings.TrimPrefix(strings.TrimPrefix(addr, "http://"), "https://")
+		if addr != "" {
+			b.addrs = append(b.addrs, addr)
 		}
 	}
-	return a
+	return b
 }
 
 // addr is the address in use: the first that answered.
@@ -69,12 +90,15 @@ func (a *apiClient) addr() string {
 // send sends a request to the first address that answers (a server that
 // cannot be reached is skipped) and returns the answer's status and body.
 func (a *apiClient) send(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	if a.err != nil {
+		return 0, nil, a.err
+	}
 	if len(a.addrs) == 0 {
 		return 0, nil, fmt.Errorf("no server address: give -address or MESH_ADDR")
 	}
 	var reasons []string
 	for i, addr := range a.addrs {
-		req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, method, a.scheme+"://"+addr+path, bytes.NewReader(body))
 		if err != nil {
 			return 0, nil, fmt.Errorf("bad -address %q: %v", addr, err)
 		}
@@ -202,15 +226,15 @@ func findTask(st *mapi.GetState, id, framework string) (*mapi.Task, error) {
 }
 
 // agentURL returns the base URL of an agent's HTTP server.
-func agentURL(st *mapi.GetState, id string) (string, error) {
-	for _, a := range st.GetAgents.Agents {
-		if a.AgentInfo.ID == nil || a.AgentInfo.ID.Value != id {
+func (c *apiClient) agentURL(st *mapi.GetState, id string) (string, error) {
+	for _, ag := range st.GetAgents.Agents {
+		if ag.AgentInfo.ID == nil || ag.AgentInfo.ID.Value != id {
 			continue
 		}
-		if _, addr, ok := strings.Cut(a.PID, "@"); ok && addr != "" {
-			return "http://" + addr, nil
+		if _, addr, ok := strings.Cut(ag.PID, "@"); ok && addr != "" {
+			return c.scheme + "://" + addr, nil
 		}
-		return fmt.Sprintf("http://%s:%d", a.AgentInfo.Hostname, a.AgentInfo.Port), nil
+		return fmt.Sprintf("%s://%s:%d", c.scheme, ag.AgentInfo.Hostname, ag.AgentInfo.Port), nil
 	}
 	return "", fmt.Errorf("agent %s is not registered: its files cannot be read", id)
 }

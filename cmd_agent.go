@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mesh/agent"
+	"mesh/tlsutil"
 )
 
 func agentCommand() *cli.Command {
@@ -34,7 +35,7 @@ func agentCommand() *cli.Command {
 			&cli.StringFlag{Name: "fetcher-cache-dir", Usage: "where downloads of URIs marked cache are kept, a directory per task user (default: <work-dir>/fetcher-cache)"},
 			&cli.Int64Flag{Name: "fetcher-cache-size", Value: d.FetcherCacheSize >> 20, Usage: "size of the fetcher cache in MB; the least recently used downloads are removed beyond it"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
-		}, logFlags()...),
+		}, append(tlsFlags(), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -62,6 +63,9 @@ func agentCommand() *cli.Command {
 			cfg.GCDiskHeadroom = c.Float64("gc-disk-headroom")
 			cfg.FetcherCacheSize = c.Int64("fetcher-cache-size") << 20
 			cfg.Logger = logger
+			if cfg.TLS, err = loadServingTLS(c, logger, tlsutil.RoleAgent); err != nil {
+				return err
+			}
 			cleanup := cfg.Recover == agent.RecoverCleanup
 			if cleanup {
 				// Nothing is served: the address is only bound.
@@ -73,6 +77,7 @@ func agentCommand() *cli.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			reloadTLSOnSIGHUP(ctx, logger, cfg.TLS)
 			if cleanup {
 				sum, err := a.Cleanup(ctx)
 				fmt.Fprintf(c.App.Writer, "killed %d executors and destroyed %d other containers; %d status updates wait for the next agent on %s\n",

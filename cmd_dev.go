@@ -14,6 +14,7 @@ import (
 	"mesh/agent"
 	"mesh/fsm"
 	"mesh/server"
+	"mesh/tlsutil"
 )
 
 func devCommand() *cli.Command {
@@ -29,7 +30,9 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "data-dir", Usage: "keep data here instead of a temporary directory"},
 			&cli.StringFlag{Name: "isolation", Usage: "linux or posix (default: linux when root with cgroups, else posix)"},
 			&cli.StringFlag{Name: "host-volumes", Usage: "comma-separated host paths tasks may mount as volumes (default: none)"},
-		}, logFlags()...),
+			&cli.StringFlag{Name: "agent-tls-cert", Usage: "with TLS on, the agent's PEM certificate (mesh tls init writes agent.pem); -tls-cert is the server's"},
+			&cli.StringFlag{Name: "agent-tls-key", Usage: "PEM key of -agent-tls-cert"},
+		}, append(tlsFlags(), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -53,6 +56,16 @@ func devCommand() *cli.Command {
 			scfg.HTTPAddr = c.String("http-addr")
 			scfg.RaftAddr = c.String("raft-addr")
 			scfg.Logger = logger
+			if scfg.TLS, err = loadTLS(c); err != nil {
+				return err
+			}
+			agentTLS, err := tlsutil.Load(tlsutil.Files{Cert: c.String("agent-tls-cert"), Key: c.String("agent-tls-key"), CA: c.String("tls-ca")})
+			if err != nil {
+				return fmt.Errorf("-agent-tls-cert: %w", err)
+			}
+			if (scfg.TLS == nil) != (agentTLS == nil) || (scfg.TLS != nil && (scfg.TLS.Role() == "" || agentTLS.Role() == "")) {
+				return errors.New("mesh dev with TLS needs -tls-ca, -tls-cert and -tls-key (the server's) and -agent-tls-cert and -agent-tls-key (the agent's)")
+			}
 			srv, err := server.New(scfg)
 			if err != nil {
 				return err
@@ -70,12 +83,15 @@ func devCommand() *cli.Command {
 			// that person (mesh execute's default -user), root included.
 			acfg.AllowRootTasks = true
 			acfg.Logger = logger
+			acfg.TLS = agentTLS
 			ag, err := agent.New(acfg)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			reloadTLSOnSIGHUP(ctx, logger.Named("server"), scfg.TLS)
+			reloadTLSOnSIGHUP(ctx, logger.Named("agent"), acfg.TLS)
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			var wg sync.WaitGroup
@@ -105,9 +121,13 @@ func devCommand() *cli.Command {
 				return err
 			}
 			fmt.Printf("mesh dev is running (data in %s)\n", dir)
-			fmt.Printf("  frameworks connect to: http://%s/api/v1/scheduler\n", srv.HTTPAddr())
-			fmt.Printf("  agent:                 http://%s\n", ag.Addr())
-			fmt.Printf("  try:                   mesh execute -master %s -name hello -command 'echo hello from mesh' -instances 3\n", srv.HTTPAddr())
+			fmt.Printf("  frameworks connect to: %s://%s/api/v1/scheduler\n", scfg.TLS.Scheme(), srv.HTTPAddr())
+			fmt.Printf("  agent:                 %s://%s\n", acfg.TLS.Scheme(), ag.Addr())
+			tlsCA := ""
+			if scfg.TLS != nil {
+				tlsCA = " -tls-ca " + c.String("tls-ca")
+			}
+			fmt.Printf("  try:                   mesh execute -master %s%s -name hello -command 'echo hello from mesh' -instances 3\n", srv.HTTPAddr(), tlsCA)
 			fmt.Printf("press Ctrl-C to stop\n")
 			wg.Wait()
 			select {

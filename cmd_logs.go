@@ -31,7 +31,7 @@ func sandboxOf(ctx context.Context, a *apiClient, id, framework string) (agent, 
 	if err != nil {
 		return "", "", err
 	}
-	if agent, err = agentURL(st, t.AgentID.Value); err != nil {
+	if agent, err = a.agentURL(st, t.AgentID.Value); err != nil {
 		return "", "", err
 	}
 	executorID := t.TaskID.Value // the command executor is named after its task
@@ -63,7 +63,7 @@ func logsCommand() *cli.Command {
 		Name:      "logs",
 		Usage:     "print a task's stdout (or -stderr) from its sandbox; -f follows it as it grows",
 		ArgsUsage: "TASK_ID",
-		Flags: append(clientFlags()[:1],
+		Flags: append(addressFlags(),
 			&cli.StringFlag{Name: "framework", Usage: "the task's framework id, when two frameworks use the task id"},
 			&cli.BoolFlag{Name: "f", Aliases: []string{"follow"}, Usage: "keep printing what the task writes until it ends (or Ctrl-C)"},
 			&cli.BoolFlag{Name: "stderr", Usage: "print stderr instead of stdout"},
@@ -126,7 +126,7 @@ func lsCommand() *cli.Command {
 				return err
 			}
 			rel := strings.TrimPrefix(path.Clean("/"+c.Args().Get(1)), "/")
-			ag := clientFor(agent)
+			ag := a.with(agent)
 			var entries []json.RawMessage // as the agent lists them, for -json
 			if err := ag.getJSON(c.Context, "/files/browse?path="+url.QueryEscape(dir+rel), &entries); err != nil {
 				return err

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mesh/server"
+	"mesh/tlsutil"
 )
 
 func operatorCommand() *cli.Command {
@@ -21,7 +22,7 @@ func operatorCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "operator",
 		Usage: "operate a running cluster: raft membership and snapshots",
-		Flags: []cli.Flag{addr},
+		Flags: append([]cli.Flag{addr}, tlsFlags()...),
 		Subcommands: []*cli.Command{
 			{
 				Name:  "raft",
@@ -32,7 +33,7 @@ func operatorCommand() *cli.Command {
 						Usage: "list the servers in the raft configuration",
 						Action: func(c *cli.Context) error {
 							var peers []server.RaftPeer
-							if err := operatorGet(c.String("address"), "/internal/v1/raft/peers", &peers); err != nil {
+							if err := operatorGet(c, "/internal/v1/raft/peers", &peers); err != nil {
 								return err
 							}
 							tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -56,7 +57,7 @@ func operatorCommand() *cli.Command {
 								return fmt.Errorf("usage: mesh operator raft remove-peer ID")
 							}
 							body, _ := json.Marshal(map[string]string{"id": c.Args().First()})
-							if _, err := operatorDo(http.MethodPost, c.String("address"), "/internal/v1/raft/remove-peer", "application/json", bytes.NewReader(body)); err != nil {
+							if _, err := operatorDo(c, http.MethodPost, "/internal/v1/raft/remove-peer", "application/json", bytes.NewReader(body)); err != nil {
 								return err
 							}
 							fmt.Printf("removed peer %s\n", c.Args().First())
@@ -77,7 +78,7 @@ func operatorCommand() *cli.Command {
 							if c.NArg() != 1 {
 								return fmt.Errorf("usage: mesh operator snapshot save FILE")
 							}
-							resp, err := operatorDo(http.MethodGet, c.String("address"), "/internal/v1/snapshot", "", nil)
+							resp, err := operatorDo(c, http.MethodGet, "/internal/v1/snapshot", "", nil)
 							if err != nil {
 								return err
 							}
@@ -118,7 +119,7 @@ func operatorCommand() *cli.Command {
 								return err
 							}
 							defer f.Close()
-							resp, err := operatorDo(http.MethodPost, c.String("address"), "/internal/v1/snapshot", "application/octet-stream", bufio.NewReader(f))
+							resp, err := operatorDo(c, http.MethodPost, "/internal/v1/snapshot", "application/octet-stream", bufio.NewReader(f))
 							if err != nil {
 								return err
 							}
@@ -139,7 +140,15 @@ var operatorClient = &http.Client{Timeout: 5 * time.Minute}
 
 // operatorDo sends a request and turns any non-2xx answer into an error
 // that carries the server's message.
-func operatorDo(method, addr, path, contentType string, body io.Reader) (*http.Response, error) {
+func operatorDo(c *cli.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	t, err := loadTLS(c)
+	if err != nil {
+		return nil, err
+	}
+	hc := operatorClient
+	if t != nil {
+		hc = &http.Client{Timeout: operatorClient.Timeout, Transport: t.HTTPTransport(tlsutil.RoleServer)}
+	}
 	var buf []byte
 	if body != nil {
 		b, err := io.ReadAll(body)
@@ -148,14 +157,14 @@ func operatorDo(method, addr, path, contentType string, body io.Reader) (*http.R
 		}
 		buf = b
 	}
-	req, err := http.NewRequest(method, "http://"+addr+path, bytes.NewReader(buf))
+	req, err := http.NewRequest(method, t.Scheme()+"://"+c.String("address")+path, bytes.NewReader(buf))
 	if err != nil {
 		return nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := operatorClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -167,8 +176,8 @@ func operatorDo(method, addr, path, contentType string, body io.Reader) (*http.R
 	return resp, nil
 }
 
-func operatorGet(addr, path string, v any) error {
-	resp, err := operatorDo(http.MethodGet, addr, path, "", nil)
+func operatorGet(c *cli.Context, path string, v any) error {
+	resp, err := operatorDo(c, http.MethodGet, path, "", nil)
 	if err != nil {
 		return err
 	}

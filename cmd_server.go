@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mesh/server"
+	"mesh/tlsutil"
 )
 
 func serverCommand() *cli.Command {
@@ -45,7 +46,7 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-framework-streams", Value: d.MaxFrameworkStreams, Usage: "framework event streams (SUBSCRIBE) open at once; more are answered 429"},
 			&cli.Int64Flag{Name: "max-snapshot-restore-bytes", Value: d.MaxSnapshotRestoreBytes, Usage: "largest snapshot a restore accepts"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
-		}, logFlags()...),
+		}, append(tlsFlags(), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -84,12 +85,16 @@ func serverCommand() *cli.Command {
 			cfg.MaxSnapshotRestoreBytes = c.Int64("max-snapshot-restore-bytes")
 			cfg.EnableDebug = c.Bool("enable-debug")
 			cfg.Logger = logger
+			if cfg.TLS, err = loadServingTLS(c, logger, tlsutil.RoleServer); err != nil {
+				return err
+			}
 			srv, err := server.New(cfg)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			reloadTLSOnSIGHUP(ctx, logger, cfg.TLS)
 			return srv.Run(ctx)
 		},
 	}

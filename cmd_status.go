@@ -74,7 +74,7 @@ func gatherStatus(ctx context.Context, a *apiClient) (*clusterStatus, error) {
 	healthy := 0
 	for _, p := range peers {
 		s := serverStatus{ID: p.ID, HTTPAddr: p.HTTPAddr, RaftAddr: p.Address, Suffrage: p.Suffrage, RaftState: "unreachable"}
-		if ph, err := fetchHealth(ctx, clientFor(p.HTTPAddr)); err != nil {
+		if ph, err := fetchHealth(ctx, a.with(p.HTTPAddr)); err != nil {
 			s.Reason = err.Error()
 		} else {
 			s.RaftState, s.Healthy, s.Reason = strings.ToLower(ph.RaftState), ph.Healthy, ph.Reason

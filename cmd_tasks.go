@@ -63,7 +63,7 @@ func teardownCommand() *cli.Command {
 		Name:      "teardown",
 		Usage:     "tear a framework down: its tasks are killed and it may not subscribe again",
 		ArgsUsage: "FRAMEWORK_ID",
-		Flags:     clientFlags()[:1],
+		Flags:     addressFlags(),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return fmt.Errorf("usage: mesh teardown FRAMEWORK_ID")
@@ -93,7 +93,7 @@ func killCommand() *cli.Command {
 		Name:      "kill",
 		Usage:     "kill a task by tearing down its framework (-teardown); Mesos gives operators no call to kill one task",
 		ArgsUsage: "TASK_ID",
-		Flags: append(clientFlags()[:1],
+		Flags: append(addressFlags(),
 			&cli.StringFlag{Name: "framework", Usage: "the task's framework id, when two frameworks use the task id"},
 			&cli.BoolFlag{Name: "teardown", Usage: "tear down the task's framework, killing all its tasks"},
 		),

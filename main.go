@@ -45,6 +45,7 @@ func newApp() *cli.App {
 			drainCommand(),
 			logsCommand(),
 			lsCommand(),
+			tlsCommand(),
 			versionCommand(),
 		}),
 		HideVersion: true,

@@ -27,6 +27,7 @@ import (
 	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
+	"mesh/tlsutil"
 )
 
 // Config configures an agent.
@@ -104,6 +105,10 @@ type Config struct {
 	// recently used downloads go first.
 	FetcherCacheSize int64
 	Logger           hclog.Logger
+	// TLS, when set, serves the HTTP API over TLS and dials the servers
+	// over mutual TLS, presenting the agent's certificate and accepting
+	// only a server's (agent/tls.go).
+	TLS *tlsutil.TLS
 }
 
 // Defaults.
@@ -379,7 +384,9 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 		BaseContext:       func(net.Listener) context.Context { return a.ctx },
 		ErrorLog:          a.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
-	a.ln = boundHTTP(a.httpSrv, a.ln)
+	// TLS outermost: the HTTP server sees *tls.Conn, fills Request.TLS and
+	// answers plain HTTP with a 400 naming the mistake.
+	a.ln = tlsListener(cfg.TLS, boundHTTP(a.httpSrv, a.ln))
 	return a, nil
 }
 

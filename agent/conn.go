@@ -45,6 +45,7 @@ type serverConn struct {
 
 func newServerConn(a *Agent, servers []string) *serverConn {
 	tr := &http.Transport{
+		TLSClientConfig:       serverTLSConfig(a.cfg.TLS),
 		Proxy:                 nil, // loopback and cluster addresses only
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ResponseHeaderTimeout: 30 * time.Second,
@@ -158,7 +159,7 @@ func (c *serverConn) post(ctx context.Context, addr string, call *agentapi.Call)
 		return addr, nil, fmt.Errorf("encode %s call: %w", call.Type, err)
 	}
 	for hops := 0; ; hops++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+agentapi.Path, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.a.cfg.TLS.Scheme()+"://"+addr+agentapi.Path, bytes.NewReader(body))
 		if err != nil {
 			return addr, nil, err
 		}

@@ -285,6 +285,9 @@ func (a *Agent) executorEnv(run *runner) []string {
 	if run.token != "" {
 		env = append(env, executor.EnvExecutorToken+"="+run.token)
 	}
+	if a.cfg.TLS != nil {
+		env = append(env, executor.EnvAgentTLSCA+"="+string(a.cfg.TLS.CAPEM()))
+	}
 	if run.kind == kindGroup {
 		env = append(env, executor.EnvDefaultExecutor+"=1")
 	}

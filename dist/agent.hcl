@@ -32,5 +32,10 @@ gc-disk-headroom = 0.1
 # Downloads marked cache, in MB.
 fetcher-cache-size = 2048
 
+# TLS (docs/security.md): the agent certificate from `mesh tls init`.
+# tls-cert = "/etc/mesh/tls/agent.pem"
+# tls-key  = "/etc/mesh/tls/agent-key.pem"
+# tls-ca   = "/etc/mesh/tls/ca.pem"
+
 log-level = "info"
 log-json  = true

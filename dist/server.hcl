@@ -23,5 +23,11 @@ framework-failover-minimum = "1m"
 max-completed-tasks-per-framework = 1000
 max-completed-frameworks          = 50
 
+# TLS (docs/security.md): certificates from `mesh tls init`; uncomment to
+# put the APIs and raft on mutual TLS.
+# tls-cert = "/etc/mesh/tls/server.pem"
+# tls-key  = "/etc/mesh/tls/server-key.pem"
+# tls-ca   = "/etc/mesh/tls/ca.pem"
+
 log-level = "info"
 log-json  = true

@@ -86,7 +86,7 @@ func (r *runner) onOffers(offers []mesos.Offer) {
 	var idle, unfit []mesos.OfferID
 	for i := range offers {
 		o := &offers[i]
-		if u := agentURL(o); u != "" {
+		if u := agentURL(o, r.cfg.Scheme); u != "" {
 			r.agents[o.AgentID.Value] = u
 		}
 		if r.stopping != nil || r.stopReq != nil || len(r.pending) == 0 {

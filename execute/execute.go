@@ -111,6 +111,9 @@ type Config struct {
 	Logger hclog.Logger
 	// HTTPClient talks to servers and agents; nil means a fresh client.
 	HTTPClient *http.Client
+	// Scheme is "https" when servers and agents serve TLS (HTTPClient
+	// then carries the TLS configuration); empty means "http".
+	Scheme string
 
 	// newTimer starts the reconciliation and resubscription timers; nil
 	// means the wall clock.
@@ -347,6 +350,7 @@ func newRunner(cfg Config) *runner {
 			Masters:    cfg.Masters,
 			Logger:     log.Named("client"),
 			HTTPClient: cfg.HTTPClient,
+			Scheme:     cfg.Scheme,
 		}),
 		info: mesos.FrameworkInfo{
 			// The run names its framework itself, so that a SUBSCRIBE

@@ -76,7 +76,7 @@ func take(avail mesos.Resources, name string, amount float64) (mesos.Resources, 
 
 // agentURL returns the base URL of the HTTP server of the agent an offer
 // came from, or "" when the offer does not say.
-func agentURL(o *mesos.Offer) string {
+func agentURL(o *mesos.Offer, scheme string) string {
 	if o.URL == nil || o.URL.Address.Port == 0 {
 		return ""
 	}
@@ -90,7 +90,9 @@ func agentURL(o *mesos.Offer) string {
 	if host == "" {
 		return ""
 	}
-	scheme := o.URL.Scheme
+	if scheme == "" {
+		scheme = o.URL.Scheme
+	}
 	if scheme == "" {
 		scheme = "http"
 	}

@@ -3,6 +3,8 @@ package executor
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"mesh/mesos"
 	execapi "mesh/mesos/executor"
 	"mesh/mesos/recordio"
+	"mesh/tlsutil"
 )
 
 // updateTimeout bounds one UPDATE call: the agent answers as soon as it
@@ -30,11 +33,22 @@ type agentClient struct {
 }
 
 func newAgentClient(cfg CommandExecutorConfig) *agentClient {
+	scheme, tr := "http", &http.Transport{DisableCompression: true}
+	if cfg.AgentCAPEM != "" {
+		// The agent serves TLS: only a certificate of its CA with the
+		// agent role is its. A PEM that does not parse (checked when the
+		// environment was read) leaves no CA to trust: every call fails.
+		scheme = "https"
+		tr.TLSClientConfig, _ = tlsutil.ClientConfigPEM([]byte(cfg.AgentCAPEM), tlsutil.RoleAgent)
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{RootCAs: x509.NewCertPool()}
+		}
+	}
 	return &agentClient{
-		url: "http://" + cfg.AgentEndpoint + "/api/v1/executor",
+		url: scheme + "://" + cfg.AgentEndpoint + "/api/v1/executor",
 		// No client timeout: the SUBSCRIBE response is a long-lived
 		// stream; calls are bounded by their contexts.
-		http:        &http.Client{Transport: &http.Transport{DisableCompression: true}},
+		http:        &http.Client{Transport: tr},
 		frameworkID: mesos.FrameworkID{Value: cfg.FrameworkID},
 		executorID:  mesos.ExecutorID{Value: cfg.ExecutorID},
 		token:       cfg.Token,

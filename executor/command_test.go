@@ -14,6 +14,7 @@ import (
 	"mesh/mesos"
 	execapi "mesh/mesos/executor"
 	"mesh/mesos/recordio"
+	"mesh/tlsutil"
 )
 
 // fakeAgent serves the executor API for one executor: it records
@@ -408,5 +409,26 @@ func TestCommandExecutorConfigFromEnv(t *testing.T) {
 	}
 	if _, err := CommandExecutorConfigFromEnv(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), EnvAgentEndpoint) {
 		t.Errorf("empty env: err = %v", err)
+	}
+}
+
+// TestCommandExecutorConfigFromEnv_AgentCA: the agent's CA, when given,
+// must be PEM certificates; anything else is refused naming the variable.
+func TestCommandExecutorConfigFromEnv_AgentCA(t *testing.T) {
+	ca, err := tlsutil.NewCA(time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{EnvFrameworkID: "fw", EnvExecutorID: "e", EnvAgentEndpoint: "127.0.0.1:5051", EnvAgentTLSCA: string(ca.PEM)}
+	cfg, err := CommandExecutorConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil || cfg.AgentCAPEM != string(ca.PEM) {
+		t.Fatalf("a PEM CA: %v", err)
+	}
+	if c := newAgentClient(cfg); !strings.HasPrefix(c.url, "https://") {
+		t.Fatalf("with the agent's CA the executor calls %s", c.url)
+	}
+	env[EnvAgentTLSCA] = "not a certificate"
+	if _, err := CommandExecutorConfigFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), EnvAgentTLSCA) {
+		t.Fatalf("a CA that is not PEM: %v", err)
 	}
 }

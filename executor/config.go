@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"mesh/tlsutil"
 )
 
 // Environment variables the agent sets for every executor (Mesos' names,
@@ -28,6 +30,9 @@ const (
 	// every executor API call (Authorization: Bearer), as Mesos' executor
 	// authentication. The command executor does not pass it to its task.
 	EnvExecutorToken = "MESOS_EXECUTOR_AUTHENTICATION_TOKEN"
+	// EnvAgentTLSCA holds, when the agent serves TLS, the PEM of the CA
+	// its certificate is signed by: the executor speaks https to it.
+	EnvAgentTLSCA = "MESH_AGENT_TLS_CA_PEM"
 )
 
 // Defaults of the command executor, as Mesos'.
@@ -53,6 +58,9 @@ type CommandExecutorConfig struct {
 	ContainerID string
 	// Token authenticates the executor's calls (EnvExecutorToken).
 	Token string
+	// AgentCAPEM, when set, is the CA of the agent's TLS certificate
+	// (EnvAgentTLSCA).
+	AgentCAPEM string
 	// TaskRootfs, when set, is the task's own root filesystem: the task
 	// is chrooted into it, works in Sandbox (a path inside it) and runs
 	// as TaskUser.
@@ -89,6 +97,7 @@ func CommandExecutorConfigFromEnv(getenv func(string) string) (CommandExecutorCo
 		Sandbox:       getenv(EnvSandbox),
 		ContainerID:   getenv(EnvContainerID),
 		Token:         getenv(EnvExecutorToken),
+		AgentCAPEM:    getenv(EnvAgentTLSCA),
 		TaskRootfs:    getenv(EnvTaskRootfs),
 		TaskUser:      getenv(EnvTaskUser),
 		TaskCaps:      getenv(EnvTaskCaps),
@@ -105,6 +114,11 @@ func CommandExecutorConfigFromEnv(getenv func(string) string) (CommandExecutorCo
 	if len(missing) > 0 {
 		slices.Sort(missing)
 		return cfg, fmt.Errorf("the executor is started by an agent: %s not set", strings.Join(missing, ", "))
+	}
+	if cfg.AgentCAPEM != "" {
+		if _, err := tlsutil.ClientConfigPEM([]byte(cfg.AgentCAPEM), tlsutil.RoleAgent); err != nil {
+			return cfg, fmt.Errorf("%s: %w", EnvAgentTLSCA, err)
+		}
 	}
 	if cfg.Directory == "" {
 		wd, err := os.Getwd()

@@ -4,6 +4,7 @@
 package httpbound
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"mime"
@@ -25,6 +26,10 @@ type limitListener struct {
 	max           int
 	limitLoopback bool
 	flag          string
+	// refusalTLS, when set, is the TLS the listener's connections speak:
+	// the 429 goes over it, or a TLS client would read only a failed
+	// handshake.
+	refusalTLS *tls.Config
 
 	mu   sync.Mutex
 	open map[string]int // by client IP
@@ -39,6 +44,16 @@ func LimitConnsPerIP(ln net.Listener, max int, limitLoopback bool, flag string) 
 		return ln
 	}
 	return &limitListener{Listener: ln, max: max, limitLoopback: limitLoopback, flag: flag, open: map[string]int{}}
+}
+
+// RefuseOverTLS makes a listener of LimitConnsPerIP answer its 429 over
+// TLS with cfg, for a listener that is wrapped in tls.NewListener with the
+// same cfg. Other listeners are returned as they are.
+func RefuseOverTLS(ln net.Listener, cfg *tls.Config) net.Listener {
+	if l, ok := ln.(*limitListener); ok {
+		l.refusalTLS = cfg
+	}
+	return ln
 }
 
 // Accept returns the next connection within its client's limit; the
@@ -60,6 +75,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		l.mu.Unlock()
 		if n >= l.max {
+			if l.refusalTLS != nil {
+				c = tls.Server(c, l.refusalTLS)
+			}
 			go refuseConn(c, fmt.Sprintf("too many connections from %s: %d open, the limit is %d (%s)\n", ip, n, l.max, l.flag))
 			continue
 		}
@@ -79,7 +97,9 @@ func (l *limitListener) release(ip string) {
 // closes it.
 func refuseConn(c net.Conn, msg string) {
 	defer c.Close()
-	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	// A TLS connection reads the client's handshake first: the deadline
+	// bounds both.
+	_ = c.SetDeadline(time.Now().Add(time.Second))
 	fmt.Fprintf(c, "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(msg), msg)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"mesh/allocator"
+	"mesh/tlsutil"
 )
 
 // Config configures a server.
@@ -109,6 +110,10 @@ type Config struct {
 	SnapshotInterval time.Duration
 
 	Logger hclog.Logger
+
+	// TLS, when set, puts the HTTP API and raft on TLS with this material
+	// (server/tls.go); nil serves plain TCP.
+	TLS *tlsutil.TLS
 
 	// TestRaft replaces raft's network and stores with in-memory ones; the
 	// in-process cluster harness sets it.

@@ -136,7 +136,7 @@ func (s *Server) addVoter(req JoinRequest) error {
 // them bootstrap the same configuration. It returns an error wrapping
 // errFatalJoin for what no retry can fix.
 func (s *Server) joinLoop(ctx context.Context) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := s.peerClient(2 * time.Second)
 	backoff := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		if s.inCluster() {
@@ -169,7 +169,7 @@ func (s *Server) tryJoin(ctx context.Context, client *http.Client) error {
 	found := map[string]PeerInfo{self.NodeID: self}
 	var problems []error
 	for _, addr := range s.cfg.Join {
-		p, err := fetchPeer(ctx, client, addr)
+		p, err := s.fetchPeer(ctx, client, addr)
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -210,9 +210,9 @@ func (s *Server) tryJoin(ctx context.Context, client *http.Client) error {
 
 // fetchPeer asks a server who it is; a clear error when addr is not a
 // mesh server.
-func fetchPeer(ctx context.Context, client *http.Client, addr string) (PeerInfo, error) {
+func (s *Server) fetchPeer(ctx context.Context, client *http.Client, addr string) (PeerInfo, error) {
 	var p PeerInfo
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+peerPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.peerURL(addr, peerPath), nil)
 	if err != nil {
 		return p, fmt.Errorf("-join %s: %w", addr, err)
 	}
@@ -232,7 +232,7 @@ func fetchPeer(ctx context.Context, client *http.Client, addr string) (PeerInfo,
 // one; followers redirect to the leader and the client follows.
 func (s *Server) requestJoin(ctx context.Context, client *http.Client, addr string, self PeerInfo) error {
 	body, _ := json.Marshal(JoinRequest{NodeID: self.NodeID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr, ClusterID: self.ClusterID})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+joinPath, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.peerURL(addr, joinPath), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -258,13 +258,13 @@ func (s *Server) requestJoin(ctx context.Context, client *http.Client, addr stri
 // -join servers are of the same cluster: a restarted server must never
 // bridge two clusters.
 func (s *Server) verifyCluster(ctx context.Context) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := s.peerClient(2 * time.Second)
 	for {
 		ours := s.fsm.State().Meta().ClusterID
 		if ours != "" {
 			checked := 0
 			for _, addr := range s.cfg.Join {
-				p, err := fetchPeer(ctx, client, addr)
+				p, err := s.fetchPeer(ctx, client, addr)
 				if err != nil || p.ClusterID == "" {
 					continue
 				}
@@ -290,7 +290,7 @@ func (s *Server) verifyCluster(ctx context.Context) error {
 // address, have not told the leader yet), so any server can redirect to it
 // once it leads and operators see it in `raft list-peers`.
 func (s *Server) announceLoop(ctx context.Context) {
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := s.peerClient(2 * time.Second)
 	for {
 		announced := false
 		for _, srv := range s.fsm.State().Servers() {

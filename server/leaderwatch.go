@@ -55,7 +55,7 @@ func (s *Server) handleLeaderWatch(w http.ResponseWriter, r *http.Request) {
 // watchLeader keeps a watch open on the current raft leader while this
 // server follows it, and hurries the election when the watch breaks.
 func (s *Server) watchLeader(ctx context.Context) {
-	client := &http.Client{}
+	client := s.peerClient(0)
 	var expedited raft.ServerID // the leader whose loss hurried our timeout
 	for ctx.Err() == nil {
 		_, leader := s.raft.LeaderWithID()
@@ -115,7 +115,7 @@ func (s *Server) holdWatch(ctx context.Context, client *http.Client, addr string
 			}
 		}
 	}()
-	req, err := http.NewRequestWithContext(wctx, http.MethodGet, "http://"+addr+leaderWatchPath, nil)
+	req, err := http.NewRequestWithContext(wctx, http.MethodGet, s.peerURL(addr, leaderWatchPath), nil)
 	if err != nil {
 		return
 	}

@@ -54,6 +54,13 @@ type Server struct {
 
 	httpLn  net.Listener
 	httpSrv *http.Server
+	// peerTransport carries requests to other servers over TLS (nil
+	// without TLS).
+	peerTransport *http.Transport
+	// uiTLS are the web UI's forwarding transports over TLS, by the
+	// role of the peer (uiTransport).
+	uiTLSOnce sync.Once
+	uiTLS     map[string]*http.Transport
 
 	// mu guards leader: the master state of the current term, nil while
 	// this server is not an established leader.
@@ -92,12 +99,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on -http-addr %s: %w", cfg.HTTPAddr, err)
 	}
-	s.httpLn = httpbound.LimitConnsPerIP(ln, cfg.HTTPMaxConnsPerIP, cfg.HTTPLimitLoopback, "-http-max-conns-per-ip")
+	s.httpLn = s.tlsListener(httpbound.LimitConnsPerIP(ln, cfg.HTTPMaxConnsPerIP, cfg.HTTPLimitLoopback, "-http-max-conns-per-ip"))
 	if err := s.setupRaft(); err != nil {
 		ln.Close()
 		return nil, err
 	}
-	s.httpSrv = s.httpServer(s.instrument(s.limitBodies(s.routes())))
+	s.httpSrv = s.httpServer(s.instrument(s.limitBodies(s.requireRole(s.routes()))))
+	s.setupTLSHTTP()
 	return s, nil
 }
 
@@ -177,7 +185,7 @@ func (s *Server) setupRaft() error {
 			s.closeAll()
 			return fmt.Errorf("open snapshot store: %w", err)
 		}
-		layer, err := newTCPStreamLayer(cfg.RaftAddr, cfg.RaftAdvertise)
+		layer, err := newTCPStreamLayer(cfg.RaftAddr, cfg.RaftAdvertise, cfg.TLS, cfg.Logger.Named("raft-tls"))
 		if err != nil {
 			s.closeAll()
 			return fmt.Errorf("-raft-addr %s: %w", cfg.RaftAddr, err)

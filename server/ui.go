@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"mesh/tlsutil"
 	"mesh/ui"
 )
 
@@ -30,10 +31,10 @@ const (
 // uiDialTimeout bounds connecting to another server or an agent.
 const uiDialTimeout = 3 * time.Second
 
-// uiTransport is the HTTP transport of the UI's forwarding: no proxy
+// uiPlainTransport is the HTTP transport of the UI's forwarding: no proxy
 // from the environment, bounded dials and waits for response headers
 // (an operator SUBSCRIBE answers its headers at once and then streams).
-var uiTransport = &http.Transport{
+var uiPlainTransport = &http.Transport{
 	Proxy:                 nil,
 	DialContext:           (&net.Dialer{Timeout: uiDialTimeout}).DialContext,
 	ResponseHeaderTimeout: 30 * time.Second,
@@ -70,11 +71,11 @@ func (s *Server) handleUIOperator(w http.ResponseWriter, r *http.Request) {
 	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.URL.Path, pr.Out.URL.RawPath = "http", leader, "/api/v1", ""
+			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.URL.Path, pr.Out.URL.RawPath = s.cfg.TLS.Scheme(), leader, "/api/v1", ""
 			pr.Out.Host = leader
 			pr.SetXForwarded()
 		},
-		Transport:     uiTransport,
+		Transport:     s.uiTransport(tlsutil.RoleServer),
 		FlushInterval: -1, // SUBSCRIBE is a stream: pass each event on at once
 		ModifyResponse: func(resp *http.Response) error {
 			if resp.StatusCode >= 300 && resp.StatusCode < 400 {
@@ -161,7 +162,7 @@ func (s *Server) handleUIServers(w http.ResponseWriter, r *http.Request) {
 		wg.Add(1)
 		go func(us *uiServer) {
 			defer wg.Done()
-			h, err := peerHealth(ctx, us.HTTPAddr)
+			h, err := s.peerHealth(ctx, us.HTTPAddr)
 			if err != nil {
 				us.Reason = err.Error()
 				return
@@ -174,14 +175,14 @@ func (s *Server) handleUIServers(w http.ResponseWriter, r *http.Request) {
 }
 
 // peerHealth asks the server at addr for its /health.
-func peerHealth(ctx context.Context, addr string) (healthReport, error) {
+func (s *Server) peerHealth(ctx context.Context, addr string) (healthReport, error) {
 	var h healthReport
-	u := url.URL{Scheme: "http", Host: addr, Path: "/health"}
+	u := url.URL{Scheme: s.cfg.TLS.Scheme(), Host: addr, Path: "/health"}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return h, err
 	}
-	resp, err := uiTransport.RoundTrip(req)
+	resp, err := s.uiTransport(tlsutil.RoleServer).RoundTrip(req)
 	if err != nil {
 		return h, fmt.Errorf("unreachable: %v", err)
 	}

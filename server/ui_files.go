@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"mesh/tlsutil"
 )
 
 // The web UI's sandbox browser reads an agent's files through the server
@@ -61,10 +63,10 @@ func (s *Server) handleUIFiles(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == uiFilesReadPath {
 		op = "/files/read"
 	}
-	target := url.URL{Scheme: "http", Host: ag.Address, Path: op, RawQuery: fwd.Encode()}
+	target := url.URL{Scheme: s.cfg.TLS.Scheme(), Host: ag.Address, Path: op, RawQuery: fwd.Encode()}
 	ctx, cancel := context.WithTimeout(r.Context(), uiFilesTimeout)
 	defer cancel()
-	status, ct, body, err := fetchBounded(ctx, target.String(), uiFilesMaxBytes)
+	status, ct, body, err := fetchBounded(ctx, s.uiTransport(tlsutil.RoleAgent), target.String(), uiFilesMaxBytes)
 	switch {
 	case errors.Is(err, errTooLarge):
 		writeError(w, httpErrorf(http.StatusBadGateway, "agent %s at %s answered too much: %v", id, ag.Address, err))
@@ -87,12 +89,12 @@ var errTooLarge = errors.New("answer too large")
 
 // fetchBounded GETs u and returns the status, Content-Type and body of the
 // answer, failing when the body exceeds max bytes.
-func fetchBounded(ctx context.Context, u string, max int64) (int, string, []byte, error) {
+func fetchBounded(ctx context.Context, rt http.RoundTripper, u string, max int64) (int, string, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, "", nil, err
 	}
-	resp, err := uiTransport.RoundTrip(req)
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, "", nil, fmt.Errorf("no answer within %s", uiFilesTimeout)

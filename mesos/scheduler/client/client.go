@@ -61,6 +61,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Path is the endpoint path; empty means DefaultPath.
 	Path string
+	// Scheme is "https" for servers that serve TLS (HTTPClient then
+	// carries the TLS configuration); empty means "http".
+	Scheme string
 	// MinBackoff and MaxBackoff bound the wait between Subscribe attempts;
 	// zero means DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
@@ -168,7 +171,8 @@ func New(cfg Config) *Client {
 		c.maxBackoff = c.minBackoff
 	}
 	for _, m := range cfg.Masters {
-		m = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(m), "http://"), "/")
+		m = strings.TrimSpace(m)
+		m = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(m, "http://"), "https://"), "/")
 		if m != "" {
 			c.masters = append(c.masters, m)
 		}
@@ -233,7 +237,11 @@ func (c *Client) rotate(failed string) {
 
 // post sends one call to host and returns the raw response.
 func (c *Client) post(ctx context.Context, hc *http.Client, host string, body []byte, streamID string) (*http.Response, error) {
-	u := "http://" + host + c.path
+	scheme := c.cfg.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	u := scheme + "://" + host + c.path
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("build request to %s: %w", u, err)
