@@ -88,7 +88,7 @@ func (e *commandExecutor) run(ctx context.Context) error {
 			e.fetchDone(err)
 		case <-timerC(e.escalate):
 			e.escalateKill()
-		case <-e.checks.notify:
+		case <-e.checks.reports.notify:
 			e.checkReports()
 		case <-timerC(e.checks.maxTime):
 			e.maxCompletionTimeReached()

@@ -3,7 +3,6 @@ package executor
 import (
 	"os"
 	"os/exec"
-	"sync"
 	"time"
 
 	"mesh/executor/checks"
@@ -27,14 +26,11 @@ import (
 //     of the check's type until a result is known.
 
 // taskChecks is the state of the task's checkers. The run loop owns it;
-// the checkers' goroutines only queue their reports and signal notify.
+// the checkers' goroutines only queue their reports.
 type taskChecks struct {
 	checker *checks.Checker
 	health  *checks.HealthChecker
-
-	mu     sync.Mutex
-	queue  []checkReport
-	notify chan struct{} // one pending signal: the queue is not empty
+	reports *reportQueue[checkReport]
 
 	killedByHealth  bool
 	killedByMaxTime bool
@@ -48,27 +44,7 @@ type checkReport struct {
 	health *checks.HealthStatus
 }
 
-func newTaskChecks() taskChecks { return taskChecks{notify: make(chan struct{}, 1)} }
-
-// post queues r for the run loop; it never blocks, so that stopping a
-// checker from the run loop cannot wait on the run loop.
-func (c *taskChecks) post(r checkReport) {
-	c.mu.Lock()
-	c.queue = append(c.queue, r)
-	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (c *taskChecks) take() []checkReport {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	q := c.queue
-	c.queue = nil
-	return q
-}
+func newTaskChecks() taskChecks { return taskChecks{reports: newReportQueue[checkReport]()} }
 
 // pause stops the checkers from running further checks (the task is
 // being killed).
@@ -127,14 +103,14 @@ func (e *commandExecutor) maxCompletionTimeReached() {
 func (e *commandExecutor) startCheckers() {
 	cfg := checks.Config{TaskID: e.task.TaskID, Command: e.checkCommand, Logger: e.log}
 	if c := e.task.Check; c != nil {
-		ch, err := checks.NewChecker(cfg, *c, func(s mesos.CheckStatusInfo) { e.checks.post(checkReport{check: &s}) })
+		ch, err := checks.NewChecker(cfg, *c, func(s mesos.CheckStatusInfo) { e.checks.reports.post(checkReport{check: &s}) })
 		if err != nil {
 			e.log.Error("cannot start the task's check", "task_id", e.task.TaskID.Value, "error", err)
 		}
 		e.checks.checker = ch
 	}
 	if h := e.task.HealthCheck; h != nil {
-		hc, err := checks.NewHealthChecker(cfg, *h, func(s checks.HealthStatus) { e.checks.post(checkReport{health: &s}) })
+		hc, err := checks.NewHealthChecker(cfg, *h, func(s checks.HealthStatus) { e.checks.reports.post(checkReport{health: &s}) })
 		if err != nil {
 			e.log.Error("cannot start the task's health check", "task_id", e.task.TaskID.Value, "error", err)
 		}
@@ -156,7 +132,7 @@ func (e *commandExecutor) checkCommand(c *mesos.CommandInfo) (*exec.Cmd, error) 
 
 // checkReports turns the checkers' queued reports into updates.
 func (e *commandExecutor) checkReports() {
-	for _, r := range e.checks.take() {
+	for _, r := range e.checks.reports.take() {
 		// Reports of checks that ran before the kill or the task's end
 		// are dropped: TASK_RUNNING must not follow them.
 		if e.proc == nil || e.killRequested || e.terminal != nil || e.last == nil {

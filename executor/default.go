@@ -32,7 +32,7 @@ func RunDefaultExecutor(ctx context.Context, cfg CommandExecutorConfig) error {
 		fetched:  make(chan groupFetch, 16),
 		escalate: make(chan string, 16),
 		tasks:    map[string]*groupTask{},
-		reports:  newReportQueue(),
+		reports:  newReportQueue[groupReport](),
 	}
 	e.s = newAgentSession(cfg, e.log, e)
 	return e.run(ctx)
@@ -87,7 +87,7 @@ type defaultExecutor struct {
 	exited       chan groupExit
 	fetched      chan groupFetch
 	escalate     chan string
-	reports      *reportQueue
+	reports      *reportQueue[groupReport]
 
 	shutdown bool
 }

@@ -3,7 +3,6 @@ package executor
 import (
 	"os"
 	"os/exec"
-	"sync"
 	"time"
 
 	"mesh/executor/checks"
@@ -36,34 +35,6 @@ type groupChecks struct {
 type groupReport struct {
 	tid string
 	checkReport
-}
-
-// reportQueue carries the checkers' reports to the run loop. post never
-// blocks, so that stopping a checker from the run loop cannot wait on it.
-type reportQueue struct {
-	mu     sync.Mutex
-	items  []groupReport
-	notify chan struct{}
-}
-
-func newReportQueue() *reportQueue { return &reportQueue{notify: make(chan struct{}, 1)} }
-
-func (q *reportQueue) post(r groupReport) {
-	q.mu.Lock()
-	q.items = append(q.items, r)
-	q.mu.Unlock()
-	select {
-	case q.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (q *reportQueue) take() []groupReport {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	items := q.items
-	q.items = nil
-	return items
 }
 
 // startChecks starts a running task's checkers and its
