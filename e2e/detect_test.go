@@ -145,49 +145,31 @@ func startPAFramework(t *testing.T, master string) *paFramework {
 
 func (f *paFramework) loop(ctx context.Context, info mesos.FrameworkInfo) {
 	launched := false
-	for ctx.Err() == nil {
-		if id := f.c.FrameworkID(); id != "" {
-			info.ID = &mesos.FrameworkID{Value: id}
-		}
-		sub, err := f.c.Subscribe(ctx, client.SubscribeCall(&info))
-		if err != nil {
-			select {
-			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
+	resubscribeLoop(ctx, f.c, info, func(ev *scheduler.Event) {
+		switch ev.Type {
+		case scheduler.EventOffers:
+			if launched || len(ev.Offers.Offers) == 0 {
+				return
 			}
-			continue
-		}
-		for {
-			ev, err := sub.Next()
-			if err != nil {
-				break
+			o := ev.Offers.Offers[0]
+			task := mesos.TaskInfo{Name: "long", TaskID: mesos.TaskID{Value: "long"}, AgentID: o.AgentID,
+				Resources: []mesos.Resource{mesos.ScalarResource("cpus", 0.1), mesos.ScalarResource("mem", 32)},
+				Command:   &mesos.CommandInfo{Value: "sleep 600"}}
+			if f.c.Call(ctx, client.AcceptCall([]mesos.OfferID{o.ID}, []mesos.OfferOperation{client.LaunchOp(task)}, nil)) == nil {
+				launched = true
 			}
-			switch ev.Type {
-			case scheduler.EventOffers:
-				if launched || len(ev.Offers.Offers) == 0 {
-					continue
-				}
-				o := ev.Offers.Offers[0]
-				task := mesos.TaskInfo{Name: "long", TaskID: mesos.TaskID{Value: "long"}, AgentID: o.AgentID,
-					Resources: []mesos.Resource{mesos.ScalarResource("cpus", 0.1), mesos.ScalarResource("mem", 32)},
-					Command:   &mesos.CommandInfo{Value: "sleep 600"}}
-				if f.c.Call(ctx, client.AcceptCall([]mesos.OfferID{o.ID}, []mesos.OfferOperation{client.LaunchOp(task)}, nil)) == nil {
-					launched = true
-				}
-			case scheduler.EventUpdate:
-				st := ev.Update.Status
-				f.mu.Lock()
-				f.updates = append(f.updates, st)
-				close(f.changed)
-				f.changed = make(chan struct{})
-				f.mu.Unlock()
-				if ack := client.AcknowledgeCall(&st); ack != nil {
-					_ = f.c.Call(ctx, ack)
-				}
+		case scheduler.EventUpdate:
+			st := ev.Update.Status
+			f.mu.Lock()
+			f.updates = append(f.updates, st)
+			close(f.changed)
+			f.changed = make(chan struct{})
+			f.mu.Unlock()
+			if ack := client.AcknowledgeCall(&st); ack != nil {
+				_ = f.c.Call(ctx, ack)
 			}
 		}
-		sub.Close()
-	}
+	})
 }
 
 func (f *paFramework) states() []mesos.TaskStatus {

@@ -55,11 +55,25 @@ func newTestFrameworkWith(t testing.TB, cfg client.Config, name string) *testFra
 
 func (f *testFramework) loop(ctx context.Context, info mesos.FrameworkInfo) {
 	defer close(f.done)
+	resubscribeLoop(ctx, f.c, info, func(ev *scheduler.Event) {
+		switch ev.Type {
+		case scheduler.EventOffers:
+			f.note(func() { f.lastOffer = time.Now() })
+		case scheduler.EventSubscribed:
+			f.note(func() { f.subscribes++; f.lastSub = time.Now() })
+		}
+	})
+}
+
+// resubscribeLoop subscribes as info with c, hands every event to handle,
+// and subscribes again (with the framework id it was given) whenever the
+// stream ends, until ctx ends.
+func resubscribeLoop(ctx context.Context, c *client.Client, info mesos.FrameworkInfo, handle func(*scheduler.Event)) {
 	for ctx.Err() == nil {
-		if id := f.c.FrameworkID(); id != "" {
+		if id := c.FrameworkID(); id != "" {
 			info.ID = &mesos.FrameworkID{Value: id}
 		}
-		sub, err := f.c.Subscribe(ctx, client.SubscribeCall(&info))
+		sub, err := c.Subscribe(ctx, client.SubscribeCall(&info))
 		if err != nil {
 			// Refused (not retryable by the client): try again shortly.
 			select {
@@ -73,12 +87,7 @@ func (f *testFramework) loop(ctx context.Context, info mesos.FrameworkInfo) {
 			if err != nil {
 				break
 			}
-			switch ev.Type {
-			case scheduler.EventOffers:
-				f.note(func() { f.lastOffer = time.Now() })
-			case scheduler.EventSubscribed:
-				f.note(func() { f.subscribes++; f.lastSub = time.Now() })
-			}
+			handle(ev)
 		}
 		sub.Close()
 	}
