@@ -356,6 +356,11 @@ func TestOperator_DrainSurvivesALeaderChange(t *testing.T) {
 	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
 	launchWithGrace(f, o, map[string]time.Duration{"t1": time.Minute})
 	awaitRunning(f, 1)
+	// The acknowledgement reaches the agent before it goes away: otherwise
+	// it would send TASK_RUNNING again, before the TASK_KILLED awaited below.
+	servertest.WaitFor(t, 5*time.Second, "the ack to reach the agent", func() bool {
+		return a.TaskState(f.id, "t1") == mesos.TaskRunning
+	})
 	// The rest of the agent is offered; its offer is rescinded once the
 	// leader has seen the agent go.
 	offered := func() bool { return len(c.Servers[old].FSM().State().OffersByAgent(a.ID)) > 0 }
