@@ -112,6 +112,10 @@ func (r *runner) launchContainer(spec executor.ContainerSpec) {
 		return
 	}
 	r.launched(st, spec)
+	if r.kind == kindCustom {
+		// Tasks launched to the executor while its container was made.
+		r.growCustom(spec.Resources)
+	}
 }
 
 // launched goes on once the run's container started. Caller holds r.mu;
@@ -322,6 +326,9 @@ func (r *runner) launch(t mesos.TaskInfo) error {
 	task := r.addTask(t)
 	r.mu.Unlock()
 	r.persist()
+	if r.kind == kindCustom {
+		r.growCustom(nil)
+	}
 	r.mu.Lock()
 	if !task.state.IsTerminal() && r.state < runKilling {
 		r.deliverLaunch(task)

@@ -120,6 +120,10 @@ type runner struct {
 	// and its removal). It is taken before mu and never while mu is held:
 	// persist snapshots the run under mu and writes with mu released.
 	ckptMu sync.Mutex
+	// resizeMu serializes the updates of a custom executor's container
+	// limits (custom_resize.go), each computed from the run's tasks when
+	// it is made, so that the last one applied is the newest.
+	resizeMu sync.Mutex
 
 	// mu guards everything below.
 	mu    sync.Mutex

@@ -95,8 +95,11 @@ func (a *Agent) containerSpec(r *runner, t mesos.TaskInfo) (executor.ContainerSp
 	// The raw resources, not their sum: a backend with limits must see a
 	// "mem" of 0 to refuse it.
 	resources := append(append(mesos.Resources{}, t.Resources...), r.info.Resources...)
-	if r.kind == kindGroup {
+	switch r.kind {
+	case kindGroup:
 		resources = r.groupResources()
+	case kindCustom:
+		resources = r.customResources()
 	}
 	spec := executor.ContainerSpec{
 		Rootfs:        plan.opts.rootfs,

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"mesh/agent"
+	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/codec"
 	"mesh/mesos/scheduler"
@@ -63,8 +64,9 @@ func newCustomCluster(t *testing.T, encoding string, registrationTimeout time.Du
 }
 
 // newCustomClusterWith is newCustomCluster whose agent destroys its
-// containers when it stops only if killOnStop.
-func newCustomClusterWith(t *testing.T, encoding string, registrationTimeout time.Duration, killOnStop bool) *customCluster {
+// containers when it stops only if killOnStop; tweaks change the agent's
+// configuration.
+func newCustomClusterWith(t *testing.T, encoding string, registrationTimeout time.Duration, killOnStop bool, tweaks ...func(*agent.Config)) *customCluster {
 	srv := servertest.NewServer(t, servertest.Options{})
 	cfg := agent.DefaultConfig()
 	cfg.Servers = []string{srv.HTTPAddr()}
@@ -75,6 +77,9 @@ func newCustomClusterWith(t *testing.T, encoding string, registrationTimeout tim
 	cfg.ExecutorRegistrationTimeout = registrationTimeout
 	cfg.KillTasksOnShutdown = killOnStop
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "agent", Level: hclog.Warn})
+	for _, tw := range tweaks {
+		tw(&cfg)
+	}
 	c := &customCluster{t: t, srv: srv, agentCfg: cfg}
 	c.startAgent()
 	t.Cleanup(func() { c.stopAgent() })
@@ -589,4 +594,44 @@ func usedCPUs(t *testing.T, addr string) float64 {
 	}
 	cpus, _ := state.Slaves[0].UsedResources["cpus"].(float64)
 	return cpus
+}
+
+// TestCustomExecutor_ContainerGrowsWithItsTasks: under linux isolation a
+// custom executor's container is limited to the executor's resources and
+// its tasks', and a task launched to the running executor raises the
+// limits by its own, as Mesos' containerizer update does.
+func TestCustomExecutor_ContainerGrowsWithItsTasks(t *testing.T) {
+	if iso, why := executor.DefaultIsolation(); iso != executor.IsolationLinux {
+		t.Skipf("linux isolation not available: %s", why)
+	}
+	bin := customExecutorBin(t, t.TempDir())
+	files, _ := binaryServer(t, bin)
+	c := newCustomClusterWith(t, codec.JSON, time.Minute, true, func(cfg *agent.Config) {
+		cfg.Isolation, cfg.AllowRootTasks = executor.IsolationLinux, true
+	})
+	info := executorInfo("e1", files.URL+"/custom-executor")
+	memLimit := func() uint64 {
+		var stats []agent.StatisticsJSON
+		if err := getJSON(c.agentCfg.HTTPAddr, "/monitor/statistics", &stats); err != nil {
+			return 0
+		}
+		for _, s := range stats {
+			if s.ExecutorID == "e1" {
+				return s.Statistics.MemLimitBytes
+			}
+		}
+		return 0
+	}
+	c.launch(info, "t1")
+	if st := c.update(); st.State != mesos.TaskRunning {
+		t.Fatalf("t1: %s %s %s", st.State, st.Reason, st.Message)
+	}
+	if got := memLimit(); got != 64<<20 {
+		t.Fatalf("container memory limit %d, want 64 MB (executor and t1)", got)
+	}
+	c.launch(info, "t2")
+	if st := c.update(); st.State != mesos.TaskRunning {
+		t.Fatalf("t2: %s %s %s", st.State, st.Reason, st.Message)
+	}
+	waitFor(t, 10*time.Second, "the container to grow to 96 MB", func() bool { return memLimit() == 96<<20 })
 }

@@ -15,12 +15,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mesh/executor"
 )
 
 // meshBin is the binary under test.
 var meshBin string
 
 func TestMain(m *testing.M) {
+	// An in-process agent's linux containerizer re-executes this binary
+	// as a container's init ("e2e.test init").
+	executor.ContainerInit()
 	if master := os.Getenv(envStoppableFramework); master != "" {
 		os.Exit(runStoppableFramework(master))
 	}
