@@ -78,6 +78,7 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 	if d.inactive[a.id] || !d.offerable(a.free) {
 		return round
 	}
+	gpus := a.total.Scalar("gpus") > 0
 	// Ranging over roles.sorted() while roles.allocated marks it stale is
 	// safe: the re-sort happens at the next agent's sorted call.
 	for _, rc := range roles.sorted() {
@@ -93,7 +94,6 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 			continue
 		}
 		fs := fws[rc.name]
-		gpus := a.total.Scalar("gpus") > 0
 		for _, fc := range fs.sorted() {
 			f := d.frameworks[fc.name]
 			if (gpus && !f.gpuAware) || f.filtered(a.id, rc.name, offer, now) {
