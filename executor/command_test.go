@@ -165,6 +165,13 @@ func (f *fakeAgent) waitState(t *testing.T, s mesos.TaskState) {
 // runExecutor runs the command executor in this process against f and
 // returns a channel with its result.
 func runExecutor(t *testing.T, f *fakeAgent, dir string, mutate func(*CommandExecutorConfig)) (<-chan error, context.CancelFunc) {
+	return runExecutorWith(t, RunCommandExecutor, f, dir, mutate)
+}
+
+// runExecutorWith runs an executor (run) in this process against f and
+// returns a channel with its result; it is stopped when the test ends.
+func runExecutorWith(t *testing.T, run func(context.Context, CommandExecutorConfig) error, f *fakeAgent, dir string,
+	mutate func(*CommandExecutorConfig)) (<-chan error, context.CancelFunc) {
 	cfg := CommandExecutorConfig{
 		FrameworkID:   "fw",
 		ExecutorID:    "e1",
@@ -180,7 +187,7 @@ func runExecutor(t *testing.T, f *fakeAgent, dir string, mutate func(*CommandExe
 	done, finished := make(chan error, 1), make(chan struct{})
 	go func() {
 		defer close(finished)
-		done <- RunCommandExecutor(ctx, cfg)
+		done <- run(ctx, cfg)
 	}()
 	t.Cleanup(func() {
 		cancel()

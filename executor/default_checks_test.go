@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -12,22 +11,7 @@ import (
 // runDefaultExecutor runs the default executor in this process against
 // f, then hands it tasks as one LAUNCH_GROUP.
 func runDefaultExecutor(t *testing.T, f *fakeAgent, tasks ...mesos.TaskInfo) <-chan error {
-	cfg := CommandExecutorConfig{FrameworkID: "fw", ExecutorID: "pod", AgentEndpoint: f.srv.Listener.Addr().String(),
-		Directory: t.TempDir(), Checkpoint: true, Logger: testLogger(t)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done, finished := make(chan error, 1), make(chan struct{})
-	go func() {
-		defer close(finished)
-		done <- RunDefaultExecutor(ctx, cfg)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-finished:
-		case <-time.After(20 * time.Second):
-			t.Error("executor did not stop")
-		}
-	})
+	done, _ := runExecutorWith(t, RunDefaultExecutor, f, t.TempDir(), func(cfg *CommandExecutorConfig) { cfg.ExecutorID = "pod" })
 	f.send(execapi.Event{Type: execapi.EventLaunchGroup, LaunchGroup: &execapi.LaunchGroup{TaskGroup: mesos.TaskGroupInfo{Tasks: tasks}}})
 	return done
 }
