@@ -43,12 +43,16 @@ func (f *FSM) SetObserver(obs Observer) {
 
 var _ raft.FSM = (*FSM)(nil)
 
-// applyFunc applies one decoded command inside a write transaction and
-// returns the decoded request and the Apply result (a value or an error).
-type applyFunc func(f *FSM, txn *memdb.Txn, buf []byte) (any, any)
+// command is one log entry type: apply decodes its body and applies it
+// inside a write transaction, returning the decoded request and the Apply
+// result (a value or an error); newRequest makes an empty request.
+type command struct {
+	apply      func(f *FSM, txn *memdb.Txn, isMsgpack bool, buf []byte) (any, any)
+	newRequest func() any
+}
 
 // applyTable registers one small apply function per command type.
-var applyTable = map[MessageType]applyFunc{
+var applyTable = map[MessageType]command{
 	ClusterInitRequestType:         decodeApply(applyClusterInit),
 	ServerAnnounceRequestType:      decodeApply(applyServerAnnounce),
 	FrameworkRegisterRequestType:   decodeApply(applyFrameworkRegister),
@@ -71,13 +75,16 @@ var applyTable = map[MessageType]applyFunc{
 
 // decodeApply adapts a typed apply function: a body that does not decode
 // is a corrupt log and panics, as a state machine must not diverge.
-func decodeApply[T any](fn func(txn *memdb.Txn, req *T) any) applyFunc {
-	return func(f *FSM, txn *memdb.Txn, buf []byte) (any, any) {
-		var req T
-		if err := json.Unmarshal(buf, &req); err != nil {
-			panic(fmt.Sprintf("fsm: failed to decode %T: %v", req, err))
-		}
-		return &req, fn(txn, &req)
+func decodeApply[T any](fn func(txn *memdb.Txn, req *T) any) command {
+	return command{
+		apply: func(f *FSM, txn *memdb.Txn, isMsgpack bool, buf []byte) (any, any) {
+			var req T
+			if err := decodeBody(isMsgpack, buf, &req); err != nil {
+				panic(fmt.Sprintf("fsm: failed to decode %T: %v", req, err))
+			}
+			return &req, fn(txn, &req)
+		},
+		newRequest: func() any { return new(T) },
 	}
 }
 
@@ -89,15 +96,6 @@ func New(logger hclog.Logger) *FSM {
 	f := &FSM{logger: logger.Named("fsm")}
 	f.db.Store(newDB())
 	return f
-}
-
-// Encode builds a log entry: the type byte then the JSON body.
-func Encode(t MessageType, msg any) ([]byte, error) {
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return nil, fmt.Errorf("encode %d: %w", t, err)
-	}
-	return append([]byte{byte(t)}, body...), nil
 }
 
 // State returns a consistent read-only view of the current state.
@@ -114,10 +112,11 @@ func (f *FSM) Apply(l *raft.Log) any {
 		return nil
 	}
 	defer f.index.Store(l.Index)
-	t := MessageType(l.Data[0])
-	ignoreUnknown := t&IgnoreUnknownTypeFlag != 0
-	t &^= IgnoreUnknownTypeFlag
-	fn, ok := applyTable[t]
+	flags := MessageType(l.Data[0])
+	ignoreUnknown := flags&IgnoreUnknownTypeFlag != 0
+	isMsgpack := flags&MsgpackFlag != 0
+	t := EntryType(l.Data[0])
+	cmd, ok := applyTable[t]
 	if !ok {
 		if ignoreUnknown {
 			f.logger.Warn("ignoring unknown log entry type", "type", t, "index", l.Index)
@@ -133,7 +132,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	txn := db.Txn(true)
 	defer txn.Abort()
-	req, res := fn(f, txn, l.Data[1:])
+	req, res := cmd.apply(f, txn, isMsgpack, l.Data[1:])
 	if _, isErr := res.(error); isErr {
 		// A rejected command changes nothing.
 		return res

@@ -165,7 +165,7 @@ func (f factory) histogramVec(o prometheus.HistogramOpts, labels ...string) *pro
 
 // observeApply records the apply time of one log entry of type byte t.
 func (m *serverMetrics) observeApply(t byte, d time.Duration) {
-	o, ok := m.fsmApply[fsm.MessageType(t)&^fsm.IgnoreUnknownTypeFlag]
+	o, ok := m.fsmApply[fsm.EntryType(t)]
 	if !ok {
 		o = m.fsmApplyMisc
 	}

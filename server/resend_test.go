@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -44,14 +43,14 @@ func (s *countingStore) StoreLogs(logs []*raft.Log) error {
 		if l.Type != raft.LogCommand || len(l.Data) == 0 {
 			continue
 		}
-		t := fsm.MessageType(l.Data[0])
+		t := fsm.EntryType(l.Data[0])
 		s.counts[t]++
 		switch t {
 		case fsm.AgentRegisterRequestType:
 			s.registrations++
 		case fsm.AgentRegisterBatchRequestType:
 			var b fsm.AgentRegisterBatchRequest
-			if json.Unmarshal(l.Data[1:], &b) == nil {
+			if fsm.DecodeEntry(l.Data, &b) == nil {
 				s.registrations += len(b.Agents)
 			}
 		}
