@@ -270,17 +270,33 @@ func applyTaskLaunch(txn *memdb.Txn, req *TaskLaunchRequest) any {
 }
 
 // recordStatus makes s the task's latest status and appends it to the
-// bounded history.
+// bounded history. The ids a status repeats share the task's memory
+// rather than each keeping its own copy: a leader holds a status and a
+// history for every task.
 func recordStatus(t *Task, s mesos.TaskStatus) {
 	t.State = s.State
+	s.TaskID = t.Info.TaskID
+	if prev := t.Status; prev != nil {
+		s.AgentID = sameID(s.AgentID, prev.AgentID)
+		s.ExecutorID = sameID(s.ExecutorID, prev.ExecutorID)
+	}
 	st := s
 	t.Status = &st
 	h := s
 	h.Data = nil
-	t.Statuses = append(t.Statuses, h)
-	if n := len(t.Statuses); n > maxStatusHistory {
-		t.Statuses = append([]mesos.TaskStatus(nil), t.Statuses[n-maxStatusHistory:]...)
+	n := min(len(t.Statuses)+1, maxStatusHistory)
+	hist := make([]mesos.TaskStatus, 0, n)
+	hist = append(hist, t.Statuses[len(t.Statuses)+1-n:]...)
+	t.Statuses = append(hist, h)
+}
+
+// sameID returns prev when it holds the same id as id, so that the two
+// share one copy.
+func sameID[T comparable](id, prev *T) *T {
+	if id != nil && prev != nil && *id == *prev {
+		return prev
 	}
+	return id
 }
 
 func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {

@@ -234,3 +234,27 @@ type memSink struct{ bytes.Buffer }
 func (m *memSink) ID() string    { return "mem" }
 func (m *memSink) Cancel() error { return nil }
 func (m *memSink) Close() error  { return nil }
+
+// TestState_TasksByFrameworkWhenOneIDPrefixesAnother checks that a
+// framework's tasks, found by the prefix of the task key, never include
+// those of a framework whose id starts with the same characters.
+func TestState_TasksByFrameworkWhenOneIDPrefixesAnother(t *testing.T) {
+	f := seed(t)
+	for i, fid := range []string{"f1", "f10"} {
+		apply(t, f, FrameworkRegisterRequestType, &FrameworkRegisterRequest{Framework: Framework{ID: fid, Connected: true}, New: true, Seq: uint64(i + 1)})
+		apply(t, f, OffersCreateRequestType, &OffersCreateRequest{Offers: []Offer{
+			{ID: "o-" + fid, FrameworkID: fid, AgentID: "c1-S0", Role: "*", Resources: cpusMem(1, 128).Allocate("*")}}})
+		res := apply(t, f, TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: fid, AgentID: "c1-S0", OfferIDs: []string{"o-" + fid},
+			Tasks: []Task{{FrameworkID: fid, TaskID: "t-" + fid, AgentID: "c1-S0", State: mesos.TaskStaging,
+				Info: mesos.TaskInfo{Name: "t", TaskID: mesos.TaskID{Value: "t-" + fid}, Resources: cpusMem(1, 128).Allocate("*")}}}})
+		if err, ok := res.(error); ok {
+			t.Fatal(err)
+		}
+	}
+	for _, fid := range []string{"f1", "f10"} {
+		tasks := f.State().TasksByFramework(fid)
+		if len(tasks) != 1 || tasks[0].TaskID != "t-"+fid {
+			t.Fatalf("tasks of %s: %+v", fid, tasks)
+		}
+	}
+}

@@ -42,8 +42,10 @@ func schema() *memdb.DBSchema {
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
 				&memdb.StringFieldIndex{Field: "FrameworkID"}, &memdb.StringFieldIndex{Field: "TaskID"},
 			}}},
-			"framework": by("framework", "FrameworkID"),
-			"agent":     by("agent", "AgentID"),
+			// A framework's tasks are found by the prefix of "id", so they
+			// need no index of their own: each index costs every task a
+			// radix tree leaf and its nodes.
+			"agent": by("agent", "AgentID"),
 		}},
 	}}
 }
@@ -128,7 +130,7 @@ func (s *State) Tasks() []*Task {
 
 // TasksByFramework returns a framework's tasks.
 func (s *State) TasksByFramework(fid string) []*Task {
-	return list[*Task](s.txn, tableTasks, "framework", fid)
+	return list[*Task](s.txn, tableTasks, "id_prefix", fid, "")
 }
 
 // TasksByAgent returns the tasks placed on an agent.

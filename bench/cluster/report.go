@@ -92,6 +92,8 @@ type counts struct {
 	AgentErrorEvents       int64 `json:"agent_error_events"`
 	AgentUpdateFailures    int64 `json:"agent_update_call_failures"`
 	AgentResends           int64 `json:"agent_update_resends"`
+	Pongs                  int64 `json:"agent_pongs"`
+	PongFailures           int64 `json:"agent_pong_failures"`
 	Launches               int64 `json:"launches"`
 	DuplicateLaunches      int64 `json:"duplicate_launches"`
 	FrameworkErrorEvents   int64 `json:"framework_error_events"`
@@ -191,6 +193,7 @@ func (r *result) writeText(w io.Writer) {
 		c.LaunchesFailed, c.LostSilently, c.Relaunched, c.Reconciles)
 	p("updates: %d delivered (%d again, %d without uuid), %d acknowledged, %d resent by agents, %d unacknowledged at the end",
 		c.Updates, c.Redelivered, c.UpdatesWithoutUUID, c.Acknowledged, c.AgentResends, c.UnacknowledgedAtEnd)
+	p("pings: %d answered by agents with a PONG, %d PONG calls failed", c.Pongs, c.PongFailures)
 	if len(r.Problems) == 0 {
 		p("correctness: OK")
 	} else {

@@ -363,6 +363,8 @@ func (b *bench) finish() {
 		c.AgentErrorEvents = s.stats.errorEvents.Load()
 		c.AgentUpdateFailures = s.stats.updateFailures.Load()
 		c.AgentResends = s.stats.resends.Load()
+		c.Pongs = s.stats.pongs.Load()
+		c.PongFailures = s.stats.pongFailures.Load()
 		c.Launches = s.stats.launches.Load()
 		c.DuplicateLaunches = s.stats.dupLaunches.Load()
 		c.UnacknowledgedAtEnd, _ = s.outstanding()

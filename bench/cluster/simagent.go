@@ -38,6 +38,8 @@ type simStats struct {
 	updateFailures  atomic.Int64 // UPDATE calls not answered 200
 	updatesSent     atomic.Int64 // status updates put in UPDATE calls, resends included
 	resends         atomic.Int64 // status updates sent again
+	pongs           atomic.Int64 // PONG calls answered 200
+	pongFailures    atomic.Int64 // PONG calls that failed
 }
 
 // simulator runs many simulated agents in this process. Agents of one
@@ -142,6 +144,7 @@ type simAgent struct {
 	launched map[string]int      // framework/task → LAUNCH commands seen
 	posting  bool                // an UPDATE call is in flight
 	failWait time.Duration       // backoff after a failed UPDATE call
+	ponging  atomic.Bool         // a PONG call is in flight
 }
 
 func (a *simAgent) nextAddr() string {
@@ -258,7 +261,8 @@ func (a *simAgent) subscribeCall() *agentapi.Call {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	info := mesos.AgentInfo{Hostname: a.hostname, Port: 5051, Resources: a.res}
-	call := &agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: &agentapi.Subscribe{AgentInfo: info}}
+	call := &agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: &agentapi.Subscribe{AgentInfo: info,
+		Capabilities: []string{agentapi.CapabilityPing}}}
 	if a.id != "" {
 		info.ID = &mesos.AgentID{Value: a.id}
 		call.Subscribe.AgentInfo = info
@@ -348,6 +352,10 @@ func (a *simAgent) handleRecord(addr string, rec []byte, registered bool) (hb ti
 		}
 		return hb, false, nil
 	case agentapi.EventHeartbeat:
+	case agentapi.EventPing:
+		if registered {
+			a.pong(addr)
+		}
 	case agentapi.EventError:
 		a.sim.stats.errorEvents.Add(1)
 		msg := ""
@@ -362,6 +370,33 @@ func (a *simAgent) handleRecord(addr string, rec []byte, registered bool) (hb ti
 		}
 	}
 	return 0, false, nil
+}
+
+// pongTimeout bounds one PONG call, as the real agent's does.
+const pongTimeout = 10 * time.Second
+
+// pong answers the leader's PING as the real agent does: with a PONG call
+// off the stream's reading loop, at most one in flight (a PING that comes
+// while one is in flight is answered by it).
+func (a *simAgent) pong(addr string) {
+	if !a.ponging.CompareAndSwap(false, true) {
+		return
+	}
+	a.mu.Lock()
+	id := a.id
+	a.mu.Unlock()
+	go func() {
+		defer a.ponging.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), pongTimeout)
+		defer cancel()
+		call := &agentapi.Call{Type: agentapi.CallPong, AgentID: &mesos.AgentID{Value: id}}
+		if _, resp, err := a.post(ctx, addr, call); err != nil {
+			a.sim.stats.pongFailures.Add(1)
+		} else {
+			drain(resp)
+			a.sim.stats.pongs.Add(1)
+		}
+	}()
 }
 
 func (a *simAgent) registered(addr, id string) {
