@@ -2,13 +2,14 @@ package server
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"mesh/mesos/agentapi"
 )
 
 // observeAgent checks that a connected agent answers, as Mesos' agent
-// observer does: it sends a PING at once and then every AgentPingTimeout;
+// observer does: it sends a PING and then one every AgentPingTimeout;
 // a ping still unanswered when the next is due is a timeout, a PONG
 // resets the count, and MaxAgentPingTimeouts timeouts in a row mark the
 // agent unreachable.
@@ -19,8 +20,25 @@ import (
 // give up — minutes, or for ever while nothing is written. The count
 // lives on this leader only; the next leader starts afresh when the agent
 // re-registers with it. It returns when the stream or the term ends.
+//
+// Mesos sends the first PING at once. Here it waits a random part of one
+// timeout: after a leader change thousands of agents re-register within
+// a second or two, and pinging each at once would bring all their PONGs
+// back together, on top of the registrations. The wait moves where the
+// pings fall in time, not how long a silent agent goes unnoticed by more
+// than that one timeout.
 func (m *master) observeAgent(ac *agentConn) {
 	ping := &agentapi.Event{Type: agentapi.EventPing, Term: m.term}
+	first := time.NewTimer(rand.N(m.s.cfg.AgentPingTimeout) + 1)
+	select {
+	case <-first.C:
+	case <-ac.out.done:
+		first.Stop()
+		return
+	case <-m.ctx.Done():
+		first.Stop()
+		return
+	}
 	tick := time.NewTicker(m.s.cfg.AgentPingTimeout)
 	defer tick.Stop()
 	ac.send(ping)
