@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"mesh/mesos/agentapi"
@@ -19,7 +20,7 @@ import (
 // connections, keeps its TCP connection open for as long as TCP takes to
 // give up — minutes, or for ever while nothing is written. The count
 // lives on this leader only; the next leader starts afresh when the agent
-// re-registers with it. It returns when the stream or the term ends.
+// re-registers with it.
 //
 // Mesos sends the first PING at once. Here it waits a random part of one
 // timeout: after a leader change thousands of agents re-register within
@@ -27,43 +28,70 @@ import (
 // back together, on top of the registrations. The wait moves where the
 // pings fall in time, not how long a silent agent goes unnoticed by more
 // than that one timeout.
-func (m *master) observeAgent(ac *agentConn) {
-	ping := &agentapi.Event{Type: agentapi.EventPing, Term: m.term}
-	first := time.NewTimer(rand.N(m.s.cfg.AgentPingTimeout) + 1)
-	select {
-	case <-first.C:
-	case <-ac.out.done:
-		first.Stop()
-		return
-	case <-m.ctx.Done():
-		first.Stop()
+//
+// The observer is a timer, not a goroutine of its own: a leader observes
+// every agent, and a goroutine's stack for each would cost more than the
+// rest of what it keeps per agent. The returned stop ends it and waits
+// for anything it started, so that nothing of the stream outlives its
+// handler.
+func (m *master) observeAgent(ac *agentConn) (stop func()) {
+	o := &agentObserver{m: m, ac: ac, ping: &agentapi.Event{Type: agentapi.EventPing, Term: m.term}}
+	o.mu.Lock()
+	o.timer = time.AfterFunc(rand.N(m.s.cfg.AgentPingTimeout)+1, o.tick)
+	o.mu.Unlock()
+	return o.stop
+}
+
+// agentObserver is the state of one agent's pings.
+type agentObserver struct {
+	m    *master
+	ac   *agentConn
+	ping *agentapi.Event
+
+	mu       sync.Mutex
+	timer    *time.Timer
+	stopped  bool
+	pinged   bool // a ping went out and no PONG came since
+	timeouts int
+	missed   sync.WaitGroup // agentPingsMissed in progress
+}
+
+// tick runs when a ping is due: it counts the last one unanswered, or,
+// when the agent has answered, starts the count afresh.
+func (o *agentObserver) tick() {
+	o.mu.Lock()
+	if o.stopped || o.m.ctx.Err() != nil {
+		o.mu.Unlock()
 		return
 	}
-	tick := time.NewTicker(m.s.cfg.AgentPingTimeout)
-	defer tick.Stop()
-	ac.send(ping)
-	pinged, timeouts := true, 0
-	for {
-		select {
-		case <-ac.pongs:
-			pinged, timeouts = false, 0
-		case <-tick.C:
-			if pinged {
-				timeouts++
-				m.logger.Debug("agent did not answer a ping", "agent_id", ac.id, "timeouts", timeouts)
-				if timeouts >= m.s.cfg.MaxAgentPingTimeouts {
-					m.agentPingsMissed(ac, timeouts)
-					return
-				}
-			}
-			ac.send(ping)
-			pinged = true
-		case <-ac.out.done:
-			return
-		case <-m.ctx.Done():
+	if o.ac.answered.Swap(false) {
+		o.pinged, o.timeouts = false, 0
+	}
+	if o.pinged {
+		o.timeouts++
+		o.m.logger.Debug("agent did not answer a ping", "agent_id", o.ac.id, "timeouts", o.timeouts)
+		if o.timeouts >= o.m.s.cfg.MaxAgentPingTimeouts {
+			o.stopped = true
+			o.missed.Add(1)
+			timeouts := o.timeouts
+			o.mu.Unlock()
+			defer o.missed.Done()
+			o.m.agentPingsMissed(o.ac, timeouts)
 			return
 		}
 	}
+	o.ac.send(o.ping)
+	o.pinged = true
+	o.timer.Reset(o.m.s.cfg.AgentPingTimeout)
+	o.mu.Unlock()
+}
+
+func (o *agentObserver) stop() {
+	o.mu.Lock()
+	o.stopped = true
+	o.timer.Stop()
+	o.mu.Unlock()
+	o.missed.Wait()
 }
 
 // agentPong records an agent's answer to a ping; an agent not connected
@@ -75,10 +103,7 @@ func (m *master) agentPong(agentID string) error {
 	if ac == nil {
 		return httpErrorf(403, "agent %s is not subscribed to this leader", agentID)
 	}
-	select {
-	case ac.pongs <- struct{}{}:
-	default: // an answer is already waiting to be counted
-	}
+	ac.answered.Store(true)
 	return nil
 }
 

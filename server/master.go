@@ -260,13 +260,14 @@ type agentConn struct {
 	id  string
 	out *outbox[*agentapi.Event]
 	// pings says the agent answers PING (it advertised CapabilityPing);
-	// pongs carries its answers to the observer (observeAgent).
-	pings bool
-	pongs chan struct{}
+	// answered says a PONG came since the observer (observeAgent) last
+	// looked.
+	pings    bool
+	answered atomic.Bool
 }
 
 func newAgentConn(id string, pings bool) *agentConn {
-	return &agentConn{id: id, out: newOutbox[*agentapi.Event](), pings: pings, pongs: make(chan struct{}, 1)}
+	return &agentConn{id: id, out: newOutbox[*agentapi.Event](), pings: pings}
 }
 
 // send queues a command; an agent that is not reading its command stream

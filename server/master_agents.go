@@ -188,14 +188,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	m.checkDrained(agent.ID)
 	defer m.s.metrics.stream("agent")()
 	if ac.pings {
-		// The observer ends with the stream or the term; it is waited
-		// for so that nothing of this stream outlives its handler.
-		observed := make(chan struct{})
-		go func() {
-			defer close(observed)
-			m.observeAgent(ac)
-		}()
-		defer func() { <-observed }()
+		defer m.observeAgent(ac)()
 	}
 	serveStream(r.Context(), m.ctx, w, rw, ac.out, &agentapi.Event{Type: agentapi.EventHeartbeat, Term: m.term}, m.s.cfg.HeartbeatInterval)
 	// However the stream ended, the agent is now disconnected; when a newer
