@@ -147,3 +147,25 @@ func FuzzParseHeapAlloc(f *testing.F) {
 		}
 	})
 }
+
+func TestParseGoroutineTotal_ReadsTheCount(t *testing.T) {
+	got, err := parseGoroutineTotal("goroutine profile: total 1277\n")
+	if err != nil || got != 1277 {
+		t.Fatalf("parseGoroutineTotal = %d, %v; want 1277", got, err)
+	}
+	for _, bad := range []string{"", "goroutine profile: total x", "goroutine profile: total -3", "total 5"} {
+		if _, err := parseGoroutineTotal(bad); err == nil {
+			t.Errorf("parseGoroutineTotal(%q) accepted it", bad)
+		}
+	}
+}
+
+func FuzzParseGoroutineTotal(f *testing.F) {
+	f.Add("goroutine profile: total 1277\n")
+	f.Add("goroutine profile: total ")
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := parseGoroutineTotal(s); err == nil && n < 0 {
+			t.Fatalf("parseGoroutineTotal(%q) = %d", s, n)
+		}
+	})
+}

@@ -82,6 +82,12 @@ type leaderRSS struct {
 	HeapBaseline       int64   `json:"heap_baseline_bytes"`
 	HeapAfterPlacement int64   `json:"heap_after_placement_bytes"`
 	HeapPerTask        float64 `json:"heap_per_task_bytes"`
+	// The live heap and goroutines once every agent registered, before
+	// any framework: what the leader keeps per connected agent.
+	HeapAfterAgents       int64   `json:"heap_after_agents_bytes"`
+	HeapPerAgent          float64 `json:"heap_per_agent_bytes"`
+	GoroutinesBaseline    int64   `json:"goroutines_baseline"`
+	GoroutinesAfterAgents int64   `json:"goroutines_after_agents"`
 }
 
 // counts are errors and events counted at the simulators.
@@ -178,6 +184,10 @@ func (r *result) writeText(w io.Writer) {
 	}
 	p("leader RSS: %s before agents, %s after placement (%.0f bytes per task, %.0f per agent), %s at the end",
 		mib(m.Baseline), mib(m.AfterPlacement), m.PerTask, m.PerAgent, mib(m.End))
+	if m.HeapAfterAgents > 0 {
+		p("leader per agent, all registered and no task: %s live heap (%.0f bytes per agent), %d goroutines (%d before agents)",
+			mib(m.HeapAfterAgents), m.HeapPerAgent, m.GoroutinesAfterAgents, m.GoroutinesBaseline)
+	}
 	if m.HeapAfterPlacement > 0 {
 		p("leader live heap (after a forced GC): %s before agents, %s after placement (%.0f bytes per task)",
 			mib(m.HeapBaseline), mib(m.HeapAfterPlacement), m.HeapPerTask)

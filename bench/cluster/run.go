@@ -114,6 +114,7 @@ func (b *bench) phases(ctx context.Context) error {
 	}
 	b.res.LeaderRSS.Baseline, _ = rssBytes(leader.cmd.Process.Pid)
 	b.res.LeaderRSS.HeapBaseline, _ = liveHeapBytes(ctx, leader.httpAddr)
+	b.res.LeaderRSS.GoroutinesBaseline, _ = goroutines(ctx, leader.httpAddr)
 	b.log.Info("cluster up", "leader", leader.httpAddr)
 
 	simCtx, simStop := context.WithCancel(context.Background())
@@ -141,6 +142,14 @@ func (b *bench) phases(ctx context.Context) error {
 		b.res.Problems = append(b.res.Problems, fmt.Sprintf("only %d of %d agents registered within %s", n, b.cfg.Agents, b.cfg.TimeLimit/3))
 	}
 	b.log.Info("agents registered", "agents", n, "took", time.Since(t0))
+	if l := b.cl.leader(); l != nil && n == b.cfg.Agents {
+		m := &b.res.LeaderRSS
+		m.HeapAfterAgents, _ = liveHeapBytes(ctx, l.httpAddr)
+		m.GoroutinesAfterAgents, _ = goroutines(ctx, l.httpAddr)
+		if m.HeapAfterAgents > 0 && m.HeapBaseline > 0 {
+			m.HeapPerAgent = float64(m.HeapAfterAgents-m.HeapBaseline) / float64(n)
+		}
+	}
 
 	fwCtx, fwStop := context.WithCancel(context.Background())
 	b.fwCtx = fwCtx

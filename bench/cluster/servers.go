@@ -293,6 +293,38 @@ func liveHeapBytes(ctx context.Context, addr string) (int64, error) {
 	return parseHeapAlloc(string(b))
 }
 
+// goroutines asks a server started with -enable-debug how many
+// goroutines it runs.
+func goroutines(ctx context.Context, addr string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/goroutine?debug=1", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(io.LimitReader(resp.Body, 4096)).ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("goroutine profile of %s: %w", addr, err)
+	}
+	return parseGoroutineTotal(line)
+}
+
+// parseGoroutineTotal reads "goroutine profile: total N".
+func parseGoroutineTotal(line string) (int64, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "goroutine profile: total ")
+	if !ok {
+		return 0, fmt.Errorf("unexpected goroutine profile line %q", line)
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("unexpected goroutine profile line %q", line)
+	}
+	return n, nil
+}
+
 // parseHeapAlloc finds "# HeapAlloc = N" in a text heap profile.
 func parseHeapAlloc(profile string) (int64, error) {
 	for _, line := range strings.Split(profile, "\n") {
