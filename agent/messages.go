@@ -10,9 +10,10 @@ import (
 	execapi "mesh/mesos/executor"
 )
 
-// Framework messages (both ways) and the exits of custom executors go
-// through the agent best effort, as in Mesos: they are not checkpointed,
-// and one that cannot be delivered is dropped with a warning.
+// Framework messages (both ways) go through the agent best effort, as in
+// Mesos: they are not checkpointed, and one that cannot be delivered is
+// dropped with a warning. The exits of executors are sent until the
+// leader answers (executor_exits.go).
 
 // relayTimeout bounds one best-effort call to the leader.
 const relayTimeout = 10 * time.Second
@@ -49,17 +50,6 @@ func (r *runner) deliverMessage(data mesos.Bytes) bool {
 func (a *Agent) relayExecutorMessage(r *runner, data mesos.Bytes) {
 	a.postBestEffort(r, &agentapi.Call{Type: agentapi.CallMessage, Message: &agentapi.Message{
 		FrameworkID: mesos.FrameworkID{Value: r.fwID}, ExecutorID: mesos.ExecutorID{Value: r.id}, Data: data}})
-}
-
-// reportExecutorExited tells the leader that a custom executor ended, so
-// that its framework gets a FAILURE event; the command executor's end is
-// not reported (the master does not know it), as in Mesos.
-func (a *Agent) reportExecutorExited(r *runner, st executor.ExitStatus) {
-	if r.kind != kindCustom {
-		return
-	}
-	a.postBestEffort(r, &agentapi.Call{Type: agentapi.CallExecutorExited, ExecutorExited: &agentapi.ExecutorExited{
-		FrameworkID: mesos.FrameworkID{Value: r.fwID}, ExecutorID: mesos.ExecutorID{Value: r.id}, Status: waitStatus(st)}})
 }
 
 // waitStatus encodes how an executor ended as waitpid does (what Mesos
