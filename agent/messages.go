@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"time"
 
 	"mesh/executor"
@@ -74,21 +73,9 @@ func (a *Agent) postBestEffort(r *runner, call *agentapi.Call) {
 		return
 	}
 	a.goNamed("relay_"+call.Type, func() {
-		addr, id := a.conn.leaderAddr(), a.knownID()
-		if addr == "" || id == "" {
-			a.metrics.droppedMessages.Inc()
-			r.log.Warn("dropping a call for the leader: the agent is not registered", "call", call.Type)
-			return
-		}
-		call.AgentID = &mesos.AgentID{Value: id}
-		ctx, cancel := context.WithTimeout(a.ctx, relayTimeout)
-		defer cancel()
-		_, resp, err := a.conn.post(ctx, addr, call)
-		if err != nil {
+		if err := a.postToLeader(call); err != nil {
 			a.metrics.droppedMessages.Inc()
 			r.log.Warn("dropping a call for the leader", "call", call.Type, "error", err)
-			return
 		}
-		drain(resp)
 	})
 }
