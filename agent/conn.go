@@ -233,7 +233,8 @@ func (a *Agent) subscribeCall() *agentapi.Call {
 	call := &agentapi.Call{
 		Type: agentapi.CallSubscribe,
 		Subscribe: &agentapi.Subscribe{AgentInfo: a.agentInfo(), Version: version.MeshVersion, Tasks: tasks,
-			Executors: execs, Capabilities: []string{agentapi.CapabilityPing, agentapi.CapabilityExecutors}},
+			Executors: execs, ExitingExecutors: a.exits.list(),
+			Capabilities: []string{agentapi.CapabilityPing, agentapi.CapabilityExecutors}},
 	}
 	if a.id != "" {
 		call.AgentID = &mesos.AgentID{Value: a.id}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -19,7 +20,11 @@ import (
 // learns that they ended. It learns it from EXECUTOR_EXITED, which the
 // agent sends until the leader answers, and, should the agent restart
 // before that, from the executors the agent lists when it registers
-// again (subscribeCall).
+// again (subscribeCall). Until the leader has answered an exit, the
+// executor is listed as exiting: a registration meanwhile (the stream to
+// the leader broke, a new leader was elected) leaves its record for the
+// exit to remove, and the framework gets its FAILURE, but does not make
+// it again if the leader had removed it.
 
 // Bounds of the wait between two sends of an executor's exit.
 const (
@@ -27,13 +32,15 @@ const (
 	exitRetryMax = 10 * time.Second
 )
 
-// reportExecutorExited tells the leader that run r's executor ended, so
-// that its resources are freed and its framework gets a FAILURE event.
-func (a *Agent) reportExecutorExited(r *runner, st executor.ExitStatus) {
-	if r.kind == kindCommand {
-		return
+// executorExited notes that run r's executor ended, listing it as
+// exiting from now on, and returns what tells the leader (so that its
+// resources are freed and its framework gets a FAILURE event), to call
+// once the run has left the registry.
+func (a *Agent) executorExited(r *runner, st executor.ExitStatus) (report func()) {
+	if r.kind == kindCommand || a.stopping.Load() {
+		return func() {}
 	}
-	a.sendExecutorExited(r.fwID, r.id, waitStatus(st), r.log)
+	return a.executorExit(r.info, r.fwID, waitStatus(st), r.log)
 }
 
 // executorNotStarted reports the executor of a launch the agent refused
@@ -46,43 +53,58 @@ func (a *Agent) executorNotStarted(fid string, exec *mesos.ExecutorInfo) {
 	if r, _ := a.lookupRun(fid, exec.ExecutorID.Value); r != nil {
 		return
 	}
-	a.sendExecutorExited(fid, exec.ExecutorID.Value, -1, a.log.With("framework_id", fid, "executor_id", exec.ExecutorID.Value))
-}
-
-// sendExecutorExited posts EXECUTOR_EXITED in the background until the
-// leader answers it, waiting longer after each failure; it gives up only
-// when the agent stops (the next agent on the work directory lists its
-// executors when it registers) or the leader refuses the call as bad.
-func (a *Agent) sendExecutorExited(fid, eid string, status int32, log hclog.Logger) {
 	if a.stopping.Load() {
 		return
 	}
+	a.executorExit(*exec, fid, -1, a.log.With("framework_id", fid, "executor_id", exec.ExecutorID.Value))()
+}
+
+// executorExit lists executor info of framework fid as exiting and
+// returns what posts its EXECUTOR_EXITED in the background until the
+// leader answers it, waiting longer after each failure; that gives up
+// only when the agent stops (the next agent on the work directory lists
+// its executors when it registers) or the leader refuses the call as bad.
+func (a *Agent) executorExit(info mesos.ExecutorInfo, fid string, status int32, log hclog.Logger) (report func()) {
+	eid := info.ExecutorID.Value
+	info.FrameworkID = &mesos.FrameworkID{Value: fid}
 	call := &agentapi.Call{Type: agentapi.CallExecutorExited, ExecutorExited: &agentapi.ExecutorExited{
 		FrameworkID: mesos.FrameworkID{Value: fid}, ExecutorID: mesos.ExecutorID{Value: eid}, Status: status}}
-	a.goNamed("executor_exited", func() {
-		wait := exitRetryMin
-		for attempt := 1; ; attempt++ {
-			err := a.postToLeader(call)
-			if err == nil {
-				log.Debug("leader told of the executor's exit", "attempts", attempt)
-				return
-			}
-			var answer *answerError
-			if errors.As(err, &answer) && answer.code != http.StatusForbidden && answer.code < 500 {
-				log.Error("the leader refused the executor's exit", "error", err)
-				return
-			}
-			log.Warn("cannot tell the leader of the executor's exit yet; retrying", "error", err, "attempt", attempt, "retry_in", wait)
-			t := time.NewTimer(wait)
-			select {
-			case <-a.ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			wait = min(2*wait, exitRetryMax)
+	key := a.exits.add(info)
+	return func() {
+		if a.stopping.Load() {
+			a.exits.remove(key)
+			return
 		}
-	})
+		a.goNamed("executor_exited", func() { a.postExit(key, call, log) })
+	}
+}
+
+// postExit posts an executor's exit until the leader answers it, then
+// stops listing the executor as exiting.
+func (a *Agent) postExit(key string, call *agentapi.Call, log hclog.Logger) {
+	defer a.exits.remove(key)
+	wait := exitRetryMin
+	for attempt := 1; ; attempt++ {
+		err := a.postToLeader(call)
+		if err == nil {
+			log.Debug("leader told of the executor's exit", "attempts", attempt)
+			return
+		}
+		var answer *answerError
+		if errors.As(err, &answer) && answer.code != http.StatusForbidden && answer.code < 500 {
+			log.Error("the leader refused the executor's exit", "error", err)
+			return
+		}
+		log.Warn("cannot tell the leader of the executor's exit yet; retrying", "error", err, "attempt", attempt, "retry_in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-a.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, exitRetryMax)
+	}
 }
 
 // postToLeader posts call, with the agent's id, to the leader it is
@@ -124,6 +146,58 @@ func (a *Agent) reportedExecutors() []mesos.ExecutorInfo {
 		info := r.info
 		info.FrameworkID = &mesos.FrameworkID{Value: r.fwID}
 		out = append(out, info)
+	}
+	return out
+}
+
+// pendingExits holds the executors whose exit is being sent, each with
+// the number of exits of it being sent (an executor id may be reused by
+// a later run of the framework).
+type pendingExits struct {
+	mu sync.Mutex
+	m  map[string]*pendingExit
+}
+
+type pendingExit struct {
+	info mesos.ExecutorInfo
+	n    int
+}
+
+// add notes that the exit of info (with its framework id) is being sent
+// and returns its key.
+func (p *pendingExits) add(info mesos.ExecutorInfo) string {
+	key := info.FrameworkID.Value + "/" + info.ExecutorID.Value
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]*pendingExit{}
+	}
+	if e := p.m[key]; e != nil {
+		e.n++
+	} else {
+		p.m[key] = &pendingExit{info: info, n: 1}
+	}
+	return key
+}
+
+// remove notes that an exit of key is no longer being sent.
+func (p *pendingExits) remove(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e := p.m[key]; e != nil {
+		if e.n--; e.n <= 0 {
+			delete(p.m, key)
+		}
+	}
+}
+
+// list returns the executors whose exit is being sent.
+func (p *pendingExits) list() []mesos.ExecutorInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]mesos.ExecutorInfo, 0, len(p.m))
+	for _, e := range p.m {
+		out = append(out, e.info)
 	}
 	return out
 }

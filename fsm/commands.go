@@ -127,7 +127,7 @@ func applyAgentRegister(txn *memdb.Txn, req *AgentRegisterRequest) any {
 	}
 	mustInsert(txn, tableAgents, &a)
 	if req.ReportsExecutors {
-		reconcileAgentExecutors(txn, a.ID, req.Executors, a.ReregisteredAt)
+		reconcileAgentExecutors(txn, a.ID, req.Executors, req.Exiting, a.ReregisteredAt)
 	}
 	if m := getMeta(txn); req.New && req.Seq >= m.NextAgent {
 		m.NextAgent = req.Seq + 1

@@ -125,16 +125,20 @@ func removeExecutors(txn *memdb.Txn, execs []*Executor, drop func(*Executor) boo
 }
 
 // reconcileAgentExecutors makes the records of agent aid those of the
-// executors it reported when it registered: a record it did not report
-// is removed (the executor is gone), an executor it reported without a
-// record is added unless its framework is unknown or removed.
-func reconcileAgentExecutors(txn *memdb.Txn, aid string, reported []mesos.ExecutorInfo, at int64) {
+// executors it reported when it registered: a record it did not report,
+// as running or as exiting, is removed (the executor is gone), an
+// executor it reported running without a record is added unless its
+// framework is unknown or removed.
+func reconcileAgentExecutors(txn *memdb.Txn, aid string, reported []mesos.ExecutorInfo, exiting []ExecutorRef, at int64) {
 	st := &State{txn: txn}
 	has := map[ExecutorRef]bool{}
 	for _, e := range reported {
 		if e.FrameworkID != nil {
 			has[ExecutorRef{aid, e.FrameworkID.Value, e.ExecutorID.Value}] = true
 		}
+	}
+	for _, r := range exiting {
+		has[ExecutorRef{aid, r.FrameworkID, r.ExecutorID}] = true
 	}
 	removeExecutors(txn, st.ExecutorsByAgent(aid), func(e *Executor) bool {
 		return !has[ExecutorRef{aid, e.FrameworkID, e.ExecutorID}]

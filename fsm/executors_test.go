@@ -154,6 +154,22 @@ func TestExecutors_ReregistrationReconcilesWithTheAgentsReport(t *testing.T) {
 	}
 }
 
+func TestExecutors_ExitingExecutorsKeepTheirRecordButAreNotMadeAgain(t *testing.T) {
+	f := seed(t)
+	launchExec(t, f, "o1", execTask("t1", "e1"))
+	agent := *f.State().Agent("c1-S0")
+	exiting := []ExecutorRef{{AgentID: "c1-S0", FrameworkID: "c1-0000", ExecutorID: "e1"},
+		{AgentID: "c1-S0", FrameworkID: "c1-0000", ExecutorID: "e2"}}
+	apply(t, f, AgentRegisterRequestType, &AgentRegisterRequest{Agent: agent, ReportsExecutors: true, Exiting: exiting})
+	st := f.State()
+	if st.Executor("c1-S0", "c1-0000", "e1") == nil {
+		t.Fatal("the record of an executor whose exit the agent is still sending was removed before the exit")
+	}
+	if st.Executor("c1-S0", "c1-0000", "e2") != nil {
+		t.Fatal("an exiting executor without a record was recorded")
+	}
+}
+
 func TestExecutors_SnapshotRoundTrip(t *testing.T) {
 	f := seed(t)
 	launchExec(t, f, "o1", execTask("t1", "e1"))

@@ -192,6 +192,9 @@ type AgentRegisterRequest struct {
 	// runs (Executors): the agent's executor records become those.
 	ReportsExecutors bool                 `json:",omitempty"`
 	Executors        []mesos.ExecutorInfo `json:",omitempty"`
+	// Exiting are executors that ended whose exit the agent is still
+	// sending: their records stay, for the exit to remove.
+	Exiting []ExecutorRef `json:",omitempty"`
 }
 
 // AgentRegisterBatchRequest registers several agents in one entry, in

@@ -77,6 +77,11 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 			return err
 		}
 		req.ReportsExecutors, req.Executors = true, sub.Executors
+		for _, e := range sub.ExitingExecutors {
+			if e.FrameworkID != nil {
+				req.Exiting = append(req.Exiting, fsm.ExecutorRef{AgentID: agent.ID, FrameworkID: e.FrameworkID.Value, ExecutorID: e.ExecutorID.Value})
+			}
+		}
 	}
 	if err := m.registerAgent(r.Context(), req); err != nil {
 		return err

@@ -82,6 +82,11 @@ type Subscribe struct {
 	// default executors of task groups; not its command executors), each
 	// with its framework_id, when it has CapabilityExecutors.
 	Executors []mesos.ExecutorInfo `json:"executor_infos,omitempty"`
+	// ExitingExecutors lists the executors that ended but whose
+	// EXECUTOR_EXITED the server has not answered yet (with
+	// CapabilityExecutors): their records stay for that call to remove,
+	// but are not made again.
+	ExitingExecutors []mesos.ExecutorInfo `json:"exiting_executor_infos,omitempty"`
 	// Capabilities lists the protocol features the agent supports
 	// (CapabilityPing, CapabilityExecutors).
 	Capabilities []string `json:"capabilities,omitempty"`
