@@ -127,8 +127,8 @@ func (w *execWatch) taskError(id string) string {
 
 // TestAccept_CustomExecutorResourcesCountedOnce: two tasks launched to
 // one ExecutorInfo share one executor, whose resources come out of the
-// offer once, stay held while one of its tasks runs, and are offered
-// again when its last task ends; a task that names the executor with a
+// offer once, stay held while it runs (with or without a task), and are
+// offered again when its agent reports that it exited; a task that names the executor with a
 // different ExecutorInfo, or an invalid one, gets TASK_ERROR as Mesos
 // answers it.
 func TestAccept_CustomExecutorResourcesCountedOnce(t *testing.T) {
