@@ -144,3 +144,27 @@ func TestExecutors_ReregistrationWithoutTheExecutorFreesIt(t *testing.T) {
 		t.Fatalf("/state used cpus %v, want e2's 0.5", used)
 	}
 }
+
+// TestExecutors_TeardownFreesAnIdleExecutor: a framework torn down while
+// its executor runs without a task gives the executor's resources back:
+// another framework is offered all of the agent.
+func TestExecutors_TeardownFreesAnIdleExecutor(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), mesos.Resources{mesos.ScalarResource("cpus", 2), mesos.ScalarResource("mem", 1024)})
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("exec-teardown", "", ""))
+	f.subscribed()
+	w := newExecWatch(f)
+	o := w.offers(2)
+	w.acceptNoFilter(o, executorTask(o, "t1", customExecutor("e1")))
+	w.offers(1)
+	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
+	w.offers(1.5)
+	f.mustCall("TEARDOWN", "", "")
+	if got := executorsOf(t, srv.HTTPAddr()); len(got) != 0 {
+		t.Fatalf("GET_EXECUTORS after the teardown: %v, want none", got)
+	}
+	other := subscribe(t, srv.HTTPAddr(), subscribeBody("exec-after-teardown", "", ""))
+	other.subscribed()
+	newExecWatch(other).offers(2)
+}
