@@ -168,3 +168,29 @@ func TestExecutors_TeardownFreesAnIdleExecutor(t *testing.T) {
 	other.subscribed()
 	newExecWatch(other).offers(2)
 }
+
+// TestExecutors_AgentMarkedGoneTakesItsExecutors: the executors of an
+// agent marked gone, idle ones too, are no longer recorded.
+func TestExecutors_AgentMarkedGoneTakesItsExecutors(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), mesos.Resources{mesos.ScalarResource("cpus", 2), mesos.ScalarResource("mem", 1024)})
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("exec-gone", "", ""))
+	f.subscribed()
+	w := newExecWatch(f)
+	o := w.offers(2)
+	w.acceptNoFilter(o, executorTask(o, "t1", customExecutor("e1")))
+	w.offers(1)
+	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
+	w.offers(1.5)
+	if got := executorsOf(t, srv.HTTPAddr()); len(got) != 1 {
+		t.Fatalf("GET_EXECUTORS with an idle executor: %v, want it", got)
+	}
+	gone := `{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"` + agent.ID + `"}}}`
+	if code, out, _ := opCall(t, srv.HTTPAddr(), "/api/v1", gone, nil); code != 200 {
+		t.Fatalf("MARK_AGENT_GONE: %d %s", code, out)
+	}
+	if got := executorsOf(t, srv.HTTPAddr()); len(got) != 0 {
+		t.Fatalf("GET_EXECUTORS after the agent was marked gone: %v, want none", got)
+	}
+}
