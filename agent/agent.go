@@ -174,6 +174,8 @@ type Agent struct {
 	// lock is held on the work directory from New until the agent stops.
 	lock    *workDirLock
 	updates *statusUpdates
+	// exits are the executor exits not yet answered by the leader.
+	exits pendingExits
 	// metrics is the agent's own Prometheus registry and metrics.
 	metrics *agentMetrics
 	conn    *serverConn

@@ -72,6 +72,7 @@ func (a *Agent) launchTask(fwInfo mesos.FrameworkInfo, t mesos.TaskInfo) {
 		a.metrics.launchFailures.Inc()
 		log.Warn("cannot launch task", "reason", reason, "message", msg)
 		a.agentUpdate(fid, nil, t.TaskID, mesos.TaskFailed, reason, msg)
+		a.executorNotStarted(fid, t.Executor)
 	}
 	if err := safeID(tid); err != nil {
 		log.Error("ignoring a task with an unusable id", "error", err)
@@ -206,6 +207,9 @@ func (a *Agent) startRun(fwInfo mesos.FrameworkInfo, kind runKind, plan containe
 		a.log.Warn("ignoring a launch while shutting down", "framework_id", fid, "task_id", t.TaskID.Value)
 		if claimed {
 			go a.containerizer.Destroy(context.Background(), cid, 0)
+		}
+		if kind == kindCustom {
+			a.executorNotStarted(fid, &plan.info)
 		}
 		return
 	}

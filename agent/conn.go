@@ -194,7 +194,7 @@ func (c *serverConn) post(ctx context.Context, addr string, call *agentapi.Call)
 			return addr, nil, fmt.Errorf("%s call to %s: %w", call.Type, addr, ErrNoLeader)
 		default:
 			msg := readBody(resp)
-			return addr, nil, fmt.Errorf("%s call to %s: server answered %d: %s", call.Type, addr, resp.StatusCode, msg)
+			return addr, nil, &answerError{call: call.Type, addr: addr, code: resp.StatusCode, msg: msg}
 		}
 	}
 }
@@ -210,8 +210,9 @@ func readBody(resp *http.Response) string {
 	return strings.TrimSpace(string(b))
 }
 
-// subscribeCall builds the registration: this agent and every task it
-// knows that is not acknowledged terminal, with its latest state.
+// subscribeCall builds the registration: this agent, every task it
+// knows that is not acknowledged terminal, with its latest state, and
+// every executor it runs.
 func (a *Agent) subscribeCall() *agentapi.Call {
 	known := map[streamKey]bool{}
 	var tasks []agentapi.Task
@@ -226,12 +227,14 @@ func (a *Agent) subscribeCall() *agentapi.Call {
 			tasks = append(tasks, t)
 		}
 	}
+	execs := a.reportedExecutors()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	call := &agentapi.Call{
 		Type: agentapi.CallSubscribe,
 		Subscribe: &agentapi.Subscribe{AgentInfo: a.agentInfo(), Version: version.MeshVersion, Tasks: tasks,
-			Capabilities: []string{agentapi.CapabilityPing}},
+			Executors: execs, ExitingExecutors: a.exits.list(),
+			Capabilities: []string{agentapi.CapabilityPing, agentapi.CapabilityExecutors}},
 	}
 	if a.id != "" {
 		call.AgentID = &mesos.AgentID{Value: a.id}
@@ -457,4 +460,16 @@ func (a *Agent) handleCommand(ev *agentapi.Event) {
 	default:
 		a.log.Debug("ignoring unknown command", "type", ev.Type)
 	}
+}
+
+// answerError is a server's answer to a call other than 200, a redirect
+// or 503.
+type answerError struct {
+	call, addr string
+	code       int
+	msg        string
+}
+
+func (e *answerError) Error() string {
+	return fmt.Sprintf("%s call to %s: server answered %d: %s", e.call, e.addr, e.code, e.msg)
 }

@@ -76,8 +76,9 @@ func (a *Agent) shutdownExecutor(fid, eid string) {
 
 // compatible checks that a task launched to the run's executor names it
 // with the ExecutorInfo it was started with, as the leader checks it
-// against the executors it knows of: the leader does not know an
-// executor that outlived its tasks.
+// against the executors it records; the agent checks it again, for a
+// leader that lost the record (an agent of an older version that did not
+// list its executors when it registered).
 func (r *runner) compatible(fid string, info mesos.ExecutorInfo) error {
 	info.FrameworkID = &mesos.FrameworkID{Value: fid}
 	a, errA := json.Marshal(info)

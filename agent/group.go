@@ -47,6 +47,7 @@ func (a *Agent) launchGroup(fwInfo mesos.FrameworkInfo, exec mesos.ExecutorInfo,
 		for _, t := range tasks {
 			a.agentUpdate(fid, nil, t.TaskID, mesos.TaskFailed, reason, msg)
 		}
+		a.executorNotStarted(fid, &exec)
 	}
 	if err := a.checkGroup(fid, exec, tasks); err != nil {
 		fail(mesos.ReasonTaskInvalid, err.Error())
@@ -141,6 +142,7 @@ func (a *Agent) startGroupRun(fwInfo mesos.FrameworkInfo, plan containerPlan, ta
 	r.mu.Unlock()
 	if !a.registerRun(fwInfo, r) {
 		a.log.Warn("ignoring a task group while shutting down", "framework_id", fid, "executor_id", r.id)
+		a.executorNotStarted(fid, &plan.info)
 		return
 	}
 	r.launchedAt = time.Now()

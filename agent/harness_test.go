@@ -141,6 +141,11 @@ type fakeServer struct {
 	// unacknowledged; -1 withholds all.
 	withhold  map[mesos.TaskState]int
 	updateErr int // when non-zero, UPDATE calls fail with this status
+	// exits are the EXECUTOR_EXITED calls answered 200; exitCalls counts
+	// every one received; the first exitFailures of them are answered 503.
+	exits        []agentapi.ExecutorExited
+	exitCalls    int
+	exitFailures int
 }
 
 func newFakeServer(t testing.TB) *fakeServer {
@@ -205,6 +210,16 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 				stream <- a
 			}
 		}
+	case agentapi.CallExecutorExited:
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.exitCalls++
+		if f.exitCalls <= f.exitFailures || call.ExecutorExited == nil {
+			http.Error(w, "no leader (the test)", http.StatusServiceUnavailable)
+			return
+		}
+		f.exits = append(f.exits, *call.ExecutorExited)
+		w.WriteHeader(http.StatusOK)
 	default:
 		http.Error(w, "unknown call", http.StatusBadRequest)
 	}

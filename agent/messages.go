@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"time"
 
 	"mesh/executor"
@@ -10,9 +9,10 @@ import (
 	execapi "mesh/mesos/executor"
 )
 
-// Framework messages (both ways) and the exits of custom executors go
-// through the agent best effort, as in Mesos: they are not checkpointed,
-// and one that cannot be delivered is dropped with a warning.
+// Framework messages (both ways) go through the agent best effort, as in
+// Mesos: they are not checkpointed, and one that cannot be delivered is
+// dropped with a warning. The exits of executors are sent until the
+// leader answers (executor_exits.go).
 
 // relayTimeout bounds one best-effort call to the leader.
 const relayTimeout = 10 * time.Second
@@ -51,17 +51,6 @@ func (a *Agent) relayExecutorMessage(r *runner, data mesos.Bytes) {
 		FrameworkID: mesos.FrameworkID{Value: r.fwID}, ExecutorID: mesos.ExecutorID{Value: r.id}, Data: data}})
 }
 
-// reportExecutorExited tells the leader that a custom executor ended, so
-// that its framework gets a FAILURE event; the command executor's end is
-// not reported (the master does not know it), as in Mesos.
-func (a *Agent) reportExecutorExited(r *runner, st executor.ExitStatus) {
-	if r.kind != kindCustom {
-		return
-	}
-	a.postBestEffort(r, &agentapi.Call{Type: agentapi.CallExecutorExited, ExecutorExited: &agentapi.ExecutorExited{
-		FrameworkID: mesos.FrameworkID{Value: r.fwID}, ExecutorID: mesos.ExecutorID{Value: r.id}, Status: waitStatus(st)}})
-}
-
 // waitStatus encodes how an executor ended as waitpid does (what Mesos
 // puts in ExitedExecutorMessage.status): the exit code shifted left by
 // 8, or the signal's number; -1 when unknown.
@@ -84,21 +73,9 @@ func (a *Agent) postBestEffort(r *runner, call *agentapi.Call) {
 		return
 	}
 	a.goNamed("relay_"+call.Type, func() {
-		addr, id := a.conn.leaderAddr(), a.knownID()
-		if addr == "" || id == "" {
-			a.metrics.droppedMessages.Inc()
-			r.log.Warn("dropping a call for the leader: the agent is not registered", "call", call.Type)
-			return
-		}
-		call.AgentID = &mesos.AgentID{Value: id}
-		ctx, cancel := context.WithTimeout(a.ctx, relayTimeout)
-		defer cancel()
-		_, resp, err := a.conn.post(ctx, addr, call)
-		if err != nil {
+		if err := a.postToLeader(call); err != nil {
 			a.metrics.droppedMessages.Inc()
 			r.log.Warn("dropping a call for the leader", "call", call.Type, "error", err)
-			return
 		}
-		drain(resp)
 	})
 }

@@ -21,8 +21,8 @@ type agentMetrics struct {
 	launchFailures prometheus.Counter
 	launchTime     prometheus.Histogram
 	limitations    *prometheus.CounterVec
-	// droppedMessages counts framework messages and executor exits the
-	// agent could not deliver (best effort, as in Mesos).
+	// droppedMessages counts framework messages the agent could not
+	// deliver (best effort, as in Mesos).
 	droppedMessages prometheus.Counter
 }
 

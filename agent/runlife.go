@@ -233,11 +233,15 @@ func (r *runner) settle(st executor.ExitStatus) {
 		r.agentUpdate(t.info.TaskID, term.state, term.reason, term.message)
 	}
 	r.mu.Unlock()
+	// Listed as exiting before it leaves the registry, so that a
+	// registration meanwhile does not lose it; reported after, so that a
+	// launch the leader makes once told goes to a new run.
+	report := r.a.executorExited(r, st)
 	// After the updates: a crash in between leaves the run to recover,
 	// which ends the same tasks the same way.
 	r.forgetCheckpoint()
 	r.a.runEnded(r, true)
-	r.a.reportExecutorExited(r, st)
+	report()
 }
 
 // endOf is what unfinished task t becomes as the run's container ended
@@ -277,9 +281,10 @@ func (r *runner) failLaunch(prefix string, err error) {
 		t.state = mesos.TaskFailed
 	}
 	r.mu.Unlock()
+	report := r.a.executorExited(r, unknownExit)
 	r.forgetCheckpoint()
 	r.a.runEnded(r, false)
-	r.a.reportExecutorExited(r, unknownExit)
+	report()
 }
 
 // registrationTimedOut destroys an executor that never subscribed.

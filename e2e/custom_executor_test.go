@@ -448,16 +448,18 @@ func TestCustomExecutor_BadExecutorsFailTheirTasks(t *testing.T) {
 	if st := c.update(); st.State != mesos.TaskRunning {
 		t.Fatalf("good-task: %s %s %q", st.State, st.Reason, st.Message)
 	}
-	// Once its task is killed the executor runs on, idle; the leader no
-	// longer knows it, but its agent refuses a task that names it with
-	// another ExecutorInfo.
+	// Once its task is killed the executor runs on, idle; the leader still
+	// records it, and refuses a task that names it with another
+	// ExecutorInfo, as the Mesos master does.
 	c.call(client.KillCall("good-task", c.agentID.Value))
 	if st := c.update(); st.State != mesos.TaskKilled {
 		t.Fatalf("good-task: %s %s %q, want TASK_KILLED", st.State, st.Reason, st.Message)
 	}
 	c.launch(executorInfo("good", uri, mesos.EnvironmentVariable{Name: "CUSTOM_EXECUTOR_GREETING", Value: "changed"}), "other-task")
-	if st := c.update(); st.State != mesos.TaskFailed || st.Reason != mesos.ReasonTaskInvalid || !strings.Contains(st.Message, "not compatible") {
-		t.Errorf("other-task: %s %s %q, want TASK_FAILED REASON_TASK_INVALID, not compatible", st.State, st.Reason, st.Message)
+	if st := c.update(); st.State != mesos.TaskError || st.Reason != mesos.ReasonTaskInvalid || st.Source != mesos.SourceMaster ||
+		!strings.Contains(st.Message, "not compatible") {
+		t.Errorf("other-task: %s %s from %s %q, want TASK_ERROR REASON_TASK_INVALID from the master, not compatible",
+			st.State, st.Reason, st.Source, st.Message)
 	}
 }
 

@@ -96,6 +96,7 @@ func applyFrameworkRemove(txn *memdb.Txn, req *FrameworkRemoveRequest) any {
 		res.Offers = append(res.Offers, *o)
 		mustDelete(txn, tableOffers, o)
 	}
+	res.Executors = removeExecutors(txn, st.ExecutorsByFramework(req.FrameworkID), func(*Executor) bool { return true })
 	for _, t := range st.TasksByFramework(req.FrameworkID) {
 		if t.Completed {
 			continue
@@ -125,6 +126,9 @@ func applyAgentRegister(txn *memdb.Txn, req *AgentRegisterRequest) any {
 		a.Deactivated, a.Drain = old.Deactivated, old.Drain
 	}
 	mustInsert(txn, tableAgents, &a)
+	if req.ReportsExecutors {
+		reconcileAgentExecutors(txn, a.ID, req.Executors, req.Exiting, a.ReregisteredAt)
+	}
 	if m := getMeta(txn); req.New && req.Seq >= m.NextAgent {
 		m.NextAgent = req.Seq + 1
 		putMeta(txn, m)
@@ -164,15 +168,14 @@ func applyAgentState(txn *memdb.Txn, req *AgentStateRequest) any {
 	for _, o := range st.OffersByAgent(req.AgentID) {
 		mustDelete(txn, tableOffers, o)
 	}
+	res.Executors = removeExecutors(txn, st.ExecutorsByAgent(req.AgentID), func(e *Executor) bool {
+		return req.State == AgentGone || st.agentLossState(req, e.FrameworkID).IsTerminal()
+	})
 	for _, t := range st.TasksByAgent(req.AgentID) {
 		if t.Completed || t.State.IsTerminal() {
 			continue
 		}
-		state := req.TaskState
-		if fw := st.Framework(t.FrameworkID); req.PartitionAwareState != "" && fw != nil &&
-			fw.Info.HasCapability(mesos.CapabilityPartitionAware) {
-			state = req.PartitionAwareState
-		}
+		state := st.agentLossState(req, t.FrameworkID)
 		nt := t.Copy()
 		s := mesos.TaskStatus{
 			TaskID: t.Info.TaskID, State: state, Source: mesos.SourceMaster,
@@ -191,6 +194,15 @@ func applyAgentState(txn *memdb.Txn, req *AgentStateRequest) any {
 		res.Tasks = append(res.Tasks, *nt)
 	}
 	return res
+}
+
+// agentLossState is the state req gives the tasks of framework fid.
+func (s *State) agentLossState(req *AgentStateRequest, fid string) mesos.TaskState {
+	if fw := s.Framework(fid); req.PartitionAwareState != "" && fw != nil &&
+		fw.Info.HasCapability(mesos.CapabilityPartitionAware) {
+		return req.PartitionAwareState
+	}
+	return req.TaskState
 }
 
 func applyOffersCreate(txn *memdb.Txn, req *OffersCreateRequest) any {
@@ -265,6 +277,7 @@ func applyTaskLaunch(txn *memdb.Txn, req *TaskLaunchRequest) any {
 		t.LaunchedAt = req.At
 		mustInsert(txn, tableTasks, &t)
 	}
+	addLaunchedExecutors(txn, req.Tasks, req.At)
 	addFilters(txn, req.At, req.Filters)
 	return res
 }
@@ -321,9 +334,6 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 			out[i].Resources = t.Info.Resources
 		}
 		mustInsert(txn, tableTasks, nt)
-		if out[i].BecameTerminal {
-			out[i].ExecutorResources = st.executorEnded(nt)
-		}
 	}
 	return out
 }

@@ -71,6 +71,7 @@ var applyTable = map[MessageType]command{
 	WeightsUpdateRequestType:       decodeApply(applyWeightsUpdate),
 	QuotaUpdateRequestType:         decodeApply(applyQuotaUpdate),
 	AgentDrainRequestType:          decodeApply(applyAgentDrain),
+	ExecutorRemoveRequestType:      decodeApply(applyExecutorRemove),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode
@@ -167,6 +168,7 @@ var snapshotTables = []struct {
 	{tableOffers, func() any { return &Offer{} }},
 	{tableTasks, func() any { return &Task{} }},
 	{tableFilters, func() any { return &FilterSet{} }},
+	{tableExecutors, func() any { return &Executor{} }},
 }
 
 type snapshot struct {
@@ -222,6 +224,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		rows[t.name] = t.row
 	}
 	dec := json.NewDecoder(bufio.NewReaderSize(rc, 1<<20))
+	executors := false
 	for {
 		var rec snapshotRecord
 		if err := dec.Decode(&rec); err == io.EOF {
@@ -240,6 +243,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		if err := txn.Insert(rec.T, row); err != nil {
 			return fmt.Errorf("restore %s: %w", rec.T, err)
 		}
+		executors = executors || rec.T == tableExecutors
+	}
+	if !executors {
+		// A snapshot without executor records predates them, or has no
+		// executor: the live tasks' executors are recorded from the tasks.
+		deriveExecutors(txn)
 	}
 	txn.Commit()
 	f.db.Store(db)

@@ -56,6 +56,10 @@ func TestFSM_SnapshotRoundTripEveryRecordType(t *testing.T) {
 	f := seed(t)
 	launch(t, f, "o1", "t1")
 	apply(t, f, OffersCreateRequestType, &OffersCreateRequest{Offers: []Offer{
+		{ID: "o5", FrameworkID: "c1-0000", AgentID: "c1-S0", Role: "*", Resources: cpusMem(1, 1).Allocate("*")}}})
+	launchExec(t, f, "o5", Task{FrameworkID: "c1-0000", TaskID: "t2", AgentID: "c1-S0", Role: "*",
+		Info: mesos.TaskInfo{TaskID: mesos.TaskID{Value: "t2"}, Executor: execTask("t2", "e1").Info.Executor}})
+	apply(t, f, OffersCreateRequestType, &OffersCreateRequest{Offers: []Offer{
 		{ID: "o3", FrameworkID: "c1-0000", AgentID: "c1-S0", Role: "*", Resources: cpusMem(1, 1).Allocate("*")}}})
 	apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"o3"}, Filter: &DeclineFilter{Now: 1, Until: 100}})
 	snap, err := f.Snapshot()
@@ -79,6 +83,7 @@ func TestFSM_SnapshotRoundTripEveryRecordType(t *testing.T) {
 		"offers":     {a.Offers(), b.Offers()},
 		"tasks":      {a.Tasks(), b.Tasks()},
 		"filters":    {a.AllFilters(), b.AllFilters()},
+		"executors":  {a.Executors(), b.Executors()},
 	}
 	for name, pair := range checks {
 		// Compared as JSON, the snapshot's own encoding, in which an empty

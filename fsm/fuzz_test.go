@@ -17,6 +17,10 @@ func FuzzValidateSnapshot(f *testing.F) {
 		`{"t":"tasks","v":{"FrameworkID":"c1-0000","TaskID":"t1","AgentID":"c1-S0","State":"TASK_RUNNING"}}` + "\n" +
 		`{"t":"filters","v":{"FrameworkID":"c1-0000","AgentID":"c1-S0","Filters":[{"Role":"*","Until":5}]}}` + "\n"))
 	f.Add([]byte(`{"t":"filters","v":{"FrameworkID":"","AgentID":"a"}}`))
+	f.Add([]byte(`{"t":"executors","v":{"AgentID":"a","FrameworkID":"f","ExecutorID":"e","Info":{"executor_id":{"value":"e"}}}}`))
+	f.Add([]byte(`{"t":"executors","v":{"AgentID":"a","FrameworkID":"f","ExecutorID":""}}`))
+	f.Add([]byte(`{"t":"tasks","v":{"FrameworkID":"f","TaskID":"t1","AgentID":"a","State":"TASK_RUNNING","Info":{"executor":{"executor_id":{"value":""}}}}}`))
+	f.Add([]byte(`{"t":"tasks","v":{"FrameworkID":"f","TaskID":"t1","AgentID":"a","State":"TASK_RUNNING","Info":{"executor":{"executor_id":{"value":"e"}}}}}`))
 	f.Add([]byte(`{"t":"frameworks","v":{"ID":"x"}}`))
 	f.Add([]byte(`{"t":"agents","v":{"ID":"a","State":"active","Deactivated":true,"Drain":{"State":"DRAINING","MaxGracePeriod":-1}}}`))
 	f.Add([]byte(`{"t":"nonsense","v":{}}`))
@@ -35,15 +39,18 @@ func FuzzValidateSnapshot(f *testing.F) {
 		st.Meta()
 		for _, fw := range st.Frameworks() {
 			st.TasksByFramework(fw.ID)
+			st.ExecutorsByFramework(fw.ID)
 			st.OffersByFramework(fw.ID)
 			st.Filters(fw.ID)
 		}
 		st.FiltersExpired(0)
 		for _, a := range st.Agents() {
 			st.TasksByAgent(a.ID)
+			st.ExecutorsByAgent(a.ID)
 			st.Drained(a.ID)
 		}
 		st.Tasks()
+		st.Executors()
 		st.Servers()
 	})
 }

@@ -26,6 +26,7 @@ const (
 	WeightsUpdateRequestType       MessageType = 15
 	QuotaUpdateRequestType         MessageType = 16
 	AgentDrainRequestType          MessageType = 17
+	ExecutorRemoveRequestType      MessageType = 18
 )
 
 // IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
@@ -187,6 +188,13 @@ type AgentRegisterRequest struct {
 	// sequence number Seq, and Meta.NextAgent moves past it.
 	New bool
 	Seq uint64
+	// ReportsExecutors is set when the agent reported the executors it
+	// runs (Executors): the agent's executor records become those.
+	ReportsExecutors bool                 `json:",omitempty"`
+	Executors        []mesos.ExecutorInfo `json:",omitempty"`
+	// Exiting are executors that ended whose exit the agent is still
+	// sending: their records stay, for the exit to remove.
+	Exiting []ExecutorRef `json:",omitempty"`
 }
 
 // AgentRegisterBatchRequest registers several agents in one entry, in
@@ -199,7 +207,9 @@ type AgentRegisterBatchRequest struct {
 
 // AgentStateRequest moves an agent to a new state. Moving to unreachable
 // or gone records each of its live tasks with the given task state, or
-// with PartitionAwareState for frameworks that are PARTITION_AWARE.
+// with PartitionAwareState for frameworks that are PARTITION_AWARE; the
+// records of a framework's executors there are removed when that state
+// is terminal, and all of them when the agent is gone.
 type AgentStateRequest struct {
 	AgentID             string
 	State               string
@@ -300,10 +310,6 @@ type StatusUpdateResult struct {
 	AgentID        string
 	Role           string
 	Resources      mesos.Resources
-	// ExecutorResources are the resources of the task's default executor
-	// (task groups) when this update ended its last live task there: the
-	// executor exits then, and its resources are free too.
-	ExecutorResources mesos.Resources
 }
 
 // AckResult tells the leader what one acknowledgement did.
@@ -314,11 +320,14 @@ type AckResult struct {
 
 // FrameworkRemoveResult lists what the removal freed.
 type FrameworkRemoveResult struct {
-	Offers []Offer
-	Tasks  []Task // live tasks at removal, now recorded TASK_KILLED
+	Offers    []Offer
+	Tasks     []Task     // live tasks at removal, now recorded TASK_KILLED
+	Executors []Executor // its executors, whose records are removed
 }
 
-// AgentStateResult lists the tasks whose state changed, as they are now.
+// AgentStateResult lists the tasks whose state changed, as they are now,
+// and the executors whose records were removed.
 type AgentStateResult struct {
-	Tasks []Task
+	Tasks     []Task
+	Executors []Executor
 }

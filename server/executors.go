@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"mesh/fsm"
@@ -11,11 +12,11 @@ import (
 )
 
 // A task with its own ExecutorInfo runs in the framework's custom
-// executor. The master holds no record of executors apart from their
-// tasks: an executor runs on an agent for as long as one of its tasks is
-// live there (the agent ends an executor's unfinished tasks when the
-// executor ends), and its resources are counted once for all its tasks
-// (executorsSeen.taskResources).
+// executor. The replicated state records each executor (fsm.Executor)
+// from the launch of its first task until the agent reports it exited,
+// re-registers without it, or is lost, or its framework is removed; its
+// resources are held on the agent all that time, once for all its tasks
+// and also while it has none.
 
 // executorKey names an executor of a framework on an agent.
 func executorKey(aid, fid, eid string) string { return aid + "/" + fid + "/" + eid }
@@ -42,9 +43,9 @@ func newLaunchExecutors(st *fsm.State, fid, aid, role string) *launchExecutors {
 func (l *launchExecutors) running(eid string) (mesos.ExecutorInfo, bool) {
 	if l.known == nil {
 		l.known = map[string]mesos.ExecutorInfo{}
-		for _, t := range l.st.TasksByAgent(l.aid) {
-			if t.FrameworkID == l.fid && taskLive(t) && t.Info.Executor != nil {
-				l.known[t.Info.Executor.ExecutorID.Value] = *t.Info.Executor
+		for _, e := range l.st.ExecutorsByAgent(l.aid) {
+			if e.FrameworkID == l.fid {
+				l.known[e.ExecutorID] = e.Info
 			}
 		}
 	}
@@ -124,6 +125,41 @@ func validExecutorID(id string) error {
 		return fmt.Errorf("ExecutorID %q is disallowed", id)
 	case strings.ContainsAny(id, "/\\") || strings.IndexFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
 		return fmt.Errorf("ExecutorID %q contains '/', '\\' or a control character", id)
+	}
+	return nil
+}
+
+// executorsResources sums the resources of executors.
+func executorsResources(execs []*fsm.Executor) mesos.Resources {
+	var out mesos.Resources
+	for _, e := range execs {
+		out = out.Add(e.Info.Resources...)
+	}
+	return out
+}
+
+// recoverExecutors gives the resources of removed executors back to the
+// allocator.
+func (m *master) recoverExecutors(removed []fsm.Executor) {
+	for _, e := range removed {
+		m.logger.Info("executor removed", "framework_id", e.FrameworkID, "agent_id", e.AgentID, "executor_id", e.ExecutorID)
+		m.alloc.Recover(e.FrameworkID, e.AgentID, e.Info.Resources, 0)
+	}
+}
+
+// validReportedExecutors checks the executors an agent reports when it
+// registers: each names its framework and has a valid id and resources.
+func validReportedExecutors(execs []mesos.ExecutorInfo) error {
+	for i, e := range execs {
+		if e.FrameworkID == nil || e.FrameworkID.Value == "" {
+			return httpErrorf(http.StatusBadRequest, "executor_infos[%d]: framework_id is required", i)
+		}
+		if err := validExecutorID(e.ExecutorID.Value); err != nil {
+			return httpErrorf(http.StatusBadRequest, "executor_infos[%d]: %v", i, err)
+		}
+		if err := mesos.Resources(e.Resources).Validate(); err != nil {
+			return httpErrorf(http.StatusBadRequest, "executor_infos[%d]: invalid resources: %v", i, err)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -40,9 +41,11 @@ func (w *execWatch) acceptNoFilter(offers []mesos.Offer, tasks ...mesos.TaskInfo
 // execWatch follows a framework's events: it acknowledges updates,
 // notes TASK_ERRORs and holds offers until asked for one.
 type execWatch struct {
-	f      *framework
-	errors map[string]mesos.TaskStatus
-	held   []mesos.Offer
+	f        *framework
+	errors   map[string]mesos.TaskStatus
+	held     []mesos.Offer
+	failures []scheduler.Failure
+	messages int
 }
 
 func newExecWatch(f *framework) *execWatch {
@@ -59,6 +62,17 @@ func (w *execWatch) step(timeout time.Duration) {
 	switch ev.Type {
 	case scheduler.EventOffers:
 		w.held = append(w.held, ev.Offers.Offers...)
+	case scheduler.EventRescind:
+		for i, o := range w.held {
+			if o.ID == ev.Rescind.OfferID {
+				w.held = append(w.held[:i], w.held[i+1:]...)
+				break
+			}
+		}
+	case scheduler.EventFailure:
+		w.failures = append(w.failures, *ev.Failure)
+	case scheduler.EventMessage:
+		w.messages++
 	case scheduler.EventUpdate:
 		st := ev.Update.Status
 		if len(st.UUID) > 0 {
@@ -113,8 +127,8 @@ func (w *execWatch) taskError(id string) string {
 
 // TestAccept_CustomExecutorResourcesCountedOnce: two tasks launched to
 // one ExecutorInfo share one executor, whose resources come out of the
-// offer once, stay held while one of its tasks runs, and are offered
-// again when its last task ends; a task that names the executor with a
+// offer once, stay held while it runs (with or without a task), and are
+// offered again when its agent reports that it exited; a task that names the executor with a
 // different ExecutorInfo, or an invalid one, gets TASK_ERROR as Mesos
 // answers it.
 func TestAccept_CustomExecutorResourcesCountedOnce(t *testing.T) {
@@ -161,9 +175,14 @@ func TestAccept_CustomExecutorResourcesCountedOnce(t *testing.T) {
 		}
 	}
 
-	// The executor's resources stay held until its last task ends.
+	// The executor's resources stay held after its last task ended, until
+	// the agent reports that it exited.
 	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
 	w.offers(1)
 	f.mustCall("KILL", "kill", `{"task_id":{"value":"t2"}}`)
+	w.offers(1.5)
+	if code, err := agent.ExitExecutor(context.Background(), f.id, "e1", 0); err != nil || code != 200 {
+		t.Fatalf("EXECUTOR_EXITED: %d %v", code, err)
+	}
 	w.offers(2)
 }

@@ -72,6 +72,17 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	info.ID = &mesos.AgentID{Value: agent.ID}
 	agent.Info = info
 	req.Agent = agent
+	if sub.HasCapability(agentapi.CapabilityExecutors) {
+		if err := validReportedExecutors(sub.Executors); err != nil {
+			return err
+		}
+		req.ReportsExecutors, req.Executors = true, sub.Executors
+		for _, e := range sub.ExitingExecutors {
+			if e.FrameworkID != nil {
+				req.Exiting = append(req.Exiting, fsm.ExecutorRef{AgentID: agent.ID, FrameworkID: e.FrameworkID.Value, ExecutorID: e.ExecutorID.Value})
+			}
+		}
+	}
 	if err := m.registerAgent(r.Context(), req); err != nil {
 		return err
 	}
@@ -110,11 +121,13 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	st = m.s.fsm.State()
 	used := map[string]mesos.Resources{}
 	orphans := map[string]bool{}
-	executors := executorsSeen{}
 	for _, t := range st.TasksByAgent(agent.ID) {
 		if taskLive(t) {
-			used[t.FrameworkID] = used[t.FrameworkID].Add(executors.taskResources(t)...)
+			used[t.FrameworkID] = used[t.FrameworkID].Add(t.Info.Resources...)
 		}
+	}
+	for _, e := range st.ExecutorsByAgent(agent.ID) {
+		used[e.FrameworkID] = used[e.FrameworkID].Add(e.Info.Resources...)
 	}
 	// Tasks still running there that the state holds finished (reported
 	// lost while the agent was away, say) are killed: their frameworks were
@@ -292,7 +305,7 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 	for i, u := range updates {
 		r := results[i]
 		if r.BecameTerminal {
-			m.alloc.Recover(u.FrameworkID, r.AgentID, mesos.Resources(r.Resources).Add(r.ExecutorResources...), 0)
+			m.alloc.Recover(u.FrameworkID, r.AgentID, r.Resources, 0)
 			m.kills.done(r.AgentID, u.FrameworkID, u.Status.TaskID.Value)
 		}
 		// Whether the framework is told is decided by what this update did,

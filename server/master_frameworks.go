@@ -271,12 +271,12 @@ func (m *master) removeFramework(fid, reason string) {
 	for _, o := range removed.Offers {
 		m.alloc.Recover(fid, o.AgentID, o.Resources, 0)
 	}
-	executors := executorsSeen{}
 	for i := range removed.Tasks {
 		t := &removed.Tasks[i]
-		m.alloc.Recover(fid, t.AgentID, executors.taskResources(t), 0)
+		m.alloc.Recover(fid, t.AgentID, t.Info.Resources, 0)
 		agents[t.AgentID] = true
 	}
+	m.recoverExecutors(removed.Executors)
 	m.alloc.RemoveFramework(fid)
 	m.mu.Lock()
 	for aid := range m.agents {

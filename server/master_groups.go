@@ -19,8 +19,8 @@ import (
 // REASON_TASK_GROUP_INVALID. A valid group is committed in the same log
 // entry as the ACCEPT's other launches, so either all of its tasks are
 // launched or none is. Each task is stored with the group's ExecutorInfo,
-// as Mesos stores it, so that the executor's resources are counted once
-// per running executor (executorsSeen.taskResources).
+// as Mesos stores it; the executor's record, added with its first group,
+// holds its resources until it exits.
 
 // Mesos' minimum resources of an executor (src/master/constants.hpp).
 const (
@@ -126,21 +126,22 @@ func validateGroupTask(st *fsm.State, b *groupBatch, t *mesos.TaskInfo, ids map[
 }
 
 // runningExecutor is the ExecutorInfo of executor eid of the ACCEPT's
-// framework when it runs on the agent (it has a live task there, or this
-// ACCEPT starts it), nil when it does not. An executor id that a running
-// executor of another kind holds is an error.
+// framework when it runs on the agent (the state records it there, or
+// this ACCEPT starts it), nil when it does not. An executor id that a
+// running command executor holds is an error.
 func runningExecutor(st *fsm.State, b *groupBatch, eid string) (*mesos.ExecutorInfo, error) {
 	if e, ok := b.started[eid]; ok {
 		return &e, nil
+	}
+	if e := st.Executor(b.agentID, b.fid, eid); e != nil {
+		info := e.Info
+		return &info, nil
 	}
 	for _, t := range st.TasksByAgent(b.agentID) {
 		if t.FrameworkID != b.fid || !taskLive(t) {
 			continue
 		}
 		switch {
-		case t.Info.Executor != nil && t.Info.Executor.ExecutorID.Value == eid:
-			e := *t.Info.Executor
-			return &e, nil
 		case t.Info.Executor == nil && t.TaskID == eid:
 			return nil, fmt.Errorf("ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID: "+
 				"executor %s is the command executor of task %s", eid, t.TaskID)

@@ -127,7 +127,8 @@ func TestLaunchGroup_InvalidGroupsGetTaskError(t *testing.T) {
 // ACCEPT does not pay for the executor again; a group that reuses a task
 // id of the first is refused alone, and so is a group giving the running
 // executor's id another ExecutorInfo; and the executor's resources return
-// to the pool once its last task is over.
+// to the pool once it exits after its last task (the simulated agent's
+// default executor exits then, as mesh's does).
 func TestLaunchGroup_CommittedWholeWithExecutorCountedOnce(t *testing.T) {
 	srv := servertest.NewServer(t, servertest.Options{})
 	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())

@@ -90,6 +90,12 @@ func (m *master) toMesosOffer(st *fsm.State, o *fsm.Offer) mesos.Offer {
 		}
 	}
 	seen := map[string]bool{}
+	for _, e := range st.ExecutorsByAgent(o.AgentID) {
+		if e.FrameworkID == o.FrameworkID {
+			seen[e.ExecutorID] = true
+			out.ExecutorIDs = append(out.ExecutorIDs, mesos.ExecutorID{Value: e.ExecutorID})
+		}
+	}
 	for _, t := range st.TasksByAgent(o.AgentID) {
 		if t.FrameworkID != o.FrameworkID || t.Completed || t.State.IsTerminal() {
 			continue

@@ -135,15 +135,16 @@ func (m *master) kill(fw *fsm.Framework, k *scheduler.Kill) {
 // its agent (SHUTDOWN, then destroyed after its grace period); a command
 // executor's task is killed (its executor id is the task id).
 func (m *master) shutdownExecutor(fw *fsm.Framework, sh *scheduler.Shutdown) {
-	for _, t := range m.s.fsm.State().TasksByFramework(fw.ID) {
+	st := m.s.fsm.State()
+	if e := st.Executor(sh.AgentID.Value, fw.ID, sh.ExecutorID.Value); e != nil {
+		m.sendToAgent(e.AgentID, &agentapi.Event{Type: agentapi.EventShutdownExecutor, ShutdownExecutor: &agentapi.ShutdownExecutor{
+			FrameworkID: mesos.FrameworkID{Value: fw.ID}, ExecutorID: e.Info.ExecutorID,
+		}})
+		return
+	}
+	for _, t := range st.TasksByFramework(fw.ID) {
 		if t.AgentID != sh.AgentID.Value || t.Completed || t.State.IsTerminal() {
 			continue
-		}
-		if e := t.Info.Executor; e != nil && e.ExecutorID.Value == sh.ExecutorID.Value {
-			m.sendToAgent(t.AgentID, &agentapi.Event{Type: agentapi.EventShutdownExecutor, ShutdownExecutor: &agentapi.ShutdownExecutor{
-				FrameworkID: mesos.FrameworkID{Value: fw.ID}, ExecutorID: e.ExecutorID,
-			}})
-			return
 		}
 		if t.Info.Executor == nil && t.TaskID == sh.ExecutorID.Value {
 			m.sendToAgent(t.AgentID, &agentapi.Event{Type: agentapi.EventKill, Kill: &agentapi.Kill{

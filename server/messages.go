@@ -4,16 +4,19 @@ import (
 	"net/http"
 	"strings"
 
+	"mesh/fsm"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
 	"mesh/mesos/scheduler"
 )
 
-// Framework messages and executor exits travel between frameworks and
-// their executors through the leader and the executor's agent. As in
-// Mesos they are best effort and not state: nothing is written to the
-// log, and one that cannot be delivered (the agent or the framework is
-// not connected, the executor is not running) is dropped with a warning.
+// Framework messages travel between frameworks and their executors
+// through the leader and the executor's agent. As in Mesos they are best
+// effort and not state: nothing is written to the log, and one that
+// cannot be delivered (the agent or the framework is not connected, the
+// executor is not running) is dropped with a warning. An executor's exit
+// is state: it removes the executor's record, and the agent sends it
+// until the leader answers.
 
 // message answers MESSAGE: the framework's message goes to the agent of
 // its executor, which hands it to the executor.
@@ -48,14 +51,31 @@ func (m *master) executorMessage(aid string, msg *agentapi.Message) error {
 	return nil
 }
 
-// executorExited tells the framework of a custom executor that ended,
-// with a FAILURE event. The executor's unfinished tasks end by their own
-// status updates, which also free the executor's resources.
+// executorExited removes the record of an executor that ended, which
+// frees its resources, and tells its framework with a FAILURE event. The
+// executor's unfinished tasks end by their own status updates. An exit
+// the agent sends again, or of an executor the state does not record,
+// changes nothing and tells nobody, so the framework hears of it once.
 func (m *master) executorExited(aid string, ee *agentapi.ExecutorExited) error {
 	if err := m.agentSubscribed(aid); err != nil {
 		return err
 	}
 	fid, eid := ee.FrameworkID.Value, ee.ExecutorID.Value
+	if m.s.fsm.State().Executor(aid, fid, eid) == nil {
+		m.logger.Debug("ignoring the exit of an executor the state does not record", "framework_id", fid, "agent_id", aid, "executor_id", eid)
+		return nil
+	}
+	res, err := m.apply(fsm.ExecutorRemoveRequestType, &fsm.ExecutorRemoveRequest{Executors: []fsm.ExecutorRef{
+		{AgentID: aid, FrameworkID: fid, ExecutorID: eid}}})
+	if err != nil {
+		return err
+	}
+	removed := res.(*fsm.ExecutorRemoveResult).Removed
+	if len(removed) == 0 {
+		return nil
+	}
+	m.recoverExecutors(removed)
+	m.alloc.Trigger()
 	m.logger.Info("executor exited", "framework_id", fid, "agent_id", aid, "executor_id", eid, "status", ee.Status)
 	status := ee.Status
 	if !m.sendToFramework(fid, &scheduler.Event{Type: scheduler.EventFailure, Failure: &scheduler.Failure{
@@ -87,6 +107,9 @@ func (m *master) agentExecutorCall(w http.ResponseWriter, call *agentapi.Call) e
 	switch {
 	case aid == "":
 		err = httpErrorf(http.StatusBadRequest, "expecting 'agent_id' to be present")
+	case call.Type == agentapi.CallExecutorExited && call.ExecutorExited != nil &&
+		(call.ExecutorExited.FrameworkID.Value == "" || call.ExecutorExited.ExecutorID.Value == ""):
+		err = httpErrorf(http.StatusBadRequest, "expecting 'executor_exited.framework_id' and 'executor_exited.executor_id' to be present")
 	case call.Type == agentapi.CallExecutorExited && call.ExecutorExited != nil:
 		err = m.executorExited(aid, call.ExecutorExited)
 	case call.Type == agentapi.CallMessage && call.Message != nil:

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mesh/mesos"
 	"mesh/mesos/agentapi"
 	"mesh/mesos/scheduler"
 	"mesh/server/servertest"
@@ -26,9 +27,10 @@ func postAgentCall(t *testing.T, addr, body string) (int, string) {
 }
 
 // TestAgentCalls_ExecutorExitedAndMessageReachTheFramework: an agent's
-// EXECUTOR_EXITED becomes a FAILURE event with the agent, the executor
-// and the status, and its MESSAGE a MESSAGE event; incomplete calls are
-// 400 and calls of an agent not subscribed to the leader 403, saying so.
+// EXECUTOR_EXITED of an executor the leader placed becomes a FAILURE
+// event with the agent, the executor and the status, and its MESSAGE a
+// MESSAGE event; incomplete calls are 400 and calls of an agent not
+// subscribed to the leader 403, saying so.
 func TestAgentCalls_ExecutorExitedAndMessageReachTheFramework(t *testing.T) {
 	srv := servertest.NewServer(t, servertest.Options{})
 	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
@@ -37,6 +39,9 @@ func TestAgentCalls_ExecutorExitedAndMessageReachTheFramework(t *testing.T) {
 	f.subscribed()
 	aid := `"agent_id":{"value":"` + agent.ID + `"}`
 	fw := `"framework_id":{"value":"` + f.id + `"},"executor_id":{"value":"e1"}`
+	// The leader tells of the exit of an executor it placed.
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers
+	f.accept([]mesos.OfferID{o[0].ID}, []mesos.TaskInfo{executorTask(o, "t1", customExecutor("e1"))})
 
 	if code, body := postAgentCall(t, srv.HTTPAddr(), `{"type":"EXECUTOR_EXITED",`+aid+`,"executor_exited":{`+fw+`,"status":256}}`); code != http.StatusOK {
 		t.Fatalf("EXECUTOR_EXITED: %d %s", code, body)
@@ -60,6 +65,8 @@ func TestAgentCalls_ExecutorExitedAndMessageReachTheFramework(t *testing.T) {
 		says string
 	}{
 		{`{"type":"EXECUTOR_EXITED",` + aid + `}`, 400, "executor_exited"},
+		{`{"type":"EXECUTOR_EXITED",` + aid + `,"executor_exited":{"status":0}}`, 400, "executor_exited.executor_id"},
+		{`{"type":"EXECUTOR_EXITED","agent_id":{"value":"no-such-agent"},"executor_exited":{` + fw + `}}`, 403, "not subscribed"},
 		{`{"type":"MESSAGE",` + aid + `}`, 400, "message"},
 		{`{"type":"MESSAGE","message":{` + fw + `,"data":"aGk="}}`, 400, "agent_id"},
 		{`{"type":"MESSAGE","agent_id":{"value":"no-such-agent"},"message":{` + fw + `,"data":"aGk="}}`, 403, "not subscribed"},

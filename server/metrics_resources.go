@@ -66,12 +66,13 @@ func (m *resourceMetrics) collect(ch chan<- prometheus.Metric, st *fsm.State) {
 		}
 	}
 	byRole := map[string]mesos.Resources{}
-	executors := executorsSeen{}
 	for _, t := range st.Tasks() {
-		if !taskLive(t) {
-			continue
+		if taskLive(t) {
+			byRole[t.Role] = byRole[t.Role].Add(t.Info.Resources...)
 		}
-		byRole[t.Role] = byRole[t.Role].Add(executors.taskResources(t)...)
+	}
+	for _, e := range st.Executors() {
+		byRole[e.Role] = byRole[e.Role].Add(e.Info.Resources...)
 	}
 	for i, k := range scalarKinds {
 		ch <- prometheus.MustNewConstMetric(m.total[i], prometheus.GaugeValue, total.Scalar(k.name)*k.scale)

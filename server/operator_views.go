@@ -52,38 +52,26 @@ func (v *stateView) getTasks() mapi.GetTasks {
 	return out
 }
 
-// getExecutors lists the custom executors of live tasks.
+// getExecutors lists the executors the state records (custom executors
+// and default executors of task groups).
 func (v *stateView) getExecutors() mapi.GetExecutors {
 	var out mapi.GetExecutors
-	seen := map[string]bool{}
 	for _, fw := range v.frameworks {
-		for _, t := range v.tasksByFw[fw.ID] {
-			e := t.Info.Executor
-			if e == nil || !taskLive(t) || seen[t.AgentID+"/"+fw.ID+"/"+e.ExecutorID.Value] {
-				continue
-			}
-			seen[t.AgentID+"/"+fw.ID+"/"+e.ExecutorID.Value] = true
-			info := *e
+		for _, e := range v.execsByFw[fw.ID] {
+			info := e.Info
 			info.FrameworkID = &mesos.FrameworkID{Value: fw.ID}
-			out.Executors = append(out.Executors, mapi.Executor{ExecutorInfo: info, AgentID: mesos.AgentID{Value: t.AgentID}})
+			out.Executors = append(out.Executors, mapi.Executor{ExecutorInfo: info, AgentID: mesos.AgentID{Value: e.AgentID}})
 		}
 	}
 	return out
 }
 
-// liveResources sums the resources live tasks hold (with their custom
-// executors', once per executor).
-func liveResources(tasks []*fsm.Task) mesos.Resources {
-	var out mesos.Resources
-	executors := map[string]bool{}
+// liveResources sums the resources live tasks and executors hold.
+func liveResources(tasks []*fsm.Task, execs []*fsm.Executor) mesos.Resources {
+	out := executorsResources(execs)
 	for _, t := range tasks {
-		if !taskLive(t) {
-			continue
-		}
-		out = out.Add(t.Info.Resources...)
-		if e := t.Info.Executor; e != nil && !executors[t.AgentID+"/"+t.FrameworkID+"/"+e.ExecutorID.Value] {
-			executors[t.AgentID+"/"+t.FrameworkID+"/"+e.ExecutorID.Value] = true
-			out = out.Add(e.Resources...)
+		if taskLive(t) {
+			out = out.Add(t.Info.Resources...)
 		}
 	}
 	return out
@@ -104,7 +92,7 @@ func v1Agent(st *fsm.State, a *fsm.Agent) mapi.Agent {
 	ag := mapi.Agent{AgentInfo: info, Active: a.State == fsm.AgentActive && !a.Deactivated, Deactivated: a.Deactivated,
 		DrainInfo: v1DrainInfo(a.Drain), Version: a.Version, PID: "slave(1)@" + a.Address,
 		RegisteredTime: timeInfo(a.RegisteredAt), TotalResources: mesos.Resources(a.Info.Resources).ForWire(),
-		AllocatedResources: liveResources(st.TasksByAgent(a.ID)).ForWire(), OfferedResources: offeredResources(st.OffersByAgent(a.ID)).ForWire()}
+		AllocatedResources: liveResources(st.TasksByAgent(a.ID), st.ExecutorsByAgent(a.ID)).ForWire(), OfferedResources: offeredResources(st.OffersByAgent(a.ID)).ForWire()}
 	if a.ReregisteredAt != 0 && a.ReregisteredAt != a.RegisteredAt {
 		ag.ReregisteredTime = timeInfo(a.ReregisteredAt)
 	}
@@ -141,7 +129,7 @@ func v1Framework(st *fsm.State, fw *fsm.Framework, offer func(*fsm.Offer) mesos.
 	offers := st.OffersByFramework(fw.ID)
 	f := mapi.Framework{FrameworkInfo: v1FrameworkInfo(fw), Active: active, Connected: active,
 		RegisteredTime: timeInfo(fw.RegisteredAt), UnregisteredTime: timeInfo(fw.RemovedAt),
-		AllocatedResources: liveResources(st.TasksByFramework(fw.ID)).ForWire(), OfferedResources: offeredResources(offers).ForWire()}
+		AllocatedResources: liveResources(st.TasksByFramework(fw.ID), st.ExecutorsByFramework(fw.ID)).ForWire(), OfferedResources: offeredResources(offers).ForWire()}
 	if fw.ReregisteredAt != 0 && fw.ReregisteredAt != fw.RegisteredAt {
 		f.ReregisteredTime = timeInfo(fw.ReregisteredAt)
 	}

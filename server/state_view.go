@@ -22,6 +22,7 @@ type stateView struct {
 	agents     []*fsm.Agent
 	offers     []*fsm.Offer
 	tasksByFw  map[string][]*fsm.Task
+	execsByFw  map[string][]*fsm.Executor
 
 	usedByAgent, offeredByAgent map[string]mesos.Resources
 	usedByFw, offeredByFw       map[string]mesos.Resources
@@ -32,18 +33,20 @@ func (s *Server) newStateView() *stateView { return s.stateViewOf(s.fsm.State())
 // stateViewOf indexes a given read of the state.
 func (s *Server) stateViewOf(st *fsm.State) *stateView {
 	v := &stateView{s: s, st: st, frameworks: st.Frameworks(), agents: st.Agents(), offers: st.Offers(),
-		tasksByFw:   map[string][]*fsm.Task{},
+		tasksByFw: map[string][]*fsm.Task{}, execsByFw: map[string][]*fsm.Executor{},
 		usedByAgent: map[string]mesos.Resources{}, offeredByAgent: map[string]mesos.Resources{},
 		usedByFw: map[string]mesos.Resources{}, offeredByFw: map[string]mesos.Resources{}}
-	executors := executorsSeen{}
 	for _, t := range st.Tasks() {
 		v.tasksByFw[t.FrameworkID] = append(v.tasksByFw[t.FrameworkID], t)
-		if !taskLive(t) {
-			continue
+		if taskLive(t) {
+			v.usedByAgent[t.AgentID] = v.usedByAgent[t.AgentID].Add(t.Info.Resources...)
+			v.usedByFw[t.FrameworkID] = v.usedByFw[t.FrameworkID].Add(t.Info.Resources...)
 		}
-		res := executors.taskResources(t)
-		v.usedByAgent[t.AgentID] = v.usedByAgent[t.AgentID].Add(res...)
-		v.usedByFw[t.FrameworkID] = v.usedByFw[t.FrameworkID].Add(res...)
+	}
+	for _, e := range st.Executors() {
+		v.execsByFw[e.FrameworkID] = append(v.execsByFw[e.FrameworkID], e)
+		v.usedByAgent[e.AgentID] = v.usedByAgent[e.AgentID].Add(e.Info.Resources...)
+		v.usedByFw[e.FrameworkID] = v.usedByFw[e.FrameworkID].Add(e.Info.Resources...)
 	}
 	for _, o := range v.offers {
 		v.offeredByAgent[o.AgentID] = v.offeredByAgent[o.AgentID].Add(o.Resources...)
@@ -105,7 +108,6 @@ func (v *stateView) framework(fw *fsm.Framework) frameworkJSON {
 	} else {
 		out.Role = fw.Info.AllRoles()[0]
 	}
-	seen := map[string]bool{}
 	for _, t := range v.tasksByFw[fw.ID] {
 		switch {
 		case t.Completed || t.State.IsTerminal():
@@ -115,10 +117,9 @@ func (v *stateView) framework(fw *fsm.Framework) frameworkJSON {
 		default:
 			out.Tasks = append(out.Tasks, v.task(t))
 		}
-		if e := t.Info.Executor; e != nil && taskLive(t) && !seen[t.AgentID+"/"+e.ExecutorID.Value] {
-			seen[t.AgentID+"/"+e.ExecutorID.Value] = true
-			out.Executors = append(out.Executors, executor(fw.ID, t.AgentID, e))
-		}
+	}
+	for _, e := range v.execsByFw[fw.ID] {
+		out.Executors = append(out.Executors, executor(fw.ID, e.AgentID, &e.Info))
 	}
 	for _, o := range v.offers {
 		if o.FrameworkID == fw.ID {
@@ -359,21 +360,4 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// executorsSeen remembers the executors whose resources were counted.
-type executorsSeen map[string]bool
-
-// taskResources is what a live task holds: its own resources and, the
-// first time its executor is seen, the executor's (as Mesos counts them).
-func (seen executorsSeen) taskResources(t *fsm.Task) mesos.Resources {
-	res := mesos.Resources(t.Info.Resources)
-	if e := t.Info.Executor; e != nil {
-		key := t.AgentID + "/" + t.FrameworkID + "/" + e.ExecutorID.Value
-		if !seen[key] {
-			seen[key] = true
-			res = res.Add(e.Resources...)
-		}
-	}
-	return res
 }

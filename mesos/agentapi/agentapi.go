@@ -17,8 +17,9 @@ const Path = "/internal/v1/agent"
 const (
 	CallSubscribe = "SUBSCRIBE"
 	CallUpdate    = "UPDATE"
-	// CallExecutorExited tells the server a custom executor ended
-	// (best effort, as Mesos' ExitedExecutorMessage).
+	// CallExecutorExited tells the server an executor ended (a custom
+	// one or the default executor of task groups); the agent sends it
+	// again until the server answers.
 	CallExecutorExited = "EXECUTOR_EXITED"
 	// CallMessage relays an executor's message to its framework (best
 	// effort).
@@ -33,6 +34,13 @@ const (
 // which ignores PING, is not marked unreachable for its silence during a
 // rolling upgrade; the leader relies on its stream's end instead.
 const CapabilityPing = "PING"
+
+// CapabilityExecutors, advertised in Subscribe.Capabilities, says the
+// agent lists in Subscribe.Executors every executor it runs (Mesos'
+// executor_infos): the leader then forgets the executors the agent no
+// longer runs. An agent of an older version lists none and the leader
+// keeps its records.
+const CapabilityExecutors = "EXECUTORS"
 
 // Call is one request from an agent to the server.
 type Call struct {
@@ -70,8 +78,17 @@ type Subscribe struct {
 	// Tasks lists every task the agent knows that is not yet acknowledged
 	// terminal, with its latest state, so a new leader can reconcile.
 	Tasks []Task `json:"tasks,omitempty"`
+	// Executors lists the executors the agent runs (custom executors and
+	// default executors of task groups; not its command executors), each
+	// with its framework_id, when it has CapabilityExecutors.
+	Executors []mesos.ExecutorInfo `json:"executor_infos,omitempty"`
+	// ExitingExecutors lists the executors that ended but whose
+	// EXECUTOR_EXITED the server has not answered yet (with
+	// CapabilityExecutors): their records stay for that call to remove,
+	// but are not made again.
+	ExitingExecutors []mesos.ExecutorInfo `json:"exiting_executor_infos,omitempty"`
 	// Capabilities lists the protocol features the agent supports
-	// (CapabilityPing).
+	// (CapabilityPing, CapabilityExecutors).
 	Capabilities []string `json:"capabilities,omitempty"`
 }
 

@@ -21,7 +21,11 @@ import (
 // reports TASK_RUNNING and, unless its command (or its custom
 // executor's) contains "sleep", then TASK_FINISHED; each next update
 // only after the previous is acknowledged, as the real agent's status
-// update manager does.
+// update manager does. It keeps the executors it was asked to start and
+// reports them when it registers, as the real agent does; a default
+// executor (task groups) exits, and is reported, once its last task's
+// terminal update is acknowledged; a custom executor exits when the
+// test says (ExitExecutor).
 type SimAgent struct {
 	Server    string // server HTTP address
 	Hostname  string
@@ -38,29 +42,33 @@ type SimAgent struct {
 	muted bool // under mu: PINGs go unanswered, as by a stopped agent
 	pings int  // under mu: PINGs received
 
-	mu       sync.Mutex
-	tasks    map[string]*simTask // framework/task
-	terms    []uint64
-	launched int
-	kills    map[string][]*mesos.KillPolicy // framework/task → the policy of each KILL
-	refused  string                         // the message of an ERROR event that ended the stream
-	cancel   context.CancelFunc
-	done     chan struct{}
-	client   *http.Client
+	mu    sync.Mutex
+	tasks map[string]*simTask // framework/task
+	// executors are the executors it runs, by framework/executor.
+	executors map[string]mesos.ExecutorInfo
+	terms     []uint64
+	launched  int
+	kills     map[string][]*mesos.KillPolicy // framework/task → the policy of each KILL
+	refused   string                         // the message of an ERROR event that ended the stream
+	cancel    context.CancelFunc
+	done      chan struct{}
+	client    *http.Client
 }
 
 type simTask struct {
 	fid     string
 	info    mesos.TaskInfo
-	state   mesos.TaskState    // the latest acknowledged state
-	pending []mesos.TaskStatus // next updates, head outstanding
+	exec    *mesos.ExecutorInfo // its executor, nil for a command task
+	state   mesos.TaskState     // the latest acknowledged state
+	pending []mesos.TaskStatus  // next updates, head outstanding
 	sent    bool
 }
 
 // NewSimAgent returns an unstarted simulated agent.
 func NewSimAgent(server string, res mesos.Resources) *SimAgent {
 	return &SimAgent{Server: server, Hostname: "sim", Port: 5051, Resources: res,
-		tasks: map[string]*simTask{}, kills: map[string][]*mesos.KillPolicy{}, client: &http.Client{}}
+		tasks: map[string]*simTask{}, kills: map[string][]*mesos.KillPolicy{}, client: &http.Client{},
+		executors: map[string]mesos.ExecutorInfo{}}
 }
 
 // Start subscribes and serves commands until Stop.
@@ -157,10 +165,14 @@ func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
 		tasks = append(tasks, agentapi.Task{FrameworkID: mesos.FrameworkID{Value: st.fid}, TaskID: st.info.TaskID, State: st.state})
 		st.sent = false // resend the outstanding update to the new stream
 	}
+	var execs []mesos.ExecutorInfo
+	for _, e := range a.executors {
+		execs = append(execs, e)
+	}
 	a.mu.Unlock()
-	sub := &agentapi.Subscribe{AgentInfo: info, Tasks: tasks}
+	sub := &agentapi.Subscribe{AgentInfo: info, Tasks: tasks, Executors: execs, Capabilities: []string{agentapi.CapabilityExecutors}}
 	if a.Pings {
-		sub.Capabilities = []string{agentapi.CapabilityPing}
+		sub.Capabilities = append(sub.Capabilities, agentapi.CapabilityPing)
 	}
 	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: sub})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.Server+agentapi.Path, bytes.NewReader(body))
@@ -240,8 +252,18 @@ func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 		return
 	case agentapi.EventLaunch:
 		a.mu.Lock()
+		fid := ev.Launch.FrameworkInfo.ID.Value
 		for _, ti := range ev.Launch.Tasks {
-			st := &simTask{fid: ev.Launch.FrameworkInfo.ID.Value, info: ti, state: mesos.TaskStaging}
+			exec := ev.Launch.Executor
+			if exec == nil {
+				exec = ti.Executor
+			}
+			if exec != nil && a.executors[fid+"/"+exec.ExecutorID.Value].ExecutorID.Value == "" {
+				e := *exec
+				e.FrameworkID = &mesos.FrameworkID{Value: fid}
+				a.executors[fid+"/"+e.ExecutorID.Value] = e
+			}
+			st := &simTask{fid: fid, info: ti, exec: exec, state: mesos.TaskStaging}
 			st.pending = append(st.pending, a.status(ti.TaskID, mesos.TaskRunning))
 			cmd := ti.Command
 			if cmd == nil && ti.Executor != nil {
@@ -269,6 +291,9 @@ func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 			st.state = st.pending[0].State
 			st.pending = st.pending[1:]
 			st.sent = false
+			if st.state.IsTerminal() {
+				a.defaultExecutorDone(ctx, st)
+			}
 		}
 		a.mu.Unlock()
 	case agentapi.EventShutdownFramework:
@@ -276,6 +301,11 @@ func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 		for k, st := range a.tasks {
 			if st.fid == ev.ShutdownFramework.FrameworkID.Value {
 				delete(a.tasks, k)
+			}
+		}
+		for k, e := range a.executors {
+			if e.FrameworkID.Value == ev.ShutdownFramework.FrameworkID.Value {
+				delete(a.executors, k)
 			}
 		}
 		a.mu.Unlock()
@@ -351,4 +381,69 @@ func (a *SimAgent) pong(ctx context.Context) {
 	if resp, err := a.client.Do(req); err == nil {
 		resp.Body.Close()
 	}
+}
+
+// defaultExecutorDone makes the default executor of task st exit, and
+// reports it, once st was its last live task. Caller holds a.mu.
+func (a *SimAgent) defaultExecutorDone(ctx context.Context, st *simTask) {
+	if st.exec == nil || st.exec.Type != mesos.ExecutorTypeDefault {
+		return
+	}
+	eid := st.exec.ExecutorID.Value
+	for _, o := range a.tasks {
+		if o.fid == st.fid && o.exec != nil && o.exec.ExecutorID.Value == eid &&
+			(!o.state.IsTerminal() || len(o.pending) > 0) {
+			return
+		}
+	}
+	if _, ok := a.executors[st.fid+"/"+eid]; !ok {
+		return
+	}
+	delete(a.executors, st.fid+"/"+eid)
+	go a.postExecutorExited(ctx, st.fid, eid, 0)
+}
+
+// Executors returns the ids (framework/executor) of the executors the
+// agent runs.
+func (a *SimAgent) Executors() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for k := range a.executors {
+		out = append(out, k)
+	}
+	return out
+}
+
+// ForgetExecutor drops an executor without reporting its exit, as an
+// agent whose executor ended while it was away would: it is not listed
+// when the agent next registers.
+func (a *SimAgent) ForgetExecutor(frameworkID, executorID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.executors, frameworkID+"/"+executorID)
+}
+
+// ExitExecutor ends an executor with status (as waitpid encodes it) and
+// reports the exit to the server, returning its answer's status code.
+func (a *SimAgent) ExitExecutor(ctx context.Context, frameworkID, executorID string, status int32) (int, error) {
+	a.ForgetExecutor(frameworkID, executorID)
+	return a.postExecutorExited(ctx, frameworkID, executorID, status)
+}
+
+func (a *SimAgent) postExecutorExited(ctx context.Context, fid, eid string, status int32) (int, error) {
+	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallExecutorExited, AgentID: &mesos.AgentID{Value: a.ID},
+		ExecutorExited: &agentapi.ExecutorExited{FrameworkID: mesos.FrameworkID{Value: fid},
+			ExecutorID: mesos.ExecutorID{Value: eid}, Status: status}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+a.Server+agentapi.Path, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
