@@ -277,6 +277,7 @@ func (d *DRF) RemoveAgent(agentID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.removeAgent(agentID)
+	delete(d.ext.agentInfo, agentID)
 }
 
 func (d *DRF) removeAgent(agentID string) {
