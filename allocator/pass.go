@@ -80,7 +80,7 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 	p := d.ext.why.cur // nil unless someone asked why
 	if d.inactive[a.id] || !d.offerable(a.free) {
 		if p != nil {
-			d.whyAgent(p, a.id, whyAgentReason(d.inactive[a.id], a.free))
+			d.whyAgent(p, a, whyAgentReason(d.inactive[a.id], a.free))
 		}
 		return round
 	}

@@ -73,15 +73,23 @@ type Share struct {
 // AgentReason is the last decision about one agent for a framework in a
 // role.
 type AgentReason struct {
-	AgentID string    `json:"agent_id"`
-	Role    string    `json:"role"`
-	Reason  Reason    `json:"reason"`
-	Pass    uint64    `json:"pass"`
-	Until   time.Time `json:"until,omitzero"`
-	Detail  string    `json:"detail,omitempty"`
+	AgentID string `json:"agent_id"`
+	Role    string `json:"role"`
+	Reason  Reason `json:"reason"`
+	// Pass is the pass that made the decision; Checked the last pass that
+	// looked at the agent for the role. They differ when the agent has
+	// had nothing free since (NothingFreeSince): the decision still
+	// stands, nothing newer was decided.
+	Pass             uint64    `json:"pass"`
+	Checked          uint64    `json:"checked_pass"`
+	NothingFreeSince bool      `json:"nothing_free_since,omitempty"`
+	Until            time.Time `json:"until,omitzero"`
+	Detail           string    `json:"detail,omitempty"`
 	// Share is the framework's own share in the role (ReasonDRF).
 	Share float64 `json:"share,omitempty"`
 	Ahead []Share `json:"ahead,omitempty"`
+
+	counted Reason // what this record counts for in the pass Checked
 }
 
 // PassSummary counts a framework's reasons over every agent and role in
@@ -197,7 +205,7 @@ func (wt *watch) explain(frameworkID, agentID string) *Explanation {
 	last := wt.passes[len(wt.passes)-1].Pass
 	for _, byAgent := range wt.agents {
 		for id, ar := range byAgent {
-			if ar.Pass == last && (agentID == "" || id == agentID) {
+			if ar.Checked == last && (agentID == "" || id == agentID) {
 				ex.Agents = append(ex.Agents, *ar)
 			}
 		}

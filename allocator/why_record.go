@@ -22,21 +22,54 @@ func (p *whyPass) note(wr *watchRole, agentID string, ar AgentReason) {
 	case rec == nil:
 		rec = &AgentReason{}
 		wr.records[agentID] = rec
-	case rec.Pass == p.n:
-		if rec.Reason == ReasonOffered {
+	case rec.Checked == p.n:
+		if rec.counted == ReasonOffered {
 			return
 		}
-		wr.w.counts[rec.Reason]--
+		wr.w.counts[rec.counted]--
 	}
-	ar.AgentID, ar.Role, ar.Pass = agentID, wr.role, p.n
+	ar.AgentID, ar.Role, ar.Pass, ar.Checked, ar.counted = agentID, wr.role, p.n, p.n, ar.Reason
 	*rec = ar
 	wr.w.counts[ar.Reason]++
+}
+
+// noteFull records that the agent had nothing free for a watched
+// framework's role. A decision of the previous pass still stands then
+// (who was offered the agent, or why the framework was not): it is kept,
+// marked NothingFreeSince, rather than replaced by "full".
+func (p *whyPass) noteFull(wr *watchRole, a *agent, r Reason) {
+	rec := wr.records[a.id]
+	if rec != nil && rec.Checked == p.n {
+		return // this pass decided already (in the guarantee stage)
+	}
+	if rec != nil && rec.Checked == p.n-1 && rec.Reason != ReasonAgentFull && rec.Reason != ReasonBelowMinimum {
+		rec.Checked, rec.NothingFreeSince, rec.counted = p.n, true, r
+		wr.w.counts[r]++
+		return
+	}
+	p.note(wr, a.id, AgentReason{Reason: r, Detail: holders(a)})
+}
+
+// holders says who holds an agent's resources, by framework and role.
+func holders(a *agent) string {
+	if len(a.allocated) == 0 {
+		return ""
+	}
+	var out []string
+	for _, fw := range sortedKeys(a.allocated) {
+		role := ""
+		if rs := a.allocated[fw]; len(rs) > 0 {
+			role = rs[0].AllocationRole()
+		}
+		out = append(out, fmt.Sprintf("%s (role %s)", fw, role))
+	}
+	return "held by " + strings.Join(out, ", ")
 }
 
 // decided reports whether the pass already recorded wr on the agent.
 func (p *whyPass) decided(wr *watchRole, agentID string) bool {
 	rec := wr.records[agentID]
-	return rec != nil && rec.Pass == p.n
+	return rec != nil && rec.Checked == p.n
 }
 
 // find is fw's entry in role, nil if fw is not watched there.
@@ -51,9 +84,13 @@ func (p *whyPass) find(fw, role string) *watchRole {
 
 // whyAgent records the same reason for every watched framework's roles
 // on an agent the pass skips whole (inactive, or nothing to offer).
-func (d *DRF) whyAgent(p *whyPass, agentID string, r Reason) {
+func (d *DRF) whyAgent(p *whyPass, a *agent, r Reason) {
 	for _, wr := range p.pairs {
-		p.note(wr, agentID, AgentReason{Reason: r})
+		if r == ReasonAgentInactive {
+			p.note(wr, a.id, AgentReason{Reason: r})
+		} else {
+			p.noteFull(wr, a, r)
+		}
 	}
 }
 

@@ -362,3 +362,27 @@ func BenchmarkWhy(b *testing.B) {
 		})
 	}
 }
+
+// Once an agent is taken, later passes find nothing free there: the
+// decision that gave it away still stands and is kept, marked as such.
+func TestWhy_DecisionStandsWhileNothingIsFree(t *testing.T) {
+	d, rec, _ := newTestDRF(t)
+	d.AddFramework("f1", []string{"web"}, nil)
+	d.AddFramework("f2", []string{"web"}, nil)
+	d.AddAgent("a0", res(4, 1024), map[string]mesos.Resources{"f1": res(4, 1024)})
+	d.Explain("f1", "")
+	d.AddAgent("a1", res(4, 1024), nil)
+	first := why(t, d, rec, "f1", "")
+	wantReason(t, first, "a1", "web", ReasonDRF)
+	if ar := wantReason(t, first, "a0", "web", ReasonAgentFull); ar.Detail != "held by f1 (role web)" {
+		t.Fatalf("a0 detail %q, want who holds it", ar.Detail)
+	}
+	later := why(t, d, rec, "f1", "")
+	ar := wantReason(t, later, "a1", "web", ReasonDRF)
+	if !ar.NothingFreeSince || ar.Checked <= ar.Pass || ar.Ahead[0].FrameworkID != "f2" {
+		t.Fatalf("a1 = %+v, want the earlier DRF decision kept, nothing free since", ar)
+	}
+	if later.Passes[0].Counts[ReasonAgentFull] != 2 {
+		t.Fatalf("newest pass counts %v, want both agents full", later.Passes[0].Counts)
+	}
+}
