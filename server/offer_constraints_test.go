@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"mesh/mesos"
+	mapi "mesh/mesos/master"
 	"mesh/mesos/scheduler"
 	"mesh/server"
 	"mesh/server/servertest"
@@ -115,6 +117,20 @@ func TestCluster_OfferConstraintsSurviveALeaderChange(t *testing.T) {
 	addr := c.Servers[leader].HTTPAddr()
 	if got := c.Servers[leader].FSM().State().Framework(f.id).OfferConstraints; got == nil || got.RoleConstraints["web"].Groups[0].AttributeConstraints[0].Predicate.TextEquals.Value != "r1" {
 		t.Fatalf("the new leader holds constraints %+v, want rack r1", got)
+	}
+	code, out, _ := opCall(t, addr, "/api/v1", `{"type":"GET_FRAMEWORKS"}`, nil)
+	var resp mapi.Response
+	if err := json.Unmarshal([]byte(out), &resp); code != http.StatusOK || err != nil || resp.GetFrameworks == nil {
+		t.Fatalf("GET_FRAMEWORKS on the new leader: %d %s", code, out)
+	}
+	var shown *mesos.OfferConstraints
+	for _, fw := range resp.GetFrameworks.Frameworks {
+		if fw.FrameworkInfo.ID != nil && fw.FrameworkInfo.ID.Value == f.id {
+			shown = fw.OfferConstraints
+		}
+	}
+	if shown == nil || shown.RoleConstraints["web"].Groups[0].AttributeConstraints[0].Predicate.TextEquals.Value != "r1" {
+		t.Fatalf("GET_FRAMEWORKS on the new leader shows constraints %+v, want rack r1", shown)
 	}
 	for _, a := range []*servertest.SimAgent{r1, r2} {
 		a.Stop()
