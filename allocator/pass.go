@@ -78,6 +78,9 @@ func (d *DRF) allocate() []Allocation {
 // others leave of the unreserved pool (q nil: no quota at all).
 func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q *quotaPass, guaranteeStage bool, now time.Time, round []Allocation) []Allocation {
 	p := d.ext.why.cur // nil unless someone asked why
+	if p != nil {
+		p.takers = p.takers[:0] // who took what of this agent, from now
+	}
 	if d.inactive[a.id] || !d.offerable(a.free) {
 		if p != nil {
 			d.whyAgent(p, a, whyAgentReason(d.inactive[a.id], a.free))

@@ -161,7 +161,8 @@ type whyPass struct {
 	now    time.Time
 	pairs  []*watchRole
 	byRole map[string][]*watchRole
-	// takers are the allocations made on the current agent, in order.
+	// takers are the allocations made on the current agent in the
+	// current stage, in order; allocateAgent empties it for each agent.
 	takers []Share
 }
 

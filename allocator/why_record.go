@@ -169,7 +169,6 @@ func (d *DRF) whyAgentDone(p *whyPass, roles *roleTree, agentID string) {
 		}
 		p.note(wr, agentID, AgentReason{Reason: ReasonDRF, Share: roles.share(wr.role), Ahead: ahead})
 	}
-	p.takers = p.takers[:0]
 }
 
 // filterUntil is when the latest filter of f covering role on the agent

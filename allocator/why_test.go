@@ -386,3 +386,21 @@ func TestWhy_DecisionStandsWhileNothingIsFree(t *testing.T) {
 		t.Fatalf("newest pass counts %v, want both agents full", later.Passes[0].Counts)
 	}
 }
+
+// What a quota role took on one agent in the guarantee stage is not
+// named as ahead of a framework on another agent.
+func TestWhy_AheadNamesOnlyThatAgentsTakers(t *testing.T) {
+	d, rec, _ := newTestDRF(t)
+	d.AddFramework("f1", []string{"web"}, nil)
+	d.AddFramework("fq", []string{"q"}, nil)
+	d.AddFramework("f3", []string{"batch"}, nil)
+	d.SetQuota("q", Quota{Guarantee: map[string]float64{"cpus": 4, "mem": 1024}})
+	d.AddAgent("a0", res(8, 2048), map[string]mesos.Resources{"f1": reservedAlloc("web", 8, 2048)})
+	d.AddAgent("a1", res(4, 1024), nil)
+	d.AddAgent("a2", res(4, 1024), nil)
+	ex := why(t, d, rec, "f1", "a2")
+	ar := wantReason(t, ex, "a2", "web", ReasonDRF)
+	if len(ar.Ahead) != 1 || ar.Ahead[0].FrameworkID != "f3" || ar.Ahead[0].Role != "batch" {
+		t.Fatalf("ahead on a2 = %+v, want only batch's f3", ar.Ahead)
+	}
+}
