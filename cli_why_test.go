@@ -82,6 +82,12 @@ func TestWhy_CommandNamesTheUnmetConstraint(t *testing.T) {
 		t.Fatalf("-json agents %+v lack r2's unmet constraint", resp.Agents)
 	}
 
+	// A live framework's name does as well as its id.
+	out, err = runMesh(t, "why", "-address", s.HTTPAddr(), "-agent", r2, "racked")
+	if err != nil || !strings.Contains(out, "framework "+fid+" (racked)") || !strings.Contains(out, "offer constraint not met") {
+		t.Fatalf("by name: %v\n%s", err, out)
+	}
+
 	out, err = runMesh(t, "why", "-address", s.HTTPAddr(), "no-such-framework")
 	if err == nil || !strings.Contains(err.Error(), "framework no-such-framework is not known") {
 		t.Fatalf("unknown framework: %v (%s)", err, out)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mesh/allocator"
+	mapi "mesh/mesos/master"
 	"mesh/server"
 )
 
@@ -23,29 +25,74 @@ func whyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "why",
 		Usage:     "say why a framework was not offered resources in the last allocation passes (per role and agent)",
-		ArgsUsage: "FRAMEWORK_ID",
+		ArgsUsage: "FRAMEWORK (id, or the name of one live framework)",
 		Flags: append(clientFlags(),
 			&cli.StringFlag{Name: "agent", Usage: "only this agent (its ID), with every detail"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("usage: mesh why [-agent AGENT_ID] FRAMEWORK_ID")
+				return fmt.Errorf("usage: mesh why [-agent AGENT_ID] FRAMEWORK")
 			}
-			q := url.Values{"framework_id": {c.Args().First()}}
-			if a := c.String("agent"); a != "" {
-				q.Set("agent_id", a)
+			api := newAPIClient(c)
+			resp, err := askWhy(c.Context, api, c.Args().First(), c.String("agent"))
+			if err != nil && strings.Contains(err.Error(), "is not known") {
+				// Not an id: perhaps the name of a live framework.
+				id, nerr := frameworkByName(c.Context, api, c.Args().First())
+				if nerr != nil {
+					return nerr
+				}
+				if id != "" {
+					resp, err = askWhy(c.Context, api, id, c.String("agent"))
+				}
 			}
-			var resp server.WhyResponse
-			if err := newAPIClient(c).getJSON(c.Context, server.WhyPath+"?"+q.Encode(), &resp); err != nil {
+			if err != nil {
 				return err
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, resp)
 			}
-			printWhy(c.App.Writer, &resp, time.Now())
+			printWhy(c.App.Writer, resp, time.Now())
 			return nil
 		},
 	}
+}
+
+// askWhy is GET /mesh/v1/why about a framework id (and an agent).
+func askWhy(ctx context.Context, api *apiClient, fid, aid string) (*server.WhyResponse, error) {
+	q := url.Values{"framework_id": {fid}}
+	if aid != "" {
+		q.Set("agent_id", aid)
+	}
+	var resp server.WhyResponse
+	if err := api.getJSON(ctx, server.WhyPath+"?"+q.Encode(), &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// frameworkByName is the id of the one live framework named name; ""
+// when none is, an error when several are.
+func frameworkByName(ctx context.Context, api *apiClient, name string) (string, error) {
+	resp, err := api.operator(ctx, map[string]string{"type": mapi.CallGetFrameworks})
+	if err != nil {
+		return "", err
+	}
+	if resp.GetFrameworks == nil {
+		return "", nil
+	}
+	var ids []string
+	for _, f := range resp.GetFrameworks.Frameworks {
+		if f.FrameworkInfo.Name == name && f.FrameworkInfo.ID != nil {
+			ids = append(ids, f.FrameworkInfo.ID.Value)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", nil
+	case 1:
+		return ids[0], nil
+	}
+	return "", fmt.Errorf("%d frameworks are named %q (%s): give the id", len(ids), name, strings.Join(ids, ", "))
 }
 
 // printWhy renders an answer for people: the last pass's counts, then
