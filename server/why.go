@@ -82,6 +82,9 @@ func (m *master) why(r *http.Request, fid, aid string) (*WhyResponse, error) {
 	}
 	resp := &WhyResponse{FrameworkID: fid, Name: fw.Info.Name, AgentID: aid, Roles: fw.Info.AllRoles(),
 		Passes: []allocator.PassSummary{}, Agents: []WhyAgent{}}
+	if len(resp.Roles) == 0 {
+		resp.Roles = []string{"*"} // as the allocator subscribes it
+	}
 	got, next, known := ex.Explain(fid, aid)
 	if !known {
 		// Subscribed to an earlier leader and not (yet) to this one.
