@@ -95,7 +95,7 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 			continue
 		}
 		offer := a.free.AllocatableTo(rc.name)
-		uncapped, all := offer, infVec()
+		uncapped, all := offer, unbounded
 		if q != nil {
 			var unres vec
 			all, unres = q.capFor(rc.name, guaranteeStage)

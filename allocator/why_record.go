@@ -106,7 +106,7 @@ func (d *DRF) whyRole(p *whyPass, a *agent, role string, uncapped mesos.Resource
 	switch {
 	case d.offerable(uncapped):
 		r = ReasonQuotaHeadroom
-		if !d.offerable(capScalars(uncapped, all, infVec())) {
+		if !d.offerable(capScalars(uncapped, all, unbounded)) {
 			r = ReasonQuotaLimit
 		}
 	case d.offerable(a.free):
@@ -193,6 +193,9 @@ func (t *roleTree) share(role string) float64 {
 	}
 	return 0
 }
+
+// unbounded is a quota cap that caps nothing.
+var unbounded = infVec()
 
 // infVec is a vec with no bound on any kind.
 func infVec() vec {
