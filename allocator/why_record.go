@@ -42,10 +42,21 @@ func (p *whyPass) noteFull(wr *watchRole, a *agent, r Reason) {
 	if rec != nil && rec.Checked == p.n {
 		return // this pass decided already (in the guarantee stage)
 	}
-	if rec != nil && rec.Checked == p.n-1 && rec.Reason != ReasonAgentFull && rec.Reason != ReasonBelowMinimum {
-		rec.Checked, rec.NothingFreeSince, rec.counted = p.n, true, r
-		wr.w.counts[r]++
-		return
+	if rec != nil && rec.Checked == p.n-1 {
+		switch rec.Reason {
+		case r:
+			// Still full since the last pass: the holders named then are
+			// kept (they change when resources are freed, which ends the
+			// streak, or by a pass's allocation, which records anew).
+			rec.Checked, rec.counted = p.n, r
+			wr.w.counts[r]++
+			return
+		case ReasonAgentFull, ReasonBelowMinimum:
+		default:
+			rec.Checked, rec.NothingFreeSince, rec.counted = p.n, true, r
+			wr.w.counts[r]++
+			return
+		}
 	}
 	p.note(wr, a.id, AgentReason{Reason: r, Detail: holders(a)})
 }

@@ -163,8 +163,17 @@ func TestWhy_AgentFullAndBelowMinimum(t *testing.T) {
 	d.AddAgent("a1", res(4, 1024), map[string]mesos.Resources{"other": res(4, 1024)})
 	d.AddAgent("a2", res(0.001, 1), nil)
 	ex := why(t, d, rec, "f1", "")
-	wantReason(t, ex, "a1", "web", ReasonAgentFull)
+	full := wantReason(t, ex, "a1", "web", ReasonAgentFull)
 	wantReason(t, ex, "a2", "web", ReasonBelowMinimum)
+	if full.Detail != "held by other (role *)" {
+		t.Fatalf("a1 detail %q, want who holds it", full.Detail)
+	}
+	pass(t, d, rec)
+	ex = why(t, d, rec, "f1", "")
+	again := wantReason(t, ex, "a1", "web", ReasonAgentFull)
+	if again.Pass != full.Pass || again.Checked != full.Checked+2 || again.Detail != full.Detail || ex.Passes[0].Counts[ReasonAgentFull] != 1 {
+		t.Fatalf("two passes later a1 = %+v (counts %v), want the same record checked again", again, ex.Passes[0].Counts)
+	}
 }
 
 func TestWhy_OfferConstraintUnmet(t *testing.T) {
