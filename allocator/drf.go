@@ -45,6 +45,9 @@ type DRF struct {
 	fwUse      map[string]map[string]*usage // framework ID → role → usage
 	// inactive holds the agents offered to nobody, added or not.
 	inactive map[string]bool
+	// ext holds offer constraints and the why recorder (constraints.go,
+	// why.go).
+	ext extras
 }
 
 // agent is one agent's resources. free is kept equal to total minus every
@@ -204,6 +207,8 @@ func (d *DRF) RemoveFramework(frameworkID string) {
 		}
 	}
 	delete(d.fwUse, frameworkID)
+	delete(d.ext.constraints, frameworkID)
+	delete(d.ext.why.watched, frameworkID)
 	d.mu.Unlock()
 	d.Trigger()
 }
@@ -272,6 +277,7 @@ func (d *DRF) RemoveAgent(agentID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.removeAgent(agentID)
+	delete(d.ext.agentInfo, agentID)
 }
 
 func (d *DRF) removeAgent(agentID string) {

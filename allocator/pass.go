@@ -52,6 +52,8 @@ func (d *DRF) allocate() []Allocation {
 	defer d.mu.Unlock()
 
 	now := d.cfg.Clock.Now()
+	p := d.whyBegin(now)
+	defer d.whyEnd(p)
 	roles, fws := d.sorters()
 	if roles.len() == 0 {
 		return nil
@@ -75,7 +77,14 @@ func (d *DRF) allocate() []Allocation {
 // offer cut to the role's quota limits and to what the guarantees of
 // others leave of the unreserved pool (q nil: no quota at all).
 func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q *quotaPass, guaranteeStage bool, now time.Time, round []Allocation) []Allocation {
+	p := d.ext.why.cur // nil unless someone asked why
+	if p != nil {
+		p.takers = p.takers[:0] // who took what of this agent, from now
+	}
 	if d.inactive[a.id] || !d.offerable(a.free) {
+		if p != nil {
+			d.whyAgent(p, a, whyAgentReason(d.inactive[a.id], a.free))
+		}
 		return round
 	}
 	gpus := a.total.Scalar("gpus") > 0
@@ -86,18 +95,29 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 			continue
 		}
 		offer := a.free.AllocatableTo(rc.name)
+		uncapped, all := offer, unbounded
 		if q != nil {
-			all, unres := q.capFor(rc.name, guaranteeStage)
+			var unres vec
+			all, unres = q.capFor(rc.name, guaranteeStage)
 			offer = capScalars(offer, all, unres)
 		}
 		if !d.offerable(offer) {
+			if p != nil {
+				d.whyRole(p, a, rc.name, uncapped, all)
+			}
 			continue
 		}
 		fs := fws[rc.name]
 		for _, fc := range fs.sorted() {
 			f := d.frameworks[fc.name]
-			if (gpus && !f.gpuAware) || f.filtered(a.id, rc.name, offer, now) {
+			if skip := d.skipReason(f, gpus, a.id, rc.name, offer, now); skip != "" {
+				if p != nil {
+					d.whySkip(p, f, rc.name, a, skip, now)
+				}
 				continue
+			}
+			if p != nil {
+				d.whyWin(p, fs, rc.name, fc.name, fc.share, rc.share, a.id)
 			}
 			granted := offer.Allocate(rc.name)
 			a.free = a.free.Subtract(offer...)
@@ -120,7 +140,37 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 			break
 		}
 	}
+	if p != nil && !guaranteeStage {
+		d.whyAgentDone(p, roles, a.id)
+	}
 	return round
+}
+
+// skipReason says why framework f may not have offer on the agent in
+// role ("" if it may): a GPU agent it did not ask for, a decline filter,
+// or its offer constraints.
+func (d *DRF) skipReason(f *framework, gpus bool, agentID, role string, offer mesos.Resources, now time.Time) Reason {
+	switch {
+	case gpus && !f.gpuAware:
+		return ReasonGPUAgent
+	case f.filtered(agentID, role, offer, now):
+		return ReasonFiltered
+	case d.excluded(f.id, role, agentID):
+		return ReasonConstraint
+	}
+	return ""
+}
+
+// whyAgentReason is the reason recorded for an agent skipped whole:
+// inactive, or what is free is too little to offer, or nothing is free.
+func whyAgentReason(inactive bool, free mesos.Resources) Reason {
+	switch {
+	case inactive:
+		return ReasonAgentInactive
+	case free.Scalar("cpus") > 0 || free.Scalar("mem") > 0:
+		return ReasonBelowMinimum
+	}
+	return ReasonAgentFull
 }
 
 // sorters builds the pass's role order and one framework sorter per role,

@@ -80,6 +80,9 @@ type Framework struct {
 	Removed          bool
 	RemovedAt        int64
 	SuppressedRoles  []string
+	// OfferConstraints are the constraints of the framework's latest
+	// SUBSCRIBE or UPDATE_FRAMEWORK, kept beside its FrameworkInfo.
+	OfferConstraints *mesos.OfferConstraints `json:",omitempty"`
 }
 
 // Agent is a registered agent.

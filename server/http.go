@@ -33,6 +33,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/health", s.handleHealth)
 	mux.HandleFunc("/metrics", s.handleMetrics)
 	mux.HandleFunc("/version", s.handleVersion)
+	mux.HandleFunc(WhyPath, s.handleWhy)
 	mux.HandleFunc("/master/version", s.handleVersion)
 	s.routeReadOnly(mux)
 	s.routeUI(mux)

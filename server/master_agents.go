@@ -163,6 +163,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if cur := m.s.fsm.State().Agent(agent.ID); cur != nil && cur.Deactivated {
 		m.alloc.SetAgentActive(agent.ID, false)
 	}
+	m.setAgentInfo(info)
 	m.alloc.AddAgent(agent.ID, mesos.Resources(info.Resources), used)
 	m.alloc.Trigger()
 	m.logger.Info("agent registered", "agent_id", agent.ID, "address", agent.Address, "reregistered", agent.ReregisteredAt != 0, "tasks", len(sub.Tasks))

@@ -27,9 +27,14 @@ func (m *master) updateFramework(fw *fsm.Framework, u *scheduler.Subscribe) erro
 	if err := validateFrameworkUpdate(&fw.Info, &info); err != nil {
 		return httpErrorf(http.StatusBadRequest, "FrameworkInfo update is not valid: %v", err)
 	}
+	constraints, err := compileOfferConstraints(info.AllRoles(), u.OfferConstraints)
+	if err != nil {
+		return httpErrorf(http.StatusBadRequest, "'UpdateFramework' call is not valid: %v", err)
+	}
 	next := *fw
 	next.Info = info
 	next.SuppressedRoles = u.SuppressedRoles
+	next.OfferConstraints = u.OfferConstraints
 	if _, err := m.apply(fsm.FrameworkRegisterRequestType, &fsm.FrameworkRegisterRequest{Framework: next}); err != nil {
 		if errors.Is(err, fsm.ErrFrameworkRemoved) {
 			return httpErrorf(http.StatusBadRequest, "Framework cannot be found")
@@ -44,6 +49,7 @@ func (m *master) updateFramework(fw *fsm.Framework, u *scheduler.Subscribe) erro
 		}
 	}
 	m.removeOffers(gone, true, 0)
+	m.setOfferConstraints(fw.ID, constraints)
 	m.alloc.AddFramework(fw.ID, roles, u.SuppressedRoles)
 	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
 	m.logger.Info("framework updated", "framework_id", fw.ID, "roles", roles, "suppressed_roles", u.SuppressedRoles)

@@ -89,6 +89,11 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 		fail(err.Error())
 		return
 	}
+	constraints, err := compileOfferConstraints(info.AllRoles(), call.Subscribe.OfferConstraints)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
 	now := time.Now().UnixNano()
 	st := m.s.fsm.State()
 	req := &fsm.FrameworkRegisterRequest{}
@@ -130,6 +135,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	fw.FailoverDeadline = 0
 	fw.DisconnectedAt = 0
 	fw.SuppressedRoles = call.Subscribe.SuppressedRoles
+	fw.OfferConstraints = call.Subscribe.OfferConstraints
 	req.Framework = fw
 	if _, err := m.apply(fsm.FrameworkRegisterRequestType, req); err != nil {
 		switch {
@@ -175,6 +181,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 			fc.send(&scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status}})
 		}
 	}
+	m.setOfferConstraints(fw.ID, constraints)
 	m.alloc.AddFramework(fw.ID, info.AllRoles(), call.Subscribe.SuppressedRoles)
 	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
 	m.restoreFilters(fw.ID)

@@ -129,7 +129,8 @@ func v1Framework(st *fsm.State, fw *fsm.Framework, offer func(*fsm.Offer) mesos.
 	offers := st.OffersByFramework(fw.ID)
 	f := mapi.Framework{FrameworkInfo: v1FrameworkInfo(fw), Active: active, Connected: active,
 		RegisteredTime: timeInfo(fw.RegisteredAt), UnregisteredTime: timeInfo(fw.RemovedAt),
-		AllocatedResources: liveResources(st.TasksByFramework(fw.ID), st.ExecutorsByFramework(fw.ID)).ForWire(), OfferedResources: offeredResources(offers).ForWire()}
+		AllocatedResources: liveResources(st.TasksByFramework(fw.ID), st.ExecutorsByFramework(fw.ID)).ForWire(), OfferedResources: offeredResources(offers).ForWire(),
+		OfferConstraints: fw.OfferConstraints}
 	if fw.ReregisteredAt != 0 && fw.ReregisteredAt != fw.RegisteredAt {
 		f.ReregisteredTime = timeInfo(fw.ReregisteredAt)
 	}

@@ -166,6 +166,8 @@ type frameworkJSON struct {
 	// SuppressedRoles is mesh's: the roles it is not offered resources
 	// for (SUPPRESS, or its SUBSCRIBE's suppressed_roles).
 	SuppressedRoles []string `json:"suppressed_roles,omitempty"`
+	// OfferConstraints are its SUBSCRIBE's or UPDATE_FRAMEWORK's.
+	OfferConstraints *mesos.OfferConstraints `json:"offer_constraints,omitempty"`
 }
 
 // frameworkStateSummaryJSON is a framework in /state-summary.

@@ -99,7 +99,8 @@ func (v *stateView) framework(fw *fsm.Framework) frameworkJSON {
 		RegisteredTime: nanosToSecs(fw.RegisteredAt), UnregisteredTime: nanosToSecs(fw.RemovedAt), Principal: fw.Info.Principal,
 		Resources: mesos.ResourcesObject(v.usedByFw[fw.ID].Add(v.offeredByFw[fw.ID]...)), Labels: labelsList(fw.Info.Labels),
 		Tasks: []taskJSON{}, UnreachableTasks: []taskJSON{}, CompletedTasks: []taskJSON{}, Offers: []offerJSON{},
-		Executors: []executorJSON{}, Removed: fw.Removed, SuppressedRoles: fw.SuppressedRoles}
+		Executors: []executorJSON{}, Removed: fw.Removed, SuppressedRoles: fw.SuppressedRoles,
+		OfferConstraints: fw.OfferConstraints}
 	if fw.ReregisteredAt != 0 && fw.ReregisteredAt != fw.RegisteredAt {
 		out.ReregisteredTime = nanosToSecs(fw.ReregisteredAt)
 	}

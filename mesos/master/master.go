@@ -258,6 +258,8 @@ type Framework struct {
 	Offers             []mesos.Offer       `json:"offers,omitempty"`
 	AllocatedResources []mesos.Resource    `json:"allocated_resources,omitempty"`
 	OfferedResources   []mesos.Resource    `json:"offered_resources,omitempty"`
+	// OfferConstraints are the framework's, as Mesos 1.10 reports them.
+	OfferConstraints *mesos.OfferConstraints `json:"offer_constraints,omitempty"`
 }
 
 // GetFrameworks lists the frameworks, live and completed.

@@ -3,8 +3,6 @@
 package scheduler
 
 import (
-	"encoding/json"
-
 	"mesh/mesos"
 )
 
@@ -59,9 +57,9 @@ type Call struct {
 type Subscribe struct {
 	FrameworkInfo   *mesos.FrameworkInfo `json:"framework_info"`
 	SuppressedRoles []string             `json:"suppressed_roles,omitempty"`
-	// OfferConstraints is kept verbatim; mesh does not evaluate offer
-	// constraints.
-	OfferConstraints json.RawMessage `json:"offer_constraints,omitempty"`
+	// OfferConstraints restrict, per role, the agents the framework is
+	// offered (Mesos 1.10).
+	OfferConstraints *mesos.OfferConstraints `json:"offer_constraints,omitempty"`
 }
 
 // Accept is the body of ACCEPT.

@@ -16,6 +16,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	v1pb "mesh/mesos/v1pb"
+	schedulerpb "mesh/mesos/v1pb/schedulerpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -2234,17 +2235,18 @@ func (x *Response_GetAgents_Agent) GetDrainInfo() *v1pb.DrainInfo {
 }
 
 type Response_GetFrameworks_Framework struct {
-	state              protoimpl.MessageState `protogen:"open.v1"`
-	FrameworkInfo      *v1pb.FrameworkInfo    `protobuf:"bytes,1,req,name=framework_info,json=frameworkInfo" json:"framework_info,omitempty"`
-	Active             *bool                  `protobuf:"varint,2,req,name=active" json:"active,omitempty"`
-	Connected          *bool                  `protobuf:"varint,3,req,name=connected" json:"connected,omitempty"`
-	Recovered          *bool                  `protobuf:"varint,11,req,name=recovered" json:"recovered,omitempty"`
-	RegisteredTime     *v1pb.TimeInfo         `protobuf:"bytes,4,opt,name=registered_time,json=registeredTime" json:"registered_time,omitempty"`
-	ReregisteredTime   *v1pb.TimeInfo         `protobuf:"bytes,5,opt,name=reregistered_time,json=reregisteredTime" json:"reregistered_time,omitempty"`
-	UnregisteredTime   *v1pb.TimeInfo         `protobuf:"bytes,6,opt,name=unregistered_time,json=unregisteredTime" json:"unregistered_time,omitempty"`
-	Offers             []*v1pb.Offer          `protobuf:"bytes,7,rep,name=offers" json:"offers,omitempty"`
-	AllocatedResources []*v1pb.Resource       `protobuf:"bytes,9,rep,name=allocated_resources,json=allocatedResources" json:"allocated_resources,omitempty"`
-	OfferedResources   []*v1pb.Resource       `protobuf:"bytes,10,rep,name=offered_resources,json=offeredResources" json:"offered_resources,omitempty"`
+	state              protoimpl.MessageState        `protogen:"open.v1"`
+	FrameworkInfo      *v1pb.FrameworkInfo           `protobuf:"bytes,1,req,name=framework_info,json=frameworkInfo" json:"framework_info,omitempty"`
+	Active             *bool                         `protobuf:"varint,2,req,name=active" json:"active,omitempty"`
+	Connected          *bool                         `protobuf:"varint,3,req,name=connected" json:"connected,omitempty"`
+	Recovered          *bool                         `protobuf:"varint,11,req,name=recovered" json:"recovered,omitempty"`
+	RegisteredTime     *v1pb.TimeInfo                `protobuf:"bytes,4,opt,name=registered_time,json=registeredTime" json:"registered_time,omitempty"`
+	ReregisteredTime   *v1pb.TimeInfo                `protobuf:"bytes,5,opt,name=reregistered_time,json=reregisteredTime" json:"reregistered_time,omitempty"`
+	UnregisteredTime   *v1pb.TimeInfo                `protobuf:"bytes,6,opt,name=unregistered_time,json=unregisteredTime" json:"unregistered_time,omitempty"`
+	Offers             []*v1pb.Offer                 `protobuf:"bytes,7,rep,name=offers" json:"offers,omitempty"`
+	AllocatedResources []*v1pb.Resource              `protobuf:"bytes,9,rep,name=allocated_resources,json=allocatedResources" json:"allocated_resources,omitempty"`
+	OfferedResources   []*v1pb.Resource              `protobuf:"bytes,10,rep,name=offered_resources,json=offeredResources" json:"offered_resources,omitempty"`
+	OfferConstraints   *schedulerpb.OfferConstraints `protobuf:"bytes,12,opt,name=offer_constraints,json=offerConstraints" json:"offer_constraints,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -2345,6 +2347,13 @@ func (x *Response_GetFrameworks_Framework) GetAllocatedResources() []*v1pb.Resou
 func (x *Response_GetFrameworks_Framework) GetOfferedResources() []*v1pb.Resource {
 	if x != nil {
 		return x.OfferedResources
+	}
+	return nil
+}
+
+func (x *Response_GetFrameworks_Framework) GetOfferConstraints() *schedulerpb.OfferConstraints {
+	if x != nil {
+		return x.OfferConstraints
 	}
 	return nil
 }
@@ -2781,7 +2790,7 @@ var File_mesos_v1_master_master_proto protoreflect.FileDescriptor
 
 const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\"\xf9\x13\n" +
+	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\x1a\"mesos/v1/scheduler/scheduler.proto\"\xf9\x13\n" +
 	"\x04Call\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.mesos.v1.master.Call.TypeR\x04type\x12A\n" +
 	"\vget_metrics\x18\x02 \x01(\v2 .mesos.v1.master.Call.GetMetricsR\n" +
@@ -2876,7 +2885,7 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\tSET_QUOTA\x10\x1d\x12\x10\n" +
 	"\fREMOVE_QUOTA\x10\x1e\x12\f\n" +
 	"\bTEARDOWN\x10\x1f\x12\x13\n" +
-	"\x0fMARK_AGENT_GONE\x10 \"\xdb \n" +
+	"\x0fMARK_AGENT_GONE\x10 \"\xae!\n" +
 	"\bResponse\x122\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1e.mesos.v1.master.Response.TypeR\x04type\x12B\n" +
 	"\n" +
@@ -2935,12 +2944,12 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x13allocated_resources\x18\b \x03(\v2\x12.mesos.v1.ResourceR\x12allocatedResources\x12?\n" +
 	"\x11offered_resources\x18\t \x03(\v2\x12.mesos.v1.ResourceR\x10offeredResources\x122\n" +
 	"\n" +
-	"drain_info\x18\r \x01(\v2\x13.mesos.v1.DrainInfoR\tdrainInfo\x1a\xd8\x05\n" +
+	"drain_info\x18\r \x01(\v2\x13.mesos.v1.DrainInfoR\tdrainInfo\x1a\xab\x06\n" +
 	"\rGetFrameworks\x12Q\n" +
 	"\n" +
 	"frameworks\x18\x01 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\n" +
 	"frameworks\x12d\n" +
-	"\x14completed_frameworks\x18\x02 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\x13completedFrameworks\x1a\x8d\x04\n" +
+	"\x14completed_frameworks\x18\x02 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\x13completedFrameworks\x1a\xe0\x04\n" +
 	"\tFramework\x12>\n" +
 	"\x0eframework_info\x18\x01 \x02(\v2\x17.mesos.v1.FrameworkInfoR\rframeworkInfo\x12\x16\n" +
 	"\x06active\x18\x02 \x02(\bR\x06active\x12\x1c\n" +
@@ -2952,7 +2961,8 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x06offers\x18\a \x03(\v2\x0f.mesos.v1.OfferR\x06offers\x12C\n" +
 	"\x13allocated_resources\x18\t \x03(\v2\x12.mesos.v1.ResourceR\x12allocatedResources\x12?\n" +
 	"\x11offered_resources\x18\n" +
-	" \x03(\v2\x12.mesos.v1.ResourceR\x10offeredResources\x1a\xd4\x01\n" +
+	" \x03(\v2\x12.mesos.v1.ResourceR\x10offeredResources\x12Q\n" +
+	"\x11offer_constraints\x18\f \x01(\v2$.mesos.v1.scheduler.OfferConstraintsR\x10offerConstraints\x1a\xd4\x01\n" +
 	"\fGetExecutors\x12M\n" +
 	"\texecutors\x18\x01 \x03(\v2/.mesos.v1.master.Response.GetExecutors.ExecutorR\texecutors\x1au\n" +
 	"\bExecutor\x12;\n" +
@@ -3128,9 +3138,10 @@ var file_mesos_v1_master_master_proto_goTypes = []any{
 	(*v1pb.DrainInfo)(nil),                   // 59: mesos.v1.DrainInfo
 	(*v1pb.FrameworkInfo)(nil),               // 60: mesos.v1.FrameworkInfo
 	(*v1pb.Offer)(nil),                       // 61: mesos.v1.Offer
-	(*v1pb.ExecutorInfo)(nil),                // 62: mesos.v1.ExecutorInfo
-	(*v1pb.TaskStatus)(nil),                  // 63: mesos.v1.TaskStatus
-	(v1pb.TaskState)(0),                      // 64: mesos.v1.TaskState
+	(*schedulerpb.OfferConstraints)(nil),     // 62: mesos.v1.scheduler.OfferConstraints
+	(*v1pb.ExecutorInfo)(nil),                // 63: mesos.v1.ExecutorInfo
+	(*v1pb.TaskStatus)(nil),                  // 64: mesos.v1.TaskStatus
+	(v1pb.TaskState)(0),                      // 65: mesos.v1.TaskState
 }
 var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	0,  // 0: mesos.v1.master.Call.type:type_name -> mesos.v1.master.Call.Type
@@ -3213,23 +3224,24 @@ var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	61, // 77: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
 	58, // 78: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
 	58, // 79: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
-	62, // 80: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
-	48, // 81: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
-	23, // 82: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
-	53, // 83: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
-	45, // 84: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
-	63, // 85: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
-	64, // 86: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
-	34, // 87: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	34, // 88: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	60, // 89: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
-	33, // 90: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	48, // 91: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
-	92, // [92:92] is the sub-list for method output_type
-	92, // [92:92] is the sub-list for method input_type
-	92, // [92:92] is the sub-list for extension type_name
-	92, // [92:92] is the sub-list for extension extendee
-	0,  // [0:92] is the sub-list for field type_name
+	62, // 80: mesos.v1.master.Response.GetFrameworks.Framework.offer_constraints:type_name -> mesos.v1.scheduler.OfferConstraints
+	63, // 81: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
+	48, // 82: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
+	23, // 83: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
+	53, // 84: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
+	45, // 85: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
+	64, // 86: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
+	65, // 87: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
+	34, // 88: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	34, // 89: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	60, // 90: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
+	33, // 91: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	48, // 92: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
+	93, // [93:93] is the sub-list for method output_type
+	93, // [93:93] is the sub-list for method input_type
+	93, // [93:93] is the sub-list for extension type_name
+	93, // [93:93] is the sub-list for extension extendee
+	0,  // [0:93] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_master_master_proto_init() }

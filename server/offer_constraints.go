@@ -1,0 +1,39 @@
+package server
+
+import (
+	"mesh/allocator"
+	"mesh/mesos"
+)
+
+// compileOfferConstraints validates a SUBSCRIBE's or UPDATE_FRAMEWORK's
+// offer constraints against the framework's roles, as the Mesos master
+// does: a role the framework is not subscribed to, an empty group, an
+// unknown predicate or a bad regex is an error that says so.
+func compileOfferConstraints(roles []string, c *mesos.OfferConstraints) (*mesos.OfferConstraintsFilter, error) {
+	if err := mesos.ValidateOfferConstraintsRoles(roles, c); err != nil {
+		return nil, err
+	}
+	return mesos.CompileOfferConstraints(c)
+}
+
+// setOfferConstraints hands a framework's compiled constraints to the
+// allocator. An allocator that cannot honour them is told nothing; the
+// server logs that once per framework so the operator knows.
+func (m *master) setOfferConstraints(fid string, f *mesos.OfferConstraintsFilter) {
+	ca, ok := m.alloc.(allocator.ConstraintAware)
+	if !ok {
+		if f != nil {
+			m.logger.Warn("allocator ignores offer constraints", "framework_id", fid, "allocator", m.s.cfg.Allocator)
+		}
+		return
+	}
+	ca.SetOfferConstraints(fid, f)
+}
+
+// setAgentInfo tells the allocator an agent's attributes, hostname and
+// fault domain, which offer constraints test.
+func (m *master) setAgentInfo(info mesos.AgentInfo) {
+	if ca, ok := m.alloc.(allocator.ConstraintAware); ok && info.ID != nil {
+		ca.SetAgentInfo(info.ID.Value, &info)
+	}
+}
