@@ -67,6 +67,10 @@ var applyTable = map[MessageType]applyFunc{
 	WeightsUpdateRequestType:       decodeApply(applyWeightsUpdate),
 	QuotaUpdateRequestType:         decodeApply(applyQuotaUpdate),
 	AgentDrainRequestType:          decodeApply(applyAgentDrain),
+	MaintenanceScheduleRequestType: decodeApply(applyMaintenanceSchedule),
+	MaintenanceStartRequestType:    decodeApply(applyMaintenanceStart),
+	MaintenanceStopRequestType:     decodeApply(applyMaintenanceStop),
+	InverseOfferStatusRequestType:  decodeApply(applyInverseOfferStatus),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode

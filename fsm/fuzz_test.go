@@ -19,6 +19,9 @@ func FuzzValidateSnapshot(f *testing.F) {
 	f.Add([]byte(`{"t":"filters","v":{"FrameworkID":"","AgentID":"a"}}`))
 	f.Add([]byte(`{"t":"frameworks","v":{"ID":"x"}}`))
 	f.Add([]byte(`{"t":"agents","v":{"ID":"a","State":"active","Deactivated":true,"Drain":{"State":"DRAINING","MaxGracePeriod":-1}}}`))
+	f.Add([]byte(`{"t":"meta","v":{"Key":"meta","Meta":{"Maintenance":{"Windows":[{"Machines":[{"hostname":"h"}],"Start":1,"Duration":-5}],` +
+		`"Down":[{"ip":"x"}],"Answers":{"h|":[{"FrameworkID":"f","Status":"ACCEPT"}]}}}}}` + "\n" +
+		`{"t":"agents","v":{"ID":"a","State":"active","Address":"[::1","Info":{"hostname":"H"}}}`))
 	f.Add([]byte(`{"t":"nonsense","v":{}}`))
 	f.Add([]byte(`{"t":"tasks","v":[]}`))
 	f.Add([]byte(`{"t":"offers","v":{}}`))
@@ -42,7 +45,14 @@ func FuzzValidateSnapshot(f *testing.F) {
 		for _, a := range st.Agents() {
 			st.TasksByAgent(a.ID)
 			st.Drained(a.ID)
+			st.AgentMode(a)
 		}
+		m := st.Maintenance()
+		for _, id := range m.Machines() {
+			m.Mode(id)
+			m.Answer(id, "f")
+		}
+		m.Copy()
 		st.Tasks()
 		st.Servers()
 	})
