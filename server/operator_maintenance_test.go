@@ -293,3 +293,51 @@ func registerAs(t *testing.T, addr, hostname, id string) (int, string) {
 	buf.ReadFrom(resp.Body)
 	return resp.StatusCode, buf.String()
 }
+
+// TestMaintenance_LeaderChangeKeepsTheSchedule: the schedule, a DOWN
+// machine and a framework's answer are in the replicated state: the new
+// leader shows them, refuses the DOWN machine's agents, and makes inverse
+// offers for the DRAINING machine itself.
+func TestMaintenance_LeaderChangeKeepsTheSchedule(t *testing.T) {
+	c := servertest.NewCluster(t, 3, func(cfg *server.Config) { cfg.AllocationInterval = 50 * time.Millisecond })
+	old := c.WaitLeader()
+	oldAddr := c.Servers[old].HTTPAddr()
+	a := servertest.NewSimAgent(oldAddr, agentResources())
+	a.Hostname = "rack1"
+	a.Start(t)
+	f := subscribe(t, oldAddr, subscribeBody("fw", "", `"failover_timeout":3600`))
+	f.subscribed()
+	launchWithGrace(f, f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0], map[string]time.Duration{"t1": 0})
+	awaitRunning(f, 1)
+	start := time.Now().Add(time.Hour).UnixNano()
+	mustOp(t, oldAddr, scheduleBody(start, "rack1", "spare"))
+	mustOp(t, oldAddr, machinesCall("START_MAINTENANCE", "spare"))
+	inv := f.await(scheduler.EventInverseOffers, 10*time.Second).InverseOffers.InverseOffers[0]
+	f.mustCall("DECLINE_INVERSE_OFFERS", "decline_inverse_offers", `{"inverse_offer_ids":[{"value":"`+inv.ID.Value+`"}],"filters":{"refuse_seconds":3600}}`)
+	servertest.WaitFor(t, 10*time.Second, "the DECLINE in the status", func() bool { return answerOf(getStatus(t, oldAddr), "rack1", f.id) == "DECLINE" })
+	f.close()
+
+	c.Isolate(old)
+	servertest.WaitFor(t, 5*time.Second, "old leader to step down", func() bool { return !c.Servers[old].IsLeader() })
+	addr := c.Servers[c.WaitLeader()].HTTPAddr()
+	st := getStatus(t, addr)
+	if answerOf(st, "rack1", f.id) != "DECLINE" || len(st.Down) != 1 || st.Down[0].Hostname != "spare" {
+		t.Fatalf("status on the new leader: %+v", st)
+	}
+	if code, msg := registerAs(t, addr, "spare", ""); code != http.StatusForbidden || !strings.Contains(msg, "DOWN") {
+		t.Fatalf("registration from the DOWN machine on the new leader: %d %s", code, msg)
+	}
+	g := subscribe(t, addr, subscribeBody("fw", f.id, `"failover_timeout":3600`))
+	g.subscribed()
+	// Once the window moves the answer goes with it, and the new leader
+	// asks again: for the new window (an inverse offer for the old one, had
+	// the new leader ignored the decline's filter, would come first).
+	later := start + int64(time.Hour)
+	mustOp(t, addr, scheduleBody(later, "rack1", "spare"))
+	got := g.await(scheduler.EventInverseOffers, 10*time.Second).InverseOffers.InverseOffers
+	if len(got) != 1 || got[0].AgentID.Value != a.ID || got[0].Unavailability.Start.Nanoseconds != later {
+		t.Fatalf("inverse offers from the new leader: %+v", got)
+	}
+	c.Heal()
+	c.CheckConsistent()
+}
