@@ -43,6 +43,7 @@ func newApp() *cli.App {
 			killCommand(),
 			teardownCommand(),
 			drainCommand(),
+			maintenanceCommand(),
 			logsCommand(),
 			lsCommand(),
 			tlsCommand(),
