@@ -285,7 +285,12 @@ func normalizeWindows(ws []MaintenanceWindow) []MaintenanceWindow {
 	return out
 }
 
-func sameUnavailability(a, b *MaintenanceWindow) bool {
+// SameWindow reports whether two windows (nil: none) have the same
+// unavailability.
+func SameWindow(a, b *MaintenanceWindow) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
 	if a.Start != b.Start || (a.Duration == nil) != (b.Duration == nil) {
 		return false
 	}
@@ -315,7 +320,7 @@ func applyMaintenanceSchedule(txn *memdb.Txn, req *MaintenanceScheduleRequest) a
 		next.Down = slices.Clone(cur.Down)
 		for _, id := range next.Machines() {
 			old, now := cur.Window(id), next.Window(id)
-			if a := cur.Answers[MachineKey(id)]; len(a) > 0 && old != nil && sameUnavailability(old, now) {
+			if a := cur.Answers[MachineKey(id)]; len(a) > 0 && old != nil && SameWindow(old, now) {
 				if next.Answers == nil {
 					next.Answers = map[string][]InverseOfferAnswer{}
 				}
@@ -351,7 +356,8 @@ func applyMaintenanceStart(txn *memdb.Txn, req *MaintenanceMachinesRequest) any 
 		}
 		a := *old
 		a.Deactivated = true
-		if a.Drain == nil || a.Drain.State != DrainDrained {
+		if a.Drain == nil {
+			// An agent drained or draining already keeps its drain.
 			a.Drain = &DrainInfo{State: DrainDraining}
 		}
 		mustInsert(txn, tableAgents, &a)

@@ -205,3 +205,22 @@ func TestMaintenance_SnapshotKeepsTheScheduleAndOldSnapshotsLoad(t *testing.T) {
 		t.Fatalf("an old snapshot restored as %+v", h.State().Meta())
 	}
 }
+
+// TestMaintenance_StartKeepsAnAgentsDrain: an agent draining already
+// (say by `mesh drain -attribute`, with a grace cap) keeps its drain when
+// its machine goes DOWN.
+func TestMaintenance_StartKeepsAnAgentsDrain(t *testing.T) {
+	f := maintSeed(t)
+	grace := int64(5e9)
+	if err := drain(t, f, AgentDrainRequest{AgentID: "c1-S0", Op: AgentDrain, MaxGracePeriod: &grace}); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, f, MaintenanceScheduleRequestType, &MaintenanceScheduleRequest{Windows: []MaintenanceWindow{window(1, m1)}})
+	if err := applyErr(t, f, MaintenanceStartRequestType, &MaintenanceMachinesRequest{Machines: []mesos.MachineID{m1}}); err != nil {
+		t.Fatal(err)
+	}
+	want := &DrainInfo{State: DrainDraining, MaxGracePeriod: &grace}
+	if a := f.State().Agent("c1-S0"); !reflect.DeepEqual(a.Drain, want) {
+		t.Fatalf("drain after START: %+v, want %+v", a.Drain, want)
+	}
+}

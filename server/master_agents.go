@@ -46,8 +46,8 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		host = r.RemoteAddr
 	}
 	st := m.s.fsm.State()
-	if machine := fsm.NormalizeMachine(mesos.MachineID{Hostname: info.Hostname, IP: host}); st.Maintenance().Mode(machine) == fsm.MachineDown {
-		return httpErrorf(http.StatusForbidden, "%s", downMessage(machine))
+	if err := refuseIfDown(st, info, host); err != nil {
+		return err
 	}
 	now := time.Now().UnixNano()
 	req := &fsm.AgentRegisterRequest{}

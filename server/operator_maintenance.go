@@ -65,24 +65,14 @@ func (m *master) maintenanceChanged(before, after *fsm.Maintenance) {
 	st := m.s.fsm.State()
 	for _, a := range st.Agents() {
 		id := fsm.AgentMachine(a)
-		if !sameWindow(before.Window(id), after.Window(id)) {
+		if !fsm.SameWindow(before.Window(id), after.Window(id)) {
 			m.removeOffers(st.OffersByAgent(a.ID), true, 0)
 		}
 	}
 	m.rescindInverseOffers(func(o *inverseOffer) bool {
-		return after.Mode(o.machine) != fsm.MachineDraining || !sameWindow(&o.window, after.Window(o.machine))
+		return after.Mode(o.machine) != fsm.MachineDraining || !fsm.SameWindow(&o.window, after.Window(o.machine))
 	})
 	m.inv.trigger()
-}
-
-func sameWindow(a, b *fsm.MaintenanceWindow) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	if a.Start != b.Start || (a.Duration == nil) != (b.Duration == nil) {
-		return false
-	}
-	return a.Duration == nil || *a.Duration == *b.Duration
 }
 
 // startMaintenance takes DRAINING machines DOWN. The same log entry
@@ -181,6 +171,21 @@ func (m *master) cutOffIfDown(aid string) {
 			Error: &agentapi.Error{Message: downMessage(fsm.AgentMachine(a))}})
 	}
 	m.markAgentUnreachable(aid, "Agent's machine is DOWN for maintenance")
+}
+
+// refuseIfDown refuses the registration of an agent whose machine is
+// DOWN, with a 403 that says so; an agent still DRAINING there (away when
+// its machine went down, or when the leader changed) may come back to
+// finish its drain, and is cut off once drained.
+func refuseIfDown(st *fsm.State, info mesos.AgentInfo, host string) error {
+	machine := fsm.NormalizeMachine(mesos.MachineID{Hostname: info.Hostname, IP: host})
+	if st.Maintenance().Mode(machine) != fsm.MachineDown {
+		return nil
+	}
+	if info.ID != nil && draining(st, info.ID.Value) {
+		return nil
+	}
+	return httpErrorf(http.StatusForbidden, "%s", downMessage(machine))
 }
 
 // downMessage is why an agent of a DOWN machine is refused.

@@ -341,3 +341,38 @@ func TestMaintenance_LeaderChangeKeepsTheSchedule(t *testing.T) {
 	c.Heal()
 	c.CheckConsistent()
 }
+
+// TestMaintenance_AgentAwayAtStartFinishesItsDrain: an agent away when
+// its machine goes DOWN may register once more, still DRAINING, to be
+// sent the kills; once drained it is cut off and refused like the rest.
+func TestMaintenance_AgentAwayAtStartFinishesItsDrain(t *testing.T) {
+	s := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) { c.AllocationInterval = 20 * time.Millisecond }})
+	addr := s.HTTPAddr()
+	a := servertest.NewSimAgent(addr, agentResources())
+	a.Hostname = "rack1"
+	a.Start(t)
+	f := subscribe(t, addr, subscribeBody("fw", "", ""))
+	f.subscribed()
+	launchWithGrace(f, f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0], map[string]time.Duration{"t1": time.Second})
+	awaitRunning(f, 1)
+	servertest.WaitFor(t, 5*time.Second, "the ack to reach the agent", func() bool { return a.TaskState(f.id, "t1") == mesos.TaskRunning })
+	a.Stop()
+	mustOp(t, addr, scheduleBody(time.Now().UnixNano(), "rack1"))
+	mustOp(t, addr, machinesCall("START_MAINTENANCE", "rack1"))
+	if k := a.Kills(f.id, "t1"); len(k) != 0 {
+		t.Fatalf("the agent away was sent kills: %v", k)
+	}
+	a.Start(t)
+	servertest.WaitFor(t, 10*time.Second, "the kill of the task", func() bool { return len(a.Kills(f.id, "t1")) > 0 })
+	for {
+		st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+		f.ack(st)
+		if st.State == mesos.TaskKilled {
+			break
+		}
+	}
+	servertest.WaitFor(t, 10*time.Second, "the drained agent cut off", func() bool { return strings.Contains(a.Refused(), "DOWN for maintenance") })
+	if code, msg := registerAs(t, addr, "rack1", a.ID); code != http.StatusForbidden || !strings.Contains(msg, "DOWN") {
+		t.Fatalf("registration once drained: %d %s", code, msg)
+	}
+}
