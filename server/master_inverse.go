@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mesh/fsm"
@@ -48,6 +49,8 @@ type inverseBook struct {
 	offers map[string]*inverseOffer
 	// kick asks the inverse offer routine for a pass now.
 	kick chan struct{}
+	// index is the index of the latest schedule seen.
+	index atomic.Pointer[maintIndex]
 }
 
 func newInverseBook() *inverseBook {
@@ -106,16 +109,17 @@ func (m *master) inverseOfferPass(now time.Time) {
 	if maint == nil {
 		return
 	}
+	idx := m.maintenanceIndex(st)
 	var made []*inverseOffer
 	for _, a := range st.Agents() {
 		if a.State == fsm.AgentGone {
 			continue
 		}
 		machine := fsm.AgentMachine(a)
-		if maint.Mode(machine) != fsm.MachineDraining {
+		if !idx.draining(machine) {
 			continue
 		}
-		w := maint.Window(machine)
+		w := idx.window(machine)
 		for _, fid := range frameworksOn(st, a.ID) {
 			fc := conns[fid]
 			if fc == nil || have[fid+"/"+a.ID] {
@@ -256,10 +260,57 @@ func (m *master) rescindInverseOffers(stale func(o *inverseOffer) bool) {
 	}
 }
 
+// maintIndex finds a machine's window and mode in one map lookup: the
+// inverse offer pass and every offer ask for an agent's, and a scan of
+// the schedule per agent would cost agents × scheduled machines.
+type maintIndex struct {
+	src     *fsm.Maintenance
+	windows map[string]*fsm.MaintenanceWindow
+	down    map[string]bool
+}
+
+// maintenanceIndex returns the index of the schedule st holds, built
+// once per schedule: the replicated state replaces the schedule, never
+// changes it in place, so its pointer names it.
+func (m *master) maintenanceIndex(st *fsm.State) *maintIndex {
+	cur := st.Maintenance()
+	if idx := m.inv.index.Load(); idx != nil && idx.src == cur {
+		return idx
+	}
+	idx := &maintIndex{src: cur, windows: map[string]*fsm.MaintenanceWindow{}, down: map[string]bool{}}
+	if cur != nil {
+		for i := range cur.Windows {
+			for _, id := range cur.Windows[i].Machines {
+				idx.windows[fsm.MachineKey(id)] = &cur.Windows[i]
+			}
+		}
+		for _, id := range cur.Down {
+			idx.down[fsm.MachineKey(id)] = true
+		}
+	}
+	m.inv.index.Store(idx)
+	return idx
+}
+
+// window is the machine's window, nil when it is not scheduled.
+func (x *maintIndex) window(id mesos.MachineID) *fsm.MaintenanceWindow {
+	return x.windows[fsm.MachineKey(id)]
+}
+
+// draining reports whether the machine is DRAINING.
+func (x *maintIndex) draining(id mesos.MachineID) bool {
+	k := fsm.MachineKey(id)
+	return x.windows[k] != nil && !x.down[k]
+}
+
 // unavailabilityOf is the maintenance window of an agent's machine as an
 // offer carries it, nil when the machine is not scheduled.
-func unavailabilityOf(st *fsm.State, a *fsm.Agent) *mesos.Unavailability {
-	w := st.Maintenance().Window(fsm.AgentMachine(a))
+func (m *master) unavailabilityOf(st *fsm.State, a *fsm.Agent) *mesos.Unavailability {
+	idx := m.maintenanceIndex(st)
+	if idx.src == nil {
+		return nil
+	}
+	w := idx.window(fsm.AgentMachine(a))
 	if w == nil {
 		return nil
 	}
