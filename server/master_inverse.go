@@ -317,3 +317,19 @@ func (m *master) unavailabilityOf(st *fsm.State, a *fsm.Agent) *mesos.Unavailabi
 	u := w.Unavailability()
 	return &u
 }
+
+// inverseOffersOf lists a framework's outstanding inverse offers, for
+// GET_FRAMEWORKS.
+func (m *master) inverseOffersOf(fid string) []mesos.InverseOffer {
+	m.inv.mu.Lock()
+	defer m.inv.mu.Unlock()
+	var out []mesos.InverseOffer
+	for _, o := range m.inv.offers {
+		if o.fid == fid {
+			out = append(out, mesos.InverseOffer{ID: mesos.OfferID{Value: o.id}, FrameworkID: mesos.FrameworkID{Value: fid},
+				AgentID: &mesos.AgentID{Value: o.aid}, Unavailability: o.window.Unavailability()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID.Value < out[j].ID.Value })
+	return out
+}

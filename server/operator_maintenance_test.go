@@ -188,6 +188,17 @@ func TestMaintenance_InverseOffersAcceptAndDecline(t *testing.T) {
 	if got := answerOf(getStatus(t, addr), "rack1", f.id); got != "UNKNOWN" {
 		t.Fatalf("status before an answer: %q", got)
 	}
+	var fws struct {
+		GetFrameworks struct {
+			Frameworks []struct {
+				InverseOffers []mesos.InverseOffer `json:"inverse_offers"`
+			} `json:"frameworks"`
+		} `json:"get_frameworks"`
+	}
+	operator(t, addr, `{"type":"GET_FRAMEWORKS"}`, &fws)
+	if l := fws.GetFrameworks.Frameworks; len(l) != 1 || len(l[0].InverseOffers) != 1 || l[0].InverseOffers[0].ID != inv[0].ID {
+		t.Fatalf("GET_FRAMEWORKS' inverse offers: %+v, want %s", l, inv[0].ID.Value)
+	}
 
 	// ACCEPT with no filter: a new inverse offer comes at once.
 	f.mustCall("ACCEPT_INVERSE_OFFERS", "accept_inverse_offers", `{"inverse_offer_ids":[{"value":"`+inv[0].ID.Value+`"}],"filters":{"refuse_seconds":0}}`)

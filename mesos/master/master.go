@@ -258,16 +258,17 @@ type GetAgents struct {
 
 // Framework is a framework with what it holds.
 type Framework struct {
-	FrameworkInfo      mesos.FrameworkInfo `json:"framework_info"`
-	Active             bool                `json:"active"`
-	Connected          bool                `json:"connected"`
-	Recovered          bool                `json:"recovered"`
-	RegisteredTime     *mesos.TimeInfo     `json:"registered_time,omitempty"`
-	ReregisteredTime   *mesos.TimeInfo     `json:"reregistered_time,omitempty"`
-	UnregisteredTime   *mesos.TimeInfo     `json:"unregistered_time,omitempty"`
-	Offers             []mesos.Offer       `json:"offers,omitempty"`
-	AllocatedResources []mesos.Resource    `json:"allocated_resources,omitempty"`
-	OfferedResources   []mesos.Resource    `json:"offered_resources,omitempty"`
+	FrameworkInfo      mesos.FrameworkInfo  `json:"framework_info"`
+	Active             bool                 `json:"active"`
+	Connected          bool                 `json:"connected"`
+	Recovered          bool                 `json:"recovered"`
+	RegisteredTime     *mesos.TimeInfo      `json:"registered_time,omitempty"`
+	ReregisteredTime   *mesos.TimeInfo      `json:"reregistered_time,omitempty"`
+	UnregisteredTime   *mesos.TimeInfo      `json:"unregistered_time,omitempty"`
+	Offers             []mesos.Offer        `json:"offers,omitempty"`
+	InverseOffers      []mesos.InverseOffer `json:"inverse_offers,omitempty"`
+	AllocatedResources []mesos.Resource     `json:"allocated_resources,omitempty"`
+	OfferedResources   []mesos.Resource     `json:"offered_resources,omitempty"`
 }
 
 // GetFrameworks lists the frameworks, live and completed.

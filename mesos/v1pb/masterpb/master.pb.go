@@ -2503,6 +2503,7 @@ type Response_GetFrameworks_Framework struct {
 	ReregisteredTime   *v1pb.TimeInfo         `protobuf:"bytes,5,opt,name=reregistered_time,json=reregisteredTime" json:"reregistered_time,omitempty"`
 	UnregisteredTime   *v1pb.TimeInfo         `protobuf:"bytes,6,opt,name=unregistered_time,json=unregisteredTime" json:"unregistered_time,omitempty"`
 	Offers             []*v1pb.Offer          `protobuf:"bytes,7,rep,name=offers" json:"offers,omitempty"`
+	InverseOffers      []*v1pb.InverseOffer   `protobuf:"bytes,8,rep,name=inverse_offers,json=inverseOffers" json:"inverse_offers,omitempty"`
 	AllocatedResources []*v1pb.Resource       `protobuf:"bytes,9,rep,name=allocated_resources,json=allocatedResources" json:"allocated_resources,omitempty"`
 	OfferedResources   []*v1pb.Resource       `protobuf:"bytes,10,rep,name=offered_resources,json=offeredResources" json:"offered_resources,omitempty"`
 	unknownFields      protoimpl.UnknownFields
@@ -2591,6 +2592,13 @@ func (x *Response_GetFrameworks_Framework) GetUnregisteredTime() *v1pb.TimeInfo 
 func (x *Response_GetFrameworks_Framework) GetOffers() []*v1pb.Offer {
 	if x != nil {
 		return x.Offers
+	}
+	return nil
+}
+
+func (x *Response_GetFrameworks_Framework) GetInverseOffers() []*v1pb.InverseOffer {
+	if x != nil {
+		return x.InverseOffers
 	}
 	return nil
 }
@@ -3145,7 +3153,7 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\tSET_QUOTA\x10\x1d\x12\x10\n" +
 	"\fREMOVE_QUOTA\x10\x1e\x12\f\n" +
 	"\bTEARDOWN\x10\x1f\x12\x13\n" +
-	"\x0fMARK_AGENT_GONE\x10 \"\xd6#\n" +
+	"\x0fMARK_AGENT_GONE\x10 \"\x95$\n" +
 	"\bResponse\x122\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1e.mesos.v1.master.Response.TypeR\x04type\x12B\n" +
 	"\n" +
@@ -3206,12 +3214,12 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x13allocated_resources\x18\b \x03(\v2\x12.mesos.v1.ResourceR\x12allocatedResources\x12?\n" +
 	"\x11offered_resources\x18\t \x03(\v2\x12.mesos.v1.ResourceR\x10offeredResources\x122\n" +
 	"\n" +
-	"drain_info\x18\r \x01(\v2\x13.mesos.v1.DrainInfoR\tdrainInfo\x1a\xd8\x05\n" +
+	"drain_info\x18\r \x01(\v2\x13.mesos.v1.DrainInfoR\tdrainInfo\x1a\x97\x06\n" +
 	"\rGetFrameworks\x12Q\n" +
 	"\n" +
 	"frameworks\x18\x01 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\n" +
 	"frameworks\x12d\n" +
-	"\x14completed_frameworks\x18\x02 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\x13completedFrameworks\x1a\x8d\x04\n" +
+	"\x14completed_frameworks\x18\x02 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\x13completedFrameworks\x1a\xcc\x04\n" +
 	"\tFramework\x12>\n" +
 	"\x0eframework_info\x18\x01 \x02(\v2\x17.mesos.v1.FrameworkInfoR\rframeworkInfo\x12\x16\n" +
 	"\x06active\x18\x02 \x02(\bR\x06active\x12\x1c\n" +
@@ -3220,7 +3228,8 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x0fregistered_time\x18\x04 \x01(\v2\x12.mesos.v1.TimeInfoR\x0eregisteredTime\x12?\n" +
 	"\x11reregistered_time\x18\x05 \x01(\v2\x12.mesos.v1.TimeInfoR\x10reregisteredTime\x12?\n" +
 	"\x11unregistered_time\x18\x06 \x01(\v2\x12.mesos.v1.TimeInfoR\x10unregisteredTime\x12'\n" +
-	"\x06offers\x18\a \x03(\v2\x0f.mesos.v1.OfferR\x06offers\x12C\n" +
+	"\x06offers\x18\a \x03(\v2\x0f.mesos.v1.OfferR\x06offers\x12=\n" +
+	"\x0einverse_offers\x18\b \x03(\v2\x16.mesos.v1.InverseOfferR\rinverseOffers\x12C\n" +
 	"\x13allocated_resources\x18\t \x03(\v2\x12.mesos.v1.ResourceR\x12allocatedResources\x12?\n" +
 	"\x11offered_resources\x18\n" +
 	" \x03(\v2\x12.mesos.v1.ResourceR\x10offeredResources\x1a\xd4\x01\n" +
@@ -3411,9 +3420,10 @@ var file_mesos_v1_master_master_proto_goTypes = []any{
 	(*v1pb.DrainInfo)(nil),                   // 67: mesos.v1.DrainInfo
 	(*v1pb.FrameworkInfo)(nil),               // 68: mesos.v1.FrameworkInfo
 	(*v1pb.Offer)(nil),                       // 69: mesos.v1.Offer
-	(*v1pb.ExecutorInfo)(nil),                // 70: mesos.v1.ExecutorInfo
-	(*v1pb.TaskStatus)(nil),                  // 71: mesos.v1.TaskStatus
-	(v1pb.TaskState)(0),                      // 72: mesos.v1.TaskState
+	(*v1pb.InverseOffer)(nil),                // 70: mesos.v1.InverseOffer
+	(*v1pb.ExecutorInfo)(nil),                // 71: mesos.v1.ExecutorInfo
+	(*v1pb.TaskStatus)(nil),                  // 72: mesos.v1.TaskStatus
+	(v1pb.TaskState)(0),                      // 73: mesos.v1.TaskState
 }
 var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	0,   // 0: mesos.v1.master.Call.type:type_name -> mesos.v1.master.Call.Type
@@ -3504,25 +3514,26 @@ var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	65,  // 85: mesos.v1.master.Response.GetFrameworks.Framework.reregistered_time:type_name -> mesos.v1.TimeInfo
 	65,  // 86: mesos.v1.master.Response.GetFrameworks.Framework.unregistered_time:type_name -> mesos.v1.TimeInfo
 	69,  // 87: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
-	66,  // 88: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
-	66,  // 89: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
-	70,  // 90: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
-	53,  // 91: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
-	26,  // 92: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
-	60,  // 93: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
-	50,  // 94: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
-	71,  // 95: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
-	72,  // 96: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
-	39,  // 97: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	39,  // 98: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	68,  // 99: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
-	38,  // 100: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	53,  // 101: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
-	102, // [102:102] is the sub-list for method output_type
-	102, // [102:102] is the sub-list for method input_type
-	102, // [102:102] is the sub-list for extension type_name
-	102, // [102:102] is the sub-list for extension extendee
-	0,   // [0:102] is the sub-list for field type_name
+	70,  // 88: mesos.v1.master.Response.GetFrameworks.Framework.inverse_offers:type_name -> mesos.v1.InverseOffer
+	66,  // 89: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
+	66,  // 90: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
+	71,  // 91: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
+	53,  // 92: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
+	26,  // 93: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
+	60,  // 94: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
+	50,  // 95: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
+	72,  // 96: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
+	73,  // 97: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
+	39,  // 98: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	39,  // 99: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	68,  // 100: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
+	38,  // 101: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	53,  // 102: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
+	103, // [103:103] is the sub-list for method output_type
+	103, // [103:103] is the sub-list for method input_type
+	103, // [103:103] is the sub-list for extension type_name
+	103, // [103:103] is the sub-list for extension extendee
+	0,   // [0:103] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_master_master_proto_init() }
