@@ -28,7 +28,7 @@ type inverseOffer struct {
 	fid     string
 	aid     string
 	machine mesos.MachineID
-	// start and duration are the unavailability it was made for.
+	// window holds the unavailability it was made for.
 	window fsm.MaintenanceWindow
 	// conn is the stream it was sent on: a framework that subscribes
 	// again gets it again.
@@ -44,6 +44,7 @@ type inverseBook struct {
 	// again at once; or offer for a new window before the inverse offer
 	// of the old one is rescinded.
 	passMu sync.Mutex
+	// mu guards seq and offers.
 	mu     sync.Mutex
 	seq    uint64
 	offers map[string]*inverseOffer
@@ -277,6 +278,13 @@ func (m *master) maintenanceIndex(st *fsm.State) *maintIndex {
 	if idx := m.inv.index.Load(); idx != nil && idx.src == cur {
 		return idx
 	}
+	idx := indexMaintenance(cur)
+	m.inv.index.Store(idx)
+	return idx
+}
+
+// indexMaintenance builds the index of a schedule (nil: none).
+func indexMaintenance(cur *fsm.Maintenance) *maintIndex {
 	idx := &maintIndex{src: cur, windows: map[string]*fsm.MaintenanceWindow{}, down: map[string]bool{}}
 	if cur != nil {
 		for i := range cur.Windows {
@@ -288,7 +296,6 @@ func (m *master) maintenanceIndex(st *fsm.State) *maintIndex {
 			idx.down[fsm.MachineKey(id)] = true
 		}
 	}
-	m.inv.index.Store(idx)
 	return idx
 }
 

@@ -43,34 +43,35 @@ func (m *master) maintenanceCall(c *mapi.Call) error {
 // rescinded and made again.
 func (m *master) updateMaintenanceSchedule(s *mapi.MaintenanceSchedule) error {
 	req := &fsm.MaintenanceScheduleRequest{Windows: fromV1Schedule(s)}
+	m.inv.passMu.Lock()
+	defer m.inv.passMu.Unlock()
 	before := m.s.fsm.State().Maintenance()
 	if err := fsm.ValidateSchedule(req.Windows, before); err != nil {
 		return maintenanceError(err)
 	}
-	m.inv.passMu.Lock()
-	defer m.inv.passMu.Unlock()
 	if _, err := m.apply(fsm.MaintenanceScheduleRequestType, req); err != nil {
 		return maintenanceError(err)
 	}
 	after := m.s.fsm.State().Maintenance()
 	m.logger.Info("maintenance schedule updated", "windows", len(req.Windows), "machines", len(after.Machines()))
-	m.maintenanceChanged(before, after)
+	m.maintenanceChanged(before)
 	return nil
 }
 
 // maintenanceChanged re-offers the agents whose machine's window changed
 // (their offers carry it) and rescinds inverse offers made for a window
 // that is no longer the machine's, then asks for inverse offers.
-func (m *master) maintenanceChanged(before, after *fsm.Maintenance) {
+func (m *master) maintenanceChanged(before *fsm.Maintenance) {
 	st := m.s.fsm.State()
+	old, now := indexMaintenance(before), m.maintenanceIndex(st)
 	for _, a := range st.Agents() {
 		id := fsm.AgentMachine(a)
-		if !fsm.SameWindow(before.Window(id), after.Window(id)) {
+		if !fsm.SameWindow(old.window(id), now.window(id)) {
 			m.removeOffers(st.OffersByAgent(a.ID), true, 0)
 		}
 	}
 	m.rescindInverseOffers(func(o *inverseOffer) bool {
-		return after.Mode(o.machine) != fsm.MachineDraining || !fsm.SameWindow(&o.window, after.Window(o.machine))
+		return !now.draining(o.machine) || !fsm.SameWindow(&o.window, now.window(o.machine))
 	})
 	m.inv.trigger()
 }
