@@ -69,7 +69,11 @@ func (b *inverseBook) trigger() {
 // runInverseOffers makes inverse offers whenever asked and once per
 // allocation interval, as Mesos' allocator does in its cycles.
 func (m *master) runInverseOffers(ctx context.Context) {
-	tick := time.NewTicker(m.s.cfg.AllocationInterval)
+	interval := m.s.cfg.AllocationInterval
+	if interval <= 0 {
+		interval = time.Second // a ticker of 0 panics
+	}
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
