@@ -254,13 +254,7 @@ func TestMaintenance_StartTakesTheMachineDownStopBringsItUp(t *testing.T) {
 	if p := a.Kills(f.id, "t-rack1")[0]; p == nil || p.GracePeriod == nil || p.GracePeriod.Nanoseconds != int64(2*time.Second) {
 		t.Fatalf("killed with %+v, want the task's 2s grace", p)
 	}
-	for {
-		st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
-		f.ack(st)
-		if st.TaskID.Value == "t-rack1" && st.State == mesos.TaskKilled {
-			break
-		}
-	}
+	awaitKilled(f, "t-rack1")
 	servertest.WaitFor(t, 10*time.Second, "the agent cut off", func() bool { return strings.Contains(a.Refused(), "DOWN for maintenance") })
 	if st := getStatus(t, addr); len(st.Down) != 1 || st.Down[0].Hostname != "rack1" {
 		t.Fatalf("status after START: %+v", st)
@@ -375,15 +369,23 @@ func TestMaintenance_AgentAwayAtStartFinishesItsDrain(t *testing.T) {
 	}
 	a.Start(t)
 	servertest.WaitFor(t, 10*time.Second, "the kill of the task", func() bool { return len(a.Kills(f.id, "t1")) > 0 })
-	for {
-		st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
-		f.ack(st)
-		if st.State == mesos.TaskKilled {
-			break
-		}
-	}
+	awaitKilled(f, "t1")
 	servertest.WaitFor(t, 10*time.Second, "the drained agent cut off", func() bool { return strings.Contains(a.Refused(), "DOWN for maintenance") })
 	if code, msg := registerAs(t, addr, "rack1", a.ID); code != http.StatusForbidden || !strings.Contains(msg, "DOWN") {
 		t.Fatalf("registration once drained: %d %s", code, msg)
 	}
+}
+
+// awaitKilled acknowledges updates until the task's TASK_KILLED, among at
+// most 20 updates.
+func awaitKilled(f *framework, task string) {
+	f.t.Helper()
+	for i := 0; i < 20; i++ {
+		st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+		f.ack(st)
+		if st.TaskID.Value == task && st.State == mesos.TaskKilled {
+			return
+		}
+	}
+	f.t.Fatalf("no TASK_KILLED for %s among 20 updates", task)
 }
