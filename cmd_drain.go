@@ -11,24 +11,34 @@ import (
 )
 
 // drainCommand drains an agent (DRAIN_AGENT) or brings one back
-// (REACTIVATE_AGENT), and can wait until the drain is done.
+// (REACTIVATE_AGENT), and can wait until the drain is done. With
+// -attribute it drains every agent that has the attribute (a rack, say)
+// and follows them until the last is drained.
 func drainCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "drain",
-		Usage:     "drain an agent: no more offers of it, its tasks killed with their grace periods (capped by -grace); -reactivate brings it back",
-		ArgsUsage: "AGENT_ID",
+		Usage:     "drain an agent, or every agent with an attribute: no more offers of it, its tasks killed with their grace periods (capped by -grace); -reactivate brings it back",
+		ArgsUsage: "AGENT_ID | -attribute NAME:VALUE",
 		Flags: append(clientFlags()[:1],
-			&cli.DurationFlag{Name: "grace", Usage: "the longest grace period a task gets to end (default: each task's own)"},
+			&cli.DurationFlag{Name: "grace", Usage: "the longest grace period a task gets to end (default: each task's own; with -attribute, at most -deadline)"},
 			&cli.BoolFlag{Name: "mark-gone", Usage: "mark the agent gone once drained: it may never register again"},
 			&cli.DurationFlag{Name: "wait", Usage: "wait up to this long for the agent to be DRAINED, printing its state as it changes"},
 			&cli.BoolFlag{Name: "reactivate", Usage: "reactivate a deactivated or drained agent instead"},
+			&cli.StringFlag{Name: "attribute", Usage: "drain every agent with this attribute (e.g. rack:r1) and print the progress until the last is drained"},
+			&cli.DurationFlag{Name: "deadline", Value: 10 * time.Minute, Usage: "with -attribute: how long the agents have to be drained (the command fails past it)"},
 		),
 		Action: func(c *cli.Context) error {
+			api := newAPIClient(c)
+			if c.IsSet("attribute") {
+				if c.NArg() != 0 || c.Bool("reactivate") || c.IsSet("wait") {
+					return fmt.Errorf("usage: mesh drain -attribute NAME:VALUE [-grace D] [-mark-gone] [-deadline D]")
+				}
+				return drainByAttribute(c, api)
+			}
 			if c.NArg() != 1 {
-				return fmt.Errorf("usage: mesh drain [-grace D] [-mark-gone] [-wait D] AGENT_ID, or mesh drain -reactivate AGENT_ID")
+				return fmt.Errorf("usage: mesh drain [-grace D] [-mark-gone] [-wait D] AGENT_ID, mesh drain -attribute NAME:VALUE [-deadline D], or mesh drain -reactivate AGENT_ID")
 			}
 			id := c.Args().First()
-			api := newAPIClient(c)
 			agentID := map[string]string{"value": id}
 			if c.Bool("reactivate") {
 				call := map[string]any{"type": mapi.CallReactivateAgent, "reactivate_agent": map[string]any{"agent_id": agentID}}
@@ -38,15 +48,11 @@ func drainCommand() *cli.Command {
 				fmt.Fprintf(c.App.Writer, "reactivated agent %s\n", id)
 				return nil
 			}
-			body := map[string]any{"agent_id": agentID, "mark_gone": c.Bool("mark-gone")}
-			if c.IsSet("grace") {
-				g := c.Duration("grace")
-				if g < 0 {
-					return fmt.Errorf("-grace %s must not be negative", g)
-				}
-				body["max_grace_period"] = mapi.ProtoDuration{Seconds: int64(g / time.Second), Nanos: int32(g % time.Second)}
+			grace, err := graceFlag(c, 0)
+			if err != nil {
+				return err
 			}
-			if _, err := api.operator(c.Context, map[string]any{"type": mapi.CallDrainAgent, "drain_agent": body}); err != nil {
+			if err := drainOne(c.Context, api, id, grace, c.Bool("mark-gone")); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "draining agent %s\n", id)
@@ -56,6 +62,31 @@ func drainCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// graceFlag is -grace, or def when it is not given (nil: no cap).
+func graceFlag(c *cli.Context, def time.Duration) (*time.Duration, error) {
+	if !c.IsSet("grace") {
+		if def > 0 {
+			return &def, nil
+		}
+		return nil, nil
+	}
+	g := c.Duration("grace")
+	if g < 0 {
+		return nil, fmt.Errorf("-grace %s must not be negative", g)
+	}
+	return &g, nil
+}
+
+// drainOne makes a DRAIN_AGENT call.
+func drainOne(ctx context.Context, api *apiClient, id string, grace *time.Duration, markGone bool) error {
+	body := map[string]any{"agent_id": map[string]string{"value": id}, "mark_gone": markGone}
+	if grace != nil {
+		body["max_grace_period"] = mapi.ProtoDuration{Seconds: int64(*grace / time.Second), Nanos: int32(*grace % time.Second)}
+	}
+	_, err := api.operator(ctx, map[string]any{"type": mapi.CallDrainAgent, "drain_agent": body})
+	return err
 }
 
 // waitDrained polls GET_AGENTS until the agent is DRAINED (or, for a

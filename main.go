@@ -44,6 +44,7 @@ func newApp() *cli.App {
 			teardownCommand(),
 			drainCommand(),
 			whyCommand(),
+			maintenanceCommand(),
 			logsCommand(),
 			lsCommand(),
 			tlsCommand(),

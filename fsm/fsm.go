@@ -72,6 +72,10 @@ var applyTable = map[MessageType]command{
 	QuotaUpdateRequestType:         decodeApply(applyQuotaUpdate),
 	AgentDrainRequestType:          decodeApply(applyAgentDrain),
 	ExecutorRemoveRequestType:      decodeApply(applyExecutorRemove),
+	MaintenanceScheduleRequestType: decodeApply(applyMaintenanceSchedule),
+	MaintenanceStartRequestType:    decodeApply(applyMaintenanceStart),
+	MaintenanceStopRequestType:     decodeApply(applyMaintenanceStop),
+	InverseOfferStatusRequestType:  decodeApply(applyInverseOfferStatus),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode

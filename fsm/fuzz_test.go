@@ -23,6 +23,9 @@ func FuzzValidateSnapshot(f *testing.F) {
 	f.Add([]byte(`{"t":"tasks","v":{"FrameworkID":"f","TaskID":"t1","AgentID":"a","State":"TASK_RUNNING","Info":{"executor":{"executor_id":{"value":"e"}}}}}`))
 	f.Add([]byte(`{"t":"frameworks","v":{"ID":"x"}}`))
 	f.Add([]byte(`{"t":"agents","v":{"ID":"a","State":"active","Deactivated":true,"Drain":{"State":"DRAINING","MaxGracePeriod":-1}}}`))
+	f.Add([]byte(`{"t":"meta","v":{"Key":"meta","Meta":{"Maintenance":{"Windows":[{"Machines":[{"hostname":"h"}],"Start":1,"Duration":-5}],` +
+		`"Down":[{"ip":"x"}],"Answers":{"h|":[{"FrameworkID":"f","Status":"ACCEPT"}]}}}}}` + "\n" +
+		`{"t":"agents","v":{"ID":"a","State":"active","Address":"[::1","Info":{"hostname":"H"}}}`))
 	f.Add([]byte(`{"t":"nonsense","v":{}}`))
 	f.Add([]byte(`{"t":"tasks","v":[]}`))
 	f.Add([]byte(`{"t":"offers","v":{}}`))
@@ -48,7 +51,14 @@ func FuzzValidateSnapshot(f *testing.F) {
 			st.TasksByAgent(a.ID)
 			st.ExecutorsByAgent(a.ID)
 			st.Drained(a.ID)
+			st.AgentMode(a)
 		}
+		m := st.Maintenance()
+		for _, id := range m.Machines() {
+			m.Mode(id)
+			m.Answer(id, "f")
+		}
+		m.Copy()
 		st.Tasks()
 		st.Executors()
 		st.Servers()

@@ -27,6 +27,11 @@ const (
 	QuotaUpdateRequestType         MessageType = 16
 	AgentDrainRequestType          MessageType = 17
 	ExecutorRemoveRequestType      MessageType = 18
+
+	MaintenanceScheduleRequestType MessageType = 24
+	MaintenanceStartRequestType    MessageType = 25
+	MaintenanceStopRequestType     MessageType = 26
+	InverseOfferStatusRequestType  MessageType = 27
 )
 
 // IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
@@ -53,6 +58,9 @@ type Meta struct {
 	Weights map[string]float64 `json:",omitempty"`
 	// Quotas are the role quotas operators set (UPDATE_QUOTA), by role.
 	Quotas map[string]QuotaConfig `json:",omitempty"`
+	// Maintenance is the maintenance schedule and where each of its
+	// machines stands (nil: no machine is scheduled).
+	Maintenance *Maintenance `json:",omitempty"`
 }
 
 // Server is a member of the quorum as it announced itself.

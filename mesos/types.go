@@ -690,3 +690,27 @@ const (
 	// killed when its max_completion_time was reached.
 	ReasonMaxCompletionTimeReached = "REASON_MAX_COMPLETION_TIME_REACHED"
 )
+
+// MachineID names a machine that runs agents, by hostname and IP. An
+// agent is on a machine when both fields match what it announces (an
+// omitted field is the empty string); hostnames match without regard to
+// case.
+type MachineID struct {
+	Hostname string `json:"hostname,omitempty"`
+	IP       string `json:"ip,omitempty"`
+}
+
+// Inverse offer statuses: a framework's latest answer to an inverse offer.
+const (
+	InverseOfferUnknown = "UNKNOWN"
+	InverseOfferAccept  = "ACCEPT"
+	InverseOfferDecline = "DECLINE"
+)
+
+// InverseOfferStatus is a framework's latest answer to the inverse offers
+// of a machine in maintenance, and when it gave it.
+type InverseOfferStatus struct {
+	Status      string      `json:"status"`
+	FrameworkID FrameworkID `json:"framework_id"`
+	Timestamp   TimeInfo    `json:"timestamp"`
+}

@@ -59,6 +59,8 @@ type master struct {
 	kills pendingKills
 	// drainMu serializes the checks that complete agent drains.
 	drainMu sync.Mutex
+	// inv holds the outstanding inverse offers (master_inverse.go).
+	inv *inverseBook
 }
 
 // newMaster establishes the master for term: it rescinds the old term's
@@ -81,6 +83,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		registrations:  make(chan pendingRegistration, maxRegistrationBatch),
 		frameworkSeq:   meta.NextFramework,
 		agentSeq:       meta.NextAgent,
+		inv:            newInverseBook(),
 	}
 	m.elected = time.Now()
 	m.adm = newAdmission(ctx, defaultAdmission)
@@ -152,6 +155,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 	m.goRoutine("ack-batcher", m.runAckBatcher)
 	m.goRoutine("registration-batcher", m.runRegistrationBatcher)
 	m.goRoutine("history-pruner", m.runHistoryPruner)
+	m.goRoutine("inverse-offers", m.runInverseOffers)
 	return m, nil
 }
 

@@ -46,6 +46,9 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		host = r.RemoteAddr
 	}
 	st := m.s.fsm.State()
+	if err := refuseIfDown(st, info, host); err != nil {
+		return err
+	}
 	now := time.Now().UnixNano()
 	req := &fsm.AgentRegisterRequest{}
 	agent := fsm.Agent{Address: net.JoinHostPort(host, strconv.Itoa(int(info.Port))), Version: sub.Version, State: fsm.AgentActive}
@@ -259,8 +262,9 @@ func (m *master) agentTimedOut(aid string) {
 // event naming the agent. When the agent re-registers, its tasks are
 // reconciled (agentSubscribe), not killed, for partition-aware frameworks.
 func (m *master) markAgentUnreachable(aid, msg string) {
-	// An agent marked gone stays gone.
-	if a := m.s.fsm.State().Agent(aid); a == nil || a.State == fsm.AgentGone {
+	// An agent marked gone stays gone; one already unreachable (its
+	// machine went DOWN, say) is not marked again.
+	if a := m.s.fsm.State().Agent(aid); a == nil || a.State != fsm.AgentActive {
 		return
 	}
 	res, err := m.apply(fsm.AgentStateRequestType, &fsm.AgentStateRequest{

@@ -88,6 +88,7 @@ func (m *master) toMesosOffer(st *fsm.State, o *fsm.Offer) mesos.Offer {
 			Address: mesos.Address{Hostname: agent.Info.Hostname, IP: host, Port: int32(port)},
 			Path:    "/slave(1)",
 		}
+		out.Unavailability = m.unavailabilityOf(st, agent)
 	}
 	seen := map[string]bool{}
 	for _, e := range st.ExecutorsByAgent(o.AgentID) {

@@ -65,6 +65,12 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 		return nil, m.reactivateAgent(c.ReactivateAgent.AgentID.Value)
 	case mapi.CallDrainAgent:
 		return nil, m.drainAgent(c.DrainAgent)
+	case mapi.CallUpdateMaintenanceSchedule, mapi.CallStartMaintenance, mapi.CallStopMaintenance:
+		return nil, m.maintenanceCall(c)
+	case mapi.CallGetMaintenanceSchedule:
+		return s.getMaintenanceSchedule(), nil
+	case mapi.CallGetMaintenanceStatus:
+		return s.getMaintenanceStatus(), nil
 	}
 	v := s.newStateView()
 	switch c.Type {

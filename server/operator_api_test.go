@@ -254,7 +254,7 @@ func TestOperator_BadCallsGetAClearErrorAndTheServerKeepsServing(t *testing.T) {
 		{"drain unknown", `{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"x"}}}`, nil, 400, `Unknown agent "x"`},
 		{"teardown unknown", `{"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}}`, nil, 400, `No framework found with specified ID "nope"`},
 		{"gone unknown", `{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"x"}}}`, nil, 404, "Agent 'x' not found"},
-		{"maintenance", `{"type":"UPDATE_MAINTENANCE_SCHEDULE"}`, nil, 501, "UPDATE_MAINTENANCE_SCHEDULE"},
+		{"maintenance", `{"type":"UPDATE_MAINTENANCE_SCHEDULE"}`, nil, 400, "Expecting 'update_maintenance_schedule' to be present"},
 		{"unknown", `{"type":"UNKNOWN"}`, nil, 501, "UNKNOWN"},
 	} {
 		code, body, _ := opCall(t, addr, "/api/v1", tc.body, tc.headers)

@@ -154,6 +154,7 @@ func (m *master) checkDrained(aid string) {
 			m.logger.Warn("failed to mark drained agent gone", "agent_id", aid, "error", err)
 		}
 	}
+	m.cutOffIfDown(aid)
 }
 
 // goneByOperator rewrites the terminal updates of an agent whose drain

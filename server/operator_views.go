@@ -143,12 +143,15 @@ func v1Framework(st *fsm.State, fw *fsm.Framework, offer func(*fsm.Offer) mesos.
 }
 
 // getFrameworks lists the frameworks, live and removed, with the offers
-// they hold as the leader sends them.
+// and inverse offers they hold as the leader sends them.
 func (v *stateView) getFrameworks(m *master) mapi.GetFrameworks {
 	var out mapi.GetFrameworks
 	offer := func(o *fsm.Offer) mesos.Offer { return m.toMesosOffer(v.st, o) }
 	for _, fw := range v.frameworks {
 		f := v1Framework(v.st, fw, offer)
+		if !fw.Removed {
+			f.InverseOffers = m.inverseOffersOf(fw.ID)
+		}
 		if fw.Removed {
 			out.CompletedFrameworks = append(out.CompletedFrameworks, f)
 		} else {

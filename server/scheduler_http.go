@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"mesh/fsm"
+	"mesh/mesos"
 	"mesh/mesos/scheduler"
 )
 
@@ -135,10 +136,12 @@ func (m *master) dispatch(fw *fsm.Framework, call *scheduler.Call) error {
 	case scheduler.CallRequest:
 		// Accepted and ignored, as by Mesos' allocator.
 		m.logger.Info("ignoring a resource request", "framework_id", fw.ID)
-	case scheduler.CallAcceptInverseOffers, scheduler.CallDeclineInverseOffers:
-		// Accepted and dropped: mesh makes no inverse offers, and Mesos
-		// drops answers about inverse offers it does not know.
-		m.logger.Info("dropping an answer to inverse offers mesh never made", "type", call.Type, "framework_id", fw.ID)
+	case scheduler.CallAcceptInverseOffers:
+		a := call.AcceptInverseOffers
+		m.answerInverseOffers(fw.ID, a.InverseOfferIDs, a.Filters, mesos.InverseOfferAccept)
+	case scheduler.CallDeclineInverseOffers:
+		d := call.DeclineInverseOffers
+		m.answerInverseOffers(fw.ID, d.InverseOfferIDs, d.Filters, mesos.InverseOfferDecline)
 	case scheduler.CallUnknown:
 		return httpErrorf(http.StatusNotImplemented, "call type UNKNOWN is not implemented")
 	default:

@@ -78,7 +78,8 @@ var suites = []suite{
 		mapi.ResponseGetHealth, mapi.ResponseGetFlags, mapi.ResponseGetVersion, mapi.ResponseGetMetrics,
 		mapi.ResponseGetLoggingLevel, mapi.ResponseGetState, mapi.ResponseGetAgents, mapi.ResponseGetFrameworks,
 		mapi.ResponseGetExecutors, mapi.ResponseGetOperations, mapi.ResponseGetTasks, mapi.ResponseGetRoles,
-		mapi.ResponseGetMaster, mapi.ResponseGetWeights, mapi.ResponseGetQuota}},
+		mapi.ResponseGetMaster, mapi.ResponseGetWeights, mapi.ResponseGetQuota,
+		mapi.ResponseGetMaintenanceStatus, mapi.ResponseGetMaintenanceSchedule}},
 	{dir: "operator/master/events", new: func() any { return &mapi.Event{} }, types: []string{
 		mapi.EventSubscribed, mapi.EventTaskAdded, mapi.EventTaskUpdated, mapi.EventAgentAdded, mapi.EventAgentRemoved,
 		mapi.EventFrameworkAdded, mapi.EventFrameworkUpdated, mapi.EventFrameworkRemoved, mapi.EventHeartbeat}},

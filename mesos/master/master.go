@@ -90,6 +90,10 @@ type Call struct {
 	DrainAgent      *DrainAgent      `json:"drain_agent,omitempty"`
 	DeactivateAgent *DeactivateAgent `json:"deactivate_agent,omitempty"`
 	ReactivateAgent *ReactivateAgent `json:"reactivate_agent,omitempty"`
+
+	UpdateMaintenanceSchedule *UpdateMaintenanceSchedule `json:"update_maintenance_schedule,omitempty"`
+	StartMaintenance          *Machines                  `json:"start_maintenance,omitempty"`
+	StopMaintenance           *Machines                  `json:"stop_maintenance,omitempty"`
 }
 
 // MarkAgentGone removes an agent from the cluster for good.
@@ -145,6 +149,9 @@ const (
 	ResponseGetMaster       = "GET_MASTER"
 	ResponseGetWeights      = "GET_WEIGHTS"
 	ResponseGetQuota        = "GET_QUOTA"
+
+	ResponseGetMaintenanceStatus   = "GET_MAINTENANCE_STATUS"
+	ResponseGetMaintenanceSchedule = "GET_MAINTENANCE_SCHEDULE"
 )
 
 // Response answers a call. Exactly one sub-message, named by Type, is set.
@@ -165,6 +172,9 @@ type Response struct {
 	GetMaster       *GetMaster       `json:"get_master,omitempty"`
 	GetWeights      *GetWeights      `json:"get_weights,omitempty"`
 	GetQuota        *GetQuota        `json:"get_quota,omitempty"`
+
+	GetMaintenanceStatus   *GetMaintenanceStatus   `json:"get_maintenance_status,omitempty"`
+	GetMaintenanceSchedule *GetMaintenanceSchedule `json:"get_maintenance_schedule,omitempty"`
 }
 
 // GetHealth says whether the master is healthy.
@@ -248,16 +258,17 @@ type GetAgents struct {
 
 // Framework is a framework with what it holds.
 type Framework struct {
-	FrameworkInfo      mesos.FrameworkInfo `json:"framework_info"`
-	Active             bool                `json:"active"`
-	Connected          bool                `json:"connected"`
-	Recovered          bool                `json:"recovered"`
-	RegisteredTime     *mesos.TimeInfo     `json:"registered_time,omitempty"`
-	ReregisteredTime   *mesos.TimeInfo     `json:"reregistered_time,omitempty"`
-	UnregisteredTime   *mesos.TimeInfo     `json:"unregistered_time,omitempty"`
-	Offers             []mesos.Offer       `json:"offers,omitempty"`
-	AllocatedResources []mesos.Resource    `json:"allocated_resources,omitempty"`
-	OfferedResources   []mesos.Resource    `json:"offered_resources,omitempty"`
+	FrameworkInfo      mesos.FrameworkInfo  `json:"framework_info"`
+	Active             bool                 `json:"active"`
+	Connected          bool                 `json:"connected"`
+	Recovered          bool                 `json:"recovered"`
+	RegisteredTime     *mesos.TimeInfo      `json:"registered_time,omitempty"`
+	ReregisteredTime   *mesos.TimeInfo      `json:"reregistered_time,omitempty"`
+	UnregisteredTime   *mesos.TimeInfo      `json:"unregistered_time,omitempty"`
+	Offers             []mesos.Offer        `json:"offers,omitempty"`
+	InverseOffers      []mesos.InverseOffer `json:"inverse_offers,omitempty"`
+	AllocatedResources []mesos.Resource     `json:"allocated_resources,omitempty"`
+	OfferedResources   []mesos.Resource     `json:"offered_resources,omitempty"`
 	// OfferConstraints are the framework's, as Mesos 1.10 reports them.
 	OfferConstraints *mesos.OfferConstraints `json:"offer_constraints,omitempty"`
 }

@@ -97,6 +97,10 @@ func (c *Call) missingRequired() string {
 		return "deactivate_agent.agent_id"
 	case c.ReactivateAgent != nil && c.ReactivateAgent.AgentID == nil:
 		return "reactivate_agent.agent_id"
+	case c.UpdateMaintenanceSchedule != nil && c.UpdateMaintenanceSchedule.Schedule == nil:
+		return "update_maintenance_schedule.schedule"
+	case c.UpdateMaintenanceSchedule != nil && c.UpdateMaintenanceSchedule.missingUnavailability():
+		return "update_maintenance_schedule.schedule.windows[].unavailability"
 	case c.UpdateWeights != nil:
 		for _, w := range c.UpdateWeights.WeightInfos {
 			if w.Weight == nil {
@@ -122,6 +126,10 @@ func (c *Call) validate(name string) error {
 		CallDrainAgent:      c.DrainAgent != nil,
 		CallDeactivateAgent: c.DeactivateAgent != nil,
 		CallReactivateAgent: c.ReactivateAgent != nil,
+
+		CallUpdateMaintenanceSchedule: c.UpdateMaintenanceSchedule != nil,
+		CallStartMaintenance:          c.StartMaintenance != nil,
+		CallStopMaintenance:           c.StopMaintenance != nil,
 	}
 	if present, ok := need[c.Type]; ok && !present {
 		return parseErrorf("Failed to validate %s: Expecting '%s' to be present", name, subMessage[c.Type])
@@ -151,4 +159,8 @@ var subMessage = map[string]string{
 	CallDrainAgent:      "drain_agent",
 	CallDeactivateAgent: "deactivate_agent",
 	CallReactivateAgent: "reactivate_agent",
+
+	CallUpdateMaintenanceSchedule: "update_maintenance_schedule",
+	CallStartMaintenance:          "start_maintenance",
+	CallStopMaintenance:           "stop_maintenance",
 }

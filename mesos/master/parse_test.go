@@ -22,6 +22,10 @@ func TestParseCall_AcceptsAndRefuses(t *testing.T) {
 		`{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":{"seconds":600},"mark_gone":true}}`,
 		`{"type":"DEACTIVATE_AGENT","deactivate_agent":{"agent_id":{"value":"a"}}}`,
 		`{"type":"REACTIVATE_AGENT","reactivate_agent":{"agent_id":{"value":"a"}}}`,
+		`{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{}}}`,
+		`{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[{"machine_ids":[{"hostname":"h"}],"unavailability":{"start":{"nanoseconds":1}}}]}}}`,
+		`{"type":"START_MAINTENANCE","start_maintenance":{"machines":[{"ip":"10.0.0.1"}]}}`,
+		`{"type":"STOP_MAINTENANCE","stop_maintenance":{}}`,
 	} {
 		if _, err := ParseCall([]byte(body)); err != nil {
 			t.Errorf("%s: %v", body, err)
@@ -47,7 +51,12 @@ func TestParseCall_AcceptsAndRefuses(t *testing.T) {
 		`{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":{"seconds":-1}}}`: "'drain_agent.max_grace_period' must not be negative",
 		`{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":"10s"}}`:          "Failed to convert JSON into Call protobuf",
 		`{"type":"DEACTIVATE_AGENT","deactivate_agent":{}}`:                                                 "Missing required fields: deactivate_agent.agent_id",
-		`{"type":"REACTIVATE_AGENT"}`: "Expecting 'reactivate_agent' to be present",
+		`{"type":"REACTIVATE_AGENT"}`:                                             "Expecting 'reactivate_agent' to be present",
+		`{"type":"UPDATE_MAINTENANCE_SCHEDULE"}`:                                  "Expecting 'update_maintenance_schedule' to be present",
+		`{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{}}`: "Missing required fields: update_maintenance_schedule.schedule",
+		`{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[{"machine_ids":[{"hostname":"h"}]}]}}}`: "update_maintenance_schedule.schedule.windows[].unavailability",
+		`{"type":"START_MAINTENANCE"}`: "Expecting 'start_maintenance' to be present",
+		`{"type":"STOP_MAINTENANCE"}`:  "Expecting 'stop_maintenance' to be present",
 	} {
 		_, err := ParseCall([]byte(body))
 		if err == nil || !errors.Is(err, ErrParse) || !strings.Contains(Message(err), want) {
@@ -68,6 +77,8 @@ func FuzzParseCall(f *testing.F) {
 		`{"type":"READ_FILE","read_file":{"path":"/x","offset":18446744073709551615}}`,
 		`{"type":"LIST_FILES","list_files":{"path":null}}`,
 		`{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":{"seconds":-1,"nanos":5}}}`,
+		`{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[{"machine_ids":[{}],"unavailability":null}]}}}`,
+		`{"type":"START_MAINTENANCE","start_maintenance":{"machines":[{"hostname":"h"},{"hostname":"h"}]}}`,
 		`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"a","weight":2},{"role":"b"}]}}`,
 		`{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"q","guarantees":{"cpus":{"value":1}}},{"limits":{}}]}}`,
 	} {
@@ -87,6 +98,10 @@ func FuzzParseCall(f *testing.F) {
 		if c.Type == CallSetLoggingLevel && (c.SetLoggingLevel == nil || c.SetLoggingLevel.Duration == nil ||
 			c.SetLoggingLevel.Duration.Nanoseconds == nil || *c.SetLoggingLevel.Duration.Nanoseconds < 0 || c.SetLoggingLevel.Level == nil) {
 			t.Fatalf("accepted SET_LOGGING_LEVEL without a level and a duration: %s", body)
+		}
+		if c.Type == CallUpdateMaintenanceSchedule && (c.UpdateMaintenanceSchedule == nil ||
+			c.UpdateMaintenanceSchedule.Schedule == nil || c.UpdateMaintenanceSchedule.missingUnavailability()) {
+			t.Fatalf("accepted UPDATE_MAINTENANCE_SCHEDULE without a schedule or a window's unavailability: %s", body)
 		}
 		if c.Type == CallReadFile && (c.ReadFile == nil || c.ReadFile.Path == nil || c.ReadFile.Offset == nil) {
 			t.Fatalf("accepted READ_FILE without path and offset: %s", body)

@@ -258,6 +258,65 @@ func (OperationState) EnumDescriptor() ([]byte, []int) {
 	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{2}
 }
 
+type InverseOfferStatus_Status int32
+
+const (
+	InverseOfferStatus_UNKNOWN InverseOfferStatus_Status = 1
+	InverseOfferStatus_ACCEPT  InverseOfferStatus_Status = 2
+	InverseOfferStatus_DECLINE InverseOfferStatus_Status = 3
+)
+
+// Enum value maps for InverseOfferStatus_Status.
+var (
+	InverseOfferStatus_Status_name = map[int32]string{
+		1: "UNKNOWN",
+		2: "ACCEPT",
+		3: "DECLINE",
+	}
+	InverseOfferStatus_Status_value = map[string]int32{
+		"UNKNOWN": 1,
+		"ACCEPT":  2,
+		"DECLINE": 3,
+	}
+)
+
+func (x InverseOfferStatus_Status) Enum() *InverseOfferStatus_Status {
+	p := new(InverseOfferStatus_Status)
+	*p = x
+	return p
+}
+
+func (x InverseOfferStatus_Status) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InverseOfferStatus_Status) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesos_v1_mesos_proto_enumTypes[3].Descriptor()
+}
+
+func (InverseOfferStatus_Status) Type() protoreflect.EnumType {
+	return &file_mesos_v1_mesos_proto_enumTypes[3]
+}
+
+func (x InverseOfferStatus_Status) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *InverseOfferStatus_Status) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = InverseOfferStatus_Status(num)
+	return nil
+}
+
+// Deprecated: Use InverseOfferStatus_Status.Descriptor instead.
+func (InverseOfferStatus_Status) EnumDescriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{18, 0}
+}
+
 type FrameworkInfo_Capability_Type int32
 
 const (
@@ -309,11 +368,11 @@ func (x FrameworkInfo_Capability_Type) String() string {
 }
 
 func (FrameworkInfo_Capability_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[3].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[4].Descriptor()
 }
 
 func (FrameworkInfo_Capability_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[3]
+	return &file_mesos_v1_mesos_proto_enumTypes[4]
 }
 
 func (x FrameworkInfo_Capability_Type) Number() protoreflect.EnumNumber {
@@ -332,7 +391,7 @@ func (x *FrameworkInfo_Capability_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use FrameworkInfo_Capability_Type.Descriptor instead.
 func (FrameworkInfo_Capability_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{19, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 0, 0}
 }
 
 type MasterInfo_Capability_Type int32
@@ -371,11 +430,11 @@ func (x MasterInfo_Capability_Type) String() string {
 }
 
 func (MasterInfo_Capability_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[4].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[5].Descriptor()
 }
 
 func (MasterInfo_Capability_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[4]
+	return &file_mesos_v1_mesos_proto_enumTypes[5]
 }
 
 func (x MasterInfo_Capability_Type) Number() protoreflect.EnumNumber {
@@ -394,7 +453,7 @@ func (x *MasterInfo_Capability_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use MasterInfo_Capability_Type.Descriptor instead.
 func (MasterInfo_Capability_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{22, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27, 0, 0}
 }
 
 type Value_Type int32
@@ -433,11 +492,11 @@ func (x Value_Type) String() string {
 }
 
 func (Value_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[5].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[6].Descriptor()
 }
 
 func (Value_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[5]
+	return &file_mesos_v1_mesos_proto_enumTypes[6]
 }
 
 func (x Value_Type) Number() protoreflect.EnumNumber {
@@ -456,7 +515,7 @@ func (x *Value_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Value_Type.Descriptor instead.
 func (Value_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 0}
 }
 
 type Resource_ReservationInfo_Type int32
@@ -492,11 +551,11 @@ func (x Resource_ReservationInfo_Type) String() string {
 }
 
 func (Resource_ReservationInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[6].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[7].Descriptor()
 }
 
 func (Resource_ReservationInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[6]
+	return &file_mesos_v1_mesos_proto_enumTypes[7]
 }
 
 func (x Resource_ReservationInfo_Type) Number() protoreflect.EnumNumber {
@@ -515,7 +574,7 @@ func (x *Resource_ReservationInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Resource_ReservationInfo_Type.Descriptor instead.
 func (Resource_ReservationInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 1, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 1, 0}
 }
 
 type Resource_DiskInfo_Source_Type int32
@@ -557,11 +616,11 @@ func (x Resource_DiskInfo_Source_Type) String() string {
 }
 
 func (Resource_DiskInfo_Source_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[7].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[8].Descriptor()
 }
 
 func (Resource_DiskInfo_Source_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[7]
+	return &file_mesos_v1_mesos_proto_enumTypes[8]
 }
 
 func (x Resource_DiskInfo_Source_Type) Number() protoreflect.EnumNumber {
@@ -580,7 +639,7 @@ func (x *Resource_DiskInfo_Source_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Resource_DiskInfo_Source_Type.Descriptor instead.
 func (Resource_DiskInfo_Source_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 1, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 2, 1, 0}
 }
 
 type Secret_Type int32
@@ -616,11 +675,11 @@ func (x Secret_Type) String() string {
 }
 
 func (Secret_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[8].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[9].Descriptor()
 }
 
 func (Secret_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[8]
+	return &file_mesos_v1_mesos_proto_enumTypes[9]
 }
 
 func (x Secret_Type) Number() protoreflect.EnumNumber {
@@ -639,7 +698,7 @@ func (x *Secret_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Secret_Type.Descriptor instead.
 func (Secret_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0}
 }
 
 type Environment_Variable_Type int32
@@ -675,11 +734,11 @@ func (x Environment_Variable_Type) String() string {
 }
 
 func (Environment_Variable_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[9].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[10].Descriptor()
 }
 
 func (Environment_Variable_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[9]
+	return &file_mesos_v1_mesos_proto_enumTypes[10]
 }
 
 func (x Environment_Variable_Type) Number() protoreflect.EnumNumber {
@@ -698,7 +757,7 @@ func (x *Environment_Variable_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Environment_Variable_Type.Descriptor instead.
 func (Environment_Variable_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 0, 0}
 }
 
 type Image_Type int32
@@ -731,11 +790,11 @@ func (x Image_Type) String() string {
 }
 
 func (Image_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[10].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[11].Descriptor()
 }
 
 func (Image_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[10]
+	return &file_mesos_v1_mesos_proto_enumTypes[11]
 }
 
 func (x Image_Type) Number() protoreflect.EnumNumber {
@@ -754,7 +813,7 @@ func (x *Image_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Image_Type.Descriptor instead.
 func (Image_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0}
 }
 
 type MountPropagation_Mode int32
@@ -790,11 +849,11 @@ func (x MountPropagation_Mode) String() string {
 }
 
 func (MountPropagation_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[11].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[12].Descriptor()
 }
 
 func (MountPropagation_Mode) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[11]
+	return &file_mesos_v1_mesos_proto_enumTypes[12]
 }
 
 func (x MountPropagation_Mode) Number() protoreflect.EnumNumber {
@@ -813,7 +872,7 @@ func (x *MountPropagation_Mode) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use MountPropagation_Mode.Descriptor instead.
 func (MountPropagation_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{32, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 0}
 }
 
 type Volume_Mode int32
@@ -846,11 +905,11 @@ func (x Volume_Mode) String() string {
 }
 
 func (Volume_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[12].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[13].Descriptor()
 }
 
 func (Volume_Mode) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[12]
+	return &file_mesos_v1_mesos_proto_enumTypes[13]
 }
 
 func (x Volume_Mode) Number() protoreflect.EnumNumber {
@@ -869,7 +928,7 @@ func (x *Volume_Mode) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Volume_Mode.Descriptor instead.
 func (Volume_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0}
 }
 
 type Volume_Source_Type int32
@@ -914,11 +973,11 @@ func (x Volume_Source_Type) String() string {
 }
 
 func (Volume_Source_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[13].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[14].Descriptor()
 }
 
 func (Volume_Source_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[13]
+	return &file_mesos_v1_mesos_proto_enumTypes[14]
 }
 
 func (x Volume_Source_Type) Number() protoreflect.EnumNumber {
@@ -937,7 +996,7 @@ func (x *Volume_Source_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Volume_Source_Type.Descriptor instead.
 func (Volume_Source_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0, 0}
 }
 
 type Volume_Source_SandboxPath_Type int32
@@ -973,11 +1032,11 @@ func (x Volume_Source_SandboxPath_Type) String() string {
 }
 
 func (Volume_Source_SandboxPath_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[14].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[15].Descriptor()
 }
 
 func (Volume_Source_SandboxPath_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[14]
+	return &file_mesos_v1_mesos_proto_enumTypes[15]
 }
 
 func (x Volume_Source_SandboxPath_Type) Number() protoreflect.EnumNumber {
@@ -996,7 +1055,7 @@ func (x *Volume_Source_SandboxPath_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Volume_Source_SandboxPath_Type.Descriptor instead.
 func (Volume_Source_SandboxPath_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0, 2, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0, 2, 0}
 }
 
 type NetworkInfo_Protocol int32
@@ -1029,11 +1088,11 @@ func (x NetworkInfo_Protocol) String() string {
 }
 
 func (NetworkInfo_Protocol) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[15].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[16].Descriptor()
 }
 
 func (NetworkInfo_Protocol) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[15]
+	return &file_mesos_v1_mesos_proto_enumTypes[16]
 }
 
 func (x NetworkInfo_Protocol) Number() protoreflect.EnumNumber {
@@ -1052,7 +1111,7 @@ func (x *NetworkInfo_Protocol) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use NetworkInfo_Protocol.Descriptor instead.
 func (NetworkInfo_Protocol) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 0}
 }
 
 type CapabilityInfo_Capability int32
@@ -1205,11 +1264,11 @@ func (x CapabilityInfo_Capability) String() string {
 }
 
 func (CapabilityInfo_Capability) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[16].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[17].Descriptor()
 }
 
 func (CapabilityInfo_Capability) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[16]
+	return &file_mesos_v1_mesos_proto_enumTypes[17]
 }
 
 func (x CapabilityInfo_Capability) Number() protoreflect.EnumNumber {
@@ -1228,7 +1287,7 @@ func (x *CapabilityInfo_Capability) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use CapabilityInfo_Capability.Descriptor instead.
 func (CapabilityInfo_Capability) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0}
 }
 
 type LinuxInfo_IpcMode int32
@@ -1264,11 +1323,11 @@ func (x LinuxInfo_IpcMode) String() string {
 }
 
 func (LinuxInfo_IpcMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[17].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[18].Descriptor()
 }
 
 func (LinuxInfo_IpcMode) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[17]
+	return &file_mesos_v1_mesos_proto_enumTypes[18]
 }
 
 func (x LinuxInfo_IpcMode) Number() protoreflect.EnumNumber {
@@ -1287,7 +1346,7 @@ func (x *LinuxInfo_IpcMode) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use LinuxInfo_IpcMode.Descriptor instead.
 func (LinuxInfo_IpcMode) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42, 0}
 }
 
 type RLimitInfo_RLimit_Type int32
@@ -1365,11 +1424,11 @@ func (x RLimitInfo_RLimit_Type) String() string {
 }
 
 func (RLimitInfo_RLimit_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[18].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[19].Descriptor()
 }
 
 func (RLimitInfo_RLimit_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[18]
+	return &file_mesos_v1_mesos_proto_enumTypes[19]
 }
 
 func (x RLimitInfo_RLimit_Type) Number() protoreflect.EnumNumber {
@@ -1388,7 +1447,7 @@ func (x *RLimitInfo_RLimit_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use RLimitInfo_RLimit_Type.Descriptor instead.
 func (RLimitInfo_RLimit_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 0, 0}
 }
 
 type ContainerInfo_Type int32
@@ -1421,11 +1480,11 @@ func (x ContainerInfo_Type) String() string {
 }
 
 func (ContainerInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[19].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[20].Descriptor()
 }
 
 func (ContainerInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[19]
+	return &file_mesos_v1_mesos_proto_enumTypes[20]
 }
 
 func (x ContainerInfo_Type) Number() protoreflect.EnumNumber {
@@ -1444,7 +1503,7 @@ func (x *ContainerInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerInfo_Type.Descriptor instead.
 func (ContainerInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45, 0}
 }
 
 type ContainerInfo_DockerInfo_Network int32
@@ -1483,11 +1542,11 @@ func (x ContainerInfo_DockerInfo_Network) String() string {
 }
 
 func (ContainerInfo_DockerInfo_Network) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[20].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[21].Descriptor()
 }
 
 func (ContainerInfo_DockerInfo_Network) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[20]
+	return &file_mesos_v1_mesos_proto_enumTypes[21]
 }
 
 func (x ContainerInfo_DockerInfo_Network) Number() protoreflect.EnumNumber {
@@ -1506,7 +1565,7 @@ func (x *ContainerInfo_DockerInfo_Network) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerInfo_DockerInfo_Network.Descriptor instead.
 func (ContainerInfo_DockerInfo_Network) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45, 0, 0}
 }
 
 type CheckInfo_Type int32
@@ -1545,11 +1604,11 @@ func (x CheckInfo_Type) String() string {
 }
 
 func (CheckInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[21].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[22].Descriptor()
 }
 
 func (CheckInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[21]
+	return &file_mesos_v1_mesos_proto_enumTypes[22]
 }
 
 func (x CheckInfo_Type) Number() protoreflect.EnumNumber {
@@ -1568,7 +1627,7 @@ func (x *CheckInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use CheckInfo_Type.Descriptor instead.
 func (CheckInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0}
 }
 
 type HealthCheck_Type int32
@@ -1607,11 +1666,11 @@ func (x HealthCheck_Type) String() string {
 }
 
 func (HealthCheck_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[22].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[23].Descriptor()
 }
 
 func (HealthCheck_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[22]
+	return &file_mesos_v1_mesos_proto_enumTypes[23]
 }
 
 func (x HealthCheck_Type) Number() protoreflect.EnumNumber {
@@ -1630,7 +1689,7 @@ func (x *HealthCheck_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use HealthCheck_Type.Descriptor instead.
 func (HealthCheck_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48, 0}
 }
 
 type DiscoveryInfo_Visibility int32
@@ -1666,11 +1725,11 @@ func (x DiscoveryInfo_Visibility) String() string {
 }
 
 func (DiscoveryInfo_Visibility) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[23].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[24].Descriptor()
 }
 
 func (DiscoveryInfo_Visibility) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[23]
+	return &file_mesos_v1_mesos_proto_enumTypes[24]
 }
 
 func (x DiscoveryInfo_Visibility) Number() protoreflect.EnumNumber {
@@ -1689,7 +1748,7 @@ func (x *DiscoveryInfo_Visibility) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use DiscoveryInfo_Visibility.Descriptor instead.
 func (DiscoveryInfo_Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0}
 }
 
 type ExecutorInfo_Type int32
@@ -1725,11 +1784,11 @@ func (x ExecutorInfo_Type) String() string {
 }
 
 func (ExecutorInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[24].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[25].Descriptor()
 }
 
 func (ExecutorInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[24]
+	return &file_mesos_v1_mesos_proto_enumTypes[25]
 }
 
 func (x ExecutorInfo_Type) Number() protoreflect.EnumNumber {
@@ -1748,7 +1807,7 @@ func (x *ExecutorInfo_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ExecutorInfo_Type.Descriptor instead.
 func (ExecutorInfo_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{54, 0}
 }
 
 type Offer_Operation_Type int32
@@ -1808,11 +1867,11 @@ func (x Offer_Operation_Type) String() string {
 }
 
 func (Offer_Operation_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[25].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[26].Descriptor()
 }
 
 func (Offer_Operation_Type) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[25]
+	return &file_mesos_v1_mesos_proto_enumTypes[26]
 }
 
 func (x Offer_Operation_Type) Number() protoreflect.EnumNumber {
@@ -1831,7 +1890,7 @@ func (x *Offer_Operation_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Offer_Operation_Type.Descriptor instead.
 func (Offer_Operation_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 0}
 }
 
 type TaskStatus_Source int32
@@ -1867,11 +1926,11 @@ func (x TaskStatus_Source) String() string {
 }
 
 func (TaskStatus_Source) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[26].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[27].Descriptor()
 }
 
 func (TaskStatus_Source) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[26]
+	return &file_mesos_v1_mesos_proto_enumTypes[27]
 }
 
 func (x TaskStatus_Source) Number() protoreflect.EnumNumber {
@@ -1890,7 +1949,7 @@ func (x *TaskStatus_Source) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TaskStatus_Source.Descriptor instead.
 func (TaskStatus_Source) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{62, 0}
 }
 
 type TaskStatus_Reason int32
@@ -2022,11 +2081,11 @@ func (x TaskStatus_Reason) String() string {
 }
 
 func (TaskStatus_Reason) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_v1_mesos_proto_enumTypes[27].Descriptor()
+	return file_mesos_v1_mesos_proto_enumTypes[28].Descriptor()
 }
 
 func (TaskStatus_Reason) Type() protoreflect.EnumType {
-	return &file_mesos_v1_mesos_proto_enumTypes[27]
+	return &file_mesos_v1_mesos_proto_enumTypes[28]
 }
 
 func (x TaskStatus_Reason) Number() protoreflect.EnumNumber {
@@ -2045,7 +2104,7 @@ func (x *TaskStatus_Reason) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TaskStatus_Reason.Descriptor instead.
 func (TaskStatus_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{62, 1}
 }
 
 type FrameworkID struct {
@@ -2889,6 +2948,266 @@ func (x *Unavailability) GetDuration() *DurationInfo {
 	return nil
 }
 
+type MachineID struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hostname      *string                `protobuf:"bytes,1,opt,name=hostname" json:"hostname,omitempty"`
+	Ip            *string                `protobuf:"bytes,2,opt,name=ip" json:"ip,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MachineID) Reset() {
+	*x = MachineID{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MachineID) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MachineID) ProtoMessage() {}
+
+func (x *MachineID) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MachineID.ProtoReflect.Descriptor instead.
+func (*MachineID) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MachineID) GetHostname() string {
+	if x != nil && x.Hostname != nil {
+		return *x.Hostname
+	}
+	return ""
+}
+
+func (x *MachineID) GetIp() string {
+	if x != nil && x.Ip != nil {
+		return *x.Ip
+	}
+	return ""
+}
+
+type InverseOfferStatus struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Status        *InverseOfferStatus_Status `protobuf:"varint,1,req,name=status,enum=mesos.v1.InverseOfferStatus_Status" json:"status,omitempty"`
+	FrameworkId   *FrameworkID               `protobuf:"bytes,2,req,name=framework_id,json=frameworkId" json:"framework_id,omitempty"`
+	Timestamp     *TimeInfo                  `protobuf:"bytes,3,req,name=timestamp" json:"timestamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InverseOfferStatus) Reset() {
+	*x = InverseOfferStatus{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InverseOfferStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InverseOfferStatus) ProtoMessage() {}
+
+func (x *InverseOfferStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InverseOfferStatus.ProtoReflect.Descriptor instead.
+func (*InverseOfferStatus) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *InverseOfferStatus) GetStatus() InverseOfferStatus_Status {
+	if x != nil && x.Status != nil {
+		return *x.Status
+	}
+	return InverseOfferStatus_UNKNOWN
+}
+
+func (x *InverseOfferStatus) GetFrameworkId() *FrameworkID {
+	if x != nil {
+		return x.FrameworkId
+	}
+	return nil
+}
+
+func (x *InverseOfferStatus) GetTimestamp() *TimeInfo {
+	if x != nil {
+		return x.Timestamp
+	}
+	return nil
+}
+
+type MaintenanceWindow struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	MachineIds     []*MachineID           `protobuf:"bytes,1,rep,name=machine_ids,json=machineIds" json:"machine_ids,omitempty"`
+	Unavailability *Unavailability        `protobuf:"bytes,2,req,name=unavailability" json:"unavailability,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MaintenanceWindow) Reset() {
+	*x = MaintenanceWindow{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaintenanceWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaintenanceWindow) ProtoMessage() {}
+
+func (x *MaintenanceWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaintenanceWindow.ProtoReflect.Descriptor instead.
+func (*MaintenanceWindow) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *MaintenanceWindow) GetMachineIds() []*MachineID {
+	if x != nil {
+		return x.MachineIds
+	}
+	return nil
+}
+
+func (x *MaintenanceWindow) GetUnavailability() *Unavailability {
+	if x != nil {
+		return x.Unavailability
+	}
+	return nil
+}
+
+type MaintenanceSchedule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Windows       []*MaintenanceWindow   `protobuf:"bytes,1,rep,name=windows" json:"windows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MaintenanceSchedule) Reset() {
+	*x = MaintenanceSchedule{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaintenanceSchedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaintenanceSchedule) ProtoMessage() {}
+
+func (x *MaintenanceSchedule) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaintenanceSchedule.ProtoReflect.Descriptor instead.
+func (*MaintenanceSchedule) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *MaintenanceSchedule) GetWindows() []*MaintenanceWindow {
+	if x != nil {
+		return x.Windows
+	}
+	return nil
+}
+
+type MaintenanceClusterStatus struct {
+	state            protoimpl.MessageState                      `protogen:"open.v1"`
+	DrainingMachines []*MaintenanceClusterStatus_DrainingMachine `protobuf:"bytes,1,rep,name=draining_machines,json=drainingMachines" json:"draining_machines,omitempty"`
+	DownMachines     []*MachineID                                `protobuf:"bytes,2,rep,name=down_machines,json=downMachines" json:"down_machines,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MaintenanceClusterStatus) Reset() {
+	*x = MaintenanceClusterStatus{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaintenanceClusterStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaintenanceClusterStatus) ProtoMessage() {}
+
+func (x *MaintenanceClusterStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaintenanceClusterStatus.ProtoReflect.Descriptor instead.
+func (*MaintenanceClusterStatus) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *MaintenanceClusterStatus) GetDrainingMachines() []*MaintenanceClusterStatus_DrainingMachine {
+	if x != nil {
+		return x.DrainingMachines
+	}
+	return nil
+}
+
+func (x *MaintenanceClusterStatus) GetDownMachines() []*MachineID {
+	if x != nil {
+		return x.DownMachines
+	}
+	return nil
+}
+
 type Label struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           *string                `protobuf:"bytes,1,req,name=key" json:"key,omitempty"`
@@ -2899,7 +3218,7 @@ type Label struct {
 
 func (x *Label) Reset() {
 	*x = Label{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[17]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2911,7 +3230,7 @@ func (x *Label) String() string {
 func (*Label) ProtoMessage() {}
 
 func (x *Label) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[17]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2924,7 +3243,7 @@ func (x *Label) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Label.ProtoReflect.Descriptor instead.
 func (*Label) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{17}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Label) GetKey() string {
@@ -2950,7 +3269,7 @@ type Labels struct {
 
 func (x *Labels) Reset() {
 	*x = Labels{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[18]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2962,7 +3281,7 @@ func (x *Labels) String() string {
 func (*Labels) ProtoMessage() {}
 
 func (x *Labels) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[18]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2975,7 +3294,7 @@ func (x *Labels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Labels.ProtoReflect.Descriptor instead.
 func (*Labels) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{18}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Labels) GetLabels() []*Label {
@@ -3014,7 +3333,7 @@ const (
 
 func (x *FrameworkInfo) Reset() {
 	*x = FrameworkInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[19]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3026,7 +3345,7 @@ func (x *FrameworkInfo) String() string {
 func (*FrameworkInfo) ProtoMessage() {}
 
 func (x *FrameworkInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[19]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3039,7 +3358,7 @@ func (x *FrameworkInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FrameworkInfo.ProtoReflect.Descriptor instead.
 func (*FrameworkInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{19}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *FrameworkInfo) GetUser() string {
@@ -3143,7 +3462,7 @@ type OfferFilters struct {
 
 func (x *OfferFilters) Reset() {
 	*x = OfferFilters{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[20]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3155,7 +3474,7 @@ func (x *OfferFilters) String() string {
 func (*OfferFilters) ProtoMessage() {}
 
 func (x *OfferFilters) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[20]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3168,7 +3487,7 @@ func (x *OfferFilters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfferFilters.ProtoReflect.Descriptor instead.
 func (*OfferFilters) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{20}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *OfferFilters) GetMinAllocatableResources() *OfferFilters_MinAllocatableResources {
@@ -3187,7 +3506,7 @@ type DomainInfo struct {
 
 func (x *DomainInfo) Reset() {
 	*x = DomainInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[21]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3199,7 +3518,7 @@ func (x *DomainInfo) String() string {
 func (*DomainInfo) ProtoMessage() {}
 
 func (x *DomainInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[21]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3212,7 +3531,7 @@ func (x *DomainInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainInfo.ProtoReflect.Descriptor instead.
 func (*DomainInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DomainInfo) GetFaultDomain() *DomainInfo_FaultDomain {
@@ -3244,7 +3563,7 @@ const (
 
 func (x *MasterInfo) Reset() {
 	*x = MasterInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[22]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3256,7 +3575,7 @@ func (x *MasterInfo) String() string {
 func (*MasterInfo) ProtoMessage() {}
 
 func (x *MasterInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[22]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3269,7 +3588,7 @@ func (x *MasterInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterInfo.ProtoReflect.Descriptor instead.
 func (*MasterInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{22}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MasterInfo) GetId() string {
@@ -3354,7 +3673,7 @@ const (
 
 func (x *AgentInfo) Reset() {
 	*x = AgentInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[23]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3366,7 +3685,7 @@ func (x *AgentInfo) String() string {
 func (*AgentInfo) ProtoMessage() {}
 
 func (x *AgentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[23]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3379,7 +3698,7 @@ func (x *AgentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentInfo.ProtoReflect.Descriptor instead.
 func (*AgentInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{23}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AgentInfo) GetHostname() string {
@@ -3437,7 +3756,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[24]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3449,7 +3768,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[24]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3462,7 +3781,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Value) GetType() Value_Type {
@@ -3514,7 +3833,7 @@ type Attribute struct {
 
 func (x *Attribute) Reset() {
 	*x = Attribute{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[25]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3526,7 +3845,7 @@ func (x *Attribute) String() string {
 func (*Attribute) ProtoMessage() {}
 
 func (x *Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[25]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3539,7 +3858,7 @@ func (x *Attribute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attribute.ProtoReflect.Descriptor instead.
 func (*Attribute) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{25}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Attribute) GetName() string {
@@ -3611,7 +3930,7 @@ const (
 
 func (x *Resource) Reset() {
 	*x = Resource{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[26]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3623,7 +3942,7 @@ func (x *Resource) String() string {
 func (*Resource) ProtoMessage() {}
 
 func (x *Resource) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[26]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3636,7 +3955,7 @@ func (x *Resource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource.ProtoReflect.Descriptor instead.
 func (*Resource) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Resource) GetProviderId() *ResourceProviderID {
@@ -3741,7 +4060,7 @@ type Request struct {
 
 func (x *Request) Reset() {
 	*x = Request{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[27]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3753,7 +4072,7 @@ func (x *Request) String() string {
 func (*Request) ProtoMessage() {}
 
 func (x *Request) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[27]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3766,7 +4085,7 @@ func (x *Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Request.ProtoReflect.Descriptor instead.
 func (*Request) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Request) GetAgentId() *AgentID {
@@ -3794,7 +4113,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[28]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3806,7 +4125,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[28]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3819,7 +4138,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Secret) GetType() Secret_Type {
@@ -3852,7 +4171,7 @@ type Environment struct {
 
 func (x *Environment) Reset() {
 	*x = Environment{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[29]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3864,7 +4183,7 @@ func (x *Environment) String() string {
 func (*Environment) ProtoMessage() {}
 
 func (x *Environment) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[29]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3877,7 +4196,7 @@ func (x *Environment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Environment.ProtoReflect.Descriptor instead.
 func (*Environment) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Environment) GetVariables() []*Environment_Variable {
@@ -3906,7 +4225,7 @@ const (
 
 func (x *CommandInfo) Reset() {
 	*x = CommandInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[30]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3918,7 +4237,7 @@ func (x *CommandInfo) String() string {
 func (*CommandInfo) ProtoMessage() {}
 
 func (x *CommandInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[30]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3931,7 +4250,7 @@ func (x *CommandInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandInfo.ProtoReflect.Descriptor instead.
 func (*CommandInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CommandInfo) GetUris() []*CommandInfo_URI {
@@ -3993,7 +4312,7 @@ const (
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[31]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4005,7 +4324,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[31]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4018,7 +4337,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Image) GetType() Image_Type {
@@ -4058,7 +4377,7 @@ type MountPropagation struct {
 
 func (x *MountPropagation) Reset() {
 	*x = MountPropagation{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[32]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4070,7 +4389,7 @@ func (x *MountPropagation) String() string {
 func (*MountPropagation) ProtoMessage() {}
 
 func (x *MountPropagation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[32]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4083,7 +4402,7 @@ func (x *MountPropagation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MountPropagation.ProtoReflect.Descriptor instead.
 func (*MountPropagation) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{32}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *MountPropagation) GetMode() MountPropagation_Mode {
@@ -4106,7 +4425,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4118,7 +4437,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[33]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4131,7 +4450,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Volume) GetMode() Volume_Mode {
@@ -4182,7 +4501,7 @@ type NetworkInfo struct {
 
 func (x *NetworkInfo) Reset() {
 	*x = NetworkInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4194,7 +4513,7 @@ func (x *NetworkInfo) String() string {
 func (*NetworkInfo) ProtoMessage() {}
 
 func (x *NetworkInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[34]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4207,7 +4526,7 @@ func (x *NetworkInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInfo.ProtoReflect.Descriptor instead.
 func (*NetworkInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *NetworkInfo) GetIpAddresses() []*NetworkInfo_IPAddress {
@@ -4254,7 +4573,7 @@ type CapabilityInfo struct {
 
 func (x *CapabilityInfo) Reset() {
 	*x = CapabilityInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4266,7 +4585,7 @@ func (x *CapabilityInfo) String() string {
 func (*CapabilityInfo) ProtoMessage() {}
 
 func (x *CapabilityInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[35]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4279,7 +4598,7 @@ func (x *CapabilityInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CapabilityInfo.ProtoReflect.Descriptor instead.
 func (*CapabilityInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CapabilityInfo) GetCapabilities() []CapabilityInfo_Capability {
@@ -4299,7 +4618,7 @@ type SeccompInfo struct {
 
 func (x *SeccompInfo) Reset() {
 	*x = SeccompInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4311,7 +4630,7 @@ func (x *SeccompInfo) String() string {
 func (*SeccompInfo) ProtoMessage() {}
 
 func (x *SeccompInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[36]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4324,7 +4643,7 @@ func (x *SeccompInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeccompInfo.ProtoReflect.Descriptor instead.
 func (*SeccompInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SeccompInfo) GetProfileName() string {
@@ -4363,7 +4682,7 @@ const (
 
 func (x *LinuxInfo) Reset() {
 	*x = LinuxInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4375,7 +4694,7 @@ func (x *LinuxInfo) String() string {
 func (*LinuxInfo) ProtoMessage() {}
 
 func (x *LinuxInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[37]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4388,7 +4707,7 @@ func (x *LinuxInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinuxInfo.ProtoReflect.Descriptor instead.
 func (*LinuxInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{37}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42}
 }
 
 // Deprecated: Marked as deprecated in mesos/v1/mesos.proto.
@@ -4457,7 +4776,7 @@ type RLimitInfo struct {
 
 func (x *RLimitInfo) Reset() {
 	*x = RLimitInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4469,7 +4788,7 @@ func (x *RLimitInfo) String() string {
 func (*RLimitInfo) ProtoMessage() {}
 
 func (x *RLimitInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[38]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4482,7 +4801,7 @@ func (x *RLimitInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RLimitInfo.ProtoReflect.Descriptor instead.
 func (*RLimitInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RLimitInfo) GetRlimits() []*RLimitInfo_RLimit {
@@ -4501,7 +4820,7 @@ type TTYInfo struct {
 
 func (x *TTYInfo) Reset() {
 	*x = TTYInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4513,7 +4832,7 @@ func (x *TTYInfo) String() string {
 func (*TTYInfo) ProtoMessage() {}
 
 func (x *TTYInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[39]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4526,7 +4845,7 @@ func (x *TTYInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TTYInfo.ProtoReflect.Descriptor instead.
 func (*TTYInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *TTYInfo) GetWindowSize() *TTYInfo_WindowSize {
@@ -4553,7 +4872,7 @@ type ContainerInfo struct {
 
 func (x *ContainerInfo) Reset() {
 	*x = ContainerInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4565,7 +4884,7 @@ func (x *ContainerInfo) String() string {
 func (*ContainerInfo) ProtoMessage() {}
 
 func (x *ContainerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[40]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4578,7 +4897,7 @@ func (x *ContainerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ContainerInfo) GetType() ContainerInfo_Type {
@@ -4655,7 +4974,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4667,7 +4986,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[41]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4680,7 +4999,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{41}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ContainerStatus) GetContainerId() *ContainerID {
@@ -4726,7 +5045,7 @@ const (
 
 func (x *CheckInfo) Reset() {
 	*x = CheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4738,7 +5057,7 @@ func (x *CheckInfo) String() string {
 func (*CheckInfo) ProtoMessage() {}
 
 func (x *CheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[42]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4751,7 +5070,7 @@ func (x *CheckInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo.ProtoReflect.Descriptor instead.
 func (*CheckInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CheckInfo) GetType() CheckInfo_Type {
@@ -4829,7 +5148,7 @@ const (
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4841,7 +5160,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[43]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4854,7 +5173,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *HealthCheck) GetDelaySeconds() float64 {
@@ -4932,7 +5251,7 @@ type CheckStatusInfo struct {
 
 func (x *CheckStatusInfo) Reset() {
 	*x = CheckStatusInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4944,7 +5263,7 @@ func (x *CheckStatusInfo) String() string {
 func (*CheckStatusInfo) ProtoMessage() {}
 
 func (x *CheckStatusInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[44]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4957,7 +5276,7 @@ func (x *CheckStatusInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CheckStatusInfo) GetType() CheckInfo_Type {
@@ -5001,7 +5320,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5013,7 +5332,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[45]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5026,7 +5345,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Port) GetNumber() uint32 {
@@ -5073,7 +5392,7 @@ type Ports struct {
 
 func (x *Ports) Reset() {
 	*x = Ports{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5085,7 +5404,7 @@ func (x *Ports) String() string {
 func (*Ports) ProtoMessage() {}
 
 func (x *Ports) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[46]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5098,7 +5417,7 @@ func (x *Ports) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ports.ProtoReflect.Descriptor instead.
 func (*Ports) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{46}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Ports) GetPorts() []*Port {
@@ -5123,7 +5442,7 @@ type DiscoveryInfo struct {
 
 func (x *DiscoveryInfo) Reset() {
 	*x = DiscoveryInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5135,7 +5454,7 @@ func (x *DiscoveryInfo) String() string {
 func (*DiscoveryInfo) ProtoMessage() {}
 
 func (x *DiscoveryInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[47]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5148,7 +5467,7 @@ func (x *DiscoveryInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoveryInfo.ProtoReflect.Descriptor instead.
 func (*DiscoveryInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DiscoveryInfo) GetVisibility() DiscoveryInfo_Visibility {
@@ -5209,7 +5528,7 @@ type KillPolicy struct {
 
 func (x *KillPolicy) Reset() {
 	*x = KillPolicy{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5221,7 +5540,7 @@ func (x *KillPolicy) String() string {
 func (*KillPolicy) ProtoMessage() {}
 
 func (x *KillPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[48]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5234,7 +5553,7 @@ func (x *KillPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillPolicy.ProtoReflect.Descriptor instead.
 func (*KillPolicy) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *KillPolicy) GetGracePeriod() *DurationInfo {
@@ -5263,7 +5582,7 @@ type ExecutorInfo struct {
 
 func (x *ExecutorInfo) Reset() {
 	*x = ExecutorInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5275,7 +5594,7 @@ func (x *ExecutorInfo) String() string {
 func (*ExecutorInfo) ProtoMessage() {}
 
 func (x *ExecutorInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[49]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5288,7 +5607,7 @@ func (x *ExecutorInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorInfo.ProtoReflect.Descriptor instead.
 func (*ExecutorInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ExecutorInfo) GetType() ExecutorInfo_Type {
@@ -5391,7 +5710,7 @@ type TaskInfo struct {
 
 func (x *TaskInfo) Reset() {
 	*x = TaskInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5403,7 +5722,7 @@ func (x *TaskInfo) String() string {
 func (*TaskInfo) ProtoMessage() {}
 
 func (x *TaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[50]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5416,7 +5735,7 @@ func (x *TaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskInfo.ProtoReflect.Descriptor instead.
 func (*TaskInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{50}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *TaskInfo) GetName() string {
@@ -5533,7 +5852,7 @@ type TaskGroupInfo struct {
 
 func (x *TaskGroupInfo) Reset() {
 	*x = TaskGroupInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5545,7 +5864,7 @@ func (x *TaskGroupInfo) String() string {
 func (*TaskGroupInfo) ProtoMessage() {}
 
 func (x *TaskGroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[51]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5558,7 +5877,7 @@ func (x *TaskGroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskGroupInfo.ProtoReflect.Descriptor instead.
 func (*TaskGroupInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{51}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *TaskGroupInfo) GetTasks() []*TaskInfo {
@@ -5587,7 +5906,7 @@ type Offer struct {
 
 func (x *Offer) Reset() {
 	*x = Offer{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5599,7 +5918,7 @@ func (x *Offer) String() string {
 func (*Offer) ProtoMessage() {}
 
 func (x *Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[52]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5612,7 +5931,7 @@ func (x *Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer.ProtoReflect.Descriptor instead.
 func (*Offer) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *Offer) GetId() *OfferID {
@@ -5706,7 +6025,7 @@ type InverseOffer struct {
 
 func (x *InverseOffer) Reset() {
 	*x = InverseOffer{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5718,7 +6037,7 @@ func (x *InverseOffer) String() string {
 func (*InverseOffer) ProtoMessage() {}
 
 func (x *InverseOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[53]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5731,7 +6050,7 @@ func (x *InverseOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InverseOffer.ProtoReflect.Descriptor instead.
 func (*InverseOffer) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{53}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *InverseOffer) GetId() *OfferID {
@@ -5790,7 +6109,7 @@ const (
 
 func (x *Filters) Reset() {
 	*x = Filters{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5802,7 +6121,7 @@ func (x *Filters) String() string {
 func (*Filters) ProtoMessage() {}
 
 func (x *Filters) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[54]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5815,7 +6134,7 @@ func (x *Filters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filters.ProtoReflect.Descriptor instead.
 func (*Filters) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{54}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *Filters) GetRefuseSeconds() float64 {
@@ -5834,7 +6153,7 @@ type TaskResourceLimitation struct {
 
 func (x *TaskResourceLimitation) Reset() {
 	*x = TaskResourceLimitation{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5846,7 +6165,7 @@ func (x *TaskResourceLimitation) String() string {
 func (*TaskResourceLimitation) ProtoMessage() {}
 
 func (x *TaskResourceLimitation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[55]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5859,7 +6178,7 @@ func (x *TaskResourceLimitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskResourceLimitation.ProtoReflect.Descriptor instead.
 func (*TaskResourceLimitation) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{55}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *TaskResourceLimitation) GetResources() []*Resource {
@@ -5878,7 +6197,7 @@ type UUID struct {
 
 func (x *UUID) Reset() {
 	*x = UUID{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5890,7 +6209,7 @@ func (x *UUID) String() string {
 func (*UUID) ProtoMessage() {}
 
 func (x *UUID) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[56]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5903,7 +6222,7 @@ func (x *UUID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UUID.ProtoReflect.Descriptor instead.
 func (*UUID) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{56}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *UUID) GetValue() []byte {
@@ -5937,7 +6256,7 @@ type TaskStatus struct {
 
 func (x *TaskStatus) Reset() {
 	*x = TaskStatus{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5949,7 +6268,7 @@ func (x *TaskStatus) String() string {
 func (*TaskStatus) ProtoMessage() {}
 
 func (x *TaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[57]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5962,7 +6281,7 @@ func (x *TaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
 func (*TaskStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *TaskStatus) GetTaskId() *TaskID {
@@ -6092,7 +6411,7 @@ type OperationStatus struct {
 
 func (x *OperationStatus) Reset() {
 	*x = OperationStatus{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6104,7 +6423,7 @@ func (x *OperationStatus) String() string {
 func (*OperationStatus) ProtoMessage() {}
 
 func (x *OperationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[58]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6117,7 +6436,7 @@ func (x *OperationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperationStatus.ProtoReflect.Descriptor instead.
 func (*OperationStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{58}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *OperationStatus) GetOperationId() *OperationID {
@@ -6169,6 +6488,58 @@ func (x *OperationStatus) GetResourceProviderId() *ResourceProviderID {
 	return nil
 }
 
+type MaintenanceClusterStatus_DrainingMachine struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            *MachineID             `protobuf:"bytes,1,req,name=id" json:"id,omitempty"`
+	Statuses      []*InverseOfferStatus  `protobuf:"bytes,2,rep,name=statuses" json:"statuses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MaintenanceClusterStatus_DrainingMachine) Reset() {
+	*x = MaintenanceClusterStatus_DrainingMachine{}
+	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaintenanceClusterStatus_DrainingMachine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaintenanceClusterStatus_DrainingMachine) ProtoMessage() {}
+
+func (x *MaintenanceClusterStatus_DrainingMachine) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaintenanceClusterStatus_DrainingMachine.ProtoReflect.Descriptor instead.
+func (*MaintenanceClusterStatus_DrainingMachine) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21, 0}
+}
+
+func (x *MaintenanceClusterStatus_DrainingMachine) GetId() *MachineID {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *MaintenanceClusterStatus_DrainingMachine) GetStatuses() []*InverseOfferStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
 type FrameworkInfo_Capability struct {
 	state         protoimpl.MessageState         `protogen:"open.v1"`
 	Type          *FrameworkInfo_Capability_Type `protobuf:"varint,1,opt,name=type,enum=mesos.v1.FrameworkInfo_Capability_Type" json:"type,omitempty"`
@@ -6178,7 +6549,7 @@ type FrameworkInfo_Capability struct {
 
 func (x *FrameworkInfo_Capability) Reset() {
 	*x = FrameworkInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6190,7 +6561,7 @@ func (x *FrameworkInfo_Capability) String() string {
 func (*FrameworkInfo_Capability) ProtoMessage() {}
 
 func (x *FrameworkInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[59]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6203,7 +6574,7 @@ func (x *FrameworkInfo_Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FrameworkInfo_Capability.ProtoReflect.Descriptor instead.
 func (*FrameworkInfo_Capability) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{19, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 0}
 }
 
 func (x *FrameworkInfo_Capability) GetType() FrameworkInfo_Capability_Type {
@@ -6222,7 +6593,7 @@ type OfferFilters_ResourceQuantities struct {
 
 func (x *OfferFilters_ResourceQuantities) Reset() {
 	*x = OfferFilters_ResourceQuantities{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6234,7 +6605,7 @@ func (x *OfferFilters_ResourceQuantities) String() string {
 func (*OfferFilters_ResourceQuantities) ProtoMessage() {}
 
 func (x *OfferFilters_ResourceQuantities) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[61]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6247,7 +6618,7 @@ func (x *OfferFilters_ResourceQuantities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfferFilters_ResourceQuantities.ProtoReflect.Descriptor instead.
 func (*OfferFilters_ResourceQuantities) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{20, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{25, 0}
 }
 
 func (x *OfferFilters_ResourceQuantities) GetQuantities() map[string]*Value_Scalar {
@@ -6266,7 +6637,7 @@ type OfferFilters_MinAllocatableResources struct {
 
 func (x *OfferFilters_MinAllocatableResources) Reset() {
 	*x = OfferFilters_MinAllocatableResources{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6278,7 +6649,7 @@ func (x *OfferFilters_MinAllocatableResources) String() string {
 func (*OfferFilters_MinAllocatableResources) ProtoMessage() {}
 
 func (x *OfferFilters_MinAllocatableResources) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[62]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6291,7 +6662,7 @@ func (x *OfferFilters_MinAllocatableResources) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use OfferFilters_MinAllocatableResources.ProtoReflect.Descriptor instead.
 func (*OfferFilters_MinAllocatableResources) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{20, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{25, 1}
 }
 
 func (x *OfferFilters_MinAllocatableResources) GetQuantities() []*OfferFilters_ResourceQuantities {
@@ -6311,7 +6682,7 @@ type DomainInfo_FaultDomain struct {
 
 func (x *DomainInfo_FaultDomain) Reset() {
 	*x = DomainInfo_FaultDomain{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6323,7 +6694,7 @@ func (x *DomainInfo_FaultDomain) String() string {
 func (*DomainInfo_FaultDomain) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[64]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6336,7 +6707,7 @@ func (x *DomainInfo_FaultDomain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainInfo_FaultDomain.ProtoReflect.Descriptor instead.
 func (*DomainInfo_FaultDomain) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 0}
 }
 
 func (x *DomainInfo_FaultDomain) GetRegion() *DomainInfo_FaultDomain_RegionInfo {
@@ -6362,7 +6733,7 @@ type DomainInfo_FaultDomain_RegionInfo struct {
 
 func (x *DomainInfo_FaultDomain_RegionInfo) Reset() {
 	*x = DomainInfo_FaultDomain_RegionInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6374,7 +6745,7 @@ func (x *DomainInfo_FaultDomain_RegionInfo) String() string {
 func (*DomainInfo_FaultDomain_RegionInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_RegionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[65]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6387,7 +6758,7 @@ func (x *DomainInfo_FaultDomain_RegionInfo) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DomainInfo_FaultDomain_RegionInfo.ProtoReflect.Descriptor instead.
 func (*DomainInfo_FaultDomain_RegionInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 0, 0}
 }
 
 func (x *DomainInfo_FaultDomain_RegionInfo) GetName() string {
@@ -6406,7 +6777,7 @@ type DomainInfo_FaultDomain_ZoneInfo struct {
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) Reset() {
 	*x = DomainInfo_FaultDomain_ZoneInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6418,7 +6789,7 @@ func (x *DomainInfo_FaultDomain_ZoneInfo) String() string {
 func (*DomainInfo_FaultDomain_ZoneInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[66]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6431,7 +6802,7 @@ func (x *DomainInfo_FaultDomain_ZoneInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DomainInfo_FaultDomain_ZoneInfo.ProtoReflect.Descriptor instead.
 func (*DomainInfo_FaultDomain_ZoneInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{21, 0, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 0, 1}
 }
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) GetName() string {
@@ -6450,7 +6821,7 @@ type MasterInfo_Capability struct {
 
 func (x *MasterInfo_Capability) Reset() {
 	*x = MasterInfo_Capability{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6462,7 +6833,7 @@ func (x *MasterInfo_Capability) String() string {
 func (*MasterInfo_Capability) ProtoMessage() {}
 
 func (x *MasterInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[67]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6475,7 +6846,7 @@ func (x *MasterInfo_Capability) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterInfo_Capability.ProtoReflect.Descriptor instead.
 func (*MasterInfo_Capability) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{22, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{27, 0}
 }
 
 func (x *MasterInfo_Capability) GetType() MasterInfo_Capability_Type {
@@ -6494,7 +6865,7 @@ type Value_Scalar struct {
 
 func (x *Value_Scalar) Reset() {
 	*x = Value_Scalar{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6506,7 +6877,7 @@ func (x *Value_Scalar) String() string {
 func (*Value_Scalar) ProtoMessage() {}
 
 func (x *Value_Scalar) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[68]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6519,7 +6890,7 @@ func (x *Value_Scalar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Scalar.ProtoReflect.Descriptor instead.
 func (*Value_Scalar) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 0}
 }
 
 func (x *Value_Scalar) GetValue() float64 {
@@ -6539,7 +6910,7 @@ type Value_Range struct {
 
 func (x *Value_Range) Reset() {
 	*x = Value_Range{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6551,7 +6922,7 @@ func (x *Value_Range) String() string {
 func (*Value_Range) ProtoMessage() {}
 
 func (x *Value_Range) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[69]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6564,7 +6935,7 @@ func (x *Value_Range) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Range.ProtoReflect.Descriptor instead.
 func (*Value_Range) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 1}
 }
 
 func (x *Value_Range) GetBegin() uint64 {
@@ -6590,7 +6961,7 @@ type Value_Ranges struct {
 
 func (x *Value_Ranges) Reset() {
 	*x = Value_Ranges{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6602,7 +6973,7 @@ func (x *Value_Ranges) String() string {
 func (*Value_Ranges) ProtoMessage() {}
 
 func (x *Value_Ranges) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[70]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6615,7 +6986,7 @@ func (x *Value_Ranges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Ranges.ProtoReflect.Descriptor instead.
 func (*Value_Ranges) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 2}
 }
 
 func (x *Value_Ranges) GetRange() []*Value_Range {
@@ -6634,7 +7005,7 @@ type Value_Set struct {
 
 func (x *Value_Set) Reset() {
 	*x = Value_Set{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6646,7 +7017,7 @@ func (x *Value_Set) String() string {
 func (*Value_Set) ProtoMessage() {}
 
 func (x *Value_Set) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[71]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6659,7 +7030,7 @@ func (x *Value_Set) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Set.ProtoReflect.Descriptor instead.
 func (*Value_Set) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 3}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 3}
 }
 
 func (x *Value_Set) GetItem() []string {
@@ -6678,7 +7049,7 @@ type Value_Text struct {
 
 func (x *Value_Text) Reset() {
 	*x = Value_Text{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6690,7 +7061,7 @@ func (x *Value_Text) String() string {
 func (*Value_Text) ProtoMessage() {}
 
 func (x *Value_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[72]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6703,7 +7074,7 @@ func (x *Value_Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value_Text.ProtoReflect.Descriptor instead.
 func (*Value_Text) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{24, 4}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 4}
 }
 
 func (x *Value_Text) GetValue() string {
@@ -6722,7 +7093,7 @@ type Resource_AllocationInfo struct {
 
 func (x *Resource_AllocationInfo) Reset() {
 	*x = Resource_AllocationInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6734,7 +7105,7 @@ func (x *Resource_AllocationInfo) String() string {
 func (*Resource_AllocationInfo) ProtoMessage() {}
 
 func (x *Resource_AllocationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[73]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6747,7 +7118,7 @@ func (x *Resource_AllocationInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_AllocationInfo.ProtoReflect.Descriptor instead.
 func (*Resource_AllocationInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 0}
 }
 
 func (x *Resource_AllocationInfo) GetRole() string {
@@ -6769,7 +7140,7 @@ type Resource_ReservationInfo struct {
 
 func (x *Resource_ReservationInfo) Reset() {
 	*x = Resource_ReservationInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6781,7 +7152,7 @@ func (x *Resource_ReservationInfo) String() string {
 func (*Resource_ReservationInfo) ProtoMessage() {}
 
 func (x *Resource_ReservationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[74]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6794,7 +7165,7 @@ func (x *Resource_ReservationInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_ReservationInfo.ProtoReflect.Descriptor instead.
 func (*Resource_ReservationInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 1}
 }
 
 func (x *Resource_ReservationInfo) GetType() Resource_ReservationInfo_Type {
@@ -6836,7 +7207,7 @@ type Resource_DiskInfo struct {
 
 func (x *Resource_DiskInfo) Reset() {
 	*x = Resource_DiskInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6848,7 +7219,7 @@ func (x *Resource_DiskInfo) String() string {
 func (*Resource_DiskInfo) ProtoMessage() {}
 
 func (x *Resource_DiskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[75]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6861,7 +7232,7 @@ func (x *Resource_DiskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 2}
 }
 
 func (x *Resource_DiskInfo) GetPersistence() *Resource_DiskInfo_Persistence {
@@ -6893,7 +7264,7 @@ type Resource_RevocableInfo struct {
 
 func (x *Resource_RevocableInfo) Reset() {
 	*x = Resource_RevocableInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6905,7 +7276,7 @@ func (x *Resource_RevocableInfo) String() string {
 func (*Resource_RevocableInfo) ProtoMessage() {}
 
 func (x *Resource_RevocableInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[76]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6918,7 +7289,7 @@ func (x *Resource_RevocableInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_RevocableInfo.ProtoReflect.Descriptor instead.
 func (*Resource_RevocableInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 3}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 3}
 }
 
 type Resource_SharedInfo struct {
@@ -6929,7 +7300,7 @@ type Resource_SharedInfo struct {
 
 func (x *Resource_SharedInfo) Reset() {
 	*x = Resource_SharedInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6941,7 +7312,7 @@ func (x *Resource_SharedInfo) String() string {
 func (*Resource_SharedInfo) ProtoMessage() {}
 
 func (x *Resource_SharedInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[77]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6954,7 +7325,7 @@ func (x *Resource_SharedInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_SharedInfo.ProtoReflect.Descriptor instead.
 func (*Resource_SharedInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 4}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 4}
 }
 
 type Resource_DiskInfo_Persistence struct {
@@ -6967,7 +7338,7 @@ type Resource_DiskInfo_Persistence struct {
 
 func (x *Resource_DiskInfo_Persistence) Reset() {
 	*x = Resource_DiskInfo_Persistence{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6979,7 +7350,7 @@ func (x *Resource_DiskInfo_Persistence) String() string {
 func (*Resource_DiskInfo_Persistence) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Persistence) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[78]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6992,7 +7363,7 @@ func (x *Resource_DiskInfo_Persistence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo_Persistence.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo_Persistence) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 2, 0}
 }
 
 func (x *Resource_DiskInfo_Persistence) GetId() string {
@@ -7024,7 +7395,7 @@ type Resource_DiskInfo_Source struct {
 
 func (x *Resource_DiskInfo_Source) Reset() {
 	*x = Resource_DiskInfo_Source{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7036,7 +7407,7 @@ func (x *Resource_DiskInfo_Source) String() string {
 func (*Resource_DiskInfo_Source) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[79]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7049,7 +7420,7 @@ func (x *Resource_DiskInfo_Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo_Source.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo_Source) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 2, 1}
 }
 
 func (x *Resource_DiskInfo_Source) GetType() Resource_DiskInfo_Source_Type {
@@ -7110,7 +7481,7 @@ type Resource_DiskInfo_Source_Path struct {
 
 func (x *Resource_DiskInfo_Source_Path) Reset() {
 	*x = Resource_DiskInfo_Source_Path{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7122,7 +7493,7 @@ func (x *Resource_DiskInfo_Source_Path) String() string {
 func (*Resource_DiskInfo_Source_Path) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Path) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[80]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7135,7 +7506,7 @@ func (x *Resource_DiskInfo_Source_Path) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo_Source_Path.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo_Source_Path) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 1, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 2, 1, 0}
 }
 
 func (x *Resource_DiskInfo_Source_Path) GetRoot() string {
@@ -7154,7 +7525,7 @@ type Resource_DiskInfo_Source_Mount struct {
 
 func (x *Resource_DiskInfo_Source_Mount) Reset() {
 	*x = Resource_DiskInfo_Source_Mount{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7166,7 +7537,7 @@ func (x *Resource_DiskInfo_Source_Mount) String() string {
 func (*Resource_DiskInfo_Source_Mount) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Mount) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[81]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7179,7 +7550,7 @@ func (x *Resource_DiskInfo_Source_Mount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource_DiskInfo_Source_Mount.ProtoReflect.Descriptor instead.
 func (*Resource_DiskInfo_Source_Mount) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{26, 2, 1, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 2, 1, 1}
 }
 
 func (x *Resource_DiskInfo_Source_Mount) GetRoot() string {
@@ -7199,7 +7570,7 @@ type Secret_Reference struct {
 
 func (x *Secret_Reference) Reset() {
 	*x = Secret_Reference{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7211,7 +7582,7 @@ func (x *Secret_Reference) String() string {
 func (*Secret_Reference) ProtoMessage() {}
 
 func (x *Secret_Reference) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[82]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7224,7 +7595,7 @@ func (x *Secret_Reference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret_Reference.ProtoReflect.Descriptor instead.
 func (*Secret_Reference) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0}
 }
 
 func (x *Secret_Reference) GetName() string {
@@ -7250,7 +7621,7 @@ type Secret_Value struct {
 
 func (x *Secret_Value) Reset() {
 	*x = Secret_Value{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7262,7 +7633,7 @@ func (x *Secret_Value) String() string {
 func (*Secret_Value) ProtoMessage() {}
 
 func (x *Secret_Value) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[83]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7275,7 +7646,7 @@ func (x *Secret_Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret_Value.ProtoReflect.Descriptor instead.
 func (*Secret_Value) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{28, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 1}
 }
 
 func (x *Secret_Value) GetData() []byte {
@@ -7302,7 +7673,7 @@ const (
 
 func (x *Environment_Variable) Reset() {
 	*x = Environment_Variable{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7314,7 +7685,7 @@ func (x *Environment_Variable) String() string {
 func (*Environment_Variable) ProtoMessage() {}
 
 func (x *Environment_Variable) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[84]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7327,7 +7698,7 @@ func (x *Environment_Variable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Environment_Variable.ProtoReflect.Descriptor instead.
 func (*Environment_Variable) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{29, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 0}
 }
 
 func (x *Environment_Variable) GetName() string {
@@ -7376,7 +7747,7 @@ const (
 
 func (x *CommandInfo_URI) Reset() {
 	*x = CommandInfo_URI{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7388,7 +7759,7 @@ func (x *CommandInfo_URI) String() string {
 func (*CommandInfo_URI) ProtoMessage() {}
 
 func (x *CommandInfo_URI) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[85]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7401,7 +7772,7 @@ func (x *CommandInfo_URI) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandInfo_URI.ProtoReflect.Descriptor instead.
 func (*CommandInfo_URI) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{30, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{35, 0}
 }
 
 func (x *CommandInfo_URI) GetValue() string {
@@ -7450,7 +7821,7 @@ type Image_Appc struct {
 
 func (x *Image_Appc) Reset() {
 	*x = Image_Appc{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7462,7 +7833,7 @@ func (x *Image_Appc) String() string {
 func (*Image_Appc) ProtoMessage() {}
 
 func (x *Image_Appc) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[86]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7475,7 +7846,7 @@ func (x *Image_Appc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image_Appc.ProtoReflect.Descriptor instead.
 func (*Image_Appc) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 0}
 }
 
 func (x *Image_Appc) GetName() string {
@@ -7509,7 +7880,7 @@ type Image_Docker struct {
 
 func (x *Image_Docker) Reset() {
 	*x = Image_Docker{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7521,7 +7892,7 @@ func (x *Image_Docker) String() string {
 func (*Image_Docker) ProtoMessage() {}
 
 func (x *Image_Docker) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[87]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7534,7 +7905,7 @@ func (x *Image_Docker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image_Docker.ProtoReflect.Descriptor instead.
 func (*Image_Docker) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{31, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{36, 1}
 }
 
 func (x *Image_Docker) GetName() string {
@@ -7564,7 +7935,7 @@ type Volume_Source struct {
 
 func (x *Volume_Source) Reset() {
 	*x = Volume_Source{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7576,7 +7947,7 @@ func (x *Volume_Source) String() string {
 func (*Volume_Source) ProtoMessage() {}
 
 func (x *Volume_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[88]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7589,7 +7960,7 @@ func (x *Volume_Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume_Source.ProtoReflect.Descriptor instead.
 func (*Volume_Source) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0}
 }
 
 func (x *Volume_Source) GetType() Volume_Source_Type {
@@ -7638,7 +8009,7 @@ type Volume_Source_DockerVolume struct {
 
 func (x *Volume_Source_DockerVolume) Reset() {
 	*x = Volume_Source_DockerVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7650,7 +8021,7 @@ func (x *Volume_Source_DockerVolume) String() string {
 func (*Volume_Source_DockerVolume) ProtoMessage() {}
 
 func (x *Volume_Source_DockerVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[89]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7663,7 +8034,7 @@ func (x *Volume_Source_DockerVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume_Source_DockerVolume.ProtoReflect.Descriptor instead.
 func (*Volume_Source_DockerVolume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0, 0}
 }
 
 func (x *Volume_Source_DockerVolume) GetDriver() string {
@@ -7697,7 +8068,7 @@ type Volume_Source_HostPath struct {
 
 func (x *Volume_Source_HostPath) Reset() {
 	*x = Volume_Source_HostPath{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7709,7 +8080,7 @@ func (x *Volume_Source_HostPath) String() string {
 func (*Volume_Source_HostPath) ProtoMessage() {}
 
 func (x *Volume_Source_HostPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[90]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7722,7 +8093,7 @@ func (x *Volume_Source_HostPath) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume_Source_HostPath.ProtoReflect.Descriptor instead.
 func (*Volume_Source_HostPath) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0, 1}
 }
 
 func (x *Volume_Source_HostPath) GetPath() string {
@@ -7749,7 +8120,7 @@ type Volume_Source_SandboxPath struct {
 
 func (x *Volume_Source_SandboxPath) Reset() {
 	*x = Volume_Source_SandboxPath{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7761,7 +8132,7 @@ func (x *Volume_Source_SandboxPath) String() string {
 func (*Volume_Source_SandboxPath) ProtoMessage() {}
 
 func (x *Volume_Source_SandboxPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[91]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7774,7 +8145,7 @@ func (x *Volume_Source_SandboxPath) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume_Source_SandboxPath.ProtoReflect.Descriptor instead.
 func (*Volume_Source_SandboxPath) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{33, 0, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0, 2}
 }
 
 func (x *Volume_Source_SandboxPath) GetType() Volume_Source_SandboxPath_Type {
@@ -7806,7 +8177,7 @@ const (
 
 func (x *NetworkInfo_IPAddress) Reset() {
 	*x = NetworkInfo_IPAddress{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7818,7 +8189,7 @@ func (x *NetworkInfo_IPAddress) String() string {
 func (*NetworkInfo_IPAddress) ProtoMessage() {}
 
 func (x *NetworkInfo_IPAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[92]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7831,7 +8202,7 @@ func (x *NetworkInfo_IPAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInfo_IPAddress.ProtoReflect.Descriptor instead.
 func (*NetworkInfo_IPAddress) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 0}
 }
 
 func (x *NetworkInfo_IPAddress) GetProtocol() NetworkInfo_Protocol {
@@ -7859,7 +8230,7 @@ type NetworkInfo_PortMapping struct {
 
 func (x *NetworkInfo_PortMapping) Reset() {
 	*x = NetworkInfo_PortMapping{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7871,7 +8242,7 @@ func (x *NetworkInfo_PortMapping) String() string {
 func (*NetworkInfo_PortMapping) ProtoMessage() {}
 
 func (x *NetworkInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[93]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7884,7 +8255,7 @@ func (x *NetworkInfo_PortMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInfo_PortMapping.ProtoReflect.Descriptor instead.
 func (*NetworkInfo_PortMapping) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{34, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 1}
 }
 
 func (x *NetworkInfo_PortMapping) GetHostPort() uint32 {
@@ -7919,7 +8290,7 @@ type RLimitInfo_RLimit struct {
 
 func (x *RLimitInfo_RLimit) Reset() {
 	*x = RLimitInfo_RLimit{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7931,7 +8302,7 @@ func (x *RLimitInfo_RLimit) String() string {
 func (*RLimitInfo_RLimit) ProtoMessage() {}
 
 func (x *RLimitInfo_RLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[94]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7944,7 +8315,7 @@ func (x *RLimitInfo_RLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RLimitInfo_RLimit.ProtoReflect.Descriptor instead.
 func (*RLimitInfo_RLimit) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{38, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 0}
 }
 
 func (x *RLimitInfo_RLimit) GetType() RLimitInfo_RLimit_Type {
@@ -7978,7 +8349,7 @@ type TTYInfo_WindowSize struct {
 
 func (x *TTYInfo_WindowSize) Reset() {
 	*x = TTYInfo_WindowSize{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7990,7 +8361,7 @@ func (x *TTYInfo_WindowSize) String() string {
 func (*TTYInfo_WindowSize) ProtoMessage() {}
 
 func (x *TTYInfo_WindowSize) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[95]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8003,7 +8374,7 @@ func (x *TTYInfo_WindowSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TTYInfo_WindowSize.ProtoReflect.Descriptor instead.
 func (*TTYInfo_WindowSize) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{39, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44, 0}
 }
 
 func (x *TTYInfo_WindowSize) GetRows() uint32 {
@@ -8042,7 +8413,7 @@ const (
 
 func (x *ContainerInfo_DockerInfo) Reset() {
 	*x = ContainerInfo_DockerInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8054,7 +8425,7 @@ func (x *ContainerInfo_DockerInfo) String() string {
 func (*ContainerInfo_DockerInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[96]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8067,7 +8438,7 @@ func (x *ContainerInfo_DockerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo_DockerInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo_DockerInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45, 0}
 }
 
 func (x *ContainerInfo_DockerInfo) GetImage() string {
@@ -8129,7 +8500,7 @@ type ContainerInfo_MesosInfo struct {
 
 func (x *ContainerInfo_MesosInfo) Reset() {
 	*x = ContainerInfo_MesosInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8141,7 +8512,7 @@ func (x *ContainerInfo_MesosInfo) String() string {
 func (*ContainerInfo_MesosInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_MesosInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[97]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8154,7 +8525,7 @@ func (x *ContainerInfo_MesosInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerInfo_MesosInfo.ProtoReflect.Descriptor instead.
 func (*ContainerInfo_MesosInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45, 1}
 }
 
 func (x *ContainerInfo_MesosInfo) GetImage() *Image {
@@ -8175,7 +8546,7 @@ type ContainerInfo_DockerInfo_PortMapping struct {
 
 func (x *ContainerInfo_DockerInfo_PortMapping) Reset() {
 	*x = ContainerInfo_DockerInfo_PortMapping{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8187,7 +8558,7 @@ func (x *ContainerInfo_DockerInfo_PortMapping) String() string {
 func (*ContainerInfo_DockerInfo_PortMapping) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[98]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8200,7 +8571,7 @@ func (x *ContainerInfo_DockerInfo_PortMapping) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ContainerInfo_DockerInfo_PortMapping.ProtoReflect.Descriptor instead.
 func (*ContainerInfo_DockerInfo_PortMapping) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{40, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{45, 0, 0}
 }
 
 func (x *ContainerInfo_DockerInfo_PortMapping) GetHostPort() uint32 {
@@ -8233,7 +8604,7 @@ type CheckInfo_Command struct {
 
 func (x *CheckInfo_Command) Reset() {
 	*x = CheckInfo_Command{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8245,7 +8616,7 @@ func (x *CheckInfo_Command) String() string {
 func (*CheckInfo_Command) ProtoMessage() {}
 
 func (x *CheckInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[99]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8258,7 +8629,7 @@ func (x *CheckInfo_Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo_Command.ProtoReflect.Descriptor instead.
 func (*CheckInfo_Command) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 0}
 }
 
 func (x *CheckInfo_Command) GetCommand() *CommandInfo {
@@ -8278,7 +8649,7 @@ type CheckInfo_Http struct {
 
 func (x *CheckInfo_Http) Reset() {
 	*x = CheckInfo_Http{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8290,7 +8661,7 @@ func (x *CheckInfo_Http) String() string {
 func (*CheckInfo_Http) ProtoMessage() {}
 
 func (x *CheckInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[100]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8303,7 +8674,7 @@ func (x *CheckInfo_Http) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo_Http.ProtoReflect.Descriptor instead.
 func (*CheckInfo_Http) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 1}
 }
 
 func (x *CheckInfo_Http) GetPort() uint32 {
@@ -8329,7 +8700,7 @@ type CheckInfo_Tcp struct {
 
 func (x *CheckInfo_Tcp) Reset() {
 	*x = CheckInfo_Tcp{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8341,7 +8712,7 @@ func (x *CheckInfo_Tcp) String() string {
 func (*CheckInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[101]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8354,7 +8725,7 @@ func (x *CheckInfo_Tcp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInfo_Tcp.ProtoReflect.Descriptor instead.
 func (*CheckInfo_Tcp) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{42, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{47, 2}
 }
 
 func (x *CheckInfo_Tcp) GetPort() uint32 {
@@ -8382,7 +8753,7 @@ const (
 
 func (x *HealthCheck_HTTPCheckInfo) Reset() {
 	*x = HealthCheck_HTTPCheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8394,7 +8765,7 @@ func (x *HealthCheck_HTTPCheckInfo) String() string {
 func (*HealthCheck_HTTPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_HTTPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[102]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8407,7 +8778,7 @@ func (x *HealthCheck_HTTPCheckInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck_HTTPCheckInfo.ProtoReflect.Descriptor instead.
 func (*HealthCheck_HTTPCheckInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48, 0}
 }
 
 func (x *HealthCheck_HTTPCheckInfo) GetProtocol() NetworkInfo_Protocol {
@@ -8460,7 +8831,7 @@ const (
 
 func (x *HealthCheck_TCPCheckInfo) Reset() {
 	*x = HealthCheck_TCPCheckInfo{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8472,7 +8843,7 @@ func (x *HealthCheck_TCPCheckInfo) String() string {
 func (*HealthCheck_TCPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_TCPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[103]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8485,7 +8856,7 @@ func (x *HealthCheck_TCPCheckInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck_TCPCheckInfo.ProtoReflect.Descriptor instead.
 func (*HealthCheck_TCPCheckInfo) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{43, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{48, 1}
 }
 
 func (x *HealthCheck_TCPCheckInfo) GetProtocol() NetworkInfo_Protocol {
@@ -8511,7 +8882,7 @@ type CheckStatusInfo_Command struct {
 
 func (x *CheckStatusInfo_Command) Reset() {
 	*x = CheckStatusInfo_Command{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8523,7 +8894,7 @@ func (x *CheckStatusInfo_Command) String() string {
 func (*CheckStatusInfo_Command) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[104]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8536,7 +8907,7 @@ func (x *CheckStatusInfo_Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo_Command.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo_Command) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49, 0}
 }
 
 func (x *CheckStatusInfo_Command) GetExitCode() int32 {
@@ -8555,7 +8926,7 @@ type CheckStatusInfo_Http struct {
 
 func (x *CheckStatusInfo_Http) Reset() {
 	*x = CheckStatusInfo_Http{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8567,7 +8938,7 @@ func (x *CheckStatusInfo_Http) String() string {
 func (*CheckStatusInfo_Http) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[105]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8580,7 +8951,7 @@ func (x *CheckStatusInfo_Http) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo_Http.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo_Http) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49, 1}
 }
 
 func (x *CheckStatusInfo_Http) GetStatusCode() uint32 {
@@ -8599,7 +8970,7 @@ type CheckStatusInfo_Tcp struct {
 
 func (x *CheckStatusInfo_Tcp) Reset() {
 	*x = CheckStatusInfo_Tcp{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8611,7 +8982,7 @@ func (x *CheckStatusInfo_Tcp) String() string {
 func (*CheckStatusInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[106]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8624,7 +8995,7 @@ func (x *CheckStatusInfo_Tcp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckStatusInfo_Tcp.ProtoReflect.Descriptor instead.
 func (*CheckStatusInfo_Tcp) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{44, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{49, 2}
 }
 
 func (x *CheckStatusInfo_Tcp) GetSucceeded() bool {
@@ -8654,7 +9025,7 @@ type Offer_Operation struct {
 
 func (x *Offer_Operation) Reset() {
 	*x = Offer_Operation{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8666,7 +9037,7 @@ func (x *Offer_Operation) String() string {
 func (*Offer_Operation) ProtoMessage() {}
 
 func (x *Offer_Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[108]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8679,7 +9050,7 @@ func (x *Offer_Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation.ProtoReflect.Descriptor instead.
 func (*Offer_Operation) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0}
 }
 
 func (x *Offer_Operation) GetType() Offer_Operation_Type {
@@ -8775,7 +9146,7 @@ type Offer_Operation_Launch struct {
 
 func (x *Offer_Operation_Launch) Reset() {
 	*x = Offer_Operation_Launch{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8787,7 +9158,7 @@ func (x *Offer_Operation_Launch) String() string {
 func (*Offer_Operation_Launch) ProtoMessage() {}
 
 func (x *Offer_Operation_Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[109]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8800,7 +9171,7 @@ func (x *Offer_Operation_Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Launch.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Launch) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 0}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 0}
 }
 
 func (x *Offer_Operation_Launch) GetTaskInfos() []*TaskInfo {
@@ -8820,7 +9191,7 @@ type Offer_Operation_LaunchGroup struct {
 
 func (x *Offer_Operation_LaunchGroup) Reset() {
 	*x = Offer_Operation_LaunchGroup{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8832,7 +9203,7 @@ func (x *Offer_Operation_LaunchGroup) String() string {
 func (*Offer_Operation_LaunchGroup) ProtoMessage() {}
 
 func (x *Offer_Operation_LaunchGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[110]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8845,7 +9216,7 @@ func (x *Offer_Operation_LaunchGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_LaunchGroup.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_LaunchGroup) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 1}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 1}
 }
 
 func (x *Offer_Operation_LaunchGroup) GetExecutor() *ExecutorInfo {
@@ -8872,7 +9243,7 @@ type Offer_Operation_Reserve struct {
 
 func (x *Offer_Operation_Reserve) Reset() {
 	*x = Offer_Operation_Reserve{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8884,7 +9255,7 @@ func (x *Offer_Operation_Reserve) String() string {
 func (*Offer_Operation_Reserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Reserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[111]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8897,7 +9268,7 @@ func (x *Offer_Operation_Reserve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Reserve.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Reserve) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 2}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 2}
 }
 
 func (x *Offer_Operation_Reserve) GetSource() []*Resource {
@@ -8923,7 +9294,7 @@ type Offer_Operation_Unreserve struct {
 
 func (x *Offer_Operation_Unreserve) Reset() {
 	*x = Offer_Operation_Unreserve{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8935,7 +9306,7 @@ func (x *Offer_Operation_Unreserve) String() string {
 func (*Offer_Operation_Unreserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Unreserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[112]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8948,7 +9319,7 @@ func (x *Offer_Operation_Unreserve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Unreserve.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Unreserve) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 3}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 3}
 }
 
 func (x *Offer_Operation_Unreserve) GetResources() []*Resource {
@@ -8967,7 +9338,7 @@ type Offer_Operation_Create struct {
 
 func (x *Offer_Operation_Create) Reset() {
 	*x = Offer_Operation_Create{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8979,7 +9350,7 @@ func (x *Offer_Operation_Create) String() string {
 func (*Offer_Operation_Create) ProtoMessage() {}
 
 func (x *Offer_Operation_Create) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[113]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8992,7 +9363,7 @@ func (x *Offer_Operation_Create) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Create.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Create) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 4}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 4}
 }
 
 func (x *Offer_Operation_Create) GetVolumes() []*Resource {
@@ -9011,7 +9382,7 @@ type Offer_Operation_Destroy struct {
 
 func (x *Offer_Operation_Destroy) Reset() {
 	*x = Offer_Operation_Destroy{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9023,7 +9394,7 @@ func (x *Offer_Operation_Destroy) String() string {
 func (*Offer_Operation_Destroy) ProtoMessage() {}
 
 func (x *Offer_Operation_Destroy) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[114]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9036,7 +9407,7 @@ func (x *Offer_Operation_Destroy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_Destroy.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_Destroy) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 5}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 5}
 }
 
 func (x *Offer_Operation_Destroy) GetVolumes() []*Resource {
@@ -9056,7 +9427,7 @@ type Offer_Operation_GrowVolume struct {
 
 func (x *Offer_Operation_GrowVolume) Reset() {
 	*x = Offer_Operation_GrowVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9068,7 +9439,7 @@ func (x *Offer_Operation_GrowVolume) String() string {
 func (*Offer_Operation_GrowVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_GrowVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[115]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9081,7 +9452,7 @@ func (x *Offer_Operation_GrowVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_GrowVolume.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_GrowVolume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 6}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 6}
 }
 
 func (x *Offer_Operation_GrowVolume) GetVolume() *Resource {
@@ -9108,7 +9479,7 @@ type Offer_Operation_ShrinkVolume struct {
 
 func (x *Offer_Operation_ShrinkVolume) Reset() {
 	*x = Offer_Operation_ShrinkVolume{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[116]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9120,7 +9491,7 @@ func (x *Offer_Operation_ShrinkVolume) String() string {
 func (*Offer_Operation_ShrinkVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_ShrinkVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[116]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9133,7 +9504,7 @@ func (x *Offer_Operation_ShrinkVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_ShrinkVolume.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_ShrinkVolume) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 7}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 7}
 }
 
 func (x *Offer_Operation_ShrinkVolume) GetVolume() *Resource {
@@ -9161,7 +9532,7 @@ type Offer_Operation_CreateDisk struct {
 
 func (x *Offer_Operation_CreateDisk) Reset() {
 	*x = Offer_Operation_CreateDisk{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[117]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9173,7 +9544,7 @@ func (x *Offer_Operation_CreateDisk) String() string {
 func (*Offer_Operation_CreateDisk) ProtoMessage() {}
 
 func (x *Offer_Operation_CreateDisk) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[117]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9186,7 +9557,7 @@ func (x *Offer_Operation_CreateDisk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_CreateDisk.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_CreateDisk) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 8}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 8}
 }
 
 func (x *Offer_Operation_CreateDisk) GetSource() *Resource {
@@ -9219,7 +9590,7 @@ type Offer_Operation_DestroyDisk struct {
 
 func (x *Offer_Operation_DestroyDisk) Reset() {
 	*x = Offer_Operation_DestroyDisk{}
-	mi := &file_mesos_v1_mesos_proto_msgTypes[118]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9231,7 +9602,7 @@ func (x *Offer_Operation_DestroyDisk) String() string {
 func (*Offer_Operation_DestroyDisk) ProtoMessage() {}
 
 func (x *Offer_Operation_DestroyDisk) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_mesos_proto_msgTypes[118]
+	mi := &file_mesos_v1_mesos_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9244,7 +9615,7 @@ func (x *Offer_Operation_DestroyDisk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Offer_Operation_DestroyDisk.ProtoReflect.Descriptor instead.
 func (*Offer_Operation_DestroyDisk) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{52, 0, 9}
+	return file_mesos_v1_mesos_proto_rawDescGZIP(), []int{57, 0, 9}
 }
 
 func (x *Offer_Operation_DestroyDisk) GetSource() *Resource {
@@ -9305,7 +9676,31 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\bfragment\x18\x05 \x01(\tR\bfragment\"n\n" +
 	"\x0eUnavailability\x12(\n" +
 	"\x05start\x18\x01 \x02(\v2\x12.mesos.v1.TimeInfoR\x05start\x122\n" +
-	"\bduration\x18\x02 \x01(\v2\x16.mesos.v1.DurationInfoR\bduration\"/\n" +
+	"\bduration\x18\x02 \x01(\v2\x16.mesos.v1.DurationInfoR\bduration\"7\n" +
+	"\tMachineID\x12\x1a\n" +
+	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x0e\n" +
+	"\x02ip\x18\x02 \x01(\tR\x02ip\"\xed\x01\n" +
+	"\x12InverseOfferStatus\x12;\n" +
+	"\x06status\x18\x01 \x02(\x0e2#.mesos.v1.InverseOfferStatus.StatusR\x06status\x128\n" +
+	"\fframework_id\x18\x02 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x120\n" +
+	"\ttimestamp\x18\x03 \x02(\v2\x12.mesos.v1.TimeInfoR\ttimestamp\".\n" +
+	"\x06Status\x12\v\n" +
+	"\aUNKNOWN\x10\x01\x12\n" +
+	"\n" +
+	"\x06ACCEPT\x10\x02\x12\v\n" +
+	"\aDECLINE\x10\x03\"\x8b\x01\n" +
+	"\x11MaintenanceWindow\x124\n" +
+	"\vmachine_ids\x18\x01 \x03(\v2\x13.mesos.v1.MachineIDR\n" +
+	"machineIds\x12@\n" +
+	"\x0eunavailability\x18\x02 \x02(\v2\x18.mesos.v1.UnavailabilityR\x0eunavailability\"L\n" +
+	"\x13MaintenanceSchedule\x125\n" +
+	"\awindows\x18\x01 \x03(\v2\x1b.mesos.v1.MaintenanceWindowR\awindows\"\xa7\x02\n" +
+	"\x18MaintenanceClusterStatus\x12_\n" +
+	"\x11draining_machines\x18\x01 \x03(\v22.mesos.v1.MaintenanceClusterStatus.DrainingMachineR\x10drainingMachines\x128\n" +
+	"\rdown_machines\x18\x02 \x03(\v2\x13.mesos.v1.MachineIDR\fdownMachines\x1ap\n" +
+	"\x0fDrainingMachine\x12#\n" +
+	"\x02id\x18\x01 \x02(\v2\x13.mesos.v1.MachineIDR\x02id\x128\n" +
+	"\bstatuses\x18\x02 \x03(\v2\x1c.mesos.v1.InverseOfferStatusR\bstatuses\"/\n" +
 	"\x05Label\x12\x10\n" +
 	"\x03key\x18\x01 \x02(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"1\n" +
@@ -10092,386 +10487,403 @@ func file_mesos_v1_mesos_proto_rawDescGZIP() []byte {
 	return file_mesos_v1_mesos_proto_rawDescData
 }
 
-var file_mesos_v1_mesos_proto_enumTypes = make([]protoimpl.EnumInfo, 28)
-var file_mesos_v1_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 119)
+var file_mesos_v1_mesos_proto_enumTypes = make([]protoimpl.EnumInfo, 29)
+var file_mesos_v1_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 125)
 var file_mesos_v1_mesos_proto_goTypes = []any{
-	(DrainState)(0),                              // 0: mesos.v1.DrainState
-	(TaskState)(0),                               // 1: mesos.v1.TaskState
-	(OperationState)(0),                          // 2: mesos.v1.OperationState
-	(FrameworkInfo_Capability_Type)(0),           // 3: mesos.v1.FrameworkInfo.Capability.Type
-	(MasterInfo_Capability_Type)(0),              // 4: mesos.v1.MasterInfo.Capability.Type
-	(Value_Type)(0),                              // 5: mesos.v1.Value.Type
-	(Resource_ReservationInfo_Type)(0),           // 6: mesos.v1.Resource.ReservationInfo.Type
-	(Resource_DiskInfo_Source_Type)(0),           // 7: mesos.v1.Resource.DiskInfo.Source.Type
-	(Secret_Type)(0),                             // 8: mesos.v1.Secret.Type
-	(Environment_Variable_Type)(0),               // 9: mesos.v1.Environment.Variable.Type
-	(Image_Type)(0),                              // 10: mesos.v1.Image.Type
-	(MountPropagation_Mode)(0),                   // 11: mesos.v1.MountPropagation.Mode
-	(Volume_Mode)(0),                             // 12: mesos.v1.Volume.Mode
-	(Volume_Source_Type)(0),                      // 13: mesos.v1.Volume.Source.Type
-	(Volume_Source_SandboxPath_Type)(0),          // 14: mesos.v1.Volume.Source.SandboxPath.Type
-	(NetworkInfo_Protocol)(0),                    // 15: mesos.v1.NetworkInfo.Protocol
-	(CapabilityInfo_Capability)(0),               // 16: mesos.v1.CapabilityInfo.Capability
-	(LinuxInfo_IpcMode)(0),                       // 17: mesos.v1.LinuxInfo.IpcMode
-	(RLimitInfo_RLimit_Type)(0),                  // 18: mesos.v1.RLimitInfo.RLimit.Type
-	(ContainerInfo_Type)(0),                      // 19: mesos.v1.ContainerInfo.Type
-	(ContainerInfo_DockerInfo_Network)(0),        // 20: mesos.v1.ContainerInfo.DockerInfo.Network
-	(CheckInfo_Type)(0),                          // 21: mesos.v1.CheckInfo.Type
-	(HealthCheck_Type)(0),                        // 22: mesos.v1.HealthCheck.Type
-	(DiscoveryInfo_Visibility)(0),                // 23: mesos.v1.DiscoveryInfo.Visibility
-	(ExecutorInfo_Type)(0),                       // 24: mesos.v1.ExecutorInfo.Type
-	(Offer_Operation_Type)(0),                    // 25: mesos.v1.Offer.Operation.Type
-	(TaskStatus_Source)(0),                       // 26: mesos.v1.TaskStatus.Source
-	(TaskStatus_Reason)(0),                       // 27: mesos.v1.TaskStatus.Reason
-	(*FrameworkID)(nil),                          // 28: mesos.v1.FrameworkID
-	(*OfferID)(nil),                              // 29: mesos.v1.OfferID
-	(*AgentID)(nil),                              // 30: mesos.v1.AgentID
-	(*TaskID)(nil),                               // 31: mesos.v1.TaskID
-	(*ExecutorID)(nil),                           // 32: mesos.v1.ExecutorID
-	(*ResourceProviderID)(nil),                   // 33: mesos.v1.ResourceProviderID
-	(*OperationID)(nil),                          // 34: mesos.v1.OperationID
-	(*ContainerID)(nil),                          // 35: mesos.v1.ContainerID
-	(*TimeInfo)(nil),                             // 36: mesos.v1.TimeInfo
-	(*DurationInfo)(nil),                         // 37: mesos.v1.DurationInfo
-	(*DrainConfig)(nil),                          // 38: mesos.v1.DrainConfig
-	(*DrainInfo)(nil),                            // 39: mesos.v1.DrainInfo
-	(*Address)(nil),                              // 40: mesos.v1.Address
-	(*Parameter)(nil),                            // 41: mesos.v1.Parameter
-	(*Parameters)(nil),                           // 42: mesos.v1.Parameters
-	(*URL)(nil),                                  // 43: mesos.v1.URL
-	(*Unavailability)(nil),                       // 44: mesos.v1.Unavailability
-	(*Label)(nil),                                // 45: mesos.v1.Label
-	(*Labels)(nil),                               // 46: mesos.v1.Labels
-	(*FrameworkInfo)(nil),                        // 47: mesos.v1.FrameworkInfo
-	(*OfferFilters)(nil),                         // 48: mesos.v1.OfferFilters
-	(*DomainInfo)(nil),                           // 49: mesos.v1.DomainInfo
-	(*MasterInfo)(nil),                           // 50: mesos.v1.MasterInfo
-	(*AgentInfo)(nil),                            // 51: mesos.v1.AgentInfo
-	(*Value)(nil),                                // 52: mesos.v1.Value
-	(*Attribute)(nil),                            // 53: mesos.v1.Attribute
-	(*Resource)(nil),                             // 54: mesos.v1.Resource
-	(*Request)(nil),                              // 55: mesos.v1.Request
-	(*Secret)(nil),                               // 56: mesos.v1.Secret
-	(*Environment)(nil),                          // 57: mesos.v1.Environment
-	(*CommandInfo)(nil),                          // 58: mesos.v1.CommandInfo
-	(*Image)(nil),                                // 59: mesos.v1.Image
-	(*MountPropagation)(nil),                     // 60: mesos.v1.MountPropagation
-	(*Volume)(nil),                               // 61: mesos.v1.Volume
-	(*NetworkInfo)(nil),                          // 62: mesos.v1.NetworkInfo
-	(*CapabilityInfo)(nil),                       // 63: mesos.v1.CapabilityInfo
-	(*SeccompInfo)(nil),                          // 64: mesos.v1.SeccompInfo
-	(*LinuxInfo)(nil),                            // 65: mesos.v1.LinuxInfo
-	(*RLimitInfo)(nil),                           // 66: mesos.v1.RLimitInfo
-	(*TTYInfo)(nil),                              // 67: mesos.v1.TTYInfo
-	(*ContainerInfo)(nil),                        // 68: mesos.v1.ContainerInfo
-	(*ContainerStatus)(nil),                      // 69: mesos.v1.ContainerStatus
-	(*CheckInfo)(nil),                            // 70: mesos.v1.CheckInfo
-	(*HealthCheck)(nil),                          // 71: mesos.v1.HealthCheck
-	(*CheckStatusInfo)(nil),                      // 72: mesos.v1.CheckStatusInfo
-	(*Port)(nil),                                 // 73: mesos.v1.Port
-	(*Ports)(nil),                                // 74: mesos.v1.Ports
-	(*DiscoveryInfo)(nil),                        // 75: mesos.v1.DiscoveryInfo
-	(*KillPolicy)(nil),                           // 76: mesos.v1.KillPolicy
-	(*ExecutorInfo)(nil),                         // 77: mesos.v1.ExecutorInfo
-	(*TaskInfo)(nil),                             // 78: mesos.v1.TaskInfo
-	(*TaskGroupInfo)(nil),                        // 79: mesos.v1.TaskGroupInfo
-	(*Offer)(nil),                                // 80: mesos.v1.Offer
-	(*InverseOffer)(nil),                         // 81: mesos.v1.InverseOffer
-	(*Filters)(nil),                              // 82: mesos.v1.Filters
-	(*TaskResourceLimitation)(nil),               // 83: mesos.v1.TaskResourceLimitation
-	(*UUID)(nil),                                 // 84: mesos.v1.UUID
-	(*TaskStatus)(nil),                           // 85: mesos.v1.TaskStatus
-	(*OperationStatus)(nil),                      // 86: mesos.v1.OperationStatus
-	(*FrameworkInfo_Capability)(nil),             // 87: mesos.v1.FrameworkInfo.Capability
-	nil,                                          // 88: mesos.v1.FrameworkInfo.OfferFiltersEntry
-	(*OfferFilters_ResourceQuantities)(nil),      // 89: mesos.v1.OfferFilters.ResourceQuantities
-	(*OfferFilters_MinAllocatableResources)(nil), // 90: mesos.v1.OfferFilters.MinAllocatableResources
-	nil,                            // 91: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
-	(*DomainInfo_FaultDomain)(nil), // 92: mesos.v1.DomainInfo.FaultDomain
-	(*DomainInfo_FaultDomain_RegionInfo)(nil),    // 93: mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	(*DomainInfo_FaultDomain_ZoneInfo)(nil),      // 94: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	(*MasterInfo_Capability)(nil),                // 95: mesos.v1.MasterInfo.Capability
-	(*Value_Scalar)(nil),                         // 96: mesos.v1.Value.Scalar
-	(*Value_Range)(nil),                          // 97: mesos.v1.Value.Range
-	(*Value_Ranges)(nil),                         // 98: mesos.v1.Value.Ranges
-	(*Value_Set)(nil),                            // 99: mesos.v1.Value.Set
-	(*Value_Text)(nil),                           // 100: mesos.v1.Value.Text
-	(*Resource_AllocationInfo)(nil),              // 101: mesos.v1.Resource.AllocationInfo
-	(*Resource_ReservationInfo)(nil),             // 102: mesos.v1.Resource.ReservationInfo
-	(*Resource_DiskInfo)(nil),                    // 103: mesos.v1.Resource.DiskInfo
-	(*Resource_RevocableInfo)(nil),               // 104: mesos.v1.Resource.RevocableInfo
-	(*Resource_SharedInfo)(nil),                  // 105: mesos.v1.Resource.SharedInfo
-	(*Resource_DiskInfo_Persistence)(nil),        // 106: mesos.v1.Resource.DiskInfo.Persistence
-	(*Resource_DiskInfo_Source)(nil),             // 107: mesos.v1.Resource.DiskInfo.Source
-	(*Resource_DiskInfo_Source_Path)(nil),        // 108: mesos.v1.Resource.DiskInfo.Source.Path
-	(*Resource_DiskInfo_Source_Mount)(nil),       // 109: mesos.v1.Resource.DiskInfo.Source.Mount
-	(*Secret_Reference)(nil),                     // 110: mesos.v1.Secret.Reference
-	(*Secret_Value)(nil),                         // 111: mesos.v1.Secret.Value
-	(*Environment_Variable)(nil),                 // 112: mesos.v1.Environment.Variable
-	(*CommandInfo_URI)(nil),                      // 113: mesos.v1.CommandInfo.URI
-	(*Image_Appc)(nil),                           // 114: mesos.v1.Image.Appc
-	(*Image_Docker)(nil),                         // 115: mesos.v1.Image.Docker
-	(*Volume_Source)(nil),                        // 116: mesos.v1.Volume.Source
-	(*Volume_Source_DockerVolume)(nil),           // 117: mesos.v1.Volume.Source.DockerVolume
-	(*Volume_Source_HostPath)(nil),               // 118: mesos.v1.Volume.Source.HostPath
-	(*Volume_Source_SandboxPath)(nil),            // 119: mesos.v1.Volume.Source.SandboxPath
-	(*NetworkInfo_IPAddress)(nil),                // 120: mesos.v1.NetworkInfo.IPAddress
-	(*NetworkInfo_PortMapping)(nil),              // 121: mesos.v1.NetworkInfo.PortMapping
-	(*RLimitInfo_RLimit)(nil),                    // 122: mesos.v1.RLimitInfo.RLimit
-	(*TTYInfo_WindowSize)(nil),                   // 123: mesos.v1.TTYInfo.WindowSize
-	(*ContainerInfo_DockerInfo)(nil),             // 124: mesos.v1.ContainerInfo.DockerInfo
-	(*ContainerInfo_MesosInfo)(nil),              // 125: mesos.v1.ContainerInfo.MesosInfo
-	(*ContainerInfo_DockerInfo_PortMapping)(nil), // 126: mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	(*CheckInfo_Command)(nil),                    // 127: mesos.v1.CheckInfo.Command
-	(*CheckInfo_Http)(nil),                       // 128: mesos.v1.CheckInfo.Http
-	(*CheckInfo_Tcp)(nil),                        // 129: mesos.v1.CheckInfo.Tcp
-	(*HealthCheck_HTTPCheckInfo)(nil),            // 130: mesos.v1.HealthCheck.HTTPCheckInfo
-	(*HealthCheck_TCPCheckInfo)(nil),             // 131: mesos.v1.HealthCheck.TCPCheckInfo
-	(*CheckStatusInfo_Command)(nil),              // 132: mesos.v1.CheckStatusInfo.Command
-	(*CheckStatusInfo_Http)(nil),                 // 133: mesos.v1.CheckStatusInfo.Http
-	(*CheckStatusInfo_Tcp)(nil),                  // 134: mesos.v1.CheckStatusInfo.Tcp
-	nil,                                          // 135: mesos.v1.TaskInfo.LimitsEntry
-	(*Offer_Operation)(nil),                      // 136: mesos.v1.Offer.Operation
-	(*Offer_Operation_Launch)(nil),               // 137: mesos.v1.Offer.Operation.Launch
-	(*Offer_Operation_LaunchGroup)(nil),          // 138: mesos.v1.Offer.Operation.LaunchGroup
-	(*Offer_Operation_Reserve)(nil),              // 139: mesos.v1.Offer.Operation.Reserve
-	(*Offer_Operation_Unreserve)(nil),            // 140: mesos.v1.Offer.Operation.Unreserve
-	(*Offer_Operation_Create)(nil),               // 141: mesos.v1.Offer.Operation.Create
-	(*Offer_Operation_Destroy)(nil),              // 142: mesos.v1.Offer.Operation.Destroy
-	(*Offer_Operation_GrowVolume)(nil),           // 143: mesos.v1.Offer.Operation.GrowVolume
-	(*Offer_Operation_ShrinkVolume)(nil),         // 144: mesos.v1.Offer.Operation.ShrinkVolume
-	(*Offer_Operation_CreateDisk)(nil),           // 145: mesos.v1.Offer.Operation.CreateDisk
-	(*Offer_Operation_DestroyDisk)(nil),          // 146: mesos.v1.Offer.Operation.DestroyDisk
+	(DrainState)(0),                                  // 0: mesos.v1.DrainState
+	(TaskState)(0),                                   // 1: mesos.v1.TaskState
+	(OperationState)(0),                              // 2: mesos.v1.OperationState
+	(InverseOfferStatus_Status)(0),                   // 3: mesos.v1.InverseOfferStatus.Status
+	(FrameworkInfo_Capability_Type)(0),               // 4: mesos.v1.FrameworkInfo.Capability.Type
+	(MasterInfo_Capability_Type)(0),                  // 5: mesos.v1.MasterInfo.Capability.Type
+	(Value_Type)(0),                                  // 6: mesos.v1.Value.Type
+	(Resource_ReservationInfo_Type)(0),               // 7: mesos.v1.Resource.ReservationInfo.Type
+	(Resource_DiskInfo_Source_Type)(0),               // 8: mesos.v1.Resource.DiskInfo.Source.Type
+	(Secret_Type)(0),                                 // 9: mesos.v1.Secret.Type
+	(Environment_Variable_Type)(0),                   // 10: mesos.v1.Environment.Variable.Type
+	(Image_Type)(0),                                  // 11: mesos.v1.Image.Type
+	(MountPropagation_Mode)(0),                       // 12: mesos.v1.MountPropagation.Mode
+	(Volume_Mode)(0),                                 // 13: mesos.v1.Volume.Mode
+	(Volume_Source_Type)(0),                          // 14: mesos.v1.Volume.Source.Type
+	(Volume_Source_SandboxPath_Type)(0),              // 15: mesos.v1.Volume.Source.SandboxPath.Type
+	(NetworkInfo_Protocol)(0),                        // 16: mesos.v1.NetworkInfo.Protocol
+	(CapabilityInfo_Capability)(0),                   // 17: mesos.v1.CapabilityInfo.Capability
+	(LinuxInfo_IpcMode)(0),                           // 18: mesos.v1.LinuxInfo.IpcMode
+	(RLimitInfo_RLimit_Type)(0),                      // 19: mesos.v1.RLimitInfo.RLimit.Type
+	(ContainerInfo_Type)(0),                          // 20: mesos.v1.ContainerInfo.Type
+	(ContainerInfo_DockerInfo_Network)(0),            // 21: mesos.v1.ContainerInfo.DockerInfo.Network
+	(CheckInfo_Type)(0),                              // 22: mesos.v1.CheckInfo.Type
+	(HealthCheck_Type)(0),                            // 23: mesos.v1.HealthCheck.Type
+	(DiscoveryInfo_Visibility)(0),                    // 24: mesos.v1.DiscoveryInfo.Visibility
+	(ExecutorInfo_Type)(0),                           // 25: mesos.v1.ExecutorInfo.Type
+	(Offer_Operation_Type)(0),                        // 26: mesos.v1.Offer.Operation.Type
+	(TaskStatus_Source)(0),                           // 27: mesos.v1.TaskStatus.Source
+	(TaskStatus_Reason)(0),                           // 28: mesos.v1.TaskStatus.Reason
+	(*FrameworkID)(nil),                              // 29: mesos.v1.FrameworkID
+	(*OfferID)(nil),                                  // 30: mesos.v1.OfferID
+	(*AgentID)(nil),                                  // 31: mesos.v1.AgentID
+	(*TaskID)(nil),                                   // 32: mesos.v1.TaskID
+	(*ExecutorID)(nil),                               // 33: mesos.v1.ExecutorID
+	(*ResourceProviderID)(nil),                       // 34: mesos.v1.ResourceProviderID
+	(*OperationID)(nil),                              // 35: mesos.v1.OperationID
+	(*ContainerID)(nil),                              // 36: mesos.v1.ContainerID
+	(*TimeInfo)(nil),                                 // 37: mesos.v1.TimeInfo
+	(*DurationInfo)(nil),                             // 38: mesos.v1.DurationInfo
+	(*DrainConfig)(nil),                              // 39: mesos.v1.DrainConfig
+	(*DrainInfo)(nil),                                // 40: mesos.v1.DrainInfo
+	(*Address)(nil),                                  // 41: mesos.v1.Address
+	(*Parameter)(nil),                                // 42: mesos.v1.Parameter
+	(*Parameters)(nil),                               // 43: mesos.v1.Parameters
+	(*URL)(nil),                                      // 44: mesos.v1.URL
+	(*Unavailability)(nil),                           // 45: mesos.v1.Unavailability
+	(*MachineID)(nil),                                // 46: mesos.v1.MachineID
+	(*InverseOfferStatus)(nil),                       // 47: mesos.v1.InverseOfferStatus
+	(*MaintenanceWindow)(nil),                        // 48: mesos.v1.MaintenanceWindow
+	(*MaintenanceSchedule)(nil),                      // 49: mesos.v1.MaintenanceSchedule
+	(*MaintenanceClusterStatus)(nil),                 // 50: mesos.v1.MaintenanceClusterStatus
+	(*Label)(nil),                                    // 51: mesos.v1.Label
+	(*Labels)(nil),                                   // 52: mesos.v1.Labels
+	(*FrameworkInfo)(nil),                            // 53: mesos.v1.FrameworkInfo
+	(*OfferFilters)(nil),                             // 54: mesos.v1.OfferFilters
+	(*DomainInfo)(nil),                               // 55: mesos.v1.DomainInfo
+	(*MasterInfo)(nil),                               // 56: mesos.v1.MasterInfo
+	(*AgentInfo)(nil),                                // 57: mesos.v1.AgentInfo
+	(*Value)(nil),                                    // 58: mesos.v1.Value
+	(*Attribute)(nil),                                // 59: mesos.v1.Attribute
+	(*Resource)(nil),                                 // 60: mesos.v1.Resource
+	(*Request)(nil),                                  // 61: mesos.v1.Request
+	(*Secret)(nil),                                   // 62: mesos.v1.Secret
+	(*Environment)(nil),                              // 63: mesos.v1.Environment
+	(*CommandInfo)(nil),                              // 64: mesos.v1.CommandInfo
+	(*Image)(nil),                                    // 65: mesos.v1.Image
+	(*MountPropagation)(nil),                         // 66: mesos.v1.MountPropagation
+	(*Volume)(nil),                                   // 67: mesos.v1.Volume
+	(*NetworkInfo)(nil),                              // 68: mesos.v1.NetworkInfo
+	(*CapabilityInfo)(nil),                           // 69: mesos.v1.CapabilityInfo
+	(*SeccompInfo)(nil),                              // 70: mesos.v1.SeccompInfo
+	(*LinuxInfo)(nil),                                // 71: mesos.v1.LinuxInfo
+	(*RLimitInfo)(nil),                               // 72: mesos.v1.RLimitInfo
+	(*TTYInfo)(nil),                                  // 73: mesos.v1.TTYInfo
+	(*ContainerInfo)(nil),                            // 74: mesos.v1.ContainerInfo
+	(*ContainerStatus)(nil),                          // 75: mesos.v1.ContainerStatus
+	(*CheckInfo)(nil),                                // 76: mesos.v1.CheckInfo
+	(*HealthCheck)(nil),                              // 77: mesos.v1.HealthCheck
+	(*CheckStatusInfo)(nil),                          // 78: mesos.v1.CheckStatusInfo
+	(*Port)(nil),                                     // 79: mesos.v1.Port
+	(*Ports)(nil),                                    // 80: mesos.v1.Ports
+	(*DiscoveryInfo)(nil),                            // 81: mesos.v1.DiscoveryInfo
+	(*KillPolicy)(nil),                               // 82: mesos.v1.KillPolicy
+	(*ExecutorInfo)(nil),                             // 83: mesos.v1.ExecutorInfo
+	(*TaskInfo)(nil),                                 // 84: mesos.v1.TaskInfo
+	(*TaskGroupInfo)(nil),                            // 85: mesos.v1.TaskGroupInfo
+	(*Offer)(nil),                                    // 86: mesos.v1.Offer
+	(*InverseOffer)(nil),                             // 87: mesos.v1.InverseOffer
+	(*Filters)(nil),                                  // 88: mesos.v1.Filters
+	(*TaskResourceLimitation)(nil),                   // 89: mesos.v1.TaskResourceLimitation
+	(*UUID)(nil),                                     // 90: mesos.v1.UUID
+	(*TaskStatus)(nil),                               // 91: mesos.v1.TaskStatus
+	(*OperationStatus)(nil),                          // 92: mesos.v1.OperationStatus
+	(*MaintenanceClusterStatus_DrainingMachine)(nil), // 93: mesos.v1.MaintenanceClusterStatus.DrainingMachine
+	(*FrameworkInfo_Capability)(nil),                 // 94: mesos.v1.FrameworkInfo.Capability
+	nil,                                              // 95: mesos.v1.FrameworkInfo.OfferFiltersEntry
+	(*OfferFilters_ResourceQuantities)(nil),          // 96: mesos.v1.OfferFilters.ResourceQuantities
+	(*OfferFilters_MinAllocatableResources)(nil),     // 97: mesos.v1.OfferFilters.MinAllocatableResources
+	nil,                            // 98: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
+	(*DomainInfo_FaultDomain)(nil), // 99: mesos.v1.DomainInfo.FaultDomain
+	(*DomainInfo_FaultDomain_RegionInfo)(nil),    // 100: mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	(*DomainInfo_FaultDomain_ZoneInfo)(nil),      // 101: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	(*MasterInfo_Capability)(nil),                // 102: mesos.v1.MasterInfo.Capability
+	(*Value_Scalar)(nil),                         // 103: mesos.v1.Value.Scalar
+	(*Value_Range)(nil),                          // 104: mesos.v1.Value.Range
+	(*Value_Ranges)(nil),                         // 105: mesos.v1.Value.Ranges
+	(*Value_Set)(nil),                            // 106: mesos.v1.Value.Set
+	(*Value_Text)(nil),                           // 107: mesos.v1.Value.Text
+	(*Resource_AllocationInfo)(nil),              // 108: mesos.v1.Resource.AllocationInfo
+	(*Resource_ReservationInfo)(nil),             // 109: mesos.v1.Resource.ReservationInfo
+	(*Resource_DiskInfo)(nil),                    // 110: mesos.v1.Resource.DiskInfo
+	(*Resource_RevocableInfo)(nil),               // 111: mesos.v1.Resource.RevocableInfo
+	(*Resource_SharedInfo)(nil),                  // 112: mesos.v1.Resource.SharedInfo
+	(*Resource_DiskInfo_Persistence)(nil),        // 113: mesos.v1.Resource.DiskInfo.Persistence
+	(*Resource_DiskInfo_Source)(nil),             // 114: mesos.v1.Resource.DiskInfo.Source
+	(*Resource_DiskInfo_Source_Path)(nil),        // 115: mesos.v1.Resource.DiskInfo.Source.Path
+	(*Resource_DiskInfo_Source_Mount)(nil),       // 116: mesos.v1.Resource.DiskInfo.Source.Mount
+	(*Secret_Reference)(nil),                     // 117: mesos.v1.Secret.Reference
+	(*Secret_Value)(nil),                         // 118: mesos.v1.Secret.Value
+	(*Environment_Variable)(nil),                 // 119: mesos.v1.Environment.Variable
+	(*CommandInfo_URI)(nil),                      // 120: mesos.v1.CommandInfo.URI
+	(*Image_Appc)(nil),                           // 121: mesos.v1.Image.Appc
+	(*Image_Docker)(nil),                         // 122: mesos.v1.Image.Docker
+	(*Volume_Source)(nil),                        // 123: mesos.v1.Volume.Source
+	(*Volume_Source_DockerVolume)(nil),           // 124: mesos.v1.Volume.Source.DockerVolume
+	(*Volume_Source_HostPath)(nil),               // 125: mesos.v1.Volume.Source.HostPath
+	(*Volume_Source_SandboxPath)(nil),            // 126: mesos.v1.Volume.Source.SandboxPath
+	(*NetworkInfo_IPAddress)(nil),                // 127: mesos.v1.NetworkInfo.IPAddress
+	(*NetworkInfo_PortMapping)(nil),              // 128: mesos.v1.NetworkInfo.PortMapping
+	(*RLimitInfo_RLimit)(nil),                    // 129: mesos.v1.RLimitInfo.RLimit
+	(*TTYInfo_WindowSize)(nil),                   // 130: mesos.v1.TTYInfo.WindowSize
+	(*ContainerInfo_DockerInfo)(nil),             // 131: mesos.v1.ContainerInfo.DockerInfo
+	(*ContainerInfo_MesosInfo)(nil),              // 132: mesos.v1.ContainerInfo.MesosInfo
+	(*ContainerInfo_DockerInfo_PortMapping)(nil), // 133: mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	(*CheckInfo_Command)(nil),                    // 134: mesos.v1.CheckInfo.Command
+	(*CheckInfo_Http)(nil),                       // 135: mesos.v1.CheckInfo.Http
+	(*CheckInfo_Tcp)(nil),                        // 136: mesos.v1.CheckInfo.Tcp
+	(*HealthCheck_HTTPCheckInfo)(nil),            // 137: mesos.v1.HealthCheck.HTTPCheckInfo
+	(*HealthCheck_TCPCheckInfo)(nil),             // 138: mesos.v1.HealthCheck.TCPCheckInfo
+	(*CheckStatusInfo_Command)(nil),              // 139: mesos.v1.CheckStatusInfo.Command
+	(*CheckStatusInfo_Http)(nil),                 // 140: mesos.v1.CheckStatusInfo.Http
+	(*CheckStatusInfo_Tcp)(nil),                  // 141: mesos.v1.CheckStatusInfo.Tcp
+	nil,                                          // 142: mesos.v1.TaskInfo.LimitsEntry
+	(*Offer_Operation)(nil),                      // 143: mesos.v1.Offer.Operation
+	(*Offer_Operation_Launch)(nil),               // 144: mesos.v1.Offer.Operation.Launch
+	(*Offer_Operation_LaunchGroup)(nil),          // 145: mesos.v1.Offer.Operation.LaunchGroup
+	(*Offer_Operation_Reserve)(nil),              // 146: mesos.v1.Offer.Operation.Reserve
+	(*Offer_Operation_Unreserve)(nil),            // 147: mesos.v1.Offer.Operation.Unreserve
+	(*Offer_Operation_Create)(nil),               // 148: mesos.v1.Offer.Operation.Create
+	(*Offer_Operation_Destroy)(nil),              // 149: mesos.v1.Offer.Operation.Destroy
+	(*Offer_Operation_GrowVolume)(nil),           // 150: mesos.v1.Offer.Operation.GrowVolume
+	(*Offer_Operation_ShrinkVolume)(nil),         // 151: mesos.v1.Offer.Operation.ShrinkVolume
+	(*Offer_Operation_CreateDisk)(nil),           // 152: mesos.v1.Offer.Operation.CreateDisk
+	(*Offer_Operation_DestroyDisk)(nil),          // 153: mesos.v1.Offer.Operation.DestroyDisk
 }
 var file_mesos_v1_mesos_proto_depIdxs = []int32{
-	35,  // 0: mesos.v1.ContainerID.parent:type_name -> mesos.v1.ContainerID
-	37,  // 1: mesos.v1.DrainConfig.max_grace_period:type_name -> mesos.v1.DurationInfo
+	36,  // 0: mesos.v1.ContainerID.parent:type_name -> mesos.v1.ContainerID
+	38,  // 1: mesos.v1.DrainConfig.max_grace_period:type_name -> mesos.v1.DurationInfo
 	0,   // 2: mesos.v1.DrainInfo.state:type_name -> mesos.v1.DrainState
-	38,  // 3: mesos.v1.DrainInfo.config:type_name -> mesos.v1.DrainConfig
-	41,  // 4: mesos.v1.Parameters.parameter:type_name -> mesos.v1.Parameter
-	40,  // 5: mesos.v1.URL.address:type_name -> mesos.v1.Address
-	41,  // 6: mesos.v1.URL.query:type_name -> mesos.v1.Parameter
-	36,  // 7: mesos.v1.Unavailability.start:type_name -> mesos.v1.TimeInfo
-	37,  // 8: mesos.v1.Unavailability.duration:type_name -> mesos.v1.DurationInfo
-	45,  // 9: mesos.v1.Labels.labels:type_name -> mesos.v1.Label
-	28,  // 10: mesos.v1.FrameworkInfo.id:type_name -> mesos.v1.FrameworkID
-	87,  // 11: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
-	46,  // 12: mesos.v1.FrameworkInfo.labels:type_name -> mesos.v1.Labels
-	88,  // 13: mesos.v1.FrameworkInfo.offer_filters:type_name -> mesos.v1.FrameworkInfo.OfferFiltersEntry
-	90,  // 14: mesos.v1.OfferFilters.min_allocatable_resources:type_name -> mesos.v1.OfferFilters.MinAllocatableResources
-	92,  // 15: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
-	40,  // 16: mesos.v1.MasterInfo.address:type_name -> mesos.v1.Address
-	49,  // 17: mesos.v1.MasterInfo.domain:type_name -> mesos.v1.DomainInfo
-	95,  // 18: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
-	54,  // 19: mesos.v1.AgentInfo.resources:type_name -> mesos.v1.Resource
-	53,  // 20: mesos.v1.AgentInfo.attributes:type_name -> mesos.v1.Attribute
-	30,  // 21: mesos.v1.AgentInfo.id:type_name -> mesos.v1.AgentID
-	49,  // 22: mesos.v1.AgentInfo.domain:type_name -> mesos.v1.DomainInfo
-	5,   // 23: mesos.v1.Value.type:type_name -> mesos.v1.Value.Type
-	96,  // 24: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
-	98,  // 25: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
-	99,  // 26: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
-	100, // 27: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
-	5,   // 28: mesos.v1.Attribute.type:type_name -> mesos.v1.Value.Type
-	96,  // 29: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
-	98,  // 30: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
-	99,  // 31: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
-	100, // 32: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
-	33,  // 33: mesos.v1.Resource.provider_id:type_name -> mesos.v1.ResourceProviderID
-	5,   // 34: mesos.v1.Resource.type:type_name -> mesos.v1.Value.Type
-	96,  // 35: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
-	98,  // 36: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
-	99,  // 37: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
-	101, // 38: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
-	102, // 39: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
-	102, // 40: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
-	103, // 41: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
-	104, // 42: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
-	105, // 43: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
-	30,  // 44: mesos.v1.Request.agent_id:type_name -> mesos.v1.AgentID
-	54,  // 45: mesos.v1.Request.resources:type_name -> mesos.v1.Resource
-	8,   // 46: mesos.v1.Secret.type:type_name -> mesos.v1.Secret.Type
-	110, // 47: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
-	111, // 48: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
-	112, // 49: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
-	113, // 50: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
-	57,  // 51: mesos.v1.CommandInfo.environment:type_name -> mesos.v1.Environment
-	10,  // 52: mesos.v1.Image.type:type_name -> mesos.v1.Image.Type
-	114, // 53: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
-	115, // 54: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
-	11,  // 55: mesos.v1.MountPropagation.mode:type_name -> mesos.v1.MountPropagation.Mode
-	12,  // 56: mesos.v1.Volume.mode:type_name -> mesos.v1.Volume.Mode
-	59,  // 57: mesos.v1.Volume.image:type_name -> mesos.v1.Image
-	116, // 58: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
-	120, // 59: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
-	46,  // 60: mesos.v1.NetworkInfo.labels:type_name -> mesos.v1.Labels
-	121, // 61: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
-	16,  // 62: mesos.v1.CapabilityInfo.capabilities:type_name -> mesos.v1.CapabilityInfo.Capability
-	63,  // 63: mesos.v1.LinuxInfo.capability_info:type_name -> mesos.v1.CapabilityInfo
-	63,  // 64: mesos.v1.LinuxInfo.bounding_capabilities:type_name -> mesos.v1.CapabilityInfo
-	63,  // 65: mesos.v1.LinuxInfo.effective_capabilities:type_name -> mesos.v1.CapabilityInfo
-	64,  // 66: mesos.v1.LinuxInfo.seccomp:type_name -> mesos.v1.SeccompInfo
-	17,  // 67: mesos.v1.LinuxInfo.ipc_mode:type_name -> mesos.v1.LinuxInfo.IpcMode
-	122, // 68: mesos.v1.RLimitInfo.rlimits:type_name -> mesos.v1.RLimitInfo.RLimit
-	123, // 69: mesos.v1.TTYInfo.window_size:type_name -> mesos.v1.TTYInfo.WindowSize
-	19,  // 70: mesos.v1.ContainerInfo.type:type_name -> mesos.v1.ContainerInfo.Type
-	61,  // 71: mesos.v1.ContainerInfo.volumes:type_name -> mesos.v1.Volume
-	124, // 72: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
-	125, // 73: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
-	62,  // 74: mesos.v1.ContainerInfo.network_infos:type_name -> mesos.v1.NetworkInfo
-	65,  // 75: mesos.v1.ContainerInfo.linux_info:type_name -> mesos.v1.LinuxInfo
-	66,  // 76: mesos.v1.ContainerInfo.rlimit_info:type_name -> mesos.v1.RLimitInfo
-	67,  // 77: mesos.v1.ContainerInfo.tty_info:type_name -> mesos.v1.TTYInfo
-	35,  // 78: mesos.v1.ContainerStatus.container_id:type_name -> mesos.v1.ContainerID
-	62,  // 79: mesos.v1.ContainerStatus.network_infos:type_name -> mesos.v1.NetworkInfo
-	21,  // 80: mesos.v1.CheckInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	127, // 81: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
-	128, // 82: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
-	129, // 83: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
-	22,  // 84: mesos.v1.HealthCheck.type:type_name -> mesos.v1.HealthCheck.Type
-	58,  // 85: mesos.v1.HealthCheck.command:type_name -> mesos.v1.CommandInfo
-	130, // 86: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
-	131, // 87: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
-	21,  // 88: mesos.v1.CheckStatusInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	132, // 89: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
-	133, // 90: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
-	134, // 91: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
-	23,  // 92: mesos.v1.Port.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
-	46,  // 93: mesos.v1.Port.labels:type_name -> mesos.v1.Labels
-	73,  // 94: mesos.v1.Ports.ports:type_name -> mesos.v1.Port
-	23,  // 95: mesos.v1.DiscoveryInfo.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
-	74,  // 96: mesos.v1.DiscoveryInfo.ports:type_name -> mesos.v1.Ports
-	46,  // 97: mesos.v1.DiscoveryInfo.labels:type_name -> mesos.v1.Labels
-	37,  // 98: mesos.v1.KillPolicy.grace_period:type_name -> mesos.v1.DurationInfo
-	24,  // 99: mesos.v1.ExecutorInfo.type:type_name -> mesos.v1.ExecutorInfo.Type
-	32,  // 100: mesos.v1.ExecutorInfo.executor_id:type_name -> mesos.v1.ExecutorID
-	28,  // 101: mesos.v1.ExecutorInfo.framework_id:type_name -> mesos.v1.FrameworkID
-	58,  // 102: mesos.v1.ExecutorInfo.command:type_name -> mesos.v1.CommandInfo
-	68,  // 103: mesos.v1.ExecutorInfo.container:type_name -> mesos.v1.ContainerInfo
-	54,  // 104: mesos.v1.ExecutorInfo.resources:type_name -> mesos.v1.Resource
-	75,  // 105: mesos.v1.ExecutorInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
-	37,  // 106: mesos.v1.ExecutorInfo.shutdown_grace_period:type_name -> mesos.v1.DurationInfo
-	46,  // 107: mesos.v1.ExecutorInfo.labels:type_name -> mesos.v1.Labels
-	31,  // 108: mesos.v1.TaskInfo.task_id:type_name -> mesos.v1.TaskID
-	30,  // 109: mesos.v1.TaskInfo.agent_id:type_name -> mesos.v1.AgentID
-	54,  // 110: mesos.v1.TaskInfo.resources:type_name -> mesos.v1.Resource
-	77,  // 111: mesos.v1.TaskInfo.executor:type_name -> mesos.v1.ExecutorInfo
-	58,  // 112: mesos.v1.TaskInfo.command:type_name -> mesos.v1.CommandInfo
-	68,  // 113: mesos.v1.TaskInfo.container:type_name -> mesos.v1.ContainerInfo
-	71,  // 114: mesos.v1.TaskInfo.health_check:type_name -> mesos.v1.HealthCheck
-	70,  // 115: mesos.v1.TaskInfo.check:type_name -> mesos.v1.CheckInfo
-	76,  // 116: mesos.v1.TaskInfo.kill_policy:type_name -> mesos.v1.KillPolicy
-	46,  // 117: mesos.v1.TaskInfo.labels:type_name -> mesos.v1.Labels
-	75,  // 118: mesos.v1.TaskInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
-	37,  // 119: mesos.v1.TaskInfo.max_completion_time:type_name -> mesos.v1.DurationInfo
-	135, // 120: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
-	78,  // 121: mesos.v1.TaskGroupInfo.tasks:type_name -> mesos.v1.TaskInfo
-	29,  // 122: mesos.v1.Offer.id:type_name -> mesos.v1.OfferID
-	28,  // 123: mesos.v1.Offer.framework_id:type_name -> mesos.v1.FrameworkID
-	30,  // 124: mesos.v1.Offer.agent_id:type_name -> mesos.v1.AgentID
-	43,  // 125: mesos.v1.Offer.url:type_name -> mesos.v1.URL
-	49,  // 126: mesos.v1.Offer.domain:type_name -> mesos.v1.DomainInfo
-	54,  // 127: mesos.v1.Offer.resources:type_name -> mesos.v1.Resource
-	53,  // 128: mesos.v1.Offer.attributes:type_name -> mesos.v1.Attribute
-	32,  // 129: mesos.v1.Offer.executor_ids:type_name -> mesos.v1.ExecutorID
-	44,  // 130: mesos.v1.Offer.unavailability:type_name -> mesos.v1.Unavailability
-	101, // 131: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
-	29,  // 132: mesos.v1.InverseOffer.id:type_name -> mesos.v1.OfferID
-	43,  // 133: mesos.v1.InverseOffer.url:type_name -> mesos.v1.URL
-	28,  // 134: mesos.v1.InverseOffer.framework_id:type_name -> mesos.v1.FrameworkID
-	30,  // 135: mesos.v1.InverseOffer.agent_id:type_name -> mesos.v1.AgentID
-	44,  // 136: mesos.v1.InverseOffer.unavailability:type_name -> mesos.v1.Unavailability
-	54,  // 137: mesos.v1.InverseOffer.resources:type_name -> mesos.v1.Resource
-	54,  // 138: mesos.v1.TaskResourceLimitation.resources:type_name -> mesos.v1.Resource
-	31,  // 139: mesos.v1.TaskStatus.task_id:type_name -> mesos.v1.TaskID
-	1,   // 140: mesos.v1.TaskStatus.state:type_name -> mesos.v1.TaskState
-	26,  // 141: mesos.v1.TaskStatus.source:type_name -> mesos.v1.TaskStatus.Source
-	27,  // 142: mesos.v1.TaskStatus.reason:type_name -> mesos.v1.TaskStatus.Reason
-	30,  // 143: mesos.v1.TaskStatus.agent_id:type_name -> mesos.v1.AgentID
-	32,  // 144: mesos.v1.TaskStatus.executor_id:type_name -> mesos.v1.ExecutorID
-	72,  // 145: mesos.v1.TaskStatus.check_status:type_name -> mesos.v1.CheckStatusInfo
-	46,  // 146: mesos.v1.TaskStatus.labels:type_name -> mesos.v1.Labels
-	69,  // 147: mesos.v1.TaskStatus.container_status:type_name -> mesos.v1.ContainerStatus
-	36,  // 148: mesos.v1.TaskStatus.unreachable_time:type_name -> mesos.v1.TimeInfo
-	83,  // 149: mesos.v1.TaskStatus.limitation:type_name -> mesos.v1.TaskResourceLimitation
-	34,  // 150: mesos.v1.OperationStatus.operation_id:type_name -> mesos.v1.OperationID
-	2,   // 151: mesos.v1.OperationStatus.state:type_name -> mesos.v1.OperationState
-	54,  // 152: mesos.v1.OperationStatus.converted_resources:type_name -> mesos.v1.Resource
-	84,  // 153: mesos.v1.OperationStatus.uuid:type_name -> mesos.v1.UUID
-	30,  // 154: mesos.v1.OperationStatus.agent_id:type_name -> mesos.v1.AgentID
-	33,  // 155: mesos.v1.OperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
-	3,   // 156: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
-	48,  // 157: mesos.v1.FrameworkInfo.OfferFiltersEntry.value:type_name -> mesos.v1.OfferFilters
-	91,  // 158: mesos.v1.OfferFilters.ResourceQuantities.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
-	89,  // 159: mesos.v1.OfferFilters.MinAllocatableResources.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities
-	96,  // 160: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry.value:type_name -> mesos.v1.Value.Scalar
-	93,  // 161: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	94,  // 162: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	4,   // 163: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
-	97,  // 164: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
-	6,   // 165: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
-	46,  // 166: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
-	106, // 167: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
-	61,  // 168: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
-	107, // 169: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
-	7,   // 170: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
-	108, // 171: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
-	109, // 172: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
-	46,  // 173: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
-	9,   // 174: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
-	56,  // 175: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
-	46,  // 176: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
-	56,  // 177: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
-	13,  // 178: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
-	117, // 179: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
-	118, // 180: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
-	119, // 181: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
-	56,  // 182: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
-	42,  // 183: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
-	60,  // 184: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
-	14,  // 185: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
-	15,  // 186: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	18,  // 187: mesos.v1.RLimitInfo.RLimit.type:type_name -> mesos.v1.RLimitInfo.RLimit.Type
-	20,  // 188: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
-	126, // 189: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	41,  // 190: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
-	59,  // 191: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
-	58,  // 192: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
-	15,  // 193: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	15,  // 194: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	96,  // 195: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	25,  // 196: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
-	34,  // 197: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
-	137, // 198: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
-	138, // 199: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
-	139, // 200: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
-	140, // 201: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
-	141, // 202: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
-	142, // 203: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
-	143, // 204: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
-	144, // 205: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
-	145, // 206: mesos.v1.Offer.Operation.create_disk:type_name -> mesos.v1.Offer.Operation.CreateDisk
-	146, // 207: mesos.v1.Offer.Operation.destroy_disk:type_name -> mesos.v1.Offer.Operation.DestroyDisk
-	78,  // 208: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
-	77,  // 209: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
-	79,  // 210: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
-	54,  // 211: mesos.v1.Offer.Operation.Reserve.source:type_name -> mesos.v1.Resource
-	54,  // 212: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
-	54,  // 213: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
-	54,  // 214: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
-	54,  // 215: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
-	54,  // 216: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
-	54,  // 217: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
-	54,  // 218: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
-	96,  // 219: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
-	54,  // 220: mesos.v1.Offer.Operation.CreateDisk.source:type_name -> mesos.v1.Resource
-	7,   // 221: mesos.v1.Offer.Operation.CreateDisk.target_type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
-	54,  // 222: mesos.v1.Offer.Operation.DestroyDisk.source:type_name -> mesos.v1.Resource
-	223, // [223:223] is the sub-list for method output_type
-	223, // [223:223] is the sub-list for method input_type
-	223, // [223:223] is the sub-list for extension type_name
-	223, // [223:223] is the sub-list for extension extendee
-	0,   // [0:223] is the sub-list for field type_name
+	39,  // 3: mesos.v1.DrainInfo.config:type_name -> mesos.v1.DrainConfig
+	42,  // 4: mesos.v1.Parameters.parameter:type_name -> mesos.v1.Parameter
+	41,  // 5: mesos.v1.URL.address:type_name -> mesos.v1.Address
+	42,  // 6: mesos.v1.URL.query:type_name -> mesos.v1.Parameter
+	37,  // 7: mesos.v1.Unavailability.start:type_name -> mesos.v1.TimeInfo
+	38,  // 8: mesos.v1.Unavailability.duration:type_name -> mesos.v1.DurationInfo
+	3,   // 9: mesos.v1.InverseOfferStatus.status:type_name -> mesos.v1.InverseOfferStatus.Status
+	29,  // 10: mesos.v1.InverseOfferStatus.framework_id:type_name -> mesos.v1.FrameworkID
+	37,  // 11: mesos.v1.InverseOfferStatus.timestamp:type_name -> mesos.v1.TimeInfo
+	46,  // 12: mesos.v1.MaintenanceWindow.machine_ids:type_name -> mesos.v1.MachineID
+	45,  // 13: mesos.v1.MaintenanceWindow.unavailability:type_name -> mesos.v1.Unavailability
+	48,  // 14: mesos.v1.MaintenanceSchedule.windows:type_name -> mesos.v1.MaintenanceWindow
+	93,  // 15: mesos.v1.MaintenanceClusterStatus.draining_machines:type_name -> mesos.v1.MaintenanceClusterStatus.DrainingMachine
+	46,  // 16: mesos.v1.MaintenanceClusterStatus.down_machines:type_name -> mesos.v1.MachineID
+	51,  // 17: mesos.v1.Labels.labels:type_name -> mesos.v1.Label
+	29,  // 18: mesos.v1.FrameworkInfo.id:type_name -> mesos.v1.FrameworkID
+	94,  // 19: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
+	52,  // 20: mesos.v1.FrameworkInfo.labels:type_name -> mesos.v1.Labels
+	95,  // 21: mesos.v1.FrameworkInfo.offer_filters:type_name -> mesos.v1.FrameworkInfo.OfferFiltersEntry
+	97,  // 22: mesos.v1.OfferFilters.min_allocatable_resources:type_name -> mesos.v1.OfferFilters.MinAllocatableResources
+	99,  // 23: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
+	41,  // 24: mesos.v1.MasterInfo.address:type_name -> mesos.v1.Address
+	55,  // 25: mesos.v1.MasterInfo.domain:type_name -> mesos.v1.DomainInfo
+	102, // 26: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
+	60,  // 27: mesos.v1.AgentInfo.resources:type_name -> mesos.v1.Resource
+	59,  // 28: mesos.v1.AgentInfo.attributes:type_name -> mesos.v1.Attribute
+	31,  // 29: mesos.v1.AgentInfo.id:type_name -> mesos.v1.AgentID
+	55,  // 30: mesos.v1.AgentInfo.domain:type_name -> mesos.v1.DomainInfo
+	6,   // 31: mesos.v1.Value.type:type_name -> mesos.v1.Value.Type
+	103, // 32: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
+	105, // 33: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
+	106, // 34: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
+	107, // 35: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
+	6,   // 36: mesos.v1.Attribute.type:type_name -> mesos.v1.Value.Type
+	103, // 37: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
+	105, // 38: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
+	106, // 39: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
+	107, // 40: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
+	34,  // 41: mesos.v1.Resource.provider_id:type_name -> mesos.v1.ResourceProviderID
+	6,   // 42: mesos.v1.Resource.type:type_name -> mesos.v1.Value.Type
+	103, // 43: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
+	105, // 44: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
+	106, // 45: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
+	108, // 46: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	109, // 47: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
+	109, // 48: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
+	110, // 49: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
+	111, // 50: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
+	112, // 51: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
+	31,  // 52: mesos.v1.Request.agent_id:type_name -> mesos.v1.AgentID
+	60,  // 53: mesos.v1.Request.resources:type_name -> mesos.v1.Resource
+	9,   // 54: mesos.v1.Secret.type:type_name -> mesos.v1.Secret.Type
+	117, // 55: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
+	118, // 56: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
+	119, // 57: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
+	120, // 58: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
+	63,  // 59: mesos.v1.CommandInfo.environment:type_name -> mesos.v1.Environment
+	11,  // 60: mesos.v1.Image.type:type_name -> mesos.v1.Image.Type
+	121, // 61: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
+	122, // 62: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
+	12,  // 63: mesos.v1.MountPropagation.mode:type_name -> mesos.v1.MountPropagation.Mode
+	13,  // 64: mesos.v1.Volume.mode:type_name -> mesos.v1.Volume.Mode
+	65,  // 65: mesos.v1.Volume.image:type_name -> mesos.v1.Image
+	123, // 66: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
+	127, // 67: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
+	52,  // 68: mesos.v1.NetworkInfo.labels:type_name -> mesos.v1.Labels
+	128, // 69: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
+	17,  // 70: mesos.v1.CapabilityInfo.capabilities:type_name -> mesos.v1.CapabilityInfo.Capability
+	69,  // 71: mesos.v1.LinuxInfo.capability_info:type_name -> mesos.v1.CapabilityInfo
+	69,  // 72: mesos.v1.LinuxInfo.bounding_capabilities:type_name -> mesos.v1.CapabilityInfo
+	69,  // 73: mesos.v1.LinuxInfo.effective_capabilities:type_name -> mesos.v1.CapabilityInfo
+	70,  // 74: mesos.v1.LinuxInfo.seccomp:type_name -> mesos.v1.SeccompInfo
+	18,  // 75: mesos.v1.LinuxInfo.ipc_mode:type_name -> mesos.v1.LinuxInfo.IpcMode
+	129, // 76: mesos.v1.RLimitInfo.rlimits:type_name -> mesos.v1.RLimitInfo.RLimit
+	130, // 77: mesos.v1.TTYInfo.window_size:type_name -> mesos.v1.TTYInfo.WindowSize
+	20,  // 78: mesos.v1.ContainerInfo.type:type_name -> mesos.v1.ContainerInfo.Type
+	67,  // 79: mesos.v1.ContainerInfo.volumes:type_name -> mesos.v1.Volume
+	131, // 80: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
+	132, // 81: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
+	68,  // 82: mesos.v1.ContainerInfo.network_infos:type_name -> mesos.v1.NetworkInfo
+	71,  // 83: mesos.v1.ContainerInfo.linux_info:type_name -> mesos.v1.LinuxInfo
+	72,  // 84: mesos.v1.ContainerInfo.rlimit_info:type_name -> mesos.v1.RLimitInfo
+	73,  // 85: mesos.v1.ContainerInfo.tty_info:type_name -> mesos.v1.TTYInfo
+	36,  // 86: mesos.v1.ContainerStatus.container_id:type_name -> mesos.v1.ContainerID
+	68,  // 87: mesos.v1.ContainerStatus.network_infos:type_name -> mesos.v1.NetworkInfo
+	22,  // 88: mesos.v1.CheckInfo.type:type_name -> mesos.v1.CheckInfo.Type
+	134, // 89: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
+	135, // 90: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
+	136, // 91: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
+	23,  // 92: mesos.v1.HealthCheck.type:type_name -> mesos.v1.HealthCheck.Type
+	64,  // 93: mesos.v1.HealthCheck.command:type_name -> mesos.v1.CommandInfo
+	137, // 94: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
+	138, // 95: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
+	22,  // 96: mesos.v1.CheckStatusInfo.type:type_name -> mesos.v1.CheckInfo.Type
+	139, // 97: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
+	140, // 98: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
+	141, // 99: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
+	24,  // 100: mesos.v1.Port.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
+	52,  // 101: mesos.v1.Port.labels:type_name -> mesos.v1.Labels
+	79,  // 102: mesos.v1.Ports.ports:type_name -> mesos.v1.Port
+	24,  // 103: mesos.v1.DiscoveryInfo.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
+	80,  // 104: mesos.v1.DiscoveryInfo.ports:type_name -> mesos.v1.Ports
+	52,  // 105: mesos.v1.DiscoveryInfo.labels:type_name -> mesos.v1.Labels
+	38,  // 106: mesos.v1.KillPolicy.grace_period:type_name -> mesos.v1.DurationInfo
+	25,  // 107: mesos.v1.ExecutorInfo.type:type_name -> mesos.v1.ExecutorInfo.Type
+	33,  // 108: mesos.v1.ExecutorInfo.executor_id:type_name -> mesos.v1.ExecutorID
+	29,  // 109: mesos.v1.ExecutorInfo.framework_id:type_name -> mesos.v1.FrameworkID
+	64,  // 110: mesos.v1.ExecutorInfo.command:type_name -> mesos.v1.CommandInfo
+	74,  // 111: mesos.v1.ExecutorInfo.container:type_name -> mesos.v1.ContainerInfo
+	60,  // 112: mesos.v1.ExecutorInfo.resources:type_name -> mesos.v1.Resource
+	81,  // 113: mesos.v1.ExecutorInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
+	38,  // 114: mesos.v1.ExecutorInfo.shutdown_grace_period:type_name -> mesos.v1.DurationInfo
+	52,  // 115: mesos.v1.ExecutorInfo.labels:type_name -> mesos.v1.Labels
+	32,  // 116: mesos.v1.TaskInfo.task_id:type_name -> mesos.v1.TaskID
+	31,  // 117: mesos.v1.TaskInfo.agent_id:type_name -> mesos.v1.AgentID
+	60,  // 118: mesos.v1.TaskInfo.resources:type_name -> mesos.v1.Resource
+	83,  // 119: mesos.v1.TaskInfo.executor:type_name -> mesos.v1.ExecutorInfo
+	64,  // 120: mesos.v1.TaskInfo.command:type_name -> mesos.v1.CommandInfo
+	74,  // 121: mesos.v1.TaskInfo.container:type_name -> mesos.v1.ContainerInfo
+	77,  // 122: mesos.v1.TaskInfo.health_check:type_name -> mesos.v1.HealthCheck
+	76,  // 123: mesos.v1.TaskInfo.check:type_name -> mesos.v1.CheckInfo
+	82,  // 124: mesos.v1.TaskInfo.kill_policy:type_name -> mesos.v1.KillPolicy
+	52,  // 125: mesos.v1.TaskInfo.labels:type_name -> mesos.v1.Labels
+	81,  // 126: mesos.v1.TaskInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
+	38,  // 127: mesos.v1.TaskInfo.max_completion_time:type_name -> mesos.v1.DurationInfo
+	142, // 128: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
+	84,  // 129: mesos.v1.TaskGroupInfo.tasks:type_name -> mesos.v1.TaskInfo
+	30,  // 130: mesos.v1.Offer.id:type_name -> mesos.v1.OfferID
+	29,  // 131: mesos.v1.Offer.framework_id:type_name -> mesos.v1.FrameworkID
+	31,  // 132: mesos.v1.Offer.agent_id:type_name -> mesos.v1.AgentID
+	44,  // 133: mesos.v1.Offer.url:type_name -> mesos.v1.URL
+	55,  // 134: mesos.v1.Offer.domain:type_name -> mesos.v1.DomainInfo
+	60,  // 135: mesos.v1.Offer.resources:type_name -> mesos.v1.Resource
+	59,  // 136: mesos.v1.Offer.attributes:type_name -> mesos.v1.Attribute
+	33,  // 137: mesos.v1.Offer.executor_ids:type_name -> mesos.v1.ExecutorID
+	45,  // 138: mesos.v1.Offer.unavailability:type_name -> mesos.v1.Unavailability
+	108, // 139: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	30,  // 140: mesos.v1.InverseOffer.id:type_name -> mesos.v1.OfferID
+	44,  // 141: mesos.v1.InverseOffer.url:type_name -> mesos.v1.URL
+	29,  // 142: mesos.v1.InverseOffer.framework_id:type_name -> mesos.v1.FrameworkID
+	31,  // 143: mesos.v1.InverseOffer.agent_id:type_name -> mesos.v1.AgentID
+	45,  // 144: mesos.v1.InverseOffer.unavailability:type_name -> mesos.v1.Unavailability
+	60,  // 145: mesos.v1.InverseOffer.resources:type_name -> mesos.v1.Resource
+	60,  // 146: mesos.v1.TaskResourceLimitation.resources:type_name -> mesos.v1.Resource
+	32,  // 147: mesos.v1.TaskStatus.task_id:type_name -> mesos.v1.TaskID
+	1,   // 148: mesos.v1.TaskStatus.state:type_name -> mesos.v1.TaskState
+	27,  // 149: mesos.v1.TaskStatus.source:type_name -> mesos.v1.TaskStatus.Source
+	28,  // 150: mesos.v1.TaskStatus.reason:type_name -> mesos.v1.TaskStatus.Reason
+	31,  // 151: mesos.v1.TaskStatus.agent_id:type_name -> mesos.v1.AgentID
+	33,  // 152: mesos.v1.TaskStatus.executor_id:type_name -> mesos.v1.ExecutorID
+	78,  // 153: mesos.v1.TaskStatus.check_status:type_name -> mesos.v1.CheckStatusInfo
+	52,  // 154: mesos.v1.TaskStatus.labels:type_name -> mesos.v1.Labels
+	75,  // 155: mesos.v1.TaskStatus.container_status:type_name -> mesos.v1.ContainerStatus
+	37,  // 156: mesos.v1.TaskStatus.unreachable_time:type_name -> mesos.v1.TimeInfo
+	89,  // 157: mesos.v1.TaskStatus.limitation:type_name -> mesos.v1.TaskResourceLimitation
+	35,  // 158: mesos.v1.OperationStatus.operation_id:type_name -> mesos.v1.OperationID
+	2,   // 159: mesos.v1.OperationStatus.state:type_name -> mesos.v1.OperationState
+	60,  // 160: mesos.v1.OperationStatus.converted_resources:type_name -> mesos.v1.Resource
+	90,  // 161: mesos.v1.OperationStatus.uuid:type_name -> mesos.v1.UUID
+	31,  // 162: mesos.v1.OperationStatus.agent_id:type_name -> mesos.v1.AgentID
+	34,  // 163: mesos.v1.OperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
+	46,  // 164: mesos.v1.MaintenanceClusterStatus.DrainingMachine.id:type_name -> mesos.v1.MachineID
+	47,  // 165: mesos.v1.MaintenanceClusterStatus.DrainingMachine.statuses:type_name -> mesos.v1.InverseOfferStatus
+	4,   // 166: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
+	54,  // 167: mesos.v1.FrameworkInfo.OfferFiltersEntry.value:type_name -> mesos.v1.OfferFilters
+	98,  // 168: mesos.v1.OfferFilters.ResourceQuantities.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
+	96,  // 169: mesos.v1.OfferFilters.MinAllocatableResources.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities
+	103, // 170: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry.value:type_name -> mesos.v1.Value.Scalar
+	100, // 171: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	101, // 172: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	5,   // 173: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
+	104, // 174: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
+	7,   // 175: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
+	52,  // 176: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
+	113, // 177: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
+	67,  // 178: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
+	114, // 179: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
+	8,   // 180: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
+	115, // 181: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
+	116, // 182: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
+	52,  // 183: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
+	10,  // 184: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
+	62,  // 185: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
+	52,  // 186: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
+	62,  // 187: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
+	14,  // 188: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
+	124, // 189: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
+	125, // 190: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
+	126, // 191: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
+	62,  // 192: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
+	43,  // 193: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
+	66,  // 194: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
+	15,  // 195: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
+	16,  // 196: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	19,  // 197: mesos.v1.RLimitInfo.RLimit.type:type_name -> mesos.v1.RLimitInfo.RLimit.Type
+	21,  // 198: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
+	133, // 199: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	42,  // 200: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
+	65,  // 201: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
+	64,  // 202: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
+	16,  // 203: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	16,  // 204: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	103, // 205: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	26,  // 206: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
+	35,  // 207: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
+	144, // 208: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
+	145, // 209: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
+	146, // 210: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
+	147, // 211: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
+	148, // 212: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
+	149, // 213: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
+	150, // 214: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
+	151, // 215: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
+	152, // 216: mesos.v1.Offer.Operation.create_disk:type_name -> mesos.v1.Offer.Operation.CreateDisk
+	153, // 217: mesos.v1.Offer.Operation.destroy_disk:type_name -> mesos.v1.Offer.Operation.DestroyDisk
+	84,  // 218: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
+	83,  // 219: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
+	85,  // 220: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
+	60,  // 221: mesos.v1.Offer.Operation.Reserve.source:type_name -> mesos.v1.Resource
+	60,  // 222: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
+	60,  // 223: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
+	60,  // 224: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
+	60,  // 225: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
+	60,  // 226: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
+	60,  // 227: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
+	60,  // 228: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
+	103, // 229: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
+	60,  // 230: mesos.v1.Offer.Operation.CreateDisk.source:type_name -> mesos.v1.Resource
+	8,   // 231: mesos.v1.Offer.Operation.CreateDisk.target_type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
+	60,  // 232: mesos.v1.Offer.Operation.DestroyDisk.source:type_name -> mesos.v1.Resource
+	233, // [233:233] is the sub-list for method output_type
+	233, // [233:233] is the sub-list for method input_type
+	233, // [233:233] is the sub-list for extension type_name
+	233, // [233:233] is the sub-list for extension extendee
+	0,   // [0:233] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_mesos_proto_init() }
@@ -10484,8 +10896,8 @@ func file_mesos_v1_mesos_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_v1_mesos_proto_rawDesc), len(file_mesos_v1_mesos_proto_rawDesc)),
-			NumEnums:      28,
-			NumMessages:   119,
+			NumEnums:      29,
+			NumMessages:   125,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

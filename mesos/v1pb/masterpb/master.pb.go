@@ -390,21 +390,24 @@ func (Event_Type) EnumDescriptor() ([]byte, []int) {
 }
 
 type Call struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Type            *Call_Type             `protobuf:"varint,1,opt,name=type,enum=mesos.v1.master.Call_Type" json:"type,omitempty"`
-	GetMetrics      *Call_GetMetrics       `protobuf:"bytes,2,opt,name=get_metrics,json=getMetrics" json:"get_metrics,omitempty"`
-	SetLoggingLevel *Call_SetLoggingLevel  `protobuf:"bytes,3,opt,name=set_logging_level,json=setLoggingLevel" json:"set_logging_level,omitempty"`
-	ListFiles       *Call_ListFiles        `protobuf:"bytes,4,opt,name=list_files,json=listFiles" json:"list_files,omitempty"`
-	ReadFile        *Call_ReadFile         `protobuf:"bytes,5,opt,name=read_file,json=readFile" json:"read_file,omitempty"`
-	UpdateWeights   *Call_UpdateWeights    `protobuf:"bytes,6,opt,name=update_weights,json=updateWeights" json:"update_weights,omitempty"`
-	Teardown        *Call_Teardown         `protobuf:"bytes,16,opt,name=teardown" json:"teardown,omitempty"`
-	MarkAgentGone   *Call_MarkAgentGone    `protobuf:"bytes,17,opt,name=mark_agent_gone,json=markAgentGone" json:"mark_agent_gone,omitempty"`
-	UpdateQuota     *Call_UpdateQuota      `protobuf:"bytes,20,opt,name=update_quota,json=updateQuota" json:"update_quota,omitempty"`
-	DrainAgent      *Call_DrainAgent       `protobuf:"bytes,21,opt,name=drain_agent,json=drainAgent" json:"drain_agent,omitempty"`
-	DeactivateAgent *Call_DeactivateAgent  `protobuf:"bytes,22,opt,name=deactivate_agent,json=deactivateAgent" json:"deactivate_agent,omitempty"`
-	ReactivateAgent *Call_ReactivateAgent  `protobuf:"bytes,23,opt,name=reactivate_agent,json=reactivateAgent" json:"reactivate_agent,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state                     protoimpl.MessageState          `protogen:"open.v1"`
+	Type                      *Call_Type                      `protobuf:"varint,1,opt,name=type,enum=mesos.v1.master.Call_Type" json:"type,omitempty"`
+	GetMetrics                *Call_GetMetrics                `protobuf:"bytes,2,opt,name=get_metrics,json=getMetrics" json:"get_metrics,omitempty"`
+	SetLoggingLevel           *Call_SetLoggingLevel           `protobuf:"bytes,3,opt,name=set_logging_level,json=setLoggingLevel" json:"set_logging_level,omitempty"`
+	ListFiles                 *Call_ListFiles                 `protobuf:"bytes,4,opt,name=list_files,json=listFiles" json:"list_files,omitempty"`
+	ReadFile                  *Call_ReadFile                  `protobuf:"bytes,5,opt,name=read_file,json=readFile" json:"read_file,omitempty"`
+	UpdateWeights             *Call_UpdateWeights             `protobuf:"bytes,6,opt,name=update_weights,json=updateWeights" json:"update_weights,omitempty"`
+	Teardown                  *Call_Teardown                  `protobuf:"bytes,16,opt,name=teardown" json:"teardown,omitempty"`
+	MarkAgentGone             *Call_MarkAgentGone             `protobuf:"bytes,17,opt,name=mark_agent_gone,json=markAgentGone" json:"mark_agent_gone,omitempty"`
+	UpdateMaintenanceSchedule *Call_UpdateMaintenanceSchedule `protobuf:"bytes,11,opt,name=update_maintenance_schedule,json=updateMaintenanceSchedule" json:"update_maintenance_schedule,omitempty"`
+	StartMaintenance          *Call_StartMaintenance          `protobuf:"bytes,12,opt,name=start_maintenance,json=startMaintenance" json:"start_maintenance,omitempty"`
+	StopMaintenance           *Call_StopMaintenance           `protobuf:"bytes,13,opt,name=stop_maintenance,json=stopMaintenance" json:"stop_maintenance,omitempty"`
+	UpdateQuota               *Call_UpdateQuota               `protobuf:"bytes,20,opt,name=update_quota,json=updateQuota" json:"update_quota,omitempty"`
+	DrainAgent                *Call_DrainAgent                `protobuf:"bytes,21,opt,name=drain_agent,json=drainAgent" json:"drain_agent,omitempty"`
+	DeactivateAgent           *Call_DeactivateAgent           `protobuf:"bytes,22,opt,name=deactivate_agent,json=deactivateAgent" json:"deactivate_agent,omitempty"`
+	ReactivateAgent           *Call_ReactivateAgent           `protobuf:"bytes,23,opt,name=reactivate_agent,json=reactivateAgent" json:"reactivate_agent,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
 }
 
 func (x *Call) Reset() {
@@ -493,6 +496,27 @@ func (x *Call) GetMarkAgentGone() *Call_MarkAgentGone {
 	return nil
 }
 
+func (x *Call) GetUpdateMaintenanceSchedule() *Call_UpdateMaintenanceSchedule {
+	if x != nil {
+		return x.UpdateMaintenanceSchedule
+	}
+	return nil
+}
+
+func (x *Call) GetStartMaintenance() *Call_StartMaintenance {
+	if x != nil {
+		return x.StartMaintenance
+	}
+	return nil
+}
+
+func (x *Call) GetStopMaintenance() *Call_StopMaintenance {
+	if x != nil {
+		return x.StopMaintenance
+	}
+	return nil
+}
+
 func (x *Call) GetUpdateQuota() *Call_UpdateQuota {
 	if x != nil {
 		return x.UpdateQuota
@@ -522,25 +546,27 @@ func (x *Call) GetReactivateAgent() *Call_ReactivateAgent {
 }
 
 type Response struct {
-	state           protoimpl.MessageState    `protogen:"open.v1"`
-	Type            *Response_Type            `protobuf:"varint,1,opt,name=type,enum=mesos.v1.master.Response_Type" json:"type,omitempty"`
-	GetHealth       *Response_GetHealth       `protobuf:"bytes,2,opt,name=get_health,json=getHealth" json:"get_health,omitempty"`
-	GetFlags        *Response_GetFlags        `protobuf:"bytes,3,opt,name=get_flags,json=getFlags" json:"get_flags,omitempty"`
-	GetVersion      *Response_GetVersion      `protobuf:"bytes,4,opt,name=get_version,json=getVersion" json:"get_version,omitempty"`
-	GetMetrics      *Response_GetMetrics      `protobuf:"bytes,5,opt,name=get_metrics,json=getMetrics" json:"get_metrics,omitempty"`
-	GetLoggingLevel *Response_GetLoggingLevel `protobuf:"bytes,6,opt,name=get_logging_level,json=getLoggingLevel" json:"get_logging_level,omitempty"`
-	GetState        *Response_GetState        `protobuf:"bytes,9,opt,name=get_state,json=getState" json:"get_state,omitempty"`
-	GetAgents       *Response_GetAgents       `protobuf:"bytes,10,opt,name=get_agents,json=getAgents" json:"get_agents,omitempty"`
-	GetFrameworks   *Response_GetFrameworks   `protobuf:"bytes,11,opt,name=get_frameworks,json=getFrameworks" json:"get_frameworks,omitempty"`
-	GetExecutors    *Response_GetExecutors    `protobuf:"bytes,12,opt,name=get_executors,json=getExecutors" json:"get_executors,omitempty"`
-	GetOperations   *Response_GetOperations   `protobuf:"bytes,20,opt,name=get_operations,json=getOperations" json:"get_operations,omitempty"`
-	GetTasks        *Response_GetTasks        `protobuf:"bytes,13,opt,name=get_tasks,json=getTasks" json:"get_tasks,omitempty"`
-	GetRoles        *Response_GetRoles        `protobuf:"bytes,14,opt,name=get_roles,json=getRoles" json:"get_roles,omitempty"`
-	GetWeights      *Response_GetWeights      `protobuf:"bytes,15,opt,name=get_weights,json=getWeights" json:"get_weights,omitempty"`
-	GetMaster       *Response_GetMaster       `protobuf:"bytes,16,opt,name=get_master,json=getMaster" json:"get_master,omitempty"`
-	GetQuota        *Response_GetQuota        `protobuf:"bytes,19,opt,name=get_quota,json=getQuota" json:"get_quota,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state                  protoimpl.MessageState           `protogen:"open.v1"`
+	Type                   *Response_Type                   `protobuf:"varint,1,opt,name=type,enum=mesos.v1.master.Response_Type" json:"type,omitempty"`
+	GetHealth              *Response_GetHealth              `protobuf:"bytes,2,opt,name=get_health,json=getHealth" json:"get_health,omitempty"`
+	GetFlags               *Response_GetFlags               `protobuf:"bytes,3,opt,name=get_flags,json=getFlags" json:"get_flags,omitempty"`
+	GetVersion             *Response_GetVersion             `protobuf:"bytes,4,opt,name=get_version,json=getVersion" json:"get_version,omitempty"`
+	GetMetrics             *Response_GetMetrics             `protobuf:"bytes,5,opt,name=get_metrics,json=getMetrics" json:"get_metrics,omitempty"`
+	GetLoggingLevel        *Response_GetLoggingLevel        `protobuf:"bytes,6,opt,name=get_logging_level,json=getLoggingLevel" json:"get_logging_level,omitempty"`
+	GetState               *Response_GetState               `protobuf:"bytes,9,opt,name=get_state,json=getState" json:"get_state,omitempty"`
+	GetAgents              *Response_GetAgents              `protobuf:"bytes,10,opt,name=get_agents,json=getAgents" json:"get_agents,omitempty"`
+	GetFrameworks          *Response_GetFrameworks          `protobuf:"bytes,11,opt,name=get_frameworks,json=getFrameworks" json:"get_frameworks,omitempty"`
+	GetExecutors           *Response_GetExecutors           `protobuf:"bytes,12,opt,name=get_executors,json=getExecutors" json:"get_executors,omitempty"`
+	GetOperations          *Response_GetOperations          `protobuf:"bytes,20,opt,name=get_operations,json=getOperations" json:"get_operations,omitempty"`
+	GetTasks               *Response_GetTasks               `protobuf:"bytes,13,opt,name=get_tasks,json=getTasks" json:"get_tasks,omitempty"`
+	GetRoles               *Response_GetRoles               `protobuf:"bytes,14,opt,name=get_roles,json=getRoles" json:"get_roles,omitempty"`
+	GetWeights             *Response_GetWeights             `protobuf:"bytes,15,opt,name=get_weights,json=getWeights" json:"get_weights,omitempty"`
+	GetMaster              *Response_GetMaster              `protobuf:"bytes,16,opt,name=get_master,json=getMaster" json:"get_master,omitempty"`
+	GetMaintenanceStatus   *Response_GetMaintenanceStatus   `protobuf:"bytes,17,opt,name=get_maintenance_status,json=getMaintenanceStatus" json:"get_maintenance_status,omitempty"`
+	GetMaintenanceSchedule *Response_GetMaintenanceSchedule `protobuf:"bytes,18,opt,name=get_maintenance_schedule,json=getMaintenanceSchedule" json:"get_maintenance_schedule,omitempty"`
+	GetQuota               *Response_GetQuota               `protobuf:"bytes,19,opt,name=get_quota,json=getQuota" json:"get_quota,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Response) Reset() {
@@ -674,6 +700,20 @@ func (x *Response) GetGetWeights() *Response_GetWeights {
 func (x *Response) GetGetMaster() *Response_GetMaster {
 	if x != nil {
 		return x.GetMaster
+	}
+	return nil
+}
+
+func (x *Response) GetGetMaintenanceStatus() *Response_GetMaintenanceStatus {
+	if x != nil {
+		return x.GetMaintenanceStatus
+	}
+	return nil
+}
+
+func (x *Response) GetGetMaintenanceSchedule() *Response_GetMaintenanceSchedule {
+	if x != nil {
+		return x.GetMaintenanceSchedule
 	}
 	return nil
 }
@@ -1385,6 +1425,138 @@ func (x *Call_ReactivateAgent) GetAgentId() *v1pb.AgentID {
 	return nil
 }
 
+type Call_UpdateMaintenanceSchedule struct {
+	state         protoimpl.MessageState    `protogen:"open.v1"`
+	Schedule      *v1pb.MaintenanceSchedule `protobuf:"bytes,1,req,name=schedule" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_UpdateMaintenanceSchedule) Reset() {
+	*x = Call_UpdateMaintenanceSchedule{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_UpdateMaintenanceSchedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_UpdateMaintenanceSchedule) ProtoMessage() {}
+
+func (x *Call_UpdateMaintenanceSchedule) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_UpdateMaintenanceSchedule.ProtoReflect.Descriptor instead.
+func (*Call_UpdateMaintenanceSchedule) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 12}
+}
+
+func (x *Call_UpdateMaintenanceSchedule) GetSchedule() *v1pb.MaintenanceSchedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+type Call_StartMaintenance struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Machines      []*v1pb.MachineID      `protobuf:"bytes,1,rep,name=machines" json:"machines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_StartMaintenance) Reset() {
+	*x = Call_StartMaintenance{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_StartMaintenance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_StartMaintenance) ProtoMessage() {}
+
+func (x *Call_StartMaintenance) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_StartMaintenance.ProtoReflect.Descriptor instead.
+func (*Call_StartMaintenance) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 13}
+}
+
+func (x *Call_StartMaintenance) GetMachines() []*v1pb.MachineID {
+	if x != nil {
+		return x.Machines
+	}
+	return nil
+}
+
+type Call_StopMaintenance struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Machines      []*v1pb.MachineID      `protobuf:"bytes,1,rep,name=machines" json:"machines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_StopMaintenance) Reset() {
+	*x = Call_StopMaintenance{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_StopMaintenance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_StopMaintenance) ProtoMessage() {}
+
+func (x *Call_StopMaintenance) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_StopMaintenance.ProtoReflect.Descriptor instead.
+func (*Call_StopMaintenance) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 14}
+}
+
+func (x *Call_StopMaintenance) GetMachines() []*v1pb.MachineID {
+	if x != nil {
+		return x.Machines
+	}
+	return nil
+}
+
 type Response_GetHealth struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Healthy       *bool                  `protobuf:"varint,1,req,name=healthy" json:"healthy,omitempty"`
@@ -1394,7 +1566,7 @@ type Response_GetHealth struct {
 
 func (x *Response_GetHealth) Reset() {
 	*x = Response_GetHealth{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +1578,7 @@ func (x *Response_GetHealth) String() string {
 func (*Response_GetHealth) ProtoMessage() {}
 
 func (x *Response_GetHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1610,7 @@ type Response_GetFlags struct {
 
 func (x *Response_GetFlags) Reset() {
 	*x = Response_GetFlags{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1622,7 @@ func (x *Response_GetFlags) String() string {
 func (*Response_GetFlags) ProtoMessage() {}
 
 func (x *Response_GetFlags) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1654,7 @@ type Response_GetVersion struct {
 
 func (x *Response_GetVersion) Reset() {
 	*x = Response_GetVersion{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1666,7 @@ func (x *Response_GetVersion) String() string {
 func (*Response_GetVersion) ProtoMessage() {}
 
 func (x *Response_GetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +1698,7 @@ type Response_GetMetrics struct {
 
 func (x *Response_GetMetrics) Reset() {
 	*x = Response_GetMetrics{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +1710,7 @@ func (x *Response_GetMetrics) String() string {
 func (*Response_GetMetrics) ProtoMessage() {}
 
 func (x *Response_GetMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1742,7 @@ type Response_GetLoggingLevel struct {
 
 func (x *Response_GetLoggingLevel) Reset() {
 	*x = Response_GetLoggingLevel{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1754,7 @@ func (x *Response_GetLoggingLevel) String() string {
 func (*Response_GetLoggingLevel) ProtoMessage() {}
 
 func (x *Response_GetLoggingLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1789,7 @@ type Response_GetState struct {
 
 func (x *Response_GetState) Reset() {
 	*x = Response_GetState{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1801,7 @@ func (x *Response_GetState) String() string {
 func (*Response_GetState) ProtoMessage() {}
 
 func (x *Response_GetState) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +1855,7 @@ type Response_GetAgents struct {
 
 func (x *Response_GetAgents) Reset() {
 	*x = Response_GetAgents{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1867,7 @@ func (x *Response_GetAgents) String() string {
 func (*Response_GetAgents) ProtoMessage() {}
 
 func (x *Response_GetAgents) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1735,7 +1907,7 @@ type Response_GetFrameworks struct {
 
 func (x *Response_GetFrameworks) Reset() {
 	*x = Response_GetFrameworks{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1919,7 @@ func (x *Response_GetFrameworks) String() string {
 func (*Response_GetFrameworks) ProtoMessage() {}
 
 func (x *Response_GetFrameworks) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +1958,7 @@ type Response_GetExecutors struct {
 
 func (x *Response_GetExecutors) Reset() {
 	*x = Response_GetExecutors{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +1970,7 @@ func (x *Response_GetExecutors) String() string {
 func (*Response_GetExecutors) ProtoMessage() {}
 
 func (x *Response_GetExecutors) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +2002,7 @@ type Response_GetOperations struct {
 
 func (x *Response_GetOperations) Reset() {
 	*x = Response_GetOperations{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1842,7 +2014,7 @@ func (x *Response_GetOperations) String() string {
 func (*Response_GetOperations) ProtoMessage() {}
 
 func (x *Response_GetOperations) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1869,7 +2041,7 @@ type Response_GetTasks struct {
 
 func (x *Response_GetTasks) Reset() {
 	*x = Response_GetTasks{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1881,7 +2053,7 @@ func (x *Response_GetTasks) String() string {
 func (*Response_GetTasks) ProtoMessage() {}
 
 func (x *Response_GetTasks) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +2099,7 @@ type Response_GetRoles struct {
 
 func (x *Response_GetRoles) Reset() {
 	*x = Response_GetRoles{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1939,7 +2111,7 @@ func (x *Response_GetRoles) String() string {
 func (*Response_GetRoles) ProtoMessage() {}
 
 func (x *Response_GetRoles) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2143,7 @@ type Response_GetWeights struct {
 
 func (x *Response_GetWeights) Reset() {
 	*x = Response_GetWeights{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1983,7 +2155,7 @@ func (x *Response_GetWeights) String() string {
 func (*Response_GetWeights) ProtoMessage() {}
 
 func (x *Response_GetWeights) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2015,7 +2187,7 @@ type Response_GetQuota struct {
 
 func (x *Response_GetQuota) Reset() {
 	*x = Response_GetQuota{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2199,7 @@ func (x *Response_GetQuota) String() string {
 func (*Response_GetQuota) ProtoMessage() {}
 
 func (x *Response_GetQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2233,7 @@ type Response_GetMaster struct {
 
 func (x *Response_GetMaster) Reset() {
 	*x = Response_GetMaster{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2073,7 +2245,7 @@ func (x *Response_GetMaster) String() string {
 func (*Response_GetMaster) ProtoMessage() {}
 
 func (x *Response_GetMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,6 +2282,94 @@ func (x *Response_GetMaster) GetElectedTime() float64 {
 	return 0
 }
 
+type Response_GetMaintenanceStatus struct {
+	state         protoimpl.MessageState         `protogen:"open.v1"`
+	Status        *v1pb.MaintenanceClusterStatus `protobuf:"bytes,1,req,name=status" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Response_GetMaintenanceStatus) Reset() {
+	*x = Response_GetMaintenanceStatus{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Response_GetMaintenanceStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Response_GetMaintenanceStatus) ProtoMessage() {}
+
+func (x *Response_GetMaintenanceStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Response_GetMaintenanceStatus.ProtoReflect.Descriptor instead.
+func (*Response_GetMaintenanceStatus) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{1, 15}
+}
+
+func (x *Response_GetMaintenanceStatus) GetStatus() *v1pb.MaintenanceClusterStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+type Response_GetMaintenanceSchedule struct {
+	state         protoimpl.MessageState    `protogen:"open.v1"`
+	Schedule      *v1pb.MaintenanceSchedule `protobuf:"bytes,1,req,name=schedule" json:"schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Response_GetMaintenanceSchedule) Reset() {
+	*x = Response_GetMaintenanceSchedule{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Response_GetMaintenanceSchedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Response_GetMaintenanceSchedule) ProtoMessage() {}
+
+func (x *Response_GetMaintenanceSchedule) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Response_GetMaintenanceSchedule.ProtoReflect.Descriptor instead.
+func (*Response_GetMaintenanceSchedule) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{1, 16}
+}
+
+func (x *Response_GetMaintenanceSchedule) GetSchedule() *v1pb.MaintenanceSchedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
 type Response_GetAgents_Agent struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	AgentInfo          *v1pb.AgentInfo        `protobuf:"bytes,1,req,name=agent_info,json=agentInfo" json:"agent_info,omitempty"`
@@ -2129,7 +2389,7 @@ type Response_GetAgents_Agent struct {
 
 func (x *Response_GetAgents_Agent) Reset() {
 	*x = Response_GetAgents_Agent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2401,7 @@ func (x *Response_GetAgents_Agent) String() string {
 func (*Response_GetAgents_Agent) ProtoMessage() {}
 
 func (x *Response_GetAgents_Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2244,6 +2504,7 @@ type Response_GetFrameworks_Framework struct {
 	ReregisteredTime   *v1pb.TimeInfo                `protobuf:"bytes,5,opt,name=reregistered_time,json=reregisteredTime" json:"reregistered_time,omitempty"`
 	UnregisteredTime   *v1pb.TimeInfo                `protobuf:"bytes,6,opt,name=unregistered_time,json=unregisteredTime" json:"unregistered_time,omitempty"`
 	Offers             []*v1pb.Offer                 `protobuf:"bytes,7,rep,name=offers" json:"offers,omitempty"`
+	InverseOffers      []*v1pb.InverseOffer          `protobuf:"bytes,8,rep,name=inverse_offers,json=inverseOffers" json:"inverse_offers,omitempty"`
 	AllocatedResources []*v1pb.Resource              `protobuf:"bytes,9,rep,name=allocated_resources,json=allocatedResources" json:"allocated_resources,omitempty"`
 	OfferedResources   []*v1pb.Resource              `protobuf:"bytes,10,rep,name=offered_resources,json=offeredResources" json:"offered_resources,omitempty"`
 	OfferConstraints   *schedulerpb.OfferConstraints `protobuf:"bytes,12,opt,name=offer_constraints,json=offerConstraints" json:"offer_constraints,omitempty"`
@@ -2253,7 +2514,7 @@ type Response_GetFrameworks_Framework struct {
 
 func (x *Response_GetFrameworks_Framework) Reset() {
 	*x = Response_GetFrameworks_Framework{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2265,7 +2526,7 @@ func (x *Response_GetFrameworks_Framework) String() string {
 func (*Response_GetFrameworks_Framework) ProtoMessage() {}
 
 func (x *Response_GetFrameworks_Framework) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2337,6 +2598,13 @@ func (x *Response_GetFrameworks_Framework) GetOffers() []*v1pb.Offer {
 	return nil
 }
 
+func (x *Response_GetFrameworks_Framework) GetInverseOffers() []*v1pb.InverseOffer {
+	if x != nil {
+		return x.InverseOffers
+	}
+	return nil
+}
+
 func (x *Response_GetFrameworks_Framework) GetAllocatedResources() []*v1pb.Resource {
 	if x != nil {
 		return x.AllocatedResources
@@ -2368,7 +2636,7 @@ type Response_GetExecutors_Executor struct {
 
 func (x *Response_GetExecutors_Executor) Reset() {
 	*x = Response_GetExecutors_Executor{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +2648,7 @@ func (x *Response_GetExecutors_Executor) String() string {
 func (*Response_GetExecutors_Executor) ProtoMessage() {}
 
 func (x *Response_GetExecutors_Executor) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2420,7 +2688,7 @@ type Event_Subscribed struct {
 
 func (x *Event_Subscribed) Reset() {
 	*x = Event_Subscribed{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +2700,7 @@ func (x *Event_Subscribed) String() string {
 func (*Event_Subscribed) ProtoMessage() {}
 
 func (x *Event_Subscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2471,7 +2739,7 @@ type Event_TaskAdded struct {
 
 func (x *Event_TaskAdded) Reset() {
 	*x = Event_TaskAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2751,7 @@ func (x *Event_TaskAdded) String() string {
 func (*Event_TaskAdded) ProtoMessage() {}
 
 func (x *Event_TaskAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2517,7 +2785,7 @@ type Event_TaskUpdated struct {
 
 func (x *Event_TaskUpdated) Reset() {
 	*x = Event_TaskUpdated{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2529,7 +2797,7 @@ func (x *Event_TaskUpdated) String() string {
 func (*Event_TaskUpdated) ProtoMessage() {}
 
 func (x *Event_TaskUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2575,7 +2843,7 @@ type Event_FrameworkAdded struct {
 
 func (x *Event_FrameworkAdded) Reset() {
 	*x = Event_FrameworkAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2587,7 +2855,7 @@ func (x *Event_FrameworkAdded) String() string {
 func (*Event_FrameworkAdded) ProtoMessage() {}
 
 func (x *Event_FrameworkAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2619,7 +2887,7 @@ type Event_FrameworkUpdated struct {
 
 func (x *Event_FrameworkUpdated) Reset() {
 	*x = Event_FrameworkUpdated{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2631,7 +2899,7 @@ func (x *Event_FrameworkUpdated) String() string {
 func (*Event_FrameworkUpdated) ProtoMessage() {}
 
 func (x *Event_FrameworkUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2931,7 @@ type Event_FrameworkRemoved struct {
 
 func (x *Event_FrameworkRemoved) Reset() {
 	*x = Event_FrameworkRemoved{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2675,7 +2943,7 @@ func (x *Event_FrameworkRemoved) String() string {
 func (*Event_FrameworkRemoved) ProtoMessage() {}
 
 func (x *Event_FrameworkRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +2975,7 @@ type Event_AgentAdded struct {
 
 func (x *Event_AgentAdded) Reset() {
 	*x = Event_AgentAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2719,7 +2987,7 @@ func (x *Event_AgentAdded) String() string {
 func (*Event_AgentAdded) ProtoMessage() {}
 
 func (x *Event_AgentAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +3019,7 @@ type Event_AgentRemoved struct {
 
 func (x *Event_AgentRemoved) Reset() {
 	*x = Event_AgentRemoved{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2763,7 +3031,7 @@ func (x *Event_AgentRemoved) String() string {
 func (*Event_AgentRemoved) ProtoMessage() {}
 
 func (x *Event_AgentRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2790,7 +3058,7 @@ var File_mesos_v1_master_master_proto protoreflect.FileDescriptor
 
 const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\x1a\"mesos/v1/scheduler/scheduler.proto\"\xf9\x13\n" +
+	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\x1a\"mesos/v1/scheduler/scheduler.proto\"\xf2\x17\n" +
 	"\x04Call\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.mesos.v1.master.Call.TypeR\x04type\x12A\n" +
 	"\vget_metrics\x18\x02 \x01(\v2 .mesos.v1.master.Call.GetMetricsR\n" +
@@ -2801,7 +3069,10 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\tread_file\x18\x05 \x01(\v2\x1e.mesos.v1.master.Call.ReadFileR\breadFile\x12J\n" +
 	"\x0eupdate_weights\x18\x06 \x01(\v2#.mesos.v1.master.Call.UpdateWeightsR\rupdateWeights\x12:\n" +
 	"\bteardown\x18\x10 \x01(\v2\x1e.mesos.v1.master.Call.TeardownR\bteardown\x12K\n" +
-	"\x0fmark_agent_gone\x18\x11 \x01(\v2#.mesos.v1.master.Call.MarkAgentGoneR\rmarkAgentGone\x12D\n" +
+	"\x0fmark_agent_gone\x18\x11 \x01(\v2#.mesos.v1.master.Call.MarkAgentGoneR\rmarkAgentGone\x12o\n" +
+	"\x1bupdate_maintenance_schedule\x18\v \x01(\v2/.mesos.v1.master.Call.UpdateMaintenanceScheduleR\x19updateMaintenanceSchedule\x12S\n" +
+	"\x11start_maintenance\x18\f \x01(\v2&.mesos.v1.master.Call.StartMaintenanceR\x10startMaintenance\x12P\n" +
+	"\x10stop_maintenance\x18\r \x01(\v2%.mesos.v1.master.Call.StopMaintenanceR\x0fstopMaintenance\x12D\n" +
 	"\fupdate_quota\x18\x14 \x01(\v2!.mesos.v1.master.Call.UpdateQuotaR\vupdateQuota\x12A\n" +
 	"\vdrain_agent\x18\x15 \x01(\v2 .mesos.v1.master.Call.DrainAgentR\n" +
 	"drainAgent\x12P\n" +
@@ -2839,7 +3110,13 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x0fDeactivateAgent\x12,\n" +
 	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x1a?\n" +
 	"\x0fReactivateAgent\x12,\n" +
-	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\"\x84\x06\n" +
+	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x1aV\n" +
+	"\x19UpdateMaintenanceSchedule\x129\n" +
+	"\bschedule\x18\x01 \x02(\v2\x1d.mesos.v1.MaintenanceScheduleR\bschedule\x1aC\n" +
+	"\x10StartMaintenance\x12/\n" +
+	"\bmachines\x18\x01 \x03(\v2\x13.mesos.v1.MachineIDR\bmachines\x1aB\n" +
+	"\x0fStopMaintenance\x12/\n" +
+	"\bmachines\x18\x01 \x03(\v2\x13.mesos.v1.MachineIDR\bmachines\"\x84\x06\n" +
 	"\x04Type\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2885,7 +3162,7 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\tSET_QUOTA\x10\x1d\x12\x10\n" +
 	"\fREMOVE_QUOTA\x10\x1e\x12\f\n" +
 	"\bTEARDOWN\x10\x1f\x12\x13\n" +
-	"\x0fMARK_AGENT_GONE\x10 \"\xae!\n" +
+	"\x0fMARK_AGENT_GONE\x10 \"\xe8$\n" +
 	"\bResponse\x122\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1e.mesos.v1.master.Response.TypeR\x04type\x12B\n" +
 	"\n" +
@@ -2908,7 +3185,9 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\vget_weights\x18\x0f \x01(\v2$.mesos.v1.master.Response.GetWeightsR\n" +
 	"getWeights\x12B\n" +
 	"\n" +
-	"get_master\x18\x10 \x01(\v2#.mesos.v1.master.Response.GetMasterR\tgetMaster\x12?\n" +
+	"get_master\x18\x10 \x01(\v2#.mesos.v1.master.Response.GetMasterR\tgetMaster\x12d\n" +
+	"\x16get_maintenance_status\x18\x11 \x01(\v2..mesos.v1.master.Response.GetMaintenanceStatusR\x14getMaintenanceStatus\x12j\n" +
+	"\x18get_maintenance_schedule\x18\x12 \x01(\v20.mesos.v1.master.Response.GetMaintenanceScheduleR\x16getMaintenanceSchedule\x12?\n" +
 	"\tget_quota\x18\x13 \x01(\v2\".mesos.v1.master.Response.GetQuotaR\bgetQuota\x1a%\n" +
 	"\tGetHealth\x12\x18\n" +
 	"\ahealthy\x18\x01 \x02(\bR\ahealthy\x1a0\n" +
@@ -2944,12 +3223,12 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x13allocated_resources\x18\b \x03(\v2\x12.mesos.v1.ResourceR\x12allocatedResources\x12?\n" +
 	"\x11offered_resources\x18\t \x03(\v2\x12.mesos.v1.ResourceR\x10offeredResources\x122\n" +
 	"\n" +
-	"drain_info\x18\r \x01(\v2\x13.mesos.v1.DrainInfoR\tdrainInfo\x1a\xab\x06\n" +
+	"drain_info\x18\r \x01(\v2\x13.mesos.v1.DrainInfoR\tdrainInfo\x1a\xea\x06\n" +
 	"\rGetFrameworks\x12Q\n" +
 	"\n" +
 	"frameworks\x18\x01 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\n" +
 	"frameworks\x12d\n" +
-	"\x14completed_frameworks\x18\x02 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\x13completedFrameworks\x1a\xe0\x04\n" +
+	"\x14completed_frameworks\x18\x02 \x03(\v21.mesos.v1.master.Response.GetFrameworks.FrameworkR\x13completedFrameworks\x1a\x9f\x05\n" +
 	"\tFramework\x12>\n" +
 	"\x0eframework_info\x18\x01 \x02(\v2\x17.mesos.v1.FrameworkInfoR\rframeworkInfo\x12\x16\n" +
 	"\x06active\x18\x02 \x02(\bR\x06active\x12\x1c\n" +
@@ -2958,7 +3237,8 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x0fregistered_time\x18\x04 \x01(\v2\x12.mesos.v1.TimeInfoR\x0eregisteredTime\x12?\n" +
 	"\x11reregistered_time\x18\x05 \x01(\v2\x12.mesos.v1.TimeInfoR\x10reregisteredTime\x12?\n" +
 	"\x11unregistered_time\x18\x06 \x01(\v2\x12.mesos.v1.TimeInfoR\x10unregisteredTime\x12'\n" +
-	"\x06offers\x18\a \x03(\v2\x0f.mesos.v1.OfferR\x06offers\x12C\n" +
+	"\x06offers\x18\a \x03(\v2\x0f.mesos.v1.OfferR\x06offers\x12=\n" +
+	"\x0einverse_offers\x18\b \x03(\v2\x16.mesos.v1.InverseOfferR\rinverseOffers\x12C\n" +
 	"\x13allocated_resources\x18\t \x03(\v2\x12.mesos.v1.ResourceR\x12allocatedResources\x12?\n" +
 	"\x11offered_resources\x18\n" +
 	" \x03(\v2\x12.mesos.v1.ResourceR\x10offeredResources\x12Q\n" +
@@ -2985,7 +3265,11 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"masterInfo\x12\x1d\n" +
 	"\n" +
 	"start_time\x18\x02 \x01(\x01R\tstartTime\x12!\n" +
-	"\felected_time\x18\x03 \x01(\x01R\velectedTime\"\xec\x02\n" +
+	"\felected_time\x18\x03 \x01(\x01R\velectedTime\x1aR\n" +
+	"\x14GetMaintenanceStatus\x12:\n" +
+	"\x06status\x18\x01 \x02(\v2\".mesos.v1.MaintenanceClusterStatusR\x06status\x1aS\n" +
+	"\x16GetMaintenanceSchedule\x129\n" +
+	"\bschedule\x18\x01 \x02(\v2\x1d.mesos.v1.MaintenanceScheduleR\bschedule\"\xec\x02\n" +
 	"\x04Type\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -3074,7 +3358,7 @@ func file_mesos_v1_master_master_proto_rawDescGZIP() []byte {
 }
 
 var file_mesos_v1_master_master_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_mesos_v1_master_master_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_mesos_v1_master_master_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_mesos_v1_master_master_proto_goTypes = []any{
 	(Call_Type)(0),                           // 0: mesos.v1.master.Call.Type
 	(Response_Type)(0),                       // 1: mesos.v1.master.Response.Type
@@ -3094,154 +3378,174 @@ var file_mesos_v1_master_master_proto_goTypes = []any{
 	(*Call_DrainAgent)(nil),                  // 15: mesos.v1.master.Call.DrainAgent
 	(*Call_DeactivateAgent)(nil),             // 16: mesos.v1.master.Call.DeactivateAgent
 	(*Call_ReactivateAgent)(nil),             // 17: mesos.v1.master.Call.ReactivateAgent
-	(*Response_GetHealth)(nil),               // 18: mesos.v1.master.Response.GetHealth
-	(*Response_GetFlags)(nil),                // 19: mesos.v1.master.Response.GetFlags
-	(*Response_GetVersion)(nil),              // 20: mesos.v1.master.Response.GetVersion
-	(*Response_GetMetrics)(nil),              // 21: mesos.v1.master.Response.GetMetrics
-	(*Response_GetLoggingLevel)(nil),         // 22: mesos.v1.master.Response.GetLoggingLevel
-	(*Response_GetState)(nil),                // 23: mesos.v1.master.Response.GetState
-	(*Response_GetAgents)(nil),               // 24: mesos.v1.master.Response.GetAgents
-	(*Response_GetFrameworks)(nil),           // 25: mesos.v1.master.Response.GetFrameworks
-	(*Response_GetExecutors)(nil),            // 26: mesos.v1.master.Response.GetExecutors
-	(*Response_GetOperations)(nil),           // 27: mesos.v1.master.Response.GetOperations
-	(*Response_GetTasks)(nil),                // 28: mesos.v1.master.Response.GetTasks
-	(*Response_GetRoles)(nil),                // 29: mesos.v1.master.Response.GetRoles
-	(*Response_GetWeights)(nil),              // 30: mesos.v1.master.Response.GetWeights
-	(*Response_GetQuota)(nil),                // 31: mesos.v1.master.Response.GetQuota
-	(*Response_GetMaster)(nil),               // 32: mesos.v1.master.Response.GetMaster
-	(*Response_GetAgents_Agent)(nil),         // 33: mesos.v1.master.Response.GetAgents.Agent
-	(*Response_GetFrameworks_Framework)(nil), // 34: mesos.v1.master.Response.GetFrameworks.Framework
-	(*Response_GetExecutors_Executor)(nil),   // 35: mesos.v1.master.Response.GetExecutors.Executor
-	(*Event_Subscribed)(nil),                 // 36: mesos.v1.master.Event.Subscribed
-	(*Event_TaskAdded)(nil),                  // 37: mesos.v1.master.Event.TaskAdded
-	(*Event_TaskUpdated)(nil),                // 38: mesos.v1.master.Event.TaskUpdated
-	(*Event_FrameworkAdded)(nil),             // 39: mesos.v1.master.Event.FrameworkAdded
-	(*Event_FrameworkUpdated)(nil),           // 40: mesos.v1.master.Event.FrameworkUpdated
-	(*Event_FrameworkRemoved)(nil),           // 41: mesos.v1.master.Event.FrameworkRemoved
-	(*Event_AgentAdded)(nil),                 // 42: mesos.v1.master.Event.AgentAdded
-	(*Event_AgentRemoved)(nil),               // 43: mesos.v1.master.Event.AgentRemoved
-	(*v1pb.DurationInfo)(nil),                // 44: mesos.v1.DurationInfo
-	(*v1pb.FrameworkID)(nil),                 // 45: mesos.v1.FrameworkID
-	(*v1pb.WeightInfo)(nil),                  // 46: mesos.v1.WeightInfo
-	(*v1pb.QuotaConfig)(nil),                 // 47: mesos.v1.QuotaConfig
-	(*v1pb.AgentID)(nil),                     // 48: mesos.v1.AgentID
-	(*v1pb.Flag)(nil),                        // 49: mesos.v1.Flag
-	(*v1pb.VersionInfo)(nil),                 // 50: mesos.v1.VersionInfo
-	(*v1pb.Metric)(nil),                      // 51: mesos.v1.Metric
-	(*v1pb.AgentInfo)(nil),                   // 52: mesos.v1.AgentInfo
-	(*v1pb.Task)(nil),                        // 53: mesos.v1.Task
-	(*v1pb.Role)(nil),                        // 54: mesos.v1.Role
-	(*v1pb.QuotaStatus)(nil),                 // 55: mesos.v1.QuotaStatus
-	(*v1pb.MasterInfo)(nil),                  // 56: mesos.v1.MasterInfo
-	(*v1pb.TimeInfo)(nil),                    // 57: mesos.v1.TimeInfo
-	(*v1pb.Resource)(nil),                    // 58: mesos.v1.Resource
-	(*v1pb.DrainInfo)(nil),                   // 59: mesos.v1.DrainInfo
-	(*v1pb.FrameworkInfo)(nil),               // 60: mesos.v1.FrameworkInfo
-	(*v1pb.Offer)(nil),                       // 61: mesos.v1.Offer
-	(*schedulerpb.OfferConstraints)(nil),     // 62: mesos.v1.scheduler.OfferConstraints
-	(*v1pb.ExecutorInfo)(nil),                // 63: mesos.v1.ExecutorInfo
-	(*v1pb.TaskStatus)(nil),                  // 64: mesos.v1.TaskStatus
-	(v1pb.TaskState)(0),                      // 65: mesos.v1.TaskState
+	(*Call_UpdateMaintenanceSchedule)(nil),   // 18: mesos.v1.master.Call.UpdateMaintenanceSchedule
+	(*Call_StartMaintenance)(nil),            // 19: mesos.v1.master.Call.StartMaintenance
+	(*Call_StopMaintenance)(nil),             // 20: mesos.v1.master.Call.StopMaintenance
+	(*Response_GetHealth)(nil),               // 21: mesos.v1.master.Response.GetHealth
+	(*Response_GetFlags)(nil),                // 22: mesos.v1.master.Response.GetFlags
+	(*Response_GetVersion)(nil),              // 23: mesos.v1.master.Response.GetVersion
+	(*Response_GetMetrics)(nil),              // 24: mesos.v1.master.Response.GetMetrics
+	(*Response_GetLoggingLevel)(nil),         // 25: mesos.v1.master.Response.GetLoggingLevel
+	(*Response_GetState)(nil),                // 26: mesos.v1.master.Response.GetState
+	(*Response_GetAgents)(nil),               // 27: mesos.v1.master.Response.GetAgents
+	(*Response_GetFrameworks)(nil),           // 28: mesos.v1.master.Response.GetFrameworks
+	(*Response_GetExecutors)(nil),            // 29: mesos.v1.master.Response.GetExecutors
+	(*Response_GetOperations)(nil),           // 30: mesos.v1.master.Response.GetOperations
+	(*Response_GetTasks)(nil),                // 31: mesos.v1.master.Response.GetTasks
+	(*Response_GetRoles)(nil),                // 32: mesos.v1.master.Response.GetRoles
+	(*Response_GetWeights)(nil),              // 33: mesos.v1.master.Response.GetWeights
+	(*Response_GetQuota)(nil),                // 34: mesos.v1.master.Response.GetQuota
+	(*Response_GetMaster)(nil),               // 35: mesos.v1.master.Response.GetMaster
+	(*Response_GetMaintenanceStatus)(nil),    // 36: mesos.v1.master.Response.GetMaintenanceStatus
+	(*Response_GetMaintenanceSchedule)(nil),  // 37: mesos.v1.master.Response.GetMaintenanceSchedule
+	(*Response_GetAgents_Agent)(nil),         // 38: mesos.v1.master.Response.GetAgents.Agent
+	(*Response_GetFrameworks_Framework)(nil), // 39: mesos.v1.master.Response.GetFrameworks.Framework
+	(*Response_GetExecutors_Executor)(nil),   // 40: mesos.v1.master.Response.GetExecutors.Executor
+	(*Event_Subscribed)(nil),                 // 41: mesos.v1.master.Event.Subscribed
+	(*Event_TaskAdded)(nil),                  // 42: mesos.v1.master.Event.TaskAdded
+	(*Event_TaskUpdated)(nil),                // 43: mesos.v1.master.Event.TaskUpdated
+	(*Event_FrameworkAdded)(nil),             // 44: mesos.v1.master.Event.FrameworkAdded
+	(*Event_FrameworkUpdated)(nil),           // 45: mesos.v1.master.Event.FrameworkUpdated
+	(*Event_FrameworkRemoved)(nil),           // 46: mesos.v1.master.Event.FrameworkRemoved
+	(*Event_AgentAdded)(nil),                 // 47: mesos.v1.master.Event.AgentAdded
+	(*Event_AgentRemoved)(nil),               // 48: mesos.v1.master.Event.AgentRemoved
+	(*v1pb.DurationInfo)(nil),                // 49: mesos.v1.DurationInfo
+	(*v1pb.FrameworkID)(nil),                 // 50: mesos.v1.FrameworkID
+	(*v1pb.WeightInfo)(nil),                  // 51: mesos.v1.WeightInfo
+	(*v1pb.QuotaConfig)(nil),                 // 52: mesos.v1.QuotaConfig
+	(*v1pb.AgentID)(nil),                     // 53: mesos.v1.AgentID
+	(*v1pb.MaintenanceSchedule)(nil),         // 54: mesos.v1.MaintenanceSchedule
+	(*v1pb.MachineID)(nil),                   // 55: mesos.v1.MachineID
+	(*v1pb.Flag)(nil),                        // 56: mesos.v1.Flag
+	(*v1pb.VersionInfo)(nil),                 // 57: mesos.v1.VersionInfo
+	(*v1pb.Metric)(nil),                      // 58: mesos.v1.Metric
+	(*v1pb.AgentInfo)(nil),                   // 59: mesos.v1.AgentInfo
+	(*v1pb.Task)(nil),                        // 60: mesos.v1.Task
+	(*v1pb.Role)(nil),                        // 61: mesos.v1.Role
+	(*v1pb.QuotaStatus)(nil),                 // 62: mesos.v1.QuotaStatus
+	(*v1pb.MasterInfo)(nil),                  // 63: mesos.v1.MasterInfo
+	(*v1pb.MaintenanceClusterStatus)(nil),    // 64: mesos.v1.MaintenanceClusterStatus
+	(*v1pb.TimeInfo)(nil),                    // 65: mesos.v1.TimeInfo
+	(*v1pb.Resource)(nil),                    // 66: mesos.v1.Resource
+	(*v1pb.DrainInfo)(nil),                   // 67: mesos.v1.DrainInfo
+	(*v1pb.FrameworkInfo)(nil),               // 68: mesos.v1.FrameworkInfo
+	(*v1pb.Offer)(nil),                       // 69: mesos.v1.Offer
+	(*v1pb.InverseOffer)(nil),                // 70: mesos.v1.InverseOffer
+	(*schedulerpb.OfferConstraints)(nil),     // 71: mesos.v1.scheduler.OfferConstraints
+	(*v1pb.ExecutorInfo)(nil),                // 72: mesos.v1.ExecutorInfo
+	(*v1pb.TaskStatus)(nil),                  // 73: mesos.v1.TaskStatus
+	(v1pb.TaskState)(0),                      // 74: mesos.v1.TaskState
 }
 var file_mesos_v1_master_master_proto_depIdxs = []int32{
-	0,  // 0: mesos.v1.master.Call.type:type_name -> mesos.v1.master.Call.Type
-	6,  // 1: mesos.v1.master.Call.get_metrics:type_name -> mesos.v1.master.Call.GetMetrics
-	7,  // 2: mesos.v1.master.Call.set_logging_level:type_name -> mesos.v1.master.Call.SetLoggingLevel
-	8,  // 3: mesos.v1.master.Call.list_files:type_name -> mesos.v1.master.Call.ListFiles
-	9,  // 4: mesos.v1.master.Call.read_file:type_name -> mesos.v1.master.Call.ReadFile
-	11, // 5: mesos.v1.master.Call.update_weights:type_name -> mesos.v1.master.Call.UpdateWeights
-	10, // 6: mesos.v1.master.Call.teardown:type_name -> mesos.v1.master.Call.Teardown
-	13, // 7: mesos.v1.master.Call.mark_agent_gone:type_name -> mesos.v1.master.Call.MarkAgentGone
-	12, // 8: mesos.v1.master.Call.update_quota:type_name -> mesos.v1.master.Call.UpdateQuota
-	15, // 9: mesos.v1.master.Call.drain_agent:type_name -> mesos.v1.master.Call.DrainAgent
-	16, // 10: mesos.v1.master.Call.deactivate_agent:type_name -> mesos.v1.master.Call.DeactivateAgent
-	17, // 11: mesos.v1.master.Call.reactivate_agent:type_name -> mesos.v1.master.Call.ReactivateAgent
-	1,  // 12: mesos.v1.master.Response.type:type_name -> mesos.v1.master.Response.Type
-	18, // 13: mesos.v1.master.Response.get_health:type_name -> mesos.v1.master.Response.GetHealth
-	19, // 14: mesos.v1.master.Response.get_flags:type_name -> mesos.v1.master.Response.GetFlags
-	20, // 15: mesos.v1.master.Response.get_version:type_name -> mesos.v1.master.Response.GetVersion
-	21, // 16: mesos.v1.master.Response.get_metrics:type_name -> mesos.v1.master.Response.GetMetrics
-	22, // 17: mesos.v1.master.Response.get_logging_level:type_name -> mesos.v1.master.Response.GetLoggingLevel
-	23, // 18: mesos.v1.master.Response.get_state:type_name -> mesos.v1.master.Response.GetState
-	24, // 19: mesos.v1.master.Response.get_agents:type_name -> mesos.v1.master.Response.GetAgents
-	25, // 20: mesos.v1.master.Response.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
-	26, // 21: mesos.v1.master.Response.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
-	27, // 22: mesos.v1.master.Response.get_operations:type_name -> mesos.v1.master.Response.GetOperations
-	28, // 23: mesos.v1.master.Response.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
-	29, // 24: mesos.v1.master.Response.get_roles:type_name -> mesos.v1.master.Response.GetRoles
-	30, // 25: mesos.v1.master.Response.get_weights:type_name -> mesos.v1.master.Response.GetWeights
-	32, // 26: mesos.v1.master.Response.get_master:type_name -> mesos.v1.master.Response.GetMaster
-	31, // 27: mesos.v1.master.Response.get_quota:type_name -> mesos.v1.master.Response.GetQuota
-	2,  // 28: mesos.v1.master.Event.type:type_name -> mesos.v1.master.Event.Type
-	36, // 29: mesos.v1.master.Event.subscribed:type_name -> mesos.v1.master.Event.Subscribed
-	37, // 30: mesos.v1.master.Event.task_added:type_name -> mesos.v1.master.Event.TaskAdded
-	38, // 31: mesos.v1.master.Event.task_updated:type_name -> mesos.v1.master.Event.TaskUpdated
-	42, // 32: mesos.v1.master.Event.agent_added:type_name -> mesos.v1.master.Event.AgentAdded
-	43, // 33: mesos.v1.master.Event.agent_removed:type_name -> mesos.v1.master.Event.AgentRemoved
-	39, // 34: mesos.v1.master.Event.framework_added:type_name -> mesos.v1.master.Event.FrameworkAdded
-	40, // 35: mesos.v1.master.Event.framework_updated:type_name -> mesos.v1.master.Event.FrameworkUpdated
-	41, // 36: mesos.v1.master.Event.framework_removed:type_name -> mesos.v1.master.Event.FrameworkRemoved
-	44, // 37: mesos.v1.master.Call.GetMetrics.timeout:type_name -> mesos.v1.DurationInfo
-	44, // 38: mesos.v1.master.Call.SetLoggingLevel.duration:type_name -> mesos.v1.DurationInfo
-	45, // 39: mesos.v1.master.Call.Teardown.framework_id:type_name -> mesos.v1.FrameworkID
-	46, // 40: mesos.v1.master.Call.UpdateWeights.weight_infos:type_name -> mesos.v1.WeightInfo
-	47, // 41: mesos.v1.master.Call.UpdateQuota.quota_configs:type_name -> mesos.v1.QuotaConfig
-	48, // 42: mesos.v1.master.Call.MarkAgentGone.agent_id:type_name -> mesos.v1.AgentID
-	48, // 43: mesos.v1.master.Call.DrainAgent.agent_id:type_name -> mesos.v1.AgentID
-	14, // 44: mesos.v1.master.Call.DrainAgent.max_grace_period:type_name -> mesos.v1.master.Call.Duration
-	48, // 45: mesos.v1.master.Call.DeactivateAgent.agent_id:type_name -> mesos.v1.AgentID
-	48, // 46: mesos.v1.master.Call.ReactivateAgent.agent_id:type_name -> mesos.v1.AgentID
-	49, // 47: mesos.v1.master.Response.GetFlags.flags:type_name -> mesos.v1.Flag
-	50, // 48: mesos.v1.master.Response.GetVersion.version_info:type_name -> mesos.v1.VersionInfo
-	51, // 49: mesos.v1.master.Response.GetMetrics.metrics:type_name -> mesos.v1.Metric
-	28, // 50: mesos.v1.master.Response.GetState.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
-	26, // 51: mesos.v1.master.Response.GetState.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
-	25, // 52: mesos.v1.master.Response.GetState.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
-	24, // 53: mesos.v1.master.Response.GetState.get_agents:type_name -> mesos.v1.master.Response.GetAgents
-	33, // 54: mesos.v1.master.Response.GetAgents.agents:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	52, // 55: mesos.v1.master.Response.GetAgents.recovered_agents:type_name -> mesos.v1.AgentInfo
-	34, // 56: mesos.v1.master.Response.GetFrameworks.frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	34, // 57: mesos.v1.master.Response.GetFrameworks.completed_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	35, // 58: mesos.v1.master.Response.GetExecutors.executors:type_name -> mesos.v1.master.Response.GetExecutors.Executor
-	53, // 59: mesos.v1.master.Response.GetTasks.tasks:type_name -> mesos.v1.Task
-	53, // 60: mesos.v1.master.Response.GetTasks.unreachable_tasks:type_name -> mesos.v1.Task
-	53, // 61: mesos.v1.master.Response.GetTasks.completed_tasks:type_name -> mesos.v1.Task
-	54, // 62: mesos.v1.master.Response.GetRoles.roles:type_name -> mesos.v1.Role
-	46, // 63: mesos.v1.master.Response.GetWeights.weight_infos:type_name -> mesos.v1.WeightInfo
-	55, // 64: mesos.v1.master.Response.GetQuota.status:type_name -> mesos.v1.QuotaStatus
-	56, // 65: mesos.v1.master.Response.GetMaster.master_info:type_name -> mesos.v1.MasterInfo
-	52, // 66: mesos.v1.master.Response.GetAgents.Agent.agent_info:type_name -> mesos.v1.AgentInfo
-	57, // 67: mesos.v1.master.Response.GetAgents.Agent.registered_time:type_name -> mesos.v1.TimeInfo
-	57, // 68: mesos.v1.master.Response.GetAgents.Agent.reregistered_time:type_name -> mesos.v1.TimeInfo
-	58, // 69: mesos.v1.master.Response.GetAgents.Agent.total_resources:type_name -> mesos.v1.Resource
-	58, // 70: mesos.v1.master.Response.GetAgents.Agent.allocated_resources:type_name -> mesos.v1.Resource
-	58, // 71: mesos.v1.master.Response.GetAgents.Agent.offered_resources:type_name -> mesos.v1.Resource
-	59, // 72: mesos.v1.master.Response.GetAgents.Agent.drain_info:type_name -> mesos.v1.DrainInfo
-	60, // 73: mesos.v1.master.Response.GetFrameworks.Framework.framework_info:type_name -> mesos.v1.FrameworkInfo
-	57, // 74: mesos.v1.master.Response.GetFrameworks.Framework.registered_time:type_name -> mesos.v1.TimeInfo
-	57, // 75: mesos.v1.master.Response.GetFrameworks.Framework.reregistered_time:type_name -> mesos.v1.TimeInfo
-	57, // 76: mesos.v1.master.Response.GetFrameworks.Framework.unregistered_time:type_name -> mesos.v1.TimeInfo
-	61, // 77: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
-	58, // 78: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
-	58, // 79: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
-	62, // 80: mesos.v1.master.Response.GetFrameworks.Framework.offer_constraints:type_name -> mesos.v1.scheduler.OfferConstraints
-	63, // 81: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
-	48, // 82: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
-	23, // 83: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
-	53, // 84: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
-	45, // 85: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
-	64, // 86: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
-	65, // 87: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
-	34, // 88: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	34, // 89: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	60, // 90: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
-	33, // 91: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	48, // 92: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
-	93, // [93:93] is the sub-list for method output_type
-	93, // [93:93] is the sub-list for method input_type
-	93, // [93:93] is the sub-list for extension type_name
-	93, // [93:93] is the sub-list for extension extendee
-	0,  // [0:93] is the sub-list for field type_name
+	0,   // 0: mesos.v1.master.Call.type:type_name -> mesos.v1.master.Call.Type
+	6,   // 1: mesos.v1.master.Call.get_metrics:type_name -> mesos.v1.master.Call.GetMetrics
+	7,   // 2: mesos.v1.master.Call.set_logging_level:type_name -> mesos.v1.master.Call.SetLoggingLevel
+	8,   // 3: mesos.v1.master.Call.list_files:type_name -> mesos.v1.master.Call.ListFiles
+	9,   // 4: mesos.v1.master.Call.read_file:type_name -> mesos.v1.master.Call.ReadFile
+	11,  // 5: mesos.v1.master.Call.update_weights:type_name -> mesos.v1.master.Call.UpdateWeights
+	10,  // 6: mesos.v1.master.Call.teardown:type_name -> mesos.v1.master.Call.Teardown
+	13,  // 7: mesos.v1.master.Call.mark_agent_gone:type_name -> mesos.v1.master.Call.MarkAgentGone
+	18,  // 8: mesos.v1.master.Call.update_maintenance_schedule:type_name -> mesos.v1.master.Call.UpdateMaintenanceSchedule
+	19,  // 9: mesos.v1.master.Call.start_maintenance:type_name -> mesos.v1.master.Call.StartMaintenance
+	20,  // 10: mesos.v1.master.Call.stop_maintenance:type_name -> mesos.v1.master.Call.StopMaintenance
+	12,  // 11: mesos.v1.master.Call.update_quota:type_name -> mesos.v1.master.Call.UpdateQuota
+	15,  // 12: mesos.v1.master.Call.drain_agent:type_name -> mesos.v1.master.Call.DrainAgent
+	16,  // 13: mesos.v1.master.Call.deactivate_agent:type_name -> mesos.v1.master.Call.DeactivateAgent
+	17,  // 14: mesos.v1.master.Call.reactivate_agent:type_name -> mesos.v1.master.Call.ReactivateAgent
+	1,   // 15: mesos.v1.master.Response.type:type_name -> mesos.v1.master.Response.Type
+	21,  // 16: mesos.v1.master.Response.get_health:type_name -> mesos.v1.master.Response.GetHealth
+	22,  // 17: mesos.v1.master.Response.get_flags:type_name -> mesos.v1.master.Response.GetFlags
+	23,  // 18: mesos.v1.master.Response.get_version:type_name -> mesos.v1.master.Response.GetVersion
+	24,  // 19: mesos.v1.master.Response.get_metrics:type_name -> mesos.v1.master.Response.GetMetrics
+	25,  // 20: mesos.v1.master.Response.get_logging_level:type_name -> mesos.v1.master.Response.GetLoggingLevel
+	26,  // 21: mesos.v1.master.Response.get_state:type_name -> mesos.v1.master.Response.GetState
+	27,  // 22: mesos.v1.master.Response.get_agents:type_name -> mesos.v1.master.Response.GetAgents
+	28,  // 23: mesos.v1.master.Response.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
+	29,  // 24: mesos.v1.master.Response.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
+	30,  // 25: mesos.v1.master.Response.get_operations:type_name -> mesos.v1.master.Response.GetOperations
+	31,  // 26: mesos.v1.master.Response.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
+	32,  // 27: mesos.v1.master.Response.get_roles:type_name -> mesos.v1.master.Response.GetRoles
+	33,  // 28: mesos.v1.master.Response.get_weights:type_name -> mesos.v1.master.Response.GetWeights
+	35,  // 29: mesos.v1.master.Response.get_master:type_name -> mesos.v1.master.Response.GetMaster
+	36,  // 30: mesos.v1.master.Response.get_maintenance_status:type_name -> mesos.v1.master.Response.GetMaintenanceStatus
+	37,  // 31: mesos.v1.master.Response.get_maintenance_schedule:type_name -> mesos.v1.master.Response.GetMaintenanceSchedule
+	34,  // 32: mesos.v1.master.Response.get_quota:type_name -> mesos.v1.master.Response.GetQuota
+	2,   // 33: mesos.v1.master.Event.type:type_name -> mesos.v1.master.Event.Type
+	41,  // 34: mesos.v1.master.Event.subscribed:type_name -> mesos.v1.master.Event.Subscribed
+	42,  // 35: mesos.v1.master.Event.task_added:type_name -> mesos.v1.master.Event.TaskAdded
+	43,  // 36: mesos.v1.master.Event.task_updated:type_name -> mesos.v1.master.Event.TaskUpdated
+	47,  // 37: mesos.v1.master.Event.agent_added:type_name -> mesos.v1.master.Event.AgentAdded
+	48,  // 38: mesos.v1.master.Event.agent_removed:type_name -> mesos.v1.master.Event.AgentRemoved
+	44,  // 39: mesos.v1.master.Event.framework_added:type_name -> mesos.v1.master.Event.FrameworkAdded
+	45,  // 40: mesos.v1.master.Event.framework_updated:type_name -> mesos.v1.master.Event.FrameworkUpdated
+	46,  // 41: mesos.v1.master.Event.framework_removed:type_name -> mesos.v1.master.Event.FrameworkRemoved
+	49,  // 42: mesos.v1.master.Call.GetMetrics.timeout:type_name -> mesos.v1.DurationInfo
+	49,  // 43: mesos.v1.master.Call.SetLoggingLevel.duration:type_name -> mesos.v1.DurationInfo
+	50,  // 44: mesos.v1.master.Call.Teardown.framework_id:type_name -> mesos.v1.FrameworkID
+	51,  // 45: mesos.v1.master.Call.UpdateWeights.weight_infos:type_name -> mesos.v1.WeightInfo
+	52,  // 46: mesos.v1.master.Call.UpdateQuota.quota_configs:type_name -> mesos.v1.QuotaConfig
+	53,  // 47: mesos.v1.master.Call.MarkAgentGone.agent_id:type_name -> mesos.v1.AgentID
+	53,  // 48: mesos.v1.master.Call.DrainAgent.agent_id:type_name -> mesos.v1.AgentID
+	14,  // 49: mesos.v1.master.Call.DrainAgent.max_grace_period:type_name -> mesos.v1.master.Call.Duration
+	53,  // 50: mesos.v1.master.Call.DeactivateAgent.agent_id:type_name -> mesos.v1.AgentID
+	53,  // 51: mesos.v1.master.Call.ReactivateAgent.agent_id:type_name -> mesos.v1.AgentID
+	54,  // 52: mesos.v1.master.Call.UpdateMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
+	55,  // 53: mesos.v1.master.Call.StartMaintenance.machines:type_name -> mesos.v1.MachineID
+	55,  // 54: mesos.v1.master.Call.StopMaintenance.machines:type_name -> mesos.v1.MachineID
+	56,  // 55: mesos.v1.master.Response.GetFlags.flags:type_name -> mesos.v1.Flag
+	57,  // 56: mesos.v1.master.Response.GetVersion.version_info:type_name -> mesos.v1.VersionInfo
+	58,  // 57: mesos.v1.master.Response.GetMetrics.metrics:type_name -> mesos.v1.Metric
+	31,  // 58: mesos.v1.master.Response.GetState.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
+	29,  // 59: mesos.v1.master.Response.GetState.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
+	28,  // 60: mesos.v1.master.Response.GetState.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
+	27,  // 61: mesos.v1.master.Response.GetState.get_agents:type_name -> mesos.v1.master.Response.GetAgents
+	38,  // 62: mesos.v1.master.Response.GetAgents.agents:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	59,  // 63: mesos.v1.master.Response.GetAgents.recovered_agents:type_name -> mesos.v1.AgentInfo
+	39,  // 64: mesos.v1.master.Response.GetFrameworks.frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	39,  // 65: mesos.v1.master.Response.GetFrameworks.completed_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	40,  // 66: mesos.v1.master.Response.GetExecutors.executors:type_name -> mesos.v1.master.Response.GetExecutors.Executor
+	60,  // 67: mesos.v1.master.Response.GetTasks.tasks:type_name -> mesos.v1.Task
+	60,  // 68: mesos.v1.master.Response.GetTasks.unreachable_tasks:type_name -> mesos.v1.Task
+	60,  // 69: mesos.v1.master.Response.GetTasks.completed_tasks:type_name -> mesos.v1.Task
+	61,  // 70: mesos.v1.master.Response.GetRoles.roles:type_name -> mesos.v1.Role
+	51,  // 71: mesos.v1.master.Response.GetWeights.weight_infos:type_name -> mesos.v1.WeightInfo
+	62,  // 72: mesos.v1.master.Response.GetQuota.status:type_name -> mesos.v1.QuotaStatus
+	63,  // 73: mesos.v1.master.Response.GetMaster.master_info:type_name -> mesos.v1.MasterInfo
+	64,  // 74: mesos.v1.master.Response.GetMaintenanceStatus.status:type_name -> mesos.v1.MaintenanceClusterStatus
+	54,  // 75: mesos.v1.master.Response.GetMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
+	59,  // 76: mesos.v1.master.Response.GetAgents.Agent.agent_info:type_name -> mesos.v1.AgentInfo
+	65,  // 77: mesos.v1.master.Response.GetAgents.Agent.registered_time:type_name -> mesos.v1.TimeInfo
+	65,  // 78: mesos.v1.master.Response.GetAgents.Agent.reregistered_time:type_name -> mesos.v1.TimeInfo
+	66,  // 79: mesos.v1.master.Response.GetAgents.Agent.total_resources:type_name -> mesos.v1.Resource
+	66,  // 80: mesos.v1.master.Response.GetAgents.Agent.allocated_resources:type_name -> mesos.v1.Resource
+	66,  // 81: mesos.v1.master.Response.GetAgents.Agent.offered_resources:type_name -> mesos.v1.Resource
+	67,  // 82: mesos.v1.master.Response.GetAgents.Agent.drain_info:type_name -> mesos.v1.DrainInfo
+	68,  // 83: mesos.v1.master.Response.GetFrameworks.Framework.framework_info:type_name -> mesos.v1.FrameworkInfo
+	65,  // 84: mesos.v1.master.Response.GetFrameworks.Framework.registered_time:type_name -> mesos.v1.TimeInfo
+	65,  // 85: mesos.v1.master.Response.GetFrameworks.Framework.reregistered_time:type_name -> mesos.v1.TimeInfo
+	65,  // 86: mesos.v1.master.Response.GetFrameworks.Framework.unregistered_time:type_name -> mesos.v1.TimeInfo
+	69,  // 87: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
+	70,  // 88: mesos.v1.master.Response.GetFrameworks.Framework.inverse_offers:type_name -> mesos.v1.InverseOffer
+	66,  // 89: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
+	66,  // 90: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
+	71,  // 91: mesos.v1.master.Response.GetFrameworks.Framework.offer_constraints:type_name -> mesos.v1.scheduler.OfferConstraints
+	72,  // 92: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
+	53,  // 93: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
+	26,  // 94: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
+	60,  // 95: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
+	50,  // 96: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
+	73,  // 97: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
+	74,  // 98: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
+	39,  // 99: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	39,  // 100: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	68,  // 101: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
+	38,  // 102: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	53,  // 103: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
+	104, // [104:104] is the sub-list for method output_type
+	104, // [104:104] is the sub-list for method input_type
+	104, // [104:104] is the sub-list for extension type_name
+	104, // [104:104] is the sub-list for extension extendee
+	0,   // [0:104] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_master_master_proto_init() }
@@ -3255,7 +3559,7 @@ func file_mesos_v1_master_master_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_v1_master_master_proto_rawDesc), len(file_mesos_v1_master_master_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   41,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
