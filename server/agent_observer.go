@@ -131,8 +131,7 @@ func (m *master) agentPingsMissed(ac *agentConn, timeouts int) {
 		return
 	}
 	m.logger.Warn("agent stopped answering pings", "agent_id", ac.id, "timeouts", timeouts, "ping_timeout", m.s.cfg.AgentPingTimeout)
-	m.alloc.RemoveAgent(ac.id)
-	m.removeOffers(m.s.fsm.State().OffersByAgent(ac.id), true, 0)
+	m.forgetAgentOffers(ac.id)
 	m.markAgentUnreachable(ac.id, fmt.Sprintf("Agent %s did not answer %d pings in a row (ping timeout %s)",
 		ac.id, timeouts, m.s.cfg.AgentPingTimeout))
 }

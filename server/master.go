@@ -37,6 +37,11 @@ type master struct {
 	elected  time.Time
 	info     mesos.MasterInfo
 	offerSeq atomic.Uint64
+	// roundMu orders an allocation round's offers against an agent's
+	// removal from the allocator: offers of a round computed before the
+	// removal are committed before its agent's offers are taken back, so
+	// none of them outlives the removal.
+	roundMu sync.Mutex
 
 	mu             sync.Mutex
 	frameworks     map[string]*frameworkConn

@@ -86,6 +86,15 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 			}
 		}
 	}
+	m.mu.Lock()
+	connected := m.agents[agent.ID] != nil
+	m.mu.Unlock()
+	if connected {
+		// Its previous stream is still open: the allocator forgets the
+		// agent now, so that what this registration frees (tasks lost,
+		// executors gone) is not offered from its old account.
+		m.alloc.RemoveAgent(agent.ID)
+	}
 	if err := m.registerAgent(r.Context(), req); err != nil {
 		return err
 	}
@@ -161,13 +170,20 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	}
 	m.mu.Unlock()
 	if old != nil {
-		old.close()
+		old.close() // its handler finds itself replaced and does nothing
 	}
 	if cur := m.s.fsm.State().Agent(agent.ID); cur != nil && cur.Deactivated {
 		m.alloc.SetAgentActive(agent.ID, false)
 	}
 	m.setAgentInfo(info)
+	// Offers of the agent still outstanding (its previous stream was still
+	// open, or a round made them as it went) are taken back before the
+	// allocator counts its resources afresh, or they would be offered
+	// twice.
+	m.roundMu.Lock()
+	m.removeOffers(m.s.fsm.State().OffersByAgent(agent.ID), true, 0)
 	m.alloc.AddAgent(agent.ID, mesos.Resources(info.Resources), used)
+	m.roundMu.Unlock()
 	m.alloc.Trigger()
 	m.logger.Info("agent registered", "agent_id", agent.ID, "address", agent.Address, "reregistered", agent.ReregisteredAt != 0, "tasks", len(sub.Tasks))
 
@@ -228,9 +244,17 @@ func (m *master) agentDisconnected(ac *agentConn) {
 		return
 	}
 	m.logger.Info("agent disconnected", "agent_id", ac.id, "reregister_timeout", m.s.cfg.AgentReregisterTimeout)
-	m.alloc.RemoveAgent(ac.id)
-	m.removeOffers(m.s.fsm.State().OffersByAgent(ac.id), true, 0)
+	m.forgetAgentOffers(ac.id)
 	m.armAgentTimer(ac.id)
+}
+
+// forgetAgentOffers removes an agent from the allocator and takes back
+// its outstanding offers, those of a round in flight included.
+func (m *master) forgetAgentOffers(aid string) {
+	m.alloc.RemoveAgent(aid)
+	m.roundMu.Lock()
+	defer m.roundMu.Unlock()
+	m.removeOffers(m.s.fsm.State().OffersByAgent(aid), true, 0)
 }
 
 // armAgentTimer marks the agent unreachable, and its tasks lost, if it has

@@ -20,6 +20,8 @@ import (
 // offerRound turns one allocation round into offers: it commits them all
 // in one log entry, then sends each framework its OFFERS event.
 func (m *master) offerRound(round []allocator.Allocation) {
+	m.roundMu.Lock()
+	defer m.roundMu.Unlock()
 	if !m.leading() {
 		return
 	}
