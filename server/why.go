@@ -115,7 +115,7 @@ func (m *master) why(r *http.Request, fid, aid string) (*WhyResponse, error) {
 		if a := st.Agent(ar.AgentID); a != nil {
 			wa.Hostname = a.Info.Hostname
 			if ar.Reason == allocator.ReasonAgentInactive {
-				wa.Reason, wa.Detail = inactiveAgentReason(a)
+				wa.Reason, wa.Detail = inactiveAgentReason(st, a)
 			}
 		}
 		resp.Agents = append(resp.Agents, wa)
@@ -123,10 +123,14 @@ func (m *master) why(r *http.Request, fid, aid string) (*WhyResponse, error) {
 	return resp, nil
 }
 
-// inactiveAgentReason says why the allocator holds an agent back: it is
-// draining, or deactivated by an operator. Maintenance is to refine this
-// with allocator.ReasonAgentDown for an agent whose machine is DOWN.
-func inactiveAgentReason(a *fsm.Agent) (allocator.Reason, string) {
+// inactiveAgentReason says why the allocator holds an agent back: its
+// machine is DOWN for maintenance, or it is draining, or deactivated by an
+// operator.
+func inactiveAgentReason(st *fsm.State, a *fsm.Agent) (allocator.Reason, string) {
+	if machine := fsm.AgentMachine(a); st.Maintenance().Mode(machine) == fsm.MachineDown {
+		return allocator.ReasonAgentDown, fmt.Sprintf("machine %s of agent %s is DOWN for maintenance (START_MAINTENANCE)",
+			fsm.MachineString(machine), a.Info.Hostname)
+	}
 	if a.Drain != nil {
 		return allocator.ReasonAgentInactive, fmt.Sprintf("agent %s is draining (DRAIN_AGENT)", a.Info.Hostname)
 	}
