@@ -52,9 +52,8 @@ func (r *Resource) key() string {
 	if r.Revocable != nil {
 		b.WriteString("|rev")
 	}
-	if r.Disk != nil && r.Disk.Persistence != nil {
-		b.WriteString("|vol:" + r.Disk.Persistence.ID)
-	}
+	b.WriteString(reservationKey(r.Reservations))
+	b.WriteString(volumeKey(r.Disk))
 	return b.String()
 }
 
@@ -453,12 +452,13 @@ func (rs Resources) Unallocate() Resources {
 }
 
 // AllocatableTo returns the resources a framework in role may be offered:
-// unreserved ones and those reserved for role.
+// unreserved ones and those reserved for role or for one of its ancestors
+// ("eng" reservations go to "eng/web" too, as in Mesos).
 func (rs Resources) AllocatableTo(role string) Resources {
 	var out Resources
 	for i := range rs {
 		rr := rs[i].ReservationRole()
-		if rr == "*" || rr == role {
+		if rr == "*" || rr == role || IsStrictSubrole(role, rr) {
 			out = append(out, rs[i].Clone())
 		}
 	}
