@@ -67,6 +67,9 @@ var applyTable = map[MessageType]applyFunc{
 	WeightsUpdateRequestType:       decodeApply(applyWeightsUpdate),
 	QuotaUpdateRequestType:         decodeApply(applyQuotaUpdate),
 	AgentDrainRequestType:          decodeApply(applyAgentDrain),
+	AcceptOperationsRequestType:    decodeApply(applyAcceptOperations),
+	AgentOperationsRequestType:     decodeApply(applyAgentOperations),
+	OperationAckRequestType:        decodeApply(applyOperationAck),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode
@@ -168,6 +171,7 @@ var snapshotTables = []struct {
 	{tableOffers, func() any { return &Offer{} }},
 	{tableTasks, func() any { return &Task{} }},
 	{tableFilters, func() any { return &FilterSet{} }},
+	{tableOperations, func() any { return &Operation{} }},
 }
 
 type snapshot struct {

@@ -19,6 +19,8 @@ func FuzzValidateSnapshot(f *testing.F) {
 	f.Add([]byte(`{"t":"filters","v":{"FrameworkID":"","AgentID":"a"}}`))
 	f.Add([]byte(`{"t":"frameworks","v":{"ID":"x"}}`))
 	f.Add([]byte(`{"t":"agents","v":{"ID":"a","State":"active","Deactivated":true,"Drain":{"State":"DRAINING","MaxGracePeriod":-1}}}`))
+	f.Add([]byte(`{"t":"agents","v":{"ID":"a","State":"active","Checkpointed":[{"name":"disk","type":"SCALAR","scalar":{"value":5},"reservations":[{"type":"DYNAMIC","role":"db"}],"disk":{"persistence":{"id":"v"}}}]}}` + "\n" +
+		`{"t":"operations","v":{"FrameworkID":"f","OperationID":"o","AgentID":"a","State":"OPERATION_FINISHED"}}`))
 	f.Add([]byte(`{"t":"nonsense","v":{}}`))
 	f.Add([]byte(`{"t":"tasks","v":[]}`))
 	f.Add([]byte(`{"t":"offers","v":{}}`))
@@ -37,11 +39,14 @@ func FuzzValidateSnapshot(f *testing.F) {
 			st.TasksByFramework(fw.ID)
 			st.OffersByFramework(fw.ID)
 			st.Filters(fw.ID)
+			st.OperationsByFramework(fw.ID)
 		}
 		st.FiltersExpired(0)
 		for _, a := range st.Agents() {
 			st.TasksByAgent(a.ID)
 			st.Drained(a.ID)
+			a.AgentTotal()
+			st.VolumesInUse(a.ID)
 		}
 		st.Tasks()
 		st.Servers()

@@ -26,6 +26,9 @@ const (
 	WeightsUpdateRequestType       MessageType = 15
 	QuotaUpdateRequestType         MessageType = 16
 	AgentDrainRequestType          MessageType = 17
+	AcceptOperationsRequestType    MessageType = 19
+	AgentOperationsRequestType     MessageType = 20
+	OperationAckRequestType        MessageType = 21
 )
 
 // IgnoreUnknownTypeFlag marks an entry an older binary may skip instead of
@@ -96,6 +99,9 @@ type Agent struct {
 	Deactivated bool `json:",omitempty"`
 	// Drain is set once the agent is asked to drain.
 	Drain *DrainInfo `json:",omitempty"`
+	// Checkpointed are the agent's dynamic reservations and persistent
+	// volumes (see AgentTotal).
+	Checkpointed mesos.Resources `json:",omitempty"`
 }
 
 // Offer is an outstanding offer.
