@@ -147,10 +147,12 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if old != nil {
 		old.close()
 	}
-	if cur := m.s.fsm.State().Agent(agent.ID); cur != nil && cur.Deactivated {
+	cur := m.s.fsm.State().Agent(agent.ID)
+	if cur != nil && cur.Deactivated {
 		m.alloc.SetAgentActive(agent.ID, false)
 	}
-	m.alloc.AddAgent(agent.ID, mesos.Resources(info.Resources), used)
+	total := m.agentTotal(cur, sub.CheckpointedResources)
+	m.alloc.AddAgent(agent.ID, total, used)
 	m.alloc.Trigger()
 	m.logger.Info("agent registered", "agent_id", agent.ID, "address", agent.Address, "reregistered", agent.ReregisteredAt != 0, "tasks", len(sub.Tasks))
 
@@ -164,6 +166,10 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	}}); err != nil {
 		m.agentDisconnected(ac)
 		return nil
+	}
+	if cur != nil {
+		ac.send(&agentapi.Event{Type: agentapi.EventCheckpointResources, Term: m.term,
+			CheckpointResources: &agentapi.CheckpointResources{Resources: nonNilResources(cur.Checkpointed)}})
 	}
 	for fid := range orphans {
 		ac.send(&agentapi.Event{Type: agentapi.EventShutdownFramework, Term: m.term,

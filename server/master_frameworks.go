@@ -175,6 +175,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 			fc.send(&scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status}})
 		}
 	}
+	m.resendOperationStatuses(fw.ID)
 	m.alloc.AddFramework(fw.ID, info.AllRoles(), call.Subscribe.SuppressedRoles)
 	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
 	m.restoreFilters(fw.ID)
