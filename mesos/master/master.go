@@ -90,6 +90,13 @@ type Call struct {
 	DrainAgent      *DrainAgent      `json:"drain_agent,omitempty"`
 	DeactivateAgent *DeactivateAgent `json:"deactivate_agent,omitempty"`
 	ReactivateAgent *ReactivateAgent `json:"reactivate_agent,omitempty"`
+
+	ReserveResources   *ReserveResources   `json:"reserve_resources,omitempty"`
+	UnreserveResources *UnreserveResources `json:"unreserve_resources,omitempty"`
+	CreateVolumes      *CreateVolumes      `json:"create_volumes,omitempty"`
+	DestroyVolumes     *DestroyVolumes     `json:"destroy_volumes,omitempty"`
+	GrowVolume         *GrowVolume         `json:"grow_volume,omitempty"`
+	ShrinkVolume       *ShrinkVolume       `json:"shrink_volume,omitempty"`
 }
 
 // MarkAgentGone removes an agent from the cluster for good.

@@ -97,6 +97,8 @@ func (c *Call) missingRequired() string {
 		return "deactivate_agent.agent_id"
 	case c.ReactivateAgent != nil && c.ReactivateAgent.AgentID == nil:
 		return "reactivate_agent.agent_id"
+	case c.missingVolumeField() != "":
+		return c.missingVolumeField()
 	case c.UpdateWeights != nil:
 		for _, w := range c.UpdateWeights.WeightInfos {
 			if w.Weight == nil {
@@ -122,6 +124,13 @@ func (c *Call) validate(name string) error {
 		CallDrainAgent:      c.DrainAgent != nil,
 		CallDeactivateAgent: c.DeactivateAgent != nil,
 		CallReactivateAgent: c.ReactivateAgent != nil,
+
+		CallReserveResources:   c.ReserveResources != nil,
+		CallUnreserveResources: c.UnreserveResources != nil,
+		CallCreateVolumes:      c.CreateVolumes != nil,
+		CallDestroyVolumes:     c.DestroyVolumes != nil,
+		CallGrowVolume:         c.GrowVolume != nil,
+		CallShrinkVolume:       c.ShrinkVolume != nil,
 	}
 	if present, ok := need[c.Type]; ok && !present {
 		return parseErrorf("Failed to validate %s: Expecting '%s' to be present", name, subMessage[c.Type])
@@ -151,4 +160,11 @@ var subMessage = map[string]string{
 	CallDrainAgent:      "drain_agent",
 	CallDeactivateAgent: "deactivate_agent",
 	CallReactivateAgent: "reactivate_agent",
+
+	CallReserveResources:   "reserve_resources",
+	CallUnreserveResources: "unreserve_resources",
+	CallCreateVolumes:      "create_volumes",
+	CallDestroyVolumes:     "destroy_volumes",
+	CallGrowVolume:         "grow_volume",
+	CallShrinkVolume:       "shrink_volume",
 }
