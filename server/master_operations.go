@@ -14,6 +14,10 @@ import (
 	"mesh/mesos/scheduler"
 )
 
+// errNotAvailable: an operation's resources are not among those it may
+// take (the offers' or the agent's free ones).
+var errNotAvailable = errors.New("the resources are not available")
+
 // opContext is what an offer operation is checked against, whether a
 // framework asked for it in an ACCEPT or an operator through the operator
 // API. The checks of each operation type live in one function (checkReserve,
@@ -71,7 +75,7 @@ func (c *opContext) convert(op *mesos.OfferOperation) (mesos.Conversion, error) 
 		return conv, fmt.Errorf("Invalid %s operation: %w", op.Type, err)
 	}
 	if !c.available.Contains(conv.From) {
-		return conv, fmt.Errorf("Invalid %s operation: %s is not available in %s", op.Type, conv.From, c.available)
+		return conv, fmt.Errorf("Invalid %s operation: %w: %s is not in %s", op.Type, errNotAvailable, conv.From, c.available)
 	}
 	return conv, nil
 }

@@ -24,6 +24,14 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 		s.operatorSubscribe(m, w, r, req.Accept)
 		return
 	}
+	if isVolumeCall(req.Call.Type) {
+		if err := m.operatorVolumeCall(req.Call); err != nil {
+			writeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	resp, err := s.operatorCall(m, req.Call)
 	if err != nil {
 		writeError(w, err)
