@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"mesh/agent"
+	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/scheduler"
 	"mesh/mesos/scheduler/client"
@@ -171,11 +172,15 @@ func volumeOps(typ, id string, rs ...mesos.Resource) mesos.OfferOperation {
 	return op
 }
 
-// startVolumeAgent runs a real agent (posix isolation: volumes are linked
-// into the sandbox) on workDir until the returned stop is called.
-func startVolumeAgent(t *testing.T, servers []string, workDir string) (stop func()) {
+// startVolumeAgent runs a real agent on workDir until the returned stop
+// is called: under posix isolation volumes are linked into the sandbox,
+// under linux isolation bind-mounted.
+func startVolumeAgent(t *testing.T, servers []string, workDir, isolation string) (stop func()) {
 	t.Helper()
 	cfg := agent.DefaultConfig()
+	if isolation == executor.IsolationLinux {
+		cfg.Isolation, cfg.AllowRootTasks = executor.IsolationLinux, true
+	}
 	cfg.Servers = servers
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.WorkDir = workDir
@@ -212,13 +217,23 @@ func startVolumeAgent(t *testing.T, servers []string, workDir string) (stop func
 // unreserved, and the volume's directory goes away. Every server ends
 // with the same state.
 func TestVolumes_ReserveCreateWriteReadAcrossRestartsAndFailovers(t *testing.T) {
+	t.Run("posix", func(t *testing.T) { volumeStory(t, executor.IsolationPosix) })
+	t.Run("linux", func(t *testing.T) {
+		if iso, why := executor.DefaultIsolation(); iso != executor.IsolationLinux {
+			t.Skipf("linux isolation not available: %s", why)
+		}
+		volumeStory(t, executor.IsolationLinux)
+	})
+}
+
+func volumeStory(t *testing.T, isolation string) {
 	c := servertest.NewCluster(t, 3, func(cfg *server.Config) { cfg.AllocationInterval = 50 * time.Millisecond })
 	var addrs []string
 	for _, s := range c.Servers {
 		addrs = append(addrs, s.HTTPAddr())
 	}
 	workDir := t.TempDir()
-	stopAgent := startVolumeAgent(t, addrs, workDir)
+	stopAgent := startVolumeAgent(t, addrs, workDir, isolation)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -283,7 +298,7 @@ func TestVolumes_ReserveCreateWriteReadAcrossRestartsAndFailovers(t *testing.T) 
 	}
 
 	stopAgent()
-	stopAgent = startVolumeAgent(t, addrs, workDir)
+	stopAgent = startVolumeAgent(t, addrs, workDir, isolation)
 	if st := f.run(f.offer(mesos.Resources{cpu, vol}), "reader-after-restart", read, uses, nil); st.State != mesos.TaskFinished {
 		t.Fatalf("reader after the agent restarted: %s %q", st.State, st.Message)
 	}
