@@ -169,3 +169,25 @@ func linkVolumes(sandbox string, vols []executor.Volume) error {
 	}
 	return nil
 }
+
+// handVolumes gives each empty persistent volume to the task's user, as
+// Mesos does the first time a volume is used, so that a task that does not
+// run as root can write to it. A volume with data keeps its owner.
+func handVolumes(vols []executor.Volume, user string) error {
+	if user == "" {
+		return nil
+	}
+	for _, v := range vols {
+		entries, err := os.ReadDir(v.Source)
+		if err != nil {
+			return fmt.Errorf("persistent volume %s: %w", v.Source, err)
+		}
+		if len(entries) > 0 {
+			continue
+		}
+		if err := prepareSandboxFor(v.Source, user); err != nil {
+			return fmt.Errorf("persistent volume %s: %w", v.Source, err)
+		}
+	}
+	return nil
+}

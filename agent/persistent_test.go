@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"mesh/executor"
@@ -93,5 +94,32 @@ func TestLinkVolumes_SymlinksIntoTheSandbox(t *testing.T) {
 	}
 	if got, err := os.Readlink(filepath.Join(sandbox, "a", "data")); err != nil || got != vol {
 		t.Fatalf("link %q %v, want %q", got, err, vol)
+	}
+}
+
+func TestHandVolumes_EmptyVolumeGoesToTheTaskUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing a directory's owner needs root")
+	}
+	nobody, err := executor.LookupUser("nobody")
+	if err != nil {
+		t.Skipf("no user nobody: %v", err)
+	}
+	empty, used := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(used, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := handVolumes([]executor.Volume{{Source: empty}, {Source: used}}, "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	owner := func(p string) uint32 {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Uid
+	}
+	if owner(empty) != nobody.UID || owner(used) != 0 {
+		t.Fatalf("owners: empty %d, used %d; want %d and 0", owner(empty), owner(used), nobody.UID)
 	}
 }

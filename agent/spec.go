@@ -22,9 +22,10 @@ type containerPlan struct {
 	argv []string
 	// opts are the container's volumes, rlimits, capabilities and rootfs.
 	opts containerOptions
-	// links are persistent volumes linked into the sandbox, under an
-	// isolation that mounts nothing.
-	links []executor.Volume
+	// persistent are the task's persistent volumes; links are those
+	// linked into the sandbox, under an isolation that mounts nothing.
+	persistent []executor.Volume
+	links      []executor.Volume
 	// fetcherCache is set when the task's URIs use the fetcher cache,
 	// which is mounted in the container (containerSpec adds it).
 	fetcherCache bool
@@ -81,6 +82,7 @@ func (a *Agent) planContainer(kind runKind, exec mesos.ExecutorInfo, t mesos.Tas
 	if err != nil {
 		return p, err
 	}
+	p.persistent = vols
 	if canMount {
 		p.opts.volumes = append(p.opts.volumes, vols...)
 	} else {
@@ -106,6 +108,9 @@ func (a *Agent) containerSpec(r *runner, t mesos.TaskInfo) (executor.ContainerSp
 		return executor.ContainerSpec{}, err
 	}
 	if err := linkVolumes(r.directory, plan.links); err != nil {
+		return executor.ContainerSpec{}, err
+	}
+	if err := handVolumes(plan.persistent, r.user); err != nil {
 		return executor.ContainerSpec{}, err
 	}
 	// The raw resources, not their sum: a backend with limits must see a
