@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"errors"
+	"io"
+	"strings"
 	"testing"
 
 	"mesh/mesos"
@@ -162,4 +164,26 @@ func mustConv(c mesos.Conversion, err error) mesos.Conversion {
 func dumpAgent(f *FSM, id string) string {
 	a := f.State().Agent(id)
 	return mesos.Resources(a.Checkpointed).String() + "|" + a.AgentTotal().String()
+}
+
+// TestFSM_SnapshotFromBeforeReservationsLoads: a snapshot written before
+// agents had checkpointed resources and before the operations table
+// restores, and its agents' totals are their own resources.
+func TestFSM_SnapshotFromBeforeReservationsLoads(t *testing.T) {
+	old := `{"t":"meta","v":{"Key":"meta","Meta":{"ClusterID":"c1","NextFramework":1,"NextAgent":1}}}
+{"t":"frameworks","v":{"ID":"c1-0000","Info":{"user":"u","name":"n"}}}
+{"t":"agents","v":{"ID":"c1-S0","State":"active","Info":{"hostname":"h","resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":4}},{"name":"disk","type":"SCALAR","scalar":{"value":100},"reservations":[{"type":"STATIC","role":"ops"}]}]}}}
+`
+	f := New(nil)
+	if err := f.Restore(io.NopCloser(strings.NewReader(old))); err != nil {
+		t.Fatal(err)
+	}
+	st := f.State()
+	a := st.Agent("c1-S0")
+	if len(a.Checkpointed) != 0 || a.AgentTotal().String() != mesos.Resources(a.Info.Resources).String() {
+		t.Fatalf("agent from an old snapshot: checkpointed %v, total %s", a.Checkpointed, a.AgentTotal())
+	}
+	if ops := st.OperationsByFramework("c1-0000"); len(ops) != 0 {
+		t.Fatalf("operations from an old snapshot: %v", ops)
+	}
 }
