@@ -169,3 +169,56 @@ func outstandingOffer(t *testing.T, srv *servertest.Server, fid string) mesos.Of
 	})
 	return mesos.OfferID{Value: id}
 }
+
+// TestAccept_GrowAndShrinkAVolume: GROW_VOLUME takes reserved disk into a
+// volume and SHRINK_VOLUME gives part of it back; shrinking a volume to
+// nothing is an OPERATION_ERROR that changes nothing.
+func TestAccept_GrowAndShrinkAVolume(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("db", "", `"roles":["db"],"principal":"ops","capabilities":[{"type":"MULTI_ROLE"}]`))
+	f.subscribed()
+	offer := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	aid := offer.AgentID.Value
+	disk := func(v float64) mesos.Resource { return dynReserved(mesos.ScalarResource("disk", v), "db", "ops") }
+	f.acceptOps(offer.ID, reserveOp("r", disk(300)), createOp("c", persistentVolume(disk(100), "v", "data")))
+	volSize := func() float64 {
+		for _, r := range srv.FSM().State().Agent(aid).Checkpointed {
+			if r.PersistenceID() == "v" {
+				return r.Scalar.Value
+			}
+		}
+		return 0
+	}
+	step := func(op mesos.OfferOperation, state string, size float64) {
+		t.Helper()
+		f.acceptOps(outstandingOffer(t, srv, f.id), op)
+		for {
+			st := f.await(scheduler.EventUpdateOperationStatus, 10*time.Second).UpdateOperationStatus.Status
+			if st.OperationID.Value != op.ID.Value {
+				continue // the statuses of earlier operations
+			}
+			if st.State != state {
+				t.Fatalf("%s: %s %q, want %s", op.Type, st.State, st.Message, state)
+			}
+			break
+		}
+		if got := volSize(); got != size {
+			t.Fatalf("after %s the volume has %v, want %v", op.Type, got, size)
+		}
+	}
+	vol := persistentVolume(disk(100), "v", "data")
+	add := disk(50)
+	step(mesos.OfferOperation{Type: mesos.OperationGrowVolume, ID: &mesos.OperationID{Value: "g"},
+		GrowVolume: &mesos.GrowVolume{Volume: &vol, Addition: &add}}, mesos.OperationFinished, 150)
+	vol = persistentVolume(disk(150), "v", "data")
+	step(mesos.OfferOperation{Type: mesos.OperationShrinkVolume, ID: &mesos.OperationID{Value: "s"},
+		ShrinkVolume: &mesos.ShrinkVolume{Volume: &vol, Subtract: &mesos.Scalar{Value: 120}}}, mesos.OperationFinished, 30)
+	vol = persistentVolume(disk(30), "v", "data")
+	step(mesos.OfferOperation{Type: mesos.OperationShrinkVolume, ID: &mesos.OperationID{Value: "s2"},
+		ShrinkVolume: &mesos.ShrinkVolume{Volume: &vol, Subtract: &mesos.Scalar{Value: 30}}}, mesos.OperationError, 30)
+	if total := srv.FSM().State().Agent(aid).AgentTotal(); total.Scalar("disk") != 10000 {
+		t.Fatalf("the agent's disk adds up to %v after resizing, want 10000", total.Scalar("disk"))
+	}
+}
