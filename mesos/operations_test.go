@@ -169,3 +169,20 @@ func MustParseResources(s string) Resources {
 	}
 	return rs
 }
+
+func TestForWire_DynamicReservationReadsBothWays(t *testing.T) {
+	r := dyn(ScalarResource("cpus", 1), "db", "ops")
+	wire := Resources{r}.ForWire()
+	if wire[0].Role != "db" || wire[0].Reservation == nil || wire[0].Reservation.Principal != "ops" || len(wire[0].Reservations) != 1 {
+		t.Fatalf("on the wire: %+v", wire[0])
+	}
+	// A framework that knows only the old fields sends them back alone.
+	old := wire.Clone()
+	old[0].Reservations = nil
+	for _, back := range []Resources{wire, old} {
+		got := UpgradeResources(back)
+		if !got.Contains(Resources{r}) || !(Resources{r}).Contains(got) {
+			t.Fatalf("read back %+v, want %+v", got[0], r)
+		}
+	}
+}

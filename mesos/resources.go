@@ -477,13 +477,22 @@ func (rs Resources) WithDefaultAllocation(role string) Resources {
 	return out
 }
 
-// ForWire renders resources in the pre-RESERVATION_REFINEMENT format that
-// frameworks expect: unreserved resources carry "role":"*".
+// ForWire renders resources so that frameworks written before
+// RESERVATION_REFINEMENT read them too: unreserved resources carry
+// "role":"*", and a single dynamic reservation is also written the old
+// way ("role" and "reservation"), beside the "reservations" stack that
+// newer frameworks read (UpgradeResources reads either back).
 func (rs Resources) ForWire() Resources {
 	out := rs.Clone()
 	for i := range out {
-		if out[i].Role == "" && len(out[i].Reservations) == 0 {
-			out[i].Role = "*"
+		r := &out[i]
+		switch {
+		case r.Role == "" && len(r.Reservations) == 0:
+			r.Role = "*"
+		case len(r.Reservations) == 1 && r.Reservations[0].Type == ReservationDynamic && r.Reservation == nil:
+			rv := r.Reservations[0]
+			r.Role = rv.Role
+			r.Reservation = &ReservationInfo{Principal: rv.Principal, Labels: rv.Labels}
 		}
 	}
 	return out

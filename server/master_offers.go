@@ -372,7 +372,7 @@ type acceptBatch struct {
 // task checks one task of a LAUNCH and, when it is valid, takes its
 // resources; an invalid task gets TASK_ERROR.
 func (b *acceptBatch) task(t *mesos.TaskInfo) {
-	res := mesos.Resources(t.Resources).WithDefaultAllocation(b.role)
+	res := legacyUpgraded(t.Resources).WithDefaultAllocation(b.role)
 	if err := validateTask(b.st, b.fid, b.agentID, t, res, b.remaining, b.seen); err != nil {
 		b.m.masterUpdate(b.fid, t.TaskID, t.AgentID.Value, mesos.TaskError, mesos.ReasonTaskInvalid, err.Error())
 		return
@@ -429,4 +429,17 @@ func validateTask(st *fsm.State, fid, agentID string, t *mesos.TaskInfo, res, re
 		return fmt.Errorf("Task uses more resources %s than available %s", res.String(), remaining.String())
 	}
 	return nil
+}
+
+// legacyUpgraded reads a task's resources written the way frameworks did
+// before reservation refinement (a reserved "role", a "reservation") into
+// the reservations stack; resources written the new way are left as they
+// are.
+func legacyUpgraded(rs mesos.Resources) mesos.Resources {
+	for i := range rs {
+		if rs[i].Reservation != nil || (len(rs[i].Reservations) == 0 && rs[i].Role != "" && rs[i].Role != "*") {
+			return mesos.UpgradeResources(rs)
+		}
+	}
+	return rs
 }
