@@ -8,6 +8,7 @@ import (
 
 	"mesh/mesos"
 	"mesh/mesos/scheduler"
+	"mesh/server"
 	"mesh/server/servertest"
 )
 
@@ -221,4 +222,60 @@ func TestAccept_GrowAndShrinkAVolume(t *testing.T) {
 	if total := srv.FSM().State().Agent(aid).AgentTotal(); total.Scalar("disk") != 10000 {
 		t.Fatalf("the agent's disk adds up to %v after resizing, want 10000", total.Scalar("disk"))
 	}
+}
+
+// TestAccept_OperationStatusSurvivesALeaderChange: an OPERATION_FINISHED
+// the framework has not acknowledged is sent again, with the same uuid,
+// when it subscribes to the next leader, which also offers the
+// reservation; implicit reconciliation lists it until it is acknowledged.
+func TestAccept_OperationStatusSurvivesALeaderChange(t *testing.T) {
+	c := servertest.NewCluster(t, 3, func(cfg *server.Config) { cfg.AllocationInterval = 50 * time.Millisecond })
+	old := c.WaitLeader()
+	oldAddr := c.Servers[old].HTTPAddr()
+	a := servertest.NewSimAgent(oldAddr, agentResources())
+	a.Start(t)
+	extra := `"roles":["db"],"principal":"ops","failover_timeout":3600,"capabilities":[{"type":"MULTI_ROLE"}]`
+	f := subscribe(t, oldAddr, subscribeBody("db", "", extra))
+	f.subscribed()
+	offer := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	cpu := dynReserved(mesos.ScalarResource("cpus", 2), "db", "ops")
+	f.acceptOps(offer.ID, reserveOp("r1", cpu))
+	first := f.await(scheduler.EventUpdateOperationStatus, 10*time.Second).UpdateOperationStatus.Status
+	if first.State != mesos.OperationFinished || first.UUID == nil {
+		t.Fatalf("status %+v", first)
+	}
+	f.close()
+
+	c.Isolate(old)
+	servertest.WaitFor(t, 5*time.Second, "old leader to step down", func() bool { return !c.Servers[old].IsLeader() })
+	addr := c.Servers[c.WaitLeader()].HTTPAddr()
+	g := subscribe(t, addr, subscribeBody("db", f.id, extra))
+	g.subscribed()
+	again := g.await(scheduler.EventUpdateOperationStatus, 10*time.Second).UpdateOperationStatus.Status
+	if again.OperationID.Value != "r1" || again.State != mesos.OperationFinished || again.UUID == nil ||
+		string(again.UUID.Value) != string(first.UUID.Value) {
+		t.Fatalf("status from the new leader %+v, want r1's again with uuid %x", again, first.UUID.Value)
+	}
+	a.Server = addr
+	a.Stop()
+	a.Start(t)
+	servertest.WaitFor(t, 10*time.Second, "an offer of the reserved cpus from the new leader", func() bool {
+		for _, o := range c.Servers[c.WaitLeader()].FSM().State().OffersByFramework(f.id) {
+			if o.Resources.Contains(mesos.Resources{cpu}.Allocate("db")) {
+				return true
+			}
+		}
+		return false
+	})
+	g.mustCall("RECONCILE_OPERATIONS", "reconcile_operations", `{}`)
+	if st := g.await(scheduler.EventUpdateOperationStatus, 10*time.Second).UpdateOperationStatus.Status; st.OperationID.Value != "r1" || st.UUID != nil {
+		t.Fatalf("implicit reconciliation: %+v, want r1 without a uuid", st)
+	}
+	b, _ := json.Marshal(scheduler.AcknowledgeOperationStatus{AgentID: first.AgentID, UUID: first.UUID.Value, OperationID: &mesos.OperationID{Value: "r1"}})
+	g.mustCall("ACKNOWLEDGE_OPERATION_STATUS", "acknowledge_operation_status", string(b))
+	servertest.WaitFor(t, 10*time.Second, "the acknowledgement to commit", func() bool {
+		return c.Servers[c.WaitLeader()].FSM().State().Operation(f.id, "r1") == nil
+	})
+	c.Heal()
+	c.CheckConsistent()
 }
