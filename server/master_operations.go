@@ -105,10 +105,7 @@ func (c *opContext) checkRoles(rs mesos.Resources) error {
 			}
 		}
 		if c.fw == nil {
-			if r.AllocationInfo != nil {
-				return fmt.Errorf("resource %s has allocation_info: the operator API takes unallocated resources", rs[i:i+1])
-			}
-			continue
+			continue // the operator may act for any role
 		}
 		if role != "*" && !slices.Contains(c.fw.Info.AllRoles(), role) {
 			return fmt.Errorf("the resources are reserved for role '%s', to which the framework is not subscribed (its roles: %s)",

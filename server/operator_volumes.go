@@ -89,6 +89,12 @@ func (m *master) agentOperation(aid string, op mesos.OfferOperation) error {
 	case a.State == fsm.AgentGone:
 		return httpErrorf(http.StatusBadRequest, "Agent %q is gone", aid)
 	}
+	m.mu.Lock()
+	connected := m.agents[aid] != nil
+	m.mu.Unlock()
+	if !connected {
+		return httpErrorf(http.StatusConflict, "Agent %q is not connected: its resources can change once it registers again", aid)
+	}
 	// The agent is offered to nobody while its offers are rescinded and
 	// the operation applied, lest the allocator offer the resources again
 	// at once.
