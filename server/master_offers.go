@@ -217,7 +217,7 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 				m.masterUpdate(fid, t.TaskID, t.AgentID.Value, lostState, mesos.ReasonInvalidOffers,
 					"Task launched with invalid offers: "+problem)
 			}
-			if isVolumeOperation(op.Type) {
+			if op.Type != mesos.OperationLaunch && op.Type != mesos.OperationLaunchGroup {
 				m.dropOperation(fid, op, "Operation attempted with invalid offers: "+problem)
 			}
 		}

@@ -279,3 +279,22 @@ func TestAccept_OperationStatusSurvivesALeaderChange(t *testing.T) {
 	c.Heal()
 	c.CheckConsistent()
 }
+
+// TestAccept_OperationsWithInvalidOffersAreErrors: an ACCEPT whose offers
+// are not valid performs none of its operations; each with an id gets an
+// OPERATION_ERROR naming the problem.
+func TestAccept_OperationsWithInvalidOffersAreErrors(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	servertest.NewSimAgent(srv.HTTPAddr(), agentResources()).Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("db", "", `"roles":["db"],"principal":"ops","capabilities":[{"type":"MULTI_ROLE"}]`))
+	f.subscribed()
+	f.await(scheduler.EventOffers, 10*time.Second)
+	f.acceptOps(mesos.OfferID{Value: "no-such-offer"}, reserveOp("r1", dynReserved(mesos.ScalarResource("cpus", 1), "db", "ops")))
+	st := f.await(scheduler.EventUpdateOperationStatus, 10*time.Second).UpdateOperationStatus.Status
+	if st.OperationID.Value != "r1" || st.State != mesos.OperationError || !strings.Contains(st.Message, "no-such-offer is no longer valid") {
+		t.Fatalf("status %+v", st)
+	}
+	if a := srv.FSM().State().Agents()[0]; len(a.Checkpointed) != 0 {
+		t.Fatalf("an ACCEPT with invalid offers reserved %s", mesos.Resources(a.Checkpointed))
+	}
+}
