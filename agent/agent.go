@@ -204,6 +204,9 @@ type Agent struct {
 	unstarted  []*runner // reloaded runs never launched, launched by Run
 	orphans    []string  // recovered containers without a run
 
+	// volumes are the agent's persistent volumes and reservations.
+	volumes *persistentVolumes
+
 	// testCrashAt, set by tests only, stops a checkpoint change at the
 	// named point when it returns true, leaving what a kill there leaves.
 	testCrashAt func(point string) bool
@@ -310,6 +313,7 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 		launchSlots:  make(chan struct{}, max(2, 2*runtime.NumCPU())),
 		bootID:       bootID(),
 	}
+	a.volumes = newPersistentVolumes(workDir, a.metaPath(resourcesFile))
 	// Before anything touches the work directory's contents.
 	if a.lock, err = lockWorkDir(filepath.Join(workDir, metaDir)); err != nil {
 		return nil, err

@@ -228,12 +228,16 @@ func (a *Agent) subscribeCall() *agentapi.Call {
 		}
 	}
 	execs := a.reportedExecutors()
+	checkpointed, err := a.volumes.Checkpointed()
+	if err != nil {
+		a.log.Error("cannot read the checkpointed resources; the leader's record will replace them", "error", err)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	call := &agentapi.Call{
 		Type: agentapi.CallSubscribe,
 		Subscribe: &agentapi.Subscribe{AgentInfo: a.agentInfo(), Version: version.MeshVersion, Tasks: tasks,
-			Executors: execs, ExitingExecutors: a.exits.list(),
+			Executors: execs, ExitingExecutors: a.exits.list(), CheckpointedResources: checkpointed,
 			Capabilities: []string{agentapi.CapabilityPing, agentapi.CapabilityExecutors}},
 	}
 	if a.id != "" {
@@ -456,6 +460,12 @@ func (a *Agent) handleCommand(ev *agentapi.Event) {
 	case agentapi.EventShutdownExecutor:
 		if ev.ShutdownExecutor != nil {
 			a.shutdownExecutor(ev.ShutdownExecutor.FrameworkID.Value, ev.ShutdownExecutor.ExecutorID.Value)
+		}
+	case agentapi.EventCheckpointResources:
+		if ev.CheckpointResources != nil {
+			if err := a.volumes.Checkpoint(ev.CheckpointResources.Resources); err != nil {
+				a.log.Error("cannot checkpoint the agent's reservations and volumes", "error", err)
+			}
 		}
 	default:
 		a.log.Debug("ignoring unknown command", "type", ev.Type)

@@ -22,6 +22,10 @@ type containerPlan struct {
 	argv []string
 	// opts are the container's volumes, rlimits, capabilities and rootfs.
 	opts containerOptions
+	// persistent are the task's persistent volumes; links are those
+	// linked into the sandbox, under an isolation that mounts nothing.
+	persistent []executor.Volume
+	links      []executor.Volume
 	// fetcherCache is set when the task's URIs use the fetcher cache,
 	// which is mounted in the container (containerSpec adds it).
 	fetcherCache bool
@@ -29,7 +33,7 @@ type containerPlan struct {
 
 // plain reports whether the container is one of the host's root
 // filesystem with nothing more: one a prestarted container can be.
-func (p containerPlan) plain() bool { return p.opts.plain() && !p.fetcherCache }
+func (p containerPlan) plain() bool { return p.opts.plain() && !p.fetcherCache && len(p.links) == 0 }
 
 // planContainer turns a task (and, for a custom executor, its
 // ExecutorInfo) into the makings of its run's container, or says why it
@@ -73,6 +77,17 @@ func (a *Agent) planContainer(kind runKind, exec mesos.ExecutorInfo, t mesos.Tas
 		return p, err
 	}
 	p.opts.rootfs = rootfs
+	canMount := a.containerizer.Name() == executor.IsolationLinux
+	vols, err := a.volumes.Mounts(append(append(mesos.Resources{}, t.Resources...), exec.Resources...), canMount)
+	if err != nil {
+		return p, err
+	}
+	p.persistent = vols
+	if canMount {
+		p.opts.volumes = append(p.opts.volumes, vols...)
+	} else {
+		p.links = vols
+	}
 	if err := resolvableEnv(cmd); err != nil {
 		return p, err
 	}
@@ -90,6 +105,12 @@ func (a *Agent) containerSpec(r *runner, t mesos.TaskInfo) (executor.ContainerSp
 	}
 	cacheDir, err := a.withFetcherCache(plan.fetcherCache, r.user, &plan.opts)
 	if err != nil {
+		return executor.ContainerSpec{}, err
+	}
+	if err := linkVolumes(r.directory, plan.links); err != nil {
+		return executor.ContainerSpec{}, err
+	}
+	if err := handVolumes(plan.persistent, r.user); err != nil {
 		return executor.ContainerSpec{}, err
 	}
 	// The raw resources, not their sum: a backend with limits must see a

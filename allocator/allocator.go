@@ -80,6 +80,13 @@ type Allocator interface {
 	// framework is not offered those resources on that agent again for that
 	// long.
 	Recover(frameworkID, agentID string, res mesos.Resources, refuse time.Duration)
+	// Convert applies an offer operation's conversion to an agent's
+	// resources: from becomes to in its total and, when frameworkID is
+	// set, in what that framework holds there (an ACCEPT's RESERVE or
+	// CREATE turns offered resources into reserved ones or volumes).
+	// Without a framework (the operator API) from must be free; Convert
+	// fails, changing nothing, when it is not.
+	Convert(frameworkID, agentID string, from, to mesos.Resources) error
 	// Filter installs a decline filter recorded earlier (by another
 	// leader): until until, the framework is not offered, in role,
 	// resources on the agent that res contains. The framework must have

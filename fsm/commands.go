@@ -92,6 +92,7 @@ func applyFrameworkRemove(txn *memdb.Txn, req *FrameworkRemoveRequest) any {
 	fw.FailoverDeadline = 0
 	mustInsert(txn, tableFrameworks, &fw)
 	dropFilters(txn, "framework", req.FrameworkID, nil)
+	dropOperations(txn, req.FrameworkID)
 	for _, o := range st.OffersByFramework(req.FrameworkID) {
 		res.Offers = append(res.Offers, *o)
 		mustDelete(txn, tableOffers, o)
@@ -121,9 +122,12 @@ func applyFrameworkRemove(txn *memdb.Txn, req *FrameworkRemoveRequest) any {
 
 func applyAgentRegister(txn *memdb.Txn, req *AgentRegisterRequest) any {
 	a := req.Agent
-	// A deactivated or draining agent stays so when it re-registers.
+	// A deactivated or draining agent stays so when it re-registers, and
+	// the state's record of its reservations and volumes wins over the
+	// agent's.
 	if old := (&State{txn: txn}).Agent(a.ID); old != nil {
 		a.Deactivated, a.Drain = old.Deactivated, old.Drain
+		a.Checkpointed = old.Checkpointed
 	}
 	mustInsert(txn, tableAgents, &a)
 	if req.ReportsExecutors {
@@ -234,6 +238,13 @@ type LaunchResult struct {
 }
 
 func applyTaskLaunch(txn *memdb.Txn, req *TaskLaunchRequest) any {
+	return launchTasks(txn, req, nil)
+}
+
+// launchTasks consumes the offers and launches the tasks, which may use
+// what the conversions (the ACCEPT's operations, in order) made of the
+// offers' resources.
+func launchTasks(txn *memdb.Txn, req *TaskLaunchRequest, convs []mesos.Conversion) any {
 	st := &State{txn: txn}
 	fw := st.Framework(req.FrameworkID)
 	if fw == nil {
@@ -257,6 +268,13 @@ func applyTaskLaunch(txn *memdb.Txn, req *TaskLaunchRequest) any {
 		}
 		offered = offered.Add(o.Resources...)
 		res.Offers = append(res.Offers, *o)
+	}
+	for _, c := range convs {
+		next, err := offered.Apply(c)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrOperationConflict, err)
+		}
+		offered = next
 	}
 	var need mesos.Resources
 	for i := range req.Tasks {

@@ -14,4 +14,9 @@ var (
 	ErrDuplicateTask    = errors.New("task id is already in use")
 	ErrUnknownOp        = errors.New("unknown operation")
 	ErrAgentGone        = errors.New("agent has been removed from the cluster for good")
+	// ErrOperationConflict: an offer operation's resources are not there
+	// (any more) to convert.
+	ErrOperationConflict = errors.New("the operation's resources are not available")
+	ErrVolumeInUse       = errors.New("persistent volume is in use by a task")
+	ErrVolumeExists      = errors.New("persistence id is already in use on the agent")
 )

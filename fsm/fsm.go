@@ -76,6 +76,9 @@ var applyTable = map[MessageType]command{
 	MaintenanceStartRequestType:    decodeApply(applyMaintenanceStart),
 	MaintenanceStopRequestType:     decodeApply(applyMaintenanceStop),
 	InverseOfferStatusRequestType:  decodeApply(applyInverseOfferStatus),
+	AcceptOperationsRequestType:    decodeApply(applyAcceptOperations),
+	AgentOperationsRequestType:     decodeApply(applyAgentOperations),
+	OperationAckRequestType:        decodeApply(applyOperationAck),
 }
 
 // decodeApply adapts a typed apply function: a body that does not decode
@@ -173,6 +176,7 @@ var snapshotTables = []struct {
 	{tableTasks, func() any { return &Task{} }},
 	{tableFilters, func() any { return &FilterSet{} }},
 	{tableExecutors, func() any { return &Executor{} }},
+	{tableOperations, func() any { return &Operation{} }},
 }
 
 type snapshot struct {

@@ -62,6 +62,11 @@ func TestFSM_SnapshotRoundTripEveryRecordType(t *testing.T) {
 	apply(t, f, OffersCreateRequestType, &OffersCreateRequest{Offers: []Offer{
 		{ID: "o3", FrameworkID: "c1-0000", AgentID: "c1-S0", Role: "*", Resources: cpusMem(1, 1).Allocate("*")}}})
 	apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"o3"}, Filter: &DeclineFilter{Now: 1, Until: 100}})
+	if err, _ := reserveInOffer(t, f, "o2", "op1").(error); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, f, OffersCreateRequestType, &OffersCreateRequest{Offers: []Offer{
+		{ID: "o4", FrameworkID: "c1-0000", AgentID: "c1-S0", Role: "*", Resources: cpusMem(1, 1).Allocate("*")}}})
 	snap, err := f.Snapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -76,14 +81,16 @@ func TestFSM_SnapshotRoundTripEveryRecordType(t *testing.T) {
 	}
 	a, b := f.State(), g.State()
 	checks := map[string][2]any{
-		"meta":       {a.Meta(), b.Meta()},
-		"servers":    {a.Servers(), b.Servers()},
-		"frameworks": {a.Frameworks(), b.Frameworks()},
-		"agents":     {a.Agents(), b.Agents()},
-		"offers":     {a.Offers(), b.Offers()},
-		"tasks":      {a.Tasks(), b.Tasks()},
-		"filters":    {a.AllFilters(), b.AllFilters()},
-		"executors":  {a.Executors(), b.Executors()},
+		"meta":                   {a.Meta(), b.Meta()},
+		"servers":                {a.Servers(), b.Servers()},
+		"frameworks":             {a.Frameworks(), b.Frameworks()},
+		"agents":                 {a.Agents(), b.Agents()},
+		"offers":                 {a.Offers(), b.Offers()},
+		"tasks":                  {a.Tasks(), b.Tasks()},
+		"filters":                {a.AllFilters(), b.AllFilters()},
+		"executors":              {a.Executors(), b.Executors()},
+		"operations":             {a.OperationsByFramework("c1-0000"), b.OperationsByFramework("c1-0000")},
+		"checkpointed resources": {a.Agent("c1-S0").Checkpointed, b.Agent("c1-S0").Checkpointed},
 	}
 	for name, pair := range checks {
 		// Compared as JSON, the snapshot's own encoding, in which an empty

@@ -26,6 +26,8 @@ func FuzzValidateSnapshot(f *testing.F) {
 	f.Add([]byte(`{"t":"meta","v":{"Key":"meta","Meta":{"Maintenance":{"Windows":[{"Machines":[{"hostname":"h"}],"Start":1,"Duration":-5}],` +
 		`"Down":[{"ip":"x"}],"Answers":{"h|":[{"FrameworkID":"f","Status":"ACCEPT"}]}}}}}` + "\n" +
 		`{"t":"agents","v":{"ID":"a","State":"active","Address":"[::1","Info":{"hostname":"H"}}}`))
+	f.Add([]byte(`{"t":"agents","v":{"ID":"a","State":"active","Checkpointed":[{"name":"disk","type":"SCALAR","scalar":{"value":5},"reservations":[{"type":"DYNAMIC","role":"db"}],"disk":{"persistence":{"id":"v"}}}]}}` + "\n" +
+		`{"t":"operations","v":{"FrameworkID":"f","OperationID":"o","AgentID":"a","State":"OPERATION_FINISHED"}}`))
 	f.Add([]byte(`{"t":"nonsense","v":{}}`))
 	f.Add([]byte(`{"t":"tasks","v":[]}`))
 	f.Add([]byte(`{"t":"offers","v":{}}`))
@@ -45,6 +47,7 @@ func FuzzValidateSnapshot(f *testing.F) {
 			st.ExecutorsByFramework(fw.ID)
 			st.OffersByFramework(fw.ID)
 			st.Filters(fw.ID)
+			st.OperationsByFramework(fw.ID)
 		}
 		st.FiltersExpired(0)
 		for _, a := range st.Agents() {
@@ -52,6 +55,8 @@ func FuzzValidateSnapshot(f *testing.F) {
 			st.ExecutorsByAgent(a.ID)
 			st.Drained(a.ID)
 			st.AgentMode(a)
+			a.AgentTotal()
+			st.VolumesInUse(a.ID)
 		}
 		m := st.Maintenance()
 		for _, id := range m.Machines() {

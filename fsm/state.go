@@ -37,8 +37,9 @@ func schema() *memdb.DBSchema {
 		tableOffers: {Name: tableOffers, Indexes: map[string]*memdb.IndexSchema{
 			"id": id("ID"), "framework": by("framework", "FrameworkID"), "agent": by("agent", "AgentID"),
 		}},
-		tableFilters:   filtersSchema(),
-		tableExecutors: executorsSchema(),
+		tableFilters:    filtersSchema(),
+		tableExecutors:  executorsSchema(),
+		tableOperations: operationsSchema(),
 		tableTasks: {Name: tableTasks, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
 				&memdb.StringFieldIndex{Field: "FrameworkID"}, &memdb.StringFieldIndex{Field: "TaskID"},

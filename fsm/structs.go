@@ -27,7 +27,9 @@ const (
 	QuotaUpdateRequestType         MessageType = 16
 	AgentDrainRequestType          MessageType = 17
 	ExecutorRemoveRequestType      MessageType = 18
-
+	AcceptOperationsRequestType    MessageType = 19
+	AgentOperationsRequestType     MessageType = 20
+	OperationAckRequestType        MessageType = 21
 	MaintenanceScheduleRequestType MessageType = 24
 	MaintenanceStartRequestType    MessageType = 25
 	MaintenanceStopRequestType     MessageType = 26
@@ -108,6 +110,9 @@ type Agent struct {
 	Deactivated bool `json:",omitempty"`
 	// Drain is set once the agent is asked to drain.
 	Drain *DrainInfo `json:",omitempty"`
+	// Checkpointed are the agent's dynamic reservations and persistent
+	// volumes (see AgentTotal).
+	Checkpointed mesos.Resources `json:",omitempty"`
 }
 
 // Offer is an outstanding offer.

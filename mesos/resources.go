@@ -52,9 +52,8 @@ func (r *Resource) key() string {
 	if r.Revocable != nil {
 		b.WriteString("|rev")
 	}
-	if r.Disk != nil && r.Disk.Persistence != nil {
-		b.WriteString("|vol:" + r.Disk.Persistence.ID)
-	}
+	b.WriteString(reservationKey(r.Reservations))
+	b.WriteString(volumeKey(r.Disk))
 	return b.String()
 }
 
@@ -453,12 +452,13 @@ func (rs Resources) Unallocate() Resources {
 }
 
 // AllocatableTo returns the resources a framework in role may be offered:
-// unreserved ones and those reserved for role.
+// unreserved ones and those reserved for role or for one of its ancestors
+// ("eng" reservations go to "eng/web" too, as in Mesos).
 func (rs Resources) AllocatableTo(role string) Resources {
 	var out Resources
 	for i := range rs {
 		rr := rs[i].ReservationRole()
-		if rr == "*" || rr == role {
+		if rr == "*" || rr == role || IsStrictSubrole(role, rr) {
 			out = append(out, rs[i].Clone())
 		}
 	}
@@ -477,13 +477,22 @@ func (rs Resources) WithDefaultAllocation(role string) Resources {
 	return out
 }
 
-// ForWire renders resources in the pre-RESERVATION_REFINEMENT format that
-// frameworks expect: unreserved resources carry "role":"*".
+// ForWire renders resources so that frameworks written before
+// RESERVATION_REFINEMENT read them too: unreserved resources carry
+// "role":"*", and a single dynamic reservation is also written the old
+// way ("role" and "reservation"), beside the "reservations" stack that
+// newer frameworks read (UpgradeResources reads either back).
 func (rs Resources) ForWire() Resources {
 	out := rs.Clone()
 	for i := range out {
-		if out[i].Role == "" && len(out[i].Reservations) == 0 {
-			out[i].Role = "*"
+		r := &out[i]
+		switch {
+		case r.Role == "" && len(r.Reservations) == 0:
+			r.Role = "*"
+		case len(r.Reservations) == 1 && r.Reservations[0].Type == ReservationDynamic && r.Reservation == nil:
+			rv := r.Reservations[0]
+			r.Role = rv.Role
+			r.Reservation = &ReservationInfo{Principal: rv.Principal, Labels: rv.Labels}
 		}
 	}
 	return out

@@ -172,7 +172,8 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if old != nil {
 		old.close() // its handler finds itself replaced and does nothing
 	}
-	if cur := m.s.fsm.State().Agent(agent.ID); cur != nil && cur.Deactivated {
+	cur := m.s.fsm.State().Agent(agent.ID)
+	if cur != nil && cur.Deactivated {
 		m.alloc.SetAgentActive(agent.ID, false)
 	}
 	m.setAgentInfo(info)
@@ -180,9 +181,10 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	// open, or a round made them as it went) are taken back before the
 	// allocator counts its resources afresh, or they would be offered
 	// twice.
+	total := m.agentTotal(cur, sub.CheckpointedResources)
 	m.roundMu.Lock()
 	m.removeOffers(m.s.fsm.State().OffersByAgent(agent.ID), true, 0)
-	m.alloc.AddAgent(agent.ID, mesos.Resources(info.Resources), used)
+	m.alloc.AddAgent(agent.ID, total, used)
 	m.roundMu.Unlock()
 	m.alloc.Trigger()
 	m.logger.Info("agent registered", "agent_id", agent.ID, "address", agent.Address, "reregistered", agent.ReregisteredAt != 0, "tasks", len(sub.Tasks))
@@ -197,6 +199,10 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	}}); err != nil {
 		m.agentDisconnected(ac)
 		return nil
+	}
+	if cur != nil {
+		ac.send(&agentapi.Event{Type: agentapi.EventCheckpointResources, Term: m.term,
+			CheckpointResources: &agentapi.CheckpointResources{Resources: nonNilResources(cur.Checkpointed)}})
 	}
 	for fid := range orphans {
 		ac.send(&agentapi.Event{Type: agentapi.EventShutdownFramework, Term: m.term,

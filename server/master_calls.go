@@ -71,16 +71,24 @@ func validateFrameworkUpdate(old, next *mesos.FrameworkInfo) error {
 	return nil
 }
 
-// reconcileOperations answers RECONCILE_OPERATIONS. mesh performs no
-// operations that keep a status, so, as the Mesos master does for an
-// operation it does not know, each listed operation gets one
-// UPDATE_OPERATION_STATUS (without a uuid) that says what is known of its
-// agent; implicit reconciliation has nothing to report.
+// reconcileOperations answers RECONCILE_OPERATIONS from the replicated
+// state: an operation it records (one with an id whose status is not
+// acknowledged yet) gets its status again, without a uuid; for any other,
+// as the Mesos master does for an operation it does not know, one
+// UPDATE_OPERATION_STATUS says what is known of its agent. Implicit
+// reconciliation (no operations listed) sends every recorded one.
 func (m *master) reconcileOperations(fw *fsm.Framework, rec *scheduler.ReconcileOperations) {
 	if rec == nil {
 		return
 	}
 	st := m.s.fsm.State()
+	if len(rec.Operations) == 0 {
+		for _, op := range st.OperationsByFramework(fw.ID) {
+			m.sendToFramework(fw.ID, &scheduler.Event{Type: scheduler.EventUpdateOperationStatus,
+				UpdateOperationStatus: &scheduler.UpdateOperationStatus{Status: *recordedOperationStatus(st, fw.ID, op.OperationID)}})
+		}
+		return
+	}
 	m.mu.Lock()
 	reregistering := make(map[string]bool, len(m.reregistering))
 	for aid := range m.reregistering {
@@ -88,6 +96,13 @@ func (m *master) reconcileOperations(fw *fsm.Framework, rec *scheduler.Reconcile
 	}
 	m.mu.Unlock()
 	for _, op := range rec.Operations {
+		if op.OperationID != nil {
+			if s := recordedOperationStatus(st, fw.ID, op.OperationID.Value); s != nil {
+				m.sendToFramework(fw.ID, &scheduler.Event{Type: scheduler.EventUpdateOperationStatus,
+					UpdateOperationStatus: &scheduler.UpdateOperationStatus{Status: *s}})
+				continue
+			}
+		}
 		s := mesos.OperationStatus{OperationID: op.OperationID, AgentID: op.AgentID, ResourceProviderID: op.ResourceProviderID}
 		if op.AgentID == nil || op.AgentID.Value == "" {
 			s.State, s.Message = mesos.OperationUnknown, "Reconciliation: Operation is unknown and no 'agent_id' was provided"
@@ -112,13 +127,29 @@ func (m *master) reconcileOperations(fw *fsm.Framework, rec *scheduler.Reconcile
 	}
 }
 
-// acknowledgeOperationStatus answers ACKNOWLEDGE_OPERATION_STATUS: mesh
-// never sends an operation status that wants one, so, like the Mesos
-// master for an operation it does not know, it logs the acknowledgement
-// and drops it (the call itself is accepted).
+// acknowledgeOperationStatus answers ACKNOWLEDGE_OPERATION_STATUS: the
+// acknowledged operation is forgotten by the replicated state. An
+// acknowledgement of an operation the state does not record (or with
+// another uuid) is logged and dropped, as the Mesos master does; the call
+// itself is accepted.
 func (m *master) acknowledgeOperationStatus(fid string, a *scheduler.AcknowledgeOperationStatus) {
+	if a.OperationID != nil && m.s.fsm.State().Operation(fid, a.OperationID.Value) != nil {
+		res, err := m.apply(fsm.OperationAckRequestType, &fsm.OperationAckRequest{Acks: []fsm.OperationAck{
+			{FrameworkID: fid, OperationID: a.OperationID.Value, UUID: a.UUID}}})
+		if err != nil {
+			m.logger.Warn("failed to record an operation status acknowledgement", "framework_id", fid, "error", err)
+			return
+		}
+		if matched, _ := res.([]bool); len(matched) == 1 && matched[0] {
+			return
+		}
+	}
+	id := ""
+	if a.OperationID != nil {
+		id = a.OperationID.Value
+	}
 	m.logger.Warn("dropping an operation status acknowledgement: the operation is unknown",
-		"framework_id", fid, "operation_id", a.OperationID.Value, "agent_id", idValue(a.AgentID))
+		"framework_id", fid, "operation_id", id, "agent_id", idValue(a.AgentID))
 }
 
 func idValue(id *mesos.AgentID) string {

@@ -182,6 +182,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 		}
 	}
 	m.setOfferConstraints(fw.ID, constraints)
+	m.resendOperationStatuses(fw.ID)
 	m.alloc.AddFramework(fw.ID, info.AllRoles(), call.Subscribe.SuppressedRoles)
 	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
 	m.restoreFilters(fw.ID)

@@ -213,115 +213,103 @@ func (m *master) decline(fid string, ids []mesos.OfferID, filters *mesos.Filters
 func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 	fid := fw.ID
 	pa := fw.Info.HasCapability(mesos.CapabilityPartitionAware)
-	var tasks []mesos.TaskInfo
-	var groups []groupLaunch
-	for _, op := range acc.Operations {
-		switch op.Type {
-		case mesos.OperationLaunch:
-			if op.Launch != nil {
-				tasks = append(tasks, op.Launch.TaskInfos...)
-			}
-		case mesos.OperationLaunchGroup:
-			if op.LaunchGroup != nil {
-				groups = append(groups, groupLaunch{executor: op.LaunchGroup.Executor, tasks: op.LaunchGroup.TaskGroup.Tasks,
-					withID: op.ID != nil})
-			}
-		default:
-			m.dropOperation(fid, op, "mesh does not perform "+operationName(op.Type)+" operations")
-		}
-	}
 	lostState := mesos.TaskLost
 	if pa {
 		lostState = mesos.TaskDropped
 	}
 	st := m.s.fsm.State()
-	var offers []*fsm.Offer
-	var problem string
-	agentID, role := "", ""
-	for _, id := range acc.OfferIDs {
-		o := st.Offer(id.Value)
-		switch {
-		case o == nil:
-			problem = fmt.Sprintf("Offer %s is no longer valid", id.Value)
-		case o.FrameworkID != fid:
-			problem = fmt.Sprintf("Offer %s is not for this framework", id.Value)
-		case agentID != "" && o.AgentID != agentID:
-			problem = "Aggregated offers must belong to one agent"
-		case role != "" && o.Role != role:
-			problem = "Aggregated offers must be allocated to one role"
-		default:
-			agentID, role = o.AgentID, o.Role
-			offers = append(offers, o)
-		}
-	}
-	if len(acc.OfferIDs) == 0 {
-		problem = "No offers specified"
-	}
-	refuse := secondsToDuration(acc.Filters.RefuseSecondsOrDefault())
+	offers, agentID, role, problem := acceptedOffers(st, fid, acc.OfferIDs)
 	if problem != "" {
 		m.removeOffers(offers, false, 0)
-		for _, g := range groups {
-			tasks = append(tasks, g.tasks...)
-		}
-		for _, t := range tasks {
-			m.masterUpdate(fid, t.TaskID, t.AgentID.Value, lostState, mesos.ReasonInvalidOffers,
-				"Task launched with invalid offers: "+problem)
+		for _, op := range acc.Operations {
+			for _, t := range operationTasks(&op) {
+				m.masterUpdate(fid, t.TaskID, t.AgentID.Value, lostState, mesos.ReasonInvalidOffers,
+					"Task launched with invalid offers: "+problem)
+			}
+			if op.Type != mesos.OperationLaunch && op.Type != mesos.OperationLaunchGroup {
+				m.dropOperation(fid, op, "Operation attempted with invalid offers: "+problem)
+			}
 		}
 		return nil
 	}
+	refuse := secondsToDuration(acc.Filters.RefuseSecondsOrDefault())
 	var offered mesos.Resources
 	offerIDs := make([]string, len(offers))
 	for i, o := range offers {
 		offered = offered.Add(o.Resources...)
 		offerIDs[i] = o.ID
 	}
-	remaining := offered
-	seen := map[string]bool{}
-	var launch []fsm.Task
-	now := time.Now().UnixNano()
-	execs := newLaunchExecutors(st, fid, agentID, role)
-	for _, t := range tasks {
-		res := mesos.Resources(t.Resources).WithDefaultAllocation(role)
-		if err := validateTask(st, fid, agentID, &t, res, remaining, seen); err != nil {
-			m.masterUpdate(fid, t.TaskID, t.AgentID.Value, mesos.TaskError, mesos.ReasonTaskInvalid, err.Error())
-			continue
+	// Operations apply in order: a task may use what an earlier RESERVE
+	// or CREATE of the same ACCEPT made, as in Mesos.
+	b := &acceptBatch{m: m, st: st, fid: fid, agentID: agentID, role: role, remaining: offered,
+		seen: map[string]bool{}, execs: newLaunchExecutors(st, fid, agentID, role)}
+	oc := &opContext{st: st, agentID: agentID, fw: fw, role: role, principal: fw.Info.Principal}
+	var groups []groupLaunch
+	var applied []fsm.AppliedOperation
+	for i := range acc.Operations {
+		op := &acc.Operations[i]
+		switch {
+		case op.Type == mesos.OperationLaunch:
+			if op.Launch != nil {
+				for j := range op.Launch.TaskInfos {
+					b.task(&op.Launch.TaskInfos[j])
+				}
+			}
+		case op.Type == mesos.OperationLaunchGroup:
+			if op.LaunchGroup != nil {
+				groups = append(groups, groupLaunch{executor: op.LaunchGroup.Executor, tasks: op.LaunchGroup.TaskGroup.Tasks,
+					withID: op.ID != nil})
+			}
+		case isVolumeOperation(op.Type):
+			oc.available = b.remaining
+			conv, err := oc.convert(op)
+			if err != nil {
+				m.dropOperation(fid, *op, err.Error())
+				continue
+			}
+			b.remaining, _ = b.remaining.Apply(conv)
+			applied = append(applied, appliedOperation(op, conv))
+		default:
+			m.dropOperation(fid, *op, "mesh does not perform "+operationName(op.Type)+" operations")
 		}
-		execRes, err := execs.check(&t)
-		if err == nil && !remaining.Contains(res.Add(execRes...)) {
-			err = fmt.Errorf("Total resources %s required by task and its executor is more than available %s",
-				res.Add(execRes...).String(), remaining.String())
-		}
-		if err != nil {
-			m.masterUpdate(fid, t.TaskID, t.AgentID.Value, mesos.TaskError, mesos.ReasonTaskInvalid, err.Error())
-			continue
-		}
-		execs.started(&t)
-		seen[t.TaskID.Value] = true
-		remaining = remaining.Subtract(res.Add(execRes...)...)
-		info := t
-		info.Resources = res
-		launch = append(launch, fsm.Task{FrameworkID: fid, TaskID: t.TaskID.Value, AgentID: agentID,
-			Info: info, Role: role, State: mesos.TaskStaging})
 	}
 	groupTasks, validGroups, remaining := m.launchGroups(st, &groupBatch{fid: fid, agentID: agentID, role: role,
-		seen: seen, started: map[string]mesos.ExecutorInfo{}}, groups, remaining)
+		seen: b.seen, started: map[string]mesos.ExecutorInfo{}}, groups, b.remaining)
+	launch := b.launch
 	plain := len(launch)
 	launch = append(launch, groupTasks...)
-	_, err := m.apply(fsm.TaskLaunchRequestType, &fsm.TaskLaunchRequest{
+	now := time.Now().UnixNano()
+	lr := fsm.TaskLaunchRequest{
 		FrameworkID: fid, AgentID: agentID, OfferIDs: offerIDs, Tasks: launch, At: now,
 		Filters: acceptFilters(fid, agentID, role, remaining, refuse, now),
-	})
+	}
+	var err error
+	if len(applied) > 0 {
+		_, err = m.apply(fsm.AcceptOperationsRequestType, &fsm.AcceptOperationsRequest{Launch: lr, Operations: applied})
+	} else {
+		_, err = m.apply(fsm.TaskLaunchRequestType, &lr)
+	}
 	if err != nil {
 		m.logger.Info("launch rejected", "framework_id", fid, "error", err)
 		if transient(err) {
 			return httpErrorf(http.StatusServiceUnavailable,
-				"the launch of %d task(s) may not have been committed (%v): reconcile them and retry", len(launch), err)
+				"the launch of %d task(s) and %d operation(s) may not have been committed (%v): reconcile them and retry",
+				len(launch), len(applied), err)
 		}
 		for _, t := range launch {
 			m.masterUpdate(fid, t.Info.TaskID, agentID, lostState, mesos.ReasonInvalidOffers,
 				"Task launched with invalid offers: "+err.Error())
 		}
+		for _, op := range applied {
+			if op.OperationID != "" {
+				m.dropOperation(fid, mesos.OfferOperation{Type: op.Type, ID: &mesos.OperationID{Value: op.OperationID}},
+					"Operation could not be applied: "+err.Error())
+			}
+		}
 		return nil
+	}
+	if len(applied) > 0 {
+		m.operationsCommitted(fid, agentID, applied)
 	}
 	if plain > 0 {
 		infos := make([]mesos.TaskInfo, plain)
@@ -340,6 +328,80 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 		m.alloc.Recover(fid, agentID, remaining, refuse)
 	}
 	return nil
+}
+
+// acceptedOffers looks an ACCEPT's offers up: those found, their agent and
+// role, and what makes the ACCEPT invalid ("" when nothing does).
+func acceptedOffers(st *fsm.State, fid string, ids []mesos.OfferID) (offers []*fsm.Offer, agentID, role, problem string) {
+	for _, id := range ids {
+		o := st.Offer(id.Value)
+		switch {
+		case o == nil:
+			problem = fmt.Sprintf("Offer %s is no longer valid", id.Value)
+		case o.FrameworkID != fid:
+			problem = fmt.Sprintf("Offer %s is not for this framework", id.Value)
+		case agentID != "" && o.AgentID != agentID:
+			problem = "Aggregated offers must belong to one agent"
+		case role != "" && o.Role != role:
+			problem = "Aggregated offers must be allocated to one role"
+		default:
+			agentID, role = o.AgentID, o.Role
+			offers = append(offers, o)
+		}
+	}
+	if len(ids) == 0 {
+		problem = "No offers specified"
+	}
+	return offers, agentID, role, problem
+}
+
+// operationTasks lists the tasks an operation launches.
+func operationTasks(op *mesos.OfferOperation) []mesos.TaskInfo {
+	switch {
+	case op.Type == mesos.OperationLaunch && op.Launch != nil:
+		return op.Launch.TaskInfos
+	case op.Type == mesos.OperationLaunchGroup && op.LaunchGroup != nil:
+		return op.LaunchGroup.TaskGroup.Tasks
+	}
+	return nil
+}
+
+// acceptBatch is the tasks of one ACCEPT's LAUNCH operations, checked one
+// by one against what is left of the offers.
+type acceptBatch struct {
+	m                  *master
+	st                 *fsm.State
+	fid, agentID, role string
+	remaining          mesos.Resources
+	seen               map[string]bool
+	execs              *launchExecutors
+	launch             []fsm.Task
+}
+
+// task checks one task of a LAUNCH and, when it is valid, takes its
+// resources; an invalid task gets TASK_ERROR.
+func (b *acceptBatch) task(t *mesos.TaskInfo) {
+	res := legacyUpgraded(t.Resources).WithDefaultAllocation(b.role)
+	if err := validateTask(b.st, b.fid, b.agentID, t, res, b.remaining, b.seen); err != nil {
+		b.m.masterUpdate(b.fid, t.TaskID, t.AgentID.Value, mesos.TaskError, mesos.ReasonTaskInvalid, err.Error())
+		return
+	}
+	execRes, err := b.execs.check(t)
+	if err == nil && !b.remaining.Contains(res.Add(execRes...)) {
+		err = fmt.Errorf("Total resources %s required by task and its executor is more than available %s",
+			res.Add(execRes...).String(), b.remaining.String())
+	}
+	if err != nil {
+		b.m.masterUpdate(b.fid, t.TaskID, t.AgentID.Value, mesos.TaskError, mesos.ReasonTaskInvalid, err.Error())
+		return
+	}
+	b.execs.started(t)
+	b.seen[t.TaskID.Value] = true
+	b.remaining = b.remaining.Subtract(res.Add(execRes...)...)
+	info := *t
+	info.Resources = res
+	b.launch = append(b.launch, fsm.Task{FrameworkID: b.fid, TaskID: t.TaskID.Value, AgentID: b.agentID,
+		Info: info, Role: b.role, State: mesos.TaskStaging})
 }
 
 // validateTask applies Mesos' per-task checks against the resources still
@@ -376,4 +438,17 @@ func validateTask(st *fsm.State, fid, agentID string, t *mesos.TaskInfo, res, re
 		return fmt.Errorf("Task uses more resources %s than available %s", res.String(), remaining.String())
 	}
 	return nil
+}
+
+// legacyUpgraded reads a task's resources written the way frameworks did
+// before reservation refinement (a reserved "role", a "reservation") into
+// the reservations stack; resources written the new way are left as they
+// are.
+func legacyUpgraded(rs mesos.Resources) mesos.Resources {
+	for i := range rs {
+		if rs[i].Reservation != nil || (len(rs[i].Reservations) == 0 && rs[i].Role != "" && rs[i].Role != "*") {
+			return mesos.UpgradeResources(rs)
+		}
+	}
+	return rs
 }

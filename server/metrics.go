@@ -61,6 +61,9 @@ var fsmTypeNames = map[fsm.MessageType]string{
 	fsm.AgentRegisterBatchRequestType:  "agent_register_batch",
 	fsm.OfferSuppressionRequestType:    "offer_suppression",
 	fsm.AgentDrainRequestType:          "agent_drain",
+	fsm.AcceptOperationsRequestType:    "accept_operations",
+	fsm.AgentOperationsRequestType:     "agent_operations",
+	fsm.OperationAckRequestType:        "operation_ack",
 }
 
 // schedulerCallTypes bounds the type label of mesh_scheduler_calls_total:

@@ -11,7 +11,8 @@ import (
 )
 
 // TestAccept_UnsupportedOperationsAreAnswered: every ACCEPT operation
-// type mesh does not perform, and a type Mesos does not know, gets Mesos'
+// type mesh does not perform, a type Mesos does not know, and operations
+// that are invalid (nothing to reserve, plain disk to grow), get Mesos'
 // answer for an operation it cannot carry out, an UPDATE_OPERATION_STATUS
 // with OPERATION_ERROR naming the type when the operation has an id; the
 // offer's resources come back in a new offer.

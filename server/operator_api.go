@@ -24,6 +24,14 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 		s.operatorSubscribe(m, w, r, req.Accept)
 		return
 	}
+	if isVolumeCall(req.Call.Type) {
+		if err := m.operatorVolumeCall(req.Call); err != nil {
+			writeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	resp, err := s.operatorCall(m, req.Call)
 	if err != nil {
 		writeError(w, err)
@@ -90,8 +98,9 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 		tasks := v.getTasks()
 		return &mapi.Response{Type: mapi.ResponseGetTasks, GetTasks: &tasks}, nil
 	case mapi.CallGetOperations:
-		// mesh keeps no offer operations beyond the launches, which are
-		// tasks: there is no operation to list.
+		// mesh applies reservation and volume operations as it commits
+		// them and lists none here; those with an id awaiting their
+		// framework's acknowledgement answer RECONCILE_OPERATIONS.
 		return &mapi.Response{Type: mapi.ResponseGetOperations, GetOperations: &mapi.GetOperations{}}, nil
 	case mapi.CallGetRoles:
 		return &mapi.Response{Type: mapi.ResponseGetRoles, GetRoles: v.getRoles()}, nil

@@ -91,7 +91,7 @@ func v1Agent(st *fsm.State, a *fsm.Agent) mapi.Agent {
 	info.ID = &mesos.AgentID{Value: a.ID}
 	ag := mapi.Agent{AgentInfo: info, Active: a.State == fsm.AgentActive && !a.Deactivated, Deactivated: a.Deactivated,
 		DrainInfo: v1DrainInfo(a.Drain), Version: a.Version, PID: "slave(1)@" + a.Address,
-		RegisteredTime: timeInfo(a.RegisteredAt), TotalResources: mesos.Resources(a.Info.Resources).ForWire(),
+		RegisteredTime: timeInfo(a.RegisteredAt), TotalResources: a.AgentTotal().ForWire(),
 		AllocatedResources: liveResources(st.TasksByAgent(a.ID), st.ExecutorsByAgent(a.ID)).ForWire(), OfferedResources: offeredResources(st.OffersByAgent(a.ID)).ForWire()}
 	if a.ReregisteredAt != 0 && a.ReregisteredAt != a.RegisteredAt {
 		ag.ReregisteredTime = timeInfo(a.ReregisteredAt)
@@ -195,7 +195,7 @@ func (v *stateView) getRoles() *mapi.GetRoles {
 		role(name)
 	}
 	for _, a := range v.registeredAgents() {
-		_, reserved := mesos.Resources(a.Info.Resources).SplitReservations()
+		_, reserved := a.AgentTotal().SplitReservations()
 		for r := range reserved {
 			role(r)
 		}

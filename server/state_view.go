@@ -153,7 +153,7 @@ func executor(fid, aid string, e *mesos.ExecutorInfo) executorJSON {
 
 // agent renders an agent as Mesos does.
 func (v *stateView) agent(a *fsm.Agent) agentJSON {
-	total := mesos.Resources(a.Info.Resources)
+	total := a.AgentTotal()
 	out := agentJSON{ID: a.ID, Hostname: a.Info.Hostname, Port: a.Info.Port, Attributes: mesos.AttributesObject(a.Info.Attributes),
 		PID: "slave(1)@" + a.Address, RegisteredTime: nanosToSecs(a.RegisteredAt), Resources: mesos.ResourcesObject(total),
 		UsedResources: mesos.ResourcesObject(v.usedByAgent[a.ID]), OfferedResources: mesos.ResourcesObject(v.offeredByAgent[a.ID]),
@@ -172,7 +172,7 @@ func (v *stateView) agent(a *fsm.Agent) agentJSON {
 
 // agentFull adds the v1 protobuf form of the agent's resources.
 func (v *stateView) agentFull(a *fsm.Agent) agentFullJSON {
-	unreserved, reserved := mesos.Resources(a.Info.Resources).SplitReservations()
+	unreserved, reserved := a.AgentTotal().SplitReservations()
 	out := agentFullJSON{agentJSON: v.agent(a), ReservedResourcesFull: map[string][]mesos.Resource{},
 		UnreservedResourcesFull: nonNil(unreserved.ForWire()), UsedResourcesFull: nonNil(v.usedByAgent[a.ID].ForWire()),
 		OfferedResourcesFull: nonNil(v.offeredByAgent[a.ID].ForWire())}

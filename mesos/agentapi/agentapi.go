@@ -90,6 +90,10 @@ type Subscribe struct {
 	// Capabilities lists the protocol features the agent supports
 	// (CapabilityPing, CapabilityExecutors).
 	Capabilities []string `json:"capabilities,omitempty"`
+	// CheckpointedResources are the dynamic reservations and persistent
+	// volumes the agent holds from before; the leader's record wins, and
+	// a difference is logged.
+	CheckpointedResources []mesos.Resource `json:"checkpointed_resources,omitempty"`
 }
 
 // HasCapability reports whether the agent advertised capability c.
@@ -138,6 +142,11 @@ const (
 	// EventPing asks the agent to answer with a PONG call; the leader
 	// marks unreachable an agent that misses too many in a row.
 	EventPing = "PING"
+	// EventCheckpointResources tells the agent its dynamic reservations
+	// and persistent volumes, as the replicated state holds them: sent
+	// after REGISTERED and after every operation that changes them, and
+	// always before a LAUNCH that uses them.
+	EventCheckpointResources = "CHECKPOINT_RESOURCES"
 )
 
 // Event is one record of an agent's stream. Every command carries the
@@ -155,6 +164,15 @@ type Event struct {
 	Error             *Error             `json:"error,omitempty"`
 	Message           *Message           `json:"message,omitempty"`
 	ShutdownExecutor  *ShutdownExecutor  `json:"shutdown_executor,omitempty"`
+	// CheckpointResources is the body of CHECKPOINT_RESOURCES.
+	CheckpointResources *CheckpointResources `json:"checkpoint_resources,omitempty"`
+}
+
+// CheckpointResources is every dynamic reservation and persistent volume
+// of the agent: the agent keeps exactly these, creating the directory of
+// each new volume and removing those of volumes no longer listed.
+type CheckpointResources struct {
+	Resources []mesos.Resource `json:"resources"`
 }
 
 // ShutdownExecutor asks the agent to shut an executor down: it is sent

@@ -94,6 +94,12 @@ type Call struct {
 	UpdateMaintenanceSchedule *UpdateMaintenanceSchedule `json:"update_maintenance_schedule,omitempty"`
 	StartMaintenance          *Machines                  `json:"start_maintenance,omitempty"`
 	StopMaintenance           *Machines                  `json:"stop_maintenance,omitempty"`
+	ReserveResources          *ReserveResources          `json:"reserve_resources,omitempty"`
+	UnreserveResources        *UnreserveResources        `json:"unreserve_resources,omitempty"`
+	CreateVolumes             *CreateVolumes             `json:"create_volumes,omitempty"`
+	DestroyVolumes            *DestroyVolumes            `json:"destroy_volumes,omitempty"`
+	GrowVolume                *GrowVolume                `json:"grow_volume,omitempty"`
+	ShrinkVolume              *ShrinkVolume              `json:"shrink_volume,omitempty"`
 }
 
 // MarkAgentGone removes an agent from the cluster for good.

@@ -101,6 +101,8 @@ func (c *Call) missingRequired() string {
 		return "update_maintenance_schedule.schedule"
 	case c.UpdateMaintenanceSchedule != nil && c.UpdateMaintenanceSchedule.missingUnavailability():
 		return "update_maintenance_schedule.schedule.windows[].unavailability"
+	case c.missingVolumeField() != "":
+		return c.missingVolumeField()
 	case c.UpdateWeights != nil:
 		for _, w := range c.UpdateWeights.WeightInfos {
 			if w.Weight == nil {
@@ -130,6 +132,12 @@ func (c *Call) validate(name string) error {
 		CallUpdateMaintenanceSchedule: c.UpdateMaintenanceSchedule != nil,
 		CallStartMaintenance:          c.StartMaintenance != nil,
 		CallStopMaintenance:           c.StopMaintenance != nil,
+		CallReserveResources:          c.ReserveResources != nil,
+		CallUnreserveResources:        c.UnreserveResources != nil,
+		CallCreateVolumes:             c.CreateVolumes != nil,
+		CallDestroyVolumes:            c.DestroyVolumes != nil,
+		CallGrowVolume:                c.GrowVolume != nil,
+		CallShrinkVolume:              c.ShrinkVolume != nil,
 	}
 	if present, ok := need[c.Type]; ok && !present {
 		return parseErrorf("Failed to validate %s: Expecting '%s' to be present", name, subMessage[c.Type])
@@ -163,4 +171,10 @@ var subMessage = map[string]string{
 	CallUpdateMaintenanceSchedule: "update_maintenance_schedule",
 	CallStartMaintenance:          "start_maintenance",
 	CallStopMaintenance:           "stop_maintenance",
+	CallReserveResources:          "reserve_resources",
+	CallUnreserveResources:        "unreserve_resources",
+	CallCreateVolumes:             "create_volumes",
+	CallDestroyVolumes:            "destroy_volumes",
+	CallGrowVolume:                "grow_volume",
+	CallShrinkVolume:              "shrink_volume",
 }

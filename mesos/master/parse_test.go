@@ -55,8 +55,12 @@ func TestParseCall_AcceptsAndRefuses(t *testing.T) {
 		`{"type":"UPDATE_MAINTENANCE_SCHEDULE"}`:                                  "Expecting 'update_maintenance_schedule' to be present",
 		`{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{}}`: "Missing required fields: update_maintenance_schedule.schedule",
 		`{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[{"machine_ids":[{"hostname":"h"}]}]}}}`: "update_maintenance_schedule.schedule.windows[].unavailability",
-		`{"type":"START_MAINTENANCE"}`: "Expecting 'start_maintenance' to be present",
-		`{"type":"STOP_MAINTENANCE"}`:  "Expecting 'stop_maintenance' to be present",
+		`{"type":"START_MAINTENANCE"}`:                                      "Expecting 'start_maintenance' to be present",
+		`{"type":"STOP_MAINTENANCE"}`:                                       "Expecting 'stop_maintenance' to be present",
+		`{"type":"RESERVE_RESOURCES"}`:                                      "Expecting 'reserve_resources' to be present",
+		`{"type":"RESERVE_RESOURCES","reserve_resources":{"resources":[]}}`: "Missing required fields: reserve_resources.agent_id",
+		`{"type":"DESTROY_VOLUMES","destroy_volumes":{}}`:                   "Missing required fields: destroy_volumes.agent_id",
+		`{"type":"SHRINK_VOLUME","shrink_volume":{"volume":{"name":"disk","type":"SCALAR","scalar":{"value":1}}}}`: "Missing required fields: shrink_volume.subtract",
 	} {
 		_, err := ParseCall([]byte(body))
 		if err == nil || !errors.Is(err, ErrParse) || !strings.Contains(Message(err), want) {
@@ -80,6 +84,8 @@ func FuzzParseCall(f *testing.F) {
 		`{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[{"machine_ids":[{}],"unavailability":null}]}}}`,
 		`{"type":"START_MAINTENANCE","start_maintenance":{"machines":[{"hostname":"h"},{"hostname":"h"}]}}`,
 		`{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"a","weight":2},{"role":"b"}]}}`,
+		`{"type":"CREATE_VOLUMES","create_volumes":{"agent_id":{"value":"a"},"volumes":[{"name":"disk","type":"SCALAR","scalar":{"value":1},"disk":{"persistence":{"id":"v"}}}]}}`,
+		`{"type":"GROW_VOLUME","grow_volume":{"volume":{"name":"disk"},"addition":null}}`,
 		`{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"q","guarantees":{"cpus":{"value":1}}},{"limits":{}}]}}`,
 	} {
 		f.Add([]byte(s))

@@ -157,9 +157,13 @@ func (c *Cluster) CheckConsistent() {
 
 // dumpState renders the replicated state for comparison.
 func dumpState(st *fsm.State) string {
+	ops := map[string]any{}
+	for _, fw := range st.Frameworks() {
+		ops[fw.ID] = st.OperationsByFramework(fw.ID)
+	}
 	b, _ := json.Marshal(map[string]any{
 		"meta": st.Meta(), "servers": st.Servers(), "frameworks": st.Frameworks(),
-		"agents": st.Agents(), "offers": st.Offers(), "tasks": st.Tasks(),
+		"agents": st.Agents(), "offers": st.Offers(), "tasks": st.Tasks(), "operations": ops,
 	})
 	return string(b)
 }

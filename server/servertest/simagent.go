@@ -50,9 +50,11 @@ type SimAgent struct {
 	launched  int
 	kills     map[string][]*mesos.KillPolicy // framework/task → the policy of each KILL
 	refused   string                         // the message of an ERROR event that ended the stream
-	cancel    context.CancelFunc
-	done      chan struct{}
-	client    *http.Client
+	// checkpointed is the latest CHECKPOINT_RESOURCES received.
+	checkpointed mesos.Resources
+	cancel       context.CancelFunc
+	done         chan struct{}
+	client       *http.Client
 }
 
 type simTask struct {
@@ -235,6 +237,14 @@ func (a *SimAgent) PingsReceived() int {
 	return a.pings
 }
 
+// Checkpointed returns the reservations and volumes the leader last told
+// the agent it holds.
+func (a *SimAgent) Checkpointed() mesos.Resources {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.checkpointed.Clone()
+}
+
 // Done is closed when the agent's stream has ended (the server closed it,
 // or Stop).
 func (a *SimAgent) Done() <-chan struct{} { return a.done }
@@ -275,6 +285,10 @@ func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 			a.tasks[st.fid+"/"+ti.TaskID.Value] = st
 			a.launched++
 		}
+		a.mu.Unlock()
+	case agentapi.EventCheckpointResources:
+		a.mu.Lock()
+		a.checkpointed = ev.CheckpointResources.Resources
 		a.mu.Unlock()
 	case agentapi.EventKill:
 		a.mu.Lock()

@@ -397,11 +397,17 @@ type Call struct {
 	ListFiles                 *Call_ListFiles                 `protobuf:"bytes,4,opt,name=list_files,json=listFiles" json:"list_files,omitempty"`
 	ReadFile                  *Call_ReadFile                  `protobuf:"bytes,5,opt,name=read_file,json=readFile" json:"read_file,omitempty"`
 	UpdateWeights             *Call_UpdateWeights             `protobuf:"bytes,6,opt,name=update_weights,json=updateWeights" json:"update_weights,omitempty"`
+	ReserveResources          *Call_ReserveResources          `protobuf:"bytes,7,opt,name=reserve_resources,json=reserveResources" json:"reserve_resources,omitempty"`
+	UnreserveResources        *Call_UnreserveResources        `protobuf:"bytes,8,opt,name=unreserve_resources,json=unreserveResources" json:"unreserve_resources,omitempty"`
+	CreateVolumes             *Call_CreateVolumes             `protobuf:"bytes,9,opt,name=create_volumes,json=createVolumes" json:"create_volumes,omitempty"`
+	DestroyVolumes            *Call_DestroyVolumes            `protobuf:"bytes,10,opt,name=destroy_volumes,json=destroyVolumes" json:"destroy_volumes,omitempty"`
 	Teardown                  *Call_Teardown                  `protobuf:"bytes,16,opt,name=teardown" json:"teardown,omitempty"`
 	MarkAgentGone             *Call_MarkAgentGone             `protobuf:"bytes,17,opt,name=mark_agent_gone,json=markAgentGone" json:"mark_agent_gone,omitempty"`
 	UpdateMaintenanceSchedule *Call_UpdateMaintenanceSchedule `protobuf:"bytes,11,opt,name=update_maintenance_schedule,json=updateMaintenanceSchedule" json:"update_maintenance_schedule,omitempty"`
 	StartMaintenance          *Call_StartMaintenance          `protobuf:"bytes,12,opt,name=start_maintenance,json=startMaintenance" json:"start_maintenance,omitempty"`
 	StopMaintenance           *Call_StopMaintenance           `protobuf:"bytes,13,opt,name=stop_maintenance,json=stopMaintenance" json:"stop_maintenance,omitempty"`
+	GrowVolume                *Call_GrowVolume                `protobuf:"bytes,18,opt,name=grow_volume,json=growVolume" json:"grow_volume,omitempty"`
+	ShrinkVolume              *Call_ShrinkVolume              `protobuf:"bytes,19,opt,name=shrink_volume,json=shrinkVolume" json:"shrink_volume,omitempty"`
 	UpdateQuota               *Call_UpdateQuota               `protobuf:"bytes,20,opt,name=update_quota,json=updateQuota" json:"update_quota,omitempty"`
 	DrainAgent                *Call_DrainAgent                `protobuf:"bytes,21,opt,name=drain_agent,json=drainAgent" json:"drain_agent,omitempty"`
 	DeactivateAgent           *Call_DeactivateAgent           `protobuf:"bytes,22,opt,name=deactivate_agent,json=deactivateAgent" json:"deactivate_agent,omitempty"`
@@ -482,6 +488,34 @@ func (x *Call) GetUpdateWeights() *Call_UpdateWeights {
 	return nil
 }
 
+func (x *Call) GetReserveResources() *Call_ReserveResources {
+	if x != nil {
+		return x.ReserveResources
+	}
+	return nil
+}
+
+func (x *Call) GetUnreserveResources() *Call_UnreserveResources {
+	if x != nil {
+		return x.UnreserveResources
+	}
+	return nil
+}
+
+func (x *Call) GetCreateVolumes() *Call_CreateVolumes {
+	if x != nil {
+		return x.CreateVolumes
+	}
+	return nil
+}
+
+func (x *Call) GetDestroyVolumes() *Call_DestroyVolumes {
+	if x != nil {
+		return x.DestroyVolumes
+	}
+	return nil
+}
+
 func (x *Call) GetTeardown() *Call_Teardown {
 	if x != nil {
 		return x.Teardown
@@ -513,6 +547,20 @@ func (x *Call) GetStartMaintenance() *Call_StartMaintenance {
 func (x *Call) GetStopMaintenance() *Call_StopMaintenance {
 	if x != nil {
 		return x.StopMaintenance
+	}
+	return nil
+}
+
+func (x *Call) GetGrowVolume() *Call_GrowVolume {
+	if x != nil {
+		return x.GrowVolume
+	}
+	return nil
+}
+
+func (x *Call) GetShrinkVolume() *Call_ShrinkVolume {
+	if x != nil {
+		return x.ShrinkVolume
 	}
 	return nil
 }
@@ -1121,6 +1169,342 @@ func (x *Call_UpdateWeights) GetWeightInfos() []*v1pb.WeightInfo {
 	return nil
 }
 
+type Call_ReserveResources struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       *v1pb.AgentID          `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	Source        []*v1pb.Resource       `protobuf:"bytes,3,rep,name=source" json:"source,omitempty"`
+	Resources     []*v1pb.Resource       `protobuf:"bytes,2,rep,name=resources" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_ReserveResources) Reset() {
+	*x = Call_ReserveResources{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_ReserveResources) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_ReserveResources) ProtoMessage() {}
+
+func (x *Call_ReserveResources) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_ReserveResources.ProtoReflect.Descriptor instead.
+func (*Call_ReserveResources) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 6}
+}
+
+func (x *Call_ReserveResources) GetAgentId() *v1pb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *Call_ReserveResources) GetSource() []*v1pb.Resource {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *Call_ReserveResources) GetResources() []*v1pb.Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type Call_UnreserveResources struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       *v1pb.AgentID          `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	Resources     []*v1pb.Resource       `protobuf:"bytes,2,rep,name=resources" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_UnreserveResources) Reset() {
+	*x = Call_UnreserveResources{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_UnreserveResources) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_UnreserveResources) ProtoMessage() {}
+
+func (x *Call_UnreserveResources) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_UnreserveResources.ProtoReflect.Descriptor instead.
+func (*Call_UnreserveResources) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 7}
+}
+
+func (x *Call_UnreserveResources) GetAgentId() *v1pb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *Call_UnreserveResources) GetResources() []*v1pb.Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type Call_CreateVolumes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       *v1pb.AgentID          `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	Volumes       []*v1pb.Resource       `protobuf:"bytes,2,rep,name=volumes" json:"volumes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_CreateVolumes) Reset() {
+	*x = Call_CreateVolumes{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_CreateVolumes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_CreateVolumes) ProtoMessage() {}
+
+func (x *Call_CreateVolumes) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_CreateVolumes.ProtoReflect.Descriptor instead.
+func (*Call_CreateVolumes) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 8}
+}
+
+func (x *Call_CreateVolumes) GetAgentId() *v1pb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *Call_CreateVolumes) GetVolumes() []*v1pb.Resource {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+type Call_DestroyVolumes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       *v1pb.AgentID          `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	Volumes       []*v1pb.Resource       `protobuf:"bytes,2,rep,name=volumes" json:"volumes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_DestroyVolumes) Reset() {
+	*x = Call_DestroyVolumes{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_DestroyVolumes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_DestroyVolumes) ProtoMessage() {}
+
+func (x *Call_DestroyVolumes) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_DestroyVolumes.ProtoReflect.Descriptor instead.
+func (*Call_DestroyVolumes) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 9}
+}
+
+func (x *Call_DestroyVolumes) GetAgentId() *v1pb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *Call_DestroyVolumes) GetVolumes() []*v1pb.Resource {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+type Call_GrowVolume struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       *v1pb.AgentID          `protobuf:"bytes,1,opt,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	Volume        *v1pb.Resource         `protobuf:"bytes,2,req,name=volume" json:"volume,omitempty"`
+	Addition      *v1pb.Resource         `protobuf:"bytes,3,req,name=addition" json:"addition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_GrowVolume) Reset() {
+	*x = Call_GrowVolume{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_GrowVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_GrowVolume) ProtoMessage() {}
+
+func (x *Call_GrowVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_GrowVolume.ProtoReflect.Descriptor instead.
+func (*Call_GrowVolume) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 10}
+}
+
+func (x *Call_GrowVolume) GetAgentId() *v1pb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *Call_GrowVolume) GetVolume() *v1pb.Resource {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *Call_GrowVolume) GetAddition() *v1pb.Resource {
+	if x != nil {
+		return x.Addition
+	}
+	return nil
+}
+
+type Call_ShrinkVolume struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       *v1pb.AgentID          `protobuf:"bytes,1,opt,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	Volume        *v1pb.Resource         `protobuf:"bytes,2,req,name=volume" json:"volume,omitempty"`
+	Subtract      *v1pb.Value_Scalar     `protobuf:"bytes,3,req,name=subtract" json:"subtract,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_ShrinkVolume) Reset() {
+	*x = Call_ShrinkVolume{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_ShrinkVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_ShrinkVolume) ProtoMessage() {}
+
+func (x *Call_ShrinkVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_ShrinkVolume.ProtoReflect.Descriptor instead.
+func (*Call_ShrinkVolume) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 11}
+}
+
+func (x *Call_ShrinkVolume) GetAgentId() *v1pb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *Call_ShrinkVolume) GetVolume() *v1pb.Resource {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *Call_ShrinkVolume) GetSubtract() *v1pb.Value_Scalar {
+	if x != nil {
+		return x.Subtract
+	}
+	return nil
+}
+
 type Call_UpdateQuota struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Force         *bool                  `protobuf:"varint,1,opt,name=force" json:"force,omitempty"`
@@ -1131,7 +1515,7 @@ type Call_UpdateQuota struct {
 
 func (x *Call_UpdateQuota) Reset() {
 	*x = Call_UpdateQuota{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[9]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1527,7 @@ func (x *Call_UpdateQuota) String() string {
 func (*Call_UpdateQuota) ProtoMessage() {}
 
 func (x *Call_UpdateQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[9]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1540,7 @@ func (x *Call_UpdateQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_UpdateQuota.ProtoReflect.Descriptor instead.
 func (*Call_UpdateQuota) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 6}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 12}
 }
 
 func (x *Call_UpdateQuota) GetForce() bool {
@@ -1182,7 +1566,7 @@ type Call_MarkAgentGone struct {
 
 func (x *Call_MarkAgentGone) Reset() {
 	*x = Call_MarkAgentGone{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[10]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1578,7 @@ func (x *Call_MarkAgentGone) String() string {
 func (*Call_MarkAgentGone) ProtoMessage() {}
 
 func (x *Call_MarkAgentGone) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[10]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1591,7 @@ func (x *Call_MarkAgentGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_MarkAgentGone.ProtoReflect.Descriptor instead.
 func (*Call_MarkAgentGone) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 7}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 13}
 }
 
 func (x *Call_MarkAgentGone) GetAgentId() *v1pb.AgentID {
@@ -1230,7 +1614,7 @@ type Call_Duration struct {
 
 func (x *Call_Duration) Reset() {
 	*x = Call_Duration{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[11]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1626,7 @@ func (x *Call_Duration) String() string {
 func (*Call_Duration) ProtoMessage() {}
 
 func (x *Call_Duration) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[11]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1639,7 @@ func (x *Call_Duration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Duration.ProtoReflect.Descriptor instead.
 func (*Call_Duration) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 8}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 14}
 }
 
 func (x *Call_Duration) GetSeconds() int64 {
@@ -1288,7 +1672,7 @@ const (
 
 func (x *Call_DrainAgent) Reset() {
 	*x = Call_DrainAgent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[12]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1684,7 @@ func (x *Call_DrainAgent) String() string {
 func (*Call_DrainAgent) ProtoMessage() {}
 
 func (x *Call_DrainAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[12]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1697,7 @@ func (x *Call_DrainAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_DrainAgent.ProtoReflect.Descriptor instead.
 func (*Call_DrainAgent) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 9}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 15}
 }
 
 func (x *Call_DrainAgent) GetAgentId() *v1pb.AgentID {
@@ -1346,7 +1730,7 @@ type Call_DeactivateAgent struct {
 
 func (x *Call_DeactivateAgent) Reset() {
 	*x = Call_DeactivateAgent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[13]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1742,7 @@ func (x *Call_DeactivateAgent) String() string {
 func (*Call_DeactivateAgent) ProtoMessage() {}
 
 func (x *Call_DeactivateAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[13]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1755,7 @@ func (x *Call_DeactivateAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_DeactivateAgent.ProtoReflect.Descriptor instead.
 func (*Call_DeactivateAgent) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 10}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 16}
 }
 
 func (x *Call_DeactivateAgent) GetAgentId() *v1pb.AgentID {
@@ -1390,7 +1774,7 @@ type Call_ReactivateAgent struct {
 
 func (x *Call_ReactivateAgent) Reset() {
 	*x = Call_ReactivateAgent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[14]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1786,7 @@ func (x *Call_ReactivateAgent) String() string {
 func (*Call_ReactivateAgent) ProtoMessage() {}
 
 func (x *Call_ReactivateAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[14]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1799,7 @@ func (x *Call_ReactivateAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_ReactivateAgent.ProtoReflect.Descriptor instead.
 func (*Call_ReactivateAgent) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 11}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 17}
 }
 
 func (x *Call_ReactivateAgent) GetAgentId() *v1pb.AgentID {
@@ -1434,7 +1818,7 @@ type Call_UpdateMaintenanceSchedule struct {
 
 func (x *Call_UpdateMaintenanceSchedule) Reset() {
 	*x = Call_UpdateMaintenanceSchedule{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1830,7 @@ func (x *Call_UpdateMaintenanceSchedule) String() string {
 func (*Call_UpdateMaintenanceSchedule) ProtoMessage() {}
 
 func (x *Call_UpdateMaintenanceSchedule) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[15]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1843,7 @@ func (x *Call_UpdateMaintenanceSchedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_UpdateMaintenanceSchedule.ProtoReflect.Descriptor instead.
 func (*Call_UpdateMaintenanceSchedule) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 12}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 18}
 }
 
 func (x *Call_UpdateMaintenanceSchedule) GetSchedule() *v1pb.MaintenanceSchedule {
@@ -1478,7 +1862,7 @@ type Call_StartMaintenance struct {
 
 func (x *Call_StartMaintenance) Reset() {
 	*x = Call_StartMaintenance{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1874,7 @@ func (x *Call_StartMaintenance) String() string {
 func (*Call_StartMaintenance) ProtoMessage() {}
 
 func (x *Call_StartMaintenance) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1887,7 @@ func (x *Call_StartMaintenance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_StartMaintenance.ProtoReflect.Descriptor instead.
 func (*Call_StartMaintenance) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 13}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 19}
 }
 
 func (x *Call_StartMaintenance) GetMachines() []*v1pb.MachineID {
@@ -1522,7 +1906,7 @@ type Call_StopMaintenance struct {
 
 func (x *Call_StopMaintenance) Reset() {
 	*x = Call_StopMaintenance{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1918,7 @@ func (x *Call_StopMaintenance) String() string {
 func (*Call_StopMaintenance) ProtoMessage() {}
 
 func (x *Call_StopMaintenance) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1931,7 @@ func (x *Call_StopMaintenance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_StopMaintenance.ProtoReflect.Descriptor instead.
 func (*Call_StopMaintenance) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 14}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 20}
 }
 
 func (x *Call_StopMaintenance) GetMachines() []*v1pb.MachineID {
@@ -1566,7 +1950,7 @@ type Response_GetHealth struct {
 
 func (x *Response_GetHealth) Reset() {
 	*x = Response_GetHealth{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1962,7 @@ func (x *Response_GetHealth) String() string {
 func (*Response_GetHealth) ProtoMessage() {}
 
 func (x *Response_GetHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1994,7 @@ type Response_GetFlags struct {
 
 func (x *Response_GetFlags) Reset() {
 	*x = Response_GetFlags{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1622,7 +2006,7 @@ func (x *Response_GetFlags) String() string {
 func (*Response_GetFlags) ProtoMessage() {}
 
 func (x *Response_GetFlags) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +2038,7 @@ type Response_GetVersion struct {
 
 func (x *Response_GetVersion) Reset() {
 	*x = Response_GetVersion{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +2050,7 @@ func (x *Response_GetVersion) String() string {
 func (*Response_GetVersion) ProtoMessage() {}
 
 func (x *Response_GetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +2082,7 @@ type Response_GetMetrics struct {
 
 func (x *Response_GetMetrics) Reset() {
 	*x = Response_GetMetrics{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1710,7 +2094,7 @@ func (x *Response_GetMetrics) String() string {
 func (*Response_GetMetrics) ProtoMessage() {}
 
 func (x *Response_GetMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +2126,7 @@ type Response_GetLoggingLevel struct {
 
 func (x *Response_GetLoggingLevel) Reset() {
 	*x = Response_GetLoggingLevel{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +2138,7 @@ func (x *Response_GetLoggingLevel) String() string {
 func (*Response_GetLoggingLevel) ProtoMessage() {}
 
 func (x *Response_GetLoggingLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +2173,7 @@ type Response_GetState struct {
 
 func (x *Response_GetState) Reset() {
 	*x = Response_GetState{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1801,7 +2185,7 @@ func (x *Response_GetState) String() string {
 func (*Response_GetState) ProtoMessage() {}
 
 func (x *Response_GetState) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1855,7 +2239,7 @@ type Response_GetAgents struct {
 
 func (x *Response_GetAgents) Reset() {
 	*x = Response_GetAgents{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1867,7 +2251,7 @@ func (x *Response_GetAgents) String() string {
 func (*Response_GetAgents) ProtoMessage() {}
 
 func (x *Response_GetAgents) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1907,7 +2291,7 @@ type Response_GetFrameworks struct {
 
 func (x *Response_GetFrameworks) Reset() {
 	*x = Response_GetFrameworks{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +2303,7 @@ func (x *Response_GetFrameworks) String() string {
 func (*Response_GetFrameworks) ProtoMessage() {}
 
 func (x *Response_GetFrameworks) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1958,7 +2342,7 @@ type Response_GetExecutors struct {
 
 func (x *Response_GetExecutors) Reset() {
 	*x = Response_GetExecutors{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2354,7 @@ func (x *Response_GetExecutors) String() string {
 func (*Response_GetExecutors) ProtoMessage() {}
 
 func (x *Response_GetExecutors) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2386,7 @@ type Response_GetOperations struct {
 
 func (x *Response_GetOperations) Reset() {
 	*x = Response_GetOperations{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2014,7 +2398,7 @@ func (x *Response_GetOperations) String() string {
 func (*Response_GetOperations) ProtoMessage() {}
 
 func (x *Response_GetOperations) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2425,7 @@ type Response_GetTasks struct {
 
 func (x *Response_GetTasks) Reset() {
 	*x = Response_GetTasks{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2053,7 +2437,7 @@ func (x *Response_GetTasks) String() string {
 func (*Response_GetTasks) ProtoMessage() {}
 
 func (x *Response_GetTasks) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2099,7 +2483,7 @@ type Response_GetRoles struct {
 
 func (x *Response_GetRoles) Reset() {
 	*x = Response_GetRoles{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2111,7 +2495,7 @@ func (x *Response_GetRoles) String() string {
 func (*Response_GetRoles) ProtoMessage() {}
 
 func (x *Response_GetRoles) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2143,7 +2527,7 @@ type Response_GetWeights struct {
 
 func (x *Response_GetWeights) Reset() {
 	*x = Response_GetWeights{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2539,7 @@ func (x *Response_GetWeights) String() string {
 func (*Response_GetWeights) ProtoMessage() {}
 
 func (x *Response_GetWeights) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2187,7 +2571,7 @@ type Response_GetQuota struct {
 
 func (x *Response_GetQuota) Reset() {
 	*x = Response_GetQuota{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2199,7 +2583,7 @@ func (x *Response_GetQuota) String() string {
 func (*Response_GetQuota) ProtoMessage() {}
 
 func (x *Response_GetQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2233,7 +2617,7 @@ type Response_GetMaster struct {
 
 func (x *Response_GetMaster) Reset() {
 	*x = Response_GetMaster{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2245,7 +2629,7 @@ func (x *Response_GetMaster) String() string {
 func (*Response_GetMaster) ProtoMessage() {}
 
 func (x *Response_GetMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2675,7 @@ type Response_GetMaintenanceStatus struct {
 
 func (x *Response_GetMaintenanceStatus) Reset() {
 	*x = Response_GetMaintenanceStatus{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2687,7 @@ func (x *Response_GetMaintenanceStatus) String() string {
 func (*Response_GetMaintenanceStatus) ProtoMessage() {}
 
 func (x *Response_GetMaintenanceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2719,7 @@ type Response_GetMaintenanceSchedule struct {
 
 func (x *Response_GetMaintenanceSchedule) Reset() {
 	*x = Response_GetMaintenanceSchedule{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2347,7 +2731,7 @@ func (x *Response_GetMaintenanceSchedule) String() string {
 func (*Response_GetMaintenanceSchedule) ProtoMessage() {}
 
 func (x *Response_GetMaintenanceSchedule) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2773,7 @@ type Response_GetAgents_Agent struct {
 
 func (x *Response_GetAgents_Agent) Reset() {
 	*x = Response_GetAgents_Agent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2401,7 +2785,7 @@ func (x *Response_GetAgents_Agent) String() string {
 func (*Response_GetAgents_Agent) ProtoMessage() {}
 
 func (x *Response_GetAgents_Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2514,7 +2898,7 @@ type Response_GetFrameworks_Framework struct {
 
 func (x *Response_GetFrameworks_Framework) Reset() {
 	*x = Response_GetFrameworks_Framework{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +2910,7 @@ func (x *Response_GetFrameworks_Framework) String() string {
 func (*Response_GetFrameworks_Framework) ProtoMessage() {}
 
 func (x *Response_GetFrameworks_Framework) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2636,7 +3020,7 @@ type Response_GetExecutors_Executor struct {
 
 func (x *Response_GetExecutors_Executor) Reset() {
 	*x = Response_GetExecutors_Executor{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2648,7 +3032,7 @@ func (x *Response_GetExecutors_Executor) String() string {
 func (*Response_GetExecutors_Executor) ProtoMessage() {}
 
 func (x *Response_GetExecutors_Executor) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2688,7 +3072,7 @@ type Event_Subscribed struct {
 
 func (x *Event_Subscribed) Reset() {
 	*x = Event_Subscribed{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2700,7 +3084,7 @@ func (x *Event_Subscribed) String() string {
 func (*Event_Subscribed) ProtoMessage() {}
 
 func (x *Event_Subscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2739,7 +3123,7 @@ type Event_TaskAdded struct {
 
 func (x *Event_TaskAdded) Reset() {
 	*x = Event_TaskAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2751,7 +3135,7 @@ func (x *Event_TaskAdded) String() string {
 func (*Event_TaskAdded) ProtoMessage() {}
 
 func (x *Event_TaskAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +3169,7 @@ type Event_TaskUpdated struct {
 
 func (x *Event_TaskUpdated) Reset() {
 	*x = Event_TaskUpdated{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2797,7 +3181,7 @@ func (x *Event_TaskUpdated) String() string {
 func (*Event_TaskUpdated) ProtoMessage() {}
 
 func (x *Event_TaskUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2843,7 +3227,7 @@ type Event_FrameworkAdded struct {
 
 func (x *Event_FrameworkAdded) Reset() {
 	*x = Event_FrameworkAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2855,7 +3239,7 @@ func (x *Event_FrameworkAdded) String() string {
 func (*Event_FrameworkAdded) ProtoMessage() {}
 
 func (x *Event_FrameworkAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2887,7 +3271,7 @@ type Event_FrameworkUpdated struct {
 
 func (x *Event_FrameworkUpdated) Reset() {
 	*x = Event_FrameworkUpdated{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2899,7 +3283,7 @@ func (x *Event_FrameworkUpdated) String() string {
 func (*Event_FrameworkUpdated) ProtoMessage() {}
 
 func (x *Event_FrameworkUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2931,7 +3315,7 @@ type Event_FrameworkRemoved struct {
 
 func (x *Event_FrameworkRemoved) Reset() {
 	*x = Event_FrameworkRemoved{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2943,7 +3327,7 @@ func (x *Event_FrameworkRemoved) String() string {
 func (*Event_FrameworkRemoved) ProtoMessage() {}
 
 func (x *Event_FrameworkRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2975,7 +3359,7 @@ type Event_AgentAdded struct {
 
 func (x *Event_AgentAdded) Reset() {
 	*x = Event_AgentAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2987,7 +3371,7 @@ func (x *Event_AgentAdded) String() string {
 func (*Event_AgentAdded) ProtoMessage() {}
 
 func (x *Event_AgentAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3019,7 +3403,7 @@ type Event_AgentRemoved struct {
 
 func (x *Event_AgentRemoved) Reset() {
 	*x = Event_AgentRemoved{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3415,7 @@ func (x *Event_AgentRemoved) String() string {
 func (*Event_AgentRemoved) ProtoMessage() {}
 
 func (x *Event_AgentRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3058,7 +3442,7 @@ var File_mesos_v1_master_master_proto protoreflect.FileDescriptor
 
 const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\x1a\"mesos/v1/scheduler/scheduler.proto\"\xf2\x17\n" +
+	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\x1a\"mesos/v1/scheduler/scheduler.proto\"\xf3!\n" +
 	"\x04Call\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.mesos.v1.master.Call.TypeR\x04type\x12A\n" +
 	"\vget_metrics\x18\x02 \x01(\v2 .mesos.v1.master.Call.GetMetricsR\n" +
@@ -3067,12 +3451,20 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\n" +
 	"list_files\x18\x04 \x01(\v2\x1f.mesos.v1.master.Call.ListFilesR\tlistFiles\x12;\n" +
 	"\tread_file\x18\x05 \x01(\v2\x1e.mesos.v1.master.Call.ReadFileR\breadFile\x12J\n" +
-	"\x0eupdate_weights\x18\x06 \x01(\v2#.mesos.v1.master.Call.UpdateWeightsR\rupdateWeights\x12:\n" +
+	"\x0eupdate_weights\x18\x06 \x01(\v2#.mesos.v1.master.Call.UpdateWeightsR\rupdateWeights\x12S\n" +
+	"\x11reserve_resources\x18\a \x01(\v2&.mesos.v1.master.Call.ReserveResourcesR\x10reserveResources\x12Y\n" +
+	"\x13unreserve_resources\x18\b \x01(\v2(.mesos.v1.master.Call.UnreserveResourcesR\x12unreserveResources\x12J\n" +
+	"\x0ecreate_volumes\x18\t \x01(\v2#.mesos.v1.master.Call.CreateVolumesR\rcreateVolumes\x12M\n" +
+	"\x0fdestroy_volumes\x18\n" +
+	" \x01(\v2$.mesos.v1.master.Call.DestroyVolumesR\x0edestroyVolumes\x12:\n" +
 	"\bteardown\x18\x10 \x01(\v2\x1e.mesos.v1.master.Call.TeardownR\bteardown\x12K\n" +
 	"\x0fmark_agent_gone\x18\x11 \x01(\v2#.mesos.v1.master.Call.MarkAgentGoneR\rmarkAgentGone\x12o\n" +
 	"\x1bupdate_maintenance_schedule\x18\v \x01(\v2/.mesos.v1.master.Call.UpdateMaintenanceScheduleR\x19updateMaintenanceSchedule\x12S\n" +
 	"\x11start_maintenance\x18\f \x01(\v2&.mesos.v1.master.Call.StartMaintenanceR\x10startMaintenance\x12P\n" +
-	"\x10stop_maintenance\x18\r \x01(\v2%.mesos.v1.master.Call.StopMaintenanceR\x0fstopMaintenance\x12D\n" +
+	"\x10stop_maintenance\x18\r \x01(\v2%.mesos.v1.master.Call.StopMaintenanceR\x0fstopMaintenance\x12A\n" +
+	"\vgrow_volume\x18\x12 \x01(\v2 .mesos.v1.master.Call.GrowVolumeR\n" +
+	"growVolume\x12G\n" +
+	"\rshrink_volume\x18\x13 \x01(\v2\".mesos.v1.master.Call.ShrinkVolumeR\fshrinkVolume\x12D\n" +
 	"\fupdate_quota\x18\x14 \x01(\v2!.mesos.v1.master.Call.UpdateQuotaR\vupdateQuota\x12A\n" +
 	"\vdrain_agent\x18\x15 \x01(\v2 .mesos.v1.master.Call.DrainAgentR\n" +
 	"drainAgent\x12P\n" +
@@ -3093,7 +3485,29 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\bTeardown\x128\n" +
 	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x1aH\n" +
 	"\rUpdateWeights\x127\n" +
-	"\fweight_infos\x18\x01 \x03(\v2\x14.mesos.v1.WeightInfoR\vweightInfos\x1a_\n" +
+	"\fweight_infos\x18\x01 \x03(\v2\x14.mesos.v1.WeightInfoR\vweightInfos\x1a\x9e\x01\n" +
+	"\x10ReserveResources\x12,\n" +
+	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x12*\n" +
+	"\x06source\x18\x03 \x03(\v2\x12.mesos.v1.ResourceR\x06source\x120\n" +
+	"\tresources\x18\x02 \x03(\v2\x12.mesos.v1.ResourceR\tresources\x1at\n" +
+	"\x12UnreserveResources\x12,\n" +
+	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x120\n" +
+	"\tresources\x18\x02 \x03(\v2\x12.mesos.v1.ResourceR\tresources\x1ak\n" +
+	"\rCreateVolumes\x12,\n" +
+	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x12,\n" +
+	"\avolumes\x18\x02 \x03(\v2\x12.mesos.v1.ResourceR\avolumes\x1al\n" +
+	"\x0eDestroyVolumes\x12,\n" +
+	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x12,\n" +
+	"\avolumes\x18\x02 \x03(\v2\x12.mesos.v1.ResourceR\avolumes\x1a\x96\x01\n" +
+	"\n" +
+	"GrowVolume\x12,\n" +
+	"\bagent_id\x18\x01 \x01(\v2\x11.mesos.v1.AgentIDR\aagentId\x12*\n" +
+	"\x06volume\x18\x02 \x02(\v2\x12.mesos.v1.ResourceR\x06volume\x12.\n" +
+	"\baddition\x18\x03 \x02(\v2\x12.mesos.v1.ResourceR\baddition\x1a\x9c\x01\n" +
+	"\fShrinkVolume\x12,\n" +
+	"\bagent_id\x18\x01 \x01(\v2\x11.mesos.v1.AgentIDR\aagentId\x12*\n" +
+	"\x06volume\x18\x02 \x02(\v2\x12.mesos.v1.ResourceR\x06volume\x122\n" +
+	"\bsubtract\x18\x03 \x02(\v2\x16.mesos.v1.Value.ScalarR\bsubtract\x1a_\n" +
 	"\vUpdateQuota\x12\x14\n" +
 	"\x05force\x18\x01 \x01(\bR\x05force\x12:\n" +
 	"\rquota_configs\x18\x02 \x03(\v2\x15.mesos.v1.QuotaConfigR\fquotaConfigs\x1a=\n" +
@@ -3358,7 +3772,7 @@ func file_mesos_v1_master_master_proto_rawDescGZIP() []byte {
 }
 
 var file_mesos_v1_master_master_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_mesos_v1_master_master_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_mesos_v1_master_master_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_mesos_v1_master_master_proto_goTypes = []any{
 	(Call_Type)(0),                           // 0: mesos.v1.master.Call.Type
 	(Response_Type)(0),                       // 1: mesos.v1.master.Response.Type
@@ -3372,69 +3786,76 @@ var file_mesos_v1_master_master_proto_goTypes = []any{
 	(*Call_ReadFile)(nil),                    // 9: mesos.v1.master.Call.ReadFile
 	(*Call_Teardown)(nil),                    // 10: mesos.v1.master.Call.Teardown
 	(*Call_UpdateWeights)(nil),               // 11: mesos.v1.master.Call.UpdateWeights
-	(*Call_UpdateQuota)(nil),                 // 12: mesos.v1.master.Call.UpdateQuota
-	(*Call_MarkAgentGone)(nil),               // 13: mesos.v1.master.Call.MarkAgentGone
-	(*Call_Duration)(nil),                    // 14: mesos.v1.master.Call.Duration
-	(*Call_DrainAgent)(nil),                  // 15: mesos.v1.master.Call.DrainAgent
-	(*Call_DeactivateAgent)(nil),             // 16: mesos.v1.master.Call.DeactivateAgent
-	(*Call_ReactivateAgent)(nil),             // 17: mesos.v1.master.Call.ReactivateAgent
-	(*Call_UpdateMaintenanceSchedule)(nil),   // 18: mesos.v1.master.Call.UpdateMaintenanceSchedule
-	(*Call_StartMaintenance)(nil),            // 19: mesos.v1.master.Call.StartMaintenance
-	(*Call_StopMaintenance)(nil),             // 20: mesos.v1.master.Call.StopMaintenance
-	(*Response_GetHealth)(nil),               // 21: mesos.v1.master.Response.GetHealth
-	(*Response_GetFlags)(nil),                // 22: mesos.v1.master.Response.GetFlags
-	(*Response_GetVersion)(nil),              // 23: mesos.v1.master.Response.GetVersion
-	(*Response_GetMetrics)(nil),              // 24: mesos.v1.master.Response.GetMetrics
-	(*Response_GetLoggingLevel)(nil),         // 25: mesos.v1.master.Response.GetLoggingLevel
-	(*Response_GetState)(nil),                // 26: mesos.v1.master.Response.GetState
-	(*Response_GetAgents)(nil),               // 27: mesos.v1.master.Response.GetAgents
-	(*Response_GetFrameworks)(nil),           // 28: mesos.v1.master.Response.GetFrameworks
-	(*Response_GetExecutors)(nil),            // 29: mesos.v1.master.Response.GetExecutors
-	(*Response_GetOperations)(nil),           // 30: mesos.v1.master.Response.GetOperations
-	(*Response_GetTasks)(nil),                // 31: mesos.v1.master.Response.GetTasks
-	(*Response_GetRoles)(nil),                // 32: mesos.v1.master.Response.GetRoles
-	(*Response_GetWeights)(nil),              // 33: mesos.v1.master.Response.GetWeights
-	(*Response_GetQuota)(nil),                // 34: mesos.v1.master.Response.GetQuota
-	(*Response_GetMaster)(nil),               // 35: mesos.v1.master.Response.GetMaster
-	(*Response_GetMaintenanceStatus)(nil),    // 36: mesos.v1.master.Response.GetMaintenanceStatus
-	(*Response_GetMaintenanceSchedule)(nil),  // 37: mesos.v1.master.Response.GetMaintenanceSchedule
-	(*Response_GetAgents_Agent)(nil),         // 38: mesos.v1.master.Response.GetAgents.Agent
-	(*Response_GetFrameworks_Framework)(nil), // 39: mesos.v1.master.Response.GetFrameworks.Framework
-	(*Response_GetExecutors_Executor)(nil),   // 40: mesos.v1.master.Response.GetExecutors.Executor
-	(*Event_Subscribed)(nil),                 // 41: mesos.v1.master.Event.Subscribed
-	(*Event_TaskAdded)(nil),                  // 42: mesos.v1.master.Event.TaskAdded
-	(*Event_TaskUpdated)(nil),                // 43: mesos.v1.master.Event.TaskUpdated
-	(*Event_FrameworkAdded)(nil),             // 44: mesos.v1.master.Event.FrameworkAdded
-	(*Event_FrameworkUpdated)(nil),           // 45: mesos.v1.master.Event.FrameworkUpdated
-	(*Event_FrameworkRemoved)(nil),           // 46: mesos.v1.master.Event.FrameworkRemoved
-	(*Event_AgentAdded)(nil),                 // 47: mesos.v1.master.Event.AgentAdded
-	(*Event_AgentRemoved)(nil),               // 48: mesos.v1.master.Event.AgentRemoved
-	(*v1pb.DurationInfo)(nil),                // 49: mesos.v1.DurationInfo
-	(*v1pb.FrameworkID)(nil),                 // 50: mesos.v1.FrameworkID
-	(*v1pb.WeightInfo)(nil),                  // 51: mesos.v1.WeightInfo
-	(*v1pb.QuotaConfig)(nil),                 // 52: mesos.v1.QuotaConfig
-	(*v1pb.AgentID)(nil),                     // 53: mesos.v1.AgentID
-	(*v1pb.MaintenanceSchedule)(nil),         // 54: mesos.v1.MaintenanceSchedule
-	(*v1pb.MachineID)(nil),                   // 55: mesos.v1.MachineID
-	(*v1pb.Flag)(nil),                        // 56: mesos.v1.Flag
-	(*v1pb.VersionInfo)(nil),                 // 57: mesos.v1.VersionInfo
-	(*v1pb.Metric)(nil),                      // 58: mesos.v1.Metric
-	(*v1pb.AgentInfo)(nil),                   // 59: mesos.v1.AgentInfo
-	(*v1pb.Task)(nil),                        // 60: mesos.v1.Task
-	(*v1pb.Role)(nil),                        // 61: mesos.v1.Role
-	(*v1pb.QuotaStatus)(nil),                 // 62: mesos.v1.QuotaStatus
-	(*v1pb.MasterInfo)(nil),                  // 63: mesos.v1.MasterInfo
-	(*v1pb.MaintenanceClusterStatus)(nil),    // 64: mesos.v1.MaintenanceClusterStatus
-	(*v1pb.TimeInfo)(nil),                    // 65: mesos.v1.TimeInfo
-	(*v1pb.Resource)(nil),                    // 66: mesos.v1.Resource
-	(*v1pb.DrainInfo)(nil),                   // 67: mesos.v1.DrainInfo
-	(*v1pb.FrameworkInfo)(nil),               // 68: mesos.v1.FrameworkInfo
-	(*v1pb.Offer)(nil),                       // 69: mesos.v1.Offer
-	(*v1pb.InverseOffer)(nil),                // 70: mesos.v1.InverseOffer
-	(*schedulerpb.OfferConstraints)(nil),     // 71: mesos.v1.scheduler.OfferConstraints
-	(*v1pb.ExecutorInfo)(nil),                // 72: mesos.v1.ExecutorInfo
-	(*v1pb.TaskStatus)(nil),                  // 73: mesos.v1.TaskStatus
-	(v1pb.TaskState)(0),                      // 74: mesos.v1.TaskState
+	(*Call_ReserveResources)(nil),            // 12: mesos.v1.master.Call.ReserveResources
+	(*Call_UnreserveResources)(nil),          // 13: mesos.v1.master.Call.UnreserveResources
+	(*Call_CreateVolumes)(nil),               // 14: mesos.v1.master.Call.CreateVolumes
+	(*Call_DestroyVolumes)(nil),              // 15: mesos.v1.master.Call.DestroyVolumes
+	(*Call_GrowVolume)(nil),                  // 16: mesos.v1.master.Call.GrowVolume
+	(*Call_ShrinkVolume)(nil),                // 17: mesos.v1.master.Call.ShrinkVolume
+	(*Call_UpdateQuota)(nil),                 // 18: mesos.v1.master.Call.UpdateQuota
+	(*Call_MarkAgentGone)(nil),               // 19: mesos.v1.master.Call.MarkAgentGone
+	(*Call_Duration)(nil),                    // 20: mesos.v1.master.Call.Duration
+	(*Call_DrainAgent)(nil),                  // 21: mesos.v1.master.Call.DrainAgent
+	(*Call_DeactivateAgent)(nil),             // 22: mesos.v1.master.Call.DeactivateAgent
+	(*Call_ReactivateAgent)(nil),             // 23: mesos.v1.master.Call.ReactivateAgent
+	(*Call_UpdateMaintenanceSchedule)(nil),   // 24: mesos.v1.master.Call.UpdateMaintenanceSchedule
+	(*Call_StartMaintenance)(nil),            // 25: mesos.v1.master.Call.StartMaintenance
+	(*Call_StopMaintenance)(nil),             // 26: mesos.v1.master.Call.StopMaintenance
+	(*Response_GetHealth)(nil),               // 27: mesos.v1.master.Response.GetHealth
+	(*Response_GetFlags)(nil),                // 28: mesos.v1.master.Response.GetFlags
+	(*Response_GetVersion)(nil),              // 29: mesos.v1.master.Response.GetVersion
+	(*Response_GetMetrics)(nil),              // 30: mesos.v1.master.Response.GetMetrics
+	(*Response_GetLoggingLevel)(nil),         // 31: mesos.v1.master.Response.GetLoggingLevel
+	(*Response_GetState)(nil),                // 32: mesos.v1.master.Response.GetState
+	(*Response_GetAgents)(nil),               // 33: mesos.v1.master.Response.GetAgents
+	(*Response_GetFrameworks)(nil),           // 34: mesos.v1.master.Response.GetFrameworks
+	(*Response_GetExecutors)(nil),            // 35: mesos.v1.master.Response.GetExecutors
+	(*Response_GetOperations)(nil),           // 36: mesos.v1.master.Response.GetOperations
+	(*Response_GetTasks)(nil),                // 37: mesos.v1.master.Response.GetTasks
+	(*Response_GetRoles)(nil),                // 38: mesos.v1.master.Response.GetRoles
+	(*Response_GetWeights)(nil),              // 39: mesos.v1.master.Response.GetWeights
+	(*Response_GetQuota)(nil),                // 40: mesos.v1.master.Response.GetQuota
+	(*Response_GetMaster)(nil),               // 41: mesos.v1.master.Response.GetMaster
+	(*Response_GetMaintenanceStatus)(nil),    // 42: mesos.v1.master.Response.GetMaintenanceStatus
+	(*Response_GetMaintenanceSchedule)(nil),  // 43: mesos.v1.master.Response.GetMaintenanceSchedule
+	(*Response_GetAgents_Agent)(nil),         // 44: mesos.v1.master.Response.GetAgents.Agent
+	(*Response_GetFrameworks_Framework)(nil), // 45: mesos.v1.master.Response.GetFrameworks.Framework
+	(*Response_GetExecutors_Executor)(nil),   // 46: mesos.v1.master.Response.GetExecutors.Executor
+	(*Event_Subscribed)(nil),                 // 47: mesos.v1.master.Event.Subscribed
+	(*Event_TaskAdded)(nil),                  // 48: mesos.v1.master.Event.TaskAdded
+	(*Event_TaskUpdated)(nil),                // 49: mesos.v1.master.Event.TaskUpdated
+	(*Event_FrameworkAdded)(nil),             // 50: mesos.v1.master.Event.FrameworkAdded
+	(*Event_FrameworkUpdated)(nil),           // 51: mesos.v1.master.Event.FrameworkUpdated
+	(*Event_FrameworkRemoved)(nil),           // 52: mesos.v1.master.Event.FrameworkRemoved
+	(*Event_AgentAdded)(nil),                 // 53: mesos.v1.master.Event.AgentAdded
+	(*Event_AgentRemoved)(nil),               // 54: mesos.v1.master.Event.AgentRemoved
+	(*v1pb.DurationInfo)(nil),                // 55: mesos.v1.DurationInfo
+	(*v1pb.FrameworkID)(nil),                 // 56: mesos.v1.FrameworkID
+	(*v1pb.WeightInfo)(nil),                  // 57: mesos.v1.WeightInfo
+	(*v1pb.AgentID)(nil),                     // 58: mesos.v1.AgentID
+	(*v1pb.Resource)(nil),                    // 59: mesos.v1.Resource
+	(*v1pb.Value_Scalar)(nil),                // 60: mesos.v1.Value.Scalar
+	(*v1pb.QuotaConfig)(nil),                 // 61: mesos.v1.QuotaConfig
+	(*v1pb.MaintenanceSchedule)(nil),         // 62: mesos.v1.MaintenanceSchedule
+	(*v1pb.MachineID)(nil),                   // 63: mesos.v1.MachineID
+	(*v1pb.Flag)(nil),                        // 64: mesos.v1.Flag
+	(*v1pb.VersionInfo)(nil),                 // 65: mesos.v1.VersionInfo
+	(*v1pb.Metric)(nil),                      // 66: mesos.v1.Metric
+	(*v1pb.AgentInfo)(nil),                   // 67: mesos.v1.AgentInfo
+	(*v1pb.Task)(nil),                        // 68: mesos.v1.Task
+	(*v1pb.Role)(nil),                        // 69: mesos.v1.Role
+	(*v1pb.QuotaStatus)(nil),                 // 70: mesos.v1.QuotaStatus
+	(*v1pb.MasterInfo)(nil),                  // 71: mesos.v1.MasterInfo
+	(*v1pb.MaintenanceClusterStatus)(nil),    // 72: mesos.v1.MaintenanceClusterStatus
+	(*v1pb.TimeInfo)(nil),                    // 73: mesos.v1.TimeInfo
+	(*v1pb.DrainInfo)(nil),                   // 74: mesos.v1.DrainInfo
+	(*v1pb.FrameworkInfo)(nil),               // 75: mesos.v1.FrameworkInfo
+	(*v1pb.Offer)(nil),                       // 76: mesos.v1.Offer
+	(*v1pb.InverseOffer)(nil),                // 77: mesos.v1.InverseOffer
+	(*schedulerpb.OfferConstraints)(nil),     // 78: mesos.v1.scheduler.OfferConstraints
+	(*v1pb.ExecutorInfo)(nil),                // 79: mesos.v1.ExecutorInfo
+	(*v1pb.TaskStatus)(nil),                  // 80: mesos.v1.TaskStatus
+	(v1pb.TaskState)(0),                      // 81: mesos.v1.TaskState
 }
 var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	0,   // 0: mesos.v1.master.Call.type:type_name -> mesos.v1.master.Call.Type
@@ -3443,109 +3864,130 @@ var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	8,   // 3: mesos.v1.master.Call.list_files:type_name -> mesos.v1.master.Call.ListFiles
 	9,   // 4: mesos.v1.master.Call.read_file:type_name -> mesos.v1.master.Call.ReadFile
 	11,  // 5: mesos.v1.master.Call.update_weights:type_name -> mesos.v1.master.Call.UpdateWeights
-	10,  // 6: mesos.v1.master.Call.teardown:type_name -> mesos.v1.master.Call.Teardown
-	13,  // 7: mesos.v1.master.Call.mark_agent_gone:type_name -> mesos.v1.master.Call.MarkAgentGone
-	18,  // 8: mesos.v1.master.Call.update_maintenance_schedule:type_name -> mesos.v1.master.Call.UpdateMaintenanceSchedule
-	19,  // 9: mesos.v1.master.Call.start_maintenance:type_name -> mesos.v1.master.Call.StartMaintenance
-	20,  // 10: mesos.v1.master.Call.stop_maintenance:type_name -> mesos.v1.master.Call.StopMaintenance
-	12,  // 11: mesos.v1.master.Call.update_quota:type_name -> mesos.v1.master.Call.UpdateQuota
-	15,  // 12: mesos.v1.master.Call.drain_agent:type_name -> mesos.v1.master.Call.DrainAgent
-	16,  // 13: mesos.v1.master.Call.deactivate_agent:type_name -> mesos.v1.master.Call.DeactivateAgent
-	17,  // 14: mesos.v1.master.Call.reactivate_agent:type_name -> mesos.v1.master.Call.ReactivateAgent
-	1,   // 15: mesos.v1.master.Response.type:type_name -> mesos.v1.master.Response.Type
-	21,  // 16: mesos.v1.master.Response.get_health:type_name -> mesos.v1.master.Response.GetHealth
-	22,  // 17: mesos.v1.master.Response.get_flags:type_name -> mesos.v1.master.Response.GetFlags
-	23,  // 18: mesos.v1.master.Response.get_version:type_name -> mesos.v1.master.Response.GetVersion
-	24,  // 19: mesos.v1.master.Response.get_metrics:type_name -> mesos.v1.master.Response.GetMetrics
-	25,  // 20: mesos.v1.master.Response.get_logging_level:type_name -> mesos.v1.master.Response.GetLoggingLevel
-	26,  // 21: mesos.v1.master.Response.get_state:type_name -> mesos.v1.master.Response.GetState
-	27,  // 22: mesos.v1.master.Response.get_agents:type_name -> mesos.v1.master.Response.GetAgents
-	28,  // 23: mesos.v1.master.Response.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
-	29,  // 24: mesos.v1.master.Response.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
-	30,  // 25: mesos.v1.master.Response.get_operations:type_name -> mesos.v1.master.Response.GetOperations
-	31,  // 26: mesos.v1.master.Response.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
-	32,  // 27: mesos.v1.master.Response.get_roles:type_name -> mesos.v1.master.Response.GetRoles
-	33,  // 28: mesos.v1.master.Response.get_weights:type_name -> mesos.v1.master.Response.GetWeights
-	35,  // 29: mesos.v1.master.Response.get_master:type_name -> mesos.v1.master.Response.GetMaster
-	36,  // 30: mesos.v1.master.Response.get_maintenance_status:type_name -> mesos.v1.master.Response.GetMaintenanceStatus
-	37,  // 31: mesos.v1.master.Response.get_maintenance_schedule:type_name -> mesos.v1.master.Response.GetMaintenanceSchedule
-	34,  // 32: mesos.v1.master.Response.get_quota:type_name -> mesos.v1.master.Response.GetQuota
-	2,   // 33: mesos.v1.master.Event.type:type_name -> mesos.v1.master.Event.Type
-	41,  // 34: mesos.v1.master.Event.subscribed:type_name -> mesos.v1.master.Event.Subscribed
-	42,  // 35: mesos.v1.master.Event.task_added:type_name -> mesos.v1.master.Event.TaskAdded
-	43,  // 36: mesos.v1.master.Event.task_updated:type_name -> mesos.v1.master.Event.TaskUpdated
-	47,  // 37: mesos.v1.master.Event.agent_added:type_name -> mesos.v1.master.Event.AgentAdded
-	48,  // 38: mesos.v1.master.Event.agent_removed:type_name -> mesos.v1.master.Event.AgentRemoved
-	44,  // 39: mesos.v1.master.Event.framework_added:type_name -> mesos.v1.master.Event.FrameworkAdded
-	45,  // 40: mesos.v1.master.Event.framework_updated:type_name -> mesos.v1.master.Event.FrameworkUpdated
-	46,  // 41: mesos.v1.master.Event.framework_removed:type_name -> mesos.v1.master.Event.FrameworkRemoved
-	49,  // 42: mesos.v1.master.Call.GetMetrics.timeout:type_name -> mesos.v1.DurationInfo
-	49,  // 43: mesos.v1.master.Call.SetLoggingLevel.duration:type_name -> mesos.v1.DurationInfo
-	50,  // 44: mesos.v1.master.Call.Teardown.framework_id:type_name -> mesos.v1.FrameworkID
-	51,  // 45: mesos.v1.master.Call.UpdateWeights.weight_infos:type_name -> mesos.v1.WeightInfo
-	52,  // 46: mesos.v1.master.Call.UpdateQuota.quota_configs:type_name -> mesos.v1.QuotaConfig
-	53,  // 47: mesos.v1.master.Call.MarkAgentGone.agent_id:type_name -> mesos.v1.AgentID
-	53,  // 48: mesos.v1.master.Call.DrainAgent.agent_id:type_name -> mesos.v1.AgentID
-	14,  // 49: mesos.v1.master.Call.DrainAgent.max_grace_period:type_name -> mesos.v1.master.Call.Duration
-	53,  // 50: mesos.v1.master.Call.DeactivateAgent.agent_id:type_name -> mesos.v1.AgentID
-	53,  // 51: mesos.v1.master.Call.ReactivateAgent.agent_id:type_name -> mesos.v1.AgentID
-	54,  // 52: mesos.v1.master.Call.UpdateMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
-	55,  // 53: mesos.v1.master.Call.StartMaintenance.machines:type_name -> mesos.v1.MachineID
-	55,  // 54: mesos.v1.master.Call.StopMaintenance.machines:type_name -> mesos.v1.MachineID
-	56,  // 55: mesos.v1.master.Response.GetFlags.flags:type_name -> mesos.v1.Flag
-	57,  // 56: mesos.v1.master.Response.GetVersion.version_info:type_name -> mesos.v1.VersionInfo
-	58,  // 57: mesos.v1.master.Response.GetMetrics.metrics:type_name -> mesos.v1.Metric
-	31,  // 58: mesos.v1.master.Response.GetState.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
-	29,  // 59: mesos.v1.master.Response.GetState.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
-	28,  // 60: mesos.v1.master.Response.GetState.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
-	27,  // 61: mesos.v1.master.Response.GetState.get_agents:type_name -> mesos.v1.master.Response.GetAgents
-	38,  // 62: mesos.v1.master.Response.GetAgents.agents:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	59,  // 63: mesos.v1.master.Response.GetAgents.recovered_agents:type_name -> mesos.v1.AgentInfo
-	39,  // 64: mesos.v1.master.Response.GetFrameworks.frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	39,  // 65: mesos.v1.master.Response.GetFrameworks.completed_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	40,  // 66: mesos.v1.master.Response.GetExecutors.executors:type_name -> mesos.v1.master.Response.GetExecutors.Executor
-	60,  // 67: mesos.v1.master.Response.GetTasks.tasks:type_name -> mesos.v1.Task
-	60,  // 68: mesos.v1.master.Response.GetTasks.unreachable_tasks:type_name -> mesos.v1.Task
-	60,  // 69: mesos.v1.master.Response.GetTasks.completed_tasks:type_name -> mesos.v1.Task
-	61,  // 70: mesos.v1.master.Response.GetRoles.roles:type_name -> mesos.v1.Role
-	51,  // 71: mesos.v1.master.Response.GetWeights.weight_infos:type_name -> mesos.v1.WeightInfo
-	62,  // 72: mesos.v1.master.Response.GetQuota.status:type_name -> mesos.v1.QuotaStatus
-	63,  // 73: mesos.v1.master.Response.GetMaster.master_info:type_name -> mesos.v1.MasterInfo
-	64,  // 74: mesos.v1.master.Response.GetMaintenanceStatus.status:type_name -> mesos.v1.MaintenanceClusterStatus
-	54,  // 75: mesos.v1.master.Response.GetMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
-	59,  // 76: mesos.v1.master.Response.GetAgents.Agent.agent_info:type_name -> mesos.v1.AgentInfo
-	65,  // 77: mesos.v1.master.Response.GetAgents.Agent.registered_time:type_name -> mesos.v1.TimeInfo
-	65,  // 78: mesos.v1.master.Response.GetAgents.Agent.reregistered_time:type_name -> mesos.v1.TimeInfo
-	66,  // 79: mesos.v1.master.Response.GetAgents.Agent.total_resources:type_name -> mesos.v1.Resource
-	66,  // 80: mesos.v1.master.Response.GetAgents.Agent.allocated_resources:type_name -> mesos.v1.Resource
-	66,  // 81: mesos.v1.master.Response.GetAgents.Agent.offered_resources:type_name -> mesos.v1.Resource
-	67,  // 82: mesos.v1.master.Response.GetAgents.Agent.drain_info:type_name -> mesos.v1.DrainInfo
-	68,  // 83: mesos.v1.master.Response.GetFrameworks.Framework.framework_info:type_name -> mesos.v1.FrameworkInfo
-	65,  // 84: mesos.v1.master.Response.GetFrameworks.Framework.registered_time:type_name -> mesos.v1.TimeInfo
-	65,  // 85: mesos.v1.master.Response.GetFrameworks.Framework.reregistered_time:type_name -> mesos.v1.TimeInfo
-	65,  // 86: mesos.v1.master.Response.GetFrameworks.Framework.unregistered_time:type_name -> mesos.v1.TimeInfo
-	69,  // 87: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
-	70,  // 88: mesos.v1.master.Response.GetFrameworks.Framework.inverse_offers:type_name -> mesos.v1.InverseOffer
-	66,  // 89: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
-	66,  // 90: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
-	71,  // 91: mesos.v1.master.Response.GetFrameworks.Framework.offer_constraints:type_name -> mesos.v1.scheduler.OfferConstraints
-	72,  // 92: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
-	53,  // 93: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
-	26,  // 94: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
-	60,  // 95: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
-	50,  // 96: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
-	73,  // 97: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
-	74,  // 98: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
-	39,  // 99: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	39,  // 100: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	68,  // 101: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
-	38,  // 102: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	53,  // 103: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
-	104, // [104:104] is the sub-list for method output_type
-	104, // [104:104] is the sub-list for method input_type
-	104, // [104:104] is the sub-list for extension type_name
-	104, // [104:104] is the sub-list for extension extendee
-	0,   // [0:104] is the sub-list for field type_name
+	12,  // 6: mesos.v1.master.Call.reserve_resources:type_name -> mesos.v1.master.Call.ReserveResources
+	13,  // 7: mesos.v1.master.Call.unreserve_resources:type_name -> mesos.v1.master.Call.UnreserveResources
+	14,  // 8: mesos.v1.master.Call.create_volumes:type_name -> mesos.v1.master.Call.CreateVolumes
+	15,  // 9: mesos.v1.master.Call.destroy_volumes:type_name -> mesos.v1.master.Call.DestroyVolumes
+	10,  // 10: mesos.v1.master.Call.teardown:type_name -> mesos.v1.master.Call.Teardown
+	19,  // 11: mesos.v1.master.Call.mark_agent_gone:type_name -> mesos.v1.master.Call.MarkAgentGone
+	24,  // 12: mesos.v1.master.Call.update_maintenance_schedule:type_name -> mesos.v1.master.Call.UpdateMaintenanceSchedule
+	25,  // 13: mesos.v1.master.Call.start_maintenance:type_name -> mesos.v1.master.Call.StartMaintenance
+	26,  // 14: mesos.v1.master.Call.stop_maintenance:type_name -> mesos.v1.master.Call.StopMaintenance
+	16,  // 15: mesos.v1.master.Call.grow_volume:type_name -> mesos.v1.master.Call.GrowVolume
+	17,  // 16: mesos.v1.master.Call.shrink_volume:type_name -> mesos.v1.master.Call.ShrinkVolume
+	18,  // 17: mesos.v1.master.Call.update_quota:type_name -> mesos.v1.master.Call.UpdateQuota
+	21,  // 18: mesos.v1.master.Call.drain_agent:type_name -> mesos.v1.master.Call.DrainAgent
+	22,  // 19: mesos.v1.master.Call.deactivate_agent:type_name -> mesos.v1.master.Call.DeactivateAgent
+	23,  // 20: mesos.v1.master.Call.reactivate_agent:type_name -> mesos.v1.master.Call.ReactivateAgent
+	1,   // 21: mesos.v1.master.Response.type:type_name -> mesos.v1.master.Response.Type
+	27,  // 22: mesos.v1.master.Response.get_health:type_name -> mesos.v1.master.Response.GetHealth
+	28,  // 23: mesos.v1.master.Response.get_flags:type_name -> mesos.v1.master.Response.GetFlags
+	29,  // 24: mesos.v1.master.Response.get_version:type_name -> mesos.v1.master.Response.GetVersion
+	30,  // 25: mesos.v1.master.Response.get_metrics:type_name -> mesos.v1.master.Response.GetMetrics
+	31,  // 26: mesos.v1.master.Response.get_logging_level:type_name -> mesos.v1.master.Response.GetLoggingLevel
+	32,  // 27: mesos.v1.master.Response.get_state:type_name -> mesos.v1.master.Response.GetState
+	33,  // 28: mesos.v1.master.Response.get_agents:type_name -> mesos.v1.master.Response.GetAgents
+	34,  // 29: mesos.v1.master.Response.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
+	35,  // 30: mesos.v1.master.Response.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
+	36,  // 31: mesos.v1.master.Response.get_operations:type_name -> mesos.v1.master.Response.GetOperations
+	37,  // 32: mesos.v1.master.Response.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
+	38,  // 33: mesos.v1.master.Response.get_roles:type_name -> mesos.v1.master.Response.GetRoles
+	39,  // 34: mesos.v1.master.Response.get_weights:type_name -> mesos.v1.master.Response.GetWeights
+	41,  // 35: mesos.v1.master.Response.get_master:type_name -> mesos.v1.master.Response.GetMaster
+	42,  // 36: mesos.v1.master.Response.get_maintenance_status:type_name -> mesos.v1.master.Response.GetMaintenanceStatus
+	43,  // 37: mesos.v1.master.Response.get_maintenance_schedule:type_name -> mesos.v1.master.Response.GetMaintenanceSchedule
+	40,  // 38: mesos.v1.master.Response.get_quota:type_name -> mesos.v1.master.Response.GetQuota
+	2,   // 39: mesos.v1.master.Event.type:type_name -> mesos.v1.master.Event.Type
+	47,  // 40: mesos.v1.master.Event.subscribed:type_name -> mesos.v1.master.Event.Subscribed
+	48,  // 41: mesos.v1.master.Event.task_added:type_name -> mesos.v1.master.Event.TaskAdded
+	49,  // 42: mesos.v1.master.Event.task_updated:type_name -> mesos.v1.master.Event.TaskUpdated
+	53,  // 43: mesos.v1.master.Event.agent_added:type_name -> mesos.v1.master.Event.AgentAdded
+	54,  // 44: mesos.v1.master.Event.agent_removed:type_name -> mesos.v1.master.Event.AgentRemoved
+	50,  // 45: mesos.v1.master.Event.framework_added:type_name -> mesos.v1.master.Event.FrameworkAdded
+	51,  // 46: mesos.v1.master.Event.framework_updated:type_name -> mesos.v1.master.Event.FrameworkUpdated
+	52,  // 47: mesos.v1.master.Event.framework_removed:type_name -> mesos.v1.master.Event.FrameworkRemoved
+	55,  // 48: mesos.v1.master.Call.GetMetrics.timeout:type_name -> mesos.v1.DurationInfo
+	55,  // 49: mesos.v1.master.Call.SetLoggingLevel.duration:type_name -> mesos.v1.DurationInfo
+	56,  // 50: mesos.v1.master.Call.Teardown.framework_id:type_name -> mesos.v1.FrameworkID
+	57,  // 51: mesos.v1.master.Call.UpdateWeights.weight_infos:type_name -> mesos.v1.WeightInfo
+	58,  // 52: mesos.v1.master.Call.ReserveResources.agent_id:type_name -> mesos.v1.AgentID
+	59,  // 53: mesos.v1.master.Call.ReserveResources.source:type_name -> mesos.v1.Resource
+	59,  // 54: mesos.v1.master.Call.ReserveResources.resources:type_name -> mesos.v1.Resource
+	58,  // 55: mesos.v1.master.Call.UnreserveResources.agent_id:type_name -> mesos.v1.AgentID
+	59,  // 56: mesos.v1.master.Call.UnreserveResources.resources:type_name -> mesos.v1.Resource
+	58,  // 57: mesos.v1.master.Call.CreateVolumes.agent_id:type_name -> mesos.v1.AgentID
+	59,  // 58: mesos.v1.master.Call.CreateVolumes.volumes:type_name -> mesos.v1.Resource
+	58,  // 59: mesos.v1.master.Call.DestroyVolumes.agent_id:type_name -> mesos.v1.AgentID
+	59,  // 60: mesos.v1.master.Call.DestroyVolumes.volumes:type_name -> mesos.v1.Resource
+	58,  // 61: mesos.v1.master.Call.GrowVolume.agent_id:type_name -> mesos.v1.AgentID
+	59,  // 62: mesos.v1.master.Call.GrowVolume.volume:type_name -> mesos.v1.Resource
+	59,  // 63: mesos.v1.master.Call.GrowVolume.addition:type_name -> mesos.v1.Resource
+	58,  // 64: mesos.v1.master.Call.ShrinkVolume.agent_id:type_name -> mesos.v1.AgentID
+	59,  // 65: mesos.v1.master.Call.ShrinkVolume.volume:type_name -> mesos.v1.Resource
+	60,  // 66: mesos.v1.master.Call.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
+	61,  // 67: mesos.v1.master.Call.UpdateQuota.quota_configs:type_name -> mesos.v1.QuotaConfig
+	58,  // 68: mesos.v1.master.Call.MarkAgentGone.agent_id:type_name -> mesos.v1.AgentID
+	58,  // 69: mesos.v1.master.Call.DrainAgent.agent_id:type_name -> mesos.v1.AgentID
+	20,  // 70: mesos.v1.master.Call.DrainAgent.max_grace_period:type_name -> mesos.v1.master.Call.Duration
+	58,  // 71: mesos.v1.master.Call.DeactivateAgent.agent_id:type_name -> mesos.v1.AgentID
+	58,  // 72: mesos.v1.master.Call.ReactivateAgent.agent_id:type_name -> mesos.v1.AgentID
+	62,  // 73: mesos.v1.master.Call.UpdateMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
+	63,  // 74: mesos.v1.master.Call.StartMaintenance.machines:type_name -> mesos.v1.MachineID
+	63,  // 75: mesos.v1.master.Call.StopMaintenance.machines:type_name -> mesos.v1.MachineID
+	64,  // 76: mesos.v1.master.Response.GetFlags.flags:type_name -> mesos.v1.Flag
+	65,  // 77: mesos.v1.master.Response.GetVersion.version_info:type_name -> mesos.v1.VersionInfo
+	66,  // 78: mesos.v1.master.Response.GetMetrics.metrics:type_name -> mesos.v1.Metric
+	37,  // 79: mesos.v1.master.Response.GetState.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
+	35,  // 80: mesos.v1.master.Response.GetState.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
+	34,  // 81: mesos.v1.master.Response.GetState.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
+	33,  // 82: mesos.v1.master.Response.GetState.get_agents:type_name -> mesos.v1.master.Response.GetAgents
+	44,  // 83: mesos.v1.master.Response.GetAgents.agents:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	67,  // 84: mesos.v1.master.Response.GetAgents.recovered_agents:type_name -> mesos.v1.AgentInfo
+	45,  // 85: mesos.v1.master.Response.GetFrameworks.frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	45,  // 86: mesos.v1.master.Response.GetFrameworks.completed_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	46,  // 87: mesos.v1.master.Response.GetExecutors.executors:type_name -> mesos.v1.master.Response.GetExecutors.Executor
+	68,  // 88: mesos.v1.master.Response.GetTasks.tasks:type_name -> mesos.v1.Task
+	68,  // 89: mesos.v1.master.Response.GetTasks.unreachable_tasks:type_name -> mesos.v1.Task
+	68,  // 90: mesos.v1.master.Response.GetTasks.completed_tasks:type_name -> mesos.v1.Task
+	69,  // 91: mesos.v1.master.Response.GetRoles.roles:type_name -> mesos.v1.Role
+	57,  // 92: mesos.v1.master.Response.GetWeights.weight_infos:type_name -> mesos.v1.WeightInfo
+	70,  // 93: mesos.v1.master.Response.GetQuota.status:type_name -> mesos.v1.QuotaStatus
+	71,  // 94: mesos.v1.master.Response.GetMaster.master_info:type_name -> mesos.v1.MasterInfo
+	72,  // 95: mesos.v1.master.Response.GetMaintenanceStatus.status:type_name -> mesos.v1.MaintenanceClusterStatus
+	62,  // 96: mesos.v1.master.Response.GetMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
+	67,  // 97: mesos.v1.master.Response.GetAgents.Agent.agent_info:type_name -> mesos.v1.AgentInfo
+	73,  // 98: mesos.v1.master.Response.GetAgents.Agent.registered_time:type_name -> mesos.v1.TimeInfo
+	73,  // 99: mesos.v1.master.Response.GetAgents.Agent.reregistered_time:type_name -> mesos.v1.TimeInfo
+	59,  // 100: mesos.v1.master.Response.GetAgents.Agent.total_resources:type_name -> mesos.v1.Resource
+	59,  // 101: mesos.v1.master.Response.GetAgents.Agent.allocated_resources:type_name -> mesos.v1.Resource
+	59,  // 102: mesos.v1.master.Response.GetAgents.Agent.offered_resources:type_name -> mesos.v1.Resource
+	74,  // 103: mesos.v1.master.Response.GetAgents.Agent.drain_info:type_name -> mesos.v1.DrainInfo
+	75,  // 104: mesos.v1.master.Response.GetFrameworks.Framework.framework_info:type_name -> mesos.v1.FrameworkInfo
+	73,  // 105: mesos.v1.master.Response.GetFrameworks.Framework.registered_time:type_name -> mesos.v1.TimeInfo
+	73,  // 106: mesos.v1.master.Response.GetFrameworks.Framework.reregistered_time:type_name -> mesos.v1.TimeInfo
+	73,  // 107: mesos.v1.master.Response.GetFrameworks.Framework.unregistered_time:type_name -> mesos.v1.TimeInfo
+	76,  // 108: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
+	77,  // 109: mesos.v1.master.Response.GetFrameworks.Framework.inverse_offers:type_name -> mesos.v1.InverseOffer
+	59,  // 110: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
+	59,  // 111: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
+	78,  // 112: mesos.v1.master.Response.GetFrameworks.Framework.offer_constraints:type_name -> mesos.v1.scheduler.OfferConstraints
+	79,  // 113: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
+	58,  // 114: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
+	32,  // 115: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
+	68,  // 116: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
+	56,  // 117: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
+	80,  // 118: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
+	81,  // 119: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
+	45,  // 120: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	45,  // 121: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	75,  // 122: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
+	44,  // 123: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	58,  // 124: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
+	125, // [125:125] is the sub-list for method output_type
+	125, // [125:125] is the sub-list for method input_type
+	125, // [125:125] is the sub-list for extension type_name
+	125, // [125:125] is the sub-list for extension extendee
+	0,   // [0:125] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_master_master_proto_init() }
@@ -3559,7 +4001,7 @@ func file_mesos_v1_master_master_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_v1_master_master_proto_rawDesc), len(file_mesos_v1_master_master_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   46,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
