@@ -1,8 +1,10 @@
 package mesos
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -39,23 +41,21 @@ func (r *Resource) AllocationRole() string {
 	return r.AllocationInfo.Role
 }
 
+// resKey identifies which resources can be merged by Add. It is a
+// comparable value, so comparing two resources' keys allocates nothing.
+type resKey struct {
+	name, typ, reservation, allocation string
+	revocable                          bool
+	volume                             string
+}
+
 // key identifies which resources can be merged by Add.
-func (r *Resource) key() string {
-	var b strings.Builder
-	b.WriteString(r.Name)
-	b.WriteByte('|')
-	b.WriteString(r.Type)
-	b.WriteByte('|')
-	b.WriteString(r.ReservationRole())
-	b.WriteByte('|')
-	b.WriteString(r.AllocationRole())
-	if r.Revocable != nil {
-		b.WriteString("|rev")
-	}
+func (r *Resource) key() resKey {
+	k := resKey{name: r.Name, typ: r.Type, reservation: r.ReservationRole(), allocation: r.AllocationRole(), revocable: r.Revocable != nil}
 	if r.Disk != nil && r.Disk.Persistence != nil {
-		b.WriteString("|vol:" + r.Disk.Persistence.ID)
+		k.volume = r.Disk.Persistence.ID
 	}
-	return b.String()
+	return k
 }
 
 // isEmpty reports whether the resource holds nothing.
@@ -138,8 +138,10 @@ func (r *Resource) Validate() error {
 		if r.Ranges == nil || r.Scalar != nil || r.Set != nil {
 			return fmt.Errorf("resource %q of type RANGES needs exactly a ranges value", r.Name)
 		}
-		rg := append([]Range(nil), r.Ranges.Range...)
-		sort.Slice(rg, func(i, j int) bool { return rg[i].Begin < rg[j].Begin })
+		rg := r.Ranges.Range
+		if !slices.IsSortedFunc(rg, compareBegin) {
+			rg = slices.SortedFunc(slices.Values(rg), compareBegin)
+		}
 		for i, x := range rg {
 			if x.Begin > x.End {
 				return fmt.Errorf("resource %q has range [%d-%d] whose begin is after its end", r.Name, x.Begin, x.End)
@@ -175,14 +177,28 @@ func (r *Resource) Validate() error {
 	return nil
 }
 
-// normalizeRanges sorts and merges overlapping or adjacent ranges.
+// compareBegin orders ranges by their first value.
+func compareBegin(a, b Range) int { return cmp.Compare(a.Begin, b.Begin) }
+
+// normalizeRanges sorts and merges overlapping or adjacent ranges into a
+// new slice; in is not modified.
 func normalizeRanges(in []Range) []Range {
 	if len(in) == 0 {
 		return nil
 	}
-	rg := append([]Range(nil), in...)
-	sort.Slice(rg, func(i, j int) bool { return rg[i].Begin < rg[j].Begin })
-	out := []Range{rg[0]}
+	return normalizeOwnedRanges(append([]Range(nil), in...))
+}
+
+// normalizeOwnedRanges is normalizeRanges on a slice the caller owns: it
+// sorts and merges rg in place and returns it shortened.
+func normalizeOwnedRanges(rg []Range) []Range {
+	if len(rg) == 0 {
+		return nil
+	}
+	if !slices.IsSortedFunc(rg, compareBegin) {
+		slices.SortFunc(rg, compareBegin)
+	}
+	out := rg[:1]
 	for _, x := range rg[1:] {
 		last := &out[len(out)-1]
 		if last.End == math.MaxUint64 || x.Begin <= last.End+1 {
@@ -196,24 +212,31 @@ func normalizeRanges(in []Range) []Range {
 	return out
 }
 
-// subtractRanges removes b from a; both normalized.
+// subtractRanges removes b from a; both normalized. It walks both in one
+// pass and returns a new slice (nil when nothing is left).
 func subtractRanges(a, b []Range) []Range {
-	out := append([]Range(nil), a...)
-	for _, s := range b {
-		var next []Range
-		for _, x := range out {
-			if s.End < x.Begin || s.Begin > x.End {
-				next = append(next, x)
-				continue
-			}
-			if s.Begin > x.Begin {
-				next = append(next, Range{x.Begin, s.Begin - 1})
-			}
-			if s.End < x.End {
-				next = append(next, Range{s.End + 1, x.End})
-			}
+	var out []Range
+	j := 0
+	for _, x := range a {
+		// Skip what ends before x starts.
+		for j < len(b) && b[j].End < x.Begin {
+			j++
 		}
-		out = next
+		cur := x
+		k := j
+		for ; k < len(b) && b[k].Begin <= cur.End; k++ {
+			if b[k].Begin > cur.Begin {
+				out = append(out, Range{cur.Begin, b[k].Begin - 1})
+			}
+			if b[k].End >= cur.End {
+				cur.Begin, cur.End = 1, 0 // nothing left of x
+				break
+			}
+			cur.Begin = b[k].End + 1
+		}
+		if cur.Begin <= cur.End {
+			out = append(out, cur)
+		}
 	}
 	return out
 }
@@ -235,7 +258,7 @@ func addTo(acc *Resource, r *Resource) {
 		if acc.Ranges == nil {
 			acc.Ranges = &Ranges{}
 		}
-		acc.Ranges.Range = normalizeRanges(append(acc.Ranges.Range, r.Ranges.Range...))
+		acc.Ranges.Range = normalizeOwnedRanges(append(acc.Ranges.Range, r.Ranges.Range...))
 	case ValueSet:
 		if acc.Set == nil {
 			acc.Set = &Set{}
@@ -272,7 +295,7 @@ func (rs Resources) addOne(r *Resource) Resources {
 		c.Scalar.Value = roundScalar(c.Scalar.Value)
 	}
 	if c.Type == ValueRanges {
-		c.Ranges.Range = normalizeRanges(c.Ranges.Range)
+		c.Ranges.Range = normalizeOwnedRanges(c.Ranges.Range)
 	}
 	if c.isEmpty() {
 		return rs
