@@ -185,8 +185,10 @@ func (f *framework) filtered(agentID, role string, offer mesos.Resources, now ti
 	if len(fs) == 0 {
 		return false
 	}
-	fs = slices.DeleteFunc(fs, func(x filter) bool { return !now.Before(x.expiry) })
-	f.setFilters(agentID, fs)
+	if slices.ContainsFunc(fs, func(x filter) bool { return !now.Before(x.expiry) }) {
+		fs = slices.DeleteFunc(fs, func(x filter) bool { return !now.Before(x.expiry) })
+		f.setFilters(agentID, fs)
+	}
 	for _, x := range fs {
 		if x.role == role && x.res.Contains(offer) {
 			return true

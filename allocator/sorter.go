@@ -81,6 +81,7 @@ type client struct {
 	weight float64
 	count  uint64  // allocations made to the client so far: first tie-break
 	share  float64 // cached alloc.share(total) / weight
+	idx    int     // position in the sorter's clients while it is sorted
 }
 
 // sorter orders clients by weighted dominant share, then by allocation
@@ -124,9 +125,11 @@ func (s *sorter) contains(name string) bool {
 // len returns the number of clients.
 func (s *sorter) len() int { return len(s.clients) }
 
-// allocated records that name was given v. It only marks the order stale:
-// the next sorted call re-sorts, so a caller may keep ranging over the
-// slice an earlier sorted call returned.
+// allocated records that name was given v. Once the sorter is sorted the
+// client is moved straight to its new place (an allocation only moves a
+// client later in the order), rather than re-sorting every client; a
+// caller ranging over the slice sorted returned must therefore stop
+// ranging once it has reported an allocation.
 func (s *sorter) allocated(name string, v vec) {
 	c, ok := s.byName[name]
 	if !ok {
@@ -135,16 +138,32 @@ func (s *sorter) allocated(name string, v vec) {
 	c.alloc = c.alloc.add(v)
 	c.count++
 	c.share = c.alloc.share(s.total) / c.weight
-	s.dirty = true
+	if !s.dirty {
+		s.moveLater(c)
+	}
+}
+
+// moveLater puts c, whose share or count grew, back in order among the
+// sorted clients after it.
+func (s *sorter) moveLater(c *client) {
+	i := c.idx
+	rest := s.clients[i+1:]
+	n, _ := slices.BinarySearchFunc(rest, c, compareClients)
+	copy(s.clients[i:i+n], rest[:n])
+	s.clients[i+n] = c
+	for k := i; k <= i+n; k++ {
+		s.clients[k].idx = k
+	}
 }
 
 // sorted returns the clients, least dominant share first. The slice is the
-// sorter's own and is re-sorted in place by the next call after an
-// allocation, so do not call sorted on the same sorter while ranging over
-// its result.
+// sorter's own and stays in order as allocations are reported.
 func (s *sorter) sorted() []*client {
 	if s.dirty {
 		slices.SortFunc(s.clients, compareClients)
+		for i, c := range s.clients {
+			c.idx = i
+		}
 		s.dirty = false
 	}
 	return s.clients
