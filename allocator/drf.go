@@ -481,29 +481,35 @@ func (d *DRF) untrack(fw string, res mesos.Resources) {
 // events rather than adjusting free incrementally so that inconsistent
 // input (more used than the agent has) can never leave free above total.
 func (d *DRF) recomputeFree(a *agent) {
-	free := a.total
-	for _, fw := range sortedKeys(a.allocated) {
-		free = free.Subtract(a.allocated[fw].Unallocate()...)
+	var used []mesos.Resource
+	for _, held := range a.allocated {
+		for _, r := range held {
+			r.AllocationInfo = nil // a shallow copy: Subtract only reads it
+			used = append(used, r)
+		}
 	}
-	a.free = free
+	// Subtracting is order-independent (each amount only goes down, to
+	// zero at the least), so the map's order does not matter.
+	a.free = a.total.Subtract(used...)
 }
 
 // withRoles returns a merged copy of res in which every resource has
 // allocation_info: resources lacking it take their reservation role if
 // reserved, else fw's first role, else "*".
 func (d *DRF) withRoles(fw string, res mesos.Resources) mesos.Resources {
-	out := res.Clone()
-	for i := range out {
-		if out[i].AllocationRole() != "" {
-			continue
+	out := make(mesos.Resources, len(res))
+	for i, r := range res {
+		// A shallow copy: Add below makes the deep one.
+		if r.AllocationRole() == "" {
+			role := "*"
+			if r.IsReserved() {
+				role = r.ReservationRole()
+			} else if f := d.frameworks[fw]; f != nil {
+				role = f.roles[0]
+			}
+			r.AllocationInfo = &mesos.AllocationInfo{Role: role}
 		}
-		role := "*"
-		if out[i].IsReserved() {
-			role = out[i].ReservationRole()
-		} else if f := d.frameworks[fw]; f != nil {
-			role = f.roles[0]
-		}
-		out[i].AllocationInfo = &mesos.AllocationInfo{Role: role}
+		out[i] = r
 	}
 	return mesos.Resources(nil).Add(out...)
 }

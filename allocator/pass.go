@@ -85,7 +85,7 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 		if guaranteeStage && !q.hungry(rc.name) {
 			continue
 		}
-		offer := a.free.AllocatableTo(rc.name)
+		offer := allocatableTo(a.free, rc.name)
 		if q != nil {
 			all, unres := q.capFor(rc.name, guaranteeStage)
 			offer = capScalars(offer, all, unres)
@@ -100,13 +100,17 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 				continue
 			}
 			granted := offer.Allocate(rc.name)
-			a.free = a.free.Subtract(offer...)
+			if sameResources(offer, a.free) {
+				a.free = nil // the whole of it: nothing left to subtract from
+			} else {
+				a.free = a.free.Subtract(offer...)
+			}
 			d.track(fc.name, a, granted)
 			v := scalarsOf(offer)
 			roles.allocated(rc.name, v)
 			fs.allocated(fc.name, v)
 			if q != nil {
-				q.allocated(rc.name, v, scalarsOf(offer.AllocatableTo("*")))
+				q.allocated(rc.name, v, scalarsOf(allocatableTo(offer, "*")))
 			}
 			round = append(round, Allocation{
 				FrameworkID: fc.name,
@@ -121,6 +125,25 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 		}
 	}
 	return round
+}
+
+// allocatableTo is rs.AllocatableTo(role) without a copy when every
+// resource of rs is allocatable to role (the usual case: nothing
+// reserved). The allocator never modifies resources in place, so sharing
+// them is safe.
+func allocatableTo(rs mesos.Resources, role string) mesos.Resources {
+	for i := range rs {
+		if rr := rs[i].ReservationRole(); rr != "*" && rr != role {
+			return rs.AllocatableTo(role)
+		}
+	}
+	return rs
+}
+
+// sameResources reports whether a and b are the very same list (not a
+// copy).
+func sameResources(a, b mesos.Resources) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // sorters builds the pass's role order and one framework sorter per role,

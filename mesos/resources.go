@@ -278,9 +278,18 @@ func addTo(acc *Resource, r *Resource) {
 
 // Add returns rs plus other; rs is not modified.
 func (rs Resources) Add(other ...Resource) Resources {
-	out := rs.Clone()
+	if len(other) == 0 {
+		return rs.Clone()
+	}
+	out := make(Resources, len(rs), len(rs)+len(other))
+	for i := range rs {
+		out[i] = rs[i].Clone()
+	}
 	for i := range other {
 		out = out.addOne(&other[i])
+	}
+	if len(out) == 0 && rs == nil {
+		return nil
 	}
 	return out
 }
@@ -377,6 +386,9 @@ func (rs Resources) Contains(other Resources) bool {
 			return false
 		}
 	}
+	if normalized(rs) && normalized(other) {
+		return containsNormalized(rs, other)
+	}
 	need := Resources(nil).Add(other...)
 	have := Resources(nil).Add(rs...)
 	for i := range need {
@@ -412,6 +424,92 @@ func (rs Resources) Contains(other Resources) bool {
 			break
 		}
 		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// normalized reports whether rs is already in the form Add leaves it:
+// every entry valid and non-empty, scalars in fixed point, ranges sorted
+// and merged, no two entries of one key. Resources the allocator keeps
+// are, so comparing them needs no normalized copies.
+func normalized(rs Resources) bool {
+	if len(rs) > 8 {
+		return false // the pairwise key check below is for short lists
+	}
+	for i := range rs {
+		r := &rs[i]
+		if r.Validate() != nil || r.isEmpty() {
+			return false
+		}
+		switch r.Type {
+		case ValueScalar:
+			if roundScalar(r.Scalar.Value) != r.Scalar.Value {
+				return false
+			}
+		case ValueSet:
+			if len(r.Set.Item) > 16 {
+				return false // containsNormalized compares items pairwise
+			}
+		case ValueRanges:
+			for k := 1; k < len(r.Ranges.Range); k++ {
+				if r.Ranges.Range[k-1].End == math.MaxUint64 || r.Ranges.Range[k].Begin <= r.Ranges.Range[k-1].End+1 {
+					return false
+				}
+			}
+		}
+		k := r.key()
+		for j := range i {
+			if rs[j].key() == k {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// containsNormalized is Contains for normalized lists, allocating nothing.
+func containsNormalized(have, need Resources) bool {
+	for i := range need {
+		n := &need[i]
+		k := n.key()
+		j := slices.IndexFunc(have, func(h Resource) bool { return h.key() == k })
+		if j < 0 {
+			return false
+		}
+		h := &have[j]
+		switch n.Type {
+		case ValueScalar:
+			if roundScalar(h.Scalar.Value-n.Scalar.Value) < 0 {
+				return false
+			}
+		case ValueRanges:
+			if !coversRanges(h.Ranges.Range, n.Ranges.Range) {
+				return false
+			}
+		case ValueSet:
+			for _, it := range n.Set.Item {
+				if !slices.Contains(h.Set.Item, it) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// coversRanges reports whether a covers every value of b; both sorted and
+// merged.
+func coversRanges(a, b []Range) bool {
+	i := 0
+	for _, x := range b {
+		for i < len(a) && a[i].End < x.Begin {
+			i++
+		}
+		// Merged ranges leave gaps between them, so x lies in a[i] or is
+		// not covered.
+		if i == len(a) || a[i].Begin > x.Begin || a[i].End < x.End {
 			return false
 		}
 	}
