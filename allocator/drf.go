@@ -45,6 +45,9 @@ type DRF struct {
 	fwUse      map[string]map[string]*usage // framework ID → role → usage
 	// inactive holds the agents offered to nobody, added or not.
 	inactive map[string]bool
+	// pack makes the allocator BinPack; pack1 is its state during a pass.
+	pack  bool
+	pack1 *packPass
 }
 
 // agent is one agent's resources. free is kept equal to total minus every

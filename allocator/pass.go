@@ -57,14 +57,19 @@ func (d *DRF) allocate() []Allocation {
 		return nil
 	}
 	var round []Allocation
+	order := d.sortedAgents()
+	if d.pack {
+		order = d.packOrder(now)
+		defer func() { d.pack1 = nil }()
+	}
 	q := d.newQuotaPass()
 	if q != nil {
 		// Guarantees first: roles short of theirs, up to them.
-		for _, id := range d.sortedAgents() {
+		for _, id := range order {
 			round = d.allocateAgent(d.agents[id], roles, fws, q, true, now, round)
 		}
 	}
-	for _, id := range d.sortedAgents() {
+	for _, id := range order {
 		round = d.allocateAgent(d.agents[id], roles, fws, q, false, now, round)
 	}
 	return round
@@ -96,9 +101,10 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 		fs := fws[rc.name]
 		for _, fc := range fs.sorted() {
 			f := d.frameworks[fc.name]
-			if (gpus && !f.gpuAware) || f.filtered(a.id, rc.name, offer, now) {
+			if (gpus && !f.gpuAware) || (!guaranteeStage && d.withheld(a, fc.name)) || f.filtered(a.id, rc.name, offer, now) {
 				continue
 			}
+			d.packOffered(fc.name)
 			granted := offer.Allocate(rc.name)
 			if sameResources(offer, a.free) {
 				a.free = nil // the whole of it: nothing left to subtract from
