@@ -119,7 +119,7 @@ func (d *DRF) roomFor(f *framework, p *packPass) bool {
 				continue
 			}
 			offer := allocatableTo(a.free, r)
-			if d.offerable(offer) && !f.filtered(a.id, r, offer, p.now) {
+			if d.offerable(offer) && !f.filtered(a.id, r, offer, offer.Normalized(), p.now) {
 				return true
 			}
 		}

@@ -74,6 +74,7 @@ type framework struct {
 type filter struct {
 	role   string
 	res    mesos.Resources // without allocation_info
+	norm   bool            // res is Normalized
 	expiry time.Time
 }
 
@@ -441,7 +442,11 @@ func (d *DRF) track(fw string, a *agent, res mesos.Resources) {
 	if res.IsEmpty() {
 		return
 	}
-	a.allocated[fw] = a.allocated[fw].Add(res...)
+	if held := a.allocated[fw]; len(held) == 0 && res.Normalized() {
+		a.allocated[fw] = res.Clone() // what Add would make of it, cheaper
+	} else {
+		a.allocated[fw] = held.Add(res...)
+	}
 	for _, g := range splitByRole(res) {
 		v := scalarsOf(g.res)
 		ru := d.roleUse[g.role]

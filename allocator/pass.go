@@ -80,7 +80,7 @@ func (d *DRF) allocate() []Allocation {
 // offer cut to the role's quota limits and to what the guarantees of
 // others leave of the unreserved pool (q nil: no quota at all).
 func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q *quotaPass, guaranteeStage bool, now time.Time, round []Allocation) []Allocation {
-	if d.inactive[a.id] || !d.offerable(a.free) {
+	if !d.offerable(a.free) || d.inactive[a.id] {
 		return round
 	}
 	gpus := a.total.Scalar("gpus") > 0
@@ -98,10 +98,11 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 		if !d.offerable(offer) {
 			continue
 		}
+		norm := offer.Normalized() // once, rather than per filter checked
 		fs := fws[rc.name]
 		for _, fc := range fs.sorted() {
 			f := d.frameworks[fc.name]
-			if (gpus && !f.gpuAware) || (!guaranteeStage && d.withheld(a, fc.name)) || f.filtered(a.id, rc.name, offer, now) {
+			if (gpus && !f.gpuAware) || (!guaranteeStage && d.withheld(a, fc.name)) || f.filtered(a.id, rc.name, offer, norm, now) {
 				continue
 			}
 			d.packOffered(fc.name)
@@ -208,8 +209,9 @@ func (d *DRF) offerable(rs mesos.Resources) bool {
 // filtered reports whether an unexpired decline filter of f on the agent
 // for role contains offer (Mesos semantics: a filter applies only while
 // the offer would be a subset of what was declined; once more is free, the
-// framework sees the larger offer). Expired filters are dropped on the way.
-func (f *framework) filtered(agentID, role string, offer mesos.Resources, now time.Time) bool {
+// framework sees the larger offer). norm says whether offer is
+// Normalized. Expired filters are dropped on the way.
+func (f *framework) filtered(agentID, role string, offer mesos.Resources, norm bool, now time.Time) bool {
 	fs := f.filters[agentID]
 	if len(fs) == 0 {
 		return false
@@ -219,7 +221,14 @@ func (f *framework) filtered(agentID, role string, offer mesos.Resources, now ti
 		f.setFilters(agentID, fs)
 	}
 	for _, x := range fs {
-		if x.role == role && x.res.Contains(offer) {
+		if x.role != role {
+			continue
+		}
+		if norm && x.norm {
+			if x.res.ContainsNormalized(offer) {
+				return true
+			}
+		} else if x.res.Contains(offer) {
 			return true
 		}
 	}
@@ -230,6 +239,7 @@ func (f *framework) filtered(agentID, role string, offer mesos.Resources, now ti
 // so that repeated declines of an agent that is never offered again (and
 // so never checked) cannot pile up.
 func (f *framework) addFilter(agentID string, x filter, now time.Time) {
+	x.norm = x.res.Normalized()
 	fs := slices.DeleteFunc(f.filters[agentID], func(y filter) bool { return !now.Before(y.expiry) })
 	if !x.res.IsEmpty() {
 		fs = append(fs, x)

@@ -58,6 +58,14 @@ func (r *Resource) key() resKey {
 	return k
 }
 
+// sameKey reports whether a.key() == b.key(), cheapest test first.
+func sameKey(a, b *Resource) bool {
+	if a.Name != b.Name || a.Type != b.Type || (a.Revocable == nil) != (b.Revocable == nil) {
+		return false
+	}
+	return a.key() == b.key()
+}
+
 // isEmpty reports whether the resource holds nothing.
 func (r *Resource) isEmpty() bool {
 	switch r.Type {
@@ -98,14 +106,37 @@ func (r Resource) Clone() Resource {
 	return c
 }
 
-// Clone returns a deep copy of rs.
+// Clone returns a deep copy of rs. The copies' scalars and allocation
+// infos are allocated together, one block each, rather than one by one.
 func (rs Resources) Clone() Resources {
 	if rs == nil {
 		return nil
 	}
+	var nScalars, nInfos int
+	for i := range rs {
+		if rs[i].Scalar != nil {
+			nScalars++
+		}
+		if rs[i].AllocationInfo != nil {
+			nInfos++
+		}
+	}
+	scalars := make([]Scalar, 0, nScalars)
+	infos := make([]AllocationInfo, 0, nInfos)
 	out := make(Resources, len(rs))
 	for i := range rs {
-		out[i] = rs[i].Clone()
+		r := rs[i]
+		scalar, info := r.Scalar, r.AllocationInfo
+		r.Scalar, r.AllocationInfo = nil, nil
+		out[i] = r.Clone()
+		if scalar != nil {
+			scalars = append(scalars, *scalar)
+			out[i].Scalar = &scalars[len(scalars)-1]
+		}
+		if info != nil {
+			infos = append(infos, *info)
+			out[i].AllocationInfo = &infos[len(infos)-1]
+		}
 	}
 	return out
 }
@@ -386,8 +417,8 @@ func (rs Resources) Contains(other Resources) bool {
 			return false
 		}
 	}
-	if normalized(rs) && normalized(other) {
-		return containsNormalized(rs, other)
+	if rs.Normalized() && other.Normalized() {
+		return rs.ContainsNormalized(other)
 	}
 	need := Resources(nil).Add(other...)
 	have := Resources(nil).Add(rs...)
@@ -430,11 +461,12 @@ func (rs Resources) Contains(other Resources) bool {
 	return true
 }
 
-// normalized reports whether rs is already in the form Add leaves it:
+// Normalized reports whether rs is already in the form Add leaves it:
 // every entry valid and non-empty, scalars in fixed point, ranges sorted
-// and merged, no two entries of one key. Resources the allocator keeps
-// are, so comparing them needs no normalized copies.
-func normalized(rs Resources) bool {
+// and merged, sets of at most 16 items, no two entries of one key (and at
+// most 8 entries). Resources the allocator keeps are, so comparing them
+// needs no normalized copies.
+func (rs Resources) Normalized() bool {
 	if len(rs) > 8 {
 		return false // the pairwise key check below is for short lists
 	}
@@ -459,9 +491,8 @@ func normalized(rs Resources) bool {
 				}
 			}
 		}
-		k := r.key()
 		for j := range i {
-			if rs[j].key() == k {
+			if sameKey(&rs[j], r) {
 				return false
 			}
 		}
@@ -469,16 +500,22 @@ func normalized(rs Resources) bool {
 	return true
 }
 
-// containsNormalized is Contains for normalized lists, allocating nothing.
-func containsNormalized(have, need Resources) bool {
+// ContainsNormalized is Contains for two lists that are Normalized (the
+// caller checked each once, rather than once per comparison); it
+// allocates nothing. On lists that are not, its answer is meaningless.
+func (have Resources) ContainsNormalized(need Resources) bool {
 	for i := range need {
 		n := &need[i]
-		k := n.key()
-		j := slices.IndexFunc(have, func(h Resource) bool { return h.key() == k })
-		if j < 0 {
+		var h *Resource
+		for j := range have {
+			if sameKey(&have[j], n) {
+				h = &have[j]
+				break
+			}
+		}
+		if h == nil {
 			return false
 		}
-		h := &have[j]
 		switch n.Type {
 		case ValueScalar:
 			if roundScalar(h.Scalar.Value-n.Scalar.Value) < 0 {
@@ -556,8 +593,9 @@ func (rs Resources) Names() []string {
 // to role.
 func (rs Resources) Allocate(role string) Resources {
 	out := rs.Clone()
+	info := &AllocationInfo{Role: role} // shared: nothing changes one in place
 	for i := range out {
-		out[i].AllocationInfo = &AllocationInfo{Role: role}
+		out[i].AllocationInfo = info
 	}
 	return out
 }

@@ -334,3 +334,27 @@ func TestResources_RangesArithmeticMatchesSets(t *testing.T) {
 		}
 	}
 }
+
+// TestResources_Normalized: only lists in the form Add leaves them are
+// Normalized, and Add's result always is (for short lists).
+func TestResources_Normalized(t *testing.T) {
+	not := map[string]Resources{
+		"two entries of one key": {ScalarResource("cpus", 1), ScalarResource("cpus", 1)},
+		"unsorted ranges":        {RangesResource("ports", Range{5, 6}, Range{1, 2})},
+		"adjacent ranges":        {RangesResource("ports", Range{1, 2}, Range{3, 4})},
+		"beyond fixed point":     {ScalarResource("cpus", 0.0001)},
+		"empty":                  {ScalarResource("cpus", 0)},
+		"invalid":                {ScalarResource("cpus", -1)},
+	}
+	for name, rs := range not {
+		if rs.Normalized() {
+			t.Errorf("%s: %v is Normalized", name, rs)
+		}
+		if sum := Resources(nil).Add(rs...); !sum.Normalized() {
+			t.Errorf("%s: Add's %v is not Normalized", name, sum)
+		}
+	}
+	if rs := mustParse(t, "cpus:2;mem:1024;ports:[1-10,20-30];cpus(web):1"); !rs.Normalized() {
+		t.Errorf("%v is not Normalized", rs)
+	}
+}
