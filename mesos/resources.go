@@ -356,7 +356,12 @@ func (rs Resources) addOne(r *Resource) Resources {
 // rs is normalized first (entries of one key merged, invalid entries
 // dropped, as Add does), so the result never holds two entries of one key.
 func (rs Resources) Subtract(other ...Resource) Resources {
-	out := Resources(nil).Add(rs...)
+	var out Resources
+	if rs.Normalized() {
+		out = rs.Clone() // what Add would make of it, cheaper
+	} else {
+		out = Resources(nil).Add(rs...)
+	}
 	for i := range other {
 		r := &other[i]
 		k := r.key()
