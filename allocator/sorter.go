@@ -81,7 +81,6 @@ type client struct {
 	weight float64
 	count  uint64  // allocations made to the client so far: first tie-break
 	share  float64 // cached alloc.share(total) / weight
-	idx    int     // position in the sorter's clients while it is sorted
 }
 
 // sorter orders clients by weighted dominant share, then by allocation
@@ -135,25 +134,27 @@ func (s *sorter) allocated(name string, v vec) {
 	if !ok {
 		return
 	}
+	// Where c stands before the change: the order is total, so c is found.
+	i := -1
+	if !s.dirty {
+		i, _ = slices.BinarySearchFunc(s.clients, c, compareClients)
+	}
 	c.alloc = c.alloc.add(v)
 	c.count++
 	c.share = c.alloc.share(s.total) / c.weight
-	if !s.dirty {
-		s.moveLater(c)
+	if i >= 0 {
+		s.moveLater(i)
 	}
 }
 
-// moveLater puts c, whose share or count grew, back in order among the
-// sorted clients after it.
-func (s *sorter) moveLater(c *client) {
-	i := c.idx
+// moveLater puts the client at i, whose share or count grew, back in
+// order among the sorted clients after it.
+func (s *sorter) moveLater(i int) {
+	c := s.clients[i]
 	rest := s.clients[i+1:]
 	n, _ := slices.BinarySearchFunc(rest, c, compareClients)
 	copy(s.clients[i:i+n], rest[:n])
 	s.clients[i+n] = c
-	for k := i; k <= i+n; k++ {
-		s.clients[k].idx = k
-	}
 }
 
 // sorted returns the clients, least dominant share first. The slice is the
@@ -161,9 +162,6 @@ func (s *sorter) moveLater(c *client) {
 func (s *sorter) sorted() []*client {
 	if s.dirty {
 		slices.SortFunc(s.clients, compareClients)
-		for i, c := range s.clients {
-			c.idx = i
-		}
 		s.dirty = false
 	}
 	return s.clients
