@@ -57,8 +57,10 @@ type packPass struct {
 	now     time.Time
 }
 
-// packOrder returns the agents of a binpack pass, used ones most used
-// first, then empty ones, and starts the pass's bookkeeping.
+// packOrder returns the agents of a binpack pass that have anything to
+// offer, used ones most used first, then empty ones, and starts the
+// pass's bookkeeping. (An agent with nothing offerable is skipped by the
+// pass anyway, and free resources only shrink during a pass.)
 func (d *DRF) packOrder(now time.Time) []string {
 	type ranked struct {
 		id   string
@@ -70,6 +72,9 @@ func (d *DRF) packOrder(now time.Time) []string {
 	d.pack1 = p
 	for _, id := range d.sortedAgents() {
 		a := d.agents[id]
+		if !d.offerable(a.free) {
+			continue // nothing to offer: no need to rank it
+		}
 		if len(a.allocated) == 0 {
 			empty = append(empty, id)
 			p.empty[id] = true
@@ -77,7 +82,7 @@ func (d *DRF) packOrder(now time.Time) []string {
 		}
 		total := scalarsOf(a.total)
 		used = append(used, ranked{id, total.sub(scalarsOf(a.free)).share(total)})
-		if !d.inactive[id] && d.offerable(a.free) {
+		if !d.inactive[id] {
 			p.room = append(p.room, a)
 		}
 	}
