@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"mesh/agent"
+	"mesh/allocator"
 	"mesh/fsm"
 	"mesh/server"
 	"mesh/tlsutil"
@@ -25,6 +27,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:5050", Usage: "address of the server's APIs"},
 			&cli.StringFlag{Name: "agent-http-addr", Value: "127.0.0.1:5051", Usage: "address of the agent's API"},
 			&cli.StringFlag{Name: "raft-addr", Value: "127.0.0.1:0", Usage: "raft address (port 0 picks one)"},
+			&cli.StringFlag{Name: "allocator", Value: server.DefaultConfig().Allocator, Usage: "allocation policy: " + strings.Join(allocator.Names(), " or ")},
 			&cli.StringFlag{Name: "resources", Usage: "agent resources, semicolon-separated, e.g. 'cpus:4;mem:4096' (default: detected)"},
 			&cli.StringFlag{Name: "attributes", Usage: "agent attributes, semicolon-separated, e.g. 'rack:r1'"},
 			&cli.StringFlag{Name: "data-dir", Usage: "keep data here instead of a temporary directory"},
@@ -55,6 +58,7 @@ func devCommand() *cli.Command {
 			scfg.DataDir = dir + "/server"
 			scfg.HTTPAddr = c.String("http-addr")
 			scfg.RaftAddr = c.String("raft-addr")
+			scfg.Allocator = c.String("allocator")
 			scfg.Logger = logger
 			if scfg.TLS, err = loadTLS(c); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"mesh/allocator"
 	"mesh/server"
 	"mesh/tlsutil"
 )
@@ -23,7 +24,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "join", Usage: "comma-separated HTTP addresses of other servers"},
 			&cli.DurationFlag{Name: "heartbeat-interval", Value: d.HeartbeatInterval, Usage: "HEARTBEAT period on framework and agent streams"},
 			&cli.DurationFlag{Name: "allocation-interval", Value: d.AllocationInterval, Usage: "period of the background allocation pass"},
-			&cli.StringFlag{Name: "allocator", Value: d.Allocator, Usage: "allocation policy"},
+			&cli.StringFlag{Name: "allocator", Value: d.Allocator, Usage: "allocation policy: " + strings.Join(allocator.Names(), " or ")},
 			&cli.StringFlag{Name: "min-allocatable-resources", Value: d.MinAllocatableResources, Usage: "least an offer holds: quantity sets separated by '|', each 'name:amount' separated by ';' (an offer holds one set)"},
 			&cli.DurationFlag{Name: "offer-timeout", Usage: "how long an offer stands before it is rescinded (0: until used or declined)"},
 			&cli.DurationFlag{Name: "agent-reregister-timeout", Value: d.AgentReregisterTimeout, Usage: "how long a disconnected agent has to come back before its tasks are lost"},

@@ -48,6 +48,9 @@ type DRF struct {
 	// ext holds offer constraints and the why recorder (constraints.go,
 	// why.go).
 	ext extras
+	// pack makes the allocator BinPack; pack1 is its state during a pass.
+	pack  bool
+	pack1 *packPass
 }
 
 // agent is one agent's resources. free is kept equal to total minus every
@@ -74,6 +77,7 @@ type framework struct {
 type filter struct {
 	role   string
 	res    mesos.Resources // without allocation_info
+	norm   bool            // res is Normalized
 	expiry time.Time
 }
 
@@ -444,7 +448,11 @@ func (d *DRF) track(fw string, a *agent, res mesos.Resources) {
 	if res.IsEmpty() {
 		return
 	}
-	a.allocated[fw] = a.allocated[fw].Add(res...)
+	if held := a.allocated[fw]; len(held) == 0 && res.Normalized() {
+		a.allocated[fw] = res.Clone() // what Add would make of it, cheaper
+	} else {
+		a.allocated[fw] = held.Add(res...)
+	}
 	for _, g := range splitByRole(res) {
 		v := scalarsOf(g.res)
 		ru := d.roleUse[g.role]
@@ -487,29 +495,35 @@ func (d *DRF) untrack(fw string, res mesos.Resources) {
 // events rather than adjusting free incrementally so that inconsistent
 // input (more used than the agent has) can never leave free above total.
 func (d *DRF) recomputeFree(a *agent) {
-	free := a.total
-	for _, fw := range sortedKeys(a.allocated) {
-		free = free.Subtract(a.allocated[fw].Unallocate()...)
+	var used []mesos.Resource
+	for _, held := range a.allocated {
+		for _, r := range held {
+			r.AllocationInfo = nil // a shallow copy: Subtract only reads it
+			used = append(used, r)
+		}
 	}
-	a.free = free
+	// Subtracting is order-independent (each amount only goes down, to
+	// zero at the least), so the map's order does not matter.
+	a.free = a.total.Subtract(used...)
 }
 
 // withRoles returns a merged copy of res in which every resource has
 // allocation_info: resources lacking it take their reservation role if
 // reserved, else fw's first role, else "*".
 func (d *DRF) withRoles(fw string, res mesos.Resources) mesos.Resources {
-	out := res.Clone()
-	for i := range out {
-		if out[i].AllocationRole() != "" {
-			continue
+	out := make(mesos.Resources, len(res))
+	for i, r := range res {
+		// A shallow copy: Add below makes the deep one.
+		if r.AllocationRole() == "" {
+			role := "*"
+			if r.IsReserved() {
+				role = r.ReservationRole()
+			} else if f := d.frameworks[fw]; f != nil {
+				role = f.roles[0]
+			}
+			r.AllocationInfo = &mesos.AllocationInfo{Role: role}
 		}
-		role := "*"
-		if out[i].IsReserved() {
-			role = out[i].ReservationRole()
-		} else if f := d.frameworks[fw]; f != nil {
-			role = f.roles[0]
-		}
-		out[i].AllocationInfo = &mesos.AllocationInfo{Role: role}
+		out[i] = r
 	}
 	return mesos.Resources(nil).Add(out...)
 }

@@ -59,14 +59,19 @@ func (d *DRF) allocate() []Allocation {
 		return nil
 	}
 	var round []Allocation
+	order := d.sortedAgents()
+	if d.pack {
+		order = d.packOrder(now)
+		defer func() { d.pack1 = nil }()
+	}
 	q := d.newQuotaPass()
 	if q != nil {
 		// Guarantees first: roles short of theirs, up to them.
-		for _, id := range d.sortedAgents() {
+		for _, id := range order {
 			round = d.allocateAgent(d.agents[id], roles, fws, q, true, now, round)
 		}
 	}
-	for _, id := range d.sortedAgents() {
+	for _, id := range order {
 		round = d.allocateAgent(d.agents[id], roles, fws, q, false, now, round)
 	}
 	return round
@@ -94,7 +99,7 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 		if guaranteeStage && !q.hungry(rc.name) {
 			continue
 		}
-		offer := a.free.AllocatableTo(rc.name)
+		offer := allocatableTo(a.free, rc.name)
 		uncapped, all := offer, unbounded
 		if q != nil {
 			var unres vec
@@ -107,26 +112,35 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 			}
 			continue
 		}
+		norm := offer.Normalized() // once, rather than per filter checked
 		fs := fws[rc.name]
 		for _, fc := range fs.sorted() {
 			f := d.frameworks[fc.name]
-			if skip := d.skipReason(f, gpus, a.id, rc.name, offer, now); skip != "" {
+			if skip := d.skipReason(f, gpus, a.id, rc.name, offer, norm, now); skip != "" {
 				if p != nil {
 					d.whySkip(p, f, rc.name, a, skip, now)
 				}
 				continue
 			}
+			if !guaranteeStage && d.withheld(a, fc.name) {
+				continue // binpack keeps this empty agent for later
+			}
 			if p != nil {
 				d.whyWin(p, fs, rc.name, fc.name, fc.share, rc.share, a.id)
 			}
+			d.packOffered(fc.name)
 			granted := offer.Allocate(rc.name)
-			a.free = a.free.Subtract(offer...)
+			if sameResources(offer, a.free) {
+				a.free = nil // the whole of it: nothing left to subtract from
+			} else {
+				a.free = a.free.Subtract(offer...)
+			}
 			d.track(fc.name, a, granted)
 			v := scalarsOf(offer)
 			roles.allocated(rc.name, v)
 			fs.allocated(fc.name, v)
 			if q != nil {
-				q.allocated(rc.name, v, scalarsOf(offer.AllocatableTo("*")))
+				q.allocated(rc.name, v, scalarsOf(allocatableTo(offer, "*")))
 			}
 			round = append(round, Allocation{
 				FrameworkID: fc.name,
@@ -149,11 +163,11 @@ func (d *DRF) allocateAgent(a *agent, roles *roleTree, fws map[string]*sorter, q
 // skipReason says why framework f may not have offer on the agent in
 // role ("" if it may): a GPU agent it did not ask for, a decline filter,
 // or its offer constraints.
-func (d *DRF) skipReason(f *framework, gpus bool, agentID, role string, offer mesos.Resources, now time.Time) Reason {
+func (d *DRF) skipReason(f *framework, gpus bool, agentID, role string, offer mesos.Resources, norm bool, now time.Time) Reason {
 	switch {
 	case gpus && !f.gpuAware:
 		return ReasonGPUAgent
-	case f.filtered(agentID, role, offer, now):
+	case f.filtered(agentID, role, offer, norm, now):
 		return ReasonFiltered
 	case d.excluded(f.id, role, agentID):
 		return ReasonConstraint
@@ -171,6 +185,25 @@ func whyAgentReason(inactive bool, free mesos.Resources) Reason {
 		return ReasonBelowMinimum
 	}
 	return ReasonAgentFull
+}
+
+// allocatableTo is rs.AllocatableTo(role) without a copy when every
+// resource of rs is allocatable to role (the usual case: nothing
+// reserved). The allocator never modifies resources in place, so sharing
+// them is safe.
+func allocatableTo(rs mesos.Resources, role string) mesos.Resources {
+	for i := range rs {
+		if rr := rs[i].ReservationRole(); rr != "*" && rr != role {
+			return rs.AllocatableTo(role)
+		}
+	}
+	return rs
+}
+
+// sameResources reports whether a and b are the very same list (not a
+// copy).
+func sameResources(a, b mesos.Resources) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // sorters builds the pass's role order and one framework sorter per role,
@@ -229,16 +262,26 @@ func (d *DRF) offerable(rs mesos.Resources) bool {
 // filtered reports whether an unexpired decline filter of f on the agent
 // for role contains offer (Mesos semantics: a filter applies only while
 // the offer would be a subset of what was declined; once more is free, the
-// framework sees the larger offer). Expired filters are dropped on the way.
-func (f *framework) filtered(agentID, role string, offer mesos.Resources, now time.Time) bool {
+// framework sees the larger offer). norm says whether offer is
+// Normalized. Expired filters are dropped on the way.
+func (f *framework) filtered(agentID, role string, offer mesos.Resources, norm bool, now time.Time) bool {
 	fs := f.filters[agentID]
 	if len(fs) == 0 {
 		return false
 	}
-	fs = slices.DeleteFunc(fs, func(x filter) bool { return !now.Before(x.expiry) })
-	f.setFilters(agentID, fs)
+	if slices.ContainsFunc(fs, func(x filter) bool { return !now.Before(x.expiry) }) {
+		fs = slices.DeleteFunc(fs, func(x filter) bool { return !now.Before(x.expiry) })
+		f.setFilters(agentID, fs)
+	}
 	for _, x := range fs {
-		if x.role == role && x.res.Contains(offer) {
+		if x.role != role {
+			continue
+		}
+		if norm && x.norm {
+			if x.res.ContainsNormalized(offer) {
+				return true
+			}
+		} else if x.res.Contains(offer) {
 			return true
 		}
 	}
@@ -249,6 +292,7 @@ func (f *framework) filtered(agentID, role string, offer mesos.Resources, now ti
 // so that repeated declines of an agent that is never offered again (and
 // so never checked) cannot pile up.
 func (f *framework) addFilter(agentID string, x filter, now time.Time) {
+	x.norm = x.res.Normalized()
 	fs := slices.DeleteFunc(f.filters[agentID], func(y filter) bool { return !now.Before(y.expiry) })
 	if !x.res.IsEmpty() {
 		fs = append(fs, x)

@@ -69,7 +69,7 @@ func (d *DRF) newQuotaPass() *quotaPass {
 		}
 	}
 	for _, a := range d.agents {
-		q.available = q.available.add(scalarsOf(a.free.AllocatableTo("*")))
+		q.available = q.available.add(scalarsOf(allocatableTo(a.free, "*")))
 	}
 	for r := range d.quotas {
 		if !q.nested(r) {

@@ -13,7 +13,8 @@ type Factory func(cfg Config) (Allocator, error)
 var (
 	registryMu sync.RWMutex
 	registry   = map[string]Factory{
-		"drf": func(cfg Config) (Allocator, error) { return NewDRF(cfg), nil },
+		"drf":     func(cfg Config) (Allocator, error) { return NewDRF(cfg), nil },
+		"binpack": func(cfg Config) (Allocator, error) { return NewBinPack(cfg), nil },
 	}
 )
 

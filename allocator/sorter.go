@@ -124,24 +124,41 @@ func (s *sorter) contains(name string) bool {
 // len returns the number of clients.
 func (s *sorter) len() int { return len(s.clients) }
 
-// allocated records that name was given v. It only marks the order stale:
-// the next sorted call re-sorts, so a caller may keep ranging over the
-// slice an earlier sorted call returned.
+// allocated records that name was given v. Once the sorter is sorted the
+// client is moved straight to its new place (an allocation only moves a
+// client later in the order), rather than re-sorting every client; a
+// caller ranging over the slice sorted returned must therefore stop
+// ranging once it has reported an allocation.
 func (s *sorter) allocated(name string, v vec) {
 	c, ok := s.byName[name]
 	if !ok {
 		return
 	}
+	// Where c stands before the change: the order is total, so c is found.
+	i := -1
+	if !s.dirty {
+		i, _ = slices.BinarySearchFunc(s.clients, c, compareClients)
+	}
 	c.alloc = c.alloc.add(v)
 	c.count++
 	c.share = c.alloc.share(s.total) / c.weight
-	s.dirty = true
+	if i >= 0 {
+		s.moveLater(i)
+	}
+}
+
+// moveLater puts the client at i, whose share or count grew, back in
+// order among the sorted clients after it.
+func (s *sorter) moveLater(i int) {
+	c := s.clients[i]
+	rest := s.clients[i+1:]
+	n, _ := slices.BinarySearchFunc(rest, c, compareClients)
+	copy(s.clients[i:i+n], rest[:n])
+	s.clients[i+n] = c
 }
 
 // sorted returns the clients, least dominant share first. The slice is the
-// sorter's own and is re-sorted in place by the next call after an
-// allocation, so do not call sorted on the same sorter while ranging over
-// its result.
+// sorter's own and stays in order as allocations are reported.
 func (s *sorter) sorted() []*client {
 	if s.dirty {
 		slices.SortFunc(s.clients, compareClients)

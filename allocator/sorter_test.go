@@ -1,6 +1,8 @@
 package allocator
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -51,5 +53,29 @@ func TestScalarsOf_CountsOnlyDRFScalars(t *testing.T) {
 	rs = append(rs, reserved("ops", 0.5, 64)...)
 	if got, want := scalarsOf(rs), (vec{2, 64, 0, 1}); got != want {
 		t.Fatalf("scalarsOf = %v, want %v", got, want)
+	}
+}
+
+// TestSorter_StaysInOrderAsAllocationsArrive: moving an allocated client
+// to its new place keeps the same order a full sort gives, whatever the
+// allocations.
+func TestSorter_StaysInOrderAsAllocationsArrive(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for round := range 200 {
+		s := newSorter(vec{100, 1000, 100, 0})
+		for i := range 1 + r.IntN(30) {
+			s.add(fmt.Sprintf("c%02d", i), vec{float64(r.IntN(5)), float64(r.IntN(50))}, float64(1+r.IntN(3)), uint64(r.IntN(3)))
+		}
+		s.sorted()
+		for range 50 {
+			c := s.clients[r.IntN(len(s.clients))]
+			s.allocated(c.name, vec{float64(r.IntN(3)), float64(r.IntN(30))})
+			got := names(s.sorted())
+			want := slices.Clone(s.clients)
+			slices.SortFunc(want, compareClients)
+			if !slices.Equal(got, names(want)) {
+				t.Fatalf("round %d: order %v after allocating to %s, a full sort gives %v", round, got, c.name, names(want))
+			}
+		}
 	}
 }

@@ -1,8 +1,10 @@
 package mesos
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -39,22 +41,29 @@ func (r *Resource) AllocationRole() string {
 	return r.AllocationInfo.Role
 }
 
+// resKey identifies which resources can be merged by Add. It is a
+// comparable value, so comparing two resources' keys allocates nothing.
+type resKey struct {
+	name, typ, reservation, allocation string
+	revocable                          bool
+	// stack tells apart reservation stacks that end in the same role
+	// (reservationKey); volume a disk's persistence and volume
+	// (volumeKey). Both are empty in the common case, built for nothing.
+	stack, volume string
+}
+
 // key identifies which resources can be merged by Add.
-func (r *Resource) key() string {
-	var b strings.Builder
-	b.WriteString(r.Name)
-	b.WriteByte('|')
-	b.WriteString(r.Type)
-	b.WriteByte('|')
-	b.WriteString(r.ReservationRole())
-	b.WriteByte('|')
-	b.WriteString(r.AllocationRole())
-	if r.Revocable != nil {
-		b.WriteString("|rev")
+func (r *Resource) key() resKey {
+	return resKey{name: r.Name, typ: r.Type, reservation: r.ReservationRole(), allocation: r.AllocationRole(),
+		revocable: r.Revocable != nil, stack: reservationKey(r.Reservations), volume: volumeKey(r.Disk)}
+}
+
+// sameKey reports whether a.key() == b.key(), cheapest test first.
+func sameKey(a, b *Resource) bool {
+	if a.Name != b.Name || a.Type != b.Type || (a.Revocable == nil) != (b.Revocable == nil) {
+		return false
 	}
-	b.WriteString(reservationKey(r.Reservations))
-	b.WriteString(volumeKey(r.Disk))
-	return b.String()
+	return a.key() == b.key()
 }
 
 // isEmpty reports whether the resource holds nothing.
@@ -97,14 +106,37 @@ func (r Resource) Clone() Resource {
 	return c
 }
 
-// Clone returns a deep copy of rs.
+// Clone returns a deep copy of rs. The copies' scalars and allocation
+// infos are allocated together, one block each, rather than one by one.
 func (rs Resources) Clone() Resources {
 	if rs == nil {
 		return nil
 	}
+	var nScalars, nInfos int
+	for i := range rs {
+		if rs[i].Scalar != nil {
+			nScalars++
+		}
+		if rs[i].AllocationInfo != nil {
+			nInfos++
+		}
+	}
+	scalars := make([]Scalar, 0, nScalars)
+	infos := make([]AllocationInfo, 0, nInfos)
 	out := make(Resources, len(rs))
 	for i := range rs {
-		out[i] = rs[i].Clone()
+		r := rs[i]
+		scalar, info := r.Scalar, r.AllocationInfo
+		r.Scalar, r.AllocationInfo = nil, nil
+		out[i] = r.Clone()
+		if scalar != nil {
+			scalars = append(scalars, *scalar)
+			out[i].Scalar = &scalars[len(scalars)-1]
+		}
+		if info != nil {
+			infos = append(infos, *info)
+			out[i].AllocationInfo = &infos[len(infos)-1]
+		}
 	}
 	return out
 }
@@ -137,8 +169,10 @@ func (r *Resource) Validate() error {
 		if r.Ranges == nil || r.Scalar != nil || r.Set != nil {
 			return fmt.Errorf("resource %q of type RANGES needs exactly a ranges value", r.Name)
 		}
-		rg := append([]Range(nil), r.Ranges.Range...)
-		sort.Slice(rg, func(i, j int) bool { return rg[i].Begin < rg[j].Begin })
+		rg := r.Ranges.Range
+		if !slices.IsSortedFunc(rg, compareBegin) {
+			rg = slices.SortedFunc(slices.Values(rg), compareBegin)
+		}
 		for i, x := range rg {
 			if x.Begin > x.End {
 				return fmt.Errorf("resource %q has range [%d-%d] whose begin is after its end", r.Name, x.Begin, x.End)
@@ -174,14 +208,28 @@ func (r *Resource) Validate() error {
 	return nil
 }
 
-// normalizeRanges sorts and merges overlapping or adjacent ranges.
+// compareBegin orders ranges by their first value.
+func compareBegin(a, b Range) int { return cmp.Compare(a.Begin, b.Begin) }
+
+// normalizeRanges sorts and merges overlapping or adjacent ranges into a
+// new slice; in is not modified.
 func normalizeRanges(in []Range) []Range {
 	if len(in) == 0 {
 		return nil
 	}
-	rg := append([]Range(nil), in...)
-	sort.Slice(rg, func(i, j int) bool { return rg[i].Begin < rg[j].Begin })
-	out := []Range{rg[0]}
+	return normalizeOwnedRanges(append([]Range(nil), in...))
+}
+
+// normalizeOwnedRanges is normalizeRanges on a slice the caller owns: it
+// sorts and merges rg in place and returns it shortened.
+func normalizeOwnedRanges(rg []Range) []Range {
+	if len(rg) == 0 {
+		return nil
+	}
+	if !slices.IsSortedFunc(rg, compareBegin) {
+		slices.SortFunc(rg, compareBegin)
+	}
+	out := rg[:1]
 	for _, x := range rg[1:] {
 		last := &out[len(out)-1]
 		if last.End == math.MaxUint64 || x.Begin <= last.End+1 {
@@ -195,24 +243,31 @@ func normalizeRanges(in []Range) []Range {
 	return out
 }
 
-// subtractRanges removes b from a; both normalized.
+// subtractRanges removes b from a; both normalized. It walks both in one
+// pass and returns a new slice (nil when nothing is left).
 func subtractRanges(a, b []Range) []Range {
-	out := append([]Range(nil), a...)
-	for _, s := range b {
-		var next []Range
-		for _, x := range out {
-			if s.End < x.Begin || s.Begin > x.End {
-				next = append(next, x)
-				continue
-			}
-			if s.Begin > x.Begin {
-				next = append(next, Range{x.Begin, s.Begin - 1})
-			}
-			if s.End < x.End {
-				next = append(next, Range{s.End + 1, x.End})
-			}
+	var out []Range
+	j := 0
+	for _, x := range a {
+		// Skip what ends before x starts.
+		for j < len(b) && b[j].End < x.Begin {
+			j++
 		}
-		out = next
+		cur := x
+		k := j
+		for ; k < len(b) && b[k].Begin <= cur.End; k++ {
+			if b[k].Begin > cur.Begin {
+				out = append(out, Range{cur.Begin, b[k].Begin - 1})
+			}
+			if b[k].End >= cur.End {
+				cur.Begin, cur.End = 1, 0 // nothing left of x
+				break
+			}
+			cur.Begin = b[k].End + 1
+		}
+		if cur.Begin <= cur.End {
+			out = append(out, cur)
+		}
 	}
 	return out
 }
@@ -234,7 +289,7 @@ func addTo(acc *Resource, r *Resource) {
 		if acc.Ranges == nil {
 			acc.Ranges = &Ranges{}
 		}
-		acc.Ranges.Range = normalizeRanges(append(acc.Ranges.Range, r.Ranges.Range...))
+		acc.Ranges.Range = normalizeOwnedRanges(append(acc.Ranges.Range, r.Ranges.Range...))
 	case ValueSet:
 		if acc.Set == nil {
 			acc.Set = &Set{}
@@ -254,9 +309,18 @@ func addTo(acc *Resource, r *Resource) {
 
 // Add returns rs plus other; rs is not modified.
 func (rs Resources) Add(other ...Resource) Resources {
-	out := rs.Clone()
+	if len(other) == 0 {
+		return rs.Clone()
+	}
+	out := make(Resources, len(rs), len(rs)+len(other))
+	for i := range rs {
+		out[i] = rs[i].Clone()
+	}
 	for i := range other {
 		out = out.addOne(&other[i])
+	}
+	if len(out) == 0 && rs == nil {
+		return nil
 	}
 	return out
 }
@@ -271,7 +335,7 @@ func (rs Resources) addOne(r *Resource) Resources {
 		c.Scalar.Value = roundScalar(c.Scalar.Value)
 	}
 	if c.Type == ValueRanges {
-		c.Ranges.Range = normalizeRanges(c.Ranges.Range)
+		c.Ranges.Range = normalizeOwnedRanges(c.Ranges.Range)
 	}
 	if c.isEmpty() {
 		return rs
@@ -292,7 +356,12 @@ func (rs Resources) addOne(r *Resource) Resources {
 // rs is normalized first (entries of one key merged, invalid entries
 // dropped, as Add does), so the result never holds two entries of one key.
 func (rs Resources) Subtract(other ...Resource) Resources {
-	out := Resources(nil).Add(rs...)
+	var out Resources
+	if rs.Normalized() {
+		out = rs.Clone() // what Add would make of it, cheaper
+	} else {
+		out = Resources(nil).Add(rs...)
+	}
 	for i := range other {
 		r := &other[i]
 		k := r.key()
@@ -353,6 +422,9 @@ func (rs Resources) Contains(other Resources) bool {
 			return false
 		}
 	}
+	if rs.Normalized() && other.Normalized() {
+		return rs.ContainsNormalized(other)
+	}
 	need := Resources(nil).Add(other...)
 	have := Resources(nil).Add(rs...)
 	for i := range need {
@@ -388,6 +460,98 @@ func (rs Resources) Contains(other Resources) bool {
 			break
 		}
 		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Normalized reports whether rs is already in the form Add leaves it:
+// every entry valid and non-empty, scalars in fixed point, ranges sorted
+// and merged, sets of at most 16 items, no two entries of one key (and at
+// most 8 entries). Resources the allocator keeps are, so comparing them
+// needs no normalized copies.
+func (rs Resources) Normalized() bool {
+	if len(rs) > 8 {
+		return false // the pairwise key check below is for short lists
+	}
+	for i := range rs {
+		r := &rs[i]
+		if r.Validate() != nil || r.isEmpty() {
+			return false
+		}
+		switch r.Type {
+		case ValueScalar:
+			if roundScalar(r.Scalar.Value) != r.Scalar.Value {
+				return false
+			}
+		case ValueSet:
+			if len(r.Set.Item) > 16 {
+				return false // containsNormalized compares items pairwise
+			}
+		case ValueRanges:
+			for k := 1; k < len(r.Ranges.Range); k++ {
+				if r.Ranges.Range[k-1].End == math.MaxUint64 || r.Ranges.Range[k].Begin <= r.Ranges.Range[k-1].End+1 {
+					return false
+				}
+			}
+		}
+		for j := range i {
+			if sameKey(&rs[j], r) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ContainsNormalized is Contains for two lists that are Normalized (the
+// caller checked each once, rather than once per comparison); it
+// allocates nothing. On lists that are not, its answer is meaningless.
+func (have Resources) ContainsNormalized(need Resources) bool {
+	for i := range need {
+		n := &need[i]
+		var h *Resource
+		for j := range have {
+			if sameKey(&have[j], n) {
+				h = &have[j]
+				break
+			}
+		}
+		if h == nil {
+			return false
+		}
+		switch n.Type {
+		case ValueScalar:
+			if roundScalar(h.Scalar.Value-n.Scalar.Value) < 0 {
+				return false
+			}
+		case ValueRanges:
+			if !coversRanges(h.Ranges.Range, n.Ranges.Range) {
+				return false
+			}
+		case ValueSet:
+			for _, it := range n.Set.Item {
+				if !slices.Contains(h.Set.Item, it) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// coversRanges reports whether a covers every value of b; both sorted and
+// merged.
+func coversRanges(a, b []Range) bool {
+	i := 0
+	for _, x := range b {
+		for i < len(a) && a[i].End < x.Begin {
+			i++
+		}
+		// Merged ranges leave gaps between them, so x lies in a[i] or is
+		// not covered.
+		if i == len(a) || a[i].Begin > x.Begin || a[i].End < x.End {
 			return false
 		}
 	}
@@ -434,8 +598,9 @@ func (rs Resources) Names() []string {
 // to role.
 func (rs Resources) Allocate(role string) Resources {
 	out := rs.Clone()
+	info := &AllocationInfo{Role: role} // shared: nothing changes one in place
 	for i := range out {
-		out[i].AllocationInfo = &AllocationInfo{Role: role}
+		out[i].AllocationInfo = info
 	}
 	return out
 }

@@ -2,7 +2,9 @@ package mesos
 
 import (
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -257,5 +259,102 @@ func TestResources_CloneIsDeep(t *testing.T) {
 	if rs[0].Scalar.Value != 1 || rs[1].Ranges.Range[0].End != 2 || rs[2].Set.Item[0] != "a" ||
 		rs[3].Reservations[0].Role != "web" || rs[3].AllocationInfo.Role != "web" {
 		t.Fatalf("Clone shares memory: %s", dump(rs))
+	}
+}
+
+// randomRanges returns up to 6 ranges within [0, 63], possibly
+// overlapping, unsorted, adjacent or inverted (inverted ones are dropped
+// by Subtract and make a resource invalid for Add).
+func randomRanges(r *rand.Rand) []Range {
+	var rg []Range
+	for range r.IntN(7) {
+		b := uint64(r.IntN(64))
+		e := b + uint64(r.IntN(10))
+		if r.IntN(10) == 0 {
+			b, e = e+1, b // inverted
+		}
+		rg = append(rg, Range{b, min(e, 63)})
+	}
+	return rg
+}
+
+// bits is the set of values ranges cover, as a bit mask over [0, 63].
+func bits(rg []Range) uint64 {
+	var m uint64
+	for _, x := range rg {
+		for v := x.Begin; v <= x.End && v < 64; v++ {
+			m |= 1 << v
+		}
+	}
+	return m
+}
+
+func validRanges(rg []Range) bool {
+	return (&Resource{Name: "p", Type: ValueRanges, Ranges: &Ranges{Range: rg}}).Validate() == nil
+}
+
+// TestResources_RangesArithmeticMatchesSets checks Add, Subtract and
+// Contains of ranges against plain sets of values, on random ranges.
+func TestResources_RangesArithmeticMatchesSets(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 1))
+	for i := range 5000 {
+		a, b := randomRanges(r), randomRanges(r)
+		ra := Resources(nil).Add(RangesResource("p", a...))
+		wantA := bits(a)
+		if !validRanges(a) {
+			wantA = 0
+		}
+		if got := bits(ra.Ranges("p")); got != wantA {
+			t.Fatalf("case %d: %v normalized to %v", i, a, ra.Ranges("p"))
+		}
+		if got := ra.Ranges("p"); !slices.IsSortedFunc(got, compareBegin) || len(normalizeRanges(got)) != len(got) {
+			t.Fatalf("case %d: %v is not normalized", i, got)
+		}
+		var validB []Range
+		for _, x := range b {
+			if x.Begin <= x.End {
+				validB = append(validB, x)
+			}
+		}
+		if got, want := bits(ra.Subtract(RangesResource("p", b...)).Ranges("p")), wantA&^bits(validB); got != want {
+			t.Fatalf("case %d: %v minus %v = %b, want %b", i, ra.Ranges("p"), b, got, want)
+		}
+		wantContains := bits(b)&^wantA == 0
+		if !validRanges(b) {
+			wantContains = false
+		}
+		if got := ra.Contains(Resources{RangesResource("p", b...)}); got != wantContains {
+			t.Fatalf("case %d: %v contains %v = %v, want %v", i, ra.Ranges("p"), b, got, wantContains)
+		}
+		if validRanges(b) {
+			sum := ra.Add(RangesResource("p", b...))
+			if got := bits(sum.Ranges("p")); got != wantA|bits(b) {
+				t.Fatalf("case %d: %v plus %v = %v", i, ra.Ranges("p"), b, sum.Ranges("p"))
+			}
+		}
+	}
+}
+
+// TestResources_Normalized: only lists in the form Add leaves them are
+// Normalized, and Add's result always is (for short lists).
+func TestResources_Normalized(t *testing.T) {
+	not := map[string]Resources{
+		"two entries of one key": {ScalarResource("cpus", 1), ScalarResource("cpus", 1)},
+		"unsorted ranges":        {RangesResource("ports", Range{5, 6}, Range{1, 2})},
+		"adjacent ranges":        {RangesResource("ports", Range{1, 2}, Range{3, 4})},
+		"beyond fixed point":     {ScalarResource("cpus", 0.0001)},
+		"empty":                  {ScalarResource("cpus", 0)},
+		"invalid":                {ScalarResource("cpus", -1)},
+	}
+	for name, rs := range not {
+		if rs.Normalized() {
+			t.Errorf("%s: %v is Normalized", name, rs)
+		}
+		if sum := Resources(nil).Add(rs...); !sum.Normalized() {
+			t.Errorf("%s: Add's %v is not Normalized", name, sum)
+		}
+	}
+	if rs := mustParse(t, "cpus:2;mem:1024;ports:[1-10,20-30];cpus(web):1"); !rs.Normalized() {
+		t.Errorf("%v is not Normalized", rs)
 	}
 }
