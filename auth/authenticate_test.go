@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestAuthenticator_BasicBearerAndJoinToken(t *testing.T) {
+	a := &Authenticator{
+		Credentials: NewCredentials([]Credential{{Principal: "ops", Secret: "ops-secret"}}),
+		JoinToken:   NewSecret("join-secret"),
+	}
+	for _, tc := range []struct {
+		name, header string
+		cert         Identity
+		want         Identity
+		bad          bool
+	}{
+		{name: "none", want: Identity{}},
+		{name: "certificate only", cert: Identity{Role: "server"}, want: Identity{Role: "server"}},
+		{name: "basic", header: BasicHeader("ops", "ops-secret"), want: Identity{Principal: "ops"}},
+		{name: "basic with a certificate", header: BasicHeader("ops", "ops-secret"), cert: Identity{Role: "client"}, want: Identity{Principal: "ops", Role: "client"}},
+		{name: "basic wrong secret", header: BasicHeader("ops", "nope"), bad: true},
+		{name: "basic unknown principal", header: BasicHeader("who", "ops-secret"), bad: true},
+		{name: "bearer credential", header: "Bearer ops-secret", want: Identity{Principal: "ops"}},
+		{name: "bearer join token", header: "Bearer join-secret", want: Identity{Role: RoleAgent}},
+		{name: "bearer unknown", header: "Bearer nope", bad: true},
+		{name: "join token as basic", header: BasicHeader("agent", "join-secret"), bad: true},
+		{name: "other scheme", header: "Digest x", bad: true},
+		{name: "not base64", header: "Basic !!!", bad: true},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		if tc.header != "" {
+			r.Header.Set("Authorization", tc.header)
+		}
+		got, err := a.Authenticate(r, tc.cert)
+		if tc.bad {
+			if !errors.Is(err, ErrBadCredential) {
+				t.Errorf("%s: got %+v, %v; want ErrBadCredential", tc.name, got, err)
+			}
+			if err != nil && (strings.Contains(err.Error(), "ops-secret") || strings.Contains(err.Error(), "join-secret")) {
+				t.Errorf("%s: the error quotes a secret: %v", tc.name, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: got %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+func TestAuthenticator_NoJoinTokenMatchesNothing(t *testing.T) {
+	a := &Authenticator{}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer x")
+	if id, err := a.Authenticate(r, Identity{}); err == nil {
+		t.Fatalf("an authenticator without credentials or a join token proved %+v", id)
+	}
+}
+
+func TestLoadSecret_TrimsAndRefuses(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "token")
+	if err := os.WriteFile(p, []byte("  tok-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadSecret(p)
+	if err != nil || s.Value() != "tok-1" || !s.Matches("tok-1") || s.Matches("tok-2") {
+		t.Fatalf("LoadSecret: %v, %q", err, s.Value())
+	}
+	for _, bad := range []string{"\n\n", "a\nb"} {
+		if err := os.WriteFile(p, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Reload(); err == nil {
+			t.Errorf("reload of %q: no error", bad)
+		}
+	}
+	if s.Value() != "tok-1" {
+		t.Fatal("a bad file replaced the secret")
+	}
+	if (*Secret)(nil).Matches("") || NewSecret("").Matches("") {
+		t.Fatal("an empty secret matches")
+	}
+}
+
+func FuzzParseAuthorization(f *testing.F) {
+	for _, s := range []string{BasicHeader("ops", "s"), "Bearer tok", "Basic", "bearer  x ", "Basic Og==", "Negotiate abc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		c, err := ParseAuthorization(h)
+		if err != nil {
+			if !errors.Is(err, ErrBadCredential) {
+				t.Fatalf("error %v is not ErrBadCredential", err)
+			}
+			return
+		}
+		switch c.Scheme {
+		case "Basic":
+			back, err := ParseAuthorization(BasicHeader(c.Principal, c.Secret))
+			if err != nil || back != c {
+				t.Fatalf("basic round trip: %+v -> %+v, %v", c, back, err)
+			}
+		case "Bearer":
+			if c.Token == "" {
+				t.Fatal("an empty bearer token parsed")
+			}
+		default:
+			t.Fatalf("scheme %q parsed", c.Scheme)
+		}
+	})
+}
