@@ -173,3 +173,30 @@ func (a *Authenticator) Authenticate(r *http.Request, id Identity) (Identity, er
 	}
 	return id, nil
 }
+
+// Transport adds an Authorization header to each request it carries that
+// has none, on redirects to other hosts too (where Go's client drops the
+// header it was given): the servers of one cluster redirect to their
+// leader.
+type Transport struct {
+	// Base carries the requests; nil is http.DefaultTransport.
+	Base http.RoundTripper
+	// Header returns the header value, read per request so that a
+	// reloaded secret is used from the next request on; "" adds none.
+	Header func() string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if r.Header.Get("Authorization") == "" {
+		if h := t.Header(); h != "" {
+			r = r.Clone(r.Context())
+			r.Header.Set("Authorization", h)
+		}
+	}
+	return base.RoundTrip(r)
+}
