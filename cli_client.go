@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"mesh/auth"
 	"mesh/mesos"
 	mapi "mesh/mesos/master"
 )
@@ -34,7 +35,7 @@ func addressFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "address", Value: "127.0.0.1:5050", EnvVars: []string{"MESH_ADDR"},
 			Usage: "HTTP address of any server, or a comma-separated list to try in turn (followers redirect to the leader)"},
-	}, tlsFlags()...)
+	}, append(tlsFlags(), credentialFlags()...)...)
 }
 
 // clientHTTP follows the servers' redirects to the leader (307 keeps the
@@ -61,6 +62,13 @@ func newAPIClient(c *cli.Context) *apiClient {
 	if t != nil {
 		// Servers and agents answer the CLI: any mesh role will do.
 		a.hc = &http.Client{Timeout: clientHTTP.Timeout, Transport: t.HTTPTransport("")}
+	}
+	authz, err := clientAuthorization(c)
+	if err != nil && a.err == nil {
+		a.err = err
+	}
+	if authz != "" {
+		a.hc = &http.Client{Timeout: a.hc.Timeout, Transport: authTransport(a.hc.Transport, authz)}
 	}
 	return a.with(c.String("address"))
 }
@@ -281,4 +289,10 @@ func scalars(rs []mesos.Resource) string {
 		return "-"
 	}
 	return strings.Join(parts, " ")
+}
+
+// authTransport adds the Authorization header authz to every request,
+// the ones that follow a redirect to the leader included.
+func authTransport(base http.RoundTripper, authz string) http.RoundTripper {
+	return &auth.Transport{Base: base, Header: func() string { return authz }}
 }

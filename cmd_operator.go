@@ -22,7 +22,7 @@ func operatorCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "operator",
 		Usage: "operate a running cluster: raft membership and snapshots",
-		Flags: append([]cli.Flag{addr}, tlsFlags()...),
+		Flags: append(append([]cli.Flag{addr}, tlsFlags()...), credentialFlags()...),
 		Subcommands: []*cli.Command{
 			{
 				Name:  "raft",
@@ -148,6 +148,13 @@ func operatorDo(c *cli.Context, method, path, contentType string, body io.Reader
 	hc := operatorClient
 	if t != nil {
 		hc = &http.Client{Timeout: operatorClient.Timeout, Transport: t.HTTPTransport(tlsutil.RoleServer)}
+	}
+	authz, err := clientAuthorization(c)
+	if err != nil {
+		return nil, err
+	}
+	if authz != "" {
+		hc = &http.Client{Timeout: hc.Timeout, Transport: authTransport(hc.Transport, authz)}
 	}
 	var buf []byte
 	if body != nil {
