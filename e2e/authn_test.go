@@ -238,8 +238,15 @@ func TestAuthn_ClusterWithTLSAndAuthentication(t *testing.T) {
 		for _, path := range []string{"/state", "/state.json", "/master/state", "/tasks", "/frameworks"} {
 			do(s.httpAddr, "GET", path, "", "ops", opsSecret)
 		}
+		// A follower's web UI forwards the caller's credential to the
+		// leader, which checks it.
 		for _, call := range []string{"GET_STATE", "GET_TASKS", "GET_EXECUTORS", "GET_FRAMEWORKS"} {
-			do(s.httpAddr, "POST", "/ui/api/v1", `{"type":"`+call+`"}`, "ops", opsSecret)
+			if code, body := do(s.httpAddr, "POST", "/ui/api/v1", `{"type":"`+call+`"}`, "ops", opsSecret); code != 200 {
+				t.Errorf("%s through %s's web UI as ops: %d %s", call, s.httpAddr, code, body)
+			}
+		}
+		if code, body := do(s.httpAddr, "POST", "/ui/api/v1", `{"type":"GET_STATE"}`, "ops", "wrong"); code != http.StatusUnauthorized {
+			t.Errorf("GET_STATE through %s's web UI with a wrong secret: %d %s", s.httpAddr, code, body)
 		}
 	}
 	for _, call := range []string{"GET_STATE", "GET_TASKS", "GET_EXECUTORS", "GET_FRAMEWORKS"} {
@@ -268,7 +275,9 @@ func TestAuthn_ClusterWithTLSAndAuthentication(t *testing.T) {
 			t.Errorf("a log line holds the secret %q", secret)
 		}
 	}
-	_ = fid
+	if fid == "" {
+		t.Error("the framework with a secret never ran")
+	}
 }
 
 // runSecretTask runs, as alice, a command task whose SECRET variable it
