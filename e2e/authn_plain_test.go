@@ -53,9 +53,29 @@ func TestAuthn_ServersAndAgentsWithoutTLS(t *testing.T) {
 	}
 	c := newCluster(t, 3, "-credentials", creds, "-agent-join-token", token, "-principal", "ops", "-secret-file", opsFile,
 		"-authenticate-frameworks", "-authenticate-agents", "-authenticate-http-readwrite")
-	// The read-only endpoints stay open (the harness reads the raft peers
-	// without a credential); the TLS test covers them.
-	leader := c.startAll()
+	for _, s := range c.servers {
+		c.start(s)
+	}
+	var leader *testServer
+	waitFor(t, 30*time.Second, "a leader that every server follows, with three raft peers", func() bool {
+		if leader = establishedLeader(c.servers); leader == nil {
+			return false
+		}
+		for _, s := range c.servers {
+			var h health
+			if getJSON(s.httpAddr, "/health", &h) != nil || h.Leader != leader.httpAddr {
+				return false
+			}
+		}
+		var peers []struct {
+			ID string `json:"id"`
+		}
+		code, body := plainDo(t, leader.httpAddr, "GET", "/internal/v1/raft/peers", "ops", opsSecret)
+		return code == 200 && json.Unmarshal([]byte(body), &peers) == nil && len(peers) == 3
+	})
+	if code, body := plainDo(t, leader.httpAddr, "GET", "/internal/v1/raft/peers", "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("raft peers without a credential: %d %s", code, body)
+	}
 	activeAgents := func() int {
 		code, body := plainDo(t, leader.httpAddr, "GET", "/state", "ops", opsSecret)
 		var st clusterState

@@ -193,6 +193,9 @@ func TestAuthn_ClusterWithTLSAndAuthentication(t *testing.T) {
 		if code, body := do(leader, "GET", "/internal/v1/snapshot", "", "", ""); code != http.StatusUnauthorized && code != http.StatusForbidden {
 			t.Fatalf("snapshot with a client certificate alone: %d %s", code, body)
 		}
+		if code, body := do(leader, "GET", "/internal/v1/raft/peers", "", "", ""); code != http.StatusUnauthorized && code != http.StatusForbidden {
+			t.Fatalf("raft peers with a client certificate alone: %d %s", code, body)
+		}
 		code, snap := authDo(t, hc, leader, "GET", "/internal/v1/snapshot", "", "ops", opsSecret)
 		if code != 200 || !strings.Contains(snap, base64.StdEncoding.EncodeToString([]byte(taskSecret))) {
 			t.Fatalf("snapshot as ops: %d, %d bytes, without the task's secret (a restore would lose it)", code, len(snap))

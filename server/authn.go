@@ -38,9 +38,9 @@ const (
 	classServer
 	// classAgent is the agent protocol.
 	classAgent
-	// classOperator endpoints hand out or replace the whole cluster: an
-	// operator principal or a server only, whenever TLS or
-	// authentication is on.
+	// classOperator endpoints hand out or replace the whole cluster, or
+	// tell its membership: an operator principal or a server only,
+	// whenever TLS or authentication is on.
 	classOperator
 )
 
@@ -65,7 +65,7 @@ func classOf(path string) endpointClass {
 		return classServer
 	case agentapi.Path:
 		return classAgent
-	case snapshotPath, removePeerPath:
+	case snapshotPath, removePeerPath, peersPath:
 		return classOperator
 	case "/health", "/version", "/master/version", "/", "/index.html":
 		return classOpen
@@ -76,8 +76,7 @@ func classOf(path string) endpointClass {
 	case strings.HasPrefix(path, "/static/"):
 		return classOpen
 	}
-	// The state and metrics endpoints, /internal/v1/raft/peers, the UI's
-	// server list and its sandbox browsing, and paths that are not found
+	// The state and metrics endpoints, the UI's server list and its sandbox browsing, and paths that are not found
 	// (so that a 404 says nothing to a caller who may not ask).
 	return classReadOnly
 }

@@ -89,6 +89,8 @@ func TestAuthn_EndpointsTakeWhatTheirFlagsSay(t *testing.T) {
 		{"snapshot without a credential", "GET", "/internal/v1/snapshot", "", "", 401},
 		{"snapshot by an agent", "GET", "/internal/v1/snapshot", "", "Bearer join-secret", 403},
 		{"snapshot by an operator", "GET", "/internal/v1/snapshot", "", ops, 200},
+		{"raft peers without a credential", "GET", "/internal/v1/raft/peers", "", "", 401},
+		{"raft peers by an operator", "GET", "/internal/v1/raft/peers", "", ops, 200},
 		{"remove-peer without a credential", "POST", "/internal/v1/raft/remove-peer", `{"id":"x"}`, "", 401},
 		{"agent protocol without a credential", "POST", "/internal/v1/agent", agentCall, "", 401},
 		{"agent protocol by an operator", "POST", "/internal/v1/agent", agentCall, ops, 403},
