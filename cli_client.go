@@ -150,7 +150,7 @@ func (a *apiClient) do(ctx context.Context, method, path string, body []byte) ([
 		return nil, err
 	}
 	if code/100 != 2 {
-		return nil, fmt.Errorf("%s %s: %d %s: %s", method, path, code, http.StatusText(code), bytes.TrimSpace(b))
+		return nil, fmt.Errorf("%s %s: %d %s: %s%s", method, path, code, http.StatusText(code), bytes.TrimSpace(b), authHint(code))
 	}
 	return b, nil
 }
@@ -289,6 +289,14 @@ func scalars(rs []mesos.Resource) string {
 		return "-"
 	}
 	return strings.Join(parts, " ")
+}
+
+// authHint is what a 401 asks of the person at the CLI.
+func authHint(code int) string {
+	if code != http.StatusUnauthorized {
+		return ""
+	}
+	return " (give -principal NAME and -secret-file FILE, or MESH_PRINCIPAL and MESH_SECRET_FILE)"
 }
 
 // authTransport adds the Authorization header authz to every request,

@@ -178,7 +178,7 @@ func operatorDo(c *cli.Context, method, path, contentType string, body io.Reader
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
-		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
+		return nil, fmt.Errorf("%s %s: %s: %s%s", method, path, resp.Status, bytes.TrimSpace(msg), authHint(resp.StatusCode))
 	}
 	return resp, nil
 }

@@ -159,7 +159,7 @@ func TestAuthn_ClusterWithTLSAndAuthentication(t *testing.T) {
 		} else {
 			answers.WriteString(out)
 		}
-		if out, code := run(t, time.Minute, "agents", "-address", c.addrs(), "-tls-ca", ca); code == 0 || !strings.Contains(out, "401") {
+		if out, code := run(t, time.Minute, "agents", "-address", c.addrs(), "-tls-ca", ca); code == 0 || !strings.Contains(out, "401") || !strings.Contains(out, "-principal") {
 			t.Errorf("mesh agents without a credential: exit %d\n%s", code, out)
 		}
 	})
