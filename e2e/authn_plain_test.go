@@ -76,6 +76,10 @@ func TestAuthn_ServersAndAgentsWithoutTLS(t *testing.T) {
 	if code, body := plainDo(t, leader.httpAddr, "GET", "/internal/v1/raft/peers", "", ""); code != http.StatusUnauthorized {
 		t.Fatalf("raft peers without a credential: %d %s", code, body)
 	}
+	// A framework's principal is not a server.
+	if code, body := plainDo(t, leader.httpAddr, "GET", "/internal/v1/peer", "alice", aliceSecret); code != http.StatusForbidden {
+		t.Fatalf("the peer endpoint as alice: %d %s", code, body)
+	}
 	activeAgents := func() int {
 		code, body := plainDo(t, leader.httpAddr, "GET", "/state", "ops", opsSecret)
 		var st clusterState

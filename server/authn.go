@@ -174,7 +174,15 @@ func (s *Server) admit(class endpointClass, id auth.Identity) error {
 		case tlsOn:
 			return wantRole(id, tlsutil.RoleServer)
 		case c.authOn():
-			return needPrincipal("servers present -principal and -secret-file to each other without TLS")
+			// Without TLS a server proves itself with the credential
+			// every server presents (-principal): no other principal,
+			// a framework's least of all, may join raft.
+			if err := needPrincipal("servers present -principal and -secret-file to each other without TLS"); err != nil {
+				return err
+			}
+			if id.Principal != c.PeerPrincipal {
+				return httpErrorf(http.StatusForbidden, "this endpoint takes only a server: principal %q is not the servers' (their -principal)", id.Principal)
+			}
 		}
 	case classAgent:
 		switch {

@@ -33,6 +33,7 @@ func authOn(c *server.Config) {
 	c.AuthenticateAgents = true
 	c.AuthenticateHTTPReadOnly = true
 	c.AuthenticateHTTPReadWrite = true
+	c.PeerPrincipal, c.PeerSecret = "ops", auth.NewSecret("ops-secret")
 }
 
 // authDo sends method path with body (JSON when not "") and an
@@ -97,7 +98,9 @@ func TestAuthn_EndpointsTakeWhatTheirFlagsSay(t *testing.T) {
 		{"agent protocol with the join token", "POST", "/internal/v1/agent", agentCall, "Bearer join-secret", 403},
 		{"join without a credential", "POST", "/internal/v1/join", `{}`, "", 401},
 		{"peer without a credential", "GET", "/internal/v1/peer", "", "", 401},
-		{"peer with a server's credential", "GET", "/internal/v1/peer", "", ops, 200},
+		{"peer with the servers' credential", "GET", "/internal/v1/peer", "", ops, 200},
+		{"peer by another principal", "GET", "/internal/v1/peer", "", auth.BasicHeader("alice", "alice-secret"), 403},
+		{"join by another principal", "POST", "/internal/v1/join", `{}`, auth.BasicHeader("alice", "alice-secret"), 403},
 	} {
 		resp, body := authDo(t, addr, tc.method, tc.path, tc.body, tc.authorization)
 		// The join token reaches the agent protocol, which refuses an
