@@ -2,7 +2,9 @@ package auth
 
 import (
 	"errors"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -135,5 +137,45 @@ func BenchmarkAuthenticate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTransport_KeepsTheCredentialAcrossHosts: a redirect to another host
+// (a follower pointing at its leader) still carries the credential, which
+// Go's client drops on its own.
+func TestTransport_KeepsTheCredentialAcrossHosts(t *testing.T) {
+	want := BasicHeader("ops", "s")
+	got := make(chan string, 1)
+	leader := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+	}))
+	defer leader.Close()
+	u, _ := url.Parse(leader.URL)
+	// The follower names the leader by another host name than the one
+	// the client dialed.
+	follower := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://localhost:"+u.Port()+"/state", http.StatusTemporaryRedirect)
+	}))
+	defer follower.Close()
+	for name, c := range map[string]*http.Client{
+		"plain":     {},
+		"transport": {Transport: &Transport{Header: func() string { return want }}},
+	} {
+		req, _ := http.NewRequest("GET", follower.URL+"/state", nil)
+		if name == "plain" {
+			req.Header.Set("Authorization", want)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := <-got
+		switch {
+		case name == "plain" && h != "":
+			t.Log("Go's client kept the header across hosts: the Transport is not needed for it")
+		case name == "transport" && h != want:
+			t.Fatalf("the leader got Authorization %q, want %q", h, want)
+		}
 	}
 }
