@@ -11,6 +11,7 @@ import (
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
 	"mesh/tlsutil"
+	"mesh/ui"
 )
 
 // This file holds the server's authentication: every request is checked
@@ -73,7 +74,7 @@ func classOf(path string) endpointClass {
 	switch {
 	case strings.HasPrefix(path, "/debug/"):
 		return classReadWrite
-	case strings.HasPrefix(path, "/static/"):
+	case strings.HasPrefix(path, ui.StaticPrefix):
 		return classOpen
 	}
 	// The state and metrics endpoints, the UI's server list and its sandbox browsing, and paths that are not found

@@ -75,6 +75,8 @@ func TestAuthn_EndpointsTakeWhatTheirFlagsSay(t *testing.T) {
 	}{
 		{"health is open", "GET", "/health", "", "", 200},
 		{"version is open", "GET", "/version", "", "", 200},
+		{"the web ui's page is open", "GET", "/", "", "", 200},
+		{"the web ui's assets are not refused (one of another build is a 404)", "GET", "/ui/static/app.js", "", "", 404},
 		{"state without a credential", "GET", "/state", "", "", 401},
 		{"state with a wrong secret", "GET", "/state", "", auth.BasicHeader("ops", "nope"), 401},
 		{"state of an unknown principal", "GET", "/state", "", auth.BasicHeader("eve", "ops-secret"), 401},
