@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"mesh/auth"
 	"mesh/mesos"
 	mapi "mesh/mesos/master"
 )
@@ -34,7 +35,7 @@ func addressFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "address", Value: "127.0.0.1:5050", EnvVars: []string{"MESH_ADDR"},
 			Usage: "HTTP address of any server, or a comma-separated list to try in turn (followers redirect to the leader)"},
-	}, tlsFlags()...)
+	}, append(tlsFlags(), credentialFlags()...)...)
 }
 
 // clientHTTP follows the servers' redirects to the leader (307 keeps the
@@ -61,6 +62,13 @@ func newAPIClient(c *cli.Context) *apiClient {
 	if t != nil {
 		// Servers and agents answer the CLI: any mesh role will do.
 		a.hc = &http.Client{Timeout: clientHTTP.Timeout, Transport: t.HTTPTransport("")}
+	}
+	authz, err := clientAuthorization(c)
+	if err != nil && a.err == nil {
+		a.err = err
+	}
+	if authz != "" {
+		a.hc = &http.Client{Timeout: a.hc.Timeout, Transport: authTransport(a.hc.Transport, authz)}
 	}
 	return a.with(c.String("address"))
 }
@@ -142,7 +150,7 @@ func (a *apiClient) do(ctx context.Context, method, path string, body []byte) ([
 		return nil, err
 	}
 	if code/100 != 2 {
-		return nil, fmt.Errorf("%s %s: %d %s: %s", method, path, code, http.StatusText(code), bytes.TrimSpace(b))
+		return nil, fmt.Errorf("%s %s: %d %s: %s%s", method, path, code, http.StatusText(code), bytes.TrimSpace(b), authHint(code))
 	}
 	return b, nil
 }
@@ -281,4 +289,18 @@ func scalars(rs []mesos.Resource) string {
 		return "-"
 	}
 	return strings.Join(parts, " ")
+}
+
+// authHint is what a 401 asks of the person at the CLI.
+func authHint(code int) string {
+	if code != http.StatusUnauthorized {
+		return ""
+	}
+	return " (give -principal NAME and -secret-file FILE, or MESH_PRINCIPAL and MESH_SECRET_FILE)"
+}
+
+// authTransport adds the Authorization header authz to every request,
+// the ones that follow a redirect to the leader included.
+func authTransport(base http.RoundTripper, authz string) http.RoundTripper {
+	return &auth.Transport{Base: base, Header: func() string { return authz }}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mesh/agent"
+	"mesh/auth"
 	"mesh/tlsutil"
 )
 
@@ -35,6 +36,8 @@ func agentCommand() *cli.Command {
 			&cli.StringFlag{Name: "fetcher-cache-dir", Usage: "where downloads of URIs marked cache are kept, a directory per task user (default: <work-dir>/fetcher-cache)"},
 			&cli.Int64Flag{Name: "fetcher-cache-size", Value: d.FetcherCacheSize >> 20, Usage: "size of the fetcher cache in MB; the least recently used downloads are removed beyond it"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
+			&cli.StringFlag{Name: "agent-join-token", Usage: "`FILE` holding the cluster's join token (the servers' -agent-join-token), with which this agent authenticates when it has no agent certificate; reread on SIGHUP"},
+			insecureFlag(),
 		}, append(tlsFlags(), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
@@ -66,6 +69,16 @@ func agentCommand() *cli.Command {
 			if cfg.TLS, err = loadServingTLS(c, logger, tlsutil.RoleAgent); err != nil {
 				return err
 			}
+			if p := c.String("agent-join-token"); p != "" {
+				if cfg.JoinToken, err = auth.LoadSecret(p); err != nil {
+					return fmt.Errorf("-agent-join-token: %w", err)
+				}
+			}
+			if exposed := exposedAddr(cfg.HTTPAddr); exposed != "" && cfg.TLS == nil {
+				if err := refuseExposed(c, logger, exposed, []string{"TLS (-tls-cert, -tls-key, -tls-ca)"}); err != nil {
+					return err
+				}
+			}
 			cleanup := cfg.Recover == agent.RecoverCleanup
 			if cleanup {
 				// Nothing is served: the address is only bound.
@@ -78,6 +91,7 @@ func agentCommand() *cli.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			reloadTLSOnSIGHUP(ctx, logger, cfg.TLS)
+			reloadAuthOnSIGHUP(ctx, logger, nil, cfg.JoinToken)
 			if cleanup {
 				sum, err := a.Cleanup(ctx)
 				fmt.Fprintf(c.App.Writer, "killed %d executors and destroyed %d other containers; %d status updates wait for the next agent on %s\n",

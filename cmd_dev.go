@@ -35,7 +35,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "host-volumes", Usage: "comma-separated host paths tasks may mount as volumes (default: none)"},
 			&cli.StringFlag{Name: "agent-tls-cert", Usage: "with TLS on, the agent's PEM certificate (mesh tls init writes agent.pem); -tls-cert is the server's"},
 			&cli.StringFlag{Name: "agent-tls-key", Usage: "PEM key of -agent-tls-cert"},
-		}, append(tlsFlags(), logFlags()...)...),
+		}, append(append(tlsFlags(), serverAuthFlags()...), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -70,6 +70,9 @@ func devCommand() *cli.Command {
 			if (scfg.TLS == nil) != (agentTLS == nil) || (scfg.TLS != nil && (scfg.TLS.Role() == "" || agentTLS.Role() == "")) {
 				return errors.New("mesh dev with TLS needs -tls-ca, -tls-cert and -tls-key (the server's) and -agent-tls-cert and -agent-tls-key (the agent's)")
 			}
+			if err := applyServerAuth(c, logger, &scfg, scfg.HTTPAddr, scfg.RaftAddr, c.String("agent-http-addr")); err != nil {
+				return err
+			}
 			srv, err := server.New(scfg)
 			if err != nil {
 				return err
@@ -88,6 +91,7 @@ func devCommand() *cli.Command {
 			acfg.AllowRootTasks = true
 			acfg.Logger = logger
 			acfg.TLS = agentTLS
+			acfg.JoinToken = scfg.AgentJoinToken
 			ag, err := agent.New(acfg)
 			if err != nil {
 				return err
@@ -96,6 +100,7 @@ func devCommand() *cli.Command {
 			defer stop()
 			reloadTLSOnSIGHUP(ctx, logger.Named("server"), scfg.TLS)
 			reloadTLSOnSIGHUP(ctx, logger.Named("agent"), acfg.TLS)
+			reloadAuthOnSIGHUP(ctx, logger.Named("server"), scfg.Credentials, scfg.AgentJoinToken)
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			var wg sync.WaitGroup

@@ -41,7 +41,7 @@ func executeCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "volume", Usage: "bind `HOST_PATH:CONTAINER_PATH[:ro]` into each task (repeatable; the agent's -host-volumes must allow the host path; a relative host path is in the sandbox)"},
 			&cli.StringSliceFlag{Name: "env", Usage: "set `NAME=VALUE` for the command (repeatable)"},
 			&cli.StringFlag{Name: "output", Value: execute.OutputAuto, Usage: "auto: print a single task's stdout (and its stderr on stderr) while it runs; for many instances, a progress line and, at the end, the output of the tasks that did not finish. all: each task's output once it ends"},
-		}, append(tlsFlags(), logFlags()...)...),
+		}, append(append(tlsFlags(), credentialFlags()...), logFlags()...)...),
 		Action: runExecute,
 	}
 }
@@ -92,6 +92,11 @@ func runExecute(c *cli.Context) error {
 		// role signed by the CA will do.
 		cfg.HTTPClient, cfg.Scheme = &http.Client{Transport: t.HTTPTransport("")}, t.Scheme()
 	}
+	p, secret, err := loadCredential(c)
+	if err != nil {
+		return fmt.Errorf("execute: %w", err)
+	}
+	cfg.Principal, cfg.Secret = p, secret.Value()
 	if cfg.Instances < 1 {
 		return fmt.Errorf("execute: -instances must be at least 1, not %d", cfg.Instances)
 	}

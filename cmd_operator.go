@@ -22,7 +22,7 @@ func operatorCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "operator",
 		Usage: "operate a running cluster: raft membership and snapshots",
-		Flags: append([]cli.Flag{addr}, tlsFlags()...),
+		Flags: append(append([]cli.Flag{addr}, tlsFlags()...), credentialFlags()...),
 		Subcommands: []*cli.Command{
 			{
 				Name:  "raft",
@@ -149,6 +149,13 @@ func operatorDo(c *cli.Context, method, path, contentType string, body io.Reader
 	if t != nil {
 		hc = &http.Client{Timeout: operatorClient.Timeout, Transport: t.HTTPTransport(tlsutil.RoleServer)}
 	}
+	authz, err := clientAuthorization(c)
+	if err != nil {
+		return nil, err
+	}
+	if authz != "" {
+		hc = &http.Client{Timeout: hc.Timeout, Transport: authTransport(hc.Transport, authz)}
+	}
 	var buf []byte
 	if body != nil {
 		b, err := io.ReadAll(body)
@@ -171,7 +178,7 @@ func operatorDo(c *cli.Context, method, path, contentType string, body io.Reader
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
-		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
+		return nil, fmt.Errorf("%s %s: %s: %s%s", method, path, resp.Status, bytes.TrimSpace(msg), authHint(resp.StatusCode))
 	}
 	return resp, nil
 }

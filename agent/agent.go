@@ -24,6 +24,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"mesh/auth"
 	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
@@ -109,6 +110,10 @@ type Config struct {
 	// over mutual TLS, presenting the agent's certificate and accepting
 	// only a server's (agent/tls.go).
 	TLS *tlsutil.TLS
+	// JoinToken, when set, is the bearer token the agent authenticates
+	// to the servers with (their -agent-join-token); with TLS its
+	// certificate proves it too.
+	JoinToken *auth.Secret
 }
 
 // Defaults.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"mesh/auth"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
 	"mesh/mesos/recordio"
@@ -58,7 +59,12 @@ func newServerConn(a *Agent, servers []string) *serverConn {
 		log:     a.log.Named("conn"),
 		servers: append([]string(nil), servers...),
 		http: &http.Client{
-			Transport: tr,
+			Transport: &auth.Transport{Base: tr, Header: func() string {
+				if t := a.cfg.JoinToken.Value(); t != "" {
+					return "Bearer " + t
+				}
+				return ""
+			}},
 			// Redirects are followed by hand: the Location is
 			// protocol-relative and a redirect changes the leader.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -98,7 +98,7 @@ func (r *runner) view() runView {
 // executorInfo is the run's ExecutorInfo with its framework's id, as
 // Mesos shows it.
 func (r runView) executorInfo() mesos.ExecutorInfo {
-	info := r.info
+	info := r.info.Redacted()
 	info.FrameworkID = &mesos.FrameworkID{Value: r.fwID}
 	return info
 }

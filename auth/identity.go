@@ -11,7 +11,8 @@ type Identity struct {
 	// or a bearer token, or the common name of a client certificate.
 	Principal string
 	// Role is the role of the caller's client certificate ("server",
-	// "agent", "client"), empty without one.
+	// "agent", "client"), or RoleAgent for an agent that proved itself
+	// with the cluster's join token; empty without either.
 	Role string
 }
 

@@ -32,10 +32,14 @@ gc-disk-headroom = 0.1
 # Downloads marked cache, in MB.
 fetcher-cache-size = 2048
 
-# TLS (docs/security.md): the agent certificate from `mesh tls init`.
-# tls-cert = "/etc/mesh/tls/agent.pem"
-# tls-key  = "/etc/mesh/tls/agent-key.pem"
-# tls-ca   = "/etc/mesh/tls/ca.pem"
+# TLS (docs/security.md): the agent certificate from `mesh tls init`. An
+# agent on a non-loopback address, as above, refuses to start without it
+# (unless insecure = true): uncomment once the files exist. The join token,
+# when the servers take one, is an alternative proof of being an agent.
+# tls-cert         = "/etc/mesh/tls/agent.pem"
+# tls-key          = "/etc/mesh/tls/agent-key.pem"
+# tls-ca           = "/etc/mesh/tls/ca.pem"
+# agent-join-token = "/etc/mesh/agent-join-token"
 
 log-level = "info"
 log-json  = true

@@ -23,11 +23,16 @@ framework-failover-minimum = "1m"
 max-completed-tasks-per-framework = 1000
 max-completed-frameworks          = 50
 
-# TLS (docs/security.md): certificates from `mesh tls init`; uncomment to
-# put the APIs and raft on mutual TLS.
-# tls-cert = "/etc/mesh/tls/server.pem"
-# tls-key  = "/etc/mesh/tls/server-key.pem"
-# tls-ca   = "/etc/mesh/tls/ca.pem"
+# TLS and authentication (docs/security.md). A server on a non-loopback
+# address, as above, refuses to start without them (unless insecure = true):
+# uncomment once the files exist. Certificates from `mesh tls init`; the
+# credentials of frameworks and operators in Mesos' JSON; the token agents
+# join with. Every authenticate-* flag is then on by default.
+# tls-cert         = "/etc/mesh/tls/server.pem"
+# tls-key          = "/etc/mesh/tls/server-key.pem"
+# tls-ca           = "/etc/mesh/tls/ca.pem"
+# credentials      = "/etc/mesh/credentials.json"
+# agent-join-token = "/etc/mesh/agent-join-token"
 
 log-level = "info"
 log-json  = true

@@ -110,6 +110,8 @@ func TestTLS_ClusterServesOnlyMutualTLS(t *testing.T) {
 		c.start(s)
 	}
 	client := tlsClient(t, dir, "client")
+	// The raft configuration is for servers and operators only.
+	serverClient := tlsClient(t, dir, "server")
 	leader := ""
 	waitFor(t, 60*time.Second, "a leader over https that every server names", func() bool {
 		names := map[string]bool{}
@@ -129,7 +131,7 @@ func TestTLS_ClusterServesOnlyMutualTLS(t *testing.T) {
 		ID string `json:"id"`
 	}
 	waitFor(t, 30*time.Second, "three raft peers", func() bool {
-		return httpsJSON(client, leader, "/internal/v1/raft/peers", &peers) == nil && len(peers) == 3
+		return httpsJSON(serverClient, leader, "/internal/v1/raft/peers", &peers) == nil && len(peers) == 3
 	})
 
 	agent := start(t, append([]string{"agent", "-allow-root-tasks", "-join", c.addrs(), "-http-addr", freePort(t),
@@ -294,7 +296,7 @@ func TestTLS_ClusterServesOnlyMutualTLS(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(msg), "role server") {
 			t.Fatalf("join with a client certificate: %s %s", resp.Status, msg)
 		}
-		if err := httpsJSON(client, leader, "/internal/v1/raft/peers", &peers); err != nil || len(peers) != 3 {
+		if err := httpsJSON(serverClient, leader, "/internal/v1/raft/peers", &peers); err != nil || len(peers) != 3 {
 			t.Fatalf("raft peers after the attempts: %v %v", len(peers), err)
 		}
 	})

@@ -114,6 +114,10 @@ type Config struct {
 	// Scheme is "https" when servers and agents serve TLS (HTTPClient
 	// then carries the TLS configuration); empty means "http".
 	Scheme string
+	// Principal and Secret, when Principal is set, authenticate the
+	// framework to the servers (HTTP Basic); Principal is its
+	// FrameworkInfo.principal.
+	Principal, Secret string
 
 	// newTimer starts the reconciliation and resubscription timers; nil
 	// means the wall clock.
@@ -351,6 +355,8 @@ func newRunner(cfg Config) *runner {
 			Logger:     log.Named("client"),
 			HTTPClient: cfg.HTTPClient,
 			Scheme:     cfg.Scheme,
+			Principal:  cfg.Principal,
+			Secret:     cfg.Secret,
 		}),
 		info: mesos.FrameworkInfo{
 			// The run names its framework itself, so that a SUBSCRIBE
@@ -361,6 +367,7 @@ func newRunner(cfg Config) *runner {
 			ID:              &mesos.FrameworkID{Value: "execute-" + uuid.NewString()},
 			User:            cfg.User,
 			Name:            cfg.Name,
+			Principal:       cfg.Principal,
 			FailoverTimeout: &failover,
 			Roles:           []string{cfg.Role},
 			Capabilities:    []mesos.FrameworkCapability{{Type: mesos.CapabilityMultiRole}},

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"mesh/allocator"
+	"mesh/auth"
 	"mesh/tlsutil"
 )
 
@@ -114,6 +115,27 @@ type Config struct {
 	// TLS, when set, puts the HTTP API and raft on TLS with this material
 	// (server/tls.go); nil serves plain TCP.
 	TLS *tlsutil.TLS
+
+	// Credentials are the principals and secrets frameworks and
+	// operators authenticate with (-credentials; nil: none), and
+	// AgentJoinToken the bearer token that proves an agent
+	// (-agent-join-token; nil: none). server/authn.go checks them.
+	Credentials    *auth.Credentials
+	AgentJoinToken *auth.Secret
+	// The endpoints that require an authenticated caller, as Mesos'
+	// --authenticate_frameworks, --authenticate_agents,
+	// --authenticate_http_readonly and --authenticate_http_readwrite.
+	// The internal endpoints require a server, an agent or an operator
+	// whenever TLS or any of these is on.
+	AuthenticateFrameworks    bool
+	AuthenticateAgents        bool
+	AuthenticateHTTPReadOnly  bool
+	AuthenticateHTTPReadWrite bool
+	// PeerPrincipal and PeerSecret are the credential this server
+	// presents to the other servers, which need one when authentication
+	// is on without TLS (with TLS its certificate proves it).
+	PeerPrincipal string
+	PeerSecret    *auth.Secret
 
 	// TestRaft replaces raft's network and stores with in-memory ones; the
 	// in-process cluster harness sets it.
@@ -241,8 +263,36 @@ func (c *Config) validate() error {
 	if err := allocator.Check(c.Allocator); err != nil {
 		return fmt.Errorf("-allocator: %w", err)
 	}
+	if err := c.validateAuth(); err != nil {
+		return err
+	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
+	}
+	return nil
+}
+
+// validateAuth checks that what authentication requires is given: a flag
+// that requires a principal needs -credentials to check it against, and
+// agents prove themselves with a certificate or the join token.
+func (c *Config) validateAuth() error {
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{
+		{c.AuthenticateFrameworks, "-authenticate-frameworks"},
+		{c.AuthenticateHTTPReadOnly, "-authenticate-http-readonly"},
+		{c.AuthenticateHTTPReadWrite, "-authenticate-http-readwrite"},
+	} {
+		if f.on && c.Credentials == nil {
+			return fmt.Errorf("%s needs -credentials FILE: the principals and secrets callers authenticate with", f.name)
+		}
+	}
+	if c.AuthenticateAgents && c.AgentJoinToken == nil && c.TLS == nil {
+		return fmt.Errorf("-authenticate-agents needs -agent-join-token FILE or TLS (-tls-cert, -tls-key, -tls-ca): how agents prove who they are")
+	}
+	if (c.PeerPrincipal == "") != (c.PeerSecret == nil) {
+		return fmt.Errorf("-principal and -secret-file go together")
 	}
 	return nil
 }

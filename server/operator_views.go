@@ -22,7 +22,7 @@ func timeInfo(ns int64) *mesos.TimeInfo {
 func v1Task(t *fsm.Task) mapi.Task {
 	out := mapi.Task{Name: t.Info.Name, TaskID: mesos.TaskID{Value: t.TaskID}, FrameworkID: mesos.FrameworkID{Value: t.FrameworkID},
 		AgentID: mesos.AgentID{Value: t.AgentID}, State: t.State, Resources: t.Info.Resources, Statuses: t.Statuses,
-		Labels: t.Info.Labels, Discovery: t.Info.Discovery, Container: t.Info.Container, HealthCheck: t.Info.HealthCheck,
+		Labels: t.Info.Labels, Discovery: t.Info.Discovery, Container: t.Info.Container, HealthCheck: t.Info.HealthCheck.Redacted(),
 		KillPolicy: t.Info.KillPolicy, Limits: t.Info.Limits}
 	if t.Info.Executor != nil {
 		id := t.Info.Executor.ExecutorID
@@ -58,7 +58,7 @@ func (v *stateView) getExecutors() mapi.GetExecutors {
 	var out mapi.GetExecutors
 	for _, fw := range v.frameworks {
 		for _, e := range v.execsByFw[fw.ID] {
-			info := e.Info
+			info := e.Info.Redacted()
 			info.FrameworkID = &mesos.FrameworkID{Value: fw.ID}
 			out.Executors = append(out.Executors, mapi.Executor{ExecutorInfo: info, AgentID: mesos.AgentID{Value: e.AgentID}})
 		}

@@ -44,6 +44,8 @@ type framework struct {
 	resp     *http.Response
 	events   chan *scheduler.Event
 	raw      chan []byte
+	// authorization is the Authorization header of its calls ("": none).
+	authorization string
 }
 
 // subscribeBody builds a SUBSCRIBE call.
@@ -64,8 +66,18 @@ func subscribeBody(name, id string, extra string) string {
 // 200 with a JSON stream and a UUID stream id.
 func subscribe(t *testing.T, addr, body string) *framework {
 	t.Helper()
+	return subscribeAs(t, addr, body, "")
+}
+
+// subscribeAs is subscribe with an Authorization header (none when ""),
+// which the framework's calls carry too.
+func subscribeAs(t *testing.T, addr, body, authorization string) *framework {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/scheduler", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +90,7 @@ func subscribe(t *testing.T, addr, body string) *framework {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("stream Content-Type %q", ct)
 	}
-	f := &framework{t: t, addr: addr, streamID: resp.Header.Get("Mesos-Stream-Id"), resp: resp,
+	f := &framework{t: t, addr: addr, streamID: resp.Header.Get("Mesos-Stream-Id"), resp: resp, authorization: authorization,
 		events: make(chan *scheduler.Event, 1024), raw: make(chan []byte, 1024)}
 	go func() {
 		defer close(f.events)
@@ -163,7 +175,11 @@ func (f *framework) call(typ, bodyKey, body string) (int, string) {
 		s += `,"` + bodyKey + `":` + body
 	}
 	s += `}`
-	code, msg, _ := rawPost(f.t, f.addr, s, map[string]string{"Content-Type": "application/json", "Mesos-Stream-Id": f.streamID})
+	h := map[string]string{"Content-Type": "application/json", "Mesos-Stream-Id": f.streamID}
+	if f.authorization != "" {
+		h["Authorization"] = f.authorization
+	}
+	code, msg, _ := rawPost(f.t, f.addr, s, h)
 	return code, msg
 }
 

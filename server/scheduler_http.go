@@ -44,6 +44,10 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 			writeError(w, httpErrorf(http.StatusBadRequest, "all non-subscribe calls should include the 'Mesos-Stream-Id' header; SUBSCRIBE must not"))
 			return
 		}
+		if err := s.frameworkPrincipal(r, call.Subscribe.FrameworkInfo); err != nil {
+			writeError(w, err)
+			return
+		}
 		release, err := s.enterFrameworkStream()
 		if err != nil {
 			writeError(w, err)
@@ -61,6 +65,10 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 	fw := s.fsm.State().Framework(fid)
 	if fw == nil || fw.Removed {
 		writeError(w, httpErrorf(http.StatusBadRequest, "Framework cannot be found"))
+		return
+	}
+	if err := s.callerOwns(r, fw); err != nil {
+		writeError(w, err)
 		return
 	}
 	m.mu.Lock()

@@ -104,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	s.httpSrv = s.httpServer(s.instrument(s.limitBodies(s.requireRole(s.routes()))))
+	s.httpSrv = s.httpServer(s.identify(s.instrument(s.limitBodies(s.authenticate(s.routes())))))
 	s.setupTLSHTTP()
 	return s, nil
 }

@@ -63,7 +63,7 @@ func (v *stateView) task(t *fsm.Task) taskJSON {
 	out := taskJSON{ID: t.TaskID, Name: t.Info.Name, FrameworkID: t.FrameworkID, SlaveID: t.AgentID, AgentID: t.AgentID,
 		State: string(t.State), Resources: mesos.ResourcesObject(t.Info.Resources), Role: t.Role,
 		Statuses: make([]taskStatusJSON, 0, len(t.Statuses)), Labels: labelsList(t.Info.Labels),
-		Discovery: t.Info.Discovery, Container: t.Info.Container, HealthCheck: t.Info.HealthCheck}
+		Discovery: t.Info.Discovery, Container: t.Info.Container, HealthCheck: t.Info.HealthCheck.Redacted()}
 	if t.Info.Executor != nil {
 		out.ExecutorID = t.Info.Executor.ExecutorID.Value
 	}
@@ -140,7 +140,7 @@ func executor(fid, aid string, e *mesos.ExecutorInfo) executorJSON {
 		out.Role = e.Resources[0].AllocationInfo.Role
 	}
 	if c := e.Command; c != nil {
-		out.Command.Shell, out.Command.Value, out.Command.Environment = c.Shell, c.Value, c.Environment
+		out.Command.Shell, out.Command.Value, out.Command.Environment = c.Shell, c.Value, c.Environment.Redacted()
 		if c.Arguments != nil {
 			out.Command.Argv = c.Arguments
 		}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"mesh/auth"
 	"mesh/httpbound"
-	"mesh/mesos/agentapi"
 	"mesh/tlsutil"
 )
 
@@ -48,6 +48,9 @@ func (s *Server) peerClient(timeout time.Duration) *http.Client {
 	if s.peerTransport != nil {
 		c.Transport = s.peerTransport
 	}
+	if s.cfg.PeerPrincipal != "" {
+		c.Transport = &auth.Transport{Base: c.Transport, Header: s.peerAuthorization}
+	}
 	return c
 }
 
@@ -73,40 +76,4 @@ func (s *Server) uiTransport(role string) http.RoundTripper {
 		}
 	})
 	return s.uiTLS[role]
-}
-
-// internalRoles names the role a client certificate must carry on each
-// internal endpoint when TLS is on.
-var internalRoles = map[string]string{
-	peerPath:        tlsutil.RoleServer,
-	joinPath:        tlsutil.RoleServer,
-	leaderWatchPath: tlsutil.RoleServer,
-	agentapi.Path:   tlsutil.RoleAgent,
-}
-
-// requireRole refuses, when TLS is on, a request to an internal endpoint
-// whose client certificate does not carry the endpoint's role: only a
-// server may join raft or watch the leader, only an agent may speak the
-// agent protocol.
-func (s *Server) requireRole(h http.Handler) http.Handler {
-	if s.cfg.TLS == nil {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		want, ok := internalRoles[r.URL.Path]
-		if !ok {
-			h.ServeHTTP(w, r)
-			return
-		}
-		got := tlsutil.RequestRole(r)
-		if got == want {
-			h.ServeHTTP(w, r)
-			return
-		}
-		if got == "" {
-			got = "none"
-		}
-		s.logger.Warn("refused a peer without the role of the endpoint", "path", r.URL.Path, "remote_addr", r.RemoteAddr, "role", got, "want_role", want)
-		writeError(w, httpErrorf(http.StatusForbidden, "%s takes only a client certificate of role %s signed by the cluster's CA (the request's role: %s)", r.URL.Path, want, got))
-	})
 }

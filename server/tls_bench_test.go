@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"mesh/auth"
 	"mesh/mesos"
 	"mesh/mesos/scheduler"
 	"mesh/mesos/scheduler/client"
@@ -17,7 +18,8 @@ import (
 
 // BenchmarkSchedulerAPI_TLS measures a scheduler call (RECONCILE, which
 // the leader answers without a raft write) through one real server with
-// TLS off and on: over a kept-alive connection, and over a new
+// TLS off and on, and with TLS and every authentication on (the client
+// sending HTTP Basic): over a kept-alive connection, and over a new
 // connection per call (a TLS handshake each time). docs/benchmarks.md
 // holds the figures.
 func BenchmarkSchedulerAPI_TLS(b *testing.B) {
@@ -34,10 +36,13 @@ func BenchmarkSchedulerAPI_TLS(b *testing.B) {
 		return t
 	}
 	for _, mode := range []struct {
-		name      string
-		tls       bool
-		keepAlive bool
-	}{{"plain/keepalive", false, true}, {"tls/keepalive", true, true}, {"plain/newconn", false, false}, {"tls/newconn", true, false}} {
+		name           string
+		tls, keepAlive bool
+		auth           bool
+	}{
+		{"plain/keepalive", false, true, false}, {"tls/keepalive", true, true, false}, {"tls+auth/keepalive", true, true, true},
+		{"plain/newconn", false, false, false}, {"tls/newconn", true, false, false}, {"tls+auth/newconn", true, false, true},
+	} {
 		b.Run(mode.name, func(b *testing.B) {
 			cfg := DefaultConfig()
 			cfg.DataDir, cfg.HTTPAddr, cfg.RaftAddr, cfg.BootstrapExpect = b.TempDir(), "127.0.0.1:0", "127.0.0.1:0", 1
@@ -47,6 +52,14 @@ func BenchmarkSchedulerAPI_TLS(b *testing.B) {
 			if mode.tls {
 				cfg.TLS = load(tlsutil.RoleServer)
 				tr.TLSClientConfig, scheme = load(tlsutil.RoleClient).ClientConfig(tlsutil.RoleServer), "https"
+			}
+			principal, secret := "", ""
+			if mode.auth {
+				principal, secret = "bench", "bench-secret"
+				cfg.Credentials = auth.NewCredentials([]auth.Credential{{Principal: principal, Secret: secret}})
+				cfg.AgentJoinToken = auth.NewSecret("bench-join-token")
+				cfg.AuthenticateFrameworks, cfg.AuthenticateAgents = true, true
+				cfg.AuthenticateHTTPReadOnly, cfg.AuthenticateHTTPReadWrite = true, true
 			}
 			s, err := New(cfg)
 			if err != nil {
@@ -65,7 +78,8 @@ func BenchmarkSchedulerAPI_TLS(b *testing.B) {
 			}
 			// The stream holds its own connection; each call takes an idle
 			// one or, without keep-alive, dials (and handshakes) anew.
-			c := client.New(client.Config{Masters: []string{s.HTTPAddr()}, Scheme: scheme, HTTPClient: &http.Client{Transport: tr}})
+			c := client.New(client.Config{Masters: []string{s.HTTPAddr()}, Scheme: scheme, HTTPClient: &http.Client{Transport: tr},
+				Principal: principal, Secret: secret})
 			sub, err := c.Subscribe(ctx, &scheduler.Call{Type: scheduler.CallSubscribe, Subscribe: &scheduler.Subscribe{
 				FrameworkInfo: &mesos.FrameworkInfo{User: "bench", Name: "bench"}}})
 			if err != nil {

@@ -67,6 +67,11 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between Subscribe attempts;
 	// zero means DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
+	// Principal and Secret, when Principal is set, authenticate every
+	// request with HTTP Basic, as a framework authenticates to a server
+	// that requires it (-authenticate-frameworks). The secret is sent to
+	// every server the client is redirected to: use TLS.
+	Principal, Secret string
 	// Encoding is the media type the client speaks: codec.JSON (empty
 	// means JSON) or codec.Protobuf. Calls are sent in it and events
 	// are asked for in it.
@@ -248,6 +253,9 @@ func (c *Client) post(ctx context.Context, hc *http.Client, host string, body []
 	}
 	req.Header.Set("Content-Type", c.encoding)
 	req.Header.Set("Accept", c.encoding)
+	if c.cfg.Principal != "" {
+		req.SetBasicAuth(c.cfg.Principal, c.cfg.Secret)
+	}
 	if streamID != "" {
 		req.Header.Set("Mesos-Stream-Id", streamID)
 	}
