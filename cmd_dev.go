@@ -32,7 +32,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "host-volumes", Usage: "comma-separated host paths tasks may mount as volumes (default: none)"},
 			&cli.StringFlag{Name: "agent-tls-cert", Usage: "with TLS on, the agent's PEM certificate (mesh tls init writes agent.pem); -tls-cert is the server's"},
 			&cli.StringFlag{Name: "agent-tls-key", Usage: "PEM key of -agent-tls-cert"},
-		}, append(tlsFlags(), logFlags()...)...),
+		}, append(append(tlsFlags(), aclFlag()), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -66,6 +66,9 @@ func devCommand() *cli.Command {
 			if (scfg.TLS == nil) != (agentTLS == nil) || (scfg.TLS != nil && (scfg.TLS.Role() == "" || agentTLS.Role() == "")) {
 				return errors.New("mesh dev with TLS needs -tls-ca, -tls-cert and -tls-key (the server's) and -agent-tls-cert and -agent-tls-key (the agent's)")
 			}
+			if scfg.ACLs, err = loadACLs(c, logger.Named("server")); err != nil {
+				return err
+			}
 			srv, err := server.New(scfg)
 			if err != nil {
 				return err
@@ -92,6 +95,7 @@ func devCommand() *cli.Command {
 			defer stop()
 			reloadTLSOnSIGHUP(ctx, logger.Named("server"), scfg.TLS)
 			reloadTLSOnSIGHUP(ctx, logger.Named("agent"), acfg.TLS)
+			watchACLs(ctx, scfg.ACLs)
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			var wg sync.WaitGroup

@@ -46,7 +46,7 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-framework-streams", Value: d.MaxFrameworkStreams, Usage: "framework event streams (SUBSCRIBE) open at once; more are answered 429"},
 			&cli.Int64Flag{Name: "max-snapshot-restore-bytes", Value: d.MaxSnapshotRestoreBytes, Usage: "largest snapshot a restore accepts"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
-		}, append(tlsFlags(), logFlags()...)...),
+		}, append(append(tlsFlags(), aclFlag()), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -88,6 +88,9 @@ func serverCommand() *cli.Command {
 			if cfg.TLS, err = loadServingTLS(c, logger, tlsutil.RoleServer); err != nil {
 				return err
 			}
+			if cfg.ACLs, err = loadACLs(c, logger); err != nil {
+				return err
+			}
 			srv, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -95,6 +98,7 @@ func serverCommand() *cli.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			reloadTLSOnSIGHUP(ctx, logger, cfg.TLS)
+			watchACLs(ctx, cfg.ACLs)
 			return srv.Run(ctx)
 		},
 	}

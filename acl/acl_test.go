@@ -165,3 +165,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSandboxOwner_NamesTheFrameworkAndExecutor(t *testing.T) {
+	for _, c := range []struct{ in, fid, eid string }{
+		{"/frameworks/f1/executors/e1/runs/latest/stdout", "f1", "e1"},
+		{"/var/lib/mesh/frameworks/f1/executors/e1/runs/c1", "f1", "e1"},
+		{"frameworks/f1/executors/e1", "f1", "e1"},
+		{"/frameworks/f1/executors/e1/../../../f2/executors/e2/stdout", "f2", "e2"},
+		{"/frameworks/f1", "f1", ""},
+		{"/frameworks", "", ""},
+		{"/etc/passwd", "", ""},
+		{"/frameworks/../etc", "", ""},
+	} {
+		if fid, eid := SandboxOwner(c.in); fid != c.fid || eid != c.eid {
+			t.Errorf("SandboxOwner(%q) = %q, %q; want %q, %q", c.in, fid, eid, c.fid, c.eid)
+		}
+	}
+}

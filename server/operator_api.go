@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	mapi "mesh/mesos/master"
@@ -24,7 +25,11 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 		s.operatorSubscribe(m, w, r, req.Accept)
 		return
 	}
-	resp, err := s.operatorCall(m, req.Call)
+	if err := s.authorizeOperatorCall(r.Context(), req.Call); err != nil {
+		writeError(w, err)
+		return
+	}
+	resp, err := s.operatorCall(r.Context(), m, req.Call)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -38,7 +43,7 @@ func (s *Server) operatorCommon() *operator.Common {
 }
 
 // operatorCall carries out one call; a nil response is an empty 200.
-func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
+func (s *Server) operatorCall(ctx context.Context, m *master, c *mapi.Call) (*mapi.Response, error) {
 	if resp, ok := s.operatorCommon().Answer(c); ok {
 		return resp, nil
 	}
@@ -66,7 +71,7 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 	case mapi.CallDrainAgent:
 		return nil, m.drainAgent(c.DrainAgent)
 	}
-	v := s.newStateView()
+	v := s.viewFor(ctx)
 	switch c.Type {
 	case mapi.CallGetState:
 		return &mapi.Response{Type: mapi.ResponseGetState, GetState: &mapi.GetState{GetTasks: v.getTasks(),

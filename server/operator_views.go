@@ -59,7 +59,7 @@ func (v *stateView) getExecutors() mapi.GetExecutors {
 	for _, fw := range v.frameworks {
 		for _, t := range v.tasksByFw[fw.ID] {
 			e := t.Info.Executor
-			if e == nil || !taskLive(t) || seen[t.AgentID+"/"+fw.ID+"/"+e.ExecutorID.Value] {
+			if e == nil || !taskLive(t) || seen[t.AgentID+"/"+fw.ID+"/"+e.ExecutorID.Value] || !v.showsExecutor(fw, e) {
 				continue
 			}
 			seen[t.AgentID+"/"+fw.ID+"/"+e.ExecutorID.Value] = true

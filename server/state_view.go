@@ -25,6 +25,10 @@ type stateView struct {
 
 	usedByAgent, offeredByAgent map[string]mesos.Resources
 	usedByFw, offeredByFw       map[string]mesos.Resources
+
+	// z, when set, is the caller the view is restricted to
+	// (filter_views.go).
+	z *authz
 }
 
 func (s *Server) newStateView() *stateView { return s.stateViewOf(s.fsm.State()) }
@@ -115,7 +119,7 @@ func (v *stateView) framework(fw *fsm.Framework) frameworkJSON {
 		default:
 			out.Tasks = append(out.Tasks, v.task(t))
 		}
-		if e := t.Info.Executor; e != nil && taskLive(t) && !seen[t.AgentID+"/"+e.ExecutorID.Value] {
+		if e := t.Info.Executor; e != nil && taskLive(t) && !seen[t.AgentID+"/"+e.ExecutorID.Value] && v.showsExecutor(fw, e) {
 			seen[t.AgentID+"/"+e.ExecutorID.Value] = true
 			out.Executors = append(out.Executors, executor(fw.ID, t.AgentID, e))
 		}
@@ -287,7 +291,7 @@ func (v *stateView) state() stateJSON {
 	out := stateJSON{Version: version.Version, GitSHA: version.GitSHA, GitTag: version.Version,
 		StartTime: float64(s.started.UnixNano()) / 1e9, ID: self.ID, PID: self.PID, Hostname: host,
 		Capabilities: []string{}, ActivatedSlaves: float64(active), UnreachableSlaves: float64(unreachable),
-		Cluster: clusterID, Flags: s.flags(), Slaves: []agentJSON{}, RecoveredSlaves: []agentJSON{},
+		Cluster: clusterID, Flags: v.flags(), Slaves: []agentJSON{}, RecoveredSlaves: []agentJSON{},
 		Frameworks: []frameworkJSON{}, CompletedFrameworks: []frameworkJSON{}, OrphanTasks: []taskJSON{},
 		UnregisteredFrameworks: []string{}, ClusterID: clusterID, Agents: []meshAgentJSON{}, OutstandingOffers: len(v.offers)}
 	if t := s.electedTime(); !t.IsZero() {
