@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -301,5 +302,78 @@ func jsonOf(t *testing.T, s string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		t.Fatalf("%v: %s", err, s)
+	}
+}
+
+// TestACL_ReloadedRulesApplyToTheNextRequest: once the file changes and
+// is reloaded (SIGHUP), the next request follows the new rules; a new
+// file that does not parse is refused and the rules in force stay.
+func TestACL_ReloadedRulesApplyToTheNextRequest(t *testing.T) {
+	flagsTo := func(who string) string {
+		return `{"view_flags": [{"principals": {"values": ["` + who + `"]}, "flags": {"type": "ANY"}}]}`
+	}
+	s := newACLServer(t, flagsTo("ops"))
+	ops, dev := s.as("ops"), s.as("dev")
+	expect := func(when string, opsCode, devCode int) {
+		t.Helper()
+		for _, c := range []struct {
+			addr string
+			want int
+		}{{ops, opsCode}, {dev, devCode}} {
+			if code, out, _ := uiGet(t, c.addr, "/flags", nil); code != c.want {
+				t.Errorf("%s: GET /flags through %s: %d %s, want %d", when, c.addr, code, out, c.want)
+			}
+		}
+	}
+	expect("first file", 200, 403)
+	if err := s.rewrite(flagsTo("dev")); err != nil {
+		t.Fatal(err)
+	}
+	expect("after the reload", 403, 200)
+	if err := s.rewrite(`{"view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ALL"}}]}`); err == nil {
+		t.Fatal("a bad file was accepted")
+	}
+	expect("after a bad file", 403, 200)
+}
+
+// TestACL_SandboxOfAnotherFrameworkIsRefused: through the web UI's files
+// proxy, a principal that may access alice's sandboxes reads neither
+// bob's, directly or by a path with "..", nor the list of every
+// sandbox.
+func TestACL_SandboxOfAnotherFrameworkIsRefused(t *testing.T) {
+	s := newACLServer(t, `{
+	  "access_sandboxes": [{"principals": {"values": ["reader"]}, "users": {"values": ["alice"]}}],
+	  `+anyone("register_frameworks", "roles")+`, `+anyone("run_tasks", "users")+`,
+	  `+anyone("register_agents", "agents")+`}`)
+	s.startAgent("")
+	fw := s.as("fw")
+	alice := frameworkAs(t, fw, "a", "alice", "eng")
+	bob := frameworkAs(t, fw, "b", "bob", "eng")
+	o := alice.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	aid := o.AgentID.Value
+	reader := s.as("reader")
+	sandbox := func(fid, eid string) string {
+		return "/frameworks/" + fid + "/executors/" + eid + "/runs/latest/stdout"
+	}
+	for _, c := range []struct {
+		path    string
+		refused bool
+	}{
+		{sandbox(alice.id, "a1"), false},
+		{sandbox(bob.id, "b1"), true},
+		{"/frameworks/" + alice.id + "/executors/a1/../../../" + bob.id + "/executors/b1/runs/latest/stdout", true},
+		{"/var/lib/mesh/agent" + sandbox(bob.id, "b1"), true},
+		{"/frameworks", true},
+		{"/", true},
+	} {
+		for _, op := range []string{"read", "browse"} {
+			code, out, _ := uiGet(t, reader, "/ui/files/"+op+"?agent_id="+aid+"&path="+url.QueryEscape(c.path), nil)
+			if (code == http.StatusForbidden) != c.refused {
+				t.Errorf("/ui/files/%s of %s: %d %s, want refused %v", op, c.path, code, out, c.refused)
+			}
+			if c.refused && !strings.Contains(out, "access_sandboxes") {
+				t.Errorf("/ui/files/%s of %s: a refusal that does not say why: %s", op, c.path, out)
+			}
+		}
 	}
 }
