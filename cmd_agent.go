@@ -35,7 +35,7 @@ func agentCommand() *cli.Command {
 			&cli.StringFlag{Name: "fetcher-cache-dir", Usage: "where downloads of URIs marked cache are kept, a directory per task user (default: <work-dir>/fetcher-cache)"},
 			&cli.Int64Flag{Name: "fetcher-cache-size", Value: d.FetcherCacheSize >> 20, Usage: "size of the fetcher cache in MB; the least recently used downloads are removed beyond it"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
-		}, append(tlsFlags(), logFlags()...)...),
+		}, append(append(tlsFlags(), aclFlag()), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -71,6 +71,9 @@ func agentCommand() *cli.Command {
 				// Nothing is served: the address is only bound.
 				cfg.HTTPAddr = "127.0.0.1:0"
 			}
+			if cfg.ACLs, err = loadACLs(c, logger); err != nil {
+				return err
+			}
 			a, err := agent.New(cfg)
 			if err != nil {
 				return err
@@ -78,6 +81,7 @@ func agentCommand() *cli.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			reloadTLSOnSIGHUP(ctx, logger, cfg.TLS)
+			watchACLs(ctx, cfg.ACLs)
 			if cleanup {
 				sum, err := a.Cleanup(ctx)
 				fmt.Fprintf(c.App.Writer, "killed %d executors and destroyed %d other containers; %d status updates wait for the next agent on %s\n",

@@ -87,6 +87,7 @@ func devCommand() *cli.Command {
 			acfg.AllowRootTasks = true
 			acfg.Logger = logger
 			acfg.TLS = agentTLS
+			acfg.ACLs = scfg.ACLs // one file, one set of rules, for both
 			ag, err := agent.New(acfg)
 			if err != nil {
 				return err

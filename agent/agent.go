@@ -24,6 +24,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"mesh/acl"
 	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
@@ -109,6 +110,10 @@ type Config struct {
 	// over mutual TLS, presenting the agent's certificate and accepting
 	// only a server's (agent/tls.go).
 	TLS *tlsutil.TLS
+	// ACLs, when set, authorizes what callers of the agent's endpoints do
+	// (access_sandboxes on the files API, READ_FILE and LIST_FILES); nil
+	// allows everything.
+	ACLs *acl.Authorizer
 }
 
 // Defaults.

@@ -48,7 +48,7 @@ func (op *agentOperator) handleAPI(w http.ResponseWriter, r *http.Request) {
 		operator.WriteError(w, err)
 		return
 	}
-	resp, err := op.call(req.Call)
+	resp, err := op.call(r.Context(), req.Call)
 	if err != nil {
 		operator.WriteError(w, err)
 		return
@@ -57,15 +57,15 @@ func (op *agentOperator) handleAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // call carries out one call; a nil response is an empty 200.
-func (op *agentOperator) call(c *mapi.Call) (*agentop.Response, error) {
+func (op *agentOperator) call(ctx context.Context, c *mapi.Call) (*agentop.Response, error) {
 	if resp, ok := op.common.Answer(c); ok {
 		return agentop.FromCommon(resp), nil
 	}
 	switch c.Type {
 	case mapi.CallListFiles:
-		return op.listFiles(*c.ListFiles.Path)
+		return op.listFiles(ctx, *c.ListFiles.Path)
 	case mapi.CallReadFile:
-		return op.readFile(c.ReadFile)
+		return op.readFile(ctx, c.ReadFile)
 	case mapi.CallGetState:
 		v := op.a.view()
 		return &agentop.Response{Type: mapi.ResponseGetState, GetState: &agentop.GetState{
@@ -96,6 +96,8 @@ func operatorFilesError(err error) error {
 	switch {
 	case errors.Is(err, errNoSuchPath):
 		return operator.Errorf(http.StatusNotFound, "%v", err)
+	case errors.Is(err, errForbidden):
+		return operator.Errorf(http.StatusForbidden, "%v", err)
 	case errors.Is(err, errBadPath), errors.Is(err, ErrPathOutside):
 		return operator.Errorf(http.StatusBadRequest, "%v", err)
 	}
@@ -103,8 +105,8 @@ func operatorFilesError(err error) error {
 }
 
 // listFiles answers LIST_FILES from the sandboxes /files/browse serves.
-func (op *agentOperator) listFiles(path string) (*agentop.Response, error) {
-	entries, err := op.a.listSandboxDir(path)
+func (op *agentOperator) listFiles(ctx context.Context, path string) (*agentop.Response, error) {
+	entries, err := op.a.listSandboxDir(ctx, path)
 	if err != nil {
 		return nil, operatorFilesError(err)
 	}
@@ -124,7 +126,7 @@ func (op *agentOperator) listFiles(path string) (*agentop.Response, error) {
 
 // readFile answers READ_FILE from the sandboxes /files/read serves: at
 // most maxFilesRead bytes from offset, with the file's size.
-func (op *agentOperator) readFile(rf *mapi.ReadFileCall) (*agentop.Response, error) {
+func (op *agentOperator) readFile(ctx context.Context, rf *mapi.ReadFileCall) (*agentop.Response, error) {
 	if *rf.Offset > math.MaxInt64 || (rf.Length != nil && *rf.Length > math.MaxInt64) {
 		return nil, operator.Errorf(http.StatusBadRequest, "read_file: offset and length must be below 2^63")
 	}
@@ -135,7 +137,7 @@ func (op *agentOperator) readFile(rf *mapi.ReadFileCall) (*agentop.Response, err
 	if rq.path == "" {
 		return nil, operatorFilesError(fmt.Errorf("%w: expecting 'read_file.path' to name a file", errBadPath))
 	}
-	data, _, size, err := op.a.readSandboxFile(rq)
+	data, _, size, err := op.a.readSandboxFile(ctx, rq)
 	if err != nil {
 		return nil, operatorFilesError(err)
 	}
