@@ -113,3 +113,69 @@ func TestFiles_ACLsRefuseAnotherFrameworksSandbox(t *testing.T) {
 		t.Errorf("READ_FILE of alice's stdout: %v", err)
 	}
 }
+
+// TestAgentView_FilteredForThePrincipal: the agent's lists show a
+// principal the frameworks, executors and tasks it may view, and GET_FLAGS
+// is refused without view_flags.
+func TestAgentView_FilteredForThePrincipal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "acls.json")
+	rules := `{
+	  "view_frameworks": [{"principals": {"values": ["viewer"]}, "users": {"values": ["alice"]}}],
+	  "view_executors": [{"principals": {"values": ["viewer"]}, "users": {"values": ["alice"]}}],
+	  "view_tasks": [{"principals": {"values": ["viewer"]}, "users": {"values": ["alice"]}}],
+	  "view_flags": [{"principals": {"values": ["ops"]}, "flags": {"type": "ANY"}}]
+	}`
+	if err := os.WriteFile(path, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	acls, err := acl.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := func(id, user string) taskView {
+		ti := mesos.TaskInfo{TaskID: mesos.TaskID{Value: id}, Command: &mesos.CommandInfo{User: user}}
+		return taskView{info: ti, state: mesos.TaskRunning}
+	}
+	run := func(id, user string, tasks ...taskView) runView {
+		return runView{id: id, info: mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: id}, Command: &mesos.CommandInfo{User: user}}, tasks: tasks}
+	}
+	v := agentView{frameworks: []fwView{
+		{id: "fa", info: mesos.FrameworkInfo{User: "alice"}, live: []runView{
+			run("ea", "", task("a1", ""), task("a-as-bob", "bob")),
+			run("eb", "bob", task("b-under-alice", "")),
+		}},
+		{id: "fb", info: mesos.FrameworkInfo{User: "bob"}, live: []runView{run("ec", "", task("b1", ""))}},
+	}}
+	got := v.only(acls.ACLs(), "viewer")
+	var seen []string
+	for _, f := range got.frameworks {
+		seen = append(seen, "framework "+f.id)
+		for _, r := range f.live {
+			seen = append(seen, "executor "+r.id)
+			for _, tk := range r.tasks {
+				seen = append(seen, "task "+tk.info.TaskID.Value)
+			}
+		}
+	}
+	if s := strings.Join(seen, ", "); s != "framework fa, executor ea, task a1" {
+		t.Errorf("viewer sees %s", s)
+	}
+	if n := len(v.only(acls.ACLs(), "").frameworks); n != 0 {
+		t.Errorf("an anonymous caller sees %d frameworks", n)
+	}
+	if n := len(v.only(nil, "").frameworks); n != 2 {
+		t.Errorf("without ACLs %d frameworks are shown, want 2", n)
+	}
+
+	a := &Agent{cfg: Config{ACLs: acls}, log: hclog.NewNullLogger()}
+	op := &agentOperator{a: a}
+	ctx := func(p string) context.Context {
+		return auth.NewContext(context.Background(), auth.Identity{Principal: p})
+	}
+	if _, err := op.call(ctx("dev"), &mapi.Call{Type: mapi.CallGetFlags}); err == nil || !strings.Contains(err.Error(), "view_flags") {
+		t.Errorf("GET_FLAGS by dev: %v", err)
+	}
+	if err := a.authorizeFlags(ctx("ops")); err != nil {
+		t.Errorf("GET_FLAGS by ops: %v", err)
+	}
+}

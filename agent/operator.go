@@ -58,6 +58,11 @@ func (op *agentOperator) handleAPI(w http.ResponseWriter, r *http.Request) {
 
 // call carries out one call; a nil response is an empty 200.
 func (op *agentOperator) call(ctx context.Context, c *mapi.Call) (*agentop.Response, error) {
+	if c.Type == mapi.CallGetFlags {
+		if err := op.a.authorizeFlags(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if resp, ok := op.common.Answer(c); ok {
 		return agentop.FromCommon(resp), nil
 	}
@@ -67,15 +72,15 @@ func (op *agentOperator) call(ctx context.Context, c *mapi.Call) (*agentop.Respo
 	case mapi.CallReadFile:
 		return op.readFile(ctx, c.ReadFile)
 	case mapi.CallGetState:
-		v := op.a.view()
+		v := op.a.viewFor(ctx)
 		return &agentop.Response{Type: mapi.ResponseGetState, GetState: &agentop.GetState{
 			GetTasks: v.getTasks(), GetExecutors: v.getExecutors(), GetFrameworks: v.getFrameworks()}}, nil
 	case mapi.CallGetFrameworks:
-		return &agentop.Response{Type: mapi.ResponseGetFrameworks, GetFrameworks: op.a.view().getFrameworks()}, nil
+		return &agentop.Response{Type: mapi.ResponseGetFrameworks, GetFrameworks: op.a.viewFor(ctx).getFrameworks()}, nil
 	case mapi.CallGetExecutors:
-		return &agentop.Response{Type: mapi.ResponseGetExecutors, GetExecutors: op.a.view().getExecutors()}, nil
+		return &agentop.Response{Type: mapi.ResponseGetExecutors, GetExecutors: op.a.viewFor(ctx).getExecutors()}, nil
 	case mapi.CallGetTasks:
-		return &agentop.Response{Type: mapi.ResponseGetTasks, GetTasks: op.a.view().getTasks()}, nil
+		return &agentop.Response{Type: mapi.ResponseGetTasks, GetTasks: op.a.viewFor(ctx).getTasks()}, nil
 	case agentop.CallGetContainers:
 		return &agentop.Response{Type: agentop.ResponseGetContainers, GetContainers: op.getContainers()}, nil
 	case agentop.CallGetAgent:

@@ -274,6 +274,12 @@ func (s *Server) authorizeOperatorCall(ctx context.Context, c *mapi.Call) error 
 		if !z.allowedAny(acl.ViewFlags) {
 			return z.forbidden("view flags (view_flags)")
 		}
+	case mapi.CallListFiles, mapi.CallReadFile:
+		// The files a server could serve are its logs (it serves none
+		// today: noFile).
+		if !z.allowedAny(acl.AccessMesosLogs) {
+			return z.forbidden("access the logs (access_mesos_logs)")
+		}
 	case mapi.CallSetLoggingLevel:
 		if !z.allowedAny(acl.SetLogLevel) {
 			return z.forbidden("set the log level (set_log_level)")

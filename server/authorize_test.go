@@ -228,6 +228,7 @@ func TestACL_OperatorActionsAllowedAndDenied(t *testing.T) {
 	  `+rule("reactivate_agents", "agents")+`,
 	  `+rule("view_flags", "flags")+`,
 	  `+rule("set_log_level", "level")+`,
+	  `+rule("access_mesos_logs", "logs")+`,
 	  "get_endpoints": [{"principals": {"values": ["ops"]}, "paths": {"values": ["/metrics/snapshot"]}}],
 	  `+anyone("register_frameworks", "roles")+`,
 	  `+anyone("register_agents", "agents")+`}`)
@@ -238,6 +239,8 @@ func TestACL_OperatorActionsAllowedAndDenied(t *testing.T) {
 		return fmt.Sprintf(`{"type":%q,%q:{"agent_id":{"value":%q}}}`, typ, key, aid)
 	}
 	runOpCases(t, s, []opCase{
+		{"dev", `{"type":"READ_FILE","read_file":{"path":"/master/log","offset":0}}`, 403},
+		{"ops", `{"type":"READ_FILE","read_file":{"path":"/master/log","offset":0}}`, 404},
 		{"dev", `{"type":"GET_FLAGS"}`, 403},
 		{"ops", `{"type":"GET_FLAGS"}`, 200},
 		{"dev", `{"type":"SET_LOGGING_LEVEL","set_logging_level":{"level":1,"duration":{"nanoseconds":1000000000}}}`, 403},
