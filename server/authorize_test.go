@@ -380,3 +380,40 @@ func TestACL_SandboxOfAnotherFrameworkIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestACL_RolesWeightsAndQuotasAreFiltered: GET_ROLES and GET_WEIGHTS
+// show the roles the principal may view (view_roles), GET_QUOTA the
+// quotas it may read (get_quotas).
+func TestACL_RolesWeightsAndQuotasAreFiltered(t *testing.T) {
+	s := newACLServer(t, `{
+	  "view_roles": [{"principals": {"values": ["eng-lead"]}, "roles": {"values": ["eng/%"]}}],
+	  "get_quotas": [{"principals": {"values": ["eng-lead"]}, "roles": {"values": ["eng/web"]}}],
+	  `+anyone("update_weights", "roles")+`, `+anyone("update_quotas", "roles")+`}`)
+	admin := s.as("admin")
+	runOpCases(t, s, []opCase{
+		{"admin", `{"type":"UPDATE_WEIGHTS","update_weights":{"weight_infos":[{"role":"eng/web","weight":2},{"role":"eng/db","weight":3},{"role":"ops","weight":4}]}}`, 200},
+		{"admin", `{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"eng/web","guarantees":{"cpus":{"value":1}}},{"role":"ops","guarantees":{"cpus":{"value":1}}}]}}`, 200},
+	})
+	lead := s.as("eng-lead")
+	for _, c := range []struct {
+		addr, call string
+		want, not  []string
+	}{
+		{lead, "GET_WEIGHTS", []string{"eng/web", "eng/db"}, []string{`"ops"`}},
+		{lead, "GET_ROLES", []string{"eng/web", "eng/db"}, []string{`"ops"`}},
+		{lead, "GET_QUOTA", []string{"eng/web"}, []string{`"ops"`}},
+		{admin, "GET_WEIGHTS", nil, []string{"eng/web", `"ops"`}},
+	} {
+		out := operator(t, c.addr, `{"type":"`+c.call+`"}`, nil)
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s through %s: %s lacks %s", c.call, c.addr, out, w)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(out, n) {
+				t.Errorf("%s through %s: %s shows %s", c.call, c.addr, out, n)
+			}
+		}
+	}
+}

@@ -132,3 +132,41 @@ func (z authz) mayViewEvent(ev *mapi.Event, st *fsm.State) bool {
 	// SUBSCRIBED is filtered when it is built; HEARTBEAT says nothing.
 	return true
 }
+
+// filterRoles leaves out of GET_ROLES and GET_WEIGHTS the roles the
+// caller of ctx may not view (view_roles), and out of GET_QUOTA the
+// quotas it may not read (get_quotas), as Mesos does. Nested role rules
+// ("eng/%") apply.
+func (s *Server) filterRoles(ctx context.Context, resp *mapi.Response) *mapi.Response {
+	z := s.authzOf(ctx)
+	if z.acls == nil || resp == nil {
+		return resp
+	}
+	switch {
+	case resp.GetRoles != nil:
+		var kept []mapi.Role
+		for _, r := range resp.GetRoles.Roles {
+			if z.allowed(acl.ViewRoles, r.Name) {
+				kept = append(kept, r)
+			}
+		}
+		resp.GetRoles.Roles = kept
+	case resp.GetWeights != nil:
+		var kept []mapi.WeightInfo
+		for _, w := range resp.GetWeights.WeightInfos {
+			if z.allowed(acl.ViewRoles, w.Role) {
+				kept = append(kept, w)
+			}
+		}
+		resp.GetWeights.WeightInfos = kept
+	case resp.GetQuota != nil:
+		var kept []mapi.QuotaConfig
+		for _, q := range resp.GetQuota.Status.Configs {
+			if q.Role != nil && z.allowed(acl.GetQuotas, *q.Role) {
+				kept = append(kept, q)
+			}
+		}
+		resp.GetQuota.Status.Configs = kept
+	}
+	return resp
+}

@@ -105,9 +105,9 @@ func stateListed(t *testing.T, addr, path string) listed {
 
 // TestACL_ListsAreFilteredForThePrincipal: a principal with view rights
 // on alice's framework only sees it alone, with its tasks alone, in
-// GET_STATE, GET_FRAMEWORKS, GET_TASKS, /state, /master/frameworks and
-// /master/tasks, and its operator event stream leaves out the events of
-// bob's framework; another principal sees both; one that may view no
+// GET_STATE, GET_FRAMEWORKS, GET_TASKS, /state, /master/frameworks,
+// /master/tasks and the web UI's operator API (the CLI reads GET_STATE),
+// and its operator event stream leaves out the events of bob's framework; another principal sees both; one that may view no
 // agent sees none.
 func TestACL_ListsAreFilteredForThePrincipal(t *testing.T) {
 	s := newACLServer(t, viewRules)
@@ -140,6 +140,11 @@ func TestACL_ListsAreFilteredForThePrincipal(t *testing.T) {
 		if got := stateListed(t, c.addr, "/master/tasks"); fmt.Sprint(got.tasks) != fmt.Sprint(c.want.tasks) {
 			t.Errorf("/master/tasks: %v, want %v", got.tasks, c.want.tasks)
 		}
+	}
+	// The web UI reads the operator API through /ui/api/v1.
+	code, out, _ := opCall(t, viewer, "/ui/api/v1", `{"type":"GET_FRAMEWORKS"}`, nil)
+	if code != http.StatusOK || !strings.Contains(out, alice.id) || strings.Contains(out, bob.id) {
+		t.Errorf("the web UI's GET_FRAMEWORKS for viewer: %d %s", code, out)
 	}
 	var fws struct {
 		GetFrameworks struct {

@@ -34,7 +34,7 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	operator.WriteResponse(w, req, resp)
+	operator.WriteResponse(w, req, s.filterRoles(r.Context(), resp))
 }
 
 // operatorCommon answers the calls servers and agents answer alike.
