@@ -179,3 +179,28 @@ func TestAgentView_FilteredForThePrincipal(t *testing.T) {
 		t.Errorf("GET_FLAGS by ops: %v", err)
 	}
 }
+
+// TestAgentEndpoints_GetEndpoints: the agent's unfiltered endpoints are
+// served to the principals get_endpoints allows for their path only.
+func TestAgentEndpoints_GetEndpoints(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "acls.json")
+	rules := `{"get_endpoints": [{"principals": {"values": ["ops"]}, "paths": {"values": ["/containers"]}}]}`
+	if err := os.WriteFile(path, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	acls, err := acl.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{cfg: Config{ACLs: acls}, log: hclog.NewNullLogger()}
+	for _, c := range []struct {
+		who, path string
+		want      bool
+	}{{"ops", "/containers", true}, {"dev", "/containers", false}, {"ops", "/monitor/statistics", false}, {"", "/metrics", false}} {
+		rec := httptest.NewRecorder()
+		ok := a.authorizeEndpoint(rec, asPrincipal(httptest.NewRequest(http.MethodGet, c.path, nil), c.who))
+		if ok != c.want || (!ok && (rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "get_endpoints"))) {
+			t.Errorf("GET %s by %q: allowed %v (%d %s), want %v", c.path, c.who, ok, rec.Code, rec.Body, c.want)
+		}
+	}
+}

@@ -99,3 +99,21 @@ func (a *Agent) authorizeFlags(ctx context.Context) error {
 	}
 	return operator.Errorf(http.StatusForbidden, "%s is not authorized to view flags (view_flags)", who)
 }
+
+// authorizeEndpoint checks get_endpoints for a GET of an endpoint whose
+// answer is not filtered per caller (/metrics, /metrics/snapshot,
+// /monitor/statistics, /containers, as Mesos' agent checks them): the
+// path is the object. It answers 403 itself and returns false when the
+// caller may not read it.
+func (a *Agent) authorizeEndpoint(w http.ResponseWriter, r *http.Request) bool {
+	acls, principal := a.callerACLs(r.Context())
+	if acls.Allowed(acl.GetEndpoints, principal, r.URL.Path) {
+		return true
+	}
+	who := "an anonymous caller"
+	if principal != "" {
+		who = fmt.Sprintf("principal %q", principal)
+	}
+	httpError(w, http.StatusForbidden, "%s is not authorized to GET %s (get_endpoints)", who, r.URL.Path)
+	return false
+}

@@ -259,7 +259,7 @@ type MesosContainerJSON struct {
 // handleContainers serves GET /containers: the live executors'
 // containers with their usage.
 func (op *agentOperator) handleContainers(w http.ResponseWriter, r *http.Request) {
-	if !onlyGET(w, r) {
+	if !onlyGET(w, r) || !op.a.authorizeEndpoint(w, r) {
 		return
 	}
 	out := []MesosContainerJSON{}

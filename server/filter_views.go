@@ -91,13 +91,17 @@ func (v *stateView) flags() map[string]string {
 // eventFilter is what the caller of ctx may see of the operator event
 // stream: an event about a framework, task or agent it may not view is
 // not sent. Nil without ACLs. It runs under the hub's lock with the
-// state the event was made from.
+// state the event was made from, and reads the rules in force at each
+// event: a stream follows a reload of the file.
 func (s *Server) eventFilter(ctx context.Context) func(*mapi.Event, *fsm.State) bool {
 	z := s.authzOf(ctx)
 	if z.acls == nil {
 		return nil
 	}
-	return func(ev *mapi.Event, st *fsm.State) bool { return z.mayViewEvent(ev, st) }
+	return func(ev *mapi.Event, st *fsm.State) bool {
+		z.acls = s.cfg.ACLs.ACLs()
+		return z.mayViewEvent(ev, st)
+	}
 }
 
 func (z authz) mayViewEvent(ev *mapi.Event, st *fsm.State) bool {
