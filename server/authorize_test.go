@@ -64,7 +64,8 @@ func (s *aclServer) as(principal string) string {
 // of principal.
 func (s *aclServer) startAgent(principal string) *servertest.SimAgent {
 	s.t.Helper()
-	a := servertest.NewSimAgent(s.as(principal), mesos.Resources{mesos.ScalarResource("cpus", 4), mesos.ScalarResource("mem", 4096)})
+	a := servertest.NewSimAgent(s.as(principal), mesos.Resources{mesos.ScalarResource("cpus", 4), mesos.ScalarResource("mem", 4096),
+		mesos.ScalarResource("disk", 4096)})
 	a.Start(s.t)
 	s.agent = a
 	return a
@@ -117,8 +118,10 @@ func subscribeCode(t *testing.T, addr, role string) (int, string) {
 // TestACL_SchedulerActionsAllowedAndDenied: register_frameworks decides
 // the roles a principal may subscribe (and update) with, nested roles
 // included; run_tasks the users its tasks may run as: a task of another
-// user fails with TASK_ERROR (REASON_TASK_UNAUTHORIZED) and the others
-// of the same ACCEPT launch.
+// user fails with TASK_ERROR (REASON_TASK_UNAUTHORIZED), a task group
+// with a task of another user fails whole
+// (REASON_TASK_GROUP_UNAUTHORIZED), and the others of the same ACCEPT
+// launch.
 func TestACL_SchedulerActionsAllowedAndDenied(t *testing.T) {
 	s := newACLServer(t, `{
 	  "register_frameworks": [
@@ -155,9 +158,21 @@ func TestACL_SchedulerActionsAllowedAndDenied(t *testing.T) {
 		}
 		return t
 	}
-	f.accept([]mesos.OfferID{o.ID}, []mesos.TaskInfo{task("as-root", "root"), task("as-nobody", ""), task("as-nobody-too", "nobody")})
+	// One ACCEPT: a LAUNCH of three tasks, one of them as root, and a
+	// LAUNCH_GROUP with a task as root.
+	group := mesos.OfferOperation{Type: mesos.OperationLaunchGroup, LaunchGroup: &struct {
+		Executor  mesos.ExecutorInfo  `json:"executor"`
+		TaskGroup mesos.TaskGroupInfo `json:"task_group"`
+	}{Executor: mesos.ExecutorInfo{Type: "DEFAULT", ExecutorID: mesos.ExecutorID{Value: "pod"},
+		Resources: []mesos.Resource{mesos.ScalarResource("cpus", 0.1), mesos.ScalarResource("mem", 32), mesos.ScalarResource("disk", 32)}},
+		TaskGroup: mesos.TaskGroupInfo{Tasks: []mesos.TaskInfo{task("g1", "root"), task("g2", "")}}}}
+	b, _ := json.Marshal(scheduler.Accept{OfferIDs: []mesos.OfferID{o.ID}, Operations: []mesos.OfferOperation{{
+		Type: mesos.OperationLaunch, Launch: &struct {
+			TaskInfos []mesos.TaskInfo `json:"task_infos,omitempty"`
+		}{TaskInfos: []mesos.TaskInfo{task("as-root", "root"), task("as-nobody", ""), task("as-nobody-too", "nobody")}}}, group}})
+	f.mustCall("ACCEPT", "accept", string(b))
 	got := map[string]mesos.TaskStatus{}
-	for len(got) < 3 {
+	for len(got) < 5 {
 		st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
 		if _, seen := got[st.TaskID.Value]; !seen {
 			got[st.TaskID.Value] = st
@@ -168,6 +183,11 @@ func TestACL_SchedulerActionsAllowedAndDenied(t *testing.T) {
 	}
 	if st := got["as-root"]; st.State != mesos.TaskError || st.Reason != mesos.ReasonTaskUnauthorized || !strings.Contains(st.Message, `"root"`) {
 		t.Errorf("task as root: %s %s %q, want TASK_ERROR REASON_TASK_UNAUTHORIZED", st.State, st.Reason, st.Message)
+	}
+	for _, id := range []string{"g1", "g2"} {
+		if st := got[id]; st.State != mesos.TaskError || st.Reason != mesos.ReasonTaskGroupUnauthorized {
+			t.Errorf("task %s of a group with a task as root: %s %s %q, want TASK_ERROR REASON_TASK_GROUP_UNAUTHORIZED", id, st.State, st.Reason, st.Message)
+		}
 	}
 	for _, id := range []string{"as-nobody", "as-nobody-too"} {
 		if st := got[id]; st.State != mesos.TaskRunning {
