@@ -191,4 +191,17 @@ func TestACL_ListsAreFilteredForThePrincipal(t *testing.T) {
 	if ev == nil || ev.Type != mapi.EventTaskUpdated || ev.TaskUpdated.Status.TaskID.Value != "a1" {
 		t.Fatalf("viewer's first event after bob's and alice's tasks finished: %+v", ev)
 	}
+
+	// A principal that may view no agent is not told of a new one, but
+	// is of the framework that subscribes after it.
+	bst := subscribeOperator(t, blind)
+	if sub := bst.next(10 * time.Second); sub == nil || sub.Type != mapi.EventSubscribed || len(sub.Subscribed.GetState.GetAgents.Agents) != 0 {
+		t.Fatalf("SUBSCRIBED for blind: %+v", sub)
+	}
+	s.startAgent("")
+	carol := frameworkAs(t, fwAddr, "c", "carol", "eng")
+	if ev := bst.next(10 * time.Second); ev == nil || ev.Type != mapi.EventFrameworkAdded ||
+		ev.FrameworkAdded.Framework.FrameworkInfo.ID.Value != carol.id {
+		t.Fatalf("blind's first event after an agent registered and a framework subscribed: %+v", ev)
+	}
 }
