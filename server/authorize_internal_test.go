@@ -10,6 +10,7 @@ import (
 
 	"mesh/acl"
 	"mesh/auth"
+	"mesh/fsm"
 	"mesh/mesos"
 )
 
@@ -135,5 +136,44 @@ func TestAuthorizeMaintenance_ByMachine(t *testing.T) {
 	}
 	if err := (&Server{}).authorizeMaintenance(as("dev"), acl.StopMaintenance, "h1"); err != nil {
 		t.Errorf("without ACLs: %v", err)
+	}
+}
+
+// TestStateView_ExecutorsFilteredByTheirUser: GET_EXECUTORS and the
+// executors of /state show the executors a principal may view by the
+// user they run as (their command's, else their framework's).
+func TestStateView_ExecutorsFilteredByTheirUser(t *testing.T) {
+	s := aclTestServer(t, `{
+	  "view_frameworks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+	  "view_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+	  "view_executors": [{"principals": {"values": ["viewer"]}, "users": {"values": ["alice"]}}]
+	}`)
+	fw := &fsm.Framework{ID: "f", Info: mesos.FrameworkInfo{User: "alice"}}
+	task := func(id, execUser string) *fsm.Task {
+		e := &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "e-" + id}}
+		if execUser != "" {
+			e.Command = &mesos.CommandInfo{User: execUser}
+		}
+		return &fsm.Task{FrameworkID: "f", TaskID: id, AgentID: "a", State: mesos.TaskRunning, Info: mesos.TaskInfo{Executor: e}}
+	}
+	view := func() *stateView {
+		return &stateView{s: s, frameworks: []*fsm.Framework{fw},
+			tasksByFw: map[string][]*fsm.Task{"f": {task("as-fw-user", ""), task("as-root", "root")}}}
+	}
+	ids := func(v *stateView) []string {
+		var out []string
+		for _, e := range v.getExecutors().Executors {
+			out = append(out, e.ExecutorInfo.ExecutorID.Value)
+		}
+		for _, e := range v.framework(fw).Executors {
+			out = append(out, "state:"+e.ExecutorID)
+		}
+		return out
+	}
+	if got := strings.Join(ids(view().only(s.authzOf(as("viewer")))), ","); got != "e-as-fw-user,state:e-as-fw-user" {
+		t.Errorf("viewer sees executors %s", got)
+	}
+	if got := strings.Join(ids(view()), ","); got != "e-as-fw-user,e-as-root,state:e-as-fw-user,state:e-as-root" {
+		t.Errorf("an unrestricted view shows executors %s", got)
 	}
 }
