@@ -81,3 +81,35 @@ func TestACL_ServerReloadsWithoutRestart(t *testing.T) {
 		t.Fatalf("mesh server with a bad ACL file exited %d:\n%s", code, out)
 	}
 }
+
+// TestACL_CLIShowsWhatItsCallerMayView: under ACLs that let anyone view
+// the frameworks and tasks of user root only, `mesh tasks` lists the
+// task of a framework of root and not that of a framework of nobody.
+func TestACL_CLIShowsWhatItsCallerMayView(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "acls.json")
+	writeACLs(t, path, `{
+	  "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}],
+	  "run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}],
+	  "register_agents": [{"principals": {"type": "ANY"}, "agents": {"type": "ANY"}}],
+	  "view_agents": [{"principals": {"type": "ANY"}, "agents": {"type": "ANY"}}],
+	  "view_frameworks": [{"principals": {"type": "ANY"}, "users": {"values": ["root"]}}],
+	  "view_tasks": [{"principals": {"type": "ANY"}, "users": {"values": ["root"]}}],
+	  "view_executors": [{"principals": {"type": "ANY"}, "users": {"values": ["root"]}}]
+	}`)
+	httpAddr := freePort(t)
+	dev := start(t, "dev", "-http-addr", httpAddr, "-agent-http-addr", freePort(t), "-isolation", "posix",
+		"-resources", "cpus:2;mem:1024;disk:1000;ports:[31000-31100]", "-acls", path)
+	waitFor(t, 60*time.Second, "mesh dev to say it is running", func() bool {
+		return strings.Contains(dev.out.String(), "mesh execute -master "+httpAddr)
+	})
+	for _, user := range []string{"nobody", "root"} {
+		// The outcome does not matter (nobody may not write the sandbox):
+		// the task exists either way.
+		run(t, 90*time.Second, "execute", "-master", httpAddr, "-name", "as-"+user, "-user", user, "-command", "true")
+	}
+	out, code := run(t, 30*time.Second, "tasks", "-address", httpAddr)
+	if code != 0 || !strings.Contains(out, "as-root") || strings.Contains(out, "as-nobody") {
+		t.Fatalf("mesh tasks under ACLs that show root's tasks only exited %d:\n%s", code, out)
+	}
+}
