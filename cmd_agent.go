@@ -38,7 +38,7 @@ func agentCommand() *cli.Command {
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
 			&cli.StringFlag{Name: "agent-join-token", Usage: "`FILE` holding the cluster's join token (the servers' -agent-join-token), with which this agent authenticates when it has no agent certificate; reread on SIGHUP"},
 			insecureFlag(),
-		}, append(tlsFlags(), logFlags()...)...),
+		}, append(append(tlsFlags(), aclFlag()), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -84,6 +84,9 @@ func agentCommand() *cli.Command {
 				// Nothing is served: the address is only bound.
 				cfg.HTTPAddr = "127.0.0.1:0"
 			}
+			if cfg.ACLs, err = loadACLs(c, logger); err != nil {
+				return err
+			}
 			a, err := agent.New(cfg)
 			if err != nil {
 				return err
@@ -92,6 +95,7 @@ func agentCommand() *cli.Command {
 			defer stop()
 			reloadTLSOnSIGHUP(ctx, logger, cfg.TLS)
 			reloadAuthOnSIGHUP(ctx, logger, nil, cfg.JoinToken)
+			watchACLs(ctx, cfg.ACLs)
 			if cleanup {
 				sum, err := a.Cleanup(ctx)
 				fmt.Fprintf(c.App.Writer, "killed %d executors and destroyed %d other containers; %d status updates wait for the next agent on %s\n",

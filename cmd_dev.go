@@ -35,7 +35,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "host-volumes", Usage: "comma-separated host paths tasks may mount as volumes (default: none)"},
 			&cli.StringFlag{Name: "agent-tls-cert", Usage: "with TLS on, the agent's PEM certificate (mesh tls init writes agent.pem); -tls-cert is the server's"},
 			&cli.StringFlag{Name: "agent-tls-key", Usage: "PEM key of -agent-tls-cert"},
-		}, append(append(tlsFlags(), serverAuthFlags()...), logFlags()...)...),
+		}, append(append(append(tlsFlags(), serverAuthFlags()...), aclFlag()), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -73,6 +73,9 @@ func devCommand() *cli.Command {
 			if err := applyServerAuth(c, logger, &scfg, scfg.HTTPAddr, scfg.RaftAddr, c.String("agent-http-addr")); err != nil {
 				return err
 			}
+			if scfg.ACLs, err = loadACLs(c, logger.Named("server")); err != nil {
+				return err
+			}
 			srv, err := server.New(scfg)
 			if err != nil {
 				return err
@@ -92,6 +95,7 @@ func devCommand() *cli.Command {
 			acfg.Logger = logger
 			acfg.TLS = agentTLS
 			acfg.JoinToken = scfg.AgentJoinToken
+			acfg.ACLs = scfg.ACLs // one file, one set of rules, for both
 			ag, err := agent.New(acfg)
 			if err != nil {
 				return err
@@ -101,6 +105,7 @@ func devCommand() *cli.Command {
 			reloadTLSOnSIGHUP(ctx, logger.Named("server"), scfg.TLS)
 			reloadTLSOnSIGHUP(ctx, logger.Named("agent"), acfg.TLS)
 			reloadAuthOnSIGHUP(ctx, logger.Named("server"), scfg.Credentials, scfg.AgentJoinToken)
+			watchACLs(ctx, scfg.ACLs)
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			var wg sync.WaitGroup

@@ -47,7 +47,7 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-framework-streams", Value: d.MaxFrameworkStreams, Usage: "framework event streams (SUBSCRIBE) open at once; more are answered 429"},
 			&cli.Int64Flag{Name: "max-snapshot-restore-bytes", Value: d.MaxSnapshotRestoreBytes, Usage: "largest snapshot a restore accepts"},
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
-		}, append(append(tlsFlags(), serverAuthFlags()...), logFlags()...)...),
+		}, append(append(append(tlsFlags(), serverAuthFlags()...), aclFlag()), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -92,6 +92,9 @@ func serverCommand() *cli.Command {
 			if err := applyServerAuth(c, logger, &cfg, cfg.HTTPAddr, cfg.RaftAddr); err != nil {
 				return err
 			}
+			if cfg.ACLs, err = loadACLs(c, logger); err != nil {
+				return err
+			}
 			srv, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -100,6 +103,7 @@ func serverCommand() *cli.Command {
 			defer stop()
 			reloadTLSOnSIGHUP(ctx, logger, cfg.TLS)
 			reloadAuthOnSIGHUP(ctx, logger, cfg.Credentials, cfg.AgentJoinToken)
+			watchACLs(ctx, cfg.ACLs)
 			return srv.Run(ctx)
 		},
 	}

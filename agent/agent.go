@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"mesh/auth"
+	"mesh/acl"
 	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
@@ -114,6 +115,10 @@ type Config struct {
 	// to the servers with (their -agent-join-token); with TLS its
 	// certificate proves it too.
 	JoinToken *auth.Secret
+	// ACLs, when set, authorizes what callers of the agent's endpoints do
+	// (access_sandboxes on the files API, READ_FILE and LIST_FILES); nil
+	// allows everything.
+	ACLs *acl.Authorizer
 }
 
 // Defaults.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,9 +80,11 @@ func resolveSandboxPath(workDir, p string) (string, error) {
 
 // openSandboxPath resolves p and opens it. What was opened is checked
 // again through /proc/self/fd, so a symlink swapped in after the
-// resolution cannot lead outside the sandboxes. FIFOs and devices are
-// refused (opening them could block or have effects).
-func (a *Agent) openSandboxPath(p string) (*os.File, fs.FileInfo, error) {
+// resolution cannot lead outside the sandboxes; the caller of ctx must be
+// allowed by the ACLs to read both p and what was opened
+// (authorizeSandbox). FIFOs and devices are refused (opening them could
+// block or have effects).
+func (a *Agent) openSandboxPath(ctx context.Context, p string) (*os.File, fs.FileInfo, error) {
 	if a.workDirGiven != "" && a.workDirGiven != a.workDir {
 		// Accept the work directory as configured too, when it differs
 		// from the resolved one (it holds a symlink).
@@ -103,9 +106,16 @@ func (a *Agent) openSandboxPath(p string) (*os.File, fs.FileInfo, error) {
 		}
 		return nil, nil, fmt.Errorf("open %s: %w", p, err)
 	}
-	if opened, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd()))); err == nil && !within(opened, filepath.Join(a.workDir, sandboxRoot)) {
+	opened, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil {
+		opened = real
+	} else if !within(opened, filepath.Join(a.workDir, sandboxRoot)) {
 		f.Close()
 		return nil, nil, fmt.Errorf("%w: %s", ErrPathOutside, p)
+	}
+	if err := a.authorizeSandbox(ctx, p, opened); err != nil {
+		f.Close()
+		return nil, nil, err
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -126,7 +136,7 @@ func filesError(w http.ResponseWriter, err error) {
 		httpError(w, http.StatusBadRequest, "%v", err)
 	case errors.Is(err, errNoSuchPath):
 		httpError(w, http.StatusNotFound, "%v", err)
-	case errors.Is(err, ErrPathOutside):
+	case errors.Is(err, ErrPathOutside), errors.Is(err, errForbidden):
 		httpError(w, http.StatusForbidden, "%v", err)
 	default:
 		httpError(w, http.StatusInternalServerError, "%v", err)
@@ -171,7 +181,7 @@ func (a *Agent) handleFilesBrowse(w http.ResponseWriter, r *http.Request) {
 	if !onlyGET(w, r) {
 		return
 	}
-	entries, err := a.listSandboxDir(r.URL.Query().Get("path"))
+	entries, err := a.listSandboxDir(r.Context(), r.URL.Query().Get("path"))
 	if err != nil {
 		filesError(w, err)
 		return
@@ -193,8 +203,8 @@ type sandboxEntry struct {
 // listSandboxDir lists the entries of directory p, sorted by path; a
 // file lists nothing, as in Mesos. A symlink shows what it points at
 // only when that is inside the sandboxes, otherwise the link itself.
-func (a *Agent) listSandboxDir(p string) ([]sandboxEntry, error) {
-	f, fi, err := a.openSandboxPath(p)
+func (a *Agent) listSandboxDir(ctx context.Context, p string) ([]sandboxEntry, error) {
+	f, fi, err := a.openSandboxPath(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +391,7 @@ func (a *Agent) handleFilesRead(w http.ResponseWriter, r *http.Request) {
 		filesError(w, err)
 		return
 	}
-	data, offset, _, err := a.readSandboxFile(rq)
+	data, offset, _, err := a.readSandboxFile(r.Context(), rq)
 	if err != nil {
 		filesError(w, err)
 		return
@@ -393,8 +403,8 @@ func (a *Agent) handleFilesRead(w http.ResponseWriter, r *http.Request) {
 // maxFilesRead bytes, and returns it with the offset it starts at and
 // the file's size. An offset at or past the end reads nothing from the
 // end.
-func (a *Agent) readSandboxFile(rq readQuery) (data []byte, offset, size int64, err error) {
-	f, fi, err := a.openSandboxPath(rq.path)
+func (a *Agent) readSandboxFile(ctx context.Context, rq readQuery) (data []byte, offset, size int64, err error) {
+	f, fi, err := a.openSandboxPath(ctx, rq.path)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -428,7 +438,7 @@ func (a *Agent) handleFilesDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Query().Get("path")
-	f, fi, err := a.openSandboxPath(p)
+	f, fi, err := a.openSandboxPath(r.Context(), p)
 	if err != nil {
 		filesError(w, err)
 		return

@@ -120,7 +120,7 @@ func (c *agentCollector) Collect(ch chan<- prometheus.Metric) {
 
 // handleMetrics serves GET /metrics in Prometheus' text format.
 func (a *Agent) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if onlyGET(w, r) {
+	if onlyGET(w, r) && a.authorizeEndpoint(w, r) {
 		a.metrics.handler.ServeHTTP(w, r)
 	}
 }

@@ -24,7 +24,7 @@ const statsReaders = 8
 
 // handleMonitorStatistics serves GET /monitor/statistics.
 func (a *Agent) handleMonitorStatistics(w http.ResponseWriter, r *http.Request) {
-	if !onlyGET(w, r) {
+	if !onlyGET(w, r) || !a.authorizeEndpoint(w, r) {
 		return
 	}
 	writeJSON(w, a.Statistics())

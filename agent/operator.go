@@ -48,7 +48,7 @@ func (op *agentOperator) handleAPI(w http.ResponseWriter, r *http.Request) {
 		operator.WriteError(w, err)
 		return
 	}
-	resp, err := op.call(req.Call)
+	resp, err := op.call(r.Context(), req.Call)
 	if err != nil {
 		operator.WriteError(w, err)
 		return
@@ -57,25 +57,30 @@ func (op *agentOperator) handleAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // call carries out one call; a nil response is an empty 200.
-func (op *agentOperator) call(c *mapi.Call) (*agentop.Response, error) {
+func (op *agentOperator) call(ctx context.Context, c *mapi.Call) (*agentop.Response, error) {
+	if c.Type == mapi.CallGetFlags {
+		if err := op.a.authorizeFlags(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if resp, ok := op.common.Answer(c); ok {
 		return agentop.FromCommon(resp), nil
 	}
 	switch c.Type {
 	case mapi.CallListFiles:
-		return op.listFiles(*c.ListFiles.Path)
+		return op.listFiles(ctx, *c.ListFiles.Path)
 	case mapi.CallReadFile:
-		return op.readFile(c.ReadFile)
+		return op.readFile(ctx, c.ReadFile)
 	case mapi.CallGetState:
-		v := op.a.view()
+		v := op.a.viewFor(ctx)
 		return &agentop.Response{Type: mapi.ResponseGetState, GetState: &agentop.GetState{
 			GetTasks: v.getTasks(), GetExecutors: v.getExecutors(), GetFrameworks: v.getFrameworks()}}, nil
 	case mapi.CallGetFrameworks:
-		return &agentop.Response{Type: mapi.ResponseGetFrameworks, GetFrameworks: op.a.view().getFrameworks()}, nil
+		return &agentop.Response{Type: mapi.ResponseGetFrameworks, GetFrameworks: op.a.viewFor(ctx).getFrameworks()}, nil
 	case mapi.CallGetExecutors:
-		return &agentop.Response{Type: mapi.ResponseGetExecutors, GetExecutors: op.a.view().getExecutors()}, nil
+		return &agentop.Response{Type: mapi.ResponseGetExecutors, GetExecutors: op.a.viewFor(ctx).getExecutors()}, nil
 	case mapi.CallGetTasks:
-		return &agentop.Response{Type: mapi.ResponseGetTasks, GetTasks: op.a.view().getTasks()}, nil
+		return &agentop.Response{Type: mapi.ResponseGetTasks, GetTasks: op.a.viewFor(ctx).getTasks()}, nil
 	case agentop.CallGetContainers:
 		return &agentop.Response{Type: agentop.ResponseGetContainers, GetContainers: op.getContainers()}, nil
 	case agentop.CallGetAgent:
@@ -96,6 +101,8 @@ func operatorFilesError(err error) error {
 	switch {
 	case errors.Is(err, errNoSuchPath):
 		return operator.Errorf(http.StatusNotFound, "%v", err)
+	case errors.Is(err, errForbidden):
+		return operator.Errorf(http.StatusForbidden, "%v", err)
 	case errors.Is(err, errBadPath), errors.Is(err, ErrPathOutside):
 		return operator.Errorf(http.StatusBadRequest, "%v", err)
 	}
@@ -103,8 +110,8 @@ func operatorFilesError(err error) error {
 }
 
 // listFiles answers LIST_FILES from the sandboxes /files/browse serves.
-func (op *agentOperator) listFiles(path string) (*agentop.Response, error) {
-	entries, err := op.a.listSandboxDir(path)
+func (op *agentOperator) listFiles(ctx context.Context, path string) (*agentop.Response, error) {
+	entries, err := op.a.listSandboxDir(ctx, path)
 	if err != nil {
 		return nil, operatorFilesError(err)
 	}
@@ -124,7 +131,7 @@ func (op *agentOperator) listFiles(path string) (*agentop.Response, error) {
 
 // readFile answers READ_FILE from the sandboxes /files/read serves: at
 // most maxFilesRead bytes from offset, with the file's size.
-func (op *agentOperator) readFile(rf *mapi.ReadFileCall) (*agentop.Response, error) {
+func (op *agentOperator) readFile(ctx context.Context, rf *mapi.ReadFileCall) (*agentop.Response, error) {
 	if *rf.Offset > math.MaxInt64 || (rf.Length != nil && *rf.Length > math.MaxInt64) {
 		return nil, operator.Errorf(http.StatusBadRequest, "read_file: offset and length must be below 2^63")
 	}
@@ -135,7 +142,7 @@ func (op *agentOperator) readFile(rf *mapi.ReadFileCall) (*agentop.Response, err
 	if rq.path == "" {
 		return nil, operatorFilesError(fmt.Errorf("%w: expecting 'read_file.path' to name a file", errBadPath))
 	}
-	data, _, size, err := op.a.readSandboxFile(rq)
+	data, _, size, err := op.a.readSandboxFile(ctx, rq)
 	if err != nil {
 		return nil, operatorFilesError(err)
 	}

@@ -183,7 +183,7 @@ func (c *serverConn) registeredTo() string {
 
 // handleMetricsSnapshot serves GET /metrics/snapshot.
 func (op *agentOperator) handleMetricsSnapshot(w http.ResponseWriter, r *http.Request) {
-	if onlyGET(w, r) {
+	if onlyGET(w, r) && op.a.authorizeEndpoint(w, r) {
 		writeJSON(w, op.metricsSnapshot())
 	}
 }

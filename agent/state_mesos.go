@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -111,12 +112,12 @@ type QueuedTaskJSON struct {
 // handleState serves GET /state in Mesos' agent shape.
 func (op *agentOperator) handleState(w http.ResponseWriter, r *http.Request) {
 	if onlyGET(w, r) {
-		writeJSON(w, op.mesosState())
+		writeJSON(w, op.mesosState(r.Context()))
 	}
 }
 
 // mesosState renders the agent as Mesos' /state.
-func (op *agentOperator) mesosState() MesosStateJSON {
+func (op *agentOperator) mesosState(ctx context.Context) MesosStateJSON {
 	a := op.a
 	var prestarted []string
 	if ps, ok := a.containerizer.(executor.Prestarter); ok {
@@ -125,11 +126,11 @@ func (op *agentOperator) mesosState() MesosStateJSON {
 	}
 	pending := a.updates.Pending()
 	info := a.currentAgentInfo()
-	v := a.view()
+	v := a.viewFor(ctx)
 	s := MesosStateJSON{
 		Version: version.Version, GitSHA: version.GitSHA, GitTag: version.Version,
 		StartTime: float64(op.started.UnixNano()) / 1e9, ID: v.agentID, PID: "slave(1)@" + a.endpoint,
-		Hostname: info.Hostname, Attributes: mesos.AttributesObject(info.Attributes), Flags: a.flags(),
+		Hostname: info.Hostname, Attributes: mesos.AttributesObject(info.Attributes), Flags: a.flagsFor(ctx),
 		Frameworks: []MesosFrameworkJSON{}, CompletedFrameworks: []MesosFrameworkJSON{},
 		Port: info.Port, Isolation: a.containerizer.Name(), MeshVersion: version.MeshVersion,
 		PendingStatusUpdates: pending, PrestartedContainers: prestarted,
@@ -258,7 +259,7 @@ type MesosContainerJSON struct {
 // handleContainers serves GET /containers: the live executors'
 // containers with their usage.
 func (op *agentOperator) handleContainers(w http.ResponseWriter, r *http.Request) {
-	if !onlyGET(w, r) {
+	if !onlyGET(w, r) || !op.a.authorizeEndpoint(w, r) {
 		return
 	}
 	out := []MesosContainerJSON{}

@@ -676,6 +676,7 @@ const (
 	ReasonAgentUnknown           = "REASON_AGENT_UNKNOWN"
 	ReasonAgentRemovedByOperator = "REASON_AGENT_REMOVED_BY_OPERATOR"
 	ReasonTaskInvalid            = "REASON_TASK_INVALID"
+	ReasonTaskUnauthorized       = "REASON_TASK_UNAUTHORIZED"
 	ReasonTaskUnknown            = "REASON_TASK_UNKNOWN"
 	ReasonTaskKilledDuringLaunch = "REASON_TASK_KILLED_DURING_LAUNCH"
 	ReasonMasterDisconnected     = "REASON_MASTER_DISCONNECTED"

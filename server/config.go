@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 
+	"mesh/acl"
 	"mesh/allocator"
 	"mesh/auth"
 	"mesh/tlsutil"
@@ -111,6 +112,10 @@ type Config struct {
 	SnapshotInterval time.Duration
 
 	Logger hclog.Logger
+
+	// ACLs, when set, authorizes what callers do by the rules of an ACL
+	// file (mesh/acl); nil allows everything.
+	ACLs *acl.Authorizer
 
 	// TLS, when set, puts the HTTP API and raft on TLS with this material
 	// (server/tls.go); nil serves plain TCP.

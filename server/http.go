@@ -227,6 +227,9 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 			err = httpErrorf(400, "expecting 'subscribe' to be present")
 			break
 		}
+		if err = s.authorizeAgentRegistration(r.Context(), call.Subscribe); err != nil {
+			break
+		}
 		err = m.agentSubscribe(w, r, call.Subscribe)
 	case agentapi.CallUpdate:
 		if call.Update == nil || call.AgentID == nil || call.AgentID.Value == "" {

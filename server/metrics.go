@@ -196,7 +196,7 @@ func (m *serverMetrics) schedulerCall(typ string, code int) {
 
 // handleMetrics serves GET /metrics in Prometheus' text format.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if readOnly(w, r) {
+	if readOnly(w, r) && s.authorizeEndpoint(w, r) {
 		s.metrics.handler.ServeHTTP(w, r)
 	}
 }

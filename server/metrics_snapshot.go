@@ -124,7 +124,7 @@ func (m *master) connectedAgents() int {
 
 // handleMetricsSnapshot serves Mesos' /metrics/snapshot.
 func (s *Server) handleMetricsSnapshot(w http.ResponseWriter, r *http.Request) {
-	if readOnly(w, r) {
+	if readOnly(w, r) && s.authorizeEndpoint(w, r) {
 		writeJSON(w, s.metricsSnapshot())
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	mapi "mesh/mesos/master"
@@ -24,6 +25,10 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 		s.operatorSubscribe(m, w, r, req.Accept)
 		return
 	}
+	if err := s.authorizeOperatorCall(r.Context(), req.Call); err != nil {
+		writeError(w, err)
+		return
+	}
 	if isVolumeCall(req.Call.Type) {
 		if err := m.operatorVolumeCall(req.Call); err != nil {
 			writeError(w, err)
@@ -32,12 +37,12 @@ func (s *Server) handleOperator(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	resp, err := s.operatorCall(m, req.Call)
+	resp, err := s.operatorCall(r.Context(), m, req.Call)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	operator.WriteResponse(w, req, resp)
+	operator.WriteResponse(w, req, s.filterRoles(r.Context(), resp))
 }
 
 // operatorCommon answers the calls servers and agents answer alike.
@@ -46,7 +51,7 @@ func (s *Server) operatorCommon() *operator.Common {
 }
 
 // operatorCall carries out one call; a nil response is an empty 200.
-func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
+func (s *Server) operatorCall(ctx context.Context, m *master, c *mapi.Call) (*mapi.Response, error) {
 	if resp, ok := s.operatorCommon().Answer(c); ok {
 		return resp, nil
 	}
@@ -80,7 +85,7 @@ func (s *Server) operatorCall(m *master, c *mapi.Call) (*mapi.Response, error) {
 	case mapi.CallGetMaintenanceStatus:
 		return s.getMaintenanceStatus(), nil
 	}
-	v := s.newStateView()
+	v := s.viewFor(ctx)
 	switch c.Type {
 	case mapi.CallGetState:
 		return &mapi.Response{Type: mapi.ResponseGetState, GetState: &mapi.GetState{GetTasks: v.getTasks(),

@@ -20,11 +20,12 @@ type operatorHub struct {
 	// the first): a new subscriber's SUBSCRIBED carries exactly the state
 	// its first event follows.
 	state *fsm.State
-	subs  map[*outbox[*mapi.Event]]bool
+	// subs are the subscribers, each with what it may see (nil: all).
+	subs map[*outbox[*mapi.Event]]func(*mapi.Event, *fsm.State) bool
 }
 
 func newOperatorHub(f *fsm.FSM) *operatorHub {
-	h := &operatorHub{subs: map[*outbox[*mapi.Event]]bool{}}
+	h := &operatorHub{subs: map[*outbox[*mapi.Event]]func(*mapi.Event, *fsm.State) bool{}}
 	f.SetObserver(h.observe)
 	return h
 }
@@ -35,15 +36,18 @@ func (h *operatorHub) observe(t fsm.MessageType, req any, before, after *fsm.Sta
 	defer h.mu.Unlock()
 	h.state = after
 	if len(h.subs) > 0 {
-		h.publishLocked(operatorEvents(req, before, after))
+		h.publishLocked(operatorEvents(req, before, after), after)
 	}
 }
 
-// publishLocked pushes events to every subscriber; one whose outbox is
-// full is closed and dropped.
-func (h *operatorHub) publishLocked(events []*mapi.Event) {
-	for o := range h.subs {
+// publishLocked pushes events, made from state st, to every subscriber
+// that may see them; one whose outbox is full is closed and dropped.
+func (h *operatorHub) publishLocked(events []*mapi.Event, st *fsm.State) {
+	for o, keep := range h.subs {
 		for _, ev := range events {
+			if keep != nil && !keep(ev, st) {
+				continue
+			}
 			if !o.push(ev, nil) {
 				delete(h.subs, o)
 				break
@@ -52,14 +56,15 @@ func (h *operatorHub) publishLocked(events []*mapi.Event) {
 	}
 }
 
-// subscribe registers a subscriber. It returns its outbox and the state
-// its SUBSCRIBED event must carry (nil: read the current state, no
-// command having been published yet).
-func (h *operatorHub) subscribe() (*outbox[*mapi.Event], *fsm.State) {
+// subscribe registers a subscriber that sees the events keep lets
+// through (nil: all). It returns its outbox and the state its SUBSCRIBED
+// event must carry (nil: read the current state, no command having been
+// published yet).
+func (h *operatorHub) subscribe(keep func(*mapi.Event, *fsm.State) bool) (*outbox[*mapi.Event], *fsm.State) {
 	o := newOutbox[*mapi.Event]()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.subs[o] = true
+	h.subs[o] = keep
 	return o, h.state
 }
 
@@ -174,12 +179,12 @@ func agentChange(before, after *fsm.State, id string) []*mapi.Event {
 // interval, until the client leaves, falls behind or the term ends. The
 // records are RecordIO in the encoding the call accepted (mediaType).
 func (s *Server) operatorSubscribe(m *master, w http.ResponseWriter, r *http.Request, mediaType string) {
-	o, st := s.opHub.subscribe()
+	o, st := s.opHub.subscribe(s.eventFilter(r.Context()))
 	defer s.opHub.unsubscribe(o)
 	if st == nil {
 		st = s.fsm.State()
 	}
-	v := s.stateViewOf(st)
+	v := s.stateViewOf(st).only(s.authzOf(r.Context()))
 	interval := s.cfg.HeartbeatInterval
 	w.Header().Set("Content-Type", mediaType)
 	w.WriteHeader(http.StatusOK)

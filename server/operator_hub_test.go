@@ -12,12 +12,12 @@ import (
 // subscribers and the publisher go on; publishing never blocks.
 func TestOperatorHub_SlowSubscriberIsCutOff(t *testing.T) {
 	h := newOperatorHub(fsm.New(nil))
-	slow, _ := h.subscribe()
-	fast, _ := h.subscribe()
+	slow, _ := h.subscribe(nil)
+	fast, _ := h.subscribe(nil)
 	ev := &mapi.Event{Type: mapi.EventHeartbeat}
 	for i := 0; i < maxOutbox+10; i++ {
 		h.mu.Lock()
-		h.publishLocked([]*mapi.Event{ev})
+		h.publishLocked([]*mapi.Event{ev}, nil)
 		h.mu.Unlock()
 		if i%100 == 0 {
 			fast.take() // the fast one keeps up

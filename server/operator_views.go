@@ -58,6 +58,9 @@ func (v *stateView) getExecutors() mapi.GetExecutors {
 	var out mapi.GetExecutors
 	for _, fw := range v.frameworks {
 		for _, e := range v.execsByFw[fw.ID] {
+			if !v.showsExecutor(fw, &e.Info) {
+				continue
+			}
 			info := e.Info.Redacted()
 			info.FrameworkID = &mesos.FrameworkID{Value: fw.ID}
 			out.Executors = append(out.Executors, mapi.Executor{ExecutorInfo: info, AgentID: mesos.AgentID{Value: e.AgentID}})

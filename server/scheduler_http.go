@@ -48,6 +48,10 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
+		if err := s.authorizeSubscribe(r.Context(), call.Subscribe); err != nil {
+			writeError(w, err)
+			return
+		}
 		release, err := s.enterFrameworkStream()
 		if err != nil {
 			writeError(w, err)
@@ -92,6 +96,10 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if err := m.authorizeCall(r.Context(), fw, &call); err != nil {
+		writeError(w, err)
+		return
+	}
 	if err := m.dispatch(fw, &call); err != nil {
 		writeError(w, err)
 		return

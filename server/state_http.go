@@ -39,13 +39,13 @@ func readOnly(w http.ResponseWriter, r *http.Request) bool {
 // handleState serves Mesos' master /state.
 func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 	if readOnly(w, r) {
-		writeJSON(w, s.newStateView().state())
+		writeJSON(w, s.viewFor(r.Context()).state())
 	}
 }
 
 // handleFlags serves Mesos' /flags: this server's settings.
 func (s *Server) handleFlags(w http.ResponseWriter, r *http.Request) {
-	if readOnly(w, r) {
+	if readOnly(w, r) && s.authorizeFlags(w, r) {
 		writeJSON(w, map[string]any{"flags": s.flags()})
 	}
 }
@@ -53,7 +53,7 @@ func (s *Server) handleFlags(w http.ResponseWriter, r *http.Request) {
 // handleStateSummary serves Mesos' master /state-summary.
 func (s *Server) handleStateSummary(w http.ResponseWriter, r *http.Request) {
 	if readOnly(w, r) {
-		writeJSON(w, s.newStateView().stateSummary())
+		writeJSON(w, s.viewFor(r.Context()).stateSummary())
 	}
 }
 
@@ -63,7 +63,7 @@ func (s *Server) handleFrameworks(w http.ResponseWriter, r *http.Request) {
 	if !readOnly(w, r) {
 		return
 	}
-	v := s.newStateView()
+	v := s.viewFor(r.Context())
 	want := r.URL.Query().Get("framework_id")
 	out := struct {
 		Frameworks             []frameworkJSON `json:"frameworks"`
@@ -88,7 +88,7 @@ func (s *Server) handleSlaves(w http.ResponseWriter, r *http.Request) {
 	if !readOnly(w, r) {
 		return
 	}
-	v := s.newStateView()
+	v := s.viewFor(r.Context())
 	want := r.URL.Query().Get("slave_id")
 	out := struct {
 		Slaves          []agentFullJSON `json:"slaves"`
@@ -121,7 +121,7 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v := s.newStateView()
+	v := s.viewFor(r.Context())
 	fid, tid := q.Get("framework_id"), q.Get("task_id")
 	tasks := []taskJSON{}
 	for _, fw := range v.frameworks {

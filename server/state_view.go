@@ -26,6 +26,10 @@ type stateView struct {
 
 	usedByAgent, offeredByAgent map[string]mesos.Resources
 	usedByFw, offeredByFw       map[string]mesos.Resources
+
+	// z, when set, is the caller the view is restricted to
+	// (filter_views.go).
+	z *authz
 }
 
 func (s *Server) newStateView() *stateView { return s.stateViewOf(s.fsm.State()) }
@@ -120,7 +124,9 @@ func (v *stateView) framework(fw *fsm.Framework) frameworkJSON {
 		}
 	}
 	for _, e := range v.execsByFw[fw.ID] {
-		out.Executors = append(out.Executors, executor(fw.ID, e.AgentID, &e.Info))
+		if v.showsExecutor(fw, &e.Info) {
+			out.Executors = append(out.Executors, executor(fw.ID, e.AgentID, &e.Info))
+		}
 	}
 	for _, o := range v.offers {
 		if o.FrameworkID == fw.ID {
@@ -289,7 +295,7 @@ func (v *stateView) state() stateJSON {
 	out := stateJSON{Version: version.Version, GitSHA: version.GitSHA, GitTag: version.Version,
 		StartTime: float64(s.started.UnixNano()) / 1e9, ID: self.ID, PID: self.PID, Hostname: host,
 		Capabilities: []string{}, ActivatedSlaves: float64(active), UnreachableSlaves: float64(unreachable),
-		Cluster: clusterID, Flags: s.flags(), Slaves: []agentJSON{}, RecoveredSlaves: []agentJSON{},
+		Cluster: clusterID, Flags: v.flags(), Slaves: []agentJSON{}, RecoveredSlaves: []agentJSON{},
 		Frameworks: []frameworkJSON{}, CompletedFrameworks: []frameworkJSON{}, OrphanTasks: []taskJSON{},
 		UnregisteredFrameworks: []string{}, ClusterID: clusterID, Agents: []meshAgentJSON{}, OutstandingOffers: len(v.offers)}
 	if t := s.electedTime(); !t.IsZero() {

@@ -53,6 +53,9 @@ func (s *Server) handleUIFiles(w http.ResponseWriter, r *http.Request) {
 		writeError(w, httpErrorf(http.StatusNotFound, "agent %q has no known address: its files cannot be read", id))
 		return
 	}
+	if !s.authorizeSandbox(w, r, q.Get("path")) {
+		return
+	}
 	fwd := url.Values{}
 	for _, k := range []string{"path", "offset", "length"} {
 		if q.Has(k) {
