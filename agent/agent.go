@@ -24,8 +24,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"mesh/auth"
 	"mesh/acl"
+	"mesh/auth"
 	"mesh/executor"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
