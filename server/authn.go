@@ -142,6 +142,13 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 			writeError(w, err)
 			return
 		}
+		// The endpoints that hand out or replace the whole cluster (the
+		// snapshot, with every secret in it; removing a server) take, once
+		// ACLs are on, only a server or a principal get_endpoints allows
+		// for their path.
+		if class == classOperator && !s.isServer(id) && !s.authorizeEndpoint(w, r) {
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 }
@@ -212,6 +219,12 @@ func (s *Server) admit(class endpointClass, id auth.Identity) error {
 		return httpErrorf(http.StatusForbidden, "this endpoint requires an operator principal or a server; a certificate of role %s is neither", id.Role)
 	}
 	return nil
+}
+
+// isServer reports whether id is another server of the cluster: by its
+// certificate, or without TLS by the servers' shared principal.
+func (s *Server) isServer(id auth.Identity) bool {
+	return id.Role == tlsutil.RoleServer || (s.cfg.PeerPrincipal != "" && id.Principal == s.cfg.PeerPrincipal)
 }
 
 // wantRole is nil when id has role, otherwise the 403 the internal

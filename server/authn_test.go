@@ -6,10 +6,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"mesh/acl"
 	"mesh/auth"
 	"mesh/mesos"
 	"mesh/mesos/scheduler"
@@ -262,5 +265,41 @@ func TestAuthn_SchedulerClientSendsBasic(t *testing.T) {
 	ev, err := sub.Next()
 	if err != nil || ev.Type != scheduler.EventSubscribed {
 		t.Fatalf("first event %+v, %v; want SUBSCRIBED", ev, err)
+	}
+}
+
+// TestAuthn_SnapshotNeedsGetEndpointsOnceACLsAreOn: with ACLs, the
+// snapshot (which keeps every secret) goes only to a principal
+// get_endpoints allows for its path, or to a server; without ACLs any
+// authenticated principal is an operator.
+func TestAuthn_SnapshotNeedsGetEndpointsOnceACLsAreOn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "acls.json")
+	rules := `{"get_endpoints": [{"principals": {"values": ["ops"]}, "paths": {"values": ["/internal/v1/snapshot"]}}],
+	  "register_frameworks": [{"principals": {"type": "ANY"}, "roles": {"type": "ANY"}}]}`
+	if err := os.WriteFile(path, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	acls, err := acl.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) {
+		authOn(c)
+		c.PeerPrincipal, c.PeerSecret = "servers", auth.NewSecret("servers-secret")
+		c.Credentials = auth.NewCredentials(append(authCreds, auth.Credential{Principal: "servers", Secret: "servers-secret"}))
+		c.ACLs = acls
+	}})
+	for _, c := range []struct {
+		who, secret string
+		want        int
+	}{
+		{"alice", "alice-secret", http.StatusForbidden},
+		{"ops", "ops-secret", http.StatusOK},
+		{"servers", "servers-secret", http.StatusOK},
+	} {
+		resp, body := authDo(t, srv.HTTPAddr(), "GET", "/internal/v1/snapshot", "", auth.BasicHeader(c.who, c.secret))
+		if resp.StatusCode != c.want {
+			t.Errorf("snapshot by %s: %d %.200s, want %d", c.who, resp.StatusCode, body, c.want)
+		}
 	}
 }
