@@ -330,6 +330,14 @@ func (s *Server) authorizeOperatorCall(ctx context.Context, c *mapi.Call) error 
 				}
 			}
 		}
+	case mapi.CallSetQuota:
+		if c.SetQuota != nil && c.SetQuota.QuotaRequest != nil && c.SetQuota.QuotaRequest.Role != nil {
+			return z.check(acl.UpdateQuotas, "update the quota of role", *c.SetQuota.QuotaRequest.Role)
+		}
+	case mapi.CallRemoveQuota:
+		if c.RemoveQuota != nil && c.RemoveQuota.Role != nil {
+			return z.check(acl.UpdateQuotas, "update the quota of role", *c.RemoveQuota.Role)
+		}
 	case mapi.CallMarkAgentGone:
 		if c.MarkAgentGone != nil {
 			return agent(acl.MarkAgentsGone, "mark gone", c.MarkAgentGone.AgentID)

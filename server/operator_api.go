@@ -70,6 +70,10 @@ func (s *Server) operatorCall(ctx context.Context, m *master, c *mapi.Call) (*ma
 		return s.getQuota(), nil
 	case mapi.CallUpdateQuota:
 		return nil, s.updateQuota(m, c.UpdateQuota)
+	case mapi.CallSetQuota:
+		return nil, s.setQuota(m, c.SetQuota.QuotaRequest)
+	case mapi.CallRemoveQuota:
+		return nil, s.removeQuota(m, *c.RemoveQuota.Role)
 	case mapi.CallMarkAgentGone:
 		return nil, m.markAgentGone(c.MarkAgentGone.AgentID.Value)
 	case mapi.CallDeactivateAgent:

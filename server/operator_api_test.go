@@ -250,7 +250,7 @@ func TestOperator_BadCallsGetAClearErrorAndTheServerKeepsServing(t *testing.T) {
 		{"accepts neither encoding", `{"type":"GET_HEALTH"}`, map[string]string{"Accept": "text/html"}, 406, "Expecting 'Accept' to allow 'application/json' or 'application/x-protobuf'"},
 		{"list files", `{"type":"LIST_FILES","list_files":{"path":"/master/log"}}`, nil, 404, `no file or directory "/master/log"`},
 		{"read file", `{"type":"READ_FILE","read_file":{"path":"/etc/passwd","offset":0}}`, nil, 404, `no file or directory "/etc/passwd"`},
-		{"set quota", `{"type":"SET_QUOTA"}`, nil, 501, "does not implement the operator call SET_QUOTA"},
+		{"set quota", `{"type":"SET_QUOTA"}`, nil, 400, "Expecting 'set_quota' to be present"},
 		{"drain unknown", `{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"x"}}}`, nil, 400, `Unknown agent "x"`},
 		{"teardown unknown", `{"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}}`, nil, 400, `No framework found with specified ID "nope"`},
 		{"gone unknown", `{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":"x"}}}`, nil, 404, "Agent 'x' not found"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 
 	"mesh/allocator"
 	"mesh/fsm"
@@ -157,4 +158,42 @@ func quotaFits(st *fsm.State, quotas map[string]fsm.QuotaConfig) error {
 		}
 	}
 	return nil
+}
+
+// setQuota carries out SET_QUOTA, which Mesos keeps for older tools: the
+// role must have no quota yet and be a top-level role, and its guarantee,
+// scalars only, becomes both its guarantee and its limit, as Mesos (≥ 1.9)
+// reads a QuotaRequest. It is then an UPDATE_QUOTA.
+func (s *Server) setQuota(m *master, q *mapi.QuotaRequest) error {
+	if q.Role == nil || *q.Role == "" {
+		return httpErrorf(http.StatusBadRequest, "Failed to validate set quota request: QuotaInfo must have a role")
+	}
+	role := *q.Role
+	if err := mesos.ValidateRole(role); err != nil {
+		return httpErrorf(http.StatusBadRequest, "Failed to validate set quota request: %v", err)
+	}
+	if strings.Contains(role, "/") {
+		return httpErrorf(http.StatusBadRequest, "Setting quota on nested role '%s' is not supported yet", role)
+	}
+	if _, ok := s.fsm.State().Meta().Quotas[role]; ok {
+		return httpErrorf(http.StatusBadRequest, "Failed to validate set quota request: Cannot set quota for role '%s' which already has quota", role)
+	}
+	amounts := map[string]mesos.Scalar{}
+	for _, r := range q.Guarantee {
+		if r.Type != mesos.ValueScalar || r.Scalar == nil || r.IsReserved() || r.Disk != nil || r.Revocable != nil {
+			return httpErrorf(http.StatusBadRequest, "Failed to validate set quota request: QuotaInfo with invalid resource: '%s' must be a scalar without reservation, disk or revocable information", r.Name)
+		}
+		amounts[r.Name] = mesos.Scalar{Value: amounts[r.Name].Value + r.Scalar.Value}
+	}
+	return s.updateQuota(m, &mapi.UpdateQuota{Force: q.Force, QuotaConfigs: []mapi.QuotaConfig{
+		{Role: &role, Guarantees: amounts, Limits: amounts}}})
+}
+
+// removeQuota carries out REMOVE_QUOTA: a role that has a quota gets the
+// default one back (no guarantee, no limit), as an UPDATE_QUOTA.
+func (s *Server) removeQuota(m *master, role string) error {
+	if _, ok := s.fsm.State().Meta().Quotas[role]; !ok {
+		return httpErrorf(http.StatusBadRequest, "Failed to remove quota: Role '%s' has no quota set", role)
+	}
+	return s.updateQuota(m, &mapi.UpdateQuota{Force: true, QuotaConfigs: []mapi.QuotaConfig{{Role: &role}}})
 }

@@ -155,3 +155,57 @@ func TestOperator_QuotaSurvivesALeaderChangeAndHoldsHeadroom(t *testing.T) {
 	c.Heal()
 	c.CheckConsistent()
 }
+
+// TestOperator_SetAndRemoveQuotaAsMesosDeprecatedCalls: SET_QUOTA gives a
+// role its guarantee as both guarantee and limit, once; REMOVE_QUOTA
+// takes it away; bad requests are 400s that leave the quotas alone.
+func TestOperator_SetAndRemoveQuotaAsMesosDeprecatedCalls(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	addr := srv.HTTPAddr()
+	quotas := func() string {
+		var q struct {
+			GetQuota struct {
+				Status struct {
+					Configs []struct {
+						Role       string                        `json:"role"`
+						Guarantees map[string]map[string]float64 `json:"guarantees"`
+						Limits     map[string]map[string]float64 `json:"limits"`
+					} `json:"configs"`
+				} `json:"status"`
+			} `json:"get_quota"`
+		}
+		operator(t, addr, `{"type":"GET_QUOTA"}`, &q)
+		return fmt.Sprint(q.GetQuota.Status.Configs)
+	}
+	set := `{"type":"SET_QUOTA","set_quota":{"quota_request":{"force":true,"role":"eng","guarantee":[` +
+		`{"name":"cpus","type":"SCALAR","scalar":{"value":4}},{"name":"mem","type":"SCALAR","scalar":{"value":1024}}]}}}`
+	if code, out, _ := opCall(t, addr, "/api/v1", set, nil); code != http.StatusOK {
+		t.Fatalf("SET_QUOTA: %d %s", code, out)
+	}
+	want := "[{eng map[cpus:map[value:4] mem:map[value:1024]] map[cpus:map[value:4] mem:map[value:1024]]}]"
+	if got := quotas(); got != want {
+		t.Fatalf("GET_QUOTA after SET_QUOTA: %s, want %s", got, want)
+	}
+	for _, bad := range []struct{ body, msg string }{
+		{set, "which already has quota"},
+		{`{"type":"SET_QUOTA","set_quota":{"quota_request":{"force":true,"role":"eng/web","guarantee":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}]}}}`, "nested role"},
+		{`{"type":"SET_QUOTA","set_quota":{"quota_request":{"force":true,"role":"ops","guarantee":[{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":1,"end":2}]}}]}}}`, "must be a scalar"},
+		{`{"type":"SET_QUOTA","set_quota":{"quota_request":{"guarantee":[]}}}`, "must have a role"},
+		{`{"type":"SET_QUOTA"}`, "Expecting 'set_quota' to be present"},
+		{`{"type":"REMOVE_QUOTA","remove_quota":{"role":"ops"}}`, "has no quota set"},
+		{`{"type":"REMOVE_QUOTA","remove_quota":{}}`, "Missing required fields: remove_quota.role"},
+	} {
+		if code, out, _ := opCall(t, addr, "/api/v1", bad.body, nil); code != http.StatusBadRequest || !strings.Contains(out, bad.msg) {
+			t.Errorf("%s: %d %q, want 400 with %q", bad.body, code, out, bad.msg)
+		}
+	}
+	if got := quotas(); got != want {
+		t.Fatalf("GET_QUOTA after refused calls: %s, want %s", got, want)
+	}
+	if code, out, _ := opCall(t, addr, "/api/v1", `{"type":"REMOVE_QUOTA","remove_quota":{"role":"eng"}}`, nil); code != http.StatusOK {
+		t.Fatalf("REMOVE_QUOTA: %d %s", code, out)
+	}
+	if got := quotas(); got != "[]" {
+		t.Fatalf("GET_QUOTA after REMOVE_QUOTA: %s, want none", got)
+	}
+}

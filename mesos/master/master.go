@@ -87,6 +87,8 @@ type Call struct {
 	UpdateWeights   *UpdateWeights   `json:"update_weights,omitempty"`
 	MarkAgentGone   *MarkAgentGone   `json:"mark_agent_gone,omitempty"`
 	UpdateQuota     *UpdateQuota     `json:"update_quota,omitempty"`
+	SetQuota        *SetQuota        `json:"set_quota,omitempty"`
+	RemoveQuota     *RemoveQuota     `json:"remove_quota,omitempty"`
 	DrainAgent      *DrainAgent      `json:"drain_agent,omitempty"`
 	DeactivateAgent *DeactivateAgent `json:"deactivate_agent,omitempty"`
 	ReactivateAgent *ReactivateAgent `json:"reactivate_agent,omitempty"`

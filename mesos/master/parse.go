@@ -89,6 +89,10 @@ func (c *Call) missingRequired() string {
 		return "teardown.framework_id"
 	case c.UpdateQuota != nil && c.UpdateQuota.missingRole():
 		return "update_quota.quota_configs[].role"
+	case c.SetQuota != nil && c.SetQuota.QuotaRequest == nil:
+		return "set_quota.quota_request"
+	case c.RemoveQuota != nil && c.RemoveQuota.Role == nil:
+		return "remove_quota.role"
 	case c.MarkAgentGone != nil && c.MarkAgentGone.AgentID == nil:
 		return "mark_agent_gone.agent_id"
 	case c.DrainAgent != nil && c.DrainAgent.AgentID == nil:
@@ -125,6 +129,8 @@ func (c *Call) validate(name string) error {
 		CallUpdateWeights:   c.UpdateWeights != nil,
 		CallMarkAgentGone:   c.MarkAgentGone != nil,
 		CallUpdateQuota:     c.UpdateQuota != nil,
+		CallSetQuota:        c.SetQuota != nil,
+		CallRemoveQuota:     c.RemoveQuota != nil,
 		CallDrainAgent:      c.DrainAgent != nil,
 		CallDeactivateAgent: c.DeactivateAgent != nil,
 		CallReactivateAgent: c.ReactivateAgent != nil,
@@ -164,6 +170,8 @@ var subMessage = map[string]string{
 	CallUpdateWeights:   "update_weights",
 	CallMarkAgentGone:   "mark_agent_gone",
 	CallUpdateQuota:     "update_quota",
+	CallSetQuota:        "set_quota",
+	CallRemoveQuota:     "remove_quota",
 	CallDrainAgent:      "drain_agent",
 	CallDeactivateAgent: "deactivate_agent",
 	CallReactivateAgent: "reactivate_agent",

@@ -52,3 +52,21 @@ type QuotaStatus struct {
 type GetQuota struct {
 	Status QuotaStatus `json:"status"`
 }
+
+// SetQuota is the call Mesos deprecated in favour of UPDATE_QUOTA: a
+// role's guarantee, which Mesos (≥ 1.9) also makes its limit.
+type SetQuota struct {
+	QuotaRequest *QuotaRequest `json:"quota_request"`
+}
+
+// QuotaRequest is Mesos' quota.QuotaRequest.
+type QuotaRequest struct {
+	Force     bool             `json:"force,omitempty"`
+	Role      *string          `json:"role,omitempty"`
+	Guarantee []mesos.Resource `json:"guarantee,omitempty"`
+}
+
+// RemoveQuota is the deprecated call that takes a role's quota away.
+type RemoveQuota struct {
+	Role *string `json:"role"`
+}

@@ -809,6 +809,67 @@ func (x *QuotaConfig) GetLimits() map[string]*Value_Scalar {
 	return nil
 }
 
+// QuotaRequest is mesos.v1.quota.QuotaRequest, which SET_QUOTA carries.
+type QuotaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Force         *bool                  `protobuf:"varint,1,opt,name=force" json:"force,omitempty"`
+	Role          *string                `protobuf:"bytes,2,opt,name=role" json:"role,omitempty"`
+	Guarantee     []*Resource            `protobuf:"bytes,3,rep,name=guarantee" json:"guarantee,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuotaRequest) Reset() {
+	*x = QuotaRequest{}
+	mi := &file_mesos_v1_operator_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuotaRequest) ProtoMessage() {}
+
+func (x *QuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_operator_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuotaRequest.ProtoReflect.Descriptor instead.
+func (*QuotaRequest) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_operator_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *QuotaRequest) GetForce() bool {
+	if x != nil && x.Force != nil {
+		return *x.Force
+	}
+	return false
+}
+
+func (x *QuotaRequest) GetRole() string {
+	if x != nil && x.Role != nil {
+		return *x.Role
+	}
+	return ""
+}
+
+func (x *QuotaRequest) GetGuarantee() []*Resource {
+	if x != nil {
+		return x.Guarantee
+	}
+	return nil
+}
+
 type QuotaStatus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Configs       []*QuotaConfig         `protobuf:"bytes,2,rep,name=configs" json:"configs,omitempty"`
@@ -818,7 +879,7 @@ type QuotaStatus struct {
 
 func (x *QuotaStatus) Reset() {
 	*x = QuotaStatus{}
-	mi := &file_mesos_v1_operator_proto_msgTypes[9]
+	mi := &file_mesos_v1_operator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -830,7 +891,7 @@ func (x *QuotaStatus) String() string {
 func (*QuotaStatus) ProtoMessage() {}
 
 func (x *QuotaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_operator_proto_msgTypes[9]
+	mi := &file_mesos_v1_operator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +904,7 @@ func (x *QuotaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotaStatus.ProtoReflect.Descriptor instead.
 func (*QuotaStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_operator_proto_rawDescGZIP(), []int{9}
+	return file_mesos_v1_operator_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *QuotaStatus) GetConfigs() []*QuotaConfig {
@@ -945,7 +1006,11 @@ const file_mesos_v1_operator_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x16.mesos.v1.Value.ScalarR\x05value:\x028\x01\x1aQ\n" +
 	"\vLimitsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.mesos.v1.Value.ScalarR\x05value:\x028\x01\">\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.mesos.v1.Value.ScalarR\x05value:\x028\x01\"j\n" +
+	"\fQuotaRequest\x12\x14\n" +
+	"\x05force\x18\x01 \x01(\bR\x05force\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x120\n" +
+	"\tguarantee\x18\x03 \x03(\v2\x12.mesos.v1.ResourceR\tguarantee\">\n" +
 	"\vQuotaStatus\x12/\n" +
 	"\aconfigs\x18\x02 \x03(\v2\x15.mesos.v1.QuotaConfigR\aconfigsB\x19Z\x17mesh/mesos/v1pb;mesospb"
 
@@ -961,7 +1026,7 @@ func file_mesos_v1_operator_proto_rawDescGZIP() []byte {
 	return file_mesos_v1_operator_proto_rawDescData
 }
 
-var file_mesos_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_mesos_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_mesos_v1_operator_proto_goTypes = []any{
 	(*Task)(nil),               // 0: mesos.v1.Task
 	(*FileInfo)(nil),           // 1: mesos.v1.FileInfo
@@ -972,54 +1037,56 @@ var file_mesos_v1_operator_proto_goTypes = []any{
 	(*Role)(nil),               // 6: mesos.v1.Role
 	(*WeightInfo)(nil),         // 7: mesos.v1.WeightInfo
 	(*QuotaConfig)(nil),        // 8: mesos.v1.QuotaConfig
-	(*QuotaStatus)(nil),        // 9: mesos.v1.QuotaStatus
-	nil,                        // 10: mesos.v1.Task.LimitsEntry
-	nil,                        // 11: mesos.v1.QuotaConfig.GuaranteesEntry
-	nil,                        // 12: mesos.v1.QuotaConfig.LimitsEntry
-	(*TaskID)(nil),             // 13: mesos.v1.TaskID
-	(*FrameworkID)(nil),        // 14: mesos.v1.FrameworkID
-	(*ExecutorID)(nil),         // 15: mesos.v1.ExecutorID
-	(*AgentID)(nil),            // 16: mesos.v1.AgentID
-	(TaskState)(0),             // 17: mesos.v1.TaskState
-	(*Resource)(nil),           // 18: mesos.v1.Resource
-	(*TaskStatus)(nil),         // 19: mesos.v1.TaskStatus
-	(*Labels)(nil),             // 20: mesos.v1.Labels
-	(*DiscoveryInfo)(nil),      // 21: mesos.v1.DiscoveryInfo
-	(*ContainerInfo)(nil),      // 22: mesos.v1.ContainerInfo
-	(*HealthCheck)(nil),        // 23: mesos.v1.HealthCheck
-	(*KillPolicy)(nil),         // 24: mesos.v1.KillPolicy
-	(*TimeInfo)(nil),           // 25: mesos.v1.TimeInfo
-	(*Value_Scalar)(nil),       // 26: mesos.v1.Value.Scalar
+	(*QuotaRequest)(nil),       // 9: mesos.v1.QuotaRequest
+	(*QuotaStatus)(nil),        // 10: mesos.v1.QuotaStatus
+	nil,                        // 11: mesos.v1.Task.LimitsEntry
+	nil,                        // 12: mesos.v1.QuotaConfig.GuaranteesEntry
+	nil,                        // 13: mesos.v1.QuotaConfig.LimitsEntry
+	(*TaskID)(nil),             // 14: mesos.v1.TaskID
+	(*FrameworkID)(nil),        // 15: mesos.v1.FrameworkID
+	(*ExecutorID)(nil),         // 16: mesos.v1.ExecutorID
+	(*AgentID)(nil),            // 17: mesos.v1.AgentID
+	(TaskState)(0),             // 18: mesos.v1.TaskState
+	(*Resource)(nil),           // 19: mesos.v1.Resource
+	(*TaskStatus)(nil),         // 20: mesos.v1.TaskStatus
+	(*Labels)(nil),             // 21: mesos.v1.Labels
+	(*DiscoveryInfo)(nil),      // 22: mesos.v1.DiscoveryInfo
+	(*ContainerInfo)(nil),      // 23: mesos.v1.ContainerInfo
+	(*HealthCheck)(nil),        // 24: mesos.v1.HealthCheck
+	(*KillPolicy)(nil),         // 25: mesos.v1.KillPolicy
+	(*TimeInfo)(nil),           // 26: mesos.v1.TimeInfo
+	(*Value_Scalar)(nil),       // 27: mesos.v1.Value.Scalar
 }
 var file_mesos_v1_operator_proto_depIdxs = []int32{
-	13, // 0: mesos.v1.Task.task_id:type_name -> mesos.v1.TaskID
-	14, // 1: mesos.v1.Task.framework_id:type_name -> mesos.v1.FrameworkID
-	15, // 2: mesos.v1.Task.executor_id:type_name -> mesos.v1.ExecutorID
-	16, // 3: mesos.v1.Task.agent_id:type_name -> mesos.v1.AgentID
-	17, // 4: mesos.v1.Task.state:type_name -> mesos.v1.TaskState
-	18, // 5: mesos.v1.Task.resources:type_name -> mesos.v1.Resource
-	19, // 6: mesos.v1.Task.statuses:type_name -> mesos.v1.TaskStatus
-	17, // 7: mesos.v1.Task.status_update_state:type_name -> mesos.v1.TaskState
-	20, // 8: mesos.v1.Task.labels:type_name -> mesos.v1.Labels
-	21, // 9: mesos.v1.Task.discovery:type_name -> mesos.v1.DiscoveryInfo
-	22, // 10: mesos.v1.Task.container:type_name -> mesos.v1.ContainerInfo
-	23, // 11: mesos.v1.Task.health_check:type_name -> mesos.v1.HealthCheck
-	24, // 12: mesos.v1.Task.kill_policy:type_name -> mesos.v1.KillPolicy
-	10, // 13: mesos.v1.Task.limits:type_name -> mesos.v1.Task.LimitsEntry
-	25, // 14: mesos.v1.FileInfo.mtime:type_name -> mesos.v1.TimeInfo
-	14, // 15: mesos.v1.Role.frameworks:type_name -> mesos.v1.FrameworkID
-	18, // 16: mesos.v1.Role.resources:type_name -> mesos.v1.Resource
-	11, // 17: mesos.v1.QuotaConfig.guarantees:type_name -> mesos.v1.QuotaConfig.GuaranteesEntry
-	12, // 18: mesos.v1.QuotaConfig.limits:type_name -> mesos.v1.QuotaConfig.LimitsEntry
-	8,  // 19: mesos.v1.QuotaStatus.configs:type_name -> mesos.v1.QuotaConfig
-	26, // 20: mesos.v1.Task.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	26, // 21: mesos.v1.QuotaConfig.GuaranteesEntry.value:type_name -> mesos.v1.Value.Scalar
-	26, // 22: mesos.v1.QuotaConfig.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	14, // 0: mesos.v1.Task.task_id:type_name -> mesos.v1.TaskID
+	15, // 1: mesos.v1.Task.framework_id:type_name -> mesos.v1.FrameworkID
+	16, // 2: mesos.v1.Task.executor_id:type_name -> mesos.v1.ExecutorID
+	17, // 3: mesos.v1.Task.agent_id:type_name -> mesos.v1.AgentID
+	18, // 4: mesos.v1.Task.state:type_name -> mesos.v1.TaskState
+	19, // 5: mesos.v1.Task.resources:type_name -> mesos.v1.Resource
+	20, // 6: mesos.v1.Task.statuses:type_name -> mesos.v1.TaskStatus
+	18, // 7: mesos.v1.Task.status_update_state:type_name -> mesos.v1.TaskState
+	21, // 8: mesos.v1.Task.labels:type_name -> mesos.v1.Labels
+	22, // 9: mesos.v1.Task.discovery:type_name -> mesos.v1.DiscoveryInfo
+	23, // 10: mesos.v1.Task.container:type_name -> mesos.v1.ContainerInfo
+	24, // 11: mesos.v1.Task.health_check:type_name -> mesos.v1.HealthCheck
+	25, // 12: mesos.v1.Task.kill_policy:type_name -> mesos.v1.KillPolicy
+	11, // 13: mesos.v1.Task.limits:type_name -> mesos.v1.Task.LimitsEntry
+	26, // 14: mesos.v1.FileInfo.mtime:type_name -> mesos.v1.TimeInfo
+	15, // 15: mesos.v1.Role.frameworks:type_name -> mesos.v1.FrameworkID
+	19, // 16: mesos.v1.Role.resources:type_name -> mesos.v1.Resource
+	12, // 17: mesos.v1.QuotaConfig.guarantees:type_name -> mesos.v1.QuotaConfig.GuaranteesEntry
+	13, // 18: mesos.v1.QuotaConfig.limits:type_name -> mesos.v1.QuotaConfig.LimitsEntry
+	19, // 19: mesos.v1.QuotaRequest.guarantee:type_name -> mesos.v1.Resource
+	8,  // 20: mesos.v1.QuotaStatus.configs:type_name -> mesos.v1.QuotaConfig
+	27, // 21: mesos.v1.Task.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	27, // 22: mesos.v1.QuotaConfig.GuaranteesEntry.value:type_name -> mesos.v1.Value.Scalar
+	27, // 23: mesos.v1.QuotaConfig.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_operator_proto_init() }
@@ -1034,7 +1101,7 @@ func file_mesos_v1_operator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_v1_operator_proto_rawDesc), len(file_mesos_v1_operator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

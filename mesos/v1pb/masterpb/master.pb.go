@@ -408,6 +408,8 @@ type Call struct {
 	StopMaintenance           *Call_StopMaintenance           `protobuf:"bytes,13,opt,name=stop_maintenance,json=stopMaintenance" json:"stop_maintenance,omitempty"`
 	GrowVolume                *Call_GrowVolume                `protobuf:"bytes,18,opt,name=grow_volume,json=growVolume" json:"grow_volume,omitempty"`
 	ShrinkVolume              *Call_ShrinkVolume              `protobuf:"bytes,19,opt,name=shrink_volume,json=shrinkVolume" json:"shrink_volume,omitempty"`
+	SetQuota                  *Call_SetQuota                  `protobuf:"bytes,14,opt,name=set_quota,json=setQuota" json:"set_quota,omitempty"`
+	RemoveQuota               *Call_RemoveQuota               `protobuf:"bytes,15,opt,name=remove_quota,json=removeQuota" json:"remove_quota,omitempty"`
 	UpdateQuota               *Call_UpdateQuota               `protobuf:"bytes,20,opt,name=update_quota,json=updateQuota" json:"update_quota,omitempty"`
 	DrainAgent                *Call_DrainAgent                `protobuf:"bytes,21,opt,name=drain_agent,json=drainAgent" json:"drain_agent,omitempty"`
 	DeactivateAgent           *Call_DeactivateAgent           `protobuf:"bytes,22,opt,name=deactivate_agent,json=deactivateAgent" json:"deactivate_agent,omitempty"`
@@ -561,6 +563,20 @@ func (x *Call) GetGrowVolume() *Call_GrowVolume {
 func (x *Call) GetShrinkVolume() *Call_ShrinkVolume {
 	if x != nil {
 		return x.ShrinkVolume
+	}
+	return nil
+}
+
+func (x *Call) GetSetQuota() *Call_SetQuota {
+	if x != nil {
+		return x.SetQuota
+	}
+	return nil
+}
+
+func (x *Call) GetRemoveQuota() *Call_RemoveQuota {
+	if x != nil {
+		return x.RemoveQuota
 	}
 	return nil
 }
@@ -1557,6 +1573,96 @@ func (x *Call_UpdateQuota) GetQuotaConfigs() []*v1pb.QuotaConfig {
 	return nil
 }
 
+// Deprecated in Mesos in favour of UpdateQuota.
+type Call_SetQuota struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QuotaRequest  *v1pb.QuotaRequest     `protobuf:"bytes,1,req,name=quota_request,json=quotaRequest" json:"quota_request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_SetQuota) Reset() {
+	*x = Call_SetQuota{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_SetQuota) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_SetQuota) ProtoMessage() {}
+
+func (x *Call_SetQuota) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_SetQuota.ProtoReflect.Descriptor instead.
+func (*Call_SetQuota) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 13}
+}
+
+func (x *Call_SetQuota) GetQuotaRequest() *v1pb.QuotaRequest {
+	if x != nil {
+		return x.QuotaRequest
+	}
+	return nil
+}
+
+// Deprecated in Mesos in favour of UpdateQuota.
+type Call_RemoveQuota struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Role          *string                `protobuf:"bytes,1,req,name=role" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call_RemoveQuota) Reset() {
+	*x = Call_RemoveQuota{}
+	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call_RemoveQuota) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call_RemoveQuota) ProtoMessage() {}
+
+func (x *Call_RemoveQuota) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call_RemoveQuota.ProtoReflect.Descriptor instead.
+func (*Call_RemoveQuota) Descriptor() ([]byte, []int) {
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 14}
+}
+
+func (x *Call_RemoveQuota) GetRole() string {
+	if x != nil && x.Role != nil {
+		return *x.Role
+	}
+	return ""
+}
+
 type Call_MarkAgentGone struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AgentId       *v1pb.AgentID          `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
@@ -1566,7 +1672,7 @@ type Call_MarkAgentGone struct {
 
 func (x *Call_MarkAgentGone) Reset() {
 	*x = Call_MarkAgentGone{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1684,7 @@ func (x *Call_MarkAgentGone) String() string {
 func (*Call_MarkAgentGone) ProtoMessage() {}
 
 func (x *Call_MarkAgentGone) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[16]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1697,7 @@ func (x *Call_MarkAgentGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_MarkAgentGone.ProtoReflect.Descriptor instead.
 func (*Call_MarkAgentGone) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 13}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 15}
 }
 
 func (x *Call_MarkAgentGone) GetAgentId() *v1pb.AgentID {
@@ -1614,7 +1720,7 @@ type Call_Duration struct {
 
 func (x *Call_Duration) Reset() {
 	*x = Call_Duration{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1732,7 @@ func (x *Call_Duration) String() string {
 func (*Call_Duration) ProtoMessage() {}
 
 func (x *Call_Duration) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[17]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1745,7 @@ func (x *Call_Duration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Duration.ProtoReflect.Descriptor instead.
 func (*Call_Duration) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 14}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 16}
 }
 
 func (x *Call_Duration) GetSeconds() int64 {
@@ -1672,7 +1778,7 @@ const (
 
 func (x *Call_DrainAgent) Reset() {
 	*x = Call_DrainAgent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1684,7 +1790,7 @@ func (x *Call_DrainAgent) String() string {
 func (*Call_DrainAgent) ProtoMessage() {}
 
 func (x *Call_DrainAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[18]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1697,7 +1803,7 @@ func (x *Call_DrainAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_DrainAgent.ProtoReflect.Descriptor instead.
 func (*Call_DrainAgent) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 15}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 17}
 }
 
 func (x *Call_DrainAgent) GetAgentId() *v1pb.AgentID {
@@ -1730,7 +1836,7 @@ type Call_DeactivateAgent struct {
 
 func (x *Call_DeactivateAgent) Reset() {
 	*x = Call_DeactivateAgent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1848,7 @@ func (x *Call_DeactivateAgent) String() string {
 func (*Call_DeactivateAgent) ProtoMessage() {}
 
 func (x *Call_DeactivateAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[19]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1861,7 @@ func (x *Call_DeactivateAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_DeactivateAgent.ProtoReflect.Descriptor instead.
 func (*Call_DeactivateAgent) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 16}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 18}
 }
 
 func (x *Call_DeactivateAgent) GetAgentId() *v1pb.AgentID {
@@ -1774,7 +1880,7 @@ type Call_ReactivateAgent struct {
 
 func (x *Call_ReactivateAgent) Reset() {
 	*x = Call_ReactivateAgent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1892,7 @@ func (x *Call_ReactivateAgent) String() string {
 func (*Call_ReactivateAgent) ProtoMessage() {}
 
 func (x *Call_ReactivateAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[20]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1905,7 @@ func (x *Call_ReactivateAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_ReactivateAgent.ProtoReflect.Descriptor instead.
 func (*Call_ReactivateAgent) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 17}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 19}
 }
 
 func (x *Call_ReactivateAgent) GetAgentId() *v1pb.AgentID {
@@ -1818,7 +1924,7 @@ type Call_UpdateMaintenanceSchedule struct {
 
 func (x *Call_UpdateMaintenanceSchedule) Reset() {
 	*x = Call_UpdateMaintenanceSchedule{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +1936,7 @@ func (x *Call_UpdateMaintenanceSchedule) String() string {
 func (*Call_UpdateMaintenanceSchedule) ProtoMessage() {}
 
 func (x *Call_UpdateMaintenanceSchedule) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[21]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +1949,7 @@ func (x *Call_UpdateMaintenanceSchedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_UpdateMaintenanceSchedule.ProtoReflect.Descriptor instead.
 func (*Call_UpdateMaintenanceSchedule) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 18}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 20}
 }
 
 func (x *Call_UpdateMaintenanceSchedule) GetSchedule() *v1pb.MaintenanceSchedule {
@@ -1862,7 +1968,7 @@ type Call_StartMaintenance struct {
 
 func (x *Call_StartMaintenance) Reset() {
 	*x = Call_StartMaintenance{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1874,7 +1980,7 @@ func (x *Call_StartMaintenance) String() string {
 func (*Call_StartMaintenance) ProtoMessage() {}
 
 func (x *Call_StartMaintenance) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[22]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1887,7 +1993,7 @@ func (x *Call_StartMaintenance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_StartMaintenance.ProtoReflect.Descriptor instead.
 func (*Call_StartMaintenance) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 19}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 21}
 }
 
 func (x *Call_StartMaintenance) GetMachines() []*v1pb.MachineID {
@@ -1906,7 +2012,7 @@ type Call_StopMaintenance struct {
 
 func (x *Call_StopMaintenance) Reset() {
 	*x = Call_StopMaintenance{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +2024,7 @@ func (x *Call_StopMaintenance) String() string {
 func (*Call_StopMaintenance) ProtoMessage() {}
 
 func (x *Call_StopMaintenance) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[23]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2037,7 @@ func (x *Call_StopMaintenance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_StopMaintenance.ProtoReflect.Descriptor instead.
 func (*Call_StopMaintenance) Descriptor() ([]byte, []int) {
-	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 20}
+	return file_mesos_v1_master_master_proto_rawDescGZIP(), []int{0, 22}
 }
 
 func (x *Call_StopMaintenance) GetMachines() []*v1pb.MachineID {
@@ -1950,7 +2056,7 @@ type Response_GetHealth struct {
 
 func (x *Response_GetHealth) Reset() {
 	*x = Response_GetHealth{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +2068,7 @@ func (x *Response_GetHealth) String() string {
 func (*Response_GetHealth) ProtoMessage() {}
 
 func (x *Response_GetHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[24]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2100,7 @@ type Response_GetFlags struct {
 
 func (x *Response_GetFlags) Reset() {
 	*x = Response_GetFlags{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2112,7 @@ func (x *Response_GetFlags) String() string {
 func (*Response_GetFlags) ProtoMessage() {}
 
 func (x *Response_GetFlags) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[25]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2144,7 @@ type Response_GetVersion struct {
 
 func (x *Response_GetVersion) Reset() {
 	*x = Response_GetVersion{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2156,7 @@ func (x *Response_GetVersion) String() string {
 func (*Response_GetVersion) ProtoMessage() {}
 
 func (x *Response_GetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[26]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2188,7 @@ type Response_GetMetrics struct {
 
 func (x *Response_GetMetrics) Reset() {
 	*x = Response_GetMetrics{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2094,7 +2200,7 @@ func (x *Response_GetMetrics) String() string {
 func (*Response_GetMetrics) ProtoMessage() {}
 
 func (x *Response_GetMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[27]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2232,7 @@ type Response_GetLoggingLevel struct {
 
 func (x *Response_GetLoggingLevel) Reset() {
 	*x = Response_GetLoggingLevel{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2244,7 @@ func (x *Response_GetLoggingLevel) String() string {
 func (*Response_GetLoggingLevel) ProtoMessage() {}
 
 func (x *Response_GetLoggingLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[28]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2173,7 +2279,7 @@ type Response_GetState struct {
 
 func (x *Response_GetState) Reset() {
 	*x = Response_GetState{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2291,7 @@ func (x *Response_GetState) String() string {
 func (*Response_GetState) ProtoMessage() {}
 
 func (x *Response_GetState) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[29]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2239,7 +2345,7 @@ type Response_GetAgents struct {
 
 func (x *Response_GetAgents) Reset() {
 	*x = Response_GetAgents{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2251,7 +2357,7 @@ func (x *Response_GetAgents) String() string {
 func (*Response_GetAgents) ProtoMessage() {}
 
 func (x *Response_GetAgents) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[30]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2397,7 @@ type Response_GetFrameworks struct {
 
 func (x *Response_GetFrameworks) Reset() {
 	*x = Response_GetFrameworks{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2409,7 @@ func (x *Response_GetFrameworks) String() string {
 func (*Response_GetFrameworks) ProtoMessage() {}
 
 func (x *Response_GetFrameworks) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[31]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2448,7 @@ type Response_GetExecutors struct {
 
 func (x *Response_GetExecutors) Reset() {
 	*x = Response_GetExecutors{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2354,7 +2460,7 @@ func (x *Response_GetExecutors) String() string {
 func (*Response_GetExecutors) ProtoMessage() {}
 
 func (x *Response_GetExecutors) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[32]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,7 +2492,7 @@ type Response_GetOperations struct {
 
 func (x *Response_GetOperations) Reset() {
 	*x = Response_GetOperations{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2398,7 +2504,7 @@ func (x *Response_GetOperations) String() string {
 func (*Response_GetOperations) ProtoMessage() {}
 
 func (x *Response_GetOperations) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[33]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2425,7 +2531,7 @@ type Response_GetTasks struct {
 
 func (x *Response_GetTasks) Reset() {
 	*x = Response_GetTasks{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2437,7 +2543,7 @@ func (x *Response_GetTasks) String() string {
 func (*Response_GetTasks) ProtoMessage() {}
 
 func (x *Response_GetTasks) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[34]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2483,7 +2589,7 @@ type Response_GetRoles struct {
 
 func (x *Response_GetRoles) Reset() {
 	*x = Response_GetRoles{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2495,7 +2601,7 @@ func (x *Response_GetRoles) String() string {
 func (*Response_GetRoles) ProtoMessage() {}
 
 func (x *Response_GetRoles) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[35]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2527,7 +2633,7 @@ type Response_GetWeights struct {
 
 func (x *Response_GetWeights) Reset() {
 	*x = Response_GetWeights{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2539,7 +2645,7 @@ func (x *Response_GetWeights) String() string {
 func (*Response_GetWeights) ProtoMessage() {}
 
 func (x *Response_GetWeights) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[36]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2571,7 +2677,7 @@ type Response_GetQuota struct {
 
 func (x *Response_GetQuota) Reset() {
 	*x = Response_GetQuota{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2583,7 +2689,7 @@ func (x *Response_GetQuota) String() string {
 func (*Response_GetQuota) ProtoMessage() {}
 
 func (x *Response_GetQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[37]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2617,7 +2723,7 @@ type Response_GetMaster struct {
 
 func (x *Response_GetMaster) Reset() {
 	*x = Response_GetMaster{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2735,7 @@ func (x *Response_GetMaster) String() string {
 func (*Response_GetMaster) ProtoMessage() {}
 
 func (x *Response_GetMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[38]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2675,7 +2781,7 @@ type Response_GetMaintenanceStatus struct {
 
 func (x *Response_GetMaintenanceStatus) Reset() {
 	*x = Response_GetMaintenanceStatus{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2687,7 +2793,7 @@ func (x *Response_GetMaintenanceStatus) String() string {
 func (*Response_GetMaintenanceStatus) ProtoMessage() {}
 
 func (x *Response_GetMaintenanceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[39]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2719,7 +2825,7 @@ type Response_GetMaintenanceSchedule struct {
 
 func (x *Response_GetMaintenanceSchedule) Reset() {
 	*x = Response_GetMaintenanceSchedule{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2731,7 +2837,7 @@ func (x *Response_GetMaintenanceSchedule) String() string {
 func (*Response_GetMaintenanceSchedule) ProtoMessage() {}
 
 func (x *Response_GetMaintenanceSchedule) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[40]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2773,7 +2879,7 @@ type Response_GetAgents_Agent struct {
 
 func (x *Response_GetAgents_Agent) Reset() {
 	*x = Response_GetAgents_Agent{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2785,7 +2891,7 @@ func (x *Response_GetAgents_Agent) String() string {
 func (*Response_GetAgents_Agent) ProtoMessage() {}
 
 func (x *Response_GetAgents_Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[41]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +3004,7 @@ type Response_GetFrameworks_Framework struct {
 
 func (x *Response_GetFrameworks_Framework) Reset() {
 	*x = Response_GetFrameworks_Framework{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2910,7 +3016,7 @@ func (x *Response_GetFrameworks_Framework) String() string {
 func (*Response_GetFrameworks_Framework) ProtoMessage() {}
 
 func (x *Response_GetFrameworks_Framework) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[42]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3126,7 @@ type Response_GetExecutors_Executor struct {
 
 func (x *Response_GetExecutors_Executor) Reset() {
 	*x = Response_GetExecutors_Executor{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3032,7 +3138,7 @@ func (x *Response_GetExecutors_Executor) String() string {
 func (*Response_GetExecutors_Executor) ProtoMessage() {}
 
 func (x *Response_GetExecutors_Executor) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[43]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3072,7 +3178,7 @@ type Event_Subscribed struct {
 
 func (x *Event_Subscribed) Reset() {
 	*x = Event_Subscribed{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3084,7 +3190,7 @@ func (x *Event_Subscribed) String() string {
 func (*Event_Subscribed) ProtoMessage() {}
 
 func (x *Event_Subscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[44]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3123,7 +3229,7 @@ type Event_TaskAdded struct {
 
 func (x *Event_TaskAdded) Reset() {
 	*x = Event_TaskAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3135,7 +3241,7 @@ func (x *Event_TaskAdded) String() string {
 func (*Event_TaskAdded) ProtoMessage() {}
 
 func (x *Event_TaskAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[45]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3169,7 +3275,7 @@ type Event_TaskUpdated struct {
 
 func (x *Event_TaskUpdated) Reset() {
 	*x = Event_TaskUpdated{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[46]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3181,7 +3287,7 @@ func (x *Event_TaskUpdated) String() string {
 func (*Event_TaskUpdated) ProtoMessage() {}
 
 func (x *Event_TaskUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[46]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3227,7 +3333,7 @@ type Event_FrameworkAdded struct {
 
 func (x *Event_FrameworkAdded) Reset() {
 	*x = Event_FrameworkAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[47]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3239,7 +3345,7 @@ func (x *Event_FrameworkAdded) String() string {
 func (*Event_FrameworkAdded) ProtoMessage() {}
 
 func (x *Event_FrameworkAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[47]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3271,7 +3377,7 @@ type Event_FrameworkUpdated struct {
 
 func (x *Event_FrameworkUpdated) Reset() {
 	*x = Event_FrameworkUpdated{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[48]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3283,7 +3389,7 @@ func (x *Event_FrameworkUpdated) String() string {
 func (*Event_FrameworkUpdated) ProtoMessage() {}
 
 func (x *Event_FrameworkUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[48]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3315,7 +3421,7 @@ type Event_FrameworkRemoved struct {
 
 func (x *Event_FrameworkRemoved) Reset() {
 	*x = Event_FrameworkRemoved{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[49]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3327,7 +3433,7 @@ func (x *Event_FrameworkRemoved) String() string {
 func (*Event_FrameworkRemoved) ProtoMessage() {}
 
 func (x *Event_FrameworkRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[49]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3359,7 +3465,7 @@ type Event_AgentAdded struct {
 
 func (x *Event_AgentAdded) Reset() {
 	*x = Event_AgentAdded{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[50]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3371,7 +3477,7 @@ func (x *Event_AgentAdded) String() string {
 func (*Event_AgentAdded) ProtoMessage() {}
 
 func (x *Event_AgentAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[50]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3403,7 +3509,7 @@ type Event_AgentRemoved struct {
 
 func (x *Event_AgentRemoved) Reset() {
 	*x = Event_AgentRemoved{}
-	mi := &file_mesos_v1_master_master_proto_msgTypes[51]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3415,7 +3521,7 @@ func (x *Event_AgentRemoved) String() string {
 func (*Event_AgentRemoved) ProtoMessage() {}
 
 func (x *Event_AgentRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_v1_master_master_proto_msgTypes[51]
+	mi := &file_mesos_v1_master_master_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3442,7 +3548,7 @@ var File_mesos_v1_master_master_proto protoreflect.FileDescriptor
 
 const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\x1a\"mesos/v1/scheduler/scheduler.proto\"\xf3!\n" +
+	"\x1cmesos/v1/master/master.proto\x12\x0fmesos.v1.master\x1a\x14mesos/v1/mesos.proto\x1a\x17mesos/v1/operator.proto\x1a\"mesos/v1/scheduler/scheduler.proto\"\xe2#\n" +
 	"\x04Call\x12.\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.mesos.v1.master.Call.TypeR\x04type\x12A\n" +
 	"\vget_metrics\x18\x02 \x01(\v2 .mesos.v1.master.Call.GetMetricsR\n" +
@@ -3464,7 +3570,9 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\x10stop_maintenance\x18\r \x01(\v2%.mesos.v1.master.Call.StopMaintenanceR\x0fstopMaintenance\x12A\n" +
 	"\vgrow_volume\x18\x12 \x01(\v2 .mesos.v1.master.Call.GrowVolumeR\n" +
 	"growVolume\x12G\n" +
-	"\rshrink_volume\x18\x13 \x01(\v2\".mesos.v1.master.Call.ShrinkVolumeR\fshrinkVolume\x12D\n" +
+	"\rshrink_volume\x18\x13 \x01(\v2\".mesos.v1.master.Call.ShrinkVolumeR\fshrinkVolume\x12;\n" +
+	"\tset_quota\x18\x0e \x01(\v2\x1e.mesos.v1.master.Call.SetQuotaR\bsetQuota\x12D\n" +
+	"\fremove_quota\x18\x0f \x01(\v2!.mesos.v1.master.Call.RemoveQuotaR\vremoveQuota\x12D\n" +
 	"\fupdate_quota\x18\x14 \x01(\v2!.mesos.v1.master.Call.UpdateQuotaR\vupdateQuota\x12A\n" +
 	"\vdrain_agent\x18\x15 \x01(\v2 .mesos.v1.master.Call.DrainAgentR\n" +
 	"drainAgent\x12P\n" +
@@ -3510,7 +3618,11 @@ const file_mesos_v1_master_master_proto_rawDesc = "" +
 	"\bsubtract\x18\x03 \x02(\v2\x16.mesos.v1.Value.ScalarR\bsubtract\x1a_\n" +
 	"\vUpdateQuota\x12\x14\n" +
 	"\x05force\x18\x01 \x01(\bR\x05force\x12:\n" +
-	"\rquota_configs\x18\x02 \x03(\v2\x15.mesos.v1.QuotaConfigR\fquotaConfigs\x1a=\n" +
+	"\rquota_configs\x18\x02 \x03(\v2\x15.mesos.v1.QuotaConfigR\fquotaConfigs\x1aG\n" +
+	"\bSetQuota\x12;\n" +
+	"\rquota_request\x18\x01 \x02(\v2\x16.mesos.v1.QuotaRequestR\fquotaRequest\x1a!\n" +
+	"\vRemoveQuota\x12\x12\n" +
+	"\x04role\x18\x01 \x02(\tR\x04role\x1a=\n" +
 	"\rMarkAgentGone\x12,\n" +
 	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x1a:\n" +
 	"\bDuration\x12\x18\n" +
@@ -3772,7 +3884,7 @@ func file_mesos_v1_master_master_proto_rawDescGZIP() []byte {
 }
 
 var file_mesos_v1_master_master_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_mesos_v1_master_master_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_mesos_v1_master_master_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_mesos_v1_master_master_proto_goTypes = []any{
 	(Call_Type)(0),                           // 0: mesos.v1.master.Call.Type
 	(Response_Type)(0),                       // 1: mesos.v1.master.Response.Type
@@ -3793,69 +3905,72 @@ var file_mesos_v1_master_master_proto_goTypes = []any{
 	(*Call_GrowVolume)(nil),                  // 16: mesos.v1.master.Call.GrowVolume
 	(*Call_ShrinkVolume)(nil),                // 17: mesos.v1.master.Call.ShrinkVolume
 	(*Call_UpdateQuota)(nil),                 // 18: mesos.v1.master.Call.UpdateQuota
-	(*Call_MarkAgentGone)(nil),               // 19: mesos.v1.master.Call.MarkAgentGone
-	(*Call_Duration)(nil),                    // 20: mesos.v1.master.Call.Duration
-	(*Call_DrainAgent)(nil),                  // 21: mesos.v1.master.Call.DrainAgent
-	(*Call_DeactivateAgent)(nil),             // 22: mesos.v1.master.Call.DeactivateAgent
-	(*Call_ReactivateAgent)(nil),             // 23: mesos.v1.master.Call.ReactivateAgent
-	(*Call_UpdateMaintenanceSchedule)(nil),   // 24: mesos.v1.master.Call.UpdateMaintenanceSchedule
-	(*Call_StartMaintenance)(nil),            // 25: mesos.v1.master.Call.StartMaintenance
-	(*Call_StopMaintenance)(nil),             // 26: mesos.v1.master.Call.StopMaintenance
-	(*Response_GetHealth)(nil),               // 27: mesos.v1.master.Response.GetHealth
-	(*Response_GetFlags)(nil),                // 28: mesos.v1.master.Response.GetFlags
-	(*Response_GetVersion)(nil),              // 29: mesos.v1.master.Response.GetVersion
-	(*Response_GetMetrics)(nil),              // 30: mesos.v1.master.Response.GetMetrics
-	(*Response_GetLoggingLevel)(nil),         // 31: mesos.v1.master.Response.GetLoggingLevel
-	(*Response_GetState)(nil),                // 32: mesos.v1.master.Response.GetState
-	(*Response_GetAgents)(nil),               // 33: mesos.v1.master.Response.GetAgents
-	(*Response_GetFrameworks)(nil),           // 34: mesos.v1.master.Response.GetFrameworks
-	(*Response_GetExecutors)(nil),            // 35: mesos.v1.master.Response.GetExecutors
-	(*Response_GetOperations)(nil),           // 36: mesos.v1.master.Response.GetOperations
-	(*Response_GetTasks)(nil),                // 37: mesos.v1.master.Response.GetTasks
-	(*Response_GetRoles)(nil),                // 38: mesos.v1.master.Response.GetRoles
-	(*Response_GetWeights)(nil),              // 39: mesos.v1.master.Response.GetWeights
-	(*Response_GetQuota)(nil),                // 40: mesos.v1.master.Response.GetQuota
-	(*Response_GetMaster)(nil),               // 41: mesos.v1.master.Response.GetMaster
-	(*Response_GetMaintenanceStatus)(nil),    // 42: mesos.v1.master.Response.GetMaintenanceStatus
-	(*Response_GetMaintenanceSchedule)(nil),  // 43: mesos.v1.master.Response.GetMaintenanceSchedule
-	(*Response_GetAgents_Agent)(nil),         // 44: mesos.v1.master.Response.GetAgents.Agent
-	(*Response_GetFrameworks_Framework)(nil), // 45: mesos.v1.master.Response.GetFrameworks.Framework
-	(*Response_GetExecutors_Executor)(nil),   // 46: mesos.v1.master.Response.GetExecutors.Executor
-	(*Event_Subscribed)(nil),                 // 47: mesos.v1.master.Event.Subscribed
-	(*Event_TaskAdded)(nil),                  // 48: mesos.v1.master.Event.TaskAdded
-	(*Event_TaskUpdated)(nil),                // 49: mesos.v1.master.Event.TaskUpdated
-	(*Event_FrameworkAdded)(nil),             // 50: mesos.v1.master.Event.FrameworkAdded
-	(*Event_FrameworkUpdated)(nil),           // 51: mesos.v1.master.Event.FrameworkUpdated
-	(*Event_FrameworkRemoved)(nil),           // 52: mesos.v1.master.Event.FrameworkRemoved
-	(*Event_AgentAdded)(nil),                 // 53: mesos.v1.master.Event.AgentAdded
-	(*Event_AgentRemoved)(nil),               // 54: mesos.v1.master.Event.AgentRemoved
-	(*v1pb.DurationInfo)(nil),                // 55: mesos.v1.DurationInfo
-	(*v1pb.FrameworkID)(nil),                 // 56: mesos.v1.FrameworkID
-	(*v1pb.WeightInfo)(nil),                  // 57: mesos.v1.WeightInfo
-	(*v1pb.AgentID)(nil),                     // 58: mesos.v1.AgentID
-	(*v1pb.Resource)(nil),                    // 59: mesos.v1.Resource
-	(*v1pb.Value_Scalar)(nil),                // 60: mesos.v1.Value.Scalar
-	(*v1pb.QuotaConfig)(nil),                 // 61: mesos.v1.QuotaConfig
-	(*v1pb.MaintenanceSchedule)(nil),         // 62: mesos.v1.MaintenanceSchedule
-	(*v1pb.MachineID)(nil),                   // 63: mesos.v1.MachineID
-	(*v1pb.Flag)(nil),                        // 64: mesos.v1.Flag
-	(*v1pb.VersionInfo)(nil),                 // 65: mesos.v1.VersionInfo
-	(*v1pb.Metric)(nil),                      // 66: mesos.v1.Metric
-	(*v1pb.AgentInfo)(nil),                   // 67: mesos.v1.AgentInfo
-	(*v1pb.Task)(nil),                        // 68: mesos.v1.Task
-	(*v1pb.Role)(nil),                        // 69: mesos.v1.Role
-	(*v1pb.QuotaStatus)(nil),                 // 70: mesos.v1.QuotaStatus
-	(*v1pb.MasterInfo)(nil),                  // 71: mesos.v1.MasterInfo
-	(*v1pb.MaintenanceClusterStatus)(nil),    // 72: mesos.v1.MaintenanceClusterStatus
-	(*v1pb.TimeInfo)(nil),                    // 73: mesos.v1.TimeInfo
-	(*v1pb.DrainInfo)(nil),                   // 74: mesos.v1.DrainInfo
-	(*v1pb.FrameworkInfo)(nil),               // 75: mesos.v1.FrameworkInfo
-	(*v1pb.Offer)(nil),                       // 76: mesos.v1.Offer
-	(*v1pb.InverseOffer)(nil),                // 77: mesos.v1.InverseOffer
-	(*schedulerpb.OfferConstraints)(nil),     // 78: mesos.v1.scheduler.OfferConstraints
-	(*v1pb.ExecutorInfo)(nil),                // 79: mesos.v1.ExecutorInfo
-	(*v1pb.TaskStatus)(nil),                  // 80: mesos.v1.TaskStatus
-	(v1pb.TaskState)(0),                      // 81: mesos.v1.TaskState
+	(*Call_SetQuota)(nil),                    // 19: mesos.v1.master.Call.SetQuota
+	(*Call_RemoveQuota)(nil),                 // 20: mesos.v1.master.Call.RemoveQuota
+	(*Call_MarkAgentGone)(nil),               // 21: mesos.v1.master.Call.MarkAgentGone
+	(*Call_Duration)(nil),                    // 22: mesos.v1.master.Call.Duration
+	(*Call_DrainAgent)(nil),                  // 23: mesos.v1.master.Call.DrainAgent
+	(*Call_DeactivateAgent)(nil),             // 24: mesos.v1.master.Call.DeactivateAgent
+	(*Call_ReactivateAgent)(nil),             // 25: mesos.v1.master.Call.ReactivateAgent
+	(*Call_UpdateMaintenanceSchedule)(nil),   // 26: mesos.v1.master.Call.UpdateMaintenanceSchedule
+	(*Call_StartMaintenance)(nil),            // 27: mesos.v1.master.Call.StartMaintenance
+	(*Call_StopMaintenance)(nil),             // 28: mesos.v1.master.Call.StopMaintenance
+	(*Response_GetHealth)(nil),               // 29: mesos.v1.master.Response.GetHealth
+	(*Response_GetFlags)(nil),                // 30: mesos.v1.master.Response.GetFlags
+	(*Response_GetVersion)(nil),              // 31: mesos.v1.master.Response.GetVersion
+	(*Response_GetMetrics)(nil),              // 32: mesos.v1.master.Response.GetMetrics
+	(*Response_GetLoggingLevel)(nil),         // 33: mesos.v1.master.Response.GetLoggingLevel
+	(*Response_GetState)(nil),                // 34: mesos.v1.master.Response.GetState
+	(*Response_GetAgents)(nil),               // 35: mesos.v1.master.Response.GetAgents
+	(*Response_GetFrameworks)(nil),           // 36: mesos.v1.master.Response.GetFrameworks
+	(*Response_GetExecutors)(nil),            // 37: mesos.v1.master.Response.GetExecutors
+	(*Response_GetOperations)(nil),           // 38: mesos.v1.master.Response.GetOperations
+	(*Response_GetTasks)(nil),                // 39: mesos.v1.master.Response.GetTasks
+	(*Response_GetRoles)(nil),                // 40: mesos.v1.master.Response.GetRoles
+	(*Response_GetWeights)(nil),              // 41: mesos.v1.master.Response.GetWeights
+	(*Response_GetQuota)(nil),                // 42: mesos.v1.master.Response.GetQuota
+	(*Response_GetMaster)(nil),               // 43: mesos.v1.master.Response.GetMaster
+	(*Response_GetMaintenanceStatus)(nil),    // 44: mesos.v1.master.Response.GetMaintenanceStatus
+	(*Response_GetMaintenanceSchedule)(nil),  // 45: mesos.v1.master.Response.GetMaintenanceSchedule
+	(*Response_GetAgents_Agent)(nil),         // 46: mesos.v1.master.Response.GetAgents.Agent
+	(*Response_GetFrameworks_Framework)(nil), // 47: mesos.v1.master.Response.GetFrameworks.Framework
+	(*Response_GetExecutors_Executor)(nil),   // 48: mesos.v1.master.Response.GetExecutors.Executor
+	(*Event_Subscribed)(nil),                 // 49: mesos.v1.master.Event.Subscribed
+	(*Event_TaskAdded)(nil),                  // 50: mesos.v1.master.Event.TaskAdded
+	(*Event_TaskUpdated)(nil),                // 51: mesos.v1.master.Event.TaskUpdated
+	(*Event_FrameworkAdded)(nil),             // 52: mesos.v1.master.Event.FrameworkAdded
+	(*Event_FrameworkUpdated)(nil),           // 53: mesos.v1.master.Event.FrameworkUpdated
+	(*Event_FrameworkRemoved)(nil),           // 54: mesos.v1.master.Event.FrameworkRemoved
+	(*Event_AgentAdded)(nil),                 // 55: mesos.v1.master.Event.AgentAdded
+	(*Event_AgentRemoved)(nil),               // 56: mesos.v1.master.Event.AgentRemoved
+	(*v1pb.DurationInfo)(nil),                // 57: mesos.v1.DurationInfo
+	(*v1pb.FrameworkID)(nil),                 // 58: mesos.v1.FrameworkID
+	(*v1pb.WeightInfo)(nil),                  // 59: mesos.v1.WeightInfo
+	(*v1pb.AgentID)(nil),                     // 60: mesos.v1.AgentID
+	(*v1pb.Resource)(nil),                    // 61: mesos.v1.Resource
+	(*v1pb.Value_Scalar)(nil),                // 62: mesos.v1.Value.Scalar
+	(*v1pb.QuotaConfig)(nil),                 // 63: mesos.v1.QuotaConfig
+	(*v1pb.QuotaRequest)(nil),                // 64: mesos.v1.QuotaRequest
+	(*v1pb.MaintenanceSchedule)(nil),         // 65: mesos.v1.MaintenanceSchedule
+	(*v1pb.MachineID)(nil),                   // 66: mesos.v1.MachineID
+	(*v1pb.Flag)(nil),                        // 67: mesos.v1.Flag
+	(*v1pb.VersionInfo)(nil),                 // 68: mesos.v1.VersionInfo
+	(*v1pb.Metric)(nil),                      // 69: mesos.v1.Metric
+	(*v1pb.AgentInfo)(nil),                   // 70: mesos.v1.AgentInfo
+	(*v1pb.Task)(nil),                        // 71: mesos.v1.Task
+	(*v1pb.Role)(nil),                        // 72: mesos.v1.Role
+	(*v1pb.QuotaStatus)(nil),                 // 73: mesos.v1.QuotaStatus
+	(*v1pb.MasterInfo)(nil),                  // 74: mesos.v1.MasterInfo
+	(*v1pb.MaintenanceClusterStatus)(nil),    // 75: mesos.v1.MaintenanceClusterStatus
+	(*v1pb.TimeInfo)(nil),                    // 76: mesos.v1.TimeInfo
+	(*v1pb.DrainInfo)(nil),                   // 77: mesos.v1.DrainInfo
+	(*v1pb.FrameworkInfo)(nil),               // 78: mesos.v1.FrameworkInfo
+	(*v1pb.Offer)(nil),                       // 79: mesos.v1.Offer
+	(*v1pb.InverseOffer)(nil),                // 80: mesos.v1.InverseOffer
+	(*schedulerpb.OfferConstraints)(nil),     // 81: mesos.v1.scheduler.OfferConstraints
+	(*v1pb.ExecutorInfo)(nil),                // 82: mesos.v1.ExecutorInfo
+	(*v1pb.TaskStatus)(nil),                  // 83: mesos.v1.TaskStatus
+	(v1pb.TaskState)(0),                      // 84: mesos.v1.TaskState
 }
 var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	0,   // 0: mesos.v1.master.Call.type:type_name -> mesos.v1.master.Call.Type
@@ -3869,125 +3984,128 @@ var file_mesos_v1_master_master_proto_depIdxs = []int32{
 	14,  // 8: mesos.v1.master.Call.create_volumes:type_name -> mesos.v1.master.Call.CreateVolumes
 	15,  // 9: mesos.v1.master.Call.destroy_volumes:type_name -> mesos.v1.master.Call.DestroyVolumes
 	10,  // 10: mesos.v1.master.Call.teardown:type_name -> mesos.v1.master.Call.Teardown
-	19,  // 11: mesos.v1.master.Call.mark_agent_gone:type_name -> mesos.v1.master.Call.MarkAgentGone
-	24,  // 12: mesos.v1.master.Call.update_maintenance_schedule:type_name -> mesos.v1.master.Call.UpdateMaintenanceSchedule
-	25,  // 13: mesos.v1.master.Call.start_maintenance:type_name -> mesos.v1.master.Call.StartMaintenance
-	26,  // 14: mesos.v1.master.Call.stop_maintenance:type_name -> mesos.v1.master.Call.StopMaintenance
+	21,  // 11: mesos.v1.master.Call.mark_agent_gone:type_name -> mesos.v1.master.Call.MarkAgentGone
+	26,  // 12: mesos.v1.master.Call.update_maintenance_schedule:type_name -> mesos.v1.master.Call.UpdateMaintenanceSchedule
+	27,  // 13: mesos.v1.master.Call.start_maintenance:type_name -> mesos.v1.master.Call.StartMaintenance
+	28,  // 14: mesos.v1.master.Call.stop_maintenance:type_name -> mesos.v1.master.Call.StopMaintenance
 	16,  // 15: mesos.v1.master.Call.grow_volume:type_name -> mesos.v1.master.Call.GrowVolume
 	17,  // 16: mesos.v1.master.Call.shrink_volume:type_name -> mesos.v1.master.Call.ShrinkVolume
-	18,  // 17: mesos.v1.master.Call.update_quota:type_name -> mesos.v1.master.Call.UpdateQuota
-	21,  // 18: mesos.v1.master.Call.drain_agent:type_name -> mesos.v1.master.Call.DrainAgent
-	22,  // 19: mesos.v1.master.Call.deactivate_agent:type_name -> mesos.v1.master.Call.DeactivateAgent
-	23,  // 20: mesos.v1.master.Call.reactivate_agent:type_name -> mesos.v1.master.Call.ReactivateAgent
-	1,   // 21: mesos.v1.master.Response.type:type_name -> mesos.v1.master.Response.Type
-	27,  // 22: mesos.v1.master.Response.get_health:type_name -> mesos.v1.master.Response.GetHealth
-	28,  // 23: mesos.v1.master.Response.get_flags:type_name -> mesos.v1.master.Response.GetFlags
-	29,  // 24: mesos.v1.master.Response.get_version:type_name -> mesos.v1.master.Response.GetVersion
-	30,  // 25: mesos.v1.master.Response.get_metrics:type_name -> mesos.v1.master.Response.GetMetrics
-	31,  // 26: mesos.v1.master.Response.get_logging_level:type_name -> mesos.v1.master.Response.GetLoggingLevel
-	32,  // 27: mesos.v1.master.Response.get_state:type_name -> mesos.v1.master.Response.GetState
-	33,  // 28: mesos.v1.master.Response.get_agents:type_name -> mesos.v1.master.Response.GetAgents
-	34,  // 29: mesos.v1.master.Response.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
-	35,  // 30: mesos.v1.master.Response.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
-	36,  // 31: mesos.v1.master.Response.get_operations:type_name -> mesos.v1.master.Response.GetOperations
-	37,  // 32: mesos.v1.master.Response.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
-	38,  // 33: mesos.v1.master.Response.get_roles:type_name -> mesos.v1.master.Response.GetRoles
-	39,  // 34: mesos.v1.master.Response.get_weights:type_name -> mesos.v1.master.Response.GetWeights
-	41,  // 35: mesos.v1.master.Response.get_master:type_name -> mesos.v1.master.Response.GetMaster
-	42,  // 36: mesos.v1.master.Response.get_maintenance_status:type_name -> mesos.v1.master.Response.GetMaintenanceStatus
-	43,  // 37: mesos.v1.master.Response.get_maintenance_schedule:type_name -> mesos.v1.master.Response.GetMaintenanceSchedule
-	40,  // 38: mesos.v1.master.Response.get_quota:type_name -> mesos.v1.master.Response.GetQuota
-	2,   // 39: mesos.v1.master.Event.type:type_name -> mesos.v1.master.Event.Type
-	47,  // 40: mesos.v1.master.Event.subscribed:type_name -> mesos.v1.master.Event.Subscribed
-	48,  // 41: mesos.v1.master.Event.task_added:type_name -> mesos.v1.master.Event.TaskAdded
-	49,  // 42: mesos.v1.master.Event.task_updated:type_name -> mesos.v1.master.Event.TaskUpdated
-	53,  // 43: mesos.v1.master.Event.agent_added:type_name -> mesos.v1.master.Event.AgentAdded
-	54,  // 44: mesos.v1.master.Event.agent_removed:type_name -> mesos.v1.master.Event.AgentRemoved
-	50,  // 45: mesos.v1.master.Event.framework_added:type_name -> mesos.v1.master.Event.FrameworkAdded
-	51,  // 46: mesos.v1.master.Event.framework_updated:type_name -> mesos.v1.master.Event.FrameworkUpdated
-	52,  // 47: mesos.v1.master.Event.framework_removed:type_name -> mesos.v1.master.Event.FrameworkRemoved
-	55,  // 48: mesos.v1.master.Call.GetMetrics.timeout:type_name -> mesos.v1.DurationInfo
-	55,  // 49: mesos.v1.master.Call.SetLoggingLevel.duration:type_name -> mesos.v1.DurationInfo
-	56,  // 50: mesos.v1.master.Call.Teardown.framework_id:type_name -> mesos.v1.FrameworkID
-	57,  // 51: mesos.v1.master.Call.UpdateWeights.weight_infos:type_name -> mesos.v1.WeightInfo
-	58,  // 52: mesos.v1.master.Call.ReserveResources.agent_id:type_name -> mesos.v1.AgentID
-	59,  // 53: mesos.v1.master.Call.ReserveResources.source:type_name -> mesos.v1.Resource
-	59,  // 54: mesos.v1.master.Call.ReserveResources.resources:type_name -> mesos.v1.Resource
-	58,  // 55: mesos.v1.master.Call.UnreserveResources.agent_id:type_name -> mesos.v1.AgentID
-	59,  // 56: mesos.v1.master.Call.UnreserveResources.resources:type_name -> mesos.v1.Resource
-	58,  // 57: mesos.v1.master.Call.CreateVolumes.agent_id:type_name -> mesos.v1.AgentID
-	59,  // 58: mesos.v1.master.Call.CreateVolumes.volumes:type_name -> mesos.v1.Resource
-	58,  // 59: mesos.v1.master.Call.DestroyVolumes.agent_id:type_name -> mesos.v1.AgentID
-	59,  // 60: mesos.v1.master.Call.DestroyVolumes.volumes:type_name -> mesos.v1.Resource
-	58,  // 61: mesos.v1.master.Call.GrowVolume.agent_id:type_name -> mesos.v1.AgentID
-	59,  // 62: mesos.v1.master.Call.GrowVolume.volume:type_name -> mesos.v1.Resource
-	59,  // 63: mesos.v1.master.Call.GrowVolume.addition:type_name -> mesos.v1.Resource
-	58,  // 64: mesos.v1.master.Call.ShrinkVolume.agent_id:type_name -> mesos.v1.AgentID
-	59,  // 65: mesos.v1.master.Call.ShrinkVolume.volume:type_name -> mesos.v1.Resource
-	60,  // 66: mesos.v1.master.Call.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
-	61,  // 67: mesos.v1.master.Call.UpdateQuota.quota_configs:type_name -> mesos.v1.QuotaConfig
-	58,  // 68: mesos.v1.master.Call.MarkAgentGone.agent_id:type_name -> mesos.v1.AgentID
-	58,  // 69: mesos.v1.master.Call.DrainAgent.agent_id:type_name -> mesos.v1.AgentID
-	20,  // 70: mesos.v1.master.Call.DrainAgent.max_grace_period:type_name -> mesos.v1.master.Call.Duration
-	58,  // 71: mesos.v1.master.Call.DeactivateAgent.agent_id:type_name -> mesos.v1.AgentID
-	58,  // 72: mesos.v1.master.Call.ReactivateAgent.agent_id:type_name -> mesos.v1.AgentID
-	62,  // 73: mesos.v1.master.Call.UpdateMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
-	63,  // 74: mesos.v1.master.Call.StartMaintenance.machines:type_name -> mesos.v1.MachineID
-	63,  // 75: mesos.v1.master.Call.StopMaintenance.machines:type_name -> mesos.v1.MachineID
-	64,  // 76: mesos.v1.master.Response.GetFlags.flags:type_name -> mesos.v1.Flag
-	65,  // 77: mesos.v1.master.Response.GetVersion.version_info:type_name -> mesos.v1.VersionInfo
-	66,  // 78: mesos.v1.master.Response.GetMetrics.metrics:type_name -> mesos.v1.Metric
-	37,  // 79: mesos.v1.master.Response.GetState.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
-	35,  // 80: mesos.v1.master.Response.GetState.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
-	34,  // 81: mesos.v1.master.Response.GetState.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
-	33,  // 82: mesos.v1.master.Response.GetState.get_agents:type_name -> mesos.v1.master.Response.GetAgents
-	44,  // 83: mesos.v1.master.Response.GetAgents.agents:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	67,  // 84: mesos.v1.master.Response.GetAgents.recovered_agents:type_name -> mesos.v1.AgentInfo
-	45,  // 85: mesos.v1.master.Response.GetFrameworks.frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	45,  // 86: mesos.v1.master.Response.GetFrameworks.completed_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	46,  // 87: mesos.v1.master.Response.GetExecutors.executors:type_name -> mesos.v1.master.Response.GetExecutors.Executor
-	68,  // 88: mesos.v1.master.Response.GetTasks.tasks:type_name -> mesos.v1.Task
-	68,  // 89: mesos.v1.master.Response.GetTasks.unreachable_tasks:type_name -> mesos.v1.Task
-	68,  // 90: mesos.v1.master.Response.GetTasks.completed_tasks:type_name -> mesos.v1.Task
-	69,  // 91: mesos.v1.master.Response.GetRoles.roles:type_name -> mesos.v1.Role
-	57,  // 92: mesos.v1.master.Response.GetWeights.weight_infos:type_name -> mesos.v1.WeightInfo
-	70,  // 93: mesos.v1.master.Response.GetQuota.status:type_name -> mesos.v1.QuotaStatus
-	71,  // 94: mesos.v1.master.Response.GetMaster.master_info:type_name -> mesos.v1.MasterInfo
-	72,  // 95: mesos.v1.master.Response.GetMaintenanceStatus.status:type_name -> mesos.v1.MaintenanceClusterStatus
-	62,  // 96: mesos.v1.master.Response.GetMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
-	67,  // 97: mesos.v1.master.Response.GetAgents.Agent.agent_info:type_name -> mesos.v1.AgentInfo
-	73,  // 98: mesos.v1.master.Response.GetAgents.Agent.registered_time:type_name -> mesos.v1.TimeInfo
-	73,  // 99: mesos.v1.master.Response.GetAgents.Agent.reregistered_time:type_name -> mesos.v1.TimeInfo
-	59,  // 100: mesos.v1.master.Response.GetAgents.Agent.total_resources:type_name -> mesos.v1.Resource
-	59,  // 101: mesos.v1.master.Response.GetAgents.Agent.allocated_resources:type_name -> mesos.v1.Resource
-	59,  // 102: mesos.v1.master.Response.GetAgents.Agent.offered_resources:type_name -> mesos.v1.Resource
-	74,  // 103: mesos.v1.master.Response.GetAgents.Agent.drain_info:type_name -> mesos.v1.DrainInfo
-	75,  // 104: mesos.v1.master.Response.GetFrameworks.Framework.framework_info:type_name -> mesos.v1.FrameworkInfo
-	73,  // 105: mesos.v1.master.Response.GetFrameworks.Framework.registered_time:type_name -> mesos.v1.TimeInfo
-	73,  // 106: mesos.v1.master.Response.GetFrameworks.Framework.reregistered_time:type_name -> mesos.v1.TimeInfo
-	73,  // 107: mesos.v1.master.Response.GetFrameworks.Framework.unregistered_time:type_name -> mesos.v1.TimeInfo
-	76,  // 108: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
-	77,  // 109: mesos.v1.master.Response.GetFrameworks.Framework.inverse_offers:type_name -> mesos.v1.InverseOffer
-	59,  // 110: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
-	59,  // 111: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
-	78,  // 112: mesos.v1.master.Response.GetFrameworks.Framework.offer_constraints:type_name -> mesos.v1.scheduler.OfferConstraints
-	79,  // 113: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
-	58,  // 114: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
-	32,  // 115: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
-	68,  // 116: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
-	56,  // 117: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
-	80,  // 118: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
-	81,  // 119: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
-	45,  // 120: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	45,  // 121: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
-	75,  // 122: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
-	44,  // 123: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
-	58,  // 124: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
-	125, // [125:125] is the sub-list for method output_type
-	125, // [125:125] is the sub-list for method input_type
-	125, // [125:125] is the sub-list for extension type_name
-	125, // [125:125] is the sub-list for extension extendee
-	0,   // [0:125] is the sub-list for field type_name
+	19,  // 17: mesos.v1.master.Call.set_quota:type_name -> mesos.v1.master.Call.SetQuota
+	20,  // 18: mesos.v1.master.Call.remove_quota:type_name -> mesos.v1.master.Call.RemoveQuota
+	18,  // 19: mesos.v1.master.Call.update_quota:type_name -> mesos.v1.master.Call.UpdateQuota
+	23,  // 20: mesos.v1.master.Call.drain_agent:type_name -> mesos.v1.master.Call.DrainAgent
+	24,  // 21: mesos.v1.master.Call.deactivate_agent:type_name -> mesos.v1.master.Call.DeactivateAgent
+	25,  // 22: mesos.v1.master.Call.reactivate_agent:type_name -> mesos.v1.master.Call.ReactivateAgent
+	1,   // 23: mesos.v1.master.Response.type:type_name -> mesos.v1.master.Response.Type
+	29,  // 24: mesos.v1.master.Response.get_health:type_name -> mesos.v1.master.Response.GetHealth
+	30,  // 25: mesos.v1.master.Response.get_flags:type_name -> mesos.v1.master.Response.GetFlags
+	31,  // 26: mesos.v1.master.Response.get_version:type_name -> mesos.v1.master.Response.GetVersion
+	32,  // 27: mesos.v1.master.Response.get_metrics:type_name -> mesos.v1.master.Response.GetMetrics
+	33,  // 28: mesos.v1.master.Response.get_logging_level:type_name -> mesos.v1.master.Response.GetLoggingLevel
+	34,  // 29: mesos.v1.master.Response.get_state:type_name -> mesos.v1.master.Response.GetState
+	35,  // 30: mesos.v1.master.Response.get_agents:type_name -> mesos.v1.master.Response.GetAgents
+	36,  // 31: mesos.v1.master.Response.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
+	37,  // 32: mesos.v1.master.Response.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
+	38,  // 33: mesos.v1.master.Response.get_operations:type_name -> mesos.v1.master.Response.GetOperations
+	39,  // 34: mesos.v1.master.Response.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
+	40,  // 35: mesos.v1.master.Response.get_roles:type_name -> mesos.v1.master.Response.GetRoles
+	41,  // 36: mesos.v1.master.Response.get_weights:type_name -> mesos.v1.master.Response.GetWeights
+	43,  // 37: mesos.v1.master.Response.get_master:type_name -> mesos.v1.master.Response.GetMaster
+	44,  // 38: mesos.v1.master.Response.get_maintenance_status:type_name -> mesos.v1.master.Response.GetMaintenanceStatus
+	45,  // 39: mesos.v1.master.Response.get_maintenance_schedule:type_name -> mesos.v1.master.Response.GetMaintenanceSchedule
+	42,  // 40: mesos.v1.master.Response.get_quota:type_name -> mesos.v1.master.Response.GetQuota
+	2,   // 41: mesos.v1.master.Event.type:type_name -> mesos.v1.master.Event.Type
+	49,  // 42: mesos.v1.master.Event.subscribed:type_name -> mesos.v1.master.Event.Subscribed
+	50,  // 43: mesos.v1.master.Event.task_added:type_name -> mesos.v1.master.Event.TaskAdded
+	51,  // 44: mesos.v1.master.Event.task_updated:type_name -> mesos.v1.master.Event.TaskUpdated
+	55,  // 45: mesos.v1.master.Event.agent_added:type_name -> mesos.v1.master.Event.AgentAdded
+	56,  // 46: mesos.v1.master.Event.agent_removed:type_name -> mesos.v1.master.Event.AgentRemoved
+	52,  // 47: mesos.v1.master.Event.framework_added:type_name -> mesos.v1.master.Event.FrameworkAdded
+	53,  // 48: mesos.v1.master.Event.framework_updated:type_name -> mesos.v1.master.Event.FrameworkUpdated
+	54,  // 49: mesos.v1.master.Event.framework_removed:type_name -> mesos.v1.master.Event.FrameworkRemoved
+	57,  // 50: mesos.v1.master.Call.GetMetrics.timeout:type_name -> mesos.v1.DurationInfo
+	57,  // 51: mesos.v1.master.Call.SetLoggingLevel.duration:type_name -> mesos.v1.DurationInfo
+	58,  // 52: mesos.v1.master.Call.Teardown.framework_id:type_name -> mesos.v1.FrameworkID
+	59,  // 53: mesos.v1.master.Call.UpdateWeights.weight_infos:type_name -> mesos.v1.WeightInfo
+	60,  // 54: mesos.v1.master.Call.ReserveResources.agent_id:type_name -> mesos.v1.AgentID
+	61,  // 55: mesos.v1.master.Call.ReserveResources.source:type_name -> mesos.v1.Resource
+	61,  // 56: mesos.v1.master.Call.ReserveResources.resources:type_name -> mesos.v1.Resource
+	60,  // 57: mesos.v1.master.Call.UnreserveResources.agent_id:type_name -> mesos.v1.AgentID
+	61,  // 58: mesos.v1.master.Call.UnreserveResources.resources:type_name -> mesos.v1.Resource
+	60,  // 59: mesos.v1.master.Call.CreateVolumes.agent_id:type_name -> mesos.v1.AgentID
+	61,  // 60: mesos.v1.master.Call.CreateVolumes.volumes:type_name -> mesos.v1.Resource
+	60,  // 61: mesos.v1.master.Call.DestroyVolumes.agent_id:type_name -> mesos.v1.AgentID
+	61,  // 62: mesos.v1.master.Call.DestroyVolumes.volumes:type_name -> mesos.v1.Resource
+	60,  // 63: mesos.v1.master.Call.GrowVolume.agent_id:type_name -> mesos.v1.AgentID
+	61,  // 64: mesos.v1.master.Call.GrowVolume.volume:type_name -> mesos.v1.Resource
+	61,  // 65: mesos.v1.master.Call.GrowVolume.addition:type_name -> mesos.v1.Resource
+	60,  // 66: mesos.v1.master.Call.ShrinkVolume.agent_id:type_name -> mesos.v1.AgentID
+	61,  // 67: mesos.v1.master.Call.ShrinkVolume.volume:type_name -> mesos.v1.Resource
+	62,  // 68: mesos.v1.master.Call.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
+	63,  // 69: mesos.v1.master.Call.UpdateQuota.quota_configs:type_name -> mesos.v1.QuotaConfig
+	64,  // 70: mesos.v1.master.Call.SetQuota.quota_request:type_name -> mesos.v1.QuotaRequest
+	60,  // 71: mesos.v1.master.Call.MarkAgentGone.agent_id:type_name -> mesos.v1.AgentID
+	60,  // 72: mesos.v1.master.Call.DrainAgent.agent_id:type_name -> mesos.v1.AgentID
+	22,  // 73: mesos.v1.master.Call.DrainAgent.max_grace_period:type_name -> mesos.v1.master.Call.Duration
+	60,  // 74: mesos.v1.master.Call.DeactivateAgent.agent_id:type_name -> mesos.v1.AgentID
+	60,  // 75: mesos.v1.master.Call.ReactivateAgent.agent_id:type_name -> mesos.v1.AgentID
+	65,  // 76: mesos.v1.master.Call.UpdateMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
+	66,  // 77: mesos.v1.master.Call.StartMaintenance.machines:type_name -> mesos.v1.MachineID
+	66,  // 78: mesos.v1.master.Call.StopMaintenance.machines:type_name -> mesos.v1.MachineID
+	67,  // 79: mesos.v1.master.Response.GetFlags.flags:type_name -> mesos.v1.Flag
+	68,  // 80: mesos.v1.master.Response.GetVersion.version_info:type_name -> mesos.v1.VersionInfo
+	69,  // 81: mesos.v1.master.Response.GetMetrics.metrics:type_name -> mesos.v1.Metric
+	39,  // 82: mesos.v1.master.Response.GetState.get_tasks:type_name -> mesos.v1.master.Response.GetTasks
+	37,  // 83: mesos.v1.master.Response.GetState.get_executors:type_name -> mesos.v1.master.Response.GetExecutors
+	36,  // 84: mesos.v1.master.Response.GetState.get_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks
+	35,  // 85: mesos.v1.master.Response.GetState.get_agents:type_name -> mesos.v1.master.Response.GetAgents
+	46,  // 86: mesos.v1.master.Response.GetAgents.agents:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	70,  // 87: mesos.v1.master.Response.GetAgents.recovered_agents:type_name -> mesos.v1.AgentInfo
+	47,  // 88: mesos.v1.master.Response.GetFrameworks.frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	47,  // 89: mesos.v1.master.Response.GetFrameworks.completed_frameworks:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	48,  // 90: mesos.v1.master.Response.GetExecutors.executors:type_name -> mesos.v1.master.Response.GetExecutors.Executor
+	71,  // 91: mesos.v1.master.Response.GetTasks.tasks:type_name -> mesos.v1.Task
+	71,  // 92: mesos.v1.master.Response.GetTasks.unreachable_tasks:type_name -> mesos.v1.Task
+	71,  // 93: mesos.v1.master.Response.GetTasks.completed_tasks:type_name -> mesos.v1.Task
+	72,  // 94: mesos.v1.master.Response.GetRoles.roles:type_name -> mesos.v1.Role
+	59,  // 95: mesos.v1.master.Response.GetWeights.weight_infos:type_name -> mesos.v1.WeightInfo
+	73,  // 96: mesos.v1.master.Response.GetQuota.status:type_name -> mesos.v1.QuotaStatus
+	74,  // 97: mesos.v1.master.Response.GetMaster.master_info:type_name -> mesos.v1.MasterInfo
+	75,  // 98: mesos.v1.master.Response.GetMaintenanceStatus.status:type_name -> mesos.v1.MaintenanceClusterStatus
+	65,  // 99: mesos.v1.master.Response.GetMaintenanceSchedule.schedule:type_name -> mesos.v1.MaintenanceSchedule
+	70,  // 100: mesos.v1.master.Response.GetAgents.Agent.agent_info:type_name -> mesos.v1.AgentInfo
+	76,  // 101: mesos.v1.master.Response.GetAgents.Agent.registered_time:type_name -> mesos.v1.TimeInfo
+	76,  // 102: mesos.v1.master.Response.GetAgents.Agent.reregistered_time:type_name -> mesos.v1.TimeInfo
+	61,  // 103: mesos.v1.master.Response.GetAgents.Agent.total_resources:type_name -> mesos.v1.Resource
+	61,  // 104: mesos.v1.master.Response.GetAgents.Agent.allocated_resources:type_name -> mesos.v1.Resource
+	61,  // 105: mesos.v1.master.Response.GetAgents.Agent.offered_resources:type_name -> mesos.v1.Resource
+	77,  // 106: mesos.v1.master.Response.GetAgents.Agent.drain_info:type_name -> mesos.v1.DrainInfo
+	78,  // 107: mesos.v1.master.Response.GetFrameworks.Framework.framework_info:type_name -> mesos.v1.FrameworkInfo
+	76,  // 108: mesos.v1.master.Response.GetFrameworks.Framework.registered_time:type_name -> mesos.v1.TimeInfo
+	76,  // 109: mesos.v1.master.Response.GetFrameworks.Framework.reregistered_time:type_name -> mesos.v1.TimeInfo
+	76,  // 110: mesos.v1.master.Response.GetFrameworks.Framework.unregistered_time:type_name -> mesos.v1.TimeInfo
+	79,  // 111: mesos.v1.master.Response.GetFrameworks.Framework.offers:type_name -> mesos.v1.Offer
+	80,  // 112: mesos.v1.master.Response.GetFrameworks.Framework.inverse_offers:type_name -> mesos.v1.InverseOffer
+	61,  // 113: mesos.v1.master.Response.GetFrameworks.Framework.allocated_resources:type_name -> mesos.v1.Resource
+	61,  // 114: mesos.v1.master.Response.GetFrameworks.Framework.offered_resources:type_name -> mesos.v1.Resource
+	81,  // 115: mesos.v1.master.Response.GetFrameworks.Framework.offer_constraints:type_name -> mesos.v1.scheduler.OfferConstraints
+	82,  // 116: mesos.v1.master.Response.GetExecutors.Executor.executor_info:type_name -> mesos.v1.ExecutorInfo
+	60,  // 117: mesos.v1.master.Response.GetExecutors.Executor.agent_id:type_name -> mesos.v1.AgentID
+	34,  // 118: mesos.v1.master.Event.Subscribed.get_state:type_name -> mesos.v1.master.Response.GetState
+	71,  // 119: mesos.v1.master.Event.TaskAdded.task:type_name -> mesos.v1.Task
+	58,  // 120: mesos.v1.master.Event.TaskUpdated.framework_id:type_name -> mesos.v1.FrameworkID
+	83,  // 121: mesos.v1.master.Event.TaskUpdated.status:type_name -> mesos.v1.TaskStatus
+	84,  // 122: mesos.v1.master.Event.TaskUpdated.state:type_name -> mesos.v1.TaskState
+	47,  // 123: mesos.v1.master.Event.FrameworkAdded.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	47,  // 124: mesos.v1.master.Event.FrameworkUpdated.framework:type_name -> mesos.v1.master.Response.GetFrameworks.Framework
+	78,  // 125: mesos.v1.master.Event.FrameworkRemoved.framework_info:type_name -> mesos.v1.FrameworkInfo
+	46,  // 126: mesos.v1.master.Event.AgentAdded.agent:type_name -> mesos.v1.master.Response.GetAgents.Agent
+	60,  // 127: mesos.v1.master.Event.AgentRemoved.agent_id:type_name -> mesos.v1.AgentID
+	128, // [128:128] is the sub-list for method output_type
+	128, // [128:128] is the sub-list for method input_type
+	128, // [128:128] is the sub-list for extension type_name
+	128, // [128:128] is the sub-list for extension extendee
+	0,   // [0:128] is the sub-list for field type_name
 }
 
 func init() { file_mesos_v1_master_master_proto_init() }
@@ -4001,7 +4119,7 @@ func file_mesos_v1_master_master_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_v1_master_master_proto_rawDesc), len(file_mesos_v1_master_master_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
