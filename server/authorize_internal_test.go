@@ -149,16 +149,16 @@ func TestStateView_ExecutorsFilteredByTheirUser(t *testing.T) {
 	  "view_executors": [{"principals": {"values": ["viewer"]}, "users": {"values": ["alice"]}}]
 	}`)
 	fw := &fsm.Framework{ID: "f", Info: mesos.FrameworkInfo{User: "alice"}}
-	task := func(id, execUser string) *fsm.Task {
-		e := &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "e-" + id}}
+	executor := func(id, execUser string) *fsm.Executor {
+		e := mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "e-" + id}}
 		if execUser != "" {
 			e.Command = &mesos.CommandInfo{User: execUser}
 		}
-		return &fsm.Task{FrameworkID: "f", TaskID: id, AgentID: "a", State: mesos.TaskRunning, Info: mesos.TaskInfo{Executor: e}}
+		return &fsm.Executor{FrameworkID: "f", AgentID: "a", ExecutorID: e.ExecutorID.Value, Info: e}
 	}
 	view := func() *stateView {
-		return &stateView{s: s, frameworks: []*fsm.Framework{fw},
-			tasksByFw: map[string][]*fsm.Task{"f": {task("as-fw-user", ""), task("as-root", "root")}}}
+		return &stateView{s: s, frameworks: []*fsm.Framework{fw}, tasksByFw: map[string][]*fsm.Task{},
+			execsByFw: map[string][]*fsm.Executor{"f": {executor("as-fw-user", ""), executor("as-root", "root")}}}
 	}
 	ids := func(v *stateView) []string {
 		var out []string
