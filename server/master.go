@@ -42,6 +42,9 @@ type master struct {
 	// removal are committed before its agent's offers are taken back, so
 	// none of them outlives the removal.
 	roundMu sync.Mutex
+	// agentGates orders, per agent, a launch's commit and its LAUNCH
+	// against a registration of that agent (agentGate).
+	agentGates sync.Map // agent id → *sync.RWMutex
 
 	mu             sync.Mutex
 	frameworks     map[string]*frameworkConn
@@ -310,6 +313,21 @@ func (m *master) sendToAgent(aid string, ev *agentapi.Event) bool {
 	ev.Term = m.term
 	ac.send(ev)
 	return true
+}
+
+// agentGate is the lock that orders launches to an agent against its
+// registrations. A launch holds it shared from its commit until its
+// LAUNCH is queued; a registration holds it alone from reading which
+// tasks the agent should have until its new stream is the one commands
+// go to. Without it, a launch committed in between would send its LAUNCH
+// to the stream being replaced, and the task would stay STAGING, neither
+// run nor reported lost.
+func (m *master) agentGate(aid string) *sync.RWMutex {
+	if g, ok := m.agentGates.Load(aid); ok {
+		return g.(*sync.RWMutex)
+	}
+	g, _ := m.agentGates.LoadOrStore(aid, &sync.RWMutex{})
+	return g.(*sync.RWMutex)
 }
 
 // frameworkID is the id of the seq'th framework of a cluster.

@@ -45,6 +45,15 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if err != nil {
 		host = r.RemoteAddr
 	}
+	unlockGate := func() {}
+	if info.ID != nil && info.ID.Value != "" {
+		// No launch to this agent commits from the state read here until
+		// its new stream is the one commands go to (agentGate).
+		gate := m.agentGate(info.ID.Value)
+		gate.Lock()
+		unlockGate = sync.OnceFunc(gate.Unlock)
+		defer unlockGate()
+	}
 	st := m.s.fsm.State()
 	if err := refuseIfDown(st, info, host); err != nil {
 		return err
@@ -169,6 +178,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		delete(m.agentTimers, agent.ID)
 	}
 	m.mu.Unlock()
+	unlockGate()
 	if old != nil {
 		old.close() // its handler finds itself replaced and does nothing
 	}

@@ -283,6 +283,9 @@ func (m *master) accept(fw *fsm.Framework, acc *scheduler.Accept) error {
 		FrameworkID: fid, AgentID: agentID, OfferIDs: offerIDs, Tasks: launch, At: now,
 		Filters: acceptFilters(fid, agentID, role, remaining, refuse, now),
 	}
+	gate := m.agentGate(agentID)
+	gate.RLock()
+	defer gate.RUnlock()
 	var err error
 	if len(applied) > 0 {
 		_, err = m.apply(fsm.AcceptOperationsRequestType, &fsm.AcceptOperationsRequest{Launch: lr, Operations: applied})
