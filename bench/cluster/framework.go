@@ -81,6 +81,7 @@ type framework struct {
 	reconciling bool            // a RECONCILE of the uncertain tasks is queued or in flight
 	reviving    bool            // a REVIVE is queued or in flight
 	launchedAt  map[string]time.Time
+	answered    map[string]bool // launched by an ACCEPT answered 202
 	asked       map[string]bool // reconciled because no update came for long
 	seen        map[uuid.UUID]bool
 	offerAt     []time.Time // when each OFFERS event arrived
@@ -96,7 +97,7 @@ func newFramework(name string, servers []string, tasks int, task mesos.Resources
 		c:        client.New(client.Config{Masters: servers, HTTPClient: &http.Client{Transport: tr, Timeout: 60 * time.Second}}),
 		calls:    newCallQueue(),
 		launched: map[string]bool{}, runningAt: map[string]time.Time{}, state: map[string]mesos.TaskState{},
-		agentOf: map[string]string{}, killed: map[string]bool{}, uncertain: map[string]bool{}, launchedAt: map[string]time.Time{}, asked: map[string]bool{}, seen: map[uuid.UUID]bool{}}
+		agentOf: map[string]string{}, killed: map[string]bool{}, uncertain: map[string]bool{}, launchedAt: map[string]time.Time{}, answered: map[string]bool{}, asked: map[string]bool{}, seen: map[uuid.UUID]bool{}}
 	for i := 0; i < tasks; i++ {
 		f.queue = append(f.queue, fmt.Sprintf("%s-task-%05d", name, i))
 	}
@@ -265,11 +266,42 @@ func (f *framework) offers(ctx context.Context, offers []mesos.Offer) {
 	}
 	f.mu.Unlock()
 	for _, a := range accepts {
-		f.send(ctx, a.call, func(err error) { f.acceptFailed(ctx, a.ids, err) })
+		f.sendAccept(ctx, a.call, a.ids)
 	}
 	if len(decline) > 0 {
 		f.send(ctx, client.DeclineCall(client.Filters(refuseSeconds), decline...), nil)
 	}
+}
+
+// sendAccept sends an ACCEPT; once it is answered 202 its tasks count as
+// launched by the server, and only then does reconcileStale ask about them
+// when no update comes: a real scheduler does not reconcile a launch whose
+// call is still queued or in flight (the server would rightly answer that
+// it does not know the task, and the launch could still come afterwards).
+func (f *framework) sendAccept(ctx context.Context, call *scheduler.Call, ids []string) {
+	f.calls.push(func(ctx context.Context) {
+		err := f.c.Call(ctx, call)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			f.stats.callFailures.Add(1)
+			if now, last := time.Now().UnixNano(), f.logged.Load(); now-last > int64(time.Second) && f.logged.CompareAndSwap(last, now) {
+				f.log.Warn("call failed (further failures within a second are counted, not logged)", "framework", f.name, "type", call.Type, "error", err)
+			}
+			f.acceptFailed(ctx, ids, err)
+			return
+		}
+		now := time.Now()
+		f.mu.Lock()
+		for _, id := range ids {
+			if f.launched[id] {
+				f.answered[id] = true
+				f.launchedAt[id] = now
+			}
+		}
+		f.mu.Unlock()
+	})
 }
 
 // acceptFailed handles an ACCEPT that was not answered 202. A server that
@@ -342,9 +374,18 @@ func (f *framework) reconcileStale(ctx context.Context) {
 		if _, heard := f.state[id]; heard || now.Sub(f.launchedAt[id]) < staleAfter {
 			continue
 		}
-		f.uncertain[id] = true
-		f.asked[id] = true
-		n++
+		switch {
+		case f.answered[id]:
+			// Launched (202), and no update since: a loss nobody
+			// reported, if the server does not know the task.
+			f.uncertain[id] = true
+			f.asked[id] = true
+			n++
+		case f.uncertain[id]:
+			// A launch in doubt whose RECONCILE got no answer (its
+			// agent was re-registering): ask again.
+			n++
+		}
 	}
 	f.mu.Unlock()
 	if n > 0 {
@@ -385,6 +426,7 @@ func (f *framework) relaunch(id string) {
 	f.stats.relaunched.Add(1)
 	delete(f.launched, id)
 	delete(f.uncertain, id)
+	delete(f.answered, id)
 	f.queue = append(f.queue, id+"-r")
 }
 
@@ -519,4 +561,30 @@ func (f *framework) check() (notRunning int) {
 		}
 	}
 	return notRunning + len(f.queue)
+}
+
+// stuckStates describes the launched tasks not RUNNING: how many are in
+// each last known state, and one example task and agent for each state.
+// Called with f.mu held.
+func (f *framework) stuckStates() string {
+	count := map[string]int{}
+	example := map[string]string{}
+	for id := range f.launched {
+		if f.killed[id] || f.state[id] == mesos.TaskRunning {
+			continue
+		}
+		st := "none"
+		if s, ok := f.state[id]; ok {
+			st = string(s)
+		}
+		count[st]++
+		if _, ok := example[st]; !ok {
+			example[st] = id + "@" + f.agentOf[id]
+		}
+	}
+	out := ""
+	for st, n := range count {
+		out += fmt.Sprintf("%s=%d (e.g. %s) ", st, n, example[st])
+	}
+	return out
 }

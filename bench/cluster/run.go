@@ -403,7 +403,8 @@ func (b *bench) finish() {
 				last = f.offerAt[len(f.offerAt)-1]
 			}
 			b.log.Warn("framework short of running tasks", "framework", f.name, "not_running", n, "queued", len(f.queue),
-				"in_doubt", len(f.uncertain), "reviving", f.reviving, "last_offer", last.Format(time.RFC3339Nano), "subscribed", f.subs)
+				"in_doubt", len(f.uncertain), "reviving", f.reviving, "last_offer", last.Format(time.RFC3339Nano), "subscribed", f.subs,
+				"states", f.stuckStates())
 			f.mu.Unlock()
 		}
 	}
