@@ -84,6 +84,7 @@ type framework struct {
 	asked       map[string]bool // reconciled because no update came for long
 	seen        map[uuid.UUID]bool
 	offerAt     []time.Time // when each OFFERS event arrived
+	subAt       []time.Time // when each SUBSCRIBED event arrived
 	watch       string      // agent whose next offer is awaited
 	watchCh     chan time.Time
 	subs        int
@@ -184,6 +185,7 @@ func (f *framework) event(ctx context.Context, ev *scheduler.Event) {
 		f.stats.subscribed.Add(1)
 		f.mu.Lock()
 		f.subs++
+		f.subAt = append(f.subAt, time.Now())
 		again := f.subs > 1
 		f.mu.Unlock()
 		if again && f.revive {
@@ -492,15 +494,22 @@ func (f *framework) watchAgent(agent string) <-chan time.Time {
 	return ch
 }
 
-// firstOfferAfter returns the time of the first OFFERS event after t, zero
-// if none.
+// firstOfferAfter returns the time of the first OFFERS event of a
+// subscription made after t, zero if none: an offer the old leader sent
+// just before it was killed, read after t, is not a fresh one.
 func (f *framework) firstOfferAfter(t time.Time) time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, at := range f.offerAt {
-		if at.After(t) {
-			return at
+	for _, sub := range f.subAt {
+		if !sub.After(t) {
+			continue
 		}
+		for _, at := range f.offerAt {
+			if !at.Before(sub) {
+				return at
+			}
+		}
+		break
 	}
 	return time.Time{}
 }
