@@ -185,8 +185,20 @@ func (f *framework) event(ctx context.Context, ev *scheduler.Event) {
 		f.stats.subscribed.Add(1)
 		f.mu.Lock()
 		f.subs++
-		f.subAt = append(f.subAt, time.Now())
+		now := time.Now()
+		f.subAt = append(f.subAt, now)
 		again := f.subs > 1
+		if again {
+			// As a Mesos framework does after a failover, it asks about
+			// every launch it has not heard of: an update the old leader
+			// sent as it went down (a launch refused for an offer it no
+			// longer had, say) was lost with its stream.
+			for id := range f.launched {
+				if _, heard := f.state[id]; !heard {
+					f.uncertain[id] = true
+				}
+			}
+		}
 		f.mu.Unlock()
 		if again && f.revive {
 			f.send(ctx, client.ReviveCall(), nil)
@@ -335,17 +347,26 @@ func (f *framework) reconcile(ctx context.Context) {
 
 // reconcileStale asks about launched tasks that have had no update for
 // staleAfter: a launch whose loss nobody reported would otherwise wait
-// forever.
+// forever. Only a launch made on the current subscription and lost
+// without a word counts as lost silently; one made before the framework
+// subscribed again is covered by the reconciliation that follows every
+// failover, as Mesos frameworks are told to do.
 func (f *framework) reconcileStale(ctx context.Context) {
 	now := time.Now()
 	f.mu.Lock()
+	var lastSub time.Time
+	if n := len(f.subAt); n > 0 {
+		lastSub = f.subAt[n-1]
+	}
 	n := 0
 	for id := range f.launched {
 		if _, heard := f.state[id]; heard || now.Sub(f.launchedAt[id]) < staleAfter {
 			continue
 		}
 		f.uncertain[id] = true
-		f.asked[id] = true
+		if f.launchedAt[id].After(lastSub) {
+			f.asked[id] = true
+		}
 		n++
 	}
 	f.mu.Unlock()
