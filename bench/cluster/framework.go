@@ -85,6 +85,7 @@ type framework struct {
 	asked       map[string]bool // reconciled because no update came for long
 	seen        map[uuid.UUID]bool
 	offerAt     []time.Time // when each OFFERS event arrived
+	subAt       []time.Time // when each SUBSCRIBED event arrived
 	watch       string      // agent whose next offer is awaited
 	watchCh     chan time.Time
 	subs        int
@@ -185,7 +186,20 @@ func (f *framework) event(ctx context.Context, ev *scheduler.Event) {
 		f.stats.subscribed.Add(1)
 		f.mu.Lock()
 		f.subs++
+		now := time.Now()
+		f.subAt = append(f.subAt, now)
 		again := f.subs > 1
+		if again {
+			// As a Mesos framework does after a failover, it asks about
+			// every launch it has not heard of: an update the old leader
+			// sent as it went down (a launch refused for an offer it no
+			// longer had, say) was lost with its stream.
+			for id := range f.launched {
+				if _, heard := f.state[id]; !heard {
+					f.uncertain[id] = true
+				}
+			}
+		}
 		f.mu.Unlock()
 		if again && f.revive {
 			f.send(ctx, client.ReviveCall(), nil)
@@ -365,10 +379,17 @@ func (f *framework) reconcile(ctx context.Context) {
 
 // reconcileStale asks about launched tasks that have had no update for
 // staleAfter: a launch whose loss nobody reported would otherwise wait
-// forever.
+// forever. Only a launch made on the current subscription and lost
+// without a word counts as lost silently; one made before the framework
+// subscribed again is covered by the reconciliation that follows every
+// failover, as Mesos frameworks are told to do.
 func (f *framework) reconcileStale(ctx context.Context) {
 	now := time.Now()
 	f.mu.Lock()
+	var lastSub time.Time
+	if n := len(f.subAt); n > 0 {
+		lastSub = f.subAt[n-1]
+	}
 	n := 0
 	for id := range f.launched {
 		if _, heard := f.state[id]; heard || now.Sub(f.launchedAt[id]) < staleAfter {
@@ -377,9 +398,14 @@ func (f *framework) reconcileStale(ctx context.Context) {
 		switch {
 		case f.answered[id]:
 			// Launched (202), and no update since: a loss nobody
-			// reported, if the server does not know the task.
+			// reported, if the server does not know the task and the
+			// launch was answered on this subscription (one answered
+			// before a failover is covered by the reconciliation that
+			// follows it).
 			f.uncertain[id] = true
-			f.asked[id] = true
+			if f.launchedAt[id].After(lastSub) {
+				f.asked[id] = true
+			}
 			n++
 		case f.uncertain[id]:
 			// A launch in doubt whose RECONCILE got no answer (its
@@ -534,15 +560,22 @@ func (f *framework) watchAgent(agent string) <-chan time.Time {
 	return ch
 }
 
-// firstOfferAfter returns the time of the first OFFERS event after t, zero
-// if none.
+// firstOfferAfter returns the time of the first OFFERS event of a
+// subscription made after t, zero if none: an offer the old leader sent
+// just before it was killed, read after t, is not a fresh one.
 func (f *framework) firstOfferAfter(t time.Time) time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, at := range f.offerAt {
-		if at.After(t) {
-			return at
+	for _, sub := range f.subAt {
+		if !sub.After(t) {
+			continue
 		}
+		for _, at := range f.offerAt {
+			if !at.Before(sub) {
+				return at
+			}
+		}
+		break
 	}
 	return time.Time{}
 }
