@@ -12,7 +12,7 @@ import (
 	"mesh/version"
 )
 
-// routes is the agent's HTTP API.
+// routes is the agent's HTTP API, every request authenticated first.
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	op := newAgentOperator(a)
@@ -30,7 +30,7 @@ func (a *Agent) routes() http.Handler {
 	if a.cfg.EnableDebug {
 		httpdebug.Register(mux)
 	}
-	return mux
+	return a.authenticate(mux)
 }
 
 func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
