@@ -47,7 +47,7 @@ func TestAgentAuthn_FilesNeedACredential(t *testing.T) {
 		t.Fatalf("mesh logs with a credential exited %d:\n%s", code, out)
 	}
 	out, code = run(t, time.Minute, "logs", "-address", httpAddr, "agentauth-0")
-	if code == 0 || !strings.Contains(out, "401") || strings.Contains(out, "hello from the sandbox") {
+	if code == 0 || !strings.Contains(out, "401") || !strings.Contains(out, "-principal") || strings.Contains(out, "hello from the sandbox") {
 		t.Fatalf("mesh logs without a credential exited %d:\n%s", code, out)
 	}
 	if code, body := plainDo(t, agentAddr, "GET", "/state", "", ""); code != 401 {
