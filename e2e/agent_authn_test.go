@@ -100,3 +100,29 @@ func TestAgentAuthn_FilesNeedACredential(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentAuthn_DevAgentTakesTheServersCredentials: mesh dev's agent
+// authenticates with the server's -credentials and flags: its /state is
+// refused without a credential and served with one of the server's
+// principals, as the server's is.
+func TestAgentAuthn_DevAgentTakesTheServersCredentials(t *testing.T) {
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials")
+	if err := os.WriteFile(creds, []byte("ops "+opsSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr, agentAddr := freePort(t), freePort(t)
+	dev := start(t, "dev", "-http-addr", httpAddr, "-agent-http-addr", agentAddr, "-isolation", "posix", "-data-dir", filepath.Join(dir, "dev"),
+		"-resources", "cpus:1;mem:512;disk:100", "-credentials", creds, "-authenticate-http-readonly", "-authenticate-http-readwrite")
+	waitFor(t, 60*time.Second, "mesh dev to say it is running", func() bool {
+		return strings.Contains(dev.out.String(), "mesh execute -master "+httpAddr)
+	})
+	for _, addr := range []string{httpAddr, agentAddr} {
+		if code, body := plainDo(t, addr, "GET", "/state", "", ""); code != 401 {
+			t.Errorf("/state of %s without a credential: %d %s", addr, code, body)
+		}
+		if code, body := plainDo(t, addr, "GET", "/state", "ops", opsSecret); code != 200 {
+			t.Errorf("/state of %s as ops: %d %s", addr, code, body)
+		}
+	}
+}
