@@ -154,6 +154,9 @@ func TestAgent_HTTPAPIRequiresCredentials(t *testing.T) {
 		if code != c.code {
 			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, code, body, c.code)
 		}
+		if c.path == "/state" && code == 200 && (!strings.Contains(body, `"authenticate_http_readonly":"true"`) || strings.Contains(body, "ops-secret")) {
+			t.Errorf("/state does not show the authentication flags, or shows a secret: %s", body)
+		}
 		if c.path == stdout && code == 200 && !strings.Contains(body, "hello") {
 			t.Errorf("the task's stdout read with a credential: %s", body)
 		}
