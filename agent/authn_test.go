@@ -2,6 +2,8 @@ package agent
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,8 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
+
 	"mesh/auth"
 	"mesh/mesos"
+	"mesh/tlsutil"
 )
 
 // testCredentials are the principals of the agent authentication tests:
@@ -176,5 +181,36 @@ func TestNew_AuthenticateNeedsCredentials(t *testing.T) {
 	cfg.AuthenticateHTTPReadWrite = true
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "-credentials") {
 		t.Fatalf("New: %v, want an error naming -credentials", err)
+	}
+}
+
+// TestAuthenticate_IdentityCarriesTheCertificateRole: the identity
+// handlers see holds the role of the caller's verified client certificate
+// and the principal of its credential; a certificate alone is no
+// principal where one is required.
+func TestAuthenticate_IdentityCarriesTheCertificateRole(t *testing.T) {
+	a := &Agent{log: hclog.NewNullLogger(), cfg: Config{Credentials: testCredentials(), AuthenticateHTTPReadOnly: true}}
+	var got auth.Identity
+	h := a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = auth.FromContext(r.Context()) }))
+	withCert := func(authz string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/state", nil)
+		r.TLS = &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{URIs: []*url.URL{tlsutil.RoleURI(tlsutil.RoleClient)}}}}}
+		if authz != "" {
+			r.Header.Set("Authorization", authz)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	if rec := withCert(auth.BasicHeader("ops", "ops-secret")); rec.Code != 200 || got != (auth.Identity{Principal: "ops", Role: tlsutil.RoleClient}) {
+		t.Errorf("a client certificate and ops' credential: %d, identity %+v", rec.Code, got)
+	}
+	got = auth.Identity{}
+	if rec := withCert(""); rec.Code != 401 || got != (auth.Identity{}) {
+		t.Errorf("a client certificate alone on /state with -authenticate-http-readonly: %d, identity %+v; want 401", rec.Code, got)
+	}
+	a.cfg.AuthenticateHTTPReadOnly = false
+	if rec := withCert(""); rec.Code != 200 || got != (auth.Identity{Role: tlsutil.RoleClient}) {
+		t.Errorf("a client certificate alone, authentication off: %d, identity %+v", rec.Code, got)
 	}
 }
