@@ -38,7 +38,7 @@ func agentCommand() *cli.Command {
 			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
 			&cli.StringFlag{Name: "agent-join-token", Usage: "`FILE` holding the cluster's join token (the servers' -agent-join-token), with which this agent authenticates when it has no agent certificate; reread on SIGHUP"},
 			insecureFlag(),
-		}, append(append(tlsFlags(), aclFlag()), logFlags()...)...),
+		}, append(append(append(agentAuthFlags(), tlsFlags()...), aclFlag()), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
 			if err != nil {
@@ -74,10 +74,8 @@ func agentCommand() *cli.Command {
 					return fmt.Errorf("-agent-join-token: %w", err)
 				}
 			}
-			if exposed := exposedAddr(cfg.HTTPAddr); exposed != "" && cfg.TLS == nil {
-				if err := refuseExposed(c, logger, exposed, []string{"TLS (-tls-cert, -tls-key, -tls-ca)"}); err != nil {
-					return err
-				}
+			if err := applyAgentAuth(c, logger, &cfg); err != nil {
+				return err
 			}
 			cleanup := cfg.Recover == agent.RecoverCleanup
 			if cleanup {
@@ -94,7 +92,7 @@ func agentCommand() *cli.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			reloadTLSOnSIGHUP(ctx, logger, cfg.TLS)
-			reloadAuthOnSIGHUP(ctx, logger, nil, cfg.JoinToken)
+			reloadAuthOnSIGHUP(ctx, logger, cfg.Credentials, cfg.JoinToken)
 			watchACLs(ctx, cfg.ACLs)
 			if cleanup {
 				sum, err := a.Cleanup(ctx)

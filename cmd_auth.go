@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
 
+	"mesh/agent"
 	"mesh/auth"
 	"mesh/server"
 )
@@ -48,6 +49,58 @@ func serverAuthFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "authenticate-http-readwrite", Usage: "require authentication on the operator API (default: on when listening on a non-loopback address)"},
 		insecureFlag(),
 	}, credentialFlags()...)
+}
+
+// agentAuthFlags are an agent's flags for authenticating the callers of
+// its own HTTP API, as Mesos' agent has them.
+func agentAuthFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "credentials", Usage: "`FILE` of the principals and secrets callers of this agent's HTTP API (files, state, operator API) authenticate with, in the servers' -credentials formats (give it the servers' file); reread on SIGHUP"},
+		&cli.BoolFlag{Name: "authenticate-http-readonly", Usage: "require authentication on the read-only endpoints: /files/*, /state, /metrics, ... (default: on when listening on a non-loopback address)"},
+		&cli.BoolFlag{Name: "authenticate-http-readwrite", Usage: "require authentication on the agent's operator API, /api/v1 (default: on when listening on a non-loopback address)"},
+	}
+}
+
+// applyAgentAuth fills cfg's authentication of callers from the flags,
+// as applyServerAuth does a server's: each -authenticate-http-* flag not
+// given defaults to on when the agent listens on a non-loopback address
+// and has -credentials; such an agent without TLS and both refuses to
+// start unless -insecure.
+func applyAgentAuth(c *cli.Context, logger hclog.Logger, cfg *agent.Config) error {
+	if p := c.String("credentials"); p != "" {
+		var err error
+		if cfg.Credentials, err = auth.LoadCredentials(p); err != nil {
+			return err
+		}
+	}
+	exposed := exposedAddr(cfg.HTTPAddr)
+	flag := func(name string) bool {
+		if c.IsSet(name) {
+			return c.Bool(name)
+		}
+		return exposed != "" && cfg.Credentials != nil
+	}
+	cfg.AuthenticateHTTPReadOnly = flag("authenticate-http-readonly")
+	cfg.AuthenticateHTTPReadWrite = flag("authenticate-http-readwrite")
+	if exposed == "" {
+		return nil
+	}
+	var missing []string
+	if cfg.TLS == nil {
+		missing = append(missing, "TLS (-tls-cert, -tls-key, -tls-ca)")
+	}
+	switch {
+	case cfg.Credentials == nil:
+		missing = append(missing, "-credentials FILE")
+	default:
+		if !cfg.AuthenticateHTTPReadOnly {
+			missing = append(missing, "-authenticate-http-readonly")
+		}
+		if !cfg.AuthenticateHTTPReadWrite {
+			missing = append(missing, "-authenticate-http-readwrite")
+		}
+	}
+	return refuseExposed(c, logger, exposed, missing)
 }
 
 // isLoopback reports whether addr (host:port) can be reached only from

@@ -96,6 +96,11 @@ func devCommand() *cli.Command {
 			acfg.TLS = agentTLS
 			acfg.JoinToken = scfg.AgentJoinToken
 			acfg.ACLs = scfg.ACLs // one file, one set of rules, for both
+			// One set of principals too: the agent's files and state
+			// take the credentials the server does, when the server does.
+			acfg.Credentials = scfg.Credentials
+			acfg.AuthenticateHTTPReadOnly = scfg.AuthenticateHTTPReadOnly
+			acfg.AuthenticateHTTPReadWrite = scfg.AuthenticateHTTPReadWrite
 			ag, err := agent.New(acfg)
 			if err != nil {
 				return err

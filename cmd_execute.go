@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"mesh/auth"
 	"mesh/execute"
 )
 
@@ -97,6 +98,15 @@ func runExecute(c *cli.Context) error {
 		return fmt.Errorf("execute: %w", err)
 	}
 	cfg.Principal, cfg.Secret = p, secret.Value()
+	if p != "" {
+		// The agents, whose files carry the tasks' output, take the
+		// credential the servers do.
+		var base http.RoundTripper
+		if cfg.HTTPClient != nil {
+			base = cfg.HTTPClient.Transport
+		}
+		cfg.HTTPClient = &http.Client{Transport: authTransport(base, auth.BasicHeader(p, cfg.Secret))}
+	}
 	if cfg.Instances < 1 {
 		return fmt.Errorf("execute: -instances must be at least 1, not %d", cfg.Instances)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -94,6 +95,9 @@ func logsCommand() *cli.Command {
 				return nil // Ctrl-C ends a follow
 			case errors.Is(err, execute.ErrNoFile):
 				return fmt.Errorf("task %s has no %s in its sandbox on %s: it never started there, or its sandbox was removed", id, file, agent)
+			case err != nil && strings.Contains(err.Error(), "401 Unauthorized"):
+				// The agent authenticates its files (-authenticate-http-readonly).
+				return fmt.Errorf("%w%s", err, authHint(http.StatusUnauthorized))
 			}
 			return err
 		},

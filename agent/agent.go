@@ -115,6 +115,17 @@ type Config struct {
 	// to the servers with (their -agent-join-token); with TLS its
 	// certificate proves it too.
 	JoinToken *auth.Secret
+	// Credentials are the principals and secrets callers of the agent's
+	// HTTP API authenticate with (HTTP Basic or a bearer token; nil:
+	// none): the servers' -credentials file, as Mesos' agent reads
+	// --http_credentials (agent/authn.go).
+	Credentials *auth.Credentials
+	// AuthenticateHTTPReadOnly requires an authenticated principal on
+	// the read-only endpoints (the files API, /state, /containers,
+	// /metrics...); AuthenticateHTTPReadWrite on the operator API
+	// (/api/v1) and /debug. Either needs Credentials.
+	AuthenticateHTTPReadOnly  bool
+	AuthenticateHTTPReadWrite bool
 	// ACLs, when set, authorizes what callers of the agent's endpoints do
 	// (access_sandboxes on the files API, READ_FILE and LIST_FILES); nil
 	// allows everything.
@@ -282,6 +293,9 @@ func newAgent(cfg Config) (_ *Agent, err error) {
 	}
 	if cfg.WorkDir == "" {
 		return nil, fmt.Errorf("%w: no work directory (-work-dir)", ErrBadConfig)
+	}
+	if err := cfg.validateAuth(); err != nil {
+		return nil, err
 	}
 	if len(cfg.ExecutorCommand) == 0 {
 		exe, err := os.Executable()

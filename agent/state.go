@@ -12,7 +12,7 @@ import (
 	"mesh/version"
 )
 
-// routes is the agent's HTTP API.
+// routes is the agent's HTTP API, every request authenticated first.
 func (a *Agent) routes() http.Handler {
 	mux := http.NewServeMux()
 	op := newAgentOperator(a)
@@ -30,7 +30,7 @@ func (a *Agent) routes() http.Handler {
 	if a.cfg.EnableDebug {
 		httpdebug.Register(mux)
 	}
-	return mux
+	return a.authenticate(mux)
 }
 
 func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +63,7 @@ type StateJSON struct {
 // flags are the agent's effective settings, by flag name.
 func (a *Agent) flags() map[string]string {
 	c := a.cfg
-	return map[string]string{
+	f := map[string]string{
 		"work_dir":                       a.workDir,
 		"isolation":                      a.containerizer.Name(),
 		"allow_root_tasks":               strconv.FormatBool(c.AllowRootTasks),
@@ -78,7 +78,14 @@ func (a *Agent) flags() map[string]string {
 		"executor_shutdown_grace_period": c.ExecutorShutdownGracePeriod.String(),
 		"kill_tasks_on_shutdown":         strconv.FormatBool(c.KillTasksOnShutdown),
 		"enable_debug":                   strconv.FormatBool(c.EnableDebug),
+		"authenticate_http_readonly":     strconv.FormatBool(c.AuthenticateHTTPReadOnly),
+		"authenticate_http_readwrite":    strconv.FormatBool(c.AuthenticateHTTPReadWrite),
 	}
+	if c.Credentials != nil && c.Credentials.Path() != "" {
+		// The file's path, as Mesos' agent shows --http_credentials.
+		f["http_credentials"] = c.Credentials.Path()
+	}
+	return f
 }
 
 // FrameworkJSON is a framework in /state.

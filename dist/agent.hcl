@@ -32,13 +32,16 @@ gc-disk-headroom = 0.1
 # Downloads marked cache, in MB.
 fetcher-cache-size = 2048
 
-# TLS (docs/security.md): the agent certificate from `mesh tls init`. An
-# agent on a non-loopback address, as above, refuses to start without it
-# (unless insecure = true): uncomment once the files exist. The join token,
-# when the servers take one, is an alternative proof of being an agent.
+# TLS and authentication (docs/security.md): the agent certificate from
+# `mesh tls init`, and the servers' credentials file, which callers of this
+# agent's files, state and operator API authenticate against. An agent on a
+# non-loopback address, as above, refuses to start without them (unless
+# insecure = true): uncomment once the files exist. The join token, when the
+# servers take one, is an alternative proof of being an agent.
 # tls-cert         = "/etc/mesh/tls/agent.pem"
 # tls-key          = "/etc/mesh/tls/agent-key.pem"
 # tls-ca           = "/etc/mesh/tls/ca.pem"
+# credentials      = "/etc/mesh/credentials.json"
 # agent-join-token = "/etc/mesh/agent-join-token"
 
 log-level = "info"

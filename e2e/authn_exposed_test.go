@@ -74,7 +74,8 @@ func runInNetns(t *testing.T, ns string, timeout time.Duration, args ...string) 
 // agent and mesh dev told to listen on an address other than loopback (in
 // a network namespace of the test's own) refuse to start without TLS and
 // authentication and say why; with -insecure the server starts and warns;
-// with TLS and credentials it starts without a warning.
+// with TLS and credentials it starts without a warning. An agent with TLS
+// but no -credentials is refused too, and starts with them.
 func TestExposed_RefusesToStartWithoutTLSAndAuthentication(t *testing.T) {
 	ns := newNetns(t)
 	exposed := netnsAddr + ":5050"
@@ -109,5 +110,20 @@ func TestExposed_RefusesToStartWithoutTLSAndAuthentication(t *testing.T) {
 	waitFor(t, 60*time.Second, "the server with TLS and authentication to start", func() bool { return strings.Contains(p.out.String(), "server started") })
 	if out := p.out.String(); strings.Contains(out, "insecure") || strings.Contains(out, "exposed-test-secret") {
 		t.Errorf("the server with TLS and authentication warns, or logs the secret:\n%s", out)
+	}
+	p.stop(t)
+
+	// An exposed agent with TLS but without -credentials would serve its
+	// sandboxes and state to anyone who reaches it.
+	agentArgs := append([]string{"agent", "-http-addr", netnsAddr + ":5051", "-join", exposed, "-work-dir", t.TempDir(), "-isolation", "posix"},
+		tlsArgs(dir, "agent")...)
+	out, code := runInNetns(t, ns, time.Minute, agentArgs...)
+	if code == 0 || !strings.Contains(out, "not a loopback address") || !strings.Contains(out, "-credentials FILE") || strings.Contains(out, "TLS (") {
+		t.Errorf("an exposed agent with TLS and no -credentials: exit %d, want a refusal naming -credentials only:\n%s", code, out)
+	}
+	p = startBin(t, "ip", append([]string{"netns", "exec", ns, meshBin}, append(agentArgs, "-credentials", creds)...)...)
+	waitFor(t, 60*time.Second, "the agent with TLS and authentication to start", func() bool { return strings.Contains(p.out.String(), "agent starting") })
+	if out := p.out.String(); strings.Contains(out, "insecure") || strings.Contains(out, "exposed-test-secret") {
+		t.Errorf("the agent with TLS and authentication warns, or logs the secret:\n%s", out)
 	}
 }

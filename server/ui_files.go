@@ -31,8 +31,11 @@ const (
 // handleUIFiles forwards GET /ui/files/browse and /ui/files/read, for the
 // agent named by agent_id, to that agent's /files/browse and /files/read
 // at its address in the replicated state. Only path, offset and length
-// are forwarded; the agent checks the path (a path outside the sandboxes
-// is its refusal, passed back as it answered). Every server answers from
+// are forwarded, with the caller's Authorization header, so that the
+// agent authenticates the caller as the UI's API forwarding lets the
+// leader do (give agents the servers' -credentials); the agent checks
+// the path (a path outside the sandboxes is its refusal, passed back as
+// it answered, a 401 of its own too). Every server answers from
 // its own copy of the state: followers do not redirect.
 func (s *Server) handleUIFiles(w http.ResponseWriter, r *http.Request) {
 	if !readOnly(w, r) {
@@ -69,7 +72,7 @@ func (s *Server) handleUIFiles(w http.ResponseWriter, r *http.Request) {
 	target := url.URL{Scheme: s.cfg.TLS.Scheme(), Host: ag.Address, Path: op, RawQuery: fwd.Encode()}
 	ctx, cancel := context.WithTimeout(r.Context(), uiFilesTimeout)
 	defer cancel()
-	status, ct, body, err := fetchBounded(ctx, s.uiTransport(tlsutil.RoleAgent), target.String(), uiFilesMaxBytes)
+	status, ct, body, err := fetchBounded(ctx, s.uiTransport(tlsutil.RoleAgent), target.String(), r.Header.Get("Authorization"), uiFilesMaxBytes)
 	switch {
 	case errors.Is(err, errTooLarge):
 		writeError(w, httpErrorf(http.StatusBadGateway, "agent %s at %s answered too much: %v", id, ag.Address, err))
@@ -90,12 +93,16 @@ func (s *Server) handleUIFiles(w http.ResponseWriter, r *http.Request) {
 // errTooLarge is an answer larger than the bound.
 var errTooLarge = errors.New("answer too large")
 
-// fetchBounded GETs u and returns the status, Content-Type and body of the
-// answer, failing when the body exceeds max bytes.
-func fetchBounded(ctx context.Context, rt http.RoundTripper, u string, max int64) (int, string, []byte, error) {
+// fetchBounded GETs u, with the Authorization header authz unless it is
+// "", and returns the status, Content-Type and body of the answer,
+// failing when the body exceeds max bytes.
+func fetchBounded(ctx context.Context, rt http.RoundTripper, u, authz string, max int64) (int, string, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, "", nil, err
+	}
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
 	}
 	resp, err := rt.RoundTrip(req)
 	if err != nil {

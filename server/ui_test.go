@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"mesh/agent"
+	"mesh/auth"
 	"mesh/mesos"
 	"mesh/server/servertest"
 )
@@ -87,7 +88,7 @@ func TestUI_IndexAndAssets(t *testing.T) {
 
 // startAgent runs a real agent registered with server addr and returns it
 // with its work directory.
-func startAgent(t *testing.T, addr string) (*agent.Agent, string) {
+func startAgent(t *testing.T, addr string, opts ...func(*agent.Config)) (*agent.Agent, string) {
 	t.Helper()
 	cfg := agent.DefaultConfig()
 	cfg.Servers = []string{addr}
@@ -95,6 +96,9 @@ func startAgent(t *testing.T, addr string) (*agent.Agent, string) {
 	cfg.WorkDir = t.TempDir()
 	cfg.Resources = "cpus:1;mem:256;disk:100"
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "agent", Level: hclog.Warn, Output: io.Discard})
+	for _, o := range opts {
+		o(&cfg)
+	}
 	ag, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +175,36 @@ func TestUIFiles_ProxiesToTheAgent(t *testing.T) {
 	code, body, _ = uiGet(t, addr, q("read", "path", dir+"/stdout", "offset", "x"), nil)
 	if code != http.StatusBadRequest || !strings.Contains(body, "offset") {
 		t.Fatalf("read with offset=x: %d %q, want the agent's 400", code, body)
+	}
+}
+
+// TestUIFiles_ForwardsTheCallersCredential: an agent that authenticates
+// its files API answers the server's proxy for the caller whose
+// credential the proxy passes on, and refuses (401, passed back) a caller
+// without one.
+func TestUIFiles_ForwardsTheCallersCredential(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	addr := srv.HTTPAddr()
+	ag, workDir := startAgent(t, addr, func(c *agent.Config) {
+		c.Credentials = auth.NewCredentials([]auth.Credential{{Principal: "ops", Secret: "ops-secret"}})
+		c.AuthenticateHTTPReadOnly = true
+	})
+	servertest.WaitFor(t, 10*time.Second, "agent in the state", func() bool { return srv.FSM().State().Agent(ag.ID()) != nil })
+	run := filepath.Join(workDir, "frameworks", "fw1", "executors", "t1", "runs", "r1")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(run, "stdout"), []byte("hello from t1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := "/ui/files/read?offset=0&agent_id=" + url.QueryEscape(ag.ID()) + "&path=" + url.QueryEscape("/frameworks/fw1/executors/t1/runs/r1/stdout")
+	code, body, _ := uiGet(t, addr, path, map[string]string{"Authorization": auth.BasicHeader("ops", "ops-secret")})
+	if code != http.StatusOK || !strings.Contains(body, "hello from t1") {
+		t.Fatalf("read with the caller's credential: %d %s", code, body)
+	}
+	code, body, _ = uiGet(t, addr, path, nil)
+	if code != http.StatusUnauthorized || strings.Contains(body, "hello") {
+		t.Fatalf("read without a credential: %d %s, want the agent's 401", code, body)
 	}
 }
 
