@@ -120,19 +120,7 @@ func TestOperator_QuotaSurvivesALeaderChangeAndHoldsHeadroom(t *testing.T) {
 	c.Isolate(old)
 	servertest.WaitFor(t, 5*time.Second, "old leader to step down", func() bool { return !c.Servers[old].IsLeader() })
 	addr := c.Servers[c.WaitLeader()].HTTPAddr()
-	var q struct {
-		GetQuota struct {
-			Status struct {
-				Configs []struct {
-					Role       string                        `json:"role"`
-					Guarantees map[string]map[string]float64 `json:"guarantees"`
-					Limits     map[string]map[string]float64 `json:"limits"`
-				} `json:"configs"`
-			} `json:"status"`
-		} `json:"get_quota"`
-	}
-	operator(t, addr, `{"type":"GET_QUOTA"}`, &q)
-	if got := fmt.Sprint(q.GetQuota.Status.Configs); got != "[{q map[cpus:map[value:8]] map[cpus:map[value:12]]}]" {
+	if got := getQuotas(t, addr); got != "[{q map[cpus:map[value:8]] map[cpus:map[value:12]]}]" {
 		t.Fatalf("GET_QUOTA on the new leader: %s", got)
 	}
 	for _, a := range agents {
@@ -162,21 +150,7 @@ func TestOperator_QuotaSurvivesALeaderChangeAndHoldsHeadroom(t *testing.T) {
 func TestOperator_SetAndRemoveQuotaAsMesosDeprecatedCalls(t *testing.T) {
 	srv := servertest.NewServer(t, servertest.Options{})
 	addr := srv.HTTPAddr()
-	quotas := func() string {
-		var q struct {
-			GetQuota struct {
-				Status struct {
-					Configs []struct {
-						Role       string                        `json:"role"`
-						Guarantees map[string]map[string]float64 `json:"guarantees"`
-						Limits     map[string]map[string]float64 `json:"limits"`
-					} `json:"configs"`
-				} `json:"status"`
-			} `json:"get_quota"`
-		}
-		operator(t, addr, `{"type":"GET_QUOTA"}`, &q)
-		return fmt.Sprint(q.GetQuota.Status.Configs)
-	}
+	quotas := func() string { return getQuotas(t, addr) }
 	set := `{"type":"SET_QUOTA","set_quota":{"quota_request":{"force":true,"role":"eng","guarantee":[` +
 		`{"name":"cpus","type":"SCALAR","scalar":{"value":4}},{"name":"mem","type":"SCALAR","scalar":{"value":1024}}]}}}`
 	if code, out, _ := opCall(t, addr, "/api/v1", set, nil); code != http.StatusOK {
@@ -208,4 +182,22 @@ func TestOperator_SetAndRemoveQuotaAsMesosDeprecatedCalls(t *testing.T) {
 	if got := quotas(); got != "[]" {
 		t.Fatalf("GET_QUOTA after REMOVE_QUOTA: %s, want none", got)
 	}
+}
+
+// getQuotas renders GET_QUOTA's configs as role, guarantees, limits.
+func getQuotas(t *testing.T, addr string) string {
+	t.Helper()
+	var q struct {
+		GetQuota struct {
+			Status struct {
+				Configs []struct {
+					Role       string                        `json:"role"`
+					Guarantees map[string]map[string]float64 `json:"guarantees"`
+					Limits     map[string]map[string]float64 `json:"limits"`
+				} `json:"configs"`
+			} `json:"status"`
+		} `json:"get_quota"`
+	}
+	operator(t, addr, `{"type":"GET_QUOTA"}`, &q)
+	return fmt.Sprint(q.GetQuota.Status.Configs)
 }
