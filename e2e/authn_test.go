@@ -27,6 +27,7 @@ const (
 	opsSecret   = "ops-e2e-secret-7f3a"
 	aliceSecret = "alice-e2e-secret-52c1"
 	bobSecret   = "bob-e2e-secret-9d04"
+	carolSecret = "carol-e2e-secret-71fa"
 	joinToken   = "join-e2e-token-a6e8"
 	taskSecret  = "task-e2e-secret-31bb"
 )
@@ -66,16 +67,22 @@ func TestAuthn_ClusterWithTLSAndAuthentication(t *testing.T) {
 	dir := tlsInit(t)
 	creds := filepath.Join(t.TempDir(), "credentials")
 	credsJSON := `{"credentials":[{"principal":"ops","secret":"` + opsSecret + `"},{"principal":"alice","secret":"` + aliceSecret +
-		`"},{"principal":"bob","secret":"` + bobSecret + `"}]}`
+		`"},{"principal":"bob","secret":"` + bobSecret + `"},{"principal":"carol","secret":"` + carolSecret + `"}]}`
 	token := filepath.Join(t.TempDir(), "join-token")
-	for p, data := range map[string]string{creds: credsJSON, token: joinToken + "\n"} {
+	// Carol may register frameworks for role carol only; the rest is
+	// allowed (permissive), so that the other cases see no ACL.
+	acls := filepath.Join(t.TempDir(), "acls.json")
+	aclsJSON := `{"permissive": true, "register_frameworks": [
+	  {"principals": {"values": ["carol"]}, "roles": {"values": ["carol"]}},
+	  {"principals": {"values": ["carol"]}, "roles": {"type": "NONE"}}]}`
+	for p, data := range map[string]string{creds: credsJSON, token: joinToken + "\n", acls: aclsJSON} {
 		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	c := newClusterWith(t, 3, false, testRaftTiming...)
 	for _, s := range c.servers {
-		s.args = append(s.args, append(tlsArgs(dir, "server"), "-credentials", creds, "-agent-join-token", token,
+		s.args = append(s.args, append(tlsArgs(dir, "server"), "-credentials", creds, "-agent-join-token", token, "-acls", acls,
 			"-authenticate-frameworks", "-authenticate-agents", "-authenticate-http-readonly", "-authenticate-http-readwrite")...)
 		c.start(s)
 	}
@@ -189,6 +196,26 @@ func TestAuthn_ClusterWithTLSAndAuthentication(t *testing.T) {
 		}
 	})
 
+	t.Run("a principal registering for a role it may not use is refused", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		carol := client.New(client.Config{Masters: strings.Split(c.addrs(), ","), HTTPClient: hc, Scheme: "https", Principal: "carol", Secret: carolSecret})
+		var se *client.StatusError
+		if _, err := carol.Subscribe(ctx, client.SubscribeCall(&mesos.FrameworkInfo{User: "root", Name: "c", Principal: "carol", Role: "ops"})); !errors.As(err, &se) ||
+			se.Code != http.StatusForbidden || !strings.Contains(se.Error(), "register_frameworks") {
+			t.Fatalf("carol subscribing for role ops: %v, want a 403 naming register_frameworks", err)
+		}
+		sub, err := carol.Subscribe(ctx, client.SubscribeCall(&mesos.FrameworkInfo{User: "root", Name: "c", Principal: "carol", Role: "carol"}))
+		if err != nil {
+			t.Fatalf("carol subscribing for her role: %v", err)
+		}
+		ev, err := sub.Next()
+		sub.Close()
+		if err != nil || ev.Type != scheduler.EventSubscribed {
+			t.Fatalf("carol subscribing for her role: %+v, %v; want SUBSCRIBED", ev, err)
+		}
+	})
+
 	t.Run("snapshot needs an operator", func(t *testing.T) {
 		if code, body := do(leader, "GET", "/internal/v1/snapshot", "", "", ""); code != http.StatusUnauthorized && code != http.StatusForbidden {
 			t.Fatalf("snapshot with a client certificate alone: %d %s", code, body)
@@ -270,7 +297,7 @@ func TestAuthn_ClusterWithTLSAndAuthentication(t *testing.T) {
 		logs += s.p.out.String()
 	}
 	logs += agent.out.String()
-	for _, secret := range []string{opsSecret, aliceSecret, bobSecret, joinToken, taskSecret, base64.StdEncoding.EncodeToString([]byte(taskSecret))} {
+	for _, secret := range []string{opsSecret, aliceSecret, bobSecret, carolSecret, joinToken, taskSecret, base64.StdEncoding.EncodeToString([]byte(taskSecret))} {
 		if strings.Contains(answers.String(), secret) {
 			t.Errorf("an answer holds the secret %q", secret)
 		}
