@@ -106,7 +106,10 @@ func TestAgent_RecoverCleanupKillsExecutors(t *testing.T) {
 	waitAgents(t, httpAddr, 1)
 
 	long := start(t, "execute", "-master", httpAddr, "-name", "long", "-command", "sleep 600", "-instances", "2")
-	short := start(t, "execute", "-master", httpAddr, "-name", "short", "-command", "sleep 1")
+	// Long enough that the agent is stopped before it ends, also on a
+	// loaded machine: the test is about a task that ends while no agent
+	// is there.
+	short := start(t, "execute", "-master", httpAddr, "-name", "short", "-command", "sleep 5")
 	waitFor(t, 30*time.Second, "3 tasks running", func() bool {
 		return strings.Count(long.out.String(), "TASK_RUNNING") == 2 && strings.Contains(short.out.String(), "TASK_RUNNING")
 	})
