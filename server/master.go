@@ -319,9 +319,11 @@ func (m *master) sendToAgent(aid string, ev *agentapi.Event) bool {
 // registrations. A launch holds it shared from its commit until its
 // LAUNCH is queued; a registration holds it alone from reading which
 // tasks the agent should have until its new stream is the one commands
-// go to. Without it, a launch committed in between would send its LAUNCH
-// to the stream being replaced, and the task would stay STAGING, neither
-// run nor reported lost.
+// go to and the allocator has counted the agent afresh. Without it, a
+// launch committed in between would send its LAUNCH to the stream being
+// replaced, and the task would stay STAGING, neither run nor reported
+// lost; or its resources would be missing from what the allocator is
+// told is in use.
 func (m *master) agentGate(aid string) *sync.RWMutex {
 	if g, ok := m.agentGates.Load(aid); ok {
 		return g.(*sync.RWMutex)

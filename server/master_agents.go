@@ -48,7 +48,8 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	unlockGate := func() {}
 	if info.ID != nil && info.ID.Value != "" {
 		// No launch to this agent commits from the state read here until
-		// its new stream is the one commands go to (agentGate).
+		// its new stream is the one commands go to and the allocator
+		// counts it afresh (agentGate).
 		gate := m.agentGate(info.ID.Value)
 		gate.Lock()
 		unlockGate = sync.OnceFunc(gate.Unlock)
@@ -178,7 +179,6 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		delete(m.agentTimers, agent.ID)
 	}
 	m.mu.Unlock()
-	unlockGate()
 	if old != nil {
 		old.close() // its handler finds itself replaced and does nothing
 	}
@@ -196,6 +196,9 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	m.removeOffers(m.s.fsm.State().OffersByAgent(agent.ID), true, 0)
 	m.alloc.AddAgent(agent.ID, total, used)
 	m.roundMu.Unlock()
+	// Launches to the agent go on from here: they find their offers
+	// taken back, or the allocator counting what they take.
+	unlockGate()
 	m.alloc.Trigger()
 	m.logger.Info("agent registered", "agent_id", agent.ID, "address", agent.Address, "reregistered", agent.ReregisteredAt != 0, "tasks", len(sub.Tasks))
 
