@@ -4,6 +4,8 @@ import "mesh/mesos"
 
 // MessageType is the first byte of every log entry. Types are appended at
 // the end and never renumbered: an old log must replay on a new binary.
+// They stay below 64: the byte's two high bits are flags
+// (IgnoreUnknownTypeFlag, MsgpackFlag).
 type MessageType uint8
 
 // Log entry types.
