@@ -274,42 +274,44 @@ func rssBytes(pid int) (int64, error) {
 // process really holds (its RSS also counts garbage not collected yet and
 // free memory the runtime has not returned to the system).
 func liveHeapBytes(ctx context.Context, addr string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/heap?debug=1&gc=1", nil)
+	profile, err := debugProfile(ctx, addr, "heap?debug=1&gc=1", 64<<20)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("heap profile of %s: %s", addr, resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return 0, err
-	}
-	return parseHeapAlloc(string(b))
+	return parseHeapAlloc(profile)
 }
 
 // goroutines asks a server started with -enable-debug how many
-// goroutines it runs.
+// goroutines it runs (the first line of its goroutine profile).
 func goroutines(ctx context.Context, addr string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/goroutine?debug=1", nil)
+	profile, err := debugProfile(ctx, addr, "goroutine?debug=1", 4096)
 	if err != nil {
 		return 0, err
+	}
+	line, _, _ := strings.Cut(profile, "\n")
+	return parseGoroutineTotal(line)
+}
+
+// debugProfile reads at most limit bytes of the text profile
+// /debug/pprof/<path> of a server started with -enable-debug.
+func debugProfile(ctx context.Context, addr, path string, limit int64) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+path, nil)
+	if err != nil {
+		return "", err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	defer resp.Body.Close()
-	line, err := bufio.NewReader(io.LimitReader(resp.Body, 4096)).ReadString('\n')
-	if err != nil {
-		return 0, fmt.Errorf("goroutine profile of %s: %w", addr, err)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("profile %s of %s: %s", path, addr, resp.Status)
 	}
-	return parseGoroutineTotal(line)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return "", fmt.Errorf("profile %s of %s: %w", path, addr, err)
+	}
+	return string(b), nil
 }
 
 // parseGoroutineTotal reads "goroutine profile: total N".
