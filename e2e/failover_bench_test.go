@@ -95,6 +95,9 @@ func BenchmarkLeaderFailover(b *testing.B) {
 		b.Logf("round %2d: killed %s; elected %v, serves %v, framework resubscribed %v, agent registered %v, offer %v", i, old.name,
 			tElected.Sub(t0).Round(time.Millisecond), tServes.Sub(t0).Round(time.Millisecond),
 			tSub.Sub(t0).Round(time.Millisecond), tAgent.Sub(t0).Round(time.Millisecond), tOffer.Sub(t0).Round(time.Millisecond))
+		if tServes.Sub(t0) > time.Second {
+			logElection(b, survivors, t0)
+		}
 		c.start(old)
 	}
 	b.StopTimer()
@@ -138,4 +141,20 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	k := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[max(0, min(k, len(s)-1))]
+}
+
+// logElection shows, for a slow round, what the survivors' logs say about
+// the leader watch and raft's elections since the kill at t0.
+func logElection(b *testing.B, survivors []*testServer, t0 time.Time) {
+	for _, s := range survivors {
+		for _, line := range strings.Split(s.p.out.String(), "\n") {
+			ts, err := time.Parse(time.RFC3339Nano, strings.SplitN(line, " ", 2)[0])
+			if err != nil || ts.Before(t0.Add(-time.Second)) {
+				continue
+			}
+			if strings.Contains(line, "watch") || strings.Contains(line, "campaign") || strings.Contains(line, "candidate") || strings.Contains(line, "election") || strings.Contains(line, "leader") {
+				fmt.Fprintf(os.Stderr, "%s: %s\n", s.name, line)
+			}
+		}
+	}
 }

@@ -181,13 +181,14 @@ func DefaultConfig() Config {
 		HTTPMaxConnsPerIP:             512,
 		MaxFrameworkStreams:           1000,
 		MaxSnapshotRestoreBytes:       4 << 30,
-		// A follower waits 0.5–1 s without heartbeats before it campaigns,
-		// and a leader steps down after 200 ms without a quorum: a busy
-		// leader keeps its leadership. A leader whose process dies is
-		// replaced within about the lease all the same (leaderwatch.go).
-		RaftHeartbeatTimeout: 500 * time.Millisecond,
-		RaftElectionTimeout:  500 * time.Millisecond,
-		RaftLeaderLease:      200 * time.Millisecond,
+		// A follower waits 2–4 s without heartbeats before it campaigns,
+		// and a leader steps down after 2 s without a quorum: a leader on
+		// a saturated machine keeps its leadership. A leader whose
+		// process dies is replaced at once all the same: its followers
+		// find its port closed and campaign (leaderwatch.go, campaign.go).
+		RaftHeartbeatTimeout: 2 * time.Second,
+		RaftElectionTimeout:  2 * time.Second,
+		RaftLeaderLease:      2 * time.Second,
 		RaftStoreTimeout:     5 * time.Second,
 		ApplyTimeout:         10 * time.Second,
 		SnapshotThreshold:    8192,

@@ -16,16 +16,18 @@ const leaderWatchPath = "/internal/v1/raft/leader-watch"
 // Why a leader watch: raft finds a dead leader only when its heartbeats
 // stop for a heartbeat timeout, and a busy but healthy leader is found
 // "dead" the same way when it is slow. Short timeouts gave sub-second
-// failover and a leader that lost its leadership under load; long ones,
-// a steady leader and slow failover. The two are told apart here: a
-// leader whose process died closes its connections at once (the kernel
-// does it), while a slow one keeps them. So the raft timeouts are long,
-// and a follower whose watch on the leader breaks shortens its own
-// heartbeat timeout to the leader lease, then lets raft decide: it starts
-// an election only if it really has not heard from the leader for that
-// long. A dropped watch on a live leader therefore costs nothing, and a
-// leader that is merely stopped (SIGSTOP, a partition) is found by the
-// long timeouts as before.
+// failover and a leader that lost its leadership whenever the machine was
+// saturated; long ones, a steady leader and slow failover. The two are
+// told apart here: a leader whose process died closes its connections at
+// once (the kernel does it) and its port refuses new ones, while a slow
+// one keeps them and accepts. So the raft timeouts are long, and a
+// follower whose watch on the leader breaks checks the leader's port: if
+// it refuses connections the process is gone, and the follower campaigns
+// at once (a raft TimeoutNow to itself, as in a leadership transfer, so
+// that the other followers vote although their heartbeat timeouts have
+// not passed). A dropped watch on a live leader therefore costs nothing,
+// and a leader that is merely stopped (SIGSTOP, a partition, a dead
+// machine that answers nothing) is found by the long timeouts as before.
 
 // handleLeaderWatch holds the request open for as long as this server is
 // the raft leader and running. It writes nothing but its status.
@@ -56,13 +58,8 @@ func (s *Server) handleLeaderWatch(w http.ResponseWriter, r *http.Request) {
 // server follows it, and hurries the election when the watch breaks.
 func (s *Server) watchLeader(ctx context.Context) {
 	client := s.peerClient(0)
-	var expedited raft.ServerID // the leader whose loss hurried our timeout
 	for ctx.Err() == nil {
 		_, leader := s.raft.LeaderWithID()
-		if expedited != "" && leader != "" && leader != expedited {
-			s.restoreRaftTimeouts()
-			expedited = ""
-		}
 		addr := ""
 		if leader != "" && string(leader) != s.nodeID {
 			addr = s.serverHTTPAddr(string(leader))
@@ -73,19 +70,9 @@ func (s *Server) watchLeader(ctx context.Context) {
 			}
 			continue
 		}
-		s.holdWatch(ctx, client, addr, leader, func() {
-			// The leader answers: whatever hurried our timeouts was not
-			// its death.
-			if expedited != "" {
-				s.restoreRaftTimeouts()
-				expedited = ""
-			}
-		})
-		if _, now := s.raft.LeaderWithID(); now == leader && ctx.Err() == nil && expedited != leader {
-			s.logger.Info("lost the connection to the leader; an election follows unless it is heard from within the lease",
-				"leader_id", leader, "lease", s.cfg.RaftLeaderLease)
-			s.hurryElection(ctx, leader)
-			expedited = leader
+		s.holdWatch(ctx, client, addr, leader)
+		if _, now := s.raft.LeaderWithID(); now == leader && ctx.Err() == nil {
+			s.leaderWatchBroke(ctx, leader, addr)
 		}
 		// However the watch ended, do not spin on a leader that refuses it.
 		if !sleepCtx(ctx, 20*time.Millisecond+rand.N(30*time.Millisecond)) {
@@ -95,8 +82,8 @@ func (s *Server) watchLeader(ctx context.Context) {
 }
 
 // holdWatch holds a watch on the leader at addr until it breaks or the
-// leader changes; connected runs once the leader has taken it.
-func (s *Server) holdWatch(ctx context.Context, client *http.Client, addr string, leader raft.ServerID, connected func()) {
+// leader changes.
+func (s *Server) holdWatch(ctx context.Context, client *http.Client, addr string, leader raft.ServerID) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -127,7 +114,6 @@ func (s *Server) holdWatch(ctx context.Context, client *http.Client, addr string
 	if resp.StatusCode != http.StatusOK {
 		return
 	}
-	connected()
 	s.watching.Store(string(leader))
 	defer s.watching.Store("")
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
@@ -138,38 +124,6 @@ func (s *Server) holdWatch(ctx context.Context, client *http.Client, addr string
 func (s *Server) WatchingLeader() string {
 	id, _ := s.watching.Load().(string)
 	return id
-}
-
-// hurryElection shortens this follower's raft timeouts to the leader
-// lease, at the moment the lease has passed since it last heard from the
-// leader: raft then checks at once, and campaigns only if the leader has
-// indeed been silent that long.
-func (s *Server) hurryElection(ctx context.Context, gone raft.ServerID) {
-	fast := s.cfg.RaftLeaderLease
-	// A little jitter so that both followers of a dead leader do not
-	// campaign at the same instant and split the vote.
-	wait := time.Until(s.raft.LastContact().Add(fast)) + rand.N(fast/4+1)
-	if wait > 0 && !sleepCtx(ctx, wait) {
-		return
-	}
-	if _, now := s.raft.LeaderWithID(); now != gone {
-		return
-	}
-	rc := s.raft.ReloadableConfig()
-	rc.HeartbeatTimeout, rc.ElectionTimeout = fast, fast
-	if err := s.raft.ReloadConfig(rc); err != nil {
-		s.logger.Warn("cannot shorten the raft timeouts", "error", err)
-	}
-}
-
-// restoreRaftTimeouts puts back the configured raft timeouts once a
-// leader is known again.
-func (s *Server) restoreRaftTimeouts() {
-	rc := s.raft.ReloadableConfig()
-	rc.HeartbeatTimeout, rc.ElectionTimeout = s.cfg.RaftHeartbeatTimeout, s.cfg.RaftElectionTimeout
-	if err := s.raft.ReloadConfig(rc); err != nil {
-		s.logger.Warn("cannot restore the raft timeouts", "error", err)
-	}
 }
 
 // serverHTTPAddr is the HTTP address a server announced, "" if unknown.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,16 +9,16 @@ import (
 	"mesh/server/servertest"
 )
 
-// TestCluster_DeadLeaderReplacedBeforeHeartbeatTimeout: with a heartbeat
-// timeout far longer than the lease, a leader that stops (its
-// connections close) is replaced within about the lease, because its
-// followers' watches on it break.
+// TestCluster_DeadLeaderReplacedBeforeHeartbeatTimeout: with long raft
+// timeouts and lease, a leader that stops (its connections close, its
+// port refuses) is replaced long before the heartbeat timeout, because
+// its followers' watches on it break and they campaign.
 func TestCluster_DeadLeaderReplacedBeforeHeartbeatTimeout(t *testing.T) {
 	const hbTimeout = 4 * time.Second
 	c := servertest.NewCluster(t, 3, func(cfg *server.Config) {
 		cfg.RaftHeartbeatTimeout = hbTimeout
 		cfg.RaftElectionTimeout = hbTimeout
-		cfg.RaftLeaderLease = 100 * time.Millisecond
+		cfg.RaftLeaderLease = hbTimeout
 	})
 	old := c.WaitLeader()
 	servertest.WaitFor(t, 10*time.Second, "both followers to watch the leader", func() bool {
@@ -37,4 +38,27 @@ func TestCluster_DeadLeaderReplacedBeforeHeartbeatTimeout(t *testing.T) {
 	})
 	t.Logf("new leader %d elected %s after the old one stopped (heartbeat timeout %s)", leader, time.Since(stopped), hbTimeout)
 	c.CheckConsistent()
+}
+
+// TestCluster_BrokenWatchOnALiveLeaderStartsNoElection: a follower whose
+// watch breaks while the leader still accepts connections leaves the
+// decision to raft's timeouts; the leader and the term stay.
+func TestCluster_BrokenWatchOnALiveLeaderStartsNoElection(t *testing.T) {
+	c := servertest.NewCluster(t, 3, func(cfg *server.Config) {
+		cfg.RaftHeartbeatTimeout = 4 * time.Second
+		cfg.RaftElectionTimeout = 4 * time.Second
+		cfg.RaftLeaderLease = 4 * time.Second
+	})
+	old := c.WaitLeader()
+	follower := (old + 1) % 3
+	term := c.Servers[follower].RaftTermForTest()
+	c.Servers[follower].LeaderWatchBrokeForTest(context.Background(), c.Servers[old].NodeID(), c.Servers[old].HTTPAddr())
+	// A campaign would have begun before the call returned (the first in
+	// id order campaigns at once); give a vote round time to finish.
+	servertest.WaitFor(t, 5*time.Second, "the follower to hear the leader again", func() bool {
+		return c.Servers[follower].RaftLeaderIDForTest() == c.Servers[old].NodeID()
+	})
+	if now := c.Servers[follower].RaftTermForTest(); now != term || c.Leader() != old {
+		t.Fatalf("a broken watch on a live leader started an election: term %s -> %s, leader %d -> %d", term, now, old, c.Leader())
+	}
 }

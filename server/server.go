@@ -40,6 +40,9 @@ type Server struct {
 	fsm      *fsm.FSM
 	raft     *raft.Raft
 	raftAddr string
+	// raftTrans is raft's transport, through which a follower whose
+	// leader died starts its campaign (campaign.go).
+	raftTrans raft.Transport
 	// hadState is true when raft found a log or snapshot at start: the
 	// server rejoins its cluster rather than bootstrapping or joining.
 	hadState bool
@@ -207,6 +210,7 @@ func (s *Server) setupRaft() error {
 	}
 	s.hadState = existing
 	s.snaps = snaps
+	s.raftTrans = trans
 	r, err := raft.NewRaft(rc, timedFSM{FSM: s.fsm, metrics: s.metrics}, logs, stable, snaps, trans)
 	if err != nil {
 		s.closeAll()
@@ -270,6 +274,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.monitorLeadership(ctx)
 	go s.countLeaderChanges(ctx)
 	go s.watchLeader(ctx)
+	go s.campaignIfAlone(ctx)
 	go s.announceLoop(ctx)
 	if len(s.cfg.Join) > 0 {
 		// New servers find their cluster; restarted ones check that the
