@@ -56,6 +56,27 @@ func errOverloaded(format string, args ...any) error {
 	return &codedError{code: http.StatusTooManyRequests, msg: fmt.Sprintf(format, args...), retryAfter: overloadRetryAfter}
 }
 
+// enterLight admits a call that commits nothing itself and ends at once
+// (an acknowledgement, queued for the ack batcher; a reconciliation, read
+// from the state): it takes no slot, so that it never waits behind the
+// writes it would relieve (an acknowledgement is what stops an agent from
+// resending its update), and only the bound per client applies.
+func (a *admission) enterLight(client string) (release func(), err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.perClient[client] >= a.limits.perClient {
+		return nil, errOverloaded("%s already has %d calls in progress; retry once they are answered", client, a.limits.perClient)
+	}
+	a.perClient[client]++
+	return func() {
+		a.mu.Lock()
+		if a.perClient[client]--; a.perClient[client] <= 0 {
+			delete(a.perClient, client)
+		}
+		a.mu.Unlock()
+	}, nil
+}
+
 // enter takes a slot for client (an agent or framework id; "" for one
 // not yet known), waiting while the slots are busy, for as long as the
 // request (ctx) and the term last. The returned release must be called

@@ -21,15 +21,31 @@ type pendingAck struct {
 // relays each to its agent, whose status update manager then sends the
 // task's next update. An ack lost with a failed leader is harmless: the
 // agent resends the update and the framework acknowledges it again.
+//
+// The queue is bounded: when acknowledgements come faster than the
+// batcher commits them for longer than ackQueueWait, the call is answered
+// 429 and the framework retries (or the agent resends the update).
 func (m *master) acknowledge(fid string, ack *scheduler.Acknowledge) error {
 	p := pendingAck{ack: fsm.StatusAck{FrameworkID: fid, TaskID: ack.TaskID.Value, UUID: ack.UUID}, agentID: ack.AgentID.Value}
 	select {
 	case m.acks <- p:
 		return nil
+	default:
+	}
+	t := time.NewTimer(ackQueueWait)
+	defer t.Stop()
+	select {
+	case m.acks <- p:
+		return nil
+	case <-t.C:
+		return errOverloaded("%d acknowledgements wait to be committed; retry later", cap(m.acks))
 	case <-m.ctx.Done():
 		return ErrNotLeader
 	}
 }
+
+// ackQueueWait bounds an acknowledgement's wait for room in the queue.
+const ackQueueWait = time.Second
 
 // maxAckBatch bounds one log entry of acknowledgements.
 const maxAckBatch = 1024

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hashicorp/raft"
 
 	"mesh/mesos"
@@ -214,4 +215,20 @@ func TestScheduler_ThousandSubscribesAtOnce(t *testing.T) {
 	}
 	first.mustCall("DECLINE", "decline", `{"offer_ids":[{"value":"`+o.ID.Value+`"}],"filters":{"refuse_seconds":0}}`)
 	first.await(scheduler.EventOffers, 30*time.Second)
+}
+
+// TestScheduler_AcknowledgementsDoNotWaitBehindWrites: while every
+// admission slot is taken by writes waiting for their commits, a
+// framework's ACKNOWLEDGE and RECONCILE are still answered at once: an
+// acknowledgement is what stops an agent from resending its update, so it
+// must not queue behind the updates it would relieve.
+func TestScheduler_AcknowledgementsDoNotWaitBehindWrites(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("acks-under-load", "", ""))
+	f.subscribed()
+	release := srv.HoldAdmissionForTest(t)
+	defer release()
+	u := uuid.New()
+	f.ack(mesos.TaskStatus{AgentID: &mesos.AgentID{Value: "agent-1"}, TaskID: mesos.TaskID{Value: "task-1"}, UUID: u[:]})
+	f.mustCall("RECONCILE", "reconcile", `{"tasks":[]}`)
 }
