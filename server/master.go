@@ -245,6 +245,9 @@ type frameworkConn struct {
 	id       string
 	streamID string
 	out      *outbox[*scheduler.Event]
+	// delivered is the status updates sent on this stream and not yet
+	// acknowledged (redelivery.go).
+	delivered deliveries
 }
 
 func newFrameworkConn(id, streamID string) *frameworkConn {

@@ -374,7 +374,7 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 		if status.AgentID == nil {
 			status.AgentID = &mesos.AgentID{Value: agentID}
 		}
-		m.sendToFramework(u.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: status}})
+		m.forwardUpdate(u.FrameworkID, &scheduler.Update{Status: status}, r.Duplicate)
 	}
 	m.checkDrained(agentID)
 	return nil

@@ -178,6 +178,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	// rather than at the agent's next retry (delivery is at least once).
 	for _, t := range m.s.fsm.State().TasksByFramework(fw.ID) {
 		if !t.Completed && t.Status != nil && len(t.PendingAck) > 0 && bytes.Equal(t.Status.UUID, t.PendingAck) {
+			fc.delivered.shouldSend(t.Status.UUID, false, time.Now())
 			fc.send(&scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status}})
 		}
 	}

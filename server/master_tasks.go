@@ -27,6 +27,9 @@ type pendingAck struct {
 // 429 and the framework retries (or the agent resends the update).
 func (m *master) acknowledge(fid string, ack *scheduler.Acknowledge) error {
 	p := pendingAck{ack: fsm.StatusAck{FrameworkID: fid, TaskID: ack.TaskID.Value, UUID: ack.UUID}, agentID: ack.AgentID.Value}
+	// Queued or refused, a resend of this update goes to the framework
+	// again from now on.
+	defer m.ackQueued(fid, ack.UUID)
 	select {
 	case m.acks <- p:
 		return nil

@@ -76,20 +76,21 @@ func (s *countingStore) entries(t fsm.MessageType) int {
 // TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry: an agent sends an
 // update again while its acknowledgement is outstanding (as it does every
 // 10 s and more often under load); the leader answers from the state it
-// has committed, without writing the update to the log a second time, and
-// the framework gets the update again, as Mesos forwards it. The
-// framework acknowledges each copy; only the first acknowledgement is
-// committed.
+// has committed, without writing the update to the log a second time. The
+// stream that had the update does not get it again within the quiet
+// period (it has it: the stream is one connection); a new stream of the
+// framework does, as Mesos forwards every resend. The framework
+// acknowledges each copy; only the first acknowledgement is committed.
 func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
 	store := newCountingStore()
 	c := servertest.NewClusterWithStores(t, 1, []raft.LogStore{store}, nil)
 	srv := c.Servers[c.WaitLeader()]
 	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
 	agent.Start(t)
-	f := subscribe(t, srv.HTTPAddr(), subscribeBody("resend", "", ""))
-	f.subscribed()
-	f.launch(f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0], "sleep 100", "t1")
-	first := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	old := subscribe(t, srv.HTTPAddr(), subscribeBody("resend", "", ""))
+	old.subscribed()
+	old.launch(old.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0], "sleep 100", "t1")
+	first := old.await(scheduler.EventUpdate, 10*time.Second).Update.Status
 	if first.State != mesos.TaskRunning {
 		t.Fatalf("first update %s, want TASK_RUNNING", first.State)
 	}
@@ -101,10 +102,30 @@ func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
 		if code, err := agent.Resend(ctx); err != nil || code != http.StatusOK {
 			t.Fatalf("resend %d: %d %v", i, code, err)
 		}
-		again := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
-		if again.State != mesos.TaskRunning || !bytes.Equal(again.UUID, first.UUID) {
-			t.Fatalf("resent update reached the framework as %s %x, want TASK_RUNNING %x", again.State, again.UUID, first.UUID)
+	}
+	// A resend is passed on (or not) before the agent's call is answered,
+	// so had one been, it would come before the answer to this RECONCILE.
+	old.mustCall("RECONCILE", "reconcile", `{"tasks":[{"task_id":{"value":"t1"}}]}`)
+	if st := old.await(scheduler.EventUpdate, 10*time.Second).Update.Status; st.Reason != mesos.ReasonReconciliation {
+		t.Fatalf("the stream that had the update got a resend of it again (%s %x)", st.State, st.UUID)
+	}
+
+	// A new stream gets the update at once, and then not again within
+	// the quiet period.
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("resend", old.id, ""))
+	f.subscribed()
+	again := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
+	if again.State != mesos.TaskRunning || !bytes.Equal(again.UUID, first.UUID) {
+		t.Fatalf("the unacknowledged update reached the new stream as %s %x, want TASK_RUNNING %x", again.State, again.UUID, first.UUID)
+	}
+	for i := 0; i < 3; i++ {
+		if code, err := agent.Resend(ctx); err != nil || code != http.StatusOK {
+			t.Fatalf("resend %d: %d %v", i, code, err)
 		}
+	}
+	f.mustCall("RECONCILE", "reconcile", `{"tasks":[{"task_id":{"value":"t1"}}]}`)
+	if st := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status; st.Reason != mesos.ReasonReconciliation {
+		t.Fatalf("the new stream got a resend of the update it had (%s %x)", st.State, st.UUID)
 	}
 	if n := store.entries(fsm.StatusUpdateRequestType); n != entries {
 		t.Fatalf("%d status update entries written for 3 resends of a committed update, want none", n-entries)
@@ -120,7 +141,7 @@ func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
 		t.Fatalf("%d acknowledgement entries for one acknowledgement, want 1", acks)
 	}
 	for i := 0; i < 3; i++ {
-		f.ack(first) // the copies the resends delivered
+		f.ack(first) // as a framework acknowledges every copy it gets
 	}
 	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
 	killed := f.await(scheduler.EventUpdate, 10*time.Second).Update.Status
