@@ -48,6 +48,7 @@ type fwStats struct {
 	reconciles    atomic.Int64 // RECONCILE calls for launches in doubt
 	acknowledged  atomic.Int64 // ACKNOWLEDGE calls answered 202
 	unexpectedLog atomic.Int64 // how many unexpected updates were logged
+	pipe          *pipeline    // where updates wait (nil: not timed)
 }
 
 // framework is a simulated framework on the real scheduler API: it
@@ -161,8 +162,15 @@ func (f *framework) run(ctx context.Context) {
 // keeps reading its event stream (and sees it end) however slowly the
 // server answers calls.
 func (f *framework) send(ctx context.Context, call *scheduler.Call, onFail func(error)) {
+	queued := time.Now()
 	job := func(ctx context.Context) {
-		if err := f.c.Call(ctx, call); err != nil {
+		start := time.Now()
+		err := f.c.Call(ctx, call)
+		if p := f.stats.pipe; p != nil && err == nil && call.Type == scheduler.CallAcknowledge {
+			p.ackWait.add(start.Sub(queued))
+			p.ackCall.add(time.Since(start))
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -294,9 +302,13 @@ func (f *framework) offers(ctx context.Context, offers []mesos.Offer) {
 // it does not know the task, and the launch could still come afterwards).
 func (f *framework) sendAccept(ctx context.Context, call *scheduler.Call, ids []string) {
 	f.calls.push(func(ctx context.Context) {
+		start := time.Now()
 		err := f.c.Call(ctx, call)
 		if ctx.Err() != nil {
 			return
+		}
+		if p := f.stats.pipe; p != nil && err == nil {
+			p.acceptCall.add(time.Since(start))
 		}
 		if err != nil {
 			f.stats.callFailures.Add(1)

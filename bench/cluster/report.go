@@ -28,9 +28,12 @@ type result struct {
 	Failover  *failover `json:"failover,omitempty"`
 	LeaderRSS leaderRSS `json:"leader_rss"`
 	Counts    counts    `json:"counts"`
-	Problems  []string  `json:"problems"`
-	ErrorLogs []string  `json:"server_error_logs,omitempty"`
-	Elapsed   float64   `json:"elapsed_seconds"`
+	// Pipeline is where status updates waited on their way from agent
+	// to acknowledgement.
+	Pipeline  pipelineReport `json:"pipeline"`
+	Problems  []string       `json:"problems"`
+	ErrorLogs []string       `json:"server_error_logs,omitempty"`
+	Elapsed   float64        `json:"elapsed_seconds"`
 }
 
 // placement is the time from the frameworks' start until the first, 50%,
@@ -204,6 +207,9 @@ func (r *result) writeText(w io.Writer) {
 	p("updates: %d delivered (%d again, %d without uuid), %d acknowledged, %d resent by agents, %d unacknowledged at the end",
 		c.Updates, c.Redelivered, c.UpdatesWithoutUUID, c.Acknowledged, c.AgentResends, c.UnacknowledgedAtEnd)
 	p("pings: %d answered by agents with a PONG, %d PONG calls failed", c.Pongs, c.PongFailures)
+	up := r.Pipeline
+	p("update pipeline, p50 / p99 / max: agent first sends → acknowledged back %s; agent UPDATE call %s; framework holds the update before its ACKNOWLEDGE goes %s; ACKNOWLEDGE call %s; ACCEPT call %s",
+		up.RoundTrip, up.UpdateCall, up.AckWait, up.AckCall, up.AcceptCall)
 	if len(r.Problems) == 0 {
 		p("correctness: OK")
 	} else {

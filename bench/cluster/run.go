@@ -41,6 +41,7 @@ type bench struct {
 	fws     []*framework
 	waiter  *framework
 	fwStats fwStats
+	pipe    pipeline
 	fwCtx   context.Context
 	fwWG    sync.WaitGroup
 }
@@ -91,6 +92,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		return nil, err
 	}
 	b.cl = cl
+	b.fwStats.pipe = &b.pipe
 	defer cl.stop()
 	err = b.phases(ctx)
 	b.finish()
@@ -120,6 +122,7 @@ func (b *bench) phases(ctx context.Context) error {
 	simCtx, simStop := context.WithCancel(context.Background())
 	b.sim = newSimulator(b.cl.addrs(), b.cfg.Agents, b.cfg.AgentsPerGroup, agentResources(b.cfg), b.log.Named("sim"))
 	b.sim.taskDuration = b.cfg.TaskDuration
+	b.sim.pipe = &b.pipe
 	simWait := b.sim.start(simCtx)
 	defer func() {
 		simStop()
@@ -378,6 +381,7 @@ func (b *bench) finish() {
 		c.DuplicateLaunches = s.stats.dupLaunches.Load()
 		c.UnacknowledgedAtEnd, _ = s.outstanding()
 	}
+	r.Pipeline = b.pipe.report()
 	fs := &b.fwStats
 	c.FrameworkErrorEvents = fs.errorEvents.Load()
 	c.FrameworkCallFailures = fs.callFailures.Load()

@@ -50,6 +50,7 @@ type simulator struct {
 	log          hclog.Logger
 	taskDuration time.Duration // 0: tasks run until killed
 	stats        simStats
+	pipe         *pipeline // where updates wait (nil: not timed)
 	agents       []*simAgent
 
 	// freedAt records, per "framework/task", when its terminal update was

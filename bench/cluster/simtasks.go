@@ -23,6 +23,7 @@ type simTask struct {
 	pending  []mesos.TaskStatus // updates to send; the head is outstanding
 	sent     bool               // the head is sent and awaits its acknowledgement
 	due      time.Time          // when a sent head goes again
+	sentAt   time.Time          // when the head was first sent
 	interval time.Duration
 }
 
@@ -100,6 +101,10 @@ func (a *simAgent) acknowledged(ack *agentapi.Acknowledge) {
 	if t == nil || len(t.pending) == 0 || !bytes.Equal(t.pending[0].UUID, ack.UUID) {
 		return
 	}
+	if p := a.sim.pipe; p != nil && !t.sentAt.IsZero() {
+		p.roundTrip.add(time.Since(t.sentAt))
+	}
+	t.sentAt = time.Time{}
 	t.state = t.pending[0].State
 	t.pending = t.pending[1:]
 	t.sent = false
@@ -141,9 +146,13 @@ func (a *simAgent) sendLoop(ctx context.Context) {
 		if len(batch) == 0 {
 			return
 		}
+		start := time.Now()
 		err := a.postUpdates(ctx, addr, batch)
 		a.mu.Lock()
 		now := time.Now()
+		if p := a.sim.pipe; p != nil && err == nil {
+			p.updateCall.add(now.Sub(start))
+		}
 		if err != nil {
 			a.sim.stats.updateFailures.Add(1)
 			a.failWait = min(max(2*a.failWait, agentapi.MinSendFailureBackoff), agentapi.StatusRetryInterval)
@@ -185,6 +194,9 @@ func (a *simAgent) nextBatch() (string, []agentapi.StatusUpdate) {
 				break
 			}
 			t.sent = true
+			if t.sentAt.IsZero() {
+				t.sentAt = now
+			}
 			t.due = now.Add(agentapi.UpdateCallTimeout) // until the call returns
 			st := t.pending[0]
 			st.AgentID = &mesos.AgentID{Value: a.id}
