@@ -141,15 +141,21 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		m.recordUpdates(agent.ID, updates)
 	}
 	st = m.s.fsm.State()
-	used := map[string]mesos.Resources{}
+	// What each framework uses here, gathered first and summed once per
+	// framework (summing task by task copied the sum each time).
+	parts := map[string][]mesos.Resource{}
 	orphans := map[string]bool{}
 	for _, t := range st.TasksByAgent(agent.ID) {
 		if taskLive(t) {
-			used[t.FrameworkID] = used[t.FrameworkID].Add(t.Info.Resources...)
+			parts[t.FrameworkID] = append(parts[t.FrameworkID], t.Info.Resources...)
 		}
 	}
 	for _, e := range st.ExecutorsByAgent(agent.ID) {
-		used[e.FrameworkID] = used[e.FrameworkID].Add(e.Info.Resources...)
+		parts[e.FrameworkID] = append(parts[e.FrameworkID], e.Info.Resources...)
+	}
+	used := make(map[string]mesos.Resources, len(parts))
+	for fid, rs := range parts {
+		used[fid] = mesos.Resources(nil).Add(rs...)
 	}
 	// Tasks still running there that the state holds finished (reported
 	// lost while the agent was away, say) are killed: their frameworks were

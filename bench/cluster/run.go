@@ -167,6 +167,12 @@ func (b *bench) phases(ctx context.Context) error {
 		b.res.LeaderRSS.AfterPlacement, _ = rssBytes(l.cmd.Process.Pid)
 		b.res.LeaderRSS.HeapAfterPlacement, _ = liveHeapBytes(ctx, l.httpAddr)
 	}
+	// Freed resources are timed on a settled cluster: a task whose RUNNING
+	// update is still unacknowledged sends its terminal update only after
+	// that acknowledgement, as a real agent does.
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
 	if err := b.measureFreed(ctx); err != nil {
 		return err
 	}
