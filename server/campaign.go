@@ -27,10 +27,11 @@ const electionSettle = 250 * time.Millisecond
 const processCheckTimeout = 250 * time.Millisecond
 
 // leaderWatchBroke decides what a broken watch on leader (at its HTTP
-// address addr) means: if the leader's port refuses connections its
-// process is gone and this follower campaigns now; otherwise raft's own
-// timeouts decide, as they do for a leader that is stopped or cut off.
-func (s *Server) leaderWatchBroke(ctx context.Context, leader raft.ServerID, addr string) {
+// address addr), leading in term, means: if the leader's port refuses
+// connections its process is gone and this follower campaigns now, unless
+// another server's campaign has begun; otherwise raft's own timeouts
+// decide, as they do for a leader that is stopped or cut off.
+func (s *Server) leaderWatchBroke(ctx context.Context, leader raft.ServerID, addr string, term uint64) {
 	if !processGone(addr, processCheckTimeout) {
 		s.logger.Info("lost the watch on the leader, which still accepts connections; raft's timeouts decide",
 			"leader_id", leader)
@@ -42,7 +43,6 @@ func (s *Server) leaderWatchBroke(ctx context.Context, leader raft.ServerID, add
 	}
 	delay := time.Duration(rank)*campaignStagger + rand.N(campaignStagger/4)
 	s.logger.Info("the leader's process is gone; campaigning unless another server does", "leader_id", leader, "after", delay)
-	term := s.raft.CurrentTerm()
 	for tries := 0; tries < 8; tries++ {
 		if !sleepCtx(ctx, delay) {
 			return
@@ -54,9 +54,11 @@ func (s *Server) leaderWatchBroke(ctx context.Context, leader raft.ServerID, add
 			return // another follower won
 		}
 		if now := s.raft.CurrentTerm(); now != term {
-			// Another server campaigns (its vote request moved our
-			// term): a second campaign now would only disrupt it. Give
-			// its election time to end, and campaign if it failed.
+			// Another server campaigns (its vote request moved our term
+			// past the leader's, maybe before this follower even saw the
+			// watch break): a campaign now would only disrupt it, and a
+			// higher term would depose it if it has just won. Give its
+			// election time to end, and campaign if it failed.
 			term, delay = now, electionSettle
 			continue
 		}

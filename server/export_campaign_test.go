@@ -9,7 +9,7 @@ import (
 // LeaderWatchBrokeForTest runs what a follower does when its watch on
 // leader, at HTTP address addr, breaks.
 func (s *Server) LeaderWatchBrokeForTest(ctx context.Context, leader, addr string) {
-	s.leaderWatchBroke(ctx, raft.ServerID(leader), addr)
+	s.leaderWatchBroke(ctx, raft.ServerID(leader), addr, s.raft.CurrentTerm())
 }
 
 // RaftTermForTest returns the server's current raft term.

@@ -59,6 +59,8 @@ func (s *Server) handleLeaderWatch(w http.ResponseWriter, r *http.Request) {
 func (s *Server) watchLeader(ctx context.Context) {
 	client := s.peerClient(0)
 	for ctx.Err() == nil {
+		// The term in which leader leads: an election begun since moves it.
+		term := s.raft.CurrentTerm()
 		_, leader := s.raft.LeaderWithID()
 		addr := ""
 		if leader != "" && string(leader) != s.nodeID {
@@ -72,7 +74,7 @@ func (s *Server) watchLeader(ctx context.Context) {
 		}
 		s.holdWatch(ctx, client, addr, leader)
 		if _, now := s.raft.LeaderWithID(); now == leader && ctx.Err() == nil {
-			s.leaderWatchBroke(ctx, leader, addr)
+			s.leaderWatchBroke(ctx, leader, addr, term)
 		}
 		// However the watch ended, do not spin on a leader that refuses it.
 		if !sleepCtx(ctx, 20*time.Millisecond+rand.N(30*time.Millisecond)) {
