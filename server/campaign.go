@@ -19,8 +19,12 @@ import (
 const campaignStagger = 80 * time.Millisecond
 
 // electionSettle is how long a follower lets another server's election
-// run before it campaigns itself: elections on a LAN end in milliseconds.
-const electionSettle = 250 * time.Millisecond
+// run before it campaigns itself. Elections on a LAN end in milliseconds,
+// but a winner's first heartbeat must reach this follower within it, or
+// the campaign that follows deposes the winner (whose log is then ahead,
+// so that neither leads until raft's timeouts): it is generous for a
+// loaded machine.
+const electionSettle = 500 * time.Millisecond
 
 // processCheckTimeout bounds the dial that tells a dead leader process
 // from a slow one.
