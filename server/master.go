@@ -142,7 +142,9 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 	m.goRoutine("allocator", func(ctx context.Context) {
 		m.alloc.Run(ctx.Done())
 	})
-	m.goRoutine("ack-batcher", m.runAckBatcher)
+	for i := 0; i < ackBatchers; i++ {
+		m.goRoutine(fmt.Sprintf("ack-batcher-%d", i), m.runAckBatcher)
+	}
 	m.goRoutine("registration-batcher", m.runRegistrationBatcher)
 	m.goRoutine("history-pruner", m.runHistoryPruner)
 	m.goRoutine("inverse-offers", m.runInverseOffers)

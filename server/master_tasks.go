@@ -53,6 +53,13 @@ const ackQueueWait = time.Second
 // maxAckBatch bounds one log entry of acknowledgements.
 const maxAckBatch = 1024
 
+// ackBatchers is how many batches of acknowledgements are committed at
+// once: while one waits for its commit, the next is taken and proposed,
+// and raft writes them together. Acknowledgements of one task cannot
+// overtake each other: its agent sends the next update only once the
+// previous one's acknowledgement has reached it.
+const ackBatchers = 2
+
 // runAckBatcher commits queued acknowledgements, many per log entry: one
 // Apply of a thousand records costs about what one Apply of one does.
 func (m *master) runAckBatcher(ctx context.Context) {
