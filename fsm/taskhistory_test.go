@@ -1,0 +1,67 @@
+package fsm
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"mesh/mesos"
+)
+
+// historyTask launches t1 and records STARTING (data, labels, a
+// container status, a message), RUNNING (healthy, a check status) and a
+// FINISHED from the master without uuid.
+func historyTask(t *testing.T) *FSM {
+	t.Helper()
+	f := seed(t)
+	launch(t, f, "o1", "t1")
+	healthy, pid := true, uint32(42)
+	exec, agent := &mesos.ExecutorID{Value: "t1"}, &mesos.AgentID{Value: "c1-S0"}
+	for _, s := range []mesos.TaskStatus{
+		{State: mesos.TaskStarting, Timestamp: 1700000001.25, Data: mesos.Bytes("hello"), Message: "starting",
+			UUID: mesos.Bytes("0123456789abcdef"), Labels: &mesos.Labels{Labels: []mesos.Label{{Key: "phase", Value: "boot"}}},
+			ContainerStatus: &mesos.ContainerStatus{ExecutorPID: &pid}},
+		{State: mesos.TaskRunning, Timestamp: 1700000002.5, Healthy: &healthy, UUID: mesos.Bytes("fedcba9876543210"),
+			CheckStatus: &mesos.CheckStatusInfo{Type: "COMMAND"}, Data: mesos.Bytes("world")},
+		{State: mesos.TaskFinished, Timestamp: 1700000003, Reason: mesos.ReasonCommandExecutorFailed, Source: mesos.SourceMaster},
+	} {
+		s.TaskID = mesos.TaskID{Value: "t1"}
+		if s.Source == "" {
+			s.AgentID, s.ExecutorID, s.Source = agent, exec, mesos.SourceExecutor
+		}
+		apply(t, f, StatusUpdateRequestType, &StatusUpdateRequest{Updates: []StatusUpdate{{FrameworkID: "c1-0000", Status: s}}})
+	}
+	return f
+}
+
+// tasksLines are a snapshot's lines of the tasks table.
+func tasksLines(snapshot []byte) string {
+	var out []string
+	for _, line := range strings.Split(string(snapshot), "\n") {
+		if strings.HasPrefix(line, `{"t":"tasks"`) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestFSM_SnapshotOfTaskHistoryFromBeforeCompactHistoryLoads: a task
+// line as binaries that kept the history as full task statuses wrote
+// it restores, and is written again byte for byte the same; a state
+// built by applying the same entries writes that line too.
+func TestFSM_SnapshotOfTaskHistoryFromBeforeCompactHistoryLoads(t *testing.T) {
+	if got := tasksLines(persist(t, historyTask(t))); got != oldTaskLine {
+		t.Fatalf("task line written:\n got %s\nwant %s", got, oldTaskLine)
+	}
+	f := New(nil)
+	if err := f.Restore(io.NopCloser(strings.NewReader(oldTaskLine + "\n"))); err != nil {
+		t.Fatalf("an old snapshot does not load: %v", err)
+	}
+	if got := tasksLines(persist(t, f)); got != oldTaskLine {
+		t.Fatalf("task line restored and written again:\n got %s\nwant %s", got, oldTaskLine)
+	}
+}
+
+// oldTaskLine is the task line of historyTask as it was written while
+// the history was kept as full task statuses.
+const oldTaskLine = `{"t":"tasks","v":{"FrameworkID":"c1-0000","TaskID":"t1","AgentID":"c1-S0","Info":{"name":"t1","task_id":{"value":"t1"},"agent_id":{"value":""},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1},"allocation_info":{"role":"*"}},{"name":"mem","type":"SCALAR","scalar":{"value":128},"allocation_info":{"role":"*"}}]},"Role":"","State":"TASK_FINISHED","Status":{"task_id":{"value":"t1"},"state":"TASK_FINISHED","source":"SOURCE_MASTER","reason":"REASON_COMMAND_EXECUTOR_FAILED","timestamp":1700000003},"Statuses":[{"task_id":{"value":"t1"},"state":"TASK_STARTING","message":"starting","source":"SOURCE_EXECUTOR","agent_id":{"value":"c1-S0"},"executor_id":{"value":"t1"},"timestamp":1700000001.25,"uuid":"MDEyMzQ1Njc4OWFiY2RlZg==","labels":{"labels":[{"key":"phase","value":"boot"}]},"container_status":{"executor_pid":42}},{"task_id":{"value":"t1"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","agent_id":{"value":"c1-S0"},"executor_id":{"value":"t1"},"timestamp":1700000002.5,"uuid":"ZmVkY2JhOTg3NjU0MzIxMA==","healthy":true,"check_status":{"type":"COMMAND"}},{"task_id":{"value":"t1"},"state":"TASK_FINISHED","source":"SOURCE_MASTER","reason":"REASON_COMMAND_EXECUTOR_FAILED","timestamp":1700000003}],"PendingAck":"ZmVkY2JhOTg3NjU0MzIxMA==","Completed":true,"LaunchedAt":0}}`
