@@ -305,6 +305,8 @@ func launchTasks(txn *memdb.Txn, req *TaskLaunchRequest, convs []mesos.Conversio
 // rather than each keeping its own copy: a leader holds a status and a
 // history for every task.
 func recordStatus(t *Task, s mesos.TaskStatus) {
+	s.State = mesos.TaskState(intern(string(s.State)))
+	s.Source, s.Reason = intern(s.Source), intern(s.Reason)
 	t.State = s.State
 	s.TaskID = t.Info.TaskID
 	if prev := t.Status; prev != nil {
@@ -313,10 +315,9 @@ func recordStatus(t *Task, s mesos.TaskStatus) {
 	}
 	st := s
 	t.Status = &st
-	h := s
-	h.Data = nil
+	h := newStatusEntry(s)
 	n := min(len(t.Statuses)+1, maxStatusHistory)
-	hist := make([]mesos.TaskStatus, 0, n)
+	hist := make([]StatusEntry, 0, n)
 	hist = append(hist, t.Statuses[len(t.Statuses)+1-n:]...)
 	t.Statuses = append(hist, h)
 }
@@ -370,8 +371,8 @@ func (s *State) classifyStatusUpdate(u StatusUpdate) (*Task, StatusUpdateResult)
 	r.AgentID = t.AgentID
 	r.Role = t.Role
 	if len(u.Status.UUID) > 0 {
-		for _, h := range t.Statuses {
-			if bytes.Equal(h.UUID, u.Status.UUID) {
+		for i := range t.Statuses {
+			if bytes.Equal(t.Statuses[i].uuid, u.Status.UUID) {
 				r.Duplicate = true
 				break
 			}

@@ -138,8 +138,9 @@ type Task struct {
 	State       mesos.TaskState
 	// Status is the latest status update received.
 	Status *mesos.TaskStatus
-	// Statuses is the history of states (without data), oldest first.
-	Statuses []mesos.TaskStatus
+	// Statuses is the history of states (without data), oldest first;
+	// History lists it as mesos.TaskStatus values.
+	Statuses []StatusEntry
 	// PendingAck is the uuid of the latest reliable update not yet
 	// acknowledged by the framework.
 	PendingAck mesos.Bytes
@@ -160,7 +161,7 @@ func (t *Task) Copy() *Task {
 		s := *t.Status
 		c.Status = &s
 	}
-	c.Statuses = append([]mesos.TaskStatus(nil), t.Statuses...)
+	c.Statuses = append([]StatusEntry(nil), t.Statuses...)
 	c.PendingAck = append(mesos.Bytes(nil), t.PendingAck...)
 	return &c
 }

@@ -65,3 +65,64 @@ func TestFSM_SnapshotOfTaskHistoryFromBeforeCompactHistoryLoads(t *testing.T) {
 // oldTaskLine is the task line of historyTask as it was written while
 // the history was kept as full task statuses.
 const oldTaskLine = `{"t":"tasks","v":{"FrameworkID":"c1-0000","TaskID":"t1","AgentID":"c1-S0","Info":{"name":"t1","task_id":{"value":"t1"},"agent_id":{"value":""},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1},"allocation_info":{"role":"*"}},{"name":"mem","type":"SCALAR","scalar":{"value":128},"allocation_info":{"role":"*"}}]},"Role":"","State":"TASK_FINISHED","Status":{"task_id":{"value":"t1"},"state":"TASK_FINISHED","source":"SOURCE_MASTER","reason":"REASON_COMMAND_EXECUTOR_FAILED","timestamp":1700000003},"Statuses":[{"task_id":{"value":"t1"},"state":"TASK_STARTING","message":"starting","source":"SOURCE_EXECUTOR","agent_id":{"value":"c1-S0"},"executor_id":{"value":"t1"},"timestamp":1700000001.25,"uuid":"MDEyMzQ1Njc4OWFiY2RlZg==","labels":{"labels":[{"key":"phase","value":"boot"}]},"container_status":{"executor_pid":42}},{"task_id":{"value":"t1"},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","agent_id":{"value":"c1-S0"},"executor_id":{"value":"t1"},"timestamp":1700000002.5,"uuid":"ZmVkY2JhOTg3NjU0MzIxMA==","healthy":true,"check_status":{"type":"COMMAND"}},{"task_id":{"value":"t1"},"state":"TASK_FINISHED","source":"SOURCE_MASTER","reason":"REASON_COMMAND_EXECUTOR_FAILED","timestamp":1700000003}],"PendingAck":"ZmVkY2JhOTg3NjU0MzIxMA==","Completed":true,"LaunchedAt":0}}`
+
+// oldTask is Task as it was while the history was kept as full task
+// statuses: log entries that carry tasks were written from it.
+type oldTask struct {
+	FrameworkID string
+	TaskID      string
+	AgentID     string
+	Info        mesos.TaskInfo
+	Role        string
+	State       mesos.TaskState
+	Status      *mesos.TaskStatus
+	Statuses    []mesos.TaskStatus
+	PendingAck  mesos.Bytes
+	Completed   bool
+	LaunchedAt  int64
+}
+
+type oldLaunch struct {
+	FrameworkID string
+	AgentID     string
+	OfferIDs    []string
+	Tasks       []oldTask
+	At          int64
+	Filters     []OfferFilter `json:",omitempty"`
+}
+
+// TestFSM_LaunchEntriesEncodeAsBeforeCompactHistory: a launch entry is
+// the same bytes, in either encoding, as when tasks kept full statuses,
+// with a history or without, and decodes back to the same task.
+func TestFSM_LaunchEntriesEncodeAsBeforeCompactHistory(t *testing.T) {
+	full := *historyTask(t).State().Task("c1-0000", "t1")
+	for _, tk := range []Task{{FrameworkID: "c1-0000", TaskID: "t2", State: mesos.TaskStaging}, full} {
+		old := oldTask{FrameworkID: tk.FrameworkID, TaskID: tk.TaskID, AgentID: tk.AgentID, Info: tk.Info, Role: tk.Role,
+			State: tk.State, Status: tk.Status, Statuses: tk.History(), PendingAck: tk.PendingAck, Completed: tk.Completed,
+			LaunchedAt: tk.LaunchedAt}
+		if len(tk.Statuses) == 0 {
+			old.Statuses = nil
+		}
+		for _, e := range encodings {
+			got, err := e.enc(TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: "c1-0000", Tasks: []Task{tk}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := e.enc(TaskLaunchRequestType, &oldLaunch{FrameworkID: "c1-0000", Tasks: []oldTask{old}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("%s launch of %s:\n got %q\nwant %q", e.name, tk.TaskID, got, want)
+			}
+			var back TaskLaunchRequest
+			if err := DecodeEntry(got, &back); err != nil {
+				t.Fatalf("%s launch of %s does not decode: %v", e.name, tk.TaskID, err)
+			}
+			again, _ := e.enc(TaskLaunchRequestType, &back)
+			if string(again) != string(want) {
+				t.Fatalf("%s launch of %s decoded and encoded again:\n got %q\nwant %q", e.name, tk.TaskID, again, want)
+			}
+		}
+	}
+}
