@@ -290,11 +290,18 @@ func launchTasks(txn *memdb.Txn, req *TaskLaunchRequest, convs []mesos.Conversio
 	for _, o := range res.Offers {
 		mustDelete(txn, tableOffers, st.Offer(o.ID))
 	}
+	var replaced, placed []*Task
 	for i := range req.Tasks {
 		t := req.Tasks[i]
 		t.LaunchedAt = req.At
+		if old := st.Task(t.FrameworkID, t.TaskID); old != nil && old.AgentID != t.AgentID {
+			replaced = append(replaced, old)
+		}
 		mustInsert(txn, tableTasks, &t)
+		placed = append(placed, &t)
 	}
+	unplaceTasks(txn, replaced)
+	placeTasks(txn, placed)
 	addLaunchedExecutors(txn, req.Tasks, req.At)
 	addFilters(txn, req.At, req.Filters)
 	return res
@@ -434,9 +441,11 @@ func (s *State) AckChangesNothing(a StatusAck) bool {
 func applyHistoryPrune(txn *memdb.Txn, req *HistoryPruneRequest) any {
 	st := &State{txn: txn}
 	res := &HistoryPruneResult{}
+	var dropped []*Task
 	for _, r := range req.Tasks {
 		if t := st.Task(r.FrameworkID, r.TaskID); t != nil && t.Completed {
 			mustDelete(txn, tableTasks, t)
+			dropped = append(dropped, t)
 			res.Tasks++
 		}
 	}
@@ -448,12 +457,14 @@ func applyHistoryPrune(txn *memdb.Txn, req *HistoryPruneRequest) any {
 		for _, t := range st.TasksByFramework(id) {
 			if t.Completed {
 				mustDelete(txn, tableTasks, t)
+				dropped = append(dropped, t)
 				res.Tasks++
 			}
 		}
 		mustDelete(txn, tableFrameworks, fw)
 		res.Frameworks++
 	}
+	unplaceTasks(txn, dropped)
 	if req.FiltersExpiredBy > 0 {
 		res.Filters = pruneFilters(txn, req.FiltersExpiredBy)
 	}

@@ -253,6 +253,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		}
 		executors = executors || rec.T == tableExecutors
 	}
+	deriveAgentTasks(txn)
 	if !executors {
 		// A snapshot without executor records predates them, or has no
 		// executor: the live tasks' executors are recorded from the tasks.
