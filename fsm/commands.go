@@ -294,6 +294,7 @@ func launchTasks(txn *memdb.Txn, req *TaskLaunchRequest, convs []mesos.Conversio
 	for i := range req.Tasks {
 		t := req.Tasks[i]
 		t.LaunchedAt = req.At
+		shareStrings(st, &t)
 		if old := st.Task(t.FrameworkID, t.TaskID); old != nil && old.AgentID != t.AgentID {
 			replaced = append(replaced, old)
 		}
@@ -351,7 +352,8 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 		wasTerminal := t.State.IsTerminal()
 		recordStatus(nt, u.Status)
 		if len(u.Status.UUID) > 0 {
-			nt.PendingAck = append(mesos.Bytes(nil), u.Status.UUID...)
+			// The status recorded holds the uuid: the two share it.
+			nt.PendingAck = nt.Status.UUID
 		} else if u.Status.State.IsTerminal() {
 			nt.Completed = true
 		}

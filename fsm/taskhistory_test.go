@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"mesh/mesos"
 )
@@ -124,5 +125,23 @@ func TestFSM_LaunchEntriesEncodeAsBeforeCompactHistory(t *testing.T) {
 				t.Fatalf("%s launch of %s decoded and encoded again:\n got %q\nwant %q", e.name, tk.TaskID, again, want)
 			}
 		}
+	}
+}
+
+// TestFSM_LaunchedTaskSharesRepeatedStrings: a launched task keeps its
+// values, but the strings that repeat its agent's id, its own id and
+// the usual resource names are one copy each.
+func TestFSM_LaunchedTaskSharesRepeatedStrings(t *testing.T) {
+	f := seed(t)
+	launch(t, f, "o1", "t1")
+	st := f.State()
+	tk, agent := st.Task("c1-0000", "t1"), st.Agent("c1-S0")
+	same := func(a, b string) bool { return a == b && unsafe.StringData(a) == unsafe.StringData(b) }
+	if !same(tk.AgentID, agent.ID) || !same(tk.Info.TaskID.Value, tk.TaskID) || !same(tk.Info.Name, tk.TaskID) ||
+		!same(tk.Info.Resources[0].Name, "cpus") || !same(tk.Info.Resources[0].AllocationInfo.Role, "*") {
+		t.Fatalf("launched task does not share its strings: %+v", tk)
+	}
+	if got := mesos.Resources(tk.Info.Resources).String(); got != cpusMem(1, 128).Allocate("*").String() {
+		t.Fatalf("launched task's resources: %s", got)
 	}
 }

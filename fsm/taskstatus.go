@@ -121,6 +121,11 @@ var interned = func() map[string]string {
 	} {
 		m[s] = s
 	}
+	// Resource names and types, and the default role, every launch
+	// repeats.
+	for _, s := range []string{"cpus", "mem", "disk", "gpus", "ports", "SCALAR", "RANGES", "SET", "*"} {
+		m[s] = s
+	}
 	for _, s := range []mesos.TaskState{mesos.TaskStaging, mesos.TaskStarting, mesos.TaskRunning, mesos.TaskKilling,
 		mesos.TaskFinished, mesos.TaskFailed, mesos.TaskKilled, mesos.TaskError, mesos.TaskLost, mesos.TaskDropped,
 		mesos.TaskUnreachable, mesos.TaskGone, mesos.TaskGoneByOperator, mesos.TaskUnknown} {
@@ -134,6 +139,44 @@ var interned = func() map[string]string {
 func intern(s string) string {
 	if c, ok := interned[s]; ok {
 		return c
+	}
+	return s
+}
+
+// shareStrings points the strings of a task about to be launched that
+// repeat what the state holds already at one copy: its framework's and
+// agent's ids, its own id where its TaskInfo repeats it, its roles where
+// they are its framework's, and its resources' names and types. A leader
+// holds every task it knows, each decoded from its own log entry.
+func shareStrings(st *State, t *Task) {
+	var roles []string
+	if fw := st.Framework(t.FrameworkID); fw != nil {
+		t.FrameworkID = fw.ID
+		roles = append([]string{fw.Info.Role}, fw.Info.Roles...)
+	}
+	if a := st.Agent(t.AgentID); a != nil {
+		t.AgentID = a.ID
+	}
+	t.Role = sameString(t.Role, roles)
+	info := &t.Info
+	info.TaskID.Value = sameString(info.TaskID.Value, []string{t.TaskID})
+	info.Name = sameString(info.Name, []string{t.TaskID})
+	info.AgentID.Value = sameString(info.AgentID.Value, []string{t.AgentID})
+	for i := range info.Resources {
+		r := &info.Resources[i]
+		r.Name, r.Type, r.Role = intern(r.Name), intern(r.Type), sameString(intern(r.Role), roles)
+		if r.AllocationInfo != nil {
+			r.AllocationInfo.Role = sameString(intern(r.AllocationInfo.Role), roles)
+		}
+	}
+}
+
+// sameString returns the one of candidates equal to s, else s.
+func sameString(s string, candidates []string) string {
+	for _, c := range candidates {
+		if c == s {
+			return c
+		}
 	}
 	return s
 }
