@@ -309,20 +309,25 @@ func launchTasks(txn *memdb.Txn, req *TaskLaunchRequest, convs []mesos.Conversio
 }
 
 // recordStatus makes s the task's latest status and appends it to the
-// bounded history. The ids a status repeats share the task's memory
-// rather than each keeping its own copy: a leader holds a status and a
-// history for every task.
+// bounded history; the last history entry is the latest status, which
+// the task keeps apart only when it carries data. The ids a status
+// repeats share the task's memory rather than each keeping its own copy:
+// a leader holds a history for every task.
 func recordStatus(t *Task, s mesos.TaskStatus) {
 	s.State = mesos.TaskState(intern(string(s.State)))
 	s.Source, s.Reason = intern(s.Source), intern(s.Reason)
 	t.State = s.State
 	s.TaskID = t.Info.TaskID
-	if prev := t.Status; prev != nil {
-		s.AgentID = sameID(s.AgentID, prev.AgentID)
-		s.ExecutorID = sameID(s.ExecutorID, prev.ExecutorID)
+	if n := len(t.Statuses); n > 0 {
+		prev := &t.Statuses[n-1]
+		s.AgentID = sameID(s.AgentID, prev.agentID)
+		s.ExecutorID = sameID(s.ExecutorID, prev.executorID)
 	}
-	st := s
-	t.Status = &st
+	t.status = nil
+	if len(s.Data) > 0 {
+		st := s
+		t.status = &st
+	}
 	h := newStatusEntry(s)
 	n := min(len(t.Statuses)+1, maxStatusHistory)
 	hist := make([]StatusEntry, 0, n)
@@ -353,7 +358,7 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 		recordStatus(nt, u.Status)
 		if len(u.Status.UUID) > 0 {
 			// The status recorded holds the uuid: the two share it.
-			nt.PendingAck = nt.Status.UUID
+			nt.PendingAck = u.Status.UUID
 		} else if u.Status.State.IsTerminal() {
 			nt.Completed = true
 		}

@@ -136,8 +136,11 @@ type Task struct {
 	Info        mesos.TaskInfo
 	Role        string
 	State       mesos.TaskState
-	// Status is the latest status update received.
-	Status *mesos.TaskStatus
+	// status is the latest status update received, which Status returns,
+	// when it is not the last entry of Statuses as it is: when it carries
+	// data (or is noStatus: none despite a history). A leader holds a
+	// task for every task it knows, and most updates carry no data.
+	status *mesos.TaskStatus
 	// Statuses is the history of states (without data), oldest first;
 	// History lists it as mesos.TaskStatus values.
 	Statuses []StatusEntry
@@ -157,9 +160,9 @@ func (t *Task) Key() string { return t.FrameworkID + "/" + t.TaskID }
 // Copy returns a copy of t safe to mutate.
 func (t *Task) Copy() *Task {
 	c := *t
-	if t.Status != nil {
-		s := *t.Status
-		c.Status = &s
+	if t.status != nil && t.status != noStatus {
+		s := *t.status
+		c.status = &s
 	}
 	c.Statuses = append([]StatusEntry(nil), t.Statuses...)
 	c.PendingAck = append(mesos.Bytes(nil), t.PendingAck...)

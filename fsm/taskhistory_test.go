@@ -99,7 +99,7 @@ func TestFSM_LaunchEntriesEncodeAsBeforeCompactHistory(t *testing.T) {
 	full := *historyTask(t).State().Task("c1-0000", "t1")
 	for _, tk := range []Task{{FrameworkID: "c1-0000", TaskID: "t2", State: mesos.TaskStaging}, full} {
 		old := oldTask{FrameworkID: tk.FrameworkID, TaskID: tk.TaskID, AgentID: tk.AgentID, Info: tk.Info, Role: tk.Role,
-			State: tk.State, Status: tk.Status, Statuses: tk.History(), PendingAck: tk.PendingAck, Completed: tk.Completed,
+			State: tk.State, Status: tk.Status(), Statuses: tk.History(), PendingAck: tk.PendingAck, Completed: tk.Completed,
 			LaunchedAt: tk.LaunchedAt}
 		if len(tk.Statuses) == 0 {
 			old.Statuses = nil
@@ -143,5 +143,47 @@ func TestFSM_LaunchedTaskSharesRepeatedStrings(t *testing.T) {
 	}
 	if got := mesos.Resources(tk.Info.Resources).String(); got != cpusMem(1, 128).Allocate("*").String() {
 		t.Fatalf("launched task's resources: %s", got)
+	}
+}
+
+// TestFSM_TaskOfAnyShapeReadsAndWritesAsBefore: a task as it was written
+// while it kept its latest status apart from its history reads back and
+// is written again the same, in either encoding, whatever the two hold:
+// a status repeating the last entry, one with data, one unlike the last
+// entry, a status without history, a history without status.
+func TestFSM_TaskOfAnyShapeReadsAndWritesAsBefore(t *testing.T) {
+	hist := []mesos.TaskStatus{
+		{TaskID: mesos.TaskID{Value: "t1"}, State: mesos.TaskStarting, Timestamp: 1, UUID: mesos.Bytes("0123456789abcdef")},
+		{TaskID: mesos.TaskID{Value: "t1"}, State: mesos.TaskRunning, Timestamp: 2, Source: mesos.SourceExecutor},
+	}
+	withData := hist[1]
+	withData.Data = mesos.Bytes("d")
+	unlike := hist[1]
+	unlike.Message = "not in the history"
+	for name, c := range map[string]struct {
+		status  *mesos.TaskStatus
+		history []mesos.TaskStatus
+	}{
+		"last entry": {&hist[1], hist}, "data": {&withData, hist}, "unlike": {&unlike, hist},
+		"no history": {&hist[0], nil}, "no status": {nil, hist}, "neither": {nil, nil},
+	} {
+		old := oldTask{FrameworkID: "c1-0000", TaskID: "t1", State: mesos.TaskRunning, Status: c.status, Statuses: c.history}
+		for _, e := range encodings {
+			want, err := e.enc(TaskLaunchRequestType, &oldLaunch{Tasks: []oldTask{old}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back TaskLaunchRequest
+			if err := DecodeEntry(want, &back); err != nil {
+				t.Fatalf("%s, %s: %v", name, e.name, err)
+			}
+			if got := back.Tasks[0].Status(); (got == nil) != (c.status == nil) || got != nil && got.Message != c.status.Message {
+				t.Fatalf("%s, %s: latest status %+v, want %+v", name, e.name, got, c.status)
+			}
+			again, _ := e.enc(TaskLaunchRequestType, &back)
+			if string(again) != string(want) {
+				t.Fatalf("%s, %s: read and written again:\n got %q\nwant %q", name, e.name, again, want)
+			}
+		}
 	}
 }

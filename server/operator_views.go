@@ -28,8 +28,8 @@ func v1Task(t *fsm.Task) mapi.Task {
 		id := t.Info.Executor.ExecutorID
 		out.ExecutorID = &id
 	}
-	if t.Status != nil {
-		out.StatusUpdateState, out.StatusUpdateUUID = t.Status.State, t.Status.UUID
+	if ts := t.Status(); ts != nil {
+		out.StatusUpdateState, out.StatusUpdateUUID = ts.State, ts.UUID
 	}
 	return out
 }

@@ -83,9 +83,9 @@ func TestTaskViews_HistoryRendersAsPinned(t *testing.T) {
 	for _, c := range []struct{ name, got, want string }{
 		{"/state task", render(v.task(tk)), pinnedStateTask},
 		{"operator GET_TASKS task", render(v1Task(tk)), pinnedOperatorTask},
-		{"latest status", render(tk.Status), pinnedLatestStatus},
+		{"latest status", render(tk.Status()), pinnedLatestStatus},
 		{"operator GET_TASKS task while running", render(v1Task(running)), pinnedOperatorRunning},
-		{"latest status while running", render(running.Status), pinnedLatestRunning},
+		{"latest status while running", render(running.Status()), pinnedLatestRunning},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.name, c.got, c.want)
