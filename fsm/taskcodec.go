@@ -23,7 +23,7 @@ func (t *Task) Status() *mesos.TaskStatus {
 		s := *t.status
 		return &s
 	case n > 0:
-		s := t.Statuses[n-1].Status()
+		s := t.Statuses[n-1].Status(t.Info.TaskID.Value)
 		return &s
 	}
 	return nil
@@ -38,7 +38,7 @@ func (t *Task) SetStatus(s *mesos.TaskStatus) {
 		t.status = nil
 	case s == nil:
 		t.status = noStatus
-	case n > 0 && len(s.Data) == 0 && reflect.DeepEqual(*s, t.Statuses[n-1].Status()):
+	case n > 0 && len(s.Data) == 0 && reflect.DeepEqual(*s, t.Statuses[n-1].Status(t.Info.TaskID.Value)):
 		t.status = nil
 	default:
 		c := *s
@@ -46,8 +46,8 @@ func (t *Task) SetStatus(s *mesos.TaskStatus) {
 	}
 }
 
-// taskWire is a task as snapshots and log entries carry it, the latest
-// status in full beside the history.
+// taskWire is a task as snapshots and log entries carry it: the latest
+// status in full beside the history of full statuses.
 type taskWire struct {
 	FrameworkID string
 	TaskID      string
@@ -56,7 +56,7 @@ type taskWire struct {
 	Role        string
 	State       mesos.TaskState
 	Status      *mesos.TaskStatus
-	Statuses    []StatusEntry
+	Statuses    []mesos.TaskStatus
 	PendingAck  mesos.Bytes
 	Completed   bool
 	LaunchedAt  int64
@@ -64,13 +64,13 @@ type taskWire struct {
 
 func (t *Task) wire() *taskWire {
 	return &taskWire{FrameworkID: t.FrameworkID, TaskID: t.TaskID, AgentID: t.AgentID, Info: t.Info, Role: t.Role,
-		State: t.State, Status: t.Status(), Statuses: t.Statuses, PendingAck: t.PendingAck, Completed: t.Completed,
+		State: t.State, Status: t.Status(), Statuses: t.History(), PendingAck: t.PendingAck, Completed: t.Completed,
 		LaunchedAt: t.LaunchedAt}
 }
 
 func (t *Task) fromWire(w *taskWire) {
 	*t = Task{FrameworkID: w.FrameworkID, TaskID: w.TaskID, AgentID: w.AgentID, Info: w.Info, Role: w.Role,
-		State: w.State, Statuses: w.Statuses, PendingAck: w.PendingAck, Completed: w.Completed, LaunchedAt: w.LaunchedAt}
+		State: w.State, Statuses: entries(w.Statuses, w.Info.TaskID.Value), PendingAck: w.PendingAck, Completed: w.Completed, LaunchedAt: w.LaunchedAt}
 	t.SetStatus(w.Status)
 }
 

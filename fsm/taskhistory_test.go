@@ -160,14 +160,18 @@ func TestFSM_TaskOfAnyShapeReadsAndWritesAsBefore(t *testing.T) {
 	withData.Data = mesos.Bytes("d")
 	unlike := hist[1]
 	unlike.Message = "not in the history"
+	// States, sources and task ids no entry keeps as a number or shares.
+	odd := append([]mesos.TaskStatus{{TaskID: mesos.TaskID{Value: "other"}, State: "TASK_NOT_KNOWN", Source: "SOURCE_ELSEWHERE"},
+		{TaskID: mesos.TaskID{Value: "t1"}}}, hist...)
 	for name, c := range map[string]struct {
 		status  *mesos.TaskStatus
 		history []mesos.TaskStatus
 	}{
 		"last entry": {&hist[1], hist}, "data": {&withData, hist}, "unlike": {&unlike, hist},
-		"no history": {&hist[0], nil}, "no status": {nil, hist}, "neither": {nil, nil},
+		"no history": {&hist[0], nil}, "no status": {nil, hist}, "neither": {nil, nil}, "odd entries": {&hist[1], odd},
 	} {
-		old := oldTask{FrameworkID: "c1-0000", TaskID: "t1", State: mesos.TaskRunning, Status: c.status, Statuses: c.history}
+		old := oldTask{FrameworkID: "c1-0000", TaskID: "t1", State: mesos.TaskRunning, Status: c.status, Statuses: c.history,
+			Info: mesos.TaskInfo{TaskID: mesos.TaskID{Value: "t1"}}}
 		for _, e := range encodings {
 			want, err := e.enc(TaskLaunchRequestType, &oldLaunch{Tasks: []oldTask{old}})
 			if err != nil {

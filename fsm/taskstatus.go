@@ -1,32 +1,32 @@
 package fsm
 
 import (
-	"encoding/json"
-
-	msgpack "github.com/hashicorp/go-msgpack/v2/codec"
-
 	"mesh/mesos"
 )
 
 // StatusEntry is one update of a task's status history. A leader keeps a
 // history for every task it knows, so an entry holds only what an update
-// says, compactly: the fields most updates leave empty are kept apart,
-// and the strings that come from a fixed set (states, sources, reasons)
-// point at one shared copy. It encodes, in a snapshot or a log entry,
-// exactly as the mesos.TaskStatus it stands for (Status).
+// says, compactly: its state and source as small numbers when they are
+// among the known ones, the fields most updates leave empty kept apart.
+// Snapshots and log entries carry the history as the mesos.TaskStatus
+// values it stands for (Task.History).
 type StatusEntry struct {
-	taskID     string // shared with the task's own id
-	state      mesos.TaskState
-	source     string
+	state      uint8 // index+1 in entryStates; 0: rare.state
+	source     uint8 // index+1 in entrySources; 0: rare.source
 	timestamp  float64
-	uuid       mesos.Bytes // shared with the task's latest status
+	uuid       mesos.Bytes // shared with the task's pending acknowledgement
 	agentID    *mesos.AgentID
 	executorID *mesos.ExecutorID
 	rare       *statusRare
 }
 
-// statusRare are the fields of an update that most updates leave empty.
+// statusRare are the fields of an update that most updates leave empty,
+// and a state, source or task id that an entry cannot keep as a number
+// or share with its task.
 type statusRare struct {
+	state           mesos.TaskState
+	source          string
+	taskID          *string // nil: the task's
 	message         string
 	reason          string
 	healthy         *bool
@@ -37,25 +37,64 @@ type statusRare struct {
 	limitation      *mesos.TaskResourceLimitation
 }
 
-// newStatusEntry keeps s, but for its data, as a history entry. The
-// entry shares s's ids, uuid and optional fields: neither is ever
-// mutated in place.
-func newStatusEntry(s mesos.TaskStatus) StatusEntry {
-	e := StatusEntry{taskID: s.TaskID.Value, state: mesos.TaskState(intern(string(s.State))), source: intern(s.Source),
-		timestamp: s.Timestamp, uuid: s.UUID, agentID: s.AgentID, executorID: s.ExecutorID}
+// entryStates and entrySources are the states and sources an entry
+// keeps as numbers. Entries are only ever appended here: a number's
+// meaning never changes within a process, and none leaves it.
+var (
+	entryStates = []mesos.TaskState{mesos.TaskStaging, mesos.TaskStarting, mesos.TaskRunning, mesos.TaskKilling,
+		mesos.TaskFinished, mesos.TaskFailed, mesos.TaskKilled, mesos.TaskError, mesos.TaskLost, mesos.TaskDropped,
+		mesos.TaskUnreachable, mesos.TaskGone, mesos.TaskGoneByOperator, mesos.TaskUnknown}
+	entrySources = []string{mesos.SourceMaster, mesos.SourceAgent, mesos.SourceExecutor}
+)
+
+func code[T comparable](v T, known []T) uint8 {
+	for i, k := range known {
+		if k == v {
+			return uint8(i + 1)
+		}
+	}
+	return 0
+}
+
+// newStatusEntry keeps s, but for its data, as an entry of the history
+// of the task with id taskID. The entry shares s's ids, uuid and
+// optional fields: neither is ever mutated in place.
+func newStatusEntry(s mesos.TaskStatus, taskID string) StatusEntry {
+	e := StatusEntry{state: code(s.State, entryStates), source: code(s.Source, entrySources), timestamp: s.Timestamp,
+		uuid: s.UUID, agentID: s.AgentID, executorID: s.ExecutorID}
 	r := statusRare{message: s.Message, reason: intern(s.Reason), healthy: s.Healthy, labels: s.Labels,
 		containerStatus: s.ContainerStatus, unreachableTime: s.UnreachableTime, checkStatus: s.CheckStatus, limitation: s.Limitation}
+	if e.state == 0 {
+		r.state = s.State
+	}
+	if e.source == 0 {
+		r.source = s.Source
+	}
+	if s.TaskID.Value != taskID {
+		id := s.TaskID.Value
+		r.taskID = &id
+	}
 	if r != (statusRare{}) {
 		e.rare = &r
 	}
 	return e
 }
 
-// Status is the update the entry records, without its data.
-func (e *StatusEntry) Status() mesos.TaskStatus {
-	s := mesos.TaskStatus{TaskID: mesos.TaskID{Value: e.taskID}, State: e.state, Source: e.source, Timestamp: e.timestamp,
+// Status is the update the entry records, without its data, for the
+// task with id taskID.
+func (e *StatusEntry) Status(taskID string) mesos.TaskStatus {
+	s := mesos.TaskStatus{TaskID: mesos.TaskID{Value: taskID}, State: e.State(), Timestamp: e.timestamp,
 		UUID: e.uuid, AgentID: e.agentID, ExecutorID: e.executorID}
+	if e.source > 0 {
+		s.Source = entrySources[e.source-1]
+	}
 	if r := e.rare; r != nil {
+		if r.taskID != nil {
+			s.TaskID.Value = *r.taskID
+		}
+		if e.source == 0 {
+			s.Source = r.source
+		}
 		s.Message, s.Reason, s.Healthy, s.Labels = r.message, r.reason, r.healthy, r.labels
 		s.ContainerStatus, s.UnreachableTime, s.CheckStatus, s.Limitation = r.containerStatus, r.unreachableTime, r.checkStatus, r.limitation
 	}
@@ -63,44 +102,40 @@ func (e *StatusEntry) Status() mesos.TaskStatus {
 }
 
 // State is the task state the entry records.
-func (e *StatusEntry) State() mesos.TaskState { return e.state }
+func (e *StatusEntry) State() mesos.TaskState {
+	switch {
+	case e.state > 0:
+		return entryStates[e.state-1]
+	case e.rare != nil:
+		return e.rare.state
+	}
+	return ""
+}
 
 // Timestamp is when the update was made (seconds since the epoch).
 func (e *StatusEntry) Timestamp() float64 { return e.timestamp }
 
-// MarshalJSON writes the entry as its mesos.TaskStatus.
-func (e StatusEntry) MarshalJSON() ([]byte, error) { return json.Marshal(e.Status()) }
-
-// UnmarshalJSON reads a mesos.TaskStatus (its data dropped).
-func (e *StatusEntry) UnmarshalJSON(b []byte) error {
-	var s mesos.TaskStatus
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
+// entries keeps a history of mesos.TaskStatus values as entries.
+func entries(hist []mesos.TaskStatus, taskID string) []StatusEntry {
+	if hist == nil {
+		return nil
 	}
-	*e = newStatusEntry(s)
-	return nil
-}
-
-// CodecEncodeSelf writes the entry in MessagePack as its
-// mesos.TaskStatus.
-func (e *StatusEntry) CodecEncodeSelf(enc *msgpack.Encoder) {
-	s := e.Status()
-	enc.MustEncode(&s)
-}
-
-// CodecDecodeSelf reads a mesos.TaskStatus in MessagePack.
-func (e *StatusEntry) CodecDecodeSelf(dec *msgpack.Decoder) {
-	var s mesos.TaskStatus
-	dec.MustDecode(&s)
-	*e = newStatusEntry(s)
+	out := make([]StatusEntry, len(hist))
+	for i, s := range hist {
+		out[i] = newStatusEntry(s, taskID)
+	}
+	return out
 }
 
 // History is the task's status history as mesos.TaskStatus values
 // (without data), oldest first.
 func (t *Task) History() []mesos.TaskStatus {
+	if t.Statuses == nil {
+		return nil
+	}
 	out := make([]mesos.TaskStatus, len(t.Statuses))
 	for i := range t.Statuses {
-		out[i] = t.Statuses[i].Status()
+		out[i] = t.Statuses[i].Status(t.Info.TaskID.Value)
 	}
 	return out
 }
