@@ -290,6 +290,7 @@ func launchTasks(txn *memdb.Txn, req *TaskLaunchRequest, convs []mesos.Conversio
 	for _, o := range res.Offers {
 		mustDelete(txn, tableOffers, st.Offer(o.ID))
 	}
+	shareLaunchParts(req.Tasks)
 	var replaced, placed []*Task
 	for i := range req.Tasks {
 		t := req.Tasks[i]

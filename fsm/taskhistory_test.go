@@ -191,3 +191,35 @@ func TestFSM_TaskOfAnyShapeReadsAndWritesAsBefore(t *testing.T) {
 		}
 	}
 }
+
+// TestFSM_TasksLaunchedTogetherShareEqualParts: tasks of one launch with
+// equal resources or commands share one copy of them, and a task whose
+// differ keeps its own.
+func TestFSM_TasksLaunchedTogetherShareEqualParts(t *testing.T) {
+	f := seed(t)
+	task := func(id string, cpus float64, cmd string) Task {
+		return Task{FrameworkID: "c1-0000", TaskID: id, AgentID: "c1-S0", State: mesos.TaskStaging,
+			Info: mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, Resources: cpusMem(cpus, 128).Allocate("*"),
+				Command: &mesos.CommandInfo{Value: cmd}}}
+	}
+	if err, ok := apply(t, f, TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: "c1-0000", AgentID: "c1-S0", OfferIDs: []string{"o1"},
+		Tasks: []Task{task("a", 0.5, "x"), task("b", 0.5, "x"), task("c", 1, "y"), task("d", 0.5, "x")}}).(error); ok {
+		t.Fatal(err)
+	}
+	st := f.State()
+	a, b, c, d := st.Task("c1-0000", "a").Info, st.Task("c1-0000", "b").Info, st.Task("c1-0000", "c").Info, st.Task("c1-0000", "d").Info
+	if &a.Resources[0] != &b.Resources[0] || &a.Resources[0] != &d.Resources[0] || a.Command != b.Command || a.Command != d.Command {
+		t.Fatal("equal resources or commands of tasks launched together are not shared")
+	}
+	if &c.Resources[0] == &a.Resources[0] || c.Command == a.Command {
+		t.Fatal("a task shares resources or a command unlike its own")
+	}
+	for _, x := range []struct {
+		info mesos.TaskInfo
+		want string
+	}{{a, cpusMem(0.5, 128).Allocate("*").String() + "x"}, {c, cpusMem(1, 128).Allocate("*").String() + "y"}, {d, cpusMem(0.5, 128).Allocate("*").String() + "x"}} {
+		if got := mesos.Resources(x.info.Resources).String() + x.info.Command.Value; got != x.want {
+			t.Fatalf("task %s: %s, want %s", x.info.Name, got, x.want)
+		}
+	}
+}
