@@ -1,8 +1,6 @@
 package fsm
 
 import (
-	"sort"
-
 	"github.com/hashicorp/go-memdb"
 )
 
@@ -15,7 +13,10 @@ import (
 // derives it from the tasks.
 const tableAgentTasks = "agent_tasks"
 
-// agentTasks are the tasks on one agent, by framework id then task id.
+// agentTasks are the tasks on one agent, in the order they were placed
+// there. A launch appends to the list in place when its array has room:
+// a row of an older read holds the list's shorter length and never sees
+// what lies beyond it, and the state has one writer at a time.
 type agentTasks struct {
 	AgentID string
 	Tasks   []TaskRef
@@ -25,10 +26,6 @@ func agentTasksSchema() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: tableAgentTasks, Indexes: map[string]*memdb.IndexSchema{
 		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "AgentID"}},
 	}}
-}
-
-func refLess(a, b TaskRef) bool {
-	return a.FrameworkID < b.FrameworkID || a.FrameworkID == b.FrameworkID && a.TaskID < b.TaskID
 }
 
 // refsByAgent groups tasks' refs by agent, in the order agents first
@@ -44,32 +41,16 @@ func refsByAgent(tasks []*Task) (agents []string, refs map[string][]TaskRef) {
 	return agents, refs
 }
 
-// placeTasks adds tasks to their agents' lists (a task listed already
-// stays listed once).
+// placeTasks adds tasks, none of them listed yet, to their agents'
+// lists.
 func placeTasks(txn *memdb.Txn, tasks []*Task) {
 	agents, refs := refsByAgent(tasks)
 	for _, aid := range agents {
-		add := refs[aid]
-		sort.Slice(add, func(i, j int) bool { return refLess(add[i], add[j]) })
 		var cur []TaskRef
 		if row := first[*agentTasks](txn, tableAgentTasks, "id", aid); row != nil {
 			cur = row.Tasks
 		}
-		merged := make([]TaskRef, 0, len(cur)+len(add))
-		i, j := 0, 0
-		for i < len(cur) || j < len(add) {
-			var next TaskRef
-			switch {
-			case j == len(add) || i < len(cur) && refLess(cur[i], add[j]):
-				next, i = cur[i], i+1
-			default:
-				next, j = add[j], j+1
-			}
-			if n := len(merged); n == 0 || merged[n-1] != next {
-				merged = append(merged, next)
-			}
-		}
-		mustInsert(txn, tableAgentTasks, &agentTasks{AgentID: aid, Tasks: merged})
+		mustInsert(txn, tableAgentTasks, &agentTasks{AgentID: aid, Tasks: append(cur, refs[aid]...)})
 	}
 }
 
@@ -102,4 +83,34 @@ func unplaceTasks(txn *memdb.Txn, tasks []*Task) {
 // deriveAgentTasks lists every task on its agent, after a restore.
 func deriveAgentTasks(txn *memdb.Txn) {
 	placeTasks(txn, (&State{txn: txn}).Tasks())
+}
+
+// insertLaunched inserts a launch's tasks and lists each on its agent,
+// taken off the list of the agent a completed task of the same id was
+// on. A task id the launch repeats is the last task of that id.
+func insertLaunched(txn *memdb.Txn, st *State, req *TaskLaunchRequest) {
+	before := make([]*Task, len(req.Tasks))
+	last := map[TaskRef]int{}
+	for i, t := range req.Tasks {
+		before[i] = st.Task(t.FrameworkID, t.TaskID)
+		last[TaskRef{FrameworkID: t.FrameworkID, TaskID: t.TaskID}] = i
+	}
+	var replaced, placed []*Task
+	for i := range req.Tasks {
+		t := req.Tasks[i]
+		t.LaunchedAt = req.At
+		shareStrings(st, &t)
+		mustInsert(txn, tableTasks, &t)
+		if last[TaskRef{FrameworkID: t.FrameworkID, TaskID: t.TaskID}] != i {
+			continue
+		}
+		switch old := before[i]; {
+		case old == nil:
+			placed = append(placed, &t)
+		case old.AgentID != t.AgentID:
+			replaced, placed = append(replaced, old), append(placed, &t)
+		}
+	}
+	unplaceTasks(txn, replaced)
+	placeTasks(txn, placed)
 }

@@ -85,6 +85,15 @@ func TestState_TasksByAgentFollowsLaunchesPrunesAndRestores(t *testing.T) {
 	check("a launched again on c1-S1", f.State())
 	apply(t, f, HistoryPruneRequestType, &HistoryPruneRequest{Tasks: []TaskRef{{FrameworkID: "c1-0000", TaskID: "b"}, {FrameworkID: "c1-0000", TaskID: "d"}}})
 	check("pruned", f.State())
+	// One launch naming a task id twice launches the last of the two.
+	twice := []Task{{FrameworkID: "c1-0000", TaskID: "e", AgentID: "c1-S0", State: mesos.TaskStaging},
+		{FrameworkID: "c1-0000", TaskID: "e", AgentID: "c1-S1", State: mesos.TaskStaging},
+		{FrameworkID: "c1-0000", TaskID: "f", AgentID: "c1-S1", State: mesos.TaskStaging},
+		{FrameworkID: "c1-0000", TaskID: "f", AgentID: "c1-S1", State: mesos.TaskStaging}}
+	if err, ok := apply(t, f, TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: "c1-0000", AgentID: "c1-S1", Tasks: twice}).(error); ok {
+		t.Fatal(err)
+	}
+	check("ids launched twice at once", f.State())
 	apply(t, f, FrameworkRemoveRequestType, &FrameworkRemoveRequest{FrameworkID: "c1-00001", At: 5})
 	apply(t, f, HistoryPruneRequestType, &HistoryPruneRequest{Frameworks: []string{"c1-00001"}})
 	check("framework dropped", f.State())

@@ -291,19 +291,7 @@ func launchTasks(txn *memdb.Txn, req *TaskLaunchRequest, convs []mesos.Conversio
 		mustDelete(txn, tableOffers, st.Offer(o.ID))
 	}
 	shareLaunchParts(req.Tasks)
-	var replaced, placed []*Task
-	for i := range req.Tasks {
-		t := req.Tasks[i]
-		t.LaunchedAt = req.At
-		shareStrings(st, &t)
-		if old := st.Task(t.FrameworkID, t.TaskID); old != nil && old.AgentID != t.AgentID {
-			replaced = append(replaced, old)
-		}
-		mustInsert(txn, tableTasks, &t)
-		placed = append(placed, &t)
-	}
-	unplaceTasks(txn, replaced)
-	placeTasks(txn, placed)
+	insertLaunched(txn, st, req)
 	addLaunchedExecutors(txn, req.Tasks, req.At)
 	addFilters(txn, req.At, req.Filters)
 	return res

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/hashicorp/go-memdb"
 )
@@ -149,6 +150,10 @@ func (s *State) TasksByAgent(aid string) []*Task {
 			out = append(out, t)
 		}
 	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.FrameworkID < b.FrameworkID || a.FrameworkID == b.FrameworkID && a.TaskID < b.TaskID
+	})
 	return out
 }
 
