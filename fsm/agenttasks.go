@@ -100,6 +100,7 @@ func insertLaunched(txn *memdb.Txn, st *State, req *TaskLaunchRequest) {
 		t := req.Tasks[i]
 		t.LaunchedAt = req.At
 		shareStrings(st, &t)
+		shareLaunchParts(&t.Info)
 		mustInsert(txn, tableTasks, &t)
 		if last[TaskRef{FrameworkID: t.FrameworkID, TaskID: t.TaskID}] != i {
 			continue

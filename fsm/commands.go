@@ -290,7 +290,6 @@ func launchTasks(txn *memdb.Txn, req *TaskLaunchRequest, convs []mesos.Conversio
 	for _, o := range res.Offers {
 		mustDelete(txn, tableOffers, st.Offer(o.ID))
 	}
-	shareLaunchParts(req.Tasks)
 	insertLaunched(txn, st, req)
 	addLaunchedExecutors(txn, req.Tasks, req.At)
 	addFilters(txn, req.At, req.Filters)

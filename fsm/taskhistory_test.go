@@ -192,9 +192,9 @@ func TestFSM_TaskOfAnyShapeReadsAndWritesAsBefore(t *testing.T) {
 	}
 }
 
-// TestFSM_TasksLaunchedTogetherShareEqualParts: tasks of one launch with
-// equal resources or commands share one copy of them, and a task whose
-// differ keeps its own.
+// TestFSM_TasksLaunchedTogetherShareEqualParts: tasks with equal
+// resources or commands share one copy of them, launched together or
+// apart, and a task whose differ keeps its own.
 func TestFSM_TasksLaunchedTogetherShareEqualParts(t *testing.T) {
 	f := seed(t)
 	task := func(id string, cpus float64, cmd string) Task {
@@ -213,6 +213,17 @@ func TestFSM_TasksLaunchedTogetherShareEqualParts(t *testing.T) {
 	}
 	if &c.Resources[0] == &a.Resources[0] || c.Command == a.Command {
 		t.Fatal("a task shares resources or a command unlike its own")
+	}
+	// A later launch's task like an earlier one shares its parts too.
+	if err, ok := apply(t, f, TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: "c1-0000", AgentID: "c1-S0",
+		Tasks: []Task{task("e", 0.5, "y")}}).(error); ok {
+		t.Fatal(err)
+	}
+	if e := st.Task("c1-0000", "e"); e != nil {
+		t.Fatal("a read of the state before a launch sees its task")
+	}
+	if e := f.State().Task("c1-0000", "e").Info; &e.Resources[0] != &a.Resources[0] || e.Command != c.Command {
+		t.Fatal("equal resources or commands of tasks launched apart are not shared")
 	}
 	for _, x := range []struct {
 		info mesos.TaskInfo

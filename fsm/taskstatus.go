@@ -1,8 +1,6 @@
 package fsm
 
 import (
-	"reflect"
-
 	"mesh/mesos"
 )
 
@@ -216,23 +214,4 @@ func sameString(s string, candidates []string) string {
 		}
 	}
 	return s
-}
-
-// shareLaunchParts points the resources and command of each task of a
-// launch that equal those of an earlier task of it (tasks launched
-// together are often alike) at that task's: a task and its copies share
-// them already, and none is ever changed in place.
-func shareLaunchParts(tasks []Task) {
-	for i := 1; i < len(tasks); i++ {
-		info := &tasks[i].Info
-		for _, j := range []int{i - 1, 0} {
-			prev := &tasks[j].Info
-			if len(info.Resources) > 0 && reflect.DeepEqual(info.Resources, prev.Resources) {
-				info.Resources = prev.Resources
-			}
-			if info.Command != nil && prev.Command != nil && reflect.DeepEqual(*info.Command, *prev.Command) {
-				info.Command = prev.Command
-			}
-		}
-	}
 }
