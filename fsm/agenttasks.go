@@ -33,6 +33,9 @@ func agentTasksSchema() *memdb.TableSchema {
 func refsByAgent(tasks []*Task) (agents []string, refs map[string][]TaskRef) {
 	refs = map[string][]TaskRef{}
 	for _, t := range tasks {
+		if t.AgentID == "" {
+			continue // on no agent: listed nowhere
+		}
 		if _, ok := refs[t.AgentID]; !ok {
 			agents = append(agents, t.AgentID)
 		}

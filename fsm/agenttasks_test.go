@@ -112,3 +112,12 @@ func TestState_TasksByAgentFollowsLaunchesPrunesAndRestores(t *testing.T) {
 		t.Fatal("the agents' task lists are written to snapshots")
 	}
 }
+
+// TestFSM_SnapshotTaskWithoutAgentIsRefused: a snapshot's task on no
+// agent is refused with what is wrong, as the index by agent refused it.
+func TestFSM_SnapshotTaskWithoutAgentIsRefused(t *testing.T) {
+	err := New(nil).Restore(io.NopCloser(strings.NewReader(`{"t":"tasks","v":{"FrameworkID":"f","TaskID":"t1","State":"TASK_RUNNING"}}` + "\n")))
+	if err == nil || !strings.Contains(err.Error(), `task "t1" of framework "f" has no agent id`) {
+		t.Fatalf("restore of a task on no agent: %v", err)
+	}
+}
