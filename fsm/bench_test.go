@@ -12,8 +12,11 @@ import (
 )
 
 // benchState is a state with n tasks of one framework on one agent, as a
-// leader holds after launching them.
-func benchState(b *testing.B, n int) *FSM {
+// leader holds after launching them, 100 per log entry.
+func benchState(b *testing.B, n int) *FSM { return benchStateLaunching(b, n, 100) }
+
+// benchStateLaunching is benchState with perEntry tasks per launch.
+func benchStateLaunching(b *testing.B, n, perEntry int) *FSM {
 	b.Helper()
 	f := New(nil)
 	idx := uint64(0)
@@ -28,9 +31,9 @@ func benchState(b *testing.B, n int) *FSM {
 	do(ClusterInitRequestType, &ClusterInitRequest{ClusterID: "c1"})
 	do(FrameworkRegisterRequestType, &FrameworkRegisterRequest{Framework: Framework{ID: "c1-0000", Info: mesos.FrameworkInfo{User: "u", Name: "n"}, Connected: true}, New: true})
 	do(AgentRegisterRequestType, &AgentRegisterRequest{Agent: Agent{ID: "c1-S0", State: AgentActive, Info: mesos.AgentInfo{Hostname: "h", Resources: cpusMem(4, 4096)}}, New: true})
-	for i := 0; i < n; i += 100 {
+	for i := 0; i < n; i += perEntry {
 		var tasks []Task
-		for j := i; j < i+100 && j < n; j++ {
+		for j := i; j < i+perEntry && j < n; j++ {
 			id := fmt.Sprintf("task-%d", j)
 			tasks = append(tasks, Task{FrameworkID: "c1-0000", TaskID: id, AgentID: "c1-S0", State: mesos.TaskStaging,
 				Info: mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: mesos.AgentID{Value: "c1-S0"},
@@ -47,8 +50,11 @@ func benchState(b *testing.B, n int) *FSM {
 
 // runningState is benchState with every task TASK_STARTING and then
 // TASK_RUNNING.
-func runningState(b *testing.B, n int) *FSM {
-	f := benchState(b, n)
+func runningState(b *testing.B, n int) *FSM { return runningStateLaunching(b, n, 100) }
+
+// runningStateLaunching is runningState with perEntry tasks per launch.
+func runningStateLaunching(b *testing.B, n, perEntry int) *FSM {
+	f := benchStateLaunching(b, n, perEntry)
 	idx := uint64(1 << 20)
 	for i := 0; i < n; i += 100 {
 		for _, state := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
@@ -180,17 +186,51 @@ func BenchmarkSnapshot_Persist(b *testing.B) {
 }
 
 // BenchmarkState_HeapPerTask reports the live heap a state holds per
-// running task (launched, then STARTING and RUNNING), after a GC.
-func BenchmarkState_HeapPerTask(b *testing.B) {
+// running task (launched, 100 per log entry, then STARTING and RUNNING),
+// after a GC.
+func BenchmarkState_HeapPerTask(b *testing.B) { heapPerTask(b, 100) }
+
+// BenchmarkState_HeapPerTaskLaunchedAlone is BenchmarkState_HeapPerTask
+// with every task launched in a log entry of its own, where tasks
+// launched together have nothing to share.
+func BenchmarkState_HeapPerTaskLaunchedAlone(b *testing.B) { heapPerTask(b, 1) }
+
+func heapPerTask(b *testing.B, perEntry int) {
 	const n = 20000
 	for i := 0; i < b.N; i++ {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		f := runningState(b, n)
+		f := runningStateLaunching(b, n, perEntry)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/task")
 		runtime.KeepAlive(f)
+	}
+}
+
+// BenchmarkApply_TaskLaunch measures applying a launch of one task
+// (the usual resources and command) to a state of 10,000 tasks on one
+// agent, per entry.
+func BenchmarkApply_TaskLaunch(b *testing.B) {
+	f := benchState(b, 10000)
+	bufs := make([][]byte, b.N)
+	for i := range bufs {
+		id := fmt.Sprintf("new-%d", i)
+		buf, err := Encode(TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: "c1-0000", AgentID: "c1-S0", Tasks: []Task{{
+			FrameworkID: "c1-0000", TaskID: id, AgentID: "c1-S0", State: mesos.TaskStaging,
+			Info: mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: mesos.AgentID{Value: "c1-S0"},
+				Resources: cpusMem(0.01, 1).Allocate("*"), Command: &mesos.CommandInfo{Value: "sleep 1000"}}}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bufs[i] = buf
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err, ok := f.Apply(&raft.Log{Index: uint64(1<<30 + i), Type: raft.LogCommand, Data: bufs[i]}).(error); ok {
+			b.Fatal(err)
+		}
 	}
 }

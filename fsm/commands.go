@@ -290,33 +290,35 @@ func launchTasks(txn *memdb.Txn, req *TaskLaunchRequest, convs []mesos.Conversio
 	for _, o := range res.Offers {
 		mustDelete(txn, tableOffers, st.Offer(o.ID))
 	}
-	for i := range req.Tasks {
-		t := req.Tasks[i]
-		t.LaunchedAt = req.At
-		mustInsert(txn, tableTasks, &t)
-	}
+	insertLaunched(txn, st, req)
 	addLaunchedExecutors(txn, req.Tasks, req.At)
 	addFilters(txn, req.At, req.Filters)
 	return res
 }
 
 // recordStatus makes s the task's latest status and appends it to the
-// bounded history. The ids a status repeats share the task's memory
-// rather than each keeping its own copy: a leader holds a status and a
-// history for every task.
+// bounded history; the last history entry is the latest status, which
+// the task keeps apart only when it carries data. The ids a status
+// repeats share the task's memory rather than each keeping its own copy:
+// a leader holds a history for every task.
 func recordStatus(t *Task, s mesos.TaskStatus) {
+	s.State = mesos.TaskState(intern(string(s.State)))
+	s.Source, s.Reason = intern(s.Source), intern(s.Reason)
 	t.State = s.State
 	s.TaskID = t.Info.TaskID
-	if prev := t.Status; prev != nil {
-		s.AgentID = sameID(s.AgentID, prev.AgentID)
-		s.ExecutorID = sameID(s.ExecutorID, prev.ExecutorID)
+	if n := len(t.Statuses); n > 0 {
+		prev := &t.Statuses[n-1]
+		s.AgentID = sameID(s.AgentID, prev.agentID)
+		s.ExecutorID = sameID(s.ExecutorID, prev.executorID)
 	}
-	st := s
-	t.Status = &st
-	h := s
-	h.Data = nil
+	t.status = nil
+	if len(s.Data) > 0 {
+		st := s
+		t.status = &st
+	}
+	h := newStatusEntry(s, t.Info.TaskID.Value)
 	n := min(len(t.Statuses)+1, maxStatusHistory)
-	hist := make([]mesos.TaskStatus, 0, n)
+	hist := make([]StatusEntry, 0, n)
 	hist = append(hist, t.Statuses[len(t.Statuses)+1-n:]...)
 	t.Statuses = append(hist, h)
 }
@@ -343,7 +345,8 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 		wasTerminal := t.State.IsTerminal()
 		recordStatus(nt, u.Status)
 		if len(u.Status.UUID) > 0 {
-			nt.PendingAck = append(mesos.Bytes(nil), u.Status.UUID...)
+			// The status recorded holds the uuid: the two share it.
+			nt.PendingAck = u.Status.UUID
 		} else if u.Status.State.IsTerminal() {
 			nt.Completed = true
 		}
@@ -370,8 +373,8 @@ func (s *State) classifyStatusUpdate(u StatusUpdate) (*Task, StatusUpdateResult)
 	r.AgentID = t.AgentID
 	r.Role = t.Role
 	if len(u.Status.UUID) > 0 {
-		for _, h := range t.Statuses {
-			if bytes.Equal(h.UUID, u.Status.UUID) {
+		for i := range t.Statuses {
+			if bytes.Equal(t.Statuses[i].uuid, u.Status.UUID) {
 				r.Duplicate = true
 				break
 			}
@@ -433,9 +436,11 @@ func (s *State) AckChangesNothing(a StatusAck) bool {
 func applyHistoryPrune(txn *memdb.Txn, req *HistoryPruneRequest) any {
 	st := &State{txn: txn}
 	res := &HistoryPruneResult{}
+	var dropped []*Task
 	for _, r := range req.Tasks {
 		if t := st.Task(r.FrameworkID, r.TaskID); t != nil && t.Completed {
 			mustDelete(txn, tableTasks, t)
+			dropped = append(dropped, t)
 			res.Tasks++
 		}
 	}
@@ -447,12 +452,14 @@ func applyHistoryPrune(txn *memdb.Txn, req *HistoryPruneRequest) any {
 		for _, t := range st.TasksByFramework(id) {
 			if t.Completed {
 				mustDelete(txn, tableTasks, t)
+				dropped = append(dropped, t)
 				res.Tasks++
 			}
 		}
 		mustDelete(txn, tableFrameworks, fw)
 		res.Frameworks++
 	}
+	unplaceTasks(txn, dropped)
 	if req.FiltersExpiredBy > 0 {
 		res.Filters = pruneFilters(txn, req.FiltersExpiredBy)
 	}

@@ -248,11 +248,17 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		if err := json.Unmarshal(rec.V, row); err != nil {
 			return fmt.Errorf("restore %s: %w", rec.T, err)
 		}
+		// The tasks table's index by agent refused these once; the
+		// agents' task lists that replace it cannot list them.
+		if t, ok := row.(*Task); ok && t.AgentID == "" {
+			return fmt.Errorf("restore %s: task %q of framework %q has no agent id", rec.T, t.TaskID, t.FrameworkID)
+		}
 		if err := txn.Insert(rec.T, row); err != nil {
 			return fmt.Errorf("restore %s: %w", rec.T, err)
 		}
 		executors = executors || rec.T == tableExecutors
 	}
+	deriveAgentTasks(txn)
 	if !executors {
 		// A snapshot without executor records predates them, or has no
 		// executor: the live tasks' executors are recorded from the tasks.

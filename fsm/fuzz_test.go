@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"io"
+	"mesh/mesos"
 	"testing"
 )
 
@@ -32,6 +33,9 @@ func FuzzValidateSnapshot(f *testing.F) {
 	f.Add([]byte(`{"t":"tasks","v":[]}`))
 	f.Add([]byte(`{"t":"offers","v":{}}`))
 	f.Add([]byte("not json"))
+	f.Add([]byte(oldTaskLine))
+	f.Add([]byte(`{"t":"tasks","v":{"FrameworkID":"f","TaskID":"t","Statuses":[{"state":"TASK_X","source":"S"},{"task_id":{"value":"u"}}]}}`))
+	f.Add([]byte(`{"t":"tasks","v":{"FrameworkID":"f","TaskID":"t","Statuses":[{"state":"TASK_RUNNING"}],"Status":{"state":"TASK_RUNNING","data":"eA=="}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if ValidateSnapshot(bytes.NewReader(data)) != nil {
 			return
@@ -64,8 +68,61 @@ func FuzzValidateSnapshot(f *testing.F) {
 			m.Answer(id, "f")
 		}
 		m.Copy()
-		st.Tasks()
+		for _, tk := range st.Tasks() {
+			tk.Status()
+			tk.History()
+		}
 		st.Executors()
 		st.Servers()
+	})
+}
+
+// FuzzDecodeLaunchEntry: a launch entry's body, in either encoding,
+// decodes or is refused; once decoded, its tasks (their latest status
+// and history kept compactly) encode the same way every time.
+func FuzzDecodeLaunchEntry(f *testing.F) {
+	for _, enc := range encodings {
+		for _, tk := range []oldTask{
+			{FrameworkID: "f", TaskID: "t", State: mesos.TaskStaging},
+			{FrameworkID: "f", TaskID: "t", Status: &mesos.TaskStatus{State: "TASK_X", Data: mesos.Bytes("d")},
+				Statuses: []mesos.TaskStatus{{State: mesos.TaskRunning, Source: "S", UUID: mesos.Bytes("u")}}},
+		} {
+			buf, err := enc.enc(TaskLaunchRequestType, &oldLaunch{FrameworkID: "f", Tasks: []oldTask{tk}})
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(buf)
+		}
+	}
+	f.Add([]byte{byte(TaskLaunchRequestType | MsgpackFlag), 0x81, 0xa5, 'T', 'a', 's', 'k', 's', 0x91, 0x01})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var req TaskLaunchRequest
+		if DecodeEntry(data, &req) != nil {
+			return
+		}
+		for _, tk := range req.Tasks {
+			tk.Status()
+			tk.History()
+		}
+		// JSON writes strings that are not UTF-8 anew once: compare the
+		// second encoding with the third.
+		for _, enc := range encodings {
+			var encoded []string
+			cur := req
+			for range 3 {
+				buf, err := enc.enc(TaskLaunchRequestType, &cur)
+				if err != nil {
+					break
+				}
+				encoded = append(encoded, string(buf))
+				cur = TaskLaunchRequest{}
+				if err := DecodeEntry(buf, &cur); err != nil {
+					t.Fatalf("%s: an entry encoded from a decoded one does not decode: %v", enc.name, err)
+				}
+			}
+			if len(encoded) == 3 && encoded[2] != encoded[1] {
+				t.Fatalf("%s: decoded and encoded again:\n got %q\nwant %q", enc.name, encoded[2], encoded[1])
+			}
+		}
 	})
 }

@@ -62,8 +62,13 @@ func (s *State) HistoryBeyond(maxTasks, maxFrameworks int) *HistoryPruneRequest 
 
 // completedAt is when a completed task's last status update was made.
 func completedAt(t *Task) float64 {
-	if t.Status != nil {
-		return t.Status.Timestamp
+	switch n := len(t.Statuses); {
+	case t.status == noStatus:
+		return 0
+	case t.status != nil:
+		return t.status.Timestamp
+	case n > 0:
+		return t.Statuses[n-1].timestamp
 	}
 	return 0
 }

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/hashicorp/go-memdb"
 )
@@ -44,11 +45,12 @@ func schema() *memdb.DBSchema {
 			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
 				&memdb.StringFieldIndex{Field: "FrameworkID"}, &memdb.StringFieldIndex{Field: "TaskID"},
 			}}},
-			// A framework's tasks are found by the prefix of "id", so they
-			// need no index of their own: each index costs every task a
-			// radix tree leaf and its nodes.
-			"agent": by("agent", "AgentID"),
+			// A framework's tasks are found by the prefix of "id", and an
+			// agent's through tableAgentTasks, so they need no index of
+			// their own: each index costs every task a radix tree leaf
+			// and its nodes.
 		}},
+		tableAgentTasks: agentTasksSchema(),
 	}}
 }
 
@@ -135,9 +137,24 @@ func (s *State) TasksByFramework(fid string) []*Task {
 	return list[*Task](s.txn, tableTasks, "id_prefix", fid, "")
 }
 
-// TasksByAgent returns the tasks placed on an agent.
+// TasksByAgent returns the tasks placed on an agent, by framework id
+// then task id.
 func (s *State) TasksByAgent(aid string) []*Task {
-	return list[*Task](s.txn, tableTasks, "agent", aid)
+	row := first[*agentTasks](s.txn, tableAgentTasks, "id", aid)
+	if row == nil {
+		return nil
+	}
+	out := make([]*Task, 0, len(row.Tasks))
+	for _, r := range row.Tasks {
+		if t := s.Task(r.FrameworkID, r.TaskID); t != nil {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.FrameworkID < b.FrameworkID || a.FrameworkID == b.FrameworkID && a.TaskID < b.TaskID
+	})
+	return out
 }
 
 func first[T any](txn *memdb.Txn, table, index string, args ...any) T {

@@ -136,10 +136,14 @@ type Task struct {
 	Info        mesos.TaskInfo
 	Role        string
 	State       mesos.TaskState
-	// Status is the latest status update received.
-	Status *mesos.TaskStatus
-	// Statuses is the history of states (without data), oldest first.
-	Statuses []mesos.TaskStatus
+	// status is the latest status update received, which Status returns,
+	// when it is not the last entry of Statuses as it is: when it carries
+	// data (or is noStatus: none despite a history). A leader holds a
+	// task for every task it knows, and most updates carry no data.
+	status *mesos.TaskStatus
+	// Statuses is the history of states (without data), oldest first;
+	// History lists it as mesos.TaskStatus values.
+	Statuses []StatusEntry
 	// PendingAck is the uuid of the latest reliable update not yet
 	// acknowledged by the framework.
 	PendingAck mesos.Bytes
@@ -156,11 +160,11 @@ func (t *Task) Key() string { return t.FrameworkID + "/" + t.TaskID }
 // Copy returns a copy of t safe to mutate.
 func (t *Task) Copy() *Task {
 	c := *t
-	if t.Status != nil {
-		s := *t.Status
-		c.Status = &s
+	if t.status != nil && t.status != noStatus {
+		s := *t.status
+		c.status = &s
 	}
-	c.Statuses = append([]mesos.TaskStatus(nil), t.Statuses...)
+	c.Statuses = append([]StatusEntry(nil), t.Statuses...)
 	c.PendingAck = append(mesos.Bytes(nil), t.PendingAck...)
 	return &c
 }

@@ -327,7 +327,7 @@ func (m *master) markAgentUnreachable(aid, msg string) {
 	}
 	m.logger.Warn("agent unreachable", "agent_id", aid, "reason", msg, "tasks_lost", len(res.(*fsm.AgentStateResult).Tasks))
 	for _, t := range res.(*fsm.AgentStateResult).Tasks {
-		m.sendToFramework(t.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status}})
+		m.sendToFramework(t.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status()}})
 	}
 	m.mu.Lock()
 	var fids []string

@@ -194,12 +194,12 @@ func (m *master) reconcile(fw *fsm.Framework, rec *scheduler.Reconcile) {
 	latest := func(t *fsm.Task) {
 		s := mesos.TaskStatus{TaskID: t.Info.TaskID, State: t.State, AgentID: &mesos.AgentID{Value: t.AgentID},
 			Message: "Reconciliation: Latest task state"}
-		if t.Status != nil {
-			s.ExecutorID = t.Status.ExecutorID
-			s.Healthy = t.Status.Healthy
-			s.CheckStatus = t.Status.CheckStatus
-			s.UnreachableTime = t.Status.UnreachableTime
-			s.ContainerStatus = t.Status.ContainerStatus
+		if ts := t.Status(); ts != nil {
+			s.ExecutorID = ts.ExecutorID
+			s.Healthy = ts.Healthy
+			s.CheckStatus = ts.CheckStatus
+			s.UnreachableTime = ts.UnreachableTime
+			s.ContainerStatus = ts.ContainerStatus
 		}
 		send(s)
 	}

@@ -43,7 +43,7 @@ func (m *master) markAgentGone(aid string) error {
 	fids := map[string]bool{}
 	for _, t := range tasks {
 		fids[t.FrameworkID] = true
-		m.sendToFramework(t.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status}})
+		m.sendToFramework(t.FrameworkID, &scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *t.Status()}})
 	}
 	m.alloc.RemoveAgent(aid)
 	m.kills.forget(aid)

@@ -140,12 +140,13 @@ func taskUpdates(before *fsm.State, tasks []*fsm.Task) []*mapi.Event {
 	var out []*mapi.Event
 	for _, a := range tasks {
 		b := before.Task(a.FrameworkID, a.TaskID)
-		if b != nil && b.State == a.State && sameStatus(b.Status, a.Status) {
+		as := a.Status()
+		if b != nil && b.State == a.State && sameStatus(b.Status(), as) {
 			continue
 		}
 		st := mesos.TaskStatus{TaskID: mesos.TaskID{Value: a.TaskID}, State: a.State}
-		if a.Status != nil {
-			st = *a.Status
+		if as != nil {
+			st = *as
 		}
 		out = append(out, &mapi.Event{Type: mapi.EventTaskUpdated, TaskUpdated: &mapi.TaskUpdated{
 			FrameworkID: mesos.FrameworkID{Value: a.FrameworkID}, Status: st, State: a.State}})

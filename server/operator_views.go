@@ -21,15 +21,15 @@ func timeInfo(ns int64) *mesos.TimeInfo {
 // v1Task renders a task as mesos.v1.Task.
 func v1Task(t *fsm.Task) mapi.Task {
 	out := mapi.Task{Name: t.Info.Name, TaskID: mesos.TaskID{Value: t.TaskID}, FrameworkID: mesos.FrameworkID{Value: t.FrameworkID},
-		AgentID: mesos.AgentID{Value: t.AgentID}, State: t.State, Resources: t.Info.Resources, Statuses: t.Statuses,
+		AgentID: mesos.AgentID{Value: t.AgentID}, State: t.State, Resources: t.Info.Resources, Statuses: t.History(),
 		Labels: t.Info.Labels, Discovery: t.Info.Discovery, Container: t.Info.Container, HealthCheck: t.Info.HealthCheck.Redacted(),
 		KillPolicy: t.Info.KillPolicy, Limits: t.Info.Limits}
 	if t.Info.Executor != nil {
 		id := t.Info.Executor.ExecutorID
 		out.ExecutorID = &id
 	}
-	if t.Status != nil {
-		out.StatusUpdateState, out.StatusUpdateUUID = t.Status.State, t.Status.UUID
+	if ts := t.Status(); ts != nil {
+		out.StatusUpdateState, out.StatusUpdateUUID = ts.State, ts.UUID
 	}
 	return out
 }

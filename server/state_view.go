@@ -77,7 +77,7 @@ func (v *stateView) task(t *fsm.Task) taskJSON {
 			out.Limits[k] = l.Value
 		}
 	}
-	for _, st := range t.Statuses {
+	for _, st := range t.History() {
 		out.Statuses = append(out.Statuses, taskStatusJSON{State: string(st.State), Timestamp: st.Timestamp,
 			Labels: labelsList(st.Labels), ContainerStatus: st.ContainerStatus, Healthy: st.Healthy})
 	}
