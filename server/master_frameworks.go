@@ -177,7 +177,10 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	// Updates still waiting for an acknowledgement go out again at once
 	// rather than at the agent's next retry (delivery is at least once).
 	for _, t := range m.s.fsm.State().TasksByFramework(fw.ID) {
-		if ts := t.Status(); !t.Completed && ts != nil && len(t.PendingAck) > 0 && bytes.Equal(ts.UUID, t.PendingAck) {
+		if t.Completed || len(t.PendingAck) == 0 {
+			continue // nothing awaits an acknowledgement (Status builds a copy: skip it)
+		}
+		if ts := t.Status(); ts != nil && bytes.Equal(ts.UUID, t.PendingAck) {
 			fc.delivered.shouldSend(ts.UUID, false, time.Now())
 			fc.send(&scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *ts}})
 		}
