@@ -1,8 +1,8 @@
 package server
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -186,8 +186,16 @@ func (m *master) disconnectFrameworks(fws []*fsm.Framework, now time.Time) error
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
+	failed := 0
+	var first error
+	for _, err := range errs {
+		if err != nil {
+			failed++
+			first = cmp.Or(first, err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d framework records not committed, the first: %w", failed, len(reqs), first)
 	}
 	for id, deadline := range deadlines {
 		m.armFailoverTimer(id, time.Unix(0, deadline))
