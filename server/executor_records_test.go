@@ -57,25 +57,33 @@ func usedCPUs(t *testing.T, addr, aid string) float64 {
 	return 0
 }
 
-// TestExecutors_ResourcesHeldUntilTheAgentReportsTheExit: a custom
-// executor whose last task ended still holds its resources (not offered,
-// counted used by /state, listed by GET_EXECUTORS) until its agent reports
-// that it exited; then they are offered again and the framework gets one
-// FAILURE, however often the agent reports the exit.
-func TestExecutors_ResourcesHeldUntilTheAgentReportsTheExit(t *testing.T) {
+// idleExecutor starts a server, a simulated agent of 2 cpus and a
+// framework (named name) whose custom executor e1 (0.5 cpus) ran task t1,
+// now killed: the executor is left without a task, its resources held.
+func idleExecutor(t *testing.T, name string) (*servertest.Server, *servertest.SimAgent, *framework, *execWatch) {
+	t.Helper()
 	srv := servertest.NewServer(t, servertest.Options{})
 	agent := servertest.NewSimAgent(srv.HTTPAddr(), mesos.Resources{mesos.ScalarResource("cpus", 2), mesos.ScalarResource("mem", 1024)})
 	agent.Start(t)
-	f := subscribe(t, srv.HTTPAddr(), subscribeBody("exec-records", "", ""))
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody(name, "", ""))
 	f.subscribed()
 	w := newExecWatch(f)
-
 	o := w.offers(2)
 	w.acceptNoFilter(o, executorTask(o, "t1", customExecutor("e1")))
 	w.offers(1)
 	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
 	// The task's 0.5 cpus come back; the executor's 0.5 do not.
 	w.offers(1.5)
+	return srv, agent, f, w
+}
+
+// TestExecutors_ResourcesHeldUntilTheAgentReportsTheExit: a custom
+// executor whose last task ended still holds its resources (not offered,
+// counted used by /state, listed by GET_EXECUTORS) until its agent reports
+// that it exited; then they are offered again and the framework gets one
+// FAILURE, however often the agent reports the exit.
+func TestExecutors_ResourcesHeldUntilTheAgentReportsTheExit(t *testing.T) {
+	srv, agent, f, w := idleExecutor(t, "exec-records")
 	if got := executorsOf(t, srv.HTTPAddr()); len(got) != 1 || got[0] != agent.ID+"/e1" {
 		t.Fatalf("GET_EXECUTORS after the executor's last task ended: %v, want [%s/e1]", got, agent.ID)
 	}
@@ -149,17 +157,7 @@ func TestExecutors_ReregistrationWithoutTheExecutorFreesIt(t *testing.T) {
 // its executor runs without a task gives the executor's resources back:
 // another framework is offered all of the agent.
 func TestExecutors_TeardownFreesAnIdleExecutor(t *testing.T) {
-	srv := servertest.NewServer(t, servertest.Options{})
-	agent := servertest.NewSimAgent(srv.HTTPAddr(), mesos.Resources{mesos.ScalarResource("cpus", 2), mesos.ScalarResource("mem", 1024)})
-	agent.Start(t)
-	f := subscribe(t, srv.HTTPAddr(), subscribeBody("exec-teardown", "", ""))
-	f.subscribed()
-	w := newExecWatch(f)
-	o := w.offers(2)
-	w.acceptNoFilter(o, executorTask(o, "t1", customExecutor("e1")))
-	w.offers(1)
-	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
-	w.offers(1.5)
+	srv, _, f, _ := idleExecutor(t, "exec-teardown")
 	f.mustCall("TEARDOWN", "", "")
 	if got := executorsOf(t, srv.HTTPAddr()); len(got) != 0 {
 		t.Fatalf("GET_EXECUTORS after the teardown: %v, want none", got)
@@ -172,17 +170,7 @@ func TestExecutors_TeardownFreesAnIdleExecutor(t *testing.T) {
 // TestExecutors_AgentMarkedGoneTakesItsExecutors: the executors of an
 // agent marked gone, idle ones too, are no longer recorded.
 func TestExecutors_AgentMarkedGoneTakesItsExecutors(t *testing.T) {
-	srv := servertest.NewServer(t, servertest.Options{})
-	agent := servertest.NewSimAgent(srv.HTTPAddr(), mesos.Resources{mesos.ScalarResource("cpus", 2), mesos.ScalarResource("mem", 1024)})
-	agent.Start(t)
-	f := subscribe(t, srv.HTTPAddr(), subscribeBody("exec-gone", "", ""))
-	f.subscribed()
-	w := newExecWatch(f)
-	o := w.offers(2)
-	w.acceptNoFilter(o, executorTask(o, "t1", customExecutor("e1")))
-	w.offers(1)
-	f.mustCall("KILL", "kill", `{"task_id":{"value":"t1"}}`)
-	w.offers(1.5)
+	srv, agent, _, _ := idleExecutor(t, "exec-gone")
 	if got := executorsOf(t, srv.HTTPAddr()); len(got) != 1 {
 		t.Fatalf("GET_EXECUTORS with an idle executor: %v, want it", got)
 	}
