@@ -64,17 +64,40 @@ func errOverloaded(format string, args ...any) error {
 func (a *admission) enterLight(client string) (release func(), err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.perClient[client] >= a.limits.perClient {
-		return nil, errOverloaded("%s already has %d calls in progress; retry once they are answered", client, a.limits.perClient)
+	if err := a.atBound(client); err != nil {
+		return nil, err
 	}
-	a.perClient[client]++
-	return func() {
-		a.mu.Lock()
-		if a.perClient[client]--; a.perClient[client] <= 0 {
-			delete(a.perClient, client)
-		}
-		a.mu.Unlock()
-	}, nil
+	a.join(client)
+	return func() { a.leave(client) }, nil
+}
+
+// atBound refuses a call of client when client has its bound of calls in
+// progress already ("": a client not yet known, never refused). Called
+// with a.mu held.
+func (a *admission) atBound(client string) error {
+	if client != "" && a.perClient[client] >= a.limits.perClient {
+		return errOverloaded("%s already has %d calls in progress; retry once they are answered", client, a.limits.perClient)
+	}
+	return nil
+}
+
+// join counts a call of client in progress. Called with a.mu held.
+func (a *admission) join(client string) {
+	if client != "" {
+		a.perClient[client]++
+	}
+}
+
+// leave ends a call join counted.
+func (a *admission) leave(client string) {
+	if client == "" {
+		return
+	}
+	a.mu.Lock()
+	if a.perClient[client]--; a.perClient[client] <= 0 {
+		delete(a.perClient, client)
+	}
+	a.mu.Unlock()
 }
 
 // enter takes a slot for client (an agent or framework id; "" for one
@@ -83,28 +106,17 @@ func (a *admission) enterLight(client string) (release func(), err error) {
 // when the write is done.
 func (a *admission) enter(ctx context.Context, client string) (release func(), err error) {
 	a.mu.Lock()
-	if client != "" && a.perClient[client] >= a.limits.perClient {
+	if err := a.atBound(client); err != nil {
 		a.mu.Unlock()
-		return nil, errOverloaded("%s already has %d calls in progress; retry once they are answered", client, a.limits.perClient)
+		return nil, err
 	}
 	if a.waiting >= a.limits.queue {
 		a.mu.Unlock()
 		return nil, errOverloaded("the leader is overloaded (%d requests waiting); retry later", a.limits.queue)
 	}
 	a.waiting++
-	if client != "" {
-		a.perClient[client]++
-	}
+	a.join(client)
 	a.mu.Unlock()
-	leave := func() {
-		a.mu.Lock()
-		if client != "" {
-			if a.perClient[client]--; a.perClient[client] <= 0 {
-				delete(a.perClient, client)
-			}
-		}
-		a.mu.Unlock()
-	}
 	t := time.NewTimer(a.limits.wait)
 	defer t.Stop()
 	select {
@@ -112,7 +124,7 @@ func (a *admission) enter(ctx context.Context, client string) (release func(), e
 		a.mu.Lock()
 		a.waiting--
 		a.mu.Unlock()
-		return func() { <-a.slots; leave() }, nil
+		return func() { <-a.slots; a.leave(client) }, nil
 	case <-t.C:
 		err = errOverloaded("the leader is overloaded (no capacity within %s); retry later", a.limits.wait)
 	case <-ctx.Done():
@@ -123,6 +135,6 @@ func (a *admission) enter(ctx context.Context, client string) (release func(), e
 	a.mu.Lock()
 	a.waiting--
 	a.mu.Unlock()
-	leave()
+	a.leave(client)
 	return nil, err
 }
