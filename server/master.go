@@ -331,12 +331,18 @@ func (ac *agentConn) send(ev *agentapi.Event) { ac.out.push(ev, nil) }
 
 func (ac *agentConn) close() { ac.out.close(nil) }
 
+// streamOf returns the connection of framework fid, nil when it is not
+// connected.
+func (m *master) streamOf(fid string) *frameworkConn {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.frameworks[fid]
+}
+
 // sendToFramework queues ev for a connected framework; false if it is not
 // connected.
 func (m *master) sendToFramework(fid string, ev *scheduler.Event) bool {
-	m.mu.Lock()
-	fc := m.frameworks[fid]
-	m.mu.Unlock()
+	fc := m.streamOf(fid)
 	if fc == nil {
 		return false
 	}

@@ -70,9 +70,7 @@ func (d *deliveries) forget(uuid []byte) {
 // forwardUpdate sends a status update to its framework's current stream,
 // unless a resend (duplicate) of it went there within redeliveryQuiet.
 func (m *master) forwardUpdate(fid string, up *scheduler.Update, duplicate bool) {
-	m.mu.Lock()
-	fc := m.frameworks[fid]
-	m.mu.Unlock()
+	fc := m.streamOf(fid)
 	if fc == nil {
 		return
 	}
@@ -85,9 +83,7 @@ func (m *master) forwardUpdate(fid string, up *scheduler.Update, duplicate bool)
 // queued or refused: either way a later resend of that update is the
 // framework's to receive again.
 func (m *master) ackQueued(fid string, uuid []byte) {
-	m.mu.Lock()
-	fc := m.frameworks[fid]
-	m.mu.Unlock()
+	fc := m.streamOf(fid)
 	if fc != nil {
 		fc.delivered.forget(uuid)
 	}

@@ -75,9 +75,7 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	m.mu.Lock()
-	fc := m.frameworks[fid]
-	m.mu.Unlock()
+	fc := m.streamOf(fid)
 	if fc == nil {
 		writeError(w, httpErrorf(http.StatusForbidden, "Framework is not subscribed"))
 		return
