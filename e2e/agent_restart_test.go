@@ -83,12 +83,18 @@ func TestAgent_KillNineKeepsTasksRunning(t *testing.T) {
 // copyBinary copies the mesh binary and returns the copy's path.
 func copyBinary(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	return copyBinaryTo(t, t.TempDir(), "mesh-old")
+}
+
+// copyBinaryTo copies the mesh binary into dir as name and returns the
+// copy's path.
+func copyBinaryTo(t *testing.T, dir, name string) string {
+	t.Helper()
 	b, err := os.ReadFile(meshBin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(dir, "mesh-old")
+	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, b, 0o755); err != nil {
 		t.Fatal(err)
 	}

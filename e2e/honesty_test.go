@@ -43,8 +43,11 @@ func TestDev_NewDataDirRunsTasksOfOtherUsers(t *testing.T) {
 		}
 	}
 	dir := filepath.Join(base, "new", "data")
+	// The task runs the agent's own binary as nobody: run mesh dev from a
+	// copy there, as the checkout's path need not be open to other users.
+	bin := copyBinaryTo(t, base, "mesh")
 	addr := freePort(t)
-	dev := start(t, "dev", "-data-dir", dir, "-http-addr", addr, "-agent-http-addr", freePort(t),
+	dev := startBin(t, bin, "dev", "-data-dir", dir, "-http-addr", addr, "-agent-http-addr", freePort(t),
 		"-resources", "cpus:2;mem:1024;disk:1000;ports:[31000-31100]", "-isolation", "posix")
 	waitFor(t, 60*time.Second, "mesh dev to be ready", func() bool { return strings.Contains(dev.out.String(), "mesh dev is running") })
 	out, code := run(t, 2*time.Minute, "execute", "-master", addr, "-name", "other-user", "-user", "nobody",
