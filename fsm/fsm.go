@@ -27,10 +27,19 @@ type FSM struct {
 	observer atomic.Pointer[Observer]
 }
 
-// Observer is told of every command Apply commits, in log order, with the
-// decoded request and the state just before and just after it. It runs
-// on raft's apply goroutine: it must be quick and must not block.
-type Observer func(t MessageType, req any, before, after *State)
+// Observer is told of the commands the FSM commits, in log order, on
+// raft's apply goroutine; it must be quick and must not block. Each batch
+// of entries (one for Apply) is framed by Begin and End, and the observer
+// must not change what Begin found until End. When Begin reports that it
+// wants each command, each is applied in a transaction of its own and
+// Command tells of it with the state just before and just after it;
+// otherwise the batch may be applied in one transaction and only End
+// tells of it.
+type Observer interface {
+	Begin() (perCommand bool)
+	Command(t MessageType, req any, before, after *State)
+	End(after *State)
+}
 
 // SetObserver installs obs (nil removes it).
 func (f *FSM) SetObserver(obs Observer) {
@@ -116,39 +125,17 @@ func (f *FSM) LastIndex() uint64 { return f.index.Load() }
 
 // Apply applies one log entry.
 func (f *FSM) Apply(l *raft.Log) any {
-	if l.Type != raft.LogCommand || len(l.Data) == 0 {
-		return nil
-	}
-	defer f.index.Store(l.Index)
-	flags := MessageType(l.Data[0])
-	ignoreUnknown := flags&IgnoreUnknownTypeFlag != 0
-	isMsgpack := flags&MsgpackFlag != 0
-	t := EntryType(l.Data[0])
-	cmd, ok := applyTable[t]
-	if !ok {
-		if ignoreUnknown {
-			f.logger.Warn("ignoring unknown log entry type", "type", t, "index", l.Index)
-			return nil
-		}
-		panic(fmt.Sprintf("fsm: unknown log entry type %d at index %d", t, l.Index))
-	}
-	db := f.db.Load()
 	obs := f.observer.Load()
-	var before *State
-	if obs != nil {
-		before = &State{txn: db.Txn(false)}
+	if obs == nil {
+		return f.applyOne(l, nil)
 	}
-	txn := db.Txn(true)
-	defer txn.Abort()
-	req, res := cmd.apply(f, txn, isMsgpack, l.Data[1:])
-	if _, isErr := res.(error); isErr {
-		// A rejected command changes nothing.
-		return res
+	var res any
+	if (*obs).Begin() {
+		res = f.applyOne(l, *obs)
+	} else {
+		res = f.applyOne(l, nil)
 	}
-	txn.Commit()
-	if obs != nil {
-		(*obs)(t, req, before, &State{txn: db.Txn(false)})
-	}
+	(*obs).End(f.State())
 	return res
 }
 

@@ -113,7 +113,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 			Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10)}),
 	}
 	apply := f.histogramVec(prometheus.HistogramOpts{Name: "mesh_fsm_apply_duration_seconds",
-		Help:    "Time to apply one committed log entry to the state machine, by entry type.",
+		Help:    "Time to apply one committed log entry to the state machine, by entry type (entries applied together in one batch share its time equally).",
 		Buckets: prometheus.ExponentialBuckets(0.000001, 4, 11)}, "type")
 	m.fsmApply = map[fsm.MessageType]prometheus.Observer{}
 	for t, name := range fsmTypeNames {

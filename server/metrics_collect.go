@@ -126,10 +126,26 @@ type timedFSM struct {
 func (f timedFSM) Apply(l *raft.Log) any {
 	start := time.Now()
 	res := f.FSM.Apply(l)
-	if l.Type == raft.LogCommand && len(l.Data) > 0 {
-		f.metrics.observeApply(l.Data[0], time.Since(start))
+	f.observe(l, time.Since(start))
+	return res
+}
+
+// ApplyBatch applies a batch as the fsm does (raft.BatchingFSM); its
+// entries share the batch's time equally.
+func (f timedFSM) ApplyBatch(logs []*raft.Log) []any {
+	start := time.Now()
+	res := f.FSM.ApplyBatch(logs)
+	per := time.Since(start) / time.Duration(max(len(logs), 1))
+	for _, l := range logs {
+		f.observe(l, per)
 	}
 	return res
+}
+
+func (f timedFSM) observe(l *raft.Log, d time.Duration) {
+	if l.Type == raft.LogCommand && len(l.Data) > 0 {
+		f.metrics.observeApply(l.Data[0], d)
+	}
 }
 
 // leaderObservations registers with raft for leader changes; the channel

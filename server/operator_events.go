@@ -26,18 +26,31 @@ type operatorHub struct {
 
 func newOperatorHub(f *fsm.FSM) *operatorHub {
 	h := &operatorHub{subs: map[*outbox[*mapi.Event]]func(*mapi.Event, *fsm.State) bool{}}
-	f.SetObserver(h.observe)
+	f.SetObserver(h)
 	return h
 }
 
-// observe is the fsm's observer.
-func (h *operatorHub) observe(t fsm.MessageType, req any, before, after *fsm.State) {
+// Begin starts a batch of commands (fsm.Observer). The hub stays locked
+// until End, so that no subscriber joins in the middle of a batch: one
+// that did would have missed the events of the batch's commands before
+// it. Each command is wanted only while someone subscribes.
+func (h *operatorHub) Begin() bool {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.state = after
+	return len(h.subs) > 0
+}
+
+// Command publishes the events of one committed command (fsm.Observer).
+func (h *operatorHub) Command(t fsm.MessageType, req any, before, after *fsm.State) {
 	if len(h.subs) > 0 {
 		h.publishLocked(operatorEvents(req, before, after), after)
 	}
+}
+
+// End ends a batch (fsm.Observer): its state is what a new subscriber's
+// SUBSCRIBED carries.
+func (h *operatorHub) End(after *fsm.State) {
+	h.state = after
+	h.mu.Unlock()
 }
 
 // publishLocked pushes events, made from state st, to every subscriber
