@@ -24,7 +24,7 @@ type agentTasks struct {
 
 func agentTasksSchema() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: tableAgentTasks, Indexes: map[string]*memdb.IndexSchema{
-		"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "AgentID"}},
+		"id": uniqueKey(func(r *agentTasks) string { return r.AgentID }),
 	}}
 }
 

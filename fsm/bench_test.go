@@ -234,3 +234,117 @@ func BenchmarkApply_TaskLaunch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkApply_BatchOfAgentUpdates measures applying what raft hands
+// over at once at a data center's load: 256 entries, each one agent's
+// UPDATE of two tasks, to a state of 20,000 tasks on 1,000 agents; per
+// batch, applied one entry at a time and as one batch. Each update is
+// applied once: the state is built again when all have been.
+func BenchmarkApply_BatchOfAgentUpdates(b *testing.B) {
+	const agents, perAgent, entries = 1000, 20, 256
+	for _, mode := range []string{"each", "batch"} {
+		b.Run("apply="+mode, func(b *testing.B) {
+			f := spreadState(b, agents, perAgent)
+			idx := uint64(1 << 30)
+			batches := make([][]*raft.Log, 0, 2*perAgent)
+			for round := 0; round < perAgent; round += 2 {
+				for _, state := range []mesos.TaskState{mesos.TaskStarting, mesos.TaskRunning} {
+					for first := 0; first < agents; first += entries {
+						var logs []*raft.Log
+						for a := first; a < first+entries && a < agents; a++ {
+							req := &StatusUpdateRequest{}
+							for j := round; j < round+2; j++ {
+								u := uuid.New()
+								id := fmt.Sprintf("t-%d-%d", a, j)
+								req.Updates = append(req.Updates, StatusUpdate{FrameworkID: "c1-0000", Status: mesos.TaskStatus{
+									TaskID: mesos.TaskID{Value: id}, State: state, Source: mesos.SourceExecutor, UUID: u[:],
+									AgentID: &mesos.AgentID{Value: fmt.Sprintf("c1-S%d", a)}, Timestamp: 1.7e9}})
+							}
+							buf, _ := Encode(StatusUpdateRequestType, req)
+							idx++
+							logs = append(logs, &raft.Log{Index: idx, Type: raft.LogCommand, Data: buf})
+						}
+						batches = append(batches, logs)
+					}
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i > 0 && i%len(batches) == 0 {
+					// Every update has been applied: start again from a
+					// state that has none of them.
+					b.StopTimer()
+					f = spreadState(b, agents, perAgent)
+					b.StartTimer()
+				}
+				logs := batches[i%len(batches)]
+				if mode == "each" {
+					for _, l := range logs {
+						f.Apply(l)
+					}
+				} else {
+					f.ApplyBatch(logs)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/entries/1000, "µs/entry")
+		})
+	}
+}
+
+// spreadState is a state of perAgent tasks on each of agents agents, each
+// agent's launched in one entry.
+func spreadState(b *testing.B, agents, perAgent int) *FSM {
+	b.Helper()
+	f := New(nil)
+	idx := uint64(0)
+	do := func(typ MessageType, req any) {
+		buf, err := Encode(typ, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		idx++
+		if err, ok := f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf}).(error); ok {
+			b.Fatal(err)
+		}
+	}
+	do(ClusterInitRequestType, &ClusterInitRequest{ClusterID: "c1"})
+	do(FrameworkRegisterRequestType, &FrameworkRegisterRequest{Framework: Framework{ID: "c1-0000", Info: mesos.FrameworkInfo{User: "u", Name: "n"}, Connected: true}, New: true})
+	for a := 0; a < agents; a++ {
+		aid := fmt.Sprintf("c1-S%d", a)
+		do(AgentRegisterRequestType, &AgentRegisterRequest{Agent: Agent{ID: aid, State: AgentActive, Info: mesos.AgentInfo{Hostname: "h", Resources: cpusMem(4, 4096)}}, New: true, Seq: uint64(a)})
+		var tasks []Task
+		for j := 0; j < perAgent; j++ {
+			id := fmt.Sprintf("t-%d-%d", a, j)
+			tasks = append(tasks, Task{FrameworkID: "c1-0000", TaskID: id, AgentID: aid, State: mesos.TaskStaging,
+				Info: mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: mesos.AgentID{Value: aid},
+					Resources: cpusMem(0.01, 1).Allocate("*"), Command: &mesos.CommandInfo{Value: "sleep 1000"}}})
+		}
+		do(TaskLaunchRequestType, &TaskLaunchRequest{FrameworkID: "c1-0000", AgentID: aid, Tasks: tasks})
+	}
+	return f
+}
+
+// BenchmarkState_TaskLookup measures finding one task by framework and
+// task id in a state of 20,000 tasks on 1,000 agents, and listing an
+// agent's 20 tasks.
+func BenchmarkState_TaskLookup(b *testing.B) {
+	f := spreadState(b, 1000, 20)
+	st := f.State()
+	b.Run("task", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if st.Task("c1-0000", fmt.Sprintf("t-%d-%d", i%1000, i%20)) == nil {
+				b.Fatal("task not found")
+			}
+		}
+	})
+	b.Run("agent", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if len(st.TasksByAgent(fmt.Sprintf("c1-S%d", i%1000))) != 20 {
+				b.Fatal("tasks not found")
+			}
+		}
+	})
+}

@@ -27,24 +27,21 @@ func schema() *memdb.DBSchema {
 	id := func(field string) *memdb.IndexSchema {
 		return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: field}}
 	}
-	by := func(name, field string) *memdb.IndexSchema {
-		return &memdb.IndexSchema{Name: name, Indexer: &memdb.StringFieldIndex{Field: field}}
-	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableMeta:       {Name: tableMeta, Indexes: map[string]*memdb.IndexSchema{"id": id("Key")}},
 		tableServers:    {Name: tableServers, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
-		tableFrameworks: {Name: tableFrameworks, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
-		tableAgents:     {Name: tableAgents, Indexes: map[string]*memdb.IndexSchema{"id": id("ID")}},
+		tableFrameworks: {Name: tableFrameworks, Indexes: map[string]*memdb.IndexSchema{"id": uniqueKey(func(f *Framework) string { return f.ID })}},
+		tableAgents:     {Name: tableAgents, Indexes: map[string]*memdb.IndexSchema{"id": uniqueKey(func(a *Agent) string { return a.ID })}},
 		tableOffers: {Name: tableOffers, Indexes: map[string]*memdb.IndexSchema{
-			"id": id("ID"), "framework": by("framework", "FrameworkID"), "agent": by("agent", "AgentID"),
+			"id":        uniqueKey(func(o *Offer) string { return o.ID }),
+			"framework": {Name: "framework", Indexer: keyIndex[Offer]{func(o *Offer) string { return o.FrameworkID }}},
+			"agent":     {Name: "agent", Indexer: keyIndex[Offer]{func(o *Offer) string { return o.AgentID }}},
 		}},
 		tableFilters:    filtersSchema(),
 		tableExecutors:  executorsSchema(),
 		tableOperations: operationsSchema(),
 		tableTasks: {Name: tableTasks, Indexes: map[string]*memdb.IndexSchema{
-			"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
-				&memdb.StringFieldIndex{Field: "FrameworkID"}, &memdb.StringFieldIndex{Field: "TaskID"},
-			}}},
+			"id": {Name: "id", Unique: true, Indexer: pairIndex[Task]{func(t *Task) (string, string) { return t.FrameworkID, t.TaskID }}},
 			// A framework's tasks are found by the prefix of "id", and an
 			// agent's through tableAgentTasks, so they need no index of
 			// their own: each index costs every task a radix tree leaf
@@ -54,12 +51,21 @@ func schema() *memdb.DBSchema {
 	}}
 }
 
+// uniqueKey is the "id" index of rows of type T by key.
+func uniqueKey[T any](key func(*T) string) *memdb.IndexSchema {
+	return &memdb.IndexSchema{Name: "id", Unique: true, Indexer: keyIndex[T]{key}}
+}
+
 func newDB() *memdb.MemDB {
 	db, err := memdb.NewMemDB(schema())
 	if err != nil {
 		panic(fmt.Sprintf("fsm: bad schema: %v", err))
 	}
-	return db
+	// Nothing watches the state for changes (readers take a view when
+	// they need one), so it is kept in a database that does not track
+	// them: memdb's copy of a database tracks no mutation, and a commit
+	// then does not gather and close a channel for every node it copied.
+	return db.Snapshot()
 }
 
 // State is a read-only, consistent view of the replicated state. Objects it
