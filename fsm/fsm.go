@@ -184,7 +184,7 @@ func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 		}
 		prefix := `{"t":"` + t.name + `","v":`
 		for raw := it.Next(); raw != nil; raw = it.Next() {
-			v, err := json.Marshal(raw)
+			v, err := encodeRow(raw)
 			if err != nil {
 				sink.Cancel()
 				return fmt.Errorf("snapshot %s: %w", t.name, err)
@@ -202,6 +202,17 @@ func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 		return err
 	}
 	return sink.Close()
+}
+
+// encodeRow is a row's JSON. A row that encodes itself (a task) is asked
+// directly: json.Marshal would check and compact its output a second
+// time, which its own json.Marshal has done, and that was nearly half of
+// a snapshot's cost.
+func encodeRow(raw any) ([]byte, error) {
+	if m, ok := raw.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(raw)
 }
 
 // Release is a no-op: the memdb snapshot is garbage collected.
