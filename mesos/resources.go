@@ -325,6 +325,18 @@ func (rs Resources) Add(other ...Resource) Resources {
 	return out
 }
 
+// Sum adds lists of resources up: what Resources(nil).Add of all their
+// resources gives, without gathering them into one list first.
+func Sum(lists ...[]Resource) Resources {
+	var out Resources
+	for _, l := range lists {
+		for i := range l {
+			out = out.addOne(&l[i])
+		}
+	}
+	return out
+}
+
 func (rs Resources) addOne(r *Resource) Resources {
 	if r.Validate() != nil {
 		return rs
@@ -342,7 +354,9 @@ func (rs Resources) addOne(r *Resource) Resources {
 	}
 	k := c.key()
 	for i := range rs {
-		if rs[i].key() == k {
+		// name and type first: most resources differ in them, and a key
+		// costs building its strings
+		if rs[i].Name == c.Name && rs[i].Type == c.Type && rs[i].key() == k {
 			addTo(&rs[i], &c)
 			return rs
 		}

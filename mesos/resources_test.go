@@ -358,3 +358,26 @@ func TestResources_Normalized(t *testing.T) {
 		t.Errorf("%v is not Normalized", rs)
 	}
 }
+
+// FuzzSum_IsAddOfEveryList: Sum of parsed lists is what adding all their
+// resources at once gives.
+func FuzzSum_IsAddOfEveryList(f *testing.F) {
+	f.Add("cpus:1;mem:128", "cpus:0.5;ports:[1-3]", "cpus(web):2;disks:{a}")
+	f.Add("", "cpus:0.0001", "mem:1;mem:2")
+	f.Add("ports:[5-9]", "ports:[1-4]", "cpus:1")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		var lists [][]Resource
+		var all []Resource
+		for _, s := range []string{a, b, c} {
+			rs, err := ParseResources(s)
+			if err != nil {
+				return
+			}
+			lists = append(lists, rs)
+			all = append(all, rs...)
+		}
+		if got, want := Sum(lists...), Resources(nil).Add(all...); !reflect.DeepEqual(got, want) {
+			t.Fatalf("Sum(%q, %q, %q) = %s, Add gives %s", a, b, c, dump(got), dump(want))
+		}
+	})
+}

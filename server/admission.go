@@ -30,7 +30,17 @@ type admissionLimits struct {
 	perClient int
 }
 
+// defaultAdmission bounds agents' writes (registrations, status updates).
 var defaultAdmission = admissionLimits{slots: 256, queue: 20000, wait: 10 * time.Second, perClient: 64}
+
+// frameworkAdmission bounds frameworks' writes (SUBSCRIBE, ACCEPT, KILL,
+// DECLINE, …) in a lane of their own: a framework's call does not wait
+// behind a data center's agents. Once every agent re-registered with a
+// new leader at once, frameworks' SUBSCRIBEs queued behind thousands of
+// agents' and got their first offer seconds late; under a burst of
+// launches each ACCEPT waited behind the agents' status updates.
+// Frameworks are far fewer than agents, their calls too.
+var frameworkAdmission = admissionLimits{slots: 128, queue: 20000, wait: 10 * time.Second, perClient: 64}
 
 // overloadRetryAfter is what a refused client is told to wait.
 const overloadRetryAfter = time.Second

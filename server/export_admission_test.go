@@ -7,8 +7,22 @@ import (
 )
 
 // HoldAdmissionForTest takes every admission slot of the leader's term,
-// as writes waiting for their commits do, and returns their release.
+// agents' and frameworks', as writes waiting for their commits do, and
+// returns their release.
 func (s *Server) HoldAdmissionForTest(t testing.TB) (release func()) {
+	t.Helper()
+	m := s.leaderForTest(t)
+	return holdSlots(t, m.adm, m.fwAdm)
+}
+
+// HoldAgentAdmissionForTest takes every slot of the agents' admission
+// lane only.
+func (s *Server) HoldAgentAdmissionForTest(t testing.TB) (release func()) {
+	t.Helper()
+	return holdSlots(t, s.leaderForTest(t).adm)
+}
+
+func (s *Server) leaderForTest(t testing.TB) *master {
 	t.Helper()
 	s.mu.RLock()
 	m := s.leader
@@ -16,17 +30,33 @@ func (s *Server) HoldAdmissionForTest(t testing.TB) (release func()) {
 	if m == nil {
 		t.Fatal("not the leader")
 	}
+	return m
+}
+
+func holdSlots(t testing.TB, lanes ...*admission) (release func()) {
+	t.Helper()
 	var held []func()
-	for i := 0; i < m.adm.limits.slots; i++ {
-		r, err := m.adm.enter(context.Background(), fmt.Sprintf("holder-%d", i))
-		if err != nil {
-			t.Fatalf("hold slot %d: %v", i, err)
+	for l, a := range lanes {
+		for i := 0; i < a.limits.slots; i++ {
+			r, err := a.enter(context.Background(), fmt.Sprintf("holder-%d-%d", l, i))
+			if err != nil {
+				t.Fatalf("hold slot %d: %v", i, err)
+			}
+			held = append(held, r)
 		}
-		held = append(held, r)
 	}
 	return func() {
 		for _, r := range held {
 			r()
 		}
 	}
+}
+
+// HoldOfferRoundForTest holds the leader's round lock, as an offer round
+// committing its offers does, until the returned release.
+func (s *Server) HoldOfferRoundForTest(t testing.TB) (release func()) {
+	t.Helper()
+	m := s.leaderForTest(t)
+	m.roundMu.Lock()
+	return m.roundMu.Unlock
 }

@@ -39,6 +39,8 @@ func (s *Server) establishLeadership(ctx context.Context) {
 		s.abdicate()
 		return
 	}
+	// how long the entries committed before this term took to apply
+	caughtUp := time.Since(start)
 	if err := s.initCluster(); err != nil {
 		s.logger.Error("failed to initialize cluster", "error", err)
 		s.abdicate()
@@ -54,7 +56,7 @@ func (s *Server) establishLeadership(ctx context.Context) {
 	s.mu.Lock()
 	s.leader = m
 	s.mu.Unlock()
-	s.logger.Info("established leadership", "term", term, "took", time.Since(start))
+	s.logger.Info("established leadership", "term", term, "took", time.Since(start), "caught_up_in", caughtUp)
 }
 
 // revokeLeadership undoes establishLeadership: streams close, routines

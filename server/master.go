@@ -55,15 +55,19 @@ type master struct {
 	// reregistering holds agents known from the replicated state that have
 	// not come back since this leader was elected.
 	reregistering map[string]bool
-	frameworkSeq  uint64
-	agentSeq      uint64
+	// counted holds the agents this term's allocator has counted at some
+	// time (countAgent).
+	counted      map[string]bool
+	frameworkSeq uint64
+	agentSeq     uint64
 
 	// acks feeds the ack batcher.
 	acks chan pendingAck
 	// registrations feeds the registration batcher.
 	registrations chan pendingRegistration
-	// adm admits client writes at the pace raft commits them.
-	adm *admission
+	// adm admits agents' writes, and fwAdm frameworks', at the pace raft
+	// commits them (admission.go).
+	adm, fwAdm *admission
 	// kills are the KILLs sent for tasks not ended yet (kills.go).
 	kills pendingKills
 	// drainMu serializes the checks that complete agent drains.
@@ -88,6 +92,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		agentTimers:    map[string]*time.Timer{},
 		failoverTimers: map[string]*time.Timer{},
 		reregistering:  map[string]bool{},
+		counted:        map[string]bool{},
 		acks:           make(chan pendingAck, 4*maxAckBatch),
 		registrations:  make(chan pendingRegistration, maxRegistrationBatch),
 		frameworkSeq:   meta.NextFramework,
@@ -96,6 +101,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 	}
 	m.elected = time.Now()
 	m.adm = newAdmission(ctx, defaultAdmission)
+	m.fwAdm = newAdmission(ctx, frameworkAdmission)
 	m.info = masterInfo(m.clusterID, s.nodeID, s.HTTPAddr())
 	alloc, err := allocator.New(s.cfg.Allocator, allocator.Config{
 		Interval:       s.cfg.AllocationInterval,

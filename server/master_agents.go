@@ -109,71 +109,10 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		return err
 	}
 
-	// Tasks the leader placed there that the agent does not know are lost;
-	// tasks it runs for frameworks that are gone are shut down, and tasks
-	// the state holds finished are killed (below); tasks that were
-	// unreachable while the agent was away are back in the state the agent
-	// reports.
-	reported := map[string]bool{}
-	var updates []fsm.StatusUpdate
-	for _, t := range sub.Tasks {
-		reported[t.FrameworkID.Value+"/"+t.TaskID.Value] = true
-		if known := st.Task(t.FrameworkID.Value, t.TaskID.Value); known != nil && !known.Completed &&
-			known.State == mesos.TaskUnreachable && t.State.Valid() && t.State != mesos.TaskUnreachable {
-			updates = append(updates, fsm.StatusUpdate{FrameworkID: t.FrameworkID.Value, Status: mesos.TaskStatus{
-				TaskID: t.TaskID, State: t.State, Source: mesos.SourceMaster,
-				Reason: mesos.ReasonAgentReregistered, Message: "Agent re-registered",
-				AgentID: &mesos.AgentID{Value: agent.ID}, Timestamp: float64(now) / 1e9,
-			}})
-		}
-	}
-	for _, t := range st.TasksByAgent(agent.ID) {
-		if t.Completed || t.State.IsTerminal() || reported[t.Key()] {
-			continue
-		}
-		updates = append(updates, fsm.StatusUpdate{FrameworkID: t.FrameworkID, Status: mesos.TaskStatus{
-			TaskID: t.Info.TaskID, State: mesos.TaskLost, Source: mesos.SourceMaster,
-			Reason: mesos.ReasonAgentRestarted, Message: "Task was not found on the agent when it re-registered",
-			AgentID: &mesos.AgentID{Value: agent.ID}, Timestamp: float64(now) / 1e9,
-		}})
-	}
-	if len(updates) > 0 {
+	if updates := reconcileReported(st, agent.ID, sub.Tasks, now); len(updates) > 0 {
 		m.recordUpdates(agent.ID, updates)
 	}
-	st = m.s.fsm.State()
-	// What each framework uses here, gathered first and summed once per
-	// framework (summing task by task copied the sum each time).
-	parts := map[string][]mesos.Resource{}
-	orphans := map[string]bool{}
-	for _, t := range st.TasksByAgent(agent.ID) {
-		if taskLive(t) {
-			parts[t.FrameworkID] = append(parts[t.FrameworkID], t.Info.Resources...)
-		}
-	}
-	for _, e := range st.ExecutorsByAgent(agent.ID) {
-		parts[e.FrameworkID] = append(parts[e.FrameworkID], e.Info.Resources...)
-	}
-	used := make(map[string]mesos.Resources, len(parts))
-	for fid, rs := range parts {
-		used[fid] = mesos.Resources(nil).Add(rs...)
-	}
-	// Tasks still running there that the state holds finished (reported
-	// lost while the agent was away, say) are killed: their frameworks were
-	// told they are gone, and their resources are offered again.
-	var kills []agentapi.Kill
-	for _, t := range sub.Tasks {
-		fw := st.Framework(t.FrameworkID.Value)
-		if fw == nil || fw.Removed {
-			orphans[t.FrameworkID.Value] = true
-			continue
-		}
-		if t.State.IsTerminal() {
-			continue
-		}
-		if known := st.Task(t.FrameworkID.Value, t.TaskID.Value); known == nil || known.Completed || known.State.IsTerminal() {
-			kills = append(kills, agentapi.Kill{FrameworkID: t.FrameworkID, TaskID: t.TaskID})
-		}
-	}
+	used, kills, orphans := agentUsage(m.s.fsm.State(), agent.ID, sub.Tasks)
 
 	ac := newAgentConn(agent.ID, sub.HasCapability(agentapi.CapabilityPing))
 	m.mu.Lock()
@@ -198,10 +137,10 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	// allocator counts its resources afresh, or they would be offered
 	// twice.
 	total := m.agentTotal(cur, sub.CheckpointedResources)
-	m.roundMu.Lock()
-	m.removeOffers(m.s.fsm.State().OffersByAgent(agent.ID), true, 0)
-	m.alloc.AddAgent(agent.ID, total, used)
-	m.roundMu.Unlock()
+	m.countAgent(agent.ID, func() {
+		m.removeOffers(m.s.fsm.State().OffersByAgent(agent.ID), true, 0)
+		m.alloc.AddAgent(agent.ID, total, used)
+	})
 	// Launches to the agent go on from here: they find their offers
 	// taken back, or the allocator counting what they take.
 	unlockGate()
@@ -253,6 +192,25 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	// stream replaced this one it is a no-op.
 	m.agentDisconnected(ac)
 	return nil
+}
+
+// countAgent has the allocator count an agent (add). A round computed
+// while the allocator counted the agent before may still be committing
+// offers of it, which add must find: then add waits for that round
+// (roundMu). An agent this term's allocator never counted (every agent
+// re-registering with a new leader) is in no round, and does not wait:
+// a round holds roundMu while its offers are committed, and thousands of
+// registrations waiting for round after round came in waves.
+func (m *master) countAgent(aid string, add func()) {
+	m.mu.Lock()
+	before := m.counted[aid]
+	m.counted[aid] = true
+	m.mu.Unlock()
+	if before {
+		m.roundMu.Lock()
+		defer m.roundMu.Unlock()
+	}
+	add()
 }
 
 // agentDisconnected stops offering a disconnected agent and gives it

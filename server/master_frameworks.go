@@ -57,7 +57,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	if info.ID != nil && info.ID.Value != "" {
 		client = "framework " + info.ID.Value
 	}
-	release, err := m.adm.enter(r.Context(), client)
+	release, err := m.fwAdm.enter(r.Context(), client)
 	if err != nil {
 		writeError(w, err)
 		return

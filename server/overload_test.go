@@ -232,3 +232,20 @@ func TestScheduler_AcknowledgementsDoNotWaitBehindWrites(t *testing.T) {
 	f.ack(mesos.TaskStatus{AgentID: &mesos.AgentID{Value: "agent-1"}, TaskID: mesos.TaskID{Value: "task-1"}, UUID: u[:]})
 	f.mustCall("RECONCILE", "reconcile", `{"tasks":[]}`)
 }
+
+// TestScheduler_FrameworkCallsDoNotWaitBehindAgents: while every slot of
+// the agents' admission lane is taken (a data center's agents
+// registering with a new leader at once, or their status updates under a
+// burst of launches), a framework subscribes, and its calls that commit
+// are answered, without waiting for them.
+func TestScheduler_FrameworkCallsDoNotWaitBehindAgents(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	release := srv.HoldAgentAdmissionForTest(t)
+	defer release()
+	start := time.Now()
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("beside-agents", "", ""))
+	f.subscribed()
+	f.mustCall("SUPPRESS", "suppress", `{}`)
+	f.mustCall("REVIVE", "revive", `{}`)
+	t.Logf("SUBSCRIBE, SUPPRESS and REVIVE answered in %s with every agent slot taken", time.Since(start))
+}

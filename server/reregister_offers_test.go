@@ -50,3 +50,18 @@ func TestAgent_ReregistrationOverALiveStreamRescindsItsOffers(t *testing.T) {
 		w.step(time.Until(deadline))
 	}
 }
+
+// TestAgent_RegistrationsOfTheTermDoNotWaitForOfferRounds: an agent this
+// leader's allocator never counted (every agent, re-registering with a
+// new leader) is in no offer round, so its registration does not wait
+// for the round being committed; when thousands did, registrations came
+// in waves behind the rounds their own arrivals triggered.
+func TestAgent_RegistrationsOfTheTermDoNotWaitForOfferRounds(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	release := srv.HoldOfferRoundForTest(t)
+	defer release()
+	res := mesos.Resources{mesos.ScalarResource("cpus", 4), mesos.ScalarResource("mem", 1024)}
+	for i := 0; i < 3; i++ {
+		servertest.NewSimAgent(srv.HTTPAddr(), res).Start(t) // fails after 10 s unregistered
+	}
+}

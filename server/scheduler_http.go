@@ -88,9 +88,9 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, httpErrorf(http.StatusBadRequest, "the stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s", streamID, fid))
 		return
 	}
-	enter := func() (func(), error) { return m.adm.enter(r.Context(), "framework "+fid) }
+	enter := func() (func(), error) { return m.fwAdm.enter(r.Context(), "framework "+fid) }
 	if call.Type == scheduler.CallAcknowledge || call.Type == scheduler.CallReconcile {
-		enter = func() (func(), error) { return m.adm.enterLight("framework " + fid) }
+		enter = func() (func(), error) { return m.fwAdm.enterLight("framework " + fid) }
 	}
 	release, err := enter()
 	if err != nil {
