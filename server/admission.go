@@ -40,7 +40,7 @@ var defaultAdmission = admissionLimits{slots: 256, queue: 20000, wait: 10 * time
 // agents' and got their first offer seconds late; under a burst of
 // launches each ACCEPT waited behind the agents' status updates.
 // Frameworks are far fewer than agents, their calls too.
-var frameworkAdmission = admissionLimits{slots: 128, queue: 20000, wait: 10 * time.Second, perClient: 64}
+var frameworkAdmission = admissionLimits{slots: 512, queue: 20000, wait: 10 * time.Second, perClient: 64}
 
 // overloadRetryAfter is what a refused client is told to wait.
 const overloadRetryAfter = time.Second

@@ -47,8 +47,10 @@ func (s *Server) leaderWatchBroke(ctx context.Context, leader raft.ServerID, add
 	}
 	delay := time.Duration(rank)*campaignStagger + rand.N(campaignStagger/4)
 	s.logger.Info("the leader's process is gone; campaigning unless another server does", "leader_id", leader, "after", delay)
+	s.behindCandidates.drain()
 	for tries := 0; tries < 8; tries++ {
-		if !sleepCtx(ctx, delay) {
+		behind, ok := s.behindCandidates.wait(ctx, delay)
+		if !ok {
 			return
 		}
 		if s.raft.State() != raft.Follower {
@@ -57,7 +59,14 @@ func (s *Server) leaderWatchBroke(ctx context.Context, leader raft.ServerID, add
 		if _, now := s.raft.LeaderWithID(); now != "" && now != leader {
 			return // another follower won
 		}
-		if now := s.raft.CurrentTerm(); now != term {
+		if behind {
+			// A candidate whose log is behind this server's asked for its
+			// vote and was refused: with three voters and the leader gone
+			// it cannot win, and this server's longer log is the one a
+			// leader should have anyway. Standing back would only make the
+			// cluster wait.
+			s.logger.Info("a candidate behind this server's log cannot win; campaigning", "leader_id", leader)
+		} else if now := s.raft.CurrentTerm(); now != term {
 			// Another server campaigns (its vote request moved our term
 			// past the leader's, maybe before this follower even saw the
 			// watch break): a campaign now would only disrupt it, and a

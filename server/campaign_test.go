@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // TestProcessGone_OnlyARefusedPortCounts: a port that accepts is a live
@@ -20,5 +24,37 @@ func TestProcessGone_OnlyARefusedPortCounts(t *testing.T) {
 	_ = ln.Close()
 	if !processGone(addr, time.Second) {
 		t.Fatalf("a closed port did not count as a process gone")
+	}
+}
+
+// fakeVotes is a raft log's last entry for candidateWatch.
+type fakeVotes struct{ lastTerm, lastIndex uint64 }
+
+func (fakeVotes) RegisterObserver(*raft.Observer)   {}
+func (fakeVotes) DeregisterObserver(*raft.Observer) {}
+func (f fakeVotes) Stats() map[string]string {
+	return map[string]string{"last_log_term": fmt.Sprint(f.lastTerm)}
+}
+func (f fakeVotes) LastIndex() uint64 { return f.lastIndex }
+
+// TestCandidateWatch_WakesOnlyForACandidateBehind: a follower waiting to
+// campaign is woken by a vote request whose log is behind its own (term
+// 3, index 100), and only by such a one.
+func TestCandidateWatch_WakesOnlyForACandidateBehind(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := newCandidateWatch()
+	go w.run(ctx, fakeVotes{lastTerm: 3, lastIndex: 100})
+	for _, c := range []struct {
+		term, index uint64
+		behind      bool
+	}{{3, 90, true}, {2, 500, true}, {3, 100, false}, {3, 101, false}, {4, 1, false}} {
+		w.drain()
+		w.obsCh <- raft.Observation{Data: raft.RequestVoteRequest{LastLogTerm: c.term, LastLogIndex: c.index}}
+		w.obsCh <- raft.Observation{Data: raft.RequestPreVoteRequest{LastLogTerm: 1, LastLogIndex: 1}} // not a vote
+		behind, ok := w.wait(ctx, 300*time.Millisecond)
+		if !ok || behind != c.behind {
+			t.Errorf("candidate at term %d index %d: woken %v (ok %v), want %v", c.term, c.index, behind, ok, c.behind)
+		}
 	}
 }

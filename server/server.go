@@ -54,6 +54,9 @@ type Server struct {
 	metrics     *serverMetrics
 	leaderObs   *raft.Observer
 	leaderObsCh chan raft.Observation
+	// behindCandidates tells a follower about to campaign of a candidate
+	// whose log is behind its own (campaign.go).
+	behindCandidates *candidateWatch
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -218,6 +221,7 @@ func (s *Server) setupRaft() error {
 	}
 	s.raft = r
 	s.leaderObservations()
+	s.behindCandidates = newCandidateWatch()
 	if !existing && cfg.BootstrapExpect == 1 && len(cfg.Join) == 0 && cfg.TestRaft == nil {
 		if err := s.bootstrap([]raft.Server{{ID: rc.LocalID, Address: raft.ServerAddress(s.raftAddr)}}); err != nil {
 			return err
@@ -275,6 +279,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.countLeaderChanges(ctx)
 	go s.watchLeader(ctx)
 	go s.campaignIfAlone(ctx)
+	go s.behindCandidates.run(ctx, s.raft)
 	go s.announceLoop(ctx)
 	if len(s.cfg.Join) > 0 {
 		// New servers find their cluster; restarted ones check that the
