@@ -398,11 +398,12 @@ func (c *serverConn) postPong(ctx context.Context, addr string, call *agentapi.C
 }
 
 // postUpdates sends a batch of status updates to the server the agent is
-// registered through; nil means the server committed them.
-func (c *serverConn) postUpdates(ctx context.Context, updates []agentapi.StatusUpdate) error {
+// registered through; nil means the server committed them, and
+// resendAfter is how long it asked the agent not to send them again.
+func (c *serverConn) postUpdates(ctx context.Context, updates []agentapi.StatusUpdate) (resendAfter time.Duration, err error) {
 	addr := c.leaderAddr()
 	if addr == "" {
-		return ErrNotRegistered
+		return 0, ErrNotRegistered
 	}
 	id := c.a.ID()
 	ctx, cancel := context.WithTimeout(ctx, agentapi.UpdateCallTimeout)
@@ -414,10 +415,10 @@ func (c *serverConn) postUpdates(ctx context.Context, updates []agentapi.StatusU
 	}
 	_, resp, err := c.post(ctx, addr, call)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	drain(resp)
-	return nil
+	defer drain(resp)
+	return agentapi.ResendAfter(resp.Body), nil
 }
 
 // registered records the id the server gave the agent.

@@ -73,8 +73,9 @@ type ackedUpdate struct {
 }
 
 // sendFunc delivers a batch of updates to the server; nil means the
-// server committed them.
-type sendFunc func(ctx context.Context, updates []agentapi.StatusUpdate) error
+// server committed them, and resendAfter is how long the server asked
+// the agent not to send them again unacknowledged (0: nothing asked).
+type sendFunc func(ctx context.Context, updates []agentapi.StatusUpdate) (resendAfter time.Duration, err error)
 
 // statusUpdates is the agent's status update manager. Every update
 // (from an executor or made by the agent) is written to the task's
@@ -493,11 +494,11 @@ func (m *statusUpdates) Run(ctx context.Context) {
 	for {
 		batch, wait := m.due(time.Now())
 		if len(batch) > 0 {
-			err := m.send(ctx, batch)
+			resendAfter, err := m.send(ctx, batch)
 			if ctx.Err() != nil {
 				return
 			}
-			m.sent(batch, err)
+			m.sent(batch, resendAfter, err)
 			continue
 		}
 		timer.Reset(wait)
@@ -543,9 +544,10 @@ func (m *statusUpdates) due(now time.Time) ([]agentapi.StatusUpdate, time.Durati
 }
 
 // sent records the outcome of sending batch. Delivered heads wait for
-// their acknowledgement until their interval passes, then go again with
-// the interval doubled; a failed call is retried sooner.
-func (m *statusUpdates) sent(batch []agentapi.StatusUpdate, err error) {
+// their acknowledgement until their interval passes (or longer, when the
+// server said it would not pass a resend on sooner: resendAfter), then go
+// again with the interval doubled; a failed call is retried sooner.
+func (m *statusUpdates) sent(batch []agentapi.StatusUpdate, resendAfter time.Duration, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
@@ -566,8 +568,9 @@ func (m *statusUpdates) sent(batch []agentapi.StatusUpdate, err error) {
 			s.nextAttempt = now.Add(m.failBackoff)
 			continue
 		}
-		m.log.Debug("status update sent", "framework_id", u.FrameworkID.Value, "task_id", u.Status.TaskID.Value, "state", u.Status.State, "uuid", uuidString(u.Status.UUID), "resend_in", s.interval)
-		s.nextAttempt = now.Add(s.interval)
+		wait := max(s.interval, min(resendAfter, agentapi.MaxStatusRetryInterval))
+		m.log.Debug("status update sent", "framework_id", u.FrameworkID.Value, "task_id", u.Status.TaskID.Value, "state", u.Status.State, "uuid", uuidString(u.Status.UUID), "resend_in", wait)
+		s.nextAttempt = now.Add(wait)
 		s.interval = min(2*s.interval, agentapi.MaxStatusRetryInterval)
 	}
 }

@@ -25,14 +25,14 @@ type sendRecorder struct {
 	failing bool
 }
 
-func (r *sendRecorder) send(_ context.Context, ups []agentapi.StatusUpdate) error {
+func (r *sendRecorder) send(_ context.Context, ups []agentapi.StatusUpdate) (time.Duration, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, append([]agentapi.StatusUpdate(nil), ups...))
 	if r.failing {
-		return errors.New("server unavailable")
+		return 0, errors.New("server unavailable")
 	}
-	return nil
+	return 0, nil
 }
 
 // sent lists every delivered update's (task, state) in order.
@@ -357,5 +357,36 @@ func TestStatusUpdates_SyncOfOneTaskHoldsUpNoOther(t *testing.T) {
 	}
 	if n := m.Pending(); n != 2 {
 		t.Errorf("%d updates pending, want 2", n)
+	}
+}
+
+// TestStatusUpdates_ResendWaitsAsLongAsTheServerAsked: a head the server
+// committed and said it would not pass on again for a minute is not due
+// before that minute, although its own retry interval is shorter; one the
+// server said nothing about is due after its interval.
+func TestStatusUpdates_ResendWaitsAsLongAsTheServerAsked(t *testing.T) {
+	m := newTestUpdates(t, t.TempDir(), &sendRecorder{}, nil)
+	asked, plain := testStatus("t1", mesos.TaskRunning), testStatus("t2", mesos.TaskRunning)
+	for _, st := range []mesos.TaskStatus{asked, plain} {
+		if _, err := m.Update("fw", st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.SetRegistered(true)
+	now := time.Now()
+	batch, _ := m.due(now)
+	if len(batch) != 2 {
+		t.Fatalf("%d heads due, want 2", len(batch))
+	}
+	m.sent(batch[:1], time.Minute, nil)
+	m.sent(batch[1:], 0, nil)
+	for _, at := range []time.Duration{time.Second, 30 * time.Second} {
+		// the heads' interval (50 ms) has passed
+		if due, _ := m.due(now.Add(at)); len(due) != 1 || due[0].Status.TaskID != plain.TaskID {
+			t.Fatalf("due %s after the sending: %+v, want only the head the server asked nothing about", at, due)
+		}
+	}
+	if due, _ := m.due(now.Add(61 * time.Second)); len(due) != 2 {
+		t.Fatalf("%d heads due after the minute, want 2", len(due))
 	}
 }

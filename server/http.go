@@ -236,8 +236,9 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 			err = httpErrorf(400, "expecting 'agent_id' and 'update' to be present")
 			break
 		}
-		if err = m.agentUpdates(r.Context(), call.AgentID.Value, call.Update); err == nil {
-			w.WriteHeader(http.StatusOK)
+		var res *agentapi.UpdateResult
+		if res, err = m.agentUpdates(r.Context(), call.AgentID.Value, call.Update); err == nil {
+			writeJSON(w, res)
 		}
 	case agentapi.CallExecutorExited, agentapi.CallMessage:
 		err = m.agentExecutorCall(w, &call)

@@ -110,7 +110,9 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	}
 
 	if updates := reconcileReported(st, agent.ID, sub.Tasks, now); len(updates) > 0 {
-		m.recordUpdates(agent.ID, updates)
+		if _, err := m.recordUpdates(agent.ID, updates); err != nil {
+			m.logger.Warn("cannot record what a registering agent reported; it reports again when it registers next", "agent_id", agent.ID, "error", err)
+		}
 	}
 	used, kills, orphans := agentUsage(m.s.fsm.State(), agent.ID, sub.Tasks)
 
@@ -307,12 +309,17 @@ func (m *master) markAgentUnreachable(aid, msg string) {
 // until it is acknowledged) is not committed again: under load, when
 // acknowledgements come back slower than agents resend, those repeats
 // would otherwise multiply the log's traffic. It is passed on to the
-// framework all the same, as Mesos does.
-func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error {
+// framework all the same, as Mesos does, unless it went on the
+// framework's stream a moment ago (redelivery.go).
+//
+// resendAfter is how long the agent need not resend these updates: none
+// of them would reach its framework again sooner (0: no such bound).
+func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) (resendAfter time.Duration, err error) {
 	results, err := m.commitNewUpdates(updates)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	quietest := time.Duration(-1)
 	st := m.s.fsm.State()
 	for i, u := range updates {
 		r := results[i]
@@ -338,10 +345,13 @@ func (m *master) recordUpdates(agentID string, updates []fsm.StatusUpdate) error
 		if status.AgentID == nil {
 			status.AgentID = &mesos.AgentID{Value: agentID}
 		}
-		m.forwardUpdate(u.FrameworkID, &scheduler.Update{Status: status}, r.Duplicate)
+		quiet := m.forwardUpdate(u.FrameworkID, &scheduler.Update{Status: status}, r.Duplicate)
+		if quietest < 0 || quiet < quietest {
+			quietest = quiet
+		}
 	}
 	m.checkDrained(agentID)
-	return nil
+	return max(quietest, 0), nil
 }
 
 // commitNewUpdates commits the updates the state has not recorded yet and
@@ -372,28 +382,29 @@ func (m *master) commitNewUpdates(updates []fsm.StatusUpdate) ([]fsm.StatusUpdat
 	return results, nil
 }
 
-// agentUpdates handles an agent's UPDATE call: 200 once committed.
-func (m *master) agentUpdates(ctx context.Context, agentID string, upd *agentapi.Update) error {
+// agentUpdates handles an agent's UPDATE call: 200 once committed, with
+// how long the agent need not resend them (recordUpdates).
+func (m *master) agentUpdates(ctx context.Context, agentID string, upd *agentapi.Update) (*agentapi.UpdateResult, error) {
 	if len(upd.Updates) == 0 {
-		return nil
+		return &agentapi.UpdateResult{}, nil
 	}
 	release, err := m.adm.enter(ctx, "agent "+agentID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer release()
 	m.mu.Lock()
 	_, known := m.agents[agentID]
 	m.mu.Unlock()
 	if !known {
-		return httpErrorf(403, "agent %s is not subscribed to this leader", agentID)
+		return nil, httpErrorf(403, "agent %s is not subscribed to this leader", agentID)
 	}
 	for i, u := range upd.Updates {
 		if u.FrameworkID.Value == "" || u.Status.TaskID.Value == "" || !u.Status.State.Valid() {
-			return httpErrorf(400, "update %d needs framework_id, status.task_id and a valid status.state", i)
+			return nil, httpErrorf(400, "update %d needs framework_id, status.task_id and a valid status.state", i)
 		}
 		if n := len(u.Status.UUID); n != 0 && n != 16 {
-			return httpErrorf(400, "update %d: status.uuid must be 16 bytes, got %d", i, n)
+			return nil, httpErrorf(400, "update %d: status.uuid must be 16 bytes, got %d", i, n)
 		}
 	}
 	updates := make([]fsm.StatusUpdate, len(upd.Updates))
@@ -404,5 +415,9 @@ func (m *master) agentUpdates(ctx context.Context, agentID string, upd *agentapi
 		updates[i] = fsm.StatusUpdate{FrameworkID: u.FrameworkID.Value, Status: u.Status}
 	}
 	goneByOperator(m.s.fsm.State(), agentID, updates)
-	return m.recordUpdates(agentID, updates)
+	quiet, err := m.recordUpdates(agentID, updates)
+	if err != nil {
+		return nil, err
+	}
+	return &agentapi.UpdateResult{ResendAfterSeconds: quiet.Seconds()}, nil
 }

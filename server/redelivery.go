@@ -36,24 +36,26 @@ type deliveries struct {
 
 // shouldSend tells whether status update uuid is to be sent on the
 // stream now: it is not when resent (duplicate) within redeliveryQuiet of
-// its last sending here. It records the sending.
-func (d *deliveries) shouldSend(uuid []byte, duplicate bool, now time.Time) bool {
+// its last sending here. It records the sending, and says how long from
+// now a resend would still not be sent (quiet; 0 when one would be).
+func (d *deliveries) shouldSend(uuid []byte, duplicate bool, now time.Time) (send bool, quiet time.Duration) {
 	if len(uuid) != 16 {
-		return true
+		return true, 0
 	}
 	k := [16]byte(uuid)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if last, ok := d.sent[k]; ok && duplicate && now.Sub(last) < redeliveryQuiet {
-		return false
+		return false, redeliveryQuiet - now.Sub(last)
 	}
 	if d.sent == nil {
 		d.sent = map[[16]byte]time.Time{}
 	}
-	if len(d.sent) < maxTrackedDeliveries {
-		d.sent[k] = now
+	if len(d.sent) >= maxTrackedDeliveries {
+		return true, 0
 	}
-	return true
+	d.sent[k] = now
+	return true, redeliveryQuiet
 }
 
 // forget drops uuid: it was acknowledged, or its acknowledgement was
@@ -68,15 +70,23 @@ func (d *deliveries) forget(uuid []byte) {
 }
 
 // forwardUpdate sends a status update to its framework's current stream,
-// unless a resend (duplicate) of it went there within redeliveryQuiet.
-func (m *master) forwardUpdate(fid string, up *scheduler.Update, duplicate bool) {
+// unless a resend (duplicate) of it went there within redeliveryQuiet. It
+// says how long from now a resend of the update by its agent would not
+// reach the framework again: a framework without a stream is sent every
+// unacknowledged update when it subscribes, not when agents resend.
+func (m *master) forwardUpdate(fid string, up *scheduler.Update, duplicate bool) (quiet time.Duration) {
 	fc := m.streamOf(fid)
 	if fc == nil {
-		return
+		if len(up.Status.UUID) == 0 {
+			return 0
+		}
+		return redeliveryQuiet
 	}
-	if fc.delivered.shouldSend(up.Status.UUID, duplicate, time.Now()) {
+	send, quiet := fc.delivered.shouldSend(up.Status.UUID, duplicate, time.Now())
+	if send {
 		fc.send(&scheduler.Event{Type: scheduler.EventUpdate, Update: up})
 	}
+	return quiet
 }
 
 // ackQueued tells fid's stream that an acknowledgement of uuid came,

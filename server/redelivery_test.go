@@ -14,33 +14,35 @@ func TestDeliveries_ResendWithinTheQuietPeriodIsNotSentAgain(t *testing.T) {
 	var d deliveries
 	u := []byte("0123456789abcdef")
 	t0 := time.Unix(1000, 0)
-	if !d.shouldSend(u, false, t0) {
-		t.Fatal("a first update was not sent")
+	expect := func(what string, send bool, quiet time.Duration, gotSend bool, gotQuiet time.Duration) {
+		t.Helper()
+		if gotSend != send || gotQuiet != quiet {
+			t.Fatalf("%s: sent %v, resends held back for %s; want %v and %s", what, gotSend, gotQuiet, send, quiet)
+		}
 	}
-	if d.shouldSend(u, true, t0.Add(10*time.Second)) {
-		t.Fatal("a resend within the quiet period was sent again")
-	}
-	if !d.shouldSend(u, false, t0.Add(11*time.Second)) {
-		t.Fatal("an update that is not a resend was held back")
-	}
-	if !d.shouldSend(u, true, t0.Add(11*time.Second+redeliveryQuiet)) {
-		t.Fatal("a resend after the quiet period was held back")
-	}
+	s, q := d.shouldSend(u, false, t0)
+	expect("a first update", true, redeliveryQuiet, s, q)
+	s, q = d.shouldSend(u, true, t0.Add(10*time.Second))
+	expect("a resend within the quiet period", false, redeliveryQuiet-10*time.Second, s, q)
+	s, q = d.shouldSend(u, false, t0.Add(11*time.Second))
+	expect("an update that is not a resend", true, redeliveryQuiet, s, q)
+	s, q = d.shouldSend(u, true, t0.Add(11*time.Second+redeliveryQuiet))
+	expect("a resend after the quiet period", true, redeliveryQuiet, s, q)
 	d.forget(u)
-	if !d.shouldSend(u, true, t0.Add(12*time.Second+redeliveryQuiet)) {
-		t.Fatal("a resend after its acknowledgement came was held back")
-	}
-	if !d.shouldSend(nil, true, t0) || !d.shouldSend([]byte("short"), true, t0) {
-		t.Fatal("an update without a uuid was held back")
-	}
+	s, q = d.shouldSend(u, true, t0.Add(12*time.Second+redeliveryQuiet))
+	expect("a resend after its acknowledgement came", true, redeliveryQuiet, s, q)
+	s, q = d.shouldSend(nil, true, t0)
+	expect("an update without a uuid", true, 0, s, q)
+	s, q = d.shouldSend([]byte("short"), true, t0)
+	expect("an update with a short uuid", true, 0, s, q)
 	for i := 0; len(d.sent) < maxTrackedDeliveries; i++ {
 		k := make([]byte, 16)
 		k[0], k[1], k[2] = byte(i), byte(i>>8), byte(i>>16)
 		d.shouldSend(k, false, t0)
 	}
 	extra := []byte("fedcba9876543210")
-	d.shouldSend(extra, false, t0)
-	if !d.shouldSend(extra, true, t0) {
-		t.Fatal("past the bound, a resend was held back by a sending that was not remembered")
-	}
+	s, q = d.shouldSend(extra, false, t0)
+	expect("past the bound, a first update", true, 0, s, q)
+	s, q = d.shouldSend(extra, true, t0)
+	expect("past the bound, a resend of a sending that was not remembered", true, 0, s, q)
 }

@@ -99,8 +99,14 @@ func TestAgent_ResentUpdateIsForwardedWithoutANewLogEntry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for i := 0; i < 3; i++ {
-		if code, err := agent.Resend(ctx); err != nil || code != http.StatusOK {
+		code, after, err := agent.ResendWithAnswer(ctx)
+		if err != nil || code != http.StatusOK {
 			t.Fatalf("resend %d: %d %v", i, code, err)
+		}
+		// The answer tells the agent how long a resend would not be passed
+		// on: the rest of the quiet period since the update went out.
+		if after <= 50*time.Second || after > 60*time.Second {
+			t.Fatalf("resend %d: the server asked the agent to wait %s before resending, want the rest of 60 s", i, after)
 		}
 	}
 	// A resend is passed on (or not) before the agent's call is answered,

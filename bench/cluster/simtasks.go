@@ -147,7 +147,7 @@ func (a *simAgent) sendLoop(ctx context.Context) {
 			return
 		}
 		start := time.Now()
-		err := a.postUpdates(ctx, addr, batch)
+		resendAfter, err := a.postUpdates(ctx, addr, batch)
 		a.mu.Lock()
 		now := time.Now()
 		if p := a.sim.pipe; p != nil && err == nil {
@@ -168,7 +168,10 @@ func (a *simAgent) sendLoop(ctx context.Context) {
 				t.due = now.Add(a.failWait)
 				continue
 			}
-			t.due = now.Add(t.interval)
+			// as the agent's status update manager does: the interval, or
+			// longer when the server said a resend would not be passed on
+			// sooner
+			t.due = now.Add(max(t.interval, resendAfter))
 			t.interval = min(2*t.interval, agentapi.MaxStatusRetryInterval)
 		}
 		a.mu.Unlock()
@@ -212,7 +215,7 @@ func (a *simAgent) nextBatch() (string, []agentapi.StatusUpdate) {
 	return a.leader, batch
 }
 
-func (a *simAgent) postUpdates(ctx context.Context, addr string, batch []agentapi.StatusUpdate) error {
+func (a *simAgent) postUpdates(ctx context.Context, addr string, batch []agentapi.StatusUpdate) (resendAfter time.Duration, err error) {
 	a.sim.stats.updatesSent.Add(int64(len(batch)))
 	a.mu.Lock()
 	id := a.id
@@ -222,10 +225,10 @@ func (a *simAgent) postUpdates(ctx context.Context, addr string, batch []agentap
 	_, resp, err := a.post(ctx, addr, &agentapi.Call{Type: agentapi.CallUpdate, AgentID: &mesos.AgentID{Value: id},
 		Update: &agentapi.Update{Updates: batch}})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	drain(resp)
-	return nil
+	defer drain(resp)
+	return agentapi.ResendAfter(resp.Body), nil
 }
 
 // resendLoop marks heads whose acknowledgement is overdue unsent again and

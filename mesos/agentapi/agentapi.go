@@ -8,7 +8,13 @@
 // calls, answered 200 only once the server has committed them.
 package agentapi
 
-import "mesh/mesos"
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"mesh/mesos"
+)
 
 // Path is the server endpoint agents talk to.
 const Path = "/internal/v1/agent"
@@ -122,6 +128,42 @@ type StatusUpdate struct {
 // Update carries a batch of status updates.
 type Update struct {
 	Updates []StatusUpdate `json:"updates"`
+}
+
+// UpdateResult is the server's answer to an UPDATE call it committed. A
+// server sends no body when it has nothing to add (an older one, say).
+type UpdateResult struct {
+	// ResendAfterSeconds, when positive, is how long the agent should
+	// wait before it sends these updates again unacknowledged: the server
+	// has passed them on to their frameworks (or will when they
+	// subscribe) and would not pass a resend on again before then, so a
+	// resend sooner only costs a call.
+	ResendAfterSeconds float64 `json:"resend_after_seconds,omitempty"`
+}
+
+// maxUpdateResultBytes bounds the body of an UPDATE's answer an agent
+// reads.
+const maxUpdateResultBytes = 4096
+
+// ResendAfter reads an UPDATE's answer: how long the server asked the
+// agent not to resend the updates. An empty body (an older server), one
+// that does not decode or a value that is not a positive number of
+// seconds asks nothing (0); no server asks more than
+// MaxStatusRetryInterval.
+func ResendAfter(body io.Reader) time.Duration {
+	var res UpdateResult
+	b, err := io.ReadAll(io.LimitReader(body, maxUpdateResultBytes))
+	if err != nil || len(b) == 0 || json.Unmarshal(b, &res) != nil {
+		return 0
+	}
+	s := res.ResendAfterSeconds
+	switch {
+	case !(s > 0):
+		return 0
+	case s >= MaxStatusRetryInterval.Seconds():
+		return MaxStatusRetryInterval
+	}
+	return time.Duration(s * float64(time.Second))
 }
 
 // Event types sent to agents.

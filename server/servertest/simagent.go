@@ -337,6 +337,13 @@ func (a *SimAgent) status(id mesos.TaskID, s mesos.TaskState) mesos.TaskStatus {
 // yet, as an agent's status update manager does when an acknowledgement
 // is late, and returns the server's answer.
 func (a *SimAgent) Resend(ctx context.Context) (int, error) {
+	code, _, err := a.ResendWithAnswer(ctx)
+	return code, err
+}
+
+// ResendWithAnswer is Resend, also giving how long the server asked the
+// agent not to resend the updates (agentapi.UpdateResult).
+func (a *SimAgent) ResendWithAnswer(ctx context.Context) (code int, resendAfter time.Duration, err error) {
 	a.mu.Lock()
 	var batch []agentapi.StatusUpdate
 	for _, st := range a.tasks {
@@ -347,10 +354,10 @@ func (a *SimAgent) Resend(ctx context.Context) (int, error) {
 	a.mu.Unlock()
 	resp, err := a.postUpdates(ctx, batch)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	defer resp.Body.Close()
+	return resp.StatusCode, agentapi.ResendAfter(resp.Body), nil
 }
 
 func (a *SimAgent) postUpdates(ctx context.Context, batch []agentapi.StatusUpdate) (*http.Response, error) {
