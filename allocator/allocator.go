@@ -87,11 +87,13 @@ type Allocator interface {
 	// Without a framework (the operator API) from must be free; Convert
 	// fails, changing nothing, when it is not.
 	Convert(frameworkID, agentID string, from, to mesos.Resources) error
-	// Filter installs a decline filter recorded earlier (by another
-	// leader): until until, the framework is not offered, in role,
-	// resources on the agent that res contains. The framework must have
-	// been added; the agent need not have been.
-	Filter(frameworkID, agentID, role string, res mesos.Resources, until time.Time)
+	// Filter installs decline filters recorded earlier (by another
+	// leader): until its Until, the framework is not offered, in the
+	// filter's role, resources on its agent that its Resources contain.
+	// The framework must have been added; the agents need not have been.
+	// A framework's filters come in one call: a new leader restores
+	// thousands of them per framework.
+	Filter(frameworkID string, filters ...RecordedFilter)
 	// SetWeight sets a role's weight (1 unless set; a weight that is not
 	// a positive finite number restores 1).
 	SetWeight(role string, w float64)
@@ -113,4 +115,12 @@ type Allocator interface {
 	AllocateNow()
 	// Run drives the periodic and triggered passes until stop is closed.
 	Run(stop <-chan struct{})
+}
+
+// RecordedFilter is a decline filter recorded in the replicated state.
+type RecordedFilter struct {
+	AgentID   string
+	Role      string
+	Resources mesos.Resources
+	Until     time.Time
 }

@@ -348,12 +348,17 @@ func (d *DRF) Recover(frameworkID, agentID string, res mesos.Resources, refuse t
 	d.Trigger()
 }
 
-// Filter installs a decline filter lasting until until; see Allocator.
-func (d *DRF) Filter(frameworkID, agentID, role string, res mesos.Resources, until time.Time) {
+// Filter installs recorded decline filters; see Allocator.
+func (d *DRF) Filter(frameworkID string, filters ...RecordedFilter) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if f := d.frameworks[frameworkID]; f != nil {
-		f.addFilter(agentID, filter{role: role, res: res.Unallocate(), expiry: until}, d.cfg.Clock.Now())
+	f := d.frameworks[frameworkID]
+	if f == nil {
+		return
+	}
+	now := d.cfg.Clock.Now()
+	for _, x := range filters {
+		f.addFilter(x.AgentID, filter{role: x.Role, res: x.Resources.Unallocate(), expiry: x.Until}, now)
 	}
 }
 

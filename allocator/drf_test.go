@@ -200,12 +200,16 @@ func TestDRF_DeclineFilterBlocksUntilExpiry(t *testing.T) {
 func TestDRF_FilterFromAnEarlierLeader(t *testing.T) {
 	d, rec, clock := newTestDRF(t)
 	d.AddFramework("f1", []string{"r"}, nil)
-	d.Filter("f1", "a1", "r", res(4, 4096), clock.Now().Add(time.Hour))
-	d.Filter("nope", "a1", "r", res(4, 4096), clock.Now().Add(time.Hour)) // unknown framework: ignored
+	d.Filter("f1", RecordedFilter{AgentID: "a1", Role: "r", Resources: res(4, 4096), Until: clock.Now().Add(time.Hour)},
+		RecordedFilter{AgentID: "a2", Role: "r", Resources: res(4, 4096), Until: clock.Now().Add(2 * time.Hour)})
+	d.Filter("nope", RecordedFilter{AgentID: "a1", Role: "r", Resources: res(4, 4096), Until: clock.Now().Add(time.Hour)}) // unknown framework: ignored
 	d.AddAgent("a1", res(4, 4096), nil)
+	d.AddAgent("a2", res(4, 4096), nil)
 	wantOwners(t, pass(t, d, rec))
 	clock.Advance(time.Hour)
 	wantOwners(t, pass(t, d, rec), "a1:f1")
+	clock.Advance(time.Hour)
+	wantOwners(t, pass(t, d, rec), "a2:f1")
 }
 
 func TestDRF_RecoverWithoutFilterReoffers(t *testing.T) {

@@ -39,12 +39,16 @@ func acceptFilters(fid, agentID, role string, remaining mesos.Resources, refuse 
 // state holds for a framework, recorded by this leader or an earlier one.
 func (m *master) restoreFilters(fid string) {
 	now := time.Now().UnixNano()
+	var live []allocator.RecordedFilter
 	for _, set := range m.s.fsm.State().Filters(fid) {
 		for _, e := range set.Filters {
 			if e.Until > now {
-				m.alloc.Filter(fid, set.AgentID, e.Role, e.Resources, time.Unix(0, e.Until))
+				live = append(live, allocator.RecordedFilter{AgentID: set.AgentID, Role: e.Role, Resources: e.Resources, Until: time.Unix(0, e.Until)})
 			}
 		}
+	}
+	if len(live) > 0 {
+		m.alloc.Filter(fid, live...)
 	}
 }
 
