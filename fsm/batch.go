@@ -3,6 +3,7 @@ package fsm
 import (
 	"fmt"
 
+	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/raft"
 )
 
@@ -39,38 +40,43 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 // the error, so the transaction is then dropped, the commands before it
 // are applied again into a fresh one (apply is deterministic: they give
 // the same results) and committed, and the rest of the batch goes on in
-// another.
+// another, opened when the next command comes.
 func (f *FSM) applyShared(logs []*raft.Log, res []any) {
 	db := f.db.Load()
-	txn := db.Txn(true)
+	var txn *memdb.Txn
 	var in []int // the entries written into txn
 	for i, l := range logs {
 		cmd, body, isMsgpack, ok := f.command(l)
 		if !ok {
 			continue
 		}
+		if txn == nil {
+			txn = db.Txn(true)
+		}
 		_, r := cmd.apply(f, txn, isMsgpack, body)
 		res[i] = r
-		if _, isErr := r.(error); !isErr {
+		if !isError(r) {
 			in = append(in, i)
 			continue
 		}
 		txn.Abort()
+		txn = nil
 		if len(in) > 0 {
-			txn = db.Txn(true)
+			again := db.Txn(true)
 			for _, j := range in {
 				cmd, body, isMsgpack, _ := f.command(logs[j])
-				if _, r := cmd.apply(f, txn, isMsgpack, body); isError(r) {
+				if _, r := cmd.apply(f, again, isMsgpack, body); isError(r) {
 					panic(fmt.Sprintf("fsm: entry %d applied again gave %v", logs[j].Index, r))
 				}
 			}
-			txn.Commit()
+			again.Commit()
 			f.index.Store(logs[in[len(in)-1]].Index)
 			in = in[:0]
 		}
-		txn = db.Txn(true)
 	}
-	txn.Commit()
+	if txn != nil {
+		txn.Commit()
+	}
 	if n := len(logs); n > 0 {
 		f.index.Store(logs[n-1].Index)
 	}
@@ -102,7 +108,7 @@ func (f *FSM) command(l *raft.Log) (cmd command, body []byte, isMsgpack, ok bool
 }
 
 // applyOne applies one entry in a transaction of its own and tells obs
-// (when not nil) of it.
+// of it with the state just before and just after it.
 func (f *FSM) applyOne(l *raft.Log, obs Observer) any {
 	cmd, body, isMsgpack, ok := f.command(l)
 	if !ok {
@@ -110,10 +116,7 @@ func (f *FSM) applyOne(l *raft.Log, obs Observer) any {
 	}
 	defer f.index.Store(l.Index)
 	db := f.db.Load()
-	var before *State
-	if obs != nil {
-		before = &State{txn: db.Txn(false)}
-	}
+	before := &State{txn: db.Txn(false)}
 	txn := db.Txn(true)
 	defer txn.Abort()
 	req, res := cmd.apply(f, txn, isMsgpack, body)
@@ -122,8 +125,6 @@ func (f *FSM) applyOne(l *raft.Log, obs Observer) any {
 		return res
 	}
 	txn.Commit()
-	if obs != nil {
-		obs.Command(EntryType(l.Data[0]), req, before, &State{txn: db.Txn(false)})
-	}
+	obs.Command(EntryType(l.Data[0]), req, before, &State{txn: db.Txn(false)})
 	return res
 }

@@ -19,15 +19,7 @@ func benchState(b *testing.B, n int) *FSM { return benchStateLaunching(b, n, 100
 func benchStateLaunching(b *testing.B, n, perEntry int) *FSM {
 	b.Helper()
 	f := New(nil)
-	idx := uint64(0)
-	do := func(typ MessageType, req any) any {
-		buf, err := Encode(typ, req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		idx++
-		return f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf})
-	}
+	do := func(typ MessageType, req any) any { return apply(b, f, typ, req) }
 	do(ClusterInitRequestType, &ClusterInitRequest{ClusterID: "c1"})
 	do(FrameworkRegisterRequestType, &FrameworkRegisterRequest{Framework: Framework{ID: "c1-0000", Info: mesos.FrameworkInfo{User: "u", Name: "n"}, Connected: true}, New: true})
 	do(AgentRegisterRequestType, &AgentRegisterRequest{Agent: Agent{ID: "c1-S0", State: AgentActive, Info: mesos.AgentInfo{Hostname: "h", Resources: cpusMem(4, 4096)}}, New: true})
@@ -297,14 +289,8 @@ func BenchmarkApply_BatchOfAgentUpdates(b *testing.B) {
 func spreadState(b *testing.B, agents, perAgent int) *FSM {
 	b.Helper()
 	f := New(nil)
-	idx := uint64(0)
 	do := func(typ MessageType, req any) {
-		buf, err := Encode(typ, req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		idx++
-		if err, ok := f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf}).(error); ok {
+		if err, ok := apply(b, f, typ, req).(error); ok {
 			b.Fatal(err)
 		}
 	}

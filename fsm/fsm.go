@@ -123,21 +123,8 @@ func (f *FSM) State() *State {
 // LastIndex returns the raft index of the last applied entry.
 func (f *FSM) LastIndex() uint64 { return f.index.Load() }
 
-// Apply applies one log entry.
-func (f *FSM) Apply(l *raft.Log) any {
-	obs := f.observer.Load()
-	if obs == nil {
-		return f.applyOne(l, nil)
-	}
-	var res any
-	if (*obs).Begin() {
-		res = f.applyOne(l, *obs)
-	} else {
-		res = f.applyOne(l, nil)
-	}
-	(*obs).End(f.State())
-	return res
-}
+// Apply applies one log entry, as a batch of one.
+func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 
 // Snapshot returns a point-in-time snapshot; memdb makes it O(1).
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {

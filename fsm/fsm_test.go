@@ -15,7 +15,7 @@ import (
 
 var logIndex uint64
 
-func apply(t *testing.T, f *FSM, typ MessageType, req any) any {
+func apply(t testing.TB, f *FSM, typ MessageType, req any) any {
 	t.Helper()
 	buf, err := Encode(typ, req)
 	if err != nil {

@@ -123,12 +123,7 @@ type timedFSM struct {
 	metrics *serverMetrics
 }
 
-func (f timedFSM) Apply(l *raft.Log) any {
-	start := time.Now()
-	res := f.FSM.Apply(l)
-	f.observe(l, time.Since(start))
-	return res
-}
+func (f timedFSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 
 // ApplyBatch applies a batch as the fsm does (raft.BatchingFSM); its
 // entries share the batch's time equally.
