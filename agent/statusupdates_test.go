@@ -378,8 +378,14 @@ func TestStatusUpdates_ResendWaitsAsLongAsTheServerAsked(t *testing.T) {
 	if len(batch) != 2 {
 		t.Fatalf("%d heads due, want 2", len(batch))
 	}
-	m.sent(batch[:1], time.Minute, nil)
-	m.sent(batch[1:], 0, nil)
+	// the heads come in no particular order
+	for _, u := range batch {
+		if u.Status.TaskID == asked.TaskID {
+			m.sent([]agentapi.StatusUpdate{u}, time.Minute, nil)
+		} else {
+			m.sent([]agentapi.StatusUpdate{u}, 0, nil)
+		}
+	}
 	for _, at := range []time.Duration{time.Second, 30 * time.Second} {
 		// the heads' interval (50 ms) has passed
 		if due, _ := m.due(now.Add(at)); len(due) != 1 || due[0].Status.TaskID != plain.TaskID {
