@@ -71,6 +71,10 @@ type failover struct {
 	FreshOffer      float64 `json:"fresh_offer_s"`
 	AllReregistered float64 `json:"all_agents_reregistered_s"`
 	Reregistered    int     `json:"agents_reregistered"`
+	// When the first, half and 90% of the agents had re-registered.
+	FirstReregistered float64 `json:"first_agent_reregistered_s"`
+	HalfReregistered  float64 `json:"half_agents_reregistered_s"`
+	P90Reregistered   float64 `json:"p90_agents_reregistered_s"`
 }
 
 // leaderRSS is the leader's resident memory after placement and at the end.
@@ -180,6 +184,8 @@ func (r *result) writeText(w io.Writer) {
 		p("failover: kill -9 of the leader (%s) with %d tasks running", f.Killed, f.RunningTasks)
 		p("  new leader serves %s  fresh offer at a framework %s  every agent re-registered %s (%d of %d)",
 			fmtSecs(f.NewLeaderServes), fmtSecs(f.FreshOffer), fmtSecs(f.AllReregistered), f.Reregistered, r.Agents)
+		p("  agents re-registered: first %s  50%% %s  90%% %s",
+			fmtSecs(f.FirstReregistered), fmtSecs(f.HalfReregistered), fmtSecs(f.P90Reregistered))
 	}
 	m := r.LeaderRSS
 	if m.AfterPlacement == 0 {

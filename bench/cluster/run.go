@@ -166,6 +166,7 @@ func (b *bench) phases(ctx context.Context) error {
 	if l := b.cl.leader(); l != nil {
 		b.res.LeaderRSS.AfterPlacement, _ = rssBytes(l.cmd.Process.Pid)
 		b.res.LeaderRSS.HeapAfterPlacement, _ = liveHeapBytes(ctx, l.httpAddr)
+		b.keepHeapProfile(ctx, l.httpAddr, "leader-heap-after-placement.pb.gz")
 	}
 	// Freed resources are timed on a settled cluster: a task whose RUNNING
 	// update is still unacknowledged sends its terminal update only after
@@ -308,6 +309,11 @@ func (b *bench) failover(ctx context.Context) error {
 		return fmt.Errorf("agents re-registering: %w", err)
 	}
 	fo.AllReregistered = secs(last.Sub(t0))
+	if ds := b.sim.registeredSince(t0); len(ds) > 0 {
+		fo.FirstReregistered = secs(ds[0])
+		fo.HalfReregistered = secs(percentile(ds, 50))
+		fo.P90Reregistered = secs(percentile(ds, 90))
+	}
 	var first time.Time
 	err = waitUntil(ctx, 20*time.Millisecond, func() bool {
 		for _, f := range append([]*framework{b.waiter}, b.fws...) {

@@ -64,6 +64,11 @@ func startCluster(bin, dir string, n int, extra []string) (*cluster, error) {
 		name := fmt.Sprintf("server%d", i+1)
 		s := &server{name: name, httpAddr: h, raftAddr: r,
 			dataDir: filepath.Join(dir, name), logPath: filepath.Join(dir, name+".log")}
+		// A data dir of an earlier run holds that cluster's raft
+		// configuration, with ports no server listens on now.
+		if entries, _ := os.ReadDir(s.dataDir); len(entries) > 0 {
+			return nil, fmt.Errorf("%s holds the data of an earlier run; give -dir an empty directory", s.dataDir)
+		}
 		if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
 			return nil, err
 		}
@@ -312,6 +317,21 @@ func debugProfile(ctx context.Context, addr, path string, limit int64) (string, 
 		return "", fmt.Errorf("profile %s of %s: %w", path, addr, err)
 	}
 	return string(b), nil
+}
+
+// keepHeapProfile writes the leader's heap profile into the run's
+// directory, for `go tool pprof`; without -dir there is nowhere to keep it.
+func (b *bench) keepHeapProfile(ctx context.Context, addr, name string) {
+	if b.cfg.Dir == "" {
+		return
+	}
+	profile, err := debugProfile(ctx, addr, "heap", 256<<20)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(b.cfg.Dir, name), []byte(profile), 0o644)
+	}
+	if err != nil {
+		b.log.Warn("heap profile not kept", "error", err)
+	}
 }
 
 // parseGoroutineTotal reads "goroutine profile: total N".

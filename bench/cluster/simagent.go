@@ -125,6 +125,21 @@ func (s *simulator) registered(since time.Time) (n int, last time.Time) {
 	return n, last
 }
 
+// registeredSince lists, in order, how long after since each agent
+// registered, of those registered since then.
+func (s *simulator) registeredSince(since time.Time) []time.Duration {
+	var ds []time.Duration
+	for _, a := range s.agents {
+		a.mu.Lock()
+		if a.leader != "" && !a.regAt.Before(since) {
+			ds = append(ds, a.regAt.Sub(since))
+		}
+		a.mu.Unlock()
+	}
+	sortDurations(ds)
+	return ds
+}
+
 // simAgent is one simulated agent: the real agent's connection behaviour
 // and status update manager, with a fake containerizer.
 type simAgent struct {
