@@ -74,7 +74,8 @@ type framework struct {
 	mu          sync.Mutex
 	queue       []string // task ids to launch
 	launched    map[string]bool
-	runningAt   map[string]time.Time
+	runningAt   map[string]time.Time // when a task was first heard RUNNING
+	runUpdate   map[string]bool      // a RUNNING status update (with a uuid) came
 	state       map[string]mesos.TaskState
 	agentOf     map[string]string
 	killed      map[string]bool
@@ -98,7 +99,7 @@ func newFramework(name string, servers []string, tasks int, task mesos.Resources
 	f := &framework{name: name, log: log, stats: stats, task: task,
 		c:        client.New(client.Config{Masters: servers, HTTPClient: &http.Client{Transport: tr, Timeout: 60 * time.Second}}),
 		calls:    newCallQueue(),
-		launched: map[string]bool{}, runningAt: map[string]time.Time{}, state: map[string]mesos.TaskState{},
+		launched: map[string]bool{}, runningAt: map[string]time.Time{}, runUpdate: map[string]bool{}, state: map[string]mesos.TaskState{},
 		agentOf: map[string]string{}, killed: map[string]bool{}, uncertain: map[string]bool{}, launchedAt: map[string]time.Time{}, answered: map[string]bool{}, asked: map[string]bool{}, seen: map[uuid.UUID]bool{}}
 	for i := 0; i < tasks; i++ {
 		f.queue = append(f.queue, fmt.Sprintf("%s-task-%05d", name, i))
@@ -511,12 +512,20 @@ func (f *framework) record(tid string, st *mesos.TaskStatus) {
 		f.log.Debug("launch failed", "framework", f.name, "task_id", tid, "state", st.State, "reason", st.Reason, "message", st.Message)
 		f.relaunch(tid)
 	case st.State == mesos.TaskRunning:
-		if _, ok := f.runningAt[tid]; ok {
-			f.stats.dupRunning.Add(1)
-			f.log.Error("task running twice", "framework", f.name, "task_id", tid)
-			return
+		// A reconciliation's answer (no uuid) may come before or after
+		// the task's RUNNING update: only a second update says the task
+		// was started twice.
+		if len(st.UUID) > 0 {
+			if f.runUpdate[tid] {
+				f.stats.dupRunning.Add(1)
+				f.log.Error("task running twice", "framework", f.name, "task_id", tid)
+				return
+			}
+			f.runUpdate[tid] = true
 		}
-		f.runningAt[tid] = time.Now()
+		if !wasRunning {
+			f.runningAt[tid] = time.Now()
+		}
 	case st.State.IsTerminal() && !wasRunning:
 		// An answer about a launch already given up on: nothing to do.
 	case st.State.IsTerminal() && !(st.State == mesos.TaskKilled && f.killed[tid]) && !(st.State == mesos.TaskFinished && f.finishOK):
