@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/hashicorp/raft"
-
 	"mesh/fsm"
 	"mesh/mesos"
 )
@@ -15,17 +13,7 @@ import (
 func maintState(b *testing.B, n, m int) *fsm.State {
 	b.Helper()
 	f := fsm.New(nil)
-	var idx uint64
-	apply := func(t fsm.MessageType, req any) {
-		buf, err := fsm.Encode(t, req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		idx++
-		if err, ok := f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf}).(error); ok {
-			b.Fatal(err)
-		}
-	}
+	apply := applier(b, f)
 	batch := &fsm.AgentRegisterBatchRequest{}
 	w := fsm.MaintenanceWindow{Start: 1}
 	for i := 0; i < n; i++ {
