@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -24,19 +25,31 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-func main() {
+func main() { os.Exit(realMain()) }
+
+// realMain runs the benchmark and returns the exit code, once its
+// deferred work (the cpu profile's end) is done.
+func realMain() int {
 	cfg, asJSON, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-cluster:", err)
-		os.Exit(2)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.CPUProfile != "" {
+		stopProfile, err := profileCPU(cfg.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-cluster:", err)
+			return 2
+		}
+		defer stopProfile()
+	}
 	res, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-cluster:", err)
 		if res == nil {
-			os.Exit(1)
+			return 1
 		}
 	}
 	if asJSON {
@@ -47,8 +60,9 @@ func main() {
 		res.writeText(os.Stdout)
 	}
 	if err != nil || len(res.Problems) > 0 {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // parseFlags reads the command line into a config; any bad value is an
@@ -75,6 +89,7 @@ func parseFlags(args []string) (config, bool, error) {
 	serverFlags := fs.String("server-flags", "", "extra flags for every server, space-separated")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	verbose := fs.Bool("v", false, "log progress to stderr")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the benchmark's own cpu profile (its simulated agents and frameworks) to this file")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
 	}
@@ -113,4 +128,17 @@ func (c config) validate() error {
 		return fmt.Errorf("-mesh %s: %w (build it with make build)", c.MeshBin, err)
 	}
 	return nil
+}
+
+// profileCPU profiles this process into path until the returned stop.
+func profileCPU(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

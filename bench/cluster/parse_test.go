@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -168,4 +171,24 @@ func FuzzParseGoroutineTotal(f *testing.F) {
 			t.Fatalf("parseGoroutineTotal(%q) = %d", s, n)
 		}
 	})
+}
+
+// TestProfileCPU_WritesAProfile: -cpuprofile leaves a profile, and names the flag when the file cannot be made.
+func TestProfileCPU_WritesAProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bench.cpu")
+	stop, err := profileCPU(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b { // a profile is gzipped
+		t.Fatalf("the profile is not a gzipped profile: %d bytes", len(b))
+	}
+	if _, err := profileCPU(filepath.Join(t.TempDir(), "missing", "bench.cpu")); err == nil || !strings.Contains(err.Error(), "-cpuprofile") {
+		t.Fatalf("a profile in a missing directory: %v, want an error naming -cpuprofile", err)
+	}
 }

@@ -21,7 +21,8 @@ type config struct {
 	Agents            int
 	Frameworks        int
 	TasksPerFramework int
-	AgentsPerGroup    int // simulated agents per shared http.Transport
+	AgentsPerGroup    int    // simulated agents per shared http.Transport
+	CPUProfile        string // where the benchmark's own cpu profile goes; "" for none
 	TaskCPUs, TaskMem float64
 	TaskDuration      time.Duration // 0: tasks run until killed
 	FreeSamples       int
