@@ -17,6 +17,7 @@ func TestRegisterServesProfiles(t *testing.T) {
 		Prefix:                       "goroutine",
 		Prefix + "goroutine?debug=1": "goroutine profile: total",
 		Prefix + "cmdline":           "httpdebug.test",
+		Prefix + "mutex?debug=1":     "sampling period=100",
 	} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
