@@ -43,7 +43,7 @@ const processCheckTimeout = 250 * time.Millisecond
 // another server's campaign has begun; otherwise raft's own timeouts
 // decide, as they do for a leader that is stopped or cut off.
 func (s *Server) leaderWatchBroke(ctx context.Context, leader raft.ServerID, addr string, term uint64) {
-	if !processGone(addr, processCheckTimeout) {
+	if !processGoneWithin(ctx, addr, processCheckTimeout, processExitWindow) {
 		s.logger.Info("lost the watch on the leader, which still accepts connections; raft's timeouts decide",
 			"leader_id", leader)
 		return
@@ -86,6 +86,30 @@ func (s *Server) leaderWatchBroke(ctx context.Context, leader raft.ServerID, add
 			s.logger.Warn("cannot start a campaign; raft's timeouts decide", "error", err)
 		}
 		return
+	}
+}
+
+// processExitWindow is how long a broken watch's leader is probed before
+// it counts as alive. A process killed a moment ago closes its listening
+// socket among thousands of others: at 5,000 agents a follower whose
+// watch broke found the port still accepting, stood back for raft's
+// timeouts, and the cluster had no leader for 3.7 s.
+const processExitWindow = 250 * time.Millisecond
+
+// processRecheck is the wait between two probes within processExitWindow.
+const processRecheck = 25 * time.Millisecond
+
+// processGoneWithin probes addr (processGone) until it refuses a
+// connection, within has passed, or ctx ends.
+func processGoneWithin(ctx context.Context, addr string, timeout, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if processGone(addr, timeout) {
+			return true
+		}
+		if time.Now().After(deadline) || !sleepCtx(ctx, processRecheck) {
+			return false
+		}
 	}
 }
 

@@ -27,6 +27,41 @@ func TestProcessGone_OnlyARefusedPortCounts(t *testing.T) {
 	}
 }
 
+// TestProcessGoneWithin_WaitsForAListenerThatIsClosing: a port that
+// accepts a moment longer, as a killed process's does while the kernel
+// closes its sockets, counts as gone once it refuses within the window;
+// one that keeps accepting counts as alive.
+func TestProcessGoneWithin_WaitsForAListenerThatIsClosing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	closing := make(chan struct{})
+	go func() {
+		// The first probe connects; the listener closes after it.
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		ln.Close()
+		close(closing)
+	}()
+	if !processGoneWithin(context.Background(), addr, time.Second, time.Minute) {
+		t.Fatal("a port closed within the window counted as a live process")
+	}
+	<-closing
+
+	live, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if processGoneWithin(context.Background(), live.Addr().String(), time.Second, 3*processRecheck) {
+		t.Fatal("a port that keeps accepting counted as a process gone")
+	}
+}
+
 // fakeVotes is a raft log's last entry for candidateWatch.
 type fakeVotes struct{ lastTerm, lastIndex uint64 }
 
