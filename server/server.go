@@ -206,15 +206,6 @@ func (s *Server) setupRaft() error {
 	if cfg.RaftStoreTimeout > 0 {
 		logs = newStallGuard(logs, cfg.RaftStoreTimeout)
 	}
-	// Raft reads back each entry it has just written: the leader once per
-	// follower to send it, a follower to apply it. Served from the store,
-	// each read is a bolt lookup and a decoding of the entry; the most
-	// recent entries are kept in memory instead.
-	logs, err := raft.NewLogCache(raftLogCacheSize, logs)
-	if err != nil {
-		s.closeAll()
-		return fmt.Errorf("raft log cache: %w", err)
-	}
 	existing, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
 		s.closeAll()
@@ -238,11 +229,6 @@ func (s *Server) setupRaft() error {
 	}
 	return nil
 }
-
-// raftLogCacheSize is how many of the latest log entries are kept in
-// memory for raft to read back: more than the leader has in flight to a
-// follower (two batches of MaxAppendEntries), at a few KB per entry.
-const raftLogCacheSize = 1024
 
 // bootstrap writes the initial raft configuration, once.
 func (s *Server) bootstrap(servers []raft.Server) error {
