@@ -4,29 +4,11 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"mesh/fsm"
 	"mesh/mesos"
 )
-
-// applier applies commands to f as committed log entries, one index
-// after another.
-func applier(tb testing.TB, f *fsm.FSM) func(fsm.MessageType, any) {
-	var idx uint64
-	return func(t fsm.MessageType, req any) {
-		tb.Helper()
-		buf, err := fsm.Encode(t, req)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		idx++
-		if err, ok := f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: buf}).(error); ok {
-			tb.Fatal(err)
-		}
-	}
-}
 
 // loadedState is a state of agents agents with perAgent tasks each, of
 // one framework.

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/hashicorp/raft"
-
 	"mesh/fsm"
 	"mesh/mesos"
 )
@@ -17,18 +15,7 @@ import (
 func taskWithHistory(t *testing.T) (running, unreachable *fsm.Task) {
 	t.Helper()
 	f := fsm.New(nil)
-	var idx uint64
-	apply := func(typ fsm.MessageType, req any) {
-		t.Helper()
-		data, err := fsm.Encode(typ, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx++
-		if res, isErr := f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: data}).(error); isErr {
-			t.Fatalf("entry %d: %v", typ, res)
-		}
-	}
+	apply := applier(t, f)
 	apply(fsm.ClusterInitRequestType, &fsm.ClusterInitRequest{ClusterID: "c1"})
 	apply(fsm.FrameworkRegisterRequestType, &fsm.FrameworkRegisterRequest{Framework: fsm.Framework{ID: "c1-0000",
 		Info:      mesos.FrameworkInfo{User: "u", Name: "n", Capabilities: []mesos.FrameworkCapability{{Type: mesos.CapabilityPartitionAware}}},

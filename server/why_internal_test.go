@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/raft"
-
 	"mesh/allocator"
 	"mesh/fsm"
 	"mesh/mesos"
@@ -19,18 +17,7 @@ func TestWhy_InactiveAgentOfADownMachineIsNamedDown(t *testing.T) {
 	machine := mesos.MachineID{Hostname: "rack1-a", IP: "127.0.0.5"}
 	agent := fsm.Agent{ID: "a1", Address: "127.0.0.5:5051", State: fsm.AgentActive, Drain: &fsm.DrainInfo{},
 		Info: mesos.AgentInfo{Hostname: "rack1-a"}}
-	var idx uint64
-	apply := func(typ fsm.MessageType, req any) {
-		t.Helper()
-		data, err := fsm.Encode(typ, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx++
-		if res, isErr := f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: data}).(error); isErr {
-			t.Fatalf("entry %d: %v", typ, res)
-		}
-	}
+	apply := applier(t, f)
 	if r, _ := inactiveAgentReason(f.State(), &agent); r != allocator.ReasonAgentInactive {
 		t.Fatalf("draining agent of a machine in no schedule: %s, want %s", r, allocator.ReasonAgentInactive)
 	}
