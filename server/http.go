@@ -121,8 +121,8 @@ func writeEvent(ew *eventWriter, ev any) error { return writeEvents(ew, []any{ev
 
 // readBody reads a request body of at most maxBodyBytes. A body of a
 // length the client announced is read into one buffer of that size
-// (io.ReadAll grows its buffer from 512 bytes, a tenth of what the leader
-// allocated under load).
+// (io.ReadAll grows its buffer from 512 bytes: 5% of what the leader
+// allocated in a placement run at 5,000 agents).
 func readBody(r *http.Request) ([]byte, error) {
 	if n := r.ContentLength; n > 0 && n <= maxBodyBytes {
 		body := make([]byte, n)

@@ -60,8 +60,8 @@ func (m *resourceMetrics) describe(ch chan<- *prometheus.Desc) {
 // of the state, counting a custom executor's resources once per agent.
 func (m *resourceMetrics) collect(ch chan<- prometheus.Metric, st *fsm.State) {
 	// The lists are summed once each (mesos.Sum): adding task by task
-	// copied the sum every time, half a second of a scrape at 100,000
-	// tasks.
+	// copied the sum every time, which made a scrape at 100,000 tasks
+	// twice as long (BenchmarkResourceMetrics_Collect).
 	var agents [][]mesos.Resource
 	for _, a := range st.Agents() {
 		if a.State == fsm.AgentActive {
