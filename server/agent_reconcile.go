@@ -88,10 +88,7 @@ func agentUsage(st *fsm.State, agentID string, reported []agentapi.Task) (used m
 	for _, e := range st.ExecutorsByAgent(agentID) {
 		parts[e.FrameworkID] = append(parts[e.FrameworkID], e.Info.Resources)
 	}
-	used = make(map[string]mesos.Resources, len(parts))
-	for fid, lists := range parts {
-		used[fid] = mesos.Sum(lists...)
-	}
+	used = sumEach(parts)
 	orphans = map[string]bool{}
 	live := map[string]bool{}
 	for _, t := range reported {
@@ -112,4 +109,14 @@ func agentUsage(st *fsm.State, agentID string, reported []agentapi.Task) (used m
 		}
 	}
 	return used, kills, orphans
+}
+
+// sumEach sums each key's resource lists (mesos.Sum): gathered first and
+// summed once, where adding them one at a time copied the sum each time.
+func sumEach(lists map[string][][]mesos.Resource) map[string]mesos.Resources {
+	sums := make(map[string]mesos.Resources, len(lists))
+	for k, l := range lists {
+		sums[k] = mesos.Sum(l...)
+	}
+	return sums
 }

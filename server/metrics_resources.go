@@ -78,10 +78,7 @@ func (m *resourceMetrics) collect(ch chan<- prometheus.Metric, st *fsm.State) {
 	for _, e := range st.Executors() {
 		lists[e.Role] = append(lists[e.Role], e.Info.Resources)
 	}
-	byRole := make(map[string]mesos.Resources, len(lists))
-	for role, l := range lists {
-		byRole[role] = mesos.Sum(l...)
-	}
+	byRole := sumEach(lists)
 	for i, k := range scalarKinds {
 		ch <- prometheus.MustNewConstMetric(m.total[i], prometheus.GaugeValue, total.Scalar(k.name)*k.scale)
 		for role, res := range byRole {
