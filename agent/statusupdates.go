@@ -568,7 +568,7 @@ func (m *statusUpdates) sent(batch []agentapi.StatusUpdate, resendAfter time.Dur
 			s.nextAttempt = now.Add(m.failBackoff)
 			continue
 		}
-		wait := max(s.interval, min(resendAfter, agentapi.MaxStatusRetryInterval))
+		wait := agentapi.ResendWait(s.interval, resendAfter)
 		m.log.Debug("status update sent", "framework_id", u.FrameworkID.Value, "task_id", u.Status.TaskID.Value, "state", u.Status.State, "uuid", uuidString(u.Status.UUID), "resend_in", wait)
 		s.nextAttempt = now.Add(wait)
 		s.interval = min(2*s.interval, agentapi.MaxStatusRetryInterval)

@@ -168,10 +168,8 @@ func (a *simAgent) sendLoop(ctx context.Context) {
 				t.due = now.Add(a.failWait)
 				continue
 			}
-			// as the agent's status update manager does: the interval, or
-			// longer when the server said a resend would not be passed on
-			// sooner
-			t.due = now.Add(max(t.interval, resendAfter))
+			// as the agent's status update manager does
+			t.due = now.Add(agentapi.ResendWait(t.interval, resendAfter))
 			t.interval = min(2*t.interval, agentapi.MaxStatusRetryInterval)
 		}
 		a.mu.Unlock()

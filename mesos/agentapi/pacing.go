@@ -34,3 +34,11 @@ const (
 	// MaxUpdatesPerCall bounds one UPDATE call's batch.
 	MaxUpdatesPerCall = 100
 )
+
+// ResendWait is how long a status update sent and committed waits for its
+// acknowledgement before it goes again: its retry interval, or longer
+// when the server said it would not pass a resend on sooner (serverAsked,
+// ResendAfter; counted up to MaxStatusRetryInterval).
+func ResendWait(interval, serverAsked time.Duration) time.Duration {
+	return max(interval, min(serverAsked, MaxStatusRetryInterval))
+}
