@@ -177,3 +177,23 @@ func BenchmarkFreedToOffer(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRestoreFilters installs, as a new leader does when a framework
+// subscribes again, the framework's decline filters on 5,000 agents, with
+// the resources the state records them with (without allocation info).
+func BenchmarkRestoreFilters(b *testing.B) {
+	const agents = 5000
+	filters := make([]RecordedFilter, agents)
+	_, _, clock := newTestDRF(b)
+	until := clock.Now().Add(time.Hour)
+	for i := range filters {
+		filters[i] = RecordedFilter{AgentID: fmt.Sprintf("a%d", i), Role: "*",
+			Resources: mesos.Resources{mesos.ScalarResource("cpus", 3.5), mesos.ScalarResource("mem", 6000)}, Until: until}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		d, _, _ := newTestDRF(b)
+		d.AddFramework("f", []string{"*"}, nil)
+		d.Filter("f", filters...)
+	}
+}

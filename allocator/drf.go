@@ -348,7 +348,12 @@ func (d *DRF) Recover(frameworkID, agentID string, res mesos.Resources, refuse t
 	d.Trigger()
 }
 
-// Filter installs recorded decline filters; see Allocator.
+// Filter installs recorded decline filters; see Allocator. A filter's
+// resources are kept as given (only read, never changed) unless they
+// carry allocation info: the state records them without, and copying
+// each of them made a framework's SUBSCRIBE after a leader change hold
+// the allocator, with every agent's registration behind it, for as long
+// as it took to copy the framework's filters on 5,000 agents.
 func (d *DRF) Filter(frameworkID string, filters ...RecordedFilter) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -358,7 +363,11 @@ func (d *DRF) Filter(frameworkID string, filters ...RecordedFilter) {
 	}
 	now := d.cfg.Clock.Now()
 	for _, x := range filters {
-		f.addFilter(x.AgentID, filter{role: x.Role, res: x.Resources.Unallocate(), expiry: x.Until}, now)
+		res := x.Resources
+		if res.HasAllocationInfo() {
+			res = res.Unallocate()
+		}
+		f.addFilter(x.AgentID, filter{role: x.Role, res: res, expiry: x.Until}, now)
 	}
 }
 

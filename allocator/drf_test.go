@@ -212,6 +212,18 @@ func TestDRF_FilterFromAnEarlierLeader(t *testing.T) {
 	wantOwners(t, pass(t, d, rec), "a2:f1")
 }
 
+// A recorded filter whose resources still carry allocation info (an
+// offer's, as given) holds back the same resources as one without.
+func TestDRF_FilterOfAllocatedResources(t *testing.T) {
+	d, rec, clock := newTestDRF(t)
+	d.AddFramework("f1", []string{"r"}, nil)
+	d.Filter("f1", RecordedFilter{AgentID: "a1", Role: "r", Resources: res(4, 4096).Allocate("r"), Until: clock.Now().Add(time.Hour)})
+	d.AddAgent("a1", res(4, 4096), nil)
+	wantOwners(t, pass(t, d, rec))
+	clock.Advance(time.Hour)
+	wantOwners(t, pass(t, d, rec), "a1:f1")
+}
+
 func TestDRF_RecoverWithoutFilterReoffers(t *testing.T) {
 	d, rec, _ := newTestDRF(t)
 	d.AddFramework("f1", []string{"r"}, nil)

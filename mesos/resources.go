@@ -619,6 +619,17 @@ func (rs Resources) Allocate(role string) Resources {
 	return out
 }
 
+// HasAllocationInfo reports whether any entry of rs carries
+// allocation_info.
+func (rs Resources) HasAllocationInfo() bool {
+	for i := range rs {
+		if rs[i].AllocationInfo != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Unallocate returns a copy of rs with allocation_info removed.
 func (rs Resources) Unallocate() Resources {
 	out := Resources(nil)
