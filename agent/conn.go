@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -106,7 +105,7 @@ func (c *serverConn) leaderAddr() string {
 
 // run subscribes again and again until ctx ends.
 func (c *serverConn) run(ctx context.Context) {
-	var backoff time.Duration
+	var pace agentapi.Reconnect
 	for {
 		registered, err := c.session(ctx)
 		c.setLeader("")
@@ -115,22 +114,13 @@ func (c *serverConn) run(ctx context.Context) {
 			return
 		}
 		if registered {
-			backoff = 0
 			c.log.Warn("lost the server connection; reconnecting", "error", err)
 		} else {
 			c.log.Debug("cannot register with a server", "error", err)
 		}
-		var wait time.Duration
-		if errors.Is(err, ErrNoLeader) || errors.Is(err, errLeaderChanging) {
-			// Servers answer: a leader is being elected. Retry soon and keep
-			// the backoff small, so the agent is back a moment after the
-			// new leader.
-			backoff = 0
-			wait = agentapi.ElectionRetry/2 + rand.N(agentapi.ElectionRetry/2+1)
-		} else {
-			backoff = min(max(2*backoff, agentapi.MinConnectBackoff), agentapi.MaxConnectBackoff)
-			wait = backoff/2 + rand.N(backoff/2+1)
-		}
+		// Servers that answer while a leader is being elected are asked
+		// again soon, so the agent is back a moment after the new leader.
+		wait := pace.Next(registered, errors.Is(err, ErrNoLeader) || errors.Is(err, errLeaderChanging))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

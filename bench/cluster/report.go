@@ -102,6 +102,7 @@ type counts struct {
 	UnplannedLeaderChanges int   `json:"unplanned_leader_changes"`
 	RaftElections          int   `json:"raft_elections"`
 	Reregistrations        int64 `json:"agent_reregistrations"`
+	NoLeaderAnswers        int64 `json:"agent_calls_answered_no_leader"`
 	AgentErrorEvents       int64 `json:"agent_error_events"`
 	AgentUpdateFailures    int64 `json:"agent_update_call_failures"`
 	AgentResends           int64 `json:"agent_update_resends"`
@@ -202,8 +203,8 @@ func (r *result) writeText(w io.Writer) {
 			mib(m.HeapBaseline), mib(m.HeapAfterPlacement), m.HeapPerTask)
 	}
 	c := r.Counts
-	p("unplanned leader changes %d (raft elections %d in all), agent re-registrations %d",
-		c.UnplannedLeaderChanges, c.RaftElections, c.Reregistrations)
+	p("unplanned leader changes %d (raft elections %d in all), agent re-registrations %d, agent calls answered 'no leader' %d",
+		c.UnplannedLeaderChanges, c.RaftElections, c.Reregistrations, c.NoLeaderAnswers)
 	p("errors: ERROR events %d at frameworks, %d at agents; failed calls %d (frameworks), %d (agent UPDATEs); server ERROR log lines %d",
 		c.FrameworkErrorEvents, c.AgentErrorEvents, c.FrameworkCallFailures, c.AgentUpdateFailures, c.ServerErrorLogLines)
 	p("tasks: %d launched at agents (%d twice), %d running twice, %d unexpected terminal updates",

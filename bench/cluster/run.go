@@ -385,6 +385,7 @@ func (b *bench) finish() {
 	}
 	if s := b.sim; s != nil {
 		c.Reregistrations = s.stats.reregistrations.Load()
+		c.NoLeaderAnswers = s.stats.noLeader.Load()
 		c.AgentErrorEvents = s.stats.errorEvents.Load()
 		c.AgentUpdateFailures = s.stats.updateFailures.Load()
 		c.AgentResends = s.stats.resends.Load()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -32,6 +31,7 @@ var (
 type simStats struct {
 	registrations   atomic.Int64 // REGISTERED events, first ones included
 	reregistrations atomic.Int64 // REGISTERED events after the first
+	noLeader        atomic.Int64 // calls answered 503: no leader serves yet
 	launches        atomic.Int64 // tasks in LAUNCH commands
 	dupLaunches     atomic.Int64 // tasks launched again on an agent that already had them
 	errorEvents     atomic.Int64 // ERROR events on agent streams
@@ -183,7 +183,7 @@ func (a *simAgent) rotate() {
 
 // run subscribes again and again until ctx ends.
 func (a *simAgent) run(ctx context.Context) {
-	var backoff time.Duration
+	var pace agentapi.Reconnect
 	for {
 		registered, err := a.session(ctx)
 		a.mu.Lock()
@@ -192,18 +192,8 @@ func (a *simAgent) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if registered {
-			backoff = 0
-		}
 		a.sim.log.Trace("agent stream ended", "agent", a.hostname, "error", err)
-		var wait time.Duration
-		if errors.Is(err, errNoLeader) || errors.Is(err, errLeaderChanging) {
-			backoff = 0
-			wait = agentapi.ElectionRetry/2 + rand.N(agentapi.ElectionRetry/2+1)
-		} else {
-			backoff = min(max(2*backoff, agentapi.MinConnectBackoff), agentapi.MaxConnectBackoff)
-			wait = backoff/2 + rand.N(backoff/2+1)
-		}
+		wait := pace.Next(registered, errors.Is(err, errNoLeader) || errors.Is(err, errLeaderChanging))
 		if pause(ctx, wait) != nil {
 			return
 		}
@@ -256,6 +246,7 @@ func (a *simAgent) post(ctx context.Context, addr string, call *agentapi.Call) (
 			addr = next
 		case http.StatusServiceUnavailable:
 			drain(resp)
+			a.sim.stats.noLeader.Add(1)
 			return addr, nil, fmt.Errorf("%s call to %s: %w", call.Type, addr, errNoLeader)
 		default:
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
