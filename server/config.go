@@ -110,6 +110,10 @@ type Config struct {
 	// BenchmarkSnapshot_Persist): at 100,000 tasks, seconds of cpu, so under
 	// load it is taken every two minutes, not every thirty seconds.
 	SnapshotInterval time.Duration
+	// SnapshotSettle is how long periodic snapshots wait after a leader
+	// change, while every agent and framework comes back to the new
+	// leader (snapshothold.go); negative: they do not wait.
+	SnapshotSettle time.Duration
 
 	Logger hclog.Logger
 
@@ -193,6 +197,7 @@ func DefaultConfig() Config {
 		ApplyTimeout:         10 * time.Second,
 		SnapshotThreshold:    8192,
 		SnapshotInterval:     2 * time.Minute,
+		SnapshotSettle:       30 * time.Second,
 	}
 }
 
@@ -254,6 +259,9 @@ func (c *Config) validate() error {
 	fill(&c.SnapshotInterval, d.SnapshotInterval)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = d.SnapshotThreshold
+	}
+	if c.SnapshotSettle == 0 {
+		c.SnapshotSettle = d.SnapshotSettle
 	}
 	if c.MinAllocatableResources == "" {
 		c.MinAllocatableResources = d.MinAllocatableResources

@@ -20,3 +20,6 @@ func (s *Server) RaftLeaderIDForTest() string {
 	_, id := s.raft.LeaderWithID()
 	return string(id)
 }
+
+// SnapshotsHeldForTest reports whether periodic snapshots are postponed.
+func (s *Server) SnapshotsHeldForTest() bool { return s.snapHold.held() }

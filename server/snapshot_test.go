@@ -71,3 +71,14 @@ func TestServer_SnapshotSaveRestoreAndCompaction(t *testing.T) {
 		t.Fatalf("%d frameworks after restart, want 25", n)
 	}
 }
+
+// A server that has seen a leader elected postpones its periodic
+// snapshots for the settle time; with none configured it does not.
+func TestServer_PeriodicSnapshotsWaitAfterALeaderChange(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	servertest.WaitFor(t, 5*time.Second, "snapshots held after the election", srv.SnapshotsHeldForTest)
+	none := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) { c.SnapshotSettle = -1 }})
+	if none.SnapshotsHeldForTest() {
+		t.Fatal("snapshots held with no settle time")
+	}
+}
