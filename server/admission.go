@@ -30,8 +30,19 @@ type admissionLimits struct {
 	perClient int
 }
 
-// defaultAdmission bounds agents' writes (registrations, status updates).
+// defaultAdmission bounds agents' writes other than registrations
+// (status updates, above all).
 var defaultAdmission = admissionLimits{slots: 256, queue: 20000, wait: 10 * time.Second, perClient: 64}
+
+// registrationAdmission bounds agents' registrations, in a lane of their
+// own. A registration holds its slot while it waits for its commit, and
+// registrations that wait together are committed together, up to
+// maxRegistrationBatch per log entry: with 256 slots, a new leader took
+// a data center's agents back 256 a commit. With 1,024, two full entries
+// are in flight; at 5,000 agents every agent was back after 5.3 s instead
+// of 6.0 s (median of three interleaved runs), half of them after 3.7 s
+// instead of 4.3 s.
+var registrationAdmission = admissionLimits{slots: 2 * maxRegistrationBatch, queue: 20000, wait: 10 * time.Second, perClient: 64}
 
 // frameworkAdmission bounds frameworks' writes (SUBSCRIBE, ACCEPT, KILL,
 // DECLINE, …) in a lane of their own: a framework's call does not wait

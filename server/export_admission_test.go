@@ -12,12 +12,20 @@ import (
 func (s *Server) HoldAdmissionForTest(t testing.TB) (release func()) {
 	t.Helper()
 	m := s.leaderForTest(t)
-	return holdSlots(t, m.adm, m.fwAdm)
+	return holdSlots(t, m.adm, m.regAdm, m.fwAdm)
 }
 
 // HoldAgentAdmissionForTest takes every slot of the agents' admission
-// lane only.
+// lanes (registrations and other writes).
 func (s *Server) HoldAgentAdmissionForTest(t testing.TB) (release func()) {
+	t.Helper()
+	m := s.leaderForTest(t)
+	return holdSlots(t, m.adm, m.regAdm)
+}
+
+// HoldAgentWritesAdmissionForTest takes every slot of the lane of agents'
+// writes other than registrations (their status updates).
+func (s *Server) HoldAgentWritesAdmissionForTest(t testing.TB) (release func()) {
 	t.Helper()
 	return holdSlots(t, s.leaderForTest(t).adm)
 }

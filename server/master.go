@@ -65,9 +65,9 @@ type master struct {
 	acks chan pendingAck
 	// registrations feeds the registration batcher.
 	registrations chan pendingRegistration
-	// adm admits agents' writes, and fwAdm frameworks', at the pace raft
-	// commits them (admission.go).
-	adm, fwAdm *admission
+	// adm admits agents' writes, regAdm their registrations and fwAdm
+	// frameworks' writes, at the pace raft commits them (admission.go).
+	adm, regAdm, fwAdm *admission
 	// kills are the KILLs sent for tasks not ended yet (kills.go).
 	kills pendingKills
 	// drainMu serializes the checks that complete agent drains.
@@ -101,6 +101,7 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 	}
 	m.elected = time.Now()
 	m.adm = newAdmission(ctx, defaultAdmission)
+	m.regAdm = newAdmission(ctx, registrationAdmission)
 	m.fwAdm = newAdmission(ctx, frameworkAdmission)
 	m.info = masterInfo(m.clusterID, s.nodeID, s.HTTPAddr())
 	alloc, err := allocator.New(s.cfg.Allocator, allocator.Config{

@@ -33,7 +33,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if info.ID != nil && info.ID.Value != "" {
 		client = "agent " + info.ID.Value
 	}
-	release, err := m.adm.enter(r.Context(), client)
+	release, err := m.regAdm.enter(r.Context(), client)
 	if err != nil {
 		return err
 	}

@@ -249,3 +249,32 @@ func TestScheduler_FrameworkCallsDoNotWaitBehindAgents(t *testing.T) {
 	f.mustCall("REVIVE", "revive", `{}`)
 	t.Logf("SUBSCRIBE, SUPPRESS and REVIVE answered in %s with every agent slot taken", time.Since(start))
 }
+
+// TestAgent_RegistrationDoesNotWaitBehindStatusUpdates: while every slot
+// of the agents' status updates is taken (a burst of launches), an agent
+// that registers, as every agent does with a new leader, is admitted in
+// its own lane and gets its REGISTERED event.
+func TestAgent_RegistrationDoesNotWaitBehindStatusUpdates(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	release := srv.HoldAgentWritesAdmissionForTest(t)
+	defer release()
+	body, _ := json.Marshal(agentapi.Call{Type: agentapi.CallSubscribe, Subscribe: &agentapi.Subscribe{
+		AgentInfo: mesos.AgentInfo{Hostname: "beside-updates", Port: 5051, Resources: agentResources()}}})
+	client := &http.Client{Timeout: 5 * time.Second} // a queued registration would wait out the admission's 10 s
+	resp, err := client.Post("http://"+srv.HTTPAddr()+agentapi.Path, "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("SUBSCRIBE: %s", resp.Status)
+	}
+	rec, err := recordio.NewReader(resp.Body).ReadRecord()
+	var ev agentapi.Event
+	if err == nil {
+		err = json.Unmarshal(rec, &ev)
+	}
+	if err != nil || ev.Type != agentapi.EventRegistered {
+		t.Fatalf("first event %q, %v; want REGISTERED", ev.Type, err)
+	}
+}
