@@ -110,10 +110,12 @@ type Config struct {
 	// BenchmarkSnapshot_Persist): at 100,000 tasks, seconds of cpu, so under
 	// load it is taken every two minutes, not every thirty seconds.
 	SnapshotInterval time.Duration
-	// SnapshotSettle is how long periodic snapshots wait after a leader
-	// change, while every agent and framework comes back to the new
-	// leader (snapshothold.go); negative: they do not wait.
-	SnapshotSettle time.Duration
+	// Settle is how long a new leader settles, while every agent and
+	// framework comes back to it: no periodic snapshot, and a garbage
+	// collection only once the heap has grown by SettleGCPercent
+	// (settle.go). Negative: it does not settle.
+	Settle          time.Duration
+	SettleGCPercent int
 
 	Logger hclog.Logger
 
@@ -197,7 +199,8 @@ func DefaultConfig() Config {
 		ApplyTimeout:         10 * time.Second,
 		SnapshotThreshold:    8192,
 		SnapshotInterval:     2 * time.Minute,
-		SnapshotSettle:       30 * time.Second,
+		Settle:               30 * time.Second,
+		SettleGCPercent:      400,
 	}
 }
 
@@ -260,8 +263,11 @@ func (c *Config) validate() error {
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = d.SnapshotThreshold
 	}
-	if c.SnapshotSettle == 0 {
-		c.SnapshotSettle = d.SnapshotSettle
+	if c.Settle == 0 {
+		c.Settle = d.Settle
+	}
+	if c.SettleGCPercent == 0 {
+		c.SettleGCPercent = d.SettleGCPercent
 	}
 	if c.MinAllocatableResources == "" {
 		c.MinAllocatableResources = d.MinAllocatableResources

@@ -22,4 +22,4 @@ func (s *Server) RaftLeaderIDForTest() string {
 }
 
 // SnapshotsHeldForTest reports whether periodic snapshots are postponed.
-func (s *Server) SnapshotsHeldForTest() bool { return s.snapHold.held() }
+func (s *Server) SnapshotsHeldForTest() bool { return s.settling.snapshotsHeld() }

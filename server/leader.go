@@ -56,6 +56,12 @@ func (s *Server) establishLeadership(ctx context.Context) {
 	s.mu.Lock()
 	s.leader = m
 	s.mu.Unlock()
+	if len(s.fsm.State().Agents()) > 0 {
+		// Agents come back to this new leader: it settles (settle.go). A
+		// cluster without any (its first election) has none to wait for,
+		// and its first launches do not run with a raised GC target.
+		s.settling.hold()
+	}
 	s.logger.Info("established leadership", "term", term, "took", time.Since(start), "caught_up_in", caughtUp)
 }
 
@@ -67,6 +73,7 @@ func (s *Server) revokeLeadership() {
 	s.leader = nil
 	s.mu.Unlock()
 	if m != nil {
+		s.settling.end()
 		m.revoke()
 		s.logger.Info("revoked leadership", "term", m.term)
 	}

@@ -154,8 +154,7 @@ func (s *Server) leaderObservations() {
 	s.raft.RegisterObserver(s.leaderObs)
 }
 
-// countLeaderChanges counts every new leader raft reports until ctx ends,
-// and postpones periodic snapshots while the cluster settles on it.
+// countLeaderChanges counts every new leader raft reports until ctx ends.
 func (s *Server) countLeaderChanges(ctx context.Context) {
 	defer s.raft.DeregisterObserver(s.leaderObs)
 	var last raft.ServerID
@@ -168,7 +167,6 @@ func (s *Server) countLeaderChanges(ctx context.Context) {
 			if ok && lo.LeaderID != "" && lo.LeaderID != last {
 				last = lo.LeaderID
 				s.metrics.leaderChanges.Inc()
-				s.snapHold.hold()
 			}
 		}
 	}

@@ -50,8 +50,9 @@ type Server struct {
 	leaderCh chan bool
 	// snaps is raft's snapshot store, read for the snapshot metrics.
 	snaps raft.SnapshotStore
-	// snapHold postpones periodic snapshots after a leader change.
-	snapHold *snapshotHold
+	// settling is how the server works for a while after a leader
+	// change (settle.go).
+	settling *settling
 	// metrics is this server's own Prometheus registry and metrics.
 	metrics     *serverMetrics
 	leaderObs   *raft.Observer
@@ -222,7 +223,7 @@ func (s *Server) setupRaft() error {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	s.raft = r
-	s.snapHold = newSnapshotHold(r, rc.SnapshotThreshold, cfg.SnapshotSettle)
+	s.settling = newSettling(r, rc.SnapshotThreshold, cfg.Settle, cfg.SettleGCPercent)
 	s.leaderObservations()
 	s.behindCandidates = newCandidateWatch()
 	if !existing && cfg.BootstrapExpect == 1 && len(cfg.Join) == 0 && cfg.TestRaft == nil {

@@ -72,12 +72,25 @@ func TestServer_SnapshotSaveRestoreAndCompaction(t *testing.T) {
 	}
 }
 
-// A server that has seen a leader elected postpones its periodic
-// snapshots for the settle time; with none configured it does not.
+// A server that becomes the leader of a cluster with agents settles: it
+// postpones its periodic snapshots for the settle time. A new cluster's
+// first leader (no agent yet) does not settle, nor does a server with no
+// settle time.
 func TestServer_PeriodicSnapshotsWaitAfterALeaderChange(t *testing.T) {
-	srv := servertest.NewServer(t, servertest.Options{})
-	servertest.WaitFor(t, 5*time.Second, "snapshots held after the election", srv.SnapshotsHeldForTest)
-	none := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) { c.SnapshotSettle = -1 }})
+	dir := t.TempDir()
+	srv := servertest.NewServer(t, servertest.Options{DataDir: dir})
+	if srv.SnapshotsHeldForTest() {
+		t.Fatal("snapshots held after a new cluster's first election")
+	}
+	a := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	a.Start(t)
+	servertest.WaitFor(t, 5*time.Second, "the agent registered", func() bool { return len(srv.FSM().State().Agents()) == 1 })
+	a.Stop()
+	srv.Stop()
+	again := servertest.NewServer(t, servertest.Options{DataDir: dir})
+	servertest.WaitFor(t, 5*time.Second, "snapshots held after the election", again.SnapshotsHeldForTest)
+	again.Stop()
+	none := servertest.NewServer(t, servertest.Options{DataDir: dir, Tweak: func(c *server.Config) { c.Settle = -1 }})
 	if none.SnapshotsHeldForTest() {
 		t.Fatal("snapshots held with no settle time")
 	}
