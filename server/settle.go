@@ -24,9 +24,9 @@ import (
 //     has doubled since the last collection) the new leader collected
 //     twice while agents registered, with marking phases of 1.6 and 0.9 s
 //     in which every allocating goroutine had to help mark (0.8 and 0.35 s
-//     of cpu). While settling, the heap may grow to gcPercent more than
-//     the live data before a collection: more memory for those seconds
-//     instead of cpu.
+//     of cpu). While settling, the heap may grow by gcPercent percent of
+//     the live data (400: to five times it) before a collection: more
+//     memory for those seconds instead of cpu.
 type settling struct {
 	raft      *raft.Raft
 	threshold uint64 // the configured SnapshotThreshold
@@ -34,18 +34,21 @@ type settling struct {
 	period    time.Duration
 
 	mu      sync.Mutex
-	gen     int // which hold is the latest
-	timer   *time.Timer
+	gen     int         // which hold is the latest
+	stop    func() bool // stops the latest hold's timer
 	holding bool
 	// restoreGC is the GC target to put back, when settling raised it.
 	restoreGC *int
 	// setGC sets the process' GC target and returns the one before
-	// (debug.SetGCPercent).
+	// (debug.SetGCPercent); after runs f once d has passed
+	// (time.AfterFunc) and returns what stops it.
 	setGC func(int) int
+	after func(d time.Duration, f func()) (stop func() bool)
 }
 
 func newSettling(r *raft.Raft, threshold uint64, period time.Duration, gcPercent int) *settling {
-	return &settling{raft: r, threshold: threshold, period: period, gcPercent: gcPercent, setGC: debug.SetGCPercent}
+	return &settling{raft: r, threshold: threshold, period: period, gcPercent: gcPercent, setGC: debug.SetGCPercent,
+		after: func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }}
 }
 
 // hold settles until period has passed since the latest call.
@@ -57,15 +60,15 @@ func (h *settling) hold() {
 	defer h.mu.Unlock()
 	h.gen++
 	gen := h.gen
-	if h.timer != nil {
-		h.timer.Stop()
+	if h.stop != nil {
+		h.stop()
 	}
 	if !h.holding {
 		h.holding = true
 		h.setThreshold(math.MaxUint64)
 		h.raiseGC()
 	}
-	h.timer = time.AfterFunc(h.period, func() {
+	h.stop = h.after(h.period, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if h.gen == gen {
@@ -82,8 +85,8 @@ func (h *settling) end() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.gen++
-	if h.timer != nil {
-		h.timer.Stop()
+	if h.stop != nil {
+		h.stop()
 	}
 	if h.holding {
 		h.release()

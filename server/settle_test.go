@@ -29,25 +29,28 @@ type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
-// waitUntil polls cond for up to d.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+// timers stands in for time.AfterFunc: the test fires what settling
+// armed, and sees what it stopped.
+type timers struct {
+	armed   []func()
+	periods []time.Duration
+	stopped []bool
+}
+
+func (ts *timers) after(d time.Duration, f func()) func() bool {
+	i := len(ts.armed)
+	ts.armed, ts.periods, ts.stopped = append(ts.armed, f), append(ts.periods, d), append(ts.stopped, false)
+	return func() bool { ts.stopped[i] = true; return true }
 }
 
 func TestSettling_PostponesSnapshotsAndCollectionsUntilSettled(t *testing.T) {
 	r := singleRaft(t, 100)
-	h, gc := newTestSettling(r, 200*time.Millisecond, 100)
+	h, gc := newTestSettling(r, 30*time.Second, 100)
+	var ts timers
+	h.after = ts.after
 	if h.snapshotsHeld() {
 		t.Fatal("settling before any leader change")
 	}
-	start := time.Now()
 	h.hold()
 	if !h.snapshotsHeld() {
 		t.Fatal("snapshots not held after a leader change")
@@ -55,13 +58,20 @@ func TestSettling_PostponesSnapshotsAndCollectionsUntilSettled(t *testing.T) {
 	if got := *gc; got != 400 {
 		t.Fatalf("GC target while settling %d, want 400", got)
 	}
-	// A second change within the settle time settles on from the second.
-	time.Sleep(100 * time.Millisecond)
-	second := time.Now()
+	// A second change while settling settles on for the whole period from
+	// the second: the first one's timer is stopped, and were it to fire
+	// anyway it would end nothing.
 	h.hold()
-	waitUntil(t, 2*time.Second, "settled", func() bool { return !h.snapshotsHeld() })
-	if held := time.Since(second); held < 200*time.Millisecond {
-		t.Fatalf("settled %v after the second change (%v after the first); want the settle time from the second", held, time.Since(start))
+	if len(ts.armed) != 2 || ts.periods[1] != 30*time.Second || !ts.stopped[0] {
+		t.Fatalf("timers armed for %v, stopped %v; want the first stopped and a second of 30s", ts.periods, ts.stopped)
+	}
+	ts.armed[0]()
+	if !h.snapshotsHeld() || *gc != 400 {
+		t.Fatal("the first change's timer ended settling that the second renewed")
+	}
+	ts.armed[1]()
+	if h.snapshotsHeld() {
+		t.Fatal("snapshots still held once settled")
 	}
 	if got := r.ReloadableConfig().SnapshotThreshold; got != 100 {
 		t.Fatalf("threshold once settled %d, want the configured 100", got)
