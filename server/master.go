@@ -122,18 +122,15 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 		alloc.SetQuota(role, allocator.Quota{Guarantee: q.Guarantees, Limit: q.Limits})
 	}
 
-	// Offers never survive a leader change.
-	if offers := st.Offers(); len(offers) > 0 {
-		ids := make([]string, len(offers))
-		for i, o := range offers {
-			ids[i] = o.ID
-		}
-		if _, err := s.raftApply(fsm.OffersRemoveRequestType, &fsm.OffersRemoveRequest{OfferIDs: ids}); err != nil {
-			cancel()
-			return nil, fmt.Errorf("rescind old offers: %w", err)
-		}
+	// Offers never survive a leader change. They are rescinded while the
+	// frameworks' disconnections commit: each waits for its commit.
+	rescind := make(chan error, 1)
+	go func() { rescind <- rescindOldOffers(s, st) }()
+	err = m.disconnectFrameworks(st.Frameworks(), time.Now())
+	if rerr := <-rescind; rerr != nil {
+		err = rerr
 	}
-	if err := m.disconnectFrameworks(st.Frameworks(), time.Now()); err != nil {
+	if err != nil {
 		cancel()
 		return nil, err
 	}
@@ -156,6 +153,22 @@ func newMaster(parent context.Context, s *Server, term uint64) (*master, error) 
 	m.goRoutine("history-pruner", m.runHistoryPruner)
 	m.goRoutine("inverse-offers", m.runInverseOffers)
 	return m, nil
+}
+
+// rescindOldOffers removes the offers an earlier leader left in the state.
+func rescindOldOffers(s *Server, st *fsm.State) error {
+	offers := st.Offers()
+	if len(offers) == 0 {
+		return nil
+	}
+	ids := make([]string, len(offers))
+	for i, o := range offers {
+		ids[i] = o.ID
+	}
+	if _, err := s.raftApply(fsm.OffersRemoveRequestType, &fsm.OffersRemoveRequest{OfferIDs: ids}); err != nil {
+		return fmt.Errorf("rescind old offers: %w", err)
+	}
+	return nil
 }
 
 // disconnectFrameworks gives every framework that was connected to the
