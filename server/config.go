@@ -113,7 +113,8 @@ type Config struct {
 	// Settle is how long a new leader settles, while every agent and
 	// framework comes back to it: no periodic snapshot, and a garbage
 	// collection only once the heap has grown by SettleGCPercent
-	// (settle.go). Negative: it does not settle.
+	// (settle.go). A negative Settle: it does not settle; a negative
+	// SettleGCPercent: it settles without changing the GC target.
 	Settle          time.Duration
 	SettleGCPercent int
 

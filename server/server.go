@@ -50,8 +50,8 @@ type Server struct {
 	leaderCh chan bool
 	// snaps is raft's snapshot store, read for the snapshot metrics.
 	snaps raft.SnapshotStore
-	// settling is how the server works for a while after a leader
-	// change (settle.go).
+	// settling is how the server works for a while after it became the
+	// leader of a cluster with agents (settle.go).
 	settling *settling
 	// metrics is this server's own Prometheus registry and metrics.
 	metrics     *serverMetrics
