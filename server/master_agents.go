@@ -185,14 +185,24 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	// A drain in progress goes on: its kills are sent again.
 	m.killDrainingTasks(agent.ID)
 	m.checkDrained(agent.ID)
-	defer m.s.metrics.stream("agent")()
+	streamDone := m.s.metrics.stream("agent")
+	stopPings := func() {}
 	if ac.pings {
-		defer m.observeAgent(ac)()
+		stopPings = m.observeAgent(ac)
 	}
-	serveStream(r.Context(), m.ctx, w, rw, ac.out, &agentapi.Event{Type: agentapi.EventHeartbeat, Term: m.term}, m.s.cfg.HeartbeatInterval)
-	// However the stream ended, the agent is now disconnected; when a newer
-	// stream replaced this one it is a no-op.
-	m.agentDisconnected(ac)
+	// However the stream ends, the agent is then disconnected; when a newer
+	// stream replaced this one that is a no-op.
+	end := sync.OnceFunc(func() {
+		stopPings()
+		streamDone()
+		m.agentDisconnected(ac)
+	})
+	heartbeat := &agentapi.Event{Type: agentapi.EventHeartbeat, Term: m.term}
+	if detachStream(w, rw.mediaType, ac.out, heartbeat, m.s.cfg.HeartbeatInterval, m.ctx, end) {
+		return nil
+	}
+	serveStream(r.Context(), m.ctx, w, rw, ac.out, heartbeat, m.s.cfg.HeartbeatInterval)
+	end()
 	return nil
 }
 

@@ -30,6 +30,9 @@ type outbox[T any] struct {
 	// closed because its client stopped reading must not wait for that
 	// client's write to time out (under mu).
 	abort func()
+	// wake, when set, is called after every push and at the close: a
+	// detached stream has no goroutine waiting on ready (under mu).
+	wake func()
 }
 
 func newOutbox[T any]() *outbox[T] {
@@ -52,12 +55,28 @@ func (o *outbox[T]) push(v T, overflow *T) bool {
 		return false
 	}
 	o.items = append(o.items, v)
+	wake := o.wake
 	o.mu.Unlock()
 	select {
 	case o.ready <- struct{}{}:
 	default:
 	}
+	if wake != nil {
+		wake()
+	}
 	return true
+}
+
+// pending reports whether events wait or the outbox has closed.
+func (o *outbox[T]) pending() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	select {
+	case <-o.done:
+		return true
+	default:
+	}
+	return len(o.items) > 0
 }
 
 // take returns everything queued and leaves the outbox empty, releasing
@@ -84,14 +103,24 @@ func (o *outbox[T]) shut(final *T, abort bool) {
 		if abort && o.abort != nil {
 			o.abort()
 		}
+		wake := o.wake
 		o.mu.Unlock()
 		close(o.done)
+		if wake != nil {
+			wake()
+		}
 	})
 }
 
 func (o *outbox[T]) setAbort(fn func()) {
 	o.mu.Lock()
 	o.abort = fn
+	o.mu.Unlock()
+}
+
+func (o *outbox[T]) setWake(fn func()) {
+	o.mu.Lock()
+	o.wake = fn
 	o.mu.Unlock()
 }
 

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// A detached stream serves an outbox on a connection taken over from
+// net/http once the stream's response has begun (its header and first
+// events written and flushed, in chunked transfer coding). An agent's
+// command stream is idle nearly all of its life, and net/http keeps for
+// each open response a goroutine (the handler's, its stack grown by the
+// middleware), a second one reading in the background, 4 KiB read and
+// 4 KiB write buffers and the request: about 35 KB per agent at the
+// leader, where a detached stream keeps the connection, a timer and one
+// small goroutine waiting for the connection to close. Events are
+// written by a goroutine started when some wait and gone once they are
+// written. The bytes on the wire are the same: each burst of records is
+// one chunk, and the stream ends with the last chunk.
+type detachedStream[T any] struct {
+	conn      net.Conn
+	o         *outbox[T]
+	mediaType string
+	heartbeat T
+	interval  time.Duration
+	onEnd     func()
+
+	// writing is set while a goroutine writes; it stays set once the
+	// stream has ended.
+	writing  atomic.Bool
+	beat     *time.Timer
+	stopTerm func() bool
+}
+
+// detachStream takes w's connection over and serves o on it until the
+// outbox closes (its final event written), the client closes the
+// connection, a write fails or term ends; then onEnd runs, once. It
+// returns false, having taken nothing over, when the connection cannot be
+// taken (HTTP/2, or a writer that does not reach one): the caller serves
+// the stream itself.
+func detachStream[T any](w http.ResponseWriter, mediaType string, o *outbox[T], heartbeat T, interval time.Duration, term context.Context, onEnd func()) bool {
+	rc := http.NewResponseController(w)
+	if err := rc.Flush(); err != nil {
+		return false
+	}
+	conn, _, err := rc.Hijack()
+	if err != nil {
+		return false
+	}
+	d := &detachedStream[T]{conn: conn, o: o, mediaType: mediaType, heartbeat: heartbeat, interval: interval, onEnd: onEnd}
+	o.setAbort(func() { _ = conn.SetWriteDeadline(time.Now()) })
+	d.beat = time.AfterFunc(interval, d.tick)
+	d.stopTerm = context.AfterFunc(term, func() { o.close(nil) })
+	go d.watch()
+	o.setWake(d.kick)
+	d.kick() // what was queued before
+	return true
+}
+
+// watch closes the stream when the client closes the connection (or
+// sends anything at all on it: a command stream's client only reads).
+func (d *detachedStream[T]) watch() {
+	var b [1]byte
+	_, _ = d.conn.Read(b[:])
+	d.o.close(nil)
+}
+
+// tick queues a heartbeat every interval.
+func (d *detachedStream[T]) tick() {
+	if d.o.push(d.heartbeat, nil) {
+		d.beat.Reset(d.interval)
+	}
+}
+
+// kick starts a writer unless one runs.
+func (d *detachedStream[T]) kick() {
+	if d.writing.CompareAndSwap(false, true) {
+		go d.write()
+	}
+}
+
+// write writes what waits, until nothing does; at the outbox's end it
+// ends the stream and stays the writer for good.
+func (d *detachedStream[T]) write() {
+	for {
+		select {
+		case <-d.o.done:
+			d.end()
+			return
+		default:
+		}
+		evs := d.o.take()
+		for len(evs) > 0 {
+			n := min(len(evs), maxEventsPerWrite)
+			if err := d.writeChunk(evs[:n]); err != nil {
+				d.o.close(nil)
+				break
+			}
+			evs = evs[n:]
+		}
+		d.writing.Store(false)
+		// A push between take and Store found a writer running and left
+		// its events to it: look again.
+		if !d.o.pending() || !d.writing.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// writeChunk writes events as one chunk of records.
+func (d *detachedStream[T]) writeChunk(evs []T) error {
+	var recs bytes.Buffer
+	if err := writeEvents(newEventWriter(&recs, d.mediaType), evs); err != nil {
+		return err
+	}
+	return d.writeRaw(chunk(recs.Bytes()))
+}
+
+func (d *detachedStream[T]) writeRaw(b []byte) error {
+	_ = d.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	_, err := d.conn.Write(b)
+	return err
+}
+
+// end writes the outbox's final event, if it has one, and the last chunk,
+// closes the connection and runs onEnd.
+func (d *detachedStream[T]) end() {
+	d.beat.Stop()
+	d.stopTerm()
+	d.o.setWake(nil)
+	if ev := d.o.finalEvent(); ev != nil {
+		_ = d.writeChunk([]T{*ev})
+	}
+	_ = d.writeRaw([]byte("0\r\n\r\n"))
+	_ = d.conn.Close()
+	d.onEnd()
+}
+
+// chunk frames p as one chunk of HTTP/1.1's chunked transfer coding.
+func chunk(p []byte) []byte {
+	b := make([]byte, 0, len(p)+20)
+	b = strconv.AppendInt(b, int64(len(p)), 16)
+	b = append(b, "\r\n"...)
+	b = append(b, p...)
+	return append(b, "\r\n"...)
+}
