@@ -32,6 +32,10 @@ const maxTrackedDeliveries = 1 << 16
 type deliveries struct {
 	mu   sync.Mutex
 	sent map[[16]byte]time.Time
+	// peak is the most entries sent has held since it was made: a Go map
+	// keeps the room of its peak, so one that has emptied is made anew (a
+	// placement burst leaves ~140 KB per framework otherwise).
+	peak int
 }
 
 // shouldSend tells whether status update uuid is to be sent on the
@@ -55,6 +59,7 @@ func (d *deliveries) shouldSend(uuid []byte, duplicate bool, now time.Time) (sen
 		return true, 0
 	}
 	d.sent[k] = now
+	d.peak = max(d.peak, len(d.sent))
 	return true, redeliveryQuiet
 }
 
@@ -65,9 +70,25 @@ func (d *deliveries) forget(uuid []byte) {
 		return
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	delete(d.sent, [16]byte(uuid))
-	d.mu.Unlock()
+	switch n := len(d.sent); {
+	case n == 0:
+		d.sent, d.peak = nil, 0
+	case d.peak >= minShrinkDeliveries && n <= d.peak/8:
+		// Copying what is left costs less than the deletes that emptied
+		// the map this far.
+		kept := make(map[[16]byte]time.Time, n)
+		for k, v := range d.sent {
+			kept[k] = v
+		}
+		d.sent, d.peak = kept, n
+	}
 }
+
+// minShrinkDeliveries is the smallest peak for which a map of deliveries
+// that has mostly emptied is made anew.
+const minShrinkDeliveries = 1024
 
 // forwardUpdate sends a status update to its framework's current stream,
 // unless a resend (duplicate) of it went there within redeliveryQuiet. It

@@ -46,3 +46,39 @@ func TestDeliveries_ResendWithinTheQuietPeriodIsNotSentAgain(t *testing.T) {
 	s, q = d.shouldSend(extra, true, t0)
 	expect("past the bound, a resend of a sending that was not remembered", true, 0, s, q)
 }
+
+// TestDeliveries_MapIsMadeAnewAsItEmpties: once a burst's updates are
+// acknowledged the map that held them goes (a Go map keeps the room of its
+// peak); what is left of a large map that has mostly emptied is copied
+// into a small one, and still held back.
+func TestDeliveries_MapIsMadeAnewAsItEmpties(t *testing.T) {
+	var d deliveries
+	t0 := time.Unix(1000, 0)
+	key := func(i int) []byte {
+		k := make([]byte, 16)
+		k[0], k[1] = byte(i), byte(i>>8)
+		return k
+	}
+	const burst = 8 * minShrinkDeliveries
+	for i := 0; i < burst; i++ {
+		d.shouldSend(key(i), false, t0)
+	}
+	for i := 0; i < burst-burst/8; i++ {
+		d.forget(key(i))
+	}
+	if got := len(d.sent); got != burst/8 {
+		t.Fatalf("%d deliveries remembered, want %d", got, burst/8)
+	}
+	if d.peak != burst/8 {
+		t.Fatalf("a map emptied to an eighth of its peak was not made anew (peak %d)", d.peak)
+	}
+	if s, _ := d.shouldSend(key(burst-1), true, t0.Add(time.Second)); s {
+		t.Fatal("a resend within the quiet period went after the map was made anew")
+	}
+	for i := burst - burst/8; i < burst; i++ {
+		d.forget(key(i))
+	}
+	if d.sent != nil || d.peak != 0 {
+		t.Fatalf("an emptied map was kept: %d entries, peak %d", len(d.sent), d.peak)
+	}
+}
