@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -191,4 +192,44 @@ func TestProfileCPU_WritesAProfile(t *testing.T) {
 	if _, err := profileCPU(filepath.Join(t.TempDir(), "missing", "bench.cpu")); err == nil || !strings.Contains(err.Error(), "-cpuprofile") {
 		t.Fatalf("a profile in a missing directory: %v, want an error naming -cpuprofile", err)
 	}
+}
+
+// TestEstablishedAfter_ReadsTheLogsClock: the first "established
+// leadership" line at or after t0 gives its own timestamp; lines before t0
+// and lines without a timestamp are passed over.
+func TestEstablishedAfter_ReadsTheLogsClock(t *testing.T) {
+	s := &server{logPath: filepath.Join(t.TempDir(), "server.log")}
+	log := strings.Join([]string{
+		"2026-12-06T22:08:27.035Z [INFO]  mesh.server: established leadership: term=2 took=8.9ms",
+		"garbled established leadership",
+		"2026-12-06T22:08:33.330Z [INFO]  mesh.server: the leader's process is gone",
+		"2026-12-06T22:08:33.400Z [INFO]  mesh.server: established leadership: term=3 took=49ms",
+		"2026-12-06T22:09:00.000Z [INFO]  mesh.server: established leadership: term=4 took=9ms",
+	}, "\n") + "\n"
+	if err := os.WriteFile(s.logPath, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 6, 22, 8, 33, 266e6, time.UTC)
+	at, ok := s.establishedAfter(t0)
+	if want := t0.Add(134 * time.Millisecond); !ok || !at.Equal(want) {
+		t.Fatalf("establishedAfter = %v, %v; want %v", at, ok, want)
+	}
+	if _, ok := s.establishedAfter(t0.Add(time.Hour)); ok {
+		t.Fatal("found a leadership established before t0")
+	}
+}
+
+func FuzzLogTime(f *testing.F) {
+	f.Add("2026-12-06T22:08:33.400Z [INFO]  mesh.server: established leadership")
+	f.Add("2026-12-06T22:08:33.400+0100 x")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, line string) {
+		at, ok := logTime(line)
+		if !ok {
+			return
+		}
+		if back, ok := logTime(at.Format(logTimeLayout)); !ok || !back.Equal(at) {
+			t.Fatalf("logTime(%q) = %v, which does not read back (%v, %v)", line, at, back, ok)
+		}
+	})
 }

@@ -299,10 +299,15 @@ func (b *bench) failover(ctx context.Context) error {
 	b.log.Info("killing the leader", "server", old.name)
 	t0 := time.Now()
 	old.kill()
-	if _, err := b.cl.waitLeader(ctx); err != nil {
+	fo.Exited = secs(time.Since(t0))
+	leader, err := b.cl.waitLeader(ctx)
+	if err != nil {
 		return err
 	}
-	fo.NewLeaderServes = secs(time.Since(t0))
+	fo.LeaderAnswered = secs(time.Since(t0))
+	if at, ok := leader.establishedAfter(t0); ok {
+		fo.NewLeaderServes = secs(at.Sub(t0))
+	}
 	err = waitUntil(ctx, 20*time.Millisecond, func() bool { n, _ := b.sim.registered(t0); return n == b.cfg.Agents })
 	n, last := b.sim.registered(t0)
 	fo.Reregistered = n

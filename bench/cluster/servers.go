@@ -219,18 +219,11 @@ func (c *cluster) waitLeader(ctx context.Context) (*server, error) {
 func (c *cluster) countLogLines(substr string) int {
 	n := 0
 	for _, s := range c.servers {
-		f, err := os.Open(s.logPath)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), substr) {
+		s.eachLogLine(func(line string) {
+			if strings.Contains(line, substr) {
 				n++
 			}
-		}
-		f.Close()
+		})
 	}
 	return n
 }
@@ -240,26 +233,56 @@ func (c *cluster) countLogLines(substr string) int {
 func (c *cluster) errorLines(until time.Time) []string {
 	var out []string
 	for _, s := range c.servers {
-		f, err := os.Open(s.logPath)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
+		s.eachLogLine(func(line string) {
 			if !strings.Contains(line, "[ERROR]") {
-				continue
+				return
 			}
-			ts, _, _ := strings.Cut(line, " ")
-			if at, err := time.Parse(logTimeLayout, ts); err == nil && at.After(until) {
-				continue
+			if at, ok := logTime(line); ok && at.After(until) {
+				return
 			}
 			out = append(out, s.name+": "+line)
-		}
-		f.Close()
+		})
 	}
 	return out
+}
+
+// establishedAfter returns when the server's log says it established its
+// leadership, the first time after t0. The log's own clock tells it: a
+// request that asks the server is answered only once the server reaches
+// it among thousands of agents registering, and the benchmark's own
+// goroutines wait among the thousands of its simulated agents.
+func (s *server) establishedAfter(t0 time.Time) (time.Time, bool) {
+	var at time.Time
+	s.eachLogLine(func(line string) {
+		if !at.IsZero() || !strings.Contains(line, "established leadership") {
+			return
+		}
+		if ts, ok := logTime(line); ok && !ts.Before(t0) {
+			at = ts
+		}
+	})
+	return at, !at.IsZero()
+}
+
+// eachLogLine calls fn with every line of the server's log.
+func (s *server) eachLogLine(fn func(line string)) {
+	f, err := os.Open(s.logPath)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fn(sc.Text())
+	}
+}
+
+// logTime reads the timestamp that starts a server's log line.
+func logTime(line string) (time.Time, bool) {
+	ts, _, _ := strings.Cut(line, " ")
+	at, err := time.Parse(logTimeLayout, ts)
+	return at, err == nil
 }
 
 // logTimeLayout is the timestamp that starts a server's log line.
