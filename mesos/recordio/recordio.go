@@ -4,7 +4,6 @@ package recordio
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -119,18 +118,29 @@ func (r *Reader) ReadRecord() ([]byte, error) {
 	if n > r.max {
 		return nil, fmt.Errorf("%w: record of %d bytes exceeds the limit of %d", ErrBadRecord, n, r.max)
 	}
-	// Grow the buffer as bytes arrive rather than trusting the header: a
-	// hostile length costs nothing until the data is really sent.
-	var buf bytes.Buffer
-	if n <= 64<<10 {
-		buf.Grow(int(n))
-	}
-	got, err := io.CopyN(&buf, r.r, int64(n))
-	if err != nil {
-		if err == io.EOF && got < int64(n) {
-			err = io.ErrUnexpectedEOF
+	// The payload is read into a buffer of its announced size, up to
+	// recordChunk at a time: a hostile length costs nothing until the data
+	// is really sent. (A bytes.Buffer filled by io.CopyN allocated every
+	// record twice, growing once more at its end to look for more.)
+	buf := make([]byte, 0, min(n, recordChunk))
+	for uint64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, 2*uint64(cap(buf))))
+			copy(grown, buf)
+			buf = grown
 		}
-		return nil, err
+		m, err := io.ReadFull(r.r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
 	}
-	return buf.Bytes(), nil
+	return buf, nil
 }
+
+// recordChunk is how much of a record's payload is allocated before its
+// bytes arrive.
+const recordChunk = 64 << 10

@@ -260,3 +260,37 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestReader_LargeRecordAcrossChunks: a record larger than what is
+// allocated ahead of its bytes is read whole, a byte at a time too.
+func TestReader_LargeRecordAcrossChunks(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 300<<10/16)
+	var stream bytes.Buffer
+	if err := NewWriter(&stream).WriteRecord(payload); err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewReader(iotest.OneByteReader(&stream)).ReadRecord()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(payload))
+	}
+}
+
+// TestReader_OneAllocationPerRecord: a record's payload is allocated once,
+// at its size.
+func TestReader_OneAllocationPerRecord(t *testing.T) {
+	rec := append([]byte("1024\n"), bytes.Repeat([]byte("x"), 1024)...)
+	src := bytes.NewReader(nil)
+	r := NewReader(src)
+	allocs := testing.AllocsPerRun(100, func() {
+		src.Reset(rec)
+		if b, err := r.ReadRecord(); err != nil || len(b) != 1024 || cap(b) != 1024 {
+			t.Fatalf("ReadRecord = %d bytes (cap %d), %v", len(b), cap(b), err)
+		}
+	})
+	if allocs > 1 {
+		t.Fatalf("%v allocations per record, want 1", allocs)
+	}
+}
