@@ -112,13 +112,33 @@ func (d *detachedStream[T]) write() {
 	}
 }
 
-// writeChunk writes events as one chunk of records.
+// writeChunk writes events as one chunk of records. The records are
+// encoded after room for the chunk's size line, which is written into
+// that room once their length is known: one buffer, one write.
 func (d *detachedStream[T]) writeChunk(evs []T) error {
-	var recs bytes.Buffer
-	if err := writeEvents(newEventWriter(&recs, d.mediaType), evs); err != nil {
+	var b bytes.Buffer
+	var room [chunkHeadRoom]byte
+	b.Write(room[:])
+	if err := writeEvents(newEventWriter(&b, d.mediaType), evs); err != nil {
 		return err
 	}
-	return d.writeRaw(chunk(recs.Bytes()))
+	b.WriteString("\r\n")
+	return d.writeRaw(chunkFramed(b.Bytes()))
+}
+
+// chunkHeadRoom is room for a chunk's size line: 16 hex digits and CRLF.
+const chunkHeadRoom = 18
+
+// chunkFramed writes the size line of the chunk that follows
+// chunkHeadRoom bytes of room in b (and ends with CRLF) at the end of that
+// room, and returns the framed chunk.
+func chunkFramed(b []byte) []byte {
+	size := len(b) - chunkHeadRoom - 2
+	var line [chunkHeadRoom]byte
+	head := append(strconv.AppendInt(line[:0], int64(size), 16), "\r\n"...)
+	start := chunkHeadRoom - len(head)
+	copy(b[start:], head)
+	return b[start:]
 }
 
 func (d *detachedStream[T]) writeRaw(b []byte) error {
@@ -136,16 +156,10 @@ func (d *detachedStream[T]) end() {
 	if ev := d.o.finalEvent(); ev != nil {
 		_ = d.writeChunk([]T{*ev})
 	}
-	_ = d.writeRaw([]byte("0\r\n\r\n"))
+	_ = d.writeRaw([]byte(lastChunk))
 	_ = d.conn.Close()
 	d.onEnd()
 }
 
-// chunk frames p as one chunk of HTTP/1.1's chunked transfer coding.
-func chunk(p []byte) []byte {
-	b := make([]byte, 0, len(p)+20)
-	b = strconv.AppendInt(b, int64(len(p)), 16)
-	b = append(b, "\r\n"...)
-	b = append(b, p...)
-	return append(b, "\r\n"...)
-}
+// lastChunk ends a chunked response (with no trailer).
+const lastChunk = "0\r\n\r\n"
