@@ -67,9 +67,9 @@ type freed struct {
 type failover struct {
 	Killed       string `json:"killed"`
 	RunningTasks int    `json:"running_tasks"`
-	// Exited is when the killed process had exited (its sockets closed,
-	// which is how the others learn it is gone).
-	Exited          float64 `json:"killed_process_exited_s"`
+	// Reaped is when the benchmark had reaped the killed process: at the
+	// latest, as the benchmark's own goroutines can be late.
+	Reaped          float64 `json:"killed_process_reaped_s"`
 	NewLeaderServes float64 `json:"new_leader_serves_s"` // by its log
 	// LeaderAnswered is when the new leader first answered the
 	// benchmark's poll of the servers' health.
@@ -188,7 +188,7 @@ func (r *result) writeText(w io.Writer) {
 			fmtSecs(r.Freed.P50), fmtSecs(r.Freed.P99), fmtSecs(r.Freed.Max), r.Freed.Samples, r.Freed.TimedOut)
 	}
 	if f := r.Failover; f != nil {
-		p("failover: kill -9 of the leader (%s) with %d tasks running; its process had exited %s after", f.Killed, f.RunningTasks, fmtSecs(f.Exited))
+		p("failover: kill -9 of the leader (%s) with %d tasks running; the benchmark had reaped it %s after", f.Killed, f.RunningTasks, fmtSecs(f.Reaped))
 		p("  new leader serves %s (by its log; answered a health poll at %s)  fresh offer at a framework %s  every agent re-registered %s (%d of %d)",
 			fmtSecs(f.NewLeaderServes), fmtSecs(f.LeaderAnswered), fmtSecs(f.FreshOffer), fmtSecs(f.AllReregistered), f.Reregistered, r.Agents)
 		p("  agents re-registered: first %s  50%% %s  90%% %s",

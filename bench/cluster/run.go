@@ -299,7 +299,7 @@ func (b *bench) failover(ctx context.Context) error {
 	b.log.Info("killing the leader", "server", old.name)
 	t0 := time.Now()
 	old.kill()
-	fo.Exited = secs(time.Since(t0))
+	fo.Reaped = secs(time.Since(t0))
 	leader, err := b.cl.waitLeader(ctx)
 	if err != nil {
 		return err
