@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -32,7 +33,12 @@ type detachedStream[T any] struct {
 
 	// writing is set while a goroutine writes; it stays set once the
 	// stream has ended.
-	writing  atomic.Bool
+	writing atomic.Bool
+	// broken is set once a write has failed (by the writer only).
+	broken bool
+	// aborted is set when the outbox cuts the stream short: its client is
+	// not taking what it is sent.
+	aborted  atomic.Bool
 	beat     *time.Timer
 	stopTerm func() bool
 }
@@ -53,7 +59,7 @@ func detachStream[T any](w http.ResponseWriter, mediaType string, o *outbox[T], 
 		return false
 	}
 	d := &detachedStream[T]{conn: conn, o: o, mediaType: mediaType, heartbeat: heartbeat, interval: interval, onEnd: onEnd}
-	o.setAbort(func() { _ = conn.SetWriteDeadline(time.Now()) })
+	o.setAbort(d.abort)
 	d.beat = time.AfterFunc(interval, d.tick)
 	d.stopTerm = context.AfterFunc(term, func() { o.close(nil) })
 	go d.watch()
@@ -98,6 +104,7 @@ func (d *detachedStream[T]) write() {
 		for len(evs) > 0 {
 			n := min(len(evs), maxEventsPerWrite)
 			if err := d.writeChunk(evs[:n]); err != nil {
+				d.broken = true
 				d.o.close(nil)
 				break
 			}
@@ -112,18 +119,42 @@ func (d *detachedStream[T]) write() {
 	}
 }
 
-// writeChunk writes events as one chunk of records. The records are
+// writeChunk writes events as one chunk of records, unless the stream
+// has been cut short.
+func (d *detachedStream[T]) writeChunk(evs []T) error {
+	b, err := d.encodeChunk(evs)
+	if err != nil {
+		return err
+	}
+	_ = d.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	// After the deadline is set: an abort from now on moves it to the past.
+	if d.aborted.Load() {
+		return errStreamAborted
+	}
+	_, err = d.conn.Write(b)
+	return err
+}
+
+// abort cuts a write in progress, or the next one, short.
+func (d *detachedStream[T]) abort() {
+	d.aborted.Store(true)
+	_ = d.conn.SetWriteDeadline(time.Now())
+}
+
+var errStreamAborted = errors.New("the stream was cut short")
+
+// encodeChunk encodes events as one chunk of records. The records are
 // encoded after room for the chunk's size line, which is written into
 // that room once their length is known: one buffer, one write.
-func (d *detachedStream[T]) writeChunk(evs []T) error {
+func (d *detachedStream[T]) encodeChunk(evs []T) ([]byte, error) {
 	var b bytes.Buffer
 	var room [chunkHeadRoom]byte
 	b.Write(room[:])
 	if err := writeEvents(newEventWriter(&b, d.mediaType), evs); err != nil {
-		return err
+		return nil, err
 	}
 	b.WriteString("\r\n")
-	return d.writeRaw(chunkFramed(b.Bytes()))
+	return chunkFramed(b.Bytes()), nil
 }
 
 // chunkHeadRoom is room for a chunk's size line: 16 hex digits and CRLF.
@@ -141,25 +172,31 @@ func chunkFramed(b []byte) []byte {
 	return b[start:]
 }
 
-func (d *detachedStream[T]) writeRaw(b []byte) error {
-	_ = d.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	_, err := d.conn.Write(b)
-	return err
-}
-
 // end writes the outbox's final event, if it has one, and the last chunk,
-// closes the connection and runs onEnd.
+// unless a write has failed; then it closes the connection and runs
+// onEnd. Without a final event the last chunk gets streamEndTimeout: a
+// client that is not reading is not waited for.
 func (d *detachedStream[T]) end() {
 	d.beat.Stop()
 	d.stopTerm()
 	d.o.setWake(nil)
-	if ev := d.o.finalEvent(); ev != nil {
-		_ = d.writeChunk([]T{*ev})
+	if !d.broken {
+		var b []byte
+		timeout := streamEndTimeout
+		if ev := d.o.finalEvent(); ev != nil {
+			if c, err := d.encodeChunk([]T{*ev}); err == nil {
+				b, timeout = c, streamWriteTimeout
+			}
+		}
+		_ = d.conn.SetWriteDeadline(time.Now().Add(timeout))
+		_, _ = d.conn.Write(append(b, lastChunk...))
 	}
-	_ = d.writeRaw([]byte(lastChunk))
 	_ = d.conn.Close()
 	d.onEnd()
 }
+
+// streamEndTimeout bounds the write of a stream's last chunk.
+const streamEndTimeout = time.Second
 
 // lastChunk ends a chunked response (with no trailer).
 const lastChunk = "0\r\n\r\n"

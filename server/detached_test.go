@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,4 +157,20 @@ func TestDetachedStream_HTTP2IsServedInPlace(t *testing.T) {
 	if <-detached {
 		t.Fatal("an HTTP/2 stream was detached")
 	}
+}
+
+// TestDetachedStream_ClientThatStopsReadingIsCutOff: a client that takes
+// nothing more fills the connection; the events queued behind overflow
+// the outbox, which ends the stream at once instead of waiting for the
+// blocked write to time out.
+func TestDetachedStream_ClientThatStopsReadingIsCutOff(t *testing.T) {
+	f := newDetachedFixture(t, time.Hour)
+	big := strings.Repeat("x", 64<<10)
+	pushed := 0
+	for ; pushed < 4*maxOutbox && f.o.push(big, nil); pushed++ {
+	}
+	if pushed == 4*maxOutbox {
+		t.Fatalf("the outbox took %d events of a client that reads nothing", pushed)
+	}
+	f.waitEnded(t) // well within streamWriteTimeout
 }
