@@ -28,19 +28,40 @@ var msgpackHandle = func() *msgpack.MsgpackHandle {
 }()
 
 // encoders reuses MessagePack encoders, whose set-up costs more than
-// encoding a small command.
+// encoding a small command, each with the buffer it last encoded into: an
+// entry is encoded into that buffer and copied out once at its size,
+// where encoding into a new buffer grew it step by step (three times the
+// entry's size allocated for each entry).
 var encoders = sync.Pool{New: func() any {
-	return msgpack.NewEncoderBytes(nil, msgpackHandle)
+	e := &pooledEncoder{}
+	e.enc = msgpack.NewEncoderBytes(&e.buf, msgpackHandle)
+	return e
 }}
+
+type pooledEncoder struct {
+	enc *msgpack.Encoder
+	buf []byte
+}
+
+// maxPooledEncodeBuffer bounds the buffer a pooled encoder keeps: a rare
+// large entry's buffer goes with it.
+const maxPooledEncodeBuffer = 1 << 20
 
 // Encode builds a log entry: the type byte, with MsgpackFlag set, then
 // the MessagePack body.
 func Encode(t MessageType, msg any) ([]byte, error) {
-	var body []byte
-	enc := encoders.Get().(*msgpack.Encoder)
-	defer encoders.Put(enc)
-	enc.ResetBytes(&body)
-	if err := enc.Encode(msg); err != nil {
+	e := encoders.Get().(*pooledEncoder)
+	defer encoders.Put(e)
+	if e.buf == nil {
+		e.buf = make([]byte, 0, 4096)
+	}
+	e.enc.ResetBytes(&e.buf)
+	err := e.enc.Encode(msg)
+	body := e.buf
+	if cap(e.buf) > maxPooledEncodeBuffer {
+		e.buf = nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("encode %d: %w", t, err)
 	}
 	out := make([]byte, 1+len(body))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,4 +169,48 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 		_ = DecodeEntry(data, cmd.newRequest())
 	})
+}
+
+// TestEncode_EntriesDoNotShareTheEncodersBuffer: an entry stays as it was
+// encoded while later entries are encoded, one at a time and at once (the
+// encoders and their buffers are reused), and a large entry's buffer is
+// not kept.
+func TestEncode_EntriesDoNotShareTheEncodersBuffer(t *testing.T) {
+	first, err := Encode(StatusAckRequestType, &StatusAckRequest{Acks: []StatusAck{{FrameworkID: "f1", TaskID: "t1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]byte(nil), first...)
+	big := &StatusAckRequest{}
+	for i := 0; i < 40000; i++ {
+		big.Acks = append(big.Acks, StatusAck{FrameworkID: "another-framework", TaskID: fmt.Sprintf("task-%06d", i)})
+	}
+	if b, err := Encode(StatusAckRequestType, big); err != nil || len(b) <= maxPooledEncodeBuffer {
+		t.Fatalf("the large entry is %d bytes (%v), not beyond what an encoder keeps", len(b), err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 3; j++ {
+				if _, err := Encode(StatusAckRequestType, big); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if !bytes.Equal(first, want) {
+		t.Fatal("an encoded entry changed while others were encoded")
+	}
+	var got StatusAckRequest
+	if err := DecodeEntry(first, &got); err != nil || len(got.Acks) != 1 || got.Acks[0].TaskID != "t1" {
+		t.Fatalf("the first entry decodes to %+v, %v", got, err)
+	}
+	e := encoders.Get().(*pooledEncoder)
+	defer encoders.Put(e)
+	if cap(e.buf) > maxPooledEncodeBuffer {
+		t.Fatalf("a pooled encoder kept a buffer of %d bytes", cap(e.buf))
+	}
 }
