@@ -233,3 +233,41 @@ func FuzzLogTime(f *testing.F) {
 		}
 	})
 }
+
+func TestParseProcStatCPU_AddsUserAndSystemTime(t *testing.T) {
+	// A command name with a space and a parenthesis, as /proc shows it.
+	stat := "4242 (mesh (x) y) S 1 4242 4242 0 -1 4194560 2300 0 0 0 250 130 0 0 20 0 9 0 12345 0 0"
+	got, err := parseProcStatCPU(stat)
+	if err != nil || got != 3800*time.Millisecond {
+		t.Fatalf("parseProcStatCPU = %v, %v; want 3.8s", got, err)
+	}
+	for _, bad := range []string{"", "4242 mesh S 1", "4242 (mesh) S 1 2 3", "4242 (mesh) S 1 4242 4242 0 -1 4194560 2300 0 0 0 x 130",
+		"4242 (mesh) S 1 4242 4242 0 -1 4194560 2300 0 0 0 -5 130"} {
+		if _, err := parseProcStatCPU(bad); err == nil {
+			t.Errorf("parseProcStatCPU(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestCPUMeter_CountsThisProcess(t *testing.T) {
+	m := startCPUMeter(0)
+	deadline := time.Now().Add(5 * time.Second)
+	for m.used()[0] < 0.05 && time.Now().Before(deadline) {
+		for i := 0; i < 1e6; i++ {
+			_ = strings.Repeat("x", i%7)
+		}
+	}
+	if got := m.used()[0]; got < 0.05 {
+		t.Fatalf("cpu used = %v s after spinning, want at least 0.05", got)
+	}
+}
+
+func FuzzParseProcStatCPU(f *testing.F) {
+	f.Add("4242 (mesh) S 1 4242 4242 0 -1 4194560 2300 0 0 0 250 130 0 0 20 0 9 0")
+	f.Add("1 ()) R 0 0 0 0 0 0 0 0 0 0 99999999999999999999 1")
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, err := parseProcStatCPU(s); err == nil && d < 0 {
+			t.Fatalf("parseProcStatCPU(%q) = %v", s, d)
+		}
+	})
+}

@@ -81,6 +81,17 @@ type failover struct {
 	FirstReregistered float64 `json:"first_agent_reregistered_s"`
 	HalfReregistered  float64 `json:"half_agents_reregistered_s"`
 	P90Reregistered   float64 `json:"p90_agents_reregistered_s"`
+	// CPU is what the processes used from the kill until every agent was
+	// back: on one machine they share its cores, and the new leader's
+	// share is what re-registrations cost where agents run elsewhere.
+	CPU failoverCPUSecs `json:"cpu_until_all_reregistered"`
+}
+
+// failoverCPUSecs is cpu time in seconds.
+type failoverCPUSecs struct {
+	Leader    float64 `json:"new_leader_s"`
+	Followers float64 `json:"other_servers_s"`
+	Benchmark float64 `json:"benchmark_s"`
 }
 
 // leaderRSS is the leader's resident memory after placement and at the end.
@@ -193,6 +204,10 @@ func (r *result) writeText(w io.Writer) {
 			fmtSecs(f.NewLeaderServes), fmtSecs(f.LeaderAnswered), fmtSecs(f.FreshOffer), fmtSecs(f.AllReregistered), f.Reregistered, r.Agents)
 		p("  agents re-registered: first %s  50%% %s  90%% %s",
 			fmtSecs(f.FirstReregistered), fmtSecs(f.HalfReregistered), fmtSecs(f.P90Reregistered))
+		if f.AllReregistered >= 0 {
+			p("  cpu from the kill until every agent was back: new leader %.2fs (%.2f ms per agent), other servers %.2fs, benchmark %.2fs",
+				f.CPU.Leader, 1000*f.CPU.Leader/float64(max(r.Agents, 1)), f.CPU.Followers, f.CPU.Benchmark)
+		}
 	}
 	m := r.LeaderRSS
 	if m.AfterPlacement == 0 {

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTicks is the unit of the cpu times in /proc/<pid>/stat: Linux
+// reports them in USER_HZ, which is 100 on every architecture it exports
+// to user space.
+const clockTicks = 100
+
+// cpuTime reads how much cpu (user and system) a process has used.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcStatCPU(string(b))
+}
+
+// parseProcStatCPU reads utime and stime, the 14th and 15th fields of
+// /proc/<pid>/stat. The second field, the command's name in parentheses,
+// may hold spaces and parentheses itself, so fields are counted from
+// the last ')'.
+func parseProcStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no command name in /proc stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is the 3rd field (state): utime and stime are f[11], f[12].
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc stat has %d fields after the command, want at least 13", len(f))
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 || n > 1<<50 {
+			return 0, fmt.Errorf("bad cpu time %q in /proc stat", s)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// cpuMeter measures the cpu processes use from a moment on.
+type cpuMeter struct {
+	pids  []int
+	start []time.Duration
+}
+
+// startCPUMeter reads the cpu used so far by each of pids (0: this
+// process); a process it cannot read counts as none.
+func startCPUMeter(pids ...int) *cpuMeter {
+	m := &cpuMeter{pids: pids, start: make([]time.Duration, len(pids))}
+	for i, p := range pids {
+		m.start[i], _ = cpuTime(m.pid(p))
+	}
+	return m
+}
+
+func (m *cpuMeter) pid(p int) int {
+	if p == 0 {
+		return os.Getpid()
+	}
+	return p
+}
+
+// used returns the cpu each process used since the meter started, in
+// seconds; -1 for one that could not be read.
+func (m *cpuMeter) used() []float64 {
+	out := make([]float64, len(m.pids))
+	for i, p := range m.pids {
+		now, err := cpuTime(m.pid(p))
+		if err != nil {
+			out[i] = -1
+			continue
+		}
+		out[i] = (now - m.start[i]).Seconds()
+	}
+	return out
+}
