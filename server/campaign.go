@@ -54,9 +54,9 @@ func (s *Server) leaderWatchBroke(ctx context.Context, leader raft.ServerID, add
 	}
 	delay := time.Duration(rank)*campaignStagger + rand.N(campaignJitter)
 	s.logger.Info("the leader's process is gone; campaigning unless another server does", "leader_id", leader, "after", delay)
-	s.behindCandidates.drain()
+	leaderTerm := term
 	for tries := 0; tries < 8; tries++ {
-		behind, ok := s.behindCandidates.wait(ctx, delay)
+		behind, ok := s.behindCandidates.wait(ctx, delay, leaderTerm)
 		if !ok {
 			return
 		}

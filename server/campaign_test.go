@@ -84,12 +84,41 @@ func TestCandidateWatch_WakesOnlyForACandidateBehind(t *testing.T) {
 		term, index uint64
 		behind      bool
 	}{{3, 90, true}, {2, 500, true}, {3, 100, false}, {3, 101, false}, {4, 1, false}} {
-		w.drain()
-		w.obsCh <- raft.Observation{Data: raft.RequestVoteRequest{LastLogTerm: c.term, LastLogIndex: c.index}}
+		w.obsCh <- raft.Observation{Data: raft.RequestVoteRequest{Term: 5, LastLogTerm: c.term, LastLogIndex: c.index}}
 		w.obsCh <- raft.Observation{Data: raft.RequestPreVoteRequest{LastLogTerm: 1, LastLogIndex: 1}} // not a vote
-		behind, ok := w.wait(ctx, 300*time.Millisecond)
+		behind, ok := w.wait(ctx, 300*time.Millisecond, 4)
 		if !ok || behind != c.behind {
 			t.Errorf("candidate at term %d index %d: woken %v (ok %v), want %v", c.term, c.index, behind, ok, c.behind)
 		}
+	}
+}
+
+// TestCandidateWatch_KeepsACandidateOfTheNextTerm: the vote request of a
+// candidate behind this follower's log can come before the follower sees
+// its leader (of term 4) gone; it still wakes the follower's wait, while
+// one left from an earlier election (term 4 or before) does not.
+func TestCandidateWatch_KeepsACandidateOfTheNextTerm(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := newCandidateWatch()
+	go w.run(ctx, fakeVotes{lastTerm: 4, lastIndex: 100})
+	vote := func(term uint64) {
+		w.obsCh <- raft.Observation{Data: raft.RequestVoteRequest{Term: term, LastLogTerm: 4, LastLogIndex: 90}}
+	}
+	waitSeen := func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for len(w.behind) == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	vote(4) // an earlier election's candidate
+	waitSeen()
+	if behind, ok := w.wait(ctx, 100*time.Millisecond, 4); !ok || behind {
+		t.Fatalf("a candidate of the dead leader's own term woke the wait (behind %v, ok %v)", behind, ok)
+	}
+	vote(5) // this election's, seen before the wait began
+	waitSeen()
+	if behind, ok := w.wait(ctx, time.Minute, 4); !ok || !behind {
+		t.Fatalf("a candidate of the next term, seen before the wait, did not wake it (behind %v, ok %v)", behind, ok)
 	}
 }

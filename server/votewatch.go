@@ -13,13 +13,15 @@ import (
 // asked for its vote. raft tells its observers of every vote request it
 // receives.
 type candidateWatch struct {
-	behind chan struct{}
+	// behind holds the term of the latest candidate seen behind this
+	// server's log.
+	behind chan uint64
 	obsCh  chan raft.Observation
 	obs    *raft.Observer
 }
 
 func newCandidateWatch() *candidateWatch {
-	w := &candidateWatch{behind: make(chan struct{}, 1), obsCh: make(chan raft.Observation, 16)}
+	w := &candidateWatch{behind: make(chan uint64, 1), obsCh: make(chan raft.Observation, 16)}
 	w.obs = raft.NewObserver(w.obsCh, false, func(o *raft.Observation) bool {
 		_, ok := o.Data.(raft.RequestVoteRequest)
 		return ok
@@ -50,10 +52,11 @@ func (w *candidateWatch) run(ctx context.Context, r voteSource) {
 			}
 			lastTerm, _ := strconv.ParseUint(r.Stats()["last_log_term"], 10, 64)
 			if candidateBehind(req, lastTerm, r.LastIndex()) {
-				select {
-				case w.behind <- struct{}{}:
+				select { // the latest candidate replaces one not yet taken
+				case <-w.behind:
 				default:
 				}
+				w.behind <- req.Term
 			}
 		}
 	}
@@ -66,25 +69,26 @@ func candidateBehind(req raft.RequestVoteRequest, lastTerm, lastIndex uint64) bo
 	return req.LastLogTerm < lastTerm || req.LastLogTerm == lastTerm && req.LastLogIndex < lastIndex
 }
 
-// drain forgets a candidate seen before now.
-func (w *candidateWatch) drain() {
-	select {
-	case <-w.behind:
-	default:
-	}
-}
-
 // wait waits d, or less if a candidate behind this server's log shows up
-// (behind); ok is false once ctx ends.
-func (w *candidateWatch) wait(ctx context.Context, d time.Duration) (behind, ok bool) {
+// (behind) campaigning for a term after term; ok is false once ctx ends.
+// A candidate of term or before belongs to an earlier election: it is
+// forgotten. One seen before the wait began is not: the candidate of
+// the election this follower waits for may ask for its vote before the
+// follower sees its leader gone (its vote request came 12 ms earlier in
+// one run; forgotten, the cluster waited a second more for a leader).
+func (w *candidateWatch) wait(ctx context.Context, d time.Duration, term uint64) (behind, ok bool) {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false, false
-	case <-t.C:
-		return false, true
-	case <-w.behind:
-		return true, true
+	for {
+		select {
+		case <-ctx.Done():
+			return false, false
+		case <-t.C:
+			return false, true
+		case cand := <-w.behind:
+			if cand > term {
+				return true, true
+			}
+		}
 	}
 }
