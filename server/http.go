@@ -92,15 +92,14 @@ func checkPostJSON(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// decodeBody reads a JSON body into v, decoding it (once read) through
-// gate (nil: none); any failure is a 400 that says what was wrong.
-func decodeBody(gate *cpuGate, r *http.Request, v any) error {
+// decodeBody reads a JSON body into v; any failure is a 400 that says
+// what was wrong.
+func decodeBody(r *http.Request, v any) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	gate.run(func() { err = json.Unmarshal(body, v) })
-	if err != nil {
+	if err := json.Unmarshal(body, v); err != nil {
 		return httpErrorf(http.StatusBadRequest, "failed to parse the request body as JSON: %v", err)
 	}
 	return nil
@@ -209,12 +208,6 @@ func responseEncoding(r *http.Request) (string, error) {
 // the body into v. When a step fails it has answered the request and
 // returns nil.
 func (s *Server) leaderPostJSON(w http.ResponseWriter, r *http.Request, v any) *master {
-	return s.leaderPostJSONThrough(nil, w, r, v)
-}
-
-// leaderPostJSONThrough is leaderPostJSON with the body decoded through
-// gate (nil: none).
-func (s *Server) leaderPostJSONThrough(gate *cpuGate, w http.ResponseWriter, r *http.Request, v any) *master {
 	m := s.leaderOrRedirect(w, r)
 	if m == nil {
 		return nil
@@ -223,7 +216,7 @@ func (s *Server) leaderPostJSONThrough(gate *cpuGate, w http.ResponseWriter, r *
 		writeError(w, err)
 		return nil
 	}
-	if err := decodeBody(gate, r, v); err != nil {
+	if err := decodeBody(r, v); err != nil {
 		writeError(w, err)
 		return nil
 	}
@@ -233,7 +226,7 @@ func (s *Server) leaderPostJSONThrough(gate *cpuGate, w http.ResponseWriter, r *
 // handleAgent serves the internal agent protocol.
 func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 	var call agentapi.Call
-	m := s.leaderPostJSONThrough(s.agentCPUGate(), w, r, &call)
+	m := s.leaderPostJSON(w, r, &call)
 	if m == nil {
 		return
 	}

@@ -109,18 +109,12 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 		return err
 	}
 
-	gate := m.s.agentCPUGate()
-	var updates []fsm.StatusUpdate
-	gate.run(func() { updates = reconcileReported(st, agent.ID, sub.Tasks, now) })
-	if len(updates) > 0 {
+	if updates := reconcileReported(st, agent.ID, sub.Tasks, now); len(updates) > 0 {
 		if _, err := m.recordUpdates(agent.ID, updates); err != nil {
 			m.logger.Warn("cannot record what a registering agent reported; it reports again when it registers next", "agent_id", agent.ID, "error", err)
 		}
 	}
-	var used map[string]mesos.Resources
-	var kills []agentapi.Kill
-	var orphans map[string]bool
-	gate.run(func() { used, kills, orphans = agentUsage(m.s.fsm.State(), agent.ID, sub.Tasks) })
+	used, kills, orphans := agentUsage(m.s.fsm.State(), agent.ID, sub.Tasks)
 
 	ac := newAgentConn(agent.ID, sub.HasCapability(agentapi.CapabilityPing))
 	m.mu.Lock()

@@ -60,8 +60,6 @@ type Server struct {
 	// behindCandidates tells a follower about to campaign of a candidate
 	// whose log is behind its own (campaign.go).
 	behindCandidates *candidateWatch
-	// agentCPU bounds the agents' requests doing cpu-bound work at once.
-	agentCPU *cpuGate
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -95,7 +93,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server"), started: time.Now(), agentCPU: newAgentCPUGate()}
+	s := &Server{cfg: cfg, logger: cfg.Logger.Named("server"), started: time.Now()}
 	s.logLevel = operator.NewLoggingLevel(s.logger)
 	s.metrics = newServerMetrics(s)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

@@ -4,7 +4,6 @@ import (
 	"math"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -38,8 +37,6 @@ type settling struct {
 	gen     int         // which hold is the latest
 	stop    func() bool // stops the latest hold's timer
 	holding bool
-	// active mirrors holding for readers on the hot path (active).
-	active atomic.Bool
 	// restoreGC is the GC target to put back, when settling raised it.
 	restoreGC *int
 	// setGC sets the process' GC target and returns the one before
@@ -68,7 +65,6 @@ func (h *settling) hold() {
 	}
 	if !h.holding {
 		h.holding = true
-		h.active.Store(true)
 		h.setThreshold(math.MaxUint64)
 		h.raiseGC()
 	}
@@ -80,9 +76,6 @@ func (h *settling) hold() {
 		}
 	})
 }
-
-// settlingNow reports whether the server settles now.
-func (h *settling) settlingNow() bool { return h != nil && h.active.Load() }
 
 // end stops settling at once (the leadership was revoked).
 func (h *settling) end() {
@@ -117,7 +110,6 @@ func (h *settling) raiseGC() {
 // release ends settling. Called with h.mu held.
 func (h *settling) release() {
 	h.holding = false
-	h.active.Store(false)
 	h.setThreshold(h.threshold)
 	if h.restoreGC != nil {
 		h.setGC(*h.restoreGC)
