@@ -52,16 +52,34 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// handedOut holds every address freePort returned in this process.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
 // freePort returns a loopback address with a port that was free a moment
-// ago.
+// ago and that it has not returned before: the kernel can give a port
+// just closed to the next listener, and a test once handed the same port
+// to a server's raft and to an agent, and the server could not bind it.
 func freePort(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for tries := 0; tries < 100; tries++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no loopback port free that was not handed out before")
+	return ""
 }
 
 // proc is a mesh process started by a test.
