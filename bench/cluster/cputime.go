@@ -51,15 +51,19 @@ func parseProcStatCPU(stat string) (time.Duration, error) {
 // cpuMeter measures the cpu processes use from a moment on.
 type cpuMeter struct {
 	pids  []int
-	start []time.Duration
+	start []time.Duration // -1: could not be read
 }
 
 // startCPUMeter reads the cpu used so far by each of pids (0: this
-// process); a process it cannot read counts as none.
+// process).
 func startCPUMeter(pids ...int) *cpuMeter {
 	m := &cpuMeter{pids: pids, start: make([]time.Duration, len(pids))}
 	for i, p := range pids {
-		m.start[i], _ = cpuTime(m.pid(p))
+		d, err := cpuTime(m.pid(p))
+		if err != nil {
+			d = -1
+		}
+		m.start[i] = d
 	}
 	return m
 }
@@ -77,7 +81,7 @@ func (m *cpuMeter) used() []float64 {
 	out := make([]float64, len(m.pids))
 	for i, p := range m.pids {
 		now, err := cpuTime(m.pid(p))
-		if err != nil {
+		if err != nil || m.start[i] < 0 {
 			out[i] = -1
 			continue
 		}

@@ -260,6 +260,9 @@ func TestCPUMeter_CountsThisProcess(t *testing.T) {
 	if got := m.used()[0]; got < 0.05 {
 		t.Fatalf("cpu used = %v s after spinning, want at least 0.05", got)
 	}
+	if got := startCPUMeter(-1).used()[0]; got != -1 {
+		t.Fatalf("cpu used by a process that cannot be read = %v, want -1", got)
+	}
 }
 
 func FuzzParseProcStatCPU(f *testing.F) {
