@@ -9,10 +9,13 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"mesh/procstat"
 )
 
 // execRun is one `mesh execute` run of the workload.
@@ -368,19 +371,12 @@ func killLeaked(dir string) []string {
 
 // parentOf returns a process's parent pid, 0 if unknown.
 func parentOf(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procstat.Read(pid) // state ppid ...
+	if err != nil || len(f) < 2 {
+		return 0
+	}
+	ppid, err := strconv.Atoi(string(f[1]))
 	if err != nil {
-		return 0
-	}
-	// pid (comm) state ppid ...; comm may hold spaces.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	var state string
-	var ppid int
-	if i < 0 {
-		return 0
-	}
-	if _, err := fmt.Sscanf(s[i+1:], " %s %d", &state, &ppid); err != nil {
 		return 0
 	}
 	return ppid

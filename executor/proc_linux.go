@@ -3,12 +3,14 @@
 package executor
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"mesh/procstat"
 )
 
 // procStat is what mesh needs from /proc/<pid>/stat.
@@ -18,21 +20,15 @@ type procStat struct {
 	startTime uint64
 }
 
-// readProcStat parses /proc/<pid>/stat. The command name (field 2) may
-// hold spaces and parentheses, so fields are counted from the last ')'.
+// readProcStat parses /proc/<pid>/stat (procstat.Read).
 func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procStat{}, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return procStat{}, fmt.Errorf("malformed /proc/%d/stat", pid)
-	}
 	// Fields after the name: 3 state, 4 ppid, 5 pgrp, 6 session, ...
 	// 22 starttime.
-	f := bytes.Fields(b[i+2:])
-	if len(f) < 20 {
+	f, err := procstat.Read(pid)
+	if err != nil && !errors.Is(err, procstat.ErrMalformed) {
+		return procStat{}, err
+	}
+	if err != nil || len(f) < 20 {
 		return procStat{}, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
 	var st procStat

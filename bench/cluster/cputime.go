@@ -1,12 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
+
+	"mesh/procstat"
 )
 
 // clockTicks is the unit of the cpu times in /proc/<pid>/stat: Linux
@@ -24,24 +24,21 @@ func cpuTime(pid int) (time.Duration, error) {
 }
 
 // parseProcStatCPU reads utime and stime, the 14th and 15th fields of
-// /proc/<pid>/stat. The second field, the command's name in parentheses,
-// may hold spaces and parentheses itself, so fields are counted from
-// the last ')'.
+// /proc/<pid>/stat.
 func parseProcStatCPU(stat string) (time.Duration, error) {
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("no command name in /proc stat")
+	f, err := procstat.Fields([]byte(stat))
+	if err != nil {
+		return 0, err
 	}
-	f := strings.Fields(stat[i+1:])
 	// f[0] is the 3rd field (state): utime and stime are f[11], f[12].
 	if len(f) < 13 {
 		return 0, fmt.Errorf("/proc stat has %d fields after the command, want at least 13", len(f))
 	}
 	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
+	for _, b := range f[11:13] {
+		n, err := strconv.ParseInt(string(b), 10, 64)
 		if err != nil || n < 0 || n > 1<<50 {
-			return 0, fmt.Errorf("bad cpu time %q in /proc stat", s)
+			return 0, fmt.Errorf("bad cpu time %q in /proc stat", b)
 		}
 		ticks += n
 	}
