@@ -131,10 +131,10 @@ func (r *Reader) ReadRecord() ([]byte, error) {
 		}
 		m, err := io.ReadFull(r.r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+m]
+		if err == io.EOF { // the stream ended within the record
+			err = io.ErrUnexpectedEOF
+		}
 		if err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return nil, err
 		}
 	}
