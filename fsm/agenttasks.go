@@ -104,7 +104,7 @@ func insertLaunched(txn *memdb.Txn, st *State, req *TaskLaunchRequest) {
 		t.LaunchedAt = req.At
 		shareStrings(st, &t)
 		shareLaunchParts(&t.Info)
-		mustInsert(txn, tableTasks, &t)
+		putTask(txn, &t)
 		if last[TaskRef{FrameworkID: t.FrameworkID, TaskID: t.TaskID}] != i {
 			continue
 		}

@@ -115,7 +115,7 @@ func applyFrameworkRemove(txn *memdb.Txn, req *FrameworkRemoveRequest) any {
 		}
 		nt.Completed = true
 		nt.PendingAck = nil
-		mustInsert(txn, tableTasks, nt)
+		putTask(txn, nt)
 	}
 	return res
 }
@@ -194,7 +194,7 @@ func applyAgentState(txn *memdb.Txn, req *AgentStateRequest) any {
 		if state.IsTerminal() {
 			nt.Completed = true
 		}
-		mustInsert(txn, tableTasks, nt)
+		putTask(txn, nt)
 		res.Tasks = append(res.Tasks, *nt)
 	}
 	return res
@@ -354,7 +354,7 @@ func applyStatusUpdate(txn *memdb.Txn, req *StatusUpdateRequest) any {
 			out[i].BecameTerminal = true
 			out[i].Resources = t.Info.Resources
 		}
-		mustInsert(txn, tableTasks, nt)
+		putTask(txn, nt)
 	}
 	return out
 }
@@ -415,7 +415,7 @@ func applyStatusAck(txn *memdb.Txn, req *StatusAckRequest) any {
 		if nt.State.IsTerminal() {
 			nt.Completed = true
 		}
-		mustInsert(txn, tableTasks, nt)
+		putTask(txn, nt)
 	}
 	return out
 }
@@ -439,7 +439,7 @@ func applyHistoryPrune(txn *memdb.Txn, req *HistoryPruneRequest) any {
 	var dropped []*Task
 	for _, r := range req.Tasks {
 		if t := st.Task(r.FrameworkID, r.TaskID); t != nil && t.Completed {
-			mustDelete(txn, tableTasks, t)
+			deleteTask(txn, t)
 			dropped = append(dropped, t)
 			res.Tasks++
 		}
@@ -451,7 +451,7 @@ func applyHistoryPrune(txn *memdb.Txn, req *HistoryPruneRequest) any {
 		}
 		for _, t := range st.TasksByFramework(id) {
 			if t.Completed {
-				mustDelete(txn, tableTasks, t)
+				deleteTask(txn, t)
 				dropped = append(dropped, t)
 				res.Tasks++
 			}

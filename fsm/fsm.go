@@ -164,24 +164,20 @@ func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 	w := bufio.NewWriterSize(sink, 1<<20)
 	txn := s.db.Txn(false)
 	for _, t := range snapshotTables {
-		it, err := txn.Get(t.name, "id")
-		if err != nil {
-			sink.Cancel()
-			return fmt.Errorf("snapshot %s: %w", t.name, err)
-		}
 		prefix := `{"t":"` + t.name + `","v":`
-		for raw := it.Next(); raw != nil; raw = it.Next() {
+		err := eachRow(txn, t.name, func(raw any) error {
 			v, err := encodeRow(raw)
 			if err != nil {
-				sink.Cancel()
 				return fmt.Errorf("snapshot %s: %w", t.name, err)
 			}
 			w.WriteString(prefix)
 			w.Write(v)
-			if _, err := w.WriteString("}\n"); err != nil {
-				sink.Cancel()
-				return err
-			}
+			_, err = w.WriteString("}\n")
+			return err
+		})
+		if err != nil {
+			sink.Cancel()
+			return err
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -200,6 +196,40 @@ func encodeRow(raw any) ([]byte, error) {
 		return m.MarshalJSON()
 	}
 	return json.Marshal(raw)
+}
+
+// eachRow calls f with each row of a snapshot table, by id, until f
+// fails.
+func eachRow(txn *memdb.Txn, table string, f func(any) error) error {
+	var err error
+	if table == tableTasks {
+		eachTask(txn, "", func(t *Task) bool {
+			err = f(t)
+			return err == nil
+		})
+		return err
+	}
+	it, err := txn.Get(table, "id")
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", table, err)
+	}
+	for raw := it.Next(); raw != nil && err == nil; raw = it.Next() {
+		err = f(raw)
+	}
+	return err
+}
+
+// insertRow inserts a row restored from a snapshot into its table.
+func insertRow(txn *memdb.Txn, table string, row any) error {
+	t, ok := row.(*Task)
+	if !ok {
+		return txn.Insert(table, row)
+	}
+	if t.FrameworkID == "" || t.TaskID == "" {
+		return fmt.Errorf("a task needs a framework id and a task id (framework %q, task %q)", t.FrameworkID, t.TaskID)
+	}
+	putTask(txn, t)
+	return nil
 }
 
 // Release is a no-op: the memdb snapshot is garbage collected.
@@ -238,7 +268,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		if t, ok := row.(*Task); ok && t.AgentID == "" {
 			return fmt.Errorf("restore %s: task %q of framework %q has no agent id", rec.T, t.TaskID, t.FrameworkID)
 		}
-		if err := txn.Insert(rec.T, row); err != nil {
+		if err := insertRow(txn, rec.T, row); err != nil {
 			return fmt.Errorf("restore %s: %w", rec.T, err)
 		}
 		executors = executors || rec.T == tableExecutors

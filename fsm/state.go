@@ -14,7 +14,9 @@ const (
 	tableFrameworks = "frameworks"
 	tableAgents     = "agents"
 	tableOffers     = "offers"
-	tableTasks      = "tasks"
+	// tableTasks names the tasks in snapshots; the state keeps them in
+	// tableTaskTree's row.
+	tableTasks = "tasks"
 )
 
 // metaKey is the single row of the meta table.
@@ -40,13 +42,7 @@ func schema() *memdb.DBSchema {
 		tableFilters:    filtersSchema(),
 		tableExecutors:  executorsSchema(),
 		tableOperations: operationsSchema(),
-		tableTasks: {Name: tableTasks, Indexes: map[string]*memdb.IndexSchema{
-			"id": {Name: "id", Unique: true, Indexer: pairIndex[Task]{func(t *Task) (string, string) { return t.FrameworkID, t.TaskID }}},
-			// A framework's tasks are found by the prefix of "id", and an
-			// agent's through tableAgentTasks, so they need no index of
-			// their own: each index costs every task a radix tree leaf
-			// and its nodes.
-		}},
+		tableTaskTree:   taskTreeSchema(),
 		tableAgentTasks: agentTasksSchema(),
 	}}
 }
@@ -130,17 +126,20 @@ func (s *State) OffersByAgent(aid string) []*Offer {
 
 // Task returns a task by framework and task id, nil if unknown.
 func (s *State) Task(fid, tid string) *Task {
-	return first[*Task](s.txn, tableTasks, "id", fid, tid)
+	return getTask(s.txn, fid, tid)
 }
 
 // Tasks returns every task, completed ones included.
 func (s *State) Tasks() []*Task {
-	return listAll[*Task](s.txn, tableTasks, "id")
+	return collectTasks(s.txn, "")
 }
 
 // TasksByFramework returns a framework's tasks.
 func (s *State) TasksByFramework(fid string) []*Task {
-	return list[*Task](s.txn, tableTasks, "id_prefix", fid, "")
+	if fid == "" {
+		return nil
+	}
+	return collectTasks(s.txn, fid)
 }
 
 // TasksByAgent returns the tasks placed on an agent, by framework id
