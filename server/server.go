@@ -209,6 +209,15 @@ func (s *Server) setupRaft() error {
 	if cfg.RaftStoreTimeout > 0 {
 		logs = newStallGuard(logs, cfg.RaftStoreTimeout)
 	}
+	// Raft reads back each entry it has just written: the leader once per
+	// follower to send it, a follower to apply it. Served from the store,
+	// each read is a bolt lookup and a decoding of the entry; the most
+	// recent entries are kept in memory instead.
+	logs, err := raft.NewLogCache(raftLogCacheSize, logs)
+	if err != nil {
+		s.closeAll()
+		return fmt.Errorf("raft log cache: %w", err)
+	}
 	existing, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
 		s.closeAll()
@@ -233,6 +242,11 @@ func (s *Server) setupRaft() error {
 	}
 	return nil
 }
+
+// raftLogCacheSize is how many of the latest log entries are kept in
+// memory for raft to read back: two batches of MaxAppendEntries, at a few
+// KB per entry. Consul and Nomad keep as many.
+const raftLogCacheSize = 512
 
 // bootstrap writes the initial raft configuration, once.
 func (s *Server) bootstrap(servers []raft.Server) error {
