@@ -99,7 +99,7 @@ func decodeBody(r *http.Request, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := codec.UnmarshalJSON(body, v); err != nil {
 		return httpErrorf(http.StatusBadRequest, "failed to parse the request body as JSON: %v", err)
 	}
 	return nil

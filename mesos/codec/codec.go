@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"reflect"
 
+	segjson "github.com/segmentio/encoding/json"
 	"google.golang.org/protobuf/proto"
 
 	"mesh/mesos/agentop"
@@ -120,12 +121,37 @@ func Unmarshal(mt string, data []byte, v any) error {
 	return UnmarshalAs(mt, m, data, v)
 }
 
+// UnmarshalJSON decodes JSON into v as encoding/json.Unmarshal does (the
+// same fields matched the same way, the same values, the same refusals
+// with the same messages; the fuzz tests hold it to that), with
+// segmentio's decoder, which takes half the time or less: a leader
+// decodes every call of every framework and agent, and at a data center's
+// load that was an eighth of its cpu.
+func UnmarshalJSON(data []byte, v any) error {
+	if segjson.Unmarshal(data, v) == nil {
+		return nil
+	}
+	// A refusal is explained by encoding/json, into a new value: mesh's
+	// messages stay as they were, and segmentio's would quote the input
+	// from where it failed to its end.
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return json.Unmarshal(data, v)
+	}
+	fresh := reflect.New(rv.Type().Elem())
+	if err := json.Unmarshal(data, fresh.Interface()); err != nil {
+		return err
+	}
+	rv.Elem().Set(fresh.Elem())
+	return nil
+}
+
 // UnmarshalAs is Unmarshal with the protobuf message named: m is a new,
 // empty message whose JSON mapping v's type follows (unused for JSON).
 func UnmarshalAs(mt string, m proto.Message, data []byte, v any) error {
 	switch mt {
 	case JSON:
-		return json.Unmarshal(data, v)
+		return UnmarshalJSON(data, v)
 	case Protobuf:
 		if err := proto.Unmarshal(data, m); err != nil {
 			return err
@@ -134,7 +160,7 @@ func UnmarshalAs(mt string, m proto.Message, data []byte, v any) error {
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(js, v)
+		return UnmarshalJSON(js, v)
 	}
 	return fmt.Errorf("codec: unsupported media type %q", mt)
 }
