@@ -68,3 +68,27 @@ func FuzzUnmarshalJSON_AgentCallAsStdlib(f *testing.F) {
 		`{"type":"UPDATE","agent_id":{"value":"a"},"update":{"updates":[{"framework_id":{"value":"f"},"status":{"task_id":{"value":"t"},"state":"TASK_RUNNING","uuid":"MDEyMzQ1Njc4OWFiY2RlZg==","timestamp":1700000000.5}}]}}`,
 		`{"type":"EXECUTOR_EXITED","executor_exited":{"framework_id":{"value":"f"},"executor_id":{"value":"e"},"status":-1}}`)
 }
+
+// BenchmarkUnmarshalJSON decodes two scheduler calls of the conformance
+// examples with UnmarshalJSON and with encoding/json.
+func BenchmarkUnmarshalJSON(b *testing.B) {
+	for _, name := range []string{"acknowledge", "accept_launch"} {
+		body, err := os.ReadFile(filepath.Join(testdata, "scheduler/calls", name+".json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, dec := range []struct {
+			name string
+			fn   func([]byte, any) error
+		}{{"decoder=mesh", UnmarshalJSON}, {"decoder=encoding-json", json.Unmarshal}} {
+			b.Run(name+"/"+dec.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if err := dec.fn(body, suiteOf("scheduler/calls").new()); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
