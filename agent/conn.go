@@ -19,6 +19,7 @@ import (
 	"mesh/auth"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
+	"mesh/mesos/codec"
 	"mesh/mesos/recordio"
 	"mesh/version"
 )
@@ -283,7 +284,7 @@ func (c *serverConn) session(ctx context.Context) (registered bool, err error) {
 		}
 		watchdog.Reset(timeout)
 		var ev agentapi.Event
-		if err := json.Unmarshal(rec, &ev); err != nil {
+		if err := codec.UnmarshalJSON(rec, &ev); err != nil {
 			return registered, fmt.Errorf("decode event from %s: %w", addr, err)
 		}
 		if ev.Term != 0 {

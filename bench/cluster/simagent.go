@@ -18,6 +18,7 @@ import (
 
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
+	"mesh/mesos/codec"
 	"mesh/mesos/recordio"
 )
 
@@ -330,7 +331,7 @@ func (a *simAgent) session(ctx context.Context) (registered bool, err error) {
 // over (an ERROR, or a deposed leader).
 func (a *simAgent) handleRecord(addr string, rec []byte, registered bool) (hb time.Duration, done bool, err error) {
 	var ev agentapi.Event
-	if err := json.Unmarshal(rec, &ev); err != nil {
+	if err := codec.UnmarshalJSON(rec, &ev); err != nil {
 		return 0, true, fmt.Errorf("decode event from %s: %w", addr, err)
 	}
 	if ev.Term != 0 {

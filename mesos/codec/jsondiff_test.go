@@ -92,3 +92,13 @@ func BenchmarkUnmarshalJSON(b *testing.B) {
 		}
 	}
 }
+
+// The events of the agents' protocol, which agents decode with
+// UnmarshalJSON.
+func FuzzUnmarshalJSON_AgentEventAsStdlib(f *testing.F) {
+	fuzzJSONAgainstStdlib(f, "", func() any { return &agentapi.Event{} },
+		`{"type":"REGISTERED","term":7,"registered":{"agent_id":{"value":"a"},"heartbeat_interval_seconds":15}}`,
+		`{"type":"RUN_TASK","term":7,"run_task":{"framework_id":{"value":"f"},"task":{"name":"t","task_id":{"value":"t"},"agent_id":{"value":"a"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.01}}],"command":{"value":"sleep 1"}}}}`,
+		`{"type":"ACKNOWLEDGED","term":7,"acknowledged":{"framework_id":{"value":"f"},"task_id":{"value":"t"},"uuid":"MDEyMzQ1Njc4OWFiY2RlZg=="}}`,
+		`{"type":"CHECKPOINT_RESOURCES","checkpoint_resources":{"resources":[]}}`, `{"term":-1}`, `{"term":1e30}`)
+}
