@@ -14,7 +14,7 @@ import (
 // tree whose every node and leaf carries a change channel: about 370 bytes
 // a task, and an update copied the path of nodes above it with a channel
 // each. The B-tree keeps a task as one entry of 40 bytes in an array of
-// up to 63; a write transaction clones the tree when it first changes it,
+// up to 31; a write transaction clones the tree when it first changes it,
 // and copies each node the first time it changes it. Because the tree
 // sits in a memdb row, a transaction sees its tasks exactly as of the rest
 // of the state it reads: committing the row publishes them with
