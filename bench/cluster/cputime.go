@@ -16,20 +16,15 @@ const clockTicks = 100
 
 // cpuTime reads how much cpu (user and system) a process has used.
 func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procstat.Read(pid)
 	if err != nil {
 		return 0, err
 	}
-	return parseProcStatCPU(string(b))
+	return cpuOfFields(f)
 }
 
-// parseProcStatCPU reads utime and stime, the 14th and 15th fields of
-// /proc/<pid>/stat.
-func parseProcStatCPU(stat string) (time.Duration, error) {
-	f, err := procstat.Fields([]byte(stat))
-	if err != nil {
-		return 0, err
-	}
+// cpuOfFields adds utime and stime from the fields procstat gives.
+func cpuOfFields(f [][]byte) (time.Duration, error) {
 	// f[0] is the 3rd field (state): utime and stime are f[11], f[12].
 	if len(f) < 13 {
 		return 0, fmt.Errorf("/proc stat has %d fields after the command, want at least 13", len(f))

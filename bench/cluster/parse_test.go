@@ -12,6 +12,7 @@ import (
 
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
+	"mesh/procstat"
 )
 
 func TestParseVmRSS_ReadsKilobytes(t *testing.T) {
@@ -273,4 +274,14 @@ func FuzzParseProcStatCPU(f *testing.F) {
 			t.Fatalf("parseProcStatCPU(%q) = %v", s, d)
 		}
 	})
+}
+
+// parseProcStatCPU reads utime and stime, the 14th and 15th fields, from
+// a /proc/<pid>/stat line, as cpuTime does from a process's.
+func parseProcStatCPU(stat string) (time.Duration, error) {
+	f, err := procstat.Fields([]byte(stat))
+	if err != nil {
+		return 0, err
+	}
+	return cpuOfFields(f)
 }
