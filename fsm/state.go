@@ -150,8 +150,9 @@ func (s *State) TasksByAgent(aid string) []*Task {
 		return nil
 	}
 	out := make([]*Task, 0, len(row.Tasks))
+	tree := readTasks(s.txn)
 	for _, r := range row.Tasks {
-		if t := s.Task(r.FrameworkID, r.TaskID); t != nil {
+		if t := findTask(tree, r.FrameworkID, r.TaskID); t != nil {
 			out = append(out, t)
 		}
 	}

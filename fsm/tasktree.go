@@ -98,8 +98,10 @@ func deleteTask(txn *memdb.Txn, t *Task) {
 }
 
 // getTask is the task of framework fid with id tid, nil if none.
-func getTask(txn *memdb.Txn, fid, tid string) *Task {
-	tree := readTasks(txn)
+func getTask(txn *memdb.Txn, fid, tid string) *Task { return findTask(readTasks(txn), fid, tid) }
+
+// findTask is getTask in a tree already read (nil: no tasks).
+func findTask(tree *btree.BTreeG[taskItem], fid, tid string) *Task {
 	if tree == nil {
 		return nil
 	}
