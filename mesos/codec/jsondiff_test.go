@@ -72,6 +72,7 @@ func FuzzUnmarshalJSON_AgentCallAsStdlib(f *testing.F) {
 // BenchmarkUnmarshalJSON decodes two scheduler calls of the conformance
 // examples with UnmarshalJSON and with encoding/json.
 func BenchmarkUnmarshalJSON(b *testing.B) {
+	newCall := suiteOf("scheduler/calls").new
 	for _, name := range []string{"acknowledge", "accept_launch"} {
 		body, err := os.ReadFile(filepath.Join(testdata, "scheduler/calls", name+".json"))
 		if err != nil {
@@ -84,7 +85,7 @@ func BenchmarkUnmarshalJSON(b *testing.B) {
 			b.Run(name+"/"+dec.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for i := 0; i < b.N; i++ {
-					if err := dec.fn(body, suiteOf("scheduler/calls").new()); err != nil {
+					if err := dec.fn(body, newCall()); err != nil {
 						b.Fatal(err)
 					}
 				}
