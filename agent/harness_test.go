@@ -419,9 +419,19 @@ func testConfig(t testing.TB, f *fakeServer) Config {
 // test.
 func startAgent(t testing.TB, cfg Config) *testAgent {
 	t.Helper()
+	return startAgentAfter(t, cfg, nil)
+}
+
+// startAgentAfter is startAgent that calls before, if set, on the new
+// agent (recovered, its listener open) before the agent runs.
+func startAgentAfter(t testing.TB, cfg Config, before func(*Agent)) *testAgent {
+	t.Helper()
 	a, err := New(cfg)
 	if err != nil {
 		t.Fatalf("new agent: %v", err)
+	}
+	if before != nil {
+		before(a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ta := &testAgent{Agent: a, cancel: cancel, done: make(chan error, 1)}

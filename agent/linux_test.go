@@ -4,6 +4,7 @@ package agent
 
 import (
 	"archive/tar"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -484,6 +485,87 @@ func TestAgentLinux_RestartLaunchesARunWhoseExecutorNeverSubscribed(t *testing.T
 			t.Errorf("the relaunched task also failed: %+v", d.Status)
 		}
 	}
+}
+
+// The executor of a launch the agent died in the middle of may have sent
+// SUBSCRIBE to the agent's address before the next agent destroyed its
+// half-made container; the call waits in the open listener's queue. The
+// next agent launches the run again under a new token, so that call is
+// refused and the task goes to the new executor: it runs once and is not
+// reported lost.
+func TestAgentLinux_RelaunchRefusesTheEarlierExecutorsSubscription(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := linuxConfig(t, f)
+	a1, cid := crashedMidLaunch(t, f, cfg, nobodyFramework("fw-1"))
+	if err := os.MkdirAll(filepath.Join(cfg.WorkDir, "meta", "containers", "lc", cid), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var oldToken string
+	editRunCheckpoint(t, a1, func(cp *runCheckpoint) { oldToken = cp.Token })
+	if oldToken == "" {
+		t.Fatal("the run's checkpoint holds no token")
+	}
+
+	cfg.HTTPAddr = a1.Addr()
+	cfg.KillTasksOnShutdown = true
+	stale := make(chan int, 1)
+	a2 := startAgentAfter(t, cfg, func(a *Agent) {
+		// The relaunch waits for a slot until the stale call is answered.
+		for range cap(a.launchSlots) {
+			a.launchSlots <- struct{}{}
+		}
+		go func() { stale <- staleSubscribe(t, a.Addr(), oldToken) }()
+	})
+	select {
+	case code := <-stale:
+		if code != http.StatusUnauthorized {
+			t.Errorf("the earlier executor's SUBSCRIBE was answered %d, want 401", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the earlier executor's SUBSCRIBE was not answered")
+	}
+	for range cap(a2.launchSlots) {
+		<-a2.launchSlots
+	}
+	f.waitAcked(t, "t1", mesos.TaskFinished)
+	if runs := timesRan(t, cfg.WorkDir); runs != 1 {
+		t.Errorf("the task ran %d times, want once", runs)
+	}
+	for _, d := range f.updatesOf("t1") {
+		if d.Status.State != mesos.TaskRunning && d.Status.State != mesos.TaskStarting && d.Status.State != mesos.TaskFinished {
+			t.Errorf("the relaunched task was reported %s: %+v", d.Status.State, d.Status)
+		}
+	}
+	var cp runCheckpoint
+	if b, err := os.ReadFile(a2.runCheckpointPath("fw-1", "t1")); err == nil {
+		// The run may be over, its checkpoint gone; if not, it holds the
+		// new token.
+		if cp, err = decodeRunCheckpoint(b, "fw-1", "t1"); err != nil || cp.Token == oldToken {
+			t.Errorf("the relaunched run's checkpoint keeps the old token (err %v)", err)
+		}
+	}
+}
+
+// staleSubscribe sends the SUBSCRIBE of executor t1 of fw-1 with token to
+// the agent at addr and returns the answer's status code.
+func staleSubscribe(t *testing.T, addr, token string) int {
+	body := `{"type":"SUBSCRIBE","framework_id":{"value":"fw-1"},"executor_id":{"value":"t1"},"subscribe":{}}`
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/api/v1/executor", strings.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Logf("stale SUBSCRIBE: %v", err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestAgentLinux_PrestartedContainerRunsTaskAndSurvivesRestart(t *testing.T) {

@@ -166,7 +166,13 @@ func (r *runner) recoverGone(rd runDir, neverRan bool) (relaunch bool) {
 	}
 	started := startEvidence(rd.cp)
 	if !r.reported && started == "" && neverRan {
-		// Nothing of it ran: launch it again.
+		// Nothing of it ran: launch it again. Its executor gets a new
+		// token: one the earlier agent started in a container it never
+		// finished (destroyed now) may have sent SUBSCRIBE to this
+		// address before it died, and the listener, open already, keeps
+		// such a call until the agent serves. Under the old token it
+		// would pass for the new executor and take its tasks with it.
+		r.token = newExecutorToken()
 		r.launchBegan = false
 		r.state = runLaunching
 		for _, t := range live {
@@ -311,6 +317,12 @@ func (r *runner) launchUnstarted() {
 	if len(live) == 0 {
 		// Recovery launches no run without tasks; nothing to do.
 		r.settle(unknownExit)
+		return
+	}
+	// The checkpoint holds the new token (recoverGone) before the
+	// executor that carries it can exist.
+	if err := r.checkpoint(); err != nil {
+		r.failLaunch("Failed to launch container: ", fmt.Errorf("record the executor's new token: %w", err))
 		return
 	}
 	r.log.Info("launching an executor an earlier agent never started")

@@ -356,14 +356,23 @@ func (r *runner) releaseStartSlot() {
 // called after a change the checkpoint must hold, without r.mu: the
 // write and its fsync happen under ckptMu alone, and since each write
 // takes the run as it is when the write begins, the last one holds the
-// last change whatever order callers come in.
+// last change whatever order callers come in. A write that fails is
+// logged; checkpoint returns it instead.
 func (r *runner) persist() {
+	if err := r.checkpoint(); err != nil {
+		r.log.Error("cannot checkpoint executor; it will not be recovered after an agent restart", "error", err)
+	}
+}
+
+// checkpoint is persist, returning what kept the checkpoint from being
+// written.
+func (r *runner) checkpoint() error {
 	r.ckptMu.Lock()
 	defer r.ckptMu.Unlock()
 	r.mu.Lock()
 	if r.state == runTerminal {
 		r.mu.Unlock()
-		return
+		return nil
 	}
 	cp := runCheckpoint{
 		FrameworkInfo:   r.a.frameworkInfo(r.fwID),
@@ -386,12 +395,10 @@ func (r *runner) persist() {
 	}
 	r.mu.Unlock()
 	b, err := json.Marshal(cp)
-	if err == nil {
-		err = r.a.writeRunCheckpoint(r.fwID, r.id, b)
-	}
 	if err != nil {
-		r.log.Error("cannot checkpoint executor; it will not be recovered after an agent restart", "error", err)
+		return err
 	}
+	return r.a.writeRunCheckpoint(r.fwID, r.id, b)
 }
 
 // forgetCheckpoint removes the run's checkpoint once the run is over.
