@@ -120,6 +120,61 @@ func TestScalar_JSON(t *testing.T) {
 	}
 }
 
+// The direct read of a plain scalar takes exactly the inputs it should,
+// and reads them as the full decoding does.
+func TestScalar_PlainForm(t *testing.T) {
+	plain := map[string]float64{
+		`{"value":0.01}`: 0.01, ` { "value" : -12.5e3 } `: -12500, "{\n\t\"value\":0}": 0,
+		`{"value":1E-2}`: 0.01, `{"value":-0}`: 0, `{"value":123456789012345678901234567890}`: 1.2345678901234568e29,
+	}
+	for in, want := range plain {
+		if v, ok := plainScalar([]byte(in)); !ok || v != want {
+			t.Errorf("plainScalar(%q) = %v, %v; want %v", in, v, ok, want)
+		}
+	}
+	for _, in := range []string{
+		`{"value":"1"}`, `{"value":1,"value":2}`, `{"Value":1}`, `{"value":01}`, `{"value":1.}`, `{"value":.5}`,
+		`{"value":1e}`, `{"value":+1}`, `{"value":1e400}`, `{"value":1}x`, `{"value":1`, `{"value":}`, `{"value":0x10}`,
+		`{"value":NaN}`, `{"value":1_0}`, `[1]`, ``, `{"value":null}`,
+	} {
+		if v, ok := plainScalar([]byte(in)); ok {
+			t.Errorf("plainScalar(%q) = %v, want it left to the full decoding", in, v)
+		}
+	}
+}
+
+// FuzzScalar_PlainFormMatchesFullDecoding: whatever the direct read of
+// a plain scalar accepts, the full decoding accepts with the same value.
+func FuzzScalar_PlainFormMatchesFullDecoding(f *testing.F) {
+	for _, s := range []string{`{"value":0.5}`, ` {"value" :1e-3 }`, `{"value":-0}`, `{"value":"2"}`, `{"value":1e309}`, `{"value":4.9e-325}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, ok := plainScalar(data)
+		if !ok {
+			return
+		}
+		var full Scalar
+		if err := full.decodeFull(data); err != nil {
+			t.Fatalf("plainScalar(%q) = %v, but the full decoding fails: %v", data, v, err)
+		}
+		if math.Float64bits(full.Value) != math.Float64bits(v) {
+			t.Fatalf("plainScalar(%q) = %v, the full decoding %v", data, v, full.Value)
+		}
+	})
+}
+
+func BenchmarkScalar_UnmarshalJSON(b *testing.B) {
+	data := []byte(`{"value":0.01}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		var s Scalar
+		if err := s.UnmarshalJSON(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func TestInt64Fields_AcceptNumericStrings(t *testing.T) {
 	var k KillPolicy
 	if err := json.Unmarshal([]byte(`{"grace_period":{"nanoseconds":"5000000000"}}`), &k); err != nil || k.GracePeriod.Nanoseconds != 5e9 {
