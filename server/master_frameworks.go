@@ -52,6 +52,7 @@ func validateFrameworkInfo(info *mesos.FrameworkInfo, suppressed []string) error
 // HTTP error once the stream started: FrameworkInfo-level failures are an
 // ERROR event inside a 200 stream.
 func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *scheduler.Call, mediaType string) {
+	began := time.Now()
 	info := *call.Subscribe.FrameworkInfo
 	client := "" // a new framework: only the queue's bound applies
 	if info.ID != nil && info.ID.Value != "" {
@@ -166,7 +167,8 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 		old.close(&scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: "Framework failed over"}})
 		m.discardOffers(fw.ID, false)
 	}
-	m.logger.Info("framework subscribed", "framework_id", fw.ID, "name", info.Name, "resubscribe", !isNew)
+	m.logger.Info("framework subscribed", "framework_id", fw.ID, "name", info.Name, "resubscribe", !isNew,
+		"took", time.Since(began).Round(time.Microsecond))
 
 	writeEvent(rw, &scheduler.Event{Type: scheduler.EventSubscribed, Subscribed: &scheduler.Subscribed{
 		FrameworkID:              &mesos.FrameworkID{Value: fw.ID},

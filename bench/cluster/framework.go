@@ -88,6 +88,7 @@ type framework struct {
 	seen        map[uuid.UUID]bool
 	offerAt     []time.Time // when each OFFERS event arrived
 	subAt       []time.Time // when each SUBSCRIBED event arrived
+	endAt       []time.Time // when each subscription's stream ended
 	watch       string      // agent whose next offer is awaited
 	watchCh     chan time.Time
 	subs        int
@@ -154,6 +155,9 @@ func (f *framework) run(ctx context.Context) {
 			}
 			f.event(ctx, ev)
 		}
+		f.mu.Lock()
+		f.endAt = append(f.endAt, time.Now())
+		f.mu.Unlock()
 		sub.Close()
 	}
 }
@@ -579,6 +583,24 @@ func (f *framework) watchAgent(agent string) <-chan time.Time {
 	f.watch, f.watchCh = agent, ch
 	f.mu.Unlock()
 	return ch
+}
+
+// firstAfter returns the first of ts after t, zero if none.
+func firstAfter(ts []time.Time, t time.Time) time.Time {
+	for _, at := range ts {
+		if at.After(t) {
+			return at
+		}
+	}
+	return time.Time{}
+}
+
+// failoverTimes returns when, after t, the framework's stream first ended
+// and it was first subscribed again (zero for what did not happen).
+func (f *framework) failoverTimes(t time.Time) (ended, subscribed time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return firstAfter(f.endAt, t), firstAfter(f.subAt, t)
 }
 
 // firstOfferAfter returns the time of the first OFFERS event of a

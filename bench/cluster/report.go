@@ -85,6 +85,21 @@ type failover struct {
 	// back: on one machine they share its cores, and the new leader's
 	// share is what re-registrations cost where agents run elsewhere.
 	CPU failoverCPUSecs `json:"cpu_until_all_reregistered"`
+	// Frameworks is when the frameworks saw their streams end and were
+	// subscribed again, the way to the fresh offer.
+	Frameworks fwFailover `json:"frameworks"`
+}
+
+// fwFailover is when, after the kill, the frameworks' old streams ended
+// and their new subscriptions were answered (SUBSCRIBED read), in
+// seconds; -1 for none. Offered is the subscription of the framework that
+// had the first fresh offer.
+type fwFailover struct {
+	FirstEnded      float64 `json:"first_stream_ended_s"`
+	LastEnded       float64 `json:"last_stream_ended_s"`
+	FirstSubscribed float64 `json:"first_resubscribed_s"`
+	HalfSubscribed  float64 `json:"half_resubscribed_s"`
+	Offered         float64 `json:"offered_framework_resubscribed_s"`
 }
 
 // failoverCPUSecs is cpu time in seconds.
@@ -204,6 +219,9 @@ func (r *result) writeText(w io.Writer) {
 			fmtSecs(f.NewLeaderServes), fmtSecs(f.LeaderAnswered), fmtSecs(f.FreshOffer), fmtSecs(f.AllReregistered), f.Reregistered, r.Agents)
 		p("  agents re-registered: first %s  50%% %s  90%% %s",
 			fmtSecs(f.FirstReregistered), fmtSecs(f.HalfReregistered), fmtSecs(f.P90Reregistered))
+		fw := f.Frameworks
+		p("  frameworks: streams ended first %s  last %s; subscribed again first %s  50%% %s; the one offered first subscribed again at %s",
+			fmtSecs(fw.FirstEnded), fmtSecs(fw.LastEnded), fmtSecs(fw.FirstSubscribed), fmtSecs(fw.HalfSubscribed), fmtSecs(fw.Offered))
 		if f.AllReregistered >= 0 {
 			p("  cpu from the kill until every agent was back: new leader %.2fs (%.2f ms per agent), other servers %.2fs, benchmark %.2fs",
 				f.CPU.Leader, 1000*f.CPU.Leader/float64(max(r.Agents, 1)), f.CPU.Followers, f.CPU.Benchmark)

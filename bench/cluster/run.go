@@ -341,10 +341,12 @@ func (b *bench) failover(ctx context.Context) error {
 		fo.P90Reregistered = secs(percentile(ds, 90))
 	}
 	var first time.Time
+	var offered *framework
+	all := append([]*framework{b.waiter}, b.fws...)
 	err = waitUntil(ctx, 20*time.Millisecond, func() bool {
-		for _, f := range append([]*framework{b.waiter}, b.fws...) {
+		for _, f := range all {
 			if at := f.firstOfferAfter(t0); !at.IsZero() && (first.IsZero() || at.Before(first)) {
-				first = at
+				first, offered = at, f
 			}
 		}
 		return !first.IsZero()
@@ -353,8 +355,38 @@ func (b *bench) failover(ctx context.Context) error {
 		return fmt.Errorf("fresh offer: %w", err)
 	}
 	fo.FreshOffer = secs(first.Sub(t0))
+	fo.Frameworks = frameworksFailover(all, offered, t0)
 	b.log.Info("failover", "serves", fo.NewLeaderServes, "offer", fo.FreshOffer, "agents", fo.AllReregistered)
 	return nil
+}
+
+// frameworksFailover says when, after t0, the frameworks' streams ended
+// and they were subscribed again; offered had the first fresh offer.
+func frameworksFailover(all []*framework, offered *framework, t0 time.Time) fwFailover {
+	var ended, subscribed []time.Duration
+	fw := fwFailover{Offered: -1}
+	for _, f := range all {
+		e, s := f.failoverTimes(t0)
+		if !e.IsZero() {
+			ended = append(ended, e.Sub(t0))
+		}
+		if !s.IsZero() {
+			subscribed = append(subscribed, s.Sub(t0))
+			if f == offered {
+				fw.Offered = secs(s.Sub(t0))
+			}
+		}
+	}
+	sortDurations(ended)
+	sortDurations(subscribed)
+	fw.FirstEnded, fw.LastEnded, fw.FirstSubscribed, fw.HalfSubscribed = -1, -1, -1, -1
+	if len(ended) > 0 {
+		fw.FirstEnded, fw.LastEnded = secs(ended[0]), secs(ended[len(ended)-1])
+	}
+	if len(subscribed) > 0 {
+		fw.FirstSubscribed, fw.HalfSubscribed = secs(subscribed[0]), secs(percentile(subscribed, 50))
+	}
+	return fw
 }
 
 // failoverCPU sorts the cpu used from the kill until every agent was
