@@ -27,10 +27,11 @@ import (
 //	--------------------------------------  ----------------------------------------  ------------------------------------------
 //	first checkpoint, before its rename     empty dir, or only .run.json.tmp*         temp file and dir removed; no task ran (the
 //	                                                                                  servers find the task lost on registration)
-//	waiting for a launch slot               run.json; no marker; sandbox empty        launched again (same boot of the machine)
+//	waiting for a launch slot               run.json; no marker; sandbox empty        launched again (same boot of the machine),
+//	                                                                                  under a new executor token
 //	container being created                 run.json + launching                      container found: adopted; else linux: launched
-//	                                                                                  again if never subscribed; posix: TASK_FAILED
-//	                                                                                  REASON_AGENT_RESTARTED
+//	                                                                                  again if never subscribed, under a new executor
+//	                                                                                  token; posix: TASK_FAILED REASON_AGENT_RESTARTED
 //	executor subscribed                     run.json + launching + subscribed         container found: adopted; else its tasks end
 //	                                                                                  as the sandbox records, or TASK_FAILED
 //	run.json rewritten (task added/dropped) old or new run.json + .run.json.tmp*      temp file removed; the whole run.json is used
