@@ -609,16 +609,14 @@ func (f *framework) failoverTimes(t time.Time) (ended, subscribed time.Time) {
 func (f *framework) firstOfferAfter(t time.Time) time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, sub := range f.subAt {
-		if !sub.After(t) {
-			continue
+	sub := firstAfter(f.subAt, t)
+	if sub.IsZero() {
+		return time.Time{}
+	}
+	for _, at := range f.offerAt {
+		if !at.Before(sub) {
+			return at
 		}
-		for _, at := range f.offerAt {
-			if !at.Before(sub) {
-				return at
-			}
-		}
-		break
 	}
 	return time.Time{}
 }
