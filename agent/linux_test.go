@@ -469,11 +469,7 @@ func TestAgentLinux_RestartKeepsTasksRunning(t *testing.T) {
 func TestAgentLinux_RestartLaunchesARunWhoseExecutorNeverSubscribed(t *testing.T) {
 	f := newFakeServer(t)
 	cfg := linuxConfig(t, f)
-	a1, cid := crashedMidLaunch(t, f, cfg, nobodyFramework("fw-1"))
-	// The container's state, half written.
-	if err := os.MkdirAll(filepath.Join(cfg.WorkDir, "meta", "containers", "lc", cid), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	a1 := crashedWithHalfMadeContainer(t, f, cfg)
 
 	restartAgent(t, cfg, a1)
 	f.waitAcked(t, "t1", mesos.TaskFinished)
@@ -487,6 +483,19 @@ func TestAgentLinux_RestartLaunchesARunWhoseExecutorNeverSubscribed(t *testing.T
 	}
 }
 
+// crashedWithHalfMadeContainer leaves cfg's work directory as an agent
+// that died while it created the container of task t1 (of framework fw-1,
+// run as nobody) leaves it: the launch marked as begun, and the
+// container's state half written. It returns the stopped agent.
+func crashedWithHalfMadeContainer(t *testing.T, f *fakeServer, cfg Config) *testAgent {
+	t.Helper()
+	a, cid := crashedMidLaunch(t, f, cfg, nobodyFramework("fw-1"))
+	if err := os.MkdirAll(filepath.Join(cfg.WorkDir, "meta", "containers", "lc", cid), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // The executor of a launch the agent died in the middle of may have sent
 // SUBSCRIBE to the agent's address before the next agent destroyed its
 // half-made container; the call waits in the open listener's queue. The
@@ -496,10 +505,7 @@ func TestAgentLinux_RestartLaunchesARunWhoseExecutorNeverSubscribed(t *testing.T
 func TestAgentLinux_RelaunchRefusesTheEarlierExecutorsSubscription(t *testing.T) {
 	f := newFakeServer(t)
 	cfg := linuxConfig(t, f)
-	a1, cid := crashedMidLaunch(t, f, cfg, nobodyFramework("fw-1"))
-	if err := os.MkdirAll(filepath.Join(cfg.WorkDir, "meta", "containers", "lc", cid), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	a1 := crashedWithHalfMadeContainer(t, f, cfg)
 	var oldToken string
 	editRunCheckpoint(t, a1, func(cp *runCheckpoint) { oldToken = cp.Token })
 	if oldToken == "" {
