@@ -68,3 +68,11 @@ func (s *Server) HoldOfferRoundForTest(t testing.TB) (release func()) {
 	m.roundMu.Lock()
 	return m.roundMu.Unlock
 }
+
+// BeforeAgentRegisteredForTest makes fn run in each agent registration at
+// the leader just before REGISTERED is written; set it before the agent
+// subscribes.
+func (s *Server) BeforeAgentRegisteredForTest(t testing.TB, fn func(agentID string)) {
+	t.Helper()
+	s.leaderForTest(t).beforeRegistered = fn
+}

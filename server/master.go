@@ -74,6 +74,9 @@ type master struct {
 	drainMu sync.Mutex
 	// inv holds the outstanding inverse offers (master_inverse.go).
 	inv *inverseBook
+	// beforeRegistered, set only by tests before the agent subscribes,
+	// runs in a registration just before REGISTERED is written.
+	beforeRegistered func(agentID string)
 }
 
 // newMaster establishes the master for term: it rescinds the old term's

@@ -120,6 +120,14 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	m.mu.Lock()
 	old := m.agents[agent.ID]
 	m.agents[agent.ID] = ac
+	// The agent's reservations and volumes are read and queued with the
+	// stream's install, under mu as sendCheckpointedResources does for
+	// every later change: whatever commits in between reaches the agent
+	// after this account, never before it.
+	cur := m.s.fsm.State().Agent(agent.ID)
+	if cur != nil {
+		ac.send(checkpointEvent(cur, m.term))
+	}
 	delete(m.reregistering, agent.ID)
 	if t := m.agentTimers[agent.ID]; t != nil {
 		t.Stop()
@@ -129,7 +137,6 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if old != nil {
 		old.close() // its handler finds itself replaced and does nothing
 	}
-	cur := m.s.fsm.State().Agent(agent.ID)
 	if cur != nil && cur.Deactivated {
 		m.alloc.SetAgentActive(agent.ID, false)
 	}
@@ -150,6 +157,9 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	m.logger.Info("agent registered", "agent_id", agent.ID, "address", agent.Address, "reregistered", agent.ReregisteredAt != 0, "tasks", len(sub.Tasks))
 
 	releaseOnce()
+	if m.beforeRegistered != nil {
+		m.beforeRegistered(agent.ID)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	rw := newEventWriter(w, codec.JSON)
@@ -159,10 +169,6 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	}}); err != nil {
 		m.agentDisconnected(ac)
 		return nil
-	}
-	if cur != nil {
-		ac.send(&agentapi.Event{Type: agentapi.EventCheckpointResources, Term: m.term,
-			CheckpointResources: &agentapi.CheckpointResources{Resources: nonNilResources(cur.Checkpointed)}})
 	}
 	for fid := range orphans {
 		ac.send(&agentapi.Event{Type: agentapi.EventShutdownFramework, Term: m.term,

@@ -271,17 +271,28 @@ func (m *master) sendOperationStatus(fid string, op *fsm.Operation) {
 }
 
 // sendCheckpointedResources tells an agent its dynamic reservations and
-// persistent volumes as the replicated state holds them.
+// persistent volumes as the replicated state holds them. The state is
+// read and the command queued under mu, as a registration does when it
+// installs the agent's stream: of two accounts, the later read is the
+// later queued, so the agent ends with what the state holds.
 func (m *master) sendCheckpointedResources(agentID string) {
+	m.mu.Lock()
+	ac := m.agents[agentID]
 	a := m.s.fsm.State().Agent(agentID)
-	if a == nil {
-		return
+	if ac != nil && a != nil {
+		ac.send(checkpointEvent(a, m.term))
 	}
-	ev := &agentapi.Event{Type: agentapi.EventCheckpointResources,
-		CheckpointResources: &agentapi.CheckpointResources{Resources: nonNilResources(a.Checkpointed)}}
-	if !m.sendToAgent(agentID, ev) {
+	m.mu.Unlock()
+	if ac == nil {
 		m.logger.Debug("agent not connected; it hears of its resources when it registers", "agent_id", agentID)
 	}
+}
+
+// checkpointEvent is the CHECKPOINT_RESOURCES command of agent a's
+// reservations and volumes.
+func checkpointEvent(a *fsm.Agent, term uint64) *agentapi.Event {
+	return &agentapi.Event{Type: agentapi.EventCheckpointResources, Term: term,
+		CheckpointResources: &agentapi.CheckpointResources{Resources: nonNilResources(a.Checkpointed)}}
 }
 
 func nonNilResources(rs mesos.Resources) []mesos.Resource {

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"mesh/mesos"
 	"mesh/mesos/scheduler"
+	"mesh/server"
 	"mesh/server/servertest"
 )
 
@@ -130,4 +132,38 @@ func TestOperator_ReserveCreateDestroyUnreserve(t *testing.T) {
 		}
 		return cpus == 4
 	})
+}
+
+// TestOperator_ReservationMadeAsTheAgentRegistersReachesIt: a reservation
+// committed while an agent registers, after its new stream is the one
+// commands go to and before REGISTERED is written, is the last
+// CHECKPOINT_RESOURCES the agent hears. The registration's own account of
+// the agent's resources, read before that commit, must not arrive after
+// it: the agent would destroy the volumes and forget the reservations the
+// leader records.
+func TestOperator_ReservationMadeAsTheAgentRegistersReachesIt(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) { c.AgentPingTimeout = 50 * time.Millisecond }})
+	disk := dynReserved(mesos.ScalarResource("disk", 100), "db", "")
+	var once sync.Once
+	srv.BeforeAgentRegisteredForTest(t, func(aid string) {
+		once.Do(func() {
+			body := volumeCall("RESERVE_RESOURCES", aid, "resources", disk)
+			if code, msg, _ := opCall(t, srv.HTTPAddr(), "/api/v1", body, nil); code != http.StatusAccepted {
+				t.Errorf("RESERVE_RESOURCES: %d %s", code, msg)
+			}
+		})
+	})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Pings = true
+	agent.Start(t)
+	// A PING comes after whatever the registration queued: once the agent
+	// has one, it has heard every CHECKPOINT_RESOURCES sent before.
+	servertest.WaitFor(t, 10*time.Second, "a PING after the registration", func() bool { return agent.PingsReceived() > 0 })
+	as := srv.FSM().State().Agents()
+	if len(as) != 1 || !mesos.Resources(as[0].Checkpointed).Contains(mesos.Resources{disk}) {
+		t.Fatalf("the leader records no reservation: %+v", as)
+	}
+	if got := agent.Checkpointed(); !got.Contains(mesos.Resources{disk}) {
+		t.Fatalf("the agent's checkpointed resources are %s; the leader records %s", got, mesos.Resources(as[0].Checkpointed))
+	}
 }
