@@ -24,7 +24,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 // every task runs. It checks correctness only, never wall time: every
 // task RUNNING exactly once at its framework, launched once at an agent,
 // every update with a uuid delivered and acknowledged, every agent
-// re-registered after the kill, no ERROR event.
+// re-registered after the kill, the framework of a process of its own
+// subscribed again and offered, no ERROR event.
 func TestCluster_SmallRunLosesNothing(t *testing.T) {
 	bin := os.Getenv("MESH_BIN")
 	if bin == "" {
@@ -63,6 +64,8 @@ func TestCluster_SmallRunLosesNothing(t *testing.T) {
 	}
 	if fo := res.Failover; fo == nil || fo.Reregistered != cfg.Agents {
 		t.Errorf("after the leader was killed, re-registered agents: %+v, want all %d", fo, cfg.Agents)
+	} else if o := fo.Observer; o == nil || o.Subscribed < 0 || o.FreshOffer < o.Subscribed {
+		t.Errorf("the framework of a process of its own, after the kill: %+v, want it subscribed again and then offered", o)
 	}
 	if res.Freed.Samples != cfg.FreeSamples {
 		t.Errorf("%d of %d freed resources reached the waiting framework as offers", res.Freed.Samples, cfg.FreeSamples)

@@ -25,7 +25,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-func main() { os.Exit(realMain()) }
+func main() {
+	if servers := os.Getenv(observerEnv); servers != "" {
+		os.Exit(observerMain(servers))
+	}
+	os.Exit(realMain())
+}
 
 // realMain runs the benchmark and returns the exit code, once its
 // deferred work (the cpu profile's end) is done.

@@ -88,6 +88,18 @@ type failover struct {
 	// Frameworks is when the frameworks saw their streams end and were
 	// subscribed again, the way to the fresh offer.
 	Frameworks fwFailover `json:"frameworks"`
+	// Observer is the same failover seen by a framework in a process of
+	// its own (observer.go); nil when it could not run.
+	Observer *observerFailover `json:"observer,omitempty"`
+}
+
+// observerFailover is when, after the kill, the observer's stream ended,
+// it read its new SUBSCRIBED and its first OFFERS, in seconds; -1 for
+// none.
+type observerFailover struct {
+	Ended      float64 `json:"stream_ended_s"`
+	Subscribed float64 `json:"subscribed_again_s"`
+	FreshOffer float64 `json:"fresh_offer_s"`
 }
 
 // fwFailover is when, after the kill, the frameworks' old streams ended
@@ -222,6 +234,10 @@ func (r *result) writeText(w io.Writer) {
 		fw := f.Frameworks
 		p("  frameworks: streams ended first %s  last %s; subscribed again first %s  50%% %s; the one offered first subscribed again at %s",
 			fmtSecs(fw.FirstEnded), fmtSecs(fw.LastEnded), fmtSecs(fw.FirstSubscribed), fmtSecs(fw.HalfSubscribed), fmtSecs(fw.Offered))
+		if o := f.Observer; o != nil {
+			p("  a framework in a process of its own: stream ended %s  subscribed again %s  fresh offer %s",
+				fmtSecs(o.Ended), fmtSecs(o.Subscribed), fmtSecs(o.FreshOffer))
+		}
 		if f.AllReregistered >= 0 {
 			p("  cpu from the kill until every agent was back: new leader %.2fs (%.2f ms per agent), other servers %.2fs, benchmark %.2fs",
 				f.CPU.Leader, 1000*f.CPU.Leader/float64(max(r.Agents, 1)), f.CPU.Followers, f.CPU.Benchmark)

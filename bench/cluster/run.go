@@ -305,6 +305,10 @@ func (b *bench) failover(ctx context.Context) error {
 			pids = append(pids, s.cmd.Process.Pid)
 		}
 	}
+	obs := b.startObserver(ctx)
+	if obs != nil {
+		defer b.stopObserver(obs)
+	}
 	cpu := startCPUMeter(pids...)
 	regsBefore := b.sim.stats.registrations.Load()
 	t0 := time.Now()
@@ -356,6 +360,9 @@ func (b *bench) failover(ctx context.Context) error {
 	}
 	fo.FreshOffer = secs(first.Sub(t0))
 	fo.Frameworks = frameworksFailover(all, offered, t0)
+	if obs != nil {
+		fo.Observer = b.observed(ctx, obs, t0)
+	}
 	b.log.Info("failover", "serves", fo.NewLeaderServes, "offer", fo.FreshOffer, "agents", fo.AllReregistered)
 	return nil
 }
