@@ -264,18 +264,22 @@ func (m *master) suppress(fw *fsm.Framework, roles []string) {
 	if !subscribedTo(fw, roles) {
 		return
 	}
-	m.recordSuppression(fw.ID, fsm.SuppressOffers, roles)
 	m.alloc.Suppress(fw.ID, roles)
+	m.recordSuppression(fw.ID, fsm.SuppressOffers, roles)
 }
 
-// revive resumes offers for roles and clears decline filters.
+// revive resumes offers for roles and clears decline filters. The
+// allocator takes it at once, as Mesos' does; the record, which a new
+// leader reads, is committed after, so that the offers it brings do not
+// wait for that commit behind whatever else raft's log holds (after a
+// failover, thousands of agents' registrations).
 func (m *master) revive(fw *fsm.Framework, roles []string) {
 	if !subscribedTo(fw, roles) {
 		return
 	}
-	m.recordSuppression(fw.ID, fsm.ReviveOffers, roles)
 	m.alloc.Revive(fw.ID, roles)
 	m.alloc.Trigger()
+	m.recordSuppression(fw.ID, fsm.ReviveOffers, roles)
 }
 
 func subscribedTo(fw *fsm.Framework, roles []string) bool {
