@@ -132,34 +132,55 @@ func (f *framework) run(ctx context.Context) {
 		}
 	}()
 	defer wg.Wait()
+	_ = subscribeLoop(ctx, f.c, f.name, func(ev *scheduler.Event) error {
+		f.event(ctx, ev)
+		return nil
+	}, func() {
+		f.mu.Lock()
+		f.endAt = append(f.endAt, time.Now())
+		f.mu.Unlock()
+	}, func(err error) {
+		f.stats.callFailures.Add(1)
+		f.log.Warn("subscribe refused", "framework", f.name, "error", err)
+	})
+}
+
+// subscribeLoop subscribes as framework name, and again with the id it
+// was given whenever its stream ends, until ctx ends. handle gets every
+// event; an error from it ends the loop with that error. ended follows
+// the end of each stream, refused each subscription that failed.
+func subscribeLoop(ctx context.Context, c *client.Client, name string, handle func(*scheduler.Event) error,
+	ended func(), refused func(error)) error {
 	failover := 600.0
-	info := mesos.FrameworkInfo{User: "root", Name: f.name, FailoverTimeout: &failover, Roles: []string{"*"},
+	info := mesos.FrameworkInfo{User: "root", Name: name, FailoverTimeout: &failover, Roles: []string{"*"},
 		Capabilities: []mesos.FrameworkCapability{{Type: mesos.CapabilityMultiRole}}}
 	for ctx.Err() == nil {
-		if id := f.c.FrameworkID(); id != "" {
+		if id := c.FrameworkID(); id != "" {
 			info.ID = &mesos.FrameworkID{Value: id}
 		}
-		sub, err := f.c.Subscribe(ctx, client.SubscribeCall(&info))
+		sub, err := c.Subscribe(ctx, client.SubscribeCall(&info))
 		if err != nil {
 			if ctx.Err() == nil {
-				f.stats.callFailures.Add(1)
-				f.log.Warn("subscribe refused", "framework", f.name, "error", err)
+				refused(err)
 				_ = pause(ctx, 100*time.Millisecond)
 			}
 			continue
 		}
-		for {
+		var handled error
+		for handled == nil {
 			ev, err := sub.Next()
 			if err != nil {
 				break
 			}
-			f.event(ctx, ev)
+			handled = handle(ev)
 		}
-		f.mu.Lock()
-		f.endAt = append(f.endAt, time.Now())
-		f.mu.Unlock()
 		sub.Close()
+		if handled != nil {
+			return handled
+		}
+		ended()
 	}
+	return nil
 }
 
 // send queues a call for the framework's call workers and returns at once,

@@ -56,66 +56,39 @@ func observerMain(servers string) int {
 // writing a line to out for what it reads.
 func observe(ctx context.Context, servers []string, out io.Writer) error {
 	c := client.New(client.Config{Masters: servers})
-	failover := 600.0
-	info := mesos.FrameworkInfo{User: "root", Name: "bench-observer", FailoverTimeout: &failover, Roles: []string{"*"},
-		Capabilities: []mesos.FrameworkCapability{{Type: mesos.CapabilityMultiRole}}}
-	var declines sync.WaitGroup // and revives
-	defer declines.Wait()
-	again := false // a SUBSCRIBED read before: the next is a re-subscription
-	for ctx.Err() == nil {
-		if id := c.FrameworkID(); id != "" {
-			info.ID = &mesos.FrameworkID{Value: id}
-		}
-		sub, err := c.Subscribe(ctx, client.SubscribeCall(&info))
-		if err != nil {
-			_ = pause(ctx, 100*time.Millisecond)
-			continue
-		}
-		for {
-			ev, err := sub.Next()
-			if err != nil {
-				break
-			}
-			switch {
-			case ev.Type == scheduler.EventSubscribed:
-				if err := writeObservation(out, obsSubscribed, time.Now()); err != nil {
-					sub.Close()
-					return err
-				}
-				if again {
-					// Its declines filtered every agent: it asks for
-					// offers again, as a framework waiting for
-					// resources does once subscribed again.
-					declines.Add(1)
-					go func() {
-						defer declines.Done()
-						_ = c.Call(ctx, client.ReviveCall())
-					}()
-				}
-				again = true
-			case ev.Type == scheduler.EventOffers && ev.Offers != nil:
-				if err := writeObservation(out, obsOffers, time.Now()); err != nil {
-					sub.Close()
-					return err
-				}
-				ids := make([]mesos.OfferID, 0, len(ev.Offers.Offers))
-				for _, o := range ev.Offers.Offers {
-					ids = append(ids, o.ID)
-				}
-				// Declined beside the stream, which is read on at once.
-				declines.Add(1)
-				go func() {
-					defer declines.Done()
-					_ = c.Call(ctx, client.DeclineCall(client.Filters(refuseSeconds), ids...))
-				}()
-			}
-		}
-		sub.Close()
-		if err := writeObservation(out, obsEnded, time.Now()); err != nil {
-			return err
-		}
+	var calls sync.WaitGroup // its DECLINEs and REVIVEs
+	defer calls.Wait()
+	call := func(sc *scheduler.Call) {
+		// Sent beside the stream, which is read on at once.
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			_ = c.Call(ctx, sc)
+		}()
 	}
-	return nil
+	again := false // a SUBSCRIBED read before: the next is a re-subscription
+	return subscribeLoop(ctx, c, "bench-observer", func(ev *scheduler.Event) error {
+		now := time.Now()
+		switch {
+		case ev.Type == scheduler.EventSubscribed:
+			if again {
+				// Its declines filtered every agent: it asks for offers
+				// again, as a framework waiting for resources does once
+				// subscribed again.
+				call(client.ReviveCall())
+			}
+			again = true
+			return writeObservation(out, obsSubscribed, now)
+		case ev.Type == scheduler.EventOffers && ev.Offers != nil:
+			ids := make([]mesos.OfferID, 0, len(ev.Offers.Offers))
+			for _, o := range ev.Offers.Offers {
+				ids = append(ids, o.ID)
+			}
+			call(client.DeclineCall(client.Filters(refuseSeconds), ids...))
+			return writeObservation(out, obsOffers, now)
+		}
+		return nil
+	}, func() { _ = writeObservation(out, obsEnded, time.Now()) }, func(error) {})
 }
 
 func writeObservation(w io.Writer, kind string, at time.Time) error {
@@ -160,6 +133,8 @@ func startObserver(servers []string) (*observer, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), observerEnv+"="+strings.Join(servers, ","))
+	// Should the benchmark die without stopping it, its next line finds
+	// the pipe closed and SIGPIPE ends it.
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
