@@ -133,9 +133,9 @@ func startObserver(servers []string) (*observer, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), observerEnv+"="+strings.Join(servers, ","))
-	// Should the benchmark die without stopping it, its next line finds
-	// the pipe closed and SIGPIPE ends it.
 	cmd.Stderr = os.Stderr
+	// Should the benchmark die without stopping it, its next line finds
+	// this pipe closed and SIGPIPE ends it.
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("the observer: %w", err)
