@@ -3,7 +3,6 @@ package servertest
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"testing"
 	"time"
 
@@ -131,8 +130,8 @@ func (c *Cluster) WaitLeader() int {
 // Stop stops server i.
 func (c *Cluster) Stop(i int) { c.Servers[i].Stop() }
 
-// CheckConsistent waits until every running server has applied the same
-// log index and then requires identical replicated state.
+// CheckConsistent requires every running server to hold the same
+// replicated state, read when all have applied the same log index.
 func (c *Cluster) CheckConsistent() {
 	c.t.Helper()
 	var running []*Server
@@ -141,20 +140,56 @@ func (c *Cluster) CheckConsistent() {
 			running = append(running, s)
 		}
 	}
-	WaitFor(c.t, 15*time.Second, "servers to apply the same index", func() bool {
+	// The leader may still commit (an agent's disconnection, an offer
+	// round): states count only when every server had applied the same
+	// index before and after they were read. A difference between them
+	// must outlast the wait to fail the test.
+	deadline := time.Now().Add(15 * time.Second)
+	diff := "the servers never applied the same index"
+	for {
+		d, settled := c.stateDifference(running)
+		if settled && d == "" {
+			return
+		}
+		if settled {
+			diff = d
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("after 15s: %s", diff)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stateDifference reads the servers' states; settled says every server
+// had applied the same index before and after, and then the difference
+// says how two states differ ("" for none).
+func (c *Cluster) stateDifference(running []*Server) (difference string, settled bool) {
+	applied := func() bool {
 		for _, s := range running[1:] {
 			if s.CommitIndex() != running[0].CommitIndex() || s.LastIndex() != running[0].LastIndex() {
 				return false
 			}
 		}
 		return true
-	})
-	want := dumpState(running[0].FSM().State())
-	for i, s := range running[1:] {
-		if got := dumpState(s.FSM().State()); !reflect.DeepEqual(got, want) {
-			c.t.Fatalf("server %d state differs from server 0:\n%s\nvs\n%s", i+1, got, want)
+	}
+	before := running[0].LastIndex()
+	if !applied() {
+		return "", false
+	}
+	dumps := make([]string, len(running))
+	for i, s := range running {
+		dumps[i] = dumpState(s.FSM().State())
+	}
+	if !applied() || running[0].LastIndex() != before {
+		return "", false
+	}
+	for i := 1; i < len(dumps); i++ {
+		if dumps[i] != dumps[0] {
+			return fmt.Sprintf("server %d state differs from server 0 at index %d:\n%s\nvs\n%s", i, before, dumps[i], dumps[0]), true
 		}
 	}
+	return "", true
 }
 
 // dumpState renders the replicated state for comparison.
