@@ -147,7 +147,7 @@ func (c *Cluster) CheckConsistent() {
 	deadline := time.Now().Add(15 * time.Second)
 	diff := "the servers never applied the same index"
 	for {
-		d, settled := c.stateDifference(running)
+		d, settled := stateDifference(running)
 		if settled && d == "" {
 			return
 		}
@@ -164,7 +164,7 @@ func (c *Cluster) CheckConsistent() {
 // stateDifference reads the servers' states; settled says every server
 // had applied the same index before and after, and then the difference
 // says how two states differ ("" for none).
-func (c *Cluster) stateDifference(running []*Server) (difference string, settled bool) {
+func stateDifference(running []*Server) (difference string, settled bool) {
 	applied := func() bool {
 		for _, s := range running[1:] {
 			if s.CommitIndex() != running[0].CommitIndex() || s.LastIndex() != running[0].LastIndex() {
