@@ -13,7 +13,11 @@ import (
 // Accept, stream id, framework checks, then the call.
 func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 	var call scheduler.Call
-	onCallStatus(w, func(code int) { s.metrics.schedulerCall(call.Type, code) })
+	// The status hook keeps the call's type, not the call: an ACCEPT
+	// waiting for its commit holds its log entry, not the decoded call
+	// (commitLaunch).
+	var callType string
+	onCallStatus(w, func(code int) { s.metrics.schedulerCall(callType, code) })
 	m := s.leaderOrRedirect(w, r)
 	if m == nil {
 		return
@@ -22,6 +26,7 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	callType = call.Type
 	if call.Type != scheduler.CallUnknown {
 		if err := call.Validate(); err != nil {
 			writeError(w, httpErrorf(http.StatusBadRequest, "failed to validate scheduler::Call: %v", err))
@@ -102,11 +107,13 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	// Nothing of the call is read after dispatch (commitLaunch).
+	updateFramework := call.Type == scheduler.CallUpdateFramework
 	if err := m.dispatch(fw, &call); err != nil {
 		writeError(w, err)
 		return
 	}
-	if call.Type == scheduler.CallUpdateFramework {
+	if updateFramework {
 		w.WriteHeader(http.StatusOK) // as Mesos: the update is done
 		return
 	}
