@@ -91,7 +91,7 @@ func applyFrameworkRemove(txn *memdb.Txn, req *FrameworkRemoveRequest) any {
 	fw.RemovedAt = req.At
 	fw.FailoverDeadline = 0
 	mustInsert(txn, tableFrameworks, &fw)
-	dropFilters(txn, "framework", req.FrameworkID, nil)
+	dropFrameworkFilters(txn, req.FrameworkID, nil)
 	dropOperations(txn, req.FrameworkID)
 	for _, o := range st.OffersByFramework(req.FrameworkID) {
 		res.Offers = append(res.Offers, *o)
@@ -163,7 +163,7 @@ func applyAgentState(txn *memdb.Txn, req *AgentStateRequest) any {
 	}
 	mustInsert(txn, tableAgents, &a)
 	if req.State == AgentGone {
-		dropFilters(txn, "agent", req.AgentID, nil)
+		dropAgentFilters(txn, req.AgentID)
 	}
 	res := &AgentStateResult{}
 	if req.State == AgentActive || req.TaskState == "" {

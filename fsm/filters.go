@@ -1,7 +1,10 @@
 package fsm
 
 import (
+	"reflect"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -14,7 +17,8 @@ import (
 // the next leader, and a suppressed role stays suppressed until the
 // framework revives it or says otherwise when it subscribes again.
 
-// tableFilters holds one FilterSet per framework and agent.
+// tableFilters names the filter sets, one per framework and agent, in
+// snapshots; the state keeps them in tableFilterTree.
 const tableFilters = "filters"
 
 // OfferFilter is a decline filter: until Until (unix nanoseconds, chosen by
@@ -66,41 +70,95 @@ type OfferSuppressionRequest struct {
 	Roles       []string
 }
 
-func filtersSchema() *memdb.TableSchema {
-	by := func(name, field string) *memdb.IndexSchema {
-		return &memdb.IndexSchema{Name: name, Indexer: &memdb.StringFieldIndex{Field: field}}
+// tableFilterTree holds the filter sets in a treeTable ordered by
+// framework id then agent id. A framework that declines offers has a set
+// on nearly every agent, so there are up to frameworks × agents of them:
+// as rows of a memdb table with three indexes each cost over a kilobyte,
+// and 100 frameworks declining the offers of 5,000 agents took the leader
+// past a gigabyte. Snapshots still carry them as rows of tableFilters.
+const tableFilterTree = "filter_tree"
+
+var filterTree = treeTable[filterItem]{table: tableFilterTree, degree: 16, less: filterLess}
+
+// filterItem is one filter set in the tree with the ids it is ordered by,
+// which are the set's own strings.
+type filterItem struct {
+	fid, aid string
+	set      *FilterSet
+}
+
+func filterLess(a, b filterItem) bool {
+	if c := strings.Compare(a.fid, b.fid); c != 0 {
+		return c < 0
 	}
-	return &memdb.TableSchema{Name: tableFilters, Indexes: map[string]*memdb.IndexSchema{
-		"id": {Name: "id", Unique: true, Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
-			&memdb.StringFieldIndex{Field: "FrameworkID"}, &memdb.StringFieldIndex{Field: "AgentID"},
-		}}},
-		"framework": by("framework", "FrameworkID"),
-		"agent":     by("agent", "AgentID"),
-	}}
+	return a.aid < b.aid
+}
+
+// putFilterSet inserts set, replacing the set of its framework and agent.
+func putFilterSet(txn *memdb.Txn, set *FilterSet) {
+	filterTree.write(txn).ReplaceOrInsert(filterItem{set.FrameworkID, set.AgentID, set})
+}
+
+// eachFilterSet calls f for every filter set, by framework id then agent
+// id, while f returns true; with fid set, only that framework's.
+func eachFilterSet(txn *memdb.Txn, fid string, f func(*FilterSet) bool) {
+	if fid == "" {
+		filterTree.ascendFrom(txn, nil, func(it filterItem) bool { return f(it.set) })
+		return
+	}
+	filterTree.ascendFrom(txn, &filterItem{fid: fid}, func(it filterItem) bool { return it.fid == fid && f(it.set) })
+}
+
+// collectFilterSets lists what eachFilterSet visits.
+func collectFilterSets(txn *memdb.Txn, fid string) []*FilterSet {
+	var out []*FilterSet
+	eachFilterSet(txn, fid, func(set *FilterSet) bool {
+		out = append(out, set)
+		return true
+	})
+	return out
+}
+
+// agentFilterSets lists the filter sets on one agent: one lookup per
+// framework that has any, each framework found by skipping past the one
+// before.
+func agentFilterSets(txn *memdb.Txn, aid string) []*FilterSet {
+	var out []*FilterSet
+	var from *filterItem
+	for {
+		var next *filterItem
+		filterTree.ascendFrom(txn, from, func(it filterItem) bool {
+			next = &it
+			return false
+		})
+		if next == nil {
+			return out
+		}
+		if it, ok := filterTree.get(txn, filterItem{fid: next.fid, aid: aid}); ok {
+			out = append(out, it.set)
+		}
+		// The least framework id after next's: ids with next's as a prefix
+		// are not less than this one.
+		from = &filterItem{fid: next.fid + "\x00"}
+	}
 }
 
 // Filters returns a framework's filter sets, by agent. Filters that have
 // expired may still be among them until the leader prunes them; readers
 // compare Until with their clock.
-func (s *State) Filters(fid string) []*FilterSet {
-	return list[*FilterSet](s.txn, tableFilters, "framework", fid)
-}
+func (s *State) Filters(fid string) []*FilterSet { return collectFilterSets(s.txn, fid) }
 
 // AllFilters returns every filter set.
-func (s *State) AllFilters() []*FilterSet {
-	return listAll[*FilterSet](s.txn, tableFilters, "id")
-}
+func (s *State) AllFilters() []*FilterSet { return collectFilterSets(s.txn, "") }
 
 // FiltersExpired reports whether any recorded filter has expired by now.
 func (s *State) FiltersExpired(now int64) bool {
-	for _, set := range s.AllFilters() {
-		for _, e := range set.Filters {
-			if e.Until <= now {
-				return true
-			}
-		}
-	}
-	return false
+	expired := false
+	eachFilterSet(s.txn, "", func(set *FilterSet) bool {
+		expired = slices.ContainsFunc(set.Filters, func(e FilterEntry) bool { return e.Until <= now })
+		return !expired
+	})
+	return expired
 }
 
 // addFilters records filters, dropping those of the same framework and
@@ -110,14 +168,44 @@ func addFilters(txn *memdb.Txn, now int64, filters []OfferFilter) {
 		if f.Until <= now || f.Resources.IsEmpty() {
 			continue
 		}
-		cur := first[*FilterSet](txn, tableFilters, "id", f.FrameworkID, f.AgentID)
 		set := &FilterSet{FrameworkID: f.FrameworkID, AgentID: f.AgentID}
-		if cur != nil {
-			set.Filters = slices.DeleteFunc(slices.Clone(cur.Filters), func(e FilterEntry) bool { return e.Until <= now })
+		if cur, ok := filterTree.get(txn, filterItem{fid: f.FrameworkID, aid: f.AgentID}); ok {
+			set.Filters = slices.DeleteFunc(slices.Clone(cur.set.Filters), func(e FilterEntry) bool { return e.Until <= now })
 		}
-		set.Filters = append(set.Filters, FilterEntry{Role: f.Role, Resources: f.Resources, Until: f.Until})
-		mustInsert(txn, tableFilters, set)
+		res := sharedFilterResources(f.AgentID, f.Resources)
+		set.Filters = append(set.Filters, FilterEntry{Role: f.Role, Resources: res, Until: f.Until})
+		putFilterSet(txn, set)
 	}
+}
+
+// filterResources remembers, per agent, the resources of its latest
+// filter: the frameworks that decline an agent's offer one after another
+// decline the same resources, and a filter that shares them costs a
+// pointer instead of a copy (four resources are about 600 bytes). As with
+// launchParts, sharing changes no value: every server's state holds the
+// same values whatever each remembers. It is shared by the process's
+// states, which never change filters' resources in place.
+var filterResources = struct {
+	sync.Mutex
+	byAgent map[string]mesos.Resources
+}{byAgent: map[string]mesos.Resources{}}
+
+// maxFilterAgents bounds the agents filterResources remembers.
+const maxFilterAgents = 1 << 16
+
+// sharedFilterResources is res, or the equal resources of the agent's
+// previous filter.
+func sharedFilterResources(aid string, res mesos.Resources) mesos.Resources {
+	filterResources.Lock()
+	defer filterResources.Unlock()
+	if old, ok := filterResources.byAgent[aid]; ok && reflect.DeepEqual(old, res) {
+		return old
+	}
+	if len(filterResources.byAgent) >= maxFilterAgents {
+		clear(filterResources.byAgent)
+	}
+	filterResources.byAgent[aid] = res
+	return res
 }
 
 // offerFilters turns removed offers into filters lasting until d.Until.
@@ -130,12 +218,18 @@ func offerFilters(offers []Offer, d *DeclineFilter) []OfferFilter {
 	return out
 }
 
-// dropFilters rewrites the filter sets found by index ("framework" or
-// "agent") and value, keeping only entries for which keep says so (nil
-// keeps none).
-func dropFilters(txn *memdb.Txn, index, value string, keep func(FilterEntry) bool) {
-	for _, set := range list[*FilterSet](txn, tableFilters, index, value) {
+// dropFrameworkFilters rewrites a framework's filter sets, keeping only
+// entries for which keep says so (nil keeps none).
+func dropFrameworkFilters(txn *memdb.Txn, fid string, keep func(FilterEntry) bool) {
+	for _, set := range collectFilterSets(txn, fid) {
 		rewriteFilterSet(txn, set, keep)
+	}
+}
+
+// dropAgentFilters deletes every filter on an agent.
+func dropAgentFilters(txn *memdb.Txn, aid string) {
+	for _, set := range agentFilterSets(txn, aid) {
+		rewriteFilterSet(txn, set, nil)
 	}
 }
 
@@ -154,9 +248,9 @@ func rewriteFilterSet(txn *memdb.Txn, set *FilterSet, keep func(FilterEntry) boo
 	switch {
 	case dropped == 0:
 	case len(left) == 0:
-		mustDelete(txn, tableFilters, set)
+		filterTree.delete(txn, filterItem{fid: set.FrameworkID, aid: set.AgentID})
 	default:
-		mustInsert(txn, tableFilters, &FilterSet{FrameworkID: set.FrameworkID, AgentID: set.AgentID, Filters: left})
+		putFilterSet(txn, &FilterSet{FrameworkID: set.FrameworkID, AgentID: set.AgentID, Filters: left})
 	}
 	return dropped
 }
@@ -164,7 +258,7 @@ func rewriteFilterSet(txn *memdb.Txn, set *FilterSet, keep func(FilterEntry) boo
 // pruneFilters deletes every filter that has expired by now.
 func pruneFilters(txn *memdb.Txn, now int64) (pruned int) {
 	live := func(e FilterEntry) bool { return e.Until > now }
-	for _, set := range listAll[*FilterSet](txn, tableFilters, "id") {
+	for _, set := range collectFilterSets(txn, "") {
 		pruned += rewriteFilterSet(txn, set, live)
 	}
 	return pruned
@@ -195,9 +289,9 @@ func applyOfferSuppression(txn *memdb.Txn, req *OfferSuppressionRequest) any {
 	case ReviveOffers:
 		fw.SuppressedRoles = slices.DeleteFunc(slices.Clone(old.SuppressedRoles), func(r string) bool { return slices.Contains(roles, r) })
 		if len(req.Roles) == 0 {
-			dropFilters(txn, "framework", req.FrameworkID, nil)
+			dropFrameworkFilters(txn, req.FrameworkID, nil)
 		} else {
-			dropFilters(txn, "framework", req.FrameworkID, func(e FilterEntry) bool { return !slices.Contains(roles, e.Role) })
+			dropFrameworkFilters(txn, req.FrameworkID, func(e FilterEntry) bool { return !slices.Contains(roles, e.Role) })
 		}
 	default:
 		return ErrUnknownOp

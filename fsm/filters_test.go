@@ -138,3 +138,46 @@ func TestFilters_GoWithTheirFrameworkAgentOrTime(t *testing.T) {
 		t.Errorf("pruned %d expired filters, left %#v", res.Filters, filterSets(f))
 	}
 }
+
+// TestFilters_FoundByFrameworkAndByAgentAmongManyFrameworks: the filter
+// sets, kept in one tree ordered by framework then agent, are found by
+// framework (not those of a framework whose id it prefixes) and by agent
+// (one lookup per framework, skipping from each to the next), and an
+// agent's go with it, whatever the frameworks' ids.
+func TestFilters_FoundByFrameworkAndByAgentAmongManyFrameworks(t *testing.T) {
+	txn := newDB().Txn(true)
+	defer txn.Abort()
+	fids := []string{"fw1", "fw1x", "fw10", "fw2", "fw1\x00"}
+	var filters []OfferFilter
+	for _, fid := range fids {
+		for _, aid := range []string{"a1", "a2", "a10"} {
+			filters = append(filters, OfferFilter{FrameworkID: fid, AgentID: aid, Role: "*", Resources: cpusMem(1, 1), Until: 100})
+		}
+	}
+	addFilters(txn, 1, filters)
+	agents := func(sets []*FilterSet) (out []string) {
+		for _, s := range sets {
+			out = append(out, s.FrameworkID+"@"+s.AgentID)
+		}
+		return out
+	}
+	st := &State{txn: txn}
+	if got, want := agents(st.Filters("fw1")), []string{"fw1@a1", "fw1@a10", "fw1@a2"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("fw1's filter sets: %v, want %v", got, want)
+	}
+	if got, want := agents(agentFilterSets(txn, "a1")), []string{"fw1@a1", "fw1\x00@a1", "fw10@a1", "fw1x@a1", "fw2@a1"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("a1's filter sets: %q, want %q", got, want)
+	}
+	dropAgentFilters(txn, "a1")
+	if got := agentFilterSets(txn, "a1"); len(got) != 0 {
+		t.Errorf("a1's filter sets after it went: %v", agents(got))
+	}
+	if got := len(st.AllFilters()); got != 10 {
+		t.Errorf("%d filter sets left, want the 10 on a2 and a10", got)
+	}
+	// The frameworks filtering the same agent's equal resources share them.
+	a2 := agentFilterSets(txn, "a2")
+	if &a2[0].Filters[0].Resources[0] != &a2[1].Filters[0].Resources[0] {
+		t.Error("two filters of equal resources on one agent hold two copies")
+	}
+}

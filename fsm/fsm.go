@@ -202,9 +202,16 @@ func encodeRow(raw any) ([]byte, error) {
 // fails.
 func eachRow(txn *memdb.Txn, table string, f func(any) error) error {
 	var err error
-	if table == tableTasks {
+	switch table {
+	case tableTasks:
 		eachTask(txn, "", func(t *Task) bool {
 			err = f(t)
+			return err == nil
+		})
+		return err
+	case tableFilters:
+		eachFilterSet(txn, "", func(set *FilterSet) bool {
+			err = f(set)
 			return err == nil
 		})
 		return err
@@ -221,14 +228,20 @@ func eachRow(txn *memdb.Txn, table string, f func(any) error) error {
 
 // insertRow inserts a row restored from a snapshot into its table.
 func insertRow(txn *memdb.Txn, table string, row any) error {
-	t, ok := row.(*Task)
-	if !ok {
+	switch r := row.(type) {
+	case *Task:
+		if r.FrameworkID == "" || r.TaskID == "" {
+			return fmt.Errorf("a task needs a framework id and a task id (framework %q, task %q)", r.FrameworkID, r.TaskID)
+		}
+		putTask(txn, r)
+	case *FilterSet:
+		if r.FrameworkID == "" || r.AgentID == "" {
+			return fmt.Errorf("a filter set needs a framework id and an agent id (framework %q, agent %q)", r.FrameworkID, r.AgentID)
+		}
+		putFilterSet(txn, r)
+	default:
 		return txn.Insert(table, row)
 	}
-	if t.FrameworkID == "" || t.TaskID == "" {
-		return fmt.Errorf("a task needs a framework id and a task id (framework %q, task %q)", t.FrameworkID, t.TaskID)
-	}
-	putTask(txn, t)
 	return nil
 }
 

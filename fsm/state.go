@@ -39,10 +39,10 @@ func schema() *memdb.DBSchema {
 			"framework": {Name: "framework", Indexer: keyIndex[Offer]{func(o *Offer) string { return o.FrameworkID }}},
 			"agent":     {Name: "agent", Indexer: keyIndex[Offer]{func(o *Offer) string { return o.AgentID }}},
 		}},
-		tableFilters:    filtersSchema(),
+		tableFilterTree: filterTree.schema(),
 		tableExecutors:  executorsSchema(),
 		tableOperations: operationsSchema(),
-		tableTaskTree:   taskTreeSchema(),
+		tableTaskTree:   taskTree.schema(),
 		tableAgentTasks: agentTasksSchema(),
 	}}
 }
