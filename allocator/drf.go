@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"math"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -60,6 +61,22 @@ type agent struct {
 	total     mesos.Resources            // without allocation_info
 	free      mesos.Resources            // without allocation_info
 	allocated map[string]mesos.Resources // framework ID → resources with allocation_info
+	// filtered is the resources of the latest decline filter on the agent,
+	// which a filter of equal resources shares: the frameworks that
+	// decline the agent's offer one after another decline the same
+	// resources, and at 100 frameworks and 5,000 agents their copies took
+	// tens of megabytes. Filters only read their resources.
+	filtered mesos.Resources
+}
+
+// sharedFilter is res, or the equal resources of the agent's latest
+// filter.
+func (a *agent) sharedFilter(res mesos.Resources) mesos.Resources {
+	if reflect.DeepEqual(a.filtered, res) {
+		return a.filtered
+	}
+	a.filtered = res
+	return res
 }
 
 // framework is what the allocator knows of a subscribed framework.
@@ -341,7 +358,7 @@ func (d *DRF) Recover(frameworkID, agentID string, res mesos.Resources, refuse t
 	if f := d.frameworks[frameworkID]; f != nil && refuse > 0 {
 		now := d.cfg.Clock.Now()
 		for _, g := range splitByRole(res) {
-			f.addFilter(agentID, filter{role: g.role, res: g.res.Unallocate(), expiry: now.Add(refuse)}, now)
+			f.addFilter(agentID, filter{role: g.role, res: a.sharedFilter(g.res.Unallocate()), expiry: now.Add(refuse)}, now)
 		}
 	}
 	d.mu.Unlock()
