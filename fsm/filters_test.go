@@ -1,7 +1,9 @@
 package fsm
 
 import (
+	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"mesh/mesos"
@@ -179,5 +181,30 @@ func TestFilters_FoundByFrameworkAndByAgentAmongManyFrameworks(t *testing.T) {
 	a2 := agentFilterSets(txn, "a2")
 	if &a2[0].Filters[0].Resources[0] != &a2[1].Filters[0].Resources[0] {
 		t.Error("two filters of equal resources on one agent hold two copies")
+	}
+}
+
+// TestFSM_SnapshotFilterSetWithoutIDsIsRefused: a snapshot's filter set
+// without its framework or agent id is refused with what is wrong, as the
+// filters table's index refused it; one with both loads, its resources
+// shared with an equal filter on the same agent.
+func TestFSM_SnapshotFilterSetWithoutIDsIsRefused(t *testing.T) {
+	for _, v := range []string{`{"FrameworkID":"f","Filters":[]}`, `{"AgentID":"a","Filters":[]}`} {
+		err := New(nil).Restore(io.NopCloser(strings.NewReader(`{"t":"filters","v":` + v + "}\n")))
+		if err == nil || !strings.Contains(err.Error(), "a filter set needs a framework id and an agent id") {
+			t.Errorf("restore of filter set %s: %v", v, err)
+		}
+	}
+	set := func(fid string) string {
+		return `{"t":"filters","v":{"FrameworkID":"` + fid + `","AgentID":"a","Filters":[{"Role":"*","Until":9,` +
+			`"Resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}]}]}}` + "\n"
+	}
+	f := New(nil)
+	if err := f.Restore(io.NopCloser(strings.NewReader(set("f1") + set("f2")))); err != nil {
+		t.Fatal(err)
+	}
+	sets := f.State().AllFilters()
+	if len(sets) != 2 || &sets[0].Filters[0].Resources[0] != &sets[1].Filters[0].Resources[0] {
+		t.Fatalf("restored filter sets: %d, or their equal resources held twice", len(sets))
 	}
 }

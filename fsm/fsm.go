@@ -238,6 +238,9 @@ func insertRow(txn *memdb.Txn, table string, row any) error {
 		if r.FrameworkID == "" || r.AgentID == "" {
 			return fmt.Errorf("a filter set needs a framework id and an agent id (framework %q, agent %q)", r.FrameworkID, r.AgentID)
 		}
+		for i := range r.Filters {
+			r.Filters[i].Resources = sharedFilterResources(r.AgentID, r.Filters[i].Resources)
+		}
 		putFilterSet(txn, r)
 	default:
 		return txn.Insert(table, row)
