@@ -168,14 +168,30 @@ func addFilters(txn *memdb.Txn, now int64, filters []OfferFilter) {
 		if f.Until <= now || f.Resources.IsEmpty() {
 			continue
 		}
-		set := &FilterSet{FrameworkID: f.FrameworkID, AgentID: f.AgentID}
+		set := &FilterSet{}
 		if cur, ok := filterTree.get(txn, filterItem{fid: f.FrameworkID, aid: f.AgentID}); ok {
+			set.FrameworkID, set.AgentID = cur.set.FrameworkID, cur.set.AgentID
 			set.Filters = slices.DeleteFunc(slices.Clone(cur.set.Filters), func(e FilterEntry) bool { return e.Until <= now })
+		} else {
+			set.FrameworkID, set.AgentID = sharedIDs(&State{txn: txn}, f.FrameworkID, f.AgentID)
 		}
 		res := sharedFilterResources(f.AgentID, f.Resources)
-		set.Filters = append(set.Filters, FilterEntry{Role: f.Role, Resources: res, Until: f.Until})
+		set.Filters = append(set.Filters, FilterEntry{Role: intern(f.Role), Resources: res, Until: f.Until})
 		putFilterSet(txn, set)
 	}
+}
+
+// sharedIDs are a framework's and an agent's ids as the state's records
+// of them hold them (as given when it has none), so that a filter set,
+// each decoded from a log entry of its own, keeps no copy of its own.
+func sharedIDs(st *State, fid, aid string) (string, string) {
+	if fw := st.Framework(fid); fw != nil {
+		fid = fw.ID
+	}
+	if a := st.Agent(aid); a != nil {
+		aid = a.ID
+	}
+	return fid, aid
 }
 
 // filterResources remembers, per agent, the resources of its latest
