@@ -166,17 +166,39 @@ func LimitBodies(h http.Handler, maxBytes int64, except func(*http.Request) bool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody && (except == nil || !except(r)) {
 			body := http.MaxBytesReader(w, r.Body, maxBytes)
+			var rd io.Reader = body
 			if isJSON(r.Header.Get("Content-Type")) {
-				r.Body = struct {
-					io.Reader
-					io.Closer
-				}{JSONDepthReader(body, MaxJSONDepth), body}
-			} else {
-				r.Body = body
+				rd = JSONDepthReader(body, MaxJSONDepth)
 			}
+			r.Body = &countedBody{r: rd, c: body}
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// countedBody is a bounded request body that counts what was read of it.
+type countedBody struct {
+	r io.Reader
+	c io.Closer
+	n int64
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+func (b *countedBody) Close() error { return b.c.Close() }
+
+// BytesRead is how many bytes of r's body its handler has read so far (0
+// for a request LimitBodies passed through): what a request that holds
+// its decoded body costs, whether or not its client said how long it was.
+func BytesRead(r *http.Request) int64 {
+	if b, ok := r.Body.(*countedBody); ok {
+		return b.n
+	}
+	return 0
 }
 
 // isJSON reports whether a Content-Type names JSON.

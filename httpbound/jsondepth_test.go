@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -99,11 +100,17 @@ func (r *oneByteReader) Read(p []byte) (int, error) {
 
 // TestLimitBodies_BoundsSizeAndDepth: through LimitBodies a handler reads
 // a JSON body nested too deeply or a body too large as a read error, and
-// an excepted request as it came.
+// an excepted request as it came; BytesRead counts what it read.
 func TestLimitBodies_BoundsSizeAndDepth(t *testing.T) {
 	h := LimitBodies(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := io.ReadAll(r.Body); err != nil {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		// What was read is counted, but for an excepted request.
+		if n := BytesRead(r); r.URL.Path != "/free" && n != int64(len(b)) || r.URL.Path == "/free" && n != 0 {
+			http.Error(w, fmt.Sprintf("%d bytes read, %d counted", len(b), n), http.StatusInternalServerError)
 		}
 	}), 1000, func(r *http.Request) bool { return r.URL.Path == "/free" })
 	deep := strings.Repeat("[", 65) + strings.Repeat("]", 65)

@@ -22,6 +22,11 @@ type admissionLimits struct {
 	// parked goroutine) so that a whole data center's agents can
 	// re-register after a leader change without being turned away.
 	queue int
+	// queueBytes bounds the bodies of the requests waiting for a slot,
+	// which each holds decoded (about 1.5 times its size): the count alone
+	// let 20,000 calls of up to maxBodyBytes each wait. One request may
+	// always wait when none does, however large.
+	queueBytes int64
 	// wait bounds one request's wait for a slot.
 	wait time.Duration
 	// perClient bounds one agent's or framework's calls in progress: a
@@ -32,7 +37,7 @@ type admissionLimits struct {
 
 // defaultAdmission bounds agents' writes other than registrations
 // (status updates, above all).
-var defaultAdmission = admissionLimits{slots: 256, queue: 20000, wait: 10 * time.Second, perClient: 64}
+var defaultAdmission = admissionLimits{slots: 256, queue: 20000, queueBytes: 64 << 20, wait: 10 * time.Second, perClient: 64}
 
 // registrationAdmission bounds agents' registrations, in a lane of their
 // own. A registration holds its slot while it waits for its commit, and
@@ -42,7 +47,7 @@ var defaultAdmission = admissionLimits{slots: 256, queue: 20000, wait: 10 * time
 // are in flight; at 5,000 agents every agent was back after 5.3 s instead
 // of 6.0 s (median of three interleaved runs), half of them after 3.7 s
 // instead of 4.3 s.
-var registrationAdmission = admissionLimits{slots: 2 * maxRegistrationBatch, queue: 20000, wait: 10 * time.Second, perClient: 64}
+var registrationAdmission = admissionLimits{slots: 2 * maxRegistrationBatch, queue: 20000, queueBytes: 64 << 20, wait: 10 * time.Second, perClient: 64}
 
 // frameworkAdmission bounds frameworks' writes (SUBSCRIBE, ACCEPT, KILL,
 // DECLINE, …) in a lane of their own: a framework's call does not wait
@@ -51,7 +56,7 @@ var registrationAdmission = admissionLimits{slots: 2 * maxRegistrationBatch, que
 // agents' and got their first offer seconds late; under a burst of
 // launches each ACCEPT waited behind the agents' status updates.
 // Frameworks are far fewer than agents, their calls too.
-var frameworkAdmission = admissionLimits{slots: 512, queue: 20000, wait: 10 * time.Second, perClient: 64}
+var frameworkAdmission = admissionLimits{slots: 512, queue: 20000, queueBytes: 64 << 20, wait: 10 * time.Second, perClient: 64}
 
 // overloadRetryAfter is what a refused client is told to wait.
 const overloadRetryAfter = time.Second
@@ -63,9 +68,10 @@ type admission struct {
 	limits admissionLimits
 	slots  chan struct{}
 
-	mu        sync.Mutex
-	waiting   int
-	perClient map[string]int
+	mu           sync.Mutex
+	waiting      int
+	waitingBytes int64
+	perClient    map[string]int
 }
 
 func newAdmission(term context.Context, l admissionLimits) *admission {
@@ -123,28 +129,18 @@ func (a *admission) leave(client string) {
 
 // enter takes a slot for client (an agent or framework id; "" for one
 // not yet known), waiting while the slots are busy, for as long as the
-// request (ctx) and the term last. The returned release must be called
-// when the write is done.
-func (a *admission) enter(ctx context.Context, client string) (release func(), err error) {
-	a.mu.Lock()
-	if err := a.atBound(client); err != nil {
-		a.mu.Unlock()
+// request (ctx) and the term last. size is the request's body, which it
+// holds decoded while it waits. The returned release must be called when
+// the write is done.
+func (a *admission) enter(ctx context.Context, client string, size int64) (release func(), err error) {
+	if err := a.queue(client, size); err != nil {
 		return nil, err
 	}
-	if a.waiting >= a.limits.queue {
-		a.mu.Unlock()
-		return nil, errOverloaded("the leader is overloaded (%d requests waiting); retry later", a.limits.queue)
-	}
-	a.waiting++
-	a.join(client)
-	a.mu.Unlock()
 	t := time.NewTimer(a.limits.wait)
 	defer t.Stop()
 	select {
 	case a.slots <- struct{}{}:
-		a.mu.Lock()
-		a.waiting--
-		a.mu.Unlock()
+		a.dequeue(size)
 		return func() { <-a.slots; a.leave(client) }, nil
 	case <-t.C:
 		err = errOverloaded("the leader is overloaded (no capacity within %s); retry later", a.limits.wait)
@@ -153,9 +149,35 @@ func (a *admission) enter(ctx context.Context, client string) (release func(), e
 	case <-a.term.Done():
 		err = ErrNotLeader
 	}
-	a.mu.Lock()
-	a.waiting--
-	a.mu.Unlock()
+	a.dequeue(size)
 	a.leave(client)
 	return nil, err
+}
+
+// queue counts a request of client, of size bytes, among those waiting,
+// or refuses it when client or the queue is at its bound.
+func (a *admission) queue(client string, size int64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.atBound(client); err != nil {
+		return err
+	}
+	if a.waiting >= a.limits.queue {
+		return errOverloaded("the leader is overloaded (%d requests waiting); retry later", a.limits.queue)
+	}
+	if a.waiting > 0 && a.waitingBytes+size > a.limits.queueBytes {
+		return errOverloaded("the leader is overloaded (%d requests of %d bytes waiting); retry later", a.waiting, a.waitingBytes)
+	}
+	a.waiting++
+	a.waitingBytes += size
+	a.join(client)
+	return nil
+}
+
+// dequeue ends a request's wait that queue counted.
+func (a *admission) dequeue(size int64) {
+	a.mu.Lock()
+	a.waiting--
+	a.waitingBytes -= size
+	a.mu.Unlock()
 }

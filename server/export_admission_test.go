@@ -46,7 +46,7 @@ func holdSlots(t testing.TB, lanes ...*admission) (release func()) {
 	var held []func()
 	for l, a := range lanes {
 		for i := 0; i < a.limits.slots; i++ {
-			r, err := a.enter(context.Background(), fmt.Sprintf("holder-%d-%d", l, i))
+			r, err := a.enter(context.Background(), fmt.Sprintf("holder-%d-%d", l, i), 0)
 			if err != nil {
 				t.Fatalf("hold slot %d: %v", i, err)
 			}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 
+	"mesh/httpbound"
 	"mesh/httpdebug"
 	"mesh/mesos/agentapi"
 	"mesh/mesos/codec"
@@ -16,6 +17,9 @@ import (
 
 // maxBodyBytes bounds a request body.
 const maxBodyBytes = 16 << 20
+
+// maxUpfrontBody is the longest announced body readBody allocates at once.
+const maxUpfrontBody = 1 << 20
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -120,11 +124,14 @@ func newEventWriter(w io.Writer, mediaType string) *eventWriter {
 func writeEvent(ew *eventWriter, ev any) error { return writeEvents(ew, []any{ev}) }
 
 // readBody reads a request body of at most maxBodyBytes. A body of a
-// length the client announced is read into one buffer of that size
-// (io.ReadAll grows its buffer from 512 bytes: 5% of what the leader
-// allocated in a placement run at 5,000 agents).
+// length the client announced, up to maxUpfrontBody, is read into one
+// buffer of that size (io.ReadAll grows its buffer from 512 bytes: 5% of
+// what the leader allocated in a placement run at 5,000 agents). A longer
+// one grows its buffer as its bytes come: a client announcing 16 MiB and
+// sending a byte a second would otherwise hold 16 MiB of the leader's
+// memory per connection for as long as its read timeout.
 func readBody(r *http.Request) ([]byte, error) {
-	if n := r.ContentLength; n > 0 && n <= maxBodyBytes {
+	if n := r.ContentLength; n > 0 && n <= maxUpfrontBody {
 		body := make([]byte, n)
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			return nil, httpErrorf(http.StatusBadRequest, "failed to read request body: %v", err)
@@ -247,7 +254,7 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		var res *agentapi.UpdateResult
-		if res, err = m.agentUpdates(r.Context(), call.AgentID.Value, call.Update); err == nil {
+		if res, err = m.agentUpdates(r.Context(), call.AgentID.Value, call.Update, httpbound.BytesRead(r)); err == nil {
 			writeJSON(w, res)
 		}
 	case agentapi.CallExecutorExited, agentapi.CallMessage:

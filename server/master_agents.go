@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mesh/fsm"
+	"mesh/httpbound"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
 	"mesh/mesos/codec"
@@ -33,7 +34,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if info.ID != nil && info.ID.Value != "" {
 		client = "agent " + info.ID.Value
 	}
-	release, err := m.regAdm.enter(r.Context(), client)
+	release, err := m.regAdm.enter(r.Context(), client, httpbound.BytesRead(r))
 	if err != nil {
 		return err
 	}
@@ -400,11 +401,11 @@ func (m *master) commitNewUpdates(updates []fsm.StatusUpdate) ([]fsm.StatusUpdat
 
 // agentUpdates handles an agent's UPDATE call: 200 once committed, with
 // how long the agent need not resend them (recordUpdates).
-func (m *master) agentUpdates(ctx context.Context, agentID string, upd *agentapi.Update) (*agentapi.UpdateResult, error) {
+func (m *master) agentUpdates(ctx context.Context, agentID string, upd *agentapi.Update, size int64) (*agentapi.UpdateResult, error) {
 	if len(upd.Updates) == 0 {
 		return &agentapi.UpdateResult{}, nil
 	}
-	release, err := m.adm.enter(ctx, "agent "+agentID)
+	release, err := m.adm.enter(ctx, "agent "+agentID, size)
 	if err != nil {
 		return nil, err
 	}

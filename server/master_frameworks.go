@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"mesh/fsm"
+	"mesh/httpbound"
 	"mesh/mesos"
 	"mesh/mesos/agentapi"
 	"mesh/mesos/scheduler"
@@ -58,7 +59,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	if info.ID != nil && info.ID.Value != "" {
 		client = "framework " + info.ID.Value
 	}
-	release, err := m.fwAdm.enter(r.Context(), client)
+	release, err := m.fwAdm.enter(r.Context(), client, httpbound.BytesRead(r))
 	if err != nil {
 		writeError(w, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"mesh/fsm"
+	"mesh/httpbound"
 	"mesh/mesos"
 	"mesh/mesos/scheduler"
 )
@@ -93,7 +94,7 @@ func (s *Server) handleScheduler(w http.ResponseWriter, r *http.Request) {
 		writeError(w, httpErrorf(http.StatusBadRequest, "the stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s", streamID, fid))
 		return
 	}
-	enter := func() (func(), error) { return m.fwAdm.enter(r.Context(), "framework "+fid) }
+	enter := func() (func(), error) { return m.fwAdm.enter(r.Context(), "framework "+fid, httpbound.BytesRead(r)) }
 	if call.Type == scheduler.CallAcknowledge || call.Type == scheduler.CallReconcile {
 		enter = func() (func(), error) { return m.fwAdm.enterLight("framework " + fid) }
 	}
