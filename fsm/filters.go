@@ -175,7 +175,7 @@ func addFilters(txn *memdb.Txn, now int64, filters []OfferFilter) {
 		} else {
 			set.FrameworkID, set.AgentID = sharedIDs(&State{txn: txn}, f.FrameworkID, f.AgentID)
 		}
-		res := sharedFilterResources(f.AgentID, f.Resources)
+		res := sharedFilterResources(set.AgentID, f.Resources)
 		set.Filters = append(set.Filters, FilterEntry{Role: intern(f.Role), Resources: res, Until: f.Until})
 		putFilterSet(txn, set)
 	}
