@@ -1,6 +1,8 @@
 package fsm
 
 import (
+	"strings"
+
 	"github.com/google/btree"
 	"github.com/hashicorp/go-memdb"
 )
@@ -18,7 +20,10 @@ import (
 // it reads: committing the row publishes them with everything else, and
 // aborting it drops the clone.
 type treeTable[T any] struct {
-	table  string
+	table string
+	// key is the row's key, table boxed once: a string made an interface
+	// at every lookup cost each read an allocation.
+	key    any
 	degree int
 	less   btree.LessFunc[T]
 }
@@ -40,7 +45,7 @@ func (tt treeTable[T]) schema() *memdb.TableSchema {
 
 // read is the tree txn sees; nil while there is none.
 func (tt treeTable[T]) read(txn *memdb.Txn) *btree.BTreeG[T] {
-	if row := first[*treeRow[T]](txn, tt.table, "id", tt.table); row != nil {
+	if row := first[*treeRow[T]](txn, tt.table, "id", tt.key); row != nil {
 		return row.tree
 	}
 	return nil
@@ -50,7 +55,7 @@ func (tt treeTable[T]) read(txn *memdb.Txn) *btree.BTreeG[T] {
 // transaction clones the committed tree (its nodes are copied as they
 // change) and puts the clone in the transaction's row.
 func (tt treeTable[T]) write(txn *memdb.Txn) *btree.BTreeG[T] {
-	row := first[*treeRow[T]](txn, tt.table, "id", tt.table)
+	row := first[*treeRow[T]](txn, tt.table, "id", tt.key)
 	if row != nil && row.owner == txn {
 		return row.tree
 	}
@@ -92,4 +97,46 @@ func (tt treeTable[T]) ascendFrom(txn *memdb.Txn, from *T, f func(T) bool) {
 	default:
 		tree.AscendGreaterOrEqual(*from, btree.ItemIteratorG[T](f))
 	}
+}
+
+// keyed is a record of a treeTable ordered by two ids, the first its
+// framework's: the ids are the record's own strings.
+type keyed[V any] struct {
+	id1, id2 string
+	v        V
+}
+
+// idsLess orders records by their first id, then their second.
+func idsLess(a1, a2, b1, b2 string) bool {
+	if c := strings.Compare(a1, b1); c != 0 {
+		return c < 0
+	}
+	return a2 < b2
+}
+
+// keyedTable is a treeTable of records ordered by two ids, in nodes of 15
+// to 31 entries.
+func keyedTable[V any](table string) treeTable[keyed[V]] {
+	less := func(a, b keyed[V]) bool { return idsLess(a.id1, a.id2, b.id1, b.id2) }
+	return treeTable[keyed[V]]{table: table, key: table, degree: 16, less: less}
+}
+
+// eachKeyed calls f for every record of tt, by first id then second,
+// while f returns true; with id1 set, only those of id1.
+func eachKeyed[V any](tt treeTable[keyed[V]], txn *memdb.Txn, id1 string, f func(V) bool) {
+	if id1 == "" {
+		tt.ascendFrom(txn, nil, func(p keyed[V]) bool { return f(p.v) })
+		return
+	}
+	tt.ascendFrom(txn, &keyed[V]{id1: id1}, func(p keyed[V]) bool { return p.id1 == id1 && f(p.v) })
+}
+
+// collectKeyed lists what eachKeyed visits.
+func collectKeyed[V any](tt treeTable[keyed[V]], txn *memdb.Txn, id1 string) []V {
+	var out []V
+	eachKeyed(tt, txn, id1, func(v V) bool {
+		out = append(out, v)
+		return true
+	})
+	return out
 }

@@ -3,7 +3,6 @@ package fsm
 import (
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-memdb"
@@ -78,45 +77,22 @@ type OfferSuppressionRequest struct {
 // past a gigabyte. Snapshots still carry them as rows of tableFilters.
 const tableFilterTree = "filter_tree"
 
-var filterTree = treeTable[filterItem]{table: tableFilterTree, degree: 16, less: filterLess}
-
-// filterItem is one filter set in the tree with the ids it is ordered by,
-// which are the set's own strings.
-type filterItem struct {
-	fid, aid string
-	set      *FilterSet
-}
-
-func filterLess(a, b filterItem) bool {
-	if c := strings.Compare(a.fid, b.fid); c != 0 {
-		return c < 0
-	}
-	return a.aid < b.aid
-}
+var filterTree = keyedTable[*FilterSet](tableFilterTree)
 
 // putFilterSet inserts set, replacing the set of its framework and agent.
 func putFilterSet(txn *memdb.Txn, set *FilterSet) {
-	filterTree.write(txn).ReplaceOrInsert(filterItem{set.FrameworkID, set.AgentID, set})
+	filterTree.write(txn).ReplaceOrInsert(keyed[*FilterSet]{set.FrameworkID, set.AgentID, set})
 }
 
 // eachFilterSet calls f for every filter set, by framework id then agent
 // id, while f returns true; with fid set, only that framework's.
 func eachFilterSet(txn *memdb.Txn, fid string, f func(*FilterSet) bool) {
-	if fid == "" {
-		filterTree.ascendFrom(txn, nil, func(it filterItem) bool { return f(it.set) })
-		return
-	}
-	filterTree.ascendFrom(txn, &filterItem{fid: fid}, func(it filterItem) bool { return it.fid == fid && f(it.set) })
+	eachKeyed(filterTree, txn, fid, f)
 }
 
 // collectFilterSets lists what eachFilterSet visits.
 func collectFilterSets(txn *memdb.Txn, fid string) []*FilterSet {
-	var out []*FilterSet
-	eachFilterSet(txn, fid, func(set *FilterSet) bool {
-		out = append(out, set)
-		return true
-	})
-	return out
+	return collectKeyed(filterTree, txn, fid)
 }
 
 // agentFilterSets lists the filter sets on one agent: one lookup per
@@ -124,22 +100,22 @@ func collectFilterSets(txn *memdb.Txn, fid string) []*FilterSet {
 // before.
 func agentFilterSets(txn *memdb.Txn, aid string) []*FilterSet {
 	var out []*FilterSet
-	var from *filterItem
+	var from *keyed[*FilterSet]
 	for {
-		var next *filterItem
-		filterTree.ascendFrom(txn, from, func(it filterItem) bool {
-			next = &it
+		var next *keyed[*FilterSet]
+		filterTree.ascendFrom(txn, from, func(p keyed[*FilterSet]) bool {
+			next = &p
 			return false
 		})
 		if next == nil {
 			return out
 		}
-		if it, ok := filterTree.get(txn, filterItem{fid: next.fid, aid: aid}); ok {
-			out = append(out, it.set)
+		if p, ok := filterTree.get(txn, keyed[*FilterSet]{id1: next.id1, id2: aid}); ok {
+			out = append(out, p.v)
 		}
 		// The least framework id after next's: ids with next's as a prefix
 		// are not less than this one.
-		from = &filterItem{fid: next.fid + "\x00"}
+		from = &keyed[*FilterSet]{id1: next.id1 + "\x00"}
 	}
 }
 
@@ -169,9 +145,9 @@ func addFilters(txn *memdb.Txn, now int64, filters []OfferFilter) {
 			continue
 		}
 		set := &FilterSet{}
-		if cur, ok := filterTree.get(txn, filterItem{fid: f.FrameworkID, aid: f.AgentID}); ok {
-			set.FrameworkID, set.AgentID = cur.set.FrameworkID, cur.set.AgentID
-			set.Filters = slices.DeleteFunc(slices.Clone(cur.set.Filters), func(e FilterEntry) bool { return e.Until <= now })
+		if cur, ok := filterTree.get(txn, keyed[*FilterSet]{id1: f.FrameworkID, id2: f.AgentID}); ok {
+			set.FrameworkID, set.AgentID = cur.v.FrameworkID, cur.v.AgentID
+			set.Filters = slices.DeleteFunc(slices.Clone(cur.v.Filters), func(e FilterEntry) bool { return e.Until <= now })
 		} else {
 			set.FrameworkID, set.AgentID = sharedIDs(&State{txn: txn}, f.FrameworkID, f.AgentID)
 		}
@@ -264,7 +240,7 @@ func rewriteFilterSet(txn *memdb.Txn, set *FilterSet, keep func(FilterEntry) boo
 	switch {
 	case dropped == 0:
 	case len(left) == 0:
-		filterTree.delete(txn, filterItem{fid: set.FrameworkID, aid: set.AgentID})
+		filterTree.delete(txn, keyed[*FilterSet]{id1: set.FrameworkID, id2: set.AgentID})
 	default:
 		putFilterSet(txn, &FilterSet{FrameworkID: set.FrameworkID, AgentID: set.AgentID, Filters: left})
 	}
