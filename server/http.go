@@ -145,6 +145,9 @@ func readBody(r *http.Request) ([]byte, error) {
 	if len(body) > maxBodyBytes {
 		return nil, httpErrorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", maxBodyBytes)
 	}
+	if n := r.ContentLength; n > 0 && int64(len(body)) != n {
+		return nil, httpErrorf(http.StatusBadRequest, "failed to read request body: %d bytes of the %d announced", len(body), n)
+	}
 	return body, nil
 }
 
