@@ -26,7 +26,10 @@ import (
 //     in which every allocating goroutine had to help mark (0.8 and 0.35 s
 //     of cpu). While settling, the heap may grow by gcPercent percent of
 //     the live data (400: to five times it) before a collection: more
-//     memory for those seconds instead of cpu.
+//     memory for those seconds instead of cpu. Once settled, the memory
+//     that let the heap grow is given back to the system at once: the
+//     runtime returns freed memory by itself only slowly, and a new
+//     leader held 580–660 MiB for a 150 MB live heap.
 type settling struct {
 	raft      *raft.Raft
 	threshold uint64 // the configured SnapshotThreshold
@@ -44,11 +47,15 @@ type settling struct {
 	// (time.AfterFunc) and returns what stops it.
 	setGC func(int) int
 	after func(d time.Duration, f func()) (stop func() bool)
+	// freeMemory starts collecting and returning the freed memory to the
+	// system (debug.FreeOSMemory, in a goroutine of its own).
+	freeMemory func()
 }
 
 func newSettling(r *raft.Raft, threshold uint64, period time.Duration, gcPercent int) *settling {
 	return &settling{raft: r, threshold: threshold, period: period, gcPercent: gcPercent, setGC: debug.SetGCPercent,
-		after: func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }}
+		after:      func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop },
+		freeMemory: func() { go debug.FreeOSMemory() }}
 }
 
 // hold settles until period has passed since the latest call.
@@ -114,6 +121,7 @@ func (h *settling) release() {
 	if h.restoreGC != nil {
 		h.setGC(*h.restoreGC)
 		h.restoreGC = nil
+		h.freeMemory()
 	}
 }
 

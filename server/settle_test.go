@@ -118,7 +118,32 @@ func TestSettling_NoSettleTimeChangesNothing(t *testing.T) {
 func newTestSettling(r *raft.Raft, period time.Duration, gc int) (*settling, *int) {
 	h := newSettling(r, 100, period, 400)
 	h.setGC = func(p int) int { prev := gc; gc = p; return prev }
+	h.freeMemory = func() {}
 	return h, &gc
+}
+
+// Once settled, a leader that raised its GC target gives the memory back
+// to the system, once; one that left the target alone does not.
+func TestSettling_GivesTheMemoryBackOnceSettled(t *testing.T) {
+	for _, c := range []struct {
+		before, frees int
+	}{{100, 1}, {800, 0}} {
+		r := singleRaft(t, 100)
+		h, _ := newTestSettling(r, time.Hour, c.before)
+		frees := 0
+		h.freeMemory = func() { frees++ }
+		var ts timers
+		h.after = ts.after
+		h.hold()
+		if frees != 0 {
+			t.Fatalf("GC target %d: memory given back while settling", c.before)
+		}
+		ts.armed[0]()
+		h.end() // already settled: nothing more
+		if frees != c.frees {
+			t.Fatalf("GC target %d: memory given back %d times once settled, want %d", c.before, frees, c.frees)
+		}
+	}
 }
 
 // A leader whose leadership is revoked stops settling at once.
