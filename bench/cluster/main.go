@@ -89,6 +89,7 @@ func parseFlags(args []string) (config, bool, error) {
 	fs.DurationVar(&cfg.TaskDuration, "task-duration", 0, "tasks finish after this long once running (0: they run until killed)")
 	fs.IntVar(&cfg.FreeSamples, "free-samples", 50, "tasks killed one at a time to time freed resources -> offer")
 	fs.BoolVar(&cfg.KillLeader, "kill-leader", true, "kill -9 the leader once every task runs, and measure the failover")
+	fs.DurationVar(&cfg.EndAfter, "end-after", 0, "let the cluster run this long after the last measurement before the end's figures (a new leader settles for 30 s)")
 	fs.DurationVar(&cfg.TimeLimit, "time-limit", 10*time.Minute, "the run stops by itself after this long")
 	fs.StringVar(&cfg.Dir, "dir", "", "keep the servers' data and logs here (default: a temp dir, removed after)")
 	serverFlags := fs.String("server-flags", "", "extra flags for every server, space-separated")
@@ -124,8 +125,8 @@ func (c config) validate() error {
 		return fmt.Errorf("-agents-per-transport %d: need at least one", c.AgentsPerGroup)
 	case !(c.TaskCPUs > 0) || !(c.TaskMem > 0):
 		return fmt.Errorf("-task-cpus %g, -task-mem %g: both must be positive", c.TaskCPUs, c.TaskMem)
-	case c.FreeSamples < 0 || c.TaskDuration < 0:
-		return fmt.Errorf("-free-samples and -task-duration must not be negative")
+	case c.FreeSamples < 0 || c.TaskDuration < 0 || c.EndAfter < 0:
+		return fmt.Errorf("-free-samples, -task-duration and -end-after must not be negative")
 	case c.TimeLimit <= 0:
 		return fmt.Errorf("-time-limit %s: must be positive", c.TimeLimit)
 	}

@@ -285,3 +285,15 @@ func parseProcStatCPU(stat string) (time.Duration, error) {
 	}
 	return cpuOfFields(f)
 }
+
+// TestParseFlags_EndAfter: -end-after takes a duration and refuses a
+// negative one, saying so.
+func TestParseFlags_EndAfter(t *testing.T) {
+	cfg, _, err := parseFlags([]string{"-mesh", os.Args[0], "-end-after", "40s"})
+	if err != nil || cfg.EndAfter != 40*time.Second {
+		t.Fatalf("-end-after 40s: %v, %v", cfg.EndAfter, err)
+	}
+	if _, _, err := parseFlags([]string{"-mesh", os.Args[0], "-end-after", "-1s"}); err == nil || !strings.Contains(err.Error(), "-end-after must not be negative") {
+		t.Fatalf("-end-after -1s: %v", err)
+	}
+}

@@ -132,6 +132,7 @@ type leaderRSS struct {
 	// agents and after placement, and its growth per task; 0: unknown.
 	HeapBaseline       int64   `json:"heap_baseline_bytes"`
 	HeapAfterPlacement int64   `json:"heap_after_placement_bytes"`
+	HeapEnd            int64   `json:"heap_end_bytes"`
 	HeapPerTask        float64 `json:"heap_per_task_bytes"`
 	// The live heap and goroutines once every agent registered, before
 	// any framework: what the leader keeps per connected agent.
@@ -254,8 +255,8 @@ func (r *result) writeText(w io.Writer) {
 			mib(m.HeapAfterAgents), m.HeapPerAgent, m.GoroutinesAfterAgents, m.GoroutinesBaseline)
 	}
 	if m.HeapAfterPlacement > 0 {
-		p("leader live heap (after a forced GC): %s before agents, %s after placement (%.0f bytes per task)",
-			mib(m.HeapBaseline), mib(m.HeapAfterPlacement), m.HeapPerTask)
+		p("leader live heap (after a forced GC): %s before agents, %s after placement (%.0f bytes per task), %s at the end",
+			mib(m.HeapBaseline), mib(m.HeapAfterPlacement), m.HeapPerTask, mib(m.HeapEnd))
 	}
 	c := r.Counts
 	p("unplanned leader changes %d (raft elections %d in all), agent re-registrations %d, agent calls answered 'no leader' %d",

@@ -27,6 +27,7 @@ type config struct {
 	TaskDuration      time.Duration // 0: tasks run until killed
 	FreeSamples       int
 	KillLeader        bool
+	EndAfter          time.Duration // how long the cluster runs on before the end's figures
 	TimeLimit         time.Duration
 	ServerFlags       []string
 	Log               hclog.Logger
@@ -183,7 +184,26 @@ func (b *bench) phases(ctx context.Context) error {
 			return err
 		}
 	}
-	return b.settle(ctx)
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
+	return runOn(ctx, b.cfg.EndAfter)
+}
+
+// runOn lets the cluster run for d (the frameworks declining what they are
+// offered, a new leader settling), or until the run ends.
+func runOn(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // startFramework runs f until the run ends.
@@ -442,6 +462,10 @@ func (b *bench) finish() {
 	defer cancel()
 	if l, err := b.cl.waitLeader(ctx); err == nil {
 		r.LeaderRSS.End, _ = rssBytes(l.cmd.Process.Pid)
+		// After placement the frameworks decline what they are offered:
+		// the end shows what their filters, and a failover, left.
+		r.LeaderRSS.HeapEnd, _ = liveHeapBytes(ctx, l.httpAddr)
+		b.keepHeapProfile(ctx, l.httpAddr, "leader-heap-at-the-end.pb.gz")
 	}
 	if grown := r.LeaderRSS.AfterPlacement - r.LeaderRSS.Baseline; grown > 0 && r.Placement.Running > 0 {
 		r.LeaderRSS.PerTask = float64(grown) / float64(r.Placement.Running)
