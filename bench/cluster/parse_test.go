@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,5 +297,38 @@ func TestParseFlags_EndAfter(t *testing.T) {
 	}
 	if _, _, err := parseFlags([]string{"-mesh", os.Args[0], "-end-after", "-1s"}); err == nil || !strings.Contains(err.Error(), "-end-after must not be negative") {
 		t.Fatalf("-end-after -1s: %v", err)
+	}
+}
+
+// TestFreePorts_AllDifferent: the ports for a cluster's servers are all
+// different, each held until every one is chosen.
+func TestFreePorts_AllDifferent(t *testing.T) {
+	addrs, err := freePorts(200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		if seen[a] {
+			t.Fatalf("port %s given twice", a)
+		}
+		seen[a] = true
+	}
+}
+
+// TestWaitUp_AServerThatExitsEndsTheWait: a server that exits as the
+// cluster starts ends the wait at once, with what its log says last.
+func TestWaitUp_AServerThatExitsEndsTheWait(t *testing.T) {
+	dir := t.TempDir()
+	s := &server{name: "server2", logPath: filepath.Join(dir, "server2.log")}
+	if err := s.start("/bin/sh", []string{"-c", "echo 'mesh: -raft-addr 127.0.0.1:1: bind: address already in use'; exit 1"}); err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{servers: []*server{s}, http: &http.Client{Timeout: time.Second}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := c.waitUp(ctx)
+	if err == nil || !strings.Contains(err.Error(), "server2 exited as the cluster started: mesh: -raft-addr 127.0.0.1:1: bind: address already in use") {
+		t.Fatalf("waitUp: %v", err)
 	}
 }

@@ -112,7 +112,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 
 // phases runs the measured phases in order; each waits within ctx.
 func (b *bench) phases(ctx context.Context) error {
-	leader, err := b.cl.waitLeader(ctx)
+	leader, err := b.cl.waitUp(ctx)
 	if err != nil {
 		return err
 	}

@@ -38,31 +38,34 @@ type cluster struct {
 	http    *http.Client
 }
 
-// freePort returns a loopback address whose port was free a moment ago.
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// freePorts returns n loopback addresses whose ports were free a moment
+// ago, all different: each is held until every one is chosen. Chosen one
+// at a time, two servers were once given the same port, and one of them
+// could not start.
+func freePorts(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return addrs, nil
 }
 
 // startCluster starts n servers from bin, each with its own data dir and
 // log file under dir; extra flags go to every server.
 func startCluster(bin, dir string, n int, extra []string) (*cluster, error) {
 	c := &cluster{http: &http.Client{Timeout: 2 * time.Second}}
+	ports, err := freePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
 	for i := 0; i < n; i++ {
-		h, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		r, err := freePort()
-		if err != nil {
-			return nil, err
-		}
 		name := fmt.Sprintf("server%d", i+1)
-		s := &server{name: name, httpAddr: h, raftAddr: r,
+		s := &server{name: name, httpAddr: ports[2*i], raftAddr: ports[2*i+1],
 			dataDir: filepath.Join(dir, name), logPath: filepath.Join(dir, name+".log")}
 		// A data dir of an earlier run holds that cluster's raft
 		// configuration, with ports no server listens on now.
@@ -206,6 +209,27 @@ func (c *cluster) waitLeader(ctx context.Context) (*server, error) {
 	for {
 		if s := c.leader(); s != nil {
 			return s, nil
+		}
+		if err := pause(ctx, 20*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("no leader: %w", err)
+		}
+	}
+}
+
+// waitUp waits for the first leader of a cluster just started: a server
+// that exited meanwhile (a port taken, a bad flag) ends the wait at once
+// with what its log says last, rather than at the run's time limit.
+func (c *cluster) waitUp(ctx context.Context) (*server, error) {
+	for {
+		if s := c.leader(); s != nil {
+			return s, nil
+		}
+		for _, s := range c.servers {
+			if !s.running() {
+				last := ""
+				s.eachLogLine(func(line string) { last = line })
+				return nil, fmt.Errorf("%s exited as the cluster started: %s", s.name, last)
+			}
 		}
 		if err := pause(ctx, 20*time.Millisecond); err != nil {
 			return nil, fmt.Errorf("no leader: %w", err)
