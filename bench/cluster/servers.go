@@ -206,30 +206,34 @@ func (c *cluster) leader() *server {
 
 // waitLeader polls until a running server leads, or ctx ends.
 func (c *cluster) waitLeader(ctx context.Context) (*server, error) {
-	for {
-		if s := c.leader(); s != nil {
-			return s, nil
-		}
-		if err := pause(ctx, 20*time.Millisecond); err != nil {
-			return nil, fmt.Errorf("no leader: %w", err)
-		}
-	}
+	return c.awaitLeader(ctx, func() error { return nil })
 }
 
 // waitUp waits for the first leader of a cluster just started: a server
 // that exited meanwhile (a port taken, a bad flag) ends the wait at once
 // with what its log says last, rather than at the run's time limit.
 func (c *cluster) waitUp(ctx context.Context) (*server, error) {
-	for {
-		if s := c.leader(); s != nil {
-			return s, nil
-		}
+	return c.awaitLeader(ctx, func() error {
 		for _, s := range c.servers {
 			if !s.running() {
 				last := ""
 				s.eachLogLine(func(line string) { last = line })
-				return nil, fmt.Errorf("%s exited as the cluster started: %s", s.name, last)
+				return fmt.Errorf("%s exited as the cluster started: %s", s.name, last)
 			}
+		}
+		return nil
+	})
+}
+
+// awaitLeader polls until a running server leads, ctx ends, or check
+// fails.
+func (c *cluster) awaitLeader(ctx context.Context, check func() error) (*server, error) {
+	for {
+		if s := c.leader(); s != nil {
+			return s, nil
+		}
+		if err := check(); err != nil {
+			return nil, err
 		}
 		if err := pause(ctx, 20*time.Millisecond); err != nil {
 			return nil, fmt.Errorf("no leader: %w", err)
