@@ -76,3 +76,11 @@ func (s *Server) BeforeAgentRegisteredForTest(t testing.TB, fn func(agentID stri
 	t.Helper()
 	s.leaderForTest(t).beforeRegistered = fn
 }
+
+// AfterFrameworkSubscribedForTest makes fn run in each framework
+// subscription at the leader just after SUBSCRIBED is written; set it
+// before the framework subscribes.
+func (s *Server) AfterFrameworkSubscribedForTest(t testing.TB, fn func(frameworkID string)) {
+	t.Helper()
+	s.leaderForTest(t).afterSubscribed = fn
+}

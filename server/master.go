@@ -77,6 +77,9 @@ type master struct {
 	// beforeRegistered, set only by tests before the agent subscribes,
 	// runs in a registration just before REGISTERED is written.
 	beforeRegistered func(agentID string)
+	// afterSubscribed, set only by tests before the framework subscribes,
+	// runs in a subscription just after SUBSCRIBED is written.
+	afterSubscribed func(frameworkID string)
 }
 
 // newMaster establishes the master for term: it rescinds the old term's

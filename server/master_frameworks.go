@@ -171,12 +171,27 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 	m.logger.Info("framework subscribed", "framework_id", fw.ID, "name", info.Name, "resubscribe", !isNew,
 		"took", time.Since(began).Round(time.Microsecond))
 
+	// The allocator knows the framework before the framework reads its
+	// SUBSCRIBED: a SUPPRESS or REVIVE sent at once goes to the allocator
+	// as it comes, and one that came first was undone by the framework's
+	// addition here (its offers were suppressed in the state and not in
+	// the allocator). What the allocator offers meanwhile waits in the
+	// stream's outbox, served after SUBSCRIBED.
+	m.setOfferConstraints(fw.ID, constraints)
+	m.alloc.AddFramework(fw.ID, info.AllRoles(), call.Subscribe.SuppressedRoles)
+	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
+	m.restoreFilters(fw.ID)
+	m.alloc.ActivateFramework(fw.ID)
+
 	writeEvent(rw, &scheduler.Event{Type: scheduler.EventSubscribed, Subscribed: &scheduler.Subscribed{
 		FrameworkID:              &mesos.FrameworkID{Value: fw.ID},
 		HeartbeatIntervalSeconds: m.s.cfg.HeartbeatInterval.Seconds(),
 		MasterInfo:               &m.info,
 	}})
 	writeEvent(rw, &scheduler.Event{Type: scheduler.EventHeartbeat})
+	if m.afterSubscribed != nil {
+		m.afterSubscribed(fw.ID)
+	}
 	// Updates still waiting for an acknowledgement go out again at once
 	// rather than at the agent's next retry (delivery is at least once).
 	for _, t := range m.s.fsm.State().TasksByFramework(fw.ID) {
@@ -188,12 +203,7 @@ func (m *master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 			fc.send(&scheduler.Event{Type: scheduler.EventUpdate, Update: &scheduler.Update{Status: *ts}})
 		}
 	}
-	m.setOfferConstraints(fw.ID, constraints)
 	m.resendOperationStatuses(fw.ID)
-	m.alloc.AddFramework(fw.ID, info.AllRoles(), call.Subscribe.SuppressedRoles)
-	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
-	m.restoreFilters(fw.ID)
-	m.alloc.ActivateFramework(fw.ID)
 	m.alloc.Trigger()
 
 	defer m.s.metrics.stream("framework")()

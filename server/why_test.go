@@ -200,3 +200,32 @@ func TestWhy_BadQuestions(t *testing.T) {
 		t.Errorf("POST: %d, want 405", resp.StatusCode)
 	}
 }
+
+// TestWhy_SuppressSentAsSoonAsSubscribedHolds: a SUPPRESS sent as soon as
+// the framework reads its SUBSCRIBED is not undone by the framework's own
+// addition to the allocator. The leader is held just after writing
+// SUBSCRIBED until the SUPPRESS was answered; the allocator then has the
+// role suppressed, as the state does. (The allocator once learnt of the
+// framework only after SUBSCRIBED was written, and a SUPPRESS that came
+// first was lost there.)
+func TestWhy_SuppressSentAsSoonAsSubscribedHolds(t *testing.T) {
+	s := whyServer(t)
+	servertest.NewSimAgent(s.HTTPAddr(), agentResources()).Start(t)
+	answered := make(chan struct{})
+	s.AfterFrameworkSubscribedForTest(t, func(string) {
+		select {
+		case <-answered:
+		case <-time.After(10 * time.Second):
+		}
+	})
+	f := webFramework(t, s.HTTPAddr(), "quiet")
+	f.mustCall("SUPPRESS", "suppress", `{"roles":["web"]}`)
+	close(answered)
+	servertest.WaitFor(t, 10*time.Second, "why to say suppressed", func() bool {
+		_, r, _ := askWhy(t, s.HTTPAddr(), f.id, "")
+		return r != nil && r.RoleReasons["web"] == allocator.ReasonSuppressed
+	})
+	if fw := s.FSM().State().Framework(f.id); len(fw.SuppressedRoles) != 1 || fw.SuppressedRoles[0] != "web" {
+		t.Fatalf("suppressed roles in the state: %v", fw.SuppressedRoles)
+	}
+}
