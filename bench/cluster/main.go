@@ -96,6 +96,7 @@ func parseFlags(args []string) (config, bool, error) {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the benchmark's own cpu profile (its simulated agents and frameworks) to this file")
+	fs.StringVar(&cfg.FailoverProfile, "failover-cpuprofile", "", "write the benchmark's own cpu profile from the leader's kill until every agent was back to this file")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
 	}
@@ -129,6 +130,10 @@ func (c config) validate() error {
 		return fmt.Errorf("-free-samples, -task-duration and -end-after must not be negative")
 	case c.TimeLimit <= 0:
 		return fmt.Errorf("-time-limit %s: must be positive", c.TimeLimit)
+	case c.CPUProfile != "" && c.FailoverProfile != "":
+		return fmt.Errorf("-cpuprofile and -failover-cpuprofile: a process has one cpu profile at a time; give one")
+	case c.FailoverProfile != "" && !c.KillLeader:
+		return fmt.Errorf("-failover-cpuprofile: needs -kill-leader")
 	}
 	if _, err := os.Stat(c.MeshBin); err != nil {
 		return fmt.Errorf("-mesh %s: %w (build it with make build)", c.MeshBin, err)

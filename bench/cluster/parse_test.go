@@ -17,25 +17,27 @@ import (
 	"mesh/procstat"
 )
 
-func TestParseVmRSS_ReadsKilobytes(t *testing.T) {
-	got, err := parseVmRSS("Name:\tmesh\nVmPeak:\t  99 kB\nVmRSS:\t   2048 kB\nThreads:\t9\n")
-	if err != nil || got != 2048<<10 {
-		t.Fatalf("parseVmRSS = %d, %v; want %d", got, err, 2048<<10)
+func TestParseStatusBytes_ReadsKilobytes(t *testing.T) {
+	status := "Name:\tmesh\nVmPeak:\t  99 kB\nVmRSS:\t   2048 kB\nRssAnon:\t 1536 kB\nRssFile:\t  512 kB\nThreads:\t9\n"
+	for field, want := range map[string]int64{"VmRSS": 2048 << 10, "RssFile": 512 << 10} {
+		if got, err := parseStatusBytes(status, field); err != nil || got != want {
+			t.Fatalf("parseStatusBytes(%s) = %d, %v; want %d", field, got, err, want)
+		}
 	}
-	for _, bad := range []string{"", "VmRSS:\t12 MB\n", "VmRSS:\tx kB\n", "VmRSS:\t-1 kB\n"} {
-		if _, err := parseVmRSS(bad); err == nil {
-			t.Errorf("parseVmRSS(%q) accepted it", bad)
+	for _, bad := range []string{"", "VmRSS:\t12 MB\n", "VmRSS:\tx kB\n", "VmRSS:\t-1 kB\n", "VmRSSx:\t1 kB\n"} {
+		if _, err := parseStatusBytes(bad, "VmRSS"); err == nil {
+			t.Errorf("parseStatusBytes(%q) accepted it", bad)
 		}
 	}
 }
 
-func FuzzParseVmRSS(f *testing.F) {
+func FuzzParseStatusBytes(f *testing.F) {
 	f.Add("VmRSS:\t   2048 kB\n")
 	f.Add("VmRSS:\t99999999999999999999 kB\n")
 	f.Add("VmRSS: kB")
 	f.Fuzz(func(t *testing.T, s string) {
-		if n, err := parseVmRSS(s); err == nil && n < 0 {
-			t.Fatalf("parseVmRSS(%q) = %d", s, n)
+		if n, err := parseStatusBytes(s, "VmRSS"); err == nil && n < 0 {
+			t.Fatalf("parseStatusBytes(%q) = %d", s, n)
 		}
 	})
 }
@@ -297,6 +299,24 @@ func TestParseFlags_EndAfter(t *testing.T) {
 	}
 	if _, _, err := parseFlags([]string{"-mesh", os.Args[0], "-end-after", "-1s"}); err == nil || !strings.Contains(err.Error(), "-end-after must not be negative") {
 		t.Fatalf("-end-after -1s: %v", err)
+	}
+}
+
+// TestParseFlags_FailoverProfile: the failover's profile is taken, and
+// refused beside the whole run's profile (one cpu profile at a time) or
+// without a leader's kill.
+func TestParseFlags_FailoverProfile(t *testing.T) {
+	cfg, _, err := parseFlags([]string{"-mesh", os.Args[0], "-failover-cpuprofile", "fo.cpu"})
+	if err != nil || cfg.FailoverProfile != "fo.cpu" {
+		t.Fatalf("-failover-cpuprofile fo.cpu: %q, %v", cfg.FailoverProfile, err)
+	}
+	for _, args := range [][]string{
+		{"-cpuprofile", "all.cpu", "-failover-cpuprofile", "fo.cpu"},
+		{"-kill-leader=false", "-failover-cpuprofile", "fo.cpu"},
+	} {
+		if _, _, err := parseFlags(append([]string{"-mesh", os.Args[0]}, args...)); err == nil || !strings.Contains(err.Error(), "-failover-cpuprofile") {
+			t.Fatalf("%q: %v", args, err)
+		}
 	}
 }
 

@@ -128,6 +128,10 @@ type leaderRSS struct {
 	End            int64   `json:"end_bytes"`
 	PerTask        float64 `json:"per_task_bytes"`  // (after placement - baseline) / tasks
 	PerAgent       float64 `json:"per_agent_bytes"` // (after placement - baseline) / agents
+	// The file-backed part of AfterPlacement and End (RssFile): the
+	// binary's pages and the raft log's the log store maps.
+	FileAfterPlacement int64 `json:"file_after_placement_bytes"`
+	FileEnd            int64 `json:"file_end_bytes"`
 	// The live heap (HeapAlloc after a forced collection) before the
 	// agents and after placement, and its growth per task; 0: unknown.
 	HeapBaseline       int64   `json:"heap_baseline_bytes"`
@@ -250,6 +254,10 @@ func (r *result) writeText(w io.Writer) {
 	}
 	p("leader RSS: %s before agents, %s after placement (%.0f bytes per task, %.0f per agent), %s at the end",
 		mib(m.Baseline), mib(m.AfterPlacement), m.PerTask, m.PerAgent, mib(m.End))
+	if m.FileAfterPlacement > 0 {
+		p("  of these file-backed (the binary, the raft log's mapped pages): %s after placement, %s at the end",
+			mib(m.FileAfterPlacement), mib(m.FileEnd))
+	}
 	if m.HeapAfterAgents > 0 {
 		p("leader per agent, all registered and no task: %s live heap (%.0f bytes per agent), %d goroutines (%d before agents)",
 			mib(m.HeapAfterAgents), m.HeapPerAgent, m.GoroutinesAfterAgents, m.GoroutinesBaseline)

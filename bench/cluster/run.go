@@ -23,6 +23,9 @@ type config struct {
 	TasksPerFramework int
 	AgentsPerGroup    int    // simulated agents per shared http.Transport
 	CPUProfile        string // where the benchmark's own cpu profile goes; "" for none
+	// FailoverProfile is where the benchmark's own cpu profile from the
+	// leader's kill until every agent was back goes; "" for none.
+	FailoverProfile   string
 	TaskCPUs, TaskMem float64
 	TaskDuration      time.Duration // 0: tasks run until killed
 	FreeSamples       int
@@ -116,7 +119,7 @@ func (b *bench) phases(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.res.LeaderRSS.Baseline, _ = rssBytes(leader.cmd.Process.Pid)
+	b.res.LeaderRSS.Baseline, _, _ = rssBytes(leader.cmd.Process.Pid)
 	b.res.LeaderRSS.HeapBaseline, _ = liveHeapBytes(ctx, leader.httpAddr)
 	b.res.LeaderRSS.GoroutinesBaseline, _ = goroutines(ctx, leader.httpAddr)
 	b.log.Info("cluster up", "leader", leader.httpAddr)
@@ -166,7 +169,7 @@ func (b *bench) phases(ctx context.Context) error {
 		return err
 	}
 	if l := b.cl.leader(); l != nil {
-		b.res.LeaderRSS.AfterPlacement, _ = rssBytes(l.cmd.Process.Pid)
+		b.res.LeaderRSS.AfterPlacement, b.res.LeaderRSS.FileAfterPlacement, _ = rssBytes(l.cmd.Process.Pid)
 		b.res.LeaderRSS.HeapAfterPlacement, _ = liveHeapBytes(ctx, l.httpAddr)
 		b.keepHeapProfile(ctx, l.httpAddr, "leader-heap-after-placement.pb.gz")
 	}
@@ -329,6 +332,15 @@ func (b *bench) failover(ctx context.Context) error {
 	if obs != nil {
 		defer b.stopObserver(obs)
 	}
+	stopProfile := func() {}
+	if b.cfg.FailoverProfile != "" {
+		stop, err := profileCPU(b.cfg.FailoverProfile)
+		if err != nil {
+			return err
+		}
+		stopProfile = sync.OnceFunc(stop)
+		defer stopProfile()
+	}
 	cpu := startCPUMeter(pids...)
 	regsBefore := b.sim.stats.registrations.Load()
 	t0 := time.Now()
@@ -352,6 +364,7 @@ func (b *bench) failover(ctx context.Context) error {
 		n, _ := b.sim.registered(t0)
 		return n == b.cfg.Agents
 	})
+	stopProfile()
 	n, last := b.sim.registered(t0)
 	fo.Reregistered = n
 	if err != nil {
@@ -461,7 +474,7 @@ func (b *bench) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if l, err := b.cl.waitLeader(ctx); err == nil {
-		r.LeaderRSS.End, _ = rssBytes(l.cmd.Process.Pid)
+		r.LeaderRSS.End, r.LeaderRSS.FileEnd, _ = rssBytes(l.cmd.Process.Pid)
 		// After placement the frameworks decline what they are offered:
 		// the end shows what their filters, and a failover, left.
 		r.LeaderRSS.HeapEnd, _ = liveHeapBytes(ctx, l.httpAddr)

@@ -316,13 +316,19 @@ func logTime(line string) (time.Time, bool) {
 // logTimeLayout is the timestamp that starts a server's log line.
 const logTimeLayout = "2006-01-02T15:04:05.000Z0700"
 
-// rssBytes reads VmRSS of a process from /proc.
-func rssBytes(pid int) (int64, error) {
+// rssBytes reads a process's resident memory from /proc: VmRSS, and the
+// part of it that is file-backed pages (RssFile: its binary's, and those
+// of the raft log that the log store maps).
+func rssBytes(pid int) (rss, file int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return parseVmRSS(string(b))
+	if rss, err = parseStatusBytes(string(b), "VmRSS"); err != nil {
+		return 0, 0, err
+	}
+	file, err = parseStatusBytes(string(b), "RssFile")
+	return rss, file, err
 }
 
 // liveHeapBytes asks a server started with -enable-debug for its live
@@ -412,22 +418,23 @@ func parseHeapAlloc(profile string) (int64, error) {
 	return 0, errors.New("no HeapAlloc in the heap profile")
 }
 
-// parseVmRSS finds VmRSS in the text of /proc/<pid>/status.
-func parseVmRSS(status string) (int64, error) {
+// parseStatusBytes finds field (such as VmRSS) in the text of
+// /proc/<pid>/status and returns it in bytes.
+func parseStatusBytes(status, field string) (int64, error) {
 	for _, line := range strings.Split(status, "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			f := strings.Fields(rest)
 			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("unexpected VmRSS line %q", line)
+				return 0, fmt.Errorf("unexpected %s line %q", field, line)
 			}
 			kb, err := strconv.ParseInt(f[0], 10, 64)
 			if err != nil || kb < 0 || kb > 1<<40 {
-				return 0, fmt.Errorf("unexpected VmRSS line %q", line)
+				return 0, fmt.Errorf("unexpected %s line %q", field, line)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, errors.New("no VmRSS in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
 // loadAverage returns the 1-minute load average of the machine, -1 if
