@@ -18,8 +18,8 @@ import (
 )
 
 func TestParseStatusBytes_ReadsKilobytes(t *testing.T) {
-	status := "Name:\tmesh\nVmPeak:\t  99 kB\nVmRSS:\t   2048 kB\nRssAnon:\t 1536 kB\nRssFile:\t  512 kB\nThreads:\t9\n"
-	for field, want := range map[string]int64{"VmRSS": 2048 << 10, "RssFile": 512 << 10} {
+	status := "Name:\tmesh\nVmPeak:\t  99 kB\nVmHWM:\t   4096 kB\nVmRSS:\t   2048 kB\nRssAnon:\t 1536 kB\nRssFile:\t  512 kB\nThreads:\t9\n"
+	for field, want := range map[string]int64{"VmRSS": 2048 << 10, "RssFile": 512 << 10, "VmHWM": 4096 << 10} {
 		if got, err := parseStatusBytes(status, field); err != nil || got != want {
 			t.Fatalf("parseStatusBytes(%s) = %d, %v; want %d", field, got, err, want)
 		}
@@ -28,6 +28,18 @@ func TestParseStatusBytes_ReadsKilobytes(t *testing.T) {
 		if _, err := parseStatusBytes(bad, "VmRSS"); err == nil {
 			t.Errorf("parseStatusBytes(%q) accepted it", bad)
 		}
+	}
+}
+
+// TestReadProcMemory_OfThisProcess: the test's own process has an RSS,
+// a peak no lower than it, and file-backed pages no more than it.
+func TestReadProcMemory_OfThisProcess(t *testing.T) {
+	m, err := readProcMemory(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	if m.RSS <= 0 || m.Peak < m.RSS || m.File < 0 || m.File > m.RSS {
+		t.Fatalf("memory of this process: %+v", m)
 	}
 }
 

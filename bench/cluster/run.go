@@ -119,7 +119,9 @@ func (b *bench) phases(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.res.LeaderRSS.Baseline, _, _ = rssBytes(leader.cmd.Process.Pid)
+	if mem, err := readProcMemory(leader.cmd.Process.Pid); err == nil {
+		b.res.LeaderRSS.Baseline = mem.RSS
+	}
 	b.res.LeaderRSS.HeapBaseline, _ = liveHeapBytes(ctx, leader.httpAddr)
 	b.res.LeaderRSS.GoroutinesBaseline, _ = goroutines(ctx, leader.httpAddr)
 	b.log.Info("cluster up", "leader", leader.httpAddr)
@@ -169,7 +171,9 @@ func (b *bench) phases(ctx context.Context) error {
 		return err
 	}
 	if l := b.cl.leader(); l != nil {
-		b.res.LeaderRSS.AfterPlacement, b.res.LeaderRSS.FileAfterPlacement, _ = rssBytes(l.cmd.Process.Pid)
+		if mem, err := readProcMemory(l.cmd.Process.Pid); err == nil {
+			b.res.LeaderRSS.AfterPlacement, b.res.LeaderRSS.FileAfterPlacement = mem.RSS, mem.File
+		}
 		b.res.LeaderRSS.HeapAfterPlacement, _ = liveHeapBytes(ctx, l.httpAddr)
 		b.keepHeapProfile(ctx, l.httpAddr, "leader-heap-after-placement.pb.gz")
 	}
@@ -474,7 +478,9 @@ func (b *bench) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if l, err := b.cl.waitLeader(ctx); err == nil {
-		r.LeaderRSS.End, r.LeaderRSS.FileEnd, _ = rssBytes(l.cmd.Process.Pid)
+		if mem, err := readProcMemory(l.cmd.Process.Pid); err == nil {
+			r.LeaderRSS.End, r.LeaderRSS.FileEnd, r.LeaderRSS.PeakEnd = mem.RSS, mem.File, mem.Peak
+		}
 		// After placement the frameworks decline what they are offered:
 		// the end shows what their filters, and a failover, left.
 		r.LeaderRSS.HeapEnd, _ = liveHeapBytes(ctx, l.httpAddr)

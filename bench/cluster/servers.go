@@ -316,19 +316,29 @@ func logTime(line string) (time.Time, bool) {
 // logTimeLayout is the timestamp that starts a server's log line.
 const logTimeLayout = "2006-01-02T15:04:05.000Z0700"
 
-// rssBytes reads a process's resident memory from /proc: VmRSS, and the
-// part of it that is file-backed pages (RssFile: its binary's, and those
-// of the raft log that the log store maps).
-func rssBytes(pid int) (rss, file int64, err error) {
+// procMemory is a process's resident memory, from /proc/<pid>/status.
+type procMemory struct {
+	RSS  int64 // VmRSS
+	File int64 // RssFile: its binary's pages, and those of the raft log that the log store maps
+	Peak int64 // VmHWM: the highest RSS since it started
+}
+
+// readProcMemory reads a process's resident memory from /proc.
+func readProcMemory(pid int) (procMemory, error) {
+	var m procMemory
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
-	if rss, err = parseStatusBytes(string(b), "VmRSS"); err != nil {
-		return 0, 0, err
+	for _, f := range []struct {
+		name string
+		to   *int64
+	}{{"VmRSS", &m.RSS}, {"RssFile", &m.File}, {"VmHWM", &m.Peak}} {
+		if *f.to, err = parseStatusBytes(string(b), f.name); err != nil {
+			return procMemory{}, err
+		}
 	}
-	file, err = parseStatusBytes(string(b), "RssFile")
-	return rss, file, err
+	return m, nil
 }
 
 // liveHeapBytes asks a server started with -enable-debug for its live
