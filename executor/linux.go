@@ -3,7 +3,6 @@
 package executor
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +21,6 @@ import (
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/cgroups"
 	_ "github.com/opencontainers/cgroups/devices" // device rules in the cgroup manager
-	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
@@ -597,141 +594,6 @@ func (l *Linux) forget(id string) {
 	}
 }
 
-// Recover loads the containers an earlier agent process left running.
-// Containers that were half created (the agent died between creating and
-// starting them) or whose processes are gone are destroyed.
-func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
-	entries, err := os.ReadDir(l.root)
-	if err != nil {
-		return nil, fmt.Errorf("read containerizer state: %w", err)
-	}
-	var out []ContainerState
-	for _, e := range entries {
-		id := e.Name()
-		if !e.IsDir() || validContainerID(id) != nil {
-			continue
-		}
-		l.mu.Lock()
-		_, known := l.containers[id]
-		known = known || l.isPrestarted(id)
-		l.mu.Unlock()
-		if known {
-			continue
-		}
-		c, err := libcontainer.Load(l.root, id)
-		if err != nil {
-			l.log.Warn("destroying a half-created container", "container_id", id, "error", err)
-			l.removeUnloadable(id)
-			continue
-		}
-		cfg := c.Config()
-		if slices.ContainsFunc(cfg.Labels, func(lb string) bool { return strings.HasPrefix(lb, labelPrestarted) }) {
-			l.log.Info("destroying a container an earlier agent prestarted", "container_id", id)
-			l.destroyStale(c, id)
-			continue
-		}
-		status, err := c.Status()
-		if err != nil || status != libcontainer.Running && status != libcontainer.Paused {
-			l.log.Warn("destroying a container that is not running", "container_id", id, "status", status.String(), "error", err)
-			l.destroyStale(c, id)
-			continue
-		}
-		st, _ := c.State()
-		cs := ContainerState{ID: id, Pid: st.InitProcessPid, StartTime: st.InitProcessStartTime, Recovered: true}
-		cpus := -1.0
-		for _, lb := range cfg.Labels {
-			if d, ok := strings.CutPrefix(lb, labelDir); ok {
-				cs.Dir = d
-			}
-			if v, ok := strings.CutPrefix(lb, labelCPUs); ok {
-				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
-					cpus = f
-				}
-			}
-		}
-		lc := &linuxContainer{c: c, state: cs, exitWatch: newExitWatch(ExitStatus{Code: -1, Unknown: true})}
-		if cfg.Cgroups != nil && cfg.Cgroups.Resources != nil {
-			lc.memLimit = cfg.Cgroups.Resources.Memory
-			q, s := cfg.Cgroups.Resources.CpuQuota, cfg.Cgroups.Resources.CpuShares
-			switch {
-			case cpus >= 0:
-				// The saved config keeps quota 0 until the first
-				// EnforceCPUQuota, which writes the quota directly: it is
-				// enforced again, to the same value.
-				lc.cpus, lc.quotaDeferred = cpus, cpus > 0
-			case q > 0:
-				lc.cpus = float64(q) / cfsPeriod
-			case s > 2:
-				// The quota was still deferred: shares carry the cpus.
-				lc.cpus, lc.quotaDeferred = float64(s)/1024, true
-			}
-		}
-		l.mu.Lock()
-		l.containers[id] = lc
-		l.mu.Unlock()
-		go l.watchRecovered(lc)
-		l.log.Info("recovered container", "container_id", id, "pid", cs.Pid)
-		out = append(out, cs)
-	}
-	return out, nil
-}
-
-// destroyStale kills a container this agent process did not start and
-// removes it, retrying while its processes die.
-func (l *Linux) destroyStale(c *libcontainer.Container, id string) {
-	var err error
-	for i := 0; i < 50; i++ {
-		_ = c.Signal(syscall.SIGKILL)
-		if err = c.Destroy(); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		l.log.Error("cannot destroy container", "container_id", id, "error", err)
-	}
-	os.RemoveAll(filepath.Join(l.fsDir, id))
-}
-
-// removeUnloadable removes what a container that libcontainer cannot load
-// left behind: its cgroup (and any process in it), its state and layers.
-func (l *Linux) removeUnloadable(id string) {
-	cg := &cgroups.Cgroup{Path: filepath.Join(l.cgroupParent, id), Resources: &cgroups.Resources{}}
-	if m, err := manager.New(cg); err == nil {
-		if pids, err := m.GetAllPids(); err == nil {
-			for _, p := range pids {
-				_ = syscall.Kill(p, syscall.SIGKILL)
-			}
-		}
-		for i := 0; i < 50; i++ {
-			if err := m.Destroy(); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	os.RemoveAll(filepath.Join(l.root, id))
-	os.RemoveAll(filepath.Join(l.fsDir, id))
-}
-
-// watchRecovered polls a recovered container's first process until it is
-// gone, as it is not this process's child and cannot be waited for.
-func (l *Linux) watchRecovered(c *linuxContainer) {
-	t := time.NewTicker(recoveredPollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.ctx.Done():
-			return
-		case <-t.C:
-		}
-		if !processAlive(c.state.Pid, c.state.StartTime) {
-			close(c.done)
-			return
-		}
-	}
-}
-
 // EnforceCPUQuota applies a container's CFS quota if it was deferred.
 func (l *Linux) EnforceCPUQuota(id string) error {
 	// The agent calls this when an executor subscribes.
@@ -771,99 +633,6 @@ func (l *Linux) EnforceCPUQuota(id string) error {
 	}
 	return nil
 }
-
-// Limitation reports whether the kernel's OOM killer killed a process of
-// the container for exceeding its memory limit. It must be asked before
-// the container is destroyed.
-func (l *Linux) Limitation(id string) (*Limitation, error) {
-	c, err := l.get(id)
-	if err != nil {
-		return nil, err
-	}
-	paths, err := c.cgroupPaths()
-	if err != nil {
-		return nil, err
-	}
-	kills, err := oomKills(paths)
-	if err != nil || kills == 0 {
-		return nil, err
-	}
-	msg := fmt.Sprintf("Memory limit exceeded: Requested: %dMB", c.memLimit>>20)
-	if s, err := c.c.Stats(); err == nil && s.CgroupStats != nil {
-		if max := s.CgroupStats.MemoryStats.Usage.MaxUsage; max > 0 {
-			msg += fmt.Sprintf(" Maximum Used: %dMB", max>>20)
-		}
-	}
-	msg += fmt.Sprintf(" (the kernel killed %d process(es) of the container for exceeding its memory limit)", kills)
-	return &Limitation{Resource: "mem", Message: msg}, nil
-}
-
-// oomKills reads the cgroup's OOM kill counter: memory.oom_control's
-// oom_kill under cgroup v1, memory.events' oom_kill under v2.
-func oomKills(paths map[string]string) (uint64, error) {
-	file, key := "", "oom_kill"
-	if p, ok := paths["memory"]; ok {
-		file = filepath.Join(p, "memory.oom_control")
-	} else if p, ok := paths[""]; ok {
-		file = filepath.Join(p, "memory.events")
-	} else {
-		return 0, errors.New("container has no memory cgroup")
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
-		if ok && k == key {
-			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-		}
-	}
-	return 0, sc.Err()
-}
-
-// Stats measures a container through its cgroups.
-func (l *Linux) Stats(id string) (ContainerStats, error) {
-	c, err := l.get(id)
-	if err != nil {
-		return ContainerStats{}, err
-	}
-	s, err := c.c.Stats()
-	if err != nil {
-		return ContainerStats{}, err
-	}
-	out := ContainerStats{
-		Timestamp:     float64(time.Now().UnixNano()) / 1e9,
-		CPUsLimit:     c.cpus,
-		MemLimitBytes: uint64(c.memLimit),
-	}
-	if cg := s.CgroupStats; cg != nil {
-		cpu := cg.CpuStats
-		out.CPUsUserTimeSecs = float64(cpu.CpuUsage.UsageInUsermode) / 1e9
-		out.CPUsSystemTimeSecs = float64(cpu.CpuUsage.UsageInKernelmode) / 1e9
-		out.CPUsNrPeriods = cpu.ThrottlingData.Periods
-		out.CPUsNrThrottled = cpu.ThrottlingData.ThrottledPeriods
-		out.CPUsThrottledSecs = float64(cpu.ThrottlingData.ThrottledTime) / 1e9
-		mem := cg.MemoryStats
-		out.MemTotalBytes = mem.Usage.Usage
-		out.MemCacheBytes = mem.Cache
-		out.MemSwapBytes = mem.SwapUsage.Usage
-		for _, k := range []string{"total_rss", "rss", "anon"} {
-			if v, ok := mem.Stats[k]; ok {
-				out.MemRSSBytes = v
-				break
-			}
-		}
-		out.ProcessesCount = cg.PidsStats.Current
-	}
-	return out, nil
-}
-
-// DefaultHostRootDir is where the linux backend binds the host's root
-// filesystem, read-only, to serve as its containers' root.
-const DefaultHostRootDir = "/run/mesh/hostroot"
 
 // ensureHostRoot makes dir a private, read-only, non-recursive bind of
 // the host's "/" (once per machine; later agents reuse it). libcontainer
