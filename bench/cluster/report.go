@@ -132,8 +132,9 @@ type leaderRSS struct {
 	// binary's pages and the raft log's the log store maps.
 	FileAfterPlacement int64 `json:"file_after_placement_bytes"`
 	FileEnd            int64 `json:"file_end_bytes"`
-	// PeakEnd is the highest RSS of the leader at the end (VmHWM): after
-	// a failover, the new leader's, through its re-registrations.
+	// PeakEnd is the highest RSS since it started of the leader at the
+	// end (VmHWM): after a failover, the new leader's, through the
+	// re-registrations.
 	PeakEnd int64 `json:"peak_end_bytes"`
 	// The live heap (HeapAlloc after a forced collection) before the
 	// agents and after placement, and its growth per task; 0: unknown.
@@ -262,7 +263,7 @@ func (r *result) writeText(w io.Writer) {
 			mib(m.FileAfterPlacement), mib(m.FileEnd))
 	}
 	if m.PeakEnd > 0 {
-		p("  the highest RSS of the leader at the end (VmHWM): %s", mib(m.PeakEnd))
+		p("  the end's leader's highest RSS since it started (VmHWM): %s", mib(m.PeakEnd))
 	}
 	if m.HeapAfterAgents > 0 {
 		p("leader per agent, all registered and no task: %s live heap (%.0f bytes per agent), %d goroutines (%d before agents)",

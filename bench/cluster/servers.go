@@ -323,21 +323,19 @@ type procMemory struct {
 	Peak int64 // VmHWM: the highest RSS since it started
 }
 
-// readProcMemory reads a process's resident memory from /proc.
+// readProcMemory reads a process's resident memory from /proc. VmRSS is
+// required; File and Peak stay 0 where the kernel does not give them.
 func readProcMemory(pid int) (procMemory, error) {
 	var m procMemory
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return m, err
 	}
-	for _, f := range []struct {
-		name string
-		to   *int64
-	}{{"VmRSS", &m.RSS}, {"RssFile", &m.File}, {"VmHWM", &m.Peak}} {
-		if *f.to, err = parseStatusBytes(string(b), f.name); err != nil {
-			return procMemory{}, err
-		}
+	if m.RSS, err = parseStatusBytes(string(b), "VmRSS"); err != nil {
+		return m, err
 	}
+	m.File, _ = parseStatusBytes(string(b), "RssFile")
+	m.Peak, _ = parseStatusBytes(string(b), "VmHWM")
 	return m, nil
 }
 
