@@ -202,6 +202,26 @@ func TestConfig_RealServerCommandRejectsABadFileBeforeStarting(t *testing.T) {
 	}
 }
 
+// TestConfig_ServerSnapshotSettingsReachTheServer: the raft snapshot
+// flags reach the server's settings, from a file as from the command
+// line: an interval raft cannot take is refused naming the flag, before
+// -data-dir is touched.
+func TestConfig_ServerSnapshotSettingsReachTheServer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	err := newApp().Run([]string{"mesh", "server", "-data-dir", dir, "-raft-snapshot-threshold", "16384", "-raft-snapshot-interval", "1ms"})
+	if err == nil || !strings.Contains(err.Error(), "-raft-snapshot-interval 1ms: must be at least 5ms") {
+		t.Fatalf("error = %v", err)
+	}
+	file := writeFile(t, "server.hcl", "data-dir = \""+dir+"\"\nraft-snapshot-threshold = 16384\nraft-snapshot-interval = \"-1s\"\n")
+	err = newApp().Run([]string{"mesh", "server", "-config", file})
+	if err == nil || !strings.Contains(err.Error(), "-raft-snapshot-interval -1s: must be at least 5ms") {
+		t.Fatalf("error = %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the server made its data dir before failing: %v", err)
+	}
+}
+
 // TestConfig_EveryCommandWithFlagsTakesConfig: -config is added to each
 // visible command that has flags, subcommands' parents included.
 func TestConfig_EveryCommandWithFlagsTakesConfig(t *testing.T) {

@@ -37,6 +37,8 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "raft-election-timeout", Value: d.RaftElectionTimeout, Usage: "raft election timeout"},
 			&cli.DurationFlag{Name: "raft-leader-lease", Value: d.RaftLeaderLease, Usage: "raft leader lease timeout"},
 			&cli.DurationFlag{Name: "raft-store-timeout", Value: d.RaftStoreTimeout, Usage: "longest a raft log write may take before the server steps down (0: no limit)"},
+			&cli.Uint64Flag{Name: "raft-snapshot-threshold", Value: d.SnapshotThreshold, Usage: "log entries since the last snapshot that make the next one due"},
+			&cli.DurationFlag{Name: "raft-snapshot-interval", Value: d.SnapshotInterval, Usage: "how often raft checks whether a snapshot is due (each check at a random time between it and twice it)"},
 			&cli.DurationFlag{Name: "http-read-header-timeout", Value: d.HTTPReadHeaderTimeout, Usage: "longest a client may take to send a request's headers"},
 			&cli.DurationFlag{Name: "http-read-timeout", Value: d.HTTPReadTimeout, Usage: "longest a client may take to send a whole request (a snapshot upload: between two reads)"},
 			&cli.DurationFlag{Name: "http-write-timeout", Value: d.HTTPWriteTimeout, Usage: "longest an answer may take to write (streams: each write)"},
@@ -75,6 +77,8 @@ func serverCommand() *cli.Command {
 			cfg.RaftElectionTimeout = c.Duration("raft-election-timeout")
 			cfg.RaftLeaderLease = c.Duration("raft-leader-lease")
 			cfg.RaftStoreTimeout = c.Duration("raft-store-timeout")
+			cfg.SnapshotThreshold = c.Uint64("raft-snapshot-threshold")
+			cfg.SnapshotInterval = c.Duration("raft-snapshot-interval")
 			cfg.HTTPReadHeaderTimeout = c.Duration("http-read-header-timeout")
 			cfg.HTTPReadTimeout = c.Duration("http-read-timeout")
 			cfg.HTTPWriteTimeout = c.Duration("http-write-timeout")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +94,37 @@ func TestServer_PeriodicSnapshotsWaitAfterALeaderChange(t *testing.T) {
 	none := servertest.NewServer(t, servertest.Options{DataDir: dir, Tweak: func(c *server.Config) { c.Settle = -1 }})
 	if none.SnapshotsHeldForTest() {
 		t.Fatal("snapshots held with no settle time")
+	}
+}
+
+// TestServer_SnapshotThresholdAndIntervalAreTheConfigured: with a
+// threshold of 16 entries checked every 50 ms, a snapshot follows soon
+// after the log passes 16 entries (with the defaults raft would not even
+// look for two minutes); an interval raft cannot take is refused, saying
+// which flag.
+func TestServer_SnapshotThresholdAndIntervalAreTheConfigured(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{DataDir: t.TempDir(), Tweak: func(c *server.Config) {
+		c.SnapshotThreshold, c.SnapshotInterval = 16, 50*time.Millisecond
+	}})
+	if _, ok := scrape(t, srv.HTTPAddr()).value("mesh_raft_last_snapshot_index"); ok {
+		t.Fatal("a snapshot before the log held 16 entries")
+	}
+	for i := 0; i < 10; i++ { // a subscription and its stream's end: two entries
+		f := subscribe(t, srv.HTTPAddr(), subscribeBody("snap", "", `"failover_timeout":600`))
+		f.subscribed()
+		f.close()
+	}
+	servertest.WaitFor(t, 10*time.Second, "a snapshot of the log past its threshold", func() bool {
+		_, ok := scrape(t, srv.HTTPAddr()).value("mesh_raft_last_snapshot_index")
+		return ok
+	})
+
+	for _, d := range []time.Duration{-time.Second, time.Millisecond} {
+		cfg := server.DefaultConfig()
+		cfg.DataDir, cfg.HTTPAddr, cfg.RaftAddr = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
+		cfg.SnapshotInterval = d
+		if _, err := server.New(cfg); err == nil || !strings.Contains(err.Error(), "-raft-snapshot-interval "+d.String()+": must be at least 5ms") {
+			t.Fatalf("snapshot interval %s: %v", d, err)
+		}
 	}
 }
