@@ -217,6 +217,12 @@ func TestConfig_ServerSnapshotSettingsReachTheServer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "-raft-snapshot-interval -1s: must be at least 5ms") {
 		t.Fatalf("error = %v", err)
 	}
+	for _, zero := range [][]string{{"-raft-snapshot-threshold", "0"}, {"-raft-snapshot-interval", "0s"}} {
+		err = newApp().Run(append([]string{"mesh", "server", "-data-dir", dir}, zero...))
+		if err == nil || !strings.Contains(err.Error(), "neither can be 0") {
+			t.Fatalf("%v: error = %v", zero, err)
+		}
+	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the server made its data dir before failing: %v", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -79,6 +80,10 @@ func serverCommand() *cli.Command {
 			cfg.RaftStoreTimeout = c.Duration("raft-store-timeout")
 			cfg.SnapshotThreshold = c.Uint64("raft-snapshot-threshold")
 			cfg.SnapshotInterval = c.Duration("raft-snapshot-interval")
+			if cfg.SnapshotThreshold == 0 || cfg.SnapshotInterval == 0 {
+				// The server's settings read 0 as their default.
+				return fmt.Errorf("-raft-snapshot-threshold %d, -raft-snapshot-interval %s: neither can be 0", cfg.SnapshotThreshold, cfg.SnapshotInterval)
+			}
 			cfg.HTTPReadHeaderTimeout = c.Duration("http-read-header-timeout")
 			cfg.HTTPReadTimeout = c.Duration("http-read-timeout")
 			cfg.HTTPWriteTimeout = c.Duration("http-write-timeout")
