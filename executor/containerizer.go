@@ -265,6 +265,25 @@ func newExitWatch(initial ExitStatus) exitWatch {
 	return exitWatch{done: make(chan struct{}), status: initial}
 }
 
+// pollUntilGone polls a recovered container's first process (pid, started
+// at startTime) until it is gone, then marks it exited; it is not this
+// process's child and cannot be waited for. It returns early when ctx ends.
+func (w *exitWatch) pollUntilGone(ctx context.Context, pid int, startTime uint64) {
+	t := time.NewTicker(recoveredPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !processAlive(pid, startTime) {
+			close(w.done)
+			return
+		}
+	}
+}
+
 // wait blocks until the first process has exited or ctx ends.
 func (w *exitWatch) wait(ctx context.Context) (ExitStatus, error) {
 	select {

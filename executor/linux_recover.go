@@ -90,7 +90,7 @@ func (l *Linux) Recover(ctx context.Context) ([]ContainerState, error) {
 		l.mu.Lock()
 		l.containers[id] = lc
 		l.mu.Unlock()
-		go l.watchRecovered(lc)
+		go lc.pollUntilGone(l.ctx, lc.state.Pid, lc.state.StartTime)
 		l.log.Info("recovered container", "container_id", id, "pid", cs.Pid)
 		out = append(out, cs)
 	}
@@ -133,22 +133,4 @@ func (l *Linux) removeUnloadable(id string) {
 	}
 	os.RemoveAll(filepath.Join(l.root, id))
 	os.RemoveAll(filepath.Join(l.fsDir, id))
-}
-
-// watchRecovered polls a recovered container's first process until it is
-// gone, as it is not this process's child and cannot be waited for.
-func (l *Linux) watchRecovered(c *linuxContainer) {
-	t := time.NewTicker(recoveredPollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.ctx.Done():
-			return
-		case <-t.C:
-		}
-		if !processAlive(c.state.Pid, c.state.StartTime) {
-			close(c.done)
-			return
-		}
-	}
 }

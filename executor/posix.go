@@ -348,7 +348,7 @@ func (p *Posix) Recover(ctx context.Context) ([]ContainerState, error) {
 		p.containers[id] = c
 		p.mu.Unlock()
 		if alive {
-			go p.watchRecovered(c)
+			go c.pollUntilGone(p.ctx, c.state.Pid, c.state.StartTime)
 		} else {
 			close(c.done)
 		}
@@ -442,7 +442,7 @@ func (p *Posix) recoverUnrecorded(id string, pids []int) (ContainerState, bool) 
 	p.containers[id] = c
 	p.mu.Unlock()
 	if alive {
-		go p.watchRecovered(c)
+		go c.pollUntilGone(p.ctx, c.state.Pid, c.state.StartTime)
 	} else {
 		close(c.done)
 	}
@@ -463,24 +463,6 @@ func (p *Posix) sessionSurvives(st ContainerState) bool {
 		}
 	}
 	return false
-}
-
-// watchRecovered polls a recovered container's first process until it is
-// gone, as it is not this process's child and cannot be waited for.
-func (p *Posix) watchRecovered(c *posixContainer) {
-	t := time.NewTicker(recoveredPollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-t.C:
-		}
-		if !processAlive(c.state.Pid, c.state.StartTime) {
-			close(c.done)
-			return
-		}
-	}
 }
 
 // validContainerID accepts ids that are safe as file names.
