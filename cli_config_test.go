@@ -204,8 +204,8 @@ func TestConfig_RealServerCommandRejectsABadFileBeforeStarting(t *testing.T) {
 
 // TestConfig_ServerSnapshotSettingsReachTheServer: the raft snapshot
 // flags reach the server's settings, from a file as from the command
-// line: an interval raft cannot take is refused naming the flag, before
-// -data-dir is touched.
+// line: an interval raft cannot take, or a log size limit too small or
+// negative, is refused naming the flag, before -data-dir is touched.
 func TestConfig_ServerSnapshotSettingsReachTheServer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	err := newApp().Run([]string{"mesh", "server", "-data-dir", dir, "-raft-snapshot-threshold", "16384", "-raft-snapshot-interval", "1ms"})
@@ -222,6 +222,15 @@ func TestConfig_ServerSnapshotSettingsReachTheServer(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "neither can be 0") {
 			t.Fatalf("%v: error = %v", zero, err)
 		}
+	}
+	file = writeFile(t, "server2.hcl", "data-dir = \""+dir+"\"\nraft-snapshot-log-bytes = 1000\n")
+	err = newApp().Run([]string{"mesh", "server", "-config", file})
+	if err == nil || !strings.Contains(err.Error(), "-raft-snapshot-log-bytes 1000: must be at least 65536 (or 0 to turn it off)") {
+		t.Fatalf("error = %v", err)
+	}
+	err = newApp().Run([]string{"mesh", "server", "-data-dir", dir, "-raft-snapshot-log-bytes", "-5"})
+	if err == nil || !strings.Contains(err.Error(), "-raft-snapshot-log-bytes -5: cannot be negative (0 turns it off)") {
+		t.Fatalf("error = %v", err)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the server made its data dir before failing: %v", err)

@@ -40,6 +40,7 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "raft-store-timeout", Value: d.RaftStoreTimeout, Usage: "longest a raft log write may take before the server steps down (0: no limit)"},
 			&cli.Uint64Flag{Name: "raft-snapshot-threshold", Value: d.SnapshotThreshold, Usage: "log entries since the last snapshot that make the next one due"},
 			&cli.DurationFlag{Name: "raft-snapshot-interval", Value: d.SnapshotInterval, Usage: "how often raft checks whether a snapshot is due (each check at a random time between it and twice it)"},
+			&cli.Int64Flag{Name: "raft-snapshot-log-bytes", Value: d.SnapshotLogBytes, Usage: "bytes of log entries stored since the last snapshot that make one due at once, without waiting for the periodic check (0: off)"},
 			&cli.DurationFlag{Name: "http-read-header-timeout", Value: d.HTTPReadHeaderTimeout, Usage: "longest a client may take to send a request's headers"},
 			&cli.DurationFlag{Name: "http-read-timeout", Value: d.HTTPReadTimeout, Usage: "longest a client may take to send a whole request (a snapshot upload: between two reads)"},
 			&cli.DurationFlag{Name: "http-write-timeout", Value: d.HTTPWriteTimeout, Usage: "longest an answer may take to write (streams: each write)"},
@@ -80,6 +81,11 @@ func serverCommand() *cli.Command {
 			cfg.RaftStoreTimeout = c.Duration("raft-store-timeout")
 			cfg.SnapshotThreshold = c.Uint64("raft-snapshot-threshold")
 			cfg.SnapshotInterval = c.Duration("raft-snapshot-interval")
+			if cfg.SnapshotLogBytes = c.Int64("raft-snapshot-log-bytes"); cfg.SnapshotLogBytes == 0 {
+				cfg.SnapshotLogBytes = -1 // off; the server's setting reads 0 as its default
+			} else if cfg.SnapshotLogBytes < 0 {
+				return fmt.Errorf("-raft-snapshot-log-bytes %d: cannot be negative (0 turns it off)", cfg.SnapshotLogBytes)
+			}
 			if cfg.SnapshotThreshold == 0 || cfg.SnapshotInterval == 0 {
 				// The server's settings read 0 as their default.
 				return fmt.Errorf("-raft-snapshot-threshold %d, -raft-snapshot-interval %s: neither can be 0", cfg.SnapshotThreshold, cfg.SnapshotInterval)

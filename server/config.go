@@ -112,6 +112,11 @@ type Config struct {
 	// every thirty seconds. The log grows meanwhile: 5.3 KB an entry and
 	// 3–5 MB a second while 5,000 agents' tasks are placed.
 	SnapshotInterval time.Duration
+	// SnapshotLogBytes, when positive, is how many bytes of log entries
+	// stored since the last snapshot make one due at once, without
+	// waiting for raft's periodic check (logbytes.go); 0 means the
+	// default, a negative value turns it off.
+	SnapshotLogBytes int64
 	// Settle is how long a new leader settles, while every agent and
 	// framework comes back to it: no periodic snapshot, and a garbage
 	// collection only once the heap has grown by SettleGCPercent
@@ -167,6 +172,9 @@ type TestRaft struct {
 // minSnapshotInterval is the shortest SnapshotInterval raft takes.
 const minSnapshotInterval = 5 * time.Millisecond
 
+// minSnapshotLogBytes is the least SnapshotLogBytes taken.
+const minSnapshotLogBytes = 64 << 10
+
 // DefaultConfig returns a Config with mesh's defaults.
 func DefaultConfig() Config {
 	return Config{
@@ -205,6 +213,7 @@ func DefaultConfig() Config {
 		ApplyTimeout:         10 * time.Second,
 		SnapshotThreshold:    8192,
 		SnapshotInterval:     2 * time.Minute,
+		SnapshotLogBytes:     256 << 20,
 		Settle:               30 * time.Second,
 		SettleGCPercent:      400,
 	}
@@ -271,6 +280,12 @@ func (c *Config) validate() error {
 	fill(&c.SnapshotInterval, d.SnapshotInterval)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = d.SnapshotThreshold
+	}
+	switch {
+	case c.SnapshotLogBytes == 0:
+		c.SnapshotLogBytes = d.SnapshotLogBytes
+	case c.SnapshotLogBytes > 0 && c.SnapshotLogBytes < minSnapshotLogBytes:
+		return fmt.Errorf("-raft-snapshot-log-bytes %d: must be at least %d (or 0 to turn it off); a snapshot would follow nearly every write", c.SnapshotLogBytes, minSnapshotLogBytes)
 	}
 	if c.Settle == 0 {
 		c.Settle = d.Settle

@@ -36,6 +36,8 @@ var (
 		"Size of this server's newest raft snapshot (absent before the first).", nil, nil)
 	descSnapshotIndex = prometheus.NewDesc("mesh_raft_last_snapshot_index",
 		"Raft index of this server's newest snapshot (absent before the first).", nil, nil)
+	descLogBytes = prometheus.NewDesc("mesh_raft_log_bytes_since_snapshot",
+		"Bytes of raft log entries this server stored since its last snapshot began (absent with -raft-snapshot-log-bytes 0).", nil, nil)
 	descAgents = prometheus.NewDesc("mesh_agents",
 		"Agents in the replicated state by state (active, unreachable, gone).", []string{"state"}, nil)
 	descFrameworks = prometheus.NewDesc("mesh_frameworks",
@@ -48,7 +50,7 @@ var (
 
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descIsLeader, descTerm, descLastLogIndex, descCommitIndex,
-		descAppliedIndex, descSnapshotBytes, descSnapshotIndex, descAgents, descFrameworks, descTasks, descOffers} {
+		descAppliedIndex, descSnapshotBytes, descSnapshotIndex, descLogBytes, descAgents, descFrameworks, descTasks, descOffers} {
 		ch <- d
 	}
 	c.res.describe(ch)
@@ -74,6 +76,10 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descSnapshotBytes, float64(list[0].Size))
 			gauge(descSnapshotIndex, float64(list[0].Index))
 		}
+	}
+
+	if s.logGrowth != nil {
+		gauge(descLogBytes, float64(s.logGrowth.logBytes()))
 	}
 
 	st := s.fsm.State()
@@ -121,6 +127,15 @@ func statFloat(stats map[string]string, key string) float64 {
 type timedFSM struct {
 	*fsm.FSM
 	metrics *serverMetrics
+	growth  *logGrowth // nil: the log is not bounded by its bytes
+}
+
+// Snapshot begins a snapshot of the state, and tells the log's growth.
+func (f timedFSM) Snapshot() (raft.FSMSnapshot, error) {
+	if f.growth != nil {
+		f.growth.snapshotBegins()
+	}
+	return f.FSM.Snapshot()
 }
 
 func (f timedFSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }

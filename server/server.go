@@ -53,6 +53,9 @@ type Server struct {
 	// settling is how the server works for a while after it became the
 	// leader of a cluster with agents (settle.go).
 	settling *settling
+	// logGrowth asks for a snapshot once the log has grown by its limit
+	// of bytes (logbytes.go); nil when not bounded so.
+	logGrowth *logGrowth
 	// metrics is this server's own Prometheus registry and metrics.
 	metrics     *serverMetrics
 	leaderObs   *raft.Observer
@@ -209,6 +212,11 @@ func (s *Server) setupRaft() error {
 	if cfg.RaftStoreTimeout > 0 {
 		logs = newStallGuard(logs, cfg.RaftStoreTimeout)
 	}
+	var growth *logGrowth
+	if cfg.SnapshotLogBytes > 0 {
+		growth = &logGrowth{limit: cfg.SnapshotLogBytes, logger: cfg.Logger.Named("snapshot")}
+		logs = countingStore{LogStore: logs, growth: growth}
+	}
 	// Raft reads back each entry it has just written: the leader once per
 	// follower to send it, a follower to apply it. Served from the store,
 	// each read is a bolt lookup and a decoding of the entry; the most
@@ -226,13 +234,18 @@ func (s *Server) setupRaft() error {
 	s.hadState = existing
 	s.snaps = snaps
 	s.raftTrans = trans
-	r, err := raft.NewRaft(rc, timedFSM{FSM: s.fsm, metrics: s.metrics}, logs, stable, snaps, trans)
+	r, err := raft.NewRaft(rc, timedFSM{FSM: s.fsm, metrics: s.metrics, growth: growth}, logs, stable, snaps, trans)
 	if err != nil {
 		s.closeAll()
 		return fmt.Errorf("start raft: %w", err)
 	}
 	s.raft = r
 	s.settling = newSettling(r, rc.SnapshotThreshold, cfg.Settle, cfg.SettleGCPercent)
+	if growth != nil {
+		growth.snapshot = func() error { return r.Snapshot().Error() }
+		growth.held = s.settling.snapshotsHeld
+		s.logGrowth = growth
+	}
 	s.leaderObservations()
 	s.behindCandidates = newCandidateWatch()
 	if !existing && cfg.BootstrapExpect == 1 && len(cfg.Join) == 0 && cfg.TestRaft == nil {

@@ -128,3 +128,58 @@ func TestServer_SnapshotThresholdAndIntervalAreTheConfigured(t *testing.T) {
 		}
 	}
 }
+
+// TestServer_SnapshotOnceTheLogPassesItsBytes: with raft's periodic check
+// an hour away, a server takes a snapshot once the entries it stored
+// since the last one pass -raft-snapshot-log-bytes, and counts afresh
+// from it; with the limit off it does not count.
+func TestServer_SnapshotOnceTheLogPassesItsBytes(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{DataDir: t.TempDir(), Tweak: func(c *server.Config) {
+		c.SnapshotInterval, c.SnapshotLogBytes = time.Hour, 64<<10
+	}})
+	m := scrape(t, srv.HTTPAddr())
+	if _, ok := m.value("mesh_raft_last_snapshot_index"); ok {
+		t.Fatal("a snapshot before the log grew")
+	}
+	if _, ok := m.value("mesh_raft_log_bytes_since_snapshot"); !ok {
+		t.Fatal("no mesh_raft_log_bytes_since_snapshot")
+	}
+	long := strings.Repeat("n", 4096)
+	for i := 0; i < 20; i++ { // twenty entries of more than 4 KiB, and their streams' ends
+		f := subscribe(t, srv.HTTPAddr(), subscribeBody(long, "", `"failover_timeout":600`))
+		f.subscribed()
+		f.close()
+	}
+	var at float64
+	servertest.WaitFor(t, 10*time.Second, "a snapshot of the log past 64 KiB", func() bool {
+		var ok bool
+		at, ok = scrape(t, srv.HTTPAddr()).value("mesh_raft_last_snapshot_index")
+		return ok
+	})
+	if n, _ := scrape(t, srv.HTTPAddr()).value("mesh_raft_log_bytes_since_snapshot"); n >= 64<<10 {
+		t.Fatalf("%.0f bytes counted since the snapshot at %.0f", n, at)
+	}
+
+	off := servertest.NewServer(t, servertest.Options{DataDir: t.TempDir(), Tweak: func(c *server.Config) {
+		c.SnapshotInterval, c.SnapshotLogBytes = time.Hour, -1
+	}})
+	for i := 0; i < 20; i++ {
+		f := subscribe(t, off.HTTPAddr(), subscribeBody(long, "", `"failover_timeout":600`))
+		f.subscribed()
+		f.close()
+	}
+	m = scrape(t, off.HTTPAddr())
+	if _, ok := m.value("mesh_raft_log_bytes_since_snapshot"); ok {
+		t.Fatal("log bytes counted with the limit off")
+	}
+	if _, ok := m.value("mesh_raft_last_snapshot_index"); ok {
+		t.Fatal("a snapshot with the limit off and the periodic check an hour away")
+	}
+
+	cfg := server.DefaultConfig()
+	cfg.DataDir, cfg.HTTPAddr, cfg.RaftAddr = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
+	cfg.SnapshotLogBytes = 1000
+	if _, err := server.New(cfg); err == nil || !strings.Contains(err.Error(), "-raft-snapshot-log-bytes 1000: must be at least 65536") {
+		t.Fatalf("a limit of 1000 bytes: %v", err)
+	}
+}
