@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"math/rand/v2"
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
@@ -17,9 +18,14 @@ import (
 // back, and as many entries for a restarted server to replay. logGrowth
 // counts the bytes of the entries this server stores and, once those since
 // its last snapshot pass limit, asks raft for a snapshot at once; raft then
-// compacts the log as after any snapshot. Every server counts its own log.
+// compacts the log as after any snapshot. Every server counts its own log,
+// and each snapshot waits for a random point between the limit and half as
+// much again: servers that store the same entries would otherwise all
+// take their snapshot, seconds of cpu each, at the same moment.
 type logGrowth struct {
 	limit int64
+	// due is the bytes since the last snapshot that start the next one.
+	due atomic.Int64
 	// sinceSnapshot is the bytes of entries stored since the last snapshot
 	// began.
 	sinceSnapshot atomic.Int64
@@ -60,7 +66,7 @@ func (g *logGrowth) stored(logs []*raft.Log) {
 	for _, l := range logs {
 		n += int64(len(l.Data))
 	}
-	if g.sinceSnapshot.Add(n) < g.limit || g.held() || !g.taking.CompareAndSwap(false, true) {
+	if g.sinceSnapshot.Add(n) < g.due.Load() || g.held() || !g.taking.CompareAndSwap(false, true) {
 		return
 	}
 	go g.take()
@@ -69,7 +75,7 @@ func (g *logGrowth) stored(logs []*raft.Log) {
 func (g *logGrowth) take() {
 	defer g.taking.Store(false)
 	g.logger.Info("taking a snapshot: the raft log has grown past its limit since the last one",
-		"log_bytes", g.sinceSnapshot.Load(), "limit", g.limit)
+		"log_bytes", g.sinceSnapshot.Load(), "limit", g.limit, "due_at", g.due.Load())
 	if err := g.snapshot(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
 		g.logger.Warn("snapshot for the raft log's size failed", "error", err)
 	}
@@ -77,7 +83,18 @@ func (g *logGrowth) take() {
 
 // snapshotBegins is told when raft begins any snapshot (periodic, asked
 // for here, or the operator's): the entries stored until then are in it.
-func (g *logGrowth) snapshotBegins() { g.sinceSnapshot.Store(0) }
+func (g *logGrowth) snapshotBegins() {
+	g.sinceSnapshot.Store(0)
+	g.due.Store(g.limit + rand.Int64N(g.limit/2+1))
+}
+
+// newLogGrowth counts toward a first snapshot due between limit and half
+// as much again.
+func newLogGrowth(limit int64, logger hclog.Logger) *logGrowth {
+	g := &logGrowth{limit: limit, logger: logger}
+	g.snapshotBegins()
+	return g
+}
 
 // logBytes is the bytes of entries stored since the last snapshot began.
 func (g *logGrowth) logBytes() int64 { return g.sinceSnapshot.Load() }

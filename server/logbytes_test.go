@@ -22,7 +22,8 @@ type fakeSnapshots struct {
 }
 
 func newGrowthForTest(limit int64, f *fakeSnapshots) *logGrowth {
-	g := &logGrowth{limit: limit, logger: hclog.NewNullLogger()}
+	g := newLogGrowth(limit, hclog.NewNullLogger())
+	g.due.Store(limit)
 	g.snapshot = func() error {
 		f.mu.Lock()
 		f.asked++
@@ -94,13 +95,15 @@ func TestLogGrowth_SnapshotOnceTheLogPassesItsLimit(t *testing.T) {
 	}
 	waitIdle(g) // the snapshot's goroutine returns right after done
 
-	// A failed snapshot is logged; the next write past the limit asks again.
+	// A failed snapshot is logged; the next write past the limit asks
+	// again. (After a snapshot the next is due within half the limit
+	// more: 1,500 bytes.)
 	f.err = errors.New("disk full")
-	g.stored(entries(1000))
+	g.stored(entries(1500))
 	f.release <- struct{}{}
 	<-f.done
 	waitIdle(g)
-	g.stored(entries(1000))
+	g.stored(entries(1500))
 	f.release <- struct{}{}
 	<-f.done
 	if n := f.count(); n != 3 {
@@ -137,3 +140,22 @@ func TestCountingStore_CountsOnlyWhatItStored(t *testing.T) {
 type failingStore struct{ raft.LogStore }
 
 func (failingStore) StoreLogs([]*raft.Log) error { return errors.New("write failed") }
+
+// Each snapshot's successor is due at a random point between the limit
+// and half as much again, so that servers storing the same entries do not
+// all take theirs at once.
+func TestLogGrowth_SnapshotsAreDueAtStaggeredPoints(t *testing.T) {
+	g := newLogGrowth(1<<20, hclog.NewNullLogger())
+	seen := map[int64]bool{}
+	for i := 0; i < 50; i++ {
+		g.snapshotBegins()
+		due := g.due.Load()
+		if due < 1<<20 || due > 3<<19 {
+			t.Fatalf("due at %d bytes, want between %d and %d", due, 1<<20, 3<<19)
+		}
+		seen[due] = true
+	}
+	if len(seen) < 2 {
+		t.Fatal("every snapshot due at the same point")
+	}
+}

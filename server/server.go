@@ -214,7 +214,7 @@ func (s *Server) setupRaft() error {
 	}
 	var growth *logGrowth
 	if cfg.SnapshotLogBytes > 0 {
-		growth = &logGrowth{limit: cfg.SnapshotLogBytes, logger: cfg.Logger.Named("snapshot")}
+		growth = newLogGrowth(cfg.SnapshotLogBytes, cfg.Logger.Named("snapshot"))
 		logs = countingStore{LogStore: logs, growth: growth}
 	}
 	// Raft reads back each entry it has just written: the leader once per
