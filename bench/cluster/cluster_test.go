@@ -79,3 +79,46 @@ func TestCluster_SmallRunLosesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestCluster_SmallChurnReplacesWhatFinishes runs a small churn: tasks
+// finish after 3 s, and for 8 s after placement each one that finishes is
+// replaced by a new task. Correctness only: every replacement launched
+// once and run, every task finished once the churn is over, every update
+// acknowledged, no ERROR event.
+func TestCluster_SmallChurnReplacesWhatFinishes(t *testing.T) {
+	bin := os.Getenv("MESH_BIN")
+	if bin == "" {
+		t.Skip("MESH_BIN is not set: build mesh (make build) and set MESH_BIN to run the cluster benchmark's churn")
+	}
+	cfg := config{MeshBin: bin, Dir: t.TempDir(), Agents: 50, Frameworks: 4, TasksPerFramework: 250,
+		AgentsPerGroup: 50, TaskCPUs: 0.01, TaskMem: 1, TaskDuration: 3 * time.Second, Churn: 8 * time.Second,
+		TimeLimit: 3 * time.Minute, Log: hclog.New(&hclog.LoggerOptions{Name: "bench", Level: hclog.Warn, Output: testWriter{t}})}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var sb strings.Builder
+	res.writeText(&sb)
+	t.Log("\n" + sb.String())
+	c, ch := res.Counts, res.Churn
+	if ch == nil || ch.Replaced == 0 || int64(ch.Running) > ch.Replaced {
+		t.Fatalf("churn: %+v, want finished tasks replaced, at most as many replacements running", ch)
+	}
+	total := int64(cfg.Frameworks*cfg.TasksPerFramework) + ch.Replaced
+	if got := c.Launches - c.DuplicateLaunches; c.DuplicateLaunches != 0 || got != total {
+		t.Errorf("agents launched %d distinct tasks (%d again), want each of %d once", got, c.DuplicateLaunches, total)
+	}
+	if c.DuplicateRunning != 0 || c.UnexpectedTerminal != 0 || c.NotRunningAtEnd != 0 || c.UnacknowledgedAtEnd != 0 {
+		t.Errorf("tasks: %d running twice, %d unexpected terminal updates, %d neither running nor finished at the end, %d updates unacknowledged",
+			c.DuplicateRunning, c.UnexpectedTerminal, c.NotRunningAtEnd, c.UnacknowledgedAtEnd)
+	}
+	if c.FrameworkErrorEvents != 0 || c.AgentErrorEvents != 0 {
+		t.Errorf("ERROR events: %d at frameworks, %d at agents", c.FrameworkErrorEvents, c.AgentErrorEvents)
+	}
+	for _, p := range res.Problems {
+		t.Errorf("problem: %s", p)
+	}
+}

@@ -45,6 +45,8 @@ type fwStats struct {
 	launchFailed  atomic.Int64 // terminal updates for launches that never ran
 	lostSilently  atomic.Int64 // launches found lost only by asking (RECONCILE), no update came
 	relaunched    atomic.Int64 // tasks launched again after a failed launch
+	replaced      atomic.Int64 // finished tasks replaced by new ones while churning
+	revives       atomic.Int64 // REVIVE calls sent for tasks queued
 	reconciles    atomic.Int64 // RECONCILE calls for launches in doubt
 	acknowledged  atomic.Int64 // ACKNOWLEDGE calls answered 202
 	unexpectedLog atomic.Int64 // how many unexpected updates were logged
@@ -70,6 +72,10 @@ type framework struct {
 	revive bool
 	// finishOK says tasks end by themselves (TASK_FINISHED is expected).
 	finishOK bool
+	// replacing makes each task that finishes queue a new task in its
+	// place (the benchmark's churn).
+	replacing atomic.Bool
+	churned   int // replacement tasks queued so far, for their ids
 
 	mu          sync.Mutex
 	queue       []string // task ids to launch
@@ -472,6 +478,7 @@ func (f *framework) wantRevive(ctx context.Context) {
 	f.reviving = true
 	f.mu.Unlock()
 	f.queueCall(ctx, func(ctx context.Context) {
+		f.stats.revives.Add(1)
 		err := f.c.Call(ctx, client.ReviveCall())
 		f.mu.Lock()
 		f.reviving = false
@@ -520,6 +527,11 @@ func (f *framework) update(ctx context.Context, st *mesos.TaskStatus) {
 // record notes a first delivery of an update. Called with f.mu held.
 func (f *framework) record(tid string, st *mesos.TaskStatus) {
 	_, wasRunning := f.runningAt[tid]
+	if st.State == mesos.TaskFinished && wasRunning && f.state[tid] != mesos.TaskFinished && f.replacing.Load() {
+		f.churned++
+		f.queue = append(f.queue, fmt.Sprintf("%s-churn-%06d", f.name, f.churned))
+		f.stats.replaced.Add(1)
+	}
 	if f.uncertain[tid] {
 		delete(f.uncertain, tid)
 	}
@@ -656,6 +668,20 @@ func (f *framework) check() (notRunning int) {
 		}
 	}
 	return notRunning + len(f.queue)
+}
+
+// live counts the tasks queued, launching or running: not yet finished
+// (nor killed, nor given up on).
+func (f *framework) live() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.queue)
+	for id := range f.launched {
+		if st, heard := f.state[id]; !heard || !st.IsTerminal() {
+			n++
+		}
+	}
+	return n
 }
 
 // stuckStates describes the launched tasks not RUNNING: how many are in

@@ -87,6 +87,7 @@ func parseFlags(args []string) (config, bool, error) {
 	fs.Float64Var(&cfg.TaskCPUs, "task-cpus", 0.01, "cpus of one task")
 	fs.Float64Var(&cfg.TaskMem, "task-mem", 1, "mem (MB) of one task")
 	fs.DurationVar(&cfg.TaskDuration, "task-duration", 0, "tasks finish after this long once running (0: they run until killed)")
+	fs.DurationVar(&cfg.Churn, "churn", 0, "after placement, replace every task that finishes with a new one for this long (needs -task-duration and -kill-leader=false)")
 	fs.IntVar(&cfg.FreeSamples, "free-samples", 50, "tasks killed one at a time to time freed resources -> offer")
 	fs.BoolVar(&cfg.KillLeader, "kill-leader", true, "kill -9 the leader once every task runs, and measure the failover")
 	fs.DurationVar(&cfg.EndAfter, "end-after", 0, "let the cluster run this long after the last measurement before the end's figures (a new leader settles for 30 s)")
@@ -134,6 +135,10 @@ func (c config) validate() error {
 		return fmt.Errorf("-cpuprofile and -failover-cpuprofile: a process has one cpu profile at a time; give one")
 	case c.FailoverProfile != "" && !c.KillLeader:
 		return fmt.Errorf("-failover-cpuprofile: needs -kill-leader")
+	case c.Churn < 0:
+		return fmt.Errorf("-churn %s: must not be negative", c.Churn)
+	case c.Churn > 0 && (c.TaskDuration == 0 || c.KillLeader):
+		return fmt.Errorf("-churn %s: needs -task-duration (tasks that finish, to replace) and -kill-leader=false (the failover measures a steady cluster)", c.Churn)
 	}
 	if _, err := os.Stat(c.MeshBin); err != nil {
 		return fmt.Errorf("-mesh %s: %w (build it with make build)", c.MeshBin, err)

@@ -332,6 +332,25 @@ func TestParseFlags_FailoverProfile(t *testing.T) {
 	}
 }
 
+// TestParseFlags_Churn: a churn takes a duration, and is refused when it
+// is negative, when tasks never finish (nothing to replace) or beside a
+// leader's kill.
+func TestParseFlags_Churn(t *testing.T) {
+	cfg, _, err := parseFlags([]string{"-mesh", os.Args[0], "-churn", "4m", "-task-duration", "1m", "-kill-leader=false"})
+	if err != nil || cfg.Churn != 4*time.Minute {
+		t.Fatalf("-churn 4m: %v, %v", cfg.Churn, err)
+	}
+	for args, want := range map[string]string{
+		"-churn -1s -task-duration 1m -kill-leader=false": "-churn -1s: must not be negative",
+		"-churn 4m -kill-leader=false":                    "-churn 4m0s: needs -task-duration",
+		"-churn 4m -task-duration 1m":                     "-kill-leader=false",
+	} {
+		if _, _, err := parseFlags(append([]string{"-mesh", os.Args[0]}, strings.Fields(args)...)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: %v, want %q", args, err, want)
+		}
+	}
+}
+
 // TestFreePorts_AllDifferent: the ports for a cluster's servers are all
 // different, each held until every one is chosen.
 func TestFreePorts_AllDifferent(t *testing.T) {

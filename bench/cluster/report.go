@@ -26,8 +26,10 @@ type result struct {
 	Placement placement `json:"placement"`
 	Freed     freed     `json:"freed_to_offer"`
 	Failover  *failover `json:"failover,omitempty"`
-	LeaderRSS leaderRSS `json:"leader_rss"`
-	Counts    counts    `json:"counts"`
+	// Churn is the sustained churn after placement; nil without -churn.
+	Churn     *churnReport `json:"churn,omitempty"`
+	LeaderRSS leaderRSS    `json:"leader_rss"`
+	Counts    counts       `json:"counts"`
 	// Pipeline is where status updates waited on their way from agent
 	// to acknowledgement.
 	Pipeline  pipelineReport `json:"pipeline"`
@@ -176,6 +178,7 @@ type counts struct {
 	Relaunched             int64 `json:"relaunched"`
 	LaunchesFailed         int64 `json:"launches_failed"`
 	Reconciles             int64 `json:"reconcile_calls"`
+	Revives                int64 `json:"revive_calls"`
 	LostSilently           int64 `json:"launches_lost_without_update"`
 	UnacknowledgedAtEnd    int   `json:"unacknowledged_updates_at_end"`
 	NotRunningAtEnd        int   `json:"tasks_not_running_at_end"`
@@ -234,6 +237,13 @@ func (r *result) writeText(w io.Writer) {
 		p("resources freed -> OFFERS at a waiting framework: p50 %s  p99 %s  max %s  (%d samples, %d without an offer)",
 			fmtSecs(r.Freed.P50), fmtSecs(r.Freed.P99), fmtSecs(r.Freed.Max), r.Freed.Samples, r.Freed.TimedOut)
 	}
+	if c := r.Churn; c != nil {
+		p("churn for %.0fs: %d finished tasks replaced, %d replacements RUNNING (%.0f a second)", c.Window, c.Replaced, c.Running, c.PerSec)
+		p("  leader RSS %s -> %s, live heap %s -> %s", mib(c.RSS[0]), mib(c.RSS[1]), mib(c.Heap[0]), mib(c.Heap[1]))
+		for i := range c.RaftDB {
+			p("  server %d: raft log file %s -> %s, %d snapshots", i+1, mib(c.RaftDB[i][0]), mib(c.RaftDB[i][1]), c.Snapshots[i])
+		}
+	}
 	if f := r.Failover; f != nil {
 		p("failover: kill -9 of the leader (%s) with %d tasks running; the benchmark had reaped it %s after", f.Killed, f.RunningTasks, fmtSecs(f.Reaped))
 		p("  new leader serves %s (by its log; answered a health poll at %s)  fresh offer at a framework %s  every agent re-registered %s (%d of %d)",
@@ -280,8 +290,8 @@ func (r *result) writeText(w io.Writer) {
 		c.FrameworkErrorEvents, c.AgentErrorEvents, c.FrameworkCallFailures, c.AgentUpdateFailures, c.ServerErrorLogLines)
 	p("tasks: %d launched at agents (%d twice), %d running twice, %d unexpected terminal updates",
 		c.Launches, c.DuplicateLaunches, c.DuplicateRunning, c.UnexpectedTerminal)
-	p("launches: %d failed (terminal before RUNNING; %d of them found only by RECONCILE, no update came) and %d relaunched by frameworks; %d RECONCILE calls",
-		c.LaunchesFailed, c.LostSilently, c.Relaunched, c.Reconciles)
+	p("launches: %d failed (terminal before RUNNING; %d of them found only by RECONCILE, no update came) and %d relaunched by frameworks; %d RECONCILE calls, %d REVIVE calls for queued tasks, %d offers",
+		c.LaunchesFailed, c.LostSilently, c.Relaunched, c.Reconciles, c.Revives, c.Offers)
 	p("updates: %d delivered (%d again, %d without uuid), %d acknowledged, %d resent by agents, %d unacknowledged at the end",
 		c.Updates, c.Redelivered, c.UpdatesWithoutUUID, c.Acknowledged, c.AgentResends, c.UnacknowledgedAtEnd)
 	p("pings: %d answered by agents with a PONG, %d PONG calls failed", c.Pongs, c.PongFailures)

@@ -28,12 +28,15 @@ type config struct {
 	FailoverProfile   string
 	TaskCPUs, TaskMem float64
 	TaskDuration      time.Duration // 0: tasks run until killed
-	FreeSamples       int
-	KillLeader        bool
-	EndAfter          time.Duration // how long the cluster runs on before the end's figures
-	TimeLimit         time.Duration
-	ServerFlags       []string
-	Log               hclog.Logger
+	// Churn, when positive, is how long after placement every task that
+	// finishes is replaced by a new one (churn.go).
+	Churn       time.Duration
+	FreeSamples int
+	KillLeader  bool
+	EndAfter    time.Duration // how long the cluster runs on before the end's figures
+	TimeLimit   time.Duration
+	ServerFlags []string
+	Log         hclog.Logger
 }
 
 // bench holds one run's moving parts.
@@ -176,6 +179,9 @@ func (b *bench) phases(ctx context.Context) error {
 		}
 		b.res.LeaderRSS.HeapAfterPlacement, _ = liveHeapBytes(ctx, l.httpAddr)
 		b.keepHeapProfile(ctx, l.httpAddr, "leader-heap-after-placement.pb.gz")
+	}
+	if err := b.churn(ctx); err != nil {
+		return err
 	}
 	// Freed resources are timed on a settled cluster: a task whose RUNNING
 	// update is still unacknowledged sends its terminal update only after
@@ -523,6 +529,7 @@ func (b *bench) finish() {
 	c.FrameworkCallFailures = fs.callFailures.Load()
 	c.Subscribed = fs.subscribed.Load()
 	c.Offers = fs.offers.Load()
+	c.Revives = fs.revives.Load()
 	c.Updates = fs.updates.Load()
 	c.Acknowledged = fs.acknowledged.Load()
 	c.UpdatesWithoutUUID = fs.noUUID.Load()
@@ -574,8 +581,9 @@ func (b *bench) problems() []string {
 		add(fo.Reregistered != r.Agents, "%d of %d agents re-registered after the leader was killed", fo.Reregistered, r.Agents)
 	}
 	if b.sim != nil {
-		add(c.Relaunched == 0 && c.Launches-c.DuplicateLaunches != int64(r.Placement.Tasks),
-			"%d distinct tasks launched at agents for %d tasks", c.Launches-c.DuplicateLaunches, r.Placement.Tasks)
+		tasks := int64(r.Placement.Tasks) + b.fwStats.replaced.Load()
+		add(c.Relaunched == 0 && c.Launches-c.DuplicateLaunches != tasks,
+			"%d distinct tasks launched at agents for %d tasks", c.Launches-c.DuplicateLaunches, tasks)
 	}
 	return out
 }

@@ -247,12 +247,19 @@ func (c *cluster) awaitLeader(ctx context.Context, check func() error) (*server,
 func (c *cluster) countLogLines(substr string) int {
 	n := 0
 	for _, s := range c.servers {
-		s.eachLogLine(func(line string) {
-			if strings.Contains(line, substr) {
-				n++
-			}
-		})
+		n += s.countLogLines(substr)
 	}
+	return n
+}
+
+// countLogLines counts the lines of the server's log that hold substr.
+func (s *server) countLogLines(substr string) int {
+	n := 0
+	s.eachLogLine(func(line string) {
+		if strings.Contains(line, substr) {
+			n++
+		}
+	})
 	return n
 }
 
