@@ -28,6 +28,12 @@ type churnReport struct {
 	// Snapshots how many each took in the window.
 	RaftDB    [][2]int64 `json:"raft_db_bytes"`
 	Snapshots []int      `json:"snapshots"`
+	// CPU is the cores each server (in order; -1: unknown) and the
+	// benchmark kept busy through the window: what of the machine the
+	// churn's pace left unused.
+	CPU          []float64 `json:"server_cores"`
+	BenchmarkCPU float64   `json:"benchmark_cores"`
+	Leader       int       `json:"leader"` // index of the leader at the window's start
 }
 
 // churn replaces every task that finishes with a new one for the churn
@@ -46,6 +52,19 @@ func (b *bench) churn(ctx context.Context) error {
 		snapsBefore[i] = s.countLogLines("snapshot complete")
 	}
 	c.RSS[0], c.Heap[0] = b.leaderMemory(ctx)
+	pids := []int{0} // the benchmark itself
+	c.Leader = -1
+	for i, s := range b.cl.servers {
+		pid := -1
+		if s.running() {
+			pid = s.cmd.Process.Pid
+		}
+		if s == b.cl.leader() {
+			c.Leader = i
+		}
+		pids = append(pids, pid)
+	}
+	cpu := startCPUMeter(pids...)
 	before := b.runningCount()
 	b.log.Info("churn", "window", b.cfg.Churn)
 	for _, f := range b.fws {
@@ -54,6 +73,11 @@ func (b *bench) churn(ctx context.Context) error {
 	err := runOn(ctx, b.cfg.Churn)
 	for _, f := range b.fws {
 		f.replacing.Store(false)
+	}
+	used := cpu.used()
+	c.BenchmarkCPU = cores(used[0], b.cfg.Churn)
+	for _, u := range used[1:] {
+		c.CPU = append(c.CPU, cores(u, b.cfg.Churn))
 	}
 	c.Replaced = b.fwStats.replaced.Load()
 	c.Running = b.runningCount() - before
@@ -104,4 +128,12 @@ func raftDBSize(s *server) int64 {
 		return 0
 	}
 	return fi.Size()
+}
+
+// cores is cpu seconds over a window, in cores; -1 stays unknown.
+func cores(secs float64, window time.Duration) float64 {
+	if secs < 0 {
+		return -1
+	}
+	return secs / window.Seconds()
 }

@@ -241,8 +241,13 @@ func (r *result) writeText(w io.Writer) {
 		p("churn for %.0fs: %d finished tasks replaced, %d replacements RUNNING (%.0f a second)", c.Window, c.Replaced, c.Running, c.PerSec)
 		p("  leader RSS %s -> %s, live heap %s -> %s", mib(c.RSS[0]), mib(c.RSS[1]), mib(c.Heap[0]), mib(c.Heap[1]))
 		for i := range c.RaftDB {
-			p("  server %d: raft log file %s -> %s, %d snapshots", i+1, mib(c.RaftDB[i][0]), mib(c.RaftDB[i][1]), c.Snapshots[i])
+			role := "follower"
+			if i == c.Leader {
+				role = "leader"
+			}
+			p("  server %d (%s): raft log file %s -> %s, %d snapshots, %.2f cores busy", i+1, role, mib(c.RaftDB[i][0]), mib(c.RaftDB[i][1]), c.Snapshots[i], c.CPU[i])
 		}
+		p("  the benchmark (agents and frameworks): %.2f cores busy", c.BenchmarkCPU)
 	}
 	if f := r.Failover; f != nil {
 		p("failover: kill -9 of the leader (%s) with %d tasks running; the benchmark had reaped it %s after", f.Killed, f.RunningTasks, fmtSecs(f.Reaped))
