@@ -18,6 +18,30 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// runForTest runs cfg with the mesh binary of MESH_BIN (skipping the test
+// without one, saying it runs what) in the test's temp dir, logging to the
+// test, and logs the report.
+func runForTest(t *testing.T, cfg *config, what string) *result {
+	t.Helper()
+	cfg.MeshBin = os.Getenv("MESH_BIN")
+	if cfg.MeshBin == "" {
+		t.Skipf("MESH_BIN is not set: build mesh (make build) and set MESH_BIN to run the cluster benchmark's %s", what)
+	}
+	cfg.Dir = t.TempDir()
+	cfg.Log = hclog.New(&hclog.LoggerOptions{Name: "bench", Level: hclog.Warn, Output: testWriter{t}})
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(context.Background(), *cfg)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var sb strings.Builder
+	res.writeText(&sb)
+	t.Log("\n" + sb.String())
+	return res
+}
+
 // TestCluster_SmallRunLosesNothing runs the small configuration: three
 // real servers, 100 simulated agents, 10 frameworks × 1,000 tasks, tasks
 // killed to time freed resources, and one kill -9 of the leader once
@@ -27,23 +51,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 // re-registered after the kill, the framework of a process of its own
 // subscribed again and offered, no ERROR event.
 func TestCluster_SmallRunLosesNothing(t *testing.T) {
-	bin := os.Getenv("MESH_BIN")
-	if bin == "" {
-		t.Skip("MESH_BIN is not set: build mesh (make build) and set MESH_BIN to run the cluster benchmark's small configuration")
-	}
-	cfg := config{MeshBin: bin, Dir: t.TempDir(), Agents: 100, Frameworks: 10, TasksPerFramework: 1000,
-		AgentsPerGroup: 100, TaskCPUs: 0.01, TaskMem: 1, FreeSamples: 10, KillLeader: true, TimeLimit: 5 * time.Minute,
-		Log: hclog.New(&hclog.LoggerOptions{Name: "bench", Level: hclog.Warn, Output: testWriter{t}})}
-	if err := cfg.validate(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := run(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	var sb strings.Builder
-	res.writeText(&sb)
-	t.Log("\n" + sb.String())
+	cfg := config{Agents: 100, Frameworks: 10, TasksPerFramework: 1000,
+		AgentsPerGroup: 100, TaskCPUs: 0.01, TaskMem: 1, FreeSamples: 10, KillLeader: true, TimeLimit: 5 * time.Minute}
+	res := runForTest(t, &cfg, "small configuration")
 	c := res.Counts
 	total := cfg.Frameworks * cfg.TasksPerFramework
 	if res.Placement.Running != total {
@@ -86,23 +96,9 @@ func TestCluster_SmallRunLosesNothing(t *testing.T) {
 // once and run, every task finished once the churn is over, every update
 // acknowledged, no ERROR event.
 func TestCluster_SmallChurnReplacesWhatFinishes(t *testing.T) {
-	bin := os.Getenv("MESH_BIN")
-	if bin == "" {
-		t.Skip("MESH_BIN is not set: build mesh (make build) and set MESH_BIN to run the cluster benchmark's churn")
-	}
-	cfg := config{MeshBin: bin, Dir: t.TempDir(), Agents: 50, Frameworks: 4, TasksPerFramework: 250,
-		AgentsPerGroup: 50, TaskCPUs: 0.01, TaskMem: 1, TaskDuration: 3 * time.Second, Churn: 8 * time.Second,
-		TimeLimit: 3 * time.Minute, Log: hclog.New(&hclog.LoggerOptions{Name: "bench", Level: hclog.Warn, Output: testWriter{t}})}
-	if err := cfg.validate(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := run(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	var sb strings.Builder
-	res.writeText(&sb)
-	t.Log("\n" + sb.String())
+	cfg := config{Agents: 50, Frameworks: 4, TasksPerFramework: 250, AgentsPerGroup: 50, TaskCPUs: 0.01, TaskMem: 1,
+		TaskDuration: 3 * time.Second, Churn: 8 * time.Second, TimeLimit: 3 * time.Minute}
+	res := runForTest(t, &cfg, "churn")
 	c, ch := res.Counts, res.Churn
 	if ch == nil || ch.Replaced == 0 || int64(ch.Running) > ch.Replaced {
 		t.Fatalf("churn: %+v, want finished tasks replaced, at most as many replacements running", ch)
