@@ -31,11 +31,23 @@ type logGrowth struct {
 	sinceSnapshot atomic.Int64
 	// taking is set while a snapshot asked for here is being taken.
 	taking atomic.Bool
-	// snapshot takes a snapshot and waits for it (raft.Snapshot); held
-	// tells whether snapshots are postponed now (a new leader settling).
+	// hooks are set once raft runs (start); until then entries are only
+	// counted.
+	hooks  atomic.Pointer[growthHooks]
+	logger hclog.Logger
+}
+
+// growthHooks are how a logGrowth reaches raft: snapshot takes a snapshot
+// and waits for it (raft.Snapshot); held tells whether snapshots are
+// postponed now (a new leader settling).
+type growthHooks struct {
 	snapshot func() error
 	held     func() bool
-	logger   hclog.Logger
+}
+
+// start lets g ask for snapshots, from now on.
+func (g *logGrowth) start(snapshot func() error, held func() bool) {
+	g.hooks.Store(&growthHooks{snapshot: snapshot, held: held})
 }
 
 // countingStore is a raft.LogStore that tells a logGrowth what it stored.
@@ -66,17 +78,18 @@ func (g *logGrowth) stored(logs []*raft.Log) {
 	for _, l := range logs {
 		n += int64(len(l.Data))
 	}
-	if g.sinceSnapshot.Add(n) < g.due.Load() || g.held() || !g.taking.CompareAndSwap(false, true) {
+	h := g.hooks.Load()
+	if g.sinceSnapshot.Add(n) < g.due.Load() || h == nil || h.held() || !g.taking.CompareAndSwap(false, true) {
 		return
 	}
-	go g.take()
+	go g.take(h)
 }
 
-func (g *logGrowth) take() {
+func (g *logGrowth) take(h *growthHooks) {
 	defer g.taking.Store(false)
 	g.logger.Info("taking a snapshot: the raft log has grown past its limit since the last one",
 		"log_bytes", g.sinceSnapshot.Load(), "limit", g.limit, "due_at", g.due.Load())
-	if err := g.snapshot(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
+	if err := h.snapshot(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
 		g.logger.Warn("snapshot for the raft log's size failed", "error", err)
 	}
 }

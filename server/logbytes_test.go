@@ -24,21 +24,27 @@ type fakeSnapshots struct {
 func newGrowthForTest(limit int64, f *fakeSnapshots) *logGrowth {
 	g := newLogGrowth(limit, hclog.NewNullLogger())
 	g.due.Store(limit)
-	g.snapshot = func() error {
+	g.start(func() error {
 		f.mu.Lock()
 		f.asked++
+		err := f.err
 		f.mu.Unlock()
 		<-f.release
 		g.snapshotBegins()
 		f.done <- struct{}{}
-		return f.err
-	}
-	g.held = func() bool {
+		return err
+	}, func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return f.held
-	}
+	})
 	return g
+}
+
+func (f *fakeSnapshots) setHeld(held bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.held = held
 }
 
 func (f *fakeSnapshots) count() int {
@@ -64,9 +70,15 @@ func entries(sizes ...int) []*raft.Log {
 }
 
 // A logGrowth asks for a snapshot once the bytes stored since the last
-// one reach its limit, one at a time, never while snapshots are held, and
-// counts afresh from each snapshot.
+// one reach its limit, one at a time, never while snapshots are held nor
+// before raft runs, and counts afresh from each snapshot.
 func TestLogGrowth_SnapshotOnceTheLogPassesItsLimit(t *testing.T) {
+	early := newLogGrowth(1000, hclog.NewNullLogger())
+	early.stored(entries(5000))
+	if early.taking.Load() || early.logBytes() != 5000 {
+		t.Fatalf("before raft runs: snapshot started %v, %d bytes counted", early.taking.Load(), early.logBytes())
+	}
+
 	f := &fakeSnapshots{release: make(chan struct{}), done: make(chan struct{})}
 	g := newGrowthForTest(1000, f)
 
@@ -74,12 +86,12 @@ func TestLogGrowth_SnapshotOnceTheLogPassesItsLimit(t *testing.T) {
 	if g.logBytes() != 900 || g.taking.Load() {
 		t.Fatalf("900 bytes of a 1000-byte limit: %d counted, snapshot started %v", g.logBytes(), g.taking.Load())
 	}
-	f.held = true
+	f.setHeld(true)
 	g.stored(entries(200))
 	if g.taking.Load() {
 		t.Fatal("a snapshot started while snapshots are held")
 	}
-	f.held = false
+	f.setHeld(false)
 	g.stored(entries(1))
 	if !g.taking.Load() {
 		t.Fatal("no snapshot once the log passed its limit and snapshots were no longer held")
@@ -98,7 +110,9 @@ func TestLogGrowth_SnapshotOnceTheLogPassesItsLimit(t *testing.T) {
 	// A failed snapshot is logged; the next write past the limit asks
 	// again. (After a snapshot the next is due within half the limit
 	// more: 1,500 bytes.)
+	f.mu.Lock()
 	f.err = errors.New("disk full")
+	f.mu.Unlock()
 	g.stored(entries(1500))
 	f.release <- struct{}{}
 	<-f.done

@@ -255,8 +255,7 @@ func (s *Server) setupRaft() error {
 	s.raft = r
 	s.settling = newSettling(r, rc.SnapshotThreshold, cfg.Settle, cfg.SettleGCPercent)
 	if growth != nil {
-		growth.snapshot = func() error { return r.Snapshot().Error() }
-		growth.held = s.settling.snapshotsHeld
+		growth.start(func() error { return r.Snapshot().Error() }, s.settling.snapshotsHeld)
 		s.logGrowth = growth
 	}
 	s.leaderObservations()
