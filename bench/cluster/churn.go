@@ -37,7 +37,8 @@ type churnReport struct {
 }
 
 // churn replaces every task that finishes with a new one for the churn
-// window, then stops replacing and lets the last replacements start.
+// window, then stops replacing and waits for the last replacements to
+// finish, so that the end's counts are of a cluster at rest.
 func (b *bench) churn(ctx context.Context) error {
 	if b.cfg.Churn <= 0 {
 		return nil
