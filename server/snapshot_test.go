@@ -145,7 +145,9 @@ func TestServer_SnapshotOnceTheLogPassesItsBytes(t *testing.T) {
 		t.Fatal("no mesh_raft_log_bytes_since_snapshot")
 	}
 	long := strings.Repeat("n", 4096)
-	for i := 0; i < 20; i++ { // twenty entries of more than 4 KiB, and their streams' ends
+	// Thirty entries of more than 4 KiB, and their streams' ends: past half
+	// as much again as the limit, where the latest staggered snapshot is due.
+	for i := 0; i < 30; i++ {
 		f := subscribe(t, srv.HTTPAddr(), subscribeBody(long, "", `"failover_timeout":600`))
 		f.subscribed()
 		f.close()
@@ -156,14 +158,15 @@ func TestServer_SnapshotOnceTheLogPassesItsBytes(t *testing.T) {
 		at, ok = scrape(t, srv.HTTPAddr()).value("mesh_raft_last_snapshot_index")
 		return ok
 	})
-	if n, _ := scrape(t, srv.HTTPAddr()).value("mesh_raft_log_bytes_since_snapshot"); n >= 64<<10 {
+	// The count starts again at a snapshot, and the next is due by 96 KiB.
+	if n, _ := scrape(t, srv.HTTPAddr()).value("mesh_raft_log_bytes_since_snapshot"); n >= 96<<10 {
 		t.Fatalf("%.0f bytes counted since the snapshot at %.0f", n, at)
 	}
 
 	off := servertest.NewServer(t, servertest.Options{DataDir: t.TempDir(), Tweak: func(c *server.Config) {
 		c.SnapshotInterval, c.SnapshotLogBytes = time.Hour, -1
 	}})
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 30; i++ {
 		f := subscribe(t, off.HTTPAddr(), subscribeBody(long, "", `"failover_timeout":600`))
 		f.subscribed()
 		f.close()
