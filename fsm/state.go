@@ -134,6 +134,12 @@ func (s *State) Tasks() []*Task {
 	return collectTasks(s.txn, "")
 }
 
+// EachTask calls f with every task, completed ones included, in the order
+// Tasks lists them, without gathering them in a slice first.
+func (s *State) EachTask(f func(*Task)) {
+	eachTask(s.txn, "", func(t *Task) bool { f(t); return true })
+}
+
 // TasksByFramework returns a framework's tasks.
 func (s *State) TasksByFramework(fid string) []*Task {
 	if fid == "" {

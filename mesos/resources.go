@@ -18,6 +18,10 @@ type Resources []Resource
 // that repeated arithmetic never drifts.
 func roundScalar(v float64) float64 { return math.Round(v*1000) / 1000 }
 
+// RoundScalar rounds v to the thousandths a scalar resource holds, as
+// Mesos does.
+func RoundScalar(v float64) float64 { return roundScalar(v) }
+
 // ReservationRole returns the role a resource is reserved for, "*" when it
 // is unreserved.
 func (r *Resource) ReservationRole() string {

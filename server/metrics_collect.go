@@ -106,9 +106,7 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	for state := range taskStateMetrics {
 		tasks[state] = 0
 	}
-	for _, t := range st.Tasks() {
-		tasks[t.State]++
-	}
+	st.EachTask(func(t *fsm.Task) { tasks[t.State]++ })
 	for state, n := range tasks {
 		gauge(descTasks, float64(n), string(state))
 	}

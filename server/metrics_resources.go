@@ -58,31 +58,63 @@ func (m *resourceMetrics) describe(ch chan<- *prometheus.Desc) {
 
 // collect reports the cluster's and the roles' resources from one read
 // of the state, counting a custom executor's resources once per agent.
+// Only the scalars the metrics name are summed, straight into numbers: a
+// scrape at 100,000 tasks built and merged whole resource lists before,
+// 23 MB and 410,000 allocations a scrape (BenchmarkResourceMetrics_Collect).
 func (m *resourceMetrics) collect(ch chan<- prometheus.Metric, st *fsm.State) {
-	// The lists are summed once each (mesos.Sum): adding task by task
-	// copied the sum every time, which made a scrape at 100,000 tasks
-	// twice as long (BenchmarkResourceMetrics_Collect).
-	var agents [][]mesos.Resource
+	var total scalarSums
 	for _, a := range st.Agents() {
 		if a.State == fsm.AgentActive {
-			agents = append(agents, a.Info.Resources)
+			total.add(a.Info.Resources)
 		}
 	}
-	total := mesos.Sum(agents...)
-	lists := map[string][][]mesos.Resource{}
-	for _, t := range st.Tasks() {
+	byRole := map[string]*scalarSums{}
+	role := func(name string) *scalarSums {
+		r := byRole[name]
+		if r == nil {
+			r = &scalarSums{}
+			byRole[name] = r
+		}
+		return r
+	}
+	st.EachTask(func(t *fsm.Task) {
 		if taskLive(t) {
-			lists[t.Role] = append(lists[t.Role], t.Info.Resources)
+			role(t.Role).add(t.Info.Resources)
 		}
-	}
+	})
 	for _, e := range st.Executors() {
-		lists[e.Role] = append(lists[e.Role], e.Info.Resources)
+		role(e.Role).add(e.Info.Resources)
 	}
-	byRole := sumEach(lists)
 	for i, k := range scalarKinds {
-		ch <- prometheus.MustNewConstMetric(m.total[i], prometheus.GaugeValue, total.Scalar(k.name)*k.scale)
-		for role, res := range byRole {
-			ch <- prometheus.MustNewConstMetric(m.allocated[i], prometheus.GaugeValue, res.Scalar(k.name)*k.scale, role)
+		ch <- prometheus.MustNewConstMetric(m.total[i], prometheus.GaugeValue, total.value(i)*k.scale)
+		for name, res := range byRole {
+			ch <- prometheus.MustNewConstMetric(m.allocated[i], prometheus.GaugeValue, res.value(i)*k.scale, name)
 		}
 	}
 }
+
+// scalarSums are the sums of the scalarKinds, by their index, as
+// mesos.Sum then Resources.Scalar give them: invalid resources are left
+// out and each value is rounded as Mesos rounds scalars.
+type scalarSums [4]float64
+
+var _ = [1]struct{}{}[len(scalarKinds)-len(scalarSums{})] // one sum per kind
+
+func (s *scalarSums) add(rs []mesos.Resource) {
+	for i := range rs {
+		r := &rs[i]
+		if r.Type != mesos.ValueScalar || r.Scalar == nil {
+			continue
+		}
+		for k := range scalarKinds {
+			if scalarKinds[k].name == r.Name {
+				if r.Validate() == nil {
+					s[k] += mesos.RoundScalar(r.Scalar.Value)
+				}
+				break
+			}
+		}
+	}
+}
+
+func (s *scalarSums) value(k int) float64 { return mesos.RoundScalar(s[k]) }
