@@ -232,6 +232,10 @@ func TestConfig_ServerSnapshotSettingsReachTheServer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "-raft-snapshot-log-bytes -5: cannot be negative (0 turns it off)") {
 		t.Fatalf("error = %v", err)
 	}
+	err = newApp().Run([]string{"mesh", "server", "-data-dir", dir, "-rest-gc-percent", "-5"})
+	if err == nil || !strings.Contains(err.Error(), "-rest-gc-percent -5: cannot be negative (0 turns it off)") {
+		t.Fatalf("error = %v", err)
+	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the server made its data dir before failing: %v", err)
 	}

@@ -124,6 +124,10 @@ type Config struct {
 	// SettleGCPercent: it settles without changing the GC target.
 	Settle          time.Duration
 	SettleGCPercent int
+	// RestGCPercent is the GC target while the server is at rest
+	// (gcrest.go), when lower than the process' own (GOGC); negative: the
+	// target is left alone.
+	RestGCPercent int
 
 	Logger hclog.Logger
 
@@ -216,6 +220,7 @@ func DefaultConfig() Config {
 		SnapshotLogBytes:     256 << 20,
 		Settle:               30 * time.Second,
 		SettleGCPercent:      400,
+		RestGCPercent:        25,
 	}
 }
 
@@ -292,6 +297,9 @@ func (c *Config) validate() error {
 	}
 	if c.SettleGCPercent == 0 {
 		c.SettleGCPercent = d.SettleGCPercent
+	}
+	if c.RestGCPercent == 0 {
+		c.RestGCPercent = d.RestGCPercent
 	}
 	if c.MinAllocatableResources == "" {
 		c.MinAllocatableResources = d.MinAllocatableResources

@@ -134,6 +134,22 @@ func (h *settling) setThreshold(n uint64) {
 	_ = h.raft.ReloadConfig(rc) // fails only for an invalid config, which this is not
 }
 
+// unlessSettling runs f, which sets the GC target, unless the server is
+// settling (which owns the target meanwhile), and reports whether it ran.
+func (h *settling) unlessSettling(f func()) bool {
+	if h == nil {
+		f()
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.holding {
+		return false
+	}
+	f()
+	return true
+}
+
 // snapshotsHeld reports whether periodic snapshots are postponed now.
 func (h *settling) snapshotsHeld() bool {
 	return h.raft.ReloadableConfig().SnapshotThreshold == math.MaxUint64

@@ -159,3 +159,25 @@ func TestSettling_EndsWithTheLeadership(t *testing.T) {
 	var none *settling
 	none.end()
 }
+
+// While settling, the GC target is settling's: unlessSettling runs nothing.
+func TestSettling_OwnsTheGCTargetWhileHolding(t *testing.T) {
+	r := singleRaft(t, 100)
+	h, _ := newTestSettling(r, time.Hour, 100)
+	ran := 0
+	if !h.unlessSettling(func() { ran++ }) || ran != 1 {
+		t.Fatal("not settling: f did not run")
+	}
+	h.hold()
+	if h.unlessSettling(func() { ran++ }) || ran != 1 {
+		t.Fatal("settling: f ran")
+	}
+	h.end()
+	if !h.unlessSettling(func() { ran++ }) || ran != 2 {
+		t.Fatal("settled: f did not run")
+	}
+	var none *settling
+	if !none.unlessSettling(func() { ran++ }) || ran != 3 {
+		t.Fatal("no settling: f did not run")
+	}
+}
