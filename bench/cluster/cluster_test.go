@@ -80,6 +80,9 @@ func TestCluster_SmallRunLosesNothing(t *testing.T) {
 	if res.Freed.Samples != cfg.FreeSamples {
 		t.Errorf("%d of %d freed resources reached the waiting framework as offers", res.Freed.Samples, cfg.FreeSamples)
 	}
+	if m := res.LeaderRSS; len(m.OthersEnd) != 1 || m.OthersEnd[0] <= 0 || len(m.OthersFileEnd) != 1 {
+		t.Errorf("the other servers' RSS at the end: %v (file-backed %v), want the one survivor's", m.OthersEnd, m.OthersFileEnd)
+	}
 	for _, p := range res.Problems {
 		t.Errorf("problem: %s", p)
 	}

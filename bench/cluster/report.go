@@ -134,6 +134,10 @@ type leaderRSS struct {
 	// binary's pages and the raft log's the log store maps.
 	FileAfterPlacement int64 `json:"file_after_placement_bytes"`
 	FileEnd            int64 `json:"file_end_bytes"`
+	// OthersEnd and OthersFileEnd are the RSS, and its file-backed part,
+	// of every other running server at the end.
+	OthersEnd     []int64 `json:"others_end_bytes,omitempty"`
+	OthersFileEnd []int64 `json:"others_file_end_bytes,omitempty"`
 	// PeakEnd is the highest RSS since it started of the leader at the
 	// end (VmHWM): after a failover, the new leader's, through the
 	// re-registrations.
@@ -220,6 +224,15 @@ func mib(b int64) string {
 	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }
 
+// mibList is mib of each, comma-separated.
+func mibList(bs []int64) string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = mib(b)
+	}
+	return strings.Join(out, ", ")
+}
+
 // writeText prints the report for people.
 func (r *result) writeText(w io.Writer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
@@ -279,6 +292,9 @@ func (r *result) writeText(w io.Writer) {
 	}
 	if m.PeakEnd > 0 {
 		p("  the end's leader's highest RSS since it started (VmHWM): %s", mib(m.PeakEnd))
+	}
+	if len(m.OthersEnd) > 0 {
+		p("  the other servers' RSS at the end: %s (file-backed %s)", mibList(m.OthersEnd), mibList(m.OthersFileEnd))
 	}
 	if m.HeapAfterAgents > 0 {
 		p("leader per agent, all registered and no task: %s live heap (%.0f bytes per agent), %d goroutines (%d before agents)",

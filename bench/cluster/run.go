@@ -487,6 +487,15 @@ func (b *bench) finish() {
 		if mem, err := readProcMemory(l.cmd.Process.Pid); err == nil {
 			r.LeaderRSS.End, r.LeaderRSS.FileEnd, r.LeaderRSS.PeakEnd = mem.RSS, mem.File, mem.Peak
 		}
+		for _, s := range b.cl.servers {
+			if s == l || !s.running() {
+				continue
+			}
+			if mem, err := readProcMemory(s.cmd.Process.Pid); err == nil {
+				r.LeaderRSS.OthersEnd = append(r.LeaderRSS.OthersEnd, mem.RSS)
+				r.LeaderRSS.OthersFileEnd = append(r.LeaderRSS.OthersFileEnd, mem.File)
+			}
+		}
 		// After placement the frameworks decline what they are offered:
 		// the end shows what their filters, and a failover, left.
 		r.LeaderRSS.HeapEnd, _ = liveHeapBytes(ctx, l.httpAddr)
