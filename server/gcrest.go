@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -37,7 +38,8 @@ import (
 // target meanwhile, and this waits.
 //
 // The GC target is the process'. One server runs in a process (tests run
-// several; each then judges from the same process-wide figures).
+// several; each then judges from the same process-wide figures, and puts
+// back the target the process started with).
 type restingGC struct {
 	base  int // the target the process started with (GOGC, else 100)
 	quiet int // the target at rest
@@ -79,8 +81,7 @@ const (
 // newRestingGC returns nil when there is nothing to lower: quiet is not
 // positive, or the process' own target (GOGC) is off or at most quiet.
 func newRestingGC(quiet int, tick time.Duration, settled func(f func()) bool, logger hclog.Logger) *restingGC {
-	base := debug.SetGCPercent(100)
-	debug.SetGCPercent(base)
+	base := processGCPercent()
 	if quiet <= 0 || base < 0 || base <= quiet {
 		return nil
 	}
@@ -148,6 +149,14 @@ func (g *restingGC) quietWindow() {
 		g.freeMemory()
 	}
 }
+
+// processGCPercent is the GC target the process started with, read once
+// before any server changes it.
+var processGCPercent = sync.OnceValue(func() int {
+	base := debug.SetGCPercent(100)
+	debug.SetGCPercent(base)
+	return base
+})
 
 // readHeapMetrics reads the bytes allocated on the heap since the process
 // started and the heap the last collection found live.
