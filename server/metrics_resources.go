@@ -96,9 +96,8 @@ func (m *resourceMetrics) collect(ch chan<- prometheus.Metric, st *fsm.State) {
 // scalarSums are the sums of the scalarKinds, by their index, as
 // mesos.Sum then Resources.Scalar give them: invalid resources are left
 // out and each value is rounded as Mesos rounds scalars.
+// One sum per kind (TestScalarSums_AsSummedResources checks the length).
 type scalarSums [4]float64
-
-var _ = [1]struct{}{}[len(scalarKinds)-len(scalarSums{})] // one sum per kind
 
 func (s *scalarSums) add(rs []mesos.Resource) {
 	for i := range rs {

@@ -13,6 +13,9 @@ import (
 // reserved, revocable, shared and disk resources, ranges and sets beside
 // scalars, invalid and vanishing values.
 func TestScalarSums_AsSummedResources(t *testing.T) {
+	if len(scalarSums{}) != len(scalarKinds) {
+		t.Fatalf("%d sums for %d scalar kinds", len(scalarSums{}), len(scalarKinds))
+	}
 	odd := []mesos.Resource{
 		scalarResource("cpus", -1),
 		scalarResource("mem", math.NaN()),
