@@ -13,7 +13,7 @@ import (
 type testRestingGC struct {
 	*restingGC
 	gc       int
-	allocs   uint64
+	total    uint64 // bytes allocated since the process started
 	live     uint64
 	settling bool
 	frees    int
@@ -22,7 +22,7 @@ type testRestingGC struct {
 func newTestRestingGC() *testRestingGC {
 	tg := &testRestingGC{gc: 100, live: 100 << 20}
 	tg.restingGC = &restingGC{base: 100, quiet: 25, tick: time.Second, span: 10, calmWindows: 2,
-		read: func() (uint64, uint64) { return tg.allocs, tg.live },
+		read: func() (uint64, uint64) { return tg.total, tg.live },
 		settled: func(f func()) bool {
 			ok := !tg.settling
 			if ok {
@@ -39,7 +39,7 @@ func newTestRestingGC() *testRestingGC {
 
 // second lets a second pass in which the process allocated n bytes.
 func (tg *testRestingGC) second(n uint64) {
-	tg.allocs += n
+	tg.total += n
 	tg.observe()
 }
 
