@@ -33,8 +33,8 @@ import (
 // the freed memory to the system once. It reads the bytes allocated every
 // second, and a window is busy as soon as they pass that budget, which
 // puts the target back at once: a burst of work runs at most a second at
-// the lower target, while a scrape of the metrics, a few MB at once, does
-// not count as one. A new leader that is settling (settle.go) owns the
+// the lower target, while a scrape of the metrics or a framework's
+// occasional call, far under the budget, leaves a window quiet. A new leader that is settling (settle.go) owns the
 // target meanwhile, and this waits.
 //
 // The GC target is the process'. One server runs in a process (tests run
