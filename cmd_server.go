@@ -82,15 +82,11 @@ func serverCommand() *cli.Command {
 			cfg.RaftStoreTimeout = c.Duration("raft-store-timeout")
 			cfg.SnapshotThreshold = c.Uint64("raft-snapshot-threshold")
 			cfg.SnapshotInterval = c.Duration("raft-snapshot-interval")
-			if cfg.SnapshotLogBytes = c.Int64("raft-snapshot-log-bytes"); cfg.SnapshotLogBytes == 0 {
-				cfg.SnapshotLogBytes = -1 // off; the server's setting reads 0 as its default
-			} else if cfg.SnapshotLogBytes < 0 {
-				return fmt.Errorf("-raft-snapshot-log-bytes %d: cannot be negative (0 turns it off)", cfg.SnapshotLogBytes)
+			if cfg.SnapshotLogBytes, err = zeroMeansOff("raft-snapshot-log-bytes", c.Int64("raft-snapshot-log-bytes")); err != nil {
+				return err
 			}
-			if cfg.RestGCPercent = c.Int("rest-gc-percent"); cfg.RestGCPercent == 0 {
-				cfg.RestGCPercent = -1 // off; the server's setting reads 0 as its default
-			} else if cfg.RestGCPercent < 0 {
-				return fmt.Errorf("-rest-gc-percent %d: cannot be negative (0 turns it off)", cfg.RestGCPercent)
+			if cfg.RestGCPercent, err = zeroMeansOff("rest-gc-percent", c.Int("rest-gc-percent")); err != nil {
+				return err
 			}
 			if cfg.SnapshotThreshold == 0 || cfg.SnapshotInterval == 0 {
 				// The server's settings read 0 as their default.
@@ -139,4 +135,17 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// zeroMeansOff reads a flag whose 0 turns its feature off as the server's
+// setting for off (-1; the server reads 0 as its default), and refuses a
+// negative value.
+func zeroMeansOff[T int | int64](flag string, v T) (T, error) {
+	switch {
+	case v == 0:
+		return -1, nil
+	case v < 0:
+		return 0, fmt.Errorf("-%s %d: cannot be negative (0 turns it off)", flag, v)
+	}
+	return v, nil
 }
