@@ -57,7 +57,7 @@ func BenchmarkResourceMetrics_Collect(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m.collect(ch, st)
+		m.collect(ch, st, nil)
 	}
 	b.StopTimer()
 	close(ch)

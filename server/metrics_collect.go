@@ -106,12 +106,11 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	for state := range taskStateMetrics {
 		tasks[state] = 0
 	}
-	st.EachTask(func(t *fsm.Task) { tasks[t.State]++ })
+	c.res.collect(ch, st, func(t *fsm.Task) { tasks[t.State]++ })
 	for state, n := range tasks {
 		gauge(descTasks, float64(n), string(state))
 	}
 	gauge(descOffers, float64(len(st.Offers())))
-	c.res.collect(ch, st)
 }
 
 // statFloat reads one number of raft's Stats, 0 when absent.
