@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,11 +28,18 @@ type detachedFixture struct {
 
 func newDetachedFixture(t *testing.T, interval time.Duration) *detachedFixture {
 	t.Helper()
+	return newDetachedFixtureOver(t, interval, false)
+}
+
+// newDetachedFixtureOver is newDetachedFixture, over TLS (HTTP/1.1) with
+// withTLS.
+func newDetachedFixtureOver(t *testing.T, interval time.Duration, withTLS bool) *detachedFixture {
+	t.Helper()
 	f := &detachedFixture{o: newOutbox[string](), ended: make(chan struct{})}
 	termCtx, cancel := context.WithCancel(context.Background())
 	f.term = cancel
 	detached := make(chan bool, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		rw := newEventWriter(w, codec.JSON)
@@ -38,11 +48,16 @@ func newDetachedFixture(t *testing.T, interval time.Duration) *detachedFixture {
 		}
 		detached <- detachStream(w, codec.JSON, f.o, "beat", interval, termCtx, func() { close(f.ended) })
 	}))
+	if withTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(func() {
 		cancel()
 		srv.Close()
 	})
-	resp, err := http.Get(srv.URL)
+	resp, err := srv.Client().Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +136,84 @@ func TestDetachedStream_EndsWhenTheClientCloses(t *testing.T) {
 	f.waitEnded(t)
 	if f.o.push("late", nil) {
 		t.Fatal("the outbox took an event after its client went away")
+	}
+}
+
+// TestDetachedStream_EndsWhenATLSClientCloses: the client's close is
+// seen under TLS too.
+func TestDetachedStream_EndsWhenATLSClientCloses(t *testing.T) {
+	f := newDetachedFixtureOver(t, time.Hour, true)
+	if f.resp.TLS == nil {
+		t.Fatal("the stream is not over TLS")
+	}
+	f.o.push("more", nil)
+	f.next(t, `"more"`)
+	f.resp.Body.Close()
+	f.waitEnded(t)
+}
+
+// TestDetachedStream_NoGoroutinePerIdleStream: idle detached streams keep
+// no goroutine each (their clients here are raw connections, which keep
+// none either).
+func TestDetachedStream_NoGoroutinePerIdleStream(t *testing.T) {
+	const n = 100
+	var ended atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		if err := writeEvent(newEventWriter(w, codec.JSON), "hello"); err != nil {
+			t.Errorf("first event: %v", err)
+		}
+		o := newOutbox[string]()
+		if !detachStream(w, codec.JSON, o, "beat", time.Hour, context.Background(), func() { ended.Add(1) }) {
+			t.Error("an HTTP/1.1 stream was not detached")
+		}
+	}))
+	defer srv.Close()
+	open := func() net.Conn {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: mesh\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		// The header and the first chunk, "hello", have come once the
+		// stream's first record has.
+		var got []byte
+		buf := make([]byte, 512)
+		for !strings.Contains(string(got), `"hello"`) {
+			k, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("reading the stream's start: %v (read %q)", err, got)
+			}
+			got = append(got, buf[:k]...)
+		}
+		return c
+	}
+	open().Close() // the watcher's own goroutine, if any, starts here
+	before := runtime.NumGoroutine()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = open()
+	}
+	// The handlers return once their stream is detached; their writers
+	// end once the first write is done.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine()-before > n/10 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine() - before; g > n/10 {
+		t.Fatalf("%d goroutines more with %d idle streams", g, n)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	for ended.Load() < n+1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e := ended.Load(); e != n+1 {
+		t.Fatalf("%d streams ended after their clients closed, want %d", e, n+1)
 	}
 }
 
