@@ -25,6 +25,8 @@ type FSM struct {
 	index atomic.Uint64
 	// observer, when set, is told of every committed command.
 	observer atomic.Pointer[Observer]
+	// compaction is what the last Compact installed.
+	compaction compaction
 }
 
 // Observer is told of the commands the FSM commits, in log order, on
@@ -34,7 +36,8 @@ type FSM struct {
 // wants each command, each is applied in a transaction of its own and
 // Command tells of it with the state just before and just after it;
 // otherwise the batch may be applied in one transaction and only End
-// tells of it.
+// tells of it. Compact, which changes where records lie but no value,
+// gives its state to End too, framed by Begin, from its own goroutine.
 type Observer interface {
 	Begin() (perCommand bool)
 	Command(t MessageType, req any, before, after *State)

@@ -1,0 +1,147 @@
+package fsm
+
+import (
+	"sync"
+
+	"github.com/google/btree"
+)
+
+// A state that has taken 100,000 launches holds each task's record (and
+// its history and pending acknowledgement) in heap pages among the freed
+// records of the updates before it and the garbage of everything else
+// done meanwhile: Go never moves an object, and a page stays in use while
+// one object on it lives. Compact copies the records of the tasks and of
+// the decline filters into arrays of compactSlab records, packed, so that
+// the pages of the old ones can be freed and returned. The values do not
+// change, nor what any view reads; only where they lie. The server runs it
+// when it comes to rest.
+//
+// An array is freed once none of its records is current. Until the next
+// compaction, the records replaced since the last one keep theirs: the
+// arrays never hold more than what was live at that compaction.
+
+// compactSlab is how many records a compaction allocates together.
+const compactSlab = 128
+
+// compaction remembers the trees the last compaction installed, to skip
+// a compaction when nothing changed since.
+type compaction struct {
+	mu      sync.Mutex
+	tasks   *btree.BTreeG[keyed[*Task]]
+	filters *btree.BTreeG[keyed[*FilterSet]]
+}
+
+// Compact copies the records of the tasks and decline filters into
+// packed arrays (see above) and returns how many it copied. It runs beside
+// applies: it copies from a view, then installs the copies in a write
+// transaction only if no write changed them meanwhile (ok false
+// otherwise; the state was busy, and is left as it was). Nothing changed
+// since the last compaction: it copies nothing.
+func (f *FSM) Compact() (copied int, ok bool) { return f.compact(nil) }
+
+// compact is Compact; between, when set, runs after the copies are made
+// and before they are installed.
+func (f *FSM) compact(between func()) (int, bool) {
+	f.compaction.mu.Lock()
+	defer f.compaction.mu.Unlock()
+	db := f.db.Load()
+	view := db.Txn(false)
+	tasks, filters := readTasks(view), filterTree.read(view)
+	if tasks == f.compaction.tasks && filters == f.compaction.filters {
+		return 0, true
+	}
+	newTasks, n := compactTasks(tasks)
+	newFilters, m := compactFilters(filters)
+	if between != nil {
+		between()
+	}
+	txn := db.Txn(true)
+	if readTasks(txn) != tasks || filterTree.read(txn) != filters {
+		txn.Abort()
+		return 0, false
+	}
+	if newTasks != nil {
+		mustInsert(txn, taskTree.table, &treeRow[keyed[*Task]]{Key: taskTree.table, tree: newTasks})
+	}
+	if newFilters != nil {
+		mustInsert(txn, filterTree.table, &treeRow[keyed[*FilterSet]]{Key: filterTree.table, tree: newFilters})
+	}
+	txn.Commit()
+	f.compaction.tasks, f.compaction.filters = newTasks, newFilters
+	// The observer holds the latest state it was given: given the one
+	// before, it would keep every old record alive until the next apply.
+	if obs := f.observer.Load(); obs != nil {
+		(*obs).Begin()
+		(*obs).End(f.State())
+	}
+	return n + m, true
+}
+
+// compactTasks is tree with every task's record, history and pending
+// acknowledgement copied into packed arrays (nil for nil).
+func compactTasks(tree *btree.BTreeG[keyed[*Task]]) (*btree.BTreeG[keyed[*Task]], int) {
+	if tree == nil {
+		return nil, 0
+	}
+	out := tree.Clone()
+	var recs []Task
+	var hist []StatusEntry
+	var acks []byte
+	n := 0
+	tree.Ascend(func(p keyed[*Task]) bool {
+		if len(recs) == 0 {
+			recs = make([]Task, min(compactSlab, tree.Len()-n))
+		}
+		t := &recs[0]
+		recs = recs[1:]
+		*t = *p.v
+		t.Statuses = packInto(&hist, t.Statuses, 2*compactSlab)
+		t.PendingAck = packInto(&acks, t.PendingAck, 16*compactSlab)
+		out.ReplaceOrInsert(keyed[*Task]{p.id1, p.id2, t})
+		n++
+		return true
+	})
+	return out, n
+}
+
+// compactFilters is tree with every filter set and its entries copied
+// into packed arrays (nil for nil).
+func compactFilters(tree *btree.BTreeG[keyed[*FilterSet]]) (*btree.BTreeG[keyed[*FilterSet]], int) {
+	if tree == nil {
+		return nil, 0
+	}
+	out := tree.Clone()
+	var sets []FilterSet
+	var entries []FilterEntry
+	n := 0
+	tree.Ascend(func(p keyed[*FilterSet]) bool {
+		if len(sets) == 0 {
+			sets = make([]FilterSet, min(compactSlab, tree.Len()-n))
+		}
+		s := &sets[0]
+		sets = sets[1:]
+		*s = *p.v
+		s.Filters = packInto(&entries, s.Filters, 2*compactSlab)
+		out.ReplaceOrInsert(keyed[*FilterSet]{p.id1, p.id2, s})
+		n++
+		return true
+	})
+	return out, n
+}
+
+// packInto copies s into the front of *slab (a new slab of at least size
+// elements when it has too little room left) and returns the copy, whose
+// capacity is its length: appending to it never writes into its
+// neighbours'.
+func packInto[E any](slab *[]E, s []E, size int) []E {
+	if len(s) == 0 {
+		return s
+	}
+	if len(*slab) < len(s) {
+		*slab = make([]E, max(size, len(s)))
+	}
+	c := (*slab)[:len(s):len(s)]
+	copy(c, s)
+	*slab = (*slab)[len(s):]
+	return c
+}
