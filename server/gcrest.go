@@ -35,7 +35,10 @@ import (
 // puts the target back at once: a burst of work runs at most a second at
 // the lower target, while a scrape of the metrics or a framework's
 // occasional call, far under the budget, leaves a window quiet. A new leader that is settling (settle.go) owns the
-// target meanwhile, and this waits.
+// target meanwhile, and this waits. Coming to rest, before it returns
+// the freed memory, it has the state's records compacted (fsm.Compact):
+// packed into arrays of their own, they leave the pages they were spread
+// over free to return.
 //
 // The GC target is the process'. One server runs in a process (tests run
 // several; each then judges from the same process-wide figures, and puts
@@ -61,11 +64,13 @@ type restingGC struct {
 	// read gives the bytes allocated since the process started and the
 	// heap the last collection found live (runtime/metrics); settled runs
 	// f unless a new leader is settling, which owns the target then;
-	// setGC and freeMemory are debug.SetGCPercent and debug.FreeOSMemory.
+	// setGC and freeMemory are debug.SetGCPercent and debug.FreeOSMemory;
+	// compact, when set, compacts the state's records.
 	read       func() (allocs, live uint64)
 	settled    func(f func()) bool
 	setGC      func(int) int
 	freeMemory func()
+	compact    func()
 	logger     hclog.Logger
 }
 
@@ -80,13 +85,14 @@ const (
 
 // newRestingGC returns nil when there is nothing to lower: quiet is not
 // positive, or the process' own target (GOGC) is off or at most quiet.
-func newRestingGC(quiet int, tick time.Duration, settled func(f func()) bool, logger hclog.Logger) *restingGC {
+func newRestingGC(quiet int, tick time.Duration, settled func(f func()) bool, compact func(), logger hclog.Logger) *restingGC {
 	base := processGCPercent()
 	if quiet <= 0 || base < 0 || base <= quiet {
 		return nil
 	}
 	return &restingGC{base: base, quiet: quiet, tick: tick, span: restSpan, calmWindows: restCalm,
-		read: readHeapMetrics, settled: settled, setGC: debug.SetGCPercent, freeMemory: debug.FreeOSMemory, logger: logger}
+		read: readHeapMetrics, settled: settled, setGC: debug.SetGCPercent, freeMemory: debug.FreeOSMemory,
+		compact: compact, logger: logger}
 }
 
 // run judges every window until ctx is done, and puts the target back then.
@@ -143,11 +149,18 @@ func (g *restingGC) quietWindow() {
 	if g.resting || g.calm < g.calmWindows {
 		return
 	}
+	// Compacted at the process' own target: at the lower one, its copies
+	// would have the runtime collect over and over.
+	if g.compact != nil {
+		g.compact()
+	}
 	if g.settled(func() { g.setGC(g.quiet) }) {
 		g.resting = true
 		g.logger.Debug("at rest: the GC target is lowered and freed memory returned", "gc_percent", g.quiet)
 		g.freeMemory()
 	}
+	// What the compaction allocated is not the next window's.
+	g.allocs, _ = g.read()
 }
 
 // processGCPercent is the GC target the process started with, read once
@@ -170,4 +183,12 @@ func readHeapMetrics() (allocs, live uint64) {
 		live = s[1].Value.Uint64()
 	}
 	return allocs, live
+}
+
+// compactState has the state's records compacted (fsm.Compact), once the
+// server comes to rest.
+func (s *Server) compactState() {
+	start := time.Now()
+	n, ok := s.fsm.Compact()
+	s.logger.Named("gc").Debug("at rest: the state's records compacted", "records", n, "installed", ok, "took", time.Since(start))
 }

@@ -17,6 +17,12 @@ type testRestingGC struct {
 	live     uint64
 	settling bool
 	frees    int
+	// compactions counts the compactions; each allocates compactBytes,
+	// and one after the memory was given back or the target lowered is
+	// counted in late.
+	compactions  int
+	compactBytes uint64
+	late         int
 }
 
 func newTestRestingGC() *testRestingGC {
@@ -33,6 +39,13 @@ func newTestRestingGC() *testRestingGC {
 		setGC:      func(p int) int { prev := tg.gc; tg.gc = p; return prev },
 		freeMemory: func() { tg.frees++ },
 		logger:     hclog.NewNullLogger(),
+	}
+	tg.compact = func() {
+		tg.compactions++
+		tg.total += tg.compactBytes
+		if tg.compactions != tg.frees+1 || tg.gc != tg.base {
+			tg.late++ // after the memory was given back, or the target lowered
+		}
 	}
 	return tg
 }
@@ -154,11 +167,37 @@ func TestRestingGC_NoLiveHeapYetAndTheEnd(t *testing.T) {
 // target at rest, or no target at rest is set.
 func TestRestingGC_NothingToLower(t *testing.T) {
 	for _, quiet := range []int{-1, 0} {
-		if g := newRestingGC(quiet, time.Second, nil, nil); g != nil {
+		if g := newRestingGC(quiet, time.Second, nil, nil, nil); g != nil {
 			t.Fatalf("target at rest %d: a restingGC", quiet)
 		}
 	}
-	if g := newRestingGC(1<<20, time.Second, nil, nil); g != nil {
+	if g := newRestingGC(1<<20, time.Second, nil, nil, nil); g != nil {
 		t.Fatal("a target at rest above the process' own: a restingGC")
+	}
+}
+
+// TestRestingGC_CompactsComingToRest: coming to rest, the state is
+// compacted once, before the freed memory is given back, and what the
+// compaction allocated (here more than a window's budget) leaves the next
+// window quiet. A burst and a new rest compact again.
+func TestRestingGC_CompactsComingToRest(t *testing.T) {
+	tg := newTestRestingGC()
+	tg.compactBytes = 60 << 20
+	tg.quietWindow()
+	tg.quietWindow()
+	if tg.compactions != 1 || tg.frees != 1 || tg.late != 0 {
+		t.Fatalf("coming to rest: %d compactions (%d late), memory given back %d times; want once each, compaction first",
+			tg.compactions, tg.late, tg.frees)
+	}
+	tg.quietWindow()
+	tg.quietWindow()
+	if tg.gc != 25 || tg.compactions != 1 {
+		t.Fatalf("at rest after a compaction: GC target %d, %d compactions; want 25, one", tg.gc, tg.compactions)
+	}
+	tg.second(30 << 20)
+	tg.quietWindow()
+	tg.quietWindow()
+	if tg.gc != 25 || tg.compactions != 2 || tg.late != 0 {
+		t.Fatalf("at rest again after a burst: GC target %d, %d compactions (%d late); want 25, two, none late", tg.gc, tg.compactions, tg.late)
 	}
 }

@@ -324,7 +324,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.campaignIfAlone(ctx)
 	go s.behindCandidates.run(ctx, s.raft)
 	go s.announceLoop(ctx)
-	go newRestingGC(s.cfg.RestGCPercent, restTick, s.settling.unlessSettling, s.logger.Named("gc")).run(ctx)
+	go newRestingGC(s.cfg.RestGCPercent, restTick, s.settling.unlessSettling, s.compactState, s.logger.Named("gc")).run(ctx)
 	if len(s.cfg.Join) > 0 {
 		// New servers find their cluster; restarted ones check that the
 		// servers they are told to join are of their own cluster.
