@@ -41,7 +41,7 @@ func serverCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "raft-snapshot-threshold", Value: d.SnapshotThreshold, Usage: "log entries since the last snapshot that make the next one due"},
 			&cli.DurationFlag{Name: "raft-snapshot-interval", Value: d.SnapshotInterval, Usage: "how often raft checks whether a snapshot is due (each check at a random time between it and twice it)"},
 			&cli.Int64Flag{Name: "raft-snapshot-log-bytes", Value: d.SnapshotLogBytes, Usage: "bytes of log entries stored since the last snapshot that make one due at once, without waiting for the periodic check (0: off)"},
-			&cli.IntFlag{Name: "rest-gc-percent", Value: d.RestGCPercent, Usage: "Go's GC target (as GOGC) while the server is at rest, when below the process' own: less memory held between bursts of work (0: off)"},
+			&cli.IntFlag{Name: "rest-gc-percent", Value: d.RestGCPercent, Usage: "Go's GC target (as GOGC) while the server is at rest, when below the process' own; coming to rest the server also compacts its state's records: less memory held between bursts of work (0: off)"},
 			&cli.DurationFlag{Name: "http-read-header-timeout", Value: d.HTTPReadHeaderTimeout, Usage: "longest a client may take to send a request's headers"},
 			&cli.DurationFlag{Name: "http-read-timeout", Value: d.HTTPReadTimeout, Usage: "longest a client may take to send a whole request (a snapshot upload: between two reads)"},
 			&cli.DurationFlag{Name: "http-write-timeout", Value: d.HTTPWriteTimeout, Usage: "longest an answer may take to write (streams: each write)"},
