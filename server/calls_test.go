@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"mesh/allocator"
 	"mesh/mesos"
 	"mesh/mesos/scheduler"
 	"mesh/server/servertest"
@@ -139,5 +143,45 @@ func TestUpdateFramework_AsMesos(t *testing.T) {
 	}
 	if fw := srv.FSM().State().Framework(f.id); fw == nil || fw.Info.Name != "after" || fw.Info.AllRoles()[0] != "b" {
 		t.Fatalf("committed framework %+v", fw)
+	}
+}
+
+// TestUpdateFramework_ARoundComputedBeforeOffersNoRoleLeft: an allocation
+// round computed for a role, whose offers come to be committed only after
+// UPDATE_FRAMEWORK took that role away, offers nothing for it; what it
+// held is offered for the new role.
+func TestUpdateFramework_ARoundComputedBeforeOffersNoRoleLeft(t *testing.T) {
+	srv := servertest.NewServer(t, servertest.Options{})
+	multi := `"capabilities":[{"type":"MULTI_ROLE"}],"principal":"p"`
+	subscribed := make(chan *framework, 1)
+	updated := make(chan string, 1)
+	var once sync.Once
+	srv.BeforeOfferRoundForTest(t, func(round []allocator.Allocation) {
+		if !slices.ContainsFunc(round, func(a allocator.Allocation) bool { return a.Role == "a" }) {
+			return
+		}
+		once.Do(func() {
+			f := <-subscribed
+			code, msg := f.call("UPDATE_FRAMEWORK", "update_framework",
+				`{"framework_info":{"user":"tester","name":"after","id":{"value":"`+f.id+`"},"roles":["b"],`+multi+`}}`)
+			updated <- fmt.Sprintf("%d %s", code, msg)
+		})
+	})
+	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
+	agent.Start(t)
+	f := subscribe(t, srv.HTTPAddr(), subscribeBody("before", "", `"roles":["a"],`+multi))
+	f.subscribed()
+	subscribed <- f
+	if got := <-updated; !strings.HasPrefix(got, "200") {
+		t.Fatalf("UPDATE_FRAMEWORK: %s, want 200", got)
+	}
+	o := f.await(scheduler.EventOffers, 10*time.Second).Offers.Offers[0]
+	if o.AllocationInfo.Role != "b" {
+		t.Fatalf("the first offer is for role %q, which the framework left before it was committed; want b", o.AllocationInfo.Role)
+	}
+	for _, off := range srv.FSM().State().OffersByFramework(f.id) {
+		if off.Role != "b" {
+			t.Fatalf("an offer for role %q was committed after the framework left it", off.Role)
+		}
 	}
 }

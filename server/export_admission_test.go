@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"mesh/allocator"
 	"testing"
 )
 
@@ -28,6 +29,13 @@ func (s *Server) HoldAgentAdmissionForTest(t testing.TB) (release func()) {
 func (s *Server) HoldAgentWritesAdmissionForTest(t testing.TB) (release func()) {
 	t.Helper()
 	return holdSlots(t, s.leaderForTest(t).adm)
+}
+
+// BeforeOfferRoundForTest makes fn run with each allocation round at the
+// leader before its offers are committed.
+func (s *Server) BeforeOfferRoundForTest(t testing.TB, fn func(round []allocator.Allocation)) {
+	t.Helper()
+	s.leaderForTest(t).beforeOfferRound.Store(&fn)
 }
 
 func (s *Server) leaderForTest(t testing.TB) *master {

@@ -80,6 +80,9 @@ type master struct {
 	// afterSubscribed, set only by tests before the framework subscribes,
 	// runs in a subscription just after SUBSCRIBED is written.
 	afterSubscribed func(frameworkID string)
+	// beforeOfferRound, set only by tests, runs with each allocation round
+	// before its offers are committed.
+	beforeOfferRound atomic.Pointer[func([]allocator.Allocation)]
 }
 
 // newMaster establishes the master for term: it rescinds the old term's

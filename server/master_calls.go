@@ -41,7 +41,13 @@ func (m *master) updateFramework(fw *fsm.Framework, u *scheduler.Subscribe) erro
 		}
 		return httpErrorf(http.StatusServiceUnavailable, "failed to update framework: %v; retry", err)
 	}
+	// The allocator learns the roles before the offers of roles left are
+	// taken back: what they give back is then offered for the new roles
+	// only. (A round computed before is checked in offerRound.)
 	roles := info.AllRoles()
+	m.setOfferConstraints(fw.ID, constraints)
+	m.alloc.AddFramework(fw.ID, roles, u.SuppressedRoles)
+	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
 	var gone []*fsm.Offer
 	for _, o := range m.s.fsm.State().OffersByFramework(fw.ID) {
 		if !slices.Contains(roles, o.Role) {
@@ -49,9 +55,6 @@ func (m *master) updateFramework(fw *fsm.Framework, u *scheduler.Subscribe) erro
 		}
 	}
 	m.removeOffers(gone, true, 0)
-	m.setOfferConstraints(fw.ID, constraints)
-	m.alloc.AddFramework(fw.ID, roles, u.SuppressedRoles)
-	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
 	m.logger.Info("framework updated", "framework_id", fw.ID, "roles", roles, "suppressed_roles", u.SuppressedRoles)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,9 @@ import (
 // offerRound turns one allocation round into offers: it commits them all
 // in one log entry, then sends each framework its OFFERS event.
 func (m *master) offerRound(round []allocator.Allocation) {
+	if h := m.beforeOfferRound.Load(); h != nil {
+		(*h)(round)
+	}
 	m.roundMu.Lock()
 	defer m.roundMu.Unlock()
 	if !m.leading() {
@@ -28,10 +32,12 @@ func (m *master) offerRound(round []allocator.Allocation) {
 	st := m.s.fsm.State()
 	now := time.Now().UnixNano()
 	var offers []fsm.Offer
+	roles := frameworkRoles{st: st}
 	m.mu.Lock()
 	for _, a := range round {
 		agent := st.Agent(a.AgentID)
-		if m.frameworks[a.FrameworkID] == nil || m.agents[a.AgentID] == nil || agent == nil || agent.State != fsm.AgentActive || agent.Deactivated {
+		if m.frameworks[a.FrameworkID] == nil || m.agents[a.AgentID] == nil || agent == nil || agent.State != fsm.AgentActive || agent.Deactivated ||
+			!roles.subscribed(a.FrameworkID, a.Role) {
 			m.mu.Unlock()
 			m.alloc.Recover(a.FrameworkID, a.AgentID, a.Resources, 0)
 			m.mu.Lock()
@@ -68,6 +74,29 @@ func (m *master) offerRound(round []allocator.Allocation) {
 			m.discardOffers(fid, false)
 		}
 	}
+}
+
+// frameworkRoles answers, for the allocations of one round, whether a
+// framework is still subscribed to a role: a round computed before an
+// UPDATE_FRAMEWORK took a role away must not offer it (each framework's
+// roles are read once a round).
+type frameworkRoles struct {
+	st    *fsm.State
+	roles map[string][]string
+}
+
+func (r *frameworkRoles) subscribed(fid, role string) bool {
+	roles, ok := r.roles[fid]
+	if !ok {
+		if fw := r.st.Framework(fid); fw != nil {
+			roles = fw.Info.AllRoles()
+		}
+		if r.roles == nil {
+			r.roles = map[string][]string{}
+		}
+		r.roles[fid] = roles
+	}
+	return slices.Contains(roles, role)
 }
 
 // toMesosOffer renders an offer with every field Mesos fills.
