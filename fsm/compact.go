@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"sync"
+	"weak"
 
 	"github.com/google/btree"
 )
@@ -24,11 +25,13 @@ import (
 const compactSlab = 128
 
 // compaction remembers the trees the last compaction installed, to skip
-// a compaction when nothing changed since.
+// a compaction when nothing changed since. It holds them weakly: held
+// strongly, a tree replaced by later writes would keep every record those
+// writes replaced alive until the next compaction.
 type compaction struct {
 	mu      sync.Mutex
-	tasks   *btree.BTreeG[keyed[*Task]]
-	filters *btree.BTreeG[keyed[*FilterSet]]
+	tasks   weak.Pointer[btree.BTreeG[keyed[*Task]]]
+	filters weak.Pointer[btree.BTreeG[keyed[*FilterSet]]]
 }
 
 // Compact copies the records of the tasks and decline filters into
@@ -47,7 +50,7 @@ func (f *FSM) compact(between func()) (int, bool) {
 	db := f.db.Load()
 	view := db.Txn(false)
 	tasks, filters := readTasks(view), filterTree.read(view)
-	if tasks == f.compaction.tasks && filters == f.compaction.filters {
+	if tasks == f.compaction.tasks.Value() && filters == f.compaction.filters.Value() {
 		return 0, true
 	}
 	newTasks, n := compactTasks(tasks)
@@ -67,7 +70,7 @@ func (f *FSM) compact(between func()) (int, bool) {
 		mustInsert(txn, filterTree.table, &treeRow[keyed[*FilterSet]]{Key: filterTree.table, tree: newFilters})
 	}
 	txn.Commit()
-	f.compaction.tasks, f.compaction.filters = newTasks, newFilters
+	f.compaction.tasks, f.compaction.filters = weak.Make(newTasks), weak.Make(newFilters)
 	// The observer holds the latest state it was given: given the one
 	// before, it would keep every old record alive until the next apply.
 	if obs := f.observer.Load(); obs != nil {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
+	"weak"
 
 	"mesh/mesos"
 )
@@ -167,4 +169,32 @@ func TestFSM_CompactGivesTheObserverItsState(t *testing.T) {
 	if got, want := obs.ends[0].Task("c1-0000", "t007"), f.State().Task("c1-0000", "t007"); got != want {
 		t.Fatal("the observer's state holds the records from before the compaction")
 	}
+}
+
+// TestFSM_CompactHoldsNoReplacedRecord: once later writes have replaced
+// every record a compaction packed together, nothing keeps them: the last
+// compaction's trees are not held but to compare.
+func TestFSM_CompactHoldsNoReplacedRecord(t *testing.T) {
+	f := compactFixture(t)
+	f.Compact()
+	sets := f.State().AllFilters()
+	if len(sets) != 2 {
+		t.Fatalf("%d filter sets, want 2", len(sets))
+	}
+	packed := weak.Make(sets[0])
+	sets = nil
+	apply(t, f, OffersCreateRequestType, &OffersCreateRequest{Offers: []Offer{
+		{ID: "o3", FrameworkID: "c1-0000", AgentID: "c1-S1", Role: "*", Resources: cpusMem(1, 1).Allocate("*")}}})
+	apply(t, f, OffersRemoveRequestType, &OffersRemoveRequest{OfferIDs: []string{"o2", "o3"}, Filter: &DeclineFilter{Now: 20, Until: 7200}})
+	for _, s := range f.State().AllFilters() {
+		if s.Filters[len(s.Filters)-1].Until != 7200 {
+			t.Fatalf("the filter set of %s was not replaced: %+v", s.AgentID, s)
+		}
+	}
+	runtime.GC()
+	runtime.GC()
+	if packed.Value() != nil {
+		t.Fatal("the filter sets the compaction packed are still held after every one was replaced")
+	}
+	runtime.KeepAlive(f) // the state, and whatever the FSM holds, live through the check
 }
