@@ -83,49 +83,42 @@ func (f *FSM) compact(between func()) (int, bool) {
 // compactTasks is tree with every task's record, history and pending
 // acknowledgement copied into packed arrays (nil for nil).
 func compactTasks(tree *btree.BTreeG[keyed[*Task]]) (*btree.BTreeG[keyed[*Task]], int) {
-	if tree == nil {
-		return nil, 0
-	}
-	out := tree.Clone()
-	var recs []Task
 	var hist []StatusEntry
 	var acks []byte
-	n := 0
-	tree.Ascend(func(p keyed[*Task]) bool {
-		if len(recs) == 0 {
-			recs = make([]Task, min(compactSlab, tree.Len()-n))
-		}
-		t := &recs[0]
-		recs = recs[1:]
-		*t = *p.v
+	return compactTree(tree, func(t *Task) {
 		t.Statuses = packInto(&hist, t.Statuses, 2*compactSlab)
 		t.PendingAck = packInto(&acks, t.PendingAck, 16*compactSlab)
-		out.ReplaceOrInsert(keyed[*Task]{p.id1, p.id2, t})
-		n++
-		return true
 	})
-	return out, n
 }
 
 // compactFilters is tree with every filter set and its entries copied
 // into packed arrays (nil for nil).
 func compactFilters(tree *btree.BTreeG[keyed[*FilterSet]]) (*btree.BTreeG[keyed[*FilterSet]], int) {
+	var entries []FilterEntry
+	return compactTree(tree, func(s *FilterSet) {
+		s.Filters = packInto(&entries, s.Filters, 2*compactSlab)
+	})
+}
+
+// compactTree is a clone of tree whose records are copies in arrays of
+// compactSlab records; pack packs, in turn, what each copy points to. It
+// returns how many records it copied (nil and none for nil).
+func compactTree[R any](tree *btree.BTreeG[keyed[*R]], pack func(*R)) (*btree.BTreeG[keyed[*R]], int) {
 	if tree == nil {
 		return nil, 0
 	}
 	out := tree.Clone()
-	var sets []FilterSet
-	var entries []FilterEntry
+	var recs []R
 	n := 0
-	tree.Ascend(func(p keyed[*FilterSet]) bool {
-		if len(sets) == 0 {
-			sets = make([]FilterSet, min(compactSlab, tree.Len()-n))
+	tree.Ascend(func(p keyed[*R]) bool {
+		if len(recs) == 0 {
+			recs = make([]R, min(compactSlab, tree.Len()-n))
 		}
-		s := &sets[0]
-		sets = sets[1:]
-		*s = *p.v
-		s.Filters = packInto(&entries, s.Filters, 2*compactSlab)
-		out.ReplaceOrInsert(keyed[*FilterSet]{p.id1, p.id2, s})
+		r := &recs[0]
+		recs = recs[1:]
+		*r = *p.v
+		pack(r)
+		out.ReplaceOrInsert(keyed[*R]{p.id1, p.id2, r})
 		n++
 		return true
 	})
