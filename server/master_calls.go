@@ -43,11 +43,15 @@ func (m *master) updateFramework(fw *fsm.Framework, u *scheduler.Subscribe) erro
 	}
 	// The allocator learns the roles before the offers of roles left are
 	// taken back: what they give back is then offered for the new roles
-	// only. (A round computed before is checked in offerRound.)
+	// only. The offers are listed and taken back between rounds
+	// (roundMu): a round's offers committed before are among them, and a
+	// round after reads the new roles and offers none of the old
+	// (offerRound).
 	roles := info.AllRoles()
 	m.setOfferConstraints(fw.ID, constraints)
 	m.alloc.AddFramework(fw.ID, roles, u.SuppressedRoles)
 	m.alloc.SetGPUAware(fw.ID, info.HasCapability(mesos.CapabilityGPUResources))
+	m.roundMu.Lock()
 	var gone []*fsm.Offer
 	for _, o := range m.s.fsm.State().OffersByFramework(fw.ID) {
 		if !slices.Contains(roles, o.Role) {
@@ -55,6 +59,7 @@ func (m *master) updateFramework(fw *fsm.Framework, u *scheduler.Subscribe) erro
 		}
 	}
 	m.removeOffers(gone, true, 0)
+	m.roundMu.Unlock()
 	m.logger.Info("framework updated", "framework_id", fw.ID, "roles", roles, "suppressed_roles", u.SuppressedRoles)
 	return nil
 }
