@@ -127,6 +127,12 @@ func TestWatchPeerClose_NoGoroutinePerConnection(t *testing.T) {
 		}
 		t.Cleanup(stop)
 	}
+	// Goroutines of earlier tests may still be ending: wait for them, up
+	// to a bound.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine()-before > n/10 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if g := runtime.NumGoroutine() - before; g > n/10 {
 		t.Fatalf("%d goroutines more while watching %d connections", g, n)
 	}
