@@ -480,6 +480,9 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 				r.losses = 0
 			}
 			if err := r.handle(it.ev); err != nil {
+				if r.removedAfterTeardown(err) {
+					return r.result(), r.finalErr(nil)
+				}
 				return r.result(), err
 			}
 		case <-r.recon.C():
@@ -605,6 +608,19 @@ func (r *runner) finished() bool {
 		}
 		return false
 	}
+	return true
+}
+
+// removedAfterTeardown reports whether err, an ERROR event on a new
+// stream, says the framework is removed after a TEARDOWN was tried: that
+// TEARDOWN failed on its way back (the leader died after committing it,
+// say), and the framework is gone as asked. It then counts as torn down.
+func (r *runner) removedAfterTeardown(err error) bool {
+	if r.teardowns == 0 || !errors.Is(err, ErrFramework) || !strings.Contains(err.Error(), "Framework has been removed") {
+		return false
+	}
+	r.tornDown = true
+	r.log.Info("framework torn down: it was found removed after a TEARDOWN whose answer was lost", "framework_id", r.c.FrameworkID())
 	return true
 }
 

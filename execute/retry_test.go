@@ -393,3 +393,36 @@ func TestRun_SubscribeRepeatedAfterNoAnswerNamesTheSameFramework(t *testing.T) {
 	cancel()
 	waitRun(t, done)
 }
+
+// TestRun_TeardownWhoseAnswerWasLostCountsAsDone: a TEARDOWN that failed
+// on its way back may have been committed (the leader died before it
+// answered); the stream the run opens to try again then says the
+// framework has been removed, which is what the run asked for: it ends
+// without error, its tasks' results as they were.
+func TestRun_TeardownWhoseAnswerWasLostCountsAsDone(t *testing.T) {
+	m := newFakeMaster(t)
+	m.status = func(c *scheduler.Call) (int, string) {
+		if c.Type == scheduler.CallTeardown {
+			return http.StatusServiceUnavailable, "no leader is elected; retry shortly"
+		}
+		return http.StatusAccepted, ""
+	}
+	done, out := start(context.Background(), t, Config{Masters: []string{m.addr()}, Name: "gone", Command: "true", FailoverTimeout: time.Minute})
+	fs := m.expectSubscribe()
+	fs.send(subscribed(), offers(offer("O1", "A1", nil, 1, 1024)))
+	launched(t, m.expectCall(scheduler.CallAccept), "O1", DefaultCPUs, DefaultMem)
+	m.sendAcked(fs, update("gone-0", mesos.TaskFinished, "", "", true))
+	m.expectCall(scheduler.CallTeardown)
+	fs = m.expectSubscribe()
+	fs.send(&scheduler.Event{Type: scheduler.EventError, Error: &scheduler.Error{Message: "Framework has been removed"}})
+	rr := waitRun(t, done)
+	if rr.err != nil {
+		t.Fatalf("Run: %v, want success: the framework was removed as asked", rr.err)
+	}
+	if !rr.res.Succeeded() {
+		t.Errorf("result = %+v, want every task finished", rr.res)
+	}
+	if strings.Contains(out.String(), "not torn down") {
+		t.Errorf("output says the framework was not torn down:\n%s", out)
+	}
+}
