@@ -2,13 +2,10 @@ package server
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,71 +147,6 @@ func TestDetachedStream_EndsWhenATLSClientCloses(t *testing.T) {
 	f.next(t, `"more"`)
 	f.resp.Body.Close()
 	f.waitEnded(t)
-}
-
-// TestDetachedStream_NoGoroutinePerIdleStream: idle detached streams keep
-// no goroutine each (their clients here are raw connections, which keep
-// none either).
-func TestDetachedStream_NoGoroutinePerIdleStream(t *testing.T) {
-	const n = 100
-	var ended atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		if err := writeEvent(newEventWriter(w, codec.JSON), "hello"); err != nil {
-			t.Errorf("first event: %v", err)
-		}
-		o := newOutbox[string]()
-		if !detachStream(w, codec.JSON, o, "beat", time.Hour, context.Background(), func() { ended.Add(1) }) {
-			t.Error("an HTTP/1.1 stream was not detached")
-		}
-	}))
-	defer srv.Close()
-	open := func() net.Conn {
-		c, err := net.Dial("tcp", srv.Listener.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: mesh\r\n\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		// The header and the first chunk, "hello", have come once the
-		// stream's first record has.
-		var got []byte
-		buf := make([]byte, 512)
-		for !strings.Contains(string(got), `"hello"`) {
-			k, err := c.Read(buf)
-			if err != nil {
-				t.Fatalf("reading the stream's start: %v (read %q)", err, got)
-			}
-			got = append(got, buf[:k]...)
-		}
-		return c
-	}
-	open().Close() // the watcher's own goroutine, if any, starts here
-	before := runtime.NumGoroutine()
-	conns := make([]net.Conn, n)
-	for i := range conns {
-		conns[i] = open()
-	}
-	// The handlers return once their stream is detached; their writers
-	// end once the first write is done.
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine()-before > n/10 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if g := runtime.NumGoroutine() - before; g > n/10 {
-		t.Fatalf("%d goroutines more with %d idle streams", g, n)
-	}
-	for _, c := range conns {
-		c.Close()
-	}
-	for ended.Load() < n+1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if e := ended.Load(); e != n+1 {
-		t.Fatalf("%d streams ended after their clients closed, want %d", e, n+1)
-	}
 }
 
 // TestDetachedStream_EndsWithTheTerm: the end of the leader's term ends

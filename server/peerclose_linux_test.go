@@ -3,12 +3,18 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"mesh/mesos/codec"
 )
 
 // connPair is a TCP connection on 127.0.0.1: the server's end and the
@@ -127,13 +133,7 @@ func TestWatchPeerClose_NoGoroutinePerConnection(t *testing.T) {
 		}
 		t.Cleanup(stop)
 	}
-	// Goroutines of earlier tests may still be ending: wait for them, up
-	// to a bound.
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine()-before > n/10 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if g := runtime.NumGoroutine() - before; g > n/10 {
+	if g := goroutinesSettle(before, n/10); g > n/10 {
 		t.Fatalf("%d goroutines more while watching %d connections", g, n)
 	}
 	for _, c := range clis {
@@ -155,5 +155,78 @@ func TestWatchPeerClose_NotASocket(t *testing.T) {
 	defer b.Close()
 	if _, ok := watchPeerClose(a, func() {}); ok {
 		t.Fatal("a pipe was watched")
+	}
+}
+
+// goroutinesSettle waits, up to 10 s, for the goroutines beyond before to
+// be at most limit (those of earlier tests, or of handlers, may still be
+// ending), and returns how many there are beyond before.
+func goroutinesSettle(before, limit int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine()-before > limit && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return runtime.NumGoroutine() - before
+}
+
+// TestDetachedStream_NoGoroutinePerIdleStream: idle detached streams keep
+// no goroutine each (on Linux, where epoll watches them) (their clients here are raw connections, which keep
+// none either).
+func TestDetachedStream_NoGoroutinePerIdleStream(t *testing.T) {
+	const n = 100
+	var ended atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		if err := writeEvent(newEventWriter(w, codec.JSON), "hello"); err != nil {
+			t.Errorf("first event: %v", err)
+		}
+		o := newOutbox[string]()
+		if !detachStream(w, codec.JSON, o, "beat", time.Hour, context.Background(), func() { ended.Add(1) }) {
+			t.Error("an HTTP/1.1 stream was not detached")
+		}
+	}))
+	defer srv.Close()
+	open := func() net.Conn {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: mesh\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		// The header and the first chunk, "hello", have come once the
+		// stream's first record has.
+		var got []byte
+		buf := make([]byte, 512)
+		for !strings.Contains(string(got), `"hello"`) {
+			k, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("reading the stream's start: %v (read %q)", err, got)
+			}
+			got = append(got, buf[:k]...)
+		}
+		return c
+	}
+	open().Close() // the watcher's own goroutine, if any, starts here
+	before := runtime.NumGoroutine()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = open()
+	}
+	// The handlers return once their stream is detached; their writers
+	// end once the first write is done.
+	if g := goroutinesSettle(before, n/10); g > n/10 {
+		t.Fatalf("%d goroutines more with %d idle streams", g, n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, c := range conns {
+		c.Close()
+	}
+	for ended.Load() < n+1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e := ended.Load(); e != n+1 {
+		t.Fatalf("%d streams ended after their clients closed, want %d", e, n+1)
 	}
 }
