@@ -5,6 +5,7 @@ package server
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 
@@ -23,7 +24,22 @@ var peerCloses = sync.OnceValue(func() *peerWatcher {
 	if err != nil {
 		return nil
 	}
-	w := &peerWatcher{epfd: fd, fns: map[uint64]func(){}}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil
+	}
+	// The set is itself waited on through Go's poller (an epoll fd is
+	// readable while any of its sockets is ready), so that the waiting
+	// goroutine parks as a blocked read does: one blocked in epoll_wait
+	// would hold its P, and the goroutines a report starts (the stream's
+	// writer, which ends it) would wait for the runtime to take it back.
+	f := os.NewFile(uintptr(fd), "peer-close epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	w := &peerWatcher{epfd: fd, file: f, rc: rc, fns: map[uint64]func(){}}
 	go w.loop()
 	return w
 })
@@ -33,6 +49,8 @@ var peerCloses = sync.OnceValue(func() *peerWatcher {
 // something (a stream's client only reads).
 type peerWatcher struct {
 	epfd int
+	file *os.File // keeps epfd open
+	rc   syscall.RawConn
 	mu   sync.Mutex
 	next uint64
 	fns  map[uint64]func() // token → function, until called or stopped
@@ -118,11 +136,14 @@ func (w *peerWatcher) forget(tok uint64) func() {
 func (w *peerWatcher) loop() {
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(w.epfd, events, -1)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
+		var n int
+		var werr error
+		err := w.rc.Read(func(fd uintptr) bool {
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			// Nothing ready: park until the set is readable.
+			return n > 0 || (werr != nil && !errors.Is(werr, unix.EINTR))
+		})
+		if err = errors.Join(err, werr); err != nil {
 			w.fail()
 			return
 		}
