@@ -52,6 +52,17 @@ type fakeMaster struct {
 	status func(*scheduler.Call) (int, string)
 }
 
+// answerCalls is a fakeMaster status that answers every call of type typ
+// with code and msg, and the others 202.
+func answerCalls(typ string, code int, msg string) func(*scheduler.Call) (int, string) {
+	return func(c *scheduler.Call) (int, string) {
+		if c.Type == typ {
+			return code, msg
+		}
+		return http.StatusAccepted, ""
+	}
+}
+
 // fakeStream is one SUBSCRIBE stream of the fake master.
 type fakeStream struct {
 	call   *scheduler.Call

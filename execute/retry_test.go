@@ -259,12 +259,7 @@ func TestRun_InterruptTearsDownAndNamesWhatWasKnown(t *testing.T) {
 func TestRun_RefusalsExhaustedTearDownAndSayWhy(t *testing.T) {
 	m := newFakeMaster(t)
 	const why = "failed to validate scheduler::Call: task 'rf-0' uses more cpus than offered"
-	m.status = func(c *scheduler.Call) (int, string) {
-		if c.Type == scheduler.CallAccept {
-			return http.StatusBadRequest, why
-		}
-		return http.StatusAccepted, ""
-	}
+	m.status = answerCalls(scheduler.CallAccept, http.StatusBadRequest, why)
 	done, out := start(context.Background(), t, Config{Masters: []string{m.addr()}, Name: "rf", Command: "true"})
 	fs := m.expectSubscribe()
 	fs.send(subscribed())
@@ -343,12 +338,7 @@ func TestRun_ServerThatRefusesEveryCallIsResubscribedToWithBackoff(t *testing.T)
 
 func TestRun_TeardownRetriedOnNewStreamsThenReported(t *testing.T) {
 	m := newFakeMaster(t)
-	m.status = func(c *scheduler.Call) (int, string) {
-		if c.Type == scheduler.CallTeardown {
-			return http.StatusServiceUnavailable, "no leader is elected; retry shortly"
-		}
-		return http.StatusAccepted, ""
-	}
+	m.status = answerCalls(scheduler.CallTeardown, http.StatusServiceUnavailable, "no leader is elected; retry shortly")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done, out := start(ctx, t, Config{Masters: []string{m.addr()}, Name: "td", Command: "true", FailoverTimeout: time.Minute})
@@ -401,12 +391,7 @@ func TestRun_SubscribeRepeatedAfterNoAnswerNamesTheSameFramework(t *testing.T) {
 // without error, its tasks' results as they were.
 func TestRun_TeardownWhoseAnswerWasLostCountsAsDone(t *testing.T) {
 	m := newFakeMaster(t)
-	m.status = func(c *scheduler.Call) (int, string) {
-		if c.Type == scheduler.CallTeardown {
-			return http.StatusServiceUnavailable, "no leader is elected; retry shortly"
-		}
-		return http.StatusAccepted, ""
-	}
+	m.status = answerCalls(scheduler.CallTeardown, http.StatusServiceUnavailable, "no leader is elected; retry shortly")
 	done, out := start(context.Background(), t, Config{Masters: []string{m.addr()}, Name: "gone", Command: "true", FailoverTimeout: time.Minute})
 	fs := m.expectSubscribe()
 	fs.send(subscribed(), offers(offer("O1", "A1", nil, 1, 1024)))
