@@ -32,7 +32,7 @@ func (m *master) offerRound(round []allocator.Allocation) {
 	st := m.s.fsm.State()
 	now := time.Now().UnixNano()
 	var offers []fsm.Offer
-	roles := frameworkRoles{st: st}
+	roles := frameworkRoles{st: st, roles: map[string][]string{}}
 	m.mu.Lock()
 	for _, a := range round {
 		agent := st.Agent(a.AgentID)
@@ -90,9 +90,6 @@ func (r *frameworkRoles) subscribed(fid, role string) bool {
 	if !ok {
 		if fw := r.st.Framework(fid); fw != nil {
 			roles = fw.Info.AllRoles()
-		}
-		if r.roles == nil {
-			r.roles = map[string][]string{}
 		}
 		r.roles[fid] = roles
 	}
