@@ -316,7 +316,7 @@ func recordStatus(t *Task, s mesos.TaskStatus) {
 		st := s
 		t.status = &st
 	}
-	h := newStatusEntry(s, t.Info.TaskID.Value)
+	h := newStatusEntry(s, t.ids())
 	n := min(len(t.Statuses)+1, maxStatusHistory)
 	hist := make([]StatusEntry, 0, n)
 	hist = append(hist, t.Statuses[len(t.Statuses)+1-n:]...)

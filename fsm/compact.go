@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"bytes"
 	"sync"
 	"weak"
 
@@ -80,14 +81,24 @@ func (f *FSM) compact(between func()) (int, bool) {
 	return n + m, true
 }
 
-// compactTasks is tree with every task's record, history and pending
-// acknowledgement copied into packed arrays (nil for nil).
+// compactTasks is tree with every task's record, history, and the uuids
+// of its updates and pending acknowledgement copied into packed arrays
+// (nil for nil). An update's uuid that is the pending acknowledgement's
+// shares its copy, as when the update was recorded.
 func compactTasks(tree *btree.BTreeG[keyed[*Task]]) (*btree.BTreeG[keyed[*Task]], int) {
 	var hist []StatusEntry
-	var acks []byte
+	var uuids []byte
 	return compactTree(tree, func(t *Task) {
+		t.PendingAck = packInto(&uuids, t.PendingAck, 32*compactSlab)
 		t.Statuses = packInto(&hist, t.Statuses, 2*compactSlab)
-		t.PendingAck = packInto(&acks, t.PendingAck, 16*compactSlab)
+		for i := range t.Statuses {
+			e := &t.Statuses[i]
+			if len(t.PendingAck) > 0 && bytes.Equal(e.uuid, t.PendingAck) {
+				e.uuid = t.PendingAck
+			} else {
+				e.uuid = packInto(&uuids, e.uuid, 32*compactSlab)
+			}
+		}
 	})
 }
 

@@ -92,6 +92,38 @@ func TestFSM_CompactChangesNoValue(t *testing.T) {
 	}
 }
 
+// TestFSM_CompactPacksUUIDs: the uuids of the updates are copied with
+// their tasks, and an update's uuid that is its task's pending
+// acknowledgement shares that one's copy.
+func TestFSM_CompactPacksUUIDs(t *testing.T) {
+	f := compactFixture(t)
+	before := map[string]*Task{}
+	for _, tk := range f.State().Tasks() {
+		before[tk.TaskID] = tk
+	}
+	f.Compact()
+	pending := 0
+	for _, tk := range f.State().Tasks() {
+		old := before[tk.TaskID]
+		for i, e := range tk.Statuses {
+			if len(e.uuid) > 0 && &e.uuid[0] == &old.Statuses[i].uuid[0] {
+				t.Fatalf("%s: update %d's uuid was not copied", tk.TaskID, i)
+			}
+		}
+		if len(tk.PendingAck) == 0 {
+			continue
+		}
+		pending++
+		last := tk.Statuses[len(tk.Statuses)-1].uuid
+		if !bytes.Equal(last, tk.PendingAck) || &last[0] != &tk.PendingAck[0] {
+			t.Fatalf("%s: the latest update's uuid %x and the pending acknowledgement %x are not one copy", tk.TaskID, last, tk.PendingAck)
+		}
+	}
+	if pending == 0 {
+		t.Fatal("no task of the fixture awaits an acknowledgement")
+	}
+}
+
 // TestFSM_CompactedRecordsChangeApart: records copied side by side into
 // one array change apart: an update's history or acknowledgement of one
 // task leaves its neighbours' as they were.

@@ -23,7 +23,7 @@ func (t *Task) Status() *mesos.TaskStatus {
 		s := *t.status
 		return &s
 	case n > 0:
-		s := t.Statuses[n-1].Status(t.Info.TaskID.Value)
+		s := t.Statuses[n-1].Status(t.ids())
 		return &s
 	}
 	return nil
@@ -38,7 +38,7 @@ func (t *Task) SetStatus(s *mesos.TaskStatus) {
 		t.status = nil
 	case s == nil:
 		t.status = noStatus
-	case n > 0 && len(s.Data) == 0 && reflect.DeepEqual(*s, t.Statuses[n-1].Status(t.Info.TaskID.Value)):
+	case n > 0 && len(s.Data) == 0 && reflect.DeepEqual(*s, t.Statuses[n-1].Status(t.ids())):
 		t.status = nil
 	default:
 		c := *s
@@ -70,7 +70,7 @@ func (t *Task) wire() *taskWire {
 
 func (t *Task) fromWire(w *taskWire) {
 	*t = Task{FrameworkID: w.FrameworkID, TaskID: w.TaskID, AgentID: w.AgentID, Info: w.Info, Role: w.Role,
-		State: w.State, Statuses: entries(w.Statuses, w.Info.TaskID.Value), PendingAck: w.PendingAck, Completed: w.Completed, LaunchedAt: w.LaunchedAt}
+		State: w.State, Statuses: entries(w.Statuses, taskIDs{task: w.Info.TaskID.Value, agent: w.AgentID}), PendingAck: w.PendingAck, Completed: w.Completed, LaunchedAt: w.LaunchedAt}
 	t.SetStatus(w.Status)
 }
 

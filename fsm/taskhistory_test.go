@@ -1,7 +1,9 @@
 package fsm
 
 import (
+	"bytes"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"unsafe"
@@ -232,5 +234,53 @@ func TestFSM_TasksLaunchedTogetherShareEqualParts(t *testing.T) {
 		if got := mesos.Resources(x.info.Resources).String() + x.info.Command.Value; got != x.want {
 			t.Fatalf("task %s: %s, want %s", x.info.Name, got, x.want)
 		}
+	}
+}
+
+// TestFSM_StatusKeepsTheTasksOwnIdsAsBits: an update that names the
+// task's agent, and the task's id as its executor (a command task's),
+// keeps the two as bits, not copies; one that names others keeps them.
+// Either reads back, and survives a snapshot, as it was given.
+func TestFSM_StatusKeepsTheTasksOwnIdsAsBits(t *testing.T) {
+	f := seed(t)
+	launch(t, f, "o1", "t1")
+	given := []mesos.TaskStatus{
+		{TaskID: mesos.TaskID{Value: "t1"}, State: mesos.TaskStarting, UUID: uuidOf(1),
+			AgentID: &mesos.AgentID{Value: "c1-S0"}, ExecutorID: &mesos.ExecutorID{Value: "t1"}},
+		{TaskID: mesos.TaskID{Value: "t1"}, State: mesos.TaskRunning, UUID: uuidOf(2),
+			AgentID: &mesos.AgentID{Value: "c1-S9"}, ExecutorID: &mesos.ExecutorID{Value: "e2"}},
+		{TaskID: mesos.TaskID{Value: "t1"}, State: mesos.TaskRunning, UUID: uuidOf(3)},
+	}
+	for _, s := range given {
+		apply(t, f, StatusUpdateRequestType, &StatusUpdateRequest{Updates: []StatusUpdate{{FrameworkID: "c1-0000", Status: s}}})
+	}
+	tk := f.State().Task("c1-0000", "t1")
+	if e := tk.Statuses[0]; e.agentID != nil || e.executorID != nil || e.own != ownAgentID|ownExecutorID {
+		t.Fatalf("an update naming the task's own ids keeps them as %+v", e)
+	}
+	if e := tk.Statuses[1]; e.agentID == nil || e.executorID == nil || e.own != 0 {
+		t.Fatalf("an update naming other ids keeps them as %+v", e)
+	}
+	check := func(what string, tk *Task) {
+		t.Helper()
+		for i, got := range tk.History() {
+			want := given[i]
+			if !reflect.DeepEqual(got.AgentID, want.AgentID) || !reflect.DeepEqual(got.ExecutorID, want.ExecutorID) {
+				t.Fatalf("%s: update %d reads agent %v, executor %v; want %v, %v", what, i, got.AgentID, got.ExecutorID, want.AgentID, want.ExecutorID)
+			}
+		}
+		if got := tk.Status(); got.AgentID != nil || got.ExecutorID != nil {
+			t.Fatalf("%s: the latest status, which named neither, reads %+v", what, got)
+		}
+	}
+	check("recorded", tk)
+	g := New(nil)
+	if err := g.Restore(io.NopCloser(bytes.NewReader(persist(t, f)))); err != nil {
+		t.Fatal(err)
+	}
+	restored := g.State().Task("c1-0000", "t1")
+	check("restored", restored)
+	if !reflect.DeepEqual(restored.Statuses, tk.Statuses) {
+		t.Fatalf("restored history %+v, want %+v", restored.Statuses, tk.Statuses)
 	}
 }

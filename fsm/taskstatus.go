@@ -11,14 +11,25 @@ import (
 // Snapshots and log entries carry the history as the mesos.TaskStatus
 // values it stands for (Task.History).
 type StatusEntry struct {
-	state      uint8 // index+1 in entryStates; 0: rare.state
-	source     uint8 // index+1 in entrySources; 0: rare.source
+	state  uint8 // index+1 in entryStates; 0: rare.state
+	source uint8 // index+1 in entrySources; 0: rare.source
+	// own marks the ids the update gave that are its task's own: its
+	// agent's id, and an executor id that is the task's id (a command
+	// task's). Such an id is kept as this bit instead of a copy: nearly
+	// every update carries both.
+	own        uint8
 	timestamp  float64
 	uuid       mesos.Bytes // shared with the task's pending acknowledgement
-	agentID    *mesos.AgentID
-	executorID *mesos.ExecutorID
+	agentID    *mesos.AgentID    // nil when none or the task's (own)
+	executorID *mesos.ExecutorID // nil when none or the task's id (own)
 	rare       *statusRare
 }
+
+// The bits of StatusEntry.own.
+const (
+	ownAgentID    = 1 << iota // agent_id is the task's agent's id
+	ownExecutorID             // executor_id is the task's id
+)
 
 // statusRare are the fields of an update that most updates leave empty,
 // and a state, source or task id that an entry cannot keep as a number
@@ -56,12 +67,26 @@ func code[T comparable](v T, known []T) uint8 {
 	return 0
 }
 
+// taskIDs are the ids of the task a history is of, which its entries
+// keep as bits when an update repeats them (StatusEntry.own).
+type taskIDs struct{ task, agent string }
+
+// ids are the task's ids its history's entries refer to.
+func (t *Task) ids() taskIDs { return taskIDs{task: t.Info.TaskID.Value, agent: t.AgentID} }
+
 // newStatusEntry keeps s, but for its data, as an entry of the history
-// of the task with id taskID. The entry shares s's ids, uuid and
+// of the task with the given ids. The entry shares s's ids, uuid and
 // optional fields: neither is ever mutated in place.
-func newStatusEntry(s mesos.TaskStatus, taskID string) StatusEntry {
+func newStatusEntry(s mesos.TaskStatus, ids taskIDs) StatusEntry {
+	taskID := ids.task
 	e := StatusEntry{state: code(s.State, entryStates), source: code(s.Source, entrySources), timestamp: s.Timestamp,
 		uuid: s.UUID, agentID: s.AgentID, executorID: s.ExecutorID}
+	if e.agentID != nil && e.agentID.Value == ids.agent {
+		e.agentID, e.own = nil, e.own|ownAgentID
+	}
+	if e.executorID != nil && e.executorID.Value == taskID {
+		e.executorID, e.own = nil, e.own|ownExecutorID
+	}
 	r := statusRare{message: s.Message, reason: intern(s.Reason), healthy: s.Healthy, labels: s.Labels,
 		containerStatus: s.ContainerStatus, unreachableTime: s.UnreachableTime, checkStatus: s.CheckStatus, limitation: s.Limitation}
 	if e.state == 0 {
@@ -81,10 +106,17 @@ func newStatusEntry(s mesos.TaskStatus, taskID string) StatusEntry {
 }
 
 // Status is the update the entry records, without its data, for the
-// task with id taskID.
-func (e *StatusEntry) Status(taskID string) mesos.TaskStatus {
+// task with the given ids.
+func (e *StatusEntry) Status(ids taskIDs) mesos.TaskStatus {
+	taskID := ids.task
 	s := mesos.TaskStatus{TaskID: mesos.TaskID{Value: taskID}, State: e.State(), Timestamp: e.timestamp,
 		UUID: e.uuid, AgentID: e.agentID, ExecutorID: e.executorID}
+	if e.own&ownAgentID != 0 {
+		s.AgentID = &mesos.AgentID{Value: ids.agent}
+	}
+	if e.own&ownExecutorID != 0 {
+		s.ExecutorID = &mesos.ExecutorID{Value: taskID}
+	}
 	if e.source > 0 {
 		s.Source = entrySources[e.source-1]
 	}
@@ -116,13 +148,13 @@ func (e *StatusEntry) State() mesos.TaskState {
 func (e *StatusEntry) Timestamp() float64 { return e.timestamp }
 
 // entries keeps a history of mesos.TaskStatus values as entries.
-func entries(hist []mesos.TaskStatus, taskID string) []StatusEntry {
+func entries(hist []mesos.TaskStatus, ids taskIDs) []StatusEntry {
 	if hist == nil {
 		return nil
 	}
 	out := make([]StatusEntry, len(hist))
 	for i, s := range hist {
-		out[i] = newStatusEntry(s, taskID)
+		out[i] = newStatusEntry(s, ids)
 	}
 	return out
 }
@@ -134,8 +166,9 @@ func (t *Task) History() []mesos.TaskStatus {
 		return nil
 	}
 	out := make([]mesos.TaskStatus, len(t.Statuses))
+	ids := t.ids()
 	for i := range t.Statuses {
-		out[i] = t.Statuses[i].Status(t.Info.TaskID.Value)
+		out[i] = t.Statuses[i].Status(ids)
 	}
 	return out
 }
