@@ -19,7 +19,7 @@ type StatusEntry struct {
 	// every update carries both.
 	own        uint8
 	timestamp  float64
-	uuid       mesos.Bytes // shared with the task's pending acknowledgement
+	uuid       mesos.Bytes       // shared with the task's pending acknowledgement
 	agentID    *mesos.AgentID    // nil when none or the task's (own)
 	executorID *mesos.ExecutorID // nil when none or the task's id (own)
 	rare       *statusRare
