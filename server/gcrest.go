@@ -185,10 +185,14 @@ func readHeapMetrics() (allocs, live uint64) {
 	return allocs, live
 }
 
-// compactState has the state's records compacted (fsm.Compact), once the
-// server comes to rest.
+// compactState has the state's records compacted (fsm.Compact) and the
+// raft log's mapped pages released (logpages.go), once the server comes
+// to rest.
 func (s *Server) compactState() {
 	start := time.Now()
 	n, ok := s.fsm.Compact()
 	s.logger.Named("gc").Debug("at rest: the state's records compacted", "records", n, "installed", ok, "took", time.Since(start))
+	if s.logPages != nil {
+		s.logPages.Release()
+	}
 }

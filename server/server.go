@@ -56,6 +56,9 @@ type Server struct {
 	// logGrowth asks for a snapshot once the log has grown by its limit
 	// of bytes (logbytes.go); nil when not bounded so.
 	logGrowth *logGrowth
+	// logPages releases the raft log's mapped pages (logpages.go); nil
+	// for an in-memory log.
+	logPages *releasingStore
 	// metrics is this server's own Prometheus registry and metrics.
 	metrics     *serverMetrics
 	leaderObs   *raft.Observer
@@ -194,8 +197,9 @@ func (s *Server) setupRaft() error {
 		if err := os.MkdirAll(raftDir, 0o700); err != nil {
 			return fmt.Errorf("create raft dir: %w", err)
 		}
-		store, err := raftboltdb.New(raftboltdb.Options{
-			Path:        filepath.Join(raftDir, "raft.db"),
+		dbPath := filepath.Join(raftDir, "raft.db")
+		bolt, err := raftboltdb.New(raftboltdb.Options{
+			Path:        dbPath,
 			BoltOptions: boltOptions(),
 		})
 		if errors.Is(err, bbolt.ErrTimeout) {
@@ -204,7 +208,9 @@ func (s *Server) setupRaft() error {
 		if err != nil {
 			return fmt.Errorf("open raft store: %w", err)
 		}
+		store := newReleasingStore(bolt, dbPath, cfg.Logger.Named("raft-store"))
 		s.closers = append(s.closers, store.Close)
+		s.logPages = store
 		fss, err := raft.NewFileSnapshotStoreWithLogger(raftDir, 2, cfg.Logger.Named("snapshot"))
 		if err != nil {
 			s.closeAll()
