@@ -358,7 +358,7 @@ func (d *DRF) Recover(frameworkID, agentID string, res mesos.Resources, refuse t
 	if f := d.frameworks[frameworkID]; f != nil && refuse > 0 {
 		now := d.cfg.Clock.Now()
 		for _, g := range splitByRole(res) {
-			f.addFilter(agentID, filter{role: g.role, res: a.sharedFilter(g.res.Unallocate()), expiry: now.Add(refuse)}, now)
+			f.addFilter(a.id, filter{role: g.role, res: a.sharedFilter(g.res.Unallocate()), expiry: now.Add(refuse)}, now)
 		}
 	}
 	d.mu.Unlock()
@@ -384,8 +384,20 @@ func (d *DRF) Filter(frameworkID string, filters ...RecordedFilter) {
 		if res.HasAllocationInfo() {
 			res = res.Unallocate()
 		}
-		f.addFilter(x.AgentID, filter{role: x.Role, res: res, expiry: x.Until}, now)
+		f.addFilter(d.agentKey(x.AgentID), filter{role: x.Role, res: res, expiry: x.Until}, now)
 	}
+}
+
+// agentKey is the agent's id as the allocator's record of it holds it
+// (as given for an agent it does not know), for keys of maps that
+// outlive the call: every framework keeps filters by agent, and the ids
+// callers give are each their own copy (100 frameworks' filters kept
+// 100 copies of every agent's id).
+func (d *DRF) agentKey(agentID string) string {
+	if a := d.agents[agentID]; a != nil {
+		return a.id
+	}
+	return agentID
 }
 
 // SetGPUAware records whether a framework may be offered GPU agents.

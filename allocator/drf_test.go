@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"mesh/mesos"
 )
@@ -193,6 +195,33 @@ func TestDRF_DeclineFilterBlocksUntilExpiry(t *testing.T) {
 	wantOwners(t, pass(t, d, rec))
 	d.Revive("f1", nil)
 	wantOwners(t, pass(t, d, rec), "a1:f1")
+}
+
+// TestDRF_FiltersShareTheAgentsID: every framework's filters on an agent
+// are kept under the agent's one id string, whatever copy of it the
+// decline or the recorded filter came with.
+func TestDRF_FiltersShareTheAgentsID(t *testing.T) {
+	d, _, clock := newTestDRF(t)
+	d.AddAgent("a1", res(4, 4096), nil)
+	for _, fw := range []string{"f1", "f2", "f3"} {
+		d.AddFramework(fw, []string{"r"}, nil)
+	}
+	d.Recover("f1", strings.Clone("a1"), res(1, 128), time.Hour)
+	d.Recover("f2", strings.Clone("a1"), res(1, 128), time.Hour)
+	d.Filter("f3", RecordedFilter{AgentID: strings.Clone("a1"), Role: "r", Resources: res(1, 128), Until: clock.Now().Add(time.Hour)})
+	want := unsafe.StringData(d.agents["a1"].id)
+	for _, fw := range []string{"f1", "f2", "f3"} {
+		keys := 0
+		for k := range d.frameworks[fw].filters {
+			keys++
+			if k != "a1" || unsafe.StringData(k) != want {
+				t.Fatalf("%s keeps its filters under its own copy of the agent's id %q", fw, k)
+			}
+		}
+		if keys != 1 {
+			t.Fatalf("%s has filters on %d agents, want 1", fw, keys)
+		}
+	}
 }
 
 // A filter recorded by an earlier leader, installed before its agent is
