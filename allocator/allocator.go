@@ -115,6 +115,10 @@ type Allocator interface {
 	AllocateNow()
 	// Run drives the periodic and triggered passes until stop is closed.
 	Run(stop <-chan struct{})
+	// Compact copies what the allocator keeps for long (its decline
+	// filters) into packed arrays, and returns how many filters it
+	// copied. The server calls it when it comes to rest.
+	Compact() int
 }
 
 // RecordedFilter is a decline filter recorded in the replicated state.

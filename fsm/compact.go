@@ -6,6 +6,8 @@ import (
 	"weak"
 
 	"github.com/google/btree"
+
+	"mesh/mesos"
 )
 
 // A state that has taken 100,000 launches holds each task's record (and
@@ -72,6 +74,11 @@ func (f *FSM) compact(between func()) (int, bool) {
 	}
 	txn.Commit()
 	f.compaction.tasks, f.compaction.filters = weak.Make(newTasks), weak.Make(newFilters)
+	if newFilters != nil {
+		// The resources remembered for sharing are the copies before:
+		// the next filters share afresh.
+		forgetFilterResources()
+	}
 	// The observer holds the latest state it was given: given the one
 	// before, it would keep every old record alive until the next apply.
 	if obs := f.observer.Load(); obs != nil {
@@ -102,12 +109,17 @@ func compactTasks(tree *btree.BTreeG[keyed[*Task]]) (*btree.BTreeG[keyed[*Task]]
 	})
 }
 
-// compactFilters is tree with every filter set and its entries copied
-// into packed arrays (nil for nil).
+// compactFilters is tree with every filter set, its entries and their
+// resources copied into packed arrays (nil for nil). Entries that shared
+// resources share the copy.
 func compactFilters(tree *btree.BTreeG[keyed[*FilterSet]]) (*btree.BTreeG[keyed[*FilterSet]], int) {
 	var entries []FilterEntry
+	var resources mesos.ResourcePacker
 	return compactTree(tree, func(s *FilterSet) {
 		s.Filters = packInto(&entries, s.Filters, 2*compactSlab)
+		for i := range s.Filters {
+			s.Filters[i].Resources = resources.Pack(s.Filters[i].Resources)
+		}
 	})
 }
 

@@ -86,6 +86,11 @@ func TestFSM_CompactChangesNoValue(t *testing.T) {
 		if got == filters[i] || !reflect.DeepEqual(got, filters[i]) {
 			t.Fatalf("filter set %d: %+v, want a copy of %+v", i, got, filters[i])
 		}
+		for j, e := range got.Filters {
+			if &e.Resources[0] == &filters[i].Filters[j].Resources[0] {
+				t.Fatalf("filter set %d: the resources of filter %d were not copied", i, j)
+			}
+		}
 	}
 	if n, ok := f.Compact(); !ok || n != 0 {
 		t.Fatalf("a second compaction with nothing changed copied %d records (ok %v)", n, ok)

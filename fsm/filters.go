@@ -200,6 +200,13 @@ func sharedFilterResources(aid string, res mesos.Resources) mesos.Resources {
 	return res
 }
 
+// forgetFilterResources empties what sharedFilterResources remembers.
+func forgetFilterResources() {
+	filterResources.Lock()
+	clear(filterResources.byAgent)
+	filterResources.Unlock()
+}
+
 // offerFilters turns removed offers into filters lasting until d.Until.
 func offerFilters(offers []Offer, d *DeclineFilter) []OfferFilter {
 	out := make([]OfferFilter, 0, len(offers))

@@ -185,13 +185,19 @@ func readHeapMetrics() (allocs, live uint64) {
 	return allocs, live
 }
 
-// compactState has the state's records compacted (fsm.Compact) and the
-// raft log's mapped pages released (logpages.go), once the server comes
-// to rest.
+// compactState has the state's records compacted (fsm.Compact), a
+// leader's allocator its filters (allocator.Compact), and the raft log's
+// mapped pages released (logpages.go), once the server comes to rest.
 func (s *Server) compactState() {
 	start := time.Now()
 	n, ok := s.fsm.Compact()
-	s.logger.Named("gc").Debug("at rest: the state's records compacted", "records", n, "installed", ok, "took", time.Since(start))
+	logger := s.logger.Named("gc")
+	logger.Debug("at rest: the state's records compacted", "records", n, "installed", ok, "took", time.Since(start))
+	if m, err := s.currentMaster(); err == nil {
+		start = time.Now()
+		n := m.alloc.Compact()
+		logger.Debug("at rest: the allocator's filters compacted", "filters", n, "took", time.Since(start))
+	}
 	if s.logPages != nil {
 		s.logPages.Release()
 	}
