@@ -35,7 +35,7 @@ func agentCommand() *cli.Command {
 			&cli.Float64Flag{Name: "gc-disk-headroom", Value: d.GCDiskHeadroom, Usage: "share of the work directory's disk to keep free: sandboxes go at once when it is reached"},
 			&cli.StringFlag{Name: "fetcher-cache-dir", Usage: "where downloads of URIs marked cache are kept, a directory per task user (default: <work-dir>/fetcher-cache)"},
 			&cli.Int64Flag{Name: "fetcher-cache-size", Value: d.FetcherCacheSize >> 20, Usage: "size of the fetcher cache in MB; the least recently used downloads are removed beyond it"},
-			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
+			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ and a dump of the whole heap at /debug/heapdump on the HTTP address; off by default, as it exposes the process's internals"},
 			&cli.StringFlag{Name: "agent-join-token", Usage: "`FILE` holding the cluster's join token (the servers' -agent-join-token), with which this agent authenticates when it has no agent certificate; reread on SIGHUP"},
 			insecureFlag(),
 		}, append(append(append(agentAuthFlags(), tlsFlags()...), aclFlag()), logFlags()...)...),

@@ -51,7 +51,7 @@ func serverCommand() *cli.Command {
 			&cli.BoolFlag{Name: "http-limit-loopback", Usage: "apply -http-max-conns-per-ip to loopback clients too (on one machine every client has the same address)"},
 			&cli.IntFlag{Name: "max-framework-streams", Value: d.MaxFrameworkStreams, Usage: "framework event streams (SUBSCRIBE) open at once; more are answered 429"},
 			&cli.Int64Flag{Name: "max-snapshot-restore-bytes", Value: d.MaxSnapshotRestoreBytes, Usage: "largest snapshot a restore accepts"},
-			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ on the HTTP address; off by default, as it exposes the process's internals"},
+			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler (cpu and heap profiles, goroutine dumps) at /debug/pprof/ and a dump of the whole heap at /debug/heapdump on the HTTP address; off by default, as it exposes the process's internals"},
 		}, append(append(append(tlsFlags(), serverAuthFlags()...), aclFlag()), logFlags()...)...),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, "mesh")
