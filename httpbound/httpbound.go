@@ -115,6 +115,11 @@ func (c *limitedConn) Close() error {
 	return c.Conn.Close()
 }
 
+// NetConn is the connection under the limit, as tls.Conn gives its own:
+// a server that watches its sockets (for a peer's close, say) finds them
+// through it.
+func (c *limitedConn) NetConn() net.Conn { return c.Conn }
+
 func clientIP(a net.Addr) string {
 	if tcp, ok := a.(*net.TCPAddr); ok {
 		return tcp.IP.String()

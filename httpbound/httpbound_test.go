@@ -149,3 +149,32 @@ func TestProgressWrites_LongAnswerServedStalledClientCut(t *testing.T) {
 		t.Fatal("a write to a client that reads nothing did not time out")
 	}
 }
+
+// TestLimitConnsPerIP_TheSocketIsReachable: a limited connection gives
+// the TCP connection under it, as a TLS one does, for a server that
+// watches its sockets.
+func TestLimitConnsPerIP_TheSocketIsReachable(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := LimitConnsPerIP(raw, 2, true, "-the-flag")
+	defer ln.Close()
+	c, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	nc, ok := got.(interface{ NetConn() net.Conn })
+	if !ok {
+		t.Fatalf("a limited connection (%T) does not give its socket", got)
+	}
+	if _, ok := nc.NetConn().(*net.TCPConn); !ok {
+		t.Fatalf("under a limited connection: %T, want the TCP connection", nc.NetConn())
+	}
+}
