@@ -168,3 +168,7 @@ func (w *peerWatcher) fail() {
 		fn()
 	}
 }
+
+// peerCloseWatchable tells whether connections can be watched by epoll
+// here.
+func peerCloseWatchable() bool { return peerCloses() != nil }
