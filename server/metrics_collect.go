@@ -46,14 +46,11 @@ var (
 		"Tasks the replicated state holds (live and the completed ones it keeps), by state.", []string{"state"}, nil)
 	descOffers = prometheus.NewDesc("mesh_offers_outstanding",
 		"Offers made and not yet accepted, declined or rescinded.", nil, nil)
-	descParkedConns = prometheus.NewDesc("mesh_http_parked_connections",
-		"Idle keep-alive connections of calls parked in the epoll set, holding no goroutine until their next request.", nil, nil)
 )
 
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descIsLeader, descTerm, descLastLogIndex, descCommitIndex,
-		descAppliedIndex, descSnapshotBytes, descSnapshotIndex, descLogBytes, descAgents, descFrameworks, descTasks, descOffers,
-		descParkedConns} {
+		descAppliedIndex, descSnapshotBytes, descSnapshotIndex, descLogBytes, descAgents, descFrameworks, descTasks, descOffers} {
 		ch <- d
 	}
 	c.res.describe(ch)
@@ -83,9 +80,6 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 
 	if s.logGrowth != nil {
 		gauge(descLogBytes, float64(s.logGrowth.logBytes()))
-	}
-	if s.parker != nil {
-		gauge(descParkedConns, float64(s.parker.parkedNow.Load()))
 	}
 
 	st := s.fsm.State()

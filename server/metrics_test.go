@@ -162,7 +162,6 @@ func TestMetrics_PrometheusMatchesCluster(t *testing.T) {
 		p.expect(t, n, "mesh_tasks", "state", state)
 	}
 	p.expect(t, float64(len(st.Offers())), "mesh_offers_outstanding")
-	p.expectAtLeast(t, 0, "mesh_http_parked_connections")
 
 	p.expect(t, 1, "mesh_raft_is_leader")
 	p.expect(t, 1, "mesh_raft_leader_changes_total")

@@ -205,15 +205,8 @@ func (p *connParker) expire(pc *parkedConn) {
 	}
 }
 
-// deliver hands conn to the server's listener without waiting for it
-// (closes it once the listener is closed).
+// deliver hands conn to the server's listener without waiting for it.
 func (p *connParker) deliver(conn net.Conn) {
-	select {
-	case <-p.done:
-		conn.Close()
-		return
-	default:
-	}
 	select {
 	case p.back <- conn:
 		return
