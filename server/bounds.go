@@ -28,15 +28,6 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 	}
 }
 
-// idleTimeout is how long net/http keeps an idle keep-alive connection
-// given the server's idle and read timeouts (0: for ever).
-func idleTimeout(idle, read time.Duration) time.Duration {
-	if idle == 0 {
-		idle = read
-	}
-	return max(idle, 0)
-}
-
 // enterFrameworkStream takes one of the MaxFrameworkStreams slots for a
 // framework's event stream, or answers 429 saying why: each stream holds
 // a connection, a goroutine and a backlog on the leader. release gives

@@ -168,7 +168,3 @@ func (w *peerWatcher) fail() {
 		fn()
 	}
 }
-
-// peerCloseWatchable tells whether connections can be watched by epoll
-// here.
-func peerCloseWatchable() bool { return peerCloses() != nil }

@@ -6,6 +6,3 @@ import "net"
 
 // watchPeerClose has no epoll here: the caller watches conn itself.
 func watchPeerClose(net.Conn, func()) (stop func(), ok bool) { return nil, false }
-
-// peerCloseWatchable is false: there is no epoll set here.
-func peerCloseWatchable() bool { return false }

@@ -67,9 +67,7 @@ type Server struct {
 	// whose log is behind its own (campaign.go).
 	behindCandidates *candidateWatch
 
-	httpLn net.Listener
-	// parker parks the idle connections of calls (parkidle.go).
-	parker  *connParker
+	httpLn  net.Listener
 	httpSrv *http.Server
 	// peerTransport carries requests to other servers over TLS (nil
 	// without TLS).
@@ -116,13 +114,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on -http-addr %s: %w", cfg.HTTPAddr, err)
 	}
-	s.parker = newConnParker(idleTimeout(cfg.HTTPIdleTimeout, cfg.HTTPReadTimeout))
-	s.httpLn = s.parker.listener(s.tlsListener(httpbound.LimitConnsPerIP(ln, cfg.HTTPMaxConnsPerIP, cfg.HTTPLimitLoopback, "-http-max-conns-per-ip")))
+	s.httpLn = s.tlsListener(httpbound.LimitConnsPerIP(ln, cfg.HTTPMaxConnsPerIP, cfg.HTTPLimitLoopback, "-http-max-conns-per-ip"))
 	if err := s.setupRaft(); err != nil {
 		ln.Close()
 		return nil, err
 	}
-	s.httpSrv = s.httpServer(s.parker.handler(s.identify(s.instrument(s.limitBodies(s.authenticate(s.routes()))))))
+	s.httpSrv = s.httpServer(s.identify(s.instrument(s.limitBodies(s.authenticate(s.routes())))))
 	s.setupTLSHTTP()
 	return s, nil
 }
