@@ -69,23 +69,25 @@ func parseMapsLine(line string, dev, ino uint64) ([2]uintptr, bool) {
 	if n, err := strconv.ParseUint(f[4], 10, 64); err != nil || n != ino {
 		return [2]uintptr{}, false
 	}
-	major, minor, ok := strings.Cut(f[3], ":")
-	if !ok {
+	maj, mnr, ok := hexPair(f[3], ":", 32)
+	if !ok || unix.Mkdev(uint32(maj), uint32(mnr)) != dev {
 		return [2]uintptr{}, false
 	}
-	maj, err1 := strconv.ParseUint(major, 16, 32)
-	mnr, err2 := strconv.ParseUint(minor, 16, 32)
-	if err1 != nil || err2 != nil || unix.Mkdev(uint32(maj), uint32(mnr)) != dev {
-		return [2]uintptr{}, false
-	}
-	lo, hi, ok := strings.Cut(f[0], "-")
-	if !ok {
-		return [2]uintptr{}, false
-	}
-	start, err1 := strconv.ParseUint(lo, 16, 64)
-	end, err2 := strconv.ParseUint(hi, 16, 64)
-	if err1 != nil || err2 != nil || end <= start {
+	start, end, ok := hexPair(f[0], "-", 64)
+	if !ok || end <= start {
 		return [2]uintptr{}, false
 	}
 	return [2]uintptr{uintptr(start), uintptr(end)}, true
+}
+
+// hexPair reads two hexadecimal numbers of at most bits bits separated
+// by sep.
+func hexPair(s, sep string, bits int) (a, b uint64, ok bool) {
+	x, y, ok := strings.Cut(s, sep)
+	if !ok {
+		return 0, 0, false
+	}
+	a, err1 := strconv.ParseUint(x, 16, bits)
+	b, err2 := strconv.ParseUint(y, 16, bits)
+	return a, b, err1 == nil && err2 == nil
 }

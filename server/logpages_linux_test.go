@@ -70,15 +70,7 @@ func TestReleasingStore_TruncationLeavesNoLogPagesMapped(t *testing.T) {
 		} else {
 			t.Cleanup(func() { bolt.Close() })
 		}
-		for i := uint64(1); i <= entries; i += 64 {
-			var batch []*raft.Log
-			for j := i; j < i+64; j++ {
-				batch = append(batch, &raft.Log{Index: j, Term: 1, Data: bytes.Repeat([]byte{byte(j)}, size)})
-			}
-			if err := store.StoreLogs(batch); err != nil {
-				t.Fatal(err)
-			}
-		}
+		storeEntries(t, store, entries, size)
 		if err := store.DeleteRange(1, entries-10); err != nil {
 			t.Fatal(err)
 		}
@@ -92,15 +84,7 @@ func TestReleasingStore_TruncationLeavesNoLogPagesMapped(t *testing.T) {
 	if released > 256<<10 {
 		t.Fatalf("after a truncation %d bytes of %s stay mapped (a plain store: %d)", released, path, plain)
 	}
-	for i := uint64(entries - 9); i <= entries; i++ {
-		var l raft.Log
-		if err := store.GetLog(i, &l); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(l.Data, bytes.Repeat([]byte{byte(i)}, size)) {
-			t.Fatalf("entry %d reads back changed", i)
-		}
-	}
+	checkEntries(t, store, entries-9, entries, size)
 	if err := store.StoreLogs([]*raft.Log{{Index: entries + 1, Term: 1, Data: []byte("after")}}); err != nil {
 		t.Fatal(err)
 	}
@@ -156,28 +140,8 @@ func TestReleasingStore_ReleaseDropsPagesReadBack(t *testing.T) {
 	}
 	store := newReleasingStore(bolt, path, hclog.NewNullLogger())
 	defer store.Close()
-	for i := uint64(1); i <= entries; i += 64 {
-		var batch []*raft.Log
-		for j := i; j < i+64; j++ {
-			batch = append(batch, &raft.Log{Index: j, Term: 1, Data: bytes.Repeat([]byte{byte(j)}, size)})
-		}
-		if err := store.StoreLogs(batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	readAll := func() {
-		t.Helper()
-		for i := uint64(1); i <= entries; i++ {
-			var l raft.Log
-			if err := store.GetLog(i, &l); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(l.Data, bytes.Repeat([]byte{byte(i)}, size)) {
-				t.Fatalf("entry %d reads back changed", i)
-			}
-		}
-	}
-	readAll()
+	storeEntries(t, store, entries, size)
+	checkEntries(t, store, 1, entries, size)
 	read := mappedResident(t, path)
 	if read < 4<<20 {
 		t.Skipf("reading the log back left only %d bytes mapped here; nothing to release", read)
@@ -186,5 +150,34 @@ func TestReleasingStore_ReleaseDropsPagesReadBack(t *testing.T) {
 	if left := mappedResident(t, path); left > 256<<10 {
 		t.Fatalf("after Release %d bytes stay mapped (%d before)", left, read)
 	}
-	readAll()
+	checkEntries(t, store, 1, entries, size)
+}
+
+// storeEntries stores entries 1 to n in batches of 64, each size bytes
+// of its index.
+func storeEntries(t *testing.T, store raft.LogStore, n uint64, size int) {
+	t.Helper()
+	for i := uint64(1); i <= n; i += 64 {
+		var batch []*raft.Log
+		for j := i; j < i+64 && j <= n; j++ {
+			batch = append(batch, &raft.Log{Index: j, Term: 1, Data: bytes.Repeat([]byte{byte(j)}, size)})
+		}
+		if err := store.StoreLogs(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkEntries reads entries from to to back as storeEntries wrote them.
+func checkEntries(t *testing.T, store raft.LogStore, from, to uint64, size int) {
+	t.Helper()
+	for i := from; i <= to; i++ {
+		var l raft.Log
+		if err := store.GetLog(i, &l); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(l.Data, bytes.Repeat([]byte{byte(i)}, size)) {
+			t.Fatalf("entry %d reads back changed", i)
+		}
+	}
 }
