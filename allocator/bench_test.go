@@ -197,3 +197,30 @@ func BenchmarkRestoreFilters(b *testing.B) {
 		d.Filter("f", filters...)
 	}
 }
+
+// BenchmarkCompactFilters: what DRF.Compact holds the allocator for at
+// 100 frameworks each with a filter on each of 1,300 agents (130,000
+// filters, as a leader at rest after placing 100,000 tasks on 5,000
+// agents holds), the agents' filter resources shared as declines share
+// them.
+func BenchmarkCompactFilters(b *testing.B) {
+	const agents, frameworks = 1300, 100
+	d, _, clock := newTestDRF(b)
+	until := clock.Now().Add(time.Hour)
+	filters := make([]RecordedFilter, agents)
+	for i := range filters {
+		res := mesos.Resources{mesos.ScalarResource("cpus", 3.5), mesos.ScalarResource("mem", float64(6000+i))}
+		filters[i] = RecordedFilter{AgentID: fmt.Sprintf("a%d", i), Role: "*", Resources: res, Until: until}
+	}
+	for f := range frameworks {
+		id := fmt.Sprintf("f%d", f)
+		d.AddFramework(id, []string{"*"}, nil)
+		d.Filter(id, filters...)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if n := d.Compact(); n != agents*frameworks {
+			b.Fatalf("compacted %d filters", n)
+		}
+	}
+}
