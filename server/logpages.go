@@ -29,8 +29,10 @@ type releasingStore struct {
 	store *raftboltdb.BoltStore
 	path  string
 	// mu is held across every write to the store, its close, and a
-	// release.
+	// release; closed is set once the store is closed: the file's
+	// mapping is gone, and one found later is another store's.
 	mu     sync.Mutex
+	closed bool
 	logger hclog.Logger
 }
 
@@ -69,7 +71,12 @@ func (r *releasingStore) SetUint64(k []byte, v uint64) error {
 	return r.write(func() error { return r.store.SetUint64(k, v) })
 }
 
-func (r *releasingStore) Close() error { return r.write(r.store.Close) }
+func (r *releasingStore) Close() error {
+	return r.write(func() error {
+		r.closed = true
+		return r.store.Close()
+	})
+}
 
 // DeleteRange truncates the log, then releases the mapped pages.
 func (r *releasingStore) DeleteRange(min, max uint64) error {
@@ -95,6 +102,9 @@ func (r *releasingStore) Release() {
 
 // release drops the mapped pages of the store's file; r.mu is held.
 func (r *releasingStore) release(after string) {
+	if r.closed {
+		return
+	}
 	spanned, err := releaseMappedPages(r.path)
 	if err != nil {
 		r.logger.Warn("could not release the raft log's mapped pages", "path", r.path, "error", err)

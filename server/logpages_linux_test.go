@@ -181,3 +181,32 @@ func checkEntries(t *testing.T, store raft.LogStore, from, to uint64, size int) 
 		}
 	}
 }
+
+// TestReleasingStore_ClosedReleasesNothing: a closed store leaves alone
+// a mapping of its file that another store made since.
+func TestReleasingStore_ClosedReleasesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "raft.db")
+	bolt, err := raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: boltOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := newReleasingStore(bolt, path, hclog.NewNullLogger())
+	storeEntries(t, old, 256, 16<<10)
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: boltOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	checkEntries(t, again, 1, 256, 16<<10)
+	mapped := mappedResident(t, path)
+	if mapped < 1<<20 {
+		t.Skipf("reading the log back left only %d bytes mapped here", mapped)
+	}
+	old.Release()
+	if left := mappedResident(t, path); left < mapped {
+		t.Fatalf("a closed store released another's mapping: %d bytes mapped, %d before", left, mapped)
+	}
+}
