@@ -34,8 +34,9 @@ import (
 // second, and a window is busy as soon as they pass that budget, which
 // puts the target back at once: a burst of work runs at most a second at
 // the lower target, while a scrape of the metrics or a framework's
-// occasional call, far under the budget, leaves a window quiet. A new leader that is settling (settle.go) owns the
-// target meanwhile, and this waits. Coming to rest, before it returns
+// occasional call, far under the budget, leaves a window quiet. A new
+// leader that is settling (settle.go) owns the target meanwhile, and
+// this waits. Coming to rest, before it returns
 // the freed memory, it has the state's records compacted (fsm.Compact):
 // packed into arrays of their own, they leave the pages they were spread
 // over free to return.
