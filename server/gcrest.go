@@ -36,10 +36,10 @@ import (
 // the lower target, while a scrape of the metrics or a framework's
 // occasional call, far under the budget, leaves a window quiet. A new
 // leader that is settling (settle.go) owns the target meanwhile, and
-// this waits. Coming to rest, before it returns
-// the freed memory, it has the state's records compacted (fsm.Compact):
-// packed into arrays of their own, they leave the pages they were spread
-// over free to return.
+// this waits. Coming to rest, before it returns the freed memory, it has
+// the state's records and the allocator's filters compacted: packed into
+// arrays of their own, they leave the pages they were spread over free
+// to return (compactState, which also drops the raft log's mapped pages).
 //
 // The GC target is the process'. One server runs in a process (tests run
 // several; each then judges from the same process-wide figures, and puts
