@@ -1,6 +1,9 @@
 package allocator
 
-import "mesh/mesos"
+import (
+	"mesh/mesos"
+	"mesh/slab"
+)
 
 // A leader that placed 100,000 tasks holds a decline filter for nearly
 // every framework on every agent it declined: made one by one while the
@@ -23,17 +26,12 @@ func (d *DRF) Compact() int {
 	for _, a := range d.agents {
 		a.filtered = packer.Pack(a.filtered)
 	}
-	var slab []filter
+	var filters []filter
 	n := 0
 	for _, f := range d.frameworks {
 		m := make(map[string][]filter, len(f.filters))
 		for agentID, fs := range f.filters {
-			if len(slab) < len(fs) {
-				slab = make([]filter, max(filterSlab, len(fs)))
-			}
-			c := slab[:len(fs):len(fs)]
-			slab = slab[len(fs):]
-			copy(c, fs)
+			c := slab.Copy(&filters, fs, filterSlab)
 			for i := range c {
 				c[i].res = packer.Pack(c[i].res)
 			}

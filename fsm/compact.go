@@ -8,6 +8,7 @@ import (
 	"github.com/google/btree"
 
 	"mesh/mesos"
+	"mesh/slab"
 )
 
 // A state that has taken 100,000 launches holds each task's record (and
@@ -96,14 +97,14 @@ func compactTasks(tree *btree.BTreeG[keyed[*Task]]) (*btree.BTreeG[keyed[*Task]]
 	var hist []StatusEntry
 	var uuids []byte
 	return compactTree(tree, func(t *Task) {
-		t.PendingAck = packInto(&uuids, t.PendingAck, 32*compactSlab)
-		t.Statuses = packInto(&hist, t.Statuses, 2*compactSlab)
+		t.PendingAck = slab.Copy(&uuids, t.PendingAck, 32*compactSlab)
+		t.Statuses = slab.Copy(&hist, t.Statuses, 2*compactSlab)
 		for i := range t.Statuses {
 			e := &t.Statuses[i]
 			if len(t.PendingAck) > 0 && bytes.Equal(e.uuid, t.PendingAck) {
 				e.uuid = t.PendingAck
 			} else {
-				e.uuid = packInto(&uuids, e.uuid, 32*compactSlab)
+				e.uuid = slab.Copy(&uuids, e.uuid, 32*compactSlab)
 			}
 		}
 	})
@@ -116,7 +117,7 @@ func compactFilters(tree *btree.BTreeG[keyed[*FilterSet]]) (*btree.BTreeG[keyed[
 	var entries []FilterEntry
 	var resources mesos.ResourcePacker
 	return compactTree(tree, func(s *FilterSet) {
-		s.Filters = packInto(&entries, s.Filters, 2*compactSlab)
+		s.Filters = slab.Copy(&entries, s.Filters, 2*compactSlab)
 		for i := range s.Filters {
 			s.Filters[i].Resources = resources.Pack(s.Filters[i].Resources)
 		}
@@ -146,21 +147,4 @@ func compactTree[R any](tree *btree.BTreeG[keyed[*R]], pack func(*R)) (*btree.BT
 		return true
 	})
 	return out, n
-}
-
-// packInto copies s into the front of *slab (a new slab of at least size
-// elements when it has too little room left) and returns the copy, whose
-// capacity is its length: appending to it never writes into its
-// neighbours'.
-func packInto[E any](slab *[]E, s []E, size int) []E {
-	if len(s) == 0 {
-		return s
-	}
-	if len(*slab) < len(s) {
-		*slab = make([]E, max(size, len(s)))
-	}
-	c := (*slab)[:len(s):len(s)]
-	copy(c, s)
-	*slab = (*slab)[len(s):]
-	return c
 }

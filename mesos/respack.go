@@ -1,5 +1,7 @@
 package mesos
 
+import "mesh/slab"
+
 // ResourcePacker copies Resources into arrays it shares among them: the
 // resources themselves, their scalars and their ranges, each kind in
 // arrays of many. A process that keeps many small Resources for long
@@ -42,24 +44,17 @@ func (p *ResourcePacker) Pack(rs Resources) Resources {
 	if c, ok := p.packed[&rs[0]]; ok && len(c) == len(rs) {
 		return c
 	}
-	out := carve(&p.resources, len(rs), packResources)
-	for i := range rs {
+	out := slab.Copy(&p.resources, rs, packResources)
+	for i := range out {
 		r := &out[i]
-		*r = rs[i]
 		r.Name, r.Type, r.Role = usualString(r.Name), usualString(r.Type), usualString(r.Role)
-		if rs[i].Scalar != nil {
-			s := carve(&p.scalars, 1, packScalars)
-			s[0] = *rs[i].Scalar
-			r.Scalar = &s[0]
+		if r.Scalar != nil {
+			r.Scalar = slab.One(&p.scalars, *r.Scalar, packScalars)
 		}
-		if rs[i].Ranges != nil {
-			g := carve(&p.ranges, 1, packRanges)
-			g[0].Range = rs[i].Ranges.Range // nil or empty as it was
-			if n := len(g[0].Range); n > 0 {
-				g[0].Range = carve(&p.rangeVals, n, packRangeVals)
-				copy(g[0].Range, rs[i].Ranges.Range)
-			}
-			r.Ranges = &g[0]
+		if r.Ranges != nil {
+			// An empty list of ranges stays as it was, nil or not.
+			g := Ranges{Range: slab.Copy(&p.rangeVals, r.Ranges.Range, packRangeVals)}
+			r.Ranges = slab.One(&p.ranges, g, packRanges)
 		}
 	}
 	if p.packed == nil {
@@ -67,17 +62,6 @@ func (p *ResourcePacker) Pack(rs Resources) Resources {
 	}
 	p.packed[&rs[0]] = out
 	return out
-}
-
-// carve takes n elements off the front of *slab (a new slab of at least
-// size elements when it has too few left), capacity n.
-func carve[E any](slab *[]E, n, size int) []E {
-	if len(*slab) < n {
-		*slab = make([]E, max(size, n))
-	}
-	c := (*slab)[:n:n]
-	*slab = (*slab)[n:]
-	return c
 }
 
 // usualString is the constant equal to s among the names, types and
