@@ -79,17 +79,25 @@ func TestLimitConnsPerIP_LoopbackExemptByDefault(t *testing.T) {
 	ln := LimitConnsPerIP(raw, 1, false, "-the-flag")
 	defer ln.Close()
 	for i := 0; i < 3; i++ {
-		c, err := net.Dial("tcp", raw.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		s, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		dialAccepted(t, raw, ln)
 	}
+}
+
+// dialAccepted dials raw and returns the connection ln accepted for it;
+// both are closed when the test ends.
+func dialAccepted(t *testing.T, raw, ln net.Listener) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // TestProgressWrites_LongAnswerServedStalledClientCut: an answer that
@@ -160,16 +168,7 @@ func TestLimitConnsPerIP_TheSocketIsReachable(t *testing.T) {
 	}
 	ln := LimitConnsPerIP(raw, 2, true, "-the-flag")
 	defer ln.Close()
-	c, err := net.Dial("tcp", raw.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	got, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer got.Close()
+	got := dialAccepted(t, raw, ln)
 	nc, ok := got.(interface{ NetConn() net.Conn })
 	if !ok {
 		t.Fatalf("a limited connection (%T) does not give its socket", got)
