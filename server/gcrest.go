@@ -66,7 +66,8 @@ type restingGC struct {
 	// heap the last collection found live (runtime/metrics); settled runs
 	// f unless a new leader is settling, which owns the target then;
 	// setGC and freeMemory are debug.SetGCPercent and debug.FreeOSMemory;
-	// compact, when set, compacts the state's records.
+	// compact, when set, compacts what the server keeps for long
+	// (compactState).
 	read       func() (allocs, live uint64)
 	settled    func(f func()) bool
 	setGC      func(int) int
