@@ -80,7 +80,13 @@ func (o *agentObserver) tick() {
 			return
 		}
 	}
-	o.ac.send(o.ping)
+	ping := o.ping
+	if o.timeouts > 0 {
+		// The agent learns its answers are not arriving (on a pong
+		// stream, it answers with calls from now on).
+		ping = &agentapi.Event{Type: agentapi.EventPing, Term: o.ping.Term, Ping: &agentapi.Ping{Unanswered: o.timeouts}}
+	}
+	o.ac.send(ping)
 	o.pinged = true
 	o.timer.Reset(o.m.s.cfg.AgentPingTimeout)
 	o.mu.Unlock()

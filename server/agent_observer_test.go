@@ -18,7 +18,13 @@ import (
 // TASK_UNREACHABLE, and when the agent re-registers the task is
 // TASK_RUNNING again, not killed. An agent of an older version, which
 // does not advertise pings, is not marked unreachable for its silence.
+// The agent answers with PONG calls, or on a pong stream.
 func TestAgent_SilentAgentMarkedUnreachableByPings(t *testing.T) {
+	t.Run("calls", func(t *testing.T) { testSilentAgentMarkedUnreachable(t, false) })
+	t.Run("stream", func(t *testing.T) { testSilentAgentMarkedUnreachable(t, true) })
+}
+
+func testSilentAgentMarkedUnreachable(t *testing.T, pongStream bool) {
 	srv := servertest.NewServer(t, servertest.Options{Tweak: func(c *server.Config) {
 		c.AgentPingTimeout = 100 * time.Millisecond
 		c.MaxAgentPingTimeouts = 3
@@ -29,6 +35,7 @@ func TestAgent_SilentAgentMarkedUnreachableByPings(t *testing.T) {
 	old.Start(t)
 	agent := servertest.NewSimAgent(srv.HTTPAddr(), agentResources())
 	agent.Pings = true
+	agent.PongStream = pongStream
 	agent.Start(t)
 	f := subscribe(t, srv.HTTPAddr(), subscribeBody("pa", "", `"failover_timeout":60,"capabilities":[{"type":"PARTITION_AWARE"}]`))
 	f.subscribed()
@@ -55,6 +62,12 @@ func TestAgent_SilentAgentMarkedUnreachableByPings(t *testing.T) {
 	servertest.WaitFor(t, 10*time.Second, "6 pings answered", func() bool { return agent.PingsReceived() >= 6 })
 	if a := srv.FSM().State().Agent(agent.ID); a.State != "active" {
 		t.Fatalf("an agent that answers pings is %s", a.State)
+	}
+	// On a stream, a PING that comes before the leader has accepted it is
+	// answered with a call too.
+	onStream, calls := agent.PongsSent()
+	if pongStream && (onStream < 5 || calls > 1) || !pongStream && (onStream != 0 || calls < 6) {
+		t.Fatalf("pings answered on the stream %d, with calls %d", onStream, calls)
 	}
 
 	agent.Mute(true)

@@ -235,6 +235,10 @@ func (s *Server) leaderPostJSON(w http.ResponseWriter, r *http.Request, v any) *
 
 // handleAgent serves the internal agent protocol.
 func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Content-Type") == agentapi.PongStreamContentType {
+		s.handlePongStream(w, r)
+		return
+	}
 	var call agentapi.Call
 	m := s.leaderPostJSON(w, r, &call)
 	if m == nil {

@@ -348,6 +348,8 @@ type agentConn struct {
 	// looked.
 	pings    bool
 	answered atomic.Bool
+	// pongs is the agent's pong stream, while it has one.
+	pongs atomic.Pointer[pongStream]
 }
 
 func newAgentConn(id string, pings bool) *agentConn {
@@ -359,6 +361,14 @@ func newAgentConn(id string, pings bool) *agentConn {
 func (ac *agentConn) send(ev *agentapi.Event) { ac.out.push(ev, nil) }
 
 func (ac *agentConn) close() { ac.out.close(nil) }
+
+// endPongs ends the agent's pong stream, if it has one: its command
+// stream has ended.
+func (ac *agentConn) endPongs() {
+	if p := ac.pongs.Swap(nil); p != nil {
+		p.end(0, "")
+	}
+}
 
 // streamOf returns the connection of framework fid, nil when it is not
 // connected.

@@ -17,6 +17,9 @@ import (
 	"mesh/mesos/scheduler"
 )
 
+// leaderCapabilities are what the leader offers an agent in REGISTERED.
+var leaderCapabilities = []string{agentapi.CapabilityPongStream}
+
 // agentSubscribe registers or re-registers an agent, reconciles the tasks
 // it reports against the replicated state and serves its command stream.
 func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *agentapi.Subscribe) error {
@@ -167,6 +170,7 @@ func (m *master) agentSubscribe(w http.ResponseWriter, r *http.Request, sub *age
 	if err := writeEvent(rw, &agentapi.Event{Type: agentapi.EventRegistered, Term: m.term, Registered: &agentapi.Registered{
 		AgentID: mesos.AgentID{Value: agent.ID}, MasterInfo: m.info,
 		HeartbeatIntervalSeconds: m.s.cfg.HeartbeatInterval.Seconds(),
+		Capabilities:             leaderCapabilities,
 	}}); err != nil {
 		m.agentDisconnected(ac)
 		return nil
@@ -236,6 +240,7 @@ func (m *master) countAgent(aid string, add func()) {
 // AgentReregisterTimeout to come back.
 func (m *master) agentDisconnected(ac *agentConn) {
 	ac.close()
+	ac.endPongs()
 	m.mu.Lock()
 	current := m.agents[ac.id] == ac
 	if current {

@@ -92,6 +92,16 @@ func (o *outbox[T]) take() []T {
 // close ends the stream; final, when given, is its last event.
 func (o *outbox[T]) close(final *T) { o.shut(final, final == nil) }
 
+// ended reports whether the stream has been closed.
+func (o *outbox[T]) ended() bool {
+	select {
+	case <-o.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // shut ends the stream with final as its last event (nil: none); with
 // abort, a write in progress is cut short: the client is not taking what
 // it is sent, so final is written only if the connection still takes it.

@@ -73,6 +73,24 @@ func watchPeerClose(conn net.Conn, closed func()) (stop func(), ok bool) {
 	return w.add(rc, closed)
 }
 
+// watchReadable calls ready, once, when conn becomes readable (or its
+// peer closes it); rearm arms it again once what was ready has been read
+// (false when it cannot be: the caller then ends its use of conn), stop
+// ends the watch (before closing conn). ok is false when conn cannot be
+// watched this way: the caller reads it otherwise.
+func watchReadable(conn net.Conn, ready func()) (rearm func() bool, stop func(), ok bool) {
+	rc := rawConn(conn)
+	w := peerCloses()
+	if rc == nil || w == nil {
+		return nil, nil, false
+	}
+	stop, tok, ok := w.watch(rc, ready)
+	if !ok {
+		return nil, nil, false
+	}
+	return func() bool { return w.rearm(rc, tok, ready) }, stop, true
+}
+
 // rawConn is the socket under conn (through TLS), or nil.
 func rawConn(conn net.Conn) syscall.RawConn {
 	for {
@@ -92,24 +110,25 @@ func rawConn(conn net.Conn) syscall.RawConn {
 }
 
 func (w *peerWatcher) add(rc syscall.RawConn, closed func()) (func(), bool) {
+	stop, _, ok := w.watch(rc, closed)
+	return stop, ok
+}
+
+// watch arms the socket under rc to call fn once it becomes readable,
+// under a new token.
+func (w *peerWatcher) watch(rc syscall.RawConn, fn func()) (stop func(), tok uint64, ok bool) {
 	w.mu.Lock()
 	if w.broken {
 		w.mu.Unlock()
-		return nil, false
+		return nil, 0, false
 	}
 	w.next++
-	tok := w.next
-	w.fns[tok] = closed
+	tok = w.next
+	w.fns[tok] = fn
 	w.mu.Unlock()
-	var ctlErr error
-	err := rc.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT}
-		ev.Fd, ev.Pad = int32(uint32(tok)), int32(uint32(tok>>32))
-		ctlErr = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
-	})
-	if err = errors.Join(err, ctlErr); err != nil {
+	if err := w.ctl(rc, unix.EPOLL_CTL_ADD, tok); err != nil {
 		w.forget(tok)
-		return nil, false
+		return nil, 0, false
 	}
 	return func() {
 		w.forget(tok)
@@ -118,7 +137,37 @@ func (w *peerWatcher) add(rc syscall.RawConn, closed func()) (func(), bool) {
 		_ = rc.Control(func(fd uintptr) {
 			_ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
 		})
-	}, true
+	}, tok, true
+}
+
+// rearm arms a socket whose token has fired to call fn again: false when
+// it cannot be (it is closed or no longer watched, or epoll failed). A
+// socket readable already reports at once.
+func (w *peerWatcher) rearm(rc syscall.RawConn, tok uint64, fn func()) bool {
+	w.mu.Lock()
+	if w.broken {
+		w.mu.Unlock()
+		return false
+	}
+	w.fns[tok] = fn
+	w.mu.Unlock()
+	if err := w.ctl(rc, unix.EPOLL_CTL_MOD, tok); err != nil {
+		w.forget(tok)
+		return false
+	}
+	return true
+}
+
+// ctl adds (or modifies) the socket under rc to report, once, that it is
+// readable or its peer closed it, under tok.
+func (w *peerWatcher) ctl(rc syscall.RawConn, op int, tok uint64) error {
+	var ctlErr error
+	err := rc.Control(func(fd uintptr) {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT}
+		ev.Fd, ev.Pad = int32(uint32(tok)), int32(uint32(tok>>32))
+		ctlErr = unix.EpollCtl(w.epfd, op, int(fd), &ev)
+	})
+	return errors.Join(err, ctlErr)
 }
 
 // forget drops a token's function and returns it (nil if it was gone).

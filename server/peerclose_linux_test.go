@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -228,5 +229,61 @@ func TestDetachedStream_NoGoroutinePerIdleStream(t *testing.T) {
 	}
 	if e := ended.Load(); e != n+1 {
 		t.Fatalf("%d streams ended after their clients closed, want %d", e, n+1)
+	}
+}
+
+// TestWatchReadable_ReportsOncePerArming: a readable watch reports once
+// per arming; armed again, it reports what is still unread at once and
+// what comes next; stopped, it reports nothing more (a second watch's
+// report shows the watcher went past it); a closed socket cannot be
+// armed.
+func TestWatchReadable_ReportsOncePerArming(t *testing.T) {
+	ln := listen(t)
+	srv, cli := connPair(t, ln)
+	ready := make(chan struct{}, 4)
+	rearm, stop, ok := watchReadable(srv, func() { ready <- struct{}{} })
+	if !ok {
+		t.Fatal("a TCP connection could not be watched")
+	}
+	write := func(s string) {
+		t.Helper()
+		if _, err := cli.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a")
+	waitCalled(t, ready, "the first byte")
+	write("b") // not armed: not reported yet
+	if !rearm() {
+		t.Fatal("rearm failed")
+	}
+	waitCalled(t, ready, "bytes unread when armed again")
+	buf := make([]byte, 2)
+	if n, err := io.ReadFull(srv, buf); n != 2 || err != nil {
+		t.Fatalf("read %d, %v", n, err)
+	}
+	if !rearm() {
+		t.Fatal("rearm failed")
+	}
+	write("c")
+	waitCalled(t, ready, "a byte after arming")
+	stop()
+	write("d")
+
+	srv2, cli2 := connPair(t, ln)
+	ready2 := make(chan struct{}, 1)
+	_, stop2, ok := watchReadable(srv2, func() { ready2 <- struct{}{} })
+	if !ok {
+		t.Fatal("a TCP connection could not be watched")
+	}
+	defer stop2()
+	cli2.Close()
+	waitCalled(t, ready2, "the second peer's close")
+	if len(ready) != 0 {
+		t.Fatal("a stopped watch reported")
+	}
+	srv.Close()
+	if rearm() {
+		t.Fatal("a closed socket was armed")
 	}
 }

@@ -11,6 +11,7 @@ package agentapi
 import (
 	"encoding/json"
 	"io"
+	"slices"
 	"time"
 
 	"mesh/mesos"
@@ -47,6 +48,27 @@ const CapabilityPing = "PING"
 // longer runs. An agent of an older version lists none and the leader
 // keeps its records.
 const CapabilityExecutors = "EXECUTORS"
+
+// CapabilityPongStream, advertised by the leader in
+// Registered.Capabilities, says the agent may answer PINGs on a stream
+// of its own instead of one PONG call each: a POST to Path with
+// Content-Type PongStreamContentType whose chunked body is RecordIO
+// records of PONG calls, the first sent at once. The leader answers 200
+// once the first record names an agent subscribed to it and reads the
+// records as they come; the response's body stays empty unless the
+// leader ends the stream, when it says why. An idle agent then holds no
+// call connection open: the leader keeps a stream's socket in its epoll
+// set, not a goroutine and buffers. An older leader does not advertise
+// it, and its agents answer with PONG calls.
+const CapabilityPongStream = "PONG_STREAM"
+
+// PongStreamContentType and PongStreamMessageType are the Content-Type
+// and Message-Content-Type of a stream of PONG calls (the headers Mesos
+// gives a streamed request of RecordIO records).
+const (
+	PongStreamContentType = "application/recordio"
+	PongStreamMessageType = "application/json"
+)
 
 // Call is one request from an agent to the server.
 type Call struct {
@@ -103,14 +125,7 @@ type Subscribe struct {
 }
 
 // HasCapability reports whether the agent advertised capability c.
-func (s *Subscribe) HasCapability(c string) bool {
-	for _, have := range s.Capabilities {
-		if have == c {
-			return true
-		}
-	}
-	return false
-}
+func (s *Subscribe) HasCapability(c string) bool { return slices.Contains(s.Capabilities, c) }
 
 // Task is what an agent reports of one task.
 type Task struct {
@@ -208,6 +223,16 @@ type Event struct {
 	ShutdownExecutor  *ShutdownExecutor  `json:"shutdown_executor,omitempty"`
 	// CheckpointResources is the body of CHECKPOINT_RESOURCES.
 	CheckpointResources *CheckpointResources `json:"checkpoint_resources,omitempty"`
+	// Ping is the body of a PING, absent while every earlier one was
+	// answered.
+	Ping *Ping `json:"ping,omitempty"`
+}
+
+// Ping tells an agent how many PINGs in a row before this one went
+// unanswered: an agent that answered them on a pong stream learns that
+// its answers are not arriving, and answers with calls instead.
+type Ping struct {
+	Unanswered int `json:"unanswered"`
 }
 
 // CheckpointResources is every dynamic reservation and persistent volume
@@ -229,7 +254,12 @@ type Registered struct {
 	AgentID                  mesos.AgentID    `json:"agent_id"`
 	MasterInfo               mesos.MasterInfo `json:"master_info"`
 	HeartbeatIntervalSeconds float64          `json:"heartbeat_interval_seconds"`
+	// Capabilities are the leader's (CapabilityPongStream).
+	Capabilities []string `json:"capabilities,omitempty"`
 }
+
+// HasCapability reports whether the leader advertised c.
+func (r *Registered) HasCapability(c string) bool { return slices.Contains(r.Capabilities, c) }
 
 // Launch asks the agent to run tasks of one framework.
 type Launch struct {

@@ -38,9 +38,17 @@ type SimAgent struct {
 	// every PING with a PONG (unless muted); without it the agent is one
 	// of an older version that ignores PING.
 	Pings bool
+	// PongStream makes an agent with Pings answer them on a pong stream
+	// when the leader offers one (agentapi.CapabilityPongStream), as the
+	// real agent does, with calls while it has none.
+	PongStream bool
 
 	muted bool // under mu: PINGs go unanswered, as by a stopped agent
 	pings int  // under mu: PINGs received
+	// answers answers the stream's PINGs (nil: with calls); streamPongs
+	// and callPongs count the PINGs answered each way (under mu).
+	answers                *agentapi.Answerer
+	streamPongs, callPongs int
 
 	mu    sync.Mutex
 	tasks map[string]*simTask // framework/task
@@ -213,6 +221,17 @@ func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
 				return fmt.Errorf("first event %s, want REGISTERED", ev.Type)
 			}
 			a.ID = ev.Registered.AgentID.Value
+			if a.Pings && a.PongStream {
+				answers := agentapi.NewAnswerer(a.client, "http://"+a.Server+agentapi.Path, ev.Registered)
+				defer func() {
+					a.mu.Lock()
+					answers.Close()
+					a.mu.Unlock()
+				}()
+				a.mu.Lock()
+				a.answers = answers
+				a.mu.Unlock()
+			}
 			first = false
 			registered <- nil
 			continue
@@ -237,6 +256,14 @@ func (a *SimAgent) PingsReceived() int {
 	return a.pings
 }
 
+// PongsSent returns how many PINGs the agent answered on a pong stream
+// and with PONG calls.
+func (a *SimAgent) PongsSent() (onStream, calls int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.streamPongs, a.callPongs
+}
+
 // Checkpointed returns the reservations and volumes the leader last told
 // the agent it holds.
 func (a *SimAgent) Checkpointed() mesos.Resources {
@@ -255,6 +282,14 @@ func (a *SimAgent) handle(ctx context.Context, ev *agentapi.Event) {
 		a.mu.Lock()
 		a.pings++
 		answer := a.Pings && !a.muted
+		if answer && a.answers != nil {
+			answer, _ = a.answers.Answer(ctx, ev)
+		}
+		if answer {
+			a.callPongs++ // no stream, or one not yet accepted or given up
+		} else if a.Pings && !a.muted {
+			a.streamPongs++
+		}
 		a.mu.Unlock()
 		if answer {
 			go a.pong(ctx)
