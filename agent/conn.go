@@ -51,7 +51,7 @@ func newServerConn(a *Agent, servers []string) *serverConn {
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ResponseHeaderTimeout: 30 * time.Second,
 		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
+		IdleConnTimeout:       agentapi.IdleCallTimeout,
 		DisableCompression:    true,
 	}
 	return &serverConn{
@@ -266,6 +266,12 @@ func (c *serverConn) session(ctx context.Context) (registered bool, err error) {
 	})
 	defer watchdog.Stop()
 	timeout := agentapi.FirstRecordTimeout
+	var answers *agentapi.Answerer // the registration's answers to PINGs
+	defer func() {
+		if answers != nil {
+			answers.Close()
+		}
+	}()
 
 	r := recordio.NewReader(resp.Body)
 	for {
@@ -318,13 +324,21 @@ func (c *serverConn) session(ctx context.Context) (registered bool, err error) {
 			timeout = agentapi.MissedHeartbeats * hb
 			watchdog.Reset(timeout)
 			registered = true
+			answers = agentapi.NewAnswerer(c.http, c.a.cfg.TLS.Scheme()+"://"+addr+agentapi.Path, ev.Registered)
 			c.setLeader(addr)
 			c.a.updates.SetRegistered(true)
 			c.log.Info("registered", "agent_id", ev.Registered.AgentID.Value, "server", addr,
 				"leader", ev.Registered.MasterInfo.ID, "heartbeat_interval", hb)
 		case agentapi.EventHeartbeat:
 		case agentapi.EventPing:
-			if registered {
+			if !registered {
+				break
+			}
+			call, gaveUp := answers.Answer(ctx, &ev)
+			if gaveUp != nil {
+				c.log.Warn("answering the leader's pings with calls", "server", addr, "reason", gaveUp)
+			}
+			if call {
 				c.pong(ctx, addr)
 			}
 		case agentapi.EventError:

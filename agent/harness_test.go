@@ -130,13 +130,15 @@ type fakeServer struct {
 	t   testing.TB
 	srv *httptest.Server
 
-	mu         sync.Mutex
-	nextID     int
-	subscribes []agentapi.Call
-	deliveries []delivery
-	stream     chan agentapi.Event // the current stream's queue
-	streamEnd  chan struct{}
-	term       uint64
+	mu     sync.Mutex
+	nextID int
+	// capabilities are advertised in REGISTERED.
+	capabilities []string
+	subscribes   []agentapi.Call
+	deliveries   []delivery
+	stream       chan agentapi.Event // the current stream's queue
+	streamEnd    chan struct{}
+	term         uint64
 	// withhold counts, per state, how many deliveries to leave
 	// unacknowledged; -1 withholds all.
 	withhold  map[mesos.TaskState]int
@@ -244,7 +246,7 @@ func (f *fakeServer) serveSubscribe(w http.ResponseWriter, r *http.Request, call
 	stream := make(chan agentapi.Event, 1024)
 	end := make(chan struct{})
 	f.stream, f.streamEnd = stream, end
-	term := f.term
+	term, caps := f.term, f.capabilities
 	f.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/json")
@@ -256,6 +258,7 @@ func (f *fakeServer) serveSubscribe(w http.ResponseWriter, r *http.Request, call
 	}
 	if !write(agentapi.Event{Type: agentapi.EventRegistered, Term: term, Registered: &agentapi.Registered{
 		AgentID: mesos.AgentID{Value: id}, MasterInfo: mesos.MasterInfo{ID: "fake"}, HeartbeatIntervalSeconds: 1,
+		Capabilities: caps,
 	}}) {
 		return
 	}

@@ -86,7 +86,7 @@ func TestSimAgent_UpdatesWaitForAcknowledgement(t *testing.T) {
 	launch := agentapi.Event{Type: agentapi.EventLaunch, Term: 2, Launch: &agentapi.Launch{
 		FrameworkInfo: mesos.FrameworkInfo{ID: &fid}, Tasks: []mesos.TaskInfo{{TaskID: mesos.TaskID{Value: "t1"}}}}}
 	for i := 0; i < 2; i++ { // the second launch is a duplicate
-		if _, done, err := a.handleRecord("x", record(t, launch), true); done || err != nil {
+		if _, done, err := a.handleRecord(context.Background(), "x", record(t, launch), true); done || err != nil {
 			t.Fatalf("launch: done %v, %v", done, err)
 		}
 	}
@@ -102,14 +102,14 @@ func TestSimAgent_UpdatesWaitForAcknowledgement(t *testing.T) {
 	}
 	ack := agentapi.Event{Type: agentapi.EventAcknowledge, Term: 2, Acknowledge: &agentapi.Acknowledge{
 		FrameworkID: fid, TaskID: mesos.TaskID{Value: "t1"}, UUID: batch[0].Status.UUID}}
-	if _, _, err := a.handleRecord("x", record(t, ack), true); err != nil {
+	if _, _, err := a.handleRecord(context.Background(), "x", record(t, ack), true); err != nil {
 		t.Fatal(err)
 	}
 	if _, next := a.nextBatch(); len(next) != 1 || next[0].Status.State != mesos.TaskRunning {
 		t.Fatalf("after the acknowledgement sent %+v, want TASK_RUNNING", next)
 	}
 	stale := agentapi.Event{Type: agentapi.EventKill, Term: 1, Kill: &agentapi.Kill{FrameworkID: fid, TaskID: mesos.TaskID{Value: "t1"}}}
-	if _, _, err := a.handleRecord("x", record(t, stale), true); err != nil {
+	if _, _, err := a.handleRecord(context.Background(), "x", record(t, stale), true); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(a.tasks["f1/t1"].pending); n != 1 {
@@ -139,7 +139,7 @@ func FuzzSimAgentRecord(f *testing.F) {
 	f.Add([]byte(`{"type":"LAUNCH","launch":{"framework_info":{"user":"u","name":"n"}}}`))
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		a := newTestAgent()
-		_, done, err := a.handleRecord("x", rec, true)
+		_, done, err := a.handleRecord(context.Background(), "x", rec, true)
 		if !json.Valid(rec) && (err == nil || !done) {
 			t.Fatalf("invalid JSON %q: done %v, err %v", rec, done, err)
 		}

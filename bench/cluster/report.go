@@ -158,35 +158,38 @@ type leaderRSS struct {
 
 // counts are errors and events counted at the simulators.
 type counts struct {
-	UnplannedLeaderChanges int   `json:"unplanned_leader_changes"`
-	RaftElections          int   `json:"raft_elections"`
-	Reregistrations        int64 `json:"agent_reregistrations"`
-	NoLeaderAnswers        int64 `json:"agent_calls_answered_no_leader"`
-	AgentErrorEvents       int64 `json:"agent_error_events"`
-	AgentUpdateFailures    int64 `json:"agent_update_call_failures"`
-	AgentResends           int64 `json:"agent_update_resends"`
-	Pongs                  int64 `json:"agent_pongs"`
-	PongFailures           int64 `json:"agent_pong_failures"`
-	Launches               int64 `json:"launches"`
-	DuplicateLaunches      int64 `json:"duplicate_launches"`
-	FrameworkErrorEvents   int64 `json:"framework_error_events"`
-	FrameworkCallFailures  int64 `json:"framework_call_failures"`
-	Subscribed             int64 `json:"framework_subscribed_events"`
-	Offers                 int64 `json:"offers"`
-	Updates                int64 `json:"updates"`
-	Acknowledged           int64 `json:"acknowledged"`
-	UpdatesWithoutUUID     int64 `json:"updates_without_uuid"`
-	Redelivered            int64 `json:"updates_redelivered"`
-	DuplicateRunning       int64 `json:"duplicate_running"`
-	UnexpectedTerminal     int64 `json:"unexpected_terminal_updates"`
-	Relaunched             int64 `json:"relaunched"`
-	LaunchesFailed         int64 `json:"launches_failed"`
-	Reconciles             int64 `json:"reconcile_calls"`
-	Revives                int64 `json:"revive_calls"`
-	LostSilently           int64 `json:"launches_lost_without_update"`
-	UnacknowledgedAtEnd    int   `json:"unacknowledged_updates_at_end"`
-	NotRunningAtEnd        int   `json:"tasks_not_running_at_end"`
-	ServerErrorLogLines    int   `json:"server_error_log_lines"`
+	UnplannedLeaderChanges int    `json:"unplanned_leader_changes"`
+	RaftElections          int    `json:"raft_elections"`
+	Reregistrations        int64  `json:"agent_reregistrations"`
+	NoLeaderAnswers        int64  `json:"agent_calls_answered_no_leader"`
+	AgentErrorEvents       int64  `json:"agent_error_events"`
+	AgentUpdateFailures    int64  `json:"agent_update_call_failures"`
+	AgentResends           int64  `json:"agent_update_resends"`
+	Pongs                  int64  `json:"agent_pongs"`
+	PongFailures           int64  `json:"agent_pong_failures"`
+	StreamPongs            int64  `json:"agent_stream_pongs"`
+	PongStreamsFailed      int64  `json:"agent_pong_streams_failed"`
+	PongStreamError        string `json:"agent_pong_stream_error,omitempty"`
+	Launches               int64  `json:"launches"`
+	DuplicateLaunches      int64  `json:"duplicate_launches"`
+	FrameworkErrorEvents   int64  `json:"framework_error_events"`
+	FrameworkCallFailures  int64  `json:"framework_call_failures"`
+	Subscribed             int64  `json:"framework_subscribed_events"`
+	Offers                 int64  `json:"offers"`
+	Updates                int64  `json:"updates"`
+	Acknowledged           int64  `json:"acknowledged"`
+	UpdatesWithoutUUID     int64  `json:"updates_without_uuid"`
+	Redelivered            int64  `json:"updates_redelivered"`
+	DuplicateRunning       int64  `json:"duplicate_running"`
+	UnexpectedTerminal     int64  `json:"unexpected_terminal_updates"`
+	Relaunched             int64  `json:"relaunched"`
+	LaunchesFailed         int64  `json:"launches_failed"`
+	Reconciles             int64  `json:"reconcile_calls"`
+	Revives                int64  `json:"revive_calls"`
+	LostSilently           int64  `json:"launches_lost_without_update"`
+	UnacknowledgedAtEnd    int    `json:"unacknowledged_updates_at_end"`
+	NotRunningAtEnd        int    `json:"tasks_not_running_at_end"`
+	ServerErrorLogLines    int    `json:"server_error_log_lines"`
 }
 
 // percentile returns the p-th percentile of ds by nearest rank; ds must be
@@ -315,7 +318,10 @@ func (r *result) writeText(w io.Writer) {
 		c.LaunchesFailed, c.LostSilently, c.Relaunched, c.Reconciles, c.Revives, c.Offers)
 	p("updates: %d delivered (%d again, %d without uuid), %d acknowledged, %d resent by agents, %d unacknowledged at the end",
 		c.Updates, c.Redelivered, c.UpdatesWithoutUUID, c.Acknowledged, c.AgentResends, c.UnacknowledgedAtEnd)
-	p("pings: %d answered by agents with a PONG, %d PONG calls failed", c.Pongs, c.PongFailures)
+	p("pings: %d answered on pong streams, %d with a PONG call, %d PONG calls failed; %d pong streams given up", c.StreamPongs, c.Pongs, c.PongFailures, c.PongStreamsFailed)
+	if c.PongStreamError != "" {
+		p("  the last pong stream given up: %s", c.PongStreamError)
+	}
 	up := r.Pipeline
 	p("update pipeline, p50 / p99 / max: agent first sends → acknowledged back %s; agent UPDATE call %s; framework holds the update before its ACKNOWLEDGE goes %s; ACKNOWLEDGE call %s; ACCEPT call %s",
 		up.RoundTrip, up.UpdateCall, up.AckWait, up.AckCall, up.AcceptCall)

@@ -30,17 +30,20 @@ var (
 
 // simStats are the simulator's counters, shared by every agent.
 type simStats struct {
-	registrations   atomic.Int64 // REGISTERED events, first ones included
-	reregistrations atomic.Int64 // REGISTERED events after the first
-	noLeader        atomic.Int64 // calls answered 503: no leader serves yet
-	launches        atomic.Int64 // tasks in LAUNCH commands
-	dupLaunches     atomic.Int64 // tasks launched again on an agent that already had them
-	errorEvents     atomic.Int64 // ERROR events on agent streams
-	updateFailures  atomic.Int64 // UPDATE calls not answered 200
-	updatesSent     atomic.Int64 // status updates put in UPDATE calls, resends included
-	resends         atomic.Int64 // status updates sent again
-	pongs           atomic.Int64 // PONG calls answered 200
-	pongFailures    atomic.Int64 // PONG calls that failed
+	registrations     atomic.Int64 // REGISTERED events, first ones included
+	reregistrations   atomic.Int64 // REGISTERED events after the first
+	noLeader          atomic.Int64 // calls answered 503: no leader serves yet
+	launches          atomic.Int64 // tasks in LAUNCH commands
+	dupLaunches       atomic.Int64 // tasks launched again on an agent that already had them
+	errorEvents       atomic.Int64 // ERROR events on agent streams
+	updateFailures    atomic.Int64 // UPDATE calls not answered 200
+	updatesSent       atomic.Int64 // status updates put in UPDATE calls, resends included
+	resends           atomic.Int64 // status updates sent again
+	pongs             atomic.Int64 // PONG calls answered 200
+	pongFailures      atomic.Int64 // PONG calls that failed
+	streamPongs       atomic.Int64 // PONGs sent on pong streams
+	pongStreamsFailed atomic.Int64 // pong streams given up for calls in a session
+	pongStreamError   atomic.Value // string: why the last one given up was
 }
 
 // simulator runs many simulated agents in this process. Agents of one
@@ -83,7 +86,7 @@ func newHTTPClient(conns int) *http.Client {
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ResponseHeaderTimeout: 30 * time.Second,
 		MaxIdleConnsPerHost:   max(conns/4, 16),
-		IdleConnTimeout:       90 * time.Second,
+		IdleConnTimeout:       agentapi.IdleCallTimeout,
 		DisableCompression:    true,
 	}
 	return &http.Client{Transport: tr,
@@ -162,6 +165,8 @@ type simAgent struct {
 	posting  bool                // an UPDATE call is in flight
 	failWait time.Duration       // backoff after a failed UPDATE call
 	ponging  atomic.Bool         // a PONG call is in flight
+	// answers answers the session's PINGs (used by its goroutine only).
+	answers *agentapi.Answerer
 }
 
 func (a *simAgent) nextAddr() string {
@@ -302,6 +307,7 @@ func (a *simAgent) session(ctx context.Context) (registered bool, err error) {
 		cancel()
 	})
 	defer watchdog.Stop()
+	defer a.closePongs()
 	timeout := agentapi.FirstRecordTimeout
 	r := recordio.NewReader(resp.Body)
 	for {
@@ -313,7 +319,7 @@ func (a *simAgent) session(ctx context.Context) (registered bool, err error) {
 			return registered, fmt.Errorf("read stream from %s: %w", addr, err)
 		}
 		watchdog.Reset(timeout)
-		hb, done, err := a.handleRecord(addr, rec, registered)
+		hb, done, err := a.handleRecord(ctx, addr, rec, registered)
 		if hb > 0 {
 			registered = true
 			timeout = agentapi.MissedHeartbeats * hb
@@ -329,7 +335,7 @@ func (a *simAgent) session(ctx context.Context) (registered bool, err error) {
 // handleRecord decodes and carries out one record of the stream. For
 // REGISTERED it returns the heartbeat interval; done means the stream is
 // over (an ERROR, or a deposed leader).
-func (a *simAgent) handleRecord(addr string, rec []byte, registered bool) (hb time.Duration, done bool, err error) {
+func (a *simAgent) handleRecord(ctx context.Context, addr string, rec []byte, registered bool) (hb time.Duration, done bool, err error) {
 	var ev agentapi.Event
 	if err := codec.UnmarshalJSON(rec, &ev); err != nil {
 		return 0, true, fmt.Errorf("decode event from %s: %w", addr, err)
@@ -354,6 +360,8 @@ func (a *simAgent) handleRecord(addr string, rec []byte, registered bool) (hb ti
 			return 0, true, fmt.Errorf("server %s sent REGISTERED without an agent id", addr)
 		}
 		a.registered(addr, ev.Registered.AgentID.Value)
+		a.closePongs()
+		a.answers = agentapi.NewAnswerer(a.http, "http://"+addr+agentapi.Path, ev.Registered)
 		hb = time.Duration(ev.Registered.HeartbeatIntervalSeconds * float64(time.Second))
 		if hb <= 0 {
 			hb = agentapi.DefaultHeartbeat
@@ -362,7 +370,7 @@ func (a *simAgent) handleRecord(addr string, rec []byte, registered bool) (hb ti
 	case agentapi.EventHeartbeat:
 	case agentapi.EventPing:
 		if registered {
-			a.pong(addr)
+			a.answerPing(ctx, addr, &ev)
 		}
 	case agentapi.EventError:
 		a.sim.stats.errorEvents.Add(1)
@@ -378,6 +386,28 @@ func (a *simAgent) handleRecord(addr string, rec []byte, registered bool) (hb ti
 		}
 	}
 	return 0, false, nil
+}
+
+// answerPing answers a PING as the real agent does (agentapi.Answerer).
+func (a *simAgent) answerPing(ctx context.Context, addr string, ev *agentapi.Event) {
+	call, gaveUp := a.answers.Answer(ctx, ev)
+	if gaveUp != nil {
+		a.sim.stats.pongStreamsFailed.Add(1)
+		a.sim.stats.pongStreamError.Store(gaveUp.Error())
+	}
+	if !call {
+		a.sim.stats.streamPongs.Add(1)
+		return
+	}
+	a.pong(addr)
+}
+
+// closePongs ends the session's pong stream, if it has one.
+func (a *simAgent) closePongs() {
+	if a.answers != nil {
+		a.answers.Close()
+		a.answers = nil
+	}
 }
 
 // pongTimeout bounds one PONG call, as the real agent's does.
