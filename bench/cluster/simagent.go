@@ -390,6 +390,9 @@ func (a *simAgent) handleRecord(ctx context.Context, addr string, rec []byte, re
 
 // answerPing answers a PING as the real agent does (agentapi.Answerer).
 func (a *simAgent) answerPing(ctx context.Context, addr string, ev *agentapi.Event) {
+	if ctx.Err() != nil {
+		return // the run is over: what is read still is not answered
+	}
 	call, gaveUp := a.answers.Answer(ctx, ev)
 	if gaveUp != nil {
 		a.sim.stats.pongStreamsFailed.Add(1)
