@@ -198,9 +198,15 @@ func TestPongStream_FirstPongAtOnceThenOnePerPong(t *testing.T) {
 		waitRecord(t, s, "the PONG of a Pong() call")
 	}
 	notDone(t, ps)
+	noRecord(t, s, "a record more than the Pong calls")
+}
+
+// noRecord fails the test if a record has come that was not waited for.
+func noRecord(t *testing.T, s *pongServer, what string) {
+	t.Helper()
 	select {
 	case rec := <-s.records:
-		t.Fatalf("a record more than the Pong calls: %s", rec)
+		t.Fatalf("%s: %s", what, rec)
 	default:
 	}
 }
@@ -418,11 +424,7 @@ func TestAnswerer_CallsWithoutAnOffer(t *testing.T) {
 			t.Fatalf("call %v, gave up %v; want a call", call, gaveUp)
 		}
 	}
-	select {
-	case rec := <-s.records:
-		t.Fatalf("a stream was opened: %s", rec)
-	default:
-	}
+	noRecord(t, s, "a stream was opened")
 }
 
 // TestAnswerer_GivesUpTheStream: a PING saying earlier ones went
