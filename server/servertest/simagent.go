@@ -226,6 +226,7 @@ func (a *SimAgent) run(ctx context.Context, registered chan<- error) error {
 				defer func() {
 					a.mu.Lock()
 					answers.Close()
+					a.answers = nil
 					a.mu.Unlock()
 				}()
 				a.mu.Lock()
