@@ -176,19 +176,25 @@ func (b *pongBody) Close() error {
 }
 
 // Answerer answers one registration's PINGs: on a pong stream when the
-// leader offered one in REGISTERED, opened at the first PING (the leader
-// spreads its first PINGs over a ping interval, so that thousands of
-// agents registering at once do not open their streams at once), with
-// PONG calls otherwise, and also while the stream is not yet accepted. A
-// PING saying earlier ones went unanswered, or a stream that ended, gives
-// the stream up for the rest of the registration.
+// leader offered one in REGISTERED, opened at the second PING, with PONG
+// calls otherwise, and also while the stream is not yet accepted. A PING
+// saying earlier ones went unanswered, or a stream that ended, gives the
+// stream up for the rest of the registration.
 type Answerer struct {
 	hc      *http.Client
 	url     string
 	agentID string
 	offered bool
+	pings   int
 	stream  *PongStream
 }
+
+// pongStreamOpenAt is the PING at which an Answerer opens the stream. The
+// leader spreads its first PINGs over a ping interval after agents
+// register; after a failover every agent registers within seconds, and a
+// quarter of them would have their first PING then. By the second PING,
+// a ping interval later, that storm is over.
+const pongStreamOpenAt = 2
 
 // NewAnswerer returns the answerer of a registration with the leader at
 // url (its Path), which sent reg.
@@ -199,7 +205,7 @@ func NewAnswerer(hc *http.Client, url string, reg *Registered) *Answerer {
 // Answer answers the PING ev. call says the caller must send a PONG
 // call; gaveUp, when set, is why the pong stream was given up now.
 func (a *Answerer) Answer(ctx context.Context, ev *Event) (call bool, gaveUp error) {
-	if a.offered && a.stream == nil {
+	if a.pings++; a.offered && a.stream == nil && a.pings >= pongStreamOpenAt {
 		a.stream = OpenPongStream(ctx, a.hc, a.url, a.agentID)
 		a.offered = false // once per registration
 	}

@@ -380,15 +380,20 @@ func registered(offer bool) *Registered {
 
 var ping = &Event{Type: EventPing}
 
-// TestAnswerer_StreamFromTheFirstPing: the answerer opens the stream at
-// the first PING, answering that one with a call too (not yet
-// accepted); once the leader has accepted it, PINGs go on the stream.
-func TestAnswerer_StreamFromTheFirstPing(t *testing.T) {
+// TestAnswerer_StreamFromTheSecondPing: the answerer answers the first
+// PING with a call, opens the stream at the second, answering that one
+// with a call too (not yet accepted); once the leader has accepted it,
+// PINGs go on the stream.
+func TestAnswerer_StreamFromTheSecondPing(t *testing.T) {
 	s := newPongServer(t, accept)
 	a := NewAnswerer(s.Client(), s.URL+Path, registered(true))
 	t.Cleanup(a.Close)
 	if call, gaveUp := a.Answer(context.Background(), ping); !call || gaveUp != nil {
-		t.Fatalf("first PING: call %v, gave up %v; want a call, the stream not yet accepted", call, gaveUp)
+		t.Fatalf("first PING: call %v, gave up %v; want a call", call, gaveUp)
+	}
+	noRecord(t, s, "a stream opened at the first PING")
+	if call, gaveUp := a.Answer(context.Background(), ping); !call || gaveUp != nil {
+		t.Fatalf("second PING: call %v, gave up %v; want a call, the stream not yet accepted", call, gaveUp)
 	}
 	waitRecord(t, s, "the stream's first PONG")
 	deadline := time.After(waitTimeout)
@@ -436,6 +441,7 @@ func TestAnswerer_GivesUpTheStream(t *testing.T) {
 	a := NewAnswerer(s.Client(), s.URL+Path, registered(true))
 	t.Cleanup(a.Close)
 	a.Answer(context.Background(), ping)
+	a.Answer(context.Background(), ping)
 	waitRecord(t, s, "the stream's first PONG")
 	call, gaveUp := a.Answer(context.Background(), &Event{Type: EventPing, Ping: &Ping{Unanswered: 2}})
 	if !call || gaveUp == nil || !strings.Contains(gaveUp.Error(), "missed 2 PINGs") {
@@ -452,6 +458,7 @@ func TestAnswerer_GivesUpTheStream(t *testing.T) {
 	})
 	b := NewAnswerer(refusing.Client(), refusing.URL+Path, registered(true))
 	t.Cleanup(b.Close)
+	b.Answer(context.Background(), ping)
 	b.Answer(context.Background(), ping)
 	deadline := time.After(waitTimeout)
 	for {
