@@ -31,9 +31,13 @@ func (m *master) setOfferConstraints(fid string, f *mesos.OfferConstraintsFilter
 }
 
 // setAgentInfo tells the allocator an agent's attributes, hostname and
-// fault domain, which offer constraints test.
+// fault domain, which offer constraints test. The copy it keeps leaves
+// the agent's resources out (the allocator counts those itself): they
+// would keep for every agent the array its registration was decoded
+// into, ten resources' room for the two or four an agent has (1.5 KiB).
 func (m *master) setAgentInfo(info mesos.AgentInfo) {
 	if ca, ok := m.alloc.(allocator.ConstraintAware); ok && info.ID != nil {
+		info.Resources = nil
 		ca.SetAgentInfo(info.ID.Value, &info)
 	}
 }
