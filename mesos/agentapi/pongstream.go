@@ -178,8 +178,8 @@ func (b *pongBody) Close() error {
 // Answerer answers one registration's PINGs: on a pong stream when the
 // leader offered one in REGISTERED, opened at the second PING, with PONG
 // calls otherwise, and also while the stream is not yet accepted. A PING
-// saying earlier ones went unanswered, or a stream that ended, gives the
-// stream up for the rest of the registration.
+// saying two or more earlier ones went unanswered, or a stream that
+// ended, gives the stream up for the rest of the registration.
 type Answerer struct {
 	hc      *http.Client
 	url     string
@@ -195,6 +195,13 @@ type Answerer struct {
 // quarter of them would have their first PING then. By the second PING,
 // a ping interval later, that storm is over.
 const pongStreamOpenAt = 2
+
+// pongStreamGiveUpAt is how many PINGs in a row the leader must have
+// missed for an Answerer to give its stream up. One can be a PONG that a
+// leader saturated for a while read late; the leader marks an agent
+// unreachable only after five (-max-agent-ping-timeouts), which leaves
+// the calls three pings.
+const pongStreamGiveUpAt = 2
 
 // NewAnswerer returns the answerer of a registration with the leader at
 // url (its Path), which sent reg.
@@ -212,7 +219,7 @@ func (a *Answerer) Answer(ctx context.Context, ev *Event) (call bool, gaveUp err
 	if a.stream == nil {
 		return true, nil
 	}
-	if ev.Ping != nil && ev.Ping.Unanswered > 0 {
+	if ev.Ping != nil && ev.Ping.Unanswered >= pongStreamGiveUpAt {
 		gaveUp = fmt.Errorf("the leader missed %d PINGs in a row answered on the pong stream", ev.Ping.Unanswered)
 	} else if a.stream.Pong() {
 		return false, nil
