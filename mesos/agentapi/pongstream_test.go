@@ -167,15 +167,21 @@ func notDone(t *testing.T, ps *PongStream) {
 	}
 }
 
-func TestPongStream_FirstPongAtOnceThenOnePerPong(t *testing.T) {
-	answer := make(chan struct{})
-	s := newPongServer(t, func(w http.ResponseWriter, quit <-chan struct{}) bool {
+// heldServer is a pongServer that accepts a stream once answer is
+// closed.
+func heldServer(t *testing.T) (s *pongServer, answer chan struct{}) {
+	answer = make(chan struct{})
+	return newPongServer(t, func(w http.ResponseWriter, quit <-chan struct{}) bool {
 		select {
 		case <-answer:
 		case <-quit:
 		}
 		return accept(w, quit)
-	})
+	}), answer
+}
+
+func TestPongStream_FirstPongAtOnceThenOnePerPong(t *testing.T) {
+	s, answer := heldServer(t)
 	ps := s.open(t, context.Background())
 
 	// The handler has written nothing: the first PONG came unasked.
@@ -332,14 +338,7 @@ func TestPongStream_ContextCanceled(t *testing.T) {
 		{"after the leader answers", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			answer := make(chan struct{})
-			s := newPongServer(t, func(w http.ResponseWriter, quit <-chan struct{}) bool {
-				select {
-				case <-answer:
-				case <-quit:
-				}
-				return accept(w, quit)
-			})
+			s, answer := heldServer(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			ps := s.open(t, ctx)
