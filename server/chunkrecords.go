@@ -77,15 +77,16 @@ func (d *chunkedRecords) feed(p []byte, emit func([]byte) error) error {
 // before; nil while it has not ended.
 func (d *chunkedRecords) readLine(p []byte) (line, rest []byte, err error) {
 	i := bytes.IndexByte(p, '\n')
+	n := i // the line's bytes in p
 	if i < 0 {
-		if len(d.line)+len(p) > maxChunkLine {
-			return nil, nil, fmt.Errorf("malformed chunked body: a line longer than %d bytes", maxChunkLine)
-		}
+		n = len(p)
+	}
+	if len(d.line)+n > maxChunkLine {
+		return nil, nil, fmt.Errorf("malformed chunked body: a line longer than %d bytes", maxChunkLine)
+	}
+	if i < 0 {
 		d.line = append(d.line, p...)
 		return nil, nil, nil
-	}
-	if len(d.line)+i > maxChunkLine {
-		return nil, nil, fmt.Errorf("malformed chunked body: a line longer than %d bytes", maxChunkLine)
 	}
 	line = p[:i]
 	if len(d.line) > 0 {

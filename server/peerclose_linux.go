@@ -70,7 +70,8 @@ func watchPeerClose(conn net.Conn, closed func()) (stop func(), ok bool) {
 	if rc == nil || w == nil {
 		return nil, false
 	}
-	return w.add(rc, closed)
+	stop, _, ok = w.watch(rc, closed)
+	return stop, ok
 }
 
 // watchReadable calls ready, once, when conn becomes readable (or its
@@ -107,11 +108,6 @@ func rawConn(conn net.Conn) syscall.RawConn {
 			return nil
 		}
 	}
-}
-
-func (w *peerWatcher) add(rc syscall.RawConn, closed func()) (func(), bool) {
-	stop, _, ok := w.watch(rc, closed)
-	return stop, ok
 }
 
 // watch arms the socket under rc to call fn once it becomes readable,

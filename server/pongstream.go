@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -279,9 +278,7 @@ func (p *pongStream) endLocked(code int, msg string) {
 // connection.
 func (p *pongStream) answer(code int, msg string) {
 	_ = p.conn.SetWriteDeadline(time.Now().Add(streamEndTimeout))
-	w := bufio.NewWriterSize(p.conn, 256)
-	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		code, http.StatusText(code), len(msg), msg)
-	_ = w.Flush()
+	_, _ = p.conn.Write(fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		code, http.StatusText(code), len(msg), msg))
 	p.conn.Close()
 }

@@ -107,17 +107,9 @@ func (s *PongStream) exchange(ctx context.Context, hc *http.Client, url string) 
 	req.ContentLength = -1 // chunked: the body lasts as long as the stream
 	req.Header.Set("Content-Type", PongStreamContentType)
 	req.Header.Set("Message-Content-Type", PongStreamMessageType)
-	answered := make(chan struct{})
-	timer := time.AfterFunc(PongStreamAnswerTimeout, func() {
-		select {
-		case <-answered:
-		default:
-			s.cancel()
-		}
-	})
-	defer timer.Stop()
+	timer := time.AfterFunc(PongStreamAnswerTimeout, s.cancel)
 	resp, err := hc.Do(req)
-	close(answered)
+	timer.Stop()
 	if err != nil {
 		return fmt.Errorf("pong stream: %w", err)
 	}
