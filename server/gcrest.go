@@ -26,6 +26,15 @@ import (
 // every several seconds instead of every minute, and keeps the heap near
 // its live data.
 //
+// Returning the freed memory once is not enough: Go keeps up to a tenth
+// more than the heap in use as free pages it does not return (its
+// scavenger's margin), and at rest the heap in use is its live data spread
+// over pages that placement's garbage once shared. A leader of 5,000 agents
+// and 100,000 tasks at rest kept 19 MB of such pages, 6% of its RSS. So
+// while at rest, each quiet window that ends with more than restFreeSlack
+// free and not returned returns it (a collection and a return, at most
+// once a window).
+//
 // It judges ten-second windows. A window is quiet when the process
 // allocated less in it than quiet percent of the live heap: at that pace
 // a collection at the lower target comes at most once a window. After two
@@ -63,12 +72,14 @@ type restingGC struct {
 	allocs  uint64 // bytes allocated until the last tick
 
 	// read gives the bytes allocated since the process started and the
-	// heap the last collection found live (runtime/metrics); settled runs
+	// heap the last collection found live (runtime/metrics); free the
+	// heap's free pages not yet returned to the system; settled runs
 	// f unless a new leader is settling, which owns the target then;
 	// setGC and freeMemory are debug.SetGCPercent and debug.FreeOSMemory;
 	// compact, when set, compacts what the server keeps for long
 	// (compactState).
 	read       func() (allocs, live uint64)
+	free       func() uint64
 	settled    func(f func()) bool
 	setGC      func(int) int
 	freeMemory func()
@@ -83,6 +94,9 @@ const (
 	restTick = time.Second
 	restSpan = 10
 	restCalm = 2
+	// restFreeSlack is how much free memory a server at rest may keep
+	// from the system at the end of a quiet window.
+	restFreeSlack = 8 << 20
 )
 
 // newRestingGC returns nil when there is nothing to lower: quiet is not
@@ -93,7 +107,7 @@ func newRestingGC(quiet int, tick time.Duration, settled func(f func()) bool, co
 		return nil
 	}
 	return &restingGC{base: base, quiet: quiet, tick: tick, span: restSpan, calmWindows: restCalm,
-		read: readHeapMetrics, settled: settled, setGC: debug.SetGCPercent, freeMemory: debug.FreeOSMemory,
+		read: readHeapMetrics, free: readHeapFree, settled: settled, setGC: debug.SetGCPercent, freeMemory: debug.FreeOSMemory,
 		compact: compact, logger: logger}
 }
 
@@ -148,7 +162,14 @@ func (g *restingGC) busy() {
 func (g *restingGC) quietWindow() {
 	g.ticks, g.grown = 0, 0
 	g.calm++
-	if g.resting || g.calm < g.calmWindows {
+	if g.resting {
+		if g.free() > restFreeSlack {
+			g.freeMemory()
+			g.allocs, _ = g.read()
+		}
+		return
+	}
+	if g.calm < g.calmWindows {
 		return
 	}
 	// Compacted at the process' own target: at the lower one, its copies
@@ -185,6 +206,17 @@ func readHeapMetrics() (allocs, live uint64) {
 		live = s[1].Value.Uint64()
 	}
 	return allocs, live
+}
+
+// readHeapFree reads the bytes of the heap's free pages that the process
+// keeps from the system.
+func readHeapFree() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		return s[0].Value.Uint64()
+	}
+	return 0
 }
 
 // compactState has the state's records compacted (fsm.Compact), a

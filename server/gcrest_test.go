@@ -17,6 +17,9 @@ type testRestingGC struct {
 	live     uint64
 	settling bool
 	frees    int
+	// freeBytes is the heap's free memory not returned; giving memory
+	// back returns it.
+	freeBytes uint64
 	// compactions counts the compactions; each allocates compactBytes,
 	// and one after the memory was given back or the target lowered is
 	// counted in late.
@@ -29,6 +32,7 @@ func newTestRestingGC() *testRestingGC {
 	tg := &testRestingGC{gc: 100, live: 100 << 20}
 	tg.restingGC = &restingGC{base: 100, quiet: 25, tick: time.Second, span: 10, calmWindows: 2,
 		read: func() (uint64, uint64) { return tg.total, tg.live },
+		free: func() uint64 { return tg.freeBytes },
 		settled: func(f func()) bool {
 			ok := !tg.settling
 			if ok {
@@ -37,7 +41,7 @@ func newTestRestingGC() *testRestingGC {
 			return ok
 		},
 		setGC:      func(p int) int { prev := tg.gc; tg.gc = p; return prev },
-		freeMemory: func() { tg.frees++ },
+		freeMemory: func() { tg.frees++; tg.freeBytes = 0 },
 		logger:     hclog.NewNullLogger(),
 	}
 	tg.compact = func() {
@@ -199,5 +203,37 @@ func TestRestingGC_CompactsComingToRest(t *testing.T) {
 	tg.quietWindow()
 	if tg.gc != 25 || tg.compactions != 2 || tg.late != 0 {
 		t.Fatalf("at rest again after a burst: GC target %d, %d compactions (%d late); want 25, two, none late", tg.gc, tg.compactions, tg.late)
+	}
+}
+
+// At rest, a quiet window that ends with more free memory kept from the
+// system than restFreeSlack returns it; one with less, or a busy one,
+// does not.
+func TestRestingGC_ReturnsFreeMemoryWhileAtRest(t *testing.T) {
+	tg := newTestRestingGC()
+	tg.freeBytes = 50 << 20
+	tg.quietWindow()
+	if tg.frees != 0 {
+		t.Fatalf("one quiet window, not yet at rest: memory given back %d times, want none", tg.frees)
+	}
+	tg.quietWindow()
+	if tg.frees != 1 || tg.freeBytes != 0 {
+		t.Fatalf("coming to rest: memory given back %d times, %d bytes kept; want once, none", tg.frees, tg.freeBytes)
+	}
+	tg.freeBytes = restFreeSlack
+	tg.quietWindow()
+	if tg.frees != 1 {
+		t.Fatalf("at rest, %d bytes free: memory given back %d times in all, want once", tg.freeBytes, tg.frees)
+	}
+	tg.freeBytes = restFreeSlack + 1
+	tg.quietWindow()
+	if tg.frees != 2 || tg.freeBytes != 0 {
+		t.Fatalf("at rest, more than the slack free: memory given back %d times in all (%d bytes kept), want twice (none)", tg.frees, tg.freeBytes)
+	}
+	tg.freeBytes = 50 << 20
+	tg.second(30 << 20) // busy: the target goes back
+	tg.quietWindow()
+	if tg.frees != 2 || tg.gc != 100 {
+		t.Fatalf("after a burst, one quiet window: memory given back %d times in all, GC target %d; want twice, 100", tg.frees, tg.gc)
 	}
 }
