@@ -6,6 +6,7 @@ import (
 	"weak"
 
 	"github.com/google/btree"
+	"github.com/hashicorp/go-memdb"
 
 	"mesh/mesos"
 	"mesh/slab"
@@ -59,6 +60,10 @@ func (f *FSM) compact(between func()) (int, bool) {
 	}
 	newTasks, n := compactTasks(tasks)
 	newFilters, m := compactFilters(filters)
+	var lists []*agentTasks
+	if newTasks != nil {
+		lists = compactAgentTasks(view, newTasks)
+	}
 	if between != nil {
 		between()
 	}
@@ -69,6 +74,11 @@ func (f *FSM) compact(between func()) (int, bool) {
 	}
 	if newTasks != nil {
 		mustInsert(txn, taskTree.table, &treeRow[keyed[*Task]]{Key: taskTree.table, tree: newTasks})
+	}
+	// A launch or a drop changes the tasks' tree with their agents' lists:
+	// the tree unchanged, the lists are the ones copied.
+	for _, l := range lists {
+		mustInsert(txn, tableAgentTasks, l)
 	}
 	if newFilters != nil {
 		mustInsert(txn, filterTree.table, &treeRow[keyed[*FilterSet]]{Key: filterTree.table, tree: newFilters})
@@ -89,14 +99,24 @@ func (f *FSM) compact(between func()) (int, bool) {
 	return n + m, true
 }
 
-// compactTasks is tree with every task's record, history, and the uuids
-// of its updates and pending acknowledgement copied into packed arrays
-// (nil for nil). An update's uuid that is the pending acknowledgement's
-// shares its copy, as when the update was recorded.
+// compactTasks is tree with every task's record, id, history, and the
+// uuids of its updates and pending acknowledgement copied into packed
+// arrays (nil for nil). The task's info names its id with the record's
+// copy, as when it was launched, and so does the tree's key. An update's
+// uuid that is the pending acknowledgement's shares its copy, as when
+// the update was recorded.
 func compactTasks(tree *btree.BTreeG[keyed[*Task]]) (*btree.BTreeG[keyed[*Task]], int) {
 	var hist []StatusEntry
-	var uuids []byte
+	var uuids, ids []byte
 	return compactTree(tree, func(t *Task) {
+		old := t.TaskID
+		t.TaskID = slab.String(&ids, old, 32*compactSlab)
+		if t.Info.TaskID.Value == old {
+			t.Info.TaskID.Value = t.TaskID
+		}
+		if t.Info.Name == old {
+			t.Info.Name = t.TaskID
+		}
 		t.PendingAck = slab.Copy(&uuids, t.PendingAck, 32*compactSlab)
 		t.Statuses = slab.Copy(&hist, t.Statuses, 2*compactSlab)
 		for i := range t.Statuses {
@@ -107,7 +127,28 @@ func compactTasks(tree *btree.BTreeG[keyed[*Task]]) (*btree.BTreeG[keyed[*Task]]
 				e.uuid = slab.Copy(&uuids, e.uuid, 32*compactSlab)
 			}
 		}
-	})
+	}, func(t *Task) (string, string) { return t.FrameworkID, t.TaskID })
+}
+
+// compactAgentTasks is every agent's list of tasks (as txn reads it) copied
+// into packed arrays, each entry naming its task with the id tasks (the
+// compacted tree) holds: the list keeps no id the tree no longer does.
+func compactAgentTasks(txn *memdb.Txn, tasks *btree.BTreeG[keyed[*Task]]) []*agentTasks {
+	var rows []agentTasks
+	var refs []TaskRef
+	var out []*agentTasks
+	for _, l := range listAll[*agentTasks](txn, tableAgentTasks, "id") {
+		c := slab.One(&rows, agentTasks{AgentID: l.AgentID}, compactSlab)
+		c.Tasks = slab.Copy(&refs, l.Tasks, 16*compactSlab)
+		for i := range c.Tasks {
+			r := &c.Tasks[i]
+			if t := findTask(tasks, r.FrameworkID, r.TaskID); t != nil {
+				r.TaskID = t.TaskID
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // compactFilters is tree with every filter set, its entries and their
@@ -121,13 +162,15 @@ func compactFilters(tree *btree.BTreeG[keyed[*FilterSet]]) (*btree.BTreeG[keyed[
 		for i := range s.Filters {
 			s.Filters[i].Resources = resources.Pack(s.Filters[i].Resources)
 		}
-	})
+	}, nil)
 }
 
 // compactTree is a clone of tree whose records are copies in arrays of
-// compactSlab records; pack packs, in turn, what each copy points to. It
-// returns how many records it copied (nil and none for nil).
-func compactTree[R any](tree *btree.BTreeG[keyed[*R]], pack func(*R)) (*btree.BTreeG[keyed[*R]], int) {
+// compactSlab records; pack packs, in turn, what each copy points to, and
+// key, when set, gives the ids the copy is keyed by (packing may have
+// copied them; they are equal to the old). It returns how many records it
+// copied (nil and none for nil).
+func compactTree[R any](tree *btree.BTreeG[keyed[*R]], pack func(*R), key func(*R) (string, string)) (*btree.BTreeG[keyed[*R]], int) {
 	if tree == nil {
 		return nil, 0
 	}
@@ -142,7 +185,11 @@ func compactTree[R any](tree *btree.BTreeG[keyed[*R]], pack func(*R)) (*btree.BT
 		recs = recs[1:]
 		*r = *p.v
 		pack(r)
-		out.ReplaceOrInsert(keyed[*R]{p.id1, p.id2, r})
+		id1, id2 := p.id1, p.id2
+		if key != nil {
+			id1, id2 = key(r)
+		}
+		out.ReplaceOrInsert(keyed[*R]{id1, id2, r})
 		n++
 		return true
 	})

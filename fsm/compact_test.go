@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
+	"unsafe"
 	"weak"
 
 	"mesh/mesos"
@@ -126,6 +127,41 @@ func TestFSM_CompactPacksUUIDs(t *testing.T) {
 	}
 	if pending == 0 {
 		t.Fatal("no task of the fixture awaits an acknowledgement")
+	}
+}
+
+// TestFSM_CompactPacksTaskIDs: a task's id is copied with its record,
+// and everything that names the task by it (the record's info, the
+// tree's key, its agent's list) names it with the copy: nothing keeps
+// the id as it was decoded.
+func TestFSM_CompactPacksTaskIDs(t *testing.T) {
+	f := compactFixture(t)
+	before := map[string]*Task{}
+	for _, tk := range f.State().Tasks() {
+		before[tk.TaskID] = tk
+	}
+	f.Compact()
+	view := f.db.Load().Txn(false)
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	readTasks(view).Ascend(func(p keyed[*Task]) bool {
+		tk := p.v
+		if same(tk.TaskID, before[tk.TaskID].TaskID) {
+			t.Fatalf("%s: the id was not copied", tk.TaskID)
+		}
+		if !same(tk.Info.TaskID.Value, tk.TaskID) || !same(tk.Info.Name, tk.TaskID) || !same(p.id2, tk.TaskID) {
+			t.Fatalf("%s: the info's id, its name or the tree's key is not the record's copy", tk.TaskID)
+		}
+		return true
+	})
+	lists := listAll[*agentTasks](view, tableAgentTasks, "id")
+	if len(lists) != 1 || len(lists[0].Tasks) != len(before) {
+		t.Fatalf("agents' lists after compaction: %+v, want one of %d tasks", lists, len(before))
+	}
+	for _, r := range lists[0].Tasks {
+		tk := f.State().Task(r.FrameworkID, r.TaskID)
+		if tk == nil || !same(r.TaskID, tk.TaskID) {
+			t.Fatalf("the agent's list names task %s with another copy of its id", r.TaskID)
+		}
 	}
 }
 

@@ -6,6 +6,8 @@
 // leave those pages free to return.
 package slab
 
+import "unsafe"
+
 // Copy copies s into the front of *arr (a new array of at least size
 // elements when *arr has too little room left) and returns the copy,
 // whose capacity is its length: appending to it never writes into its
@@ -33,4 +35,15 @@ func One[E any](arr *[]E, v E, size int) *E {
 	*p = v
 	*arr = (*arr)[1:]
 	return p
+}
+
+// String copies s into the front of *arr as Copy does and returns the copy
+// as a string. The bytes are never written again: Copy hands out each
+// part of an array once.
+func String(arr *[]byte, s string, size int) string {
+	if s == "" {
+		return s
+	}
+	c := Copy(arr, unsafe.Slice(unsafe.StringData(s), len(s)), size)
+	return unsafe.String(&c[0], len(c))
 }

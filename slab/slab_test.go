@@ -40,3 +40,23 @@ func TestOne_SideBySide(t *testing.T) {
 		t.Fatalf("%d %d %d, or the first two apart", *a, *b, *c)
 	}
 }
+
+func TestString_SideBySideAndEqual(t *testing.T) {
+	var arr []byte
+	src := []string{"task-1", "", "task-22"}
+	var got []string
+	for _, s := range src {
+		got = append(got, String(&arr, s, 16))
+	}
+	for i, s := range src {
+		if got[i] != s {
+			t.Fatalf("copy %d is %q, want %q", i, got[i], s)
+		}
+	}
+	if unsafe.StringData(got[0]) == unsafe.StringData(src[0]) {
+		t.Fatal("a string was not copied")
+	}
+	if uintptr(unsafe.Pointer(unsafe.StringData(got[2]))) != uintptr(unsafe.Pointer(unsafe.StringData(got[0])))+6 {
+		t.Fatal("two copies do not lie side by side")
+	}
+}
