@@ -108,7 +108,7 @@ func (f *FSM) compact(between func()) (int, bool) {
 func compactTasks(tree *btree.BTreeG[keyed[*Task]]) (*btree.BTreeG[keyed[*Task]], int) {
 	var hist []StatusEntry
 	var uuids, ids []byte
-	return compactTree(tree, func(t *Task) {
+	return compactTree(taskTree, tree, func(t *Task) {
 		old := t.TaskID
 		t.TaskID = slab.String(&ids, old, 32*compactSlab)
 		if t.Info.TaskID.Value == old {
@@ -157,7 +157,7 @@ func compactAgentTasks(txn *memdb.Txn, tasks *btree.BTreeG[keyed[*Task]]) []*age
 func compactFilters(tree *btree.BTreeG[keyed[*FilterSet]]) (*btree.BTreeG[keyed[*FilterSet]], int) {
 	var entries []FilterEntry
 	var resources mesos.ResourcePacker
-	return compactTree(tree, func(s *FilterSet) {
+	return compactTree(filterTree, tree, func(s *FilterSet) {
 		s.Filters = slab.Copy(&entries, s.Filters, 2*compactSlab)
 		for i := range s.Filters {
 			s.Filters[i].Resources = resources.Pack(s.Filters[i].Resources)
@@ -165,19 +165,27 @@ func compactFilters(tree *btree.BTreeG[keyed[*FilterSet]]) (*btree.BTreeG[keyed[
 	}, nil)
 }
 
-// compactTree is a clone of tree whose records are copies in arrays of
-// compactSlab records; pack packs, in turn, what each copy points to, and
-// key, when set, gives the ids the copy is keyed by (packing may have
-// copied them; they are equal to the old). It returns how many records it
-// copied (nil and none for nil).
-func compactTree[R any](tree *btree.BTreeG[keyed[*R]], pack func(*R), key func(*R) (string, string)) (*btree.BTreeG[keyed[*R]], int) {
+// compactTree is a new tree of tt's holding tree's records as copies in
+// arrays of compactSlab records; pack packs, in turn, what each copy
+// points to, and key, when set, gives the ids the copy is keyed by
+// (packing may have copied them; they are equal to the old). It returns
+// how many records it copied (nil and none for nil).
+//
+// The new tree is filled from its last record to its first. A B-tree
+// node that fills up splits in two halves, and a node grown one record
+// at a time has an array of room for twice the records a half holds:
+// filled in order, every node the inserts leave behind keeps that array
+// half empty. Filled backwards, the half left behind is the one made
+// anew, in an array just large enough for it. At a leader's 100,000
+// tasks, this halves the memory of the tree's nodes.
+func compactTree[R any](tt treeTable[keyed[*R]], tree *btree.BTreeG[keyed[*R]], pack func(*R), key func(*R) (string, string)) (*btree.BTreeG[keyed[*R]], int) {
 	if tree == nil {
 		return nil, 0
 	}
-	out := tree.Clone()
+	out := btree.NewG(tt.degree, tt.less)
 	var recs []R
 	n := 0
-	tree.Ascend(func(p keyed[*R]) bool {
+	tree.Descend(func(p keyed[*R]) bool {
 		if len(recs) == 0 {
 			recs = make([]R, min(compactSlab, tree.Len()-n))
 		}
