@@ -55,6 +55,19 @@ func compactFixture(t *testing.T) *FSM {
 	return f
 }
 
+// compactedFixture is compactFixture compacted, with its tasks as they
+// were before, by id.
+func compactedFixture(t *testing.T) (*FSM, map[string]*Task) {
+	t.Helper()
+	f := compactFixture(t)
+	before := map[string]*Task{}
+	for _, tk := range f.State().Tasks() {
+		before[tk.TaskID] = tk
+	}
+	f.Compact()
+	return f, before
+}
+
 func uuidOf(i int) mesos.Bytes { return bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 8) }
 
 // TestFSM_CompactChangesNoValue: after a compaction the snapshot is the
@@ -104,12 +117,7 @@ func TestFSM_CompactChangesNoValue(t *testing.T) {
 // their tasks, and an update's uuid that is its task's pending
 // acknowledgement shares that one's copy.
 func TestFSM_CompactPacksUUIDs(t *testing.T) {
-	f := compactFixture(t)
-	before := map[string]*Task{}
-	for _, tk := range f.State().Tasks() {
-		before[tk.TaskID] = tk
-	}
-	f.Compact()
+	f, before := compactedFixture(t)
 	pending := 0
 	for _, tk := range f.State().Tasks() {
 		old := before[tk.TaskID]
@@ -137,12 +145,7 @@ func TestFSM_CompactPacksUUIDs(t *testing.T) {
 // tree's key, its agent's list) names it with the copy: nothing keeps
 // the id as it was decoded.
 func TestFSM_CompactPacksTaskIDs(t *testing.T) {
-	f := compactFixture(t)
-	before := map[string]*Task{}
-	for _, tk := range f.State().Tasks() {
-		before[tk.TaskID] = tk
-	}
-	f.Compact()
+	f, before := compactedFixture(t)
 	view := f.db.Load().Txn(false)
 	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
 	readTasks(view).Ascend(func(p keyed[*Task]) bool {
