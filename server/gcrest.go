@@ -31,9 +31,12 @@ import (
 // scavenger's margin), and at rest the heap in use is its live data spread
 // over pages that placement's garbage once shared. A leader of 5,000 agents
 // and 100,000 tasks at rest kept 19 MB of such pages, 6% of its RSS. So
-// while at rest, each quiet window that ends with more than restFreeSlack
-// free and not returned returns it (a collection and a return, at most
-// once a window).
+// while at rest, a quiet window that ends with more than restFreeSlack
+// free and not returned returns it. That is a collection, whose cost grows
+// with the live heap: after one that took d, it waits restFreeShare × d
+// before the next, so that returning memory keeps to about a hundredth
+// of the time at rest (a collection of a 125 MB heap takes a few hundred
+// milliseconds; one of 2 GB, seconds).
 //
 // It judges ten-second windows. A window is quiet when the process
 // allocated less in it than quiet percent of the live heap: at that pace
@@ -66,10 +69,13 @@ type restingGC struct {
 	// windows in a row, ticks the ticks of the window so far and grown
 	// the bytes allocated in it. Only run's goroutine uses them.
 	resting bool
-	calm    int
-	ticks   int
-	grown   uint64
-	allocs  uint64 // bytes allocated until the last tick
+	// freeWait counts the quiet windows to let pass before memory is
+	// returned again.
+	freeWait int
+	calm     int
+	ticks    int
+	grown    uint64
+	allocs   uint64 // bytes allocated until the last tick
 
 	// read gives the bytes allocated since the process started and the
 	// heap the last collection found live (runtime/metrics); free the
@@ -80,6 +86,7 @@ type restingGC struct {
 	// (compactState).
 	read       func() (allocs, live uint64)
 	free       func() uint64
+	now        func() time.Time
 	settled    func(f func()) bool
 	setGC      func(int) int
 	freeMemory func()
@@ -97,6 +104,9 @@ const (
 	// restFreeSlack is how much free memory a server at rest may keep
 	// from the system at the end of a quiet window.
 	restFreeSlack = 8 << 20
+	// restFreeShare is how many times the last return's duration a
+	// server at rest waits before returning memory again.
+	restFreeShare = 100
 )
 
 // newRestingGC returns nil when there is nothing to lower: quiet is not
@@ -107,7 +117,7 @@ func newRestingGC(quiet int, tick time.Duration, settled func(f func()) bool, co
 		return nil
 	}
 	return &restingGC{base: base, quiet: quiet, tick: tick, span: restSpan, calmWindows: restCalm,
-		read: readHeapMetrics, free: readHeapFree, settled: settled, setGC: debug.SetGCPercent, freeMemory: debug.FreeOSMemory,
+		read: readHeapMetrics, free: readHeapFree, now: time.Now, settled: settled, setGC: debug.SetGCPercent, freeMemory: debug.FreeOSMemory,
 		compact: compact, logger: logger}
 }
 
@@ -163,8 +173,10 @@ func (g *restingGC) quietWindow() {
 	g.ticks, g.grown = 0, 0
 	g.calm++
 	if g.resting {
-		if g.free() > restFreeSlack {
-			g.freeMemory()
+		if g.freeWait > 0 {
+			g.freeWait--
+		} else if g.free() > restFreeSlack {
+			g.returnMemory()
 			g.allocs, _ = g.read()
 		}
 		return
@@ -180,10 +192,21 @@ func (g *restingGC) quietWindow() {
 	if g.settled(func() { g.setGC(g.quiet) }) {
 		g.resting = true
 		g.logger.Debug("at rest: the GC target is lowered and freed memory returned", "gc_percent", g.quiet)
-		g.freeMemory()
+		g.returnMemory()
 	}
 	// What the compaction allocated is not the next window's.
 	g.allocs, _ = g.read()
+}
+
+// returnMemory collects and returns the free memory, and sets how many
+// quiet windows to wait before the next time from how long it took.
+func (g *restingGC) returnMemory() {
+	start := g.now()
+	g.freeMemory()
+	took := g.now().Sub(start)
+	window := time.Duration(g.span) * g.tick
+	g.freeWait = int(restFreeShare * took / window)
+	g.logger.Debug("at rest: freed memory returned", "took", took, "windows_to_wait", g.freeWait)
 }
 
 // processGCPercent is the GC target the process started with, read once

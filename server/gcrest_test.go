@@ -20,6 +20,9 @@ type testRestingGC struct {
 	// freeBytes is the heap's free memory not returned; giving memory
 	// back returns it.
 	freeBytes uint64
+	// clock is the time now; giving memory back takes freeTakes of it.
+	clock     time.Time
+	freeTakes time.Duration
 	// compactions counts the compactions; each allocates compactBytes,
 	// and one after the memory was given back or the target lowered is
 	// counted in late.
@@ -33,6 +36,7 @@ func newTestRestingGC() *testRestingGC {
 	tg.restingGC = &restingGC{base: 100, quiet: 25, tick: time.Second, span: 10, calmWindows: 2,
 		read: func() (uint64, uint64) { return tg.total, tg.live },
 		free: func() uint64 { return tg.freeBytes },
+		now:  func() time.Time { return tg.clock },
 		settled: func(f func()) bool {
 			ok := !tg.settling
 			if ok {
@@ -40,9 +44,13 @@ func newTestRestingGC() *testRestingGC {
 			}
 			return ok
 		},
-		setGC:      func(p int) int { prev := tg.gc; tg.gc = p; return prev },
-		freeMemory: func() { tg.frees++; tg.freeBytes = 0 },
-		logger:     hclog.NewNullLogger(),
+		setGC: func(p int) int { prev := tg.gc; tg.gc = p; return prev },
+		freeMemory: func() {
+			tg.frees++
+			tg.freeBytes = 0
+			tg.clock = tg.clock.Add(tg.freeTakes)
+		},
+		logger: hclog.NewNullLogger(),
 	}
 	tg.compact = func() {
 		tg.compactions++
@@ -235,5 +243,29 @@ func TestRestingGC_ReturnsFreeMemoryWhileAtRest(t *testing.T) {
 	tg.quietWindow()
 	if tg.frees != 2 || tg.gc != 100 {
 		t.Fatalf("after a burst, one quiet window: memory given back %d times in all, GC target %d; want twice, 100", tg.frees, tg.gc)
+	}
+}
+
+// Giving memory back costs a collection: after one that took d, a server
+// at rest waits restFreeShare × d before the next, however much is free
+// meanwhile.
+func TestRestingGC_ReturnsFreeMemoryAtItsCost(t *testing.T) {
+	tg := newTestRestingGC()
+	tg.freeTakes = 250 * time.Millisecond // 25 s at restFreeShare 100: two windows to wait
+	tg.quietWindow()
+	tg.quietWindow()
+	if tg.frees != 1 {
+		t.Fatalf("coming to rest: memory given back %d times, want once", tg.frees)
+	}
+	for w := 1; w <= 2; w++ {
+		tg.freeBytes = 50 << 20
+		tg.quietWindow()
+		if tg.frees != 1 {
+			t.Fatalf("quiet window %d after a return that took %v: memory given back %d times in all, want once", w, tg.freeTakes, tg.frees)
+		}
+	}
+	tg.quietWindow()
+	if tg.frees != 2 {
+		t.Fatalf("the third quiet window after: memory given back %d times in all, want twice", tg.frees)
 	}
 }
