@@ -383,3 +383,25 @@ func TestWaitUp_AServerThatExitsEndsTheWait(t *testing.T) {
 		t.Fatalf("waitUp: %v", err)
 	}
 }
+
+func TestParseGCPercent_ReadsTheTarget(t *testing.T) {
+	text := "# HELP go_gc_gogc_percent Heap size target percentage.\n# TYPE go_gc_gogc_percent gauge\ngo_gc_gogc_percent 25\ngo_goroutines 9\n"
+	if n, err := parseGCPercent(text); err != nil || n != 25 {
+		t.Fatalf("parseGCPercent: %d, %v; want 25", n, err)
+	}
+	for _, bad := range []string{"", "go_gc_gogc_percent\n", "go_gc_gogc_percent x\n", "go_gc_gogc_percent -1\n", "go_gc_gogc_percent NaN\n"} {
+		if n, err := parseGCPercent(bad); err == nil {
+			t.Fatalf("parseGCPercent(%q) = %d, want an error", bad, n)
+		}
+	}
+}
+
+func FuzzParseGCPercent(f *testing.F) {
+	f.Add("go_gc_gogc_percent 100\n")
+	f.Add("go_gc_gogc_percent 1e3\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		if n, err := parseGCPercent(text); err == nil && n < 0 {
+			t.Fatalf("parseGCPercent(%q) = %d", text, n)
+		}
+	})
+}

@@ -142,6 +142,10 @@ type leaderRSS struct {
 	// end (VmHWM): after a failover, the new leader's, through the
 	// re-registrations.
 	PeakEnd int64 `json:"peak_end_bytes"`
+	// GCPercentEnd is the end's leader's GC target (go_gc_gogc_percent):
+	// lower than the process' own once the leader is at rest, when it
+	// also compacts its state and returns its free memory. 0: not read.
+	GCPercentEnd int64 `json:"gc_percent_end,omitempty"`
 	// The live heap (HeapAlloc after a forced collection) before the
 	// agents and after placement, and its growth per task; 0: unknown.
 	HeapBaseline       int64   `json:"heap_baseline_bytes"`
@@ -295,6 +299,9 @@ func (r *result) writeText(w io.Writer) {
 	}
 	if m.PeakEnd > 0 {
 		p("  the end's leader's highest RSS since it started (VmHWM): %s", mib(m.PeakEnd))
+	}
+	if m.GCPercentEnd > 0 {
+		p("  the end's leader's GC target: %d (the server's own, else lowered at rest)", m.GCPercentEnd)
 	}
 	if len(m.OthersEnd) > 0 {
 		p("  the other servers' RSS at the end: %s (file-backed %s)", mibList(m.OthersEnd), mibList(m.OthersFileEnd))

@@ -484,6 +484,7 @@ func (b *bench) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if l, err := b.cl.waitLeader(ctx); err == nil {
+		r.LeaderRSS.GCPercentEnd, _ = gcPercent(ctx, l.httpAddr)
 		if mem, err := readProcMemory(l.cmd.Process.Pid); err == nil {
 			r.LeaderRSS.End, r.LeaderRSS.FileEnd, r.LeaderRSS.PeakEnd = mem.RSS, mem.File, mem.Peak
 		}

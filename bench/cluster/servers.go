@@ -419,6 +419,42 @@ func parseGoroutineTotal(line string) (int64, error) {
 	return n, nil
 }
 
+// gcPercent reads a server's GC target from its /metrics.
+func gcPercent(ctx context.Context, addr string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("/metrics answered %s", resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return 0, err
+	}
+	return parseGCPercent(string(body))
+}
+
+// parseGCPercent finds the sample of go_gc_gogc_percent in a Prometheus
+// text exposition.
+func parseGCPercent(text string) (int64, error) {
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, "go_gc_gogc_percent "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil || !(n >= 0 && n <= 1e9) {
+				return 0, fmt.Errorf("unexpected go_gc_gogc_percent line %q", line)
+			}
+			return int64(n), nil
+		}
+	}
+	return 0, errors.New("no go_gc_gogc_percent in /metrics")
+}
+
 // parseHeapAlloc finds "# HeapAlloc = N" in a text heap profile.
 func parseHeapAlloc(profile string) (int64, error) {
 	for _, line := range strings.Split(profile, "\n") {
