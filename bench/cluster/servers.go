@@ -372,7 +372,13 @@ func goroutines(ctx context.Context, addr string) (int64, error) {
 // debugProfile reads at most limit bytes of the text profile
 // /debug/pprof/<path> of a server started with -enable-debug.
 func debugProfile(ctx context.Context, addr, path string, limit int64) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+path, nil)
+	return getText(ctx, addr, "/debug/pprof/"+path, limit)
+}
+
+// getText reads at most limit bytes of what a server answers a GET of
+// path with; anything but 200 is an error.
+func getText(ctx context.Context, addr, path string, limit int64) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
 	if err != nil {
 		return "", err
 	}
@@ -382,11 +388,11 @@ func debugProfile(ctx context.Context, addr, path string, limit int64) (string, 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("profile %s of %s: %s", path, addr, resp.Status)
+		return "", fmt.Errorf("%s of %s: %s", path, addr, resp.Status)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
-		return "", fmt.Errorf("profile %s of %s: %w", path, addr, err)
+		return "", fmt.Errorf("%s of %s: %w", path, addr, err)
 	}
 	return string(b), nil
 }
@@ -421,23 +427,11 @@ func parseGoroutineTotal(line string) (int64, error) {
 
 // gcPercent reads a server's GC target from its /metrics.
 func gcPercent(ctx context.Context, addr string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	text, err := getText(ctx, addr, "/metrics", 16<<20)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("/metrics answered %s", resp.Status)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return 0, err
-	}
-	return parseGCPercent(string(body))
+	return parseGCPercent(text)
 }
 
 // parseGCPercent finds the sample of go_gc_gogc_percent in a Prometheus
