@@ -267,11 +267,7 @@ func (c *serverConn) session(ctx context.Context) (registered bool, err error) {
 	defer watchdog.Stop()
 	timeout := agentapi.FirstRecordTimeout
 	var answers *agentapi.Answerer // the registration's answers to PINGs
-	defer func() {
-		if answers != nil {
-			answers.Close()
-		}
-	}()
+	defer func() { answers.Close() }()
 
 	r := recordio.NewReader(resp.Body)
 	for {

@@ -407,10 +407,8 @@ func (a *simAgent) answerPing(ctx context.Context, addr string, ev *agentapi.Eve
 
 // closePongs ends the session's pong stream, if it has one.
 func (a *simAgent) closePongs() {
-	if a.answers != nil {
-		a.answers.Close()
-		a.answers = nil
-	}
+	a.answers.Close()
+	a.answers = nil
 }
 
 // pongTimeout bounds one PONG call, as the real agent's does.

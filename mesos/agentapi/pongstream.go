@@ -225,9 +225,9 @@ func (a *Answerer) Answer(ctx context.Context, ev *Event) (call bool, gaveUp err
 	return true, gaveUp
 }
 
-// Close ends the pong stream, if one is open.
+// Close ends the pong stream, if one is open; a nil Answerer has none.
 func (a *Answerer) Close() {
-	if a.stream != nil {
+	if a != nil && a.stream != nil {
 		a.stream.Close()
 		a.stream = nil
 	}

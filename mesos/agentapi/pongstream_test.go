@@ -483,3 +483,9 @@ func TestAnswerer_GivesUpTheStream(t *testing.T) {
 		}
 	}
 }
+
+// A registration with no Answerer yet closes it all the same.
+func TestAnswerer_NilCloses(t *testing.T) {
+	var a *Answerer
+	a.Close()
+}
